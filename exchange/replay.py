@@ -1,0 +1,208 @@
+"""`cfx replay`: drive recorded order messages through the engine and report
+throughput as one JSON line — the benchmark CI pipelines run.
+
+Inputs: the order-message CSV of DESIGN.md, a LOBSTER message file, or a
+run's journal. The whole input is loaded and checked first (a bad row stops
+everything with its line number, before any matching); then only the
+engine's work is timed: validation, self-trade check, matching and event
+creation, plus picking the trades out of the events. Writing outputs is not
+timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import hashlib
+import json
+import resource
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Iterable
+
+import msgspec
+
+from exchange.engine import Engine
+from exchange.errors import InputError
+from exchange.journal import read as read_journal
+from exchange.journal import write_events
+from exchange.types import (
+    CancelOrder,
+    Command,
+    ListSeries,
+    ModifyOrder,
+    OrderKind,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    Trade,
+)
+
+COLUMNS = ("ts_ns", "kind", "order_id", "account", "side", "price", "qty")
+SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+KINDS = {
+    "limit": (OrderKind.LIMIT, TimeInForce.GTC),
+    "market": (OrderKind.MARKET, TimeInForce.IOC),
+    "ioc": (OrderKind.LIMIT, TimeInForce.IOC),
+    "fok": (OrderKind.LIMIT, TimeInForce.FOK),
+}
+BATCH = 8192
+MAX_QTY = 1_000_000_000
+
+
+def load_csv(path: str | Path, series: str) -> list[Command]:
+    """Parse an order-message CSV into commands. Any malformed row raises
+    `InputError` with its line number and field."""
+    path = Path(path)
+    try:
+        f = open(path, newline="")
+    except OSError as e:
+        raise InputError(f"{path}: cannot open: {e.strerror}") from None
+    cmds: list[Command] = []
+    append = cmds.append
+    with f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise InputError(f"{path}: empty file, expected header {','.join(COLUMNS)}")
+        header = [h.strip() for h in header]
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise InputError(f"{path}:1: missing column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
+        ix = [header.index(c) for c in COLUMNS]
+        width = len(header)
+        for lineno, row in enumerate(reader, 2):
+            if not row:
+                continue
+            if len(row) != width:
+                raise InputError(f"{path}:{lineno}: expected {width} fields, got {len(row)}")
+            ts, kind, oid, acct, side, price, qty = (row[i] for i in ix)
+            try:
+                field = "ts_ns"
+                ts = int(ts)
+                field = "order_id"
+                oid = int(oid)
+                field = "account"
+                acct = int(acct)
+                field = "price"
+                price = int(price)
+                field = "qty"
+                qty = int(qty)
+            except ValueError:
+                raise InputError(f"{path}:{lineno}: {field}: expected an integer, got {row[ix[COLUMNS.index(field)]]!r}") from None
+            if kind == "cancel":
+                append(CancelOrder(ts, oid, acct))
+            elif kind == "modify":
+                append(ModifyOrder(ts, oid, acct, price, qty))
+            else:
+                k = KINDS.get(kind)
+                if k is None:
+                    raise InputError(f"{path}:{lineno}: kind: unknown {kind!r}, expected one of "
+                                     f"{', '.join([*KINDS, 'cancel', 'modify'])}")
+                s = SIDES.get(side)
+                if s is None:
+                    raise InputError(f"{path}:{lineno}: side: expected buy or sell, got {side!r}")
+                append(SubmitOrder(ts, series, oid, acct, s, qty, price, k[0], k[1]))
+    return cmds
+
+
+def sniff(path: str | Path) -> str:
+    """Guess an input's format from its first line."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline().strip()
+    except OSError as e:
+        raise InputError(f"{path}: cannot open: {e.strerror}") from None
+    if first.startswith(b"{"):
+        return "journal"
+    if first.startswith(b"ts_ns") or b"kind" in first:
+        return "csv"
+    return "lobster"
+
+
+def fills_sha256(trades: Iterable[Trade]) -> str:
+    """sha256 over ``maker_id,taker_id,price,qty\\n`` per trade, as the yardstick computes it."""
+    h = hashlib.sha256()
+    for t in trades:
+        h.update(b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty))
+    return h.hexdigest()
+
+
+def run(engine: Engine, cmds: list[Command], event_log=None) -> tuple[list[Trade], float]:
+    """Apply ``cmds`` in batches; return the trades and the seconds spent
+    in the engine. Trades are collected, and events go to ``event_log`` (a binary file) if given,
+    outside the timed part, and are dropped otherwise."""
+    events = engine.events
+    fills = engine.trades
+    trades: list[Trade] = []
+    keep = trades.extend
+    dispatch = engine._dispatch
+    seconds = 0.0
+    clock = time.perf_counter
+    for start in range(0, len(cmds), BATCH):
+        batch = cmds[start:start + BATCH]
+        t0 = clock()
+        for c in batch:
+            dispatch[type(c)](c)
+        seconds += clock() - t0
+        keep(fills)
+        fills.clear()
+        if event_log is not None:
+            write_events(event_log, events)
+        events.clear()
+    return trades, seconds
+
+
+def book_snapshot(engine: Engine, series: str) -> dict:
+    """The final resting orders: best level first, orders in queue order."""
+    book = engine.book(series)
+
+    def side(levels: dict, best_first: list[int]) -> list[dict]:
+        return [{"price": p, "orders": [{"order_id": o.order_id, "account": o.account, "qty": o.qty + o.hidden}
+                                        for o in levels[p].queue if o.qty]} for p in best_first]
+
+    return {"bids": side(book.bids, sorted(book.bids, reverse=True)),
+            "asks": side(book.asks, sorted(book.asks))}
+
+
+def main(args: argparse.Namespace) -> int:
+    fmt = args.format or sniff(args.input)
+    series = args.series
+    engine = Engine()
+    if fmt == "csv":
+        engine.list_series(ListSeries(series, max_qty=MAX_QTY))
+        cmds = load_csv(args.input, series)
+    elif fmt == "journal":
+        cmds = list(read_journal(args.input))
+    else:
+        from exchange import lobster
+
+        return lobster.main(args)
+    with ExitStack() as stack:
+        log = stack.enter_context(open(args.events, "wb")) if args.events else None
+        gc.collect()
+        gc.freeze()
+        trades, seconds = run(engine, cmds, log)
+    result = {
+        "messages": len(cmds),
+        "seconds": round(seconds, 4),
+        "msgs_per_s": round(len(cmds) / seconds) if seconds > 0 else 0,
+        "fills": len(trades),
+        "volume": sum(t.qty for t in trades),
+        "fills_sha256": fills_sha256(trades),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    if args.fills:
+        with open(args.fills, "w") as f:
+            f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
+            for t in trades:
+                f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
+                        f"{t.price},{t.qty},{t.aggressor}\n")
+    if args.book:
+        snapshots = {s: book_snapshot(engine, s) for s in engine.series}
+        with open(args.book, "w") as f:
+            json.dump(snapshots[series] if len(snapshots) == 1 and series in snapshots else snapshots, f)
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,69 @@
+"""A seeded order-message workload for benchmarks and `make run`.
+
+Writes the order-message CSV of DESIGN.md (``ts_ns,kind,order_id,account,
+side,price,qty``) for one series: passive limits around a random-walk mid,
+aggressive limits crossing a few ticks, market and IOC orders, cancels and
+modifies of earlier orders (some already filled: those are rejected as
+unknown). Buyers and sellers use disjoint accounts, so nothing self-trades.
+Same ``n`` and ``seed``, same file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+HEADER = "ts_ns,kind,order_id,account,side,price,qty"
+MID = 10_000
+
+
+def generate(n: int, seed: int = 7) -> list[str]:
+    """``n`` CSV rows (no header). Mix: 50% passive limit, 25% cancel,
+    5% modify, 10% aggressive limit, 5% IOC, 5% market."""
+    rng = np.random.default_rng(seed)
+    u = rng.random(n)
+    side = rng.integers(0, 2, n)
+    qty = rng.integers(1, 101, n)
+    mid = MID + np.cumsum(rng.choice([-1, 0, 1], size=n, p=[0.1, 0.8, 0.1]))
+    offset = rng.geometric(0.25, n)
+    cross = rng.integers(1, 4, n)
+    pick = rng.random(n)
+    account = rng.integers(0, 50, n)
+    rows: list[str] = []
+    resting: list[tuple[int, int, str, int]] = []  # (order_id, account, side, price) of limits so far
+    for i in range(n):
+        ts = (i + 1) * 1000
+        s = int(side[i])
+        sname = "buy" if s == 0 else "sell"
+        a = int(account[i]) + 50 * s
+        oid = i + 1
+        m = int(mid[i])
+        q = int(qty[i])
+        x = u[i]
+        if x >= 0.5 and x < 0.8 and resting:
+            tid, ta, tside, tprice = resting[int(pick[i] * len(resting))]
+            if x < 0.75:
+                rows.append(f"{ts},cancel,{tid},{ta},{tside},0,0")
+            else:
+                newp = tprice + (1 if pick[i] < 0.5 else -1) * int(cross[i] - 1)
+                rows.append(f"{ts},modify,{tid},{ta},{tside},{max(newp, 1)},{q}")
+        elif x < 0.8:
+            p = m - int(offset[i]) if s == 0 else m + int(offset[i])
+            rows.append(f"{ts},limit,{oid},{a},{sname},{p},{q}")
+            resting.append((oid, a, sname, p))
+        elif x < 0.9:
+            p = m + int(cross[i]) if s == 0 else m - int(cross[i])
+            rows.append(f"{ts},limit,{oid},{a},{sname},{p},{q}")
+            resting.append((oid, a, sname, p))
+        elif x < 0.95:
+            p = m + int(cross[i]) if s == 0 else m - int(cross[i])
+            rows.append(f"{ts},ioc,{oid},{a},{sname},{p},{q}")
+        else:
+            rows.append(f"{ts},market,{oid},{a},{sname},0,{q}")
+    return rows
+
+
+def write(path: str, rows: list[str]) -> None:
+    with open(path, "w") as f:
+        f.write(HEADER + "\n")
+        f.write("\n".join(rows))
+        f.write("\n")
