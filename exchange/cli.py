@@ -46,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(func=_cmd_workload)
 
     # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
+
+    def _cmd_index(args: argparse.Namespace) -> int:
+        from exchange import index
+
+        return index.main(args)
+
+    ix = sub.add_parser("index", help="compute daily SKU and basket index fixings from quotes or the seeded generator; write them as CSV")
+    ix.add_argument("--config", help="index TOML (IndexConfig; default: the seeded generator with default baskets)")
+    ix.add_argument("--quotes", help="quote CSV (date,sku,provider,region,term,price,weight); overrides the config's source")
+    ix.add_argument("--out", required=True, help="fixings CSV to write (date,name,value_micro,value_usd,contributors,flag)")
+    ix.set_defaults(func=_cmd_index)
     return p
 
 
