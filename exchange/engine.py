@@ -141,6 +141,7 @@ class Engine:
         (e.g. a new band after a settlement). Changes no order."""
         if isinstance(rules, str):
             rules = ListSeries(symbol=rules)
+        self.cmd_seq += 1
         state = self._series.get(rules.symbol)
         if state is None:
             book = OrderBook(rules.symbol, self._live, self.events, self._seq, self.trades, self._account_stp)
@@ -150,6 +151,7 @@ class Engine:
         return state.book
 
     def set_account_stp(self, c: SetAccountStp) -> None:
+        self.cmd_seq += 1
         self._account_stp[c.account] = c.mode
 
     # ------------------------------------------------------------------ queries
@@ -222,7 +224,12 @@ class Engine:
             self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, c.series)
             return
         if tif is FOK and (kind is LIMIT or kind is MARKET):
-            if not book.fillable(c.side, None if kind is MARKET else price, c.account, c.stp, qty):
+            if kind is MARKET:  # a market order stops at the band's edge (see _enter)
+                rules = state.rules
+                limit = None if rules.band_low is None else rules.band_high if c.side is BUY else rules.band_low
+            else:
+                limit = price
+            if not book.fillable(c.side, limit, c.account, c.stp, qty):
                 self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, c.series)
                 return
         self.events.append(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side,
@@ -391,13 +398,16 @@ class Engine:
         book.cancel(o, cmd, ts, None)
         self.events.append(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
                                          c.price, c.qty, False))
-        o.price = c.price
-        self._enter(state, o, c.qty, cmd, ts)
+        # re-enter as a fresh Order: the old one stays in its level's deque as a
+        # cancelled (qty 0) entry, and must never come back to life there
+        self._enter(state, msgspec.structs.replace(o, price=c.price), c.qty, cmd, ts)
 
     def mass_cancel(self, c: MassCancel) -> None:
         """Cancel every live order (resting or pending stop) of the account
         and/or series, in the order they became live."""
         self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
         for o in [o for o in self._live.values()
                   if (c.account is None or o.account == c.account) and (c.series is None or o.series == c.series)]:
             self._cancel(o, cmd, c.ts, CancelReason.MASS_CANCEL)
@@ -405,6 +415,8 @@ class Engine:
     def end_of_day(self, c: EndOfDay) -> None:
         """The session ends: DAY orders expire."""
         self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
         for o in [o for o in self._live.values() if o.tif is DAY and (c.series is None or o.series == c.series)]:
             self._cancel(o, cmd, c.ts, CancelReason.EXPIRY)
 

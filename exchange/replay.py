@@ -53,58 +53,70 @@ MAX_QTY = 1_000_000_000
 
 
 def load_csv(path: str | Path, series: str) -> list[Command]:
-    """Parse an order-message CSV into commands. Any malformed row raises
-    `InputError` with its line number and field."""
+    """Parse an order-message CSV file into commands. Any malformed row
+    raises `InputError` with its line number and field."""
     path = Path(path)
     try:
         f = open(path, newline="")
     except OSError as e:
         raise InputError(f"{path}: cannot open: {e.strerror}") from None
+    with f:
+        return parse_rows(f, series, str(path))
+
+
+def load_csv_rows(rows: Iterable[str], series: str, source: str = "<rows>") -> list[Command]:
+    """Parse header-less CSV rows (as `workload.generate` returns them)."""
+    return parse_rows([",".join(COLUMNS), *rows], series, source)
+
+
+def parse_rows(lines: Iterable[str], series: str, source: str) -> list[Command]:
+    """Parse CSV lines (header first) into commands; errors name ``source``,
+    the line number and the field."""
     cmds: list[Command] = []
     append = cmds.append
-    with f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise InputError(f"{path}: empty file, expected header {','.join(COLUMNS)}")
-        header = [h.strip() for h in header]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{path}:1: missing column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
-        ix = [header.index(c) for c in COLUMNS]
-        width = len(header)
-        for lineno, row in enumerate(reader, 2):
-            if not row:
-                continue
-            if len(row) != width:
-                raise InputError(f"{path}:{lineno}: expected {width} fields, got {len(row)}")
-            ts, kind, oid, acct, side, price, qty = (row[i] for i in ix)
-            try:
-                field = "ts_ns"
-                ts = int(ts)
-                field = "order_id"
-                oid = int(oid)
-                field = "account"
-                acct = int(acct)
-                field = "price"
-                price = int(price)
-                field = "qty"
-                qty = int(qty)
-            except ValueError:
-                raise InputError(f"{path}:{lineno}: {field}: expected an integer, got {row[ix[COLUMNS.index(field)]]!r}") from None
-            if kind == "cancel":
-                append(CancelOrder(ts, oid, acct))
-            elif kind == "modify":
-                append(ModifyOrder(ts, oid, acct, price, qty))
-            else:
-                k = KINDS.get(kind)
-                if k is None:
-                    raise InputError(f"{path}:{lineno}: kind: unknown {kind!r}, expected one of "
-                                     f"{', '.join([*KINDS, 'cancel', 'modify'])}")
-                s = SIDES.get(side)
-                if s is None:
-                    raise InputError(f"{path}:{lineno}: side: expected buy or sell, got {side!r}")
-                append(SubmitOrder(ts, series, oid, acct, s, qty, price, k[0], k[1]))
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise InputError(f"{source}: empty file, expected header {','.join(COLUMNS)}")
+    header = [h.strip() for h in header]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{source}:1: missing column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
+    ix = [header.index(c) for c in COLUMNS]
+    width = len(header)
+    for lineno, row in enumerate(reader, 2):
+        if not row:
+            continue
+        if len(row) != width:
+            raise InputError(f"{source}:{lineno}: expected {width} fields, got {len(row)}")
+        ts, kind, oid, acct, side, price, qty = (row[i] for i in ix)
+        try:
+            field = "ts_ns"
+            ts = int(ts)
+            field = "order_id"
+            oid = int(oid)
+            field = "account"
+            acct = int(acct)
+            field = "price"
+            price = int(price)
+            field = "qty"
+            qty = int(qty)
+        except ValueError:
+            bad = row[ix[COLUMNS.index(field)]]
+            raise InputError(f"{source}:{lineno}: {field}: expected an integer, got {bad!r}") from None
+        if kind == "cancel":
+            append(CancelOrder(ts, oid, acct))
+        elif kind == "modify":
+            append(ModifyOrder(ts, oid, acct, price, qty))
+        else:
+            k = KINDS.get(kind)
+            if k is None:
+                raise InputError(f"{source}:{lineno}: kind: unknown {kind!r}, expected one of "
+                                 f"{', '.join([*KINDS, 'cancel', 'modify'])}")
+            s = SIDES.get(side)
+            if s is None:
+                raise InputError(f"{source}:{lineno}: side: expected buy or sell, got {side!r}")
+            append(SubmitOrder(ts, series, oid, acct, s, qty, price, k[0], k[1]))
     return cmds
 
 

@@ -1,0 +1,1 @@
+"""pytest-benchmark suites: run with `make bench` (JSON in .benchmarks/)."""

@@ -1,0 +1,94 @@
+"""Engine throughput on message mixes that stress one path each.
+
+Each benchmark replays a fixed, seeded list of commands through a fresh
+engine (the same `replay.run` the CLI times). Compare runs with
+``pytest-benchmark compare``; for a figure that survives a noisy machine,
+quote `cfx replay` against ../shared/bench/yardstick.py instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exchange import replay, workload
+from exchange.engine import Engine
+from exchange.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
+
+N = 50_000
+SERIES = "BENCH"
+
+
+def fresh_engine() -> Engine:
+    e = Engine()
+    e.list_series(ListSeries(SERIES, max_qty=replay.MAX_QTY))
+    return e
+
+
+def add_heavy(n: int) -> list:
+    """Passive limit orders only: the book grows, nothing trades."""
+    rng = np.random.default_rng(1)
+    side = rng.integers(0, 2, n)
+    off = rng.geometric(0.2, n)
+    return [SubmitOrder(i, SERIES, i + 1, int(s), Side.BUY if s == 0 else Side.SELL, 10,
+                        int(10_000 - o if s == 0 else 10_000 + o)) for i, (s, o) in enumerate(zip(side, off))]
+
+
+def cancel_heavy(n: int) -> list:
+    """Each passive order is cancelled soon after (add, cancel, add, cancel...)."""
+    adds = add_heavy(n // 2)
+    out: list = []
+    for i, a in enumerate(adds):
+        out.append(a)
+        if i >= 3:
+            prev = adds[i - 3]
+            out.append(CancelOrder(a.ts, prev.order_id, prev.account))
+    return out
+
+
+def match_heavy(n: int) -> list:
+    """Resting sellers, then aggressive buyers that take 1-3 levels each."""
+    rng = np.random.default_rng(2)
+    cmds: list = []
+    oid = 0
+    for i in range(n):
+        oid += 1
+        if i % 2 == 0:
+            cmds.append(SubmitOrder(i, SERIES, oid, 100 + i % 7, Side.SELL, int(rng.integers(1, 20)),
+                                    10_000 + int(rng.integers(0, 5))))
+        else:
+            cmds.append(SubmitOrder(i, SERIES, oid, 200 + i % 7, Side.BUY, int(rng.integers(5, 40)), 10_004))
+    return cmds
+
+
+def deep_book_sweep(levels: int) -> list:
+    """A book ``levels`` deep, then one market order that sweeps all of it."""
+    cmds: list = [SubmitOrder(i, SERIES, i + 1, 1, Side.SELL, 5, 10_000 + i) for i in range(levels)]
+    cmds.append(SubmitOrder(levels, SERIES, levels + 1, 2, Side.BUY, 5 * levels, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
+    return cmds
+
+
+def mixed(n: int) -> list:
+    return replay.load_csv_rows(workload.generate(n, seed=7), SERIES)
+
+
+CASES = {
+    "add_heavy": lambda: add_heavy(N),
+    "cancel_heavy": lambda: cancel_heavy(N),
+    "match_heavy": lambda: match_heavy(N),
+    "deep_book_sweep": lambda: deep_book_sweep(10_000),
+    "mixed_workload": lambda: mixed(N),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_engine_throughput(benchmark, case):
+    cmds = CASES[case]()
+
+    def setup():
+        return (fresh_engine(), cmds), {}
+
+    trades, _ = benchmark.pedantic(replay.run, setup=setup, rounds=5)
+    benchmark.extra_info["messages"] = len(cmds)
+    benchmark.extra_info["fills"] = len(trades)
+    assert case in ("add_heavy", "cancel_heavy") or trades

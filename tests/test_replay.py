@@ -1,0 +1,146 @@
+"""End-to-end tests of `cfx replay` on small order-message CSVs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exchange import replay, workload
+from exchange.cli import main
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_replay_prints_one_json_line_with_the_fills_of_a_hand_worked_book(capsys, tmp_path):
+    fills = tmp_path / "fills.csv"
+    book = tmp_path / "book.json"
+    code, out, _ = run_cli(capsys, "replay", str(DATA / "replay_small.csv"), "--fills", str(fills), "--book", str(book))
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert set(result) == {"messages", "seconds", "msgs_per_s", "fills", "volume", "fills_sha256", "peak_rss_mb"}
+    # order 4 (buy 7 @102) takes 5 @101 from 1 and 2 @102 from 2, rests nothing;
+    # market sell 2 finds no bid (3 was cancelled) and is cancelled;
+    # modify moves 2 to 103 with 3 lots; IOC buy 10 @103 takes those 3.
+    expected = [(1, 4, 101, 5), (2, 4, 102, 2), (2, 6, 103, 3)]
+    assert result["messages"] == 9
+    assert result["fills"] == 3 and result["volume"] == 10
+    digest = hashlib.sha256("".join("%d,%d,%d,%d\n" % f for f in expected).encode()).hexdigest()
+    assert result["fills_sha256"] == digest
+    rows = fills.read_text().splitlines()
+    assert rows[0] == "ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor"
+    assert rows[1] == "4000,1,4,1,4,101,5,buy"
+    assert json.loads(book.read_text()) == {"bids": [], "asks": []}
+
+
+def test_replay_book_lists_resting_orders_best_level_first_in_queue_order(capsys, tmp_path):
+    csv = tmp_path / "o.csv"
+    csv.write_text("ts_ns,kind,order_id,account,side,price,qty\n"
+                   "1,limit,1,1,buy,99,5\n2,limit,2,2,buy,100,3\n3,limit,3,3,buy,100,4\n4,limit,4,4,sell,105,1\n")
+    book = tmp_path / "book.json"
+    assert run_cli(capsys, "replay", str(csv), "--book", str(book))[0] == 0
+    assert json.loads(book.read_text()) == {
+        "bids": [{"price": 100, "orders": [{"order_id": 2, "account": 2, "qty": 3}, {"order_id": 3, "account": 3, "qty": 4}]},
+                 {"price": 99, "orders": [{"order_id": 1, "account": 1, "qty": 5}]}],
+        "asks": [{"price": 105, "orders": [{"order_id": 4, "account": 4, "qty": 1}]}],
+    }
+
+
+def test_generated_workload_is_deterministic_and_replays_identically(tmp_path, capsys):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    workload.write(str(a), workload.generate(5000, seed=3))
+    workload.write(str(b), workload.generate(5000, seed=3))
+    assert a.read_bytes() == b.read_bytes()
+    ea, eb = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    run_cli(capsys, "replay", str(a), "--events", str(ea))
+    run_cli(capsys, "replay", str(b), "--events", str(eb))
+    assert ea.read_bytes() == eb.read_bytes()
+    assert hashlib.sha256(ea.read_bytes()).hexdigest() == hashlib.sha256(eb.read_bytes()).hexdigest()
+    other = tmp_path / "c.csv"
+    workload.write(str(other), workload.generate(5000, seed=4))
+    assert other.read_bytes() != a.read_bytes()
+
+
+def test_event_log_replays_as_a_journal_to_the_same_fills(tmp_path, capsys):
+    """The CSV's commands journaled (with the listing), then replayed as a
+    journal, give the same event log byte for byte."""
+    from exchange.journal import Journal
+    from exchange.types import ListSeries
+
+    src = tmp_path / "w.csv"
+    workload.write(str(src), workload.generate(3000, seed=5))
+    journal = tmp_path / "journal.jsonl"
+    with Journal(journal) as j:
+        j.write(ListSeries("REPLAY", max_qty=replay.MAX_QTY))
+        for c in replay.load_csv(src, "REPLAY"):
+            j.write(c)
+    e1, e2 = tmp_path / "e1.jsonl", tmp_path / "e2.jsonl"
+    code, out1, _ = run_cli(capsys, "replay", str(src), "--events", str(e1))
+    assert code == 0
+    code, out2, _ = run_cli(capsys, "replay", str(journal), "--events", str(e2))
+    assert code == 0
+    assert json.loads(out1)["fills_sha256"] == json.loads(out2)["fills_sha256"]
+    assert e1.read_bytes() == e2.read_bytes()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100,5\n2,teleport,2,1,buy,100,5\n",
+     ":3: kind: unknown 'teleport'"),
+    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,1o0,5\n",
+     ":2: price: expected an integer, got '1o0'"),
+    ("ts_ns,kind,order_id,account,side,qty\n1,limit,1,1,buy,5\n",
+     ":1: missing column(s) price"),
+    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100\n",
+     ":2: expected 7 fields, got 6"),
+    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,up,100,5\n",
+     ":2: side: expected buy or sell, got 'up'"),
+    ("", "empty file"),
+])
+def test_malformed_csv_is_reported_with_line_and_field_and_exit_2(tmp_path, capsys, content, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content)
+    code, out, err = run_cli(capsys, "replay", str(bad), "--format", "csv")
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_is_reported_with_exit_2(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "replay", str(tmp_path / "nope.csv"))
+    assert code == 2 and "nope.csv" in err and "cannot open" in err
+
+
+def test_bad_flag_exits_2_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "exchange.cli", "replay", "x.csv", "--speed", "11"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "unrecognized arguments: --speed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys):
+    """Any workload.py file: our fills_sha256 must equal the yardstick's."""
+    if not (SHARED / "bench" / "yardstick.py").exists():
+        pytest.skip("../shared/bench not present (a user's clone)")
+    w = tmp_path / "w.csv"
+    subprocess.run([sys.executable, str(SHARED / "bench" / "workload.py"), "20000", str(w), "--seed", "11"], check=True)
+    ours = json.loads(subprocess.run([sys.executable, "-m", "exchange.cli", "replay", str(w)],
+                                     capture_output=True, text=True, check=True).stdout)
+    theirs = json.loads(subprocess.run([sys.executable, str(SHARED / "bench" / "yardstick.py"), str(w)],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert ours["fills_sha256"] == theirs["fills_sha256"]
+    assert ours["fills"] == theirs["fills"] and ours["volume"] == theirs["volume"]
