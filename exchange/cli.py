@@ -47,6 +47,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
 
+    def _cmd_hedge(args: argparse.Namespace) -> int:
+        from exchange import hedge
+
+        return hedge.main(args)
+
+    h = sub.add_parser("hedge", help="backtest hedging a book of OTC GPU-hour forwards with basket futures; compare policies")
+    h.add_argument("book", help="forwards CSV (id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side)")
+    h.add_argument("--policy", action="append", choices=["unhedged", "naive", "minvar", "all"],
+                   help="policy to run; repeat for several (default all; unhedged always runs as the baseline)")
+    h.add_argument("--out", required=True, help="output folder: daily.parquet/csv, summary.json, PNG plots")
+    h.add_argument("--seed", type=int, default=6, help="generator and futures-noise seed (default 6)")
+    h.add_argument("--prices", help="quote CSV of SKU/provider/region prices (default: the seeded generator)")
+    h.add_argument("--fixings", help="index fixings CSV (default: computed from the prices)")
+    h.add_argument("--futures", help="futures settlement CSV date,series,price (default: derived from the index)")
+    h.add_argument("--start", help="first day of the backtest, YYYY-MM-DD (generator default 2027-01-04)")
+    h.add_argument("--window", type=int, help="min-var regression window, business days (default 20)")
+    h.add_argument("--roll-days", type=int, help="roll this many business days before expiry; 0 holds to expiry (default 5)")
+    h.add_argument("--rebalance-days", type=int, help="rebalance every N business days (default 1)")
+    h.add_argument("--fee", type=float, help="exchange fee, $ per contract (default 1.00)")
+    h.add_argument("--rate", type=float, help="annual rate financing initial margin (default 0.05)")
+    h.add_argument("--half-spread", type=float, help="half bid-ask spread paid, ticks (default 0.5)")
+    h.add_argument("--impact", type=float, help="impact, ticks per contract of the order (default 0.005)")
+    h.add_argument("--risk-premium", type=float, help="derived curve: annual log slope vs the index (default -0.045)")
+    h.add_argument("--futures-noise", type=float, help="derived curve: sd of the futures' log noise (default 0.005)")
+    h.add_argument("--noise-persistence", type=float, help="derived curve: daily AR(1) persistence of the noise (default 0.9)")
+    h.set_defaults(func=_cmd_hedge)
+
     def _cmd_index(args: argparse.Namespace) -> int:
         from exchange import index
 

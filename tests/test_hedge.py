@@ -1,0 +1,254 @@
+"""`cfx hedge`: analytic effectiveness on synthetic markets, input errors,
+accounting identities and the command end to end on the sample book."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from exchange import cli
+from exchange.errors import InputError
+from exchange.hedge import DerivedCurve, Forward, HedgeConfig, Market, read_book, run_backtest
+from exchange.hedge.backtest import _round_contracts
+from exchange.hedge.market import read_futures_csv
+from exchange.products import HOPPER, business_days, final_settlement, make_series
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
+BOOK = REPO / "examples" / "dealer_book.csv"
+
+START = dt.date(2020, 1, 6)
+
+
+def _pair(n: int, rho: float, seed: int, vol: float = 0.26, level: float = 2.65) -> tuple[np.ndarray, np.ndarray]:
+    """An index and a SKU price (micro-$), GBMs whose daily log returns have
+    correlation `rho` and the same vol."""
+    rng = np.random.default_rng(seed)
+    z1, z2 = rng.standard_normal((2, n)) * vol / math.sqrt(252)
+    r_i = z1
+    r_s = rho * z1 + math.sqrt(1 - rho * rho) * z2
+    r_i[0] = r_s[0] = 0.0
+    return (np.round(level * np.exp(np.cumsum(r_i)) * 1e6).astype(np.int64),
+            np.round(level * np.exp(np.cumsum(r_s)) * 1e6).astype(np.int64))
+
+
+def _forward(start: dt.date, end: dt.date, hours: int = 73_000, side: int = 1) -> Forward:
+    return Forward(id="F", sku="H100", provider="", region="", basket="HOPPER", delivery_start=start,
+                   delivery_end=end, gpu_hours=hours, price_micro=2_650_000, side=side, line=2)
+
+
+def _market(dates, index, ref) -> Market:
+    curve = DerivedCurve(dates, {"HOPPER": index}, risk_premium=0.0, noise=0.0)
+    return Market(dates, {"HOPPER": index}, {"F": ref}, curve)
+
+
+def _far_forward(n: int) -> tuple[list[dt.date], Forward]:
+    """A timeline of n business days and a forward delivering after it ends,
+    so the hedge is never inside its delivery month (a pure regression test)."""
+    dates = business_days(START, START + dt.timedelta(days=2 * n))[:n]
+    last = dates[-1]
+    y, m = (last.year + 1, 1)
+    return dates, _forward(dt.date(y, m, 1), dt.date(y, m, 28))
+
+
+# ---------------------------------------------------------------- analytic answers
+
+
+@pytest.mark.parametrize(("level", "floor"), [(2.65, 0.98), (100.0, 0.999)])
+def test_naive_hedge_of_a_forward_priced_at_the_basket_index_is_nearly_perfect(level, floor):
+    # 15 months, a one-month forward delivered inside the timeline and held to
+    # final settlement (roll_days 0): futures = index, SKU price = index.
+    # Only the futures' $0.01 tick rounding is left: at $2.65 (daily sd ~4.3
+    # cents) it is ~1% of the variance; at $100 it vanishes.
+    dates = business_days(dt.date(2026, 1, 5), dt.date(2027, 3, 31))
+    index, _ = _pair(len(dates), 0.0, seed=1, level=level)
+    fwd = _forward(dt.date(2027, 3, 1), dt.date(2027, 3, 31), hours=730 * 100)
+    res = run_backtest([fwd], _market(dates, index, index), ["unhedged", "naive"], HedgeConfig(roll_days=0))
+    naive = res["naive"]
+    assert naive.effectiveness() > floor
+    # the final settlement is the monthly average of the index
+    s = make_series(HOPPER, 2027, 3, first_trading_day=dates[0])
+    fixes = {d: int(v) for d, v in zip(dates, index)}
+    assert _market(dates, index, index).curve.prices(s)[-1] == final_settlement(s, fixes).price_ticks
+    # 100 contracts sold once and cash-settled: no roll trade
+    assert int(naive.contracts_traded.sum()) == 100
+
+
+def test_naive_hedge_with_a_roll_still_hedges_the_delivery_month():
+    dates = business_days(dt.date(2026, 1, 5), dt.date(2027, 3, 31))
+    index, _ = _pair(len(dates), 0.0, seed=2)
+    fwd = _forward(dt.date(2027, 3, 1), dt.date(2027, 3, 31), hours=730 * 100)
+    naive = run_backtest([fwd], _market(dates, index, index), ["unhedged", "naive"], HedgeConfig(roll_days=5))["naive"]
+    assert naive.effectiveness() > 0.97
+    assert int(naive.contracts_traded.sum()) > 100  # the roll into April traded
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_minvar_hedge_of_an_independent_price_is_near_zero_and_naive_adds_risk(seed):
+    dates, fwd = _far_forward(2000)
+    index, sku = _pair(len(dates), 0.0, seed=seed)
+    res = run_backtest([fwd], _market(dates, index, sku), ["unhedged", "naive", "minvar"], HedgeConfig(window=60))
+    # min-var: beta estimates ~N(0, 1/60) add ~1/60 of the variance: eff ~ -0.02
+    assert abs(res["minvar"].effectiveness()) < 0.1
+    # naive adds the whole futures variance (same vol): eff ~ -1
+    assert res["naive"].effectiveness() < -0.5
+
+
+@pytest.mark.parametrize("rho", [0.8, 0.5])
+def test_minvar_effectiveness_approaches_rho_squared(rho):
+    # 2000 days: the sampling sd of a variance ratio of this size is about
+    # 2*rho*(1-rho^2)/sqrt(n) < 0.02, and out-of-sample estimation with a
+    # 60-day window costs about (1-rho^2)/60 < 0.013; 0.05 is > 2.5 sd of both.
+    dates, fwd = _far_forward(2000)
+    index, sku = _pair(len(dates), rho, seed=11)
+    res = run_backtest([fwd], _market(dates, index, sku), ["unhedged", "minvar"], HedgeConfig(window=60))
+    assert res["minvar"].effectiveness() == pytest.approx(rho * rho, abs=0.05)
+
+
+# ---------------------------------------------------------------- accounting
+
+
+def test_costs_fees_and_margin_are_integers_and_add_up():
+    dates, fwd = _far_forward(300)
+    index, sku = _pair(len(dates), 0.8, seed=5)
+    cfg = HedgeConfig(fee=1.25, half_spread=0.5, impact=0.0, rate=0.05)
+    r = run_backtest([fwd], _market(dates, index, sku), ["unhedged", "naive"], cfg)["naive"]
+    # 73,000 GPU-h -> 100 contracts sold once: fee and half a tick ($3.65) each
+    assert int(r.contracts_traded.sum()) == 100
+    assert int(r.fees_micro.sum()) == 100 * 1_250_000
+    assert int(r.execution_micro.sum()) == 100 * 3_650_000
+    assert r.margin_micro.dtype == np.int64 and r.margin_micro.max() > 0
+    assert int(r.net_micro.sum()) == int(r.forward_micro.sum() + r.futures_micro.sum() - r.costs_micro.sum())
+    # financing: one day of 5% on yesterday's margin, rounded up
+    t = 5
+    days = (dates[t] - dates[t - 1]).days
+    assert r.financing_micro[t] == -(-int(r.margin_micro[t - 1]) * 5 * days // (100 * 365))
+
+
+def test_rounding_to_contracts_is_half_away_from_zero():
+    from fractions import Fraction
+
+    assert _round_contracts(Fraction(365), 730) == 1
+    assert _round_contracts(Fraction(-365), 730) == -1
+    assert _round_contracts(Fraction(364), 730) == 0
+    assert _round_contracts(Fraction(-43_800), 730) == -60
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def test_bad_book_row_names_file_line_and_field():
+    with pytest.raises(InputError, match=r"hedge_book_bad\.csv:3: field 'gpu_hours': '12x' is not a whole number"):
+        read_book(DATA / "hedge_book_bad.csv")
+
+
+def test_book_errors_for_side_dates_and_uncovered_sku(tmp_path):
+    head = "id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+    cases = {
+        "F1,H100,lambda,,2027-03-01,2027-03-31,730,2.5,long\n": r":2: field 'side'",
+        "F1,H100,lambda,,2027-03-31,2027-03-01,730,2.5,buy\n": r":2: field 'delivery_end'",
+        "F1,MI300X,lambda,,2027-03-01,2027-03-31,730,2.5,buy\n": r":2: field 'sku': no basket future covers",
+        "F1,H100,lambda,,2027-03-01,2027-03-31,730,-2.5,buy\n": r":2: field 'price'",
+    }
+    for row, msg in cases.items():
+        p = tmp_path / "b.csv"
+        p.write_text(head + row)
+        with pytest.raises(InputError, match=msg):
+            read_book(p)
+    p.write_text("id,sku,delivery_start\nF1,H100,2027-03-01\n")
+    with pytest.raises(InputError, match=r"b\.csv:1: missing column"):
+        read_book(p)
+
+
+def test_futures_csv_is_read_in_ticks_and_bad_rows_are_named():
+    table = read_futures_csv(DATA / "hedge_futures.csv")
+    assert table["HOP-H27"][dt.date(2027, 1, 5)] == 265
+    with pytest.raises(InputError, match=r"hedge_futures_bad\.csv:3: field 'series'"):
+        read_futures_csv(DATA / "hedge_futures_bad.csv")
+
+
+def test_cli_bad_flag_and_bad_book_exit_2(tmp_path, capsys):
+    assert cli.main(["hedge", str(BOOK), "--out", str(tmp_path), "--window", "2"]) == 2
+    assert "--window" in capsys.readouterr().err
+    assert cli.main(["hedge", str(DATA / "hedge_book_bad.csv"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "hedge_book_bad.csv:3" in err
+    assert cli.main(["hedge", str(BOOK), "--out", str(tmp_path), "--futures", str(DATA / "hedge_futures.csv")]) == 2
+    assert "no prices for series" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_cli_on_the_sample_book_writes_outputs_and_is_deterministic(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli.main(["hedge", str(BOOK), "--policy", "all", "--seed", "6", "--out", str(a)]) == 0
+    out = capsys.readouterr().out
+    assert "naive" in out and "minvar" in out and "effect." in out
+    assert cli.main(["hedge", str(BOOK), "--policy", "all", "--seed", "6", "--out", str(b)]) == 0
+    assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
+    assert (a / "daily.csv").read_bytes() == (b / "daily.csv").read_bytes()
+    for name in ("daily.parquet", "daily.csv", "summary.json", "cumulative_pnl.png", "hedge_ratio.png", "basis.png"):
+        assert (a / name).stat().st_size > 0
+    doc = json.loads((a / "summary.json").read_text())
+    pol = doc["policies"]
+    assert list(pol) == ["unhedged", "naive", "minvar"]
+    assert pol["naive"]["effectiveness"] > 0.5 and pol["minvar"]["effectiveness"] > 0.5
+    assert pol["naive"]["peak_margin_micro"] > 0 and pol["naive"]["fees_micro"] > 0
+    table = pq.read_table(a / "daily.parquet")
+    assert table.num_rows == 3 * doc["period"]["days"]
+    assert set(table.column("policy").to_pylist()) == {"unhedged", "naive", "minvar"}
+
+
+def test_cli_with_price_fixing_and_futures_files(tmp_path, capsys):
+    # the generator's data written as files reads back into the same market
+    from exchange.index import GeneratorConfig, generate_quotes
+
+    quotes = generate_quotes(GeneratorConfig(seed=3, days=70))
+    prices = tmp_path / "q.csv"
+    with open(prices, "w") as fh:
+        fh.write("date,sku,provider,region,term,price,weight\n")
+        for q in quotes:
+            fh.write(f"{q.date},{q.sku},{q.provider},{q.region},{q.term},{q.price_micro / 1e6:.6f},{q.weight}\n")
+    book = tmp_path / "book.csv"
+    book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+                    "A,H100,lambda,us-east,2027-03-01,2027-03-31,7300,2.60,buy\n")
+    out = tmp_path / "o"
+    assert cli.main(["hedge", str(book), "--prices", str(prices), "--policy", "naive", "--out", str(out)]) == 0
+    doc = json.loads((out / "summary.json").read_text())
+    assert list(doc["policies"]) == ["unhedged", "naive"]
+    assert doc["period"]["first"] == "2027-01-04"
+
+
+def test_gaps_in_a_price_series_carry_forward_and_leading_gaps_back_fill():
+    from exchange.hedge.market import carried
+
+    assert carried([None, 5, None, 7], "x").tolist() == [5, 5, 5, 7]
+    with pytest.raises(InputError, match="x: no values"):
+        carried([None, None], "x")
+
+
+def test_futures_csv_of_the_derived_curve_reproduces_the_derived_run(tmp_path, capsys):
+    from exchange.hedge import load_market
+    from exchange.products import add_months
+
+    market = load_market(read_book(BOOK), seed=6)
+    fut = tmp_path / "fut.csv"
+    with open(fut, "w") as fh:
+        fh.write("date,series,price_ticks\n")
+        for basket in ("HOPPER", "BLACKWELL"):
+            for k in range(12):
+                s = market.series(basket, *add_months(2027, 1, k))
+                for d, p in zip(market.dates, market.curve.prices(s)):
+                    fh.write(f"{d},{s.symbol},{p}\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli.main(["hedge", str(BOOK), "--out", str(a)]) == 0
+    assert cli.main(["hedge", str(BOOK), "--out", str(b), "--futures", str(fut)]) == 0
+    pa_, pb = (json.loads((x / "summary.json").read_text())["policies"] for x in (a, b))
+    assert pa_ == pb
