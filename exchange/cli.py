@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from exchange import logs
 from exchange.errors import InputError
 
 
@@ -23,6 +24,12 @@ def _cmd_workload(args: argparse.Namespace) -> int:
 
     workload.write(args.out, workload.generate(args.n, seed=args.seed))
     return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from exchange.sim import run
+
+    return run.main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("out", help="output CSV path")
     w.add_argument("--seed", type=int, default=7)
     w.set_defaults(func=_cmd_workload)
+
+    rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)")
+    rn.add_argument("scenario", help="scenario TOML file (see scenarios/)")
+    rn.add_argument("--out", help="run directory (default: runs/<scenario name>)")
+    rn.add_argument("--seed", type=int, help="override the scenario's seed")
+    rn.add_argument("--quiet", action="store_true", help="no progress bar")
+    rn.set_defaults(func=_cmd_run)
 
     # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
 
@@ -89,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logs.configure()
     try:
         return args.func(args)
     except InputError as e:

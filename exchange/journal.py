@@ -5,8 +5,9 @@ through a fresh engine reproduces the event log byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterator
 
 import msgspec
 
@@ -40,9 +41,10 @@ class Journal:
         self.close()
 
 
-def read(path: str | Path) -> Iterator[Command]:
-    """The commands of a journal, in order. A bad line raises `InputError`
-    naming the file, line and what is wrong."""
+def read(path: str | Path, decoder: msgspec.json.Decoder = command_decoder) -> Iterator[Command]:
+    """The commands of a journal, in order (decoded by ``decoder``, by default
+    the engine's commands). A bad line raises `InputError` naming the file,
+    line and what is wrong."""
     path = Path(path)
     try:
         f = open(path, "rb")
@@ -53,14 +55,30 @@ def read(path: str | Path) -> Iterator[Command]:
             if not line.strip():
                 continue
             try:
-                yield command_decoder.decode(line)
+                yield decoder.decode(line)
             except msgspec.ValidationError as e:
                 raise InputError(f"{path}:{lineno}: {e}") from None
             except msgspec.DecodeError as e:
                 raise InputError(f"{path}:{lineno}: not a JSON command: {e}") from None
 
 
-def write_events(f: IO[bytes], events: Iterable[object]) -> None:
+class EventHash:
+    """sha256 over an event log's JSON lines, fed batch by batch: the run
+    hash, which `cfx replay` of the run's journal reproduces."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def update(self, lines: list[bytes]) -> None:
+        """Feed events already encoded as JSON (without newlines)."""
+        if lines:
+            self._h.update(b"\n".join(lines) + b"\n")
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def write_events(f: IO[bytes], events: list) -> None:
     """Append events to an event log as JSON lines."""
     encode = encoder.encode
     f.write(b"".join(encode(e) + b"\n" for e in events))

@@ -24,10 +24,11 @@ from typing import Iterable
 
 import msgspec
 
-from exchange.engine import Engine
 from exchange.errors import InputError
+from exchange.journal import EventHash
 from exchange.journal import read as read_journal
-from exchange.journal import write_events
+from exchange.venue import ENGINE_COMMANDS, Venue
+from exchange.venue import command_decoder as venue_decoder
 from exchange.types import (
     CancelOrder,
     Command,
@@ -38,6 +39,7 @@ from exchange.types import (
     SubmitOrder,
     TimeInForce,
     Trade,
+    encoder,
 )
 
 COLUMNS = ("ts_ns", "kind", "order_id", "account", "side", "price", "qty")
@@ -142,32 +144,46 @@ def fills_sha256(trades: Iterable[Trade]) -> str:
     return h.hexdigest()
 
 
-def run(engine: Engine, cmds: list[Command], event_log=None) -> tuple[list[Trade], float]:
-    """Apply ``cmds`` in batches; return the trades and the seconds spent
-    in the engine. Trades are collected, and events go to ``event_log`` (a binary file) if given,
-    outside the timed part, and are dropped otherwise."""
-    events = engine.events
+def run(venue: Venue, cmds: list, event_log=None) -> tuple[list[Trade], float, str]:
+    """Apply ``cmds`` in batches; return the trades, the seconds spent in
+    the venue, and the sha256 of the event log. Events go to ``event_log``
+    (a binary file) if given; hashing and writing are not timed. Plain
+    order flow goes straight to the engine; a run's journal (clearing
+    commands too) goes through the whole venue."""
+    engine = venue.engine
+    events = venue.events
     fills = engine.trades
     trades: list[Trade] = []
     keep = trades.extend
-    dispatch = engine._dispatch
+    direct = all(type(c) in ENGINE_COMMANDS for c in cmds)
+    dispatch = engine._dispatch if direct else venue._dispatch
+    apply = venue.apply
+    digest = EventHash()
+    encode = encoder.encode
     seconds = 0.0
     clock = time.perf_counter
     for start in range(0, len(cmds), BATCH):
         batch = cmds[start:start + BATCH]
         t0 = clock()
-        for c in batch:
-            dispatch[type(c)](c)
+        if direct:
+            for c in batch:
+                dispatch[type(c)](c)
+        else:
+            for c in batch:
+                apply(c)
         seconds += clock() - t0
         keep(fills)
         fills.clear()
-        if event_log is not None:
-            write_events(event_log, events)
-        events.clear()
-    return trades, seconds
+        if events:
+            lines = [encode(e) for e in events]
+            digest.update(lines)
+            if event_log is not None:
+                event_log.write(b"\n".join(lines) + b"\n")
+            events.clear()
+    return trades, seconds, digest.hexdigest()
 
 
-def book_snapshot(engine: Engine, series: str) -> dict:
+def book_snapshot(engine, series: str) -> dict:
     """The final resting orders: best level first, orders in queue order."""
     book = engine.book(series)
 
@@ -181,22 +197,23 @@ def book_snapshot(engine: Engine, series: str) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     fmt = args.format or sniff(args.input)
-    series = args.series
-    engine = Engine()
-    if fmt == "csv":
-        engine.list_series(ListSeries(series, max_qty=MAX_QTY))
-        cmds = load_csv(args.input, series)
-    elif fmt == "journal":
-        cmds = list(read_journal(args.input))
-    else:
+    if fmt == "lobster":
         from exchange import lobster
 
         return lobster.main(args)
+    series = args.series
+    venue = Venue()
+    if fmt == "csv":
+        cmds: list = load_csv(args.input, series)
+        venue.apply(ListSeries(series, max_qty=MAX_QTY))
+    else:
+        cmds = list(read_journal(args.input, venue_decoder))
+    engine = venue.engine
     with ExitStack() as stack:
         log = stack.enter_context(open(args.events, "wb")) if args.events else None
         gc.collect()
         gc.freeze()
-        trades, seconds = run(engine, cmds, log)
+        trades, seconds, events_sha256 = run(venue, cmds, log)
     result = {
         "messages": len(cmds),
         "seconds": round(seconds, 4),
@@ -206,6 +223,8 @@ def main(args: argparse.Namespace) -> int:
         "fills_sha256": fills_sha256(trades),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    if fmt == "journal":
+        result["events_sha256"] = events_sha256  # a run's summary.json calls it run_hash
     if args.fills:
         with open(args.fills, "w") as f:
             f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")

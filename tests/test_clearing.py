@@ -410,15 +410,15 @@ def test_write_tables(tmp_path):
     paths = ch.write_tables(tmp_path)
     t = {name: pq.read_table(p).to_pylist() for name, p in paths.items()}
     assert [r["value"] for r in t["fixings"]] == [2_500_000, 2_510_000]
-    assert [(r["date"], r["price"], r["tier"]) for r in t["settlement_prices"]] == [
+    assert [(r["date"], r["price"], r["tier"]) for r in t["settlements"]] == [
         (D[0], 250, "vwap"), (D[1], 230, "mid"), (D[2], 230, "index_moved")]
-    s1 = [r for r in t["account_statements"] if r["account"] == 1]
+    s1 = [r for r in t["accounts"] if r["account"] == 1]
     assert [r["variation_margin"] for r in s1] == [0, -1_460_000_000, 0]
     assert [r["collateral"] for r in s1] == [600_000_000, -860_000_000, -860_000_000]
     assert [r["defaulted"] for r in s1] == [False, False, True]
     assert [r["type"] for r in t["margin_calls"]] == ["MarginCallIssued"]
     assert [r["type"] for r in t["defaults"]] == ["AccountDefaulted", "DefaultLossCovered"]
-    assert {r["series"] for r in t["position_statements"]} == {"HOP-H27"}
+    assert {r["series"] for r in t["positions"]} == {"HOP-H27"}
 
 
 # --------------------------------------------------------------------------- properties

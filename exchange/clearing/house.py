@@ -52,7 +52,7 @@ CREDIT_LIMIT = RejectReason.CREDIT_LIMIT
 UNKNOWN_SERIES = RejectReason.UNKNOWN_SERIES
 
 
-class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
     """Clearing settings; money in micro-$. Defaults, and why:
 
     fees: $1.00 taker, $0.25 maker rebate per contract (a contract is about

@@ -71,9 +71,9 @@ def write_tables(house, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     tables = {
         "fixings": _table(house.fixings, Fixing),
-        "settlement_prices": _table(house.settlements, SettlementPrice),
-        "account_statements": _table(house.statements, AccountStatement),
-        "position_statements": _table(house.positions, PositionStatement),
+        "settlements": _table(house.settlements, SettlementPrice),
+        "accounts": _table(house.statements, AccountStatement),
+        "positions": _table(house.positions, PositionStatement),
         "margin_calls": _table(house.calls, MarginCallIssued, MarginCallMet),
         "defaults": _table(house.defaults, AccountDefaulted, DefaultLossCovered),
     }

@@ -1,0 +1,39 @@
+"""Logging set-up, in one place: structlog key-value events on stderr
+(readable on a terminal, JSON lines otherwise) and, for a run, a copy as
+JSON lines in the run directory. Library code only calls
+``structlog.get_logger(...)`` and emits; nothing logs in the matching path.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+_file: IO[str] | None = None
+
+
+def _tee(logger: Any, method: str, event: dict) -> dict:
+    if _file is not None:
+        _file.write(structlog.processors.JSONRenderer(sort_keys=True)(logger, method, dict(event)) + "\n")
+        _file.flush()
+    return event
+
+
+def configure(log_file: str | Path | None = None) -> None:
+    """Log to stderr, and also to ``log_file`` (JSON lines) if given."""
+    global _file
+    if _file is not None:
+        _file.close()
+        _file = None
+    if log_file is not None:
+        _file = open(log_file, "w")
+    renderer = (structlog.dev.ConsoleRenderer(colors=False) if sys.stderr.isatty()
+                else structlog.processors.JSONRenderer(sort_keys=True))
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, _tee, renderer],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
