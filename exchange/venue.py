@@ -83,7 +83,16 @@ class SettleDay(_Msg):
     finals: dict[str, int] = {}
 
 
-VenueCommand = Command | ConfigureClearing | ListContract | OpenAccount | Deposit | SettleDay
+class RecordFixings(_Msg):
+    """Index values of a past day (history before the first settlement run:
+    the volatility lookback of initial margin)."""
+
+    ts: int
+    date: dt.date
+    fixings: dict[str, int]
+
+
+VenueCommand = Command | ConfigureClearing | ListContract | OpenAccount | Deposit | RecordFixings | SettleDay
 command_decoder = msgspec.json.Decoder(VenueCommand)
 
 ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries,
@@ -106,6 +115,7 @@ class Venue:
             ListContract: self._list_contract,
             OpenAccount: self._open_account,
             Deposit: self._deposit,
+            RecordFixings: self._record_fixings,
             SettleDay: self._settle_day,
         })
 
@@ -141,6 +151,10 @@ class Venue:
 
     def _deposit(self, c: Deposit) -> None:
         self.clearing.deposit(c.account, c.amount, c.ts)
+
+    def _record_fixings(self, c: RecordFixings) -> None:
+        for name, value in c.fixings.items():
+            self.clearing.record_fixing(c.date, name, value)
 
     def _settle_day(self, c: SettleDay) -> None:
         quotes = {}

@@ -50,7 +50,7 @@ from exchange.types import (
     TimeInForce,
     Trade,
 )
-from exchange.venue import ConfigureClearing, Deposit, ListContract, OpenAccount, SettleDay, Venue
+from exchange.venue import ConfigureClearing, Deposit, ListContract, OpenAccount, RecordFixings, SettleDay, Venue
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
@@ -58,6 +58,7 @@ ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
 OWN_EVENTS = (OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered)
 EMPTY = Quote(None, 0, None, 0, None)
 FIRST_ACCOUNT = 1
+JITTER_BLOCK = 512
 SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself uses (fat finger)
 
 
@@ -105,7 +106,7 @@ class Participant:
     view of its open orders (as its delayed order events tell it)."""
 
     __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma", "open",
-                 "ctx", "pending_md", "wake_pending", "active")
+                 "ctx", "pending_md", "wake_pending", "active", "_jitter")
 
     def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
         self.agent = agent
@@ -121,11 +122,17 @@ class Participant:
         self.pending_md: set[str] = set()
         self.wake_pending = False
         self.active = True
+        self._jitter: list[int] = []
 
     def delay(self, fixed: int) -> int:
+        """``fixed`` plus a lognormal jitter draw (drawn from the agent's own
+        generator, a block at a time)."""
         if not self.jitter_ns:
             return fixed
-        return fixed + int(self.jitter_ns * self.rng.lognormal(0.0, self.sigma))
+        if not self._jitter:
+            draws = self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK)
+            self._jitter = draws.astype(np.int64).tolist()[::-1]
+        return fixed + self._jitter.pop()
 
 
 class Simulation:
@@ -366,12 +373,14 @@ class Simulation:
     # ------------------------------------------------------------------ listing, index, settlement
 
     def _record_history(self, first_day: dt.date) -> None:
-        """Publish the latest fixing before the first day (agents and the
-        first listings need a reference)."""
-        for name, series in self.fixings.items():
-            before = [d for d in series if d < first_day]
-            if before:
-                self.published[name] = series[max(before)]
+        """The fixings before the first day go to clearing (margin's
+        volatility lookback); the latest is what agents and the first
+        listings see."""
+        days = sorted({d for series in self.fixings.values() for d in series if d < first_day})
+        for day in days:
+            values = {name: series[day] for name, series in self.fixings.items() if day in series}
+            self._send(RecordFixings(0, day, values))
+            self.published.update(values)
 
     def _list_and_band(self, day: dt.date, ts: int) -> None:
         rules = self.sc.rules

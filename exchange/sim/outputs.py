@@ -37,6 +37,7 @@ BOOK_TOP_SCHEMA = pa.schema([
     ("ask", pa.int64()), ("ask_qty", pa.int64()), ("last", pa.int64()),
 ])
 FLUSH_ROWS = 200_000
+BATCH_EVENTS = 20_000
 
 
 class _TableWriter:
@@ -80,9 +81,17 @@ class RunWriter:
         self.trades = _TableWriter(out / "trades.parquet", TRADE_SCHEMA)
         self.book_top = _TableWriter(out / "book_top.parquet", BOOK_TOP_SCHEMA)
         self.event_count = 0
+        self._pending: list = []
 
     def write_events(self, events: list) -> None:
-        """Hash and table a batch of events (engine and clearing)."""
+        """Hash and table events (engine and clearing), in batches."""
+        pending = self._pending
+        pending.extend(events)
+        if len(pending) >= BATCH_EVENTS:
+            self._write(pending)
+            pending.clear()
+
+    def _write(self, events: list) -> None:
         if not events:
             return
         encode = encoder.encode
@@ -110,6 +119,8 @@ class RunWriter:
             self.book_top.extend({name: [r[i] for r in rows] for i, name in enumerate(BOOK_TOP_SCHEMA.names)})
 
     def close(self) -> None:
+        self._write(self._pending)
+        self._pending.clear()
         self.journal.close()
         for t in (self.events, self.trades, self.book_top):
             t.close()

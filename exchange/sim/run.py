@@ -86,6 +86,7 @@ def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
         writer.close()
     seconds = time.perf_counter() - started
     sim.venue.clearing.write_tables(out)
+    write_agents_table(sim, out / "agents.parquet")
     summary = summarize(sc, sim, writer, stats)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],
@@ -94,6 +95,20 @@ def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
     (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
     log.info("run.done", run_hash=summary["run_hash"], **timing)
     return summary
+
+
+def write_agents_table(sim: Simulation, path: Path) -> None:
+    """Who is who: account, agent type and number, starting collateral."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ps = sim.participants
+    pq.write_table(pa.table({
+        "account": [p.account for p in ps],
+        "agent_type": [type(p.spec).__struct_config__.tag for p in ps],
+        "agent_index": [p.agent.index for p in ps],
+        "collateral_usd": [p.spec.collateral_usd for p in ps],
+    }), path)
 
 
 def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
