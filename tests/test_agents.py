@@ -1,0 +1,677 @@
+"""The agent library against a fake `Context` on a real matching engine.
+
+`FakeMarket` holds an `Engine`, the index values the test sets and every
+account's position; `FakeCtx` is one agent's `Context` on it. Commands an
+agent sends reach the engine at once (no latency); the events they cause
+are delivered to the agents (own order events, then market data to agents
+that subscribe) when the hook that sent them returns. Wake-up requests are
+recorded (``ctx.wakes``) and `FakeMarket.run` plays them in time order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import typing
+from collections import defaultdict
+
+import msgspec
+import numpy as np
+import pytest
+
+from exchange.agents import (
+    AGENT_SPECS,
+    REGISTRY,
+    BasisTraderSpec,
+    DayReport,
+    InferencePlatform,
+    InferencePlatformSpec,
+    MarketMakerSpec,
+    MomentumTraderSpec,
+    Neocloud,
+    NeocloudSpec,
+    NoiseTrader,
+    NoiseTraderSpec,
+    OtcDealerSpec,
+    Quote,
+    agent_for,
+)
+from exchange.agents.base import HOUR, MINUTE, SECOND, AgentSpec
+from exchange.engine import Engine
+from exchange.types import (
+    CancelOrder,
+    LevelChanged,
+    ListSeries,
+    MassCancel,
+    ModifyOrder,
+    OrderKind,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    Trade,
+    encoder,
+)
+
+BUY, SELL = Side.BUY, Side.SELL
+H27, J27 = "HOP-H27", "HOP-J27"
+LP = 900  # account of the test's own liquidity
+
+
+# ----------------------------------------------------------------------------- the fake
+
+
+class FakeMarket:
+    def __init__(self, series: tuple[str, ...] = (H27,)) -> None:
+        self.engine = Engine()
+        for s in series:
+            self.engine.apply(ListSeries(s))
+        self.series = list(series)
+        self.now = 0
+        self.index: dict[str, int] = {}
+        self.expected: dict[str, int] = {}
+        self.settle: dict[str, int] = {}
+        self.dte: dict[str, int] = {}
+        self.positions: dict[tuple[int, str], int] = defaultdict(int)
+        self.ctxs: dict[int, FakeCtx] = {}
+        self.commands: list = []  # every command sent, in order
+        self._oid = itertools.count(1)
+        self._wakes: list = []  # heap of (time, seq, ctx)
+        self._wseq = itertools.count()
+
+    # the test's own orders (not an agent's)
+    def place(self, side: Side, price: int, qty: int, series: str = H27, account: int = LP,
+              kind: OrderKind = OrderKind.LIMIT, tif: TimeInForce = TimeInForce.GTC) -> int:
+        oid = next(self._oid)
+        self.send(SubmitOrder(self.now, series, oid, account, side, qty, price, kind, tif))
+        self.pump()
+        return oid
+
+    def clear(self, account: int = LP) -> None:
+        self.send(MassCancel(self.now, account))
+        self.pump()
+
+    def trade_at(self, price: int, series: str = H27, qty: int = 1) -> None:
+        """A trade between two test accounts at ``price`` (sets the last price)."""
+        self.place(SELL, price, qty, series, account=LP + 1)
+        self.place(BUY, price, qty, series, account=LP + 2)
+
+    def send(self, cmd) -> None:
+        self.commands.append(cmd)
+        self.engine.apply(cmd)
+
+    def quote(self, series: str) -> Quote:
+        book = self.engine.book(series)
+        b, a = book.best_bid(), book.best_ask()
+        return Quote(b, book.bids[b].qty if b is not None else 0, a, book.asks[a].qty if a is not None else 0,
+                     book.last_price)
+
+    def orders_of(self, account: int, series: str = H27) -> dict[Side, list[tuple[int, int]]]:
+        """(price, open qty) of an account's live orders, per side, best first."""
+        out: dict[Side, list] = {BUY: [], SELL: []}
+        for o in self.engine.live_orders():
+            if o.account == account and o.series == series:
+                out[o.side].append((o.price, o.qty + o.hidden))
+        out[BUY].sort(reverse=True)
+        out[SELL].sort()
+        return out
+
+    def pump(self) -> None:
+        """Deliver the engine's new events: positions, own order events,
+        then market data to subscribers; repeat while agents send more."""
+        for _ in range(1000):
+            events = self.engine.events[:]
+            if not events:
+                return
+            self.engine.events.clear()
+            self.engine.trades.clear()
+            inbox: dict[int, list] = defaultdict(list)
+            touched: dict[str, None] = {}
+            for e in events:
+                t = type(e)
+                if t is Trade:
+                    buyer, seller = ((e.taker_account, e.maker_account) if e.aggressor is BUY
+                                     else (e.maker_account, e.taker_account))
+                    self.positions[(buyer, e.series)] += e.qty
+                    self.positions[(seller, e.series)] -= e.qty
+                    inbox[e.maker_account].append(e)
+                    if e.taker_account != e.maker_account:
+                        inbox[e.taker_account].append(e)
+                    touched[e.series] = None
+                elif t is LevelChanged:
+                    touched[e.series] = None
+                elif hasattr(e, "account"):
+                    inbox[e.account].append(e)
+            for account, evs in inbox.items():
+                ctx = self.ctxs.get(account)
+                if ctx is not None:
+                    for e in evs:
+                        ctx.agent.on_order_event(ctx, e)
+            for s in touched:
+                for ctx in self.ctxs.values():
+                    if ctx.agent.subscribes:
+                        ctx.md_calls += 1
+                        ctx.agent.on_market_data(ctx, s)
+        raise AssertionError("agents keep reacting to each other")
+
+    def run(self, until: int) -> None:
+        """Play every requested wake-up before ``until`` in time order."""
+        while self._wakes and self._wakes[0][0] < until:
+            t, _, ctx = heapq.heappop(self._wakes)
+            self.now = max(self.now, t)
+            ctx.agent.on_wakeup(ctx)
+            self.pump()
+        self.now = max(self.now, until)
+
+    def day_end(self, date: dt.date = dt.date(2027, 3, 1)) -> None:
+        for ctx in self.ctxs.values():
+            ctx.agent.on_day_end(ctx, DayReport(date, dict(self.settle), {}, 0))
+        self.pump()
+
+
+class FakeCtx:
+    """One agent's `Context` on a `FakeMarket`."""
+
+    def __init__(self, market: FakeMarket, agent, account: int, seed: int = 0) -> None:
+        self.market = market
+        self.agent = agent
+        self.account = account
+        self.rng = np.random.default_rng(seed)
+        self.wakes: list[int] = []  # every delay requested
+        self.md_calls = 0
+        self.deposits: list[float] = []
+        market.ctxs[account] = self
+
+    @property
+    def now(self) -> int:
+        return self.market.now
+
+    # hooks, with delivery of what they caused
+    def start(self) -> None:
+        self.agent.on_start(self)
+        self.market.pump()
+
+    def wake(self, advance: int = SECOND) -> None:
+        self.market.now += advance
+        self.agent.on_wakeup(self)
+        self.market.pump()
+
+    # the Context protocol
+    def listed(self) -> list[str]:
+        return list(self.market.series)
+
+    def front(self, basket: str | None = None) -> str:
+        return self.market.series[0]
+
+    def quote(self, series: str) -> Quote:
+        return self.market.quote(series)
+
+    def index_ticks(self, series: str) -> int | None:
+        return self.market.index.get(series)
+
+    def expected_settlement(self, series: str) -> int | None:
+        return self.market.expected.get(series)
+
+    def settlement(self, series: str) -> int | None:
+        return self.market.settle.get(series)
+
+    def days_to_expiry(self, series: str) -> int:
+        return self.market.dte.get(series, 30)
+
+    def position(self, series: str) -> int:
+        return self.market.positions[(self.account, series)]
+
+    def open_orders(self) -> dict[int, tuple]:
+        return {o.order_id: (o.series, o.side, o.price, o.qty + o.hidden)
+                for o in self.market.engine.live_orders() if o.account == self.account}
+
+    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
+               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
+        oid = next(self.market._oid)
+        self.market.send(SubmitOrder(self.now, series, oid, self.account, side, qty, price, kind, tif, post_only))
+        return oid
+
+    def cancel(self, order_id: int) -> None:
+        self.market.send(CancelOrder(self.now, order_id, self.account))
+
+    def modify(self, order_id: int, price: int, qty: int) -> None:
+        self.market.send(ModifyOrder(self.now, order_id, self.account, price, qty))
+
+    def cancel_all(self, series: str | None = None) -> None:
+        self.market.send(MassCancel(self.now, self.account, series))
+
+    def wake_after(self, delay_ns: int) -> None:
+        assert delay_ns > 0
+        self.wakes.append(delay_ns)
+        heapq.heappush(self.market._wakes, (self.now + delay_ns, next(self.market._wseq), self))
+
+    def deposit(self, amount_usd: float) -> None:
+        self.deposits.append(amount_usd)
+
+
+def make(market: FakeMarket, spec, account: int = 1, seed: int = 0, start: bool = True):
+    agent = agent_for(spec)(spec)
+    ctx = FakeCtx(market, agent, account, seed)
+    if start:
+        ctx.start()
+    return agent, ctx
+
+
+def sent_by(market: FakeMarket, account: int) -> list:
+    return [c for c in market.commands if getattr(c, "account", None) == account]
+
+
+# ----------------------------------------------------------------------------- registry and specs
+
+
+def test_every_agent_is_registered_and_decodes_from_toml():
+    assert len(AGENT_SPECS) == 7
+    tags = [s.__struct_config__.tag for s in AGENT_SPECS]
+    assert len(set(tags)) == len(tags)
+    assert {"market_maker", "otc_dealer", "neocloud", "inference_platform", "noise_trader", "basis_trader",
+            "momentum_trader"} == set(tags)
+    for spec in AGENT_SPECS:
+        assert spec in REGISTRY
+        agent_for(spec())(spec())  # defaults are valid and construct an agent
+        assert spec.__doc__ and REGISTRY[spec].__doc__
+        doc = "".join(c.__doc__ or "" for c in REGISTRY[spec].__mro__)
+        own = [f for f in spec.__struct_fields__ if f not in AgentSpec.__struct_fields__]
+        assert own and not [f for f in own if f"``{f}``" not in doc], spec  # every parameter documented
+
+    class Scenario(msgspec.Struct):
+        agents: list[typing.Union[AGENT_SPECS]]  # type: ignore[valid-type]
+
+    sc = msgspec.toml.decode(b'[[agents]]\ntype = "market_maker"\nquote-lots = 3\nseries = ["front", "HOP-J27"]\n'
+                             b'[[agents]]\ntype = "noise_trader"\ncount = 40\n', type=Scenario)
+    assert isinstance(sc.agents[0], MarketMakerSpec) and sc.agents[0].quote_lots == 3
+    assert sc.agents[1].count == 40
+    bad = [
+        (b'[[agents]]\ntype = "market_maker"\nquote-lots = 0\n', "agents[0].quote-lots"),
+        (b'[[agents]]\ntype = "noise_trader"\nmarket-prob = 1.5\n', "agents[0].market-prob"),
+        (b'[[agents]]\ntype = "basis_trader"\nseries = ["next"]\n', "agents[0].series[0]"),
+        (b'[[agents]]\ntype = "momentum_trader"\nshort-window = 30\nlong-window = 10\n', "agents[0]"),
+    ]
+    for text, path in bad:
+        with pytest.raises(msgspec.ValidationError, match=path.replace("[", r"\[").replace("]", r"\]")):
+            msgspec.toml.decode(text, type=Scenario)
+
+
+# ----------------------------------------------------------------------------- market maker
+
+
+def mm_market(fair: int = 300) -> FakeMarket:
+    m = FakeMarket()
+    m.expected[H27] = fair
+    m.index[H27] = fair
+    return m
+
+
+def test_market_maker_quotes_both_sides_around_fair_value_and_skews_by_inventory():
+    m = mm_market(300)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5,
+                           skew_ticks_per_lot=0.1, max_position=100)
+    mm, ctx = make(m, spec)
+    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
+    assert ctx.wakes and ctx.wakes[0] > 0
+
+    m.positions[(1, H27)] = 30  # long 30 lots: reservation price 3 ticks lower
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [(295, 5)], SELL: [(299, 5)]}
+    m.positions[(1, H27)] = -30
+    ctx.wake()  # the bid stops under its own old ask (299) on the way up...
+    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(305, 5)]}
+    ctx.wake()  # ...and gets there at the next requote
+    assert m.orders_of(1) == {BUY: [(301, 5)], SELL: [(305, 5)]}
+    # moving quotes is done with modifies, not cancel + new
+    kinds = [type(c).__name__ for c in sent_by(m, 1)]
+    assert kinds.count("SubmitOrder") == 2 and kinds.count("ModifyOrder") == 5
+    # an unchanged requote sends nothing
+    n = len(m.commands)
+    ctx.wake()
+    assert len(m.commands) == n
+
+
+def test_market_maker_blends_index_with_the_others_mid_and_never_crosses_the_book():
+    m = mm_market(300)
+    m.place(BUY, 309, 10)
+    m.place(SELL, 311, 10)  # others' mid 310
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5)
+    mm, ctx = make(m, spec)
+    # fair 305: bid 303; the ask 307 would cross the others' bid 309, so it sits just above it
+    assert m.orders_of(1) == {BUY: [(303, 5)], SELL: [(310, 5)]}
+
+    m = mm_market(300)
+    mm, ctx = make(m, MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
+    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
+    m.place(SELL, 300, 10)  # someone else's ask inside the MM's
+    m.expected[H27] = 320  # fair jumps: the MM would bid 318
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [(299, 5)], SELL: [(322, 5)]}  # one tick under the others' ask, not through it
+
+    m = mm_market(300)
+    mm, ctx = make(m, MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
+    m.place(SELL, 305, 10)  # behind the MM's own ask: invisible at L1
+    m.expected[H27] = 320
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [(301, 5)], SELL: [(322, 5)]}  # under the best ask it sees (its own)
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [(304, 5)], SELL: [(322, 5)]}  # now it sees the others' ask
+    assert m.positions[(1, H27)] == 0
+
+
+def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_limit():
+    m = mm_market(300)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, max_position=10,
+                           skew_ticks_per_lot=0.0, levels=2)
+    mm, ctx = make(m, spec)
+    assert m.orders_of(1) == {BUY: [(298, 5), (297, 5)], SELL: [(302, 5), (303, 5)]}
+    m.positions[(1, H27)] = 7
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [(298, 3)], SELL: [(302, 5), (303, 5)]}
+    m.positions[(1, H27)] = 10
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [], SELL: [(302, 5), (303, 5)]}
+    m.positions[(1, H27)] = -10
+    ctx.wake()
+    assert m.orders_of(1) == {BUY: [(298, 5), (297, 5)], SELL: []}
+
+
+def test_market_maker_gets_filled_and_leans_against_its_inventory():
+    m = mm_market(300)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, skew_ticks_per_lot=0.5,
+                           min_requote_ns=0)
+    mm, ctx = make(m, spec)
+    m.place(SELL, 0, 5, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # hits the MM's bid; market data requotes
+    assert m.positions[(1, H27)] == 5
+    assert m.orders_of(1) == {BUY: [(295, 5)], SELL: [(300, 5)]}  # reservation 297.5
+    assert ctx.md_calls > 0
+
+
+def _spread_after(moves: list[int]) -> int:
+    m = mm_market(300)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=2.0, vol_halflife=5.0, index_weight=1.0)
+    mm, ctx = make(m, spec)
+    for d in moves:
+        m.clear()
+        m.place(BUY, 299 + d, 1)
+        m.place(SELL, 301 + d, 1)
+        ctx.wake()
+    m.clear()
+    ctx.wake()
+    q = m.orders_of(1)
+    return q[SELL][0][0] - q[BUY][0][0]
+
+
+def test_market_maker_widens_with_volatility():
+    calm = _spread_after([0] * 20)
+    wild = _spread_after([0, 8] * 10)
+    assert calm == 4
+    assert wild > 3 * calm
+
+
+def test_market_maker_withdraws_and_resumes():
+    m = mm_market(300)
+    mm, ctx = make(m, MarketMakerSpec(vol_mult=0.0, index_weight=1.0))
+    assert m.orders_of(1)[BUY] and m.orders_of(1)[SELL]
+    mm.withdraw(ctx)
+    m.pump()
+    assert m.orders_of(1) == {BUY: [], SELL: []}
+    assert not mm.own.orders
+    ctx.wake()
+    m.place(BUY, 290, 1)  # market data while withdrawn
+    assert m.orders_of(1) == {BUY: [], SELL: []}
+    mm.resume(ctx)
+    m.pump()
+    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
+
+
+def test_market_maker_requotes_on_market_data_at_most_once_per_min_requote_ns():
+    m = mm_market(300)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, min_requote_ns=10 * SECOND,
+                           requote_interval_ns=HOUR)
+    mm, ctx = make(m, spec)
+    m.run(m.now + 20 * SECOND)
+    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
+    m.expected[H27] = 310
+    m.now += 1
+    m.place(BUY, 250, 1)  # market data: requotes at once (the last requote was long enough ago)
+    assert m.orders_of(1) == {BUY: [(301, 5)], SELL: [(312, 5)]}  # the bid stops under its own old ask
+    m.expected[H27] = 320
+    before = len(sent_by(m, 1))
+    for p in range(251, 261):  # ten more updates within the throttle: no requote...
+        m.now += 1
+        m.place(BUY, p, 1)
+    assert len(sent_by(m, 1)) == before
+    m.run(m.now + 10 * SECOND)  # ...until the catch-up wake-up: one requote, two modifies
+    assert [type(c) for c in sent_by(m, 1)[before:]] == [ModifyOrder, ModifyOrder]
+    assert m.orders_of(1) == {BUY: [(311, 5)], SELL: [(322, 5)]}
+
+
+# ----------------------------------------------------------------------------- OTC dealer
+
+
+def deep_book(m: FakeMarket, series: str, bid: int = 299, ask: int = 301, qty: int = 1000) -> None:
+    m.place(BUY, bid, qty, series)
+    m.place(SELL, ask, qty, series)
+
+
+def test_otc_dealer_hedges_a_client_forward_and_rolls_before_expiry():
+    m = FakeMarket((H27, J27))
+    m.dte.update({H27: 20, J27: 41})
+    deep_book(m, H27)
+    deep_book(m, J27)
+    spec = OtcDealerSpec(client_interval_ns=10**15, roll_days=3, hedge_threshold_gpu_hours=3650.0)
+    dealer, ctx = make(m, spec)
+    dealer.client_trade(H27, 7300.0)  # the dealer bought 10 contracts' worth of H27 capacity forward
+    ctx.wake()
+    assert m.positions[(1, H27)] == -10  # hedged by selling futures
+    dealer.client_trade(H27, -2000.0)  # a small opposite trade stays under the threshold
+    ctx.wake()
+    assert m.positions[(1, H27)] == -10
+    m.dte[H27] = 3  # the roll: out of the expiring month into the next
+    ctx.wake()
+    assert m.positions[(1, H27)] == 0
+    assert m.positions[(1, J27)] == -7  # 5300 GPU-h long, hedged in J27 now
+    m.series.remove(H27)  # H27 delivered and delisted: its exposure ends, the hedge unwinds
+    m.day_end()
+    ctx.wake()
+    assert dealer.exposure == {}
+    assert m.positions[(1, J27)] == 0
+
+
+def test_otc_dealer_client_flow_is_two_sided_and_stays_hedged():
+    m = FakeMarket((H27, J27))
+    m.dte.update({H27: 20, J27: 41})
+    deep_book(m, H27, qty=5000)
+    deep_book(m, J27, qty=5000)
+    spec = OtcDealerSpec(client_interval_ns=10 * MINUTE, check_interval_ns=MINUTE, months_ahead=2)
+    dealer, ctx = make(m, spec, seed=7)
+    m.run(8 * HOUR)
+    assert dealer.client_longs > 5 and dealer.client_shorts > 5
+    assert set(dealer.exposure) == {H27, J27}
+    for s, gpuh in dealer.exposure.items():
+        unhedged = gpuh + 730 * m.positions[(1, s)]
+        assert abs(unhedged) <= spec.hedge_threshold_gpu_hours + 365, (s, gpuh, m.positions[(1, s)])
+    assert any(m.positions[(1, s)] for s in (H27, J27))
+
+
+# ----------------------------------------------------------------------------- natural hedgers
+
+
+def test_neocloud_ends_up_short_and_platform_long_at_their_targets():
+    for cls, spec, sign in ((Neocloud, NeocloudSpec(target_lots=40), -1),
+                            (InferencePlatform, InferencePlatformSpec(target_lots=40), +1)):
+        m = FakeMarket()
+        deep_book(m, H27)
+        agent, ctx = make(m, spec, seed=3)
+        assert isinstance(agent, cls)
+        m.run(2 * 24 * HOUR)
+        assert m.positions[(1, H27)] == sign * 40
+        assert not m.orders_of(1)[BUY] and not m.orders_of(1)[SELL]  # nothing left working at the target
+        orders = [c for c in sent_by(m, 1) if isinstance(c, SubmitOrder)]
+        assert orders and all(c.side is (SELL if sign < 0 else BUY) for c in orders)
+
+
+def test_neocloud_works_passively_at_the_ask_and_respects_its_concession_limit():
+    m = FakeMarket()
+    m.expected[H27] = 300
+    deep_book(m, H27, bid=290, ask=302)
+    spec = NeocloudSpec(target_lots=20, take_prob=0.0, max_concession_ticks=5)
+    agent, ctx = make(m, spec)
+    assert m.orders_of(1)[SELL] == [(302, 5)]  # joins the ask
+    spec2 = NeocloudSpec(target_lots=20, take_prob=1.0, max_concession_ticks=5)
+    agent.spec = spec2
+    ctx.wake()
+    assert m.orders_of(1)[SELL] == [(295, 5)]  # would hit the bid at 290, but not below 300 - 5
+    assert m.positions[(1, H27)] == 0
+
+
+# ----------------------------------------------------------------------------- basis and momentum
+
+
+def test_basis_trader_buys_cheap_futures_and_sells_rich_ones_within_its_limit():
+    m = FakeMarket()
+    m.expected[H27] = 300
+    spec = BasisTraderSpec(threshold_ticks=5.0, clip_lots=5, max_position=12)
+    bt, ctx = make(m, spec)
+    m.place(BUY, 296, 100)
+    m.place(SELL, 298, 100)  # mid 297: cheap by 3, inside the threshold
+    ctx.wake()
+    assert m.positions[(1, H27)] == 0
+    m.clear()
+    m.place(BUY, 288, 100)
+    m.place(SELL, 290, 100)  # mid 289: cheap by 11
+    for _ in range(5):
+        ctx.wake()
+    assert m.positions[(1, H27)] == 12  # bought, up to the limit
+    assert all(c.price == 290 and c.side is BUY for c in sent_by(m, 1) if isinstance(c, SubmitOrder))
+    m.clear()
+    m.place(BUY, 310, 100)
+    m.place(SELL, 312, 100)  # rich by 11
+    for _ in range(10):
+        ctx.wake()
+    assert m.positions[(1, H27)] == -12
+
+
+def _momentum_after(prices: list[int]) -> int:
+    m = FakeMarket()
+    spec = MomentumTraderSpec(short_window=3, long_window=8, clip_lots=2, max_position=6)
+    mt, ctx = make(m, spec)
+    for p in prices:
+        m.trade_at(p)
+        m.clear(LP)
+        m.place(BUY, p - 1, 50)
+        m.place(SELL, p + 1, 50)
+        ctx.wake()
+    return m.positions[(1, H27)]
+
+
+def test_momentum_trader_follows_the_trend():
+    assert _momentum_after(list(range(300, 320))) == 6
+    assert _momentum_after(list(range(320, 300, -1))) == -6
+    assert _momentum_after([300, 301] * 10) == 0
+
+
+# ----------------------------------------------------------------------------- noise traders
+
+
+def _noise_run(seed: int, n: int = 5, hours: int = 2):
+    m = FakeMarket()
+    m.expected[H27] = 300
+    deep_book(m, H27, bid=295, ask=305, qty=10_000)
+    spec = NoiseTraderSpec(mean_interval_ns=30 * SECOND, max_open_orders=4)
+    agents = []
+    for i in range(n):
+        a, _ = make(m, spec, account=10 + i, seed=seed * 1000 + i)
+        agents.append(a)
+    m.run(hours * HOUR)
+    return m, agents
+
+
+def test_noise_traders_send_orders_at_the_configured_rate_and_cancel_stale_ones():
+    m, agents = _noise_run(seed=1)
+    expected = 5 * 2 * HOUR / (30 * SECOND)  # 1200 orders
+    sent = sum(a.sent for a in agents)
+    assert 0.85 * expected < sent < 1.15 * expected
+    subs = [c for c in m.commands if isinstance(c, SubmitOrder) and c.account != LP]
+    assert len(subs) == sent
+    assert {c.side for c in subs} == {BUY, SELL}
+    assert any(c.kind is OrderKind.MARKET for c in subs) and any(c.kind is OrderKind.LIMIT for c in subs)
+    assert sum(a.cancels for a in agents) > 0
+    for i in range(5):
+        live = m.orders_of(10 + i)
+        assert len(live[BUY]) + len(live[SELL]) <= 4
+    prices = [c.price for c in subs if c.kind is OrderKind.LIMIT]
+    assert all(270 <= p <= 330 for p in prices)  # around the mid (300), within ~10 mean offsets
+
+
+def test_noise_traders_are_deterministic_for_a_seed():
+    a, _ = _noise_run(seed=5, hours=1)
+    b, _ = _noise_run(seed=5, hours=1)
+    c, _ = _noise_run(seed=6, hours=1)
+    assert encoder.encode(a.commands) == encoder.encode(b.commands)
+    assert encoder.encode(a.commands) != encoder.encode(c.commands)
+
+
+def test_noise_trader_wakeup_is_cheap():
+    """Per wake-up work, measured against a do-nothing context (the sim's
+    own costs excluded): well under the ~50 µs a message may cost in all."""
+    import time
+
+    class NullCtx:
+        now = 0
+        account = 1
+        rng = np.random.default_rng(0)
+        q = Quote(299, 10, 301, 10, 300)
+        ids = itertools.count(1)
+
+        def listed(self):
+            return [H27]
+
+        def front(self, basket=None):
+            return H27
+
+        def quote(self, series):
+            return self.q
+
+        def position(self, series):
+            return 0
+
+        def submit(self, *a, **k):
+            return next(self.ids)
+
+        def cancel(self, oid):
+            pass
+
+        def wake_after(self, d):
+            self.now += d
+
+        def settlement(self, s):
+            return None
+
+        expected_settlement = index_ticks = settlement
+
+    ctx = NullCtx()
+    nt = NoiseTrader(NoiseTraderSpec())
+    nt.on_start(ctx)
+    n = 20_000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        nt.on_wakeup(ctx)
+    per = (time.perf_counter() - t0) / n
+    assert per < 50e-6, per
+
+
+def test_noise_traders_anchor_on_the_expected_settlement_when_asked():
+    def median_limit_price(w: float) -> float:
+        m = FakeMarket()
+        m.expected[H27] = 330
+        deep_book(m, H27, bid=299, ask=301, qty=10_000)  # mid 300
+        spec = NoiseTraderSpec(anchor_weight=w, market_prob=0.0)
+        for i in range(3):
+            make(m, spec, account=10 + i, seed=i)
+        m.run(HOUR)
+        return float(np.median([c.price for c in m.commands if isinstance(c, SubmitOrder) and c.account != LP]))
+
+    assert abs(median_limit_price(0.0) - 300) <= 3
+    assert abs(median_limit_price(0.5) - 315) <= 3
