@@ -16,6 +16,7 @@ from exchange.agents import (  # noqa: F401  (imported to register the agents)
     natural_hedgers,
     noise_trader,
     otc_dealer,
+    squeezer,
 )
 from exchange.agents.base import REGISTRY, Agent, AgentSpec, Context, DayReport, Quote, agent_for, register
 from exchange.agents.basis_trader import BasisTrader, BasisTraderSpec
@@ -24,6 +25,7 @@ from exchange.agents.momentum_trader import MomentumTrader, MomentumTraderSpec
 from exchange.agents.natural_hedgers import InferencePlatform, InferencePlatformSpec, Neocloud, NeocloudSpec
 from exchange.agents.noise_trader import NoiseTrader, NoiseTraderSpec
 from exchange.agents.otc_dealer import OtcDealer, OtcDealerSpec
+from exchange.agents.squeezer import SettlementSqueezer, SettlementSqueezerSpec
 
 AGENT_SPECS: tuple[type[AgentSpec], ...] = (
     MarketMakerSpec,
@@ -33,6 +35,7 @@ AGENT_SPECS: tuple[type[AgentSpec], ...] = (
     NoiseTraderSpec,
     BasisTraderSpec,
     MomentumTraderSpec,
+    SettlementSqueezerSpec,
 )
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "OtcDealer",
     "OtcDealerSpec",
     "Quote",
+    "SettlementSqueezer",
+    "SettlementSqueezerSpec",
     "agent_for",
     "register",
 ]

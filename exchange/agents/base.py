@@ -118,7 +118,8 @@ class Context(Protocol):
     def index_ticks(self, series: str) -> int | None: ...  # latest fixing of the series' basket, in ticks
     def expected_settlement(self, series: str) -> int | None: ...  # final price if the index stays where it is
     def settlement(self, series: str) -> int | None: ...  # last daily settlement price
-    def days_to_expiry(self, series: str) -> int: ...
+    def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
+    def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
     def position(self, series: str) -> int: ...
     def open_orders(self) -> dict[int, Any]: ...  # order_id -> (series, side, price, open qty)
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,

@@ -106,7 +106,7 @@ class Participant:
     view of its open orders (as its delayed order events tell it)."""
 
     __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma", "open",
-                 "ctx", "pending_md", "wake_pending", "active", "_jitter")
+                 "ctx", "pending_md", "wake_at", "active", "_jitter")
 
     def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
         self.agent = agent
@@ -120,7 +120,7 @@ class Participant:
         self.sigma = lat.sigma
         self.open: dict[int, list] = {}  # order_id -> [series, side, price, open qty]
         self.pending_md: set[str] = set()
-        self.wake_pending = False
+        self.wake_at: int | None = None
         self.active = True
         self._jitter: list[int] = []
 
@@ -166,6 +166,8 @@ class Simulation:
         self.today: dt.date = scenario.calendar.start
         self.published: dict[str, int] = {}  # basket -> latest published fixing, micro-$
         self.stats = {"engine_messages": 0, "wakeups": 0}
+        self.window = (0, 0)  # today's settlement window, ns
+        self._window_trades: dict[str, list[int]] = {}  # series -> [sum price*qty, qty] in the window
         self.volume: dict[str, int] = {}
         self.trade_count = 0
         self.rejects: dict[str, int] = {}
@@ -226,6 +228,10 @@ class Simulation:
                 touched.add(e.series)
                 volume[e.series] = volume.get(e.series, 0) + e.qty
                 self.trade_count += 1
+                if self.window[0] <= e.ts < self.window[1]:
+                    w = self._window_trades.setdefault(e.series, [0, 0])
+                    w[0] += e.price * e.qty
+                    w[1] += e.qty
                 for acct in (e.maker_account, e.taker_account):
                     p = by_account.get(acct)
                     if p is not None:
@@ -282,6 +288,8 @@ class Simulation:
             self.today = day
             open_ts = epoch_ns(day, open_min)
             close_ts = epoch_ns(day, close_min)
+            self.window = (epoch_ns(day, settle_min), close_ts)
+            self._window_trades = {}
             self.now = open_ts
             self._list_and_band(day, open_ts)
             self._carry_wakeups(open_ts)
@@ -327,7 +335,9 @@ class Simulation:
             self.stats["engine_messages"] += 1
             self._send(a)
         elif kind == WAKE:
-            a.wake_pending = False
+            if ts != a.wake_at:
+                return  # superseded by an earlier wake-up
+            a.wake_at = None
             if a.active:
                 self.stats["wakeups"] += 1
                 a.agent.on_wakeup(a.ctx)
@@ -364,11 +374,13 @@ class Simulation:
         while heap and heap[0][0] < open_ts:
             item = heappop(heap)
             if item[2] == WAKE:
-                moved.append(item[3])
+                if item[0] == item[3].wake_at:  # not superseded
+                    moved.append(item[3])
             elif item[2] != SNAPSHOT:
                 self._dispatch(item)
         for i, p in enumerate(moved):
-            self._push(open_ts + i, WAKE, p)
+            p.wake_at = open_ts + i
+            self._push(p.wake_at, WAKE, p)
 
     # ------------------------------------------------------------------ listing, index, settlement
 
@@ -416,7 +428,7 @@ class Simulation:
         finals = {}
         for symbol, s in list(self.series.items()):
             if s.last_trading_day == day:
-                finals[symbol] = final_settlement(s, self.fixings[s.basket]).price_ticks
+                finals[symbol] = self._final_price(s)
         self.now += NS
         self._send(SettleDay(self.now, day, fixings, window_start, window_end, finals))
         settled = self.venue.clearing.settlements
@@ -436,6 +448,17 @@ class Simulation:
         for p in self.participants:
             if p.active:
                 p.agent.on_day_end(p.ctx, DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0)))
+
+    def _final_price(self, s: Series) -> int:
+        """The final settlement price: by the series' rule on the index
+        fixings, or with ``vwap_window`` the VWAP of its trades in the last
+        day's settlement window (half a tick rounds up; no trades: the
+        monthly average of the index)."""
+        if self.sc.products.final_settlement == "vwap_window":
+            w = self._window_trades.get(s.symbol)
+            if w and w[1]:
+                return (2 * w[0] + w[1]) // (2 * w[1])
+        return final_settlement(s, self.fixings[s.basket]).price_ticks
 
     # ------------------------------------------------------------------ shocks
 
@@ -528,6 +551,9 @@ class AgentContext:
         return len([1 for i in range((s.last_trading_day - self.sim.today).days + 1)
                     if (self.sim.today + dt.timedelta(days=i)).weekday() < 5]) - 1
 
+    def settlement_window(self) -> tuple[int, int]:
+        return self.sim.window
+
     def position(self, series: str) -> int:
         acc = self.sim.venue.clearing.accounts.get(self.account)
         if acc is None:
@@ -563,9 +589,12 @@ class AgentContext:
         self.sim._push(ts, ARRIVE, MassCancel(ts, self.account, series))
 
     def wake_after(self, delay_ns: int) -> None:
-        if not self.p.wake_pending:
-            self.p.wake_pending = True
-            self.sim._push(self.sim.now + max(1, int(delay_ns)), WAKE, self.p)
+        """One wake-up at a time: the earliest asked for wins."""
+        p = self.p
+        at = self.sim.now + max(1, int(delay_ns))
+        if p.wake_at is None or at < p.wake_at:
+            p.wake_at = at
+            self.sim._push(at, WAKE, p)
 
     def deposit(self, amount_usd: float) -> None:
         ts = self._arrival()

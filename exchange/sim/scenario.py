@@ -59,7 +59,11 @@ class Calendar(_Section):
 class Products(_Section):
     """What is listed: monthly futures on each basket, ``months-ahead``
     consecutive months, in contracts of ``contract-unit`` GPU-hours with a
-    tick of ``tick-usd`` per GPU-hour."""
+    tick of ``tick-usd`` per GPU-hour. Final settlement: ``index`` (the
+    default) cash-settles on the basket index by ``settlement`` (the
+    arithmetic mean of the month's fixings, or a time-weighted mean over
+    the last ``window-days``); ``vwap_window`` on the futures' own VWAP in
+    the last day's settlement window (what a squeeze attacks)."""
 
     baskets: list[Basket] = msgspec.field(default_factory=lambda: [HOPPER])
     months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
@@ -67,6 +71,7 @@ class Products(_Section):
     tick_usd: Annotated[float, Meta(gt=0)] = 0.01
     settlement: Literal["monthly_average", "twap_window"] = "monthly_average"
     window_days: Annotated[int, Meta(ge=1, le=23)] = 5
+    final_settlement: Literal["index", "vwap_window"] = "index"
 
 
 class Rules(_Section):

@@ -1,0 +1,112 @@
+"""End-to-end tests of the scenario runner: `cfx run` and its outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pyarrow.parquet as pq
+import pytest
+
+from exchange.cli import main
+from exchange.sim import scenario as scn
+from exchange.sim.run import run_scenario
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "sim_small.toml"
+RUN_FILES = ("journal", "events.parquet", "trades.parquet", "book_top.parquet", "fixings.parquet",
+             "settlements.parquet", "accounts.parquet", "agents.parquet", "summary.json", "run.log")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "small"
+    assert main(["run", str(SMALL), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_run_writes_every_output(small_run):
+    for name in RUN_FILES:
+        assert (small_run / name).exists(), name
+    summary = json.loads((small_run / "summary.json").read_text())
+    assert summary["scenario"] == "small"
+    assert summary["engine_messages"] > 1000
+    assert summary["trades"] > 0 and summary["volume_contracts"] > 0
+    assert sum(summary["settlement_tiers"].values()) == 2 * 2  # two series, two days
+    trades = pq.read_table(small_run / "trades.parquet")
+    assert trades.num_rows == summary["trades"]
+    assert sum(trades.column("qty").to_pylist()) == summary["volume_contracts"]
+    settlements = pq.read_table(small_run / "settlements.parquet").to_pylist()
+    assert {s["tier"] for s in settlements} <= {"vwap", "mid", "index_moved", "final"}
+
+
+def test_variation_margin_sums_to_zero_every_day(small_run):
+    rows = pq.read_table(small_run / "accounts.parquet").to_pylist()
+    by_day: dict = {}
+    for r in rows:
+        by_day[r["date"]] = by_day.get(r["date"], 0) + r["variation_margin"]
+    assert by_day and all(v == 0 for v in by_day.values())
+
+
+def test_same_scenario_and_seed_give_identical_outputs(small_run, tmp_path):
+    sc = scn.load(SMALL)
+    again = run_scenario(sc, tmp_path / "again", progress=False)
+    first = json.loads((small_run / "summary.json").read_text())
+    assert again["run_hash"] == first["run_hash"]
+    assert (tmp_path / "again" / "journal").read_bytes() == (small_run / "journal").read_bytes()
+    assert (tmp_path / "again" / "summary.json").read_bytes() == (small_run / "summary.json").read_bytes()
+
+
+def test_a_different_seed_gives_a_different_run(small_run, tmp_path):
+    sc = msgspec.structs.replace(scn.load(SMALL), seed=8)
+    other = run_scenario(sc, tmp_path / "other", progress=False)
+    assert other["run_hash"] != json.loads((small_run / "summary.json").read_text())["run_hash"]
+
+
+def test_replaying_the_journal_reproduces_the_event_log(small_run, capsys, tmp_path):
+    log = tmp_path / "events.jsonl"
+    assert main(["replay", str(small_run / "journal"), "--events", str(log)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["events_sha256"] == json.loads((small_run / "summary.json").read_text())["run_hash"]
+    events = pq.read_table(small_run / "events.parquet", columns=["event"]).column("event").to_pylist()
+    assert log.read_text().splitlines() == events
+
+
+@pytest.mark.parametrize("patch, message", [
+    ('[[agents]]\ntype = "market_maker"\nhalf-spread-ticks = -1\n', "agents[3].half-spread-ticks"),
+    ('[[agents]]\ntype = "market_wizard"\n', "agents[3]"),
+    ('[calendar]\ndays = 0\n', "calendar.days"),
+    ('bogus = 1\n', "bogus"),
+    ('[[shocks]]\ntype = "index-move"\nday = 99\npct = -10\n', "shocks[0].day"),
+])
+def test_bad_scenario_names_the_path_and_exits_2(tmp_path, capsys, patch, message):
+    text = SMALL.read_text()
+    if patch.startswith("[calendar]"):
+        text = text.replace("days = 2", "days = 0")
+    elif patch.startswith("bogus"):
+        text = patch + text
+    else:
+        text = text + "\n" + patch
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    code = main(["run", str(bad), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "journal").exists()
+
+
+def test_missing_scenario_file_exits_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml"), "--quiet"]) == 2
+    assert "nope.toml" in capsys.readouterr().err
+
+
+def test_every_shipped_scenario_decodes():
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    runs = [p for p in root.glob("*.toml") if "[[agents]]" in p.read_text()]
+    assert runs
+    for path in runs:
+        sc = scn.load(path)
+        assert sc.question, f"{path.name} says what question it answers"
