@@ -72,6 +72,7 @@ class FakeMarket:
         self.expected: dict[str, int] = {}
         self.settle: dict[str, int] = {}
         self.dte: dict[str, int] = {}
+        self.window: tuple[int, int] = (0, 0)  # settlement window, ns
         self.positions: dict[tuple[int, str], int] = defaultdict(int)
         self.ctxs: dict[int, FakeCtx] = {}
         self.commands: list = []  # every command sent, in order
@@ -218,6 +219,9 @@ class FakeCtx:
     def days_to_expiry(self, series: str) -> int:
         return self.market.dte.get(series, 30)
 
+    def settlement_window(self) -> tuple[int, int]:
+        return self.market.window
+
     def position(self, series: str) -> int:
         return self.market.positions[(self.account, series)]
 
@@ -265,11 +269,11 @@ def sent_by(market: FakeMarket, account: int) -> list:
 
 
 def test_every_agent_is_registered_and_decodes_from_toml():
-    assert len(AGENT_SPECS) == 7
+    assert len(AGENT_SPECS) == 8
     tags = [s.__struct_config__.tag for s in AGENT_SPECS]
     assert len(set(tags)) == len(tags)
     assert {"market_maker", "otc_dealer", "neocloud", "inference_platform", "noise_trader", "basis_trader",
-            "momentum_trader"} == set(tags)
+            "momentum_trader", "settlement_squeezer"} == set(tags)
     for spec in AGENT_SPECS:
         assert spec in REGISTRY
         agent_for(spec())(spec())  # defaults are valid and construct an agent
@@ -551,6 +555,30 @@ def test_basis_trader_buys_cheap_futures_and_sells_rich_ones_within_its_limit():
     for _ in range(10):
         ctx.wake()
     assert m.positions[(1, H27)] == -12
+
+
+def test_squeezer_builds_a_long_then_buys_through_the_ask_in_the_last_settlement_window():
+    from exchange.agents import SettlementSqueezerSpec
+
+    m = FakeMarket()
+    m.window = (10**15, 2 * 10**15)  # the settlement window: far in the future for now
+    spec = SettlementSqueezerSpec(target_lots=20, clip_lots=10, push_lots=30, push_clip_lots=15,
+                                  push_through_ticks=4)
+    sq, ctx = make(m, spec)
+    m.place(SELL, 300, 1000)
+    for _ in range(4):
+        ctx.wake()
+    assert m.positions[(1, H27)] == 20  # built to target, at the ask, not beyond
+    assert all(c.price == 300 for c in sent_by(m, 1) if isinstance(c, SubmitOrder))
+    m.dte[H27] = 0  # the last trading day, but before the window: no buying
+    ctx.wake()
+    assert m.positions[(1, H27)] == 20
+    m.now = m.window[0]
+    for _ in range(3):
+        ctx.wake()
+    pushes = [c for c in sent_by(m, 1) if isinstance(c, SubmitOrder)][2:]
+    assert [(c.qty, c.price) for c in pushes] == [(15, 304), (15, 304)]  # through the ask, push-lots in all
+    assert m.positions[(1, H27)] == 50
 
 
 def _momentum_after(prices: list[int]) -> int:

@@ -35,6 +35,8 @@ class SettlementSqueezer(Agent):
     if the settlement price is the window's futures VWAP, the whole
     position is marked (or finally settled) higher. Against a final
     settlement on the index's monthly average, the push only costs it.
+    ``series``: the future it squeezes (a selector: "front" is the front
+    month of ``basket``, None = the first listed basket).
     """
 
     spec: SettlementSqueezerSpec
