@@ -57,9 +57,46 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--out", help="run directory (default: runs/<scenario name>)")
     rn.add_argument("--seed", type=int, help="override the scenario's seed")
     rn.add_argument("--quiet", action="store_true", help="no progress bar")
+    rn.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html at the end")
     rn.set_defaults(func=_cmd_run)
 
     # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
+
+    def _cmd_sweep(args: argparse.Namespace) -> int:
+        from exchange import sweep
+
+        return sweep.main(args)
+
+    sw = sub.add_parser("sweep", help="run a scenario over a grid or random sample of parameters and seeds on Dask; "
+                                      "results.parquet and report.html")
+    sw.add_argument("sweep", help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see scenarios/sweep_*.toml)")
+    sw.add_argument("--out", help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it")
+    sw.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster")
+    sw.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default 2)")
+    sw.add_argument("--fresh", action="store_true", help="discard earlier results in --out and run every point")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
+
+    def _cmd_report(args: argparse.Namespace) -> int:
+        from exchange import report
+
+        return report.main_report(args)
+
+    rp = sub.add_parser("report", help="write RUN_DIR/report.html: metrics and plots of a run, one self-contained page")
+    rp.add_argument("run_dir", help="run directory written by `cfx run`")
+    rp.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
+    rp.set_defaults(func=_cmd_report)
+
+    def _cmd_compare(args: argparse.Namespace) -> int:
+        from exchange import report
+
+        return report.main_compare(args)
+
+    cp = sub.add_parser("compare", help="put two runs side by side: metrics (A, B, B-A) and overlaid plots, one HTML page")
+    cp.add_argument("run_a", help="run directory A (e.g. the baseline)")
+    cp.add_argument("run_b", help="run directory B (e.g. the run with one rule changed)")
+    cp.add_argument("--out", help="HTML file to write (default: RUN_B/compare.html)")
+    cp.set_defaults(func=_cmd_compare)
 
     def _cmd_hedge(args: argparse.Namespace) -> int:
         from exchange import hedge

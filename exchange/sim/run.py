@@ -158,6 +158,8 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "defaults": len(defaults),
         "guarantee_fund_used_usd": round(sum(getattr(d, "from_fund", 0) for d in ch.defaults) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
+        "tick_usd": sc.products.tick_usd,
+        "contract_unit": sc.products.contract_unit,
         "run_hash": writer.hash.hexdigest(),
     }
 
@@ -200,4 +202,10 @@ def main(args: Any) -> int:
     finally:
         logs.configure()
     print(json.dumps(summary))
+    if not getattr(args, "no_report", False):
+        import sys
+
+        from exchange.report import write_report
+
+        print(f"report: {write_report(out)}", file=sys.stderr)
     return 0
