@@ -1,0 +1,193 @@
+"""`cfx sweep`: a grid on a Dask LocalCluster gives the same table as running
+the points one by one; failures are rows; resuming skips finished tasks;
+bad sweep files exit 2 naming the path.
+
+One LocalCluster (2 worker processes) is shared by the module: starting it
+is the slow part.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pyarrow.parquet as pq
+import pytest
+
+from exchange import cli, sweep
+from exchange.sim import scenario as scn
+from exchange.sim.run import run_scenario
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "sweep_small.toml"
+METRICS = ["volume_contracts", "mean_spread_ticks", "mean_top_depth_contracts", "tracking_error_rms",
+           "settlement_tiers.vwap", "margin_calls"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = sweep.make_client(workers=2)
+    yield c
+    sweep.close_client(c)
+
+
+def _table(out: Path) -> list[dict]:
+    return pq.read_table(out / "results.parquet").to_pylist()
+
+
+def _write_sweep(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(f'base = "{DATA / "sweep_base.toml"}"\n' + body)
+    return path
+
+
+def test_sweep_on_two_workers_matches_running_each_point_in_process(client, tmp_path):
+    plan = sweep.load(SMALL)
+    counts = sweep.run_sweep(plan, tmp_path / "sw", client=client, progress=False)
+    assert counts["tasks"] == counts["ran"] == counts["ok"] == 4 and counts["error"] == 0
+    rows = _table(tmp_path / "sw")
+    assert [(r["products.tick-usd"], r["seed"]) for r in rows] == [(0.01, 1), (0.01, 2), (0.02, 1), (0.02, 2)]
+    assert {r["status"] for r in rows} == {"ok"}
+
+    base = scn.load(DATA / "sweep_base.toml")
+    for r in rows:
+        sc = msgspec.structs.replace(base, seed=r["seed"],
+                                     products=msgspec.structs.replace(base.products, tick_usd=r["products.tick-usd"]))
+        summary = run_scenario(sc, tmp_path / f"inproc-{r['point_id']}-{r['seed']}", progress=False)
+        expected = sweep.scalar_metrics(summary)
+        assert r["run_hash"] == summary["run_hash"]
+        assert {m: r[m] for m in METRICS} == {m: expected[m] for m in METRICS}
+        assert json.loads((tmp_path / "sw" / r["run_dir"] / "summary.json").read_text())["run_hash"] == r["run_hash"]
+    assert len({r["run_hash"] for r in rows}) == 4  # seeds and tick sizes all differ
+
+    report = (tmp_path / "sw" / "report.html").read_text()
+    assert "products.tick-usd" in report and report.count("data:image/png;base64,") == 1
+    manifest = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    assert manifest["tasks"] == 4 and manifest["params"] == ["products.tick-usd"]
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(client, tmp_path):
+    # a basket of a SKU the index never quotes: valid as a scenario, fails when the run builds its fixings
+    path = _write_sweep(tmp_path, 'seeds = [3, 4]\n[grid]\n'
+                                  '"products.baskets[0].weights" = [{ H999 = 1.0 }, { H100 = 0.6, H200 = 0.4 }]\n')
+    counts = sweep.run_sweep(sweep.load(path), tmp_path / "sw", client=client, progress=False)
+    assert (counts["ran"], counts["ok"], counts["error"]) == (4, 2, 2)
+    rows = _table(tmp_path / "sw")
+    bad = [r for r in rows if r["status"] == "error"]
+    good = [r for r in rows if r["status"] == "ok"]
+    assert len(bad) == 2 and all("H999" in r["products.baskets[0].weights"] for r in bad)
+    assert all("Traceback" in r["error"] and "SKU H999 never quoted" in r["error"] for r in bad)
+    assert all(r["run_hash"] is None and r["volume_contracts"] is None for r in bad)
+    assert len(good) == 2 and all(r["run_hash"] and r["volume_contracts"] > 0 for r in good)
+    assert "Failed runs" in (tmp_path / "sw" / "report.html").read_text()
+    # the CLI says so with exit code 1, and retries only the failed tasks
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "sw"), "--scheduler",
+                     client.scheduler.address, "--quiet"]) == 1
+
+
+def test_resumed_sweep_runs_only_what_is_missing(client, tmp_path, capsys):
+    out = tmp_path / "sw"
+    plan = sweep.load(SMALL)
+    sweep.run_sweep(plan, out, client=client, progress=False)
+    summaries = sorted(out.glob("runs/*/summary.json"))
+    mtimes = {p: p.stat().st_mtime_ns for p in summaries}
+    first = {r["key"]: r["run_hash"] for r in _table(out)}
+
+    # as if the sweep had crashed before the last result was written
+    parts = sorted((out / "results").glob("part-*.parquet"))
+    lost = sweep._read_part(parts[-1])[0]
+    parts[-1].unlink()
+    ran: list[dict] = []
+    counts = sweep.run_sweep(plan, out, client=client, progress=False, on_row=ran.append)
+    assert (counts["skipped"], counts["ran"]) == (3, 1) and [r["key"] for r in ran] == [lost["key"]]
+    assert {r["key"]: r["run_hash"] for r in _table(out)} == first
+    changed = [p for p in summaries if p.stat().st_mtime_ns != mtimes[p]]
+    assert changed == [out / lost["run_dir"] / "summary.json"]
+
+    # a part file that cannot be read and a half-written one: that task runs again, the leftover goes
+    broken = sorted((out / "results").glob("part-*.parquet"))[0]
+    broken_key = sweep._read_part(broken)[0]["key"]
+    broken.write_bytes(b"not parquet")
+    (out / "results" / "part-0042.tmp").write_bytes(b"half")
+    ran.clear()
+    counts = sweep.run_sweep(plan, out, client=client, progress=False, on_row=ran.append)
+    assert counts["ran"] == 1 and ran[0]["key"] == broken_key and ran[0]["status"] == "ok"
+    assert not list((out / "results").glob("*.tmp"))
+
+    # the same command again runs nothing (through the CLI, on the shared cluster)
+    assert cli.main(["sweep", str(SMALL), "--out", str(out), "--scheduler", client.scheduler.address, "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["skipped"], printed["ran"]) == (4, 0)
+
+    # a changed sweep: a new tick size runs only its own point; a dropped one leaves the table
+    edited = tmp_path / "edited.toml"
+    edited.write_text(SMALL.read_text().replace('base = "sweep_base.toml"', f'base = "{DATA / "sweep_base.toml"}"')
+                      .replace("[0.01, 0.02]", "[0.02, 0.05]"))
+    counts = sweep.run_sweep(sweep.load(edited), out, client=client, progress=False)
+    assert (counts["skipped"], counts["ran"]) == (2, 2)
+    assert sorted({r["products.tick-usd"] for r in _table(out)}) == [0.02, 0.05]
+
+
+@pytest.mark.parametrize("body, where", [
+    ('seeds = 2\n[grid]\n"products.tick-usd" = [0.01, -1.0]\n', 'grid."products.tick-usd"[1]: products.tick-usd'),
+    ('[grid]\n"products.tick_usd" = [0.01]\n', "products.tick_usd: no such key (keys are kebab-case: tick-usd)"),
+    ('[grid]\n"agents[7].quote-lots" = [1]\n', "agents has 2 entries, no [7]"),
+    ('[grid]\n"agents[0].quote-lots" = [0]\n', "agents[0].quote-lots: Expected `int` >= 1"),
+    ('[grid]\n"nope.x" = [1]\n', "nope: no such key"),
+    ('[grid]\nproducts.tick-usd = [0.01]\n', 'grid.products: Expected `array`, got `object` (quote dotted paths'),
+    ('[grid]\n"seed" = [1, 2]\n', "vary seeds with `seeds`"),
+    ('metrics = ["spread"]\n[grid]\n"rules.band-pct" = [5.0]\n', "metrics[0]: unknown metric 'spread'"),
+    ('seeds = 0\n[grid]\n"rules.band-pct" = [5.0]\n', "seeds: Expected `int` >= 1"),
+    ('bogus = 1\n[grid]\n"rules.band-pct" = [5.0]\n', "unknown field `bogus`"),
+    ('seeds = 1\n', "grid: nothing to vary"),
+    ('[set]\n"calendar.days" = 0\n[grid]\n"rules.band-pct" = [5.0]\n', "set: calendar.days: Expected `int` >= 1"),
+    ('[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 5.0\n', 'random.params."rules.band-pct": needs low and high'),
+    ('[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 50.0\nhigh = 500.0\n', "rules.band-pct: Expected `float` <= 100"),
+    ('[grid\n', "not valid TOML"),
+])
+def test_bad_sweep_file_exits_2_naming_the_path(tmp_path, capsys, body, where):
+    path = _write_sweep(tmp_path, body)
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "sw"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cfx sweep: error: {path}:") and where in err, err
+    assert not (tmp_path / "sw").exists()  # nothing ran, nothing written
+
+
+def test_missing_base_and_missing_sweep_file_exit_2(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text('base = "nowhere.toml"\n[grid]\n"rules.band-pct" = [5.0]\n')
+    assert cli.main(["sweep", str(path), "--quiet"]) == 2
+    assert "base: " in capsys.readouterr().err
+    assert cli.main(["sweep", str(tmp_path / "absent.toml"), "--quiet"]) == 2
+    assert "cannot read sweep file" in capsys.readouterr().err
+
+
+def test_random_sampling_is_seeded_and_within_range(tmp_path):
+    body = ('seeds = [1, 2]\n[random]\npoints = 6\nseed = 11\n[random.params]\n'
+            '"products.tick-usd" = { low = 0.005, high = 0.05, log = true }\n'
+            '"agents[0].quote-lots" = { low = 1, high = 20, integer = true }\n'
+            '"products.settlement" = { choices = ["monthly_average", "twap_window"] }\n')
+    a, b = sweep.load(_write_sweep(tmp_path, body)), sweep.load(_write_sweep(tmp_path, body, "t.toml"))
+    assert a.points == b.points and len(a.points) == 6 and len(a.tasks) == 12 and a.mode == "random"
+    for p in a.points:
+        assert 0.005 <= p["products.tick-usd"] <= 0.05
+        assert isinstance(p["agents[0].quote-lots"], int) and 1 <= p["agents[0].quote-lots"] <= 20
+        assert p["products.settlement"] in ("monthly_average", "twap_window")
+    t = a.tasks[0]
+    sc = msgspec.convert(t.scenario, type=scn.Scenario)
+    assert sc.products.tick_usd == a.points[0]["products.tick-usd"] and sc.seed == 1
+    assert sc.agents[0].quote_lots == a.points[0]["agents[0].quote-lots"]
+
+
+def test_task_key_ignores_name_and_comments_but_not_the_base(tmp_path):
+    body = '[grid]\n"rules.band-pct" = [5.0, 10.0]\n'
+    keys = [t.key for t in sweep.load(_write_sweep(tmp_path, body)).tasks]
+    assert [t.key for t in sweep.load(_write_sweep(tmp_path, 'name = "x"\n# note\n' + body, "t.toml")).tasks] == keys
+    assert [t.key for t in sweep.load(_write_sweep(tmp_path, '[set]\n"calendar.days" = 2\n' + body, "u.toml")).tasks] != keys
+
+
+def test_shipped_example_sweep_loads():
+    plan = sweep.load(Path(__file__).resolve().parents[1] / "scenarios" / "sweep_tick_size.toml")
+    assert plan.params == ["products.tick-usd"] and len(plan.tasks) == 12
+    assert all(t.scenario["calendar"]["days"] == 3 for t in plan.tasks)
