@@ -22,6 +22,11 @@ def _tee(logger: Any, method: str, event: dict) -> dict:
     return event
 
 
+def _stderr_logger(*args: Any) -> structlog.PrintLogger:
+    """Whatever sys.stderr is when a message is logged (tests swap it)."""
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure(log_file: str | Path | None = None) -> None:
     """Log to stderr, and also to ``log_file`` (JSON lines) if given."""
     global _file
@@ -34,6 +39,6 @@ def configure(log_file: str | Path | None = None) -> None:
                 else structlog.processors.JSONRenderer(sort_keys=True))
     structlog.configure(
         processors=[structlog.processors.add_log_level, _tee, renderer],
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

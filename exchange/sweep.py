@@ -85,6 +85,8 @@ METRICS: tuple[str, ...] = (
     "tracking_error_rms", "margin_calls", "defaults", "guarantee_fund_used_usd",
     "settlement_tiers.vwap", "settlement_tiers.mid", "settlement_tiers.index_moved", "settlement_tiers.final",
 )
+# dict-valued metrics whose entries become columns "name.key" (keys vary by scenario)
+DICT_METRICS = ("pnl_usd_by_agent_type", "volume_by_agent_type")
 _NOT_METRICS = {"seed", "scenario", "question", "run_hash"}
 RESERVED_PATHS = {"seed": "vary seeds with `seeds`", "name": "the name is not a parameter",
                   "question": "the question is not a parameter"}
@@ -227,7 +229,7 @@ def decode(raw: bytes, path: Path) -> Plan:
 
     if spec.metrics is not None:
         for i, m in enumerate(spec.metrics):
-            if m not in METRICS:
+            if m not in METRICS and not m.startswith(tuple(f"{k}." for k in DICT_METRICS)):
                 raise InputError(f"{src}: metrics[{i}]: unknown metric {m!r} (known: {', '.join(METRICS)})")
         if not spec.metrics:
             raise InputError(f"{src}: metrics: empty list (leave it out for every metric)")
@@ -495,6 +497,10 @@ def scalar_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     tiers = summary.get("settlement_tiers") or {}
     for t in SettlementTier:
         out[f"settlement_tiers.{t.value}"] = tiers.get(t.value, 0)
+    for k in DICT_METRICS:
+        for name, v in (summary.get(k) or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[f"{k}.{name}"] = v
     return out
 
 

@@ -169,6 +169,7 @@ class Simulation:
         self.window = (0, 0)  # today's settlement window, ns
         self._window_trades: dict[str, list[int]] = {}  # series -> [sum price*qty, qty] in the window
         self.volume: dict[str, int] = {}
+        self.volume_by_account: dict[int, int] = {}  # contracts bought or sold, maker or taker
         self.trade_count = 0
         self.rejects: dict[str, int] = {}
         self.book_stats = {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
@@ -227,6 +228,9 @@ class Simulation:
             if t is Trade:
                 touched.add(e.series)
                 volume[e.series] = volume.get(e.series, 0) + e.qty
+                by_acct = self.volume_by_account
+                by_acct[e.maker_account] = by_acct.get(e.maker_account, 0) + e.qty
+                by_acct[e.taker_account] = by_acct.get(e.taker_account, 0) + e.qty
                 self.trade_count += 1
                 if self.window[0] <= e.ts < self.window[1]:
                     w = self._window_trades.setdefault(e.series, [0, 0])

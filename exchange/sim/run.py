@@ -136,6 +136,19 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
     calls = [c for c in ch.calls if type(c).__name__ == "MarginCallIssued"]
     defaults = [d for d in ch.defaults if type(d).__name__ == "AccountDefaulted"]
     volume = sum(sim.volume.values())
+    kind = {p.account: type(p.spec).__struct_config__.tag for p in sim.participants}
+    last: dict[int, Any] = {}
+    for st in ch.statements:
+        last[st.account] = st
+    pnl: dict[str, float] = {}
+    for account, st in last.items():
+        if account in kind:
+            t = kind[account]
+            pnl[t] = pnl.get(t, 0) + (st.realized_pnl + st.unrealized_pnl - st.fees_total)
+    traded: dict[str, int] = {}
+    for account, qty in sim.volume_by_account.items():
+        t = kind.get(account, "other")
+        traded[t] = traded.get(t, 0) + qty
     return {
         "scenario": sc.name,
         "question": sc.question,
@@ -158,6 +171,8 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "defaults": len(defaults),
         "guarantee_fund_used_usd": round(sum(getattr(d, "from_fund", 0) for d in ch.defaults) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
+        "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
+        "volume_by_agent_type": dict(sorted(traded.items())),
         "tick_usd": sc.products.tick_usd,
         "contract_unit": sc.products.contract_unit,
         "run_hash": writer.hash.hexdigest(),
