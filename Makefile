@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-WORKLOAD := .cache/workload-200k.csv
+WORKLOAD := .cache/workload-1m.csv
+SCENARIO ?= scenarios/baseline.toml
+RUN_DIR ?= runs/baseline
 
-.PHONY: install run test bench clean
+.PHONY: install run replay test bench clean
 
 install: $(STAMP)
 
@@ -17,9 +19,17 @@ $(STAMP): pyproject.toml
 
 $(WORKLOAD): $(STAMP)
 	mkdir -p .cache
-	$(BIN)/cfx workload 200000 $(WORKLOAD)
+	$(BIN)/cfx workload 1000000 $(WORKLOAD)
 
-run: $(STAMP) $(WORKLOAD)
+# The main job: simulate the default scenario, then say where everything is.
+run: $(STAMP)
+	$(BIN)/cfx run $(SCENARIO) --out $(RUN_DIR) > /dev/null
+	@$(BIN)/python -m json.tool $(RUN_DIR)/summary.json
+	@echo "outputs: $(RUN_DIR)/ (events, trades, book_top, fixings, settlements, accounts .parquet; summary.json; journal)"
+	@echo "report:  $(RUN_DIR)/report.html"
+
+# The throughput benchmark on a 1M-message workload (one JSON line).
+replay: $(STAMP) $(WORKLOAD)
 	$(BIN)/cfx replay $(WORKLOAD)
 
 test: $(STAMP)

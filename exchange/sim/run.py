@@ -183,10 +183,12 @@ class _Bar:
     """A rich progress bar over simulated days, with engine commands per second."""
 
     def __init__(self, days: int) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
-                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False)
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False,
+                                 console=Console(stderr=True))
         self.task = self.progress.add_task("run", total=days, rate="")
         self.started = time.perf_counter()
         self.progress.start()
