@@ -97,7 +97,7 @@ class OrderBook:
     self-trade prevention mode."""
 
     __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
-                 "last_price", "_live", "_out", "_trades", "_seq", "_stp_defaults")
+                 "last_price", "first_price", "_live", "_out", "_trades", "_seq", "_stp_defaults")
 
     def __init__(self, series: str, live: dict[int, Order] | None = None,
                  out: list | None = None, seq: Iterator[int] | None = None,
@@ -110,6 +110,7 @@ class OrderBook:
         self._bid_heaped: set[int] = set()  # prices with an entry in the heap
         self._ask_heaped: set[int] = set()
         self.last_price: int | None = None
+        self.first_price: int | None = None  # the first trade price of the latest sweep (last_price its last)
         self._live = {} if live is None else live
         self._out = [] if out is None else out
         self._seq = count(1) if seq is None else seq
@@ -173,7 +174,7 @@ class OrderBook:
         tacct = order.account
         side = order.side
         traded = 0
-        last = None
+        first = last = None
         killed = False
         while remaining and heap:
             p = heap[0] * sign
@@ -204,6 +205,8 @@ class OrderBook:
                 out(trade)
                 fill(trade)
                 remaining -= t
+                if not traded:
+                    first = p
                 traded += t
                 last = p
                 m.filled += t
@@ -233,6 +236,7 @@ class OrderBook:
         if traded:
             order.filled += traded
             self.last_price = last
+            self.first_price = first
         return remaining
 
     def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Order, remaining: int,
@@ -339,7 +343,8 @@ class OrderBook:
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
         """Remove a resting order from the book and the live index. With
         ``reason`` None it leaves silently (a modify that loses priority
-        re-enters it), emitting only the level change."""
+        re-enters a copy of it: the cancelled object stays in its deque),
+        emitting only the level change."""
         out = self._out.append
         seq = self._seq
         if reason is not None:

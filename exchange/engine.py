@@ -14,9 +14,11 @@ Order types and time in force:
   IOC (the rest is cancelled); FOK (all at once or rejected);
   post-only (rejected if it would take liquidity);
   iceberg (``display_qty`` shown at a time, each refill to the back);
-  stop-market and stop-limit (triggered by the last trade price; a buy stop
-  when it is at or above the stop price, a sell stop at or below; triggered
-  stops enter one at a time, the nearest trigger first, then by arrival).
+  stop-market and stop-limit (triggered by trade prices: a buy stop when a
+  trade is at or above its stop price, a sell stop at or below, including
+  the intermediate prices of a sweep; a stop already through its trigger
+  when it arrives enters at once; triggered stops enter one at a time, the
+  nearest trigger first, then by arrival; a stop cannot be FOK).
 - GTC; DAY (expires at `EndOfDay`); GTD (expires at ``expire_ns``, checked
   before every command); IOC; FOK.
 
@@ -141,7 +143,9 @@ class Engine:
         (e.g. a new band after a settlement). Changes no order."""
         if isinstance(rules, str):
             rules = ListSeries(symbol=rules)
-        self.cmd_seq += 1
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= rules.ts:
+            self._expire_gtd(cmd, rules.ts)
         state = self._series.get(rules.symbol)
         if state is None:
             book = OrderBook(rules.symbol, self._live, self.events, self._seq, self.trades, self._account_stp)
@@ -151,7 +155,9 @@ class Engine:
         return state.book
 
     def set_account_stp(self, c: SetAccountStp) -> None:
-        self.cmd_seq += 1
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
         self._account_stp[c.account] = c.mode
 
     # ------------------------------------------------------------------ queries
@@ -237,12 +243,12 @@ class Engine:
         order = Order(c.order_id, c.account, c.side, price, qty, c.series, 0, c.display_qty, kind, tif,
                       c.stp, c.post_only, c.stop_price, c.expire_ns)
         if kind is LIMIT:  # what _enter does, inlined for the commonest order
-            before = book.last_price
+            trades = len(self.trades)
             book.place(order, qty, price, cmd, ts)
             if tif is GTD and order.qty:
                 heappush(gtd, (order.expire_ns, next(self._arrival), order))
-            if book.last_price != before and (state.buy_stops or state.sell_stops):
-                self._trigger_stops(state, cmd, ts)
+            if len(self.trades) != trades and (state.buy_stops or state.sell_stops):
+                self._trigger_swept(state, cmd, ts)
         elif kind is MARKET:
             self._enter(state, order, qty, cmd, ts)
         else:
@@ -253,7 +259,9 @@ class Engine:
                 heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
             if tif is GTD:
                 heappush(gtd, (c.expire_ns, next(self._arrival), order))
-            self._trigger_stops(state, cmd, ts)
+            last = book.last_price
+            if last is not None:  # already through its trigger: it enters now
+                self._trigger_stops(state, cmd, ts, last, last)
 
     @staticmethod
     def _validate_options(c: SubmitOrder, rules: ListSeries) -> RejectReason | None:
@@ -271,7 +279,7 @@ class Engine:
         elif c.price != 0:
             return RejectReason.BAD_PRICE
         if kind is STOP_LIMIT or kind is STOP_MARKET:
-            if c.stop_price <= 0:
+            if c.stop_price <= 0 or c.tif is FOK:  # a stop cannot promise all-or-nothing when it triggers
                 return RejectReason.BAD_ORDER_TYPE
         elif c.stop_price:
             return RejectReason.BAD_ORDER_TYPE
@@ -291,39 +299,46 @@ class Engine:
         return None
 
     def _enter(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
-        """An accepted (or triggered, or re-priced) order meets the book; a
-        market order is stopped at the price band's edge. Stops its trades
-        reach are triggered."""
+        """An accepted (or re-priced) order meets the book; a market order is
+        stopped at the price band's edge. Then the stops its trades reached."""
+        trades = len(self.trades)
+        self._place(state, order, qty, cmd, ts)
+        if len(self.trades) != trades and (state.buy_stops or state.sell_stops):
+            self._trigger_swept(state, cmd, ts)
+
+    def _place(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
         book = state.book
         if order.kind is MARKET:
             rules = state.rules
             limit = None if rules.band_low is None else rules.band_high if order.side is BUY else rules.band_low
         else:
             limit = order.price
-        before = book.last_price
         book.place(order, qty, limit, cmd, ts)
         if order.tif is GTD and order.qty:
             heappush(self._gtd, (order.expire_ns, next(self._arrival), order))
-        if book.last_price != before and (state.buy_stops or state.sell_stops):
-            self._trigger_stops(state, cmd, ts)
 
-    def _trigger_stops(self, state: _SeriesState, cmd: int, ts: int) -> None:
-        """Enter every stop order the last trade price has reached, one at a
-        time, re-checking after each (a triggered stop may trigger more)."""
-        book = state.book
+    def _trigger_swept(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """Stops reached by the sweep that just traded (a sweep moves one way:
+        its first and last prices bound every price it traded at)."""
+        first, last = state.book.first_price, state.book.last_price
+        self._trigger_stops(state, cmd, ts, min(first, last), max(first, last))
+
+    def _trigger_stops(self, state: _SeriesState, cmd: int, ts: int, low: int, high: int) -> None:
+        """Enter, one at a time, every stop that a price traded in this
+        command reached: a buy stop at or below ``high``, a sell stop at or
+        above ``low`` (buys first, nearest trigger first, then by arrival).
+        A triggered stop's own trades widen [``low``, ``high``]."""
         live = self._live
+        book = state.book
         while True:
-            last = book.last_price
-            if last is None:
-                return
             buys, sells = state.buy_stops, state.sell_stops
             while buys and live.get(buys[0][2].order_id) is not buys[0][2]:
                 heappop(buys)
             while sells and live.get(sells[0][2].order_id) is not sells[0][2]:
                 heappop(sells)
-            if buys and buys[0][0] <= last:
+            if buys and buys[0][0] <= high:
                 order = heappop(buys)[2]
-            elif sells and -sells[0][0] >= last:
+            elif sells and -sells[0][0] >= low:
                 order = heappop(sells)[2]
             else:
                 return
@@ -333,7 +348,11 @@ class Engine:
             order.kind = MARKET if order.kind is STOP_MARKET else LIMIT
             qty = order.qty
             order.qty = 0
-            self._enter(state, order, qty, cmd, ts)
+            trades = len(self.trades)
+            self._place(state, order, qty, cmd, ts)
+            if len(self.trades) != trades:
+                low = min(low, book.first_price, book.last_price)
+                high = max(high, book.first_price, book.last_price)
 
     def cancel(self, c: CancelOrder) -> None:
         self.cmd_seq = cmd = self.cmd_seq + 1
