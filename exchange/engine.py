@@ -38,13 +38,18 @@ from typing import Callable
 
 import msgspec
 
+from exchange.auction import AuctionOrder, indicative, uncross
 from exchange.book import Order, OrderBook
+from exchange.protections import VelocityBreaker
+from exchange.session import SessionMachine, SessionSchedule, Transition
 from exchange.types import (
     AdvanceTime,
+    AuctionUncrossed,
     CancelOrder,
     CancelReason,
     Command,
     EndOfDay,
+    IndicativeUncross,
     ListSeries,
     MassCancel,
     ModifyOrder,
@@ -55,11 +60,16 @@ from exchange.types import (
     OrderRejected,
     OrderTriggered,
     RejectReason,
+    SeriesHalted,
+    SessionState,
+    SessionStateChanged,
+    SessionTrigger,
     SetAccountStp,
     Side,
     StpMode,
     SubmitOrder,
     TimeInForce,
+    Trade,
 )
 
 BUY = Side.BUY
@@ -73,6 +83,8 @@ IOC = TimeInForce.IOC
 FOK = TimeInForce.FOK
 DAY = TimeInForce.DAY
 CANCEL_USER = CancelReason.USER
+CONTINUOUS = SessionState.CONTINUOUS
+SETTLEMENT_WINDOW = SessionState.SETTLEMENT_WINDOW
 REJECT_UNKNOWN_ORDER = RejectReason.UNKNOWN_ORDER
 
 RiskCheck = Callable[[SubmitOrder], "RejectReason | None"]
@@ -88,19 +100,25 @@ class OrderStatus(msgspec.Struct):
     open_qty: int
     visible_qty: int
     filled_qty: int
-    state: str  # "resting" or "stop_pending"
+    state: str  # "resting", "stop_pending" or "auction" (a market order waiting for the uncross)
 
 
 class _SeriesState:
-    """A book plus what the engine keeps beside it: rules and pending stops."""
+    """A book plus what the engine keeps beside it: rules, pending stops, and
+    (once configured) the session machine, the circuit breaker and the market
+    orders waiting for a call auction."""
 
-    __slots__ = ("book", "rules", "buy_stops", "sell_stops")
+    __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative")
 
     def __init__(self, book: OrderBook, rules: ListSeries) -> None:
         self.book = book
         self.rules = rules
         self.buy_stops: list = []  # heap of (stop_price, arrival, order)
         self.sell_stops: list = []  # heap of (-stop_price, arrival, order)
+        self.session: SessionMachine | None = None  # None: continuous trading, no halts
+        self.breaker: VelocityBreaker | None = None
+        self.auction_market: list[Order] = []
+        self.indicative: tuple | None = None  # the last IndicativeUncross published
 
 
 class Engine:
@@ -175,8 +193,14 @@ class Engine:
         if o is None:
             return None
         pending = o.kind is STOP_MARKET or o.kind is STOP_LIMIT
+        state = "stop_pending" if pending else "auction" if o.kind is MARKET else "resting"
         return OrderStatus(o.order_id, o.account, o.series, o.side, o.kind, o.price, o.qty + o.hidden,
-                           0 if pending else o.qty, o.filled, "stop_pending" if pending else "resting")
+                           0 if pending else o.qty, o.filled, state)
+
+    def session_state(self, series: str) -> SessionState:
+        """The series' trading state (CONTINUOUS if it has no session)."""
+        session = self._series[series].session
+        return CONTINUOUS if session is None else session.state
 
     def live_orders(self) -> list[Order]:
         return list(self._live.values())
@@ -197,6 +221,8 @@ class Engine:
         if gtd and gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         state = self._series.get(c.series)
+        if state is not None and state.session is not None:
+            self._advance_session(state, cmd, ts)
         kind = c.kind
         tif = c.tif
         qty = c.qty
@@ -226,15 +252,15 @@ class Engine:
             self._reject(cmd, ts, c.order_id, c.account, reason, c.series)
             return
         book = state.book
+        session = state.session
+        if session is not None and session.state is not CONTINUOUS and session.state is not SETTLEMENT_WINDOW:
+            self._submit_in_call(state, c, cmd, ts)
+            return
         if c.post_only and book.crosses(c.side, price):
             self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, c.series)
             return
         if tif is FOK and (kind is LIMIT or kind is MARKET):
-            if kind is MARKET:  # a market order stops at the band's edge (see _enter)
-                rules = state.rules
-                limit = None if rules.band_low is None else rules.band_high if c.side is BUY else rules.band_low
-            else:
-                limit = price
+            limit = self._guard(state, c.side, self._market_limit(state, c.side) if kind is MARKET else price, ts)
             if not book.fillable(c.side, limit, c.account, c.stp, qty):
                 self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, c.series)
                 return
@@ -242,14 +268,14 @@ class Engine:
                                          kind, tif, price, qty, c.display_qty, c.stop_price))
         order = Order(c.order_id, c.account, c.side, price, qty, c.series, 0, c.display_qty, kind, tif,
                       c.stp, c.post_only, c.stop_price, c.expire_ns)
-        if kind is LIMIT:  # what _enter does, inlined for the commonest order
+        if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
             trades = len(self.trades)
             book.place(order, qty, price, cmd, ts)
             if tif is GTD and order.qty:
                 heappush(gtd, (order.expire_ns, next(self._arrival), order))
             if len(self.trades) != trades and (state.buy_stops or state.sell_stops):
                 self._trigger_swept(state, cmd, ts)
-        elif kind is MARKET:
+        elif kind is MARKET or kind is LIMIT:
             self._enter(state, order, qty, cmd, ts)
         else:
             self._live[c.order_id] = order
@@ -308,12 +334,11 @@ class Engine:
 
     def _place(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
         book = state.book
-        if order.kind is MARKET:
-            rules = state.rules
-            limit = None if rules.band_low is None else rules.band_high if order.side is BUY else rules.band_low
+        limit = self._market_limit(state, order.side) if order.kind is MARKET else order.price
+        if state.breaker is not None:
+            self._place_guarded(state, order, qty, limit, cmd, ts)
         else:
-            limit = order.price
-        book.place(order, qty, limit, cmd, ts)
+            book.place(order, qty, limit, cmd, ts)
         if order.tif is GTD and order.qty:
             heappush(self._gtd, (order.expire_ns, next(self._arrival), order))
 
@@ -360,6 +385,13 @@ class Engine:
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         o = self._live.get(c.order_id)
+        if o is not None and self._series[o.series].session is not None:
+            session = self._series[o.series].session
+            self._advance_session(self._series[o.series], cmd, ts)
+            o = self._live.get(c.order_id)  # an uncross may have filled it
+            if o is not None and o.account == c.account and not session.allows_cancel():
+                self._reject(cmd, ts, c.order_id, c.account, session.reject_reason(), o.series)
+                return
         if o is None:
             self.events.append(OrderRejected(next(self._seq), cmd, ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER))
         elif o.account != c.account:
@@ -370,8 +402,8 @@ class Engine:
             self._cancel(o, cmd, ts, CANCEL_USER)
 
     def _cancel(self, o: Order, cmd: int, ts: int, reason: CancelReason) -> None:
-        if o.kind is STOP_MARKET or o.kind is STOP_LIMIT:
-            del self._live[o.order_id]  # its heap entry is dropped lazily
+        if o.kind is not LIMIT:  # a pending stop, or a market order waiting for an auction
+            del self._live[o.order_id]  # its heap or auction entry is dropped lazily
             self.events.append(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
                                               o.qty, reason))
         else:
@@ -383,6 +415,11 @@ class Engine:
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         o = self._live.get(c.order_id)
+        session = None
+        if o is not None and self._series[o.series].session is not None:
+            session = self._series[o.series].session
+            self._advance_session(self._series[o.series], cmd, ts)
+            o = self._live.get(c.order_id)  # an uncross may have filled it
         reason = None
         if o is None:
             reason = RejectReason.UNKNOWN_ORDER
@@ -390,6 +427,8 @@ class Engine:
             reason = RejectReason.NOT_OWNER
         elif o.kind is not LIMIT:
             reason = RejectReason.NOT_MODIFIABLE
+        elif session is not None and not session.allows_modify():
+            reason = session.reject_reason()
         else:
             state = self._series[o.series]
             rules = state.rules
@@ -419,7 +458,12 @@ class Engine:
                                          c.price, c.qty, False))
         # re-enter as a fresh Order: the old one stays in its level's deque as a
         # cancelled (qty 0) entry, and must never come back to life there
-        self._enter(state, msgspec.structs.replace(o, price=c.price), c.qty, cmd, ts)
+        fresh = msgspec.structs.replace(o, price=c.price)
+        if session is not None and not session.allows_matching():
+            book.rest(fresh, c.qty, cmd, ts)  # collected for the call auction
+            self._publish_indicative(state, cmd, ts)
+        else:
+            self._enter(state, fresh, c.qty, cmd, ts)
 
     def mass_cancel(self, c: MassCancel) -> None:
         """Cancel every live order (resting or pending stop) of the account
@@ -440,9 +484,14 @@ class Engine:
             self._cancel(o, cmd, c.ts, CancelReason.EXPIRY)
 
     def advance_time(self, c: AdvanceTime) -> None:
+        """Tell the engine the time: due GTD orders expire, and every series'
+        session moves on (open, close, a halt's end, auctions uncross)."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         if self._gtd and self._gtd[0][0] <= c.ts:
             self._expire_gtd(cmd, c.ts)
+        for state in self._series.values():
+            if state.session is not None:
+                self._advance_session(state, cmd, c.ts)
 
     def _expire_gtd(self, cmd: int, ts: int) -> None:
         gtd = self._gtd
@@ -451,3 +500,212 @@ class Engine:
             o = heappop(gtd)[2]
             if live.get(o.order_id) is o:
                 self._cancel(o, cmd, ts, CancelReason.EXPIRY)
+
+    # ------------------------------------------------------------------ sessions, auctions and halts
+    # The state table is exchange/session.py's docstring. A series without a
+    # session trades continuously and never halts (cfx replay).
+
+    def configure_session(self, series: str, schedule: SessionSchedule | None, ts: int, *,
+                          breaker: VelocityBreaker | None = None, reopen_call_ns: int = 0) -> None:
+        """Give a listed series a trading day (None: continuous, but it can
+        halt) and optionally a velocity circuit breaker. Counts as a command."""
+        self.cmd_seq += 1
+        state = self._series[series]
+        state.session = SessionMachine(schedule, ts, reopen_call_ns)
+        state.breaker = breaker
+
+    def halt_all(self, ts: int, until: int | None) -> None:
+        """The kill switch: every series halts until ``until`` (None: until
+        `lift_halts`); each reopens with a call auction."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        for state in self._series.values():
+            if state.session is None:
+                state.session = SessionMachine(None, ts)
+            self._advance_session(state, cmd, ts)
+            self._halt(state, cmd, ts, until)
+
+    def lift_halts(self, ts: int) -> None:
+        """End every halt now: the series go into their reopening auctions."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        for state in self._series.values():
+            session = state.session
+            if session is not None and session.state is SessionState.HALTED:
+                self._on_transition(state, session.transition(SessionTrigger.HALT_END, ts), cmd)
+                self._advance_session(state, cmd, ts)
+
+    def next_session_change(self) -> int | None:
+        """When the next scheduled or timed session change of any series is
+        due (a sim loop sends `AdvanceTime` then), or None."""
+        due = [s.session.next_transition()[0] for s in self._series.values()
+               if s.session is not None and s.session.next_transition() is not None]
+        return min(due) if due else None
+
+    def _advance_session(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        for t in state.session.advance(ts):
+            self._on_transition(state, t, cmd)
+
+    def _on_transition(self, state: _SeriesState, t: Transition, cmd: int) -> None:
+        if type(t) is not Transition or t.old is t.new:
+            return
+        series = state.book.series
+        self.events.append(SessionStateChanged(next(self._seq), cmd, t.ts, series, t.old, t.new, t.trigger))
+        if t.uncross:
+            self._uncross(state, cmd, t.ts)
+        if t.new is SessionState.CLOSED:
+            for o in [o for o in self._live.values() if o.series == series and (o.tif is DAY or o.kind is MARKET)]:
+                self._cancel(o, cmd, t.ts, CancelReason.EXPIRY if o.tif is DAY else CancelReason.IOC_REMAINDER)
+            state.auction_market.clear()
+
+    def _submit_in_call(self, state: _SeriesState, c: SubmitOrder, cmd: int, ts: int) -> None:
+        """An order while the series does not match (pre-open, a call, a halt,
+        closed): refused where the state refuses new orders, and IOC/FOK limit
+        orders always (they cannot wait); otherwise accepted unmatched: a limit
+        order rests (the book may cross until the uncross), a market order
+        waits for the uncross, a stop waits for its trigger."""
+        session = state.session
+        kind = c.kind
+        if not session.allows_new_orders() or (kind is LIMIT and (c.tif is IOC or c.tif is FOK)):
+            self._reject(cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED,
+                         c.series)
+            return
+        self.events.append(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side,
+                                         kind, c.tif, c.price, c.qty, c.display_qty, c.stop_price))
+        order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, c.tif,
+                      c.stp, c.post_only, c.stop_price, c.expire_ns)
+        if kind is LIMIT:
+            state.book.rest(order, c.qty, cmd, ts)
+        elif kind is MARKET:
+            self._live[c.order_id] = order
+            state.auction_market.append(order)
+        elif c.side is BUY:
+            self._live[c.order_id] = order
+            heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
+        else:
+            self._live[c.order_id] = order
+            heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
+        if c.tif is GTD and kind is not MARKET:
+            heappush(self._gtd, (c.expire_ns, next(self._arrival), order))
+        self._publish_indicative(state, cmd, ts)
+
+    def _auction_orders(self, state: _SeriesState) -> list[AuctionOrder]:
+        """Everything a call would execute: resting limit orders (their whole
+        open quantity, queue position as time priority) and waiting market orders."""
+        live = self._live
+        orders = []
+        for levels in (state.book.bids, state.book.asks):
+            for price, lvl in levels.items():
+                orders.extend(AuctionOrder(o.order_id, o.account, o.side, price, o.qty + o.hidden, i)
+                              for i, o in enumerate(lvl.queue) if o.qty)
+        orders.extend(AuctionOrder(o.order_id, o.account, o.side, None, o.qty, i)
+                      for i, o in enumerate(state.auction_market) if live.get(o.order_id) is o)
+        return orders
+
+    def _publish_indicative(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """Market data during a call: the indicative uncross, when it changes."""
+        ind = indicative(self._auction_orders(state), state.book.last_price)
+        key = None if ind is None else (ind.price, ind.volume, ind.imbalance, ind.imbalance_side)
+        if key != state.indicative and ind is not None:
+            self.events.append(IndicativeUncross(next(self._seq), cmd, ts, state.book.series, *key))
+        state.indicative = key
+
+    def _uncross(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """Execute the call: every fill at the one uncross price (see
+        exchange/auction.py for the price and allocation rules). The side
+        with the surplus counts as the aggressor (buy when balanced). Market
+        orders left over are cancelled."""
+        book = state.book
+        live = self._live
+        result = uncross(self._auction_orders(state), book.last_price)
+        if result is not None and result.volume:
+            price = result.price
+            aggressor = result.imbalance_side or BUY
+            self.events.append(AuctionUncrossed(next(self._seq), cmd, ts, book.series, price, result.volume,
+                                                result.imbalance, result.imbalance_side))
+            for fill in result.fills:
+                buy, sell = live[fill.buy_id], live[fill.sell_id]
+                maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)
+                trade = Trade(next(self._seq), cmd, ts, book.series, price, fill.qty, maker.order_id,
+                              taker.order_id, maker.account, taker.account, aggressor)
+                self.events.append(trade)
+                self.trades.append(trade)
+                self._auction_fill(state, buy, fill.qty, cmd, ts)
+                self._auction_fill(state, sell, fill.qty, cmd, ts)
+            book.last_price = book.first_price = price
+            if state.breaker is not None:
+                state.breaker.reset(price, ts)
+        for o in state.auction_market:
+            if live.get(o.order_id) is o:
+                del live[o.order_id]
+                self.events.append(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
+                                                  o.qty, CancelReason.IOC_REMAINDER))
+        state.auction_market.clear()
+        state.indicative = None
+
+    def _auction_fill(self, state: _SeriesState, o: Order, qty: int, cmd: int, ts: int) -> None:
+        o.filled += qty
+        if o.kind is MARKET:
+            o.qty -= qty
+            if not o.qty:
+                del self._live[o.order_id]
+            return
+        left = o.qty + o.hidden - qty
+        if left:
+            state.book.reduce(o, left, cmd, ts)  # keeps its place (an iceberg's reserve goes first)
+        else:
+            state.book.cancel(o, cmd, ts, None)  # filled: off the book
+
+    def _market_limit(self, state: _SeriesState, side: Side) -> int | None:
+        """How far a market order may go: the price band's edge, if any."""
+        rules = state.rules
+        return None if rules.band_low is None else rules.band_high if side is BUY else rules.band_low
+
+    def _guard(self, state: _SeriesState, side: Side, limit: int | None, ts: int) -> int | None:
+        """``limit`` tightened to what the circuit breaker lets trade now."""
+        breaker = state.breaker
+        if breaker is None:
+            return limit
+        ref = breaker.reference(ts)
+        if ref is None:
+            return limit
+        if side is BUY:
+            edge = ref + breaker.threshold
+            return edge if limit is None or limit > edge else limit
+        edge = ref - breaker.threshold
+        return edge if limit is None or limit < edge else limit
+
+    def _place_guarded(self, state: _SeriesState, order: Order, qty: int, limit: int | None, cmd: int,
+                       ts: int) -> None:
+        """Matching under the velocity breaker: trade only within the
+        threshold of the price a window ago; if the order would trade beyond
+        it, the series halts (CME velocity logic), a limit order's remainder
+        rests for the reopening auction and a market or IOC remainder is
+        cancelled."""
+        book = state.book
+        breaker = state.breaker
+        buy = order.side is BUY
+        guarded = self._guard(state, order.side, limit, ts)
+        trades = len(self.trades)
+        remaining = book.match(order, qty, guarded, cmd, ts)
+        if len(self.trades) != trades:
+            breaker.record(book.last_price, ts)
+        if not remaining:
+            return
+        best = book.best_ask() if buy else book.best_bid()
+        breach = best is not None and (limit is None or (best <= limit if buy else best >= limit))
+        if breach:
+            self._halt(state, cmd, ts, breaker.halt_until(ts), best, breaker.reference(ts))
+        if order.kind is LIMIT and order.tif is not IOC and order.tif is not FOK:
+            book.rest(order, remaining, cmd, ts)
+        else:
+            stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
+            reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
+            self.events.append(OrderCancelled(next(self._seq), cmd, ts, order.series, order.order_id,
+                                              order.account, remaining, reason))
+
+    def _halt(self, state: _SeriesState, cmd: int, ts: int, until: int | None, price: int | None = None,
+              reference: int | None = None) -> None:
+        t = state.session.transition(SessionTrigger.HALT, ts, until)
+        if type(t) is Transition:
+            self.events.append(SeriesHalted(next(self._seq), cmd, ts, state.book.series, state.session.halt_until,
+                                            price, reference))
+            self._on_transition(state, t, cmd)

@@ -24,6 +24,8 @@ import msgspec
 from exchange.clearing import ClearingConfig, ClearingHouse
 from exchange.engine import Engine
 from exchange.products import Series
+from exchange.protections import VelocityBreaker
+from exchange.session import SessionSchedule
 from exchange.types import (
     AdvanceTime,
     CancelOrder,
@@ -92,7 +94,37 @@ class RecordFixings(_Msg):
     fixings: dict[str, int]
 
 
-VenueCommand = Command | ConfigureClearing | ListContract | OpenAccount | Deposit | RecordFixings | SettleDay
+class ConfigureSession(_Msg):
+    """A listed series' trading day (times as ns since midnight UTC:
+    pre-open, open, settlement window start, close) and its velocity
+    circuit breaker (``breaker_ticks`` 0 = none): a trade more than that
+    many ticks from the price ``breaker_window_ns`` ago halts the series
+    for ``breaker_halt_ns``, then it reopens with a call auction."""
+
+    ts: int
+    series: str
+    pre_open: int
+    open: int
+    settlement_start: int
+    close: int
+    breaker_ticks: int = 0
+    breaker_window_ns: int = 60_000_000_000
+    breaker_halt_ns: int = 120_000_000_000
+
+
+class KillSwitch(_Msg):
+    """Halt every series until ``until`` (None: until `LiftHalts`)."""
+
+    ts: int
+    until: int | None = None
+
+
+class LiftHalts(_Msg):
+    ts: int
+
+
+VenueCommand = (Command | ConfigureClearing | ListContract | ConfigureSession | KillSwitch | LiftHalts | OpenAccount
+                | Deposit | RecordFixings | SettleDay)
 command_decoder = msgspec.json.Decoder(VenueCommand)
 
 ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries,
@@ -115,6 +147,9 @@ class Venue:
             ListContract: self._list_contract,
             OpenAccount: self._open_account,
             Deposit: self._deposit,
+            ConfigureSession: self._configure_session,
+            KillSwitch: lambda c: self.engine.halt_all(c.ts, c.until),
+            LiftHalts: lambda c: self.engine.lift_halts(c.ts),
             RecordFixings: self._record_fixings,
             SettleDay: self._settle_day,
         })
@@ -145,6 +180,13 @@ class Venue:
         if not self._clearing_on:
             self._clearing_on = True
             self.engine.risk_check = self.clearing.credit_check
+
+    def _configure_session(self, c: ConfigureSession) -> None:
+        schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start,
+                                   close=c.close)
+        breaker = (VelocityBreaker(c.breaker_ticks, c.breaker_window_ns, c.breaker_halt_ns)
+                   if c.breaker_ticks else None)
+        self.engine.configure_session(c.series, schedule, c.ts, breaker=breaker)
 
     def _open_account(self, c: OpenAccount) -> None:
         self.clearing.open_account(c.account, c.deposit, c.ts)

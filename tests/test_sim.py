@@ -110,3 +110,27 @@ def test_every_shipped_scenario_decodes():
     for path in runs:
         sc = scn.load(path)
         assert sc.question, f"{path.name} says what question it answers"
+
+
+def test_kill_switch_halts_every_series_and_each_reopens_by_auction(tmp_path):
+    text = SMALL.read_text() + '\n[[shocks]]\ntype = "kill-switch"\nday = 0\ntime = "09:00"\nminutes = 10\n'
+    path = tmp_path / "kill.toml"
+    path.write_text(text)
+    summary = run_scenario(scn.load(path), tmp_path / "kill", progress=False)
+    assert summary["halts"] == 2  # both listed series
+    events = pq.read_table(tmp_path / "kill" / "events.parquet", columns=["type", "ts", "event"]).to_pylist()
+    changes = [json.loads(e["event"]) for e in events if e["type"] == "SessionStateChanged"]
+    halted = [c for c in changes if c["new"] == "halted"]
+    reopened = [c for c in changes if c["old"] == "reopening_auction"]
+    assert len(halted) == 2 and len(reopened) == 2
+    assert all(r["ts"] - h["ts"] == 10 * 60 * 10**9 for h, r in zip(halted, reopened))
+    # nothing traded while halted
+    trades = [e["ts"] for e in events if e["type"] == "Trade"]
+    assert not [t for t in trades if halted[0]["ts"] < t < reopened[0]["ts"]]
+
+
+def test_the_opening_auction_runs_every_day(small_run):
+    events = pq.read_table(small_run / "events.parquet", columns=["type", "event"]).to_pylist()
+    opens = [json.loads(e["event"]) for e in events if e["type"] == "SessionStateChanged"]
+    assert sum(1 for o in opens if o["old"] == "opening_auction" and o["new"] == "continuous") == 2 * 2
+    assert sum(1 for o in opens if o["new"] == "closed") == 2 * 2

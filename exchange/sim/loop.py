@@ -33,6 +33,7 @@ from exchange.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
 from exchange.products import BLACKWELL, HOPPER, Basket, ListingCalendar, Series, final_settlement
 from exchange.sim.outputs import RunWriter
 from exchange.types import (
+    AdvanceTime,
     CancelOrder,
     EndOfDay,
     ListSeries,
@@ -44,13 +45,23 @@ from exchange.types import (
     OrderModified,
     OrderRejected,
     OrderTriggered,
+    SeriesHalted,
     SetAccountStp,
     Side,
     SubmitOrder,
     TimeInForce,
     Trade,
 )
-from exchange.venue import ConfigureClearing, Deposit, ListContract, OpenAccount, RecordFixings, SettleDay, Venue
+from exchange.venue import (
+    ConfigureClearing,
+    ConfigureSession,
+    Deposit,
+    ListContract,
+    OpenAccount,
+    RecordFixings,
+    SettleDay,
+    Venue,
+)
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
@@ -171,6 +182,7 @@ class Simulation:
         self.volume: dict[str, int] = {}
         self.volume_by_account: dict[int, int] = {}  # contracts bought or sold, maker or taker
         self.trade_count = 0
+        self.halts = 0
         self.rejects: dict[str, int] = {}
         self.book_stats = {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
         self._expected: dict[str, int | None] = {}  # series -> expected final settlement, for today
@@ -240,6 +252,10 @@ class Simulation:
                     p = by_account.get(acct)
                     if p is not None:
                         batches.setdefault(p, []).append(e)
+            elif t is SeriesHalted:
+                self.halts += 1
+                if e.until is not None:
+                    self.wake_venue_at(e.until)
             elif t in OWN_EVENTS:
                 if t is OrderRejected:
                     self.rejects[e.reason.value] = self.rejects.get(e.reason.value, 0) + 1
@@ -273,6 +289,7 @@ class Simulation:
     def run(self) -> dict:
         sc = self.sc
         cal = sc.calendar
+        pre_open_min = _minutes(cal.pre_open)
         open_min = _minutes(cal.open)
         settle_min = _minutes(cal.settlement_start)
         close_min = _minutes(cal.close)
@@ -290,18 +307,21 @@ class Simulation:
         self._record_history(days[0])
         for d, day in enumerate(days):
             self.today = day
+            pre_open_ts = epoch_ns(day, pre_open_min)
             open_ts = epoch_ns(day, open_min)
             close_ts = epoch_ns(day, close_min)
             self.window = (epoch_ns(day, settle_min), close_ts)
             self._window_trades = {}
-            self.now = open_ts
-            self._list_and_band(day, open_ts)
-            self._carry_wakeups(open_ts)
+            self.now = pre_open_ts
+            self._list_and_band(day, pre_open_ts)
+            self._carry_wakeups(pre_open_ts)
             if d == 0:
                 for p in self.participants:
                     p.agent.on_start(p.ctx)
             for shock in shocks_by_day.get(d, ()):
                 self._schedule_shock(shock, day)
+            for ts in (open_ts, self.window[0], close_ts):  # the session moves on even if nobody trades
+                self.wake_venue_at(ts)
             self._push(open_ts, SNAPSHOT)
             self._run_until(close_ts)
             self._drain_in_flight(close_ts + NS)
@@ -408,10 +428,22 @@ class Simulation:
                 self.tapes[s.symbol] = Tape()
                 low, high = self._band(reference)
                 self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high))
+                self._send(self._session_for(s.symbol, reference, ts))
                 self._publish(s.symbol)
             elif rules.band_pct and reference is not None:
                 low, high = self._band(reference)
                 self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high))
+
+    def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
+        cal, rules = self.sc.calendar, self.sc.rules
+        ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
+        return ConfigureSession(ts, symbol, _minutes(cal.pre_open) * MINUTE_NS, _minutes(cal.open) * MINUTE_NS,
+                                _minutes(cal.settlement_start) * MINUTE_NS, _minutes(cal.close) * MINUTE_NS,
+                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS)
+
+    def wake_venue_at(self, ts: int) -> None:
+        """Send the venue the time at ``ts`` (session changes, a halt's end)."""
+        self._push(ts, CALL, lambda: self._send(AdvanceTime(ts)))
 
     def _band(self, reference: int) -> tuple[int | None, int | None]:
         pct = self.sc.rules.band_pct

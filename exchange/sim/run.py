@@ -167,6 +167,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "settlement_volatility_annual": round(sum(vols) / len(vols), 4) if vols else None,
         "tracking_error_rms": round(math.sqrt(sum(t * t for t in tracking) / len(tracking)), 5) if tracking else None,
         "settlement_tiers": dict(sorted(tiers.items())),
+        "halts": sim.halts,
         "margin_calls": len(calls),
         "defaults": len(defaults),
         "guarantee_fund_used_usd": round(sum(getattr(d, "from_fund", 0) for d in ch.defaults) / 1e6, 2),

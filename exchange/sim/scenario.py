@@ -41,19 +41,23 @@ class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename=
 
 
 class Calendar(_Section):
-    """Trading days and the daily session (UTC). The settlement window is
+    """Trading days and the daily session (UTC): orders collect unmatched
+    from ``pre-open``, the opening call auction uncrosses them at ``open``,
+    continuous trading runs to ``close``. The settlement window is
     [``settlement-start``, ``close``): its trades set the daily settlement VWAP."""
 
     start: dt.date = dt.date(2027, 1, 4)
     days: Annotated[int, Meta(ge=1, le=2_000)] = 20
+    pre_open: str = "07:45"
     open: str = "08:00"
     settlement_start: str = "15:45"
     close: str = "16:00"
 
     def __post_init__(self) -> None:
-        o, s, c = minutes(self.open), minutes(self.settlement_start), minutes(self.close)
-        if not o < s <= c:
-            raise ValueError("expected open < settlement-start <= close")
+        p, o, s, c = (minutes(self.pre_open), minutes(self.open), minutes(self.settlement_start),
+                      minutes(self.close))
+        if not p < o < s < c:
+            raise ValueError("expected pre-open < open < settlement-start < close")
 
 
 class Products(_Section):
@@ -76,10 +80,16 @@ class Products(_Section):
 
 class Rules(_Section):
     """Market rules. ``band-pct``: orders priced more than this percentage
-    away from the last settlement are rejected (0 = no band).
+    away from the last settlement are rejected (0 = no band). Velocity
+    circuit breaker: a trade more than ``breaker-pct`` percent away from the
+    price ``breaker-window-s`` seconds earlier halts the series for
+    ``breaker-halt-s`` seconds, then a call auction reopens it (0 = off).
     ``stp-default`` applies to agents that do not set their own."""
 
     band_pct: Annotated[float, Meta(ge=0, le=100)] = 15.0
+    breaker_pct: Annotated[float, Meta(ge=0, le=100)] = 5.0
+    breaker_window_s: Annotated[int, Meta(gt=0)] = 60
+    breaker_halt_s: Annotated[int, Meta(gt=0)] = 120
     max_order_qty: Annotated[int, Meta(gt=0)] = 5_000
     stp_default: StpMode = StpMode.CANCEL_AGGRESSING
     clearing: ClearingConfig = msgspec.field(default_factory=ClearingConfig)
@@ -94,6 +104,15 @@ class IndexMove(_Section, tag="index-move", tag_field="type"):
     pct: Annotated[float, Meta(gt=-100)]
     over_days: Annotated[int, Meta(ge=1)] = 1
     baskets: list[str] | None = None
+
+
+class KillSwitch(_Section, tag="kill-switch", tag_field="type"):
+    """Every series halts at ``time`` on ``day`` for ``minutes``, then each
+    reopens with a call auction."""
+
+    day: Annotated[int, Meta(ge=0)]
+    time: str = "12:00"
+    minutes: Annotated[int, Meta(gt=0)] = 30
 
 
 class MarketMakerWithdrawal(_Section, tag="mm-withdrawal", tag_field="type"):
@@ -130,7 +149,7 @@ class MemberDefault(_Section, tag="member-default", tag_field="type"):
     qty: Annotated[int, Meta(gt=0)] = 200
 
 
-Shock = IndexMove | MarketMakerWithdrawal | FatFinger | MemberDefault
+Shock = IndexMove | MarketMakerWithdrawal | FatFinger | MemberDefault | KillSwitch
 
 
 class Output(_Section):

@@ -4,7 +4,8 @@
 - ``mm-withdrawal``: market makers cancel everything and stop quoting for a while;
 - ``fat-finger``: one mistaken market order from an account of its own;
 - ``member-default``: an agent stops trading (and meeting margin calls)
-  after taking a position; clearing then calls and, if unmet, defaults it.
+  after taking a position; clearing then calls and, if unmet, defaults it;
+- ``kill-switch``: every series halts for a while, then reopens by auction.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from exchange.sim.scenario import FatFinger, IndexMove, MarketMakerWithdrawal, MemberDefault, minutes
+from exchange.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault, minutes
 from exchange.types import OrderKind, Side, SubmitOrder, TimeInForce
+from exchange.venue import KillSwitch as HaltAll
 from exchange.venue import OpenAccount
 
 if TYPE_CHECKING:
@@ -92,6 +94,15 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
                                   shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
 
         sim._push(at, CALL, fat_finger)
+    elif isinstance(shock, KillSwitch):
+        until = at + shock.minutes * 60 * 1_000_000_000
+
+        def kill() -> None:
+            log.info("shock", kind="kill-switch", day=str(day), minutes=shock.minutes)
+            sim._send(HaltAll(sim.now, until))
+            sim.wake_venue_at(until)
+
+        sim._push(at, CALL, kill)
     elif isinstance(shock, MemberDefault):
         members = [p for p in sim.participants if type(p.spec).__struct_config__.tag == shock.agent]
         p = members[shock.index]
