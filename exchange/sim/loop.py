@@ -31,6 +31,8 @@ import numpy as np
 
 from exchange.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
 from exchange.products import BLACKWELL, HOPPER, Basket, ListingCalendar, Series, final_settlement
+from exchange.sim import shocks
+from exchange.sim.clock import MINUTE_NS, NS, business_days, epoch_ns, minutes
 from exchange.sim.outputs import RunWriter
 from exchange.types import (
     AdvanceTime,
@@ -63,19 +65,11 @@ from exchange.venue import (
     Venue,
 )
 
-NS = 1_000_000_000
-MINUTE_NS = 60 * NS
 ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
 OWN_EVENTS = (OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered)
 EMPTY = Quote(None, 0, None, 0, None)
 FIRST_ACCOUNT = 1
 JITTER_BLOCK = 512
-SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself uses (fat finger)
-
-
-def epoch_ns(day: dt.date, minute: int = 0) -> int:
-    """Nanoseconds since the Unix epoch of ``minute`` minutes after midnight UTC of ``day``."""
-    return (day.toordinal() - 719_163) * 86_400 * NS + minute * MINUTE_NS
 
 
 class Tape:
@@ -289,18 +283,16 @@ class Simulation:
     def run(self) -> dict:
         sc = self.sc
         cal = sc.calendar
-        pre_open_min = _minutes(cal.pre_open)
-        open_min = _minutes(cal.open)
-        settle_min = _minutes(cal.settlement_start)
-        close_min = _minutes(cal.close)
+        pre_open_min = minutes(cal.pre_open)
+        open_min = minutes(cal.open)
+        settle_min = minutes(cal.settlement_start)
+        close_min = minutes(cal.close)
         self._send(ConfigureClearing(sc.rules.clearing))
         for p in self.participants:
             self._send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
             self._send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
-        from exchange.sim import shocks
-
         shocks.open_accounts(self)
-        days = _business_days(cal.start, cal.days)
+        days = business_days(cal.start, cal.days)
         shocks_by_day: dict[int, list] = {}
         for shock in sc.shocks:
             shocks_by_day.setdefault(shock.day, []).append(shock)
@@ -437,8 +429,8 @@ class Simulation:
     def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
         cal, rules = self.sc.calendar, self.sc.rules
         ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
-        return ConfigureSession(ts, symbol, _minutes(cal.pre_open) * MINUTE_NS, _minutes(cal.open) * MINUTE_NS,
-                                _minutes(cal.settlement_start) * MINUTE_NS, _minutes(cal.close) * MINUTE_NS,
+        return ConfigureSession(ts, symbol, minutes(cal.pre_open) * MINUTE_NS, minutes(cal.open) * MINUTE_NS,
+                                minutes(cal.settlement_start) * MINUTE_NS, minutes(cal.close) * MINUTE_NS,
                                 ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS)
 
     def wake_venue_at(self, ts: int) -> None:
@@ -499,30 +491,17 @@ class Simulation:
     # ------------------------------------------------------------------ shocks
 
     def _schedule_shock(self, shock: Any, day: dt.date) -> None:
-        from exchange.sim import shocks
-
         shocks.schedule(self, shock, day)
 
+    def at(self, ts: int, action: Callable[[], None]) -> None:
+        """Run ``action`` at simulated time ``ts`` (shocks use it)."""
+        self._push(ts, CALL, action)
 
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
 
-
-def _month_business_days(year: int, month: int) -> list[dt.date]:
+def _monthbusiness_days(year: int, month: int) -> list[dt.date]:
     day = dt.date(year, month, 1)
     out = []
     while day.month == month:
-        if day.weekday() < 5:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out
-
-
-def _business_days(start: dt.date, n: int) -> list[dt.date]:
-    out = []
-    day = start
-    while len(out) < n:
         if day.weekday() < 5:
             out.append(day)
         day += dt.timedelta(days=1)
@@ -575,7 +554,7 @@ class AgentContext:
         fixings = sim.fixings[s.basket]
         latest = sim.published[s.basket]
         values = [fixings[d] if d < sim.today and d in fixings else latest
-                  for d in _month_business_days(s.year, s.month)]
+                  for d in _monthbusiness_days(s.year, s.month)]
         sim._expected[series] = value = max(1, round(sum(values) / len(values) / sim.tick_micro))
         return value
 

@@ -21,20 +21,10 @@ from exchange.agents.base import AgentSpec
 from exchange.clearing import ClearingConfig
 from exchange.errors import InputError
 from exchange.index import IndexConfig
-from exchange.products import BLACKWELL, HOPPER, Basket
+from exchange.products import HOPPER, Basket
+from exchange.sim.clock import TIME_OF_DAY as _TIME
+from exchange.sim.clock import minutes
 from exchange.types import StpMode
-
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-NS_PER_MINUTE = 60 * 1_000_000_000
-
-
-def minutes(hhmm: str) -> int:
-    """Minutes after midnight of an ``HH:MM`` time."""
-    m = _TIME.match(hhmm)
-    if m is None:
-        raise ValueError(f"expected a time as HH:MM, got {hhmm!r}")
-    return int(m.group(1)) * 60 + int(m.group(2))
-
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
     pass

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from exchange.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault, minutes
+from exchange.sim.clock import epoch_ns
+from exchange.sim.clock import minutes
+from exchange.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault
 from exchange.types import OrderKind, Side, SubmitOrder, TimeInForce
 from exchange.venue import KillSwitch as HaltAll
 from exchange.venue import OpenAccount
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from exchange.sim.loop import Simulation
 
 log = structlog.get_logger("cfx.sim")
+SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself trades from (fat finger)
 
 
 def apply_index_moves(fixings: dict[str, dict[dt.date, int]], days: list[dt.date], moves: list[IndexMove]) -> None:
@@ -55,15 +58,12 @@ def open_accounts(sim: "Simulation") -> None:
 
 
 def _fat_finger_account(i: int) -> int:
-    from exchange.sim.loop import SPECIAL_ACCOUNT
-
+    """The account of the scenario's i-th shock (above every agent's)."""
     return SPECIAL_ACCOUNT + i
 
 
 def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
     """Put a shock's actions on the simulation clock for ``day``."""
-    from exchange.sim.loop import CALL, epoch_ns
-
     if isinstance(shock, IndexMove):
         log.info("shock", kind="index-move", day=str(day), pct=shock.pct, over_days=shock.over_days)
         return
@@ -81,8 +81,8 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
             for p in chosen:
                 p.agent.resume(p.ctx)
 
-        sim._push(at, CALL, withdraw)
-        sim._push(at + shock.minutes * 60 * 1_000_000_000, CALL, resume)
+        sim.at(at, withdraw)
+        sim.at(at + shock.minutes * 60 * 1_000_000_000, resume)
     elif isinstance(shock, FatFinger):
         index = sim.sc.shocks.index(shock)
 
@@ -93,7 +93,7 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
             sim._send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
                                   shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
 
-        sim._push(at, CALL, fat_finger)
+        sim.at(at, fat_finger)
     elif isinstance(shock, KillSwitch):
         until = at + shock.minutes * 60 * 1_000_000_000
 
@@ -102,7 +102,7 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
             sim._send(HaltAll(sim.now, until))
             sim.wake_venue_at(until)
 
-        sim._push(at, CALL, kill)
+        sim.at(at, kill)
     elif isinstance(shock, MemberDefault):
         members = [p for p in sim.participants if type(p.spec).__struct_config__.tag == shock.agent]
         p = members[shock.index]
@@ -115,4 +115,4 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
             p.ctx.cancel_all()
             p.ctx.submit(series, side, shock.qty, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
 
-        sim._push(at, CALL, default)
+        sim.at(at, default)
