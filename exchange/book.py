@@ -97,7 +97,8 @@ class OrderBook:
     self-trade prevention mode."""
 
     __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
-                 "last_price", "first_price", "_live", "_out", "_trades", "_seq", "_stp_defaults")
+                 "last_price", "first_price", "_live", "_out", "_trades", "_seq", "_stp_defaults",
+                 "_emit", "_fill", "_next")
 
     def __init__(self, series: str, live: dict[int, Order] | None = None,
                  out: list | None = None, seq: Iterator[int] | None = None,
@@ -116,6 +117,10 @@ class OrderBook:
         self._seq = count(1) if seq is None else seq
         self._trades = [] if trades is None else trades
         self._stp_defaults = {} if stp_defaults is None else stp_defaults
+        # bound once: the hot paths would otherwise look each up per call
+        self._emit = self._out.append
+        self._fill = self._trades.append
+        self._next = self._seq.__next__
 
     # ------------------------------------------------------------------ matching
 
@@ -125,22 +130,24 @@ class OrderBook:
         remainder; any other order has it cancelled (reason: band when a
         market order stopped at the price band ``limit`` with liquidity
         beyond, else IOC remainder)."""
+        # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
         if order.side is BUY:
-            heap, levels, sign = self._ask_px, self.asks, 1
+            heap, levels = self._ask_px, self.asks
+            if heap and (limit is None or heap[0] <= limit or heap[0] not in levels):
+                qty = self.match(order, qty, limit, cmd, ts)
         else:
-            heap, levels, sign = self._bid_px, self.bids, -1
-        if heap:
-            best = heap[0] * sign  # may be stale (an emptied level): match cleans it
-            if best not in levels or limit is None or (best <= limit if sign == 1 else best >= limit):
+            heap, levels = self._bid_px, self.bids
+            if heap and (limit is None or -heap[0] >= limit or -heap[0] not in levels):
                 qty = self.match(order, qty, limit, cmd, ts)
         if qty:
+            kind = order.kind
             tif = order.tif
-            if order.kind is LIMIT and tif is not IOC and tif is not FOK:
+            if kind is LIMIT and tif is not IOC and tif is not FOK:
                 self.rest(order, qty, cmd, ts)
             else:
-                reason = CANCEL_BAND if order.kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
-                self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id,
-                                                order.account, qty, reason))
+                reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
+                self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
+                                          order.account, qty, reason))
 
     def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> int:
         """Trade up to ``remaining`` of the aggressing ``order`` against the
@@ -155,19 +162,9 @@ class OrderBook:
             levels, heap, heaped, sign, maker_side = self.asks, self._ask_px, self._ask_heaped, 1, SELL
         else:
             levels, heap, heaped, sign, maker_side = self.bids, self._bid_px, self._bid_heaped, -1, BUY
-        while heap:  # fast exit for an order that does not cross
-            p = heap[0] * sign
-            if p in levels:
-                if limit is not None and (p > limit if buy else p < limit):
-                    return remaining
-                break
-            heappop(heap)
-            heaped.discard(p)
-        else:
-            return remaining
-        out = self._out.append
-        fill = self._trades.append
-        nextseq = self._seq.__next__
+        emit = self._emit
+        fill = self._fill
+        nextseq = self._next
         live = self._live
         series = self.series
         tid = order.order_id
@@ -179,13 +176,17 @@ class OrderBook:
         while remaining and heap:
             p = heap[0] * sign
             lvl = levels.get(p)
-            if lvl is None:
+            if lvl is None:  # stale heap entry of an emptied level
                 heappop(heap)
                 heaped.discard(p)
                 continue
             if limit is not None and (p > limit if buy else p < limit):
                 break
             q = lvl.queue
+            # the level's visible quantity and live count stay in locals while
+            # it trades (written back before anything else reads them)
+            lq = lvl.qty
+            lc = lvl.count
             while remaining and q:
                 m = q[0]
                 mq = m.qty
@@ -195,14 +196,18 @@ class OrderBook:
                 if m.account == tacct:
                     stp = order.stp or self._stp_defaults.get(tacct, DEFAULT_STP)
                     if stp is not STP_NONE:
+                        lvl.qty = lq
+                        lvl.count = lc
                         remaining = self._prevent_self_trade(m, lvl, order, remaining, stp, cmd, ts)
+                        lq = lvl.qty
+                        lc = lvl.count
                         if remaining < 0:
                             remaining = 0
                             killed = True
                         continue
                 t = mq if mq < remaining else remaining
                 trade = Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side)
-                out(trade)
+                emit(trade)
                 fill(trade)
                 remaining -= t
                 if not traded:
@@ -210,24 +215,27 @@ class OrderBook:
                 traded += t
                 last = p
                 m.filled += t
-                lvl.qty -= t
+                lq -= t
                 if t == mq:
                     q.popleft()
                     if m.hidden:  # iceberg: show the next slice at the back of the queue
                         shown = m.display if m.display < m.hidden else m.hidden
                         m.qty = shown
                         m.hidden -= shown
-                        lvl.qty += shown
+                        lq += shown
                         q.append(m)
-                        out(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                        emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
                     else:
                         m.qty = 0
-                        lvl.count -= 1
+                        lc -= 1
                         del live[m.order_id]
                 else:
                     m.qty = mq - t
-            out(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lvl.qty))
-            if not lvl.count:
+            emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
+            if lc:
+                lvl.qty = lq
+                lvl.count = lc
+            else:
                 del levels[p]
                 heappop(heap)
                 heaped.discard(p)
@@ -315,50 +323,56 @@ class OrderBook:
         (an iceberg shows one slice) and index it as live."""
         display = order.display
         if display and remaining > display:
-            order.qty = display
+            qty = order.qty = display
             order.hidden = remaining - display
         else:
-            order.qty = remaining
+            qty = order.qty = remaining
             order.hidden = 0
         p = order.price
-        if order.side is BUY:
-            levels, heap, heaped, key = self.bids, self._bid_px, self._bid_heaped, -p
-        else:
-            levels, heap, heaped, key = self.asks, self._ask_px, self._ask_heaped, p
+        side = order.side
+        levels = self.bids if side is BUY else self.asks
         lvl = levels.get(p)
         if lvl is None:
-            lvl = levels[p] = Level(deque())
+            lvl = levels[p] = Level(deque((order,)), qty, 1)
+            if side is BUY:
+                heap, heaped, key = self._bid_px, self._bid_heaped, -p
+            else:
+                heap, heaped, key = self._ask_px, self._ask_heaped, p
             if p not in heaped:
                 heappush(heap, key)
                 heaped.add(p)
-        lvl.queue.append(order)
-        lvl.qty += order.qty
-        lvl.count += 1
+        else:
+            lvl.queue.append(order)
+            lvl.qty += qty
+            lvl.count += 1
         self._live[order.order_id] = order
-        seq = self._seq
-        out = self._out.append
-        out(OrderRested(next(seq), cmd, ts, self.series, order.order_id, order.side, p, order.qty, remaining))
-        out(LevelChanged(next(seq), cmd, ts, self.series, order.side, p, lvl.qty))
+        nextseq = self._next
+        emit = self._emit
+        series = self.series
+        emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
+        emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
 
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
         """Remove a resting order from the book and the live index. With
         ``reason`` None it leaves silently (a modify that loses priority
         re-enters a copy of it: the cancelled object stays in its deque),
         emitting only the level change."""
-        out = self._out.append
-        seq = self._seq
+        emit = self._emit
+        nextseq = self._next
+        qty = order.qty
         if reason is not None:
-            out(OrderCancelled(next(seq), cmd, ts, self.series, order.order_id, order.account,
-                               order.qty + order.hidden, reason))
+            emit(OrderCancelled(nextseq(), cmd, ts, self.series, order.order_id, order.account,
+                                qty + order.hidden, reason))
         p = order.price
-        levels = self.bids if order.side is BUY else self.asks
+        side = order.side
+        levels = self.bids if side is BUY else self.asks
         lvl = levels[p]
-        lvl.qty -= order.qty
+        lq = lvl.qty = lvl.qty - qty
         lvl.count -= 1
         order.qty = 0
         order.hidden = 0
         del self._live[order.order_id]
-        out(LevelChanged(next(seq), cmd, ts, self.series, order.side, p, lvl.qty))
+        emit(LevelChanged(nextseq(), cmd, ts, self.series, side, p, lq))
         if not lvl.count:
             del levels[p]
 

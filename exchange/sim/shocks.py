@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from exchange.sim.clock import epoch_ns
-from exchange.sim.clock import minutes
+from exchange.sim.clock import epoch_ns, minutes
 from exchange.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault
 from exchange.types import OrderKind, Side, SubmitOrder, TimeInForce
 from exchange.venue import KillSwitch as HaltAll
