@@ -51,7 +51,7 @@ import numpy as np
 from msgspec import Meta
 
 from exchange.errors import InputError
-from exchange.products import DEFAULT_BASKETS, Basket, business_days, round_half_up
+from exchange.products import DEFAULT_BASKETS, Basket, business_days, first_business_days, round_half_up
 
 MICRO = 1_000_000
 
@@ -649,21 +649,11 @@ class GeneratorConfig(_Config, frozen=True):
     )
 
 
-def _business_days_from(start: dt.date, n: int) -> list[dt.date]:
-    out = []
-    day = start
-    while len(out) < n:
-        if day.weekday() < 5:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out
-
-
 def sku_paths(cfg: GeneratorConfig) -> tuple[list[dt.date], dict[str, np.ndarray]]:
     """The generator's underlying SKU prices ($/GPU-h, floats) per business day."""
     rng = np.random.default_rng(cfg.seed)
     n, k = cfg.days, len(cfg.skus)
-    dates = _business_days_from(cfg.start, n)
+    dates = first_business_days(cfg.start, n)
     dt_y = 1.0 / 252
     common = rng.standard_normal(n) * math.sqrt(dt_y)
     own = rng.standard_normal((k, n)) * math.sqrt(dt_y)
@@ -719,7 +709,7 @@ def generate_fixings(cfg: GeneratorConfig | None = None, rule: FixingRule | None
     """Daily SKU fixings straight from the generator (one per business day)."""
     cfg = cfg or GeneratorConfig()
     return daily_fixings(
-        generate_quotes(cfg), rule, days=_business_days_from(cfg.start, cfg.days), skus=[s.name for s in cfg.skus]
+        generate_quotes(cfg), rule, days=first_business_days(cfg.start, cfg.days), skus=[s.name for s in cfg.skus]
     )
 
 

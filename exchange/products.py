@@ -71,6 +71,17 @@ def business_days(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
+def first_business_days(start: dt.date, n: int) -> list[dt.date]:
+    """The first `n` business days from `start` on (inclusive)."""
+    out = []
+    day = start
+    while len(out) < n:
+        if day.weekday() < 5:
+            out.append(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
 def next_business_day(day: dt.date) -> dt.date:
     """The first business day strictly after `day`."""
     day += dt.timedelta(days=1)

@@ -23,14 +23,3 @@ def minutes(hhmm: str) -> int:
     if m is None:
         raise ValueError(f"expected a time as HH:MM, got {hhmm!r}")
     return int(m.group(1)) * 60 + int(m.group(2))
-
-
-def business_days(start: dt.date, n: int) -> list[dt.date]:
-    """The first ``n`` weekdays from ``start`` on."""
-    out = []
-    day = start
-    while len(out) < n:
-        if day.weekday() < 5:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out

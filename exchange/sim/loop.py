@@ -30,9 +30,17 @@ from typing import Any, Callable
 import numpy as np
 
 from exchange.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
-from exchange.products import BLACKWELL, HOPPER, Basket, ListingCalendar, Series, final_settlement
+from exchange.products import (
+    Basket,
+    ListingCalendar,
+    Series,
+    business_days,
+    final_settlement,
+    first_business_days,
+    month_days,
+)
 from exchange.sim import shocks
-from exchange.sim.clock import MINUTE_NS, NS, business_days, epoch_ns, minutes
+from exchange.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
 from exchange.sim.outputs import RunWriter
 from exchange.types import (
     AdvanceTime,
@@ -292,7 +300,7 @@ class Simulation:
             self._send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
             self._send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
         shocks.open_accounts(self)
-        days = business_days(cal.start, cal.days)
+        days = first_business_days(cal.start, cal.days)
         shocks_by_day: dict[int, list] = {}
         for shock in sc.shocks:
             shocks_by_day.setdefault(shock.day, []).append(shock)
@@ -498,16 +506,6 @@ class Simulation:
         self._push(ts, CALL, action)
 
 
-def _monthbusiness_days(year: int, month: int) -> list[dt.date]:
-    day = dt.date(year, month, 1)
-    out = []
-    while day.month == month:
-        if day.weekday() < 5:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out
-
-
 class AgentContext:
     """The `Context` an agent acts through (see exchange/agents/base.py)."""
 
@@ -554,7 +552,7 @@ class AgentContext:
         fixings = sim.fixings[s.basket]
         latest = sim.published[s.basket]
         values = [fixings[d] if d < sim.today and d in fixings else latest
-                  for d in _monthbusiness_days(s.year, s.month)]
+                  for d in business_days(*month_days(s.year, s.month))]
         sim._expected[series] = value = max(1, round(sum(values) / len(values) / sim.tick_micro))
         return value
 

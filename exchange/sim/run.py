@@ -22,9 +22,9 @@ import structlog
 
 from exchange import index as ix
 from exchange import logs
+from exchange.products import first_business_days
 from exchange.errors import InputError
 from exchange.sim import scenario as scn
-from exchange.sim.clock import business_days
 from exchange.sim.loop import Simulation
 from exchange.sim.outputs import RunWriter
 from exchange.sim.shocks import apply_index_moves
@@ -38,13 +38,13 @@ def build_fixings(sc: Any) -> dict[str, dict[dt.date, int]]:
     """Basket fixings (micro-$/GPU-hour by date) covering the run, its
     history and every listed contract month to its end; index moves applied."""
     cal = sc.calendar
-    days = business_days(cal.start, cal.days)
+    days = first_business_days(cal.start, cal.days)
     first = days[0] - dt.timedelta(days=HISTORY_DAYS * 7 // 5 + 3)
     last_month_end = _month_end(days[-1], sc.products.months_ahead)
     cfg: ix.IndexConfig = sc.index
     if cfg.quotes is None:
         gen = cfg.generator or ix.GeneratorConfig(seed=sc.seed)
-        span = len(business_days(first, (last_month_end - first).days + 1))
+        span = len(first_business_days(first, (last_month_end - first).days + 1))
         gen = msgspec.structs.replace(gen, start=first, days=span)
         cfg = msgspec.structs.replace(cfg, generator=gen, baskets=list(sc.products.baskets), start=None, end=None)
     else:
