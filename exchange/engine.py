@@ -120,6 +120,22 @@ class _SeriesState:
         self.auction_market: list[Order] = []
         self.indicative: tuple | None = None  # the last IndicativeUncross published
 
+    def band(self) -> tuple[int, int] | None:
+        """The price band (inclusive), or None: as listed, or, with
+        ``band_moving``, as wide but centred on the last trade once there is one."""
+        rules = self.rules
+        if rules.band_low is None:
+            return None
+        last = self.book.last_price
+        if not rules.band_moving or last is None:
+            return rules.band_low, rules.band_high
+        half = (rules.band_high - rules.band_low) // 2
+        return max(1, last - half), last + half
+
+    def in_band(self, price: int) -> bool:
+        low, high = self.band()
+        return low <= price <= high
+
 
 class Engine:
     """Routes commands to books and emits events.
@@ -240,12 +256,12 @@ class Engine:
             rules = state.rules
             if price <= 0:
                 reason = RejectReason.BAD_PRICE
-            elif rules.band_low is not None and (price < rules.band_low or price > rules.band_high):
+            elif rules.band_low is not None and not state.in_band(price):
                 reason = RejectReason.PRICE_OUTSIDE_BAND
             else:
                 reason = None
         else:
-            reason = self._validate_options(c, state.rules)
+            reason = self._validate_options(c, state)
         if reason is None and self.risk_check is not None:
             reason = self.risk_check(c)
         if reason is not None:
@@ -290,7 +306,7 @@ class Engine:
                 self._trigger_stops(state, cmd, ts, last, last)
 
     @staticmethod
-    def _validate_options(c: SubmitOrder, rules: ListSeries) -> RejectReason | None:
+    def _validate_options(c: SubmitOrder, state: _SeriesState) -> RejectReason | None:
         """Why to refuse an order that is not a plain limit order (market,
         stop, iceberg, post-only, GTD), or None. Series, quantity and id are
         already checked."""
@@ -300,7 +316,7 @@ class Engine:
             price = c.price
             if price <= 0:
                 return RejectReason.BAD_PRICE
-            if rules.band_low is not None and (price < rules.band_low or price > rules.band_high):
+            if state.rules.band_low is not None and not state.in_band(price):
                 return RejectReason.PRICE_OUTSIDE_BAND
         elif c.price != 0:
             return RejectReason.BAD_PRICE
@@ -438,7 +454,7 @@ class Engine:
                 reason = RejectReason.QUANTITY_TOO_LARGE
             elif c.price <= 0:
                 reason = RejectReason.BAD_PRICE
-            elif rules.band_low is not None and (c.price < rules.band_low or c.price > rules.band_high):
+            elif rules.band_low is not None and not state.in_band(c.price):
                 reason = RejectReason.PRICE_OUTSIDE_BAND
             elif o.post_only and c.price != o.price and state.book.crosses(o.side, c.price):
                 reason = RejectReason.POST_ONLY_WOULD_CROSS
@@ -672,8 +688,8 @@ class Engine:
 
     def _market_limit(self, state: _SeriesState, side: Side) -> int | None:
         """How far a market order may go: the price band's edge, if any."""
-        rules = state.rules
-        return None if rules.band_low is None else rules.band_high if side is BUY else rules.band_low
+        band = state.band()
+        return None if band is None else band[1] if side is BUY else band[0]
 
     def _guard(self, state: _SeriesState, side: Side, limit: int | None, ts: int) -> int | None:
         """``limit`` tightened to what the circuit breaker lets trade now."""

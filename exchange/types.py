@@ -159,13 +159,17 @@ class AdvanceTime(_Msg):
 class ListSeries(_Msg):
     """Open (or re-rule) a series' book. ``band_low``/``band_high`` (ticks,
     inclusive) reject limit prices outside them and stop market orders at
-    the edge; None means no band. ``max_qty`` is the largest order."""
+    the edge; None means no band. With ``band_moving`` the band keeps its
+    width but is centred on the last trade price once the series has traded
+    (until then, as listed: e.g. around the last settlement). ``max_qty`` is
+    the largest order."""
 
     symbol: str
     ts: int = 0
     max_qty: int = 10_000
     band_low: int | None = None
     band_high: int | None = None
+    band_moving: bool = False
 
 
 class SetAccountStp(_Msg):

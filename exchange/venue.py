@@ -57,6 +57,7 @@ class ListContract(_Msg):
     max_qty: int = 10_000
     band_low: int | None = None
     band_high: int | None = None
+    band_moving: bool = False
 
 
 class OpenAccount(_Msg):
@@ -175,7 +176,7 @@ class Venue:
         self.clearing = ClearingHouse(c.config)
 
     def _list_contract(self, c: ListContract) -> None:
-        self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high))
+        self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving))
         self.clearing.list_series(c.spec, c.reference_price)
         if not self._clearing_on:
             self._clearing_on = True

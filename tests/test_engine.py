@@ -883,6 +883,18 @@ def test_band_edges_are_inclusive(banded):
     assert of(banded.sell(2, 1, 110), OrderRested)
 
 
+def test_a_moving_band_keeps_its_width_and_follows_the_last_trade():
+    x = Ex()
+    x.e.list_series(ListSeries(S, band_low=90, band_high=110, band_moving=True))
+    assert_rejected(x, lambda: x.buy(1, 1, 111), R.PRICE_OUTSIDE_BAND)  # no trade yet: as listed
+    x.sell(2, 1, 108)
+    x.buy(3, 1, 108)  # last trade 108: the band is now 98..118
+    assert of(x.buy(4, 1, 98), OrderRested)
+    assert_rejected(x, lambda: x.sell(5, 1, 97), R.PRICE_OUTSIDE_BAND)
+    assert of(x.sell(6, 1, 118), OrderRested)
+    assert_rejected(x, lambda: x.buy(7, 1, 119), R.PRICE_OUTSIDE_BAND)
+
+
 # --------------------------------------------------------------------------- queries and events
 
 

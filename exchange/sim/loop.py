@@ -427,12 +427,12 @@ class Simulation:
                 self.series[s.symbol] = s
                 self.tapes[s.symbol] = Tape()
                 low, high = self._band(reference)
-                self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high))
+                self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving))
                 self._send(self._session_for(s.symbol, reference, ts))
                 self._publish(s.symbol)
             elif rules.band_pct and reference is not None:
                 low, high = self._band(reference)
-                self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high))
+                self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high, rules.band_moving))
 
     def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
         cal, rules = self.sc.calendar, self.sc.rules

@@ -70,13 +70,15 @@ class Products(_Section):
 
 class Rules(_Section):
     """Market rules. ``band-pct``: orders priced more than this percentage
-    away from the last settlement are rejected (0 = no band). Velocity
+    away from the last settlement are rejected (0 = no band); with
+    ``band-moving`` the band follows the last trade price instead. Velocity
     circuit breaker: a trade more than ``breaker-pct`` percent away from the
     price ``breaker-window-s`` seconds earlier halts the series for
     ``breaker-halt-s`` seconds, then a call auction reopens it (0 = off).
     ``stp-default`` applies to agents that do not set their own."""
 
     band_pct: Annotated[float, Meta(ge=0, le=100)] = 15.0
+    band_moving: bool = False
     breaker_pct: Annotated[float, Meta(ge=0, le=100)] = 5.0
     breaker_window_s: Annotated[int, Meta(gt=0)] = 60
     breaker_halt_s: Annotated[int, Meta(gt=0)] = 120
