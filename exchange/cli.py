@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--prices", help="quote CSV of SKU/provider/region prices (default: the seeded generator)")
     h.add_argument("--fixings", help="index fixings CSV (default: computed from the prices)")
     h.add_argument("--futures", help="futures settlement CSV date,series,price (default: derived from the index)")
+    h.add_argument("--run", metavar="RUN_DIR",
+                   help="cfx run directory: its daily settlement prices (all tiers, incl. final) are the futures "
+                        "curve and, without --fixings, its fixings.parquet the basket index; the backtest starts on "
+                        "its first day unless --start; days outside the run carry the nearest price, as --futures does")
     h.add_argument("--start", help="first day of the backtest, YYYY-MM-DD (generator default 2027-01-04)")
     h.add_argument("--window", type=int, help="min-var regression window, business days (default 20)")
     h.add_argument("--roll-days", type=int, help="roll this many business days before expiry; 0 holds to expiry (default 5)")

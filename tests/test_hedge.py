@@ -252,3 +252,150 @@ def test_futures_csv_of_the_derived_curve_reproduces_the_derived_run(tmp_path, c
     assert cli.main(["hedge", str(BOOK), "--out", str(b), "--futures", str(fut)]) == 0
     pa_, pb = (json.loads((x / "summary.json").read_text())["policies"] for x in (a, b))
     assert pa_ == pb
+
+
+# ---------------------------------------------------------------- a cfx run directory as the market (--run)
+
+
+RUN_BOOK = ("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+            "B,H200,,,2027-02-01,2027-02-26,14600,2.30,sell\n")  # -> naive buys 20 HOP-G27
+
+
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory):
+    """A three-day run of tests/data/sim_small.toml (HOPPER, months-ahead 2:
+    HOP-F27 and HOP-G27 listed) and a book delivering in February 2027."""
+    from exchange.sim.run import run_scenario
+    from exchange.sim.scenario import load
+
+    root = tmp_path_factory.mktemp("hedge_run")
+    toml = root / "small3.toml"
+    text = (DATA / "sim_small.toml").read_text()
+    assert "days = 2\n" in text
+    toml.write_text(text.replace("days = 2\n", "days = 3\n"))
+    run_dir = root / "run"
+    run_scenario(load(toml), run_dir, progress=False)
+    book = root / "book.csv"
+    book.write_text(RUN_BOOK)
+    settle = pq.read_table(run_dir / "settlements.parquet").to_pylist()
+    return run_dir, book, settle
+
+
+@pytest.fixture
+def cfx():
+    """The `cfx` command's entry point."""
+    return cli.main
+
+
+def _run_prices(settle, symbol):
+    return {r["date"]: r["price"] for r in sorted(settle, key=lambda r: r["ts"]) if r["series"] == symbol}
+
+
+def test_cli_hedges_against_a_run_with_its_settlement_prices(sim_run, cfx, tmp_path, capsys):
+    from exchange.hedge import load_market
+
+    run_dir, book, settle = sim_run
+    run_days = sorted({r["date"] for r in settle})
+    assert len(run_days) == 3
+    out = tmp_path / "o"
+    assert cfx(["hedge", str(book), "--run", str(run_dir), "--policy", "naive", "--out", str(out)]) == 0
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["inputs"]["run"] == run_dir.name
+    assert doc["period"] == {"first": run_days[0].isoformat(), "last": run_days[-1].isoformat(), "days": 3}
+    # the market: futures = the run's settlements (tick $0.01 = the hedge's), index = the run's fixings
+    market = load_market(read_book(book), run=run_dir)
+    assert market.dates == run_days
+    fix = {r["date"]: r["value"] for r in pq.read_table(run_dir / "fixings.parquet").to_pylist() if r["index"] == "HOPPER"}
+    assert market.index["HOPPER"].tolist() == [fix[d] for d in run_days]
+    for symbol, month in (("HOP-F27", 1), ("HOP-G27", 2)):
+        run_px = _run_prices(settle, symbol)
+        assert market.curve.prices(market.series("HOPPER", 2027, month)).tolist() == [run_px[d] for d in run_days]
+    # and the command's futures P&L is made of those prices: 20 HOP-G27 bought on day one
+    g = _run_prices(settle, "HOP-G27")
+    rows = [r for r in pq.read_table(out / "daily.parquet").to_pylist() if r["policy"] == "naive"]
+    assert [r["contracts_held"] for r in rows] == [20, 20, 20]
+    want = [0] + [20 * 730 * (g[b] - g[a]) * 10_000 for a, b in zip(run_days, run_days[1:])]
+    assert [r["futures_pnl_micro"] for r in rows] == want
+
+
+def test_run_days_outside_the_run_carry_the_nearest_settlement(sim_run):
+    from exchange.hedge import load_market
+    from exchange.hedge.run import RunCurve, read_run
+
+    run_dir, book, settle = sim_run
+    run_days = sorted({r["date"] for r in settle})
+    g = _run_prices(settle, "HOP-G27")
+    # before the run (--start in the run's fixing history): back-filled with the first settlement
+    market = load_market(read_book(book), run=run_dir, start=dt.date(2026, 12, 21))
+    pre = [d for d in market.dates if d < run_days[0]]
+    assert len(pre) >= 5
+    px = market.curve.prices(market.series("HOPPER", 2027, 2)).tolist()
+    assert px == [g[run_days[0]]] * len(pre) + [g[d] for d in run_days]
+    # after the run: carried forward from the last settlement
+    data = read_run(run_dir)
+    dates = business_days(run_days[0], run_days[0] + dt.timedelta(days=14))
+    curve = RunCurve(dates, {"HOPPER": np.full(len(dates), 2_250_000)}, data)
+    s = make_series(HOPPER, 2027, 2, first_trading_day=dates[0])
+    assert curve.prices(s).tolist() == [g[d] for d in run_days] + [g[run_days[-1]]] * (len(dates) - 3)
+
+
+def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
+    import pyarrow as pa
+
+    from exchange.hedge.run import RunCurve, read_run
+
+    days = [dt.date(2027, 1, 27), dt.date(2027, 1, 28), dt.date(2027, 1, 29)]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"tick_usd": 0.005, "contract_unit": 730}))
+    pq.write_table(pa.table({"ts": [1, 2, 3, 3], "date": days + days[-1:], "series": ["HOP-F27"] * 4,
+                             "price": [450, 452, 454, 460], "tier": ["vwap", "vwap", "vwap", "final"]}),
+                   run / "settlements.parquet")
+    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 3, "value": [2_250_000] * 3}), run / "fixings.parquet")
+    data = read_run(run)
+    assert data.table["HOP-F27"] == {days[0]: 225, days[1]: 226, days[2]: 230}  # final wins on its day
+    dates = days + [dt.date(2027, 2, 1)]
+    curve = RunCurve(dates, {"HOPPER": np.full(4, 2_250_000)}, data)
+    s = make_series(HOPPER, 2027, 1, first_trading_day=dates[0])
+    assert curve.prices(s).tolist() == [225, 226, 230, 230]
+    # a run price that is no whole number of $0.01 ticks
+    pq.write_table(pa.table({"ts": [1], "date": days[:1], "series": ["HOP-F27"], "price": [451], "tier": ["vwap"]}),
+                   run / "settlements.parquet")
+    with pytest.raises(InputError, match=r"settlements\.parquet: row 1: column 'price': 451 ticks of \$0\.005"):
+        read_run(run)
+
+
+def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path, capsys):
+    import shutil
+
+    import pyarrow as pa
+
+    from exchange.hedge.run import read_run
+
+    run_dir, book, _ = sim_run
+    with pytest.raises(InputError, match=r"nope: no such run directory"):
+        read_run(tmp_path / "nope")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    shutil.copy(run_dir / "summary.json", bad)
+    with pytest.raises(InputError, match=r"bad/settlements\.parquet: no such file"):
+        read_run(bad)
+    shutil.copy(run_dir / "settlements.parquet", bad)
+    with pytest.raises(InputError, match=r"bad/fixings\.parquet: no such file"):
+        read_run(bad)
+    pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "name": ["HOPPER"], "value": [1]}), bad / "fixings.parquet")
+    with pytest.raises(InputError, match=r"bad/fixings\.parquet: missing column index"):
+        read_run(bad)
+    pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "series": ["HOP-F27"], "px": [225]}), bad / "settlements.parquet")
+    with pytest.raises(InputError, match=r"bad/settlements\.parquet: missing column price"):
+        read_run(bad)
+    (bad / "settlements.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match=r"bad/settlements\.parquet: cannot read as Parquet"):
+        read_run(bad)
+    # through the command: exit 2, one line naming the file; --run with --futures
+    assert cfx(["hedge", str(book), "--run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "settlements.parquet" in err
+    assert cfx(["hedge", str(book), "--run", str(run_dir), "--futures", str(DATA / "hedge_futures.csv"),
+                "--out", str(tmp_path / "o")]) == 2
+    assert "--run and --futures" in capsys.readouterr().err

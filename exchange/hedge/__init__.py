@@ -9,6 +9,8 @@ Modules, top down:
 - `book`: the forward CSV (`read_book`), `Forward`, monthly `Leg` s.
 - `market`: the timeline, basket index, reference prices and futures curve
   (`load_market`, `DerivedCurve`, `CsvCurve`).
+- `run`: a ``cfx run`` directory as the futures curve and basket index
+  (``--run RUN_DIR``; `read_run`, `RunCurve`).
 - `backtest`: `HedgeConfig`, the policies and the daily loop
   (`run_backtest` -> `PolicyResult` per policy). The accounting/analytics
   boundary is stated there.
@@ -84,6 +86,9 @@ def main(args) -> int:
             start = dt.date.fromisoformat(args.start)
         except ValueError:
             raise InputError(f"--start: {args.start!r} is not a date (YYYY-MM-DD)") from None
+    run = args.run
+    if run is not None and args.futures is not None:
+        raise InputError("--run and --futures both give the futures curve; give one of them")
     forwards = read_book(args.book)
     market = load_market(
         forwards,
@@ -91,6 +96,7 @@ def main(args) -> int:
         prices=args.prices,
         fixings=args.fixings,
         futures=args.futures,
+        run=run,
         seed=args.seed,
         start=start,
         risk_premium=cfg.risk_premium,
@@ -104,6 +110,7 @@ def main(args) -> int:
         "prices": args.prices and Path(args.prices).name,
         "fixings": args.fixings and Path(args.fixings).name,
         "futures": args.futures and Path(args.futures).name,
+        "run": run and Path(run).name,
         "seed": args.seed,
         "start": start.isoformat() if start else None,
         "policies": policies,

@@ -12,7 +12,12 @@ Sources, in order of precedence:
   computed from the quotes with the default `FixingRule`;
 - futures: ``--futures`` (CSV ``date,series,price``, price in $/GPU-h, or
   ``price_ticks``; the stand-in for a ``cfx run`` directory's settlement
-  table), else `DerivedCurve`.
+  table), else ``--run RUN_DIR`` (a ``cfx run`` directory's settlement
+  prices, all tiers; `exchange.hedge.run`), else `DerivedCurve`;
+- with ``--run`` and no ``--fixings``, the basket index fixings are the
+  run's ``fixings.parquet`` (SKU fixings and reference prices still come
+  from ``--prices`` or the generator), and the timeline starts on the run's
+  first settlement day unless ``--start`` is given.
 
 Reference price of a forward, per day: the mean of that day's quotes of its
 SKU at its provider (if given) and region (if given), rounded half up to the
@@ -295,6 +300,7 @@ def load_market(
     prices: str | Path | None = None,
     fixings: str | Path | None = None,
     futures: str | Path | None = None,
+    run: str | Path | None = None,
     seed: int = 6,
     start: dt.date | None = None,
     risk_premium: float = -0.045,
@@ -304,9 +310,28 @@ def load_market(
 ) -> Market:
     """The market for a book from files or the seeded generator (see the
     module docstring). The timeline is the business days of the basket
-    fixings, from `start` (generator default 2027-01-04) to `horizon`."""
+    fixings, from `start` (generator default 2027-01-04; with `run`, the
+    run's first settlement day) to `horizon`."""
+    if run is not None and futures is not None:
+        raise InputError("--run and --futures both give the futures curve; give one of them")
+    run_data = None
+    run_fx: dict[str, list[Fixing]] = {}
+    if run is not None:
+        from exchange.hedge.run import read_run
+
+        run_data = read_run(run)
+        if start is None:
+            start = run_data.days[0]
     needed_baskets = sorted({f.basket for f in forwards})
-    needed_skus = sorted({s for b in needed_baskets for s in baskets[b].weights} | {f.sku for f in forwards})
+    if run_data is not None and fixings is None:
+        fx_path = run_data.path / "fixings.parquet"
+        have = ", ".join(sorted(run_data.fixings))
+        for b in needed_baskets:
+            if b not in run_data.fixings:
+                raise InputError(f"{fx_path}: no fixings of basket {b}, which the book needs (have {have})")
+            run_fx[b] = run_data.fixings[b]
+    index_skus = {s for b in needed_baskets if b not in run_fx for s in baskets[b].weights}
+    needed_skus = sorted(index_skus | {f.sku for f in forwards})
     quotes: list[Quote] | None = None
     if prices is not None:
         quotes = read_quotes_csv(prices)
@@ -336,11 +361,14 @@ def load_market(
     else:
         assert quotes is not None
         quoted = {q.sku for q in quotes}
-        lacking = [s for s in needed_skus if s not in quoted and any(s in baskets[b].weights for b in needed_baskets)]
+        lacking = [s for s in needed_skus if s not in quoted and s in index_skus]
         if lacking:
             raise InputError(f"{src}: no quotes for {', '.join(lacking)}, which the basket index needs")
         days_all = sorted({q.date for q in quotes})
         fx = daily_fixings(quotes, days=business_days(days_all[0], days_all[-1]), skus=[s for s in needed_skus if s in quoted])
+    fx.update(run_fx)
+    if run_fx:
+        src = f"{src}; index and futures from run {run_data.path}"
     for b in needed_baskets:
         if b not in fx:
             fx[b] = basket_fixings(baskets[b], fx)
@@ -350,7 +378,8 @@ def load_market(
     end = horizon(forwards)
     dates = [d for d in dates if d <= end]
     if len(dates) < 2:
-        raise InputError(f"{src}: fewer than two business days of index fixings in the backtest period")
+        raise InputError(f"{src}: fewer than two business days of index fixings in the backtest period"
+                         + (f" (from {start})" if start is not None else ""))
 
     def on_timeline(fixes: list[Fixing], what: str) -> np.ndarray:
         by = {f.date: f.value_micro for f in fixes}
@@ -376,6 +405,12 @@ def load_market(
             ref[f.id] = on_timeline(fx[f.sku], f"{src}: {f.sku}")
     if futures is not None:
         curve: FuturesCurve = CsvCurve(dates, index, futures)
+    elif run_data is not None:
+        from exchange.hedge.run import RunCurve
+
+        curve = RunCurve(dates, index, run_data)
+        if not run_fx:
+            src = f"{src}; futures from run {run_data.path}"
     else:
         curve = DerivedCurve(dates, index, risk_premium=risk_premium, noise=noise, persistence=persistence, seed=seed)
     return Market(dates, index, ref, curve, baskets, src)
