@@ -5,10 +5,12 @@ A heap of ``(time, sequence, kind, ...)`` items drives everything: an order
 reaching the venue, an agent's wake-up, the delivery of an agent's own order
 events or of a market-data change after its latency, a top-of-book
 snapshot, a shock. Nothing reads wall time; every random draw comes from
-generators seeded by the scenario seed. Each trading day: the session runs
-from the open to the close, then DAY orders expire (`EndOfDay`) and the
-daily settlement runs (`SettleDay`) with the day's index fixings; agents
-hear the day's settlement prices and margin calls.
+generators seeded by the scenario seed. Each trading day: agents wake from
+the pre-open (their orders collect for the opening call auction), the venue
+is told the time at the open, the settlement window and the close (its
+session machine uncrosses, halts and closes the series), then the daily
+settlement runs (`SettleDay`) with the day's index fixings; agents hear the
+day's settlement prices and margin calls.
 
 Every command the venue receives is journaled first (`RunWriter.journal`),
 so `cfx replay RUN/journal` rebuilds the run's event log exactly.
@@ -31,7 +33,6 @@ import numpy as np
 
 from exchange.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
 from exchange.products import (
-    Basket,
     ListingCalendar,
     Series,
     business_days,
@@ -168,7 +169,6 @@ class Simulation:
                                         months_ahead=products.months_ahead, contract_unit=products.contract_unit,
                                         tick_micro=self.tick_micro, settlement=products.settlement,
                                         window_days=products.window_days)
-        self.baskets: dict[str, Basket] = {b.name: b for b in products.baskets}
         self.series: dict[str, Series] = {}  # listed, not yet expired
         self.tapes: dict[str, Tape] = {}
         self.settlements: dict[str, int] = {}
