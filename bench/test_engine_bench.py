@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 
 from exchange import replay, workload
-from exchange.engine import Engine
+from exchange.venue import Venue
 from exchange.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
 
 N = 50_000
 SERIES = "BENCH"
 
 
-def fresh_engine() -> Engine:
-    e = Engine()
-    e.list_series(ListSeries(SERIES, max_qty=replay.MAX_QTY))
-    return e
+def fresh_venue() -> Venue:
+    v = Venue()
+    v.apply(ListSeries(SERIES, max_qty=replay.MAX_QTY))
+    return v
 
 
 def add_heavy(n: int) -> list:
@@ -86,7 +86,7 @@ def test_engine_throughput(benchmark, case):
     cmds = CASES[case]()
 
     def setup():
-        return (fresh_engine(), cmds), {}
+        return (fresh_venue(), cmds), {}
 
     trades, _ = benchmark.pedantic(replay.run, setup=setup, rounds=5)
     benchmark.extra_info["messages"] = len(cmds)

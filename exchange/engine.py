@@ -154,6 +154,9 @@ class Engine:
         self.cmd_seq = 0
         self.risk_check = risk_check
         self._seq = count(1)
+        self._sessions = False  # does any series have a session (so cancels and modifies check it)?
+        self._emit = self.events.append  # bound once: the hot paths emit per message
+        self._next = self._seq.__next__
         self._live: dict[int, Order] = {}
         self._series: dict[str, _SeriesState] = {}
         self._account_stp: dict[int, StpMode] = {}
@@ -228,7 +231,7 @@ class Engine:
 
     def _reject(self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason,
                 series: str | None = None) -> None:
-        self.events.append(OrderRejected(next(self._seq), cmd, ts, order_id, account, reason, series))
+        self._emit(OrderRejected(self._next(), cmd, ts, order_id, account, reason, series))
 
     def submit(self, c: SubmitOrder) -> None:
         self.cmd_seq = cmd = self.cmd_seq + 1
@@ -236,13 +239,19 @@ class Engine:
         gtd = self._gtd
         if gtd and gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        state = self._series.get(c.series)
-        if state is not None and state.session is not None:
+        series = c.series
+        state = self._series.get(series)
+        session = None if state is None else state.session
+        if session is not None:
             self._advance_session(state, cmd, ts)
+        oid = c.order_id
+        account = c.account
         kind = c.kind
         tif = c.tif
         qty = c.qty
         price = c.price
+        display = c.display_qty
+        stop_price = c.stop_price
         # the checks every order needs inline; the rarer options in _validate_options
         if state is None:
             reason = RejectReason.UNKNOWN_SERIES
@@ -250,13 +259,12 @@ class Engine:
             reason = RejectReason.BAD_QUANTITY
         elif qty > state.rules.max_qty:
             reason = RejectReason.QUANTITY_TOO_LARGE
-        elif c.order_id in self._live:
+        elif oid in self._live:
             reason = RejectReason.DUPLICATE_ORDER_ID
-        elif kind is LIMIT and tif is not GTD and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns):
-            rules = state.rules
+        elif kind is LIMIT and tif is not GTD and not (display or c.post_only or stop_price or c.expire_ns):
             if price <= 0:
                 reason = RejectReason.BAD_PRICE
-            elif rules.band_low is not None and not state.in_band(price):
+            elif state.rules.band_low is not None and not state.in_band(price):
                 reason = RejectReason.PRICE_OUTSIDE_BAND
             else:
                 reason = None
@@ -265,40 +273,41 @@ class Engine:
         if reason is None and self.risk_check is not None:
             reason = self.risk_check(c)
         if reason is not None:
-            self._reject(cmd, ts, c.order_id, c.account, reason, c.series)
+            self._reject(cmd, ts, oid, account, reason, series)
             return
         book = state.book
-        session = state.session
         if session is not None and session.state is not CONTINUOUS and session.state is not SETTLEMENT_WINDOW:
             self._submit_in_call(state, c, cmd, ts)
             return
-        if c.post_only and book.crosses(c.side, price):
-            self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, c.series)
+        side = c.side
+        if c.post_only and book.crosses(side, price):
+            self._reject(cmd, ts, oid, account, RejectReason.POST_ONLY_WOULD_CROSS, series)
             return
         if tif is FOK and (kind is LIMIT or kind is MARKET):
-            limit = self._guard(state, c.side, self._market_limit(state, c.side) if kind is MARKET else price, ts)
-            if not book.fillable(c.side, limit, c.account, c.stp, qty):
-                self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, c.series)
+            limit = self._guard(state, side, self._market_limit(state, side) if kind is MARKET else price, ts)
+            if not book.fillable(side, limit, account, c.stp, qty):
+                self._reject(cmd, ts, oid, account, RejectReason.FOK_CANNOT_FILL, series)
                 return
-        self.events.append(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side,
-                                         kind, tif, price, qty, c.display_qty, c.stop_price))
-        order = Order(c.order_id, c.account, c.side, price, qty, c.series, 0, c.display_qty, kind, tif,
-                      c.stp, c.post_only, c.stop_price, c.expire_ns)
+        self._emit(OrderAccepted(self._next(), cmd, ts, series, oid, account, side, kind, tif, price, qty, display,
+                                 stop_price))
+        order = Order(oid, account, side, price, qty, series, 0, display, kind, tif, c.stp, c.post_only,
+                      stop_price, c.expire_ns)
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
-            trades = len(self.trades)
+            stops = state.buy_stops or state.sell_stops  # placing an order adds none
+            trades = len(self.trades) if stops else 0
             book.place(order, qty, price, cmd, ts)
             if tif is GTD and order.qty:
                 heappush(gtd, (order.expire_ns, next(self._arrival), order))
-            if len(self.trades) != trades and (state.buy_stops or state.sell_stops):
+            if stops and len(self.trades) != trades:
                 self._trigger_swept(state, cmd, ts)
         elif kind is MARKET or kind is LIMIT:
             self._enter(state, order, qty, cmd, ts)
         else:
-            self._live[c.order_id] = order
-            if c.side is BUY:
-                heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
+            self._live[oid] = order
+            if side is BUY:
+                heappush(state.buy_stops, (stop_price, next(self._arrival), order))
             else:
-                heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
+                heappush(state.sell_stops, (-stop_price, next(self._arrival), order))
             if tif is GTD:
                 heappush(gtd, (c.expire_ns, next(self._arrival), order))
             last = book.last_price
@@ -384,7 +393,7 @@ class Engine:
             else:
                 return
             del live[order.order_id]
-            self.events.append(OrderTriggered(next(self._seq), cmd, ts, order.series, order.order_id,
+            self._emit(OrderTriggered(self._next(), cmd, ts, order.series, order.order_id,
                                               order.account, order.stop_price))
             order.kind = MARKET if order.kind is STOP_MARKET else LIMIT
             qty = order.qty
@@ -401,7 +410,7 @@ class Engine:
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         o = self._live.get(c.order_id)
-        if o is not None and self._series[o.series].session is not None:
+        if self._sessions and o is not None and self._series[o.series].session is not None:
             session = self._series[o.series].session
             self._advance_session(self._series[o.series], cmd, ts)
             o = self._live.get(c.order_id)  # an uncross may have filled it
@@ -409,7 +418,7 @@ class Engine:
                 self._reject(cmd, ts, c.order_id, c.account, session.reject_reason(), o.series)
                 return
         if o is None:
-            self.events.append(OrderRejected(next(self._seq), cmd, ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER))
+            self._emit(OrderRejected(self._next(), cmd, ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER))
         elif o.account != c.account:
             self._reject(cmd, ts, c.order_id, c.account, RejectReason.NOT_OWNER, o.series)
         elif o.kind is LIMIT:
@@ -420,7 +429,7 @@ class Engine:
     def _cancel(self, o: Order, cmd: int, ts: int, reason: CancelReason) -> None:
         if o.kind is not LIMIT:  # a pending stop, or a market order waiting for an auction
             del self._live[o.order_id]  # its heap or auction entry is dropped lazily
-            self.events.append(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
+            self._emit(OrderCancelled(self._next(), cmd, ts, o.series, o.order_id, o.account,
                                               o.qty, reason))
         else:
             self._series[o.series].book.cancel(o, cmd, ts, reason)
@@ -432,7 +441,7 @@ class Engine:
             self._expire_gtd(cmd, ts)
         o = self._live.get(c.order_id)
         session = None
-        if o is not None and self._series[o.series].session is not None:
+        if self._sessions and o is not None and self._series[o.series].session is not None:
             session = self._series[o.series].session
             self._advance_session(self._series[o.series], cmd, ts)
             o = self._live.get(c.order_id)  # an uncross may have filled it
@@ -466,11 +475,11 @@ class Engine:
         if c.price == o.price and c.qty <= open_qty:
             if c.qty < open_qty:
                 book.reduce(o, c.qty, cmd, ts)
-            self.events.append(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
+            self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
                                              c.price, c.qty, True))
             return
         book.cancel(o, cmd, ts, None)
-        self.events.append(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
+        self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
                                          c.price, c.qty, False))
         # re-enter as a fresh Order: the old one stays in its level's deque as a
         # cancelled (qty 0) entry, and must never come back to life there
@@ -528,12 +537,14 @@ class Engine:
         self.cmd_seq += 1
         state = self._series[series]
         state.session = SessionMachine(schedule, ts, reopen_call_ns)
+        self._sessions = True
         state.breaker = breaker
 
     def halt_all(self, ts: int, until: int | None) -> None:
         """The kill switch: every series halts until ``until`` (None: until
         `lift_halts`); each reopens with a call auction."""
         self.cmd_seq = cmd = self.cmd_seq + 1
+        self._sessions = True
         for state in self._series.values():
             if state.session is None:
                 state.session = SessionMachine(None, ts)
@@ -564,7 +575,7 @@ class Engine:
         if type(t) is not Transition or t.old is t.new:
             return
         series = state.book.series
-        self.events.append(SessionStateChanged(next(self._seq), cmd, t.ts, series, t.old, t.new, t.trigger))
+        self._emit(SessionStateChanged(self._next(), cmd, t.ts, series, t.old, t.new, t.trigger))
         if t.uncross:
             self._uncross(state, cmd, t.ts)
         if t.new is SessionState.CLOSED:
@@ -584,7 +595,7 @@ class Engine:
             self._reject(cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED,
                          c.series)
             return
-        self.events.append(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side,
+        self._emit(OrderAccepted(self._next(), cmd, ts, c.series, c.order_id, c.account, c.side,
                                          kind, c.tif, c.price, c.qty, c.display_qty, c.stop_price))
         order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, c.tif,
                       c.stp, c.post_only, c.stop_price, c.expire_ns)
@@ -637,7 +648,7 @@ class Engine:
         ind = indicative(self._auction_depth(state), state.book.last_price)
         key = None if ind is None else (ind.price, ind.volume, ind.imbalance, ind.imbalance_side)
         if key != state.indicative and ind is not None:
-            self.events.append(IndicativeUncross(next(self._seq), cmd, ts, state.book.series, *key))
+            self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, *key))
         state.indicative = key
 
     def _uncross(self, state: _SeriesState, cmd: int, ts: int) -> None:
@@ -651,14 +662,14 @@ class Engine:
         if result is not None and result.volume:
             price = result.price
             aggressor = result.imbalance_side or BUY
-            self.events.append(AuctionUncrossed(next(self._seq), cmd, ts, book.series, price, result.volume,
+            self._emit(AuctionUncrossed(self._next(), cmd, ts, book.series, price, result.volume,
                                                 result.imbalance, result.imbalance_side))
             for fill in result.fills:
                 buy, sell = live[fill.buy_id], live[fill.sell_id]
                 maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)
-                trade = Trade(next(self._seq), cmd, ts, book.series, price, fill.qty, maker.order_id,
+                trade = Trade(self._next(), cmd, ts, book.series, price, fill.qty, maker.order_id,
                               taker.order_id, maker.account, taker.account, aggressor)
-                self.events.append(trade)
+                self._emit(trade)
                 self.trades.append(trade)
                 self._auction_fill(state, buy, fill.qty, cmd, ts)
                 self._auction_fill(state, sell, fill.qty, cmd, ts)
@@ -668,7 +679,7 @@ class Engine:
         for o in state.auction_market:
             if live.get(o.order_id) is o:
                 del live[o.order_id]
-                self.events.append(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
+                self._emit(OrderCancelled(self._next(), cmd, ts, o.series, o.order_id, o.account,
                                                   o.qty, CancelReason.IOC_REMAINDER))
         state.auction_market.clear()
         state.indicative = None
@@ -731,13 +742,13 @@ class Engine:
         else:
             stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
             reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
-            self.events.append(OrderCancelled(next(self._seq), cmd, ts, order.series, order.order_id,
+            self._emit(OrderCancelled(self._next(), cmd, ts, order.series, order.order_id,
                                               order.account, remaining, reason))
 
     def _halt(self, state: _SeriesState, cmd: int, ts: int, until: int | None, price: int | None = None,
               reference: int | None = None) -> None:
         t = state.session.transition(SessionTrigger.HALT, ts, until)
         if type(t) is Transition:
-            self.events.append(SeriesHalted(next(self._seq), cmd, ts, state.book.series, state.session.halt_until,
+            self._emit(SeriesHalted(self._next(), cmd, ts, state.book.series, state.session.halt_until,
                                             price, reference))
             self._on_transition(state, t, cmd)

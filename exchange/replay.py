@@ -147,10 +147,10 @@ def fills_sha256(trades: Iterable[Trade]) -> str:
     return h.hexdigest()
 
 
-def run(venue: Venue, cmds: list, event_log=None) -> tuple[list[Trade], float, str]:
-    """Apply ``cmds`` in batches; return the trades, the seconds spent in
-    the venue, and the sha256 of the event log. Events go to ``event_log``
-    (a binary file) if given; hashing and writing are not timed. Plain
+def run(venue: Venue, cmds: list, event_log=None, digest: EventHash | None = None) -> tuple[list[Trade], float]:
+    """Apply ``cmds`` in batches; return the trades and the seconds spent
+    in the venue (its work and collecting the trades). Events go to
+    ``event_log`` (a binary file) and ``digest`` if given, untimed. Plain
     order flow goes straight to the engine; a run's journal (clearing
     commands too) goes through the whole venue."""
     engine = venue.engine
@@ -161,7 +161,6 @@ def run(venue: Venue, cmds: list, event_log=None) -> tuple[list[Trade], float, s
     direct = all(type(c) in ENGINE_COMMANDS for c in cmds)
     dispatch = engine._dispatch if direct else venue._dispatch
     apply = venue.apply
-    digest = EventHash()
     encode = encoder.encode
     seconds = 0.0
     clock = time.perf_counter
@@ -174,16 +173,17 @@ def run(venue: Venue, cmds: list, event_log=None) -> tuple[list[Trade], float, s
         else:
             for c in batch:
                 apply(c)
-        seconds += clock() - t0
         keep(fills)
         fills.clear()
-        if events:
+        seconds += clock() - t0
+        if events and (digest is not None or event_log is not None):
             lines = [encode(e) for e in events]
-            digest.update(lines)
+            if digest is not None:
+                digest.update(lines)
             if event_log is not None:
                 event_log.write(b"\n".join(lines) + b"\n")
-            events.clear()
-    return trades, seconds, digest.hexdigest()
+        events.clear()
+    return trades, seconds
 
 
 def book_snapshot(engine, series: str) -> dict:
@@ -216,7 +216,8 @@ def main(args: argparse.Namespace) -> int:
         log = stack.enter_context(open(args.events, "wb")) if args.events else None
         gc.collect()
         gc.freeze()
-        trades, seconds, events_sha256 = run(venue, cmds, log)
+        digest = EventHash() if fmt == "journal" else None
+        trades, seconds = run(venue, cmds, log, digest)
     result = {
         "messages": len(cmds),
         "seconds": round(seconds, 4),
@@ -227,7 +228,7 @@ def main(args: argparse.Namespace) -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if fmt == "journal":
-        result["events_sha256"] = events_sha256  # a run's summary.json calls it run_hash
+        result["events_sha256"] = digest.hexdigest()  # a run's summary.json calls it run_hash
     if args.fills:
         with open(args.fills, "w") as f:
             f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
