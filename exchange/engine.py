@@ -628,15 +628,15 @@ class Engine:
         return orders
 
     def _auction_depth(self, state: _SeriesState) -> list[AuctionOrder]:
-        """What the indicative price needs: one entry per price level (its
-        whole open quantity) and one per side for the market orders."""
+        """What the published indicative price needs: one entry per price
+        level with its displayed quantity (an iceberg's reserve is not
+        public, though the uncross executes it) and one per side for the
+        market orders. O(levels), not O(orders)."""
         live = self._live
         out = []
-        for levels in (state.book.bids, state.book.asks):
+        for side, levels in ((BUY, state.book.bids), (Side.SELL, state.book.asks)):
             for price, lvl in levels.items():
-                qty = sum(o.qty + o.hidden for o in lvl.queue)  # cancelled entries hold 0
-                if qty:
-                    out.append(AuctionOrder(0, 0, lvl.queue[-1].side, price, qty, 0))
+                out.append(AuctionOrder(0, 0, side, price, lvl.qty, 0))
         for side in (BUY, Side.SELL):
             qty = sum(o.qty for o in state.auction_market if o.side is side and live.get(o.order_id) is o)
             if qty:
@@ -644,7 +644,8 @@ class Engine:
         return out
 
     def _publish_indicative(self, state: _SeriesState, cmd: int, ts: int) -> None:
-        """Market data during a call: the indicative uncross, when it changes."""
+        """Market data during a call: the indicative uncross (on displayed
+        quantity), when it changes."""
         ind = indicative(self._auction_depth(state), state.book.last_price)
         key = None if ind is None else (ind.price, ind.volume, ind.imbalance, ind.imbalance_side)
         if key != state.indicative and ind is not None:
