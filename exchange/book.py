@@ -12,7 +12,7 @@ Methods, by purpose:
   aggressing order against the other side),
   `fillable` (how much a fill-or-kill order could take, without trading)
 - resting orders: `rest`, `cancel`, `reduce`
-- queries: `best_bid`, `best_ask`, `depth`, `level_orders`, `check`
+- queries: `best_bid`, `best_ask`, `depth`, `level_orders`, `snapshot`, `check`
 
 Layout: each side is a dict price → `Level` plus a heap of prices (negated
 for bids) for the best price; a level is a deque of orders in time priority
@@ -430,6 +430,17 @@ class OrderBook:
         """L3: the live orders at one price, in queue order."""
         lvl = (self.bids if side is BUY else self.asks).get(price)
         return [] if lvl is None else [o for o in lvl.queue if o.qty]
+
+    def snapshot(self) -> dict:
+        """L3 as plain data (what ``cfx replay --book`` writes): per side,
+        best level first, each level's live orders in queue order with
+        their open quantity."""
+
+        def side(levels: dict, best_first: list[int]) -> list[dict]:
+            return [{"price": p, "orders": [{"order_id": o.order_id, "account": o.account, "qty": o.qty + o.hidden}
+                                            for o in levels[p].queue if o.qty]} for p in best_first]
+
+        return {"bids": side(self.bids, sorted(self.bids, reverse=True)), "asks": side(self.asks, sorted(self.asks))}
 
     def check(self) -> None:
         """Assert the book's invariants (for tests): levels non-empty and

@@ -409,14 +409,10 @@ class Engine:
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        o = self._live.get(c.order_id)
-        if self._sessions and o is not None and self._series[o.series].session is not None:
-            session = self._series[o.series].session
-            self._advance_session(self._series[o.series], cmd, ts)
-            o = self._live.get(c.order_id)  # an uncross may have filled it
-            if o is not None and o.account == c.account and not session.allows_cancel():
-                self._reject(cmd, ts, c.order_id, c.account, session.reject_reason(), o.series)
-                return
+        o, session = self._order_and_session(c.order_id, cmd, ts)
+        if session is not None and o is not None and o.account == c.account and not session.allows_cancel():
+            self._reject(cmd, ts, c.order_id, c.account, session.reject_reason(), o.series)
+            return
         if o is None:
             self._emit(OrderRejected(self._next(), cmd, ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER))
         elif o.account != c.account:
@@ -425,6 +421,18 @@ class Engine:
             self._series[o.series].book.cancel(o, cmd, ts, CANCEL_USER)
         else:
             self._cancel(o, cmd, ts, CANCEL_USER)
+
+    def _order_and_session(self, order_id: int, cmd: int, ts: int) -> tuple[Order | None, SessionMachine | None]:
+        """The live order and its series' session (None: it has none), once
+        the session has caught up with ``ts`` (an uncross may have filled it)."""
+        o = self._live.get(order_id)
+        if not self._sessions or o is None:
+            return o, None
+        state = self._series[o.series]
+        if state.session is None:
+            return o, None
+        self._advance_session(state, cmd, ts)
+        return self._live.get(order_id), state.session
 
     def _cancel(self, o: Order, cmd: int, ts: int, reason: CancelReason) -> None:
         if o.kind is not LIMIT:  # a pending stop, or a market order waiting for an auction
@@ -439,12 +447,7 @@ class Engine:
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        o = self._live.get(c.order_id)
-        session = None
-        if self._sessions and o is not None and self._series[o.series].session is not None:
-            session = self._series[o.series].session
-            self._advance_session(self._series[o.series], cmd, ts)
-            o = self._live.get(c.order_id)  # an uncross may have filled it
+        o, session = self._order_and_session(c.order_id, cmd, ts)
         reason = None
         if o is None:
             reason = RejectReason.UNKNOWN_ORDER
@@ -505,8 +508,12 @@ class Engine:
         self.cmd_seq = cmd = self.cmd_seq + 1
         if self._gtd and self._gtd[0][0] <= c.ts:
             self._expire_gtd(cmd, c.ts)
-        for o in [o for o in self._live.values() if o.tif is DAY and (c.series is None or o.series == c.series)]:
-            self._cancel(o, cmd, c.ts, CancelReason.EXPIRY)
+        self._expire_day_orders(c.series, cmd, c.ts)
+
+    def _expire_day_orders(self, series: str | None, cmd: int, ts: int) -> None:
+        """DAY orders of ``series`` (None: every series) expire, in the order they became live."""
+        for o in [o for o in self._live.values() if o.tif is DAY and (series is None or o.series == series)]:
+            self._cancel(o, cmd, ts, CancelReason.EXPIRY)
 
     def advance_time(self, c: AdvanceTime) -> None:
         """Tell the engine the time: due GTD orders expire, and every series'
@@ -578,10 +585,12 @@ class Engine:
         self._emit(SessionStateChanged(self._next(), cmd, t.ts, series, t.old, t.new, t.trigger))
         if t.uncross:
             self._uncross(state, cmd, t.ts)
-        if t.new is SessionState.CLOSED:
-            for o in [o for o in self._live.values() if o.series == series and (o.tif is DAY or o.kind is MARKET)]:
-                self._cancel(o, cmd, t.ts, CancelReason.EXPIRY if o.tif is DAY else CancelReason.IOC_REMAINDER)
+        if t.new is SessionState.CLOSED:  # a call that never uncrossed: its market orders go too
+            for o in state.auction_market:
+                if self._live.get(o.order_id) is o:
+                    self._cancel(o, cmd, t.ts, CancelReason.IOC_REMAINDER)
             state.auction_market.clear()
+            self._expire_day_orders(series, cmd, t.ts)
 
     def _submit_in_call(self, state: _SeriesState, c: SubmitOrder, cmd: int, ts: int) -> None:
         """An order while the series does not match (pre-open, a call, a halt,

@@ -579,9 +579,8 @@ def main(args: argparse.Namespace) -> int:
                 f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
                         f"{t.price},{t.qty},{t.aggressor}\n")
     if getattr(args, "book", None):
-        from exchange.replay import book_snapshot
 
         with open(args.book, "w") as f:
-            json.dump(book_snapshot(rp.engine, series), f)
+            json.dump(rp.engine.book(series).snapshot(), f)
     print(json.dumps(summary(result)))
     return 1 if result.mismatches_after_resync else 0

@@ -186,18 +186,6 @@ def run(venue: Venue, cmds: list, event_log=None, digest: EventHash | None = Non
     return trades, seconds
 
 
-def book_snapshot(engine, series: str) -> dict:
-    """The final resting orders: best level first, orders in queue order."""
-    book = engine.book(series)
-
-    def side(levels: dict, best_first: list[int]) -> list[dict]:
-        return [{"price": p, "orders": [{"order_id": o.order_id, "account": o.account, "qty": o.qty + o.hidden}
-                                        for o in levels[p].queue if o.qty]} for p in best_first]
-
-    return {"bids": side(book.bids, sorted(book.bids, reverse=True)),
-            "asks": side(book.asks, sorted(book.asks))}
-
-
 def main(args: argparse.Namespace) -> int:
     fmt = args.format or sniff(args.input)
     if fmt == "lobster":
@@ -236,7 +224,7 @@ def main(args: argparse.Namespace) -> int:
                 f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
                         f"{t.price},{t.qty},{t.aggressor}\n")
     if args.book:
-        snapshots = {s: book_snapshot(engine, s) for s in engine.series}
+        snapshots = {s: engine.book(s).snapshot() for s in engine.series}
         with open(args.book, "w") as f:
             json.dump(snapshots[series] if len(snapshots) == 1 and series in snapshots else snapshots, f)
     print(json.dumps(result))
