@@ -22,7 +22,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterable
 
-import msgspec
 
 from exchange.errors import InputError
 from exchange.journal import EventHash

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from exchange.agents.base import MINUTE, Agent, AgentSpec, Context, DayReport, register
+from exchange.agents.base import MINUTE, AgentSpec, Context, register
 from exchange.agents.common import (
     BUY,
-    SELL,
     Interval,
     Lots,
-    OwnOrders,
     PositionLimit,
+    SELL,
     SeriesList,
+    SeriesTrader,
     TicksF,
     exp_delay,
-    resolve_all,
 )
 from exchange.types import TimeInForce
 
@@ -32,7 +31,7 @@ class BasisTraderSpec(AgentSpec, tag="basis_trader"):
 
 
 @register(BasisTraderSpec)
-class BasisTrader(Agent):
+class BasisTrader(SeriesTrader):
     """Trades the gap between a future and what it will settle at.
 
     At Poisson wake-ups (mean ``mean_interval_ns``), per series: the edge
@@ -50,20 +49,9 @@ class BasisTrader(Agent):
 
     spec: BasisTraderSpec
 
-    def __init__(self, spec: BasisTraderSpec, index: int = 0) -> None:
-        super().__init__(spec, index)
-        self.own = OwnOrders()
-        self.targets: list[str] = []
-
     def on_start(self, ctx: Context) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
+        self.resolve(ctx)
         ctx.wake_after(exp_delay(ctx.rng.random(), self.spec.mean_interval_ns))
-
-    def on_day_end(self, ctx: Context, day: DayReport) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
-
-    def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
 
     def on_wakeup(self, ctx: Context) -> None:
         spec = self.spec

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
+from exchange.agents.base import Agent
 from exchange.types import OrderAccepted, OrderCancelled, OrderModified, OrderRejected, RejectReason, Side, Trade
 
 if TYPE_CHECKING:
@@ -202,3 +203,24 @@ class OwnOrders:
                     del orders[ev.order_id]
                 else:  # a refused modify or cancel: the order lives on, at a price we no longer know
                     o[2] = 0
+
+
+class SeriesTrader(Agent):
+    """Base of the agents that trade the series their spec's ``series``
+    selectors name (``basket`` picks the front month's basket), resolved
+    at the start and again at each day end as months roll, and that keep
+    their own orders (`OwnOrders`) from their order events."""
+
+    def __init__(self, spec, index: int = 0) -> None:
+        super().__init__(spec, index)
+        self.own = OwnOrders()
+        self.targets: list[str] = []
+
+    def resolve(self, ctx: "Context") -> None:
+        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
+
+    def on_day_end(self, ctx: "Context", day) -> None:
+        self.resolve(ctx)
+
+    def on_order_event(self, ctx: "Context", event) -> None:
+        self.own.on_event(event)

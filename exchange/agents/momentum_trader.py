@@ -7,18 +7,17 @@ from typing import Annotated
 
 import msgspec
 
-from exchange.agents.base import MINUTE, Agent, AgentSpec, Context, DayReport, register
+from exchange.agents.base import MINUTE, AgentSpec, Context, register
 from exchange.agents.common import (
     BUY,
-    SELL,
     Interval,
     Lots,
-    OwnOrders,
     PositionLimit,
+    SELL,
     SeriesList,
+    SeriesTrader,
     TicksF,
     exp_delay,
-    resolve_all,
 )
 from exchange.types import TimeInForce
 
@@ -54,7 +53,7 @@ class _Trend:
 
 
 @register(MomentumTraderSpec)
-class MomentumTrader(Agent):
+class MomentumTrader(SeriesTrader):
     """Trend follower. At Poisson wake-ups (mean ``mean_interval_ns``) it
     samples each series' last trade price; once it has ``long_window``
     samples it compares the mean of the last ``short_window`` with the mean
@@ -72,23 +71,15 @@ class MomentumTrader(Agent):
 
     def __init__(self, spec: MomentumTraderSpec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.own = OwnOrders()
-        self.targets: list[str] = []
         self.trends: dict[str, _Trend] = {}
 
     def on_start(self, ctx: Context) -> None:
-        self._resolve(ctx)
+        self.resolve(ctx)
         ctx.wake_after(exp_delay(ctx.rng.random(), self.spec.mean_interval_ns))
 
-    def on_day_end(self, ctx: Context, day: DayReport) -> None:
-        self._resolve(ctx)
-
-    def _resolve(self, ctx: Context) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
+    def resolve(self, ctx: Context) -> None:
+        super().resolve(ctx)
         self.trends = {s: self.trends.get(s) or _Trend() for s in self.targets}
-
-    def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
 
     def signal(self, series: str) -> float | None:
         """Short minus long moving average, in ticks (None until the long window is full)."""

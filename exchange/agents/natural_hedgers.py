@@ -8,20 +8,19 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from exchange.agents.base import MINUTE, Agent, AgentSpec, Context, DayReport, register
+from exchange.agents.base import MINUTE, AgentSpec, Context, register
 from exchange.agents.common import (
     BUY,
-    SELL,
     Interval,
     Lots,
-    OwnOrders,
     PositionLimit,
     Probability,
+    SELL,
     SeriesList,
+    SeriesTrader,
     Ticks,
     exp_delay,
     reference_price,
-    resolve_all,
 )
 from exchange.types import Side
 
@@ -46,7 +45,7 @@ class InferencePlatformSpec(_HedgerSpec, tag="inference_platform"):
     """Parameters of an `InferencePlatform`; see `NaturalHedger`."""
 
 
-class NaturalHedger(Agent):
+class NaturalHedger(SeriesTrader):
     """Works its position in each of ``series`` toward a target of
     ``target_lots`` lots (short for a neocloud, long for an inference
     platform) over the days, with one working limit order per series.
@@ -73,19 +72,11 @@ class NaturalHedger(Agent):
 
     def __init__(self, spec: _HedgerSpec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.own = OwnOrders()
-        self.targets: list[str] = []
         self.working: dict[str, int] = {}  # series -> working order id
 
     def on_start(self, ctx: Context) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
+        self.resolve(ctx)
         self.on_wakeup(ctx)
-
-    def on_day_end(self, ctx: Context, day: DayReport) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
-
-    def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
 
     def remaining(self, ctx: Context, series: str) -> int:
         """Lots still to trade to reach the target in ``series``."""

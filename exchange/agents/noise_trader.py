@@ -10,19 +10,18 @@ from typing import Annotated
 
 import msgspec
 
-from exchange.agents.base import MINUTE, SECOND, Agent, AgentSpec, Context, DayReport, register
+from exchange.agents.base import MINUTE, SECOND, AgentSpec, Context, register
 from exchange.agents.common import (
     BUY,
-    SELL,
     Interval,
     Lots,
-    OwnOrders,
     PositionLimit,
     Probability,
+    SELL,
     SeriesList,
+    SeriesTrader,
     TicksF,
     reference_price,
-    resolve_all,
 )
 from exchange.types import OrderKind, TimeInForce
 
@@ -52,7 +51,7 @@ class NoiseTraderSpec(AgentSpec, tag="noise_trader"):
 
 
 @register(NoiseTraderSpec)
-class NoiseTrader(Agent):
+class NoiseTrader(SeriesTrader):
     """Sends one random order per wake-up; wake-ups are a Poisson process
     with mean interval ``mean_interval_ns``.
 
@@ -80,21 +79,13 @@ class NoiseTrader(Agent):
 
     def __init__(self, spec: NoiseTraderSpec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.own = OwnOrders()
-        self.targets: list[str] = []
         self.sent = 0  # orders sent
         self.cancels = 0  # stale orders cancelled
         self._resting: deque = deque()  # (submit time, order id), oldest first
 
     def on_start(self, ctx: Context) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
+        self.resolve(ctx)
         ctx.wake_after(int(-math.log1p(-ctx.rng.random()) * self.spec.mean_interval_ns) + 1)
-
-    def on_day_end(self, ctx: Context, day: DayReport) -> None:
-        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
-
-    def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
 
     def on_wakeup(self, ctx: Context) -> None:
         spec = self.spec

@@ -17,7 +17,6 @@ import msgspec
 from msgspec import Meta
 
 from exchange.agents import AGENT_SPECS
-from exchange.agents.base import AgentSpec
 from exchange.clearing import ClearingConfig
 from exchange.errors import InputError
 from exchange.index import IndexConfig
