@@ -28,6 +28,14 @@ order may trade as the aggressor. Pending stops cannot be modified (cancel
 and resubmit). Self-trade prevention uses the aggressing order's mode, or
 its account's default, or cancel-aggressing (CME's default: the newest
 order is cancelled).
+
+Sessions (`configure_session`; none for a plain replay): the state of each
+series (exchange/session.py's table) decides what is accepted and whether
+orders match; a call auction collects orders unmatched and uncrosses them
+(exchange/auction.py); the velocity breaker halts a series whose trade
+would move too far too fast; `halt_all` is the kill switch. Price bands
+(`ListSeries`) reject limit prices outside them and stop market orders at
+their edge.
 """
 
 from __future__ import annotations
@@ -144,8 +152,10 @@ class Engine:
       `mass_cancel`, `end_of_day`, `advance_time` directly.
     - `events`: the events so far, and `trades` the trades among them;
       the caller takes and clears them.
-    - `list_series`, `set_account_stp` (also commands), ``risk_check``: configuration.
-    - `book(series)`, `status(order_id)`: queries.
+    - `list_series`, `set_account_stp` (also commands), ``risk_check``,
+      `configure_session`: configuration; `halt_all`, `lift_halts`: the kill switch.
+    - `book(series)`, `status(order_id)`, `session_state(series)`,
+      `next_session_change()`: queries.
     """
 
     def __init__(self, risk_check: RiskCheck | None = None) -> None:
