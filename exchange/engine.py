@@ -154,8 +154,7 @@ class Engine:
       the caller takes and clears them.
     - `list_series`, `set_account_stp` (also commands), ``risk_check``,
       `configure_session`: configuration; `halt_all`, `lift_halts`: the kill switch.
-    - `book(series)`, `status(order_id)`, `session_state(series)`,
-      `next_session_change()`: queries.
+    - `book(series)`, `status(order_id)`, `session_state(series)`: queries.
     """
 
     def __init__(self, risk_check: RiskCheck | None = None) -> None:
@@ -576,13 +575,6 @@ class Engine:
             if session is not None and session.state is SessionState.HALTED:
                 self._on_transition(state, session.transition(SessionTrigger.HALT_END, ts), cmd)
                 self._advance_session(state, cmd, ts)
-
-    def next_session_change(self) -> int | None:
-        """When the next scheduled or timed session change of any series is
-        due (a sim loop sends `AdvanceTime` then), or None."""
-        due = [s.session.next_transition()[0] for s in self._series.values()
-               if s.session is not None and s.session.next_transition() is not None]
-        return min(due) if due else None
 
     def _advance_session(self, state: _SeriesState, cmd: int, ts: int) -> None:
         for t in state.session.advance(ts):
