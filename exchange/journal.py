@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 import msgspec
 
@@ -82,3 +82,21 @@ def write_events(f: IO[bytes], events: list) -> None:
     """Append events to an event log as JSON lines."""
     encode = encoder.encode
     f.write(b"".join(encode(e) + b"\n" for e in events))
+
+
+def fills_sha256(trades: Iterable) -> str:
+    """sha256 over ``maker_id,taker_id,price,qty\n`` per trade in execution
+    order, exactly as ../shared/bench/yardstick.py computes it."""
+    h = hashlib.sha256()
+    for t in trades:
+        h.update(b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty))
+    return h.hexdigest()
+
+
+def write_fills_csv(path: str | Path, trades: Iterable) -> None:
+    """The trades as CSV (what ``cfx replay --fills`` writes)."""
+    with open(path, "w") as f:
+        f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
+        for t in trades:
+            f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
+                    f"{t.price},{t.qty},{t.aggressor}\n")

@@ -56,7 +56,6 @@ the LOBSTER price unit ($0.0001), no bands, a large max quantity:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from contextlib import ExitStack
@@ -67,7 +66,7 @@ import msgspec
 
 from exchange.engine import Engine
 from exchange.errors import InputError
-from exchange.journal import write_events
+from exchange.journal import fills_sha256, write_events, write_fills_csv
 from exchange.types import (
     CancelOrder,
     ListSeries,
@@ -530,16 +529,13 @@ def replay(msgs: list[Message], books: list[Snapshot], series: str = "LOBSTER",
 
 def summary(r: ReplayResult) -> dict:
     """The JSON line `cfx replay --format lobster` prints."""
-    h = hashlib.sha256()
-    for t in r.trades:
-        h.update(b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty))
     return {
         "messages": r.messages,
         "by_type": {str(k): v for k, v in sorted(r.by_type.items())},
         "seconds": round(r.seconds, 4),
         "fills": len(r.trades),
         "volume": sum(t.qty for t in r.trades),
-        "fills_sha256": h.hexdigest(),
+        "fills_sha256": fills_sha256(r.trades),
         "hidden_executions": r.hidden_executions,
         "cross_trades": r.cross_trades,
         "halts": r.halts,
@@ -573,13 +569,8 @@ def main(args: argparse.Namespace) -> int:
         rp = LobsterReplay(msgs, books, series, event_log=log)
         result = rp.run()
     if getattr(args, "fills", None):
-        with open(args.fills, "w") as f:
-            f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
-            for t in result.trades:
-                f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
-                        f"{t.price},{t.qty},{t.aggressor}\n")
+        write_fills_csv(args.fills, result.trades)
     if getattr(args, "book", None):
-
         with open(args.book, "w") as f:
             json.dump(rp.engine.book(series).snapshot(), f)
     print(json.dumps(summary(result)))

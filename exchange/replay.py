@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
-import hashlib
 import json
 import resource
 import time
@@ -24,7 +23,7 @@ from typing import Iterable
 
 
 from exchange.errors import InputError
-from exchange.journal import EventHash
+from exchange.journal import EventHash, fills_sha256, write_fills_csv
 from exchange.journal import read as read_journal
 from exchange.venue import ENGINE_COMMANDS, Venue
 from exchange.venue import command_decoder as venue_decoder
@@ -138,14 +137,6 @@ def sniff(path: str | Path) -> str:
     return "lobster"
 
 
-def fills_sha256(trades: Iterable[Trade]) -> str:
-    """sha256 over ``maker_id,taker_id,price,qty\\n`` per trade, as the yardstick computes it."""
-    h = hashlib.sha256()
-    for t in trades:
-        h.update(b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty))
-    return h.hexdigest()
-
-
 def run(venue: Venue, cmds: list, event_log=None, digest: EventHash | None = None) -> tuple[list[Trade], float]:
     """Apply ``cmds`` in batches; return the trades and the seconds spent
     in the venue (its work and collecting the trades). Events go to
@@ -217,11 +208,7 @@ def main(args: argparse.Namespace) -> int:
     if fmt == "journal":
         result["events_sha256"] = digest.hexdigest()  # a run's summary.json calls it run_hash
     if args.fills:
-        with open(args.fills, "w") as f:
-            f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
-            for t in trades:
-                f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
-                        f"{t.price},{t.qty},{t.aggressor}\n")
+        write_fills_csv(args.fills, trades)
     if args.book:
         snapshots = {s: engine.book(s).snapshot() for s in engine.series}
         with open(args.book, "w") as f:

@@ -74,7 +74,7 @@ def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
     fixings = build_fixings(sc)
     writer = RunWriter(out)
     started = time.perf_counter()
-    bar = _progress(sc.calendar.days) if progress else None
+    bar = _Bar(sc.calendar.days) if progress else None
     sim = Simulation(sc, writer, fixings=fixings,
                      on_progress=(lambda d, n, c: bar.update(d, c)) if bar is not None else None)
     log.info("run.start", scenario=sc.name, seed=sc.seed, days=sc.calendar.days,
@@ -202,10 +202,6 @@ class _Bar:
 
     def stop(self) -> None:
         self.progress.stop()
-
-
-def _progress(days: int) -> _Bar:
-    return _Bar(days)
 
 
 def main(args: Any) -> int:
