@@ -225,10 +225,6 @@ class FakeCtx:
     def position(self, series: str) -> int:
         return self.market.positions[(self.account, series)]
 
-    def open_orders(self) -> dict[int, tuple]:
-        return {o.order_id: (o.series, o.side, o.price, o.qty + o.hidden)
-                for o in self.market.engine.live_orders() if o.account == self.account}
-
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
         oid = next(self.market._oid)

@@ -7,7 +7,9 @@ wall time or an unseeded random number):
 - `on_start(ctx)`: once, at the first session open; schedule a wake-up.
 - `on_wakeup(ctx)`: at a time the agent asked for (`ctx.wake_after`).
 - `on_order_event(ctx, event)`: its own order events (accepted, rejected,
-  trades it was part of, cancels...), after its market-data latency.
+  trades it was part of, cancels...), after its market-data latency. An
+  agent keeps its view of its own open orders from these
+  (`exchange.agents.common.OwnOrders` does it).
 - `on_market_data(ctx, series)`: the top of book or last trade of a series
   changed (only if ``subscribes = True``), after its market-data latency.
 - `on_day_end(ctx, day)`: after the daily settlement: settlement prices,
@@ -121,7 +123,6 @@ class Context(Protocol):
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
     def position(self, series: str) -> int: ...
-    def open_orders(self) -> dict[int, Any]: ...  # order_id -> (series, side, price, open qty)
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int: ...
     def cancel(self, order_id: int) -> None: ...

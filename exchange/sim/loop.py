@@ -116,10 +116,9 @@ class Tape:
 
 
 class Participant:
-    """One agent with its account, latency, random generator and its own
-    view of its open orders (as its delayed order events tell it)."""
+    """One agent with its account, latency and random generator."""
 
-    __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma", "open",
+    __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma",
                  "ctx", "pending_md", "wake_at", "active", "_jitter")
 
     def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
@@ -132,7 +131,6 @@ class Participant:
         self.md_ns = lat.market_data_ns
         self.jitter_ns = lat.jitter_ns
         self.sigma = lat.sigma
-        self.open: dict[int, list] = {}  # order_id -> [series, side, price, open qty]
         self.pending_md: set[str] = set()
         self.wake_at: int | None = None
         self.active = True
@@ -366,7 +364,6 @@ class Simulation:
                 self.stats["wakeups"] += 1
                 a.agent.on_wakeup(a.ctx)
         elif kind == DELIVER:
-            a.ctx.track(b)
             for e in b:
                 a.agent.on_order_event(a.ctx, e)
         elif kind == MARKET_DATA:
@@ -574,13 +571,9 @@ class AgentContext:
         pos = acc.positions.get(series)
         return 0 if pos is None else pos.qty
 
-    def open_orders(self) -> dict[int, list]:
-        return self.p.open
-
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
         oid = self.sim.next_order_id()
-        self.p.open[oid] = [series, side, price, qty]
         ts = self._arrival()
         self.sim._push(ts, ARRIVE, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif, post_only))
         return oid
@@ -590,10 +583,6 @@ class AgentContext:
         self.sim._push(ts, ARRIVE, CancelOrder(ts, order_id, self.account))
 
     def modify(self, order_id: int, price: int, qty: int) -> None:
-        o = self.p.open.get(order_id)
-        if o is not None:
-            o[2] = price
-            o[3] = qty
         ts = self._arrival()
         self.sim._push(ts, ARRIVE, ModifyOrder(ts, order_id, self.account, price, qty))
 
@@ -616,37 +605,3 @@ class AgentContext:
     def _arrival(self) -> int:
         """When a message sent now reaches the venue (its timestamp there)."""
         return self.sim.now + self.p.delay(self.p.entry_ns)
-
-    def track(self, events: list) -> None:
-        """Keep the agent's view of its open orders in step with the events it hears."""
-        open_ = self.p.open
-        me = self.account
-        for e in events:
-            t = type(e)
-            if t is Trade:
-                oid = e.maker_id if e.maker_account == me else e.taker_id
-                o = open_.get(oid)
-                if o is not None:
-                    o[3] -= e.qty
-                    if o[3] <= 0:
-                        del open_[oid]
-                if e.maker_account == me and e.taker_account == me:
-                    o = open_.get(e.taker_id)
-                    if o is not None:
-                        o[3] -= e.qty
-                        if o[3] <= 0:
-                            del open_[e.taker_id]
-            elif t is OrderCancelled:
-                o = open_.get(e.order_id)
-                if o is not None:
-                    o[3] -= e.qty
-                    if o[3] <= 0:
-                        del open_[e.order_id]
-            elif t is OrderRejected:
-                open_.pop(e.order_id, None)
-            elif t is OrderModified:
-                o = open_.get(e.order_id)
-                if o is not None:
-                    o[2] = e.price
-                    o[3] = e.qty
-
