@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exchange import replay, workload
-from exchange.venue import Venue
-from exchange.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
+from cfx import replay, workload
+from cfx.venue import Venue
+from cfx.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
 
 N = 50_000
 SERIES = "BENCH"

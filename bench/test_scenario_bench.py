@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exchange.sim import scenario as scn
-from exchange.sim.run import run_scenario
+from cfx.sim import scenario as scn
+from cfx.sim.run import run_scenario
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 

@@ -20,7 +20,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from exchange.agents import (
+from cfx.agents import (
     AGENT_SPECS,
     REGISTRY,
     BasisTraderSpec,
@@ -37,9 +37,9 @@ from exchange.agents import (
     Quote,
     agent_for,
 )
-from exchange.agents.base import HOUR, MINUTE, SECOND, AgentSpec
-from exchange.engine import Engine
-from exchange.types import (
+from cfx.agents.base import HOUR, MINUTE, SECOND, AgentSpec
+from cfx.engine import Engine
+from cfx.types import (
     CancelOrder,
     LevelChanged,
     ListSeries,
@@ -554,7 +554,7 @@ def test_basis_trader_buys_cheap_futures_and_sells_rich_ones_within_its_limit():
 
 
 def test_squeezer_builds_a_long_then_buys_through_the_ask_in_the_last_settlement_window():
-    from exchange.agents import SettlementSqueezerSpec
+    from cfx.agents import SettlementSqueezerSpec
 
     m = FakeMarket()
     m.window = (10**15, 2 * 10**15)  # the settlement window: far in the future for now

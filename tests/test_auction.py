@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.auction import AuctionOrder, Fill, Indicative, indicative, uncross
-from exchange.types import Side
+from cfx.auction import AuctionOrder, Fill, Indicative, indicative, uncross
+from cfx.types import Side
 
 BUY, SELL = Side.BUY, Side.SELL
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from exchange.book import Order, OrderBook
-from exchange.types import (
+from cfx.book import Order, OrderBook
+from cfx.types import (
     CancelReason,
     LevelChanged,
     OrderCancelled,

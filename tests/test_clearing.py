@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.clearing import ClearingConfig, ClearingHouse
-from exchange.clearing.margin import initial_margin, maintenance_margin, sigma_ppm
-from exchange.clearing.settlement import round_half_away, round_toward, settlement_price
-from exchange.types import (
+from cfx.clearing import ClearingConfig, ClearingHouse
+from cfx.clearing.margin import initial_margin, maintenance_margin, sigma_ppm
+from cfx.clearing.settlement import round_half_away, round_toward, settlement_price
+from cfx.types import (
     AccountDefaulted,
     CancelReason,
     DefaultLossCovered,

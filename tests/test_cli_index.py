@@ -6,8 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from exchange import cli
-from exchange import index as ix
+from cfx import cli
+from cfx import index as ix
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Unit tests of the matching engine's rules (exchange/engine.py, exchange/book.py).
+"""Unit tests of the matching engine's rules (cfx/engine.py, cfx/book.py).
 
 One test per rule; every test ends with `OrderBook.check()` (the ``ex``
 fixture runs it). Rejects also assert that the book and the live orders
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.engine import Engine
-from exchange.types import (
+from cfx.engine import Engine
+from cfx.types import (
     AdvanceTime,
     CancelOrder,
     CancelReason,

@@ -27,8 +27,8 @@ from itertools import count
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exchange.engine import Engine
-from exchange.types import (
+from cfx.engine import Engine
+from cfx.types import (
     AdvanceTime,
     CancelOrder,
     CancelReason,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.engine import Engine
-from exchange.protections import VelocityBreaker
-from exchange.session import SessionSchedule
-from exchange.types import (
+from cfx.engine import Engine
+from cfx.protections import VelocityBreaker
+from cfx.session import SessionSchedule
+from cfx.types import (
     AdvanceTime,
     AuctionUncrossed,
     CancelOrder,

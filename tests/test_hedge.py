@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from exchange import cli
-from exchange.errors import InputError
-from exchange.hedge import DerivedCurve, Forward, HedgeConfig, Market, read_book, run_backtest
-from exchange.hedge.backtest import _round_contracts
-from exchange.hedge.market import read_futures_csv
-from exchange.products import HOPPER, business_days, final_settlement, make_series
+from cfx import cli
+from cfx.errors import InputError
+from cfx.hedge import DerivedCurve, Forward, HedgeConfig, Market, read_book, run_backtest
+from cfx.hedge.backtest import _round_contracts
+from cfx.hedge.market import read_futures_csv
+from cfx.products import HOPPER, business_days, final_settlement, make_series
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
@@ -208,7 +208,7 @@ def test_cli_on_the_sample_book_writes_outputs_and_is_deterministic(tmp_path, ca
 
 def test_cli_with_price_fixing_and_futures_files(tmp_path, capsys):
     # the generator's data written as files reads back into the same market
-    from exchange.index import GeneratorConfig, generate_quotes
+    from cfx.index import GeneratorConfig, generate_quotes
 
     quotes = generate_quotes(GeneratorConfig(seed=3, days=70))
     prices = tmp_path / "q.csv"
@@ -227,7 +227,7 @@ def test_cli_with_price_fixing_and_futures_files(tmp_path, capsys):
 
 
 def test_gaps_in_a_price_series_carry_forward_and_leading_gaps_back_fill():
-    from exchange.hedge.market import carried
+    from cfx.hedge.market import carried
 
     assert carried([None, 5, None, 7], "x").tolist() == [5, 5, 5, 7]
     with pytest.raises(InputError, match="x: no values"):
@@ -235,8 +235,8 @@ def test_gaps_in_a_price_series_carry_forward_and_leading_gaps_back_fill():
 
 
 def test_futures_csv_of_the_derived_curve_reproduces_the_derived_run(tmp_path, capsys):
-    from exchange.hedge import load_market
-    from exchange.products import add_months
+    from cfx.hedge import load_market
+    from cfx.products import add_months
 
     market = load_market(read_book(BOOK), seed=6)
     fut = tmp_path / "fut.csv"
@@ -265,8 +265,8 @@ RUN_BOOK = ("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,
 def sim_run(tmp_path_factory):
     """A three-day run of tests/data/sim_small.toml (HOPPER, months-ahead 2:
     HOP-F27 and HOP-G27 listed) and a book delivering in February 2027."""
-    from exchange.sim.run import run_scenario
-    from exchange.sim.scenario import load
+    from cfx.sim.run import run_scenario
+    from cfx.sim.scenario import load
 
     root = tmp_path_factory.mktemp("hedge_run")
     toml = root / "small3.toml"
@@ -292,7 +292,7 @@ def _run_prices(settle, symbol):
 
 
 def test_cli_hedges_against_a_run_with_its_settlement_prices(sim_run, cfx, tmp_path, capsys):
-    from exchange.hedge import load_market
+    from cfx.hedge import load_market
 
     run_dir, book, settle = sim_run
     run_days = sorted({r["date"] for r in settle})
@@ -319,8 +319,8 @@ def test_cli_hedges_against_a_run_with_its_settlement_prices(sim_run, cfx, tmp_p
 
 
 def test_run_days_outside_the_run_carry_the_nearest_settlement(sim_run):
-    from exchange.hedge import load_market
-    from exchange.hedge.run import RunCurve, read_run
+    from cfx.hedge import load_market
+    from cfx.hedge.run import RunCurve, read_run
 
     run_dir, book, settle = sim_run
     run_days = sorted({r["date"] for r in settle})
@@ -342,7 +342,7 @@ def test_run_days_outside_the_run_carry_the_nearest_settlement(sim_run):
 def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
     import pyarrow as pa
 
-    from exchange.hedge.run import RunCurve, read_run
+    from cfx.hedge.run import RunCurve, read_run
 
     days = [dt.date(2027, 1, 27), dt.date(2027, 1, 28), dt.date(2027, 1, 29)]
     run = tmp_path / "run"
@@ -370,7 +370,7 @@ def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path,
 
     import pyarrow as pa
 
-    from exchange.hedge.run import read_run
+    from cfx.hedge.run import read_run
 
     run_dir, book, _ = sim_run
     with pytest.raises(InputError, match=r"nope: no such run directory"):

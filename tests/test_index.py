@@ -10,9 +10,9 @@ import msgspec
 import numpy as np
 import pytest
 
-from exchange import index as ix
-from exchange import products as p
-from exchange.errors import InputError
+from cfx import index as ix
+from cfx import products as p
+from cfx.errors import InputError
 
 D = dt.date
 DATA = Path(__file__).parent / "data"

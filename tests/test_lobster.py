@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from exchange import lobster
-from exchange.cli import main
-from exchange.lobster import SYNTHETIC_ACCOUNT, SYNTHETIC_ID_BASE, TAKER_ACCOUNT
+from cfx import lobster
+from cfx.cli import main
+from cfx.lobster import SYNTHETIC_ACCOUNT, SYNTHETIC_ID_BASE, TAKER_ACCOUNT
 
 DATA = Path(__file__).parent / "data"
 SMALL_MSG = DATA / "lobster_small_message.csv"
@@ -36,7 +36,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def raw_rows(path: Path) -> list[list[int]]:
-    """The orderbook file read independently of exchange.lobster."""
+    """The orderbook file read independently of cfx.lobster."""
     with open(path, newline="") as f:
         return [[int(x) for x in row] for row in csv.reader(f) if row]
 

@@ -7,8 +7,8 @@ import datetime as dt
 import msgspec
 import pytest
 
-from exchange import products as p
-from exchange.errors import InputError
+from cfx import products as p
+from cfx.errors import InputError
 
 D = dt.date
 

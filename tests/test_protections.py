@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.errors import InputError
-from exchange.protections import MIN_PRICE, PriceBand, VelocityBreaker
-from exchange.types import Side
+from cfx.errors import InputError
+from cfx.protections import MIN_PRICE, PriceBand, VelocityBreaker
+from cfx.types import Side
 
 SEC = 1_000_000_000
 MS = 1_000_000

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from hypothesis import given
 
-from exchange import workload
-from exchange.engine import Engine
-from exchange.replay import load_csv
-from exchange.types import (
+from cfx import workload
+from cfx.engine import Engine
+from cfx.replay import load_csv
+from cfx.types import (
     LevelChanged,
     ListSeries,
     ModifyOrder,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from exchange import replay, workload
-from exchange.cli import main
+from cfx import replay, workload
+from cfx.cli import main
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -77,8 +77,8 @@ def test_generated_workload_is_deterministic_and_replays_identically(tmp_path, c
 def test_event_log_replays_as_a_journal_to_the_same_fills(tmp_path, capsys):
     """The CSV's commands journaled (with the listing), then replayed as a
     journal, give the same event log byte for byte."""
-    from exchange.journal import Journal
-    from exchange.types import ListSeries
+    from cfx.journal import Journal
+    from cfx.types import ListSeries
 
     src = tmp_path / "w.csv"
     workload.write(str(src), workload.generate(3000, seed=5))
@@ -125,7 +125,7 @@ def test_missing_file_is_reported_with_exit_2(tmp_path, capsys):
 
 
 def test_bad_flag_exits_2_without_traceback():
-    proc = subprocess.run([sys.executable, "-m", "exchange.cli", "replay", "x.csv", "--speed", "11"],
+    proc = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", "x.csv", "--speed", "11"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "unrecognized arguments: --speed" in proc.stderr
@@ -138,7 +138,7 @@ def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys)
         pytest.skip("../shared/bench not present (a user's clone)")
     w = tmp_path / "w.csv"
     subprocess.run([sys.executable, str(SHARED / "bench" / "workload.py"), "20000", str(w), "--seed", "11"], check=True)
-    ours = json.loads(subprocess.run([sys.executable, "-m", "exchange.cli", "replay", str(w)],
+    ours = json.loads(subprocess.run([sys.executable, "-m", "cfx.cli", "replay", str(w)],
                                      capture_output=True, text=True, check=True).stdout)
     theirs = json.loads(subprocess.run([sys.executable, str(SHARED / "bench" / "yardstick.py"), str(w)],
                                        capture_output=True, text=True, check=True).stdout)

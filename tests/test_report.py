@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from exchange import cli, logs, report
-from exchange.sim import scenario as scn
-from exchange.sim.run import run_scenario
+from cfx import cli, logs, report
+from cfx.sim import scenario as scn
+from cfx.sim.run import run_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.toml"

@@ -5,22 +5,22 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from exchange.errors import InputError
-from exchange.session import (
+from cfx.errors import InputError
+from cfx.session import (
     DAY_NS,
     InvalidTransition,
     SessionMachine,
     SessionSchedule,
     Transition,
 )
-from exchange.types import RejectReason, SessionState, SessionTrigger
+from cfx.types import RejectReason, SessionState, SessionTrigger
 
 S = SessionState
 T = SessionTrigger
 H = 3600 * 1_000_000_000
 MIN = 60 * 1_000_000_000
 
-# Written out independently of exchange.session.TRANSITIONS: every valid pair.
+# Written out independently of cfx.session.TRANSITIONS: every valid pair.
 EXPECTED = {
     (S.CLOSED, T.PRE_OPEN): S.PRE_OPEN,
     (S.CLOSED, T.MAINTENANCE_START): S.MAINTENANCE,
@@ -85,7 +85,7 @@ def test_every_state_and_trigger_pair_follows_the_table(state, trigger):
 
 
 def test_table_in_module_has_exactly_the_documented_transitions():
-    from exchange.session import TRANSITIONS
+    from cfx.session import TRANSITIONS
 
     assert TRANSITIONS == EXPECTED
 

@@ -9,9 +9,9 @@ import msgspec
 import pyarrow.parquet as pq
 import pytest
 
-from exchange.cli import main
-from exchange.sim import scenario as scn
-from exchange.sim.run import run_scenario
+from cfx.cli import main
+from cfx.sim import scenario as scn
+from cfx.sim.run import run_scenario
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"

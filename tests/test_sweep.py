@@ -15,9 +15,9 @@ import msgspec
 import pyarrow.parquet as pq
 import pytest
 
-from exchange import cli, sweep
-from exchange.sim import scenario as scn
-from exchange.sim.run import run_scenario
+from cfx import cli, sweep
+from cfx.sim import scenario as scn
+from cfx.sim.run import run_scenario
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sweep_small.toml"

@@ -1,0 +1,175 @@
+"""The agent protocol: what a simulated participant sees and can do.
+
+An agent is one class. The simulation calls its hooks; the agent acts
+through the `Context` it is handed (never through globals, never reading
+wall time or an unseeded random number):
+
+- `on_start(ctx)`: once, at the first session open; schedule a wake-up.
+- `on_wakeup(ctx)`: at a time the agent asked for (`ctx.wake_after`).
+- `on_order_event(ctx, event)`: its own order events (accepted, rejected,
+  trades it was part of, cancels...), after its market-data latency. An
+  agent keeps its view of its own open orders from these
+  (`cfx.agents.common.OwnOrders` does it).
+- `on_market_data(ctx, series)`: the top of book or last trade of a series
+  changed (only if ``subscribes = True``), after its market-data latency.
+- `on_day_end(ctx, day)`: after the daily settlement: settlement prices,
+  fixings, and any margin call on the agent's account.
+
+A complete example, a trader that buys one lot of the front month at the
+best ask every simulated minute::
+
+    from cfx.agents.base import SECOND, Agent, AgentSpec, register
+    from cfx.types import Side, TimeInForce
+
+    class MinuteBuyerSpec(AgentSpec, tag="minute_buyer"):
+        lots: int = 1
+
+    @register(MinuteBuyerSpec)
+    class MinuteBuyer(Agent):
+        def on_start(self, ctx):
+            ctx.wake_after(60 * SECOND)
+
+        def on_wakeup(self, ctx):
+            series = ctx.front()
+            quote = ctx.quote(series)
+            if quote.ask is not None:
+                ctx.submit(series, Side.BUY, self.spec.lots, quote.ask, tif=TimeInForce.IOC)
+            ctx.wake_after(60 * SECOND)
+
+A scenario then lists it as ``[[agents]] type = "minute_buyer"``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Protocol
+
+import msgspec
+
+from cfx.types import OrderKind, Side, StpMode, TimeInForce
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    import numpy as np
+
+SECOND = 1_000_000_000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class Latency(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
+    """One-way delays in nanoseconds: a fixed part plus lognormal jitter
+    (median ``jitter_ns``, shape ``sigma``; 0 = none)."""
+
+    entry_ns: NonNegativeInt = 200_000
+    market_data_ns: NonNegativeInt = 200_000
+    jitter_ns: NonNegativeInt = 50_000
+    sigma: NonNegativeFloat = 0.5
+
+
+class AgentSpec(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True, rename="kebab"):
+    """What every ``[[agents]]`` entry of a scenario has; each agent type
+    subclasses it with ``tag="its_name"`` and adds its parameters (written
+    kebab-case in TOML: ``spread_ticks`` is ``spread-ticks``)."""
+
+    count: PositiveInt = 1
+    collateral_usd: NonNegativeFloat = 1_000_000.0
+    latency: Latency = msgspec.field(default_factory=Latency)
+    stp: StpMode | None = None  # None: the scenario's rules.stp-default
+
+
+class Quote(msgspec.Struct, frozen=True):
+    """Top of book as an agent sees it (after its market-data latency)."""
+
+    bid: int | None
+    bid_qty: int
+    ask: int | None
+    ask_qty: int
+    last: int | None
+
+    @property
+    def mid(self) -> float | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2
+
+
+class DayReport(msgspec.Struct, frozen=True):
+    """What an agent learns after a day's settlement."""
+
+    date: "dt.date"
+    settlements: dict[str, int]  # series -> settlement price, ticks
+    fixings: dict[str, int]  # basket -> fixing, ticks
+    margin_call: int  # micro-dollars owed by this agent's account (0: none)
+
+
+class Context(Protocol):
+    """What the simulation offers an agent. Prices in ticks, quantities in lots."""
+
+    now: int
+    account: int
+    rng: "np.random.Generator"
+
+    def listed(self) -> list[str]: ...  # tradable series, front month first
+    def front(self, basket: str | None = None) -> str: ...
+    def quote(self, series: str) -> Quote: ...
+    def index_ticks(self, series: str) -> int | None: ...  # latest fixing of the series' basket, in ticks
+    def expected_settlement(self, series: str) -> int | None: ...  # final price if the index stays where it is
+    def settlement(self, series: str) -> int | None: ...  # last daily settlement price
+    def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
+    def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
+    def position(self, series: str) -> int: ...
+    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
+               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int: ...
+    def cancel(self, order_id: int) -> None: ...
+    def modify(self, order_id: int, price: int, qty: int) -> None: ...
+    def cancel_all(self, series: str | None = None) -> None: ...
+    def wake_after(self, delay_ns: int) -> None: ...
+    def deposit(self, amount_usd: float) -> None: ...
+
+
+class Agent:
+    """Base class: override the hooks you need. ``spec`` holds the agent's
+    parameters from the scenario; ``index`` numbers agents of one type."""
+
+    subscribes: ClassVar[bool] = False
+
+    def __init__(self, spec: AgentSpec, index: int = 0) -> None:
+        self.spec = spec
+        self.index = index
+
+    def on_start(self, ctx: Context) -> None:
+        pass
+
+    def on_wakeup(self, ctx: Context) -> None:
+        pass
+
+    def on_order_event(self, ctx: Context, event: Any) -> None:
+        pass
+
+    def on_market_data(self, ctx: Context, series: str) -> None:
+        pass
+
+    def on_day_end(self, ctx: Context, day: DayReport) -> None:
+        pass
+
+
+REGISTRY: dict[type[AgentSpec], type[Agent]] = {}
+
+
+def register(spec: type[AgentSpec]) -> Callable[[type[Agent]], type[Agent]]:
+    """Class decorator: scenarios may now name ``spec``'s tag as an agent type."""
+
+    def deco(cls: type[Agent]) -> type[Agent]:
+        REGISTRY[spec] = cls
+        return cls
+
+    return deco
+
+
+def agent_for(spec: AgentSpec) -> type[Agent]:
+    return REGISTRY[type(spec)]

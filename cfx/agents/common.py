@@ -1,0 +1,226 @@
+"""Helpers the agent library shares: parameter types, series selectors,
+own-order bookkeeping, Poisson timers and a reference price.
+
+Everything here runs in agents' hooks, so it is kept allocation-light: no
+logging, no wall time, and randomness only from the ``ctx.rng`` passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Annotated
+
+import msgspec
+
+from cfx.agents.base import Agent
+from cfx.types import OrderAccepted, OrderCancelled, OrderModified, OrderRejected, RejectReason, Side, Trade
+
+if TYPE_CHECKING:
+    from cfx.agents.base import Context
+
+BUY = Side.BUY
+SELL = Side.SELL
+
+CONTRACT_GPU_HOURS = 730  # one contract = one GPU for an average month (cfx.products.CONTRACT_UNIT)
+
+# ----------------------------------------------------------------------------- parameter types
+
+#: "front" (the front month of the agent's basket), "front+N" (N months
+#: further out in the same basket), or an explicit symbol such as "HOP-H27".
+SeriesSelector = Annotated[str, msgspec.Meta(pattern=r"^(front(\+[0-9]{1,2})?|[A-Z][A-Z0-9]{0,7}-[A-Z][0-9]{2})$")]
+SeriesList = Annotated[tuple[SeriesSelector, ...], msgspec.Meta(min_length=1, max_length=24)]
+Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Lots = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+PositionLimit = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+Interval = Annotated[int, msgspec.Meta(ge=1_000_000)]  # ns; at least 1 ms
+Ticks = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+TicksF = Annotated[float, msgspec.Meta(ge=0.0, le=1_000_000.0)]
+
+
+# ----------------------------------------------------------------------------- series
+
+
+def _root(symbol: str) -> str:
+    return symbol.split("-", 1)[0]
+
+
+def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> str | None:
+    """The listed series a selector names now, or None (not listed, or
+    nothing listed). ``front+N`` counts listed months of the front's root."""
+    listed = ctx.listed()
+    if not listed:
+        return None
+    if not selector.startswith("front"):
+        return selector if selector in listed else None
+    try:
+        front = ctx.front(basket)
+    except (KeyError, IndexError, ValueError, LookupError):
+        return None
+    if front is None:
+        return None
+    n = int(selector[6:]) if len(selector) > 5 else 0
+    if n == 0:
+        return front
+    root = _root(front)
+    same = [s for s in listed if _root(s) == root]
+    try:
+        i = same.index(front) + n
+    except ValueError:
+        return None
+    return same[i] if i < len(same) else None
+
+
+def next_series(ctx: "Context", series: str) -> str | None:
+    """The listed month after ``series`` in the same root, or None."""
+    root = _root(series)
+    same = [s for s in ctx.listed() if _root(s) == root]
+    try:
+        i = same.index(series) + 1
+    except ValueError:
+        return None
+    return same[i] if i < len(same) else None
+
+
+def resolve_all(ctx: "Context", selectors: tuple[str, ...], basket: str | None = None) -> list[str]:
+    """Distinct listed series the selectors name, in selector order."""
+    out: list[str] = []
+    for sel in selectors:
+        s = resolve_series(ctx, sel, basket)
+        if s is not None and s not in out:
+            out.append(s)
+    return out
+
+
+# ----------------------------------------------------------------------------- timers and prices
+
+
+def exp_delay(u: float, mean_ns: int) -> int:
+    """An exponential (Poisson-process) delay in ns from a uniform draw
+    ``u`` in [0, 1); at least 1 ns."""
+    return int(-math.log1p(-u) * mean_ns) + 1
+
+
+def reference_price(ctx: "Context", series: str, quote=None) -> float | None:
+    """Where the market is, in ticks: the book mid; else the last trade;
+    else the last settlement; else the expected final settlement; else
+    the index; else whichever side of the book exists; else None."""
+    q = ctx.quote(series) if quote is None else quote
+    bid, ask = q.bid, q.ask
+    if bid is not None and ask is not None:
+        return (bid + ask) / 2
+    if q.last is not None:
+        return q.last
+    p = ctx.settlement(series)
+    if p is None:
+        p = ctx.expected_settlement(series)
+        if p is None:
+            p = ctx.index_ticks(series)
+    if p is not None:
+        return p
+    return bid if bid is not None else ask
+
+
+# ----------------------------------------------------------------------------- own orders
+
+_UNKNOWN = RejectReason.UNKNOWN_ORDER
+
+
+class OwnOrders:
+    """An agent's view of its live orders, kept from what it sent and the
+    order events it receives (which arrive after its latency).
+
+    ``orders[order_id] = [series, side, price, open_qty, acked]``. Submits
+    and modifies are recorded when sent (so an agent never sends the same
+    thing twice while waiting for the answer); events correct the record:
+    a reject of a new order drops it, a rejected modify marks its price
+    unknown (0) so the next requote re-sends it, fills reduce the open
+    quantity, cancels and complete fills drop it. Order events must reach
+    the agent after ``ctx.submit`` has returned (as they do through the
+    market-data latency), never from inside it."""
+
+    __slots__ = ("orders",)
+
+    def __init__(self) -> None:
+        self.orders: dict[int, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.orders)
+
+    def __contains__(self, order_id: int) -> bool:
+        return order_id in self.orders
+
+    def submit(self, ctx: "Context", series: str, side: Side, qty: int, price: int = 0, **kw) -> int:
+        """``ctx.submit`` and record the order."""
+        oid = ctx.submit(series, side, qty, price, **kw)
+        self.orders[oid] = [series, side, price, qty, False]
+        return oid
+
+    def modify(self, ctx: "Context", order_id: int, price: int, qty: int) -> None:
+        o = self.orders.get(order_id)
+        if o is not None:
+            o[2] = price
+            o[3] = qty
+        ctx.modify(order_id, price, qty)
+
+    def cancel(self, ctx: "Context", order_id: int) -> None:
+        """Ask to cancel (the record goes when the cancel is confirmed)."""
+        ctx.cancel(order_id)
+
+    def open_qty(self, series: str, side: Side) -> int:
+        return sum(o[3] for o in self.orders.values() if o[0] == series and o[1] is side)
+
+    def ids(self, series: str | None = None) -> list[int]:
+        if series is None:
+            return list(self.orders)
+        return [i for i, o in self.orders.items() if o[0] == series]
+
+    def on_event(self, ev) -> None:
+        t = type(ev)
+        orders = self.orders
+        if t is Trade:
+            q = ev.qty
+            for oid in (ev.maker_id, ev.taker_id):
+                o = orders.get(oid)
+                if o is not None:
+                    o[3] -= q
+                    if o[3] <= 0:
+                        del orders[oid]
+        elif t is OrderCancelled:
+            orders.pop(ev.order_id, None)
+        elif t is OrderAccepted:
+            o = orders.get(ev.order_id)
+            if o is not None:
+                o[4] = True
+        elif t is OrderModified:
+            o = orders.get(ev.order_id)
+            if o is not None:
+                o[2] = ev.price
+                o[3] = ev.qty
+        elif t is OrderRejected:
+            o = orders.get(ev.order_id)
+            if o is not None:
+                if not o[4] or ev.reason is _UNKNOWN:
+                    del orders[ev.order_id]
+                else:  # a refused modify or cancel: the order lives on, at a price we no longer know
+                    o[2] = 0
+
+
+class SeriesTrader(Agent):
+    """Base of the agents that trade the series their spec's ``series``
+    selectors name (``basket`` picks the front month's basket), resolved
+    at the start and again at each day end as months roll, and that keep
+    their own orders (`OwnOrders`) from their order events."""
+
+    def __init__(self, spec, index: int = 0) -> None:
+        super().__init__(spec, index)
+        self.own = OwnOrders()
+        self.targets: list[str] = []
+
+    def resolve(self, ctx: "Context") -> None:
+        self.targets = resolve_all(ctx, self.spec.series, self.spec.basket)
+
+    def on_day_end(self, ctx: "Context", day) -> None:
+        self.resolve(ctx)
+
+    def on_order_event(self, ctx: "Context", event) -> None:
+        self.own.on_event(event)

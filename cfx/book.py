@@ -1,0 +1,461 @@
+"""One series' limit order book: price levels, FIFO queues, price-time matching.
+
+The book knows prices, quantities, queue order and which account owns an
+order (for self-trade prevention); it knows nothing of risk, sessions or
+clocks beyond the timestamp it stamps on events. The engine validates a
+command, then calls the book; the book appends the events it causes to the
+engine's event list.
+
+Methods, by purpose:
+
+- matching: `place` (match, then rest the remainder), `match` (an
+  aggressing order against the other side),
+  `fillable` (how much a fill-or-kill order could take, without trading)
+- resting orders: `rest`, `cancel`, `reduce`
+- queries: `best_bid`, `best_ask`, `depth`, `level_orders`, `snapshot`, `check`
+
+Layout: each side is a dict price → `Level` plus a heap of prices (negated
+for bids) for the best price; a level is a deque of orders in time priority
+with its visible total and live count. Cancelled orders are left in their
+deque with ``qty == 0`` and skipped when reached (O(1) cancel); a level
+whose live count reaches 0 is removed at once. Heap entries of removed
+levels are dropped lazily when they reach the top.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heappop, heappush, nlargest, nsmallest
+from itertools import count
+from typing import Iterator
+
+import msgspec
+
+from cfx.types import (
+    CancelReason,
+    LevelChanged,
+    OrderCancelled,
+    OrderKind,
+    OrderRefilled,
+    OrderRested,
+    Side,
+    StpMode,
+    TimeInForce,
+    Trade,
+)
+
+BUY = Side.BUY
+SELL = Side.SELL
+STP_NONE = StpMode.NONE
+STP_CANCEL_RESTING = StpMode.CANCEL_RESTING
+STP_CANCEL_AGGRESSING = StpMode.CANCEL_AGGRESSING
+STP_CANCEL_BOTH = StpMode.CANCEL_BOTH
+CANCEL_STP = CancelReason.STP
+CANCEL_BAND = CancelReason.BAND
+CANCEL_REMAINDER = CancelReason.IOC_REMAINDER
+LIMIT = OrderKind.LIMIT
+MARKET = OrderKind.MARKET
+IOC = TimeInForce.IOC
+FOK = TimeInForce.FOK
+DEFAULT_STP = StpMode.CANCEL_AGGRESSING  # CME's default: the newest (aggressing) order is cancelled
+
+
+class Order(msgspec.Struct, gc=False):
+    """A live order. ``qty`` is the visible open quantity on the book,
+    ``hidden`` an iceberg's reserve; open quantity is ``qty + hidden``.
+    A pending stop order keeps its whole quantity in ``qty`` until it
+    triggers."""
+
+    order_id: int
+    account: int
+    side: Side
+    price: int  # limit price in ticks; 0 for a market order
+    qty: int
+    series: str
+    hidden: int = 0
+    display: int = 0  # iceberg slice size; 0 = show everything
+    kind: OrderKind = OrderKind.LIMIT
+    tif: TimeInForce = TimeInForce.GTC
+    stp: StpMode | None = None  # None: the account's default
+    post_only: bool = False
+    stop_price: int = 0
+    expire_ns: int = 0
+    filled: int = 0
+
+
+class Level(msgspec.Struct, gc=False):
+    queue: deque
+    qty: int = 0  # visible quantity of the live orders
+    count: int = 0  # live orders
+
+
+class OrderBook:
+    """The book of one series. Shared with the engine: ``live`` its
+    order-id index (the book drops orders that fill), ``out`` its event
+    list, ``trades`` its list of trades (each also in ``out``), ``seq`` its
+    event sequence counter, ``stp_defaults`` each account's default
+    self-trade prevention mode."""
+
+    __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
+                 "last_price", "first_price", "_live", "_out", "_trades", "_seq", "_stp_defaults",
+                 "_emit", "_fill", "_next")
+
+    def __init__(self, series: str, live: dict[int, Order] | None = None,
+                 out: list | None = None, seq: Iterator[int] | None = None,
+                 trades: list | None = None, stp_defaults: dict[int, StpMode] | None = None) -> None:
+        self.series = series
+        self.bids: dict[int, Level] = {}
+        self.asks: dict[int, Level] = {}
+        self._bid_px: list[int] = []  # -price
+        self._ask_px: list[int] = []
+        self._bid_heaped: set[int] = set()  # prices with an entry in the heap
+        self._ask_heaped: set[int] = set()
+        self.last_price: int | None = None
+        self.first_price: int | None = None  # the first trade price of the latest sweep (last_price its last)
+        self._live = {} if live is None else live
+        self._out = [] if out is None else out
+        self._seq = count(1) if seq is None else seq
+        self._trades = [] if trades is None else trades
+        self._stp_defaults = {} if stp_defaults is None else stp_defaults
+        # bound once: the hot paths would otherwise look each up per call
+        self._emit = self._out.append
+        self._fill = self._trades.append
+        self._next = self._seq.__next__
+
+    # ------------------------------------------------------------------ matching
+
+    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> None:
+        """An order meets the book: it trades what crosses ``limit`` (None:
+        any price), then a limit order that is not IOC or FOK rests the
+        remainder; any other order has it cancelled (reason: band when a
+        market order stopped at the price band ``limit`` with liquidity
+        beyond, else IOC remainder)."""
+        # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
+        if order.side is BUY:
+            heap, levels = self._ask_px, self.asks
+            if heap and (limit is None or heap[0] <= limit or heap[0] not in levels):
+                qty = self.match(order, qty, limit, cmd, ts)
+        else:
+            heap, levels = self._bid_px, self.bids
+            if heap and (limit is None or -heap[0] >= limit or -heap[0] not in levels):
+                qty = self.match(order, qty, limit, cmd, ts)
+        if qty:
+            kind = order.kind
+            tif = order.tif
+            if kind is LIMIT and tif is not IOC and tif is not FOK:
+                self.rest(order, qty, cmd, ts)
+            else:
+                reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
+                self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
+                                          order.account, qty, reason))
+
+    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> int:
+        """Trade up to ``remaining`` of the aggressing ``order`` against the
+        other side at prices no worse than ``limit`` (None: any price), in
+        price-time priority, at each resting order's price. Returns the
+        quantity left to rest or cancel; 0 also when self-trade prevention
+        cancelled the rest (its events are already out).
+
+        Runtime complexity: O(fills + levels swept · log levels)."""
+        buy = order.side is BUY
+        if buy:
+            levels, heap, heaped, sign, maker_side = self.asks, self._ask_px, self._ask_heaped, 1, SELL
+        else:
+            levels, heap, heaped, sign, maker_side = self.bids, self._bid_px, self._bid_heaped, -1, BUY
+        emit = self._emit
+        fill = self._fill
+        nextseq = self._next
+        live = self._live
+        series = self.series
+        tid = order.order_id
+        tacct = order.account
+        side = order.side
+        traded = 0
+        first = last = None
+        killed = False
+        while remaining and heap:
+            p = heap[0] * sign
+            lvl = levels.get(p)
+            if lvl is None:  # stale heap entry of an emptied level
+                heappop(heap)
+                heaped.discard(p)
+                continue
+            if limit is not None and (p > limit if buy else p < limit):
+                break
+            q = lvl.queue
+            # the level's visible quantity and live count stay in locals while
+            # it trades (written back before anything else reads them)
+            lq = lvl.qty
+            lc = lvl.count
+            while remaining and q:
+                m = q[0]
+                mq = m.qty
+                if not mq:
+                    q.popleft()
+                    continue
+                if m.account == tacct:
+                    stp = order.stp or self._stp_defaults.get(tacct, DEFAULT_STP)
+                    if stp is not STP_NONE:
+                        lvl.qty = lq
+                        lvl.count = lc
+                        remaining = self._prevent_self_trade(m, lvl, order, remaining, stp, cmd, ts)
+                        lq = lvl.qty
+                        lc = lvl.count
+                        if remaining < 0:
+                            remaining = 0
+                            killed = True
+                        continue
+                t = mq if mq < remaining else remaining
+                trade = Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side)
+                emit(trade)
+                fill(trade)
+                remaining -= t
+                if not traded:
+                    first = p
+                traded += t
+                last = p
+                m.filled += t
+                lq -= t
+                if t == mq:
+                    q.popleft()
+                    if m.hidden:  # iceberg: show the next slice at the back of the queue
+                        shown = m.display if m.display < m.hidden else m.hidden
+                        m.qty = shown
+                        m.hidden -= shown
+                        lq += shown
+                        q.append(m)
+                        emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                    else:
+                        m.qty = 0
+                        lc -= 1
+                        del live[m.order_id]
+                else:
+                    m.qty = mq - t
+            emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
+            if lc:
+                lvl.qty = lq
+                lvl.count = lc
+            else:
+                del levels[p]
+                heappop(heap)
+                heaped.discard(p)
+            if killed:
+                break
+        if traded:
+            order.filled += traded
+            self.last_price = last
+            self.first_price = first
+        return remaining
+
+    def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Order, remaining: int,
+                            mode: StpMode, cmd: int, ts: int) -> int:
+        """Apply the taker's self-trade prevention ``mode`` to a resting order
+        of the same account. Returns the taker's quantity left, or -1 when
+        the taker is cancelled."""
+        if mode is STP_CANCEL_RESTING or mode is STP_CANCEL_BOTH:
+            self._cancel_resting(maker, lvl, cmd, ts)
+            if mode is STP_CANCEL_RESTING:
+                return remaining
+        if mode is STP_CANCEL_AGGRESSING or mode is STP_CANCEL_BOTH:
+            self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
+                                            taker.account, remaining, CANCEL_STP))
+            return -1
+        # decrement and cancel: both lose the smaller open quantity
+        open_qty = maker.qty + maker.hidden
+        d = open_qty if open_qty < remaining else remaining
+        if d == open_qty:
+            self._cancel_resting(maker, lvl, cmd, ts)
+        else:
+            self._take_from(maker, lvl, d)
+            self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, maker.order_id,
+                                            maker.account, d, CANCEL_STP))
+        self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
+                                        taker.account, d, CANCEL_STP))
+        return remaining - d if remaining > d else -1
+
+    def _cancel_resting(self, m: Order, lvl: Level, cmd: int, ts: int) -> None:
+        """Cancel resting order ``m`` for self-trade prevention, mid-sweep."""
+        self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, m.order_id,
+                                        m.account, m.qty + m.hidden, CANCEL_STP))
+        lvl.qty -= m.qty
+        lvl.count -= 1
+        m.qty = 0
+        m.hidden = 0
+        del self._live[m.order_id]
+
+    def fillable(self, side: Side, limit: int | None, account: int, stp: StpMode | None, need: int) -> bool:
+        """Could an order of ``side`` trade ``need`` lots right now at prices
+        no worse than ``limit``? Mirrors `match` without changing anything:
+        an icebergs' reserve counts (it refills at the same price), and a
+        resting order of the same account ends the sweep unless STP is none
+        or cancel-resting (which removes it and sweeps on)."""
+        levels = self.asks if side is BUY else self.bids
+        prices = sorted(levels) if side is BUY else sorted(levels, reverse=True)
+        got = 0
+        stp = stp or self._stp_defaults.get(account, DEFAULT_STP)
+        blocking = stp is not STP_NONE and stp is not STP_CANCEL_RESTING
+        skip_own = stp is STP_CANCEL_RESTING
+        for p in prices:
+            if limit is not None and (p > limit if side is BUY else p < limit):
+                break
+            level_orders = [o for o in levels[p].queue if o.qty]
+            own_at = next((i for i, o in enumerate(level_orders) if o.account == account), None)
+            if blocking and own_at is not None:
+                got += sum(o.qty for o in level_orders[:own_at])
+                return got >= need
+            got += sum(o.qty + o.hidden for o in level_orders if not (skip_own and o.account == account))
+            if got >= need:
+                return True
+        return got >= need
+
+    def crosses(self, side: Side, price: int) -> bool:
+        """Would a limit order at ``price`` trade on arrival?"""
+        if side is BUY:
+            best = self.best_ask()
+            return best is not None and best <= price
+        best = self.best_bid()
+        return best is not None and best >= price
+
+    # ------------------------------------------------------------------ resting orders
+
+    def rest(self, order: Order, remaining: int, cmd: int, ts: int) -> None:
+        """Put ``remaining`` of ``order`` at the back of its price level
+        (an iceberg shows one slice) and index it as live."""
+        display = order.display
+        if display and remaining > display:
+            qty = order.qty = display
+            order.hidden = remaining - display
+        else:
+            qty = order.qty = remaining
+            order.hidden = 0
+        p = order.price
+        side = order.side
+        levels = self.bids if side is BUY else self.asks
+        lvl = levels.get(p)
+        if lvl is None:
+            lvl = levels[p] = Level(deque((order,)), qty, 1)
+            if side is BUY:
+                heap, heaped, key = self._bid_px, self._bid_heaped, -p
+            else:
+                heap, heaped, key = self._ask_px, self._ask_heaped, p
+            if p not in heaped:
+                heappush(heap, key)
+                heaped.add(p)
+        else:
+            lvl.queue.append(order)
+            lvl.qty += qty
+            lvl.count += 1
+        self._live[order.order_id] = order
+        nextseq = self._next
+        emit = self._emit
+        series = self.series
+        emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
+        emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+
+    def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
+        """Remove a resting order from the book and the live index. With
+        ``reason`` None it leaves silently (a modify that loses priority
+        re-enters a copy of it: the cancelled object stays in its deque),
+        emitting only the level change."""
+        emit = self._emit
+        nextseq = self._next
+        qty = order.qty
+        if reason is not None:
+            emit(OrderCancelled(nextseq(), cmd, ts, self.series, order.order_id, order.account,
+                                qty + order.hidden, reason))
+        p = order.price
+        side = order.side
+        levels = self.bids if side is BUY else self.asks
+        lvl = levels[p]
+        lq = lvl.qty = lvl.qty - qty
+        lvl.count -= 1
+        order.qty = 0
+        order.hidden = 0
+        del self._live[order.order_id]
+        emit(LevelChanged(nextseq(), cmd, ts, self.series, side, p, lq))
+        if not lvl.count:
+            del levels[p]
+
+    def reduce(self, order: Order, new_open: int, cmd: int, ts: int) -> None:
+        """Lower a resting order's open quantity in place, keeping its time
+        priority. The reserve of an iceberg goes first."""
+        levels = self.bids if order.side is BUY else self.asks
+        lvl = levels[order.price]
+        self._take_from(order, lvl, order.qty + order.hidden - new_open)
+        self._out.append(LevelChanged(next(self._seq), cmd, ts, self.series, order.side, order.price, lvl.qty))
+
+    @staticmethod
+    def _take_from(order: Order, lvl: Level, d: int) -> None:
+        """Remove ``d`` lots (less than its open quantity) from a resting order: reserve first."""
+        if order.hidden >= d:
+            order.hidden -= d
+            return
+        d -= order.hidden
+        order.hidden = 0
+        order.qty -= d
+        lvl.qty -= d
+
+    # ------------------------------------------------------------------ queries
+
+    def best_bid(self) -> int | None:
+        """Highest bid price, or None. Runtime complexity: O(1) amortised."""
+        heap, levels = self._bid_px, self.bids
+        while heap:
+            p = -heap[0]
+            if p in levels:
+                return p
+            heappop(heap)
+            self._bid_heaped.discard(p)
+        return None
+
+    def best_ask(self) -> int | None:
+        """Lowest ask price, or None. Runtime complexity: O(1) amortised."""
+        heap, levels = self._ask_px, self.asks
+        while heap:
+            p = heap[0]
+            if p in levels:
+                return p
+            heappop(heap)
+            self._ask_heaped.discard(p)
+        return None
+
+    def depth(self, n: int = 10) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """L2: the best ``n`` levels of each side as (price, visible qty),
+        best first. Runtime complexity: O(levels · log n)."""
+        bids = [(p, self.bids[p].qty) for p in nlargest(n, self.bids)]
+        asks = [(p, self.asks[p].qty) for p in nsmallest(n, self.asks)]
+        return bids, asks
+
+    def level_orders(self, side: Side, price: int) -> list[Order]:
+        """L3: the live orders at one price, in queue order."""
+        lvl = (self.bids if side is BUY else self.asks).get(price)
+        return [] if lvl is None else [o for o in lvl.queue if o.qty]
+
+    def snapshot(self) -> dict:
+        """L3 as plain data (what ``cfx replay --book`` writes): per side,
+        best level first, each level's live orders in queue order with
+        their open quantity."""
+
+        def side(levels: dict, best_first: list[int]) -> list[dict]:
+            return [{"price": p, "orders": [{"order_id": o.order_id, "account": o.account, "qty": o.qty + o.hidden}
+                                            for o in levels[p].queue if o.qty]} for p in best_first]
+
+        return {"bids": side(self.bids, sorted(self.bids, reverse=True)), "asks": side(self.asks, sorted(self.asks))}
+
+    def check(self) -> None:
+        """Assert the book's invariants (for tests): levels non-empty and
+        consistent with their orders, never crossed at rest, every resting
+        order indexed as live."""
+        for side, levels in ((BUY, self.bids), (SELL, self.asks)):
+            for p, lvl in levels.items():
+                orders = [o for o in lvl.queue if o.qty]
+                assert lvl.count == len(orders) > 0, (side, p, lvl.count, len(orders))
+                assert lvl.qty == sum(o.qty for o in orders), (side, p)
+                for o in orders:
+                    assert o.price == p and o.side is side, o
+                    assert self._live.get(o.order_id) is o, o
+                    assert o.hidden >= 0 and o.qty > 0
+        bb, ba = self.best_bid(), self.best_ask()
+        assert bb == (max(self.bids) if self.bids else None)
+        assert ba == (min(self.asks) if self.asks else None)
+        assert bb is None or ba is None or bb < ba, ("crossed", bb, ba)

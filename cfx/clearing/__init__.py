@@ -1,0 +1,31 @@
+"""Clearing: accounts, positions, margin, daily and final settlement, defaults.
+
+- `house`: the `ClearingHouse` and its `ClearingConfig`.
+- `settlement`: the tiered daily settlement price and rounding rules.
+- `margin`: scanning range, spread credit, maintenance.
+- `accounts`: `Account`, `Position` (FIFO P&L).
+- `waterfall`: the `GuaranteeFund`.
+- `tables`: Parquet output.
+"""
+
+from cfx.clearing.accounts import Account, Position
+from cfx.clearing.house import ClearingConfig, ClearingHouse
+from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
+from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
+from cfx.clearing.tables import write_tables
+from cfx.clearing.waterfall import GuaranteeFund
+
+__all__ = [
+    "Account",
+    "AccountStatement",
+    "ClearingConfig",
+    "ClearingHouse",
+    "Fixing",
+    "GuaranteeFund",
+    "Position",
+    "PositionStatement",
+    "SeriesSpec",
+    "settlement_price",
+    "tick_value",
+    "write_tables",
+]

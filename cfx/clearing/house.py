@@ -1,0 +1,574 @@
+"""The clearing house: it takes the engine's trades, marks every position to
+the daily settlement price, moves variation margin, margins accounts, calls
+and defaults them, and settles expiring series.
+
+It never imports the engine: it answers the engine's pre-trade risk gate
+(`credit_check`) and returns commands (`MassCancel`, market IOC orders) for
+the sim loop to send when it liquidates a defaulter.
+
+Cash: every micro-dollar deposited sits in an account's collateral, the
+guarantee fund or the fees collected; `cash_total() == deposited` always.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+from cfx.clearing.accounts import Account
+from cfx.clearing.margin import initial_margin, maintenance_margin, scan_range, sigma_ppm
+from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
+from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
+from cfx.clearing.tables import write_tables as _write_tables
+from cfx.clearing.waterfall import GuaranteeFund
+from cfx.types import (
+    AccountDefaulted,
+    CollateralDeposited,
+    DefaultLossCovered,
+    GuaranteeFundContributed,
+    MarginCallIssued,
+    MarginCallMet,
+    MassCancel,
+    OrderAccepted,
+    OrderCancelled,
+    OrderKind,
+    OrderModified,
+    RejectReason,
+    SeriesDelisted,
+    SettlementPrice,
+    SettlementTier,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    Trade,
+    VariationMarginPaid,
+)
+
+BUY = Side.BUY
+CREDIT_LIMIT = RejectReason.CREDIT_LIMIT
+UNKNOWN_SERIES = RejectReason.UNKNOWN_SERIES
+
+
+class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
+    """Clearing settings; money in micro-$. Defaults, and why:
+
+    fees: $1.00 taker, $0.25 maker rebate per contract (a contract is about
+    $1,800 of compute). Scanning range: 3.00 sigma of daily index returns
+    over 20 days, scaled to a 2-day margin period, at least 3% of contract
+    value. Calendar spreads get 75% of both legs' ranges back. Maintenance
+    is 10/11 of initial (CME sets initial at 110% of maintenance). A margin
+    call is due by the next day's settlement run. Settlement mids count when
+    the spread is at most 5 ticks."""
+
+    maker_fee: int = -250_000
+    taker_fee: int = 1_000_000
+    vol_lookback_days: int = 20
+    scan_sigmas_pct: int = 300
+    margin_period_days: int = 2
+    scan_floor_ppm: int = 30_000
+    spread_credit_pct: int = 75
+    maintenance_num: int = 10
+    maintenance_den: int = 11
+    mid_max_spread_ticks: int = 5
+    call_deadline_days: int = 1
+    guarantee_fund_contribution: int = 0
+    liquidation_order_id_base: int = 1 << 60
+    liquidation_max_qty: int = 10_000
+
+    def __post_init__(self) -> None:
+        positive = ("vol_lookback_days", "margin_period_days", "maintenance_den", "liquidation_max_qty")
+        non_negative = ("scan_sigmas_pct", "scan_floor_ppm", "spread_credit_pct", "maintenance_num",
+                        "mid_max_spread_ticks", "call_deadline_days", "guarantee_fund_contribution")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        for name in non_negative:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.spread_credit_pct > 100:
+            raise ValueError("spread_credit_pct must be <= 100")
+
+
+class _Listed:
+    """A series as clearing carries it."""
+
+    __slots__ = ("spec", "index", "rank", "tick_value", "prev", "scan", "delisted")
+
+    def __init__(self, spec: SeriesSpec, index: str, reference_price: int) -> None:
+        self.spec = spec
+        self.index = index
+        self.rank = spec.last_trading_day.toordinal()
+        self.tick_value = tick_value(spec)
+        self.prev = reference_price  # last settlement price, ticks
+        self.scan = 0  # scanning range, micro-$ per contract
+        self.delisted = False
+
+
+class ClearingHouse:
+    """Accounts, positions, margin, daily and final settlement, defaults.
+
+    Set-up: `list_series`, `open_account`, `deposit`, `record_fixing`.
+    Intraday: `on_event` (or `on_trade` for trades only); `credit_check` is
+    the engine's ``risk_check``.
+    End of day: `settle_day` (returns commands to send to the engine).
+    Queries: `margin`, `scan`, `settlement`, `live_series`, `cash_total`,
+    `check`. Output: `write_tables`.
+    ``events`` collects the clearing events; the caller takes and clears them.
+    """
+
+    def __init__(self, config: ClearingConfig | None = None) -> None:
+        self.config = cfg = config or ClearingConfig()
+        self.accounts: dict[int, Account] = {}
+        self.fund = GuaranteeFund()
+        self.fees_collected = 0
+        self.deposited = 0
+        self.events: list = []
+        self.fixings: list[Fixing] = []
+        self.settlements: list[SettlementPrice] = []
+        self.statements: list[AccountStatement] = []
+        self.positions: list[PositionStatement] = []
+        self.calls: list = []  # MarginCallIssued / MarginCallMet
+        self.defaults: list = []  # AccountDefaulted / DefaultLossCovered
+        self._series: dict[str, _Listed] = {}
+        self._index_history: dict[str, list[tuple[dt.date, int]]] = {}
+        self._orders: dict[int, list] = {}  # order_id -> [Account, series, 0 buy / 1 sell, open lots]
+        self._day_trades: dict[str, list[tuple[int, int, int]]] = {}  # series -> (ts, price, qty)
+        self._liquidation_ids: set[int] = set()
+        self._next_liquidation_id = cfg.liquidation_order_id_base
+        self._last_date: dt.date | None = None
+
+    # ------------------------------------------------------------------ set-up
+
+    def list_series(self, spec: SeriesSpec, reference_price: int, index: str | None = None) -> None:
+        """Carry a series. ``reference_price`` (ticks) stands for the previous
+        settlement until the first one; ``index`` names its basket index in
+        the fixings (default: ``spec.basket`` if it has one, else the symbol)."""
+        if spec.symbol in self._series:
+            raise ValueError(f"series {spec.symbol!r} is already listed")
+        name = index or getattr(spec, "basket", None) or spec.symbol
+        listed = self._series[spec.symbol] = _Listed(spec, name, reference_price)
+        self._rescan(listed)
+
+    def open_account(self, account: int, deposit: int = 0, ts: int = 0) -> Account:
+        """Open an account with ``deposit`` micro-$; the configured guarantee
+        fund contribution is taken out of it."""
+        if account in self.accounts:
+            raise ValueError(f"account {account} already exists")
+        acc = self.accounts[account] = Account(account)
+        self._deposit(acc, deposit, ts)
+        gf = self.config.guarantee_fund_contribution
+        if gf:
+            if deposit < gf:
+                raise ValueError(f"account {account}: deposit {deposit} below the guarantee fund contribution {gf}")
+            acc.collateral -= gf
+            self.fund.contribute(account, gf)
+            self.events.append(GuaranteeFundContributed(ts, account, gf))
+        return acc
+
+    def deposit(self, account: int, amount: int, ts: int = 0, date: dt.date | None = None) -> None:
+        """Add collateral; meets an open margin call once its amount is in."""
+        acc = self._account(account)
+        self._deposit(acc, amount, ts)
+        call = acc.call
+        if call is not None:
+            acc.deposits_since_call += amount
+            if acc.deposits_since_call >= call.amount:
+                self._call_met(acc, ts, date or self._last_date or call.date)
+
+    def _deposit(self, acc: Account, amount: int, ts: int) -> None:
+        if amount < 0:
+            raise ValueError(f"account {acc.id}: negative deposit {amount}")
+        acc.collateral += amount
+        self.deposited += amount
+        if amount:
+            self.events.append(CollateralDeposited(ts, acc.id, amount))
+
+    def record_fixing(self, date: dt.date, index: str, value: int) -> None:
+        """A daily index value (micro-$ per GPU-hour), e.g. history for the
+        volatility lookback before the first settlement."""
+        hist = self._index_history.setdefault(index, [])
+        if hist and hist[-1] == (date, value):
+            return  # already recorded (e.g. before the settlement run that passes it again)
+        if hist and hist[-1][0] >= date:
+            raise ValueError(f"fixing of {index!r} on {date} is not after {hist[-1][0]}")
+        hist.append((date, value))
+        self.fixings.append(Fixing(date, index, value))
+
+    def _account(self, account: int) -> Account:
+        acc = self.accounts.get(account)
+        if acc is None:  # an account seen first in a trade has no collateral
+            acc = self.accounts[account] = Account(account)
+        return acc
+
+    # ------------------------------------------------------------------ intraday
+
+    def on_event(self, ev: object) -> None:
+        """Feed any engine event: trades move positions and fees; order
+        events keep the open-order exposure the credit check assumes."""
+        t = type(ev)
+        if t is Trade:
+            self.on_trade(ev)
+        elif t is OrderAccepted:
+            acc = self._account(ev.account)
+            side = 0 if ev.side is BUY else 1
+            self._orders[ev.order_id] = [acc, ev.series, side, ev.qty]
+            acc.open_orders.setdefault(ev.series, [0, 0])[side] += ev.qty
+        elif t is OrderCancelled:
+            self._reduce(ev.order_id, ev.qty)
+        elif t is OrderModified:
+            o = self._orders.get(ev.order_id)
+            if o is not None:
+                self._reduce(ev.order_id, o[3] - ev.qty)
+
+    def _reduce(self, order_id: int, qty: int) -> None:
+        o = self._orders.get(order_id)
+        if o is None:
+            return
+        o[3] -= qty
+        o[0].open_orders[o[1]][o[2]] -= qty
+        if o[3] <= 0:
+            del self._orders[order_id]
+
+    def on_trade(self, t: Trade) -> None:
+        """Both sides' positions and fees. Runtime: O(1) amortized."""
+        listed = self._series.get(t.series)
+        if listed is None or listed.delisted:
+            raise ValueError(f"trade in series {t.series!r}, which clearing does not carry")
+        cfg = self.config
+        q = t.qty
+        p = t.price
+        maker = self._account(t.maker_account)
+        taker = self._account(t.taker_account)
+        if t.aggressor is BUY:
+            taker.position(t.series).fill(q, p)
+            maker.position(t.series).fill(-q, p)
+        else:
+            maker.position(t.series).fill(q, p)
+            taker.position(t.series).fill(-q, p)
+        fm = cfg.maker_fee * q
+        ft = cfg.taker_fee * q
+        maker.collateral -= fm
+        maker.fees_paid += fm
+        maker.fees_today += fm
+        taker.collateral -= ft
+        taker.fees_paid += ft
+        taker.fees_today += ft
+        self.fees_collected += fm + ft
+        self._day_trades.setdefault(t.series, []).append((t.ts, p, q))
+        if self._orders:
+            self._reduce(t.maker_id, q)
+            self._reduce(t.taker_id, q)
+
+    def credit_check(self, cmd: SubmitOrder) -> RejectReason | None:
+        """The engine's pre-trade risk gate; changes nothing.
+
+        Rule: assume the order and all the account's open orders in the
+        same direction fill (per series, the side whose fills give the larger
+        absolute position); if that portfolio's initial margin exceeds the
+        account's collateral and is larger than without the order, reject
+        with CREDIT_LIMIT. So risk-reducing orders always pass. Unrealized
+        intraday P&L is not counted (collateral is last settlement's, less
+        fees since). Liquidation orders always pass; a defaulted account
+        may send nothing else; unknown accounts have no credit."""
+        acc = self.accounts.get(cmd.account)
+        if acc is None:
+            return CREDIT_LIMIT
+        if cmd.order_id in self._liquidation_ids:
+            return None
+        listed = self._series.get(cmd.series)
+        if listed is None or listed.delisted:
+            return UNKNOWN_SERIES
+        if acc.defaulted:
+            return CREDIT_LIMIT
+        with_order = self._worst_im(acc, cmd.series, cmd.qty if cmd.side is BUY else -cmd.qty)
+        if with_order <= acc.collateral or with_order <= self._worst_im(acc, cmd.series, 0):
+            return None
+        return CREDIT_LIMIT
+
+    def _worst_im(self, acc: Account, series: str, q: int) -> int:
+        legs = []
+        series_map = self._series
+        opens = acc.open_orders
+        seen = set()
+        for sym in (*acc.positions, *opens, series):
+            if sym in seen:
+                continue
+            seen.add(sym)
+            listed = series_map.get(sym)
+            if listed is None or listed.delisted:
+                continue
+            pos = acc.positions.get(sym)
+            qty = pos.qty if pos is not None else 0
+            ob, os_ = opens.get(sym, (0, 0))
+            hi = qty + ob
+            lo = qty - os_
+            if sym == series:
+                if q > 0:
+                    hi += q
+                else:
+                    lo += q
+            legs.append((listed.index, listed.rank, hi if hi >= -lo else lo, listed.scan))
+        return initial_margin(legs, self.config.spread_credit_pct)
+
+    # ------------------------------------------------------------------ queries
+
+    def margin(self, account: int) -> tuple[int, int]:
+        """(initial, maintenance) margin of the account's positions now."""
+        acc = self.accounts[account]
+        legs = []
+        for sym, pos in acc.positions.items():
+            listed = self._series[sym]
+            if pos.qty and not listed.delisted:
+                legs.append((listed.index, listed.rank, pos.qty, listed.scan))
+        im = initial_margin(legs, self.config.spread_credit_pct)
+        return im, maintenance_margin(im, self.config.maintenance_num, self.config.maintenance_den)
+
+    def live_series(self) -> list[str]:
+        """Symbols carried and not yet delisted, in listing order."""
+        return [sym for sym, listed in self._series.items() if not listed.delisted]
+
+    def scan(self, series: str) -> int:
+        """The series' scanning range, micro-$ per contract."""
+        return self._series[series].scan
+
+    def settlement(self, series: str) -> int:
+        """The series' last settlement price (or reference price), ticks."""
+        return self._series[series].prev
+
+    def cash_total(self) -> int:
+        """All collateral + the guarantee fund + fees collected."""
+        return sum(a.collateral for a in self.accounts.values()) + self.fund.total + self.fees_collected
+
+    def check(self) -> None:
+        """Assert the invariants: cash conserved, positions net to zero per
+        series, open-order exposure never negative."""
+        assert self.cash_total() == self.deposited, (self.cash_total(), self.deposited)
+        net: dict[str, int] = {}
+        for acc in self.accounts.values():
+            for sym, pos in acc.positions.items():
+                net[sym] = net.get(sym, 0) + pos.qty
+                assert pos.qty == sum(q for q, _ in pos.lots)
+            for lots in acc.open_orders.values():
+                assert lots[0] >= 0 and lots[1] >= 0
+        assert not any(net.values()), net
+
+    # ------------------------------------------------------------------ end of day
+
+    def settle_day(
+        self,
+        date: dt.date,
+        ts: int,
+        *,
+        fixings: Mapping[str, int] | None = None,
+        quotes: Mapping[str, tuple[int | None, int | None]] | None = None,
+        window: tuple[int, int] | None = None,
+        finals: Mapping[str, int] | None = None,
+    ) -> list:
+        """The daily settlement run; returns the commands for the engine.
+
+        ``fixings``: today's index values by index name (micro-$/GPU-hour);
+        ``quotes``: (best bid, best ask) per series at the close, ticks;
+        ``window``: [start, end) ns of the settlement window (None: the whole
+        day); ``finals``: final settlement prices (ticks) of series expiring
+        today. In order: settlement prices; variation margin (asserted to
+        sum to zero); expiring series close and delist; scanning ranges;
+        defaulters' losses through the waterfall; margin calls met, missed
+        (default: cancel and liquidate) or issued; statements."""
+        if self._last_date is not None and date <= self._last_date:
+            raise ValueError(f"settlement date {date} is not after {self._last_date}")
+        fixings = fixings or {}
+        quotes = quotes or {}
+        finals = finals or {}
+        for sym in finals:
+            if sym not in self._series or self._series[sym].delisted:
+                raise ValueError(f"final settlement of {sym!r}, which clearing does not carry")
+        for name, value in fixings.items():
+            self.record_fixing(date, name, value)
+        commands: list = []
+
+        prices: dict[str, int] = {}
+        for sym, listed in self._series.items():
+            if listed.delisted:
+                continue
+            if sym in finals:
+                price, tier = finals[sym], SettlementTier.FINAL
+            else:
+                trades = self._day_trades.get(sym, ())
+                in_window = [(p, q) for t, p, q in trades if window is None or window[0] <= t < window[1]]
+                bid, ask = quotes.get(sym, (None, None))
+                today, before = self._index_pair(listed.index, date)
+                price, tier = settlement_price(in_window, bid, ask, listed.prev, today, before,
+                                               listed.spec.tick_micro, self.config.mid_max_spread_ticks)
+            prices[sym] = price
+            ev = SettlementPrice(ts, date, sym, price, tier)
+            self.events.append(ev)
+            self.settlements.append(ev)
+
+        total_vm = 0
+        pnl: dict[int, tuple[int, int]] = {}
+        for acc in self.accounts.values():
+            vm = realized = unrealized = 0
+            for sym, pos in acc.positions.items():
+                listed = self._series[sym]
+                if listed.delisted:
+                    continue
+                s = prices[sym]
+                tv = listed.tick_value
+                v = (s * pos.qty - listed.prev * pos.start_qty - pos.day_cost) * tv
+                pos.start_qty = pos.qty
+                pos.day_cost = 0
+                if sym in finals:
+                    pos.close_at(s)
+                    pos.start_qty = 0
+                vm += v
+                r = pos.realized_ticks * tv
+                u = pos.unrealized_ticks(s) * tv
+                realized += r
+                unrealized += u
+                if v or pos.qty or sym in finals:
+                    self.positions.append(PositionStatement(date, acc.id, sym, pos.qty, s, v, r, u))
+            acc.collateral += vm
+            acc.vm_today = vm
+            total_vm += vm
+            pnl[acc.id] = (realized, unrealized)
+            if vm:
+                self.events.append(VariationMarginPaid(ts, date, acc.id, vm))
+        assert total_vm == 0, f"variation margin does not net to zero: {total_vm}"
+
+        for sym, listed in self._series.items():
+            if listed.delisted:
+                continue
+            listed.prev = prices[sym]
+            if sym in finals:
+                listed.delisted = True
+                self.events.append(SeriesDelisted(ts, date, sym, prices[sym]))
+                commands.append(MassCancel(ts, series=sym))
+                self._drop_orders(sym)
+            else:
+                self._rescan(listed)
+
+        for acc in self.accounts.values():
+            was_defaulted = acc.defaulted
+            im = mm = 0
+            if not was_defaulted:
+                im, mm = self.margin(acc.id)
+                commands.extend(self._margin_calls(acc, im, mm, ts, date))
+            if acc.defaulted:
+                if was_defaulted:  # today's losses; still liquidating what earlier orders did not close
+                    self._cover_loss(acc, ts, date, acc.collateral - acc.vm_today + acc.fees_today)
+                    commands.extend(self._liquidation_orders(acc, ts))
+                else:  # the losses since the run that called it
+                    self._cover_loss(acc, ts, date, acc.loss_basis)
+            realized, unrealized = pnl[acc.id]
+            self.statements.append(AccountStatement(
+                date, acc.id, acc.collateral, im, mm, acc.vm_today, acc.fees_today, acc.fees_paid,
+                realized, unrealized, acc.call.amount if acc.call is not None else 0, acc.defaulted))
+            acc.fees_today = 0
+            acc.vm_today = 0
+        self._day_trades.clear()
+        self._last_date = date
+        return commands
+
+    def _index_pair(self, index: str, date: dt.date) -> tuple[int | None, int | None]:
+        """(today's fixing or None, the latest fixing before today or None)."""
+        hist = self._index_history.get(index, ())
+        if hist and hist[-1][0] == date:
+            return hist[-1][1], hist[-2][1] if len(hist) > 1 else None
+        return None, hist[-1][1] if hist else None
+
+    def _rescan(self, listed: _Listed) -> None:
+        cfg = self.config
+        hist = self._index_history.get(listed.index, ())
+        sigma = sigma_ppm([v for _, v in hist[-(cfg.vol_lookback_days + 1):]], cfg.vol_lookback_days)
+        listed.scan = scan_range(sigma, listed.prev, listed.spec.tick_micro, listed.spec.contract_unit,
+                                 sigmas_pct=cfg.scan_sigmas_pct, period_days=cfg.margin_period_days,
+                                 floor_ppm=cfg.scan_floor_ppm)
+
+    def _drop_orders(self, series: str) -> None:
+        for oid in [oid for oid, o in self._orders.items() if o[1] == series]:
+            del self._orders[oid]
+        for acc in self.accounts.values():
+            acc.open_orders.pop(series, None)
+
+    # ------------------------------------------------------------------ calls and defaults
+
+    def _margin_calls(self, acc: Account, im: int, mm: int, ts: int, date: dt.date) -> list:
+        """Resolve the open call (met: deposits reached its amount or equity
+        is back to initial; missed: default), then call if equity is below
+        maintenance. Equity at the settlement run is collateral."""
+        call = acc.call
+        if call is not None:
+            if acc.deposits_since_call >= call.amount or acc.collateral >= im:
+                self._call_met(acc, ts, date)
+            elif date >= call.deadline:
+                return self._default(acc, ts, date)
+        if acc.call is None and acc.collateral < mm:
+            call = MarginCallIssued(ts, date, acc.id, im - acc.collateral, acc.collateral, mm, im,
+                                    date + dt.timedelta(days=self.config.call_deadline_days))
+            acc.call = call
+            acc.deposits_since_call = 0
+            acc.loss_basis = acc.collateral - acc.vm_today + acc.fees_today  # before the run that called
+            self.events.append(call)
+            self.calls.append(call)
+        return []
+
+    def _call_met(self, acc: Account, ts: int, date: dt.date) -> None:
+        ev = MarginCallMet(ts, date, acc.id, acc.deposits_since_call)
+        acc.call = None
+        acc.deposits_since_call = 0
+        self.events.append(ev)
+        self.calls.append(ev)
+
+    def _default(self, acc: Account, ts: int, date: dt.date) -> list:
+        """Declare the default: cancel the account's orders, liquidate."""
+        ev = AccountDefaulted(ts, date, acc.id, acc.call.amount, acc.collateral)
+        acc.defaulted = True
+        acc.call = None
+        acc.loss_basis += acc.deposits_since_call
+        acc.deposits_since_call = 0
+        self.events.append(ev)
+        self.defaults.append(ev)
+        return [MassCancel(ts, account=acc.id), *self._liquidation_orders(acc, ts)]
+
+    def _liquidation_orders(self, acc: Account, ts: int) -> list:
+        """Market IOC orders closing every open position (split at the
+        largest order size); re-sent each day until the account is flat."""
+        out = []
+        step = self.config.liquidation_max_qty
+        for sym, pos in acc.positions.items():
+            if not pos.qty or self._series[sym].delisted:
+                continue
+            side = Side.SELL if pos.qty > 0 else Side.BUY
+            left = abs(pos.qty)
+            while left:
+                q = min(left, step)
+                oid = self._next_liquidation_id
+                self._next_liquidation_id += 1
+                self._liquidation_ids.add(oid)
+                out.append(SubmitOrder(ts, sym, oid, acc.id, side, q, 0, OrderKind.MARKET, TimeInForce.IOC))
+                left -= q
+        return out
+
+    def _cover_loss(self, acc: Account, ts: int, date: dt.date, before: int) -> None:
+        """Run a defaulter's losses through the waterfall: ``before`` is its
+        collateral before them (at the run that called it, plus deposits since,
+        on the day it defaults; at the previous run afterwards)."""
+        loss = max(0, before - acc.collateral)
+        deficit = max(0, -acc.collateral)
+        if not loss and not deficit:
+            return
+        from_collateral = min(loss, max(0, before))
+        own, others = self.fund.absorb(deficit, acc.id)
+        acc.collateral += own + others
+        ev = DefaultLossCovered(ts, date, acc.id, loss, from_collateral, own, others, deficit - own - others)
+        self.events.append(ev)
+        self.defaults.append(ev)
+
+    # ------------------------------------------------------------------ output
+
+    def write_tables(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write the Parquet tables; see `cfx.clearing.tables`."""
+        return _write_tables(self, out_dir)

@@ -1,0 +1,156 @@
+"""The `cfx` command: one subcommand per job, each a thin shell over a module.
+
+Every user mistake (bad flag, missing file, malformed row) ends with one
+line on stderr naming what is wrong, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cfx import logs
+from cfx.errors import InputError
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from cfx import replay
+
+    return replay.main(args)
+
+
+def _cmd_workload(args: argparse.Namespace) -> int:
+    from cfx import workload
+
+    workload.write(args.out, workload.generate(args.n, seed=args.seed))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from cfx.sim import run
+
+    return run.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cfx", description="A futures exchange for GPU compute, simulated.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("replay", help="replay an order-message CSV (or a run journal) through the engine; print throughput as JSON")
+    r.add_argument("input", help="order-message CSV (ts_ns,kind,order_id,account,side,price,qty), a LOBSTER message file, or a journal")
+    r.add_argument("--format", choices=["csv", "lobster", "journal"], default=None, help="input format (default: by file content)")
+    r.add_argument("--orderbook", help="LOBSTER orderbook file matching the message file (with --format lobster)")
+    r.add_argument("--fills", help="write the trades as CSV here")
+    r.add_argument("--book", help="write the final resting orders as JSON here")
+    r.add_argument("--events", help="write the event log (JSON lines) here")
+    r.add_argument("--series", default="REPLAY", help="series symbol the messages trade (default: REPLAY)")
+    r.set_defaults(func=_cmd_replay)
+
+    w = sub.add_parser("workload", help="write a seeded order-message CSV for benchmarks")
+    w.add_argument("n", type=int, help="number of messages")
+    w.add_argument("out", help="output CSV path")
+    w.add_argument("--seed", type=int, default=7)
+    w.set_defaults(func=_cmd_workload)
+
+    rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)")
+    rn.add_argument("scenario", help="scenario TOML file (see scenarios/)")
+    rn.add_argument("--out", help="run directory (default: runs/<scenario name>)")
+    rn.add_argument("--seed", type=int, help="override the scenario's seed")
+    rn.add_argument("--quiet", action="store_true", help="no progress bar")
+    rn.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html at the end")
+    rn.set_defaults(func=_cmd_run)
+
+    # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
+
+    def _cmd_sweep(args: argparse.Namespace) -> int:
+        from cfx import sweep
+
+        return sweep.main(args)
+
+    sw = sub.add_parser("sweep", help="run a scenario over a grid or random sample of parameters and seeds on Dask; "
+                                      "results.parquet and report.html")
+    sw.add_argument("sweep", help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see scenarios/sweep_*.toml)")
+    sw.add_argument("--out", help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it")
+    sw.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster")
+    sw.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default 2)")
+    sw.add_argument("--fresh", action="store_true", help="discard earlier results in --out and run every point")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
+
+    def _cmd_report(args: argparse.Namespace) -> int:
+        from cfx import report
+
+        return report.main_report(args)
+
+    rp = sub.add_parser("report", help="write RUN_DIR/report.html: metrics and plots of a run, one self-contained page")
+    rp.add_argument("run_dir", help="run directory written by `cfx run`")
+    rp.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
+    rp.set_defaults(func=_cmd_report)
+
+    def _cmd_compare(args: argparse.Namespace) -> int:
+        from cfx import report
+
+        return report.main_compare(args)
+
+    cp = sub.add_parser("compare", help="put two runs side by side: metrics (A, B, B-A) and overlaid plots, one HTML page")
+    cp.add_argument("run_a", help="run directory A (e.g. the baseline)")
+    cp.add_argument("run_b", help="run directory B (e.g. the run with one rule changed)")
+    cp.add_argument("--out", help="HTML file to write (default: RUN_B/compare.html)")
+    cp.set_defaults(func=_cmd_compare)
+
+    def _cmd_hedge(args: argparse.Namespace) -> int:
+        from cfx import hedge
+
+        return hedge.main(args)
+
+    h = sub.add_parser("hedge", help="backtest hedging a book of OTC GPU-hour forwards with basket futures; compare policies")
+    h.add_argument("book", help="forwards CSV (id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side)")
+    h.add_argument("--policy", action="append", choices=["unhedged", "naive", "minvar", "all"],
+                   help="policy to run; repeat for several (default all; unhedged always runs as the baseline)")
+    h.add_argument("--out", required=True, help="output folder: daily.parquet/csv, summary.json, PNG plots")
+    h.add_argument("--seed", type=int, default=6, help="generator and futures-noise seed (default 6)")
+    h.add_argument("--prices", help="quote CSV of SKU/provider/region prices (default: the seeded generator)")
+    h.add_argument("--fixings", help="index fixings CSV (default: computed from the prices)")
+    h.add_argument("--futures", help="futures settlement CSV date,series,price (default: derived from the index)")
+    h.add_argument("--run", metavar="RUN_DIR",
+                   help="cfx run directory: its daily settlement prices (all tiers, incl. final) are the futures "
+                        "curve and, without --fixings, its fixings.parquet the basket index; the backtest starts on "
+                        "its first day unless --start; days outside the run carry the nearest price, as --futures does")
+    h.add_argument("--start", help="first day of the backtest, YYYY-MM-DD (generator default 2027-01-04)")
+    h.add_argument("--window", type=int, help="min-var regression window, business days (default 20)")
+    h.add_argument("--roll-days", type=int, help="roll this many business days before expiry; 0 holds to expiry (default 5)")
+    h.add_argument("--rebalance-days", type=int, help="rebalance every N business days (default 1)")
+    h.add_argument("--fee", type=float, help="exchange fee, $ per contract (default 1.00)")
+    h.add_argument("--rate", type=float, help="annual rate financing initial margin (default 0.05)")
+    h.add_argument("--half-spread", type=float, help="half bid-ask spread paid, ticks (default 0.5)")
+    h.add_argument("--impact", type=float, help="impact, ticks per contract of the order (default 0.005)")
+    h.add_argument("--risk-premium", type=float, help="derived curve: annual log slope vs the index (default -0.045)")
+    h.add_argument("--futures-noise", type=float, help="derived curve: sd of the futures' log noise (default 0.005)")
+    h.add_argument("--noise-persistence", type=float, help="derived curve: daily AR(1) persistence of the noise (default 0.9)")
+    h.set_defaults(func=_cmd_hedge)
+
+    def _cmd_index(args: argparse.Namespace) -> int:
+        from cfx import index
+
+        return index.main(args)
+
+    ix = sub.add_parser("index", help="compute daily SKU and basket index fixings from quotes or the seeded generator; write them as CSV")
+    ix.add_argument("--config", help="index TOML (IndexConfig; default: the seeded generator with default baskets)")
+    ix.add_argument("--quotes", help="quote CSV (date,sku,provider,region,term,price,weight); overrides the config's source")
+    ix.add_argument("--out", required=True, help="fixings CSV to write (date,name,value_micro,value_usd,contributors,flag)")
+    ix.set_defaults(func=_cmd_index)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure()
+    try:
+        return args.func(args)
+    except InputError as e:
+        print(f"cfx {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,766 @@
+"""The matching engine: validation, risk gate, order types, self-trade
+prevention and expiry in front of one `OrderBook` per series.
+
+A deterministic pipeline, one command at a time: give every command a
+sequence number, expire what is due, validate, ask the risk gate, then
+match; every outcome is an event appended to ``Engine.events``. A command
+that is refused gets one `OrderRejected` with a typed reason and changes
+nothing. Same commands in, same events out, bit for bit: nothing here reads
+a clock or a random number.
+
+Order types and time in force:
+
+- limit; market (trades what it can, the rest is cancelled, never rests);
+  IOC (the rest is cancelled); FOK (all at once or rejected);
+  post-only (rejected if it would take liquidity);
+  iceberg (``display_qty`` shown at a time, each refill to the back);
+  stop-market and stop-limit (triggered by trade prices: a buy stop when a
+  trade is at or above its stop price, a sell stop at or below, including
+  the intermediate prices of a sweep; a stop already through its trigger
+  when it arrives enters at once; triggered stops enter one at a time, the
+  nearest trigger first, then by arrival; a stop cannot be FOK).
+- GTC; DAY (expires at `EndOfDay`); GTD (expires at ``expire_ns``, checked
+  before every command); IOC; FOK.
+
+Modify is cancel-replace with the new open quantity: a decrease at the same
+price keeps time priority, any price change or increase loses it and the
+order may trade as the aggressor. Pending stops cannot be modified (cancel
+and resubmit). Self-trade prevention uses the aggressing order's mode, or
+its account's default, or cancel-aggressing (CME's default: the newest
+order is cancelled).
+
+Sessions (`configure_session`; none for a plain replay): the state of each
+series (cfx/session.py's table) decides what is accepted and whether
+orders match; a call auction collects orders unmatched and uncrosses them
+(cfx/auction.py); the velocity breaker halts a series whose trade
+would move too far too fast; `halt_all` is the kill switch. Price bands
+(`ListSeries`) reject limit prices outside them and stop market orders at
+their edge.
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+from itertools import count
+from typing import Callable
+
+import msgspec
+
+from cfx.auction import AuctionOrder, indicative, uncross
+from cfx.book import Order, OrderBook
+from cfx.protections import VelocityBreaker
+from cfx.session import SessionMachine, SessionSchedule, Transition
+from cfx.types import (
+    AdvanceTime,
+    AuctionUncrossed,
+    CancelOrder,
+    CancelReason,
+    Command,
+    EndOfDay,
+    IndicativeUncross,
+    ListSeries,
+    MassCancel,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderKind,
+    OrderModified,
+    OrderRejected,
+    OrderTriggered,
+    RejectReason,
+    SeriesHalted,
+    SessionState,
+    SessionStateChanged,
+    SessionTrigger,
+    SetAccountStp,
+    Side,
+    StpMode,
+    SubmitOrder,
+    TimeInForce,
+    Trade,
+)
+
+BUY = Side.BUY
+LIMIT = OrderKind.LIMIT
+MARKET = OrderKind.MARKET
+STOP_MARKET = OrderKind.STOP_MARKET
+STOP_LIMIT = OrderKind.STOP_LIMIT
+GTC = TimeInForce.GTC
+GTD = TimeInForce.GTD
+IOC = TimeInForce.IOC
+FOK = TimeInForce.FOK
+DAY = TimeInForce.DAY
+CANCEL_USER = CancelReason.USER
+CONTINUOUS = SessionState.CONTINUOUS
+SETTLEMENT_WINDOW = SessionState.SETTLEMENT_WINDOW
+REJECT_UNKNOWN_ORDER = RejectReason.UNKNOWN_ORDER
+
+RiskCheck = Callable[[SubmitOrder], "RejectReason | None"]
+
+
+class OrderStatus(msgspec.Struct):
+    order_id: int
+    account: int
+    series: str
+    side: Side
+    kind: OrderKind
+    price: int
+    open_qty: int
+    visible_qty: int
+    filled_qty: int
+    state: str  # "resting", "stop_pending" or "auction" (a market order waiting for the uncross)
+
+
+class _SeriesState:
+    """A book plus what the engine keeps beside it: rules, pending stops, and
+    (once configured) the session machine, the circuit breaker and the market
+    orders waiting for a call auction."""
+
+    __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative")
+
+    def __init__(self, book: OrderBook, rules: ListSeries) -> None:
+        self.book = book
+        self.rules = rules
+        self.buy_stops: list = []  # heap of (stop_price, arrival, order)
+        self.sell_stops: list = []  # heap of (-stop_price, arrival, order)
+        self.session: SessionMachine | None = None  # None: continuous trading, no halts
+        self.breaker: VelocityBreaker | None = None
+        self.auction_market: list[Order] = []
+        self.indicative: tuple | None = None  # the last IndicativeUncross published
+
+    def band(self) -> tuple[int, int] | None:
+        """The price band (inclusive), or None: as listed, or, with
+        ``band_moving``, as wide but centred on the last trade once there is one."""
+        rules = self.rules
+        if rules.band_low is None:
+            return None
+        last = self.book.last_price
+        if not rules.band_moving or last is None:
+            return rules.band_low, rules.band_high
+        half = (rules.band_high - rules.band_low) // 2
+        return max(1, last - half), last + half
+
+    def in_band(self, price: int) -> bool:
+        low, high = self.band()
+        return low <= price <= high
+
+
+class Engine:
+    """Routes commands to books and emits events.
+
+    - `apply(cmd)`: any `Command`; or call `submit`, `cancel`, `modify`,
+      `mass_cancel`, `end_of_day`, `advance_time` directly.
+    - `events`: the events so far, and `trades` the trades among them;
+      the caller takes and clears them.
+    - `list_series`, `set_account_stp` (also commands), ``risk_check``,
+      `configure_session`: configuration; `halt_all`, `lift_halts`: the kill switch.
+    - `book(series)`, `status(order_id)`, `session_state(series)`: queries.
+    """
+
+    def __init__(self, risk_check: RiskCheck | None = None) -> None:
+        self.events: list = []
+        self.trades: list = []  # the Trade events among them, for consumers that want only those
+        self.cmd_seq = 0
+        self.risk_check = risk_check
+        self._seq = count(1)
+        self._sessions = False  # does any series have a session (so cancels and modifies check it)?
+        self._emit = self.events.append  # bound once: the hot paths emit per message
+        self._next = self._seq.__next__
+        self._live: dict[int, Order] = {}
+        self._series: dict[str, _SeriesState] = {}
+        self._account_stp: dict[int, StpMode] = {}
+        self._gtd: list = []  # heap of (expire_ns, arrival, order)
+        self._arrival = count()
+        self._dispatch = {
+            SubmitOrder: self.submit,
+            CancelOrder: self.cancel,
+            ModifyOrder: self.modify,
+            MassCancel: self.mass_cancel,
+            EndOfDay: self.end_of_day,
+            AdvanceTime: self.advance_time,
+            ListSeries: self.list_series,
+            SetAccountStp: self.set_account_stp,
+        }
+
+    # ------------------------------------------------------------------ configuration
+
+    def list_series(self, rules: ListSeries | str) -> OrderBook:
+        """Open a book for a series, or replace its rules if it is listed
+        (e.g. a new band after a settlement). Changes no order."""
+        if isinstance(rules, str):
+            rules = ListSeries(symbol=rules)
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= rules.ts:
+            self._expire_gtd(cmd, rules.ts)
+        state = self._series.get(rules.symbol)
+        if state is None:
+            book = OrderBook(rules.symbol, self._live, self.events, self._seq, self.trades, self._account_stp)
+            state = self._series[rules.symbol] = _SeriesState(book, rules)
+        else:
+            state.rules = rules
+        return state.book
+
+    def set_account_stp(self, c: SetAccountStp) -> None:
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
+        self._account_stp[c.account] = c.mode
+
+    # ------------------------------------------------------------------ queries
+
+    def book(self, series: str) -> OrderBook:
+        return self._series[series].book
+
+    @property
+    def series(self) -> list[str]:
+        return list(self._series)
+
+    def status(self, order_id: int) -> OrderStatus | None:
+        """The status of a live order (resting or pending stop), or None."""
+        o = self._live.get(order_id)
+        if o is None:
+            return None
+        pending = o.kind is STOP_MARKET or o.kind is STOP_LIMIT
+        state = "stop_pending" if pending else "auction" if o.kind is MARKET else "resting"
+        return OrderStatus(o.order_id, o.account, o.series, o.side, o.kind, o.price, o.qty + o.hidden,
+                           0 if pending else o.qty, o.filled, state)
+
+    def session_state(self, series: str) -> SessionState:
+        """The series' trading state (CONTINUOUS if it has no session)."""
+        session = self._series[series].session
+        return CONTINUOUS if session is None else session.state
+
+    def live_orders(self) -> list[Order]:
+        return list(self._live.values())
+
+    # ------------------------------------------------------------------ commands
+
+    def apply(self, cmd: Command) -> None:
+        self._dispatch[type(cmd)](cmd)
+
+    def _reject(self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason,
+                series: str | None = None) -> None:
+        self._emit(OrderRejected(self._next(), cmd, ts, order_id, account, reason, series))
+
+    def submit(self, c: SubmitOrder) -> None:
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        ts = c.ts
+        gtd = self._gtd
+        if gtd and gtd[0][0] <= ts:
+            self._expire_gtd(cmd, ts)
+        series = c.series
+        state = self._series.get(series)
+        session = None if state is None else state.session
+        if session is not None:
+            self._advance_session(state, cmd, ts)
+        oid = c.order_id
+        account = c.account
+        kind = c.kind
+        tif = c.tif
+        qty = c.qty
+        price = c.price
+        display = c.display_qty
+        stop_price = c.stop_price
+        # the checks every order needs inline; the rarer options in _validate_options
+        if state is None:
+            reason = RejectReason.UNKNOWN_SERIES
+        elif qty <= 0:
+            reason = RejectReason.BAD_QUANTITY
+        elif qty > state.rules.max_qty:
+            reason = RejectReason.QUANTITY_TOO_LARGE
+        elif oid in self._live:
+            reason = RejectReason.DUPLICATE_ORDER_ID
+        elif kind is LIMIT and tif is not GTD and not (display or c.post_only or stop_price or c.expire_ns):
+            if price <= 0:
+                reason = RejectReason.BAD_PRICE
+            elif state.rules.band_low is not None and not state.in_band(price):
+                reason = RejectReason.PRICE_OUTSIDE_BAND
+            else:
+                reason = None
+        else:
+            reason = self._validate_options(c, state)
+        if reason is None and self.risk_check is not None:
+            reason = self.risk_check(c)
+        if reason is not None:
+            self._reject(cmd, ts, oid, account, reason, series)
+            return
+        book = state.book
+        if session is not None and session.state is not CONTINUOUS and session.state is not SETTLEMENT_WINDOW:
+            self._submit_in_call(state, c, cmd, ts)
+            return
+        side = c.side
+        if c.post_only and book.crosses(side, price):
+            self._reject(cmd, ts, oid, account, RejectReason.POST_ONLY_WOULD_CROSS, series)
+            return
+        if tif is FOK and (kind is LIMIT or kind is MARKET):
+            limit = self._guard(state, side, self._market_limit(state, side) if kind is MARKET else price, ts)
+            if not book.fillable(side, limit, account, c.stp, qty):
+                self._reject(cmd, ts, oid, account, RejectReason.FOK_CANNOT_FILL, series)
+                return
+        self._emit(OrderAccepted(self._next(), cmd, ts, series, oid, account, side, kind, tif, price, qty, display,
+                                 stop_price))
+        order = Order(oid, account, side, price, qty, series, 0, display, kind, tif, c.stp, c.post_only,
+                      stop_price, c.expire_ns)
+        if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
+            stops = state.buy_stops or state.sell_stops  # placing an order adds none
+            trades = len(self.trades) if stops else 0
+            book.place(order, qty, price, cmd, ts)
+            if tif is GTD and order.qty:
+                heappush(gtd, (order.expire_ns, next(self._arrival), order))
+            if stops and len(self.trades) != trades:
+                self._trigger_swept(state, cmd, ts)
+        elif kind is MARKET or kind is LIMIT:
+            self._enter(state, order, qty, cmd, ts)
+        else:
+            self._live[oid] = order
+            if side is BUY:
+                heappush(state.buy_stops, (stop_price, next(self._arrival), order))
+            else:
+                heappush(state.sell_stops, (-stop_price, next(self._arrival), order))
+            if tif is GTD:
+                heappush(gtd, (c.expire_ns, next(self._arrival), order))
+            last = book.last_price
+            if last is not None:  # already through its trigger: it enters now
+                self._trigger_stops(state, cmd, ts, last, last)
+
+    @staticmethod
+    def _validate_options(c: SubmitOrder, state: _SeriesState) -> RejectReason | None:
+        """Why to refuse an order that is not a plain limit order (market,
+        stop, iceberg, post-only, GTD), or None. Series, quantity and id are
+        already checked."""
+        qty = c.qty
+        kind = c.kind
+        if kind is LIMIT or kind is STOP_LIMIT:
+            price = c.price
+            if price <= 0:
+                return RejectReason.BAD_PRICE
+            if state.rules.band_low is not None and not state.in_band(price):
+                return RejectReason.PRICE_OUTSIDE_BAND
+        elif c.price != 0:
+            return RejectReason.BAD_PRICE
+        if kind is STOP_LIMIT or kind is STOP_MARKET:
+            if c.stop_price <= 0 or c.tif is FOK:  # a stop cannot promise all-or-nothing when it triggers
+                return RejectReason.BAD_ORDER_TYPE
+        elif c.stop_price:
+            return RejectReason.BAD_ORDER_TYPE
+        tif = c.tif
+        if c.display_qty:
+            if c.display_qty < 0 or c.display_qty > qty:
+                return RejectReason.BAD_DISPLAY_QUANTITY
+            if kind is not LIMIT or tif is IOC or tif is FOK:
+                return RejectReason.BAD_ORDER_TYPE
+        if c.post_only and (kind is not LIMIT or tif is IOC or tif is FOK):
+            return RejectReason.BAD_ORDER_TYPE
+        if tif is GTD:
+            if c.expire_ns <= c.ts:
+                return RejectReason.BAD_EXPIRY
+        elif c.expire_ns:
+            return RejectReason.BAD_EXPIRY
+        return None
+
+    def _enter(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
+        """An accepted (or re-priced) order meets the book; a market order is
+        stopped at the price band's edge. Then the stops its trades reached."""
+        trades = len(self.trades)
+        self._place(state, order, qty, cmd, ts)
+        if len(self.trades) != trades and (state.buy_stops or state.sell_stops):
+            self._trigger_swept(state, cmd, ts)
+
+    def _place(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
+        book = state.book
+        limit = self._market_limit(state, order.side) if order.kind is MARKET else order.price
+        if state.breaker is not None:
+            self._place_guarded(state, order, qty, limit, cmd, ts)
+        else:
+            book.place(order, qty, limit, cmd, ts)
+        if order.tif is GTD and order.qty:
+            heappush(self._gtd, (order.expire_ns, next(self._arrival), order))
+
+    def _trigger_swept(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """Stops reached by the sweep that just traded (a sweep moves one way:
+        its first and last prices bound every price it traded at)."""
+        first, last = state.book.first_price, state.book.last_price
+        self._trigger_stops(state, cmd, ts, min(first, last), max(first, last))
+
+    def _trigger_stops(self, state: _SeriesState, cmd: int, ts: int, low: int, high: int) -> None:
+        """Enter, one at a time, every stop that a price traded in this
+        command reached: a buy stop at or below ``high``, a sell stop at or
+        above ``low`` (buys first, nearest trigger first, then by arrival).
+        A triggered stop's own trades widen [``low``, ``high``]."""
+        live = self._live
+        book = state.book
+        while True:
+            buys, sells = state.buy_stops, state.sell_stops
+            while buys and live.get(buys[0][2].order_id) is not buys[0][2]:
+                heappop(buys)
+            while sells and live.get(sells[0][2].order_id) is not sells[0][2]:
+                heappop(sells)
+            if buys and buys[0][0] <= high:
+                order = heappop(buys)[2]
+            elif sells and -sells[0][0] >= low:
+                order = heappop(sells)[2]
+            else:
+                return
+            del live[order.order_id]
+            self._emit(OrderTriggered(self._next(), cmd, ts, order.series, order.order_id,
+                                              order.account, order.stop_price))
+            order.kind = MARKET if order.kind is STOP_MARKET else LIMIT
+            qty = order.qty
+            order.qty = 0
+            trades = len(self.trades)
+            self._place(state, order, qty, cmd, ts)
+            if len(self.trades) != trades:
+                low = min(low, book.first_price, book.last_price)
+                high = max(high, book.first_price, book.last_price)
+
+    def cancel(self, c: CancelOrder) -> None:
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        ts = c.ts
+        if self._gtd and self._gtd[0][0] <= ts:
+            self._expire_gtd(cmd, ts)
+        o, session = self._order_and_session(c.order_id, cmd, ts)
+        if session is not None and o is not None and o.account == c.account and not session.allows_cancel():
+            self._reject(cmd, ts, c.order_id, c.account, session.reject_reason(), o.series)
+            return
+        if o is None:
+            self._emit(OrderRejected(self._next(), cmd, ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER))
+        elif o.account != c.account:
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.NOT_OWNER, o.series)
+        elif o.kind is LIMIT:
+            self._series[o.series].book.cancel(o, cmd, ts, CANCEL_USER)
+        else:
+            self._cancel(o, cmd, ts, CANCEL_USER)
+
+    def _order_and_session(self, order_id: int, cmd: int, ts: int) -> tuple[Order | None, SessionMachine | None]:
+        """The live order and its series' session (None: it has none), once
+        the session has caught up with ``ts`` (an uncross may have filled it)."""
+        o = self._live.get(order_id)
+        if not self._sessions or o is None:
+            return o, None
+        state = self._series[o.series]
+        if state.session is None:
+            return o, None
+        self._advance_session(state, cmd, ts)
+        return self._live.get(order_id), state.session
+
+    def _cancel(self, o: Order, cmd: int, ts: int, reason: CancelReason) -> None:
+        if o.kind is not LIMIT:  # a pending stop, or a market order waiting for an auction
+            del self._live[o.order_id]  # its heap or auction entry is dropped lazily
+            self._emit(OrderCancelled(self._next(), cmd, ts, o.series, o.order_id, o.account,
+                                              o.qty, reason))
+        else:
+            self._series[o.series].book.cancel(o, cmd, ts, reason)
+
+    def modify(self, c: ModifyOrder) -> None:
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        ts = c.ts
+        if self._gtd and self._gtd[0][0] <= ts:
+            self._expire_gtd(cmd, ts)
+        o, session = self._order_and_session(c.order_id, cmd, ts)
+        reason = None
+        if o is None:
+            reason = RejectReason.UNKNOWN_ORDER
+        elif o.account != c.account:
+            reason = RejectReason.NOT_OWNER
+        elif o.kind is not LIMIT:
+            reason = RejectReason.NOT_MODIFIABLE
+        elif session is not None and not session.allows_modify():
+            reason = session.reject_reason()
+        else:
+            state = self._series[o.series]
+            rules = state.rules
+            if c.qty <= 0:
+                reason = RejectReason.BAD_QUANTITY
+            elif c.qty > rules.max_qty:
+                reason = RejectReason.QUANTITY_TOO_LARGE
+            elif c.price <= 0:
+                reason = RejectReason.BAD_PRICE
+            elif rules.band_low is not None and not state.in_band(c.price):
+                reason = RejectReason.PRICE_OUTSIDE_BAND
+            elif o.post_only and c.price != o.price and state.book.crosses(o.side, c.price):
+                reason = RejectReason.POST_ONLY_WOULD_CROSS
+        if reason is not None:
+            self._reject(cmd, ts, c.order_id, c.account, reason, None if o is None else o.series)
+            return
+        book = state.book
+        open_qty = o.qty + o.hidden
+        if c.price == o.price and c.qty <= open_qty:
+            if c.qty < open_qty:
+                book.reduce(o, c.qty, cmd, ts)
+            self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
+                                             c.price, c.qty, True))
+            return
+        book.cancel(o, cmd, ts, None)
+        self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
+                                         c.price, c.qty, False))
+        # re-enter as a fresh Order: the old one stays in its level's deque as a
+        # cancelled (qty 0) entry, and must never come back to life there
+        fresh = msgspec.structs.replace(o, price=c.price)
+        if session is not None and not session.allows_matching():
+            book.rest(fresh, c.qty, cmd, ts)  # collected for the call auction
+            self._publish_indicative(state, cmd, ts)
+        else:
+            self._enter(state, fresh, c.qty, cmd, ts)
+
+    def mass_cancel(self, c: MassCancel) -> None:
+        """Cancel every live order (resting or pending stop) of the account
+        and/or series, in the order they became live."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
+        for o in [o for o in self._live.values()
+                  if (c.account is None or o.account == c.account) and (c.series is None or o.series == c.series)]:
+            self._cancel(o, cmd, c.ts, CancelReason.MASS_CANCEL)
+
+    def end_of_day(self, c: EndOfDay) -> None:
+        """The session ends: DAY orders expire."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
+        self._expire_day_orders(c.series, cmd, c.ts)
+
+    def _expire_day_orders(self, series: str | None, cmd: int, ts: int) -> None:
+        """DAY orders of ``series`` (None: every series) expire, in the order they became live."""
+        for o in [o for o in self._live.values() if o.tif is DAY and (series is None or o.series == series)]:
+            self._cancel(o, cmd, ts, CancelReason.EXPIRY)
+
+    def advance_time(self, c: AdvanceTime) -> None:
+        """Tell the engine the time: due GTD orders expire, and every series'
+        session moves on (open, close, a halt's end, auctions uncross)."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        if self._gtd and self._gtd[0][0] <= c.ts:
+            self._expire_gtd(cmd, c.ts)
+        for state in self._series.values():
+            if state.session is not None:
+                self._advance_session(state, cmd, c.ts)
+
+    def _expire_gtd(self, cmd: int, ts: int) -> None:
+        gtd = self._gtd
+        live = self._live
+        while gtd and gtd[0][0] <= ts:
+            o = heappop(gtd)[2]
+            if live.get(o.order_id) is o:
+                self._cancel(o, cmd, ts, CancelReason.EXPIRY)
+
+    # ------------------------------------------------------------------ sessions, auctions and halts
+    # The state table is cfx/session.py's docstring. A series without a
+    # session trades continuously and never halts (cfx replay).
+
+    def configure_session(self, series: str, schedule: SessionSchedule | None, ts: int, *,
+                          breaker: VelocityBreaker | None = None, reopen_call_ns: int = 0) -> None:
+        """Give a listed series a trading day (None: continuous, but it can
+        halt) and optionally a velocity circuit breaker. Counts as a command."""
+        self.cmd_seq += 1
+        state = self._series[series]
+        state.session = SessionMachine(schedule, ts, reopen_call_ns)
+        self._sessions = True
+        state.breaker = breaker
+
+    def halt_all(self, ts: int, until: int | None) -> None:
+        """The kill switch: every series halts until ``until`` (None: until
+        `lift_halts`); each reopens with a call auction."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        self._sessions = True
+        for state in self._series.values():
+            if state.session is None:
+                state.session = SessionMachine(None, ts)
+            self._advance_session(state, cmd, ts)
+            self._halt(state, cmd, ts, until)
+
+    def lift_halts(self, ts: int) -> None:
+        """End every halt now: the series go into their reopening auctions."""
+        self.cmd_seq = cmd = self.cmd_seq + 1
+        for state in self._series.values():
+            session = state.session
+            if session is not None and session.state is SessionState.HALTED:
+                self._on_transition(state, session.transition(SessionTrigger.HALT_END, ts), cmd)
+                self._advance_session(state, cmd, ts)
+
+    def _advance_session(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        for t in state.session.advance(ts):
+            self._on_transition(state, t, cmd)
+
+    def _on_transition(self, state: _SeriesState, t: Transition, cmd: int) -> None:
+        if type(t) is not Transition or t.old is t.new:
+            return
+        series = state.book.series
+        self._emit(SessionStateChanged(self._next(), cmd, t.ts, series, t.old, t.new, t.trigger))
+        if t.uncross:
+            self._uncross(state, cmd, t.ts)
+        if t.new is SessionState.CLOSED:  # a call that never uncrossed: its market orders go too
+            for o in state.auction_market:
+                if self._live.get(o.order_id) is o:
+                    self._cancel(o, cmd, t.ts, CancelReason.IOC_REMAINDER)
+            state.auction_market.clear()
+            self._expire_day_orders(series, cmd, t.ts)
+
+    def _submit_in_call(self, state: _SeriesState, c: SubmitOrder, cmd: int, ts: int) -> None:
+        """An order while the series does not match (pre-open, a call, a halt,
+        closed): refused where the state refuses new orders, and IOC/FOK limit
+        orders always (they cannot wait); otherwise accepted unmatched: a limit
+        order rests (the book may cross until the uncross), a market order
+        waits for the uncross, a stop waits for its trigger."""
+        session = state.session
+        kind = c.kind
+        if not session.allows_new_orders() or (kind is LIMIT and (c.tif is IOC or c.tif is FOK)):
+            self._reject(cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED,
+                         c.series)
+            return
+        self._emit(OrderAccepted(self._next(), cmd, ts, c.series, c.order_id, c.account, c.side,
+                                         kind, c.tif, c.price, c.qty, c.display_qty, c.stop_price))
+        order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, c.tif,
+                      c.stp, c.post_only, c.stop_price, c.expire_ns)
+        if kind is LIMIT:
+            state.book.rest(order, c.qty, cmd, ts)
+        elif kind is MARKET:
+            self._live[c.order_id] = order
+            state.auction_market.append(order)
+        elif c.side is BUY:
+            self._live[c.order_id] = order
+            heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
+        else:
+            self._live[c.order_id] = order
+            heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
+        if c.tif is GTD and kind is not MARKET:
+            heappush(self._gtd, (c.expire_ns, next(self._arrival), order))
+        self._publish_indicative(state, cmd, ts)
+
+    def _auction_orders(self, state: _SeriesState) -> list[AuctionOrder]:
+        """Everything a call would execute: resting limit orders (their whole
+        open quantity, queue position as time priority) and waiting market orders."""
+        live = self._live
+        orders = []
+        for levels in (state.book.bids, state.book.asks):
+            for price, lvl in levels.items():
+                orders.extend(AuctionOrder(o.order_id, o.account, o.side, price, o.qty + o.hidden, i)
+                              for i, o in enumerate(lvl.queue) if o.qty)
+        orders.extend(AuctionOrder(o.order_id, o.account, o.side, None, o.qty, i)
+                      for i, o in enumerate(state.auction_market) if live.get(o.order_id) is o)
+        return orders
+
+    def _auction_depth(self, state: _SeriesState) -> list[AuctionOrder]:
+        """What the published indicative price needs: one entry per price
+        level with its displayed quantity (an iceberg's reserve is not
+        public, though the uncross executes it) and one per side for the
+        market orders. O(levels), not O(orders)."""
+        live = self._live
+        out = []
+        for side, levels in ((BUY, state.book.bids), (Side.SELL, state.book.asks)):
+            for price, lvl in levels.items():
+                out.append(AuctionOrder(0, 0, side, price, lvl.qty, 0))
+        for side in (BUY, Side.SELL):
+            qty = sum(o.qty for o in state.auction_market if o.side is side and live.get(o.order_id) is o)
+            if qty:
+                out.append(AuctionOrder(0, 0, side, None, qty, 0))
+        return out
+
+    def _publish_indicative(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """Market data during a call: the indicative uncross (on displayed
+        quantity), when it changes."""
+        ind = indicative(self._auction_depth(state), state.book.last_price)
+        key = None if ind is None else (ind.price, ind.volume, ind.imbalance, ind.imbalance_side)
+        if key != state.indicative and ind is not None:
+            self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, *key))
+        state.indicative = key
+
+    def _uncross(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """Execute the call: every fill at the one uncross price (see
+        cfx/auction.py for the price and allocation rules). The side
+        with the surplus counts as the aggressor (buy when balanced). Market
+        orders left over are cancelled."""
+        book = state.book
+        live = self._live
+        result = uncross(self._auction_orders(state), book.last_price)
+        if result is not None and result.volume:
+            price = result.price
+            aggressor = result.imbalance_side or BUY
+            self._emit(AuctionUncrossed(self._next(), cmd, ts, book.series, price, result.volume,
+                                                result.imbalance, result.imbalance_side))
+            for fill in result.fills:
+                buy, sell = live[fill.buy_id], live[fill.sell_id]
+                maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)
+                trade = Trade(self._next(), cmd, ts, book.series, price, fill.qty, maker.order_id,
+                              taker.order_id, maker.account, taker.account, aggressor)
+                self._emit(trade)
+                self.trades.append(trade)
+                self._auction_fill(state, buy, fill.qty, cmd, ts)
+                self._auction_fill(state, sell, fill.qty, cmd, ts)
+            book.last_price = book.first_price = price
+            if state.breaker is not None:
+                state.breaker.reset(price, ts)
+        for o in state.auction_market:
+            if live.get(o.order_id) is o:
+                del live[o.order_id]
+                self._emit(OrderCancelled(self._next(), cmd, ts, o.series, o.order_id, o.account,
+                                                  o.qty, CancelReason.IOC_REMAINDER))
+        state.auction_market.clear()
+        state.indicative = None
+
+    def _auction_fill(self, state: _SeriesState, o: Order, qty: int, cmd: int, ts: int) -> None:
+        o.filled += qty
+        if o.kind is MARKET:
+            o.qty -= qty
+            if not o.qty:
+                del self._live[o.order_id]
+            return
+        left = o.qty + o.hidden - qty
+        if left:
+            state.book.reduce(o, left, cmd, ts)  # keeps its place (an iceberg's reserve goes first)
+        else:
+            state.book.cancel(o, cmd, ts, None)  # filled: off the book
+
+    def _market_limit(self, state: _SeriesState, side: Side) -> int | None:
+        """How far a market order may go: the price band's edge, if any."""
+        band = state.band()
+        return None if band is None else band[1] if side is BUY else band[0]
+
+    def _guard(self, state: _SeriesState, side: Side, limit: int | None, ts: int) -> int | None:
+        """``limit`` tightened to what the circuit breaker lets trade now."""
+        breaker = state.breaker
+        if breaker is None:
+            return limit
+        ref = breaker.reference(ts)
+        if ref is None:
+            return limit
+        if side is BUY:
+            edge = ref + breaker.threshold
+            return edge if limit is None or limit > edge else limit
+        edge = ref - breaker.threshold
+        return edge if limit is None or limit < edge else limit
+
+    def _place_guarded(self, state: _SeriesState, order: Order, qty: int, limit: int | None, cmd: int,
+                       ts: int) -> None:
+        """Matching under the velocity breaker: trade only within the
+        threshold of the price a window ago; if the order would trade beyond
+        it, the series halts (CME velocity logic), a limit order's remainder
+        rests for the reopening auction and a market or IOC remainder is
+        cancelled."""
+        book = state.book
+        breaker = state.breaker
+        buy = order.side is BUY
+        guarded = self._guard(state, order.side, limit, ts)
+        trades = len(self.trades)
+        remaining = book.match(order, qty, guarded, cmd, ts)
+        if len(self.trades) != trades:
+            breaker.record(book.last_price, ts)
+        if not remaining:
+            return
+        best = book.best_ask() if buy else book.best_bid()
+        breach = best is not None and (limit is None or (best <= limit if buy else best >= limit))
+        if breach:
+            self._halt(state, cmd, ts, breaker.halt_until(ts), best, breaker.reference(ts))
+        if order.kind is LIMIT and order.tif is not IOC and order.tif is not FOK:
+            book.rest(order, remaining, cmd, ts)
+        else:
+            stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
+            reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
+            self._emit(OrderCancelled(self._next(), cmd, ts, order.series, order.order_id,
+                                              order.account, remaining, reason))
+
+    def _halt(self, state: _SeriesState, cmd: int, ts: int, until: int | None, price: int | None = None,
+              reference: int | None = None) -> None:
+        t = state.session.transition(SessionTrigger.HALT, ts, until)
+        if type(t) is Transition:
+            self._emit(SeriesHalted(self._next(), cmd, ts, state.book.series, state.session.halt_until,
+                                            price, reference))
+            self._on_transition(state, t, cmd)

@@ -1,0 +1,416 @@
+"""The market a hedge backtest sees: business days, basket index fixings,
+each forward's reference price, and the futures curve. Integers throughout
+(micro-dollars per GPU-hour, futures in ticks); floats only inside the
+derived curve's model before it is rounded to the tick.
+
+Sources, in order of precedence:
+
+- reference prices: ``--prices`` (a quote CSV as `cfx.index.read_quotes_csv`
+  reads it), else the seeded index generator (`generate_quotes`);
+- index fixings: ``--fixings`` (a CSV as `read_fixings_csv` reads it; basket
+  fixings are computed from its SKU fixings when the basket is absent), else
+  computed from the quotes with the default `FixingRule`;
+- futures: ``--futures`` (CSV ``date,series,price``, price in $/GPU-h, or
+  ``price_ticks``; the stand-in for a ``cfx run`` directory's settlement
+  table), else ``--run RUN_DIR`` (a ``cfx run`` directory's settlement
+  prices, all tiers; `cfx.hedge.run`), else `DerivedCurve`;
+- with ``--run`` and no ``--fixings``, the basket index fixings are the
+  run's ``fixings.parquet`` (SKU fixings and reference prices still come
+  from ``--prices`` or the generator), and the timeline starts on the run's
+  first settlement day unless ``--start`` is given.
+
+Reference price of a forward, per day: the mean of that day's quotes of its
+SKU at its provider (if given) and region (if given), rounded half up to the
+micro-dollar; with neither given, the SKU's index fixing. A day without a
+quote carries the previous value; days before the first quote take the
+first (the back-fill is stated, not hidden: it only moves the day-one mark).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+import zlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from cfx.errors import InputError
+from cfx.hedge.book import Forward
+from cfx.index import (
+    Fixing,
+    GeneratorConfig,
+    Quote,
+    _parse_date,
+    _Rows,
+    basket_fixings,
+    daily_fixings,
+    generate_quotes,
+    parse_price_micro,
+    read_fixings_csv,
+    read_quotes_csv,
+)
+from cfx.products import (
+    DEFAULT_BASKETS,
+    Basket,
+    Series,
+    business_days,
+    final_settlement,
+    last_business_day,
+    make_series,
+    month_days,
+    parse_symbol,
+    round_half_up,
+)
+
+
+def carried(values: Sequence[int | None], what: str) -> np.ndarray:
+    """Values with gaps carried forward (leading gaps back-filled) as int64;
+    InputError when there is no value at all."""
+    first = next((v for v in values if v is not None), None)
+    if first is None:
+        raise InputError(f"{what}: no values in the backtest period")
+    out = np.empty(len(values), dtype=np.int64)
+    last = first
+    for i, v in enumerate(values):
+        last = v if v is not None else last
+        out[i] = last
+    return out
+
+
+class FuturesCurve:
+    """Futures prices in ticks per series and business day of the timeline.
+
+    `prices(series)` is an int64 array over `dates`; on and after the
+    series' last trading day it holds the final settlement price
+    (`cfx.products.final_settlement` on the basket's fixings), which is
+    where a position held to expiry closes.
+    """
+
+    def __init__(self, dates: Sequence[dt.date], index: Mapping[str, np.ndarray]) -> None:
+        self.dates = list(dates)
+        self.index = index
+        self._cache: dict[str, np.ndarray] = {}
+
+    def prices(self, series: Series) -> np.ndarray:
+        got = self._cache.get(series.symbol)
+        if got is None:
+            got = self._build(series)
+            ltd = bisect.bisect_left(self.dates, series.last_trading_day)
+            if ltd < len(self.dates):
+                fix = dict(zip(self.dates, (int(v) for v in self.index[series.basket])))
+                for d in business_days(*month_days(series.year, series.month)):
+                    if d < self.dates[0]:  # the month began before the history: back-fill, as `carried` does
+                        fix[d] = int(self.index[series.basket][0])
+                got[ltd:] = final_settlement(series, fix).price_ticks
+            self._cache[series.symbol] = got
+        return got
+
+    def _build(self, series: Series) -> np.ndarray:
+        raise NotImplementedError
+
+
+class DerivedCurve(FuturesCurve):
+    """Futures derived from the basket index.
+
+    Before its contract month a series trades at
+    ``I(t) * exp(risk_premium * tau) * exp(e(t))``: `tau` years from t to the
+    15th of the month, `risk_premium` the curve's annual log slope against
+    the index (negative = backwardation; default -0.045 is DESIGN.md's ~13%
+    over 36 months), `e` a per-series AR(1) noise with stationary sd `noise`
+    and daily persistence `persistence`. Inside the month the price is what
+    the monthly-average settlement makes it: ``(sum of the month's fixings so
+    far + remaining days * I(t) * exp(e(t))) / days in month``. Rounded half
+    up to the tick. Noise seeds: ``[seed, 7, crc32(symbol)]``.
+    """
+
+    def __init__(self, dates, index, *, risk_premium: float = -0.045, noise: float = 0.005,
+                 persistence: float = 0.9, seed: int = 0) -> None:
+        super().__init__(dates, index)
+        self.risk_premium = risk_premium
+        self.noise = noise
+        self.persistence = persistence
+        self.seed = seed
+
+    def _noise(self, symbol: str) -> np.ndarray:
+        n = len(self.dates)
+        if self.noise == 0:
+            return np.zeros(n)
+        rng = np.random.default_rng([self.seed, 7, zlib.crc32(symbol.encode())])
+        z = rng.standard_normal(n)
+        phi = self.persistence
+        e = np.empty(n)
+        e[0] = self.noise * z[0]
+        k = self.noise * math.sqrt(1 - phi * phi)
+        for t in range(1, n):
+            e[t] = phi * e[t - 1] + k * z[t]
+        return e
+
+    def _build(self, s: Series) -> np.ndarray:
+        idx = self.index[s.basket]
+        eps = self._noise(s.symbol)
+        month = business_days(*month_days(s.year, s.month))
+        n_days = len(month)
+        mid = dt.date(s.year, s.month, 15)
+        out = np.empty(len(self.dates), dtype=np.int64)
+        fixed_sum = 0
+        k = 0
+        for t, d in enumerate(self.dates):
+            if d < month[0]:
+                tau = (mid - d).days / 365.0
+                micro = Fraction(round(float(idx[t]) * math.exp(self.risk_premium * tau + eps[t])))
+            else:
+                while k < n_days and month[k] <= d:
+                    # the month's fixing on month[k]: the timeline's value on or before it
+                    j = bisect.bisect_right(self.dates, month[k]) - 1
+                    fixed_sum += int(idx[max(j, 0)])
+                    k += 1
+                rest = round(float(idx[t]) * math.exp(eps[t]))
+                micro = Fraction(fixed_sum + (n_days - k) * rest, n_days)
+            out[t] = round_half_up(micro, s.tick_micro) // s.tick_micro
+        return out
+
+
+class CsvCurve(FuturesCurve):
+    """Futures settlement prices from a CSV (``date,series,price`` in $/GPU-h,
+    or ``price_ticks``); days without a price carry the previous one, days
+    before the first take the first. A series the hedge needs and the file
+    lacks is an InputError."""
+
+    def __init__(self, dates, index, path: str | Path) -> None:
+        super().__init__(dates, index)
+        self.path = path
+        self.table = read_futures_csv(path)
+
+    def _build(self, s: Series) -> np.ndarray:
+        got = self.table.get(s.symbol)
+        if not got:
+            have = ", ".join(sorted(self.table)) or "none"
+            raise InputError(f"{self.path}: no prices for series {s.symbol}, which the hedge needs (have {have})")
+        days = sorted(got)
+        values: list[int | None] = []
+        for d in self.dates:
+            i = bisect.bisect_right(days, d) - 1
+            values.append(got[days[i]] if i >= 0 else None)
+        return carried(values, f"{self.path}: series {s.symbol}")
+
+
+def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, dict[dt.date, int]]:
+    """symbol -> date -> price in ticks, from ``date,series,price`` (or
+    ``symbol`` for series, ``price_ticks`` for price)."""
+    rows = _Rows(path)
+    header = [h.lower() for h in rows.header]
+    sym_col = "series" if "series" in header else "symbol"
+    price_col = "price_ticks" if "price_ticks" in header else "price"
+    for need in ("date", sym_col, price_col):
+        if need not in header:
+            rows.close()
+            raise InputError(f"{path}:1: missing column {need} (need date, series, price; have {', '.join(rows.header)})")
+    out: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    for line, row in rows:
+        if len(row) != len(header):
+            raise InputError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+        rec = dict(zip(header, (c.strip() for c in row)))
+        field = "date"
+        try:
+            date = _parse_date(rec["date"])
+            field = sym_col
+            try:
+                parse_symbol(rec[sym_col])
+            except InputError as e:
+                raise ValueError(str(e)) from None
+            field = price_col
+            if price_col == "price_ticks":
+                ticks = int(rec[price_col])
+                if ticks <= 0:
+                    raise ValueError(f"{rec[price_col]!r} is not positive")
+            else:
+                micro = parse_price_micro(rec[price_col])
+                if micro % tick_micro:
+                    raise ValueError(f"{rec[price_col]!r} is not a whole number of ticks of ${tick_micro / 1e6:.2f}")
+                ticks = micro // tick_micro
+        except ValueError as e:
+            raise InputError(f"{path}:{line}: field {field!r}: {e}") from None
+        out[rec[sym_col]][date] = ticks
+    return dict(out)
+
+
+class Market:
+    """Everything priced on one timeline of business days.
+
+    `index`: basket name -> micro-$ per day; `ref`: forward id -> micro-$
+    per day; `curve`: the futures. Build one with `load_market`, or directly
+    (tests do) from arrays.
+    """
+
+    def __init__(self, dates: Sequence[dt.date], index: Mapping[str, np.ndarray], ref: Mapping[str, np.ndarray],
+                 curve: FuturesCurve, baskets: Mapping[str, Basket] = DEFAULT_BASKETS, source: str = "") -> None:
+        self.dates = list(dates)
+        self.index = dict(index)
+        self.ref = dict(ref)
+        self.curve = curve
+        self.baskets = baskets
+        self.source = source
+        self._series: dict[tuple[str, int, int], Series] = {}
+
+    def series(self, basket: str, year: int, month: int) -> Series:
+        """The monthly future of `basket` (all trading from the first day)."""
+        key = (basket, year, month)
+        s = self._series.get(key)
+        if s is None:
+            s = make_series(self.baskets[basket], year, month, first_trading_day=self.dates[0])
+            self._series[key] = s
+        return s
+
+
+def _ref_from_quotes(f: Forward, quotes: Sequence[Quote], dates: Sequence[dt.date], book: str, src: str) -> np.ndarray:
+    by_day: dict[dt.date, list[int]] = defaultdict(list)
+    for q in quotes:
+        if q.sku == f.sku and (not f.provider or q.provider == f.provider) and (not f.region or q.region == f.region):
+            by_day[q.date].append(q.price_micro)
+    if not by_day:
+        field = "provider" if f.provider else "region"
+        raise InputError(
+            f"{book}:{f.line}: field {field!r}: no price history for {f.sku} at provider {f.provider or 'any'}, "
+            f"region {f.region or 'any'} in {src}"
+        )
+    days = sorted(by_day)
+    values: list[int | None] = []
+    for d in dates:
+        i = bisect.bisect_right(days, d) - 1
+        values.append(None if i < 0 else round_half_up(Fraction(sum(by_day[days[i]]), len(by_day[days[i]]))))
+    return carried(values, f"{src}: {f.sku}")
+
+
+def horizon(forwards: Sequence[Forward]) -> dt.date:
+    """The last day the backtest needs: the last trading day of the latest
+    delivery month (when the last hedge would settle)."""
+    last = max(f.delivery_end for f in forwards)
+    return last_business_day(last.year, last.month)
+
+
+def load_market(
+    forwards: Sequence[Forward],
+    *,
+    book: str = "book",
+    prices: str | Path | None = None,
+    fixings: str | Path | None = None,
+    futures: str | Path | None = None,
+    run: str | Path | None = None,
+    seed: int = 6,
+    start: dt.date | None = None,
+    risk_premium: float = -0.045,
+    noise: float = 0.005,
+    persistence: float = 0.9,
+    baskets: Mapping[str, Basket] = DEFAULT_BASKETS,
+) -> Market:
+    """The market for a book from files or the seeded generator (see the
+    module docstring). The timeline is the business days of the basket
+    fixings, from `start` (generator default 2027-01-04; with `run`, the
+    run's first settlement day) to `horizon`."""
+    if run is not None and futures is not None:
+        raise InputError("--run and --futures both give the futures curve; give one of them")
+    run_data = None
+    run_fx: dict[str, list[Fixing]] = {}
+    if run is not None:
+        from cfx.hedge.run import read_run
+
+        run_data = read_run(run)
+        if start is None:
+            start = run_data.days[0]
+    needed_baskets = sorted({f.basket for f in forwards})
+    if run_data is not None and fixings is None:
+        fx_path = run_data.path / "fixings.parquet"
+        have = ", ".join(sorted(run_data.fixings))
+        for b in needed_baskets:
+            if b not in run_data.fixings:
+                raise InputError(f"{fx_path}: no fixings of basket {b}, which the book needs (have {have})")
+            run_fx[b] = run_data.fixings[b]
+    index_skus = {s for b in needed_baskets if b not in run_fx for s in baskets[b].weights}
+    needed_skus = sorted(index_skus | {f.sku for f in forwards})
+    quotes: list[Quote] | None = None
+    if prices is not None:
+        quotes = read_quotes_csv(prices)
+        if not quotes:
+            raise InputError(f"{prices}: no quotes")
+        src = str(prices)
+    elif fixings is None:
+        gen_start = start or GeneratorConfig().start
+        days = len(business_days(gen_start, horizon(forwards)))
+        if days < 2:
+            raise InputError(f"the book's last delivery month ends before the start {gen_start}")
+        if days > 5000:
+            raise InputError(f"the book needs {days} business days of generated history from {gen_start}; at most 5000")
+        gen = GeneratorConfig(seed=seed, start=gen_start, days=days)
+        generated = {s.name for s in gen.skus}
+        for f in forwards:
+            if f.sku not in generated:
+                raise InputError(f"{book}:{f.line}: field 'sku': {f.sku!r} is not generated (generator SKUs: "
+                                 f"{', '.join(sorted(generated))}); give --prices")
+        quotes = generate_quotes(gen)
+        src = f"generator (seed {seed})"
+    else:
+        src = str(fixings)
+
+    if fixings is not None:
+        fx = read_fixings_csv(fixings)
+    else:
+        assert quotes is not None
+        quoted = {q.sku for q in quotes}
+        lacking = [s for s in needed_skus if s not in quoted and s in index_skus]
+        if lacking:
+            raise InputError(f"{src}: no quotes for {', '.join(lacking)}, which the basket index needs")
+        days_all = sorted({q.date for q in quotes})
+        fx = daily_fixings(quotes, days=business_days(days_all[0], days_all[-1]), skus=[s for s in needed_skus if s in quoted])
+    fx.update(run_fx)
+    if run_fx:
+        src = f"{src}; index and futures from run {run_data.path}"
+    for b in needed_baskets:
+        if b not in fx:
+            fx[b] = basket_fixings(baskets[b], fx)
+    dates = sorted({f.date for b in needed_baskets for f in fx[b]})
+    if start is not None:
+        dates = [d for d in dates if d >= start]
+    end = horizon(forwards)
+    dates = [d for d in dates if d <= end]
+    if len(dates) < 2:
+        raise InputError(f"{src}: fewer than two business days of index fixings in the backtest period"
+                         + (f" (from {start})" if start is not None else ""))
+
+    def on_timeline(fixes: list[Fixing], what: str) -> np.ndarray:
+        by = {f.date: f.value_micro for f in fixes}
+        seen = sorted(by)
+        vals: list[int | None] = []
+        for d in dates:
+            i = bisect.bisect_right(seen, d) - 1
+            vals.append(by[seen[i]] if i >= 0 else None)
+        return carried(vals, what)
+
+    index = {b: on_timeline(fx[b], f"{src}: basket {b}") for b in needed_baskets}
+    ref: dict[str, np.ndarray] = {}
+    for f in forwards:
+        if f.delivery_end < dates[0]:
+            raise InputError(f"{book}:{f.line}: field 'delivery_end': {f.delivery_end} is before the price history starts ({dates[0]})")
+        if f.provider or f.region:
+            if quotes is None:
+                raise InputError(f"{book}:{f.line}: field 'provider': a provider/region price needs --prices (only --fixings given)")
+            ref[f.id] = _ref_from_quotes(f, quotes, dates, book, src)
+        else:
+            if f.sku not in fx:
+                raise InputError(f"{book}:{f.line}: field 'sku': no index fixings for {f.sku} in {src}")
+            ref[f.id] = on_timeline(fx[f.sku], f"{src}: {f.sku}")
+    if futures is not None:
+        curve: FuturesCurve = CsvCurve(dates, index, futures)
+    elif run_data is not None:
+        from cfx.hedge.run import RunCurve
+
+        curve = RunCurve(dates, index, run_data)
+        if not run_fx:
+            src = f"{src}; futures from run {run_data.path}"
+    else:
+        curve = DerivedCurve(dates, index, risk_premium=risk_premium, noise=noise, persistence=persistence, seed=seed)
+    return Market(dates, index, ref, curve, baskets, src)

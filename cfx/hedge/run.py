@@ -1,0 +1,178 @@
+"""A ``cfx run`` directory as the hedge's market (``cfx hedge --run RUN_DIR``).
+
+Read from the run:
+
+- ``settlements.parquet`` (ts, date, series, price in the run's ticks, tier):
+  every daily settlement price, all tiers including ``final``, as the
+  futures curve. Prices are converted to micro-dollars with the run's tick
+  (``summary.json`` ``tick_usd``; $0.01 when the file or the key is absent)
+  and then to the hedge's $0.01 ticks; a price that is not a whole number of
+  those is an InputError (as for ``--futures``). Two prices for one series
+  and day: the later ``ts`` wins, ``final`` over a daily tier at the same ts.
+- ``fixings.parquet`` (date, index, value in micro-$/GPU-h): the basket index
+  fixings, used unless ``--fixings`` is given.
+
+Days outside the run are handled as the ``--futures`` CSV handles missing
+days (`CsvCurve`): a day without a settlement price carries the previous
+one, days before the first take the first. On and after a series' last
+trading day the run's ``final`` price holds when the run has one; otherwise
+the final settlement is computed from the index fixings, as for any curve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+
+from cfx.errors import InputError
+from cfx.index import Fixing, FixingFlag
+from cfx.hedge.market import CsvCurve
+from cfx.products import TICK_MICRO, parse_symbol
+
+DEFAULT_TICK_USD = 0.01
+
+
+@dataclass
+class RunData:
+    """What the hedge takes from a run directory. Prices in the hedge's
+    ticks ($0.01) by series and day; fixings by index name."""
+
+    path: Path
+    table: dict[str, dict[dt.date, int]]
+    finals: dict[str, tuple[dt.date, int]]
+    fixings: dict[str, list[Fixing]]
+    tick_micro: int
+
+    @property
+    def days(self) -> list[dt.date]:
+        return sorted({d for by in self.table.values() for d in by})
+
+
+def _read_parquet(path: Path, need: tuple[str, ...]):
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (not a cfx run directory?)")
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise InputError(f"{path}: cannot read as Parquet: {e}") from None
+    missing = [c for c in need if c not in table.column_names]
+    if missing:
+        raise InputError(f"{path}: missing column {', '.join(missing)} (need {', '.join(need)}; "
+                         f"have {', '.join(table.column_names) or 'none'})")
+    return table
+
+
+def _column(path: Path, table, name: str, kind: type) -> list:
+    values = table.column(name).to_pylist()
+    for i, v in enumerate(values):
+        if kind is int:
+            ok = isinstance(v, int) and not isinstance(v, bool)
+        elif kind is dt.date:
+            ok = isinstance(v, dt.date) and not isinstance(v, dt.datetime)
+        else:
+            ok = isinstance(v, kind)
+        if not ok:
+            what = "a date" if kind is dt.date else "an integer" if kind is int else "a string"
+            raise InputError(f"{path}: row {i + 1}: column {name!r}: {v!r} is not {what}")
+    return values
+
+
+def _tick_micro(run: Path) -> int:
+    path = run / "summary.json"
+    if not path.is_file():
+        return TICK_MICRO
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    tick = doc.get("tick_usd", DEFAULT_TICK_USD) if isinstance(doc, dict) else DEFAULT_TICK_USD
+    try:
+        micro = Decimal(repr(tick)) * 1_000_000
+    except (InvalidOperation, TypeError):
+        micro = Decimal(-1)
+    if isinstance(tick, bool) or micro <= 0 or micro != micro.to_integral_value():
+        raise InputError(f"{path}: tick_usd {tick!r} is not a positive whole number of micro-dollars")
+    return int(micro)
+
+
+def read_run(run_dir: str | Path) -> RunData:
+    """Settlement prices and basket fixings of a ``cfx run`` directory."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise InputError(f"{run}: no such run directory")
+    run_tick = _tick_micro(run)
+
+    path = run / "settlements.parquet"
+    t = _read_parquet(path, ("date", "series", "price"))
+    dates = _column(path, t, "date", dt.date)
+    series = _column(path, t, "series", str)
+    prices = _column(path, t, "price", int)
+    ts = _column(path, t, "ts", int) if "ts" in t.column_names else [0] * len(dates)
+    tiers = _column(path, t, "tier", str) if "tier" in t.column_names else [""] * len(dates)
+    if not dates:
+        raise InputError(f"{path}: no settlement prices")
+    table: dict[str, dict[dt.date, int]] = {}
+    finals: dict[str, tuple[dt.date, int]] = {}
+    order = sorted(range(len(dates)), key=lambda i: (ts[i], tiers[i] == "final"))
+    for i in order:
+        row = f"{path}: row {i + 1}"
+        try:
+            parse_symbol(series[i])
+        except InputError as e:
+            raise InputError(f"{row}: column 'series': {e}") from None
+        micro = prices[i] * run_tick
+        if prices[i] <= 0 or micro % TICK_MICRO:
+            raise InputError(f"{row}: column 'price': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
+                             f"whole number of the hedge's ${TICK_MICRO / 1e6:.2f} ticks")
+        table.setdefault(series[i], {})[dates[i]] = micro // TICK_MICRO
+        if tiers[i] == "final":
+            finals[series[i]] = (dates[i], micro // TICK_MICRO)
+
+    path = run / "fixings.parquet"
+    t = _read_parquet(path, ("date", "index", "value"))
+    fdates = _column(path, t, "date", dt.date)
+    names = _column(path, t, "index", str)
+    values = _column(path, t, "value", int)
+    by: dict[str, dict[dt.date, int]] = {}
+    for d, n, v in zip(fdates, names, values):
+        by.setdefault(n, {})[d] = v
+    if not by:
+        raise InputError(f"{path}: no fixings")
+    fixings = {n: [Fixing(date=d, name=n, value_micro=v, contributors=0, flag=FixingFlag.OK)
+                   for d, v in sorted(vals.items())] for n, vals in by.items()}
+    return RunData(run, table, finals, fixings, run_tick)
+
+
+class RunCurve(CsvCurve):
+    """`CsvCurve` over a run's settlement table (see the module docstring):
+    the run's own price on every day it has one, its ``final`` price from
+    that day on."""
+
+    def __init__(self, dates, index, run: RunData) -> None:
+        super(CsvCurve, self).__init__(dates, index)
+        self.path = run.path / "settlements.parquet"
+        self.table = run.table
+        self.finals = run.finals
+        self._patched: set[str] = set()
+
+    def prices(self, series):
+        got = super().prices(series)
+        if series.symbol not in self._patched:
+            by = self.table.get(series.symbol, {})
+            final = self.finals.get(series.symbol)
+            for t, d in enumerate(self.dates):
+                if final is not None and d >= final[0]:
+                    got[t] = final[1]
+                elif d in by:
+                    got[t] = by[d]
+            self._patched.add(series.symbol)
+        return got
+
+
+__all__ = ["RunCurve", "RunData", "read_run"]

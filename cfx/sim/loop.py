@@ -1,0 +1,607 @@
+"""The discrete-event loop: agents, latency and the venue on one integer
+nanosecond clock.
+
+A heap of ``(time, sequence, kind, ...)`` items drives everything: an order
+reaching the venue, an agent's wake-up, the delivery of an agent's own order
+events or of a market-data change after its latency, a top-of-book
+snapshot, a shock. Nothing reads wall time; every random draw comes from
+generators seeded by the scenario seed. Each trading day: agents wake from
+the pre-open (their orders collect for the opening call auction), the venue
+is told the time at the open, the settlement window and the close (its
+session machine uncrosses, halts and closes the series), then the daily
+settlement runs (`SettleDay`) with the day's index fixings; agents hear the
+day's settlement prices and margin calls.
+
+Every command the venue receives is journaled first (`RunWriter.journal`),
+so `cfx replay RUN/journal` rebuilds the run's event log exactly.
+
+Latency: an agent's order reaches the venue ``entry_ns`` plus lognormal
+jitter after it sends it; its own order events and market data reach it
+``market_data_ns`` plus jitter after they happen. An agent's quotes are the
+top of book as it was that long ago (`Tape`), so stale quotes and queue
+races arise on their own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from heapq import heappop, heappush
+from typing import Any, Callable
+
+import numpy as np
+
+from cfx.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
+from cfx.products import (
+    ListingCalendar,
+    Series,
+    business_days,
+    final_settlement,
+    first_business_days,
+    month_days,
+)
+from cfx.sim import shocks
+from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
+from cfx.sim.outputs import RunWriter
+from cfx.types import (
+    AdvanceTime,
+    CancelOrder,
+    EndOfDay,
+    ListSeries,
+    MassCancel,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderKind,
+    OrderModified,
+    OrderRejected,
+    OrderTriggered,
+    SeriesHalted,
+    SetAccountStp,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    Trade,
+)
+from cfx.venue import (
+    ConfigureClearing,
+    ConfigureSession,
+    Deposit,
+    ListContract,
+    OpenAccount,
+    RecordFixings,
+    SettleDay,
+    Venue,
+)
+
+ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
+OWN_EVENTS = (OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered)
+EMPTY = Quote(None, 0, None, 0, None)
+FIRST_ACCOUNT = 1
+JITTER_BLOCK = 512
+
+
+class Tape:
+    """The top of book of one series over time, so that an agent can see it
+    as it was ``latency`` ago. Trimmed to its last entry each evening."""
+
+    __slots__ = ("times", "quotes")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.quotes: list[Quote] = []
+
+    def record(self, ts: int, quote: Quote) -> bool:
+        """Append if the quote changed; True if it did."""
+        if self.quotes and self.quotes[-1] == quote:
+            return False
+        if self.times and self.times[-1] == ts:
+            self.quotes[-1] = quote
+        else:
+            self.times.append(ts)
+            self.quotes.append(quote)
+        return True
+
+    def at(self, ts: int) -> Quote:
+        i = bisect.bisect_right(self.times, ts) - 1
+        return self.quotes[i] if i >= 0 else EMPTY
+
+    def latest(self) -> Quote:
+        return self.quotes[-1] if self.quotes else EMPTY
+
+    def trim(self) -> None:
+        if len(self.times) > 1:
+            self.times = self.times[-1:]
+            self.quotes = self.quotes[-1:]
+
+
+class Participant:
+    """One agent with its account, latency and random generator."""
+
+    __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma",
+                 "ctx", "pending_md", "wake_at", "active", "_jitter")
+
+    def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
+        self.agent = agent
+        self.account = account
+        self.spec = spec
+        self.rng = rng
+        lat = spec.latency
+        self.entry_ns = lat.entry_ns
+        self.md_ns = lat.market_data_ns
+        self.jitter_ns = lat.jitter_ns
+        self.sigma = lat.sigma
+        self.pending_md: set[str] = set()
+        self.wake_at: int | None = None
+        self.active = True
+        self._jitter: list[int] = []
+
+    def delay(self, fixed: int) -> int:
+        """``fixed`` plus a lognormal jitter draw (drawn from the agent's own
+        generator, a block at a time)."""
+        if not self.jitter_ns:
+            return fixed
+        if not self._jitter:
+            draws = self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK)
+            self._jitter = draws.astype(np.int64).tolist()[::-1]
+        return fixed + self._jitter.pop()
+
+
+class Simulation:
+    """Runs a scenario: `run()` returns the summary's raw figures."""
+
+    def __init__(self, scenario: Any, writer: RunWriter, *, fixings: dict[str, dict[dt.date, int]],
+                 on_progress: Callable[[int, int, int], None] | None = None) -> None:
+        self.sc = scenario
+        self.writer = writer
+        self.fixings = fixings  # basket -> date -> micro-$
+        self.on_progress = on_progress
+        self.venue = Venue()
+        self.now = 0
+        self._heap: list = []
+        self._tie = 0
+        self._order_id = 0
+        products = scenario.products
+        self.tick_micro = round(products.tick_usd * 1_000_000)
+        self.calendar = ListingCalendar(start=scenario.calendar.start, baskets=list(products.baskets),
+                                        months_ahead=products.months_ahead, contract_unit=products.contract_unit,
+                                        tick_micro=self.tick_micro, settlement=products.settlement,
+                                        window_days=products.window_days)
+        self.series: dict[str, Series] = {}  # listed, not yet expired
+        self.tapes: dict[str, Tape] = {}
+        self.settlements: dict[str, int] = {}
+        self.participants: list[Participant] = []
+        self.by_account: dict[int, Participant] = {}
+        self.subscribers: list[Participant] = []
+        self.commands = 0
+        self.today: dt.date = scenario.calendar.start
+        self.published: dict[str, int] = {}  # basket -> latest published fixing, micro-$
+        self.stats = {"engine_messages": 0, "wakeups": 0}
+        self.window = (0, 0)  # today's settlement window, ns
+        self._window_trades: dict[str, list[int]] = {}  # series -> [sum price*qty, qty] in the window
+        self.volume: dict[str, int] = {}
+        self.volume_by_account: dict[int, int] = {}  # contracts bought or sold, maker or taker
+        self.trade_count = 0
+        self.halts = 0
+        self.rejects: dict[str, int] = {}
+        self.book_stats = {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
+        self._expected: dict[str, int | None] = {}  # series -> expected final settlement, for today
+        self._setup_agents()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _setup_agents(self) -> None:
+        seeds = np.random.SeedSequence(self.sc.seed).spawn(sum(s.count for s in self.sc.agents))
+        account = FIRST_ACCOUNT
+        k = 0
+        for spec in self.sc.agents:
+            cls = agent_for(spec)
+            for i in range(spec.count):
+                p = Participant(cls(spec, i), account, spec, np.random.default_rng(seeds[k]))
+                p.ctx = AgentContext(self, p)
+                self.participants.append(p)
+                self.by_account[account] = p
+                if cls.subscribes:
+                    self.subscribers.append(p)
+                account += 1
+                k += 1
+
+    def _send(self, cmd: Any) -> None:
+        """Journal a command, apply it, route its events."""
+        self.writer.journal.write(cmd)
+        venue = self.venue
+        venue.apply(cmd)
+        self.commands += 1
+        events = venue.events
+        if events:
+            self._route(events)
+            self.writer.write_events(events)
+            events.clear()
+        self.venue.engine.trades.clear()
+
+    def _push(self, ts: int, kind: int, a: Any = None, b: Any = None) -> None:
+        self._tie += 1
+        heappush(self._heap, (ts, self._tie, kind, a, b))
+
+    def next_order_id(self) -> int:
+        self._order_id += 1
+        return self._order_id
+
+    # ------------------------------------------------------------------ event routing
+
+    def _route(self, events: list) -> None:
+        """Own order events to their agents (after latency); top-of-book changes to the tape."""
+        by_account = self.by_account
+        batches: dict[Participant, list] = {}
+        touched: set[str] = set()
+        volume = self.volume
+        for e in events:
+            t = type(e)
+            if t is Trade:
+                touched.add(e.series)
+                volume[e.series] = volume.get(e.series, 0) + e.qty
+                by_acct = self.volume_by_account
+                by_acct[e.maker_account] = by_acct.get(e.maker_account, 0) + e.qty
+                by_acct[e.taker_account] = by_acct.get(e.taker_account, 0) + e.qty
+                self.trade_count += 1
+                if self.window[0] <= e.ts < self.window[1]:
+                    w = self._window_trades.setdefault(e.series, [0, 0])
+                    w[0] += e.price * e.qty
+                    w[1] += e.qty
+                for acct in (e.maker_account, e.taker_account):
+                    p = by_account.get(acct)
+                    if p is not None:
+                        batches.setdefault(p, []).append(e)
+            elif t is SeriesHalted:
+                self.halts += 1
+                if e.until is not None:
+                    self.wake_venue_at(e.until)
+            elif t in OWN_EVENTS:
+                if t is OrderRejected:
+                    self.rejects[e.reason.value] = self.rejects.get(e.reason.value, 0) + 1
+                p = by_account.get(e.account)
+                if p is not None:
+                    batches.setdefault(p, []).append(e)
+                if e.series is not None:
+                    touched.add(e.series)
+        now = self.now
+        for p, batch in batches.items():
+            self._push(now + p.delay(p.md_ns), DELIVER, p, batch)
+        for series in touched:
+            self._publish(series)
+
+    def _publish(self, series: str) -> None:
+        tape = self.tapes.get(series)
+        if tape is None:
+            return
+        book = self.venue.engine.book(series)
+        bid, ask = book.best_bid(), book.best_ask()
+        quote = Quote(bid, book.bids[bid].qty if bid is not None else 0,
+                      ask, book.asks[ask].qty if ask is not None else 0, book.last_price)
+        if tape.record(self.now, quote):
+            for p in self.subscribers:
+                if p.active and series not in p.pending_md:
+                    p.pending_md.add(series)
+                    self._push(self.now + p.delay(p.md_ns), MARKET_DATA, p, series)
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> dict:
+        sc = self.sc
+        cal = sc.calendar
+        pre_open_min = minutes(cal.pre_open)
+        open_min = minutes(cal.open)
+        settle_min = minutes(cal.settlement_start)
+        close_min = minutes(cal.close)
+        self._send(ConfigureClearing(sc.rules.clearing))
+        for p in self.participants:
+            self._send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
+            self._send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
+        shocks.open_accounts(self)
+        days = first_business_days(cal.start, cal.days)
+        shocks_by_day: dict[int, list] = {}
+        for shock in sc.shocks:
+            shocks_by_day.setdefault(shock.day, []).append(shock)
+        self._record_history(days[0])
+        for d, day in enumerate(days):
+            self.today = day
+            pre_open_ts = epoch_ns(day, pre_open_min)
+            open_ts = epoch_ns(day, open_min)
+            close_ts = epoch_ns(day, close_min)
+            self.window = (epoch_ns(day, settle_min), close_ts)
+            self._window_trades = {}
+            self.now = pre_open_ts
+            self._list_and_band(day, pre_open_ts)
+            self._carry_wakeups(pre_open_ts)
+            if d == 0:
+                for p in self.participants:
+                    p.agent.on_start(p.ctx)
+            for shock in shocks_by_day.get(d, ()):
+                self._schedule_shock(shock, day)
+            for ts in (open_ts, self.window[0], close_ts):  # the session moves on even if nobody trades
+                self.wake_venue_at(ts)
+            self._push(open_ts, SNAPSHOT)
+            self._run_until(close_ts)
+            self._drain_in_flight(close_ts + NS)
+            self.now = close_ts + NS
+            self._send(EndOfDay(self.now))
+            self._settle(day, epoch_ns(day, settle_min), close_ts)
+            if self.on_progress is not None:
+                self.on_progress(d + 1, len(days), self.commands)
+        return self.stats
+
+    def _run_until(self, end: int) -> None:
+        heap = self._heap
+        dispatch = self._dispatch
+        while heap and heap[0][0] < end:
+            dispatch(heappop(heap))
+
+    def _drain_in_flight(self, end: int) -> None:
+        """After the close: orders and events still in flight arrive; wake-ups
+        wait for the next open and snapshots stop."""
+        heap = self._heap
+        parked = []
+        while heap and heap[0][0] < end:
+            item = heappop(heap)
+            if item[2] == WAKE:
+                parked.append(item)
+            elif item[2] != SNAPSHOT:
+                self._dispatch(item)
+        for item in parked:
+            heappush(heap, item)
+
+    def _dispatch(self, item: tuple) -> None:
+        ts, _, kind, a, b = item
+        self.now = ts
+        if kind == ARRIVE:
+            self.stats["engine_messages"] += 1
+            self._send(a)
+        elif kind == WAKE:
+            if ts != a.wake_at:
+                return  # superseded by an earlier wake-up
+            a.wake_at = None
+            if a.active:
+                self.stats["wakeups"] += 1
+                a.agent.on_wakeup(a.ctx)
+        elif kind == DELIVER:
+            for e in b:
+                a.agent.on_order_event(a.ctx, e)
+        elif kind == MARKET_DATA:
+            a.pending_md.discard(b)
+            if a.active:
+                a.agent.on_market_data(a.ctx, b)
+        elif kind == SNAPSHOT:
+            rows = []
+            stats = self.book_stats
+            for symbol, tape in self.tapes.items():
+                q = tape.latest()
+                rows.append((ts, symbol, q.bid, q.bid_qty, q.ask, q.ask_qty, q.last))
+                stats["samples"] += 1
+                stats["depth_sum"] += q.bid_qty + q.ask_qty
+                if q.bid is not None and q.ask is not None:
+                    stats["two_sided"] += 1
+                    stats["spread_sum"] += q.ask - q.bid
+            self.writer.write_book_top(rows)
+            self._push(ts + self.sc.output.book_top_interval_s * NS, SNAPSHOT)
+        elif kind == CALL:
+            a()
+
+    def _carry_wakeups(self, open_ts: int) -> None:
+        """Before the open: what was still in flight overnight happens (in
+        time order), wake-ups that fell outside the session move to this
+        open (in order), snapshot timers are dropped."""
+        heap = self._heap
+        moved = []
+        while heap and heap[0][0] < open_ts:
+            item = heappop(heap)
+            if item[2] == WAKE:
+                if item[0] == item[3].wake_at:  # not superseded
+                    moved.append(item[3])
+            elif item[2] != SNAPSHOT:
+                self._dispatch(item)
+        for i, p in enumerate(moved):
+            p.wake_at = open_ts + i
+            self._push(p.wake_at, WAKE, p)
+
+    # ------------------------------------------------------------------ listing, index, settlement
+
+    def _record_history(self, first_day: dt.date) -> None:
+        """The fixings before the first day go to clearing (margin's
+        volatility lookback); the latest is what agents and the first
+        listings see."""
+        days = sorted({d for series in self.fixings.values() for d in series if d < first_day})
+        for day in days:
+            values = {name: series[day] for name, series in self.fixings.items() if day in series}
+            self._send(RecordFixings(0, day, values))
+            self.published.update(values)
+
+    def _list_and_band(self, day: dt.date, ts: int) -> None:
+        rules = self.sc.rules
+        for s in self.calendar.listed(day):
+            reference = self.settlements.get(s.symbol)
+            if s.symbol not in self.series:
+                reference = self._index_ticks(s.basket)
+                self.series[s.symbol] = s
+                self.tapes[s.symbol] = Tape()
+                low, high = self._band(reference)
+                self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving))
+                self._send(self._session_for(s.symbol, reference, ts))
+                self._publish(s.symbol)
+            elif rules.band_pct and reference is not None:
+                low, high = self._band(reference)
+                self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high, rules.band_moving))
+
+    def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
+        cal, rules = self.sc.calendar, self.sc.rules
+        ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
+        return ConfigureSession(ts, symbol, minutes(cal.pre_open) * MINUTE_NS, minutes(cal.open) * MINUTE_NS,
+                                minutes(cal.settlement_start) * MINUTE_NS, minutes(cal.close) * MINUTE_NS,
+                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS)
+
+    def wake_venue_at(self, ts: int) -> None:
+        """Send the venue the time at ``ts`` (session changes, a halt's end)."""
+        self._push(ts, CALL, lambda: self._send(AdvanceTime(ts)))
+
+    def _band(self, reference: int) -> tuple[int | None, int | None]:
+        pct = self.sc.rules.band_pct
+        if not pct:
+            return None, None
+        width = max(1, round(reference * pct / 100))
+        return max(1, reference - width), reference + width
+
+    def _index_ticks(self, basket: str) -> int:
+        micro = self.published.get(basket)
+        if micro is None:
+            raise ValueError(f"no fixing of {basket} before the run starts")
+        return max(1, (micro + self.tick_micro // 2) // self.tick_micro)
+
+    def _settle(self, day: dt.date, window_start: int, window_end: int) -> None:
+        fixings = {name: series[day] for name, series in self.fixings.items() if day in series}
+        self.published.update(fixings)
+        finals = {}
+        for symbol, s in list(self.series.items()):
+            if s.last_trading_day == day:
+                finals[symbol] = self._final_price(s)
+        self.now += NS
+        self._send(SettleDay(self.now, day, fixings, window_start, window_end, finals))
+        settled = self.venue.clearing.settlements
+        i = len(settled) - 1
+        while i >= 0 and settled[i].date == day:
+            self.settlements[settled[i].series] = settled[i].price
+            i -= 1
+        self._expected.clear()
+        for symbol in finals:
+            del self.series[symbol]
+            self.tapes.pop(symbol, None)
+        for tape in self.tapes.values():
+            tape.trim()
+        calls = {c.account: c.amount for c in self.venue.clearing.calls
+                 if getattr(c, "date", None) == day and type(c).__name__ == "MarginCallIssued"}
+        fix_ticks = {name: max(1, (v + self.tick_micro // 2) // self.tick_micro) for name, v in self.published.items()}
+        for p in self.participants:
+            if p.active:
+                p.agent.on_day_end(p.ctx, DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0)))
+
+    def _final_price(self, s: Series) -> int:
+        """The final settlement price: by the series' rule on the index
+        fixings, or with ``vwap_window`` the VWAP of its trades in the last
+        day's settlement window (half a tick rounds up; no trades: the
+        monthly average of the index)."""
+        if self.sc.products.final_settlement == "vwap_window":
+            w = self._window_trades.get(s.symbol)
+            if w and w[1]:
+                return (2 * w[0] + w[1]) // (2 * w[1])
+        return final_settlement(s, self.fixings[s.basket]).price_ticks
+
+    # ------------------------------------------------------------------ shocks
+
+    def _schedule_shock(self, shock: Any, day: dt.date) -> None:
+        shocks.schedule(self, shock, day)
+
+    def at(self, ts: int, action: Callable[[], None]) -> None:
+        """Run ``action`` at simulated time ``ts`` (shocks use it)."""
+        self._push(ts, CALL, action)
+
+
+class AgentContext:
+    """The `Context` an agent acts through (see cfx/agents/base.py)."""
+
+    __slots__ = ("sim", "p", "account", "rng")
+
+    def __init__(self, sim: Simulation, p: Participant) -> None:
+        self.sim = sim
+        self.p = p
+        self.account = p.account
+        self.rng = p.rng
+
+    @property
+    def now(self) -> int:
+        return self.sim.now
+
+    def listed(self) -> list[str]:
+        return list(self.sim.series)
+
+    def front(self, basket: str | None = None) -> str:
+        for symbol, s in self.sim.series.items():
+            if basket is None or s.basket == basket:
+                return symbol
+        raise LookupError(f"no series listed for basket {basket!r}")
+
+    def quote(self, series: str) -> Quote:
+        tape = self.sim.tapes.get(series)
+        return EMPTY if tape is None else tape.at(self.sim.now - self.p.md_ns)
+
+    def index_ticks(self, series: str) -> int | None:
+        s = self.sim.series.get(series)
+        if s is None or s.basket not in self.sim.published:
+            return None
+        return self.sim._index_ticks(s.basket)
+
+    def expected_settlement(self, series: str) -> int | None:
+        """The final settlement price if the index stayed at its latest
+        fixing for the rest of the contract month (computed once a day)."""
+        sim = self.sim
+        if series in sim._expected:
+            return sim._expected[series]
+        s = sim.series.get(series)
+        if s is None or s.basket not in sim.published:
+            return None
+        fixings = sim.fixings[s.basket]
+        latest = sim.published[s.basket]
+        values = [fixings[d] if d < sim.today and d in fixings else latest
+                  for d in business_days(*month_days(s.year, s.month))]
+        sim._expected[series] = value = max(1, round(sum(values) / len(values) / sim.tick_micro))
+        return value
+
+    def settlement(self, series: str) -> int | None:
+        return self.sim.settlements.get(series)
+
+    def days_to_expiry(self, series: str) -> int:
+        s = self.sim.series[series]
+        return len([1 for i in range((s.last_trading_day - self.sim.today).days + 1)
+                    if (self.sim.today + dt.timedelta(days=i)).weekday() < 5]) - 1
+
+    def settlement_window(self) -> tuple[int, int]:
+        return self.sim.window
+
+    def position(self, series: str) -> int:
+        acc = self.sim.venue.clearing.accounts.get(self.account)
+        if acc is None:
+            return 0
+        pos = acc.positions.get(series)
+        return 0 if pos is None else pos.qty
+
+    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
+               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
+        oid = self.sim.next_order_id()
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif, post_only))
+        return oid
+
+    def cancel(self, order_id: int) -> None:
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, CancelOrder(ts, order_id, self.account))
+
+    def modify(self, order_id: int, price: int, qty: int) -> None:
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, ModifyOrder(ts, order_id, self.account, price, qty))
+
+    def cancel_all(self, series: str | None = None) -> None:
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, MassCancel(ts, self.account, series))
+
+    def wake_after(self, delay_ns: int) -> None:
+        """One wake-up at a time: the earliest asked for wins."""
+        p = self.p
+        at = self.sim.now + max(1, int(delay_ns))
+        if p.wake_at is None or at < p.wake_at:
+            p.wake_at = at
+            self.sim._push(at, WAKE, p)
+
+    def deposit(self, amount_usd: float) -> None:
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, Deposit(ts, self.account, round(amount_usd * 1_000_000)))
+
+    def _arrival(self) -> int:
+        """When a message sent now reaches the venue (its timestamp there)."""
+        return self.sim.now + self.p.delay(self.p.entry_ns)

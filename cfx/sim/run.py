@@ -1,0 +1,226 @@
+"""`cfx run`: a scenario in, a run directory out.
+
+`run_scenario` is the one entry point (the CLI and sweeps call it): it
+builds the index fixings for the scenario's calendar, runs the simulation
+with a progress bar, writes the clearing tables and ``summary.json``, and
+returns the summary. Wall-clock figures go to ``timing.json`` so that
+everything else in the directory is identical for the same scenario and seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+
+from cfx import index as ix
+from cfx import logs
+from cfx.products import first_business_days
+from cfx.errors import InputError
+from cfx.sim import scenario as scn
+from cfx.sim.loop import Simulation
+from cfx.sim.outputs import RunWriter
+from cfx.sim.shocks import apply_index_moves
+from cfx.types import SettlementTier
+
+log = structlog.get_logger("cfx.sim")
+HISTORY_DAYS = 40  # business days of fixings before the run: volatility lookback and first references
+
+
+def build_fixings(sc: Any) -> dict[str, dict[dt.date, int]]:
+    """Basket fixings (micro-$/GPU-hour by date) covering the run, its
+    history and every listed contract month to its end; index moves applied."""
+    cal = sc.calendar
+    days = first_business_days(cal.start, cal.days)
+    first = days[0] - dt.timedelta(days=HISTORY_DAYS * 7 // 5 + 3)
+    last_month_end = _month_end(days[-1], sc.products.months_ahead)
+    cfg: ix.IndexConfig = sc.index
+    if cfg.quotes is None:
+        gen = cfg.generator or ix.GeneratorConfig(seed=sc.seed)
+        span = len(first_business_days(first, (last_month_end - first).days + 1))
+        gen = msgspec.structs.replace(gen, start=first, days=span)
+        cfg = msgspec.structs.replace(cfg, generator=gen, baskets=list(sc.products.baskets), start=None, end=None)
+    else:
+        cfg = msgspec.structs.replace(cfg, baskets=list(sc.products.baskets))
+    computed = ix.run(cfg)
+    fixings = {}
+    for b in sc.products.baskets:
+        values = ix.fixing_values(computed[b.name])
+        if not any(d < days[0] for d in values):
+            raise InputError(f"index: no fixing of {b.name} before the first day {days[0]} (the quotes must start earlier)")
+        fixings[b.name] = values
+    moves = [s for s in sc.shocks if isinstance(s, scn.IndexMove)]
+    apply_index_moves(fixings, days, moves)
+    return fixings
+
+
+def _month_end(day: dt.date, months_ahead: int) -> dt.date:
+    y, m = day.year, day.month + months_ahead
+    y += (m - 1) // 12
+    m = (m - 1) % 12 + 1
+    return dt.date(y, m, 1) - dt.timedelta(days=1)
+
+
+def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
+    """Run ``sc`` (a loaded `Scenario`) into directory ``out``; return the summary."""
+    out = Path(out)
+    fixings = build_fixings(sc)
+    writer = RunWriter(out)
+    started = time.perf_counter()
+    bar = _Bar(sc.calendar.days) if progress else None
+    sim = Simulation(sc, writer, fixings=fixings,
+                     on_progress=(lambda d, n, c: bar.update(d, c)) if bar is not None else None)
+    log.info("run.start", scenario=sc.name, seed=sc.seed, days=sc.calendar.days,
+             agents=len(sim.participants), out=str(out))
+    try:
+        stats = sim.run()
+    finally:
+        if bar is not None:
+            bar.stop()
+        writer.close()
+    seconds = time.perf_counter() - started
+    sim.venue.clearing.write_tables(out)
+    write_agents_table(sim, out / "agents.parquet")
+    summary = summarize(sc, sim, writer, stats)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],
+              "events": writer.event_count, "events_per_s": round(writer.event_count / seconds) if seconds else 0,
+              "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0}
+    (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+    log.info("run.done", run_hash=summary["run_hash"], **timing)
+    return summary
+
+
+def write_agents_table(sim: Simulation, path: Path) -> None:
+    """Who is who: account, agent type and number, starting collateral."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ps = sim.participants
+    pq.write_table(pa.table({
+        "account": [p.account for p in ps],
+        "agent_type": [type(p.spec).__struct_config__.tag for p in ps],
+        "agent_index": [p.agent.index for p in ps],
+        "collateral_usd": [p.spec.collateral_usd for p in ps],
+    }), path)
+
+
+def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
+    """The key metrics of a run (all deterministic)."""
+    ch = sim.venue.clearing
+    tiers = Counter(str(s.tier) for s in ch.settlements)
+    by_series: dict[str, list] = {}
+    for s in ch.settlements:
+        by_series.setdefault(s.series, []).append(s)
+    vols, tracking = [], []
+    tick = sim.tick_micro
+    for symbol, rows in by_series.items():
+        prices = [r.price for r in rows if r.tier is not SettlementTier.FINAL]
+        rets = [math.log(b / a) for a, b in zip(prices, prices[1:]) if a > 0 and b > 0]
+        if len(rets) > 1:
+            mean = sum(rets) / len(rets)
+            vols.append(math.sqrt(sum((r - mean) ** 2 for r in rets) / (len(rets) - 1) * 252))
+        basket = symbol.split("-")[0]
+        name = next((b.name for b in sc.products.baskets if b.root == basket), None)
+        for r in rows:
+            fix = sim.fixings.get(name, {}).get(r.date)
+            if fix:
+                tracking.append((r.price * tick - fix) / fix)
+    snaps = sim.book_stats
+    calls = [c for c in ch.calls if type(c).__name__ == "MarginCallIssued"]
+    defaults = [d for d in ch.defaults if type(d).__name__ == "AccountDefaulted"]
+    volume = sum(sim.volume.values())
+    kind = {p.account: type(p.spec).__struct_config__.tag for p in sim.participants}
+    last: dict[int, Any] = {}
+    for st in ch.statements:
+        last[st.account] = st
+    pnl: dict[str, float] = {}
+    for account, st in last.items():
+        if account in kind:
+            t = kind[account]
+            pnl[t] = pnl.get(t, 0) + (st.realized_pnl + st.unrealized_pnl - st.fees_total)
+    traded: dict[str, int] = {}
+    for account, qty in sim.volume_by_account.items():
+        t = kind.get(account, "other")
+        traded[t] = traded.get(t, 0) + qty
+    return {
+        "scenario": sc.name,
+        "question": sc.question,
+        "seed": sc.seed,
+        "days": sc.calendar.days,
+        "agents": len(sim.participants),
+        "engine_messages": stats["engine_messages"],
+        "commands": sim.commands,
+        "events": writer.event_count,
+        "trades": sim.trade_count,
+        "volume_contracts": volume,
+        "volume_by_series": dict(sorted(sim.volume.items())),
+        "mean_spread_ticks": round(snaps["spread_sum"] / snaps["two_sided"], 3) if snaps["two_sided"] else None,
+        "mean_top_depth_contracts": round(snaps["depth_sum"] / snaps["samples"], 2) if snaps["samples"] else None,
+        "two_sided_fraction": round(snaps["two_sided"] / snaps["samples"], 4) if snaps["samples"] else None,
+        "settlement_volatility_annual": round(sum(vols) / len(vols), 4) if vols else None,
+        "tracking_error_rms": round(math.sqrt(sum(t * t for t in tracking) / len(tracking)), 5) if tracking else None,
+        "settlement_tiers": dict(sorted(tiers.items())),
+        "halts": sim.halts,
+        "margin_calls": len(calls),
+        "defaults": len(defaults),
+        "guarantee_fund_used_usd": round(sum(getattr(d, "from_fund", 0) for d in ch.defaults) / 1e6, 2),
+        "rejects": dict(sorted(sim.rejects.items())),
+        "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
+        "volume_by_agent_type": dict(sorted(traded.items())),
+        "tick_usd": sc.products.tick_usd,
+        "contract_unit": sc.products.contract_unit,
+        "run_hash": writer.hash.hexdigest(),
+    }
+
+
+class _Bar:
+    """A rich progress bar over simulated days, with engine commands per second."""
+
+    def __init__(self, days: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False,
+                                 console=Console(stderr=True))
+        self.task = self.progress.add_task("run", total=days, rate="")
+        self.started = time.perf_counter()
+        self.progress.start()
+
+    def update(self, day: int, commands: int) -> None:
+        elapsed = time.perf_counter() - self.started
+        rate = f"{commands / elapsed:,.0f} commands/s" if elapsed else ""
+        self.progress.update(self.task, completed=day, rate=rate)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def main(args: Any) -> int:
+    """`cfx run SCENARIO --out DIR`."""
+    sc = scn.load(args.scenario)
+    if args.seed is not None:
+        sc = msgspec.structs.replace(sc, seed=args.seed)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.scenario).stem
+    out.mkdir(parents=True, exist_ok=True)
+    logs.configure(out / "run.log")
+    try:
+        summary = run_scenario(sc, out, progress=not args.quiet)
+    finally:
+        logs.configure()
+    print(json.dumps(summary))
+    if not getattr(args, "no_report", False):
+        import sys
+
+        from cfx.report import write_report
+
+        print(f"report: {write_report(out)}", file=sys.stderr)
+    return 0

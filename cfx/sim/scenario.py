@@ -1,0 +1,230 @@
+"""Scenario files: a market, its participants and what happens to it, as
+TOML decoded into typed Structs.
+
+Keys are kebab-case (``spread-ticks``), unknown keys are errors, and every
+error names its path in the document (``agents[2].spread-ticks: Expected
+int >= 1``) before anything runs. `load` is the one entry point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta
+
+from cfx.agents import AGENT_SPECS
+from cfx.clearing import ClearingConfig
+from cfx.errors import InputError
+from cfx.index import IndexConfig
+from cfx.products import HOPPER, Basket
+from cfx.sim.clock import TIME_OF_DAY as _TIME
+from cfx.sim.clock import minutes
+from cfx.types import StpMode
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
+    pass
+
+
+class Calendar(_Section):
+    """Trading days and the daily session (UTC): orders collect unmatched
+    from ``pre-open``, the opening call auction uncrosses them at ``open``,
+    continuous trading runs to ``close``. The settlement window is
+    [``settlement-start``, ``close``): its trades set the daily settlement VWAP."""
+
+    start: dt.date = dt.date(2027, 1, 4)
+    days: Annotated[int, Meta(ge=1, le=2_000)] = 20
+    pre_open: str = "07:45"
+    open: str = "08:00"
+    settlement_start: str = "15:45"
+    close: str = "16:00"
+
+    def __post_init__(self) -> None:
+        p, o, s, c = (minutes(self.pre_open), minutes(self.open), minutes(self.settlement_start),
+                      minutes(self.close))
+        if not p < o < s < c:
+            raise ValueError("expected pre-open < open < settlement-start < close")
+
+
+class Products(_Section):
+    """What is listed: monthly futures on each basket, ``months-ahead``
+    consecutive months, in contracts of ``contract-unit`` GPU-hours with a
+    tick of ``tick-usd`` per GPU-hour. Final settlement: ``index`` (the
+    default) cash-settles on the basket index by ``settlement`` (the
+    arithmetic mean of the month's fixings, or a time-weighted mean over
+    the last ``window-days``); ``vwap_window`` on the futures' own VWAP in
+    the last day's settlement window (what a squeeze attacks)."""
+
+    baskets: list[Basket] = msgspec.field(default_factory=lambda: [HOPPER])
+    months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
+    contract_unit: Annotated[int, Meta(gt=0)] = 730
+    tick_usd: Annotated[float, Meta(gt=0)] = 0.01
+    settlement: Literal["monthly_average", "twap_window"] = "monthly_average"
+    window_days: Annotated[int, Meta(ge=1, le=23)] = 5
+    final_settlement: Literal["index", "vwap_window"] = "index"
+
+
+class Rules(_Section):
+    """Market rules. ``band-pct``: orders priced more than this percentage
+    away from the last settlement are rejected (0 = no band); with
+    ``band-moving`` the band follows the last trade price instead. Velocity
+    circuit breaker: a trade more than ``breaker-pct`` percent away from the
+    price ``breaker-window-s`` seconds earlier halts the series for
+    ``breaker-halt-s`` seconds, then a call auction reopens it (0 = off).
+    ``stp-default`` applies to agents that do not set their own."""
+
+    band_pct: Annotated[float, Meta(ge=0, le=100)] = 15.0
+    band_moving: bool = False
+    breaker_pct: Annotated[float, Meta(ge=0, le=100)] = 5.0
+    breaker_window_s: Annotated[int, Meta(gt=0)] = 60
+    breaker_halt_s: Annotated[int, Meta(gt=0)] = 120
+    max_order_qty: Annotated[int, Meta(gt=0)] = 5_000
+    stp_default: StpMode = StpMode.CANCEL_AGGRESSING
+    clearing: ClearingConfig = msgspec.field(default_factory=ClearingConfig)
+
+
+class IndexMove(_Section, tag="index-move", tag_field="type"):
+    """The basket indices move by ``pct`` percent, spread evenly (in log)
+    over ``over-days`` business days from ``day`` (0 = the first day): a
+    jump when ``over-days`` is 1, a crash or a rally when longer."""
+
+    day: Annotated[int, Meta(ge=0)]
+    pct: Annotated[float, Meta(gt=-100)]
+    over_days: Annotated[int, Meta(ge=1)] = 1
+    baskets: list[str] | None = None
+
+
+class KillSwitch(_Section, tag="kill-switch", tag_field="type"):
+    """Every series halts at ``time`` on ``day`` for ``minutes``, then each
+    reopens with a call auction."""
+
+    day: Annotated[int, Meta(ge=0)]
+    time: str = "12:00"
+    minutes: Annotated[int, Meta(gt=0)] = 30
+
+
+class MarketMakerWithdrawal(_Section, tag="mm-withdrawal", tag_field="type"):
+    """Market makers stop quoting at ``time`` on ``day`` (cancelling their
+    orders) for ``minutes``. ``fraction`` of them (the first ones) withdraw."""
+
+    day: Annotated[int, Meta(ge=0)]
+    time: str = "10:00"
+    minutes: Annotated[int, Meta(gt=0)] = 60
+    fraction: Annotated[float, Meta(gt=0, le=1)] = 1.0
+
+
+class FatFinger(_Section, tag="fat-finger", tag_field="type"):
+    """One mistaken market order of ``qty`` lots at ``time`` on ``day``, by a
+    member account of its own (collateral ``collateral-usd``)."""
+
+    day: Annotated[int, Meta(ge=0)]
+    time: str = "11:00"
+    side: Literal["buy", "sell"] = "sell"
+    qty: Annotated[int, Meta(gt=0)] = 500
+    collateral_usd: Annotated[float, Meta(ge=0)] = 5_000_000.0
+
+
+class MemberDefault(_Section, tag="member-default", tag_field="type"):
+    """The member running agent ``agent`` (its type) number ``index`` stops
+    meeting margin calls from ``day`` on; a loss-making position follows
+    from its ``qty``-lot market order at ``time``."""
+
+    day: Annotated[int, Meta(ge=0)]
+    agent: str = "noise_trader"
+    index: Annotated[int, Meta(ge=0)] = 0
+    time: str = "12:00"
+    side: Literal["buy", "sell"] = "buy"
+    qty: Annotated[int, Meta(gt=0)] = 200
+
+
+Shock = IndexMove | MarketMakerWithdrawal | FatFinger | MemberDefault | KillSwitch
+
+
+class Output(_Section):
+    """``book-top-interval-s``: seconds between top-of-book snapshots."""
+
+    book_top_interval_s: Annotated[int, Meta(gt=0)] = 60
+
+
+AgentEntry = Union[AGENT_SPECS]  # one [[agents]] entry: any registered agent type, by its "type" key
+
+
+class Scenario(_Section):
+    """A whole scenario file."""
+
+    name: str
+    question: str = ""
+    seed: int = 1
+    calendar: Calendar = msgspec.field(default_factory=Calendar)
+    index: IndexConfig = msgspec.field(default_factory=IndexConfig)
+    products: Products = msgspec.field(default_factory=Products)
+    rules: Rules = msgspec.field(default_factory=Rules)
+    agents: list[AgentEntry] = msgspec.field(default_factory=list)
+    shocks: list[Shock] = msgspec.field(default_factory=list)
+    output: Output = msgspec.field(default_factory=Output)
+
+
+def decode(raw: bytes | str, source: str = "<scenario>") -> Scenario:
+    """A `Scenario` from TOML text; any error names ``source`` and the path."""
+    try:
+        scenario = msgspec.toml.decode(raw, type=Scenario)
+    except msgspec.ValidationError as e:
+        raise InputError(f"{source}: {_pretty(str(e))}") from None
+    except msgspec.DecodeError as e:
+        raise InputError(f"{source}: not valid TOML: {e}") from None
+    problems = _cross_checks(scenario)
+    if problems:
+        raise InputError(f"{source}: {problems[0]}")
+    return scenario
+
+
+def load(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read scenario: {e.strerror}") from None
+    scenario = decode(raw, str(path))
+    quotes = scenario.index.quotes
+    if quotes is not None and not Path(quotes).is_absolute():
+        scenario.index = msgspec.structs.replace(scenario.index, quotes=str(path.parent / quotes))
+    return scenario
+
+
+def _pretty(message: str) -> str:
+    """msgspec says ``... - at `$.agents[2].spread-ticks```; say the path first."""
+    m = re.match(r"^(.*) - at `\$\.?(.*)`$", message)
+    if m is None:
+        return message
+    return f"{m.group(2) or '(top level)'}: {m.group(1)}"
+
+
+def _cross_checks(s: Scenario) -> list[str]:
+    """Checks that span sections, each naming the offending path."""
+    out = []
+    names = {b.name for b in s.products.baskets}
+    for i, shock in enumerate(s.shocks):
+        if shock.day >= s.calendar.days:
+            out.append(f"shocks[{i}].day: {shock.day} is past the last day ({s.calendar.days - 1})")
+        for field in ("time",):
+            value = getattr(shock, field, None)
+            if value is not None and _TIME.match(value) is None:
+                out.append(f"shocks[{i}].{field}: expected HH:MM, got {value!r}")
+        if isinstance(shock, IndexMove) and shock.baskets:
+            for b in shock.baskets:
+                if b not in names:
+                    out.append(f"shocks[{i}].baskets: unknown basket {b!r}")
+        if isinstance(shock, MemberDefault):
+            tags = [type(a).__struct_config__.tag for a in s.agents]
+            if tags.count(shock.agent) == 0:
+                out.append(f"shocks[{i}].agent: no agents of type {shock.agent!r} in this scenario")
+            else:
+                n = sum(a.count for a in s.agents if type(a).__struct_config__.tag == shock.agent)
+                if shock.index >= n:
+                    out.append(f"shocks[{i}].index: only {n} agents of type {shock.agent!r}")
+    if not s.agents:
+        out.append("agents: a scenario needs at least one agent")
+    return out

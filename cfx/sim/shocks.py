@@ -1,0 +1,117 @@
+"""What a scenario does to its market at given times.
+
+- ``index-move``: reshapes the basket fixings before the run (`apply_index_moves`);
+- ``mm-withdrawal``: market makers cancel everything and stop quoting for a while;
+- ``fat-finger``: one mistaken market order from an account of its own;
+- ``member-default``: an agent stops trading (and meeting margin calls)
+  after taking a position; clearing then calls and, if unmet, defaults it;
+- ``kill-switch``: every series halts for a while, then reopens by auction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from cfx.sim.clock import epoch_ns, minutes
+from cfx.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault
+from cfx.types import OrderKind, Side, SubmitOrder, TimeInForce
+from cfx.venue import KillSwitch as HaltAll
+from cfx.venue import OpenAccount
+
+if TYPE_CHECKING:
+    from cfx.sim.loop import Simulation
+
+log = structlog.get_logger("cfx.sim")
+SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself trades from (fat finger)
+
+
+def apply_index_moves(fixings: dict[str, dict[dt.date, int]], days: list[dt.date], moves: list[IndexMove]) -> None:
+    """Scale the basket fixings in place: each move's full factor applies from
+    the end of its window on, a geometric part of it inside the window."""
+    for move in moves:
+        factor = 1 + move.pct / 100
+        start = days[move.day]
+        window = days[move.day:move.day + move.over_days]
+        for name, series in fixings.items():
+            if move.baskets and name not in move.baskets:
+                continue
+            for day in sorted(series):
+                if day < start:
+                    continue
+                if day in window:
+                    f = factor ** ((window.index(day) + 1) / len(window))
+                else:
+                    f = factor
+                series[day] = max(1, round(series[day] * f))
+
+
+def open_accounts(sim: "Simulation") -> None:
+    """Open the accounts scenario shocks trade from (before the first day)."""
+    for i, shock in enumerate(sim.sc.shocks):
+        if isinstance(shock, FatFinger):
+            sim._send(OpenAccount(0, _fat_finger_account(i), round(shock.collateral_usd * 1_000_000)))
+
+
+def _fat_finger_account(i: int) -> int:
+    """The account of the scenario's i-th shock (above every agent's)."""
+    return SPECIAL_ACCOUNT + i
+
+
+def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
+    """Put a shock's actions on the simulation clock for ``day``."""
+    if isinstance(shock, IndexMove):
+        log.info("shock", kind="index-move", day=str(day), pct=shock.pct, over_days=shock.over_days)
+        return
+    at = epoch_ns(day, minutes(shock.time))
+    if isinstance(shock, MarketMakerWithdrawal):
+        makers = [p for p in sim.participants if hasattr(p.agent, "withdraw")]
+        chosen = makers[:max(1, math.ceil(len(makers) * shock.fraction))] if makers else []
+
+        def withdraw() -> None:
+            log.info("shock", kind="mm-withdrawal", day=str(day), makers=len(chosen), minutes=shock.minutes)
+            for p in chosen:
+                p.agent.withdraw(p.ctx)
+
+        def resume() -> None:
+            for p in chosen:
+                p.agent.resume(p.ctx)
+
+        sim.at(at, withdraw)
+        sim.at(at + shock.minutes * 60 * 1_000_000_000, resume)
+    elif isinstance(shock, FatFinger):
+        index = sim.sc.shocks.index(shock)
+
+        def fat_finger() -> None:
+            series = next(iter(sim.series))
+            side = Side.BUY if shock.side == "buy" else Side.SELL
+            log.info("shock", kind="fat-finger", day=str(day), series=series, side=shock.side, qty=shock.qty)
+            sim._send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
+                                  shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
+
+        sim.at(at, fat_finger)
+    elif isinstance(shock, KillSwitch):
+        until = at + shock.minutes * 60 * 1_000_000_000
+
+        def kill() -> None:
+            log.info("shock", kind="kill-switch", day=str(day), minutes=shock.minutes)
+            sim._send(HaltAll(sim.now, until))
+            sim.wake_venue_at(until)
+
+        sim.at(at, kill)
+    elif isinstance(shock, MemberDefault):
+        members = [p for p in sim.participants if type(p.spec).__struct_config__.tag == shock.agent]
+        p = members[shock.index]
+
+        def default() -> None:
+            series = next(iter(sim.series))
+            side = Side.BUY if shock.side == "buy" else Side.SELL
+            log.info("shock", kind="member-default", day=str(day), account=p.account, series=series, qty=shock.qty)
+            p.active = False
+            p.ctx.cancel_all()
+            p.ctx.submit(series, side, shock.qty, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+
+        sim.at(at, default)

@@ -1,0 +1,211 @@
+"""The exchange as one deterministic state machine: the matching engine and
+the clearing house driven by a single stream of commands.
+
+This is what a run journals and what `cfx replay RUN/journal` rebuilds
+(LMAX-style): every input — orders from participants, listings, deposits,
+the daily settlement run with that day's index fixings — is a command, so
+replaying the journal through a fresh `Venue` reproduces every event, bit
+for bit. Consequences of a command (a liquidation after a missed margin
+call, the cancels when a series delists) are generated again on replay, so
+they are not journaled.
+
+Pipeline per command: risk (the clearing house's credit check, as the
+engine's risk gate) → matching → clearing (positions, fees, open-order
+exposure) → events. ``events`` collects the engine's events followed by the
+clearing house's, in the order they happened; the caller takes and clears them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from cfx.clearing import ClearingConfig, ClearingHouse
+from cfx.engine import Engine
+from cfx.products import Series
+from cfx.protections import VelocityBreaker
+from cfx.session import SessionSchedule
+from cfx.types import (
+    AdvanceTime,
+    CancelOrder,
+    Command,
+    EndOfDay,
+    ListSeries,
+    MassCancel,
+    ModifyOrder,
+    SetAccountStp,
+    SubmitOrder,
+    _Msg,
+)
+
+
+class ConfigureClearing(_Msg):
+    """The clearing house's settings; the first line of a run's journal."""
+
+    config: ClearingConfig
+
+
+class ListContract(_Msg):
+    """List a futures series: a book in the engine (with its price band and
+    largest order) and a series in clearing (``reference_price`` stands for
+    the previous settlement until the first one)."""
+
+    ts: int
+    spec: Series
+    reference_price: int
+    max_qty: int = 10_000
+    band_low: int | None = None
+    band_high: int | None = None
+    band_moving: bool = False
+
+
+class OpenAccount(_Msg):
+    ts: int
+    account: int
+    deposit: int  # micro-dollars
+
+
+class Deposit(_Msg):
+    ts: int
+    account: int
+    amount: int  # micro-dollars
+
+
+class SettleDay(_Msg):
+    """The daily settlement run after the close: ``fixings`` are the day's
+    index values (micro-$/GPU-hour) by index name; trades in
+    [``window_start``, ``window_end``) set the VWAP tier; ``finals`` are the
+    final settlement prices (ticks) of series expiring today."""
+
+    ts: int
+    date: dt.date
+    fixings: dict[str, int]
+    window_start: int
+    window_end: int
+    finals: dict[str, int] = {}
+
+
+class RecordFixings(_Msg):
+    """Index values of a past day (history before the first settlement run:
+    the volatility lookback of initial margin)."""
+
+    ts: int
+    date: dt.date
+    fixings: dict[str, int]
+
+
+class ConfigureSession(_Msg):
+    """A listed series' trading day (times as ns since midnight UTC:
+    pre-open, open, settlement window start, close) and its velocity
+    circuit breaker (``breaker_ticks`` 0 = none): a trade more than that
+    many ticks from the price ``breaker_window_ns`` ago halts the series
+    for ``breaker_halt_ns``, then it reopens with a call auction."""
+
+    ts: int
+    series: str
+    pre_open: int
+    open: int
+    settlement_start: int
+    close: int
+    breaker_ticks: int = 0
+    breaker_window_ns: int = 60_000_000_000
+    breaker_halt_ns: int = 120_000_000_000
+
+
+class KillSwitch(_Msg):
+    """Halt every series until ``until`` (None: until `LiftHalts`)."""
+
+    ts: int
+    until: int | None = None
+
+
+class LiftHalts(_Msg):
+    ts: int
+
+
+VenueCommand = (Command | ConfigureClearing | ListContract | ConfigureSession | KillSwitch | LiftHalts | OpenAccount
+                | Deposit | RecordFixings | SettleDay)
+command_decoder = msgspec.json.Decoder(VenueCommand)
+
+ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries,
+                   SetAccountStp)
+
+
+class Venue:
+    """Engine + clearing behind one `apply`. Until a contract is listed with
+    `ListContract`, clearing is idle and the engine has no risk gate (as in
+    a plain order-flow replay)."""
+
+    def __init__(self, clearing: ClearingConfig | None = None) -> None:
+        self.engine = Engine()
+        self.clearing = ClearingHouse(clearing)
+        self.events: list = self.engine.events
+        self._clearing_on = False
+        self._dispatch = dict(self.engine._dispatch)
+        self._dispatch.update({
+            ConfigureClearing: self._configure,
+            ListContract: self._list_contract,
+            OpenAccount: self._open_account,
+            Deposit: self._deposit,
+            ConfigureSession: self._configure_session,
+            KillSwitch: lambda c: self.engine.halt_all(c.ts, c.until),
+            LiftHalts: lambda c: self.engine.lift_halts(c.ts),
+            RecordFixings: self._record_fixings,
+            SettleDay: self._settle_day,
+        })
+
+    def apply(self, cmd: VenueCommand) -> None:
+        events = self.events
+        start = len(events)
+        self._dispatch[type(cmd)](cmd)
+        if self._clearing_on:
+            on_event = self.clearing.on_event  # ignores its own events, which it has already seen
+            for i in range(start, len(events)):
+                on_event(events[i])
+            self._take_clearing_events()
+
+    def _take_clearing_events(self) -> None:
+        if self.clearing.events:
+            self.events.extend(self.clearing.events)
+            self.clearing.events.clear()
+
+    def _configure(self, c: ConfigureClearing) -> None:
+        if self._clearing_on:
+            raise ValueError("clearing is configured once, before the first listing")
+        self.clearing = ClearingHouse(c.config)
+
+    def _list_contract(self, c: ListContract) -> None:
+        self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving))
+        self.clearing.list_series(c.spec, c.reference_price)
+        if not self._clearing_on:
+            self._clearing_on = True
+            self.engine.risk_check = self.clearing.credit_check
+
+    def _configure_session(self, c: ConfigureSession) -> None:
+        schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start,
+                                   close=c.close)
+        breaker = (VelocityBreaker(c.breaker_ticks, c.breaker_window_ns, c.breaker_halt_ns)
+                   if c.breaker_ticks else None)
+        self.engine.configure_session(c.series, schedule, c.ts, breaker=breaker)
+
+    def _open_account(self, c: OpenAccount) -> None:
+        self.clearing.open_account(c.account, c.deposit, c.ts)
+
+    def _deposit(self, c: Deposit) -> None:
+        self.clearing.deposit(c.account, c.amount, c.ts)
+
+    def _record_fixings(self, c: RecordFixings) -> None:
+        for name, value in c.fixings.items():
+            self.clearing.record_fixing(c.date, name, value)
+
+    def _settle_day(self, c: SettleDay) -> None:
+        quotes = {}
+        for symbol in self.clearing.live_series():
+            book = self.engine.book(symbol)
+            quotes[symbol] = (book.best_bid(), book.best_ask())
+        commands = self.clearing.settle_day(c.date, c.ts, fixings=c.fixings, quotes=quotes,
+                                            window=(c.window_start, c.window_end), finals=c.finals)
+        self._take_clearing_events()
+        for cmd in commands:  # liquidations and delisting cancels: consequences, not inputs
+            self.engine.apply(cmd)
