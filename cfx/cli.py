@@ -32,8 +32,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run.main(args)
 
 
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    import json
+
+    from cfx import api
+    from cfx.sim import scenario as scn
+
+    for name, path in api.shipped_scenarios().items():
+        sc = scn.load(path)
+        print(json.dumps({"name": name, "question": sc.question, "days": sc.calendar.days, "file": str(path)}))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    import msgspec
+
+    from cfx.sim import scenario as scn
+
+    print(json.dumps(msgspec.json.schema(scn.scenario_type()), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cfx", description="A futures exchange for GPU compute, simulated.")
+    from cfx import __version__
+
+    p = argparse.ArgumentParser(prog="cfx", description="A futures exchange for GPU compute, simulated.",
+                                epilog="examples:\n  cfx run baseline --set calendar.days=2\n  cfx scenarios\n"
+                                       "  cfx replay orders.csv\n  cfx report runs/baseline",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"cfx {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("replay", help="replay an order-message CSV (or a run journal) through the engine; print throughput as JSON")
@@ -52,8 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=7)
     w.set_defaults(func=_cmd_workload)
 
-    rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)")
-    rn.add_argument("scenario", help="scenario TOML file (see scenarios/)")
+    rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)",
+                        epilog="examples:\n  cfx run baseline\n  cfx run scenarios/price_crash.toml --out runs/crash --seed 7\n"
+                               "  cfx run baseline --set calendar.days=2 --set 'agents[0].half-spread-ticks=0.5'",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rn.add_argument("scenario", help="scenario TOML file, or the name of a shipped scenario (see `cfx scenarios`)")
+    rn.add_argument("--plugin", action="append", metavar="MODULE",
+                    help="import this Python module first, so the agents it registers can be named (repeatable)")
+    rn.add_argument("--set", action="append", metavar="PATH=VALUE",
+                    help="override one scenario key by its dotted TOML path (repeatable), e.g. rules.band-pct=10")
     rn.add_argument("--out", help="run directory (default: runs/<scenario name>)")
     rn.add_argument("--seed", type=int, help="override the scenario's seed")
     rn.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -61,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     rn.set_defaults(func=_cmd_run)
 
     # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
+
+    sc = sub.add_parser("scenarios", help="list the shipped scenarios and the question each answers (JSON lines)")
+    sc.set_defaults(func=_cmd_scenarios)
+
+    sh = sub.add_parser("schema", help="print the scenario file's JSON Schema (for editor completion and validation)")
+    sh.set_defaults(func=_cmd_schema)
 
     def _cmd_sweep(args: argparse.Namespace) -> int:
         from cfx import sweep

@@ -71,6 +71,7 @@ import msgspec
 from msgspec import Meta
 
 from cfx.errors import InputError
+from cfx.sim import overrides as ov
 
 KEY_VERSION = 1  # bump when the meaning of a task key changes
 RESULTS_DIR = "results"
@@ -212,7 +213,7 @@ def decode(raw: bytes, path: Path) -> Plan:
         raise InputError(f"{src}: grid: nothing to vary: give a [grid] or a [random] table")
 
     for p in list(spec.set) + list(spec.grid) + (list(spec.random.params) if spec.random else []):
-        _parse_path(p, f"{src}: {_section_of(spec, p)}.{_quote(p)}")
+        ov.parse_path(p, f"{src}: {_section_of(spec, p)}.{_quote(p)}")
         if p in RESERVED_PATHS:
             raise InputError(f"{src}: {_section_of(spec, p)}.{_quote(p)}: {RESERVED_PATHS[p]}")
     overlap = set(spec.set) & (set(spec.grid) | set(spec.random.params if spec.random else ()))
@@ -237,8 +238,8 @@ def decode(raw: bytes, path: Path) -> Plan:
     # fixed overrides first: they are the base every point starts from
     fixed = base_dict
     for p, v in spec.set.items():
-        fixed = _set_path(fixed, p, v, f"{src}: set.{_quote(p)}")
-    _validate(fixed, f"{src}: set", path.parent)
+        fixed = ov.set_path(fixed, p, v, f"{src}: set.{_quote(p)}")
+    ov.validate(fixed, f"{src}: set", path.parent)
 
     if spec.grid:
         mode, names = "grid", list(spec.grid)
@@ -254,10 +255,10 @@ def decode(raw: bytes, path: Path) -> Plan:
     for i, point in enumerate(points):
         d = fixed
         for p in names:
-            d = _set_path(d, p, point[p], where(p, i, point))
+            d = ov.set_path(d, p, point[p], where(p, i, point))
         # a whole point is validated together: one parameter may only be valid with another
         try:
-            sc = _validate(d, "", path.parent)
+            sc = ov.validate(d, "", path.parent)
         except InputError as e:
             msg = str(e).removeprefix(": ")
             culprit = next((p for p in names if msg.startswith(p + ":") or msg.startswith(p + ".")), None)
@@ -340,85 +341,6 @@ def _sample(spec: RandomSpec, src: str) -> list[dict[str, Any]]:
     return unique
 
 
-# --- dotted paths ----------------------------------------------------------------------------------------
-
-_SEGMENT = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
-
-
-def _parse_path(path: str, where: str) -> list[str | int]:
-    """``agents[0].half-spread-ticks`` -> ["agents", 0, "half-spread-ticks"]."""
-    out: list[str | int] = []
-    for part in path.split("."):
-        m = _SEGMENT.fullmatch(part)
-        if m is None:
-            raise InputError(f"{where}: not a parameter path (expected e.g. rules.band-pct or agents[0].quote-lots)")
-        out.append(m.group(1))
-        out.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
-    return out
-
-
-def _set_path(d: dict[str, Any], path: str, value: Any, where: str) -> dict[str, Any]:
-    """A copy of builtins ``d`` with ``path`` set to ``value``."""
-    parts = _parse_path(path, where)
-    root = _copy(d)
-    node: Any = root
-    walked = ""
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(part, int):
-            if not isinstance(node, list):
-                raise InputError(f"{where}: {walked or '(top level)'} is not a list")
-            if part >= len(node):
-                raise InputError(f"{where}: {walked} has {len(node)} entries, no [{part}]")
-            label = f"{walked}[{part}]"
-        else:
-            if not isinstance(node, dict):
-                raise InputError(f"{where}: {walked or '(top level)'} is not a table")
-            if part not in node and not last:
-                raise InputError(f"{where}: {_missing(node, part, walked)}")
-            if part not in node and "-" not in part and part.replace("_", "-") in node:
-                raise InputError(f"{where}: {_missing(node, part, walked)}")
-            label = f"{walked}.{part}" if walked else part
-        if last:
-            node[part] = value
-        else:
-            node = node[part]
-        walked = label
-    return root
-
-
-def _missing(node: dict, part: str, walked: str) -> str:
-    hint = ""
-    if part.replace("_", "-") in node:
-        hint = f" (keys are kebab-case: {part.replace('_', '-')})"
-    return f"{walked + '.' if walked else ''}{part}: no such key{hint}"
-
-
-def _copy(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _copy(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_copy(v) for v in x]
-    return x
-
-
-def _validate(d: dict[str, Any], where: str, folder: Path) -> Any:
-    """A `Scenario` from builtins, with the same checks as loading a file."""
-    from cfx.sim import scenario as scn
-
-    try:
-        sc = msgspec.convert(d, type=scn.Scenario)
-    except msgspec.ValidationError as e:
-        raise InputError(f"{where}: {_pretty(str(e))}") from None
-    problems = scn._cross_checks(sc)
-    if problems:
-        raise InputError(f"{where}: {problems[0]}")
-    q = sc.index.quotes
-    if q is not None and not Path(q).is_absolute():  # an override's relative path: relative to the sweep file
-        sc = msgspec.structs.replace(sc, index=msgspec.structs.replace(sc.index, quotes=str((folder / q).resolve())))
-    return sc
-
-
 # --- a task (runs on a Dask worker) -------------------------------------------------------------------------
 
 _local = threading.local()
@@ -469,7 +391,7 @@ def run_task(task: Task, out: str) -> dict[str, Any]:
         with open(run_dir / "run.log", "w") as fh:
             _local.log = fh
             try:
-                sc = msgspec.convert(task.scenario, type=scn.Scenario)
+                sc = msgspec.convert(task.scenario, type=scn.scenario_type())
                 summary = run_scenario(sc, run_dir, progress=False)
             finally:
                 _local.log = None

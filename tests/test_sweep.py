@@ -175,7 +175,7 @@ def test_random_sampling_is_seeded_and_within_range(tmp_path):
         assert isinstance(p["agents[0].quote-lots"], int) and 1 <= p["agents[0].quote-lots"] <= 20
         assert p["products.settlement"] in ("monthly_average", "twap_window")
     t = a.tasks[0]
-    sc = msgspec.convert(t.scenario, type=scn.Scenario)
+    sc = msgspec.convert(t.scenario, type=scn.scenario_type())
     assert sc.products.tick_usd == a.points[0]["products.tick-usd"] and sc.seed == 1
     assert sc.agents[0].quote_lots == a.points[0]["agents[0].quote-lots"]
 

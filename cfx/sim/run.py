@@ -205,11 +205,18 @@ class _Bar:
 
 
 def main(args: Any) -> int:
-    """`cfx run SCENARIO --out DIR`."""
-    sc = scn.load(args.scenario)
+    """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name)."""
+    from cfx import api
+    from cfx.sim import overrides
+
+    for module in getattr(args, "plugin", None) or []:
+        scn.import_plugin(module)
+    path = api.resolve(args.scenario)
+    changes = dict(overrides.parse_assignment(a) for a in getattr(args, "set", None) or [])
+    sc = api.load(path, changes)
     if args.seed is not None:
         sc = msgspec.structs.replace(sc, seed=args.seed)
-    out = Path(args.out) if args.out else Path("runs") / Path(args.scenario).stem
+    out = Path(args.out) if args.out else Path("runs") / path.stem
     out.mkdir(parents=True, exist_ok=True)
     logs.configure(out / "run.log")
     try:

@@ -9,6 +9,8 @@ int >= 1``) before anything runs. `load` is the one entry point.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.metadata
 import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -16,7 +18,7 @@ from typing import Annotated, Literal, Union
 import msgspec
 from msgspec import Meta
 
-from cfx.agents import AGENT_SPECS
+from cfx.agents import AGENT_SPECS, REGISTRY
 from cfx.clearing import ClearingConfig
 from cfx.errors import InputError
 from cfx.index import IndexConfig
@@ -167,14 +169,73 @@ class Scenario(_Section):
     output: Output = msgspec.field(default_factory=Output)
 
 
+_TYPES: dict[tuple[type, ...], type[Scenario]] = {}
+
+
+def scenario_type() -> type[Scenario]:
+    """The `Scenario` Struct whose ``agents`` accept every agent type
+    registered now: the built-in ones, those of modules imported since
+    (``cfx run --plugin``) and those of installed packages that declare a
+    ``cfx.agents`` entry point (loaded here, once)."""
+    load_entry_point_agents()
+    specs = tuple(REGISTRY)
+    if set(specs) <= set(AGENT_SPECS):
+        return Scenario
+    cls = _TYPES.get(specs)
+    if cls is None:
+        entry = Union[specs]  # type: ignore[valid-type]
+        cls = msgspec.defstruct("Scenario", [("agents", list[entry], msgspec.field(default_factory=list))],
+                                bases=(Scenario,), kw_only=True, forbid_unknown_fields=True, rename="kebab")
+        _TYPES[specs] = cls
+    return cls
+
+
+_ENTRY_POINTS_LOADED = False
+
+
+def load_entry_point_agents() -> None:
+    """Import the modules installed packages name in the ``cfx.agents``
+    entry-point group, so their ``@register``-ed agents can be named."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    for ep in importlib.metadata.entry_points(group="cfx.agents"):
+        try:
+            ep.load()
+        except Exception as e:  # a broken plugin is the user's input: name it
+            raise InputError(f"entry point cfx.agents:{ep.name} ({ep.value}): cannot load: {e}") from None
+
+
+def import_plugin(module: str) -> None:
+    """Import a user's module (``--plugin mymodule``) so its registered agents can be named."""
+    try:
+        importlib.import_module(module)
+    except Exception as e:
+        raise InputError(f"--plugin {module}: cannot import: {type(e).__name__}: {e}") from None
+
+
 def decode(raw: bytes | str, source: str = "<scenario>") -> Scenario:
     """A `Scenario` from TOML text; any error names ``source`` and the path."""
     try:
-        scenario = msgspec.toml.decode(raw, type=Scenario)
+        scenario = msgspec.toml.decode(raw, type=scenario_type())
     except msgspec.ValidationError as e:
         raise InputError(f"{source}: {_pretty(str(e))}") from None
     except msgspec.DecodeError as e:
         raise InputError(f"{source}: not valid TOML: {e}") from None
+    problems = _cross_checks(scenario)
+    if problems:
+        raise InputError(f"{source}: {problems[0]}")
+    return scenario
+
+
+def convert(builtins: dict, source: str = "<scenario>") -> Scenario:
+    """A `Scenario` from TOML-shaped builtins (overrides, sweeps), checked
+    exactly as `decode` checks a file."""
+    try:
+        scenario = msgspec.convert(builtins, type=scenario_type())
+    except msgspec.ValidationError as e:
+        raise InputError(f"{source}: {_pretty(str(e))}") from None
     problems = _cross_checks(scenario)
     if problems:
         raise InputError(f"{source}: {problems[0]}")
