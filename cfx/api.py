@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from cfx import logs
 from cfx.errors import InputError
 from cfx.sim import overrides as ov
 from cfx.sim import scenario as scn
@@ -95,7 +96,12 @@ def run(scenario: scn.Scenario | str | Path, out: str | Path | None = None, *, p
     if seed is not None:
         sc = msgspec.structs.replace(sc, seed=seed)
     folder = Path(tempfile.mkdtemp(prefix=f"cfx-{sc.name}-")) if out is None else Path(out)
-    run_scenario(sc, folder, progress=progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    logs.configure(folder / "run.log")
+    try:
+        run_scenario(sc, folder, progress=progress)
+    finally:
+        logs.configure()
     r = Run(folder)
     if report:
         r.report()

@@ -138,3 +138,20 @@ def test_cli_set_overrides_and_runs_by_name(tmp_path, capsys):
     assert summary["days"] == 1 and summary["scenario"] == "baseline"
     assert main(["run", "baseline", "--set", "calendar.days=0"]) == 2
     assert "calendar.days" in capsys.readouterr().err
+
+
+def test_scenario_reference_is_current():
+    """docs/reference.md is generated from the schema; regenerate it with
+    `python -m cfx.reference > docs/reference.md` when a key changes."""
+    from cfx import reference
+
+    assert (ROOT / "docs" / "reference.md").read_text() == reference.render(), \
+        "docs/reference.md is stale: run `python -m cfx.reference > docs/reference.md`"
+
+
+def test_quickstart_example_runs(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py"), "--days", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "the dip buyer bought" in proc.stdout
+    assert (tmp_path / "compare.html").stat().st_size > 10_000
