@@ -129,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
     rp.set_defaults(func=_cmd_report)
 
+    def _cmd_facts(args: argparse.Namespace) -> int:
+        from cfx import facts
+
+        return facts.main(args)
+
+    fc = sub.add_parser("facts", help="stylized facts of a run's front month (returns, order flow, volume, lead "
+                                      "over the index), each with its target and PASS/FAIL; JSON and RUN_DIR/facts.json")
+    fc.add_argument("run_dir", help="run directory written by `cfx run`")
+    fc.set_defaults(func=_cmd_facts)
+
     def _cmd_compare(args: argparse.Namespace) -> int:
         from cfx import report
 

@@ -2,8 +2,9 @@
 
 The report is a single self-contained file (every plot an inline base64
 PNG, no external links) that a researcher opens instead of reading Parquet:
-the scenario's name and question, the key metrics of ``summary.json`` and
-one plot per question a market-structure researcher asks of a run:
+the scenario's name and question, the key metrics of ``summary.json``, the
+stylized facts with their targets (`cfx.facts`) and one plot per question a
+market-structure researcher asks of a run:
 
 - ``prices``: each series' mid (top-of-book snapshots; last trade where the
   book is one-sided), its daily settlement prices, and the basket index fixings;
@@ -41,6 +42,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cfx.errors import InputError
+from cfx.facts import facts_html
+from cfx.facts import measure as measure_facts
 
 MICRO = 1_000_000
 NS_PER_S = 1_000_000_000
@@ -783,9 +786,10 @@ def report_html(run: Run) -> str:
             f'<p class="meta">run directory {html.escape(str(run.path.resolve()))}'
             f' · seed {html.escape(_fmt(s.get("seed")))}'
             f' · run hash <code>{html.escape(str(s.get("run_hash", "–"))[:16])}</code></p>'
-            "<nav>" + "".join(f'<a href="#{sid}">{html.escape(t.split(" (")[0])}</a>' for sid, t, _, _ in REPORT_PLOTS)
+            '<nav><a href="#facts">Stylized facts</a>' + "".join(f'<a href="#{sid}">{html.escape(t.split(" (")[0])}</a>' for sid, t, _, _ in REPORT_PLOTS)
             + "</nav>")
-    body = ['<section id="metrics"><h2>Key metrics</h2>' + _metrics_table(s) + "</section>"]
+    body = ['<section id="metrics"><h2>Key metrics</h2>' + _metrics_table(s) + "</section>",
+            '<section id="facts"><h2>Stylized facts</h2>' + facts_html(measure_facts(run.path)) + "</section>"]
     for sid, title, make, note in REPORT_PLOTS:
         body.append(_section(sid, title, _render(make, run), note))
     return _page(f"cfx report: {name}", head, body)
@@ -946,7 +950,7 @@ def write_compare(run_a: str | Path, run_b: str | Path, out: str | Path | None =
 def main_report(args: Any) -> int:
     """`cfx report RUN_DIR [--out FILE]`: one JSON line with the page's path."""
     path = write_report(args.run_dir, getattr(args, "out", None))
-    print(json.dumps({"report": str(path), "sections": ["metrics", *SECTIONS]}))
+    print(json.dumps({"report": str(path), "sections": ["metrics", "facts", *SECTIONS]}))
     return 0
 
 

@@ -76,7 +76,7 @@ def test_report_has_every_plot_the_metrics_and_no_external_files(runs):
     assert path == runs["a"] / "report.html"
     page = path.read_text()
     _assert_self_contained(page)
-    assert _sections(page) == {"metrics", *report.SECTIONS}
+    assert _sections(page) == {"metrics", "facts", *report.SECTIONS}
     for sid in report.SECTIONS:
         section = page.split(f'<section id="{sid}">', 1)[1].split("</section>", 1)[0]
         assert "<h2>" in section and PNG in section, sid
@@ -215,7 +215,7 @@ def test_report_for_each_shipped_scenario(path, tmp_path):
     out = tmp_path / path.stem
     run_scenario(sc, out, progress=False)
     page = report.write_report(out).read_text()
-    assert _sections(page) == {"metrics", *report.SECTIONS}
+    assert _sections(page) == {"metrics", "facts", *report.SECTIONS}
     assert page.count(PNG) == len(report.SECTIONS)
     assert f"<h1>{sc.name}</h1>" in page
     _assert_self_contained(page)
