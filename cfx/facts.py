@@ -26,6 +26,7 @@ spoils (``value`` null, ``pass`` false, a ``note``) rather than crashing.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import html
 import json
@@ -189,15 +190,23 @@ def u_shape_ratios(profile: np.ndarray) -> tuple[float, float]:
 def expected_final(symbol: str, day: dt.date, fixings: dict[dt.date, float]) -> float:
     """The expected final settlement of `symbol` seen on `day`: the mean over
     the business days of its contract month of the fixing where it is known
-    by `day` (month-to-date) and the latest fixing on or before `day` for the
+    by `day` (month-to-date; a business day without one carries the latest
+    earlier fixing) and the latest fixing on or before `day` for the
     remaining days. NaN without any fixing by `day`."""
     _, year, month = parse_symbol(symbol)
     known = sorted(d for d in fixings if d <= day)
     if not known:
         return math.nan
-    latest = fixings[known[-1]]
     first, last = month_days(year, month)
-    vals = [fixings[b] if b <= day and b in fixings else latest for b in business_days(first, last)]
+    vals = []
+    for b in business_days(first, last):
+        if b > day:
+            vals.append(fixings[known[-1]])  # not fixed yet: the latest fixing
+        elif b in fixings:
+            vals.append(fixings[b])
+        else:  # a day without a fixing carries the latest earlier one, as the final settlement does
+            i = bisect.bisect_right(known, b)
+            vals.append(fixings[known[i - 1]] if i else math.nan)
     return float(np.mean(vals))
 
 
@@ -384,17 +393,19 @@ def _mid_facts(run: _Run) -> list[dict]:
     abs_mean = float(np.mean(list(absacf.values())))
     acf5 = pooled_acf(r5, range(1, 6))
     far = max(abs(acf5[k]) for k in range(2, 6)) if all(math.isfinite(acf5[k]) for k in range(2, 6)) else math.nan
-    n_note = f"{n1} one-minute returns" + ("; every return is the same (the mid never moves)"
-                                           if np.ptp(np.concatenate(r1)) == 0 else "")
+    still = "; every return is the same (the mid never moves)"
+    still1 = still if np.ptp(np.concatenate(r1)) == 0 else ""
+    still5 = still if n5 and np.ptp(np.concatenate(r5)) == 0 else ""
+    n_note = f"{n1} one-minute returns{still1}"
+    n5_note = f"{n5} five-minute returns{still5}"
     out = [
         _fact(names[0], _num(zf), targets[0], zf < 0.5, sources[0], n_note),
         _fact(names[1], _num(kurt), targets[1], math.isfinite(kurt) and kurt > 1, sources[1], n_note),
         _fact(names[2], _num(abs_mean), targets[2], math.isfinite(abs_mean) and abs_mean > 0.05, sources[2],
-              "by lag: " + ", ".join(f"{k}: {_num(v, 3)}" for k, v in absacf.items())),
-        _fact(names[3], _num(acf5[1]), targets[3], math.isfinite(acf5[1]) and acf5[1] > -0.2, sources[3],
-              f"{n5} five-minute returns"),
+              "by lag: " + ", ".join(f"{k}: {_num(v, 3)}" for k, v in absacf.items()) + still1),
+        _fact(names[3], _num(acf5[1]), targets[3], math.isfinite(acf5[1]) and acf5[1] > -0.2, sources[3], n5_note),
         _fact(names[4], _num(far), targets[4], math.isfinite(far) and far < 0.1, sources[4],
-              "by lag: " + ", ".join(f"{k}: {_num(acf5[k], 3)}" for k in range(2, 6))),
+              "by lag: " + ", ".join(f"{k}: {_num(acf5[k], 3)}" for k in range(2, 6)) + still5),
     ]
     return out
 
@@ -463,10 +474,11 @@ def _u_shape_fact(run: _Run) -> dict:
     keep = run.in_front(tr["ts"], tr["series"])
     prof = hourly_volume(tr["ts"].astype("int64")[keep], tr["qty"][keep], sessions)
     first, last = u_shape_ratios(prof)
+    hours = "lots per session hour: " + ", ".join(str(int(v)) for v in prof)
     if math.isnan(first) or math.isnan(last):
-        return _missing(name, target, VYETRENKO, f"a session of {len(prof)} hours or no volume between")
-    return _fact(name, [_num(first, 3), _num(last, 3)], target, first > 1.2 and last > 1.2, VYETRENKO,
-                 "lots per session hour: " + ", ".join(str(int(v)) for v in prof))
+        return _missing(name, target, VYETRENKO, f"a session of {len(prof)} hours or no volume in the first, "
+                        f"last or middle hours; {hours}")
+    return _fact(name, [_num(first, 3), _num(last, 3)], target, first > 1.2 and last > 1.2, VYETRENKO, hours)
 
 
 def _lead_fact(run: _Run) -> dict:
