@@ -227,7 +227,7 @@ def lead_correlations(futures_change: np.ndarray, expected_change: np.ndarray,
 # --------------------------------------------------------------------------- reading a run
 
 
-def _table(path: Path, name: str, columns: list[str] | None = None, filters=None) -> tuple[dict[str, np.ndarray], list[str]]:
+def _table(path: Path, name: str, columns: list[str] | None = None) -> tuple[dict[str, np.ndarray], list[str]]:
     """A Parquet table as numpy columns, and which of `columns` it lacks."""
     file = path / f"{name}.parquet"
     if not file.is_file():
@@ -235,7 +235,7 @@ def _table(path: Path, name: str, columns: list[str] | None = None, filters=None
     try:
         names = pq.read_schema(file).names
         want = [c for c in columns if c in names] if columns else None
-        table = pq.read_table(file, columns=want, filters=filters)
+        table = pq.read_table(file, columns=want)
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{file}: cannot read Parquet table: {e}") from None
     missing = [c for c in (columns or []) if c not in names]
@@ -245,9 +245,7 @@ def _table(path: Path, name: str, columns: list[str] | None = None, filters=None
         t = col.type
         if pa.types.is_integer(t) or pa.types.is_floating(t):
             out[c] = col.to_numpy(zero_copy_only=False).astype(float) if col.null_count else col.to_numpy()
-        elif pa.types.is_date32(t):
-            out[c] = np.array([d for d in col.to_pylist()], dtype=object)
-        else:
+        else:  # strings; dates as datetime.date
             out[c] = np.array(col.to_pylist(), dtype=object)
     return out, missing
 
@@ -522,7 +520,7 @@ def _lead_fact(run: _Run) -> dict:
     if not math.isfinite(same):
         return _missing(name, target, source, f"{len(df)} usable settlement days (need 3, with price and "
                         "expected-settlement changes not constant)")
-    ok = same > before if math.isfinite(before) else True
+    ok = same > before if math.isfinite(before) else same > 0  # previous-day changes constant: no lag to beat
     return _fact(name, [_num(same, 3), _num(before, 3)], target, ok, source,
                  f"{len(df)} daily changes (log) of the front month's settlement price")
 
