@@ -312,8 +312,8 @@ class _Run:
 
     def _continuous(self) -> None:
         tr = self.trades
-        n = len(tr.get("ts", []))
-        if self.auctions and n and "series" in tr:
+        n = len(next(iter(tr.values()), []))
+        if self.auctions and n and "ts" in tr and "series" in tr:
             keep = np.array([(int(t), s) not in self.auctions for t, s in zip(tr["ts"], tr["series"])], dtype=bool)
         else:
             keep = np.ones(n, dtype=bool)
@@ -357,8 +357,8 @@ class _Run:
             return {}
         ts = np.unique(bt["ts"].astype("int64"))
         days = ts.astype("datetime64[ns]").astype("datetime64[D]")
-        step = np.diff(ts)
-        step = int(np.median(step[days[1:] == days[:-1]])) if len(ts) > 1 and (days[1:] == days[:-1]).any() else MINUTE_NS
+        gaps = np.diff(ts)[days[1:] == days[:-1]]  # within a day
+        step = int(np.median(gaps)) if len(gaps) else MINUTE_NS
         return {d: (int(ts[days == d][0]), int(ts[days == d][-1]) + step) for d in np.unique(days)}
 
 

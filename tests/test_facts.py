@@ -301,6 +301,14 @@ def test_missing_columns_and_empty_tables_are_reported_not_crashed_on(tmp_path):
     pq.write_table(t, run / "trades.parquet")
     f = _by_name(facts.measure(run))
     assert "trades lacks taker_id, aggressor" in f["order-sign ACF lag 1"]["note"]
+    # nor a time column (with trades and an auction in the log): the facts that need it say so, the rest run
+    d = business_days(1)[0]
+    run = write_run(tmp_path / "r2", trades=[{"ts": ns(d, 9, k)} for k in range(3)], book=[],
+                    agents={1: "market_maker", 2: "noise_trader", 3: "basis_trader"}, auctions=[(ns(d, 8), "HOP-F27")])
+    pq.write_table(pq.read_table(run / "trades.parquet").drop_columns(["ts"]), run / "trades.parquet")
+    f = _by_name(facts.measure(run))
+    assert "trades lacks ts" in f["market-maker share of maker lots"]["note"]
+    assert f["agent types that never trade"]["value"] == ["basis_trader"]
 
 
 # --------------------------------------------------------------------------- the command
