@@ -215,7 +215,7 @@ class Run:
         """The stylized facts of the run's front month (`cfx facts`)."""
         from cfx import facts
 
-        return facts.compute(self.path)
+        return facts.measure(self.path)
 
     def report(self, out: str | Path | None = None) -> Path:
         """Write the HTML report (default RUN/report.html); its path."""

@@ -155,3 +155,10 @@ def test_quickstart_example_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "the dip buyer bought" in proc.stdout
     assert (tmp_path / "compare.html").stat().st_size > 10_000
+
+
+def test_run_facts_and_report(small_run, tmp_path):
+    facts = small_run.facts()
+    assert facts["passed"] + facts["failed"] == len(facts["facts"]) > 0
+    page = small_run.report(tmp_path / "r.html")
+    assert page.read_text().count("Stylized facts") >= 1
