@@ -218,7 +218,9 @@ def test_non_text_file_is_input_error_not_a_traceback(tmp_path):
 def test_fixings_csv_round_trips(tmp_path):
     out = ix.run(ix.IndexConfig(quotes=str(DATA / "index_quotes.csv"), baskets=[p.HOPPER]))
     path = tmp_path / "f.csv"
-    assert ix.write_fixings_csv(path, out) == 6
+    assert sorted(out) == ["H100", "H100.eu-west", "H100.us-east", "H100.us-west", "H200", "H200.us-east",
+                           "H200.us-west", "HOPPER"]
+    assert ix.write_fixings_csv(path, out) == 2 * len(out)
     back = ix.read_fixings_csv(path)
     assert back == out
 

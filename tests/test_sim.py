@@ -16,7 +16,8 @@ from cfx.sim.run import run_scenario
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
 RUN_FILES = ("journal", "events.parquet", "trades.parquet", "book_top.parquet", "fixings.parquet",
-             "settlements.parquet", "accounts.parquet", "agents.parquet", "summary.json", "run.log")
+             "settlements.parquet", "accounts.parquet", "agents.parquet", "indicative.parquet", "summary.json",
+             "run.log")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,7 @@ def test_same_scenario_and_seed_give_identical_outputs(small_run, tmp_path):
     assert again["run_hash"] == first["run_hash"]
     assert (tmp_path / "again" / "journal").read_bytes() == (small_run / "journal").read_bytes()
     assert (tmp_path / "again" / "summary.json").read_bytes() == (small_run / "summary.json").read_bytes()
+    assert (tmp_path / "again" / "indicative.parquet").read_bytes() == (small_run / "indicative.parquet").read_bytes()
 
 
 def test_a_different_seed_gives_a_different_run(small_run, tmp_path):

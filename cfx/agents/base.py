@@ -12,8 +12,11 @@ wall time or an unseeded random number):
   (`cfx.agents.common.OwnOrders` does it).
 - `on_market_data(ctx, series)`: the top of book or last trade of a series
   changed (only if ``subscribes = True``), after its market-data latency.
+- `on_index(ctx, name)`: a new indicative value of index `name` (basket,
+  SKU or SKU.region) was published (only if ``subscribes = True``), after
+  its market-data latency; read it with `ctx.index_value(name)`.
 - `on_day_end(ctx, day)`: after the daily settlement: settlement prices,
-  fixings, and any margin call on the agent's account.
+  fixings of every index, and any margin call on the agent's account.
 
 A complete example, a trader that buys one lot of the front month at the
 best ask every simulated minute::
@@ -103,7 +106,7 @@ class DayReport(msgspec.Struct, frozen=True):
 
     date: "dt.date"
     settlements: dict[str, int]  # series -> settlement price, ticks
-    fixings: dict[str, int]  # basket -> fixing, ticks
+    fixings: dict[str, int]  # index name (basket, SKU, SKU.region) -> official fixing, ticks
     margin_call: int  # micro-dollars owed by this agent's account (0: none)
 
 
@@ -117,8 +120,12 @@ class Context(Protocol):
     def listed(self) -> list[str]: ...  # tradable series, front month first
     def front(self, basket: str | None = None) -> str: ...
     def quote(self, series: str) -> Quote: ...
-    def index_ticks(self, series: str) -> int | None: ...  # latest fixing of the series' basket, in ticks
-    def expected_settlement(self, series: str) -> int | None: ...  # final price if the index stays where it is
+    def index_ticks(self, series: str) -> int | None: ...  # latest seen indicative of the series' basket, ticks
+    def index_value(self, name: str) -> int | None: ...  # same for any index name (basket, SKU, SKU.region)
+    # month-to-date fixings + the latest seen indicative for the rest of the month (moves intraday)
+    def expected_settlement(self, series: str) -> int | None: ...
+    # the latent expected final settlement (ahead of publication) + N(0, noise_ticks) from ctx.rng
+    def value_signal(self, series: str, noise_ticks: float) -> float | None: ...
     def settlement(self, series: str) -> int | None: ...  # last daily settlement price
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
@@ -152,6 +159,9 @@ class Agent:
         pass
 
     def on_market_data(self, ctx: Context, series: str) -> None:
+        pass
+
+    def on_index(self, ctx: Context, name: str) -> None:
         pass
 
     def on_day_end(self, ctx: Context, day: DayReport) -> None:

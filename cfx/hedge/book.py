@@ -37,7 +37,7 @@ from pathlib import Path
 import msgspec
 
 from cfx.errors import InputError
-from cfx.index import _parse_date, _Rows, parse_price_micro
+from cfx.index import Rows, parse_date, parse_price_micro
 from cfx.products import DEFAULT_BASKETS, Basket, business_days
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
@@ -125,7 +125,7 @@ def _basket_for(sku: str, wanted: str, baskets: Mapping[str, Basket]) -> str:
 def read_book(path: str | Path, baskets: Mapping[str, Basket] = DEFAULT_BASKETS) -> list[Forward]:
     """The forwards of a book CSV (columns in the module docstring). A bad
     row raises InputError naming the file, line number and field."""
-    rows = _Rows(path)
+    rows = Rows(path)
     header = [h.lower() for h in rows.header]
     col: dict[str, int] = {}
     for field, names in _COLUMNS.items():
@@ -160,9 +160,9 @@ def read_book(path: str | Path, baskets: Mapping[str, Basket] = DEFAULT_BASKETS)
             if not sku:
                 raise ValueError("is empty")
             field = "delivery_start"
-            start = _parse_date(get("delivery_start"))
+            start = parse_date(get("delivery_start"))
             field = "delivery_end"
-            end = _parse_date(get("delivery_end"))
+            end = parse_date(get("delivery_end"))
             if end < start:
                 raise ValueError(f"{end} is before delivery_start {start}")
             if not business_days(start, end):

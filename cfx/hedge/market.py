@@ -45,11 +45,11 @@ from cfx.index import (
     Fixing,
     GeneratorConfig,
     Quote,
-    _parse_date,
-    _Rows,
+    Rows,
     basket_fixings,
     daily_fixings,
     generate_quotes,
+    parse_date,
     parse_price_micro,
     read_fixings_csv,
     read_quotes_csv,
@@ -202,7 +202,7 @@ class CsvCurve(FuturesCurve):
 def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, dict[dt.date, int]]:
     """symbol -> date -> price in ticks, from ``date,series,price`` (or
     ``symbol`` for series, ``price_ticks`` for price)."""
-    rows = _Rows(path)
+    rows = Rows(path)
     header = [h.lower() for h in rows.header]
     sym_col = "series" if "series" in header else "symbol"
     price_col = "price_ticks" if "price_ticks" in header else "price"
@@ -217,7 +217,7 @@ def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, di
         rec = dict(zip(header, (c.strip() for c in row)))
         field = "date"
         try:
-            date = _parse_date(rec["date"])
+            date = parse_date(rec["date"])
             field = sym_col
             try:
                 parse_symbol(rec[sym_col])

@@ -35,13 +35,13 @@ from cfx.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
 from cfx.products import (
     ListingCalendar,
     Series,
-    business_days,
     final_settlement,
     first_business_days,
-    month_days,
 )
 from cfx.sim import shocks
+from cfx.index.intraday import IntradayIndex
 from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
+from cfx.sim.information import IndexPublisher
 from cfx.sim.outputs import RunWriter
 from cfx.types import (
     AdvanceTime,
@@ -151,10 +151,11 @@ class Simulation:
     """Runs a scenario: `run()` returns the summary's raw figures."""
 
     def __init__(self, scenario: Any, writer: RunWriter, *, fixings: dict[str, dict[dt.date, int]],
+                 intraday: IntradayIndex | None = None,
                  on_progress: Callable[[int, int, int], None] | None = None) -> None:
         self.sc = scenario
         self.writer = writer
-        self.fixings = fixings  # basket -> date -> micro-$
+        self.fixings = fixings  # index name (basket, SKU, SKU.region) -> date -> micro-$
         self.on_progress = on_progress
         self.venue = Venue()
         self.now = 0
@@ -175,7 +176,7 @@ class Simulation:
         self.subscribers: list[Participant] = []
         self.commands = 0
         self.today: dt.date = scenario.calendar.start
-        self.published: dict[str, int] = {}  # basket -> latest published fixing, micro-$
+        self.published: dict[str, int] = {}  # index name -> latest official fixing, micro-$
         self.stats = {"engine_messages": 0, "wakeups": 0}
         self.window = (0, 0)  # today's settlement window, ns
         self._window_trades: dict[str, list[int]] = {}  # series -> [sum price*qty, qty] in the window
@@ -185,8 +186,8 @@ class Simulation:
         self.halts = 0
         self.rejects: dict[str, int] = {}
         self.book_stats = {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
-        self._expected: dict[str, int | None] = {}  # series -> expected final settlement, for today
         self._setup_agents()
+        self.information = IndexPublisher(self, intraday)
 
     # ------------------------------------------------------------------ set-up
 
@@ -311,6 +312,7 @@ class Simulation:
             self.window = (epoch_ns(day, settle_min), close_ts)
             self._window_trades = {}
             self.now = pre_open_ts
+            self.information.start_day(day, pre_open_ts)
             self._list_and_band(day, pre_open_ts)
             self._carry_wakeups(pre_open_ts)
             if d == 0:
@@ -469,7 +471,6 @@ class Simulation:
         while i >= 0 and settled[i].date == day:
             self.settlements[settled[i].series] = settled[i].price
             i -= 1
-        self._expected.clear()
         for symbol in finals:
             del self.series[symbol]
             self.tapes.pop(symbol, None)
@@ -533,25 +534,37 @@ class AgentContext:
 
     def index_ticks(self, series: str) -> int | None:
         s = self.sim.series.get(series)
-        if s is None or s.basket not in self.sim.published:
+        return None if s is None else self.index_value(s.basket)
+
+    def index_value(self, name: str) -> int | None:
+        micro = self.sim.information.seen(name, self.p.md_ns)
+        if micro is None:
             return None
-        return self.sim._index_ticks(s.basket)
+        tick = self.sim.tick_micro
+        return max(1, (micro + tick // 2) // tick)
 
     def expected_settlement(self, series: str) -> int | None:
-        """The final settlement price if the index stayed at its latest
-        fixing for the rest of the contract month (computed once a day)."""
-        sim = self.sim
-        if series in sim._expected:
-            return sim._expected[series]
-        s = sim.series.get(series)
-        if s is None or s.basket not in sim.published:
+        """Month-to-date fixings plus the latest indicative this agent has
+        seen for the rest of the contract month (moves intraday)."""
+        s = self.sim.series.get(series)
+        if s is None:
             return None
-        fixings = sim.fixings[s.basket]
-        latest = sim.published[s.basket]
-        values = [fixings[d] if d < sim.today and d in fixings else latest
-                  for d in business_days(*month_days(s.year, s.month))]
-        sim._expected[series] = value = max(1, round(sum(values) / len(values) / sim.tick_micro))
-        return value
+        info = self.sim.information
+        micro = info.seen(s.basket, self.p.md_ns)
+        return None if micro is None else max(1, round(info.expected(s, micro)))
+
+    def value_signal(self, series: str, noise_ticks: float) -> float | None:
+        """The latent expected final settlement (ahead of publication) plus
+        N(0, noise_ticks) from this agent's generator."""
+        s = self.sim.series.get(series)
+        if s is None:
+            return None
+        info = self.sim.information
+        latent = info.latent(s.basket)
+        if latent is None:
+            return None
+        value = info.expected(s, latent)
+        return value + float(self.rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else value
 
     def settlement(self, series: str) -> int | None:
         return self.sim.settlements.get(series)

@@ -21,12 +21,14 @@ import msgspec
 import structlog
 
 from cfx import index as ix
+from cfx.index.intraday import IntradayIndex, groups_of
 from cfx import logs
 from cfx.products import first_business_days
 from cfx.errors import InputError
 from cfx.sim import scenario as scn
 from cfx.sim.loop import Simulation
 from cfx.sim.outputs import RunWriter
+from cfx.sim.clock import minutes
 from cfx.sim.shocks import apply_index_moves
 from cfx.types import SettlementTier
 
@@ -34,31 +36,75 @@ log = structlog.get_logger("cfx.sim")
 HISTORY_DAYS = 40  # business days of fixings before the run: volatility lookback and first references
 
 
-def build_fixings(sc: Any) -> dict[str, dict[dt.date, int]]:
-    """Basket fixings (micro-$/GPU-hour by date) covering the run, its
-    history and every listed contract month to its end; index moves applied."""
+class IndexBuild(msgspec.Struct):
+    """What the index layer gives a run: the official fixings of every
+    published name (micro-$/GPU-hour by date) and, with the generator, the
+    intraday process (None with a quotes CSV)."""
+
+    fixings: dict[str, dict[dt.date, int]]
+    intraday: IntradayIndex | None
+
+
+def build_index(sc: Any) -> IndexBuild:
+    """Fixings of every basket, SKU and SKU x region index covering the run,
+    its history and every listed contract month to its end, with the
+    scenario's index moves; the generator's seed is the scenario seed
+    unless ``index.generator.seed`` pins it."""
     cal = sc.calendar
     days = first_business_days(cal.start, cal.days)
     first = days[0] - dt.timedelta(days=HISTORY_DAYS * 7 // 5 + 3)
     last_month_end = _month_end(days[-1], sc.products.months_ahead)
     cfg: ix.IndexConfig = sc.index
-    if cfg.quotes is None:
-        gen = cfg.generator or ix.GeneratorConfig(seed=sc.seed)
-        span = len(first_business_days(first, (last_month_end - first).days + 1))
-        gen = msgspec.structs.replace(gen, start=first, days=span)
-        cfg = msgspec.structs.replace(cfg, generator=gen, baskets=list(sc.products.baskets), start=None, end=None)
-    else:
-        cfg = msgspec.structs.replace(cfg, baskets=list(sc.products.baskets))
-    computed = ix.run(cfg)
-    fixings = {}
-    for b in sc.products.baskets:
-        values = ix.fixing_values(computed[b.name])
-        if not any(d < days[0] for d in values):
-            raise InputError(f"index: no fixing of {b.name} before the first day {days[0]} (the quotes must start earlier)")
-        fixings[b.name] = values
+    baskets = list(sc.products.baskets)
     moves = [s for s in sc.shocks if isinstance(s, scn.IndexMove)]
-    apply_index_moves(fixings, days, moves)
-    return fixings
+    intraday = None
+    if cfg.quotes is None:
+        gen = cfg.generator or ix.GeneratorConfig()
+        span = len(first_business_days(first, (last_month_end - first).days + 1))
+        seed = gen.seed if gen.seed is not None else sc.seed
+        gen = msgspec.structs.replace(gen, start=first, days=span, seed=seed)
+        sample = ix.daily_sample(gen)
+        offset = sample.dates.index(days[0])
+        for jump in index_move_jumps(moves, baskets, offset):
+            if jump.sku in sample.log_price:
+                sample.add_jump(jump)
+        parts = ix.constituents(gen, sample)
+        cfg = msgspec.structs.replace(cfg, generator=gen, baskets=baskets, start=None, end=None)
+        computed = ix.run(cfg, ix.quotes_of(gen, parts))
+    else:
+        cfg = msgspec.structs.replace(cfg, baskets=baskets)
+        computed = ix.run(cfg)
+    fixings = {name: ix.fixing_values(fs) for name, fs in computed.items()}
+    for b in baskets:
+        if not any(d < days[0] for d in fixings[b.name]):
+            raise InputError(f"index: no fixing of {b.name} before the first day {days[0]} (the quotes must start earlier)")
+    if cfg.quotes is None:
+        info = sc.information
+        groups = groups_of(parts, cfg.fixing, cfg.region_fixing, cfg.per_sku)
+        intraday = IntradayIndex(gen, sample, parts, groups, baskets, fixings, seed=ix.generator_seed(gen),
+                                 reprice_per_hour=info.reprice_per_hour, overnight=info.overnight_variance)
+    else:
+        apply_index_moves(fixings, days, moves, baskets)
+    return IndexBuild(fixings, intraday)
+
+
+def build_fixings(sc: Any) -> dict[str, dict[dt.date, int]]:
+    """The official fixings of `build_index`."""
+    return build_index(sc).fixings
+
+
+def index_move_jumps(moves: list, baskets: list, offset: int) -> list[ix.Jump]:
+    """Index moves as jumps of the SKUs of their baskets: each business day
+    of a move's window one equal log step, at the move's time if it has one.
+    `offset`: the sample's day number of the run's first day."""
+    out = []
+    for move in moves:
+        skus = sorted({s for b in baskets if not move.baskets or b.name in move.baskets for s in b.weights})
+        step = math.log(1 + move.pct / 100) / move.over_days
+        minute = minutes(move.time) if move.time is not None else None
+        for d in range(move.day, move.day + move.over_days):
+            out.extend(ix.Jump(sku, offset + d, step, minute) for sku in skus)
+    return out
 
 
 def _month_end(day: dt.date, months_ahead: int) -> dt.date:
@@ -71,11 +117,11 @@ def _month_end(day: dt.date, months_ahead: int) -> dt.date:
 def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
     """Run ``sc`` (a loaded `Scenario`) into directory ``out``; return the summary."""
     out = Path(out)
-    fixings = build_fixings(sc)
+    built = build_index(sc)
     writer = RunWriter(out)
     started = time.perf_counter()
     bar = _Bar(sc.calendar.days) if progress else None
-    sim = Simulation(sc, writer, fixings=fixings,
+    sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday,
                      on_progress=(lambda d, n, c: bar.update(d, c)) if bar is not None else None)
     log.info("run.start", scenario=sc.name, seed=sc.seed, days=sc.calendar.days,
              agents=len(sim.participants), out=str(out))
@@ -88,6 +134,7 @@ def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
     seconds = time.perf_counter() - started
     sim.venue.clearing.write_tables(out)
     write_agents_table(sim, out / "agents.parquet")
+    sim.information.write_table(out / "indicative.parquet")
     summary = summarize(sc, sim, writer, stats)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],

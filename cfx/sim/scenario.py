@@ -91,12 +91,17 @@ class Rules(_Section):
 class IndexMove(_Section, tag="index-move", tag_field="type"):
     """The basket indices move by ``pct`` percent, spread evenly (in log)
     over ``over-days`` business days from ``day`` (0 = the first day): a
-    jump when ``over-days`` is 1, a crash or a rally when longer."""
+    jump when ``over-days`` is 1, a crash or a rally when longer. The move
+    applies to the SKUs of ``baskets`` (default: every listed basket), so
+    their SKU and SKU x region indices move with them; each day's step is a
+    jump of the latent intraday value at ``time`` (HH:MM; default a random
+    time of the session)."""
 
     day: Annotated[int, Meta(ge=0)]
     pct: Annotated[float, Meta(gt=-100)]
     over_days: Annotated[int, Meta(ge=1)] = 1
     baskets: list[str] | None = None
+    time: str | None = None
 
 
 class KillSwitch(_Section, tag="kill-switch", tag_field="type"):
@@ -145,6 +150,27 @@ class MemberDefault(_Section, tag="member-default", tag_field="type"):
 Shock = IndexMove | MarketMakerWithdrawal | FatFinger | MemberDefault | KillSwitch
 
 
+class Information(_Section):
+    """The intraday index (with the seeded generator; a quotes CSV has no
+    intraday path, so its indicative value is the last fixing). Between two
+    fixings each SKU's latent value is a Brownian bridge with the day's
+    jumps; ``overnight-variance`` of a day's diffusive variance accrues
+    before the pre-open. Each constituent quote reprices
+    ``reprice-per-hour`` times an hour on average (Poisson) to the latent
+    value times its basis. An indicative value of every index is published
+    every ``indicative-interval-s`` seconds from the pre-open to
+    ``fixing-time`` (HH:MM; default the close), when the official fixing is
+    taken. Jumps without a time fall uniformly in [``news-start``,
+    ``news-end``] (default the open and the fixing time)."""
+
+    indicative_interval_s: Annotated[int, Meta(ge=1, le=3_600)] = 60
+    fixing_time: str | None = None
+    reprice_per_hour: Annotated[float, Meta(ge=0, le=3_600)] = 4.0
+    overnight_variance: Annotated[float, Meta(ge=0, lt=1)] = 0.25
+    news_start: str | None = None
+    news_end: str | None = None
+
+
 class Output(_Section):
     """``book-top-interval-s``: seconds between top-of-book snapshots."""
 
@@ -166,6 +192,7 @@ class Scenario(_Section):
     rules: Rules = msgspec.field(default_factory=Rules)
     agents: list[AgentEntry] = msgspec.field(default_factory=list)
     shocks: list[Shock] = msgspec.field(default_factory=list)
+    information: Information = msgspec.field(default_factory=Information)
     output: Output = msgspec.field(default_factory=Output)
 
 
@@ -286,6 +313,32 @@ def _cross_checks(s: Scenario) -> list[str]:
                 n = sum(a.count for a in s.agents if type(a).__struct_config__.tag == shock.agent)
                 if shock.index >= n:
                     out.append(f"shocks[{i}].index: only {n} agents of type {shock.agent!r}")
+    out.extend(_information_checks(s))
     if not s.agents:
         out.append("agents: a scenario needs at least one agent")
+    return out
+
+
+def fixing_minute(s: Scenario) -> int:
+    """The official fixing's minute of the day (default: the close)."""
+    t = s.information.fixing_time
+    return minutes(t if t is not None else s.calendar.close)
+
+
+def _information_checks(s: Scenario) -> list[str]:
+    info, cal = s.information, s.calendar
+    out = []
+    for key in ("fixing_time", "news_start", "news_end"):
+        value = getattr(info, key)
+        if value is not None and _TIME.match(value) is None:
+            out.append(f"information.{key.replace('_', '-')}: expected HH:MM, got {value!r}")
+    if out:
+        return out
+    fix = fixing_minute(s)
+    if not minutes(cal.open) < fix <= minutes(cal.close):
+        out.append(f"information.fixing-time: {info.fixing_time} is not after the open and at or before the close")
+    start = minutes(info.news_start) if info.news_start else minutes(cal.open)
+    end = minutes(info.news_end) if info.news_end else fix
+    if not minutes(cal.pre_open) <= start <= end <= fix:
+        out.append("information.news-start: expected pre-open <= news-start <= news-end <= fixing-time")
     return out

@@ -1,6 +1,7 @@
 """What a scenario does to its market at given times.
 
-- ``index-move``: reshapes the basket fixings before the run (`apply_index_moves`);
+- ``index-move``: jumps of the latent index of its baskets' SKUs (`cfx.sim.run.index_move_jumps`;
+  with a quotes CSV it scales the fixings instead, `apply_index_moves`);
 - ``mm-withdrawal``: market makers cancel everything and stop quoting for a while;
 - ``fat-finger``: one mistaken market order from an account of its own;
 - ``member-default``: an agent stops trading (and meeting margin calls)
@@ -29,15 +30,21 @@ log = structlog.get_logger("cfx.sim")
 SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself trades from (fat finger)
 
 
-def apply_index_moves(fixings: dict[str, dict[dt.date, int]], days: list[dt.date], moves: list[IndexMove]) -> None:
-    """Scale the basket fixings in place: each move's full factor applies from
-    the end of its window on, a geometric part of it inside the window."""
+def apply_index_moves(fixings: dict[str, dict[dt.date, int]], days: list[dt.date], moves: list[IndexMove],
+                      baskets: list) -> None:
+    """Scale the fixings in place (a quotes-CSV feed has no intraday path to
+    move): each move's full factor applies from the end of its window on, a
+    geometric part of it inside the window, to its baskets and their SKU
+    and SKU x region indices."""
     for move in moves:
         factor = 1 + move.pct / 100
         start = days[move.day]
         window = days[move.day:move.day + move.over_days]
+        chosen = [b for b in baskets if not move.baskets or b.name in move.baskets]
+        names = {b.name for b in chosen}
+        skus = {s for b in chosen for s in b.weights}
         for name, series in fixings.items():
-            if move.baskets and name not in move.baskets:
+            if name not in names and name.split(".")[0] not in skus:
                 continue
             for day in sorted(series):
                 if day < start:

@@ -1,0 +1,142 @@
+"""What the simulation tells its agents about the index, and when.
+
+`IndexPublisher` takes each day's intraday index (`cfx.index.intraday`),
+publishes every index's indicative value on the scenario's schedule
+(``[information] indicative-interval-s``, from the pre-open to the fixing
+time, whose value is the official fixing) and answers the agents' questions
+with their market-data latency: an agent sees the latest publication made at
+least ``market_data_ns`` before now. Agents that subscribe and override
+`Agent.on_index` are called once per publication (after their latency,
+jitter included) for each index whose value changed. `value_signal` reads
+the latent value (ahead of publication) plus the agent's own noise.
+
+With a quotes-CSV feed there is no intraday path: nothing is published
+during the day and every index's value is its last official fixing.
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cfx.agents.base import Agent
+from cfx.index.intraday import IndexDay, IntradayIndex
+from cfx.products import Series, business_days, month_days
+from cfx.sim.clock import NS, minutes
+from cfx.sim.scenario import fixing_minute
+
+if TYPE_CHECKING:
+    from cfx.sim.loop import Participant, Simulation
+
+
+class IndexPublisher:
+    """The indicative index of a run, one day at a time."""
+
+    def __init__(self, sim: "Simulation", intraday: IntradayIndex | None) -> None:
+        self.sim = sim
+        self.intraday = intraday
+        sc = sim.sc
+        cal, info = sc.calendar, sc.information
+        self.pre_open_min = minutes(cal.pre_open)
+        fix = fixing_minute(sc)
+        self.span = (fix - self.pre_open_min) * 60
+        publish = list(range(0, self.span, info.indicative_interval_s)) + [self.span]
+        self.publish = np.array(publish)
+        start = minutes(info.news_start) if info.news_start else minutes(cal.open)
+        end = minutes(info.news_end) if info.news_end else fix
+        self.news = ((start - self.pre_open_min) * 60, (end - self.pre_open_min) * 60)
+        self.listeners = [p for p in sim.subscribers if type(p.agent).on_index is not Agent.on_index]
+        self.day: IndexDay | None = None
+        self.pre_open_ns = 0
+        self.pub_ns: list[int] = []
+        self.row: dict[str, int] = {}
+        self.values = np.empty((0, 0), dtype=np.int64)
+        self._tables: list[tuple[np.ndarray, list[str], np.ndarray]] = []
+        self._month: dict[str, tuple[int, int, int]] = {}
+
+    def start_day(self, day: Any, pre_open_ns: int) -> None:
+        """Compute the day's publications and schedule the `on_index` calls."""
+        self._month.clear()
+        self.pre_open_ns = pre_open_ns
+        self.day = None
+        if self.intraday is None:
+            return
+        today = self.intraday.compute(day, self.span, self.publish, self.news, self.pre_open_min)
+        if today is None:
+            return
+        self.day = today
+        self.pub_ns = (pre_open_ns + self.publish * NS).tolist()
+        self.row = {name: i for i, name in enumerate(today.names)}
+        self.values = np.rint(today.values).astype(np.int64)
+        self._tables.append((np.array(self.pub_ns, dtype=np.int64), today.names, self.values))
+        if not self.listeners:
+            return
+        changed = np.ones(self.values.shape, dtype=bool)
+        changed[:, 1:] = self.values[:, 1:] != self.values[:, :-1]
+        names = today.names
+        sim = self.sim
+        for k, ts in enumerate(self.pub_ns):
+            which = [names[i] for i in np.flatnonzero(changed[:, k])]
+            if which:
+                for p in self.listeners:
+                    sim.at(ts + p.delay(p.md_ns), partial(self._deliver, p, which))
+
+    def _deliver(self, p: "Participant", names: list[str]) -> None:
+        if p.active:
+            for name in names:
+                p.agent.on_index(p.ctx, name)
+
+    def seen(self, name: str, latency_ns: int) -> int | None:
+        """The latest value of index `name` published at least `latency_ns`
+        ago (micro-$), else its latest official fixing; None if neither."""
+        i = self.row.get(name) if self.day is not None else None
+        if i is not None:
+            k = bisect.bisect_right(self.pub_ns, self.sim.now - latency_ns) - 1
+            if k >= 0:
+                return int(self.values[i, k])
+        return self.sim.published.get(name)
+
+    def latent(self, basket: str) -> float | None:
+        """The latent value of basket `basket` now (micro-$, unpublished)."""
+        if self.day is not None and basket in self.day.latent:
+            g = min(max((self.sim.now - self.pre_open_ns) // NS, 0), self.span)
+            return float(self.day.latent[basket][g])
+        v = self.sim.published.get(basket)
+        return None if v is None else float(v)
+
+    def expected(self, s: Series, value_micro: float) -> float:
+        """The final settlement (ticks, float) if the index's remaining
+        fixings of the contract month were `value_micro`: the month's
+        official fixings to date plus that value for the other days."""
+        cached = self._month.get(s.symbol)
+        if cached is None:
+            fixings = self.sim.fixings[s.basket]
+            today = self.sim.today
+            days = business_days(*month_days(s.year, s.month))
+            past = [fixings[d] for d in days if d < today and d in fixings]
+            self._month[s.symbol] = cached = (sum(past), len(past), len(days))
+        total, n_past, n = cached
+        return (total + (n - n_past) * value_micro) / n / self.sim.tick_micro
+
+    def write_table(self, path: Path) -> None:
+        """``indicative.parquet``: ts (ns), index, value_micro; one row per
+        publication per index."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ts, names, values = [], [], []
+        for pub, day_names, vals in self._tables:
+            for i, name in enumerate(day_names):
+                ts.append(pub)
+                names.append(np.full(len(pub), name, dtype=object))
+                values.append(vals[i])
+        table = pa.table({
+            "ts": pa.array(np.concatenate(ts) if ts else np.empty(0, np.int64), pa.int64()),
+            "index": pa.array(np.concatenate(names) if names else np.empty(0, object), pa.string()).dictionary_encode(),
+            "value_micro": pa.array(np.concatenate(values) if values else np.empty(0, np.int64), pa.int64()),
+        })
+        pq.write_table(table, path)
