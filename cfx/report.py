@@ -280,7 +280,8 @@ def plot_prices(run: Run) -> Any:
                     mew=0.6, color=c, label=f"{s} settlement")
     window = run_window(run)
     fx = run.fixings
-    for i, name in enumerate(sorted(set(fx["index"].tolist()))):
+    baskets = run.summary.get("baskets") or sorted(set(fx["index"].tolist()))  # not the SKU and SKU.region indices
+    for i, name in enumerate(baskets):
         f = _mask(fx, fx["index"] == name)
         order = np.argsort(f["date"])
         dates, values = f["date"][order], f["value"][order] / MICRO

@@ -10,7 +10,9 @@ the pre-open (their orders collect for the opening call auction), the venue
 is told the time at the open, the settlement window and the close (its
 session machine uncrosses, halts and closes the series), then the daily
 settlement runs (`SettleDay`) with the day's index fixings; agents hear the
-day's settlement prices and margin calls.
+day's settlement prices and margin calls. During the day the index
+publisher (`cfx.sim.information`) publishes indicative index values on its
+schedule; agents read them with their market-data latency.
 
 Every command the venue receives is journaled first (`RunWriter.journal`),
 so `cfx replay RUN/journal` rebuilds the run's event log exactly.

@@ -222,6 +222,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "rejects": dict(sorted(sim.rejects.items())),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),
+        "baskets": [b.name for b in sc.products.baskets],
         "tick_usd": sc.products.tick_usd,
         "contract_unit": sc.products.contract_unit,
         "run_hash": writer.hash.hexdigest(),
