@@ -117,7 +117,7 @@ class Run:
     """A run directory, read as DataFrames.
 
     ``summary`` is summary.json as a dict. Tables: `trades`, `book`,
-    `settlements`, `fixings`, `accounts`, `positions`, `margin_calls`,
+    `settlements`, `fixings`, `indicative`, `accounts`, `positions`, `margin_calls`,
     `defaults`, `agents`, `events`; `otc_trades` when the run has any.
     `facts` computes the stylized facts, `report` writes report.html.
     """
@@ -169,6 +169,12 @@ class Run:
         """Official index fixings (micro-$ per GPU-hour and $)."""
         df = self.table("fixings")
         df["value_usd"] = df["value"] / MICRO
+        return df
+
+    def indicative(self) -> pd.DataFrame:
+        """Intraday indicative index values (one row per publication per index)."""
+        df = self.table("indicative")
+        df["value_usd"] = df["value_micro"] / MICRO
         return df
 
     def accounts(self) -> pd.DataFrame:

@@ -679,7 +679,8 @@ class GeneratorConfig(_Config, frozen=True):
     shared part moves every constituent of a SKU together, so the model
     keeps it in the SKU's own factor (vol above) and gives a region only
     the rest. Cross-region correlation of SKU x region returns then comes
-    from the shared SKU factor (about 0.6 for H100 regions in a baseline run).
+    from the shared SKU factor: over 1000 generated days, daily returns of
+    H100.us-east correlate about 0.45 with H100.us-west and 0.69 with HOPPER.
     """
 
     seed: int | None = None
