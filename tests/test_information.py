@@ -16,7 +16,7 @@ from cfx import index as ix
 from cfx.agents.base import Agent, AgentSpec, Latency, register
 from cfx.errors import InputError
 from cfx.index.intraday import bridge, indicative
-from cfx.products import HOPPER, first_business_days
+from cfx.products import HOPPER, business_days, first_business_days, month_days
 from cfx.sim import scenario as scn
 from cfx.sim.clock import NS, epoch_ns, minutes
 from cfx.sim.run import build_index, run_scenario
@@ -39,11 +39,13 @@ class Recorder(Agent):
         super().__init__(spec, index)
         self.seen: list[tuple[int, str, int | None]] = []
         self.signals: list[tuple[float, float]] = []
+        self.expected: list[tuple[int, int | None]] = []
 
     def on_index(self, ctx, name):
         self.seen.append((ctx.now, name, ctx.index_value(name)))
         if name == "HOPPER":
             series = ctx.front()
+            self.expected.append((ctx.now, ctx.expected_settlement(series)))
             self.signals.append((ctx.value_signal(series, self.spec.noise_ticks), ctx.value_signal(series, 0.0)))
 
 
@@ -183,8 +185,17 @@ def test_value_signal_is_the_latent_value_plus_noise_of_the_given_sd(recorded):
 
 def test_expected_settlement_moves_intraday_with_the_indicative(recorded):
     sc, sim, agent, rows = recorded
-    values = {v for _, name, v in agent.seen if name == "HOPPER"}
-    assert len(values) > 3
+    day = sc.calendar.start
+    close = epoch_ns(day, minutes(sc.calendar.close))
+    first_day = [(now, v) for now, v in agent.expected if now < close]
+    assert len({v for _, v in first_day}) >= 2  # not once a day
+    published = {r["ts"]: r["value_micro"] for r in rows if r["index"] == "HOPPER"}
+    hop = sim.fixings["HOPPER"]
+    month = business_days(*month_days(day.year, day.month))
+    past = [hop[d] for d in month if d < day and d in hop]
+    for now, value in first_day:  # month-to-date fixings + the indicative seen for the other days
+        micro = published[now - MD_NS]
+        assert value == max(1, round((sum(past) + (len(month) - len(past)) * micro) / len(month) / sim.tick_micro))
 
 
 # ---------------------------------------------------------------- seeds and indices

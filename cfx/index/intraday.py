@@ -160,10 +160,10 @@ class IntradayIndex:
         b = bridge(rng, span, self.overnight, self.betas)
         paths = {}
         today_jumps = [j for j in self.sample.jumps if j.day == t]
+        u = self.overnight + (1 - self.overnight) * np.arange(span + 1) / span
         for i, sku in enumerate(self.skus):
             l0, l1 = lp[sku][t - 1], lp[sku][t]
             jumped = sum(j.size for j in today_jumps if j.sku == sku)
-            u = self.overnight + (1 - self.overnight) * np.arange(span + 1) / span
             x = l0 + u * (l1 - l0 - jumped) + self.vols[i] * b[i]
             for j in today_jumps:
                 if j.sku == sku:
@@ -182,26 +182,32 @@ class IntradayIndex:
                 quotes[r] = carry
                 continue
             times = np.sort(rng.integers(0, span, rng.poisson(rate)))
-            basis = today / math.exp(lp[c.sku][t])
-            k = np.searchsorted(times, publish, side="right") - 1
-            values = np.exp(paths[c.sku][times[np.maximum(k, 0)]]) * basis if len(times) else np.zeros(n_pub)
-            quotes[r] = np.where(k >= 0, values, carry) if len(times) else carry
+            if len(times):
+                basis = today / math.exp(lp[c.sku][t])
+                k = np.searchsorted(times, publish, side="right") - 1
+                quotes[r] = np.where(k >= 0, np.exp(paths[c.sku][times[np.maximum(k, 0)]]) * basis, carry)
+            else:
+                quotes[r] = carry
             quotes[r, -1] = today
         rows, names = [], []
         for g in self.groups:
             v = indicative(quotes[g.rows], self.weights[g.rows], self.providers[g.rows], g.rule)
             have = len(np.unique(self.providers[g.rows][quotes[g.rows, 0] > 0]))
             official = self.fixings[g.name].get(day)
-            previous = self._previous(g.name, day)
-            if have < g.rule.min_contributors or np.isnan(v).any():
-                v = np.where(np.isnan(v) | (have < g.rule.min_contributors), previous or 0.0, v)
+            if have < g.rule.min_contributors or np.isnan(v).any():  # the previous fixing carries
+                previous = self._previous(g.name, day)
+                v = np.where(np.isnan(v) | (have < g.rule.min_contributors), np.nan if previous is None else previous, v)
             if official is not None:
                 v[-1] = official
+            if np.isnan(v).any():
+                continue  # nothing to publish yet (never fixed)
             rows.append(v)
             names.append(g.name)
         by_name = dict(zip(names, rows))
         latent = {}
         for bk in self.baskets:
+            if any(s not in by_name for s in bk.weights):
+                continue
             rows.append(sum(w * by_name[s] for s, w in bk.weights.items()))
             official = self.fixings.get(bk.name, {}).get(day)
             if official is not None:

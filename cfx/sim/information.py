@@ -55,12 +55,15 @@ class IndexPublisher:
         self.pub_ns: list[int] = []
         self.row: dict[str, int] = {}
         self.values = np.empty((0, 0), dtype=np.int64)
+        self._lists: list[list[int]] = []
         self._tables: list[tuple[np.ndarray, list[str], np.ndarray]] = []
         self._month: dict[str, tuple[int, int, int]] = {}
+        self._expected: dict[tuple[str, int], int] = {}  # (series, publication) -> ticks, today
 
     def start_day(self, day: Any, pre_open_ns: int) -> None:
         """Compute the day's publications and schedule the `on_index` calls."""
         self._month.clear()
+        self._expected.clear()
         self.pre_open_ns = pre_open_ns
         self.day = None
         if self.intraday is None:
@@ -72,6 +75,7 @@ class IndexPublisher:
         self.pub_ns = (pre_open_ns + self.publish * NS).tolist()
         self.row = {name: i for i, name in enumerate(today.names)}
         self.values = np.rint(today.values).astype(np.int64)
+        self._lists = self.values.tolist()  # plain ints: agents read them often
         self._tables.append((np.array(self.pub_ns, dtype=np.int64), today.names, self.values))
         if not self.listeners:
             return
@@ -97,8 +101,25 @@ class IndexPublisher:
         if i is not None:
             k = bisect.bisect_right(self.pub_ns, self.sim.now - latency_ns) - 1
             if k >= 0:
-                return int(self.values[i, k])
+                return self._lists[i][k]
         return self.sim.published.get(name)
+
+    def expected_ticks(self, s: Series, latency_ns: int) -> int | None:
+        """`expected` on the latest indicative seen with `latency_ns`,
+        rounded to ticks (the same for every agent that saw the same
+        publication, so it is kept for the day)."""
+        if self.day is None or s.basket not in self.row:
+            micro = self.seen(s.basket, latency_ns)
+            return None if micro is None else max(1, round(self.expected(s, micro)))
+        k = bisect.bisect_right(self.pub_ns, self.sim.now - latency_ns) - 1
+        key = (s.symbol, k)
+        value = self._expected.get(key)
+        if value is None:
+            micro = self._lists[self.row[s.basket]][k] if k >= 0 else self.sim.published.get(s.basket)
+            if micro is None:
+                return None
+            self._expected[key] = value = max(1, round(self.expected(s, micro)))
+        return value
 
     def latent(self, basket: str) -> float | None:
         """The latent value of basket `basket` now (micro-$, unpublished)."""

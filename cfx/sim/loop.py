@@ -549,11 +549,7 @@ class AgentContext:
         """Month-to-date fixings plus the latest indicative this agent has
         seen for the rest of the contract month (moves intraday)."""
         s = self.sim.series.get(series)
-        if s is None:
-            return None
-        info = self.sim.information
-        micro = info.seen(s.basket, self.p.md_ns)
-        return None if micro is None else max(1, round(info.expected(s, micro)))
+        return None if s is None else self.sim.information.expected_ticks(s, self.p.md_ns)
 
     def value_signal(self, series: str, noise_ticks: float) -> float | None:
         """The latent expected final settlement (ahead of publication) plus
