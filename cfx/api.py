@@ -174,7 +174,7 @@ class Run:
     def indicative(self) -> pd.DataFrame:
         """Intraday indicative index values (one row per publication per index)."""
         df = self.table("indicative")
-        df["value_usd"] = df["value_micro"] / MICRO
+        df["value_usd"] = df["value"] / MICRO
         return df
 
     def accounts(self) -> pd.DataFrame:

@@ -142,13 +142,13 @@ def test_indicative_is_published_on_the_schedule_and_recorded(recorded):
     names = {r["index"] for r in rows}
     assert {"HOPPER", "H100", "H200", "H100.us-east", "H200.us-west"} <= names
     assert len(rows) == len(names) * len(expected)  # one row per publication per index
-    last = {r["index"]: r["value_micro"] for r in rows if r["ts"] == expected[-1]}
+    last = {r["index"]: r["value"] for r in rows if r["ts"] == expected[-1]}
     assert all(last[n] == sim.fixings[n][days[-1]] for n in names)
 
 
 def test_agents_hear_a_publication_only_after_their_latency_and_see_its_value(recorded):
     sc, sim, agent, rows = recorded
-    published = {(r["ts"], r["index"]): r["value_micro"] for r in rows}
+    published = {(r["ts"], r["index"]): r["value"] for r in rows}
     tick = sim.tick_micro
     assert len(agent.seen) > 100
     for now, name, value in agent.seen:
@@ -189,7 +189,7 @@ def test_expected_settlement_moves_intraday_with_the_indicative(recorded):
     close = epoch_ns(day, minutes(sc.calendar.close))
     first_day = [(now, v) for now, v in agent.expected if now < close]
     assert len({v for _, v in first_day}) >= 2  # not once a day
-    published = {r["ts"]: r["value_micro"] for r in rows if r["index"] == "HOPPER"}
+    published = {r["ts"]: r["value"] for r in rows if r["index"] == "HOPPER"}
     hop = sim.fixings["HOPPER"]
     month = business_days(*month_days(day.year, day.month))
     past = [hop[d] for d in month if d < day and d in hop]

@@ -144,8 +144,8 @@ class IndexPublisher:
         return (total + (n - n_past) * value_micro) / n / self.sim.tick_micro
 
     def write_table(self, path: Path) -> None:
-        """``indicative.parquet``: ts (ns), index, value_micro; one row per
-        publication per index."""
+        """``indicative.parquet``: ts (ns), index, value (micro-$, as in
+        fixings.parquet); one row per publication per index."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -158,6 +158,6 @@ class IndexPublisher:
         table = pa.table({
             "ts": pa.array(np.concatenate(ts) if ts else np.empty(0, np.int64), pa.int64()),
             "index": pa.array(np.concatenate(names) if names else np.empty(0, object), pa.string()).dictionary_encode(),
-            "value_micro": pa.array(np.concatenate(values) if values else np.empty(0, np.int64), pa.int64()),
+            "value": pa.array(np.concatenate(values) if values else np.empty(0, np.int64), pa.int64()),
         })
         pq.write_table(table, path)
