@@ -690,9 +690,9 @@ class GeneratorConfig(_Config, frozen=True):
     providers: list[ProviderModel] = msgspec.field(default_factory=_default_providers)
     basis_reversion: Annotated[float, Meta(ge=0)] = 12.0
     basis_vol: Annotated[float, Meta(ge=0)] = 0.10
-    region_basis_sd: Annotated[float, Meta(ge=0, le=2)] = 0.165
+    region_basis_sd: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.165
     region_reversion: Annotated[float, Meta(ge=0)] = 125.0
-    region_sd: Annotated[float, Meta(ge=0, le=2)] = 0.0195
+    region_sd: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0195
     jump_rate: Annotated[float, Meta(ge=0)] = 1.0
     jump_mean: float = -0.03
     jump_vol: Annotated[float, Meta(ge=0)] = 0.08
