@@ -24,7 +24,9 @@ Order types and time in force:
 
 Modify is cancel-replace with the new open quantity: a decrease at the same
 price keeps time priority, any price change or increase loses it and the
-order may trade as the aggressor. Pending stops cannot be modified (cancel
+order may trade as the aggressor. An increase passes the risk gate as a new
+order of the added quantity (so a 1-lot order cannot grow past the credit
+limit that a new order of that size would meet). Pending stops cannot be modified (cancel
 and resubmit). Self-trade prevention uses the aggressing order's mode, or
 its account's default, or cancel-aggressing (CME's default: the newest
 order is cancelled).
@@ -479,6 +481,10 @@ class Engine:
                 reason = RejectReason.PRICE_OUTSIDE_BAND
             elif o.post_only and c.price != o.price and state.book.crosses(o.side, c.price):
                 reason = RejectReason.POST_ONLY_WOULD_CROSS
+            elif self.risk_check is not None and c.qty > o.qty + o.hidden:
+                # the increase is new exposure: the risk gate sees it as a new order of that size
+                reason = self.risk_check(SubmitOrder(ts, o.series, o.order_id, o.account, o.side,
+                                                     c.qty - o.qty - o.hidden, c.price))
         if reason is not None:
             self._reject(cmd, ts, c.order_id, c.account, reason, None if o is None else o.series)
             return

@@ -1,0 +1,47 @@
+"""The venue as one journaled state machine: the risk gate on every order
+path, default management during trading hours, and replay of a run with a
+default (through the venue itself, not through its parts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cfx.clearing import ClearingConfig
+from cfx.products import HOPPER, make_series
+from cfx.types import ModifyOrder, OrderModified, OrderRejected, RejectReason, Side, SubmitOrder
+from cfx.venue import ListContract, OpenAccount, Venue
+
+USD = 1_000_000
+H27 = make_series(HOPPER, 2027, 3, first_trading_day=dt.date(2027, 1, 4))
+S = H27.symbol
+
+
+def of(events, kind):
+    return [e for e in events if type(e) is kind]
+
+
+def venue(**accounts_usd: float) -> Venue:
+    v = Venue()
+    v.apply(ListContract(0, H27, 250))
+    for name, usd in accounts_usd.items():
+        v.apply(OpenAccount(0, int(name[1:]), round(usd * USD)))
+    return v
+
+
+def test_a_modify_that_adds_exposure_is_credit_checked_like_a_new_order():
+    v = venue(a1=2_000)
+    v.apply(SubmitOrder(1, S, 10, 1, Side.BUY, 5_000, 240))
+    assert [e.reason for e in of(v.events, OrderRejected)] == [RejectReason.CREDIT_LIMIT]
+    v.events.clear()
+    v.apply(SubmitOrder(2, S, 11, 1, Side.BUY, 1, 240))
+    assert not of(v.events, OrderRejected)
+    before = v.engine.book(S).depth()
+    v.events.clear()
+    v.apply(ModifyOrder(3, 11, 1, 240, 5_000))
+    assert [(e.order_id, e.reason) for e in of(v.events, OrderRejected)] == [(11, RejectReason.CREDIT_LIMIT)]
+    assert not of(v.events, OrderModified)
+    assert v.engine.book(S).depth() == before == ([(240, 1)], [])
+    assert v.clearing.accounts[1].open_orders[S] == [1, 0]  # the exposure clearing assumes is unchanged
+    v.events.clear()
+    v.apply(ModifyOrder(4, 11, 1, 239, 1))  # a re-price without an increase needs no new credit
+    assert of(v.events, OrderModified) and v.engine.book(S).depth() == ([(239, 1)], [])
