@@ -1,20 +1,27 @@
 """Call auction: the single price at which a collected book uncrosses, and
 who trades with whom there. Pure functions over one series' orders.
 
-Price determination, over every integer tick between the lowest and the
-highest limit price in the book (the reference price alone if there are
-only market orders; no uncross without either):
+Price determination. The candidate prices are every integer tick from the
+lowest to the highest limit price in the book, either side (so an uncross
+never prints outside the prices its orders named; with only market orders
+the reference price alone, and no uncross without one). Then, in order:
 
 1. the most executed volume, min(demand, supply), where demand at p is
    every market buy and every limit buy priced >= p, supply every market
    sell and every limit sell priced <= p;
 2. then the smallest imbalance |demand - supply|;
-3. then the price closest to the reference price (if one is given), so
-   when a whole range of ticks ties, the reference itself wins if it lies
-   inside the range;
-4. then the lower price. Only reachable without a reference: volume is
-   maximal on one run of ticks and, inside it, the imbalance minimal on at
-   most two adjacent runs, so an integer reference leaves one closest tick.
+3. (tie-break ``"cme"`` only: CME Globex's market-pressure rules 3 and 4)
+   if the imbalance is on the buy side at every price still tied, the
+   highest of them; if on the sell side at every one, the lowest;
+4. then the price closest to the reference price (if one is given; the
+   engine passes the prior settlement for an opening call and the last
+   trade for a reopening one), so when a whole range of ticks ties, the
+   reference itself wins if it lies inside the range;
+5. then the lower of the (at most two) prices still tied.
+
+``"reference"`` (the default tie-break) skips step 3: with a surplus on
+one side and no reference it takes the lower price, which biases openings
+downward when buyers are in surplus; ``"cme"`` follows the pressure.
 
 Allocation at that price, in priority: market orders first (by
 ``priority``), then limit orders best price first (highest buy, lowest
@@ -27,8 +34,9 @@ so the fill list is deterministic. What does not fill stays with the caller
 (the engine), as do self-trade prevention and band checks: an auction
 applies neither. Orders with ``qty <= 0`` are ignored.
 
-- `indicative(orders, reference)` -> `Indicative` | None
-- `uncross(orders, reference)` -> `Uncross` | None (with the fills)
+- `indicative(orders, reference, tie_break)` -> `Indicative` | None
+- `uncross(orders, reference, tie_break)` -> `Uncross` | None (with the fills)
+- `TIE_BREAKS`: the tie-break styles, ``("reference", "cme")``
 
 Runtime complexity: O(n log n) for n orders.
 """
@@ -44,6 +52,7 @@ from cfx.types import Side
 
 BUY = Side.BUY
 SELL = Side.SELL
+TIE_BREAKS = ("reference", "cme")
 
 
 class AuctionOrder(msgspec.Struct, frozen=True, gc=False):
@@ -85,7 +94,8 @@ class Uncross(msgspec.Struct, frozen=True):
     fills: list[Fill]
 
 
-def indicative(orders: Iterable[AuctionOrder], reference: int | None = None) -> Indicative | None:
+def indicative(orders: Iterable[AuctionOrder], reference: int | None = None,
+               tie_break: str = "reference") -> Indicative | None:
     """The uncross price, volume and imbalance of ``orders`` (rules in the
     module docstring), or None if nothing would trade: an empty or one-sided
     book, a book that does not cross, or only market orders and no reference."""
@@ -136,8 +146,8 @@ def indicative(orders: Iterable[AuctionOrder], reference: int | None = None) -> 
     if reference is not None:
         candidates.add(min(max(reference, low), high))
 
+    tied: list[tuple[int, int]] = []  # (price, surplus) of the prices with the best (volume, imbalance)
     best_key = None
-    best = None
     for p in candidates:
         if p < low or p > high:
             continue
@@ -147,21 +157,30 @@ def indicative(orders: Iterable[AuctionOrder], reference: int | None = None) -> 
         if volume == 0:
             continue
         surplus = demand - supply
-        key = (-volume, abs(surplus), 0 if reference is None else abs(p - reference), p)
+        key = (-volume, abs(surplus))
         if best_key is None or key < best_key:
-            best_key, best = key, (p, volume, surplus)
-    if best is None:
+            best_key, tied = key, [(p, surplus)]
+        elif key == best_key:
+            tied.append((p, surplus))
+    if best_key is None:
         return None
-    price, volume, surplus = best
+    volume = -best_key[0]
+    if tie_break == "cme" and len(tied) > 1:
+        if all(s > 0 for _, s in tied):
+            tied = [max(tied)]
+        elif all(s < 0 for _, s in tied):
+            tied = [min(tied)]
+    price, surplus = min(tied, key=lambda t: (0 if reference is None else abs(t[0] - reference), t[0]))
     side = BUY if surplus > 0 else SELL if surplus < 0 else None
     return Indicative(price, volume, abs(surplus), side)
 
 
-def uncross(orders: Iterable[AuctionOrder], reference: int | None = None) -> Uncross | None:
+def uncross(orders: Iterable[AuctionOrder], reference: int | None = None,
+            tie_break: str = "reference") -> Uncross | None:
     """Execute the call: the `indicative` result and its fills in price-time
     priority (module docstring), or None if nothing would trade."""
     orders = list(orders)
-    result = indicative(orders, reference)
+    result = indicative(orders, reference, tie_break)
     if result is None:
         return None
     price = result.price

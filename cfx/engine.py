@@ -96,6 +96,9 @@ CANCEL_USER = CancelReason.USER
 CONTINUOUS = SessionState.CONTINUOUS
 SETTLEMENT_WINDOW = SessionState.SETTLEMENT_WINDOW
 REJECT_UNKNOWN_ORDER = RejectReason.UNKNOWN_ORDER
+OPENING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION})
+COLLECTING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION, SessionState.HALTED,
+                        SessionState.REOPENING_AUCTION})  # orders collect for a call: indicative published
 
 RiskCheck = Callable[[SubmitOrder], "RejectReason | None"]
 
@@ -129,6 +132,16 @@ class _SeriesState:
         self.breaker: VelocityBreaker | None = None
         self.auction_market: list[Order] = []
         self.indicative: tuple | None = None  # the last IndicativeUncross published
+
+    def auction_reference(self, opening: bool) -> int | None:
+        """The reference price of a call: the prior settlement for the
+        opening call (as CME uses it), the last trade for a reopening one;
+        either falls back on the other."""
+        last = self.book.last_price
+        ref = self.rules.reference
+        if ref is not None and (last is None or opening):
+            return ref
+        return last
 
     def band(self) -> tuple[int, int] | None:
         """The price band (inclusive), or None: as listed, or, with
@@ -430,8 +443,12 @@ class Engine:
             self._reject(cmd, ts, c.order_id, c.account, RejectReason.NOT_OWNER, o.series)
         elif o.kind is LIMIT:
             self._series[o.series].book.cancel(o, cmd, ts, CANCEL_USER)
+            if session is not None and session.state in COLLECTING:
+                self._publish_indicative(self._series[o.series], cmd, ts)
         else:
             self._cancel(o, cmd, ts, CANCEL_USER)
+            if session is not None and session.state in COLLECTING:
+                self._publish_indicative(self._series[o.series], cmd, ts)
 
     def _order_and_session(self, order_id: int, cmd: int, ts: int) -> tuple[Order | None, SessionMachine | None]:
         """The live order and its series' session (None: it has none), once
@@ -495,6 +512,8 @@ class Engine:
                 book.reduce(o, c.qty, cmd, ts)
             self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
                                              c.price, c.qty, True))
+            if session is not None and session.state in COLLECTING:
+                self._publish_indicative(state, cmd, ts)
             return
         book.cancel(o, cmd, ts, None)
         self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
@@ -514,9 +533,15 @@ class Engine:
         self.cmd_seq = cmd = self.cmd_seq + 1
         if self._gtd and self._gtd[0][0] <= c.ts:
             self._expire_gtd(cmd, c.ts)
+        touched = set()
         for o in [o for o in self._live.values()
                   if (c.account is None or o.account == c.account) and (c.series is None or o.series == c.series)]:
             self._cancel(o, cmd, c.ts, CancelReason.MASS_CANCEL)
+            touched.add(o.series)
+        for series in sorted(touched):
+            state = self._series[series]
+            if state.session is not None and state.session.state in COLLECTING:
+                self._publish_indicative(state, cmd, c.ts)
 
     def end_of_day(self, c: EndOfDay) -> None:
         """The session ends: DAY orders expire."""
@@ -592,7 +617,7 @@ class Engine:
         series = state.book.series
         self._emit(SessionStateChanged(self._next(), cmd, t.ts, series, t.old, t.new, t.trigger))
         if t.uncross:
-            self._uncross(state, cmd, t.ts)
+            self._uncross(state, cmd, t.ts, t.old in OPENING)
         if t.new is SessionState.CLOSED:  # a call that never uncrossed: its market orders go too
             for o in state.auction_market:
                 if self._live.get(o.order_id) is o:
@@ -662,21 +687,26 @@ class Engine:
 
     def _publish_indicative(self, state: _SeriesState, cmd: int, ts: int) -> None:
         """Market data during a call: the indicative uncross (on displayed
-        quantity), when it changes."""
-        ind = indicative(self._auction_depth(state), state.book.last_price)
+        quantity), each time it changes; when the book stops crossing, one
+        with no price and volume 0 (CME publishes every change of the
+        indicative opening price)."""
+        ind = indicative(self._auction_depth(state), state.auction_reference(state.session.state in OPENING), state.rules.auction_tie_break)
         key = None if ind is None else (ind.price, ind.volume, ind.imbalance, ind.imbalance_side)
-        if key != state.indicative and ind is not None:
-            self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, *key))
+        if key != state.indicative:
+            if ind is not None:
+                self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, *key))
+            elif state.indicative is not None:
+                self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, None, 0, 0, None))
         state.indicative = key
 
-    def _uncross(self, state: _SeriesState, cmd: int, ts: int) -> None:
+    def _uncross(self, state: _SeriesState, cmd: int, ts: int, opening: bool) -> None:
         """Execute the call: every fill at the one uncross price (see
         cfx/auction.py for the price and allocation rules). The side
         with the surplus counts as the aggressor (buy when balanced). Market
         orders left over are cancelled."""
         book = state.book
         live = self._live
-        result = uncross(self._auction_orders(state), book.last_price)
+        result = uncross(self._auction_orders(state), state.auction_reference(opening), state.rules.auction_tie_break)
         if result is not None and result.volume:
             price = result.price
             aggressor = result.imbalance_side or BUY

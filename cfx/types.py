@@ -14,6 +14,7 @@ millions of them pass through a replay.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 import msgspec
 
@@ -162,7 +163,9 @@ class ListSeries(_Msg):
     the edge; None means no band. With ``band_moving`` the band keeps its
     width but is centred on the last trade price once the series has traded
     (until then, as listed: e.g. around the last settlement). ``max_qty`` is
-    the largest order."""
+    the largest order. ``reference`` is the prior settlement (the listing's
+    reference price before the first): an opening call's reference price.
+    ``auction_tie_break`` is the uncross tie-break style (cfx/auction.py)."""
 
     symbol: str
     ts: int = 0
@@ -170,6 +173,8 @@ class ListSeries(_Msg):
     band_low: int | None = None
     band_high: int | None = None
     band_moving: bool = False
+    reference: int | None = None
+    auction_tie_break: Literal["reference", "cme"] = "reference"
 
 
 class SetAccountStp(_Msg):
@@ -484,13 +489,14 @@ class SeriesHalted(_Msg):
 
 class IndicativeUncross(_Msg):
     """Market data during a call: the price and volume an uncross would have
-    now, and the unmatched surplus (``imbalance`` lots on ``imbalance_side``)."""
+    now, and the unmatched surplus (``imbalance`` lots on ``imbalance_side``).
+    ``price`` None (volume 0) says the book has stopped crossing: no uncross."""
 
     seq: int
     cmd: int
     ts: int
     series: str
-    price: int
+    price: int | None
     volume: int
     imbalance: int
     imbalance_side: Side | None = None

@@ -18,6 +18,7 @@ clearing house's, in the order they happened; the caller takes and clears them.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 import msgspec
 
@@ -58,6 +59,7 @@ class ListContract(_Msg):
     band_low: int | None = None
     band_high: int | None = None
     band_moving: bool = False
+    auction_tie_break: Literal["reference", "cme"] = "reference"
 
 
 class OpenAccount(_Msg):
@@ -176,7 +178,8 @@ class Venue:
         self.clearing = ClearingHouse(c.config)
 
     def _list_contract(self, c: ListContract) -> None:
-        self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving))
+        self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving,
+                                           c.reference_price, c.auction_tie_break))
         self.clearing.list_series(c.spec, c.reference_price)
         if not self._clearing_on:
             self._clearing_on = True

@@ -54,6 +54,30 @@ def test_uncross_prefers_price_closest_to_reference_on_volume_and_imbalance_tie(
     assert indicative(book) == Indicative(102, 10, 2, SELL)
 
 
+def test_cme_tie_break_follows_a_buy_surplus_at_every_tied_price_to_the_highest():
+    # 10 @ 102 bid against 4 @ 99 and 4 @ 101 offered: at 101 and at 102, 8 lots
+    # trade with 2 bought in surplus; below 101 only 4 trade
+    book = [buy(1, 10, 102), sell(2, 4, 99), sell(3, 4, 101)]
+    assert indicative(book) == Indicative(101, 8, 2, BUY)  # "reference": the lower, against the pressure
+    assert indicative(book, None, "cme") == Indicative(102, 8, 2, BUY)  # market pressure: the highest
+    assert indicative(book, 101, "cme").price == 102  # pressure comes before the reference
+
+
+def test_cme_tie_break_follows_a_sell_surplus_to_the_lowest_before_the_reference():
+    # 10 @ 98 offered against 4 @ 101 and 4 @ 99 bid: at 98 and 99, 8 lots with 2 sold in surplus
+    book = [sell(1, 10, 98), buy(2, 4, 101), buy(3, 4, 99)]
+    assert indicative(book, 100).price == 99  # "reference": closest to 100
+    assert indicative(book, 100, "cme") == Indicative(98, 8, 2, SELL)
+
+
+def test_cme_tie_break_without_one_sided_pressure_falls_to_the_reference():
+    # 10 bid @ 102, 10 offered @ 98: 10 lots, no surplus, anywhere in 98..102
+    book = [buy(1, 10, 102), sell(2, 10, 98)]
+    assert indicative(book, 100, "cme").price == 100
+    assert indicative(book, 120, "cme").price == 102  # the price range is capped at the book's highest limit
+    assert indicative(book, None, "cme").price == 98  # no reference: the lower
+
+
 def test_uncross_maximizes_volume_before_anything_else():
     # 103: 19/7  104: 19/13 -> 13  105: 7/13  106: 3/18
     book = [
@@ -156,7 +180,7 @@ def test_indicative_agrees_with_uncross():
 # --------------------------------------------------------------------------- against a brute force
 
 
-def brute_force(orders, reference):
+def brute_force(orders, reference, tie_break="reference"):
     """Every tick between the lowest and highest limit, scored by the rules."""
     limits = [o.price for o in orders if o.price is not None and o.qty > 0]
     if limits:
@@ -165,17 +189,24 @@ def brute_force(orders, reference):
         ticks = [reference]
     else:
         return None
-    best = None
+    scored = []
     for p in ticks:
         d = sum(o.qty for o in orders if o.side is BUY and (o.price is None or o.price >= p))
         s = sum(o.qty for o in orders if o.side is SELL and (o.price is None or o.price <= p))
         v = min(d, s)
         if v == 0:
             continue
-        key = (-v, abs(d - s), 0 if reference is None else abs(p - reference), p)
-        if best is None or key < best[0]:
-            best = (key, p, v, abs(d - s))
-    return None if best is None else best[1:]
+        scored.append((-v, abs(d - s), p, d - s))
+    if not scored:
+        return None
+    top = min(scored)[:2]
+    tied = [x for x in scored if x[:2] == top]
+    if tie_break == "cme" and all(x[3] > 0 for x in tied):
+        tied = [max(tied, key=lambda x: x[2])]
+    elif tie_break == "cme" and all(x[3] < 0 for x in tied):
+        tied = [min(tied, key=lambda x: x[2])]
+    best = min(tied, key=lambda x: (0 if reference is None else abs(x[2] - reference), x[2]))
+    return best[2], -best[0], best[1]
 
 
 order_st = st.builds(
@@ -191,10 +222,11 @@ book_st = st.lists(order_st, max_size=14, unique_by=lambda o: o.order_id)
 
 
 @settings(max_examples=300, deadline=None)
-@given(book=book_st, reference=st.one_of(st.none(), st.integers(85, 115)))
-def test_uncross_matches_brute_force_and_allocation_is_consistent(book, reference):
-    u = uncross(book, reference)
-    expected = brute_force(book, reference)
+@given(book=book_st, reference=st.one_of(st.none(), st.integers(85, 115)),
+       tie_break=st.sampled_from(["reference", "cme"]))
+def test_uncross_matches_brute_force_and_allocation_is_consistent(book, reference, tie_break):
+    u = uncross(book, reference, tie_break)
+    expected = brute_force(book, reference, tie_break)
     if expected is None:
         assert u is None
         return

@@ -14,6 +14,7 @@ from cfx.types import (
     AuctionUncrossed,
     CancelOrder,
     CancelReason,
+    ModifyOrder,
     IndicativeUncross,
     ListSeries,
     OrderAccepted,
@@ -185,3 +186,59 @@ def test_the_kill_switch_halts_every_series_until_its_time_then_each_reopens():
     evs = e.events[start:]
     assert [(t.maker_id, t.taker_id, t.qty) for t in of(evs, Trade)] == [(1, 2, 2)]
     assert {e.session_state(s) for s in (S, "HOP-J27")} == {SessionState.CONTINUOUS}
+
+
+def test_a_cancel_and_modifies_in_the_pre_open_republish_the_indicative(e):
+    t = 7 * HOUR + NS
+    order(e, 1, BUY, 10, 102, ts=t)
+    order(e, 2, SELL, 4, 99, ts=t + 1)
+    evs = order(e, 3, SELL, 4, 101, ts=t + 2)
+    assert [(i.price, i.volume, i.imbalance, i.imbalance_side) for i in of(evs, IndicativeUncross)] == [(101, 8, 2, BUY)]
+
+    def changes(cmd):
+        start = len(e.events)
+        e.apply(cmd)
+        return [(i.price, i.volume, i.imbalance, i.imbalance_side) for i in of(e.events[start:], IndicativeUncross)]
+
+    # the cancel leaves 10 bid @ 102 against 4 @ 99: 4 lots anywhere in 99..102, 6 bought in surplus: the lower
+    assert changes(CancelOrder(t + 3, 3, 3)) == [(99, 4, 6, BUY)]
+    # a decrease at the same price (keeps priority): 2 lots trade, 8 in surplus
+    assert changes(ModifyOrder(t + 4, 2, 2, 99, 2)) == [(99, 2, 8, BUY)]
+    # the bid re-priced to 98 no longer crosses the 99 offer: one "no uncross" indicative
+    assert changes(ModifyOrder(t + 5, 1, 1, 98, 10)) == [(None, 0, 0, None)]
+    assert changes(ModifyOrder(t + 6, 1, 1, 97, 10)) == []  # still no uncross: nothing new to say
+    assert changes(ModifyOrder(t + 7, 1, 1, 100, 10)) == [(99, 2, 8, BUY)]
+
+
+def test_the_opening_reference_is_the_prior_settlement_even_after_earlier_trades():
+    engine = Engine()
+    engine.list_series(ListSeries(S, reference=100))
+    engine.configure_session(S, SCHEDULE, 0)
+    t = 7 * HOUR + NS
+    # 10 lots trade with no surplus anywhere in 98..102: the reference (the settlement) sets the price
+    order(engine, 1, BUY, 10, 102, ts=t)
+    evs = order(engine, 2, SELL, 10, 98, ts=t + 1)
+    assert of(evs, IndicativeUncross)[-1].price == 100
+    engine.apply(AdvanceTime(8 * HOUR))
+    assert engine.book(S).last_price == 100
+    day = 24 * HOUR
+    engine.list_series(ListSeries(S, ts=day, reference=95))  # the next settlement
+    order(engine, 3, BUY, 10, 102, ts=day + t)
+    evs = order(engine, 4, SELL, 10, 90, ts=day + t + 1)
+    assert of(evs, IndicativeUncross)[-1].price == 95  # the settlement, not yesterday's last trade (100)
+    start = len(engine.events)
+    engine.apply(AdvanceTime(day + 8 * HOUR))
+    assert of(engine.events[start:], AuctionUncrossed)[0].price == 95
+
+
+def test_a_series_listed_with_the_cme_tie_break_opens_with_the_market_pressure():
+    engine = Engine()
+    engine.list_series(ListSeries(S, auction_tie_break="cme"))
+    engine.configure_session(S, SCHEDULE, 0)
+    t = 7 * HOUR + NS
+    order(engine, 1, BUY, 10, 102, ts=t)
+    order(engine, 2, SELL, 4, 99, ts=t + 1)
+    order(engine, 3, SELL, 4, 101, ts=t + 2)
+    start = len(engine.events)
+    engine.apply(AdvanceTime(8 * HOUR))
+    assert of(engine.events[start:], AuctionUncrossed)[0].price == 102  # 101 under the "reference" style

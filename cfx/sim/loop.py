@@ -428,12 +428,14 @@ class Simulation:
                 self.series[s.symbol] = s
                 self.tapes[s.symbol] = Tape()
                 low, high = self._band(reference)
-                self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving))
+                self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
+                                        self.sc.products.auction_tie_break))
                 self._send(self._session_for(s.symbol, reference, ts))
                 self._publish(s.symbol)
-            elif rules.band_pct and reference is not None:
+            elif reference is not None:  # the new settlement: the band's centre and the opening call's reference
                 low, high = self._band(reference)
-                self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high, rules.band_moving))
+                self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high, rules.band_moving, reference,
+                                      self.sc.products.auction_tie_break))
 
     def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
         cal, rules = self.sc.calendar, self.sc.rules

@@ -58,7 +58,11 @@ class Products(_Section):
     default) cash-settles on the basket index by ``settlement`` (the
     arithmetic mean of the month's fixings, or a time-weighted mean over
     the last ``window-days``); ``vwap_window`` on the futures' own VWAP in
-    the last day's settlement window (what a squeeze attacks)."""
+    the last day's settlement window (what a squeeze attacks).
+    ``auction-tie-break``: how a call auction chooses among prices that tie
+    on volume and imbalance (cfx/auction.py): ``reference`` (nearest the
+    reference price, then the lower) or ``cme`` (CME's market-pressure step
+    first: a surplus of buyers at every tied price takes the highest)."""
 
     baskets: list[Basket] = msgspec.field(default_factory=lambda: [HOPPER])
     months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
@@ -67,6 +71,7 @@ class Products(_Section):
     settlement: Literal["monthly_average", "twap_window"] = "monthly_average"
     window_days: Annotated[int, Meta(ge=1, le=23)] = 5
     final_settlement: Literal["index", "vwap_window"] = "index"
+    auction_tie_break: Literal["reference", "cme"] = "reference"
 
 
 class Rules(_Section):
