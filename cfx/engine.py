@@ -50,7 +50,7 @@ import msgspec
 
 from cfx.auction import AuctionOrder, indicative, uncross
 from cfx.book import Order, OrderBook
-from cfx.protections import VelocityBreaker
+from cfx.protections import PriceBand, VelocityBreaker
 from cfx.session import SessionMachine, SessionSchedule, Transition
 from cfx.types import (
     AdvanceTime,
@@ -69,6 +69,7 @@ from cfx.types import (
     OrderModified,
     OrderRejected,
     OrderTriggered,
+    PriceBandChanged,
     RejectReason,
     SeriesHalted,
     SessionState,
@@ -96,6 +97,7 @@ CANCEL_USER = CancelReason.USER
 CONTINUOUS = SessionState.CONTINUOUS
 SETTLEMENT_WINDOW = SessionState.SETTLEMENT_WINDOW
 REJECT_UNKNOWN_ORDER = RejectReason.UNKNOWN_ORDER
+PRICE_OUTSIDE_BAND = RejectReason.PRICE_OUTSIDE_BAND
 OPENING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION})
 COLLECTING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION, SessionState.HALTED,
                         SessionState.REOPENING_AUCTION})  # orders collect for a call: indicative published
@@ -121,7 +123,8 @@ class _SeriesState:
     (once configured) the session machine, the circuit breaker and the market
     orders waiting for a call auction."""
 
-    __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative")
+    __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative",
+                 "price_band", "limit_hits")
 
     def __init__(self, book: OrderBook, rules: ListSeries) -> None:
         self.book = book
@@ -132,6 +135,15 @@ class _SeriesState:
         self.breaker: VelocityBreaker | None = None
         self.auction_market: list[Order] = []
         self.indicative: tuple | None = None  # the last IndicativeUncross published
+        self.price_band: PriceBand | None = None
+        self.limit_hits = [0, 0]  # orders refused beyond the low, the high edge since the last change
+        self.relist(rules)
+
+    def relist(self, rules: ListSeries) -> None:
+        self.rules = rules
+        self.price_band = None if rules.band_low is None else PriceBand(rules.band_low, rules.band_high,
+                                                                        rules.band_moving)
+        self.limit_hits = [0, 0]
 
     def auction_reference(self, opening: bool) -> int | None:
         """The reference price of a call: the prior settlement for the
@@ -144,20 +156,9 @@ class _SeriesState:
         return last
 
     def band(self) -> tuple[int, int] | None:
-        """The price band (inclusive), or None: as listed, or, with
-        ``band_moving``, as wide but centred on the last trade once there is one."""
-        rules = self.rules
-        if rules.band_low is None:
-            return None
-        last = self.book.last_price
-        if not rules.band_moving or last is None:
-            return rules.band_low, rules.band_high
-        half = (rules.band_high - rules.band_low) // 2
-        return max(1, last - half), last + half
-
-    def in_band(self, price: int) -> bool:
-        low, high = self.band()
-        return low <= price <= high
+        """The price band now (inclusive), or None (cfx/protections.py's `PriceBand`)."""
+        band = self.price_band
+        return None if band is None else band.limits(self.book.last_price)
 
 
 class Engine:
@@ -212,7 +213,10 @@ class Engine:
             book = OrderBook(rules.symbol, self._live, self.events, self._seq, self.trades, self._account_stp)
             state = self._series[rules.symbol] = _SeriesState(book, rules)
         else:
-            state.rules = rules
+            state.relist(rules)
+        if state.price_band is not None and state.session is not None:
+            low, high = state.band()
+            self._emit(PriceBandChanged(self._next(), cmd, rules.ts, rules.symbol, low, high, False))
         return state.book
 
     def set_account_stp(self, c: SetAccountStp) -> None:
@@ -244,6 +248,10 @@ class Engine:
         """The series' trading state (CONTINUOUS if it has no session)."""
         session = self._series[series].session
         return CONTINUOUS if session is None else session.state
+
+    def price_band(self, series: str) -> tuple[int, int] | None:
+        """The series' price band now (inclusive), or None."""
+        return self._series[series].band()
 
     def live_orders(self) -> list[Order]:
         return list(self._live.values())
@@ -288,7 +296,7 @@ class Engine:
         elif kind is LIMIT and tif is not GTD and not (display or c.post_only or stop_price or c.expire_ns):
             if price <= 0:
                 reason = RejectReason.BAD_PRICE
-            elif state.rules.band_low is not None and not state.in_band(price):
+            elif state.price_band is not None and not state.price_band.allows(price, state.book.last_price):
                 reason = RejectReason.PRICE_OUTSIDE_BAND
             else:
                 reason = None
@@ -298,6 +306,8 @@ class Engine:
             reason = self.risk_check(c)
         if reason is not None:
             self._reject(cmd, ts, oid, account, reason, series)
+            if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
+                self._limit_hit(state, price, cmd, ts)
             return
         book = state.book
         if session is not None and session.state is not CONTINUOUS and session.state is not SETTLEMENT_WINDOW:
@@ -349,7 +359,7 @@ class Engine:
             price = c.price
             if price <= 0:
                 return RejectReason.BAD_PRICE
-            if state.rules.band_low is not None and not state.in_band(price):
+            if state.price_band is not None and not state.price_band.allows(price, state.book.last_price):
                 return RejectReason.PRICE_OUTSIDE_BAND
         elif c.price != 0:
             return RejectReason.BAD_PRICE
@@ -494,7 +504,7 @@ class Engine:
                 reason = RejectReason.QUANTITY_TOO_LARGE
             elif c.price <= 0:
                 reason = RejectReason.BAD_PRICE
-            elif rules.band_low is not None and not state.in_band(c.price):
+            elif state.price_band is not None and not state.price_band.allows(c.price, state.book.last_price):
                 reason = RejectReason.PRICE_OUTSIDE_BAND
             elif o.post_only and c.price != o.price and state.book.crosses(o.side, c.price):
                 reason = RejectReason.POST_ONLY_WOULD_CROSS
@@ -504,6 +514,8 @@ class Engine:
                                                      c.qty - o.qty - o.hidden, c.price))
         if reason is not None:
             self._reject(cmd, ts, c.order_id, c.account, reason, None if o is None else o.series)
+            if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
+                self._limit_hit(state, c.price, cmd, ts)
             return
         book = state.book
         open_qty = o.qty + o.hidden
@@ -792,6 +804,28 @@ class Engine:
             reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
             self._emit(OrderCancelled(self._next(), cmd, ts, order.series, order.order_id,
                                               order.account, remaining, reason))
+
+    def _limit_hit(self, state: _SeriesState, price: int, cmd: int, ts: int) -> None:
+        """An order refused beyond an edge of the band while the series
+        trades: the ``band_hits``-th in a row beyond the same edge is a limit
+        hit, and (up to ``band_max_expansions`` times) the band widens and
+        the series halts to cool off, reopening by auction within the new band."""
+        session = state.session
+        band = state.price_band
+        if session is None or not session.allows_matching() or band.expansions >= state.rules.band_max_expansions:
+            return
+        low, high = state.band()
+        edge = 0 if price < low else 1
+        hits = state.limit_hits
+        hits[edge] += 1
+        hits[1 - edge] = 0
+        if hits[edge] < state.rules.band_hits:
+            return
+        hits[edge] = 0
+        band.expand(state.rules.band_expand_pct)
+        low, high = state.band()
+        self._emit(PriceBandChanged(self._next(), cmd, ts, state.book.series, low, high, True))
+        self._halt(state, cmd, ts, ts + state.rules.band_halt_ns, price, high if edge else low)
 
     def _halt(self, state: _SeriesState, cmd: int, ts: int, until: int | None, price: int | None = None,
               reference: int | None = None) -> None:

@@ -2,8 +2,9 @@
 and a velocity circuit breaker. Integers only (ticks, ns); both sit on the
 order path, so their checks are a comparison or two.
 
-- `PriceBand`: limit prices outside ``[reference - width, reference + width]``
-  (inclusive edges) are rejected; market orders stop at the edge.
+- `PriceBand`: limit prices outside ``[low, high]`` (inclusive edges) are
+  rejected; market orders stop at the edge; it can expand and re-centre.
+- `band_limits`: the listed band around a reference price.
 - `VelocityBreaker`: a trade more than ``threshold`` ticks away from the
   price ``window_ns`` earlier halts the series for ``halt_ns``.
 """
@@ -22,56 +23,76 @@ BUY = Side.BUY
 
 
 class PriceBand:
-    """Limit prices must lie in ``[low, high] = [reference - width,
-    reference + width]``, both edges allowed (the low edge floored at
-    `MIN_PRICE`). The width is a fixed number of ticks, as CME's dynamic
-    price fluctuation limits are per product.
+    """The engine's price band of one series (the one implementation): limit
+    prices must lie in ``[low, high]``, both edges allowed; market orders
+    stop at the edge. Listed as limits around a reference (the last
+    settlement, see `band_limits`); with ``moving`` the band keeps its
+    half-width but is centred on the last trade once there is one.
 
-    The reference starts at the last settlement price; `update_reference`
-    sets a new one (the next settlement), and `on_trade` moves it to each
-    trade's price when the band is ``moving``.
+    Dynamic price limits (as CME's daily limits with expansion): `expand`
+    widens the band by ``pct`` percent of its half-width on both sides
+    (after a limit hit and its cooling-off halt, decided by the engine);
+    `recentre` moves it, same width, onto a new reference (one that follows
+    the index while the book is stale, sent by the caller).
 
-    - `allows(price)`, `limits()`, `protection_limit(side)`: O(1).
-    - `update_reference(price)`, `on_trade(price)`: O(1).
+    - `limits(last)`, `allows(price, last)`, `protection_limit(side, last)`: O(1).
+    - `expand(pct)`, `recentre(reference)`: O(1).
     """
 
-    __slots__ = ("reference", "width", "moving", "low", "high")
+    __slots__ = ("low", "high", "moving", "expansions")
 
-    def __init__(self, reference: int, width: int, moving: bool = False) -> None:
-        if width < 0:
-            raise InputError(f"price band: width ({width} ticks) must be >= 0")
-        self.width = width
+    def __init__(self, low: int, high: int, moving: bool = False) -> None:
+        if low < MIN_PRICE or high < low:
+            raise InputError(f"price band: expected {MIN_PRICE} <= low <= high, got [{low}, {high}]")
+        self.low = low
+        self.high = high
         self.moving = moving
-        self.update_reference(reference)
+        self.expansions = 0
 
-    def allows(self, price: int) -> bool:
+    @property
+    def half_width(self) -> int:
+        return (self.high - self.low) // 2
+
+    def limits(self, last: int | None = None) -> tuple[int, int]:
+        """(low, high), inclusive, given the last trade price (used only when moving)."""
+        if not self.moving or last is None:
+            return self.low, self.high
+        half = (self.high - self.low) // 2
+        low = last - half
+        return (low if low > MIN_PRICE else MIN_PRICE), last + half
+
+    def allows(self, price: int, last: int | None = None) -> bool:
         """Is a limit order at ``price`` inside the band (edges included)?"""
-        return self.low <= price <= self.high
+        if not self.moving or last is None:
+            return self.low <= price <= self.high
+        low, high = self.limits(last)
+        return low <= price <= high
 
-    def limits(self) -> tuple[int, int]:
-        """(low, high), inclusive: the engine's ``band_low``/``band_high``."""
-        return self.low, self.high
-
-    def protection_limit(self, side: Side) -> int:
+    def protection_limit(self, side: Side, last: int | None = None) -> int:
         """The worst price a market order of ``side`` may trade at: the high
-        edge for a buy, the low edge for a sell. Its remainder is cancelled there."""
-        return self.high if side is BUY else self.low
+        edge for a buy, the low edge for a sell."""
+        low, high = self.limits(last)
+        return high if side is BUY else low
 
-    def update_reference(self, price: int) -> None:
-        """Re-centre the band on ``price`` (a new settlement, or a trade)."""
-        if price < MIN_PRICE:
-            raise InputError(f"price band: reference ({price}) must be >= {MIN_PRICE}")
-        self.reference = price
-        self.low = max(price - self.width, MIN_PRICE)
-        self.high = price + self.width
+    def expand(self, pct: int) -> None:
+        """Widen both edges by ``pct`` percent of the half-width (at least a tick)."""
+        step = max(1, self.half_width * pct // 100)
+        self.low = max(MIN_PRICE, self.low - step)
+        self.high += step
+        self.expansions += 1
 
-    def on_trade(self, price: int) -> None:
-        """A trade printed at ``price``: a moving band follows it."""
-        if self.moving:
-            self.reference = price
-            low = price - self.width
-            self.low = low if low > MIN_PRICE else MIN_PRICE
-            self.high = price + self.width
+    def recentre(self, reference: int) -> None:
+        """Same half-width, centred on ``reference`` (low floored at `MIN_PRICE`)."""
+        half = self.half_width
+        self.low = max(MIN_PRICE, reference - half)
+        self.high = max(reference, MIN_PRICE) + half
+
+
+def band_limits(reference: int, pct: float) -> tuple[int, int]:
+    """The listed band around ``reference``: ``pct`` percent of it either
+    side (at least a tick), the low edge floored at `MIN_PRICE`."""
+    width = max(1, round(reference * pct / 100))
+    return max(MIN_PRICE, reference - width), reference + width
 
 
 class VelocityBreaker:

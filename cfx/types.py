@@ -165,7 +165,13 @@ class ListSeries(_Msg):
     (until then, as listed: e.g. around the last settlement). ``max_qty`` is
     the largest order. ``reference`` is the prior settlement (the listing's
     reference price before the first): an opening call's reference price.
-    ``auction_tie_break`` is the uncross tie-break style (cfx/auction.py)."""
+    ``auction_tie_break`` is the uncross tie-break style (cfx/auction.py).
+    Dynamic limits (0 = off): once ``band_hits`` orders in a row of trading
+    are refused for lying beyond the same edge (a limit hit: the market
+    wants to trade through it), the band widens by ``band_expand_pct``
+    percent of its half-width on both sides and the series halts
+    ``band_halt_ns`` to cool off, then reopens by auction; at most
+    ``band_max_expansions`` times until it is re-listed."""
 
     symbol: str
     ts: int = 0
@@ -175,6 +181,10 @@ class ListSeries(_Msg):
     band_moving: bool = False
     reference: int | None = None
     auction_tie_break: Literal["reference", "cme"] = "reference"
+    band_expand_pct: int = 0
+    band_hits: int = 3
+    band_halt_ns: int = 120_000_000_000
+    band_max_expansions: int = 2
 
 
 class SetAccountStp(_Msg):
@@ -413,8 +423,9 @@ class AccountDefaulted(_Msg):
 class DefaultLossCovered(_Msg):
     """A defaulter's losses of one settlement run, through the waterfall:
     its collateral, its own guarantee-fund contribution, the other members'
-    contributions (pro rata); ``uncovered`` is the defaulter's deficit left
-    after it (cumulative: it includes earlier runs' uncovered deficit)."""
+    contributions (pro rata, ``from_fund``), the clearing house's capital;
+    ``uncovered`` is the defaulter's deficit left after it (cumulative: it
+    includes earlier runs' uncovered deficit)."""
 
     ts: int
     date: _dt.date
@@ -423,6 +434,7 @@ class DefaultLossCovered(_Msg):
     from_collateral: int
     from_own_contribution: int
     from_fund: int
+    from_house: int
     uncovered: int
 
 
@@ -513,3 +525,17 @@ class AuctionUncrossed(_Msg):
     volume: int
     imbalance: int
     imbalance_side: Side | None = None
+
+
+class PriceBandChanged(_Msg):
+    """A series' price band moved: ``expanded`` after a limit hit (the halt
+    that cools it off follows), else re-listed (a new settlement, or a
+    reference that follows the index while the book is stale)."""
+
+    seq: int
+    cmd: int
+    ts: int
+    series: str
+    low: int
+    high: int
+    expanded: bool

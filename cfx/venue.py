@@ -5,9 +5,10 @@ This is what a run journals and what `cfx replay RUN/journal` rebuilds
 (LMAX-style): every input — orders from participants, listings, deposits,
 the daily settlement run with that day's index fixings — is a command, so
 replaying the journal through a fresh `Venue` reproduces every event, bit
-for bit. Consequences of a command (a liquidation after a missed margin
-call, the cancels when a series delists) are generated again on replay, so
-they are not journaled.
+for bit. The commands a settlement run calls for (cancelling a defaulter's
+orders, the cancels when a series delists) are not applied by the venue
+itself: `take_commands` hands them to the caller, which journals and sends
+them like every other command (so a replay applies them from the journal).
 
 Pipeline per command: risk (the clearing house's credit check, as the
 engine's risk gate) → matching → clearing (positions, fees, open-order
@@ -36,6 +37,7 @@ from cfx.types import (
     MassCancel,
     ModifyOrder,
     SetAccountStp,
+    Side,
     SubmitOrder,
     _Msg,
 )
@@ -50,7 +52,8 @@ class ConfigureClearing(_Msg):
 class ListContract(_Msg):
     """List a futures series: a book in the engine (with its price band and
     largest order) and a series in clearing (``reference_price`` stands for
-    the previous settlement until the first one)."""
+    the previous settlement until the first one). The band fields are
+    `ListSeries`'s."""
 
     ts: int
     spec: Series
@@ -60,6 +63,10 @@ class ListContract(_Msg):
     band_high: int | None = None
     band_moving: bool = False
     auction_tie_break: Literal["reference", "cme"] = "reference"
+    band_expand_pct: int = 0
+    band_hits: int = 3
+    band_halt_ns: int = 120_000_000_000
+    band_max_expansions: int = 2
 
 
 class OpenAccount(_Msg):
@@ -78,7 +85,9 @@ class SettleDay(_Msg):
     """The daily settlement run after the close: ``fixings`` are the day's
     index values (micro-$/GPU-hour) by index name; trades in
     [``window_start``, ``window_end``) set the VWAP tier; ``finals`` are the
-    final settlement prices (ticks) of series expiring today."""
+    final settlement prices (ticks) of series expiring today; ``expected``
+    the expected final settlement (ticks) of the others, which the index
+    tier moves by (see `ClearingHouse.settle_day`)."""
 
     ts: int
     date: dt.date
@@ -86,6 +95,7 @@ class SettleDay(_Msg):
     window_start: int
     window_end: int
     finals: dict[str, int] = {}
+    expected: dict[str, int] = {}
 
 
 class RecordFixings(_Msg):
@@ -144,6 +154,7 @@ class Venue:
         self.clearing = ClearingHouse(clearing)
         self.events: list = self.engine.events
         self._clearing_on = False
+        self._commands: list = []  # what the last settlement run calls for, for the caller to send
         self._dispatch = dict(self.engine._dispatch)
         self._dispatch.update({
             ConfigureClearing: self._configure,
@@ -167,6 +178,13 @@ class Venue:
                 on_event(events[i])
             self._take_clearing_events()
 
+    def take_commands(self) -> list:
+        """The commands the last settlement run calls for (cancel a
+        defaulter's orders, a delisted series' orders), for the caller to
+        journal and `apply` in order; taken once."""
+        out, self._commands = self._commands, []
+        return out
+
     def _take_clearing_events(self) -> None:
         if self.clearing.events:
             self.events.extend(self.clearing.events)
@@ -179,7 +197,8 @@ class Venue:
 
     def _list_contract(self, c: ListContract) -> None:
         self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving,
-                                           c.reference_price, c.auction_tie_break))
+                                           c.reference_price, c.auction_tie_break, c.band_expand_pct, c.band_hits,
+                                           c.band_halt_ns, c.band_max_expansions))
         self.clearing.list_series(c.spec, c.reference_price)
         if not self._clearing_on:
             self._clearing_on = True
@@ -203,12 +222,24 @@ class Venue:
             self.clearing.record_fixing(c.date, name, value)
 
     def _settle_day(self, c: SettleDay) -> None:
+        """The settlement run, with the close's quotes. A series' quotes may
+        not set the mid tier when its book is stale (no trade since the last
+        run) or one participant's (a single account holds the best bid and
+        the best ask): then the next tier applies."""
         quotes = {}
-        for symbol in self.clearing.live_series():
+        stale = set()
+        clearing = self.clearing
+        for symbol in clearing.live_series():
             book = self.engine.book(symbol)
-            quotes[symbol] = (book.best_bid(), book.best_ask())
-        commands = self.clearing.settle_day(c.date, c.ts, fixings=c.fixings, quotes=quotes,
-                                            window=(c.window_start, c.window_end), finals=c.finals)
+            bid, ask = book.best_bid(), book.best_ask()
+            quotes[symbol] = (bid, ask)
+            if bid is None or ask is None:
+                continue
+            owners = {o.account for side, p in ((Side.BUY, bid), (Side.SELL, ask))
+                      for o in book.level_orders(side, p) if o.qty}
+            if len(owners) < 2 or not clearing.traded_today(symbol):
+                stale.add(symbol)
+        self._commands.extend(clearing.settle_day(c.date, c.ts, fixings=c.fixings, quotes=quotes,
+                                                  window=(c.window_start, c.window_end), finals=c.finals,
+                                                  stale=stale, expected=c.expected))
         self._take_clearing_events()
-        for cmd in commands:  # liquidations and delisting cancels: consequences, not inputs
-            self.engine.apply(cmd)

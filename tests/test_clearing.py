@@ -301,15 +301,16 @@ def test_margin_call_unmet_defaults_and_liquidates_through_the_book():
     ch.settle_day(D[1], 0, quotes={"HOP-H27": (244, 246)})
     ch.on_event(OrderAccepted(1, 1, 0, "HOP-H27", 77, 1, Side.BUY, OrderKind.LIMIT, TimeInForce.GTC, 200, 5))
     cmds = ch.settle_day(D[2], 123, quotes={"HOP-H27": (244, 246)})
-    base = ClearingConfig().liquidation_order_id_base
-    assert cmds == [
-        MassCancel(123, account=1),
-        SubmitOrder(123, "HOP-H27", base, 1, Side.SELL, 10, 0, OrderKind.MARKET, TimeInForce.IOC),
-    ]
+    assert cmds == [MassCancel(123, account=1)]  # its orders go; its position is closed out in the next session
+    assert ch.liquidating() == {1: {"HOP-H27": 10}}
     (ev,) = of(ch, AccountDefaulted)
     assert (ev.account, ev.date, ev.call_amount, ev.collateral) == (1, D[2], 301_550_000, 235_000_000)
+    base = ClearingConfig().liquidation_order_id_base
     assert ch.credit_check(order(1, Side.BUY, 1, 99)) is RejectReason.CREDIT_LIMIT
-    assert ch.credit_check(cmds[1]) is None  # the liquidation order passes the gate
+    assert ch.credit_check(order(1, Side.SELL, 10, 99)) is RejectReason.CREDIT_LIMIT  # not a liquidation id
+    assert ch.credit_check(order(1, Side.SELL, 10, base)) is None  # the liquidation order passes the gate
+    assert ch.credit_check(order(1, Side.SELL, 11, base)) is RejectReason.CREDIT_LIMIT  # no further than flat
+    assert ch.credit_check(order(1, Side.BUY, 1, base)) is RejectReason.CREDIT_LIMIT  # only to reduce
 
 
 def test_default_exhausts_collateral_and_hits_guarantee_fund():
@@ -329,17 +330,16 @@ def test_default_exhausts_collateral_and_hits_guarantee_fund():
     # day 3: unmet -> default. Loss since the run before the call: 600M - (-860M) = 1_460M:
     # 600M from collateral, 500M its own contribution, 360M from 2 and 3 (180M each)
     cmds = ch.settle_day(D[2], 0, quotes={"HOP-H27": (229, 231)})
-    assert [type(c) for c in cmds] == [MassCancel, SubmitOrder]
+    assert [type(c) for c in cmds] == [MassCancel]
     (loss,) = of(ch, DefaultLossCovered)
-    assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.uncovered) == (
-        1_460_000_000, 600_000_000, 500_000_000, 360_000_000, 0)
+    assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.from_house,
+            loss.uncovered) == (1_460_000_000, 600_000_000, 500_000_000, 360_000_000, 0, 0)
     assert ch.accounts[1].collateral == 0
     assert ch.fund.contributions == {1: 0, 2: 320_000_000, 3: 320_000_000}
     ch.check()
-    # day 4: the liquidation order sells 10 @225 to 3 (a resting bid); settle VWAP 225
-    liq = cmds[1]
-    ch.on_event(OrderAccepted(1, 1, 0, "HOP-H27", liq.order_id, 1, Side.SELL, OrderKind.MARKET,
-                              TimeInForce.IOC, 0, 10))
+    # day 4: a liquidation order sells 10 @225 to 3 (a resting bid); settle VWAP 225
+    liq = ClearingConfig().liquidation_order_id_base
+    ch.on_event(OrderAccepted(1, 1, 0, "HOP-H27", liq, 1, Side.SELL, OrderKind.LIMIT, TimeInForce.IOC, 225, 10))
     ch.on_trade(trade("HOP-H27", 225, 10, 3, 1, aggressor=Side.SELL))
     ch.events.clear()
     cmds = ch.settle_day(D[3], 0)
@@ -348,6 +348,7 @@ def test_default_exhausts_collateral_and_hits_guarantee_fund():
     (loss,) = of(ch, DefaultLossCovered)
     assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.uncovered) == (
         365_000_000, 0, 0, 365_000_000, 0)
+    assert ch.liquidating() == {}
     assert ch.fund.contributions == {1: 0, 2: 137_500_000, 3: 137_500_000}
     assert ch.accounts[1].collateral == 0 and ch.accounts[1].positions["HOP-H27"].qty == 0
     # 2, short 10 from 250, has received (250 - 225) x 10 = 250 tick-lots in all
@@ -365,6 +366,30 @@ def test_loss_beyond_the_fund_stays_uncovered_and_visible():
     assert (loss.from_collateral, loss.from_fund, loss.uncovered) == (600_000_000, 0, 860_000_000)
     assert ch.accounts[1].collateral == -860_000_000
     ch.check()
+
+
+def test_the_house_capital_is_the_last_layer_before_a_loss_is_uncovered():
+    # 1 loses 1_460M (as above) on 600M of collateral: 500M own contribution, 2's 100M, then
+    # all of the house's 250M capital; 10M stays uncovered
+    ch = house(H27, accounts={1: 1_100_000_000, 2: 600_000_000}, guarantee_fund_contribution=500_000_000,
+               house_capital=250_000_000, **FREE)
+    ch.fund.contributions[2] = 100_000_000  # 2 has used 400M of its contribution elsewhere: the pool is small
+    ch.accounts[2].collateral += 400_000_000
+    ch.on_trade(trade("HOP-H27", 250, 10, 1, 2))
+    ch.settle_day(D[0], 0, quotes={"HOP-H27": (249, 251)})
+    ch.settle_day(D[1], 0, quotes={"HOP-H27": (229, 231)})
+    ch.settle_day(D[2], 0, quotes={"HOP-H27": (229, 231)})
+    (loss,) = of(ch, DefaultLossCovered)
+    assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.from_house,
+            loss.uncovered) == (1_460_000_000, 600_000_000, 500_000_000, 100_000_000, 250_000_000, 10_000_000)
+    assert ch.house_capital == 0 and ch.accounts[1].collateral == -10_000_000
+    ch.check()
+
+
+def test_a_stale_book_cannot_set_the_mid_tier():
+    ch = house(H27, accounts={1: 10**12})
+    ch.settle_day(D[0], 0, quotes={"HOP-H27": (249, 251)}, stale={"HOP-H27"}, fixings={"HOP": 2_500_000})
+    assert of(ch, SettlementPrice)[-1].tier is SettlementTier.INDEX_MOVED
 
 
 # --------------------------------------------------------------------------- final settlement

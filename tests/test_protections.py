@@ -4,67 +4,114 @@ from __future__ import annotations
 
 import pytest
 
+from cfx.engine import Engine
 from cfx.errors import InputError
-from cfx.protections import MIN_PRICE, PriceBand, VelocityBreaker
-from cfx.types import Side
+from cfx.protections import MIN_PRICE, PriceBand, VelocityBreaker, band_limits
+from cfx.types import (
+    AdvanceTime,
+    CancelReason,
+    ListSeries,
+    OrderCancelled,
+    OrderKind,
+    OrderRejected,
+    PriceBandChanged,
+    RejectReason,
+    SeriesHalted,
+    SessionState,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    Trade,
+)
 
 SEC = 1_000_000_000
 MS = 1_000_000
 
 
 # --------------------------------------------------------------------------- price band
+# Pointed at what the engine runs: its series keep a `PriceBand` built from the listing.
+
+S = "HOP-H27"
 
 
-def test_band_edges_are_inclusive():
-    band = PriceBand(reference=100, width=5)
-    assert band.limits() == (95, 105)
-    assert band.allows(95) and band.allows(105) and band.allows(100)
-    assert not band.allows(94) and not band.allows(106)
+def listed(low: int, high: int, moving: bool = False, **kw) -> Engine:
+    e = Engine()
+    e.list_series(ListSeries(S, band_low=low, band_high=high, band_moving=moving, **kw))
+    return e
 
 
-def test_zero_width_band_allows_only_the_reference():
-    band = PriceBand(reference=100, width=0)
-    assert band.allows(100)
-    assert not band.allows(99) and not band.allows(101)
+def rejected(e: Engine, oid: int, side: Side, price: int, qty: int = 1, ts: int = 0, **kw) -> bool:
+    start = len(e.events)
+    e.submit(SubmitOrder(ts, S, oid, oid, side, qty, price, **kw))
+    return any(type(x) is OrderRejected and x.reason is RejectReason.PRICE_OUTSIDE_BAND for x in e.events[start:])
 
 
-def test_band_low_edge_never_goes_below_the_minimum_price():
-    band = PriceBand(reference=3, width=5)
-    assert band.limits() == (MIN_PRICE, 8)
-    assert not band.allows(0)
+def test_band_edges_are_inclusive_in_the_engine():
+    e = listed(95, 105)
+    assert not rejected(e, 1, Side.BUY, 95) and not rejected(e, 2, Side.SELL, 105)
+    assert rejected(e, 3, Side.BUY, 94) and rejected(e, 4, Side.SELL, 106)
+    assert e.price_band(S) == (95, 105)
 
 
-def test_market_orders_are_stopped_at_the_edge_on_their_side():
-    band = PriceBand(reference=100, width=5)
-    assert band.protection_limit(Side.BUY) == 105
-    assert band.protection_limit(Side.SELL) == 95
+def test_listed_band_is_the_reference_and_pct_either_side_floored_at_the_minimum():
+    assert band_limits(100, 10.0) == (90, 110)
+    assert band_limits(3, 50.0) == (1, 5)  # 1.5 rounds to 2
+    assert band_limits(2, 200.0) == (MIN_PRICE, 6)
 
 
-def test_new_settlement_recentres_the_band():
-    band = PriceBand(reference=100, width=5)
-    band.update_reference(120)
-    assert band.reference == 120
-    assert band.limits() == (115, 125)
-    assert not band.allows(105)
+def test_market_orders_are_stopped_at_the_band_edge():
+    e = listed(90, 110)
+    e.submit(SubmitOrder(0, S, 1, 1, Side.SELL, 1, 104))
+    e.submit(SubmitOrder(0, S, 2, 2, Side.SELL, 1, 106))
+    e.list_series(ListSeries(S, band_low=95, band_high=105))  # a narrower band: the 106 offer is beyond it
+    e.submit(SubmitOrder(0, S, 3, 3, Side.BUY, 5, 0, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
+    cancels = [x for x in e.events if type(x) is OrderCancelled and x.order_id == 3]
+    assert [(c.qty, c.reason) for c in cancels] == [(4, CancelReason.BAND)]
 
 
 def test_fixed_band_ignores_trades_and_moving_band_follows_them():
-    fixed = PriceBand(reference=100, width=5)
-    fixed.on_trade(104)
-    assert fixed.limits() == (95, 105)
-    moving = PriceBand(reference=100, width=5, moving=True)
-    moving.on_trade(104)
-    assert moving.limits() == (99, 109)
-    assert moving.protection_limit(Side.BUY) == 109
-    moving.on_trade(2)
-    assert moving.limits() == (MIN_PRICE, 7)
+    for moving, expect in ((False, (95, 105)), (True, (99, 109))):
+        e = listed(95, 105, moving)
+        e.submit(SubmitOrder(0, S, 1, 1, Side.SELL, 1, 104))
+        e.submit(SubmitOrder(0, S, 2, 2, Side.BUY, 1, 104))
+        assert e.price_band(S) == expect
+        assert rejected(e, 3, Side.BUY, 108) is not moving
 
 
-def test_bad_band_settings_are_input_errors():
-    with pytest.raises(InputError, match="width"):
-        PriceBand(reference=100, width=-1)
-    with pytest.raises(InputError, match="reference"):
-        PriceBand(reference=0, width=5)
+def test_band_expands_and_recentres_keeping_its_half_width():
+    band = PriceBand(90, 110)
+    band.expand(50)  # half-width 10: 5 more each side
+    assert band.limits() == (85, 115) and band.expansions == 1
+    band.recentre(60)
+    assert band.limits() == (45, 75)
+    band.recentre(5)
+    assert band.limits() == (MIN_PRICE, 20)
+    with pytest.raises(InputError):
+        PriceBand(10, 5)
+
+
+def test_a_limit_hit_expands_the_band_halts_to_cool_off_and_reopens_by_auction_inside_it():
+    e = listed(90, 110, band_expand_pct=50, band_hits=2, band_halt_ns=60 * SEC, band_max_expansions=1)
+    e.configure_session(S, None, 0)  # continuous trading, but it can halt
+    e.submit(SubmitOrder(1, S, 1, 1, Side.BUY, 5, 90))
+    assert rejected(e, 2, Side.SELL, 88, ts=2)  # beyond the low edge: one hit
+    assert e.session_state(S) is SessionState.CONTINUOUS
+    start = len(e.events)
+    assert rejected(e, 3, Side.BUY, 87, ts=3)  # a bid below it too: the second in a row, a limit hit
+    changed = [x for x in e.events[start:] if type(x) is PriceBandChanged]
+    assert [(c.low, c.high, c.expanded) for c in changed] == [(85, 115, True)]
+    halted = [x for x in e.events[start:] if type(x) is SeriesHalted]
+    assert [(h.until, h.price, h.reference) for h in halted] == [(3 + 60 * SEC, 87, 85)]
+    assert e.session_state(S) is SessionState.HALTED
+    assert not rejected(e, 4, Side.SELL, 86, 5, ts=4)  # the wider band takes it, unmatched, for the auction
+    start = len(e.events)
+    e.apply(AdvanceTime(3 + 60 * SEC))
+    trades = [x for x in e.events[start:] if type(x) is Trade]
+    # 5 bid @90 x 5 offered @86 tie on 86..90; no trade and no settlement for a reference: the lower
+    assert [(t.price, t.qty) for t in trades] == [(86, 5)]
+    assert e.session_state(S) is SessionState.CONTINUOUS
+    assert rejected(e, 5, Side.SELL, 84, ts=5 + 60 * SEC) and rejected(e, 6, Side.SELL, 84, ts=6 + 60 * SEC)
+    assert e.session_state(S) is SessionState.CONTINUOUS  # at most one expansion until re-listed
 
 
 # --------------------------------------------------------------------------- velocity breaker

@@ -136,3 +136,48 @@ def test_the_opening_auction_runs_every_day(small_run):
     opens = [json.loads(e["event"]) for e in events if e["type"] == "SessionStateChanged"]
     assert sum(1 for o in opens if o["old"] == "opening_auction" and o["new"] == "continuous") == 2 * 2
     assert sum(1 for o in opens if o["new"] == "closed") == 2 * 2
+
+
+DEFAULT_PATCH = """
+[[agents]]
+type = "noise_trader"
+collateral-usd = 15_000
+mean-interval-ns = 3_600_000_000_000
+
+[[shocks]]
+type = "member-default"
+day = 0
+agent = "noise_trader"
+index = 6
+time = "09:00"
+qty = 50
+
+[[shocks]]
+type = "index-move"
+day = 1
+pct = -25.0
+"""
+
+
+def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_replays(tmp_path, capsys):
+    path = tmp_path / "default.toml"
+    path.write_text(SMALL.read_text().replace("days = 2", "days = 5") + DEFAULT_PATCH)
+    out = tmp_path / "run"
+    summary = run_scenario(scn.load(path), out, progress=False)
+    assert summary["defaults"] == 1
+    assert summary["liquidation_fills_contracts"] > 0 and summary["defaulters_open_positions"] == {}
+    layers = summary["default_losses_usd_by_layer"]
+    assert layers["collateral"] > 0 and set(layers) == {"collateral", "own_contribution", "others_contributions",
+                                                       "house_capital", "uncovered"}
+    journal = [json.loads(line) for line in (out / "journal").read_text().splitlines()]
+    base = 1 << 60
+    liquidations = [c for c in journal if c["type"] == "SubmitOrder" and c["order_id"] >= base]
+    assert liquidations and all(c["tif"] == "ioc" and c["side"] == "sell" for c in liquidations)
+    assert any(c["type"] == "MassCancel" and c.get("account") is not None for c in journal)  # the defaulter's cancel
+    rows = pq.read_table(out / "defaults.parquet").to_pylist()
+    covered = [r for r in rows if r["type"] == "DefaultLossCovered"]
+    assert covered and {"from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered"} <= set(
+        covered[0])
+    capsys.readouterr()
+    assert main(["replay", str(out / "journal")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["events_sha256"] == summary["run_hash"]

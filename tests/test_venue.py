@@ -8,8 +8,17 @@ import datetime as dt
 
 from cfx.clearing import ClearingConfig
 from cfx.products import HOPPER, make_series
-from cfx.types import ModifyOrder, OrderModified, OrderRejected, RejectReason, Side, SubmitOrder
-from cfx.venue import ListContract, OpenAccount, Venue
+from cfx.types import (
+    ModifyOrder,
+    OrderModified,
+    OrderRejected,
+    RejectReason,
+    SettlementPrice,
+    SettlementTier,
+    Side,
+    SubmitOrder,
+)
+from cfx.venue import ListContract, OpenAccount, SettleDay, Venue
 
 USD = 1_000_000
 H27 = make_series(HOPPER, 2027, 3, first_trading_day=dt.date(2027, 1, 4))
@@ -45,3 +54,23 @@ def test_a_modify_that_adds_exposure_is_credit_checked_like_a_new_order():
     v.events.clear()
     v.apply(ModifyOrder(4, 11, 1, 239, 1))  # a re-price without an increase needs no new credit
     assert of(v.events, OrderModified) and v.engine.book(S).depth() == ([(239, 1)], [])
+
+
+def settle(v: Venue, day: int) -> SettlementPrice:
+    v.apply(SettleDay(10**6 + day, dt.date(2027, 1, 4 + day), {"HOPPER": 2_500_000}, 0, 1))
+    return [e for e in v.events if type(e) is SettlementPrice][-1]
+
+
+def test_the_mid_tier_refuses_a_one_participant_or_stale_book():
+    v = venue(a1=10**6, a2=10**6, a3=10**6)
+    v.apply(SubmitOrder(2, S, 3, 2, Side.BUY, 1, 250))
+    v.apply(SubmitOrder(3, S, 4, 3, Side.SELL, 1, 250))  # a trade today (outside the window)
+    v.apply(SubmitOrder(4, S, 1, 1, Side.BUY, 1, 249))
+    v.apply(SubmitOrder(5, S, 2, 1, Side.SELL, 1, 251))
+    assert settle(v, 0).tier is SettlementTier.INDEX_MOVED  # 249/251 are both account 1's
+    v.apply(SubmitOrder(6, S, 5, 2, Side.SELL, 1, 251))  # now two members at the touch, but no trade since
+    assert settle(v, 1).tier is SettlementTier.INDEX_MOVED  # stale
+    v.apply(SubmitOrder(7, S, 6, 3, Side.BUY, 1, 249))
+    v.apply(SubmitOrder(8, S, 7, 2, Side.SELL, 1, 249))  # a trade with account 1's bid; 3's stays at 249
+    p = settle(v, 2)
+    assert (p.price, p.tier) == (250, SettlementTier.MID)

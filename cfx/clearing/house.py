@@ -3,17 +3,23 @@ the daily settlement price, moves variation margin, margins accounts, calls
 and defaults them, and settles expiring series.
 
 It never imports the engine: it answers the engine's pre-trade risk gate
-(`credit_check`) and returns commands (`MassCancel`, market IOC orders) for
-the sim loop to send when it liquidates a defaulter.
+(`credit_check`) and returns commands (`MassCancel`) for the caller to
+journal and send when it defaults a member or delists a series. A
+defaulter's positions are closed out in the next trading session, by
+orders the caller sends from the liquidation id range (`liquidating`,
+`is_liquidation`); each settlement run puts that day's losses through the
+waterfall (defaulter's collateral, its own guarantee-fund contribution,
+the other members' contributions pro rata, the clearing house's capital).
 
 Cash: every micro-dollar deposited sits in an account's collateral, the
-guarantee fund or the fees collected; `cash_total() == deposited` always.
+guarantee fund, the house's capital or the fees collected; `cash_total()
+== deposited` always.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import msgspec
@@ -34,7 +40,6 @@ from cfx.types import (
     MassCancel,
     OrderAccepted,
     OrderCancelled,
-    OrderKind,
     OrderModified,
     RejectReason,
     SeriesDelisted,
@@ -42,7 +47,6 @@ from cfx.types import (
     SettlementTier,
     Side,
     SubmitOrder,
-    TimeInForce,
     Trade,
     VariationMarginPaid,
 )
@@ -61,7 +65,9 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     value. Calendar spreads get 75% of both legs' ranges back. Maintenance
     is 10/11 of initial (CME sets initial at 110% of maintenance). A margin
     call is due by the next day's settlement run. Settlement mids count when
-    the spread is at most 5 ticks."""
+    the spread is at most 5 ticks. ``house_capital``: the clearing house's
+    own money, the last layer of the waterfall (0 by default). Liquidation
+    orders carry ids from ``liquidation_order_id_base`` up."""
 
     maker_fee: int = -250_000
     taker_fee: int = 1_000_000
@@ -75,13 +81,14 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     mid_max_spread_ticks: int = 5
     call_deadline_days: int = 1
     guarantee_fund_contribution: int = 0
+    house_capital: int = 0
     liquidation_order_id_base: int = 1 << 60
-    liquidation_max_qty: int = 10_000
 
     def __post_init__(self) -> None:
-        positive = ("vol_lookback_days", "margin_period_days", "maintenance_den", "liquidation_max_qty")
+        positive = ("vol_lookback_days", "margin_period_days", "maintenance_den", "liquidation_order_id_base")
         non_negative = ("scan_sigmas_pct", "scan_floor_ppm", "spread_credit_pct", "maintenance_num",
-                        "mid_max_spread_ticks", "call_deadline_days", "guarantee_fund_contribution")
+                        "mid_max_spread_ticks", "call_deadline_days", "guarantee_fund_contribution",
+                        "house_capital")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
@@ -95,7 +102,7 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
 class _Listed:
     """A series as clearing carries it."""
 
-    __slots__ = ("spec", "index", "rank", "tick_value", "prev", "scan", "delisted")
+    __slots__ = ("spec", "index", "rank", "tick_value", "prev", "scan", "delisted", "expected")
 
     def __init__(self, spec: SeriesSpec, index: str, reference_price: int) -> None:
         self.spec = spec
@@ -105,6 +112,7 @@ class _Listed:
         self.prev = reference_price  # last settlement price, ticks
         self.scan = 0  # scanning range, micro-$ per contract
         self.delisted = False
+        self.expected: int | None = None  # expected final settlement at the last run, ticks
 
 
 class ClearingHouse:
@@ -114,8 +122,8 @@ class ClearingHouse:
     Intraday: `on_event` (or `on_trade` for trades only); `credit_check` is
     the engine's ``risk_check``.
     End of day: `settle_day` (returns commands to send to the engine).
-    Queries: `margin`, `scan`, `settlement`, `live_series`, `cash_total`,
-    `check`. Output: `write_tables`.
+    Queries: `margin`, `scan`, `settlement`, `live_series`, `traded_today`,
+    `liquidating`, `is_liquidation`, `cash_total`, `check`. Output: `write_tables`.
     ``events`` collects the clearing events; the caller takes and clears them.
     """
 
@@ -124,7 +132,8 @@ class ClearingHouse:
         self.accounts: dict[int, Account] = {}
         self.fund = GuaranteeFund()
         self.fees_collected = 0
-        self.deposited = 0
+        self.house_capital = cfg.house_capital  # what is left of it
+        self.deposited = cfg.house_capital
         self.events: list = []
         self.fixings: list[Fixing] = []
         self.settlements: list[SettlementPrice] = []
@@ -136,8 +145,6 @@ class ClearingHouse:
         self._index_history: dict[str, list[tuple[dt.date, int]]] = {}
         self._orders: dict[int, list] = {}  # order_id -> [Account, series, 0 buy / 1 sell, open lots]
         self._day_trades: dict[str, list[tuple[int, int, int]]] = {}  # series -> (ts, price, qty)
-        self._liquidation_ids: set[int] = set()
-        self._next_liquidation_id = cfg.liquidation_order_id_base
         self._last_date: dt.date | None = None
 
     # ------------------------------------------------------------------ set-up
@@ -271,18 +278,20 @@ class ClearingHouse:
         account's collateral and is larger than without the order, reject
         with CREDIT_LIMIT. So risk-reducing orders always pass. Unrealized
         intraday P&L is not counted (collateral is last settlement's, less
-        fees since). Liquidation orders always pass; a defaulted account
-        may send nothing else; unknown accounts have no credit."""
+        fees since). A defaulted account may send only liquidation orders
+        (an id from the liquidation range that reduces its position, no
+        further); unknown accounts have no credit."""
         acc = self.accounts.get(cmd.account)
         if acc is None:
             return CREDIT_LIMIT
-        if cmd.order_id in self._liquidation_ids:
-            return None
         listed = self._series.get(cmd.series)
         if listed is None or listed.delisted:
             return UNKNOWN_SERIES
         if acc.defaulted:
-            return CREDIT_LIMIT
+            pos = acc.positions.get(cmd.series)
+            held = 0 if pos is None else pos.qty
+            closing = -held if cmd.side is BUY else held
+            return None if self.is_liquidation(cmd.order_id) and 0 < cmd.qty <= closing else CREDIT_LIMIT
         with_order = self._worst_im(acc, cmd.series, cmd.qty if cmd.side is BUY else -cmd.qty)
         if with_order <= acc.collateral or with_order <= self._worst_im(acc, cmd.series, 0):
             return None
@@ -326,6 +335,26 @@ class ClearingHouse:
         im = initial_margin(legs, self.config.spread_credit_pct)
         return im, maintenance_margin(im, self.config.maintenance_num, self.config.maintenance_den)
 
+    def is_liquidation(self, order_id: int) -> bool:
+        """Is ``order_id`` in the range liquidation orders use?"""
+        return order_id >= self.config.liquidation_order_id_base
+
+    def liquidating(self) -> dict[int, dict[str, int]]:
+        """The open positions of defaulted accounts, to close out: account ->
+        series -> signed lots (accounts and series in order)."""
+        out = {}
+        for acc_id in sorted(a.id for a in self.accounts.values() if a.defaulted):
+            acc = self.accounts[acc_id]
+            open_ = {sym: pos.qty for sym, pos in sorted(acc.positions.items())
+                     if pos.qty and not self._series[sym].delisted}
+            if open_:
+                out[acc_id] = open_
+        return out
+
+    def traded_today(self, series: str) -> bool:
+        """Has the series traded since the last settlement run?"""
+        return bool(self._day_trades.get(series))
+
     def live_series(self) -> list[str]:
         """Symbols carried and not yet delisted, in listing order."""
         return [sym for sym, listed in self._series.items() if not listed.delisted]
@@ -339,8 +368,9 @@ class ClearingHouse:
         return self._series[series].prev
 
     def cash_total(self) -> int:
-        """All collateral + the guarantee fund + fees collected."""
-        return sum(a.collateral for a in self.accounts.values()) + self.fund.total + self.fees_collected
+        """All collateral + the guarantee fund + the house's capital + fees collected."""
+        return (sum(a.collateral for a in self.accounts.values()) + self.fund.total + self.house_capital
+                + self.fees_collected)
 
     def check(self) -> None:
         """Assert the invariants: cash conserved, positions net to zero per
@@ -366,6 +396,8 @@ class ClearingHouse:
         quotes: Mapping[str, tuple[int | None, int | None]] | None = None,
         window: tuple[int, int] | None = None,
         finals: Mapping[str, int] | None = None,
+        stale: Collection[str] = (),
+        expected: Mapping[str, int] | None = None,
     ) -> list:
         """The daily settlement run; returns the commands for the engine.
 
@@ -373,13 +405,20 @@ class ClearingHouse:
         ``quotes``: (best bid, best ask) per series at the close, ticks;
         ``window``: [start, end) ns of the settlement window (None: the whole
         day); ``finals``: final settlement prices (ticks) of series expiring
-        today. In order: settlement prices; variation margin (asserted to
-        sum to zero); expiring series close and delist; scanning ranges;
-        defaulters' losses through the waterfall; margin calls met, missed
-        (default: cancel and liquidate) or issued; statements."""
+        today; ``stale``: series whose close quotes may not set the mid tier
+        (a stale or one-participant book); ``expected``: each series'
+        expected final settlement (ticks): the index tier then moves the
+        previous settlement by its change since the previous run (for a
+        monthly-average future, the index change weighted by the days still
+        to come), else by the index change. In order: settlement prices;
+        variation margin (asserted to sum to zero); expiring series close
+        and delist; scanning ranges; defaulters' losses through the
+        waterfall; margin calls met, missed (default: cancel its orders; its
+        positions are then `liquidating`) or issued; statements."""
         if self._last_date is not None and date <= self._last_date:
             raise ValueError(f"settlement date {date} is not after {self._last_date}")
         fixings = fixings or {}
+        expected = expected or {}
         quotes = quotes or {}
         finals = finals or {}
         for sym in finals:
@@ -398,10 +437,16 @@ class ClearingHouse:
             else:
                 trades = self._day_trades.get(sym, ())
                 in_window = [(p, q) for t, p, q in trades if window is None or window[0] <= t < window[1]]
-                bid, ask = quotes.get(sym, (None, None))
-                today, before = self._index_pair(listed.index, date)
+                bid, ask = quotes.get(sym, (None, None)) if sym not in stale else (None, None)
+                if sym in expected and listed.expected is not None:
+                    tick = listed.spec.tick_micro  # the expected prices, as index values that move the settlement
+                    today, before = expected[sym] * tick, listed.expected * tick
+                else:
+                    today, before = self._index_pair(listed.index, date)
                 price, tier = settlement_price(in_window, bid, ask, listed.prev, today, before,
                                                listed.spec.tick_micro, self.config.mid_max_spread_ticks)
+            if sym in expected:
+                listed.expected = expected[sym]
             prices[sym] = price
             ev = SettlementPrice(ts, date, sym, price, tier)
             self.events.append(ev)
@@ -457,9 +502,8 @@ class ClearingHouse:
                 im, mm = self.margin(acc.id)
                 commands.extend(self._margin_calls(acc, im, mm, ts, date))
             if acc.defaulted:
-                if was_defaulted:  # today's losses; still liquidating what earlier orders did not close
+                if was_defaulted:  # today's losses (of the liquidation, and of what is still open)
                     self._cover_loss(acc, ts, date, acc.collateral - acc.vm_today + acc.fees_today)
-                    commands.extend(self._liquidation_orders(acc, ts))
                 else:  # the losses since the run that called it
                     self._cover_loss(acc, ts, date, acc.loss_basis)
             realized, unrealized = pnl[acc.id]
@@ -523,7 +567,8 @@ class ClearingHouse:
         self.calls.append(ev)
 
     def _default(self, acc: Account, ts: int, date: dt.date) -> list:
-        """Declare the default: cancel the account's orders, liquidate."""
+        """Declare the default: cancel the account's orders; its positions
+        are `liquidating` from now on."""
         ev = AccountDefaulted(ts, date, acc.id, acc.call.amount, acc.collateral)
         acc.defaulted = True
         acc.call = None
@@ -531,39 +576,25 @@ class ClearingHouse:
         acc.deposits_since_call = 0
         self.events.append(ev)
         self.defaults.append(ev)
-        return [MassCancel(ts, account=acc.id), *self._liquidation_orders(acc, ts)]
-
-    def _liquidation_orders(self, acc: Account, ts: int) -> list:
-        """Market IOC orders closing every open position (split at the
-        largest order size); re-sent each day until the account is flat."""
-        out = []
-        step = self.config.liquidation_max_qty
-        for sym, pos in acc.positions.items():
-            if not pos.qty or self._series[sym].delisted:
-                continue
-            side = Side.SELL if pos.qty > 0 else Side.BUY
-            left = abs(pos.qty)
-            while left:
-                q = min(left, step)
-                oid = self._next_liquidation_id
-                self._next_liquidation_id += 1
-                self._liquidation_ids.add(oid)
-                out.append(SubmitOrder(ts, sym, oid, acc.id, side, q, 0, OrderKind.MARKET, TimeInForce.IOC))
-                left -= q
-        return out
+        return [MassCancel(ts, account=acc.id)]
 
     def _cover_loss(self, acc: Account, ts: int, date: dt.date, before: int) -> None:
         """Run a defaulter's losses through the waterfall: ``before`` is its
         collateral before them (at the run that called it, plus deposits since,
-        on the day it defaults; at the previous run afterwards)."""
+        on the day it defaults; at the previous run afterwards). Its
+        collateral first, then its own guarantee-fund contribution, the
+        others' contributions pro rata, then the house's capital."""
         loss = max(0, before - acc.collateral)
         deficit = max(0, -acc.collateral)
         if not loss and not deficit:
             return
         from_collateral = min(loss, max(0, before))
         own, others = self.fund.absorb(deficit, acc.id)
-        acc.collateral += own + others
-        ev = DefaultLossCovered(ts, date, acc.id, loss, from_collateral, own, others, deficit - own - others)
+        house = min(deficit - own - others, self.house_capital)
+        self.house_capital -= house
+        acc.collateral += own + others + house
+        ev = DefaultLossCovered(ts, date, acc.id, loss, from_collateral, own, others, house,
+                                deficit - own - others - house)
         self.events.append(ev)
         self.defaults.append(ev)
 

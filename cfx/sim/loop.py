@@ -37,13 +37,17 @@ from cfx.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
 from cfx.products import (
     ListingCalendar,
     Series,
+    business_days,
     final_settlement,
     first_business_days,
+    month_days,
 )
+from cfx.protections import band_limits
 from cfx.sim import shocks
 from cfx.index.intraday import IntradayIndex
 from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
 from cfx.sim.information import IndexPublisher
+from cfx.sim.liquidation import Liquidator
 from cfx.sim.outputs import RunWriter
 from cfx.types import (
     AdvanceTime,
@@ -58,7 +62,10 @@ from cfx.types import (
     OrderModified,
     OrderRejected,
     OrderTriggered,
+    PriceBandChanged,
     SeriesHalted,
+    SessionState,
+    SessionStateChanged,
     SetAccountStp,
     Side,
     SubmitOrder,
@@ -185,11 +192,19 @@ class Simulation:
         self.volume: dict[str, int] = {}
         self.volume_by_account: dict[int, int] = {}  # contracts bought or sold, maker or taker
         self.trade_count = 0
+        self.liquidation_fills = 0  # lots the clearing house's close-out orders got filled
+        self.last_trade: dict[str, int] = {}  # series -> time of its last trade
+        self.band_moves = 0  # bands re-centred on a stale book
+        self.band_expansions = 0  # limit hits that widened a band
+        self.reopenings = 0  # reopening call auctions (after a halt)
+        self.expected_by_date: dict[tuple[dt.date, str], int] = {}  # expected final settlement at each run
         self.halts = 0
         self.rejects: dict[str, int] = {}
-        self.book_stats = {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
+        self.book_stats: dict[str, dict[str, int]] = {}  # per series and per tenor ("front", "front+1", ...)
+        self._expected_at_settle: dict[str, int] = {}  # series -> expected final settlement at the last run
         self._setup_agents()
         self.information = IndexPublisher(self, intraday)
+        self.liquidator = Liquidator(self)
 
     # ------------------------------------------------------------------ set-up
 
@@ -238,6 +253,8 @@ class Simulation:
         batches: dict[Participant, list] = {}
         touched: set[str] = set()
         volume = self.volume
+        liquidation_base = self.venue.clearing.config.liquidation_order_id_base
+        last_trade = self.last_trade
         for e in events:
             t = type(e)
             if t is Trade:
@@ -247,6 +264,9 @@ class Simulation:
                 by_acct[e.maker_account] = by_acct.get(e.maker_account, 0) + e.qty
                 by_acct[e.taker_account] = by_acct.get(e.taker_account, 0) + e.qty
                 self.trade_count += 1
+                last_trade[e.series] = e.ts
+                if e.taker_id >= liquidation_base:
+                    self.liquidation_fills += e.qty
                 if self.window[0] <= e.ts < self.window[1]:
                     w = self._window_trades.setdefault(e.series, [0, 0])
                     w[0] += e.price * e.qty
@@ -255,6 +275,12 @@ class Simulation:
                     p = by_account.get(acct)
                     if p is not None:
                         batches.setdefault(p, []).append(e)
+            elif t is SessionStateChanged:
+                if e.old is SessionState.REOPENING_AUCTION and e.new is not SessionState.CLOSED:
+                    self.reopenings += 1
+            elif t is PriceBandChanged:
+                if e.expanded:
+                    self.band_expansions += 1
             elif t is SeriesHalted:
                 self.halts += 1
                 if e.until is not None:
@@ -325,6 +351,9 @@ class Simulation:
             for ts in (open_ts, self.window[0], close_ts):  # the session moves on even if nobody trades
                 self.wake_venue_at(ts)
             self._push(open_ts, SNAPSHOT)
+            self.liquidator.start_day(open_ts, close_ts)
+            if sc.rules.band_pct and sc.rules.band_stale_s:
+                self.at(open_ts + sc.rules.band_stale_s * NS, lambda c=close_ts: self._review_bands(c))
             self._run_until(close_ts)
             self._drain_in_flight(close_ts + NS)
             self.now = close_ts + NS
@@ -376,15 +405,20 @@ class Simulation:
                 a.agent.on_market_data(a.ctx, b)
         elif kind == SNAPSHOT:
             rows = []
-            stats = self.book_stats
+            tenor: dict[str, int] = {}  # basket -> series seen so far this snapshot (0: the front month)
             for symbol, tape in self.tapes.items():
                 q = tape.latest()
                 rows.append((ts, symbol, q.bid, q.bid_qty, q.ask, q.ask_qty, q.last))
-                stats["samples"] += 1
-                stats["depth_sum"] += q.bid_qty + q.ask_qty
-                if q.bid is not None and q.ask is not None:
-                    stats["two_sided"] += 1
-                    stats["spread_sum"] += q.ask - q.bid
+                basket = self.series[symbol].basket
+                n = tenor[basket] = tenor.get(basket, -1) + 1
+                for key in (symbol, "front" if n == 0 else f"front+{n}"):
+                    stats = self.book_stats.setdefault(key, {"samples": 0, "two_sided": 0, "spread_sum": 0,
+                                                             "depth_sum": 0})
+                    stats["samples"] += 1
+                    stats["depth_sum"] += q.bid_qty + q.ask_qty
+                    if q.bid is not None and q.ask is not None:
+                        stats["two_sided"] += 1
+                        stats["spread_sum"] += q.ask - q.bid
             self.writer.write_book_top(rows)
             self._push(ts + self.sc.output.book_top_interval_s * NS, SNAPSHOT)
         elif kind == CALL:
@@ -429,13 +463,52 @@ class Simulation:
                 self.tapes[s.symbol] = Tape()
                 low, high = self._band(reference)
                 self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
-                                        self.sc.products.auction_tie_break))
+                                        self.sc.products.auction_tie_break, *self._band_dynamics()))
                 self._send(self._session_for(s.symbol, reference, ts))
                 self._publish(s.symbol)
             elif reference is not None:  # the new settlement: the band's centre and the opening call's reference
-                low, high = self._band(reference)
-                self._send(ListSeries(s.symbol, ts, rules.max_order_qty, low, high, rules.band_moving, reference,
-                                      self.sc.products.auction_tie_break))
+                self._relist(s.symbol, reference, reference, ts)
+
+    def _relist(self, symbol: str, centre: int, settlement: int, ts: int) -> None:
+        """Re-list a series' rules: its band around ``centre``, the opening
+        call's reference ``settlement``."""
+        rules = self.sc.rules
+        low, high = self._band(centre)
+        self._send(ListSeries(symbol, ts, rules.max_order_qty, low, high, rules.band_moving, settlement,
+                              self.sc.products.auction_tie_break, *self._band_dynamics()))
+
+    def _review_bands(self, close_ts: int) -> None:
+        """A band follows the index while its book is stale: a series that
+        has not traded for ``band-stale-s`` has its band re-centred on the
+        previous settlement moved by the change of its expected final
+        settlement since then (journaled, as any listing). Then again in
+        ``band-stale-s``, until the close."""
+        stale_ns = self.sc.rules.band_stale_s * NS
+        engine = self.venue.engine
+        for symbol in self.series:
+            if self.now - self.last_trade.get(symbol, 0) < stale_ns:
+                continue
+            settled = self.settlements.get(symbol)
+            band = engine.price_band(symbol)
+            moved = self._expected_move(symbol)
+            if settled is None or band is None or moved is None:
+                continue
+            centre = max(1, settled + moved)
+            if self._band(centre) != band:
+                self.band_moves += 1
+                self._relist(symbol, centre, settled, self.now)
+        if self.now + stale_ns < close_ts:
+            self.at(self.now + stale_ns, lambda: self._review_bands(close_ts))
+
+    def _expected_move(self, symbol: str) -> int | None:
+        """How far the series' expected final settlement has moved since the last settlement run (ticks)."""
+        now, then = self.expected_final(symbol), self._expected_at_settle.get(symbol)
+        return None if now is None or then is None else now - then
+
+    def _band_dynamics(self) -> tuple[int, int, int, int]:
+        """The dynamic price limits' settings, as `ListSeries` takes them."""
+        rules = self.sc.rules
+        return (round(rules.band_expand_pct), rules.band_hits, rules.band_halt_s * NS, rules.band_max_expansions)
 
     def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
         cal, rules = self.sc.calendar, self.sc.rules
@@ -450,10 +523,7 @@ class Simulation:
 
     def _band(self, reference: int) -> tuple[int | None, int | None]:
         pct = self.sc.rules.band_pct
-        if not pct:
-            return None, None
-        width = max(1, round(reference * pct / 100))
-        return max(1, reference - width), reference + width
+        return band_limits(reference, pct) if pct else (None, None)
 
     def _index_ticks(self, basket: str) -> int:
         micro = self.published.get(basket)
@@ -469,7 +539,13 @@ class Simulation:
             if s.last_trading_day == day:
                 finals[symbol] = self._final_price(s)
         self.now += NS
-        self._send(SettleDay(self.now, day, fixings, window_start, window_end, finals))
+        expected = {symbol: self.expected_final(symbol, day) for symbol in self.series if symbol not in finals}
+        self._expected_at_settle = {k: v for k, v in expected.items() if v is not None}
+        self.expected_by_date.update({(day, k): v for k, v in self._expected_at_settle.items()})
+        self._send(SettleDay(self.now, day, fixings, window_start, window_end, finals,
+                             {k: v for k, v in expected.items() if v is not None}))
+        for cmd in self.venue.take_commands():  # a defaulter's or a delisted series' cancels: journaled too
+            self._send(cmd)
         settled = self.venue.clearing.settlements
         i = len(settled) - 1
         while i >= 0 and settled[i].date == day:
@@ -486,6 +562,25 @@ class Simulation:
         for p in self.participants:
             if p.active:
                 p.agent.on_day_end(p.ctx, DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0)))
+
+    def expected_final(self, symbol: str, through: dt.date | None = None) -> int | None:
+        """The series' final settlement price (ticks, by its rule) if the index
+        stayed at its latest published value: the official fixings up to
+        ``through`` (default: before today, with the latest indicative value
+        for the rest), else the latest fixing for every later business day
+        of the contract month. What a series should trade near."""
+        s = self.series.get(symbol)
+        if s is None or s.basket not in self.published:
+            return None
+        if through is None:  # intraday: the latest indicative value published
+            through = self.today - dt.timedelta(days=1)
+            latest = self.information.seen(s.basket, 0)
+        else:
+            latest = self.published[s.basket]
+        fixings = self.fixings[s.basket]
+        days = business_days(*month_days(s.year, s.month))
+        values = {d: fixings[d] if d <= through and d in fixings else latest for d in days}
+        return final_settlement(s, values).price_ticks
 
     def _final_price(self, s: Series) -> int:
         """The final settlement price: by the series' rule on the index

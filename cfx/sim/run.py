@@ -167,20 +167,44 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
     for s in ch.settlements:
         by_series.setdefault(s.series, []).append(s)
     vols, tracking = [], []
-    tick = sim.tick_micro
+    deviation: dict[str, float] = {}
     for symbol, rows in by_series.items():
         prices = [r.price for r in rows if r.tier is not SettlementTier.FINAL]
         rets = [math.log(b / a) for a, b in zip(prices, prices[1:]) if a > 0 and b > 0]
         if len(rets) > 1:
             mean = sum(rets) / len(rets)
             vols.append(math.sqrt(sum((r - mean) ** 2 for r in rets) / (len(rets) - 1) * 252))
-        basket = symbol.split("-")[0]
-        name = next((b.name for b in sc.products.baskets if b.root == basket), None)
-        for r in rows:
-            fix = sim.fixings.get(name, {}).get(r.date)
-            if fix:
-                tracking.append((r.price * tick - fix) / fix)
+        for r in rows:  # against what the series should trade at: its expected final settlement that day
+            if r.tier is SettlementTier.FINAL:
+                continue
+            expected = sim.expected_by_date.get((r.date, symbol))
+            if expected:
+                t = (r.price - expected) / expected
+                tracking.append(t)
+                deviation[symbol] = max(deviation.get(symbol, 0.0), abs(t))
     snaps = sim.book_stats
+    front = snaps.get("front", {})
+
+    def book_figures(st: dict) -> dict:
+        return {"mean_spread_ticks": round(st["spread_sum"] / st["two_sided"], 3) if st["two_sided"] else None,
+                "mean_top_depth_contracts": round(st["depth_sum"] / st["samples"], 2),
+                "two_sided_fraction": round(st["two_sided"] / st["samples"], 4)}
+
+    layers = {"collateral": 0, "own_contribution": 0, "others_contributions": 0, "house_capital": 0,
+              "uncovered": 0}
+    for d in ch.defaults:
+        if type(d).__name__ == "DefaultLossCovered":
+            layers["collateral"] += d.from_collateral
+            layers["own_contribution"] += d.from_own_contribution
+            layers["others_contributions"] += d.from_fund
+            layers["house_capital"] += d.from_house
+    uncovered: dict[int, int] = {}
+    for d in ch.defaults:
+        if type(d).__name__ == "DefaultLossCovered":
+            uncovered[d.account] = d.uncovered  # cumulative: the last run's figure per defaulter
+    layers["uncovered"] = sum(uncovered.values())
+    defaulted = {d.account for d in ch.defaults if type(d).__name__ == "AccountDefaulted"}
+    still_open = {a: {s: p.qty for s, p in ch.accounts[a].positions.items() if p.qty} for a in sorted(defaulted)}
     calls = [c for c in ch.calls if type(c).__name__ == "MarginCallIssued"]
     defaults = [d for d in ch.defaults if type(d).__name__ == "AccountDefaulted"]
     volume = sum(sim.volume.values())
@@ -209,16 +233,23 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "trades": sim.trade_count,
         "volume_contracts": volume,
         "volume_by_series": dict(sorted(sim.volume.items())),
-        "mean_spread_ticks": round(snaps["spread_sum"] / snaps["two_sided"], 3) if snaps["two_sided"] else None,
-        "mean_top_depth_contracts": round(snaps["depth_sum"] / snaps["samples"], 2) if snaps["samples"] else None,
-        "two_sided_fraction": round(snaps["two_sided"] / snaps["samples"], 4) if snaps["samples"] else None,
+        **(book_figures(front) if front else {"mean_spread_ticks": None, "mean_top_depth_contracts": None,
+                                              "two_sided_fraction": None}),
+        "book_by_series": {k: book_figures(v) for k, v in sorted(snaps.items())},
         "settlement_volatility_annual": round(sum(vols) / len(vols), 4) if vols else None,
         "tracking_error_rms": round(math.sqrt(sum(t * t for t in tracking) / len(tracking)), 5) if tracking else None,
+        "max_settlement_deviation_by_series": {k: round(v, 4) for k, v in sorted(deviation.items())},
         "settlement_tiers": dict(sorted(tiers.items())),
         "halts": sim.halts,
+        "auctions_reopening": sim.reopenings,
+        "band_expansions": sim.band_expansions,
+        "band_recentres": sim.band_moves,
         "margin_calls": len(calls),
         "defaults": len(defaults),
-        "guarantee_fund_used_usd": round(sum(getattr(d, "from_fund", 0) for d in ch.defaults) / 1e6, 2),
+        "liquidation_fills_contracts": sim.liquidation_fills,
+        "defaulters_open_positions": {str(a): p for a, p in still_open.items() if p},
+        "default_losses_usd_by_layer": {k: round(v / 1e6, 2) for k, v in layers.items()},
+        "guarantee_fund_used_usd": round((layers["own_contribution"] + layers["others_contributions"]) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),

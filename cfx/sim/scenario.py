@@ -74,10 +74,31 @@ class Products(_Section):
     auction_tie_break: Literal["reference", "cme"] = "reference"
 
 
+class Liquidation(_Section):
+    """How the clearing house closes out a defaulter (cfx/sim/liquidation.py):
+    through the book, from ``start-after-open-s`` after the next open, one
+    IOC slice of at most ``slice-lots`` per position every ``interval-s``,
+    priced ``limit-ticks`` through the touch and inside the band."""
+
+    start_after_open_s: Annotated[int, Meta(ge=0, le=86_400)] = 300
+    interval_s: Annotated[int, Meta(gt=0, le=86_400)] = 60
+    slice_lots: Annotated[int, Meta(gt=0)] = 10
+    limit_ticks: Annotated[int, Meta(ge=0)] = 5
+
+
 class Rules(_Section):
     """Market rules. ``band-pct``: orders priced more than this percentage
     away from the last settlement are rejected (0 = no band); with
-    ``band-moving`` the band follows the last trade price instead. Velocity
+    ``band-moving`` the band follows the last trade price instead. Dynamic
+    limits (as CME's daily limits with expansion): ``band-hits`` orders in a
+    row refused beyond the same edge are a limit hit; the band widens by
+    ``band-expand-pct`` percent of its half-width and the series halts
+    ``band-halt-s`` seconds to cool off, then reopens by auction (at most
+    ``band-max-expansions`` times a day; 0 = off). A series that has not
+    traded for ``band-stale-s`` seconds (0 = never) has its band re-centred
+    on the previous settlement moved by the change of its expected final
+    settlement (the index's), so a stale book cannot pin it away from the
+    index. Velocity
     circuit breaker: a trade more than ``breaker-pct`` percent away from the
     price ``breaker-window-s`` seconds earlier halts the series for
     ``breaker-halt-s`` seconds, then a call auction reopens it (0 = off).
@@ -85,12 +106,18 @@ class Rules(_Section):
 
     band_pct: Annotated[float, Meta(ge=0, le=100)] = 15.0
     band_moving: bool = False
+    band_expand_pct: Annotated[int, Meta(ge=0, le=1_000)] = 50
+    band_hits: Annotated[int, Meta(ge=1)] = 3
+    band_halt_s: Annotated[int, Meta(gt=0, le=3_600)] = 120
+    band_max_expansions: Annotated[int, Meta(ge=0, le=20)] = 2
+    band_stale_s: Annotated[int, Meta(ge=0, le=86_400)] = 900
     breaker_pct: Annotated[float, Meta(ge=0, le=100)] = 5.0
     breaker_window_s: Annotated[int, Meta(gt=0)] = 60
     breaker_halt_s: Annotated[int, Meta(gt=0)] = 120
     max_order_qty: Annotated[int, Meta(gt=0)] = 5_000
     stp_default: StpMode = StpMode.CANCEL_AGGRESSING
     clearing: ClearingConfig = msgspec.field(default_factory=ClearingConfig)
+    liquidation: Liquidation = msgspec.field(default_factory=Liquidation)
 
 
 class IndexMove(_Section, tag="index-move", tag_field="type"):
