@@ -73,6 +73,7 @@ class FakeMarket:
         self.settle: dict[str, int] = {}
         self.dte: dict[str, int] = {}
         self.window: tuple[int, int] = (0, 0)  # settlement window, ns
+        self.rule = "index"  # the final-settlement rule
         self.positions: dict[tuple[int, str], int] = defaultdict(int)
         self.ctxs: dict[int, FakeCtx] = {}
         self.commands: list = []  # every command sent, in order
@@ -222,6 +223,9 @@ class FakeCtx:
     def settlement_window(self) -> tuple[int, int]:
         return self.market.window
 
+    def final_settlement_rule(self) -> str:
+        return self.market.rule
+
     def position(self, series: str) -> int:
         return self.market.positions[(self.account, series)]
 
@@ -357,6 +361,23 @@ def test_market_maker_blends_index_with_the_others_mid_and_never_crosses_the_boo
     ctx.wake()
     assert m.orders_of(1) == {BUY: [(304, 5)], SELL: [(322, 5)]}  # now it sees the others' ask
     assert m.positions[(1, H27)] == 0
+
+
+@pytest.mark.parametrize("rule, in_window, quotes", [
+    ("index", True, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # the index settles it: quote the index, fade the push
+    ("vwap_window", True, {BUY: [(318, 5)], SELL: [(322, 5)]}),  # the window's VWAP settles it: follow the market
+    ("vwap_window", False, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # before the window: the usual blend
+])
+def test_a_settlement_aware_market_maker_knows_the_final_settlement_rule(rule, in_window, quotes):
+    m = mm_market(300)
+    m.rule = rule
+    m.dte[H27] = 0
+    m.window = (0, 10**15) if in_window else (10**15, 2 * 10**15)
+    m.place(BUY, 296, 10, account=LP)
+    m.place(SELL, 344, 10, account=LP)  # others' mid 320, pushed up from the index's 300
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5, settlement_aware=True)
+    mm, ctx = make(m, spec)
+    assert m.orders_of(1) == quotes
 
 
 def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_limit():
@@ -699,3 +720,22 @@ def test_noise_traders_anchor_on_the_expected_settlement_when_asked():
 
     assert abs(median_limit_price(0.0) - 300) <= 3
     assert abs(median_limit_price(0.5) - 315) <= 3
+
+
+def test_squeezer_counts_the_push_by_what_fills_not_what_it_sends():
+    from cfx.agents import SettlementSqueezerSpec
+
+    m = FakeMarket()
+    m.window = (10**15, 2 * 10**15)
+    spec = SettlementSqueezerSpec(target_lots=0, push_lots=30, push_clip_lots=15, push_through_ticks=0)
+    sq, ctx = make(m, spec)
+    m.dte[H27] = 0
+    m.now = m.window[0]
+    m.place(SELL, 300, 20)  # only 20 lots offered
+    for _ in range(3):
+        ctx.wake()
+    assert sq.pushed == 20 and m.positions[(1, H27)] == 20  # 15 + 5 filled; the rest of the second IOC cancelled
+    m.place(SELL, 301, 50)
+    for _ in range(3):
+        ctx.wake()
+    assert sq.pushed == 30 and m.positions[(1, H27)] == 30  # push-lots filled in all, then it stops

@@ -129,6 +129,7 @@ class Context(Protocol):
     def settlement(self, series: str) -> int | None: ...  # last daily settlement price
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
+    def final_settlement_rule(self) -> str: ...  # "index" or "vwap_window" (products.final-settlement)
     def position(self, series: str) -> int: ...
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int: ...

@@ -43,6 +43,7 @@ class MarketMakerSpec(AgentSpec, tag="market_maker"):
     max_position: PositionLimit = 100
     requote_interval_ns: Interval = 5 * SECOND
     min_requote_ns: NonNegativeInt = SECOND // 4
+    settlement_aware: bool = False
 
     def __post_init__(self) -> None:
         if self.max_half_spread_ticks < self.half_spread_ticks:
@@ -215,6 +216,20 @@ class MarketMaker(Agent):
                     n += o[3]
         return n
 
+    def _final_day_weight(self, ctx: Context, series: str) -> float:
+        """``settlement_aware``: the index weight on a series' last trading day
+        knows the final-settlement rule. Settled on the index ("index"), the
+        final price is all but known: quote around it (weight 1) and fade any
+        push. Settled on the window's own VWAP ("vwap_window"), inside the
+        window the market is what settles: follow it (weight 0) rather than
+        sell the push below the price it sets. Other days: ``index_weight``."""
+        if ctx.days_to_expiry(series) != 0:
+            return self.spec.index_weight
+        if ctx.final_settlement_rule() == "index":
+            return 1.0
+        start, end = ctx.settlement_window()
+        return 0.0 if start <= ctx.now < end else self.spec.index_weight
+
     def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:
         spec = self.spec
         st.last_requote = ctx.now
@@ -245,7 +260,7 @@ class MarketMaker(Agent):
         elif market is None:
             fair = anchor
         else:
-            w = spec.index_weight
+            w = spec.index_weight if not spec.settlement_aware else self._final_day_weight(ctx, series)
             fair = w * anchor + (1.0 - w) * market
         pos = ctx.position(series)
         res = fair - spec.skew_ticks_per_lot * pos

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cfx.agents.base import MINUTE, SECOND, Agent, AgentSpec, Context, DayReport, register
 from cfx.agents.common import BUY, Interval, Lots, OwnOrders, PositionLimit, SeriesSelector, Ticks, exp_delay, resolve_series
-from cfx.types import TimeInForce
+from cfx.types import OrderCancelled, OrderRejected, TimeInForce, Trade
 
 IOC = TimeInForce.IOC
 
@@ -36,7 +36,8 @@ class SettlementSqueezer(Agent):
     position is marked (or finally settled) higher. Against a final
     settlement on the index's monthly average, the push only costs it.
     ``series``: the future it squeezes (a selector: "front" is the front
-    month of ``basket``, None = the first listed basket).
+    month of ``basket``, None = the first listed basket). ``pushed`` counts
+    the push's filled lots (its fills, as they reach it), not what it sent.
     """
 
     spec: SettlementSqueezerSpec
@@ -45,7 +46,8 @@ class SettlementSqueezer(Agent):
         super().__init__(spec, index)
         self.own = OwnOrders()
         self.target: str | None = None
-        self.pushed = 0
+        self.pushed = 0  # lots of the push filled
+        self.pushing: dict[int, int] = {}  # push orders not yet done -> open lots
 
     def on_start(self, ctx: Context) -> None:
         self.target = resolve_series(ctx, self.spec.series, self.spec.basket)
@@ -57,6 +59,18 @@ class SettlementSqueezer(Agent):
 
     def on_order_event(self, ctx: Context, event) -> None:
         self.own.on_event(event)
+        pushing = self.pushing
+        if not pushing:
+            return
+        if type(event) is Trade:
+            oid = event.taker_id if event.taker_id in pushing else event.maker_id
+            if oid in pushing:
+                self.pushed += event.qty
+                pushing[oid] -= event.qty
+                if pushing[oid] <= 0:
+                    del pushing[oid]
+        elif type(event) in (OrderCancelled, OrderRejected):
+            pushing.pop(event.order_id, None)
 
     def on_wakeup(self, ctx: Context) -> None:
         spec = self.spec
@@ -67,10 +81,11 @@ class SettlementSqueezer(Agent):
         pushing = ctx.days_to_expiry(series) < spec.push_days
         quote = ctx.quote(series)
         if pushing and start <= ctx.now < end:
-            if self.pushed < spec.push_lots and quote.ask is not None:
-                qty = min(spec.push_clip_lots, spec.push_lots - self.pushed)
-                self.own.submit(ctx, series, BUY, qty, quote.ask + spec.push_through_ticks, tif=IOC)
-                self.pushed += qty
+            left = spec.push_lots - self.pushed - sum(self.pushing.values())
+            if left > 0 and quote.ask is not None:
+                qty = min(spec.push_clip_lots, left)
+                oid = self.own.submit(ctx, series, BUY, qty, quote.ask + spec.push_through_ticks, tif=IOC)
+                self.pushing[oid] = qty
             ctx.wake_after(spec.push_interval_ns)
             return
         if not pushing and ctx.position(series) < spec.target_lots and quote.ask is not None and not self.own:

@@ -672,6 +672,9 @@ class AgentContext:
     def settlement_window(self) -> tuple[int, int]:
         return self.sim.window
 
+    def final_settlement_rule(self) -> str:
+        return self.sim.sc.products.final_settlement
+
     def position(self, series: str) -> int:
         acc = self.sim.venue.clearing.accounts.get(self.account)
         if acc is None:
