@@ -91,6 +91,8 @@ class MarketMaker(Agent):
     cancels unwanted ones; unchanged quotes cost no message.
 
     `withdraw` cancels everything and stops quoting until `resume`.
+    With ``settlement_aware`` the index weight knows the final-settlement
+    rule on a series' last trading day (`_final_day_weight`).
 
     ``series``: selectors ("front", "front+1", or a symbol; default the
     front month of ``basket``, None = the default basket).
