@@ -26,6 +26,7 @@ from cfx import logs
 from cfx.products import first_business_days
 from cfx.errors import InputError
 from cfx.sim import scenario as scn
+from cfx.sim import windows
 from cfx.sim.loop import Simulation
 from cfx.sim.outputs import RunWriter
 from cfx.sim.clock import minutes
@@ -251,6 +252,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "default_losses_usd_by_layer": {k: round(v / 1e6, 2) for k, v in layers.items()},
         "guarantee_fund_used_usd": round((layers["own_contribution"] + layers["others_contributions"]) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
+        "mm_withdrawal": windows.measure(sc, writer.out),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),
         "baskets": [b.name for b in sc.products.baskets],
