@@ -81,6 +81,8 @@ def test_replaying_the_journal_reproduces_the_event_log(small_run, capsys, tmp_p
     ('[calendar]\ndays = 0\n', "calendar.days"),
     ('bogus = 1\n', "bogus"),
     ('[[shocks]]\ntype = "index-move"\nday = 99\npct = -10\n', "shocks[0].day"),
+    ('[[shocks]]\ntype = "mm-withdrawal"\nday = 1\ntime = "09:30"\nminutes = 30\n', "shocks[0].minutes"),
+    ('[rules.liquidation]\nslice-lots = 0\n', "rules.liquidation.slice-lots"),
 ])
 def test_bad_scenario_names_the_path_and_exits_2(tmp_path, capsys, patch, message):
     text = SMALL.read_text()

@@ -337,6 +337,11 @@ def _cross_checks(s: Scenario) -> list[str]:
             for b in shock.baskets:
                 if b not in names:
                     out.append(f"shocks[{i}].baskets: unknown basket {b!r}")
+        if isinstance(shock, MarketMakerWithdrawal) and _TIME.match(shock.time):
+            resume = minutes(shock.time) + shock.minutes
+            if resume >= minutes(s.calendar.close):
+                out.append(f"shocks[{i}].minutes: the makers would resume at {resume // 60:02d}:{resume % 60:02d},"
+                           f" not before the close ({s.calendar.close})")
         if isinstance(shock, MemberDefault):
             tags = [type(a).__struct_config__.tag for a in s.agents]
             if tags.count(shock.agent) == 0:
