@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import msgspec
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -183,3 +184,26 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
     capsys.readouterr()
     assert main(["replay", str(out / "journal")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["events_sha256"] == summary["run_hash"]
+
+
+def test_a_default_auction_crosses_the_position_to_a_market_maker_at_its_bid(tmp_path):
+    path = tmp_path / "auction.toml"
+    text = SMALL.read_text().replace("days = 2", "days = 5") + DEFAULT_PATCH
+    path.write_text(text.replace("[rules.clearing]", "[rules.liquidation]\nstyle = \"auction\"\n"
+                                 "auction-discount-ticks = 3\n\n[rules.clearing]"))
+    sc = scn.load(path)
+    out = tmp_path / "run"
+    summary = run_scenario(sc, out, progress=False)
+    assert summary["defaults"] == 1 and summary["defaulters_open_positions"] == {}
+    journal = [json.loads(line) for line in (out / "journal").read_text().splitlines()]
+    base = 1 << 60
+    (sell,) = [c for c in journal if c["type"] == "SubmitOrder" and c["order_id"] >= base]
+    bid = journal[journal.index(sell) - 1]  # the winning member's bid, just before the defaulter's order
+    assert bid["type"] == "SubmitOrder" and bid["side"] == "buy" and bid["price"] == sell["price"]
+    assert bid["qty"] == sell["qty"] and sell["tif"] == "ioc"
+    makers = set(pq.read_table(out / "agents.parquet").filter(
+        pc.equal(pq.read_table(out / "agents.parquet")["agent_type"], "market_maker"))["account"].to_pylist())
+    assert bid["account"] in makers
+    trades = pq.read_table(out / "trades.parquet").to_pylist()
+    crossed = [t for t in trades if t["taker_id"] == sell["order_id"]]
+    assert sum(t["qty"] for t in crossed) == sell["qty"] and all(t["price"] >= sell["price"] for t in crossed)

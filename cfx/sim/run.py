@@ -248,6 +248,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "margin_calls": len(calls),
         "defaults": len(defaults),
         "liquidation_fills_contracts": sim.liquidation_fills,
+        "default_auctions": len(sim.liquidator.auctions),
         "defaulters_open_positions": {str(a): p for a, p in still_open.items() if p},
         "default_losses_usd_by_layer": {k: round(v / 1e6, 2) for k, v in layers.items()},
         "guarantee_fund_used_usd": round((layers["own_contribution"] + layers["others_contributions"]) / 1e6, 2),

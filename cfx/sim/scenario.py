@@ -75,11 +75,18 @@ class Products(_Section):
 
 
 class Liquidation(_Section):
-    """How the clearing house closes out a defaulter (cfx/sim/liquidation.py):
-    through the book, from ``start-after-open-s`` after the next open, one
-    IOC slice of at most ``slice-lots`` per position every ``interval-s``,
-    priced ``limit-ticks`` through the touch and inside the band."""
+    """How the clearing house closes out a defaulter (cfx/sim/liquidation.py).
+    ``style = "book"`` (the default): through the book, from
+    ``start-after-open-s`` after the next open, one IOC slice of at most
+    ``slice-lots`` per position every ``interval-s``, priced ``limit-ticks``
+    through the touch and inside the band. ``style = "auction"`` (CME's
+    default auction): at that time each position is offered whole to the
+    other members that make markets; each bids its expected final settlement
+    less ``auction-discount-ticks``; the best bid wins and the position
+    crosses at that price (what is left goes through the book)."""
 
+    style: Literal["book", "auction"] = "book"
+    auction_discount_ticks: Annotated[int, Meta(ge=0)] = 5
     start_after_open_s: Annotated[int, Meta(ge=0, le=86_400)] = 300
     interval_s: Annotated[int, Meta(gt=0, le=86_400)] = 60
     slice_lots: Annotated[int, Meta(gt=0)] = 10
