@@ -584,6 +584,9 @@ class Engine:
             o = heappop(gtd)[2]
             if live.get(o.order_id) is o:
                 self._cancel(o, cmd, ts, CancelReason.EXPIRY)
+                state = self._series[o.series]
+                if state.session is not None and state.session.state in COLLECTING:
+                    self._publish_indicative(state, cmd, ts)
 
     # ------------------------------------------------------------------ sessions, auctions and halts
     # The state table is cfx/session.py's docstring. A series without a

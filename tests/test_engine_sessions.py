@@ -242,3 +242,12 @@ def test_a_series_listed_with_the_cme_tie_break_opens_with_the_market_pressure()
     start = len(engine.events)
     engine.apply(AdvanceTime(8 * HOUR))
     assert of(engine.events[start:], AuctionUncrossed)[0].price == 102  # 101 under the "reference" style
+
+
+def test_a_gtd_order_expiring_in_the_pre_open_republishes_the_indicative(e):
+    t = 7 * HOUR + NS
+    order(e, 1, BUY, 10, 102, ts=t, tif=TimeInForce.GTD, expire_ns=t + 10)
+    evs = order(e, 2, SELL, 4, 99, ts=t + 1)
+    assert [(i.price, i.volume) for i in of(evs, IndicativeUncross)] == [(99, 4)]
+    evs = order(e, 3, SELL, 1, 120, ts=t + 11)  # the bid expired first: nothing crosses any more
+    assert [(i.price, i.volume) for i in of(evs, IndicativeUncross)] == [(None, 0)]
