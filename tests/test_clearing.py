@@ -386,6 +386,21 @@ def test_the_house_capital_is_the_last_layer_before_a_loss_is_uncovered():
     ch.check()
 
 
+def test_two_defaulters_in_one_run_keep_their_own_contributions_for_their_own_losses():
+    # 1 and 2 each lose 1_460M on 600M of collateral (860M beyond it); 3 is the only other member
+    ch = house(H27, accounts={1: 700_000_000, 2: 700_000_000, 3: 10**12}, guarantee_fund_contribution=100_000_000,
+               **FREE)
+    ch.on_trade(trade("HOP-H27", 250, 10, 1, 3))
+    ch.on_trade(trade("HOP-H27", 250, 10, 2, 3))
+    ch.settle_day(D[0], 0, quotes={"HOP-H27": (249, 251)})
+    ch.settle_day(D[1], 0, quotes={"HOP-H27": (229, 231)})
+    ch.settle_day(D[2], 0, quotes={"HOP-H27": (229, 231)})
+    got = {e.account: (e.from_own_contribution, e.from_fund, e.uncovered) for e in of(ch, DefaultLossCovered)}
+    # 1: its own 100M, then all of 3's 100M (2's is not shared: 2 has defaulted too); 2: its own, nothing left
+    assert got == {1: (100_000_000, 100_000_000, 660_000_000), 2: (100_000_000, 0, 760_000_000)}
+    ch.check()
+
+
 def test_a_stale_book_cannot_set_the_mid_tier():
     ch = house(H27, accounts={1: 10**12})
     ch.settle_day(D[0], 0, quotes={"HOP-H27": (249, 251)}, stale={"HOP-H27"}, fixings={"HOP": 2_500_000})

@@ -495,17 +495,22 @@ class ClearingHouse:
             else:
                 self._rescan(listed)
 
-        for acc in self.accounts.values():
+        margins: dict[int, tuple[bool, int, int]] = {}
+        for acc in self.accounts.values():  # every default of this run is declared before any loss is shared
             was_defaulted = acc.defaulted
             im = mm = 0
             if not was_defaulted:
                 im, mm = self.margin(acc.id)
                 commands.extend(self._margin_calls(acc, im, mm, ts, date))
+            margins[acc.id] = (was_defaulted, im, mm)
+        defaulters = {a.id for a in self.accounts.values() if a.defaulted}
+        for acc in self.accounts.values():
+            was_defaulted, im, mm = margins[acc.id]
             if acc.defaulted:
                 if was_defaulted:  # today's losses (of the liquidation, and of what is still open)
-                    self._cover_loss(acc, ts, date, acc.collateral - acc.vm_today + acc.fees_today)
+                    self._cover_loss(acc, ts, date, acc.collateral - acc.vm_today + acc.fees_today, defaulters)
                 else:  # the losses since the run that called it
-                    self._cover_loss(acc, ts, date, acc.loss_basis)
+                    self._cover_loss(acc, ts, date, acc.loss_basis, defaulters)
             realized, unrealized = pnl[acc.id]
             self.statements.append(AccountStatement(
                 date, acc.id, acc.collateral, im, mm, acc.vm_today, acc.fees_today, acc.fees_paid,
@@ -578,18 +583,19 @@ class ClearingHouse:
         self.defaults.append(ev)
         return [MassCancel(ts, account=acc.id)]
 
-    def _cover_loss(self, acc: Account, ts: int, date: dt.date, before: int) -> None:
+    def _cover_loss(self, acc: Account, ts: int, date: dt.date, before: int, defaulters: set[int]) -> None:
         """Run a defaulter's losses through the waterfall: ``before`` is its
         collateral before them (at the run that called it, plus deposits since,
         on the day it defaults; at the previous run afterwards). Its
         collateral first, then its own guarantee-fund contribution, the
-        others' contributions pro rata, then the house's capital."""
+        others' contributions pro rata (not other defaulters': theirs is
+        kept for their own losses), then the house's capital."""
         loss = max(0, before - acc.collateral)
         deficit = max(0, -acc.collateral)
         if not loss and not deficit:
             return
         from_collateral = min(loss, max(0, before))
-        own, others = self.fund.absorb(deficit, acc.id)
+        own, others = self.fund.absorb(deficit, acc.id, defaulters)
         house = min(deficit - own - others, self.house_capital)
         self.house_capital -= house
         acc.collateral += own + others + house
