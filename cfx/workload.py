@@ -10,10 +10,16 @@ Same ``n`` and ``seed``, same file.
 
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 import numpy as np
+
+from cfx.errors import InputError
+from cfx.writes import atomic
 
 HEADER = "ts_ns,kind,order_id,account,side,price,qty"
 MID = 10_000
+MAX_MESSAGES = 100_000_000  # about 4.5 GB of CSV
 
 
 def generate(n: int, seed: int = 7) -> list[str]:
@@ -62,8 +68,20 @@ def generate(n: int, seed: int = 7) -> list[str]:
     return rows
 
 
-def write(path: str, rows: list[str]) -> None:
-    with open(path, "w") as f:
+def write(path: str, rows: Iterable[str], flag: str = "") -> None:
+    """The CSV at ``path``, whole or not at all (`cfx.writes.atomic`)."""
+    with atomic(path, "w", flag) as f:
         f.write(HEADER + "\n")
-        f.write("\n".join(rows))
-        f.write("\n")
+        for row in rows:
+            f.write(row + "\n")
+
+
+def main(args: Any) -> int:
+    """`cfx workload N OUT.csv [--seed S]`."""
+    if args.n > MAX_MESSAGES:
+        raise InputError(f"n: {args.n:,} messages is more than the {MAX_MESSAGES:,} a workload may have")
+    from cfx.writes import check
+
+    check(args.out, "OUT")
+    write(args.out, generate(args.n, seed=args.seed), "OUT")
+    return 0
