@@ -31,18 +31,18 @@ CHUNK = 1 << 20  # bytes of whole lines decoded at a time
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters, the csv module's default
 
 
-def open_binary(path: str | Path, what: str = "file") -> IO[bytes]:
+def open_binary(path: str | Path, what: str = "file", verb: str = "open") -> IO[bytes]:
     """Open a file users named for reading; a missing or unreadable file,
-    or a directory, is an `InputError`."""
+    or a directory, is an `InputError` (``PATH: cannot open WHAT: why``)."""
     try:
         f = open(path, "rb")
     except IsADirectoryError:
-        raise InputError(f"{path}: cannot open {what}: is a directory") from None
+        raise InputError(f"{path}: cannot {verb} {what}: is a directory") from None
     except OSError as e:
-        raise InputError(f"{path}: cannot open {what}: {e.strerror}") from None
+        raise InputError(f"{path}: cannot {verb} {what}: {e.strerror}") from None
     if stat.S_ISDIR(os.fstat(f.fileno()).st_mode):
         f.close()
-        raise InputError(f"{path}: cannot open {what}: is a directory")
+        raise InputError(f"{path}: cannot {verb} {what}: is a directory")
     return f
 
 
@@ -67,7 +67,7 @@ def decode(data: bytes, source: str) -> str:
 
 def read_bytes(path: str | Path, what: str = "file") -> bytes:
     """A whole (small) file's bytes."""
-    with open_binary(path, what) as f:
+    with open_binary(path, what, "read") as f:
         try:
             return f.read()
         except OSError as e:

@@ -14,6 +14,7 @@ the finished parts.
 
 from __future__ import annotations
 
+import io
 import pickle
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,24 @@ class Checkpoint(msgspec.Struct, frozen=True):
     sim: bytes  # the pickled Simulation, without its writer and progress callback
 
 
+class _Pickler(pickle.Pickler):
+    """Pickles the scenario's Struct type by what makes it (`scenario_type`):
+    with plugin agents it is a class built at run time, not importable by name."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        from cfx.sim import scenario as scn
+
+        if isinstance(obj, type) and obj is not scn.Scenario and issubclass(obj, scn.Scenario):
+            return scn.scenario_type, ()
+        return NotImplemented
+
+
+def _dumps(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
+
+
 def save(sim: Any, out: Path) -> None:
     """Checkpoint ``sim`` (at a day boundary) into ``out``: its writer's day
     parts are closed and its journal synced first."""
@@ -44,7 +63,7 @@ def save(sim: Any, out: Path) -> None:
     parts = writer.end_part()
     try:
         sim.writer, sim.on_progress = None, None
-        state = pickle.dumps(sim, protocol=pickle.HIGHEST_PROTOCOL)
+        state = _dumps(sim)
     finally:
         sim.writer, sim.on_progress = writer, progress
     cp = Checkpoint(VERSION, parts, writer.journal.position(), state)
