@@ -257,3 +257,19 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
                    '[[baskets]]\nname = "HOPPER"\nroot = "HOP"\nweights = {H100 = 0.6, H200 = 0.4}\n')
     assert_one_line_exit_2(run_cli(capsys, "index", "--config", cfg, "--out", tmp_path / "f.csv"),
                            "no fixing could be computed")
+
+
+@pytest.mark.parametrize("config, quotes, needle", [
+    ("[generator]\nstart = 9999-06-01\n", None, "generator: start: 9999-06-01 is outside 1971-01-01..2199-12-31"),
+    ("end = 9999-12-31\n", None, "end: 9999-12-31 is outside"),
+    (None, "date,sku,provider,price\n9999-12-31,H100,a,2.00\n", "q.csv:2: field 'date': date: 9999-12-31 is outside"),
+])
+def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
+    argv = ["index", "--out", tmp_path / "f.csv"]
+    if config is not None:
+        (tmp_path / "c.toml").write_text(config)
+        argv += ["--config", tmp_path / "c.toml"]
+    if quotes is not None:
+        (tmp_path / "q.csv").write_text(quotes)
+        argv += ["--quotes", tmp_path / "q.csv"]
+    assert_one_line_exit_2(run_cli(capsys, *argv), needle)

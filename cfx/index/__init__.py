@@ -96,6 +96,16 @@ class Fixing(msgspec.Struct, frozen=True, kw_only=True):
     flag: FixingFlag = FixingFlag.OK
 
 
+FIRST_DATE = dt.date(1971, 1, 1)  # dates cfx accepts anywhere (nanosecond clocks and calendars stay in range)
+LAST_DATE = dt.date(2199, 12, 31)
+
+
+def check_date(day: dt.date | None, what: str) -> None:
+    """ValueError if ``day`` is outside `FIRST_DATE`..`LAST_DATE`."""
+    if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{what}: {day} is outside {FIRST_DATE}..{LAST_DATE}")
+
+
 class _Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
     """Shared options of the TOML schema."""
 
@@ -314,9 +324,11 @@ _REQUIRED = ("date", "sku", "provider", "price")
 
 def parse_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    check_date(day, "date")
+    return day
 
 
 def _parse_weight(text: str) -> int:
@@ -672,6 +684,10 @@ class GeneratorConfig(_Config, frozen=True):
         default_factory=lambda: [Launch(day=130, sku="B300", previous=["B200", "H200"], shock=-0.12)]
     )
 
+    def __post_init__(self) -> None:
+        check_date(self.start, "start")
+        check_date(self.start + dt.timedelta(days=self.days * 7 // 5 + 7), "start + days")
+
 
 DEFAULT_SEED = 6  # the generator's seed when neither the config nor the caller gives one
 
@@ -844,6 +860,10 @@ class IndexConfig(_Config, frozen=True):
     generator: GeneratorConfig | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        check_date(self.start, "start")
+        check_date(self.end, "end")
 
 
 def load_config(path: str | Path) -> IndexConfig:
