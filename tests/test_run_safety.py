@@ -22,7 +22,8 @@ from cfx.venue import OpenAccount
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
-TABLES = ("events", "trades", "book_top", "accounts", "positions", "settlements", "fixings", "margin_calls")
+TABLES = ("events", "trades", "book_top", "accounts", "positions", "settlements", "fixings", "margin_calls",
+          "indicative", "agents")
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
