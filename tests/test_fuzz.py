@@ -5,8 +5,10 @@ Bounded: a few hundred examples per reader, no deadline (the machine is shared).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from cfx.errors import InputError
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
-WORK = Path(tempfile.mkdtemp(prefix="cfx-fuzz-"))
+WORK = Path(tempfile.mkdtemp(prefix="cfx-fuzz-"))  # one folder for every example (fixtures are per test)
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                 database=None)
 
