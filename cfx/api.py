@@ -94,7 +94,7 @@ def run(scenario: scn.Scenario | str | Path, out: str | Path | None = None, *, p
 
     sc = scenario if isinstance(scenario, scn.Scenario) else load(scenario)
     if seed is not None:
-        sc = msgspec.structs.replace(sc, seed=seed)
+        sc = scn.with_seed(sc, seed, "seed")
     folder = Path(tempfile.mkdtemp(prefix=f"cfx-{sc.name}-")) if out is None else Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     logs.configure(folder / "run.log")

@@ -10,7 +10,33 @@ import argparse
 import sys
 
 from cfx import logs
-from cfx.errors import InputError
+from cfx.errors import InputError, one_line
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (``cfx run: error: ...``) and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {n}")
+    return n
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, 0 <= seed < 2**63."""
+    n = count(text)
+    if n >= 2**63:
+        raise argparse.ArgumentTypeError(f"expected a seed below 2**63, got {n}")
+    return n
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -22,8 +48,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_workload(args: argparse.Namespace) -> int:
     from cfx import workload
 
-    workload.write(args.out, workload.generate(args.n, seed=args.seed))
-    return 0
+    return workload.main(args)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -58,16 +83,17 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from cfx import __version__
 
-    p = argparse.ArgumentParser(prog="cfx", description="A futures exchange for GPU compute, simulated.",
-                                epilog="examples:\n  cfx run baseline --set calendar.days=2\n  cfx scenarios\n"
-                                       "  cfx replay orders.csv\n  cfx report runs/baseline",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="cfx", description="A futures exchange for GPU compute, simulated.",
+               epilog="examples:\n  cfx run baseline --set calendar.days=2\n  cfx scenarios\n"
+                      "  cfx replay orders.csv\n  cfx report runs/baseline",
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"cfx {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("replay", help="replay an order-message CSV (or a run journal) through the engine; print throughput as JSON")
     r.add_argument("input", help="order-message CSV (ts_ns,kind,order_id,account,side,price,qty), a LOBSTER message file, or a journal")
-    r.add_argument("--format", choices=["csv", "lobster", "journal"], default=None, help="input format (default: by file content)")
+    r.add_argument("--format", choices=["csv", "lobster", "journal"], default=None,
+                   help="input format (default: by file content; required for a pipe or - for stdin)")
     r.add_argument("--orderbook", help="LOBSTER orderbook file matching the message file (with --format lobster)")
     r.add_argument("--fills", help="write the trades as CSV here")
     r.add_argument("--book", help="write the final resting orders as JSON here")
@@ -76,22 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_replay)
 
     w = sub.add_parser("workload", help="write a seeded order-message CSV for benchmarks")
-    w.add_argument("n", type=int, help="number of messages")
+    w.add_argument("n", type=count, help=f"number of messages (at most {100_000_000:,})")
     w.add_argument("out", help="output CSV path")
-    w.add_argument("--seed", type=int, default=7)
+    w.add_argument("--seed", type=seed, default=7)
     w.set_defaults(func=_cmd_workload)
 
     rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)",
                         epilog="examples:\n  cfx run baseline\n  cfx run scenarios/price_crash.toml --out runs/crash --seed 7\n"
-                               "  cfx run baseline --set calendar.days=2 --set 'agents[0].half-spread-ticks=0.5'",
+                               "  cfx run baseline --set calendar.days=2 --set 'agents[0].half-spread-ticks=0.5'\n"
+                               "  cfx run --resume runs/baseline",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    rn.add_argument("scenario", help="scenario TOML file, or the name of a shipped scenario (see `cfx scenarios`)")
+    rn.add_argument("scenario", nargs="?",
+                    help="scenario TOML file, or the name of a shipped scenario (see `cfx scenarios`); not with --resume")
     rn.add_argument("--plugin", action="append", metavar="MODULE",
                     help="import this Python module first, so the agents it registers can be named (repeatable)")
     rn.add_argument("--set", action="append", metavar="PATH=VALUE",
                     help="override one scenario key by its dotted TOML path (repeatable), e.g. rules.band-pct=10")
     rn.add_argument("--out", help="run directory (default: runs/<scenario name>)")
-    rn.add_argument("--seed", type=int, help="override the scenario's seed")
+    rn.add_argument("--seed", type=seed, help="override the scenario's seed")
+    rn.add_argument("--overwrite", action="store_true",
+                    help="clear the run directory first if it holds another run (refused otherwise)")
+    rn.add_argument("--resume", metavar="RUN_DIR",
+                    help="continue a killed run from its last day checkpoint; ends as the uninterrupted run would")
     rn.add_argument("--quiet", action="store_true", help="no progress bar")
     rn.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html at the end")
     rn.set_defaults(func=_cmd_run)
@@ -114,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("sweep", help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see scenarios/sweep_*.toml)")
     sw.add_argument("--out", help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it")
     sw.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster")
-    sw.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default 2)")
+    sw.add_argument("--workers", type=count, default=2, help="worker processes of the LocalCluster (default 2)")
     sw.add_argument("--fresh", action="store_true", help="discard earlier results in --out and run every point")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
@@ -160,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--policy", action="append", choices=["unhedged", "naive", "minvar", "all"],
                    help="policy to run; repeat for several (default all; unhedged always runs as the baseline)")
     h.add_argument("--out", required=True, help="output folder: daily.parquet/csv, summary.json, PNG plots")
-    h.add_argument("--seed", type=int, default=6, help="generator and futures-noise seed (default 6)")
+    h.add_argument("--seed", type=seed, default=6, help="generator and futures-noise seed (default 6)")
     h.add_argument("--prices", help="quote CSV of SKU/provider/region prices (default: the seeded generator)")
     h.add_argument("--fixings", help="index fixings CSV (default: computed from the prices)")
     h.add_argument("--futures", help="futures settlement CSV date,series,price (default: derived from the index)")
@@ -169,9 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "curve and, without --fixings, its fixings.parquet the basket index; the backtest starts on "
                         "its first day unless --start; days outside the run carry the nearest price, as --futures does")
     h.add_argument("--start", help="first day of the backtest, YYYY-MM-DD (generator default 2027-01-04)")
-    h.add_argument("--window", type=int, help="min-var regression window, business days (default 20)")
-    h.add_argument("--roll-days", type=int, help="roll this many business days before expiry; 0 holds to expiry (default 5)")
-    h.add_argument("--rebalance-days", type=int, help="rebalance every N business days (default 1)")
+    h.add_argument("--window", type=count, help="min-var regression window, business days (default 20)")
+    h.add_argument("--roll-days", type=count, help="roll this many business days before expiry; 0 holds to expiry (default 5)")
+    h.add_argument("--rebalance-days", type=count, help="rebalance every N business days (default 1)")
     h.add_argument("--fee", type=float, help="exchange fee, $ per contract (default 1.00)")
     h.add_argument("--rate", type=float, help="annual rate financing initial margin (default 0.05)")
     h.add_argument("--half-spread", type=float, help="half bid-ask spread paid, ticks (default 0.5)")
@@ -200,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except InputError as e:
-        print(f"cfx {args.command}: error: {e}", file=sys.stderr)
+        print(f"cfx {args.command}: error: {one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the machine said no (disk full, permissions) where no check could foresee it
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"cfx {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
 
 

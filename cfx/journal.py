@@ -1,11 +1,31 @@
-"""The journal: every command the engine receives, one JSON line each,
-written before the command is applied (LMAX-style). Replaying a journal
-through a fresh engine reproduces the event log byte for byte.
+"""The journal: every command the venue receives, written before the
+command is applied (LMAX-style), verifiable record by record. Replaying a
+journal through a fresh venue reproduces the event log byte for byte.
+
+Format (text, one record a line)::
+
+    cfx-journal 1
+    1 5d0c...e1 {"type":"ConfigureClearing",...}
+    2 9a7f...03 {"type":"OpenAccount",...}
+    ...
+    end 2 9a7f...03
+
+Each record is its sequence number (1, 2, ...), the running hash and the
+command as JSON. The running hash chains the records: ``h0`` is the
+blake2b-128 of the header line, ``h(n) = blake2b-128(h(n-1) || json(n))``,
+so a deleted, inserted, swapped, duplicated or changed record breaks it
+from that record on. The ``end`` line (count and final hash) is written
+when the run closes the journal; a journal without it was cut short.
+
+Records are written unbuffered, one ``write`` each, before the command is
+applied: a killed process never applied a command its journal lacks.
+`sync` (fsync) runs at each day's checkpoint and at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -14,25 +34,78 @@ import msgspec
 from cfx.errors import InputError
 from cfx.types import Command, command_decoder, encoder
 
+HEADER = b"cfx-journal 1\n"
+FOOTER = b"end "
+HASH_BYTES = 16
+
+
+def _chain(prev: bytes, record: bytes) -> bytes:
+    return hashlib.blake2b(prev + record, digest_size=HASH_BYTES).digest()
+
+
+GENESIS = hashlib.blake2b(HEADER, digest_size=HASH_BYTES).digest()
+
+
+class Position(msgspec.Struct, frozen=True):
+    """Where a journal stands: records written, the running hash, the byte
+    offset after the last record (what a checkpoint keeps to resume)."""
+
+    count: int
+    chain: bytes
+    offset: int
+
 
 class Journal:
-    """Appends commands to a file. Lines are buffered by the OS file object
-    and flushed on `flush`/`close`; a crash loses at most the unflushed tail,
-    never reorders."""
+    """Appends commands to a journal file (see the module docstring).
+    ``resume`` continues a journal from a `Position` (the file is cut
+    there first)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, resume: Position | None = None) -> None:
         self.path = Path(path)
-        self._f: IO[bytes] = open(self.path, "wb")
+        if resume is None:
+            self._f: IO[bytes] = open(self.path, "wb", buffering=0)
+            self._f.write(HEADER)
+            self.count, self._h, self.offset = 0, GENESIS, len(HEADER)
+        else:
+            self._f = open(self.path, "r+b", buffering=0)
+            self._f.truncate(resume.offset)
+            self._f.seek(resume.offset)
+            self.count, self._h, self.offset = resume.count, resume.chain, resume.offset
         self._encode = encoder.encode
+        self.closed = False
 
     def write(self, cmd: Command) -> None:
-        self._f.write(self._encode(cmd) + b"\n")
+        line = self._encode(cmd)
+        self.count += 1
+        self._h = h = hashlib.blake2b(self._h + line, digest_size=HASH_BYTES).digest()
+        record = b"%d %s %s\n" % (self.count, h.hex().encode(), line)
+        self._f.write(record)
+        self.offset += len(record)
+
+    def position(self) -> Position:
+        return Position(self.count, self._h, self.offset)
 
     def flush(self) -> None:
-        self._f.flush()
+        """Records are written unbuffered; nothing to do (kept for callers)."""
+
+    def sync(self) -> None:
+        """Make what is written survive a power cut (fsync)."""
+        os.fsync(self._f.fileno())
 
     def close(self) -> None:
+        """End the journal with its footer and close it."""
+        if self.closed:
+            return
+        self._f.write(b"%s%d %s\n" % (FOOTER, self.count, self._h.hex().encode()))
+        self.sync()
         self._f.close()
+        self.closed = True
+
+    def abandon(self) -> None:
+        """Close without a footer (the run did not finish)."""
+        if not self.closed:
+            self._f.close()
+            self.closed = True
 
     def __enter__(self) -> "Journal":
         return self
@@ -41,25 +114,84 @@ class Journal:
         self.close()
 
 
+def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes, int]]:
+    """Verified ``(seq, json, chain, offset after)`` of each record; the
+    first bad one raises `InputError` naming it. Stops at the footer."""
+    head = f.readline()
+    if head != HEADER:
+        if head.startswith(b"{"):
+            raise InputError(f"{path}:1: a journal without sequence numbers and hashes (written by an older cfx); "
+                             f"re-run the scenario to get a verifiable one")
+        raise InputError(f"{path}:1: not a cfx journal (expected the line {HEADER.decode().strip()!r})")
+    h, seq, offset = GENESIS, 0, len(HEADER)
+    for lineno, line in enumerate(f, 2):
+        offset += len(line)
+        if not line.endswith(b"\n"):
+            raise InputError(f"{path}:{lineno}: record {seq + 1} is cut off (the journal's tail is lost)")
+        if line.startswith(FOOTER):
+            parts = line.split()
+            if len(parts) != 3 or parts[1] != b"%d" % seq or parts[2] != h.hex().encode():
+                raise InputError(f"{path}:{lineno}: the end line does not match the {seq} records before it "
+                                 f"(records lost or changed)")
+            rest = f.read(1)
+            if rest:
+                raise InputError(f"{path}:{lineno + 1}: data after the journal's end line")
+            return
+        parts = line.split(b" ", 2)
+        if len(parts) != 3 or not parts[0].isdigit():
+            raise InputError(f"{path}:{lineno}: record {seq + 1}: not a journal record (sequence number, hash, command)")
+        n = int(parts[0])
+        if n != seq + 1:
+            what = "duplicated or out of order" if n <= seq else f"records {seq + 1}..{n - 1} missing"
+            raise InputError(f"{path}:{lineno}: record {seq + 1}: found sequence number {n} ({what})")
+        body = parts[2][:-1]
+        h = _chain(h, body)
+        if parts[1] != h.hex().encode():
+            raise InputError(f"{path}:{lineno}: record {n}: hash mismatch (the record or one before it was changed)")
+        seq = n
+        yield n, body, h, offset
+    raise InputError(f"{path}: ends after record {seq} without its end line (the run was cut short, or the tail "
+                     f"was lost); `cfx run --resume` continues a killed run")
+
+
 def read(path: str | Path, decoder: msgspec.json.Decoder = command_decoder) -> Iterator[Command]:
-    """The commands of a journal, in order (decoded by ``decoder``, by default
-    the engine's commands). A bad line raises `InputError` naming the file,
-    line and what is wrong."""
+    """The commands of a journal, in order, each verified before it is
+    yielded (decoded by ``decoder``, by default the engine's commands). The
+    first bad record raises `InputError` naming the file, line and record."""
     path = Path(path)
     try:
         f = open(path, "rb")
     except OSError as e:
         raise InputError(f"{path}: cannot open journal: {e.strerror}") from None
     with f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield decoder.decode(line)
-            except msgspec.ValidationError as e:
-                raise InputError(f"{path}:{lineno}: {e}") from None
-            except msgspec.DecodeError as e:
-                raise InputError(f"{path}:{lineno}: not a JSON command: {e}") from None
+        yield from read_stream(f, str(path), decoder)
+
+
+def read_stream(f: IO[bytes], source: str, decoder: msgspec.json.Decoder = command_decoder) -> Iterator[Command]:
+    """`read` of an open binary file (a pipe too); errors name ``source``."""
+    for n, body, _, _ in _records(source, f):
+        try:
+            yield decoder.decode(body)
+        except msgspec.ValidationError as e:
+            raise InputError(f"{source}: record {n}: {e}") from None
+        except msgspec.DecodeError as e:
+            raise InputError(f"{source}: record {n}: not a JSON command: {e}") from None
+
+
+def last_good(path: str | Path, upto: int | None = None) -> Position:
+    """The position after the last verified record (at most ``upto``
+    records) of a journal that may have been cut short."""
+    path = Path(path)
+    pos = Position(0, GENESIS, len(HEADER))
+    with open(path, "rb") as f:
+        try:
+            for n, _, h, offset in _records(path, f):
+                if upto is not None and n > upto:
+                    break
+                pos = Position(n, h, offset)
+        except InputError:
+            pass
+    return pos
 
 
 class EventHash:
@@ -84,6 +216,36 @@ def write_events(f: IO[bytes], events: list) -> None:
     f.write(b"".join(encode(e) + b"\n" for e in events))
 
 
+FILLS_HEADER = "ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n"
+
+
+class Fills:
+    """Trades counted, summed and hashed as they come (the hash of
+    `fills_sha256`), and written as CSV rows to ``out`` when given: what
+    streaming replay keeps instead of the trades themselves."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self.count = 0
+        self.volume = 0
+        self._h = hashlib.sha256()
+        self._out = out
+        if out is not None:
+            out.write(FILLS_HEADER)
+
+    def add(self, trades: list) -> None:
+        if not trades:
+            return
+        self.count += len(trades)
+        self.volume += sum([t.qty for t in trades])
+        self._h.update(b"".join([b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty) for t in trades]))
+        if self._out is not None:
+            self._out.write("".join([f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
+                                     f"{t.price},{t.qty},{t.aggressor}\n" for t in trades]))
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def fills_sha256(trades: Iterable) -> str:
     """sha256 over ``maker_id,taker_id,price,qty\n`` per trade in execution
     order, exactly as ../shared/bench/yardstick.py computes it."""
@@ -94,9 +256,8 @@ def fills_sha256(trades: Iterable) -> str:
 
 
 def write_fills_csv(path: str | Path, trades: Iterable) -> None:
-    """The trades as CSV (what ``cfx replay --fills`` writes)."""
-    with open(path, "w") as f:
-        f.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
-        for t in trades:
-            f.write(f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
-                    f"{t.price},{t.qty},{t.aggressor}\n")
+    """The trades as CSV (what ``cfx replay --fills`` writes), whole or not at all."""
+    from cfx.writes import atomic
+
+    with atomic(path, "w", "--fills") as f:
+        Fills(f).add(list(trades))

@@ -66,6 +66,8 @@ import msgspec
 
 from cfx.engine import Engine
 from cfx.errors import InputError
+from cfx.inputs import text_lines
+from cfx.writes import atomic, check, write_atomic
 from cfx.journal import fills_sha256, write_events, write_fills_csv
 from cfx.types import (
     CancelOrder,
@@ -113,15 +115,10 @@ class Snapshot(msgspec.Struct, frozen=True, gc=False):
 
 
 def _open_rows(path: Path, what: str):
-    try:
-        f = open(path, newline="")
-    except OSError as e:
-        raise InputError(f"{path}: cannot open LOBSTER {what} file: {e.strerror}") from None
-    with f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if line:
-                yield lineno, line.split(",")
+    for lineno, line in enumerate(text_lines(path, f"LOBSTER {what} file"), 1):
+        line = line.strip()
+        if line:
+            yield lineno, line.split(",")
 
 
 def _parse_time(text: str) -> int:
@@ -564,14 +561,16 @@ def main(args: argparse.Namespace) -> int:
     the file's (``mismatches_after_resync`` > 0)."""
     msgs, books = load(args.input, getattr(args, "orderbook", None))
     series = getattr(args, "series", None) or "LOBSTER"
+    for flag in ("fills", "events", "book"):
+        if getattr(args, flag, None):
+            check(getattr(args, flag), f"--{flag}")
     with ExitStack() as stack:
-        log = stack.enter_context(open(args.events, "wb")) if getattr(args, "events", None) else None
+        log = stack.enter_context(atomic(args.events, "wb", "--events")) if getattr(args, "events", None) else None
         rp = LobsterReplay(msgs, books, series, event_log=log)
         result = rp.run()
     if getattr(args, "fills", None):
         write_fills_csv(args.fills, result.trades)
     if getattr(args, "book", None):
-        with open(args.book, "w") as f:
-            json.dump(rp.engine.book(series).snapshot(), f)
+        write_atomic(args.book, json.dumps(rp.engine.book(series).snapshot()), "--book")
     print(json.dumps(summary(result)))
     return 1 if result.mismatches_after_resync else 0

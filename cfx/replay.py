@@ -2,29 +2,35 @@
 throughput as one JSON line — the benchmark CI pipelines run.
 
 Inputs: the order-message CSV of DESIGN.md, a LOBSTER message file, or a
-run's journal. The whole input is loaded and checked first (a bad row stops
-everything with its line number, before any matching); then only the
-engine's work is timed: validation, self-trade check, matching and event
-creation, plus picking the trades out of the events. Writing outputs is not
-timed.
+run's journal. The CSV and the journal are streamed: read, checked and
+applied a chunk of `CHUNK` messages at a time, and the trades are counted,
+hashed and (with ``--fills``) written as they come, so memory stays flat in
+the input's length. A bad row stops the replay with its line number, and
+no output file is left behind (outputs are written whole or not at all).
+Only the engine's work is timed: validation, self-trade check, matching and
+event creation, plus picking the trades out of the events. Reading and
+writing are not.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import json
+import os
+import re
 import resource
+import stat
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable, Iterator
 
-
+from cfx import inputs, writes
 from cfx.errors import InputError
-from cfx.journal import EventHash, fills_sha256, write_fills_csv
-from cfx.journal import read as read_journal
+from cfx.journal import EventHash, Fills
+from cfx.journal import read_stream as read_journal
 from cfx.venue import ENGINE_COMMANDS, Venue
 from cfx.venue import command_decoder as venue_decoder
 from cfx.types import (
@@ -55,16 +61,13 @@ BATCH = 128
 MAX_QTY = 1_000_000_000
 
 
+CHUNK = 16_384  # messages read and checked before they are applied
+
+
 def load_csv(path: str | Path, series: str) -> list[Command]:
-    """Parse an order-message CSV file into commands. Any malformed row
+    """Parse a whole order-message CSV file into commands. Any malformed row
     raises `InputError` with its line number and field."""
-    path = Path(path)
-    try:
-        f = open(path, newline="")
-    except OSError as e:
-        raise InputError(f"{path}: cannot open: {e.strerror}") from None
-    with f:
-        return parse_rows(f, series, str(path))
+    return [c for chunk in csv_chunks(inputs.open_binary(path, "order CSV"), series, str(path)) for c in chunk]
 
 
 def load_csv_rows(rows: Iterable[str], series: str, source: str = "<rows>") -> list[Command]:
@@ -73,23 +76,35 @@ def load_csv_rows(rows: Iterable[str], series: str, source: str = "<rows>") -> l
 
 
 def parse_rows(lines: Iterable[str], series: str, source: str) -> list[Command]:
-    """Parse CSV lines (header first) into commands; errors name ``source``,
-    the line number and the field."""
-    cmds: list[Command] = []
-    append = cmds.append
+    """Parse CSV text lines (header first) into commands; errors name
+    ``source``, the line number and the field."""
+    import csv
+
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
+    return [c for chunk in _chunks(((reader.line_num, row) for row in reader if row), series, source) for c in chunk]
+
+
+def csv_chunks(f: IO[bytes], series: str, source: str) -> Iterator[list[Command]]:
+    """The commands of an order-message CSV open as ``f``, `CHUNK` at a time
+    (``f`` is closed at the end)."""
+    rows = inputs.CsvRows(source, header=False, f=f)
+    yield from _chunks(iter(rows), series, source)
+
+
+def _chunks(rows: Iterator[tuple[int, list[str]]], series: str, source: str) -> Iterator[list[Command]]:
+    first = next(rows, None)
+    if first is None:
         raise InputError(f"{source}: empty file, expected header {','.join(COLUMNS)}")
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in first[1]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise InputError(f"{source}:1: missing column(s) {', '.join(missing)}; expected header {','.join(COLUMNS)}")
+        raise InputError(f"{source}:{first[0]}: missing column(s) {', '.join(missing)}; "
+                         f"expected header {','.join(COLUMNS)}")
     ix = [header.index(c) for c in COLUMNS]
     width = len(header)
-    for lineno, row in enumerate(reader, 2):
-        if not row:
-            continue
+    cmds: list[Command] = []
+    append = cmds.append
+    for lineno, row in rows:
         if len(row) != width:
             raise InputError(f"{source}:{lineno}: expected {width} fields, got {len(row)}")
         ts, kind, oid, acct, side, price, qty = (row[i] for i in ix)
@@ -106,7 +121,7 @@ def parse_rows(lines: Iterable[str], series: str, source: str) -> list[Command]:
             qty = int(qty)
         except ValueError:
             bad = row[ix[COLUMNS.index(field)]]
-            raise InputError(f"{source}:{lineno}: {field}: expected an integer, got {bad!r}") from None
+            raise InputError(f"{source}:{lineno}: {field}: expected an integer, got {bad[:80]!r}") from None
         if kind == "cancel":
             append(CancelOrder(ts, oid, acct))
         elif kind == "modify":
@@ -114,27 +129,45 @@ def parse_rows(lines: Iterable[str], series: str, source: str) -> list[Command]:
         else:
             k = KINDS.get(kind)
             if k is None:
-                raise InputError(f"{source}:{lineno}: kind: unknown {kind!r}, expected one of "
+                raise InputError(f"{source}:{lineno}: kind: unknown {kind[:80]!r}, expected one of "
                                  f"{', '.join([*KINDS, 'cancel', 'modify'])}")
             s = SIDES.get(side)
             if s is None:
-                raise InputError(f"{source}:{lineno}: side: expected buy or sell, got {side!r}")
+                raise InputError(f"{source}:{lineno}: side: expected buy or sell, got {side[:80]!r}")
             append(SubmitOrder(ts, series, oid, acct, s, qty, price, k[0], k[1]))
-    return cmds
+        if len(cmds) >= CHUNK:
+            yield cmds
+            cmds = []
+            append = cmds.append
+    if cmds:
+        yield cmds
+
+
+_NUMBER = re.compile(rb"\s*-?\d+(\.\d+)?\s*")
 
 
 def sniff(path: str | Path) -> str:
-    """Guess an input's format from its first line."""
+    """Guess a file's format from its first line: a journal's header (or a
+    JSON line), a CSV header (any field not a number), else LOBSTER (whose
+    rows are all numbers). A pipe or stdin cannot be peeked at without
+    consuming it: it needs ``--format``."""
+    if str(path) == "-":
+        raise InputError("-: reading stdin needs --format csv, lobster or journal")
     try:
-        with open(path, "rb") as f:
-            first = f.readline().strip()
+        st = os.stat(path)
     except OSError as e:
         raise InputError(f"{path}: cannot open: {e.strerror}") from None
-    if first.startswith(b"{"):
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: cannot open: is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file (a pipe or device): give --format csv, lobster or journal")
+    with inputs.open_binary(path, "replay input") as f:
+        first = f.readline(65_536).removeprefix(inputs.BOM).strip()
+    if first.startswith(b"cfx-journal") or first.startswith(b"{"):
         return "journal"
-    if first.startswith(b"ts_ns") or b"kind" in first:
-        return "csv"
-    return "lobster"
+    if first and all(_NUMBER.fullmatch(x) for x in first.split(b",")):
+        return "lobster"
+    return "csv"
 
 
 def run(venue: Venue, cmds: list, event_log=None, digest: EventHash | None = None) -> tuple[list[Trade], float]:
@@ -176,42 +209,122 @@ def run(venue: Venue, cmds: list, event_log=None, digest: EventHash | None = Non
     return trades, seconds
 
 
+def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[bytes] | None = None,
+           digest: EventHash | None = None, *, direct: bool = True, source: str = "") -> tuple[int, float]:
+    """Apply the commands of ``chunks`` in batches of `BATCH`; feed the
+    trades to ``fills`` and the events to ``event_log`` and ``digest``.
+    Returns the messages applied and the seconds spent in the venue. With
+    ``direct`` the commands go straight to the engine; otherwise through the
+    whole venue, and a command it refuses is an `InputError` naming its
+    record in ``source``."""
+    engine = venue.engine
+    events = venue.events
+    trades = engine.trades
+    dispatch = engine._dispatch
+    apply = venue.apply
+    encode = encoder.encode
+    seconds = 0.0
+    done = 0
+    clock = time.perf_counter
+    for chunk in chunks:
+        gc.freeze()  # what is loaded is static input: out of the collector's view, as a long-running engine does
+        for start in range(0, len(chunk), BATCH):
+            batch = chunk[start:start + BATCH]
+            t0 = clock()
+            if direct:
+                for c in batch:
+                    dispatch[type(c)](c)
+            else:
+                for i, c in enumerate(batch):
+                    try:
+                        apply(c)
+                    except (ValueError, KeyError) as e:
+                        raise InputError(f"{source}: record {done + start + i + 1}: the venue refused "
+                                         f"{type(c).__name__}: {e}") from None
+            got = trades[:]
+            trades.clear()
+            seconds += clock() - t0
+            fills.add(got)
+            if events and (digest is not None or event_log is not None):
+                lines = [encode(e) for e in events]
+                if digest is not None:
+                    digest.update(lines)
+                if event_log is not None:
+                    event_log.write(b"\n".join(lines) + b"\n")
+            events.clear()
+        done += len(chunk)
+    return done, seconds
+
+
+def _journal_chunks(f: IO[bytes], source: str) -> Iterator[list]:
+    chunk: list = []
+    for c in read_journal(f, source, venue_decoder):
+        chunk.append(c)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _summary_hash(journal: str) -> str | None:
+    """The run hash in the summary.json next to a journal, if there is one."""
+    path = Path(journal).parent / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("run_hash")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def main(args: argparse.Namespace) -> int:
     fmt = args.format or sniff(args.input)
+    for flag in ("fills", "events", "book"):
+        if getattr(args, flag, None):
+            writes.check(getattr(args, flag), f"--{flag}")
     if fmt == "lobster":
         from cfx import lobster
 
         return lobster.main(args)
     series = args.series
+    source = "<stdin>" if args.input == "-" else str(args.input)
+    f = sys.stdin.buffer if args.input == "-" else inputs.open_binary(args.input, f"{fmt} input")
     venue = Venue()
-    if fmt == "csv":
-        cmds: list = load_csv(args.input, series)
-        venue.apply(ListSeries(series, max_qty=MAX_QTY))
-    else:
-        cmds = list(read_journal(args.input, venue_decoder))
     engine = venue.engine
     with ExitStack() as stack:
-        log = stack.enter_context(open(args.events, "wb")) if args.events else None
+        stack.callback(f.close)
+        out = stack.enter_context(writes.atomic(args.fills, "w", "--fills")) if args.fills else None
+        log = stack.enter_context(writes.atomic(args.events, "wb", "--events")) if args.events else None
+        fills = Fills(out)
+        if fmt == "csv":
+            venue.apply(ListSeries(series, max_qty=MAX_QTY))
+            chunks = csv_chunks(f, series, source)
+        else:
+            chunks = _journal_chunks(f, source)
         gc.collect()
-        gc.freeze()
         digest = EventHash() if fmt == "journal" else None
-        trades, seconds = run(venue, cmds, log, digest)
+        messages, seconds = stream(venue, chunks, fills, log, digest, direct=fmt == "csv", source=source)
     result = {
-        "messages": len(cmds),
+        "messages": messages,
         "seconds": round(seconds, 4),
-        "msgs_per_s": round(len(cmds) / seconds) if seconds > 0 else 0,
-        "fills": len(trades),
-        "volume": sum(t.qty for t in trades),
-        "fills_sha256": fills_sha256(trades),
+        "msgs_per_s": round(messages / seconds) if seconds > 0 else 0,
+        "fills": fills.count,
+        "volume": fills.volume,
+        "fills_sha256": fills.hexdigest(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    code = 0
     if fmt == "journal":
-        result["events_sha256"] = digest.hexdigest()  # a run's summary.json calls it run_hash
-    if args.fills:
-        write_fills_csv(args.fills, trades)
+        result["events_sha256"] = events = digest.hexdigest()  # a run's summary.json calls it run_hash
+        expected = _summary_hash(args.input) if args.input != "-" else None
+        if expected is not None:
+            result["matches_summary"] = events == expected
+            if events != expected:
+                print(f"cfx replay: {args.input}: events_sha256 {events} differs from the run_hash {expected} "
+                      f"of its summary.json", file=sys.stderr)
+                code = 1
     if args.book:
         snapshots = {s: engine.book(s).snapshot() for s in engine.series}
-        with open(args.book, "w") as f:
-            json.dump(snapshots[series] if len(snapshots) == 1 and series in snapshots else snapshots, f)
+        writes.write_atomic(args.book, json.dumps(snapshots[series] if len(snapshots) == 1 and series in snapshots
+                                                  else snapshots), "--book")
     print(json.dumps(result))
-    return 0
+    return code

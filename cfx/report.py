@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from cfx.errors import InputError
 from cfx.facts import facts_html
 from cfx.facts import measure as measure_facts
+from cfx.writes import check, write_atomic
 
 MICRO = 1_000_000
 NS_PER_S = 1_000_000_000
@@ -800,18 +801,14 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``RUN_DIR/report.html`` (or ``out``); return its path."""
     run = load_run(run_dir)
     path = Path(out) if out else run.path / "report.html"
+    check(path, "--out")
     _write(path, report_html(run))
     return path
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write: {e.strerror}") from None
+    """Whole or not at all, through a symlink, never over a device (cfx.writes)."""
+    write_atomic(path, text, "--out")
 
 
 # --------------------------------------------------------------------------- compare
@@ -941,6 +938,7 @@ def write_compare(run_a: str | Path, run_b: str | Path, out: str | Path | None =
     a, b = load_run(run_a), load_run(run_b)
     a.label, b.label = f"A: {a.label}", f"B: {b.label}"
     path = Path(out) if out else b.path / "compare.html"
+    check(path, "--out")
     _write(path, compare_html(a, b))
     return path
 

@@ -70,7 +70,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from cfx.errors import InputError
+from cfx.errors import InputError, one_line, path_first
+from cfx.inputs import decode as decode_text
+from cfx.inputs import read_bytes
 from cfx.sim import overrides as ov
 
 KEY_VERSION = 1  # bump when the meaning of a task key changes
@@ -114,7 +116,7 @@ class RandomParam(_Spec, kw_only=True):
 
 class RandomSpec(_Spec, kw_only=True):
     points: Annotated[int, Meta(ge=1, le=100_000)]
-    seed: int = 0
+    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
     params: dict[str, RandomParam]
 
 
@@ -122,7 +124,7 @@ class SweepFile(_Spec, kw_only=True):
     base: str
     name: str = ""
     question: str = ""
-    seeds: Annotated[int, Meta(ge=1, le=10_000)] | Annotated[list[int], Meta(min_length=1)] = 1
+    seeds: Annotated[int, Meta(ge=1, le=10_000)] | Annotated[list[Annotated[int, Meta(ge=0, le=2**63 - 1)]], Meta(min_length=1)] = 1
     metrics: list[str] | None = None
     set: dict[str, Any] = msgspec.field(default_factory=dict)
     grid: dict[str, Annotated[list[Any], Meta(min_length=1)]] = msgspec.field(default_factory=dict)
@@ -157,13 +159,6 @@ class Plan(msgspec.Struct):
     tasks: list[Task]
 
 
-def _pretty(message: str) -> str:
-    m = re.match(r"^(.*) - at `\$\.?(.*)`$", message)
-    if m is None:
-        return message
-    return f"{m.group(2) or '(top level)'}: {m.group(1)}"
-
-
 def _quote(path: str) -> str:
     return f'"{path}"'
 
@@ -172,21 +167,19 @@ def load(path: str | Path) -> Plan:
     """Read and validate a sweep file; every error is an `InputError` naming
     the file and the path in it."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read sweep file: {e.strerror}") from None
-    return decode(raw, path)
+    return decode(read_bytes(path, "sweep file"), path)
 
 
-def decode(raw: bytes, path: Path) -> Plan:
+def decode(raw: bytes | str, path: Path) -> Plan:
     from cfx.sim import scenario as scn
 
     src = str(path)
+    data = raw.encode() if isinstance(raw, str) else raw
+    raw = decode_text(data, src)
     try:
         spec = msgspec.toml.decode(raw, type=SweepFile)
     except msgspec.ValidationError as e:
-        msg = _pretty(str(e))
+        msg = one_line(path_first(str(e)))
         if msg.startswith("grid[...]"):  # name the key msgspec leaves out
             grid = msgspec.toml.decode(raw).get("grid", {})
             bad = next((k for k, v in grid.items() if not isinstance(v, list)), None)
@@ -196,7 +189,7 @@ def decode(raw: bytes, path: Path) -> Plan:
                     msg += ' (quote dotted paths: "products.tick-usd" = [...])'
         raise InputError(f"{src}: {msg}") from None
     except msgspec.DecodeError as e:
-        raise InputError(f"{src}: not valid TOML: {e}") from None
+        raise InputError(f"{src}: not valid TOML: {one_line(str(e))}") from None
 
     base_path = Path(spec.base)
     if not base_path.is_absolute():
@@ -276,7 +269,7 @@ def decode(raw: bytes, path: Path) -> Plan:
             tasks.append(Task(point=i, point_id=point_id, params=point, seed=seed, key=task_key(b),
                               run_dir=f"runs/{point_id}-s{seed}", scenario=b))
 
-    return Plan(source=src, sweep_sha256=_digest(raw), name=spec.name or path.stem, question=spec.question,
+    return Plan(source=src, sweep_sha256=_digest(data), name=spec.name or path.stem, question=spec.question,
                 base=str(base_path), params=names, mode=mode, points=points, seeds=seeds,
                 metrics=list(spec.metrics) if spec.metrics is not None else None, tasks=tasks)
 

@@ -162,11 +162,17 @@ class Venue:
             OpenAccount: self._open_account,
             Deposit: self._deposit,
             ConfigureSession: self._configure_session,
-            KillSwitch: lambda c: self.engine.halt_all(c.ts, c.until),
-            LiftHalts: lambda c: self.engine.lift_halts(c.ts),
+            KillSwitch: self._kill_switch,  # methods, not lambdas: a checkpoint pickles the venue
+            LiftHalts: self._lift_halts,
             RecordFixings: self._record_fixings,
             SettleDay: self._settle_day,
         })
+
+    def _kill_switch(self, c: KillSwitch) -> None:
+        self.engine.halt_all(c.ts, c.until)
+
+    def _lift_halts(self, c: LiftHalts) -> None:
+        self.engine.lift_halts(c.ts)
 
     def apply(self, cmd: VenueCommand) -> None:
         events = self.events

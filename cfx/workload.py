@@ -10,15 +10,26 @@ Same ``n`` and ``seed``, same file.
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Iterator
+
 import numpy as np
+
+from cfx.errors import InputError
+from cfx.writes import atomic
 
 HEADER = "ts_ns,kind,order_id,account,side,price,qty"
 MID = 10_000
+MAX_MESSAGES = 100_000_000  # about 4.5 GB of CSV
 
 
 def generate(n: int, seed: int = 7) -> list[str]:
     """``n`` CSV rows (no header). Mix: 50% passive limit, 25% cancel,
     5% modify, 10% aggressive limit, 5% IOC, 5% market."""
+    return list(rows(n, seed))
+
+
+def rows(n: int, seed: int = 7) -> Iterator[str]:
+    """The rows of `generate`, one at a time (what `cfx workload` writes)."""
     rng = np.random.default_rng(seed)
     u = rng.random(n)
     side = rng.integers(0, 2, n)
@@ -28,7 +39,6 @@ def generate(n: int, seed: int = 7) -> list[str]:
     cross = rng.integers(1, 4, n)
     pick = rng.random(n)
     account = rng.integers(0, 50, n)
-    rows: list[str] = []
     resting: list[tuple[int, int, str, int]] = []  # (order_id, account, side, price) of limits so far
     for i in range(n):
         ts = (i + 1) * 1000
@@ -42,28 +52,39 @@ def generate(n: int, seed: int = 7) -> list[str]:
         if x >= 0.5 and x < 0.8 and resting:
             tid, ta, tside, tprice = resting[int(pick[i] * len(resting))]
             if x < 0.75:
-                rows.append(f"{ts},cancel,{tid},{ta},{tside},0,0")
+                yield f"{ts},cancel,{tid},{ta},{tside},0,0"
             else:
                 newp = tprice + (1 if pick[i] < 0.5 else -1) * int(cross[i] - 1)
-                rows.append(f"{ts},modify,{tid},{ta},{tside},{max(newp, 1)},{q}")
+                yield f"{ts},modify,{tid},{ta},{tside},{max(newp, 1)},{q}"
         elif x < 0.8:
             p = m - int(offset[i]) if s == 0 else m + int(offset[i])
-            rows.append(f"{ts},limit,{oid},{a},{sname},{p},{q}")
+            yield f"{ts},limit,{oid},{a},{sname},{p},{q}"
             resting.append((oid, a, sname, p))
         elif x < 0.9:
             p = m + int(cross[i]) if s == 0 else m - int(cross[i])
-            rows.append(f"{ts},limit,{oid},{a},{sname},{p},{q}")
+            yield f"{ts},limit,{oid},{a},{sname},{p},{q}"
             resting.append((oid, a, sname, p))
         elif x < 0.95:
             p = m + int(cross[i]) if s == 0 else m - int(cross[i])
-            rows.append(f"{ts},ioc,{oid},{a},{sname},{p},{q}")
+            yield f"{ts},ioc,{oid},{a},{sname},{p},{q}"
         else:
-            rows.append(f"{ts},market,{oid},{a},{sname},0,{q}")
-    return rows
+            yield f"{ts},market,{oid},{a},{sname},0,{q}"
 
 
-def write(path: str, rows: list[str]) -> None:
-    with open(path, "w") as f:
+def write(path: str, rows: Iterable[str], flag: str = "") -> None:
+    """The CSV at ``path``, whole or not at all (`cfx.writes.atomic`)."""
+    with atomic(path, "w", flag) as f:
         f.write(HEADER + "\n")
-        f.write("\n".join(rows))
-        f.write("\n")
+        for row in rows:
+            f.write(row + "\n")
+
+
+def main(args: Any) -> int:
+    """`cfx workload N OUT.csv [--seed S]`."""
+    if args.n > MAX_MESSAGES:
+        raise InputError(f"n: {args.n:,} messages is more than the {MAX_MESSAGES:,} a workload may have")
+    from cfx.writes import check
+
+    check(args.out, "OUT")
+    write(args.out, rows(args.n, seed=args.seed), "OUT")
+    return 0

@@ -211,7 +211,7 @@ def test_missing_column_and_wrong_field_count(tmp_path):
 def test_non_text_file_is_input_error_not_a_traceback(tmp_path):
     path = tmp_path / "q.csv"
     path.write_bytes(b"date,sku,provider,price\n2027-01-04,H100,a,\xff\xfe2.00\n")
-    with pytest.raises(InputError, match="not readable as CSV text"):
+    with pytest.raises(InputError, match=r"q.csv:2: invalid UTF-8 byte 0xff at byte offset 42"):
         ix.read_quotes_csv(path)
 
 
@@ -298,7 +298,7 @@ def test_config_decodes_from_toml_and_errors_carry_the_path(tmp_path):
     assert cfg.generator.seed == 3 and cfg.baskets == [p.HOPPER]
     bad = tmp_path / "bad.toml"
     bad.write_text("[fixing]\nmin-contributors = 0\n")
-    with pytest.raises(InputError, match=r"at `\$.fixing.min-contributors`"):
+    with pytest.raises(InputError, match=r"bad.toml: fixing.min-contributors: Expected"):
         ix.load_config(bad)
     bad.write_text("[generator]\nsede = 3\n")
     with pytest.raises(InputError, match=r"unknown field `sede`"):

@@ -193,7 +193,7 @@ def test_cfx_run_writes_the_report_unless_no_report(runs, capsys):
     assert f"report: {out / 'report.html'}" in captured.err
     assert (out / "report.html").is_file()
     (out / "report.html").unlink()
-    assert cli.main(["run", str(toml), "--out", str(out), "--quiet", "--no-report"]) == 0
+    assert cli.main(["run", str(toml), "--out", str(out), "--quiet", "--no-report", "--overwrite"]) == 0  # one run a directory
     captured = capsys.readouterr()
     assert not (out / "report.html").exists() and "report:" not in captured.err
 

@@ -162,6 +162,14 @@ pct = -25.0
 """
 
 
+def journal_commands(path):
+    """The commands of a verified journal as dicts (records are `SEQ HASH JSON`
+    between the header and the end line)."""
+    lines = path.read_text().splitlines()
+    assert lines[0] == "cfx-journal 1" and lines[-1].startswith("end ")
+    return [json.loads(line.split(" ", 2)[2]) for line in lines[1:-1]]
+
+
 def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_replays(tmp_path, capsys):
     path = tmp_path / "default.toml"
     path.write_text(SMALL.read_text().replace("days = 2", "days = 5") + DEFAULT_PATCH)
@@ -172,7 +180,7 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
     layers = summary["default_losses_usd_by_layer"]
     assert layers["collateral"] > 0 and set(layers) == {"collateral", "own_contribution", "others_contributions",
                                                        "house_capital", "uncovered"}
-    journal = [json.loads(line) for line in (out / "journal").read_text().splitlines()]
+    journal = journal_commands(out / "journal")
     base = 1 << 60
     liquidations = [c for c in journal if c["type"] == "SubmitOrder" and c["order_id"] >= base]
     assert liquidations and all(c["tif"] == "ioc" and c["side"] == "sell" for c in liquidations)
@@ -195,7 +203,7 @@ def test_a_default_auction_crosses_the_position_to_a_market_maker_at_its_bid(tmp
     out = tmp_path / "run"
     summary = run_scenario(sc, out, progress=False)
     assert summary["defaults"] == 1 and summary["defaulters_open_positions"] == {}
-    journal = [json.loads(line) for line in (out / "journal").read_text().splitlines()]
+    journal = journal_commands(out / "journal")
     base = 1 << 60
     (sell,) = [c for c in journal if c["type"] == "SubmitOrder" and c["order_id"] >= base]
     bid = journal[journal.index(sell) - 1]  # the winning member's bid, just before the defaulter's order

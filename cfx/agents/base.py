@@ -79,8 +79,8 @@ class AgentSpec(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_f
     subclasses it with ``tag="its_name"`` and adds its parameters (written
     kebab-case in TOML: ``spread_ticks`` is ``spread-ticks``)."""
 
-    count: PositiveInt = 1
-    collateral_usd: NonNegativeFloat = 1_000_000.0
+    count: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+    collateral_usd: Annotated[float, msgspec.Meta(ge=0, le=1e12)] = 1_000_000.0  # int64 micro-$ stay far from overflow
     latency: Latency = msgspec.field(default_factory=Latency)
     stp: StpMode | None = None  # None: the scenario's rules.stp-default
 

@@ -50,7 +50,9 @@ import msgspec
 import numpy as np
 from msgspec import Meta
 
-from cfx.errors import InputError
+from cfx.errors import InputError, from_validation
+from cfx.inputs import CsvRows, read_text
+from cfx.writes import atomic, check
 from cfx.products import DEFAULT_BASKETS, Basket, business_days, first_business_days, round_half_up
 
 MICRO = 1_000_000
@@ -92,6 +94,16 @@ class Fixing(msgspec.Struct, frozen=True, kw_only=True):
     value_micro: int | None
     contributors: int
     flag: FixingFlag = FixingFlag.OK
+
+
+FIRST_DATE = dt.date(1971, 1, 1)  # dates cfx accepts anywhere (nanosecond clocks and calendars stay in range)
+LAST_DATE = dt.date(2199, 12, 31)
+
+
+def check_date(day: dt.date | None, what: str) -> None:
+    """ValueError if ``day`` is outside `FIRST_DATE`..`LAST_DATE`."""
+    if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{what}: {day} is outside {FIRST_DATE}..{LAST_DATE}")
 
 
 class _Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
@@ -312,9 +324,11 @@ _REQUIRED = ("date", "sku", "provider", "price")
 
 def parse_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    check_date(day, "date")
+    return day
 
 
 def _parse_weight(text: str) -> int:
@@ -330,38 +344,7 @@ def _parse_weight(text: str) -> int:
     return w
 
 
-class Rows:
-    """csv rows of a file after its header, as (line number, row); a file
-    that is not UTF-8 text or not CSV becomes an InputError with the line."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = path
-        try:
-            self._fh = open(path, newline="", encoding="utf-8-sig")
-        except OSError as e:
-            raise InputError(f"{path}: cannot open: {e.strerror}") from None
-        self._reader = csv.reader(self._fh)
-        first = self._next()
-        if first is None:
-            self._fh.close()
-            raise InputError(f"{path}:1: empty file, expected a header row")
-        self.header = [h.strip() for h in first]
-
-    def _next(self) -> list[str] | None:
-        try:
-            return next(self._reader, None)
-        except (UnicodeDecodeError, csv.Error) as e:
-            self._fh.close()
-            raise InputError(f"{self.path}:{self._reader.line_num + 1}: not readable as CSV text: {e}") from None
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __iter__(self):
-        with self._fh:
-            while (row := self._next()) is not None:
-                if row and any(c.strip() for c in row):
-                    yield self._reader.line_num, row
+Rows = CsvRows  # csv rows after the header, errors with their line (cfx.inputs)
 
 
 def read_quotes_csv(path: str | Path) -> list[Quote]:
@@ -435,7 +418,7 @@ def write_fixings_csv(path: str | Path, fixings: Mapping[str, Sequence[Fixing]])
     name; `value_usd` is for people (value_micro is authoritative), blank
     when there is no value. Returns the number of rows."""
     rows = sorted((f for fs in fixings.values() for f in fs), key=lambda f: (f.date, f.name))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic(path, "w", "--out", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(FIXING_COLUMNS)
         for f in rows:
@@ -683,7 +666,7 @@ class GeneratorConfig(_Config, frozen=True):
     H100.us-east correlate about 0.45 with H100.us-west and 0.69 with HOPPER.
     """
 
-    seed: int | None = None
+    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
     start: dt.date = dt.date(2027, 1, 4)
     days: Annotated[int, Meta(ge=1, le=20_000)] = 260
     skus: list[SkuModel] = msgspec.field(default_factory=_default_skus)
@@ -700,6 +683,10 @@ class GeneratorConfig(_Config, frozen=True):
     launches: list[Launch] = msgspec.field(
         default_factory=lambda: [Launch(day=130, sku="B300", previous=["B200", "H200"], shock=-0.12)]
     )
+
+    def __post_init__(self) -> None:
+        check_date(self.start, "start")
+        check_date(self.start + dt.timedelta(days=self.days * 7 // 5 + 7), "start + days")
 
 
 DEFAULT_SEED = 6  # the generator's seed when neither the config nor the caller gives one
@@ -874,6 +861,10 @@ class IndexConfig(_Config, frozen=True):
     start: dt.date | None = None
     end: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        check_date(self.start, "start")
+        check_date(self.end, "end")
+
 
 def load_config(path: str | Path) -> IndexConfig:
     """An `IndexConfig` from TOML; a relative `quotes` path is resolved
@@ -881,15 +872,9 @@ def load_config(path: str | Path) -> IndexConfig:
     the document (``at `$.fixing.trim```)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        cfg = msgspec.toml.decode(raw, type=IndexConfig)
-    except msgspec.ValidationError as e:
-        raise InputError(f"{path}: {e}") from None
-    except msgspec.DecodeError as e:
-        raise InputError(f"{path}: not valid TOML: {e}") from None
+        cfg = msgspec.toml.decode(read_text(path, "index config"), type=IndexConfig)
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise from_validation(str(path), e) from None
     if cfg.quotes is not None and not Path(cfg.quotes).is_absolute():
         cfg = msgspec.structs.replace(cfg, quotes=str(path.parent / cfg.quotes))
     return cfg
@@ -951,11 +936,12 @@ def main(args) -> int:
     cfg = load_config(args.config) if args.config else IndexConfig()
     if args.quotes:
         cfg = msgspec.structs.replace(cfg, quotes=args.quotes)
+    check(args.out, "--out")
     fixings = run(cfg)
-    try:
-        rows = write_fixings_csv(args.out, fixings)
-    except OSError as e:
-        raise InputError(f"{args.out}: cannot write: {e.strerror}") from None
+    rows = write_fixings_csv(args.out, fixings)
+    if not any(f.value_micro is not None for fs in fixings.values() for f in fs):
+        raise InputError(f"{args.out}: no fixing could be computed ({rows} rows, every one flagged); "
+                         f"check the quotes' dates and SKUs")
     flagged = sum(f.flag != FixingFlag.OK for fs in fixings.values() for f in fs)
     days = sorted({f.date for fs in fixings.values() for f in fs})
     summary = {

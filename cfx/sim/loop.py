@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from functools import partial
 from heapq import heappop, heappush
 from typing import Any, Callable
 
@@ -202,6 +203,7 @@ class Simulation:
         self.rejects: dict[str, int] = {}
         self.book_stats: dict[str, dict[str, int]] = {}  # per series and per tenor ("front", "front+1", ...)
         self._expected_at_settle: dict[str, int] = {}  # series -> expected final settlement at the last run
+        self.next_day = 0  # the first day `run` has still to simulate
         self._setup_agents()
         self.information = IndexPublisher(self, intraday)
         self.liquidator = Liquidator(self)
@@ -322,17 +324,19 @@ class Simulation:
         open_min = minutes(cal.open)
         settle_min = minutes(cal.settlement_start)
         close_min = minutes(cal.close)
-        self._send(ConfigureClearing(sc.rules.clearing))
-        for p in self.participants:
-            self._send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
-            self._send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
-        shocks.open_accounts(self)
         days = first_business_days(cal.start, cal.days)
+        if self.next_day == 0:  # a run resumed from a checkpoint has done this
+            self._send(ConfigureClearing(sc.rules.clearing))
+            for p in self.participants:
+                self._send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
+                self._send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
+            shocks.open_accounts(self)
+            self._record_history(days[0])
         shocks_by_day: dict[int, list] = {}
         for shock in sc.shocks:
             shocks_by_day.setdefault(shock.day, []).append(shock)
-        self._record_history(days[0])
-        for d, day in enumerate(days):
+        for d in range(self.next_day, len(days)):
+            day = days[d]
             self.today = day
             pre_open_ts = epoch_ns(day, pre_open_min)
             open_ts = epoch_ns(day, open_min)
@@ -359,6 +363,7 @@ class Simulation:
             self.now = close_ts + NS
             self._send(EndOfDay(self.now))
             self._settle(day, epoch_ns(day, settle_min), close_ts)
+            self.next_day = d + 1  # a day boundary: the state here can be checkpointed (cfx.sim.checkpoint)
             if self.on_progress is not None:
                 self.on_progress(d + 1, len(days), self.commands)
         return self.stats
@@ -519,7 +524,7 @@ class Simulation:
 
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""
-        self._push(ts, CALL, lambda: self._send(AdvanceTime(ts)))
+        self._push(ts, CALL, partial(self._send, AdvanceTime(ts)))  # a partial, not a lambda: it pickles
 
     def _band(self, reference: int) -> tuple[int | None, int | None]:
         pct = self.sc.rules.band_pct

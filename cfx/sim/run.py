@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,8 +27,11 @@ from cfx.index.intraday import IntradayIndex, groups_of
 from cfx import logs
 from cfx.products import first_business_days
 from cfx.errors import InputError
+from cfx.sim import checkpoint
 from cfx.sim import scenario as scn
 from cfx.sim import windows
+from cfx.sim.rundir import RunDir
+from cfx.writes import write_atomic
 from cfx.sim.loop import Simulation
 from cfx.sim.outputs import RunWriter
 from cfx.sim.clock import minutes
@@ -115,34 +120,82 @@ def _month_end(day: dt.date, months_ahead: int) -> dt.date:
     return dt.date(y, m, 1) - dt.timedelta(days=1)
 
 
-def run_scenario(sc: Any, out: str | Path, *, progress: bool = True) -> dict:
-    """Run ``sc`` (a loaded `Scenario`) into directory ``out``; return the summary."""
+def run_scenario(sc: Any, out: str | Path, *, progress: bool = True, overwrite: bool = False,
+                 log: bool = False) -> dict:
+    """Run ``sc`` (a loaded `Scenario`) into directory ``out``; return the
+    summary. ``out`` is locked for the run and must not hold another run
+    unless ``overwrite``; ``log``: write ``out/run.log`` too."""
     out = Path(out)
-    built = build_index(sc)
-    writer = RunWriter(out)
+    with RunDir(out, overwrite=overwrite):
+        built = build_index(sc)
+        writer = RunWriter(out)
+        sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday)
+        checkpoint.save(sim, out)
+        return _execute(sim, writer, out, progress, log)
+
+
+def resume_run(out: str | Path, *, progress: bool = True, log: bool = False) -> dict:
+    """Continue the killed run in ``out`` from its last checkpoint; return
+    the summary, the same as the uninterrupted run's."""
+    out = Path(out)
+    with RunDir(out, resume=True):
+        sim, cp = checkpoint.load(out)
+        writer = RunWriter(out, parts=cp.parts, position=cp.position)
+        sim.writer = writer
+        return _execute(sim, writer, out, progress, log)
+
+
+def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_file: bool) -> dict:
+    """Run ``sim`` to its end, checkpointing each day, then write the final
+    tables, the summary and the timing."""
+    sc = sim.sc
+    if log_file:
+        logs.configure(out / "run.log")
     started = time.perf_counter()
-    bar = _Bar(sc.calendar.days) if progress else None
-    sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday,
-                     on_progress=(lambda d, n, c: bar.update(d, c)) if bar is not None else None)
-    log.info("run.start", scenario=sc.name, seed=sc.seed, days=sc.calendar.days,
-             agents=len(sim.participants), out=str(out))
-    try:
-        stats = sim.run()
-    finally:
+    bar = _Bar(sc.calendar.days, sim.next_day) if progress else None
+
+    def on_day(day: int, days: int, commands: int) -> None:
+        if day < days:
+            checkpoint.save(sim, out)
         if bar is not None:
-            bar.stop()
+            bar.update(day, commands)
+
+    sim.on_progress = on_day
+    log.info("run.start", scenario=sc.name, seed=sc.seed, days=sc.calendar.days,
+             agents=len(sim.participants), out=str(out), from_day=sim.next_day)
+    try:
+        try:
+            stats = sim.run()
+        except BaseException:
+            writer.abandon()
+            raise
+        finally:
+            if bar is not None:
+                bar.stop()
         writer.close()
-    seconds = time.perf_counter() - started
-    sim.venue.clearing.write_tables(out)
-    write_agents_table(sim, out / "agents.parquet")
-    sim.information.write_table(out / "indicative.parquet")
-    summary = summarize(sc, sim, writer, stats)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],
-              "events": writer.event_count, "events_per_s": round(writer.event_count / seconds) if seconds else 0,
-              "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0}
-    (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
-    log.info("run.done", run_hash=summary["run_hash"], **timing)
+        seconds = time.perf_counter() - started
+        staging = out / ".staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        sim.venue.clearing.write_tables(staging)
+        write_agents_table(sim, staging / "agents.parquet")
+        sim.information.write_table(staging / "indicative.parquet")
+        for f in sorted(staging.iterdir()):
+            os.replace(f, out / f.name)
+        staging.rmdir()
+        summary = summarize(sc, sim, writer, stats)
+        timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],
+                  "events": writer.event_count,
+                  "events_per_s": round(writer.event_count / seconds) if seconds else 0,
+                  "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0}
+        write_atomic(out / "timing.json", json.dumps(timing, indent=2) + "\n")
+        write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+        checkpoint.remove(out)
+        writer.cleanup()
+        log.info("run.done", run_hash=summary["run_hash"], **timing)
+    finally:
+        if log_file:
+            logs.configure()
     return summary
 
 
@@ -266,14 +319,14 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
 class _Bar:
     """A rich progress bar over simulated days, with engine commands per second."""
 
-    def __init__(self, days: int) -> None:
+    def __init__(self, days: int, done: int = 0) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
                                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False,
                                  console=Console(stderr=True))
-        self.task = self.progress.add_task("run", total=days, rate="")
+        self.task = self.progress.add_task("run", total=days, completed=done, rate="")
         self.started = time.perf_counter()
         self.progress.start()
 
@@ -287,24 +340,30 @@ class _Bar:
 
 
 def main(args: Any) -> int:
-    """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name)."""
+    """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name), or
+    `cfx run --resume RUN_DIR`."""
     from cfx import api
     from cfx.sim import overrides
 
-    for module in getattr(args, "plugin", None) or []:
-        scn.import_plugin(module)
-    path = api.resolve(args.scenario)
-    changes = dict(overrides.parse_assignment(a) for a in getattr(args, "set", None) or [])
-    sc = api.load(path, changes)
-    if args.seed is not None:
-        sc = msgspec.structs.replace(sc, seed=args.seed)
-    out = Path(args.out) if args.out else Path("runs") / path.stem
-    out.mkdir(parents=True, exist_ok=True)
-    logs.configure(out / "run.log")
-    try:
-        summary = run_scenario(sc, out, progress=not args.quiet)
-    finally:
-        logs.configure()
+    progress = not args.quiet
+    if getattr(args, "resume", None):
+        if args.scenario or args.out or args.seed is not None or args.overwrite or args.set or args.plugin:
+            raise InputError("--resume RUN_DIR takes no scenario, --out, --seed, --set, --plugin or --overwrite: "
+                             "the run directory has them")
+        out = Path(args.resume)
+        summary = resume_run(out, progress=progress, log=True)
+    else:
+        if not args.scenario:
+            raise InputError("a scenario file is needed (or --resume RUN_DIR)")
+        for module in getattr(args, "plugin", None) or []:
+            scn.import_plugin(module)
+        path = api.resolve(args.scenario)
+        changes = dict(overrides.parse_assignment(a) for a in getattr(args, "set", None) or [])
+        sc = api.load(path, changes)
+        if args.seed is not None:
+            sc = scn.with_seed(sc, args.seed)
+        out = Path(args.out) if args.out else Path("runs") / path.stem
+        summary = run_scenario(sc, out, progress=progress, overwrite=args.overwrite, log=True)
     print(json.dumps(summary))
     if not getattr(args, "no_report", False):
         import sys

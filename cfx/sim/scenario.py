@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.metadata
-import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -20,12 +19,19 @@ from msgspec import Meta
 
 from cfx.agents import AGENT_SPECS, REGISTRY
 from cfx.clearing import ClearingConfig
-from cfx.errors import InputError
+from cfx import inputs
+from cfx.errors import InputError, from_validation
 from cfx.index import IndexConfig
 from cfx.products import HOPPER, Basket
 from cfx.sim.clock import TIME_OF_DAY as _TIME
 from cfx.sim.clock import minutes
 from cfx.types import StpMode
+
+FIRST_DATE = dt.date(1971, 1, 1)  # the clock is int64 ns since 1970: runs fit well inside
+LAST_DATE = dt.date(2199, 12, 31)
+MAX_AGENTS = 10_000  # agents in one scenario, all entries' counts together (memory grows with them)
+Seed = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
     pass
@@ -49,6 +55,8 @@ class Calendar(_Section):
                       minutes(self.close))
         if not p < o < s < c:
             raise ValueError("expected pre-open < open < settlement-start < close")
+        if not FIRST_DATE <= self.start <= LAST_DATE:
+            raise ValueError(f"start: {self.start} is outside {FIRST_DATE}..{LAST_DATE}")
 
 
 class Products(_Section):
@@ -64,10 +72,10 @@ class Products(_Section):
     reference price, then the lower) or ``cme`` (CME's market-pressure step
     first: a surplus of buyers at every tied price takes the highest)."""
 
-    baskets: list[Basket] = msgspec.field(default_factory=lambda: [HOPPER])
+    baskets: Annotated[list[Basket], Meta(min_length=1)] = msgspec.field(default_factory=lambda: [HOPPER])
     months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
-    contract_unit: Annotated[int, Meta(gt=0)] = 730
-    tick_usd: Annotated[float, Meta(gt=0)] = 0.01
+    contract_unit: Annotated[int, Meta(gt=0, le=1_000_000)] = 730
+    tick_usd: Annotated[float, Meta(ge=0.000001, le=10_000)] = 0.01  # rounded to whole micro-dollars
     settlement: Literal["monthly_average", "twap_window"] = "monthly_average"
     window_days: Annotated[int, Meta(ge=1, le=23)] = 5
     final_settlement: Literal["index", "vwap_window"] = "index"
@@ -121,7 +129,7 @@ class Rules(_Section):
     breaker_pct: Annotated[float, Meta(ge=0, le=100)] = 5.0
     breaker_window_s: Annotated[int, Meta(gt=0)] = 60
     breaker_halt_s: Annotated[int, Meta(gt=0)] = 120
-    max_order_qty: Annotated[int, Meta(gt=0)] = 5_000
+    max_order_qty: Annotated[int, Meta(gt=0, le=1_000_000_000)] = 5_000
     stp_default: StpMode = StpMode.CANCEL_AGGRESSING
     clearing: ClearingConfig = msgspec.field(default_factory=ClearingConfig)
     liquidation: Liquidation = msgspec.field(default_factory=Liquidation)
@@ -170,7 +178,7 @@ class FatFinger(_Section, tag="fat-finger", tag_field="type"):
     time: str = "11:00"
     side: Literal["buy", "sell"] = "sell"
     qty: Annotated[int, Meta(gt=0)] = 500
-    collateral_usd: Annotated[float, Meta(ge=0)] = 5_000_000.0
+    collateral_usd: Annotated[float, Meta(ge=0, le=1e12)] = 5_000_000.0
 
 
 class MemberDefault(_Section, tag="member-default", tag_field="type"):
@@ -224,7 +232,7 @@ class Scenario(_Section):
 
     name: str
     question: str = ""
-    seed: int = 1
+    seed: Seed = 1
     calendar: Calendar = msgspec.field(default_factory=Calendar)
     index: IndexConfig = msgspec.field(default_factory=IndexConfig)
     products: Products = msgspec.field(default_factory=Products)
@@ -283,12 +291,12 @@ def import_plugin(module: str) -> None:
 
 def decode(raw: bytes | str, source: str = "<scenario>") -> Scenario:
     """A `Scenario` from TOML text; any error names ``source`` and the path."""
+    if isinstance(raw, bytes):
+        raw = inputs.decode(raw, source)
     try:
         scenario = msgspec.toml.decode(raw, type=scenario_type())
-    except msgspec.ValidationError as e:
-        raise InputError(f"{source}: {_pretty(str(e))}") from None
-    except msgspec.DecodeError as e:
-        raise InputError(f"{source}: not valid TOML: {e}") from None
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise from_validation(source, e) from None
     problems = _cross_checks(scenario)
     if problems:
         raise InputError(f"{source}: {problems[0]}")
@@ -301,7 +309,7 @@ def convert(builtins: dict, source: str = "<scenario>") -> Scenario:
     try:
         scenario = msgspec.convert(builtins, type=scenario_type())
     except msgspec.ValidationError as e:
-        raise InputError(f"{source}: {_pretty(str(e))}") from None
+        raise from_validation(source, e) from None
     problems = _cross_checks(scenario)
     if problems:
         raise InputError(f"{source}: {problems[0]}")
@@ -310,23 +318,20 @@ def convert(builtins: dict, source: str = "<scenario>") -> Scenario:
 
 def load(path: str | Path) -> Scenario:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read scenario: {e.strerror}") from None
-    scenario = decode(raw, str(path))
+    scenario = decode(inputs.read_text(path, "scenario"), str(path))
     quotes = scenario.index.quotes
     if quotes is not None and not Path(quotes).is_absolute():
         scenario.index = msgspec.structs.replace(scenario.index, quotes=str(path.parent / quotes))
     return scenario
 
 
-def _pretty(message: str) -> str:
-    """msgspec says ``... - at `$.agents[2].spread-ticks```; say the path first."""
-    m = re.match(r"^(.*) - at `\$\.?(.*)`$", message)
-    if m is None:
-        return message
-    return f"{m.group(2) or '(top level)'}: {m.group(1)}"
+def with_seed(scenario: Scenario, seed: int, source: str = "--seed") -> Scenario:
+    """``scenario`` with another seed, checked like the file's own."""
+    try:
+        msgspec.convert(seed, type=Seed)
+    except msgspec.ValidationError as e:
+        raise InputError(f"{source}: {e}") from None
+    return msgspec.structs.replace(scenario, seed=seed)
 
 
 def _cross_checks(s: Scenario) -> list[str]:
@@ -360,6 +365,18 @@ def _cross_checks(s: Scenario) -> list[str]:
     out.extend(_information_checks(s))
     if not s.agents:
         out.append("agents: a scenario needs at least one agent")
+    total = sum(a.count for a in s.agents)
+    if total > MAX_AGENTS:
+        out.append(f"agents: {total:,} agents in all, more than the {MAX_AGENTS:,} a scenario may have")
+    fund = s.rules.clearing.guarantee_fund_contribution
+    for i, a in enumerate(s.agents):
+        if round(a.collateral_usd * 1_000_000) < fund:
+            out.append(f"agents[{i}].collateral-usd: {a.collateral_usd} is below "
+                       f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)")
+    for i, shock in enumerate(s.shocks):
+        if isinstance(shock, FatFinger) and round(shock.collateral_usd * 1_000_000) < fund:
+            out.append(f"shocks[{i}].collateral-usd: {shock.collateral_usd} is below "
+                       f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)")
     return out
 
 

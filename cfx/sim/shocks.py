@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -69,7 +70,8 @@ def _fat_finger_account(i: int) -> int:
 
 
 def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
-    """Put a shock's actions on the simulation clock for ``day``."""
+    """Put a shock's actions on the simulation clock for ``day`` (as
+    partials of the functions below, so a checkpoint can pickle them)."""
     if isinstance(shock, IndexMove):
         log.info("shock", kind="index-move", day=str(day), pct=shock.pct, over_days=shock.over_days)
         return
@@ -77,48 +79,46 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
     if isinstance(shock, MarketMakerWithdrawal):
         makers = [p for p in sim.participants if hasattr(p.agent, "withdraw")]
         chosen = makers[:max(1, math.ceil(len(makers) * shock.fraction))] if makers else []
-
-        def withdraw() -> None:
-            log.info("shock", kind="mm-withdrawal", day=str(day), makers=len(chosen), minutes=shock.minutes)
-            for p in chosen:
-                p.agent.withdraw(p.ctx)
-
-        def resume() -> None:
-            for p in chosen:
-                p.agent.resume(p.ctx)
-
-        sim.at(at, withdraw)
-        sim.at(at + shock.minutes * 60 * 1_000_000_000, resume)
+        sim.at(at, partial(_withdraw, chosen, day, shock.minutes))
+        sim.at(at + shock.minutes * 60 * 1_000_000_000, partial(_resume, chosen))
     elif isinstance(shock, FatFinger):
-        index = sim.sc.shocks.index(shock)
-
-        def fat_finger() -> None:
-            series = next(iter(sim.series))
-            side = Side.BUY if shock.side == "buy" else Side.SELL
-            log.info("shock", kind="fat-finger", day=str(day), series=series, side=shock.side, qty=shock.qty)
-            sim._send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
-                                  shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
-
-        sim.at(at, fat_finger)
+        sim.at(at, partial(_fat_finger, sim, shock, sim.sc.shocks.index(shock), day))
     elif isinstance(shock, KillSwitch):
-        until = at + shock.minutes * 60 * 1_000_000_000
-
-        def kill() -> None:
-            log.info("shock", kind="kill-switch", day=str(day), minutes=shock.minutes)
-            sim._send(HaltAll(sim.now, until))
-            sim.wake_venue_at(until)
-
-        sim.at(at, kill)
+        sim.at(at, partial(_kill, sim, shock, day, at + shock.minutes * 60 * 1_000_000_000))
     elif isinstance(shock, MemberDefault):
         members = [p for p in sim.participants if type(p.spec).__struct_config__.tag == shock.agent]
-        p = members[shock.index]
+        sim.at(at, partial(_default, sim, shock, members[shock.index], day))
 
-        def default() -> None:
-            series = next(iter(sim.series))
-            side = Side.BUY if shock.side == "buy" else Side.SELL
-            log.info("shock", kind="member-default", day=str(day), account=p.account, series=series, qty=shock.qty)
-            p.active = False
-            p.ctx.cancel_all()
-            p.ctx.submit(series, side, shock.qty, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
 
-        sim.at(at, default)
+def _withdraw(chosen: list, day: dt.date, minutes_off: int) -> None:
+    log.info("shock", kind="mm-withdrawal", day=str(day), makers=len(chosen), minutes=minutes_off)
+    for p in chosen:
+        p.agent.withdraw(p.ctx)
+
+
+def _resume(chosen: list) -> None:
+    for p in chosen:
+        p.agent.resume(p.ctx)
+
+
+def _fat_finger(sim: "Simulation", shock: FatFinger, index: int, day: dt.date) -> None:
+    series = next(iter(sim.series))
+    side = Side.BUY if shock.side == "buy" else Side.SELL
+    log.info("shock", kind="fat-finger", day=str(day), series=series, side=shock.side, qty=shock.qty)
+    sim._send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
+                          shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
+
+
+def _kill(sim: "Simulation", shock: KillSwitch, day: dt.date, until: int) -> None:
+    log.info("shock", kind="kill-switch", day=str(day), minutes=shock.minutes)
+    sim._send(HaltAll(sim.now, until))
+    sim.wake_venue_at(until)
+
+
+def _default(sim: "Simulation", shock: MemberDefault, p: Any, day: dt.date) -> None:
+    series = next(iter(sim.series))
+    side = Side.BUY if shock.side == "buy" else Side.SELL
+    log.info("shock", kind="member-default", day=str(day), account=p.account, series=series, qty=shock.qty)
+    p.active = False
+    p.ctx.cancel_all()
+    p.ctx.submit(series, side, shock.qty, kind=OrderKind.MARKET, tif=TimeInForce.IOC)

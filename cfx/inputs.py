@@ -1,0 +1,160 @@
+"""Reading the text files users give cfx: UTF-8, one rule for all of them.
+
+Every text input (order CSV, LOBSTER files, scenario, sweep and index TOML,
+quote, fixing, futures and dealer-book CSVs) is read here, so each follows
+the same rules:
+
+- it must be UTF-8; an invalid byte is an `InputError` naming the file, the
+  line and the byte offset in the file (``orders.csv:3: invalid UTF-8 byte
+  0xff at byte offset 57``);
+- one leading UTF-8 byte-order mark is skipped (spreadsheets write one);
+- CSV fields longer than `FIELD_LIMIT` characters and other CSV errors are
+  an `InputError` with the line, not a ``_csv.Error``.
+
+Files are read in chunks of whole lines, so memory stays flat in the
+file's length.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+from pathlib import Path
+from typing import IO, Iterator
+
+from cfx.errors import InputError
+
+BOM = b"\xef\xbb\xbf"
+CHUNK = 1 << 20  # bytes of whole lines decoded at a time
+FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters, the csv module's default
+
+
+def open_binary(path: str | Path, what: str = "file", verb: str = "open") -> IO[bytes]:
+    """Open a file users named for reading; a missing or unreadable file,
+    or a directory, is an `InputError` (``PATH: cannot open WHAT: why``)."""
+    try:
+        f = open(path, "rb")
+    except IsADirectoryError:
+        raise InputError(f"{path}: cannot {verb} {what}: is a directory") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot {verb} {what}: {e.strerror}") from None
+    if stat.S_ISDIR(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise InputError(f"{path}: cannot {verb} {what}: is a directory")
+    return f
+
+
+def _bad_byte(source: str, data: bytes, err: UnicodeDecodeError, line0: int, offset0: int) -> InputError:
+    """The InputError for an invalid byte at ``err.start`` of ``data``, a
+    chunk that starts at line ``line0`` and file offset ``offset0``."""
+    line = line0 + data.count(b"\n", 0, err.start)
+    byte = data[err.start]
+    return InputError(f"{source}:{line}: invalid UTF-8 byte 0x{byte:02x} at byte offset {offset0 + err.start} "
+                      f"(the file must be UTF-8 text)")
+
+
+def decode(data: bytes, source: str) -> str:
+    """A whole file's bytes as text: BOM skipped, invalid UTF-8 named by
+    line and byte offset."""
+    skip = len(BOM) if data.startswith(BOM) else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _bad_byte(source, data[skip:], e, 1, skip) from None
+
+
+def read_bytes(path: str | Path, what: str = "file") -> bytes:
+    """A whole (small) file's bytes."""
+    with open_binary(path, what, "read") as f:
+        try:
+            return f.read()
+        except OSError as e:
+            raise InputError(f"{path}: cannot read {what}: {e.strerror}") from None
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """A whole (small) text file, e.g. a TOML document (see `decode`)."""
+    return decode(read_bytes(path, what), str(path))
+
+
+def lines(f: IO[bytes], source: str) -> Iterator[str]:
+    """The lines of an open binary file as text (newlines kept), decoded a
+    chunk of whole lines at a time."""
+    line0, offset = 1, 0
+    first = True
+    while True:
+        try:
+            chunk = f.readlines(CHUNK)
+        except OSError as e:
+            raise InputError(f"{source}: cannot read: {e.strerror}") from None
+        if not chunk:
+            return
+        data = b"".join(chunk)
+        skip = 0
+        if first:
+            first = False
+            if data.startswith(BOM):
+                skip = len(BOM)
+        try:
+            text = data[skip:].decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _bad_byte(source, data[skip:], e, line0, offset + skip) from None
+        yield from io.StringIO(text)  # splits on "\n" only, keeping it, as csv wants
+        line0 += len(chunk)
+        offset += len(data)
+
+
+def text_lines(path: str | Path, what: str = "file") -> Iterator[str]:
+    """The lines of a text file at ``path`` (see `lines`)."""
+    with open_binary(path, what) as f:
+        yield from lines(f, str(path))
+
+
+class CsvRows:
+    """The rows of a CSV text file as ``(line number, row)``; errors of the
+    file become `InputError` with its line. ``header=True`` reads the first
+    row into `header` (an empty file is an error)."""
+
+    def __init__(self, path: str | Path, what: str = "CSV file", *, header: bool = True,
+                 f: IO[bytes] | None = None) -> None:
+        self.path = str(path)
+        self._f = f if f is not None else open_binary(path, what)
+        self._reader = csv.reader(lines(self._f, self.path))
+        self.header: list[str] = []
+        if header:
+            first = self._next()
+            if first is None:
+                self.close()
+                raise InputError(f"{path}:1: empty file, expected a header row")
+            self.header = [h.strip() for h in first]
+
+    @property
+    def line(self) -> int:
+        """The line the last row ended on."""
+        return self._reader.line_num
+
+    def _next(self) -> list[str] | None:
+        try:
+            return next(self._reader, None)
+        except csv.Error as e:
+            self.close()
+            msg = str(e)
+            if "field larger than field limit" in msg:
+                msg = f"a field is longer than {FIELD_LIMIT:,} characters"
+            raise InputError(f"{self.path}:{self._reader.line_num}: not readable as CSV: {msg}") from None
+        except InputError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        try:
+            while (row := self._next()) is not None:
+                if row and any(c.strip() for c in row):
+                    yield self._reader.line_num, row
+        finally:
+            self.close()

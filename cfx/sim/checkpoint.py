@@ -1,0 +1,91 @@
+"""Day-boundary checkpoints, so `cfx run --resume RUN_DIR` can continue a
+killed run and end exactly as the uninterrupted run would.
+
+At the end of each simulated day (and once before the first) the whole
+`Simulation` is pickled: venue, books, clearing, agents with their random
+generators, the event heap (its actions are partials of bound methods,
+never lambdas), counters. The writer is not part of it: the checkpoint
+records instead how far the run's files had got (finished day parts, the
+journal's record count, running hash and byte offset), all of them synced
+before the checkpoint is renamed into place. Resuming cuts the journal and
+the parts back to that point and runs on; the event hash is rebuilt from
+the finished parts.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from cfx.errors import InputError
+from cfx.journal import Position
+from cfx.writes import write_atomic
+
+FILE = "checkpoint.pkl"
+VERSION = 1
+
+
+class Checkpoint(msgspec.Struct, frozen=True):
+    """What a run directory's checkpoint holds."""
+
+    version: int
+    parts: int  # finished day parts in RUN_DIR/.parts
+    position: Position  # the journal after the last command of those days
+    sim: bytes  # the pickled Simulation, without its writer and progress callback
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles the scenario's Struct type by what makes it (`scenario_type`):
+    with plugin agents it is a class built at run time, not importable by name."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        from cfx.sim import scenario as scn
+
+        if isinstance(obj, type) and obj is not scn.Scenario and issubclass(obj, scn.Scenario):
+            return scn.scenario_type, ()
+        return NotImplemented
+
+
+def _dumps(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
+
+
+def save(sim: Any, out: Path) -> None:
+    """Checkpoint ``sim`` (at a day boundary) into ``out``: its writer's day
+    parts are closed and its journal synced first."""
+    writer, progress = sim.writer, sim.on_progress
+    parts = writer.end_part()
+    try:
+        sim.writer, sim.on_progress = None, None
+        state = _dumps(sim)
+    finally:
+        sim.writer, sim.on_progress = writer, progress
+    cp = Checkpoint(VERSION, parts, writer.journal.position(), state)
+    write_atomic(out / FILE, pickle.dumps(cp, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load(out: Path) -> tuple[Any, Checkpoint]:
+    """The simulation and checkpoint saved in ``out``."""
+    path = out / FILE
+    if not path.exists():
+        if (out / "summary.json").exists():
+            raise InputError(f"{out}: this run finished (summary.json is there); nothing to resume")
+        raise InputError(f"{out}: no {FILE} here: not a run directory cfx can resume")
+    try:
+        cp = pickle.loads(path.read_bytes())
+        if not isinstance(cp, Checkpoint) or cp.version != VERSION:
+            raise ValueError("unknown checkpoint format")
+        sim = pickle.loads(cp.sim)
+    except Exception as e:  # noqa: BLE001  (a checkpoint from another cfx version, or damaged)
+        raise InputError(f"{path}: cannot resume from it ({type(e).__name__}: {e})") from None
+    return sim, cp
+
+
+def remove(out: Path) -> None:
+    (out / FILE).unlink(missing_ok=True)

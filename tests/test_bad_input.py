@@ -1,0 +1,275 @@
+"""Every bad input ends in one line on stderr and exit 2 (issue 17): text
+encodings, byte-order marks, CSV limits, output paths, scenario limits,
+workload and flag mistakes, replay format detection, empty fixings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cfx.cli import main
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "sim_small.toml"
+ORDERS = "ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100,5\n2,limit,2,2,sell,100,3\n"
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # argparse
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_exit_2(result, *needles: str) -> str:
+    code, _, err = result
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+# --------------------------------------------------------------------------- UTF-8 and BOM
+
+
+def test_invalid_utf8_in_an_order_csv_names_line_and_byte_offset(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_bytes(ORDERS.encode() + b"3,limit,3,1,b\xffuy,100,5\n")
+    offset = len(ORDERS.encode()) + len(b"3,limit,3,1,b")
+    assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4:", "0xff", f"byte offset {offset}")
+
+
+def test_invalid_utf8_is_found_past_the_first_chunk(tmp_path, capsys, monkeypatch):
+    from cfx import inputs
+
+    monkeypatch.setattr(inputs, "CHUNK", 64)
+    body = "".join(f"{i},limit,{i},1,buy,100,5\n" for i in range(3, 40)).encode()
+    data = ORDERS.encode() + body + b"99,limit,99,1,buy,1\xc3,5\n"
+    (tmp_path / "o.csv").write_bytes(data)
+    err = assert_one_line_exit_2(run_cli(capsys, "replay", tmp_path / "o.csv"), f"o.csv:{3 + 37 + 1}:")
+    assert f"byte offset {data.index(bytes([0xC3]))}" in err
+
+
+@pytest.mark.parametrize("kind", ["lobster", "scenario", "quotes", "book", "sweep", "index-config"])
+def test_invalid_utf8_in_every_text_input_is_one_line(tmp_path, capsys, kind):
+    bad = tmp_path / "bad.txt"
+    if kind == "lobster":
+        bad.write_bytes(b"34200.1,1,1,10,5853300,1\n34200.2,1,2,10,58533\xfe0,1\n")
+        argv = ["replay", "--format", "lobster", bad, "--orderbook", DATA / "lobster_small_orderbook.csv"]
+    elif kind == "scenario":
+        bad.write_bytes(SMALL.read_bytes().replace(b'name = "small"', b'name = "sm\xffall"'))
+        argv = ["run", bad, "--out", tmp_path / "run", "--quiet"]
+    elif kind == "quotes":
+        bad.write_bytes(b"date,sku,provider,price\n2027-01-04,H1\xff00,a,2.00\n")
+        argv = ["index", "--quotes", bad, "--out", tmp_path / "f.csv"]
+    elif kind == "book":
+        bad.write_bytes((DATA.parent.parent / "examples" / "dealer_book.csv").read_bytes() + b"F99,H1\xe900\n")
+        argv = ["hedge", bad, "--out", tmp_path / "h"]
+    elif kind == "sweep":
+        bad.write_bytes(b'base = "x.toml"\nname = "\xff"\n')
+        argv = ["sweep", bad, "--out", tmp_path / "s"]
+    else:
+        bad.write_bytes(b"[fixing]\n# \xff\n")
+        argv = ["index", "--config", bad, "--out", tmp_path / "f.csv"]
+    assert_one_line_exit_2(run_cli(capsys, *argv), "bad.txt:", "invalid UTF-8 byte", "byte offset")
+
+
+def test_a_bom_is_skipped_the_same_way_everywhere(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_bytes(b"\xef\xbb\xbf" + ORDERS.encode())
+    code, out, _ = run_cli(capsys, "replay", f)
+    assert code == 0 and '"fills": 1' in out
+    sc = tmp_path / "s.toml"
+    sc.write_bytes(b"\xef\xbb\xbf" + SMALL.read_bytes())
+    from cfx.sim import scenario as scn
+
+    assert scn.load(sc).name == "small"
+    from cfx import index, lobster
+
+    q = tmp_path / "q.csv"
+    q.write_bytes(b"\xef\xbb\xbf" + (DATA / "index_quotes.csv").read_bytes())
+    assert index.read_quotes_csv(q) == index.read_quotes_csv(DATA / "index_quotes.csv")
+    m = tmp_path / "m_message_1.csv"
+    m.write_bytes(b"\xef\xbb\xbf" + (DATA / "lobster_small_message.csv").read_bytes())
+    assert lobster.read_messages(m) == lobster.read_messages(DATA / "lobster_small_message.csv")
+
+
+def test_a_field_over_the_csv_limit_is_one_line(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_text(ORDERS + '3,limit,3,1,"' + "b" * 200_000 + '",100,5\n')
+    assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4:", "longer than 131,072 characters")
+
+
+# --------------------------------------------------------------------------- output paths
+
+
+@pytest.mark.parametrize("flag", ["--fills", "--events", "--book"])
+def test_an_unwritable_output_is_one_line_before_anything_runs(tmp_path, capsys, flag):
+    f = tmp_path / "o.csv"
+    f.write_text(ORDERS)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_one_line_exit_2(run_cli(capsys, "replay", f, flag, blocker / "out.csv"), flag, "cannot write")
+    assert_one_line_exit_2(run_cli(capsys, "replay", f, flag, tmp_path), flag, "is a directory")
+    assert_one_line_exit_2(run_cli(capsys, "replay", f, flag, "/dev/null"), "not a regular file")
+
+
+def test_writing_through_a_symlink_keeps_the_link(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_text(ORDERS)
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, _, _ = run_cli(capsys, "replay", f, "--fills", link)
+    assert code == 0 and link.is_symlink() and real.read_text().startswith("ts_ns,maker_id")
+
+
+def test_a_failed_replay_leaves_no_output_file(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_text(ORDERS + "3,limit,x,1,buy,100,5\n")
+    fills = tmp_path / "fills.csv"
+    assert_one_line_exit_2(run_cli(capsys, "replay", f, "--fills", fills), "o.csv:4: order_id")
+    assert not fills.exists() and list(tmp_path.iterdir()) == [f]
+
+
+def test_a_fifo_as_out_is_refused(tmp_path, capsys):
+    from cfx import writes
+    from cfx.errors import InputError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        writes.write_atomic(fifo, "x", "--out")
+    assert fifo.is_fifo()
+
+
+# --------------------------------------------------------------------------- scenario limits
+
+
+BASKETS = 'baskets = [{ name = "HOPPER", root = "HOP", weights = { H100 = 0.6, H200 = 0.4 } }]'
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("seed = 7", "seed = -1", "seed: Expected `int` >= 0"),
+    ("[products]", "[products]\ntick-usd = 1e-9", "products.tick-usd: Expected `float` >= 1e-06"),
+    ("collateral-usd = 20_000_000", "collateral-usd = 1e30", "agents[0].collateral-usd: Expected `float` <= "),
+    ("start = 2027-01-04", "start = 9999-01-04", "calendar: start: 9999-01-04 is outside"),
+    ("start = 2027-01-04", "start = 0001-01-04", "calendar: start: 0001-01-04 is outside"),
+    ("count = 6", "count = 10000000", "agents[1].count: Expected `int` <= 10000"),
+    ("count = 6", "count = 9999", "agents: 10,002 agents in all, more than the 10,000"),
+    ("collateral-usd = 2_000_000", "collateral-usd = 5",
+     "agents[1].collateral-usd: 5.0 is below rules.clearing.guarantee-fund-contribution"),
+    (BASKETS, "baskets = []", "products.baskets: Expected `array` of length >= 1"),
+], ids=["seed", "tick", "collateral", "year-9999", "year-1", "count", "total-agents", "below-fund", "no-baskets"])
+def test_scenario_values_that_would_crash_later_are_refused_up_front(tmp_path, capsys, old, new, message):
+    text = SMALL.read_text()
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new, 1))
+    assert_one_line_exit_2(run_cli(capsys, "run", bad, "--out", tmp_path / "run", "--quiet"), "bad.toml: ", message)
+    assert not (tmp_path / "run" / "journal").exists()
+
+
+def test_seed_flag_is_checked_like_the_file(tmp_path, capsys):
+    assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--seed", "-1", "--out", tmp_path / "r"),
+                           "--seed", ">= 0")
+    assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--seed", str(2**64), "--out", tmp_path / "r"),
+                           "--seed", "below 2**63")
+
+
+# --------------------------------------------------------------------------- flags and workload
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["workload", "-5", "w.csv"], "argument n"),
+    (["workload", "abc", "w.csv"], "argument n"),
+    (["workload", "10", "w.csv", "--seed", "-3"], "--seed"),
+    (["workload", "1000000000", "w.csv"], "more than the 100,000,000"),
+    (["workload", "10", "."], "is a directory"),
+    (["workload", "10", "/dev/null"], "not a regular file"),
+    (["workload"], "required"),
+    (["replay"], "required"),
+    (["bogus"], "invalid choice"),
+    (["run", "--no-such-flag"], "unrecognized arguments"),
+    (["run", "--quiet"], "a scenario file is needed"),
+    (["replay", "x.csv", "--format", "xml"], "invalid choice"),
+    (["sweep", "s.toml", "--workers", "-1"], "--workers"),
+])
+def test_bad_flags_and_workload_arguments_are_one_line(tmp_path, capsys, monkeypatch, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_exit_2(run_cli(capsys, *argv), needle)
+
+
+def test_workload_writes_a_whole_file(tmp_path, capsys):
+    out = tmp_path / "w.csv"
+    assert run_cli(capsys, "workload", "100", out)[0] == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 101 and lines[0] == "ts_ns,kind,order_id,account,side,price,qty"
+
+
+# --------------------------------------------------------------------------- replay format detection
+
+
+def test_stdin_and_pipes_need_a_format(tmp_path, capsys):
+    assert_one_line_exit_2(run_cli(capsys, "replay", "-"), "needs --format")
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    assert_one_line_exit_2(run_cli(capsys, "replay", fifo), "not a regular file", "--format")  # never blocks
+
+
+def test_stdin_with_a_format_is_streamed(tmp_path, capfd):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", "-", "--format", "csv"], input=ORDERS.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and b'"fills": 1' in r.stdout
+
+
+@pytest.mark.parametrize("header", ["ts_ns,kind,order_id,account,side,price,qty",
+                                    "qty,price,side,account,order_id,kind,ts_ns",
+                                    " TS_NS , KIND ,a,b,c,d,e"])
+def test_a_headered_csv_is_never_taken_for_lobster(tmp_path, header):
+    from cfx.replay import sniff
+
+    f = tmp_path / "o.csv"
+    f.write_text(header + "\n1,2,3,4,5,6,7\n")
+    assert sniff(f) == "csv"
+    f.write_text("34200.1,1,1,10,5853300,1\n")
+    assert sniff(f) == "lobster"
+
+
+# --------------------------------------------------------------------------- index
+
+
+def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys):
+    q = tmp_path / "q.csv"
+    q.write_text("date,sku,provider,price\n2027-01-04,H100,a,2.00\n2027-01-04,H200,a,3.00\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('quotes = "q.csv"\n[fixing]\nmin-contributors = 3\n'
+                   '[[baskets]]\nname = "HOPPER"\nroot = "HOP"\nweights = {H100 = 0.6, H200 = 0.4}\n')
+    assert_one_line_exit_2(run_cli(capsys, "index", "--config", cfg, "--out", tmp_path / "f.csv"),
+                           "no fixing could be computed")
+
+
+@pytest.mark.parametrize("config, quotes, needle", [
+    ("[generator]\nstart = 9999-06-01\n", None, "generator: start: 9999-06-01 is outside 1971-01-01..2199-12-31"),
+    ("end = 9999-12-31\n", None, "end: 9999-12-31 is outside"),
+    (None, "date,sku,provider,price\n9999-12-31,H100,a,2.00\n", "q.csv:2: field 'date': date: 9999-12-31 is outside"),
+])
+def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
+    argv = ["index", "--out", tmp_path / "f.csv"]
+    if config is not None:
+        (tmp_path / "c.toml").write_text(config)
+        argv += ["--config", tmp_path / "c.toml"]
+    if quotes is not None:
+        (tmp_path / "q.csv").write_text(quotes)
+        argv += ["--quotes", tmp_path / "q.csv"]
+    assert_one_line_exit_2(run_cli(capsys, *argv), needle)

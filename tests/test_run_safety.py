@@ -1,0 +1,201 @@
+"""Nothing lost, nothing corrupted (issue 17): the verified journal, one run
+per directory, crash-safe outputs and `cfx run --resume` after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from cfx.cli import main
+from cfx.journal import Journal
+from cfx.sim import scenario as scn
+from cfx.sim.run import run_scenario
+from cfx.venue import OpenAccount
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "sim_small.toml"
+TABLES = ("events", "trades", "book_top", "accounts", "positions", "settlements", "fixings", "margin_calls",
+          "indicative", "agents")
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("safety") / "small"
+    assert main(["run", str(SMALL), "--out", str(out), "--quiet", "--no-report"]) == 0
+    return out
+
+
+# --------------------------------------------------------------------------- the journal
+
+
+def test_journal_records_carry_sequence_and_chained_hash_and_end_with_a_footer(small_run):
+    lines = (small_run / "journal").read_bytes().splitlines()
+    summary = json.loads((small_run / "summary.json").read_text())
+    assert lines[0] == b"cfx-journal 1"
+    assert [int(line.split(b" ", 1)[0]) for line in lines[1:-1]] == list(range(1, summary["commands"] + 1))
+    end = lines[-1].split()
+    assert end[0] == b"end" and int(end[1]) == summary["commands"] and end[2] == lines[-2].split(b" ")[1]
+
+
+def test_replay_of_an_intact_journal_matches_its_summary(small_run, capsys):
+    code, out, _ = run_cli(capsys, "replay", small_run / "journal")
+    result = json.loads(out)
+    assert code == 0 and result["matches_summary"] is True
+    assert result["events_sha256"] == json.loads((small_run / "summary.json").read_text())["run_hash"]
+
+
+def _corrupt(lines: list[bytes], how: str) -> list[bytes]:
+    out = list(lines)
+    if how == "deleted":
+        del out[10]
+    elif how == "digit":
+        rec = out[10]
+        i = rec.index(b'"ts":') + 6
+        out[10] = rec[:i] + (b"7" if rec[i:i + 1] != b"7" else b"8") + rec[i + 1:]
+    elif how == "swapped":
+        out[10], out[11] = out[11], out[10]
+    elif how == "tail":
+        out = out[:-40]
+    elif how == "duplicated":
+        first_open = next(i for i, line in enumerate(out) if b'"OpenAccount"' in line)
+        out.insert(first_open + 1, out[first_open])
+    return out
+
+
+@pytest.mark.parametrize("how, needle", [
+    ("deleted", "journal:11: record 10: found sequence number 11 (records 10..10 missing)"),
+    ("digit", "journal:11: record 10: hash mismatch"),
+    ("swapped", "journal:11: record 10: found sequence number 11"),
+    ("tail", "without its end line"),
+    ("duplicated", "duplicated or out of order"),
+])
+def test_a_corrupted_journal_is_refused_at_its_first_bad_record(small_run, tmp_path, capsys, how, needle):
+    lines = (small_run / "journal").read_bytes().splitlines(keepends=True)
+    bad = tmp_path / "journal"
+    bad.write_bytes(b"".join(_corrupt(lines, how)))
+    events = tmp_path / "events.jsonl"
+    code, out, err = run_cli(capsys, "replay", bad, "--events", events)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert needle in err, err
+    assert not events.exists()
+
+
+def test_a_well_chained_journal_the_venue_refuses_names_the_record(tmp_path, capsys):
+    path = tmp_path / "journal"
+    with Journal(path) as j:
+        j.write(OpenAccount(0, 1, 10))
+        j.write(OpenAccount(0, 1, 10))
+    code, _, err = run_cli(capsys, "replay", path)
+    assert code == 2 and "record 2: the venue refused OpenAccount" in err and err.count("\n") == 1
+
+
+def test_replay_says_when_its_hash_differs_from_the_summary(small_run, tmp_path, capsys):
+    for name in ("journal", "summary.json"):
+        (tmp_path / name).write_bytes((small_run / name).read_bytes())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary["run_hash"] = "0" * 64
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    code, out, err = run_cli(capsys, "replay", tmp_path / "journal")
+    assert code == 1 and json.loads(out)["matches_summary"] is False and "differs from the run_hash" in err
+
+
+# --------------------------------------------------------------------------- one run per directory
+
+
+def test_a_directory_holding_a_run_is_refused_unless_overwrite(small_run, tmp_path, capsys):
+    out = tmp_path / "run"
+    for name in ("journal", "summary.json", "settlements.parquet"):
+        out.mkdir(exist_ok=True)
+        (out / name).write_bytes((small_run / name).read_bytes())
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--no-report", "--seed", "8")
+    assert code == 2 and "holds another run (journal, summary.json)" in err and err.count("\n") == 1
+    assert (out / "summary.json").read_bytes() == (small_run / "summary.json").read_bytes()
+    code, stdout, _ = run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--no-report", "--seed", "8",
+                              "--overwrite")
+    assert code == 0 and json.loads(stdout)["seed"] == 8
+    assert json.loads((out / "summary.json").read_text())["seed"] == 8
+    assert (out / "notes.txt").read_text() == "mine"  # not a run file: kept
+
+
+def test_two_runs_into_one_directory_at_once_one_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    sc = tmp_path / "four.toml"
+    sc.write_text(SMALL.read_text().replace("days = 2", "days = 4"))
+    first = subprocess.Popen([sys.executable, "-m", "cfx.cli", "run", str(sc), "--out", str(out), "--quiet",
+                              "--no-report"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not ((out / ".lock").exists() and (out / ".lock").read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code, _, err = run_cli(capsys, "run", sc, "--out", out, "--quiet", "--no-report", "--overwrite")
+    assert code == 2 and f"another cfx run (pid {first.pid}) is writing here" in err
+    stdout, _ = first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert json.loads(stdout)["run_hash"] == json.loads((out / "summary.json").read_text())["run_hash"]
+    for t in TABLES:
+        pq.read_table(out / f"{t}.parquet")  # every table readable: nothing mixed in
+
+
+# --------------------------------------------------------------------------- kill -9 and resume
+
+
+@pytest.fixture(scope="module")
+def four_days(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("resume")
+    sc = folder / "four.toml"
+    sc.write_text(SMALL.read_text().replace("days = 2", "days = 4"))
+    summary = run_scenario(scn.load(sc), folder / "whole", progress=False)
+    return sc, {"dir": folder / "whole", "summary": summary}
+
+
+def _kill_when(sc: Path, out: Path, ready) -> None:
+    p = subprocess.Popen([sys.executable, "-m", "cfx.cli", "run", str(sc), "--out", str(out), "--quiet",
+                          "--no-report"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not ready(out) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=30)
+    assert p.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+
+
+def _parts(n: int):
+    return lambda out: (out / ".parts" / f"events-{n:05d}.parquet").exists()
+
+
+@pytest.mark.parametrize("when", ["first-day", "after-day-1", "after-day-2"])
+def test_a_killed_run_resumes_to_the_same_hash_and_tables(four_days, tmp_path, capsys, when):
+    sc, whole = four_days
+    out = tmp_path / "killed"
+    ready = {"first-day": lambda o: (o / "journal").exists() and (o / "journal").stat().st_size > 100_000,
+             "after-day-1": _parts(2), "after-day-2": _parts(3)}[when]
+    _kill_when(sc, out, ready)
+    assert not (out / "summary.json").exists()
+    code, _, err = run_cli(capsys, "replay", out / "journal")
+    assert code == 2 and "without its end line" in err  # a killed run's journal says it was cut short
+    code, stdout, err = run_cli(capsys, "run", "--resume", out, "--quiet", "--no-report")
+    assert code == 0, err
+    assert json.loads(stdout)["run_hash"] == whole["summary"]["run_hash"]
+    assert (out / "journal").read_bytes() == (whole["dir"] / "journal").read_bytes()
+    for t in TABLES:
+        assert pq.read_table(out / f"{t}.parquet").equals(pq.read_table(whole["dir"] / f"{t}.parquet")), t
+    assert not (out / ".parts").exists() and not (out / "checkpoint.pkl").exists()
+    code, _, err = run_cli(capsys, "run", "--resume", out, "--quiet")
+    assert code == 2 and "this run finished" in err
