@@ -80,6 +80,7 @@ class FakeMarket:
         self._oid = itertools.count(1)
         self._wakes: list = []  # heap of (time, seq, ctx)
         self._wseq = itertools.count()
+        self.tape: list = []  # every trade, in order (the public tape)
 
     # the test's own orders (not an agent's)
     def place(self, side: Side, price: int, qty: int, series: str = H27, account: int = LP,
@@ -136,6 +137,7 @@ class FakeMarket:
                                      else (e.maker_account, e.taker_account))
                     self.positions[(buyer, e.series)] += e.qty
                     self.positions[(seller, e.series)] -= e.qty
+                    self.tape.append(e)
                     inbox[e.maker_account].append(e)
                     if e.taker_account != e.maker_account:
                         inbox[e.taker_account].append(e)
@@ -228,6 +230,9 @@ class FakeCtx:
 
     def position(self, series: str) -> int:
         return self.market.positions[(self.account, series)]
+
+    def trades(self, series: str, since_ns: int) -> list:
+        return [t for t in self.market.tape if t.series == series and t.ts >= since_ns]
 
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
