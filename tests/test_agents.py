@@ -274,11 +274,11 @@ def sent_by(market: FakeMarket, account: int) -> list:
 
 
 def test_every_agent_is_registered_and_decodes_from_toml():
-    assert len(AGENT_SPECS) == 8
+    assert len(AGENT_SPECS) == 9
     tags = [s.__struct_config__.tag for s in AGENT_SPECS]
     assert len(set(tags)) == len(tags)
     assert {"market_maker", "otc_dealer", "neocloud", "inference_platform", "noise_trader", "basis_trader",
-            "momentum_trader", "settlement_squeezer"} == set(tags)
+            "momentum_trader", "settlement_squeezer", "value_trader"} == set(tags)
     for spec in AGENT_SPECS:
         assert spec in REGISTRY
         agent_for(spec())(spec())  # defaults are valid and construct an agent
@@ -308,6 +308,11 @@ def test_every_agent_is_registered_and_decodes_from_toml():
 # ----------------------------------------------------------------------------- market maker
 
 
+def classic(**kw) -> MarketMakerSpec:
+    """A market maker whose fair value is its target at once (no flow, no news)."""
+    return MarketMakerSpec(**{"news_mult": 0.0, "anchor_halflife_s": 0.0, "flow_ticks_per_lot": 0.0, **kw})
+
+
 def mm_market(fair: int = 300) -> FakeMarket:
     m = FakeMarket()
     m.expected[H27] = fair
@@ -317,7 +322,7 @@ def mm_market(fair: int = 300) -> FakeMarket:
 
 def test_market_maker_quotes_both_sides_around_fair_value_and_skews_by_inventory():
     m = mm_market(300)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5,
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5,
                            skew_ticks_per_lot=0.1, max_position=100)
     mm, ctx = make(m, spec)
     assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
@@ -344,13 +349,13 @@ def test_market_maker_blends_index_with_the_others_mid_and_never_crosses_the_boo
     m = mm_market(300)
     m.place(BUY, 309, 10)
     m.place(SELL, 311, 10)  # others' mid 310
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5)
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5)
     mm, ctx = make(m, spec)
     # fair 305: bid 303; the ask 307 would cross the others' bid 309, so it sits just above it
     assert m.orders_of(1) == {BUY: [(303, 5)], SELL: [(310, 5)]}
 
     m = mm_market(300)
-    mm, ctx = make(m, MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
+    mm, ctx = make(m, classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
     assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
     m.place(SELL, 300, 10)  # someone else's ask inside the MM's
     m.expected[H27] = 320  # fair jumps: the MM would bid 318
@@ -358,7 +363,7 @@ def test_market_maker_blends_index_with_the_others_mid_and_never_crosses_the_boo
     assert m.orders_of(1) == {BUY: [(299, 5)], SELL: [(322, 5)]}  # one tick under the others' ask, not through it
 
     m = mm_market(300)
-    mm, ctx = make(m, MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
+    mm, ctx = make(m, classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
     m.place(SELL, 305, 10)  # behind the MM's own ask: invisible at L1
     m.expected[H27] = 320
     ctx.wake()
@@ -387,7 +392,7 @@ def test_a_settlement_aware_market_maker_knows_the_final_settlement_rule(rule, i
 
 def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_limit():
     m = mm_market(300)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, max_position=10,
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, max_position=10,
                            skew_ticks_per_lot=0.0, levels=2)
     mm, ctx = make(m, spec)
     assert m.orders_of(1) == {BUY: [(298, 5), (297, 5)], SELL: [(302, 5), (303, 5)]}
@@ -404,40 +409,38 @@ def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_l
 
 def test_market_maker_gets_filled_and_leans_against_its_inventory():
     m = mm_market(300)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, skew_ticks_per_lot=0.5,
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, skew_ticks_per_lot=0.5,
                            min_requote_ns=0)
     mm, ctx = make(m, spec)
     m.place(SELL, 0, 5, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # hits the MM's bid; market data requotes
     assert m.positions[(1, H27)] == 5
-    assert m.orders_of(1) == {BUY: [(295, 5)], SELL: [(300, 5)]}  # reservation 297.5
+    assert m.orders_of(1) == {BUY: [(296, 5)], SELL: [(299, 5)]}  # reservation 297.5, h 2: nearest ticks
     assert ctx.md_calls > 0
 
 
-def _spread_after(moves: list[int]) -> int:
+def _spread_after(moves: list[int], **kw) -> int:
     m = mm_market(300)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=2.0, vol_halflife=5.0, index_weight=1.0)
+    spec = classic(**{"half_spread_ticks": 2.0, "vol_mult": 2.0, "vol_halflife": 5.0, "index_weight": 1.0, **kw})
     mm, ctx = make(m, spec)
     for d in moves:
-        m.clear()
-        m.place(BUY, 299 + d, 1)
-        m.place(SELL, 301 + d, 1)
+        m.expected[H27] = 300 + d
         ctx.wake()
-    m.clear()
-    ctx.wake()
     q = m.orders_of(1)
     return q[SELL][0][0] - q[BUY][0][0]
 
 
-def test_market_maker_widens_with_volatility():
+def test_market_maker_widens_with_volatility_and_news():
     calm = _spread_after([0] * 20)
     wild = _spread_after([0, 8] * 10)
     assert calm == 4
     assert wild > 3 * calm
+    news = _spread_after([0] * 19 + [10, 10], vol_mult=0.0, news_mult=0.5)  # one jump of the index: 5 ticks wider
+    assert news == calm + 2 * 5
 
 
 def test_market_maker_withdraws_and_resumes():
     m = mm_market(300)
-    mm, ctx = make(m, MarketMakerSpec(vol_mult=0.0, index_weight=1.0))
+    mm, ctx = make(m, classic(vol_mult=0.0, index_weight=1.0))
     assert m.orders_of(1)[BUY] and m.orders_of(1)[SELL]
     mm.withdraw(ctx)
     m.pump()
@@ -448,12 +451,12 @@ def test_market_maker_withdraws_and_resumes():
     assert m.orders_of(1) == {BUY: [], SELL: []}
     mm.resume(ctx)
     m.pump()
-    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
+    assert m.orders_of(1) == {BUY: [(299, 5)], SELL: [(300, 5)]}  # half spread ½ tick: a one-tick market
 
 
 def test_market_maker_requotes_on_market_data_at_most_once_per_min_requote_ns():
     m = mm_market(300)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, min_requote_ns=10 * SECOND,
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, min_requote_ns=10 * SECOND,
                            requote_interval_ns=HOUR)
     mm, ctx = make(m, spec)
     m.run(m.now + 20 * SECOND)
@@ -471,6 +474,54 @@ def test_market_maker_requotes_on_market_data_at_most_once_per_min_requote_ns():
     m.run(m.now + 10 * SECOND)  # ...until the catch-up wake-up: one requote, two modifies
     assert [type(c) for c in sent_by(m, 1)[before:]] == [ModifyOrder, ModifyOrder]
     assert m.orders_of(1) == {BUY: [(311, 5)], SELL: [(322, 5)]}
+
+
+def test_market_maker_fair_value_learns_from_a_run_of_buys():
+    m = mm_market(300)
+    spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, flow_ticks_per_lot=0.1,
+                   anchor_halflife_s=3600.0, quote_lots=50)
+    mm, ctx = make(m, spec)
+    assert mm.fair_value(H27) == 300
+    for _ in range(5):  # 5 buys of 4 lots lift its ask
+        m.now += SECOND
+        m.place(BUY, 0, 4, account=LP + 3, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+    ctx.wake()
+    assert mm.fair_value(H27) == pytest.approx(302, abs=0.05)  # 20 lots x 0.1 tick, barely pulled back
+    assert m.orders_of(1)[SELL][0][0] >= 303
+    for _ in range(10):  # sells bring it back down
+        m.now += SECOND
+        m.place(SELL, 0, 4, account=LP + 3, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+    ctx.wake()
+    assert mm.fair_value(H27) < 299
+
+
+def test_market_maker_joins_the_touch_when_its_edge_allows():
+    m = mm_market(300)
+    m.place(BUY, 299, 3)
+    m.place(SELL, 302, 3)
+    spec = classic(half_spread_ticks=2.5, vol_mult=0.0, index_weight=1.0, min_edge_ticks=0.5)
+    mm, ctx = make(m, spec)
+    # its own quotes would be 298 / 302 (res 300 +- 2.5, nearest ticks): it joins the others' bid at 299
+    # (1 tick of edge >= 0.5) and its ask stays at 302, the others' ask
+    assert m.orders_of(1) == {BUY: [(299, 5)], SELL: [(302, 5)]}
+    m.clear()
+    m.place(BUY, 300, 3)  # a bid at its fair value: no edge left, it does not join
+    ctx.wake()
+    assert m.orders_of(1)[BUY] == [(298, 5)]
+
+
+def test_market_maker_splits_its_pnl_into_spread_and_adverse_selection():
+    m = mm_market(300)
+    spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, markout_s=10.0, quote_lots=5)
+    mm, ctx = make(m, spec)  # 299 / 301 around 300
+    m.now += SECOND
+    m.place(BUY, 0, 5, account=LP + 3, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # it sells 5 at 301
+    assert mm.spread_ticks == pytest.approx(5.0)  # 1 tick under its fair value, 5 lots
+    m.expected[H27] = 304  # the buyer knew: the value moves up 4 ticks
+    m.now += 20 * SECOND
+    ctx.wake()
+    assert mm.adverse_ticks == pytest.approx(-20.0)  # 4 ticks against it on 5 lots
+    assert mm.pnl_parts() == {"spread_earned": pytest.approx(5.0), "adverse_selection": pytest.approx(-20.0)}
 
 
 # ----------------------------------------------------------------------------- OTC dealer

@@ -17,6 +17,7 @@ from cfx.agents import (  # noqa: F401  (imported to register the agents)
     noise_trader,
     otc_dealer,
     squeezer,
+    value_trader,
 )
 from cfx.agents.base import REGISTRY, Agent, AgentSpec, Context, DayReport, Quote, agent_for, register
 from cfx.agents.basis_trader import BasisTrader, BasisTraderSpec
@@ -26,6 +27,7 @@ from cfx.agents.natural_hedgers import InferencePlatform, InferencePlatformSpec,
 from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
 from cfx.agents.otc_dealer import OtcDealer, OtcDealerSpec
 from cfx.agents.squeezer import SettlementSqueezer, SettlementSqueezerSpec
+from cfx.agents.value_trader import ValueTrader, ValueTraderSpec
 
 AGENT_SPECS: tuple[type[AgentSpec], ...] = (
     MarketMakerSpec,
@@ -36,6 +38,7 @@ AGENT_SPECS: tuple[type[AgentSpec], ...] = (
     BasisTraderSpec,
     MomentumTraderSpec,
     SettlementSqueezerSpec,
+    ValueTraderSpec,
 )
 
 __all__ = [
@@ -62,6 +65,8 @@ __all__ = [
     "Quote",
     "SettlementSqueezer",
     "SettlementSqueezerSpec",
+    "ValueTrader",
+    "ValueTraderSpec",
     "agent_for",
     "register",
 ]

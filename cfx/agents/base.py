@@ -101,6 +101,22 @@ class Quote(msgspec.Struct, frozen=True):
         return (self.bid + self.ask) / 2
 
 
+class Depth(msgspec.Struct, frozen=True):
+    """L2 as an agent sees it: (price, visible lots) per level, best first."""
+
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+
+
+class PublicTrade(msgspec.Struct, frozen=True, gc=False):
+    """One trade on the public tape: time, price, lots, the aggressor's side."""
+
+    ts: int
+    price: int
+    qty: int
+    aggressor: Side
+
+
 class DayReport(msgspec.Struct, frozen=True):
     """What an agent learns after a day's settlement."""
 
@@ -120,6 +136,8 @@ class Context(Protocol):
     def listed(self) -> list[str]: ...  # tradable series, front month first
     def front(self, basket: str | None = None) -> str: ...
     def quote(self, series: str) -> Quote: ...
+    def depth(self, series: str, levels: int = 5) -> Depth: ...  # L2 as seen (after market-data latency)
+    def trades(self, series: str, since_ns: int) -> list[PublicTrade]: ...  # public tape as seen, ts >= since_ns
     def index_ticks(self, series: str) -> int | None: ...  # latest seen indicative of the series' basket, ticks
     def index_value(self, name: str) -> int | None: ...  # same for any index name (basket, SKU, SKU.region)
     # month-to-date fixings + the latest seen indicative for the rest of the month (moves intraday)
@@ -130,7 +148,8 @@ class Context(Protocol):
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
     def final_settlement_rule(self) -> str: ...  # "index" or "vwap_window" (products.final-settlement)
-    def position(self, series: str) -> int: ...
+    def session(self) -> tuple[int, int]: ...  # today's continuous trading [open, close) ns
+    def position(self, series: str) -> int: ...  # net lots from its own fills as delivered, and the daily statement
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int: ...
     def cancel(self, order_id: int) -> None: ...

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from cfx.agents.base import MINUTE, AgentSpec, Context, register
+import msgspec
+
+from cfx.agents.base import MINUTE, AgentSpec, Context, Latency, register
 from cfx.agents.common import (
     BUY,
+    in_continuous,
     Interval,
     Lots,
     PositionLimit,
@@ -19,12 +22,18 @@ from cfx.types import TimeInForce
 IOC = TimeInForce.IOC
 
 
+def _quick() -> Latency:
+    return Latency(entry_ns=150_000, market_data_ns=150_000, jitter_ns=30_000, sigma=0.5)
+
+
 class BasisTraderSpec(AgentSpec, tag="basis_trader"):
     """Parameters of a `BasisTrader` (prices in ticks, sizes in lots)."""
 
-    series: SeriesList = ("front",)
+    latency: Latency = msgspec.field(default_factory=_quick)
+    series: SeriesList = ("front", "front+1", "front+2")
     basket: str | None = None
-    threshold_ticks: TicksF = 5.0
+    threshold_ticks: TicksF = 0.5
+    cost_ticks: TicksF = 0.15
     clip_lots: Lots = 5
     max_position: PositionLimit = 50
     mean_interval_ns: Interval = MINUTE
@@ -34,16 +43,17 @@ class BasisTraderSpec(AgentSpec, tag="basis_trader"):
 class BasisTrader(SeriesTrader):
     """Trades the gap between a future and what it will settle at.
 
-    At Poisson wake-ups (mean ``mean_interval_ns``), per series: the edge
-    is `ctx.expected_settlement` (the final price if the index stays where
-    it is, given the fixings so far) minus the futures mid (one-sided book:
-    the ask for buying, the bid for selling). If the futures are cheap by
-    more than ``threshold_ticks`` it buys, if rich by more it sells: an IOC
-    order of up to ``clip_lots`` at the other side's best price, never
-    taking |position| past ``max_position``, and never while an order of
-    its own in that series is still in flight.
+    At Poisson wake-ups (mean ``mean_interval_ns``) in continuous trading
+    (never in the pre-open, where IOC orders are refused), per series: the
+    edge of buying is `ctx.expected_settlement` (month-to-date fixings and
+    the latest index for the rest of the month) minus the best ask minus
+    ``cost_ticks`` (fees), that of selling the best bid minus the expected
+    settlement minus ``cost_ticks``. Beyond ``threshold_ticks`` it takes:
+    an IOC order of up to ``clip_lots`` at that price, never taking
+    |position| past ``max_position``, and never while an order of its own
+    in that series is still in flight.
     ``series``: which series it trades — selectors "front", "front+N" (N
-    months further out) or a symbol; "front" is the front month of
+    months further out) or a symbol; default every listed month of
     ``basket`` (None: the first listed basket). Re-resolved each day end.
     """
 
@@ -56,6 +66,8 @@ class BasisTrader(SeriesTrader):
     def on_wakeup(self, ctx: Context) -> None:
         spec = self.spec
         ctx.wake_after(exp_delay(ctx.rng.random(), spec.mean_interval_ns))
+        if not in_continuous(ctx):
+            return
         busy = {o[0] for o in self.own.orders.values()} if self.own.orders else ()
         for series in self.targets:
             if series in busy:
@@ -65,13 +77,12 @@ class BasisTrader(SeriesTrader):
                 continue
             q = ctx.quote(series)
             bid, ask = q.bid, q.ask
-            mid = (bid + ask) / 2 if bid is not None and ask is not None else None
             pos = ctx.position(series)
-            if ask is not None and fair - (ask if mid is None else mid) > spec.threshold_ticks:
+            if ask is not None and fair - ask - spec.cost_ticks > spec.threshold_ticks:
                 qty = min(spec.clip_lots, spec.max_position - pos)
                 if qty > 0:
                     self.own.submit(ctx, series, BUY, qty, ask, tif=IOC)
-            elif bid is not None and (bid if mid is None else mid) - fair > spec.threshold_ticks:
+            elif bid is not None and bid - fair - spec.cost_ticks > spec.threshold_ticks:
                 qty = min(spec.clip_lots, spec.max_position + pos)
                 if qty > 0:
                     self.own.submit(ctx, series, SELL, qty, bid, tif=IOC)

@@ -224,3 +224,83 @@ class SeriesTrader(Agent):
 
     def on_order_event(self, ctx: "Context", event) -> None:
         self.own.on_event(event)
+
+
+# ----------------------------------------------------------------------------- timers, activity, sizes
+
+
+class Alarms:
+    """Several pending deadlines on the loop's single wake-up per agent.
+
+    `Context.wake_after` keeps one wake-up per agent (the earliest asked
+    for), so an agent that needs a Poisson timer *and* a catch-up wake-up
+    keeps both here: `arm` records a deadline and asks for a wake-up only if
+    it is the earliest; `due` (call it first thing in ``on_wakeup``) returns
+    the names whose time has come and re-arms the earliest of the rest, so
+    no deadline is ever dropped."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: dict[str, int] = {}
+
+    def arm(self, ctx: "Context", name: str, at: int) -> None:
+        at = max(at, ctx.now + 1)
+        earliest = min(self.at.values()) if self.at else None
+        self.at[name] = at
+        if earliest is None or at < earliest or at == earliest:
+            ctx.wake_after(at - ctx.now)
+
+    def due(self, ctx: "Context") -> set[str]:
+        now = ctx.now
+        fired = {k for k, t in self.at.items() if t <= now}
+        for k in fired:
+            del self.at[k]
+        if self.at:
+            ctx.wake_after(max(1, min(self.at.values()) - now))
+        return fired
+
+    def pending(self, name: str) -> bool:
+        return name in self.at
+
+
+UShape = Annotated[float, msgspec.Meta(ge=0.0, le=20.0)]
+HalfLifeS = Annotated[float, msgspec.Meta(gt=0.0, le=1e7)]
+
+
+def activity(ctx: "Context", amplitude: float, decay_s: float) -> float:
+    """How busy traders are at this time of day, relative to midday: 1 +
+    ``amplitude`` × (e^(−t_open/τ) + e^(−t_close/τ)), t_open (t_close) the
+    time since the open (until the close), τ = ``decay_s``. Real traders
+    crowd the open and the close (the U-shaped intraday volume profile);
+    1 when the session is unknown or amplitude is 0."""
+    if not amplitude:
+        return 1.0
+    session = getattr(ctx, "session", None)
+    if session is None:
+        return 1.0
+    open_ns, close_ns = session()
+    if close_ns <= open_ns:
+        return 1.0
+    now = ctx.now
+    tau = decay_s * 1e9
+    since = max(0, now - open_ns) / tau
+    until = max(0, close_ns - now) / tau
+    return 1.0 + amplitude * (math.exp(-since) + math.exp(-until))
+
+
+def pareto_lots(u: float, min_lots: int, alpha: float, cap: int) -> int:
+    """A heavy-tailed (Pareto, tail index ``alpha``) order size of at least
+    ``min_lots`` and at most ``cap`` from a uniform draw ``u`` in [0, 1)."""
+    q = int(min_lots * (1.0 - u) ** (-1.0 / alpha))
+    return min(cap, max(min_lots, q))
+
+
+def in_continuous(ctx: "Context") -> bool:
+    """Whether continuous trading is on now (between today's open and close);
+    True when the context does not say."""
+    session = getattr(ctx, "session", None)
+    if session is None:
+        return True
+    open_ns, close_ns = session()
+    return open_ns <= ctx.now < close_ns

@@ -13,7 +13,7 @@ An agent owns its executors and forwards wake-ups and its order events::
     delay = ex.on_wakeup(ctx)          # sends what is due; ns until it wants to wake again
     ex.on_order_event(ctx, event)      # fills and cancels of its children
 
-Children are limit orders. ``urgency`` (0..1) is the chance a child
+Children are limit orders (passive ones DAY, so none rests overnight). ``urgency`` (0..1) is the chance a child
 crosses the spread (an IOC at the other side's best price) rather than
 joining its own side's best price passively; once the fills are behind
 schedule by more than two children's worth, children cross. A passive child still
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 SECOND = 1_000_000_000
 IOC = TimeInForce.IOC
+DAY = TimeInForce.DAY
 STYLES = ("twap", "pov")
 
 
@@ -44,7 +45,8 @@ class Executor:
 
     ``style`` "twap": the schedule is linear in time from ``start_ns`` to
     ``end_ns``, in slices of at most ``max_child_lots`` (one slice every
-    horizon / number of slices, jittered ±50 %). ``style`` "pov": every
+    horizon / number of slices on average, at exponential intervals, so that
+    two parents worked at once interleave at random rather than in turn). ``style`` "pov": every
     ``pov_interval_ns`` it aims at ``pov_rate`` × the public volume traded
     since ``start_ns`` (from ``ctx.trades``; with no tape it falls back to
     the TWAP schedule). ``remaining`` counts lots neither filled nor given
@@ -161,7 +163,7 @@ class Executor:
         if late:
             return max(1, SECOND)
         step = self.pov_interval_ns if self.style == "pov" else self.slice_ns
-        return max(1, int(step * (0.5 + ctx.rng.random())))
+        return max(1, int(-math.log1p(-ctx.rng.random()) * step))  # Poisson: parents interleave at random
 
     def on_order_event(self, ctx: "Context", event: Any) -> None:
         """Track the children: fills count, cancels and rejects free the quantity."""
@@ -206,7 +208,7 @@ class Executor:
 
     def _child(self, ctx: "Context", qty: int, price: int, passive: bool) -> None:
         if passive:
-            oid = ctx.submit(self.series, self.side, qty, price)
+            oid = ctx.submit(self.series, self.side, qty, price, tif=DAY)
         else:
             oid = ctx.submit(self.series, self.side, qty, price, tif=IOC)
         self.children[oid] = [price, qty, passive]

@@ -1,5 +1,7 @@
-"""Market maker: two-sided quotes around a fair value, skewed by inventory,
-widened by volatility, within a position limit."""
+"""Market maker: two-sided quotes at or inside the touch around a fair
+value that learns from order flow, skewed by inventory, widened by
+volatility and news, within a position limit; its P&L split into the
+spread it earns and what informed flow costs it (adverse selection)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,22 @@ from typing import Annotated
 
 import msgspec
 
-from cfx.agents.base import SECOND, Agent, AgentSpec, Context, DayReport, NonNegativeInt, register
+from cfx.agents.base import (
+    SECOND,
+    Agent,
+    AgentSpec,
+    Context,
+    DayReport,
+    Latency,
+    NonNegativeFloat,
+    NonNegativeInt,
+    register,
+)
 from cfx.agents.common import (
     BUY,
     SELL,
+    Alarms,
+    HalfLifeS,
     Interval,
     Lots,
     OwnOrders,
@@ -22,27 +36,41 @@ from cfx.agents.common import (
     exp_delay,
     resolve_all,
 )
+from cfx.types import Trade
 
 HalfSpread = Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
+
+
+def _fast() -> Latency:
+    return Latency(entry_ns=50_000, market_data_ns=50_000, jitter_ns=10_000, sigma=0.5)
 
 
 class MarketMakerSpec(AgentSpec, tag="market_maker"):
     """Parameters of a `MarketMaker` (prices in ticks, sizes in lots)."""
 
-    series: SeriesList = ("front",)
+    latency: Latency = msgspec.field(default_factory=_fast)
+    series: SeriesList = ("front", "front+1")
     basket: str | None = None
     quote_lots: Lots = 5
     levels: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
     level_spacing_ticks: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
-    half_spread_ticks: HalfSpread = 2.0
+    half_spread_ticks: HalfSpread = 0.5
     max_half_spread_ticks: HalfSpread = 50.0
-    vol_mult: TicksF = 2.0
+    min_edge_ticks: TicksF = 0.25
+    vol_mult: TicksF = 1.0
     vol_halflife: Annotated[float, msgspec.Meta(gt=0.0, le=1e9)] = 20.0
+    news_mult: TicksF = 0.5
+    news_halflife_s: HalfLifeS = 120.0
     index_weight: Probability = 0.5
+    anchor_halflife_s: NonNegativeFloat = 120.0
+    flow_ticks_per_lot: TicksF = 0.02
+    flow_memory: Annotated[float, msgspec.Meta(ge=0.0, le=1e6)] = 0.0
+    flow_discount: Probability = 0.5
     skew_ticks_per_lot: TicksF = 0.05
     max_position: PositionLimit = 100
     requote_interval_ns: Interval = 5 * SECOND
     min_requote_ns: NonNegativeInt = SECOND // 4
+    markout_s: Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)] = 60.0
     settlement_aware: bool = False
 
     def __post_init__(self) -> None:
@@ -51,51 +79,81 @@ class MarketMakerSpec(AgentSpec, tag="market_maker"):
 
 
 class _Quoting:
-    """Per-series state: our quote order ids per level, the volatility estimate."""
+    """Per-series state: our quote order ids per level, fair value, volatility, news."""
 
-    __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res")
+    __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res", "fair", "tape_since", "anchor",
+                 "news", "markouts", "seen", "catchup", "target", "expected",
+                 "flow_mean")
 
     def __init__(self, levels: int) -> None:
         self.bids: list[int | None] = [None] * levels
         self.asks: list[int | None] = [None] * levels
-        self.var = 0.0  # EWMA of squared changes of the observed market price, ticks^2
+        self.var = 0.0  # EWMA of squared changes of the fair value between requotes, ticks^2
         self.prev: float | None = None
         self.last_requote = -(1 << 62)
         self.res = 0.0  # last reservation price
+        self.fair: float | None = None  # fair value, ticks
+        self.tape_since = 0  # public trades up to here are in the fair value
+        self.anchor: float | None = None  # last index anchor seen
+        self.news = 0.0  # size of the latest index jump, decaying, ticks
+        self.markouts: list = []  # (due ns, side sign, lots, fair at fill)
+        self.seen: tuple | None = None  # (quote, anchor, position) at the last requote
+        self.catchup = False  # a throttled update is waiting for the catch-up wake-up
+        self.target = 0.0  # where the fair value was heading at the last requote
+        self.expected: int | None = None  # the expected settlement as of the last index publication seen
+        self.flow_mean = 0.0  # EWMA of signed lots per trade: the flow it has come to expect
 
 
 @register(MarketMakerSpec)
 class MarketMaker(Agent):
     """Quotes both sides of one or more series and keeps them there.
 
-    Fair value: ``index_weight`` × the index anchor (`ctx.expected_settlement`,
-    else `ctx.index_ticks`, else the last settlement) + the rest × the
-    market's price (the mid of the *other* participants' best bid and ask,
-    else the last trade); either alone if the other is unknown.
-    Reservation price = fair − ``skew_ticks_per_lot`` × position. Quotes:
-    bid ⌊res − h⌋ and ask ⌈res + h⌉, with h = ``half_spread_ticks`` +
-    ``vol_mult`` × σ (capped at ``max_half_spread_ticks``), σ the EWMA
-    (half-life ``vol_halflife`` requotes) standard deviation, in ticks, of
-    the change in the observed market price (others' mid, else last trade)
-    between requotes. Never crosses the book it sees (a bid at or above the
-    best ask goes one tick under it, and vice versa). ``levels``
-    price levels per side, ``level_spacing_ticks`` apart, ``quote_lots``
-    each; sizes are cut so that filling every bid (ask) would not take the
-    position past +``max_position`` (−``max_position``): at the limit the
-    side that would grow it is not quoted.
+    Fair value, per series, a state that moves three ways at each requote:
+    by ``flow_ticks_per_lot`` for each lot that aggressed on the public tape
+    since the last requote (up for buys, down for sells: a run of buys moves
+    it up, as a market maker learns from order flow) beyond
+    ``flow_discount`` × the flow it expected — with ``flow_memory`` > 0 the
+    expectation is an EWMA of the signed lots per trade (half-life
+    ``flow_memory`` trades), so that a predictable run of split child
+    orders moves it less and prices stay nearly a martingale although order
+    signs have long memory (Lillo & Farmer 2004); a discount of 1 would make
+    all impact transient — then part of the way
+    (half-life ``anchor_halflife_s``; 0: all the way) toward the target ``index_weight`` ×
+    the index anchor (`ctx.expected_settlement`, else `ctx.index_ticks`,
+    else the last settlement) + the rest × the other participants' mid
+    (else the last trade). Reservation price res = fair −
+    ``skew_ticks_per_lot`` × position (from its own fills).
+
+    Half spread h = ``half_spread_ticks`` + ``vol_mult`` × σ + ``news_mult``
+    × the latest jump of the index anchor (decaying with half-life
+    ``news_halflife_s``), capped at ``max_half_spread_ticks``; σ is the EWMA
+    (half-life ``vol_halflife`` requotes) standard deviation of the fair
+    value's change between requotes. The bid is res − h and the ask res + h,
+    each rounded to the nearest tick (so h ≤ ½ tick quotes a one-tick market
+    around res). Competing for the touch: a bid below the others' best bid
+    joins it (and an ask above the others' best ask joins it) as long as it
+    stays at least ``min_edge_ticks`` on the right side of res; a quote
+    already resting at the wanted price is left alone (queue position).
+    Never crosses the book it sees. ``levels`` levels per side,
+    ``level_spacing_ticks`` apart, ``quote_lots`` each; sizes are cut so
+    that filling every bid (ask) would not take the position past
+    +``max_position`` (−``max_position``). To keep queue priority and
+    messages down, a partly filled quote is topped up only once half of it
+    is gone, and a deeper level one tick from where it should be stays.
 
     Requotes at Poisson wake-ups (mean ``requote_interval_ns``) and on
-    market data (it subscribes), at most once per ``min_requote_ns`` per
-    series (a throttled update is caught up with one extra wake-up). A
-    requote moves resting quotes with modify, submits missing ones and
-    cancels unwanted ones; unchanged quotes cost no message.
+    market data, at most once per ``min_requote_ns`` per series (a
+    throttled update is caught up with one extra wake-up; both timers are
+    kept, see `Alarms`). P&L split: each fill's spread earned is its side ×
+    (fair value at the fill − price) × lots; its adverse selection is side ×
+    (fair value ``markout_s`` later − fair value at the fill) × lots
+    (`pnl_parts`, in tick-lots).
 
     `withdraw` cancels everything and stops quoting until `resume`.
     With ``settlement_aware`` the index weight knows the final-settlement
     rule on a series' last trading day (`_final_day_weight`).
-
     ``series``: selectors ("front", "front+1", or a symbol; default the
-    front month of ``basket``, None = the default basket).
+    front and the next month of ``basket``, None = the default basket).
     """
 
     subscribes = True
@@ -107,9 +165,16 @@ class MarketMaker(Agent):
         self.quoting: dict[str, _Quoting] = {}
         self.withdrawn = False
         self._pending_withdraw = False
-        self._timer_at = 0
-        self._catchup_at: int | None = None
+        self.alarms = Alarms()
+        self.timer_wakeups = 0
+        self.spread_ticks = 0.0  # tick-lots earned against the fair value at the fill
+        self.adverse_ticks = 0.0  # tick-lots the fair value moved against the fills (negative: a cost)
         self._alpha = 1.0 - 0.5 ** (1.0 / spec.vol_halflife)
+        self._anchor_k = math.log(2) / (spec.anchor_halflife_s * 1e9) if spec.anchor_halflife_s else math.inf
+        self._news_k = math.log(2) / (spec.news_halflife_s * 1e9)
+        self._markout_ns = int(spec.markout_s * 1e9)
+        self._flow_keep = 0.5 ** (1.0 / spec.flow_memory) if spec.flow_memory else 0.0
+        self._index_seen = False  # indicative values arrive by on_index: the anchor can be cached
 
     # ------------------------------------------------------------------ shocks
 
@@ -145,14 +210,18 @@ class MarketMaker(Agent):
         self._requote_all(ctx)
 
     def on_wakeup(self, ctx: Context) -> None:
-        now = ctx.now
-        if now >= self._timer_at:
-            self._schedule(ctx)
-        if self._catchup_at is not None and now >= self._catchup_at:
-            self._catchup_at = None
+        fired = self.alarms.due(ctx)
         if self._pending_withdraw:
             self._cancel_everything(ctx)
-        self._requote_all(ctx)
+        if "timer" in fired:
+            self.timer_wakeups += 1
+            self._schedule(ctx)
+        if "catchup" not in fired or "timer" in fired:
+            self._requote_all(ctx)
+        elif "catchup" in fired and not self.withdrawn:  # only the series whose update was throttled
+            for s, st in self.quoting.items():
+                if st.catchup:
+                    self._requote(ctx, s, st)
 
     def on_market_data(self, ctx: Context, series: str) -> None:
         if self.withdrawn:
@@ -165,22 +234,55 @@ class MarketMaker(Agent):
         wait = st.last_requote + self.spec.min_requote_ns - ctx.now
         if wait <= 0:
             self._requote(ctx, series, st)
-        elif self._catchup_at is None:
-            self._catchup_at = ctx.now + wait
-            ctx.wake_after(wait)
+        else:
+            st.catchup = True
+            if not self.alarms.pending("catchup"):
+                self.alarms.arm(ctx, "catchup", ctx.now + wait)
+
+    def on_index(self, ctx: Context, name: str) -> None:
+        """A new indicative index value: the anchor is read afresh at the next requote."""
+        self._index_seen = True
+        for st in self.quoting.values():
+            st.expected = None
 
     def on_order_event(self, ctx: Context, event) -> None:
         self.own.on_event(event)
+        if type(event) is Trade and event.maker_account == ctx.account:
+            st = self.quoting.get(event.series)
+            if st is not None and st.fair is not None:
+                sign = 1.0 if event.aggressor is SELL else -1.0  # we bought when a seller hit us
+                self.spread_ticks += sign * (st.fair - event.price) * event.qty
+                st.markouts.append((ctx.now + self._markout_ns, sign, event.qty, st.fair))
 
     def on_day_end(self, ctx: Context, day: DayReport) -> None:
+        for st in self.quoting.values():  # a new fixing: a new anchor
+            st.expected = None
+        for st in self.quoting.values():  # fills not marked out by the close: marked at the settlement
+            if st.markouts:
+                self._mark_out(st, 1 << 62, st.fair)
         self._resolve(ctx)
+
+    # ------------------------------------------------------------------ P&L
+
+    def pnl_parts(self) -> dict[str, float]:
+        """Spread earned and adverse selection so far, in tick-lots."""
+        return {"spread_earned": self.spread_ticks, "adverse_selection": self.adverse_ticks}
+
+    def _mark_out(self, st: _Quoting, now: int, fair: float | None) -> None:
+        if fair is None:
+            return
+        keep = []
+        for m in st.markouts:
+            if m[0] <= now:
+                self.adverse_ticks += m[1] * (fair - m[3]) * m[2]
+            else:
+                keep.append(m)
+        st.markouts = keep
 
     # ------------------------------------------------------------------ quoting
 
     def _schedule(self, ctx: Context) -> None:
-        d = exp_delay(ctx.rng.random(), self.spec.requote_interval_ns)
-        self._timer_at = ctx.now + d
-        ctx.wake_after(d)
+        self.alarms.arm(ctx, "timer", ctx.now + exp_delay(ctx.rng.random(), self.spec.requote_interval_ns))
 
     def _resolve(self, ctx: Context) -> None:
         """(Re)select the quoted series; pull quotes from series dropped."""
@@ -206,7 +308,12 @@ class MarketMaker(Agent):
         """The current half spread of a series' quotes, in ticks."""
         spec = self.spec
         st = self.quoting[series]
-        return min(spec.max_half_spread_ticks, spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var))
+        return min(spec.max_half_spread_ticks,
+                   spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news)
+
+    def fair_value(self, series: str) -> float | None:
+        st = self.quoting.get(series)
+        return None if st is None else st.fair
 
     def _mine_at(self, ids: list[int | None], price: int) -> int:
         orders = self.own.orders
@@ -234,8 +341,21 @@ class MarketMaker(Agent):
 
     def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:
         spec = self.spec
-        st.last_requote = ctx.now
+        now = ctx.now
+        st.catchup = False
         q = ctx.quote(series)
+        anchor = st.expected
+        if anchor is None:
+            anchor = ctx.expected_settlement(series)
+            if self._index_seen:
+                st.expected = anchor
+        pos = ctx.position(series)
+        seen = (q, anchor, pos)
+        if seen == st.seen and st.news < 0.05 and abs(st.target - st.fair) < 0.05:
+            return  # nothing it looks at changed and its fair value has settled: the quotes stand
+        st.seen = seen
+        dt = now - st.last_requote
+        st.last_requote = now
         # the other participants' best prices (ours alone at the touch: unknown)
         bid = q.bid
         if bid is not None and q.bid_qty <= self._mine_at(st.bids, bid):
@@ -244,13 +364,6 @@ class MarketMaker(Agent):
         if ask is not None and q.ask_qty <= self._mine_at(st.asks, ask):
             ask = None
         market = (bid + ask) / 2 if bid is not None and ask is not None else q.last
-        if market is not None:
-            prev = st.prev
-            if prev is not None:
-                d = market - prev
-                st.var += self._alpha * (d * d - st.var)
-            st.prev = market
-        anchor = ctx.expected_settlement(series)
         if anchor is None:
             anchor = ctx.index_ticks(series)
             if anchor is None:
@@ -258,21 +371,64 @@ class MarketMaker(Agent):
         if anchor is None:
             if market is None:
                 return
-            fair = market
+            target = market
         elif market is None:
-            fair = anchor
+            target = anchor
         else:
             w = spec.index_weight if not spec.settlement_aware else self._final_day_weight(ctx, series)
-            fair = w * anchor + (1.0 - w) * market
-        pos = ctx.position(series)
+            target = w * anchor + (1.0 - w) * market
+        # news: a jump of the index anchor widens the quotes for a while
+        decay = math.exp(-self._news_k * dt) if dt < (1 << 61) else 0.0
+        st.news *= decay
+        if anchor is not None:
+            if st.anchor is not None:
+                jump = abs(anchor - st.anchor)
+                if jump > st.news:
+                    st.news = jump
+            st.anchor = anchor
+        fair = st.fair
+        if fair is None:
+            fair = target
+            st.tape_since = now
+        else:
+            surprise = 0.0
+            expect = st.flow_mean
+            keep = self._flow_keep
+            discount = spec.flow_discount if spec.flow_memory else 0.0
+            for t in ctx.trades(series, st.tape_since):
+                x = t.qty if t.aggressor is BUY else -t.qty
+                surprise += x - discount * expect
+                expect = keep * expect + (1.0 - keep) * x
+                st.tape_since = t.ts + 1
+            st.flow_mean = expect
+            fair += spec.flow_ticks_per_lot * surprise
+            k = self._anchor_k * dt
+            fair += (1.0 - math.exp(-k)) * (target - fair) if k < 50.0 else target - fair
+        st.target = target
+        prev = st.fair
+        if prev is not None:
+            d = fair - prev
+            st.var += self._alpha * (d * d - st.var)
+        st.fair = fair
+        if st.markouts and st.markouts[0][0] <= now:  # fills are marked out in time order
+            self._mark_out(st, now, fair)
         res = fair - spec.skew_ticks_per_lot * pos
-        h = spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var)
+        h = spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news
         if h > spec.max_half_spread_ticks:
             h = spec.max_half_spread_ticks
-        b0 = math.floor(res - h)
-        a0 = math.ceil(res + h)
+        b0 = math.floor(res - h + 0.5)
+        a0 = math.ceil(res + h - 0.5)
         if a0 <= b0:
-            a0 = b0 + 1
+            if res - b0 >= 0.5:
+                a0 = b0 + 1
+            else:
+                b0 = a0 - 1
+        # join the others' touch when behind it and the edge allows
+        edge = spec.min_edge_ticks
+        if bid is not None and b0 < bid <= res - edge:
+            b0 = bid
+        if ask is not None and a0 > ask >= res + edge:
+            a0 = ask
         # never cross the book as seen (ours included: a quote moving through
         # our own stale other side would self-trade; the next requote goes on)
         if q.ask is not None and b0 >= q.ask:
@@ -306,7 +462,11 @@ class MarketMaker(Agent):
                 ids[i] = None
             elif o is None:
                 ids[i] = own.submit(ctx, series, side, qty, price)
-            elif o[2] != price or o[3] != qty:
+            elif o[2] != price:
+                if i and abs(o[2] - price) <= 1 and o[3] <= qty and (o[2] - p0) * step > 0:
+                    continue  # a deeper level one tick off keeps its place in the queue
+                own.modify(ctx, oid, price, qty)
+            elif o[3] > qty or 2 * o[3] < qty:  # cut to the room left, or topped up once half gone
                 own.modify(ctx, oid, price, qty)
 
 

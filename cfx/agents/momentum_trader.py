@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from cfx.agents.base import MINUTE, AgentSpec, Context, register
+from cfx.agents.base import MINUTE, AgentSpec, Context, Latency, register
 from cfx.agents.common import (
     BUY,
     Interval,
@@ -17,7 +17,11 @@ from cfx.agents.common import (
     SeriesList,
     SeriesTrader,
     TicksF,
+    UShape,
+    HalfLifeS,
+    activity,
     exp_delay,
+    in_continuous,
 )
 from cfx.types import TimeInForce
 
@@ -25,9 +29,14 @@ IOC = TimeInForce.IOC
 Window = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 
 
+def _ms() -> Latency:
+    return Latency(entry_ns=1_000_000, market_data_ns=1_000_000, jitter_ns=200_000, sigma=0.5)
+
+
 class MomentumTraderSpec(AgentSpec, tag="momentum_trader"):
     """Parameters of a `MomentumTrader` (prices in ticks, sizes in lots)."""
 
+    latency: Latency = msgspec.field(default_factory=_ms)
     series: SeriesList = ("front",)
     basket: str | None = None
     short_window: Window = 5
@@ -36,6 +45,8 @@ class MomentumTraderSpec(AgentSpec, tag="momentum_trader"):
     clip_lots: Lots = 2
     max_position: PositionLimit = 30
     mean_interval_ns: Interval = MINUTE
+    activity_amplitude: UShape = 0.0
+    activity_decay_s: HalfLifeS = 1800.0
 
     def __post_init__(self) -> None:
         if self.short_window >= self.long_window:
@@ -55,13 +66,15 @@ class _Trend:
 @register(MomentumTraderSpec)
 class MomentumTrader(SeriesTrader):
     """Trend follower. At Poisson wake-ups (mean ``mean_interval_ns``) it
-    samples each series' last trade price; once it has ``long_window``
+    samples each series' last trade price (continuous trading only); once it has ``long_window``
     samples it compares the mean of the last ``short_window`` with the mean
     of the last ``long_window``: short above long by more than
     ``threshold_ticks`` → target +``max_position``; below by more → target
     −``max_position``; otherwise it holds. It trades toward the target with
     IOC orders of up to ``clip_lots`` at the other side's best price, one
-    in flight per series at a time.
+    in flight per series at a time. Its wake-up rate follows the U-shaped
+    intraday profile `activity` (``activity_amplitude``, decay
+    ``activity_decay_s``; 0 = flat).
     ``series``: which series it trades — selectors "front", "front+N" (N
     months further out) or a symbol; "front" is the front month of
     ``basket`` (None: the first listed basket). Re-resolved each day end.
@@ -75,7 +88,12 @@ class MomentumTrader(SeriesTrader):
 
     def on_start(self, ctx: Context) -> None:
         self.resolve(ctx)
-        ctx.wake_after(exp_delay(ctx.rng.random(), self.spec.mean_interval_ns))
+        self._next(ctx)
+
+    def _next(self, ctx: Context) -> None:
+        spec = self.spec
+        mean = spec.mean_interval_ns / activity(ctx, spec.activity_amplitude, spec.activity_decay_s)
+        ctx.wake_after(exp_delay(ctx.rng.random(), int(mean)))
 
     def resolve(self, ctx: Context) -> None:
         super().resolve(ctx)
@@ -90,7 +108,9 @@ class MomentumTrader(SeriesTrader):
 
     def on_wakeup(self, ctx: Context) -> None:
         spec = self.spec
-        ctx.wake_after(exp_delay(ctx.rng.random(), spec.mean_interval_ns))
+        self._next(ctx)
+        if not in_continuous(ctx):
+            return
         busy = {o[0] for o in self.own.orders.values()} if self.own.orders else ()
         for series in self.targets:
             q = ctx.quote(series)

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cfx.agents.base import Agent, AgentSpec, DayReport, Quote, agent_for
+from cfx.agents.base import Agent, AgentSpec, DayReport, Depth, PublicTrade, Quote, agent_for
 from cfx.products import (
     ListingCalendar,
     Series,
@@ -50,10 +50,12 @@ from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
 from cfx.sim.information import IndexPublisher
 from cfx.sim.liquidation import Liquidator
 from cfx.sim.outputs import RunWriter
+from cfx.sim.tape import BookTape, TradeTape
 from cfx.types import (
     AdvanceTime,
     CancelOrder,
     EndOfDay,
+    LevelChanged,
     ListSeries,
     MassCancel,
     ModifyOrder,
@@ -87,6 +89,7 @@ from cfx.venue import (
 ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
 OWN_EVENTS = (OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered)
 EMPTY = Quote(None, 0, None, 0, None)
+NO_DEPTH = Depth([], [])
 FIRST_ACCOUNT = 1
 JITTER_BLOCK = 512
 
@@ -129,7 +132,7 @@ class Participant:
     """One agent with its account, latency and random generator."""
 
     __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma",
-                 "ctx", "pending_md", "wake_at", "active", "_jitter")
+                 "ctx", "pending_md", "wake_at", "active", "_jitter", "positions")
 
     def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
         self.agent = agent
@@ -145,6 +148,15 @@ class Participant:
         self.wake_at: int | None = None
         self.active = True
         self._jitter: list[int] = []
+        self.positions: dict[str, int] = {}  # series -> net lots, from its own fills as delivered
+
+    def on_fill(self, e: Trade) -> None:
+        """Its position as its own delivered fills tell it."""
+        if e.maker_account == e.taker_account:
+            return
+        buyer = e.taker_account if e.aggressor is Side.BUY else e.maker_account
+        d = e.qty if buyer == self.account else -e.qty
+        self.positions[e.series] = self.positions.get(e.series, 0) + d
 
     def delay(self, fixed: int) -> int:
         """``fixed`` plus a lognormal jitter draw (drawn from the agent's own
@@ -180,6 +192,8 @@ class Simulation:
                                         window_days=products.window_days)
         self.series: dict[str, Series] = {}  # listed, not yet expired
         self.tapes: dict[str, Tape] = {}
+        self.books: dict[str, BookTape] = {}  # series -> L2 as published
+        self.trade_tapes: dict[str, TradeTape] = {}  # series -> public trades
         self.settlements: dict[str, int] = {}
         self.participants: list[Participant] = []
         self.by_account: dict[int, Participant] = {}
@@ -189,6 +203,7 @@ class Simulation:
         self.published: dict[str, int] = {}  # index name -> latest official fixing, micro-$
         self.stats = {"engine_messages": 0, "wakeups": 0}
         self.window = (0, 0)  # today's settlement window, ns
+        self.session_bounds = (0, 0)  # today's open and close, ns
         self._window_trades: dict[str, list[int]] = {}  # series -> [sum price*qty, qty] in the window
         self.volume: dict[str, int] = {}
         self.volume_by_account: dict[int, int] = {}  # contracts bought or sold, maker or taker
@@ -259,8 +274,16 @@ class Simulation:
         last_trade = self.last_trade
         for e in events:
             t = type(e)
+            if t is LevelChanged:
+                book = self.books.get(e.series)
+                if book is not None:
+                    book.change(e.ts, e.side, e.price, e.qty)
+                continue
             if t is Trade:
                 touched.add(e.series)
+                tape = self.trade_tapes.get(e.series)
+                if tape is not None:
+                    tape.record(e.ts, e.price, e.qty, e.aggressor)
                 volume[e.series] = volume.get(e.series, 0) + e.qty
                 by_acct = self.volume_by_account
                 by_acct[e.maker_account] = by_acct.get(e.maker_account, 0) + e.qty
@@ -273,7 +296,8 @@ class Simulation:
                     w = self._window_trades.setdefault(e.series, [0, 0])
                     w[0] += e.price * e.qty
                     w[1] += e.qty
-                for acct in (e.maker_account, e.taker_account):
+                for acct in ((e.maker_account,) if e.maker_account == e.taker_account
+                             else (e.maker_account, e.taker_account)):
                     p = by_account.get(acct)
                     if p is not None:
                         batches.setdefault(p, []).append(e)
@@ -342,6 +366,7 @@ class Simulation:
             open_ts = epoch_ns(day, open_min)
             close_ts = epoch_ns(day, close_min)
             self.window = (epoch_ns(day, settle_min), close_ts)
+            self.session_bounds = (open_ts, close_ts)
             self._window_trades = {}
             self.now = pre_open_ts
             self.information.start_day(day, pre_open_ts)
@@ -403,6 +428,8 @@ class Simulation:
                 a.agent.on_wakeup(a.ctx)
         elif kind == DELIVER:
             for e in b:
+                if type(e) is Trade:
+                    a.on_fill(e)
                 a.agent.on_order_event(a.ctx, e)
         elif kind == MARKET_DATA:
             a.pending_md.discard(b)
@@ -466,6 +493,8 @@ class Simulation:
                 reference = self._index_ticks(s.basket)
                 self.series[s.symbol] = s
                 self.tapes[s.symbol] = Tape()
+                self.books[s.symbol] = BookTape()
+                self.trade_tapes[s.symbol] = TradeTape()
                 low, high = self._band(reference)
                 self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
                                         self.sc.products.auction_tie_break, *self._band_dynamics()))
@@ -559,8 +588,14 @@ class Simulation:
         for symbol in finals:
             del self.series[symbol]
             self.tapes.pop(symbol, None)
+            self.books.pop(symbol, None)
+            self.trade_tapes.pop(symbol, None)
         for tape in self.tapes.values():
             tape.trim()
+        for tapes in (self.books, self.trade_tapes):
+            for t in tapes.values():
+                t.trim()
+        self._statements()
         calls = {c.account: c.amount for c in self.venue.clearing.calls
                  if getattr(c, "date", None) == day and type(c).__name__ == "MarginCallIssued"}
         fix_ticks = {name: max(1, (v + self.tick_micro // 2) // self.tick_micro) for name, v in self.published.items()}
@@ -586,6 +621,15 @@ class Simulation:
         days = business_days(*month_days(s.year, s.month))
         values = {d: fixings[d] if d <= through and d in fixings else latest for d in days}
         return final_settlement(s, values).price_ticks
+
+    def _statements(self) -> None:
+        """The daily statement: each agent's positions as clearing holds them
+        (fills still in flight at the close arrive later and add on top)."""
+        accounts = self.venue.clearing.accounts
+        for p in self.participants:
+            acc = accounts.get(p.account)
+            p.positions = {} if acc is None else {s: pos.qty for s, pos in acc.positions.items()
+                                                   if pos.qty and s in self.series}
 
     def _final_price(self, s: Series) -> int:
         """The final settlement price: by the series' rule on the index
@@ -636,6 +680,16 @@ class AgentContext:
         tape = self.sim.tapes.get(series)
         return EMPTY if tape is None else tape.at(self.sim.now - self.p.md_ns)
 
+    def depth(self, series: str, levels: int = 5) -> Depth:
+        """L2: the best ``levels`` price levels of each side as this agent sees them."""
+        book = self.sim.books.get(series)
+        return NO_DEPTH if book is None else book.depth(levels, self.sim.now - self.p.md_ns)
+
+    def trades(self, series: str, since_ns: int) -> list[PublicTrade]:
+        """The public tape from ``since_ns`` to what this agent has seen by now."""
+        tape = self.sim.trade_tapes.get(series)
+        return [] if tape is None else tape.between(since_ns, self.sim.now - self.p.md_ns)
+
     def index_ticks(self, series: str) -> int | None:
         s = self.sim.series.get(series)
         return None if s is None else self.index_value(s.basket)
@@ -680,12 +734,12 @@ class AgentContext:
     def final_settlement_rule(self) -> str:
         return self.sim.sc.products.final_settlement
 
+    def session(self) -> tuple[int, int]:
+        return self.sim.session_bounds
+
     def position(self, series: str) -> int:
-        acc = self.sim.venue.clearing.accounts.get(self.account)
-        if acc is None:
-            return 0
-        pos = acc.positions.get(series)
-        return 0 if pos is None else pos.qty
+        """Net lots: the last daily statement plus its own fills delivered since."""
+        return self.p.positions.get(series, 0)
 
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:

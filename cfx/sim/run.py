@@ -271,6 +271,14 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         if account in kind:
             t = kind[account]
             pnl[t] = pnl.get(t, 0) + (st.realized_pnl + st.unrealized_pnl - st.fees_total)
+    tick_lot_usd = sc.products.tick_usd * sc.products.contract_unit
+    parts: dict[str, dict[str, float]] = {}  # agents that split their P&L (market makers: spread, adverse selection)
+    for p in sim.participants:
+        split = getattr(p.agent, "pnl_parts", None)
+        if split is not None:
+            acc = parts.setdefault(kind[p.account], {})
+            for k, v in split().items():
+                acc[k] = acc.get(k, 0.0) + v * tick_lot_usd
     traded: dict[str, int] = {}
     for account, qty in sim.volume_by_account.items():
         t = kind.get(account, "other")
@@ -308,6 +316,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "rejects": dict(sorted(sim.rejects.items())),
         "mm_withdrawal": windows.measure(sc, writer.out),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
+        "pnl_parts_usd_by_agent_type": {t: {k: round(v, 2) for k, v in d.items()} for t, d in sorted(parts.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),
         "baskets": [b.name for b in sc.products.baskets],
         "tick_usd": sc.products.tick_usd,

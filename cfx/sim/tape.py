@@ -1,0 +1,111 @@
+"""What the market publishes, kept so each agent can see it as it was its
+market-data latency ago: the order book by price level (L2, from the
+venue's `LevelChanged` events) and the public trade tape.
+
+`BookTape` mirrors one series' price levels and logs each change with the
+quantity it replaced, so the book as of an earlier time is the mirror with
+the changes made since undone (agents' latencies are short, so only a few
+changes are ever undone). `TradeTape` is the list of a series' trades in
+time order. Both are trimmed each evening.
+"""
+
+from __future__ import annotations
+
+import bisect
+from heapq import nlargest, nsmallest
+
+from cfx.agents.base import Depth, PublicTrade
+from cfx.types import Side
+
+BUY = Side.BUY
+LOG_KEEP = 4096  # changes kept beyond what any agent's latency needs (the log is cut in half past 2x this)
+
+
+class BookTape:
+    """One series' L2 book as published (price -> visible lots per side)."""
+
+    __slots__ = ("bids", "asks", "log_ts", "log")
+
+    def __init__(self) -> None:
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.log_ts: list[int] = []  # time of each change
+        self.log: list[tuple[bool, int, int]] = []  # (is bid, price, quantity before the change)
+
+    def change(self, ts: int, side: Side, price: int, qty: int) -> None:
+        """A level's visible quantity is now ``qty`` (0: the level is gone)."""
+        levels = self.bids if side is BUY else self.asks
+        prev = levels.get(price, 0)
+        if qty:
+            levels[price] = qty
+        elif prev:
+            del levels[price]
+        self.log_ts.append(ts)
+        self.log.append((side is BUY, price, prev))
+        if len(self.log) > 2 * LOG_KEEP:
+            del self.log_ts[:LOG_KEEP]
+            del self.log[:LOG_KEEP]
+
+    def depth(self, levels: int, as_of: int) -> Depth:
+        """The best ``levels`` levels of each side as they were at ``as_of``."""
+        i = bisect.bisect_right(self.log_ts, as_of)
+        if i == len(self.log):
+            return Depth(nlargest_levels(self.bids, levels), nsmallest_levels(self.asks, levels))
+        old_bids: dict[int, int] = {}
+        old_asks: dict[int, int] = {}
+        for is_bid, price, prev in reversed(self.log[i:]):  # the oldest change since as_of wins
+            (old_bids if is_bid else old_asks)[price] = prev
+        return Depth(_merged(self.bids, old_bids, levels, True), _merged(self.asks, old_asks, levels, False))
+
+    def trim(self) -> None:
+        self.log_ts.clear()
+        self.log.clear()
+
+
+def nlargest_levels(book: dict[int, int], n: int) -> list[tuple[int, int]]:
+    return [(p, book[p]) for p in nlargest(n, book)]
+
+
+def nsmallest_levels(book: dict[int, int], n: int) -> list[tuple[int, int]]:
+    return [(p, book[p]) for p in nsmallest(n, book)]
+
+
+def _merged(now: dict[int, int], then: dict[int, int], n: int, bids: bool) -> list[tuple[int, int]]:
+    pick = nlargest if bids else nsmallest
+    prices = set(pick(n + len(then), now)) | set(then)
+    out = []
+    for p in (sorted(prices, reverse=True) if bids else sorted(prices)):
+        q = then[p] if p in then else now.get(p, 0)
+        if q > 0:
+            out.append((p, q))
+            if len(out) == n:
+                break
+    return out
+
+
+class TradeTape:
+    """One series' trades, in time order."""
+
+    __slots__ = ("times", "trades")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.trades: list[PublicTrade] = []
+
+    def record(self, ts: int, price: int, qty: int, aggressor: Side) -> None:
+        self.times.append(ts)
+        self.trades.append(PublicTrade(ts, price, qty, aggressor))
+
+    def between(self, since_ns: int, until_ns: int) -> list[PublicTrade]:
+        """Trades with ``since_ns <= ts <= until_ns``."""
+        times = self.times
+        lo = bisect.bisect_left(times, since_ns)
+        hi = bisect.bisect_right(times, until_ns)
+        return self.trades[lo:hi] if lo < hi else []
+
+    def trim(self) -> None:
+        self.times.clear()
+        self.trades.clear()
+
+
+__all__ = ["BookTape", "TradeTape"]
