@@ -325,7 +325,7 @@ class LevelChanged(_Msg):
     qty: int
 
 
-Event = (
+EngineEvent = (
     OrderAccepted
     | OrderRejected
     | Trade
@@ -338,7 +338,6 @@ Event = (
 )
 
 command_decoder = msgspec.json.Decoder(Command)
-event_decoder = msgspec.json.Decoder(Event)
 encoder = msgspec.json.Encoder()
 
 # --------------------------------------------------------------------------- clearing events
@@ -539,3 +538,28 @@ class PriceBandChanged(_Msg):
     low: int
     high: int
     expanded: bool
+
+
+# --------------------------------------------------------------------------- the one event union
+
+Event = (
+    EngineEvent
+    | SessionStateChanged
+    | SeriesHalted
+    | IndicativeUncross
+    | AuctionUncrossed
+    | PriceBandChanged
+    | SettlementPrice
+    | VariationMarginPaid
+    | CollateralDeposited
+    | GuaranteeFundContributed
+    | MarginCallIssued
+    | MarginCallMet
+    | AccountDefaulted
+    | DefaultLossCovered
+    | SeriesDelisted
+)
+"""Every event a run writes (engine, session, clearing): one decoder reads any
+line of an event log."""
+
+event_decoder = msgspec.json.Decoder(Event)
