@@ -7,7 +7,7 @@ WORKLOAD := .cache/workload-1m.csv
 SCENARIO ?= scenarios/baseline.toml
 RUN_DIR ?= runs/baseline
 
-.PHONY: install run replay test bench clean
+.PHONY: install run replay lint test bench clean
 
 install: $(STAMP)
 
@@ -32,7 +32,10 @@ run: $(STAMP)
 replay: $(STAMP) $(WORKLOAD)
 	$(BIN)/cfx replay $(WORKLOAD)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check cfx tests bench examples
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cfx.clearing import ClearingConfig
 from cfx.products import HOPPER, make_series
 from cfx.types import (
     ModifyOrder,

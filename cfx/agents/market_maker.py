@@ -339,7 +339,7 @@ class MarketMaker(Agent):
         start, end = ctx.settlement_window()
         return 0.0 if start <= ctx.now < end else self.spec.index_weight
 
-    def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:
+    def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:  # noqa: C901 (one pass over the quote; split candidate)
         spec = self.spec
         now = ctx.now
         st.catchup = False

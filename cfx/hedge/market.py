@@ -293,7 +293,7 @@ def horizon(forwards: Sequence[Forward]) -> dt.date:
     return last_business_day(last.year, last.month)
 
 
-def load_market(
+def load_market(  # noqa: C901 (one reader per market source; split candidate)
     forwards: Sequence[Forward],
     *,
     book: str = "book",
