@@ -3,7 +3,7 @@
 Each benchmark replays a fixed, seeded list of commands through a fresh
 engine (the same `replay.run` the CLI times). Compare runs with
 ``pytest-benchmark compare``; for a figure that survives a noisy machine,
-quote `cfx replay` against ../shared/bench/yardstick.py instead.
+quote `cfx replay` as a ratio against the benchmark yardstick instead (README).
 """
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ class Fills:
 
 def fills_sha256(trades: Iterable) -> str:
     """sha256 over ``maker_id,taker_id,price,qty\n`` per trade in execution
-    order, exactly as ../shared/bench/yardstick.py computes it."""
+    order, exactly as the benchmark yardstick computes it (README, "Benchmark")."""
     h = hashlib.sha256()
     for t in trades:
         h.update(b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty))

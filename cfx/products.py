@@ -8,7 +8,7 @@ rolls a new month in when one expires; `final_settlement` turns the basket's
 daily fixings (integer micro-dollars per GPU-hour) into a price in ticks.
 
 Defaults follow the first listed GPU-hour futures (NYMEX GPU1/GPU2, 2026; see
-DESIGN.md "Contracts"): 730 GPU-hours per contract, tick $0.01 per GPU-hour
+docs/design.md, "Realistic levels and contracts"): 730 GPU-hours per contract, tick $0.01 per GPU-hour
 (= $7.30 per contract), last trading day the last business day (Mon-Fri) of
 the contract month. There is no holiday calendar: business days are weekdays.
 

@@ -1,7 +1,7 @@
 """`cfx replay`: drive recorded order messages through the engine and report
 throughput as one JSON line — the benchmark CI pipelines run.
 
-Inputs: the order-message CSV of DESIGN.md, a LOBSTER message file, or a
+Inputs: the order-message CSV (README, "File formats"), a LOBSTER message file, or a
 run's journal. The CSV and the journal are streamed: read, checked and
 applied a chunk of `CHUNK` messages at a time, and the trades are counted,
 hashed and (with ``--fills``) written as they come, so memory stays flat in

@@ -1,6 +1,6 @@
 """A seeded order-message workload for benchmarks and `make run`.
 
-Writes the order-message CSV of DESIGN.md (``ts_ns,kind,order_id,account,
+Writes the order-message CSV (README, "File formats") (``ts_ns,kind,order_id,account,
 side,price,qty``) for one series: passive limits around a random-walk mid,
 aggressive limits crossing a few ticks, market and IOC orders, cancels and
 modifies of earlier orders (some already filled: those are rejected as

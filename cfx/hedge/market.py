@@ -120,7 +120,7 @@ class DerivedCurve(FuturesCurve):
     Before its contract month a series trades at
     ``I(t) * exp(risk_premium * tau) * exp(e(t))``: `tau` years from t to the
     15th of the month, `risk_premium` the curve's annual log slope against
-    the index (negative = backwardation; default -0.045 is DESIGN.md's ~13%
+    the index (negative = backwardation; default -0.045 is docs/design.md's ~13%
     over 36 months), `e` a per-series AR(1) noise with stationary sd `noise`
     and daily persistence `persistence`. Inside the month the price is what
     the monthly-average settlement makes it: ``(sum of the month's fixings so

@@ -98,7 +98,7 @@ def region_index_name(sku: str, region: str) -> str:
 
 
 class GeneratorConfig(IndexSection, frozen=True):
-    """A seeded quote generator; defaults calibrated to DESIGN.md and to the
+    """A seeded quote generator; defaults calibrated to docs/design.md ("Realistic levels and contracts") and to the
     real observations (gpu_prices/observations.csv).
 
     Log price of SKU s on business day t:
@@ -118,8 +118,8 @@ class GeneratorConfig(IndexSection, frozen=True):
     probability ``missing``. `seed` None: the caller's seed (`cfx run`: the
     scenario seed; elsewhere `DEFAULT_SEED`).
 
-    Where the numbers come from: levels and vols are DESIGN.md's "Realistic
-    levels" (public index data, 2026: H100 ~$2.65 at neoclouds, H200 $3.25,
+    Where the numbers come from: levels and vols are docs/design.md's "Realistic
+    levels and contracts" (public index data, 2026: H100 ~$2.65 at neoclouds, H200 $3.25,
     B200 $5-6, A100 $1.40; vol 26% H100, 30% B200, 15% A100; H200's 28% is an
     interpolation). Drifts: older generations decay (A100 -15%/yr, H100
     -10%/yr), consistent with the ~13% backwardation over 36 months there.
