@@ -25,15 +25,10 @@ from cfx.agents import (
     REGISTRY,
     BasisTraderSpec,
     DayReport,
-    InferencePlatform,
-    InferencePlatformSpec,
     MarketMakerSpec,
     MomentumTraderSpec,
-    Neocloud,
-    NeocloudSpec,
     NoiseTrader,
     NoiseTraderSpec,
-    OtcDealerSpec,
     Quote,
     agent_for,
 )
@@ -524,83 +519,9 @@ def test_market_maker_splits_its_pnl_into_spread_and_adverse_selection():
     assert mm.pnl_parts() == {"spread_earned": pytest.approx(5.0), "adverse_selection": pytest.approx(-20.0)}
 
 
-# ----------------------------------------------------------------------------- OTC dealer
-
-
 def deep_book(m: FakeMarket, series: str, bid: int = 299, ask: int = 301, qty: int = 1000) -> None:
     m.place(BUY, bid, qty, series)
     m.place(SELL, ask, qty, series)
-
-
-def test_otc_dealer_hedges_a_client_forward_and_rolls_before_expiry():
-    m = FakeMarket((H27, J27))
-    m.dte.update({H27: 20, J27: 41})
-    deep_book(m, H27)
-    deep_book(m, J27)
-    spec = OtcDealerSpec(client_interval_ns=10**15, roll_days=3, hedge_threshold_gpu_hours=3650.0)
-    dealer, ctx = make(m, spec)
-    dealer.client_trade(H27, 7300.0)  # the dealer bought 10 contracts' worth of H27 capacity forward
-    ctx.wake()
-    assert m.positions[(1, H27)] == -10  # hedged by selling futures
-    dealer.client_trade(H27, -2000.0)  # a small opposite trade stays under the threshold
-    ctx.wake()
-    assert m.positions[(1, H27)] == -10
-    m.dte[H27] = 3  # the roll: out of the expiring month into the next
-    ctx.wake()
-    assert m.positions[(1, H27)] == 0
-    assert m.positions[(1, J27)] == -7  # 5300 GPU-h long, hedged in J27 now
-    m.series.remove(H27)  # H27 delivered and delisted: its exposure ends, the hedge unwinds
-    m.day_end()
-    ctx.wake()
-    assert dealer.exposure == {}
-    assert m.positions[(1, J27)] == 0
-
-
-def test_otc_dealer_client_flow_is_two_sided_and_stays_hedged():
-    m = FakeMarket((H27, J27))
-    m.dte.update({H27: 20, J27: 41})
-    deep_book(m, H27, qty=5000)
-    deep_book(m, J27, qty=5000)
-    spec = OtcDealerSpec(client_interval_ns=10 * MINUTE, check_interval_ns=MINUTE, months_ahead=2)
-    dealer, ctx = make(m, spec, seed=7)
-    m.run(8 * HOUR)
-    assert dealer.client_longs > 5 and dealer.client_shorts > 5
-    assert set(dealer.exposure) == {H27, J27}
-    for s, gpuh in dealer.exposure.items():
-        unhedged = gpuh + 730 * m.positions[(1, s)]
-        assert abs(unhedged) <= spec.hedge_threshold_gpu_hours + 365, (s, gpuh, m.positions[(1, s)])
-    assert any(m.positions[(1, s)] for s in (H27, J27))
-
-
-# ----------------------------------------------------------------------------- natural hedgers
-
-
-def test_neocloud_ends_up_short_and_platform_long_at_their_targets():
-    for cls, spec, sign in ((Neocloud, NeocloudSpec(target_lots=40), -1),
-                            (InferencePlatform, InferencePlatformSpec(target_lots=40), +1)):
-        m = FakeMarket()
-        deep_book(m, H27)
-        agent, ctx = make(m, spec, seed=3)
-        assert isinstance(agent, cls)
-        m.run(2 * 24 * HOUR)
-        assert m.positions[(1, H27)] == sign * 40
-        assert not m.orders_of(1)[BUY] and not m.orders_of(1)[SELL]  # nothing left working at the target
-        orders = [c for c in sent_by(m, 1) if isinstance(c, SubmitOrder)]
-        assert orders and all(c.side is (SELL if sign < 0 else BUY) for c in orders)
-
-
-def test_neocloud_works_passively_at_the_ask_and_respects_its_concession_limit():
-    m = FakeMarket()
-    m.expected[H27] = 300
-    deep_book(m, H27, bid=290, ask=302)
-    spec = NeocloudSpec(target_lots=20, take_prob=0.0, max_concession_ticks=5)
-    agent, ctx = make(m, spec)
-    assert m.orders_of(1)[SELL] == [(302, 5)]  # joins the ask
-    spec2 = NeocloudSpec(target_lots=20, take_prob=1.0, max_concession_ticks=5)
-    agent.spec = spec2
-    ctx.wake()
-    assert m.orders_of(1)[SELL] == [(295, 5)]  # would hit the bid at 290, but not below 300 - 5
-    assert m.positions[(1, H27)] == 0
 
 
 # ----------------------------------------------------------------------------- basis and momentum

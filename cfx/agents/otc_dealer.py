@@ -1,195 +1,323 @@
-"""OTC dealer: writes SKU forwards to clients and hedges the net exposure
-with basket futures, rolling the hedge before expiry."""
+"""OTC dealer: quotes SKU/region forwards to principals on request, keeps
+the book, and hedges what is left with basket futures on the exchange."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-from cfx.agents.base import HOUR, MINUTE, Agent, AgentSpec, Context, DayReport, register
-from cfx.agents.common import (
-    BUY,
-    CONTRACT_GPU_HOURS,
-    SELL,
-    Interval,
-    Lots,
-    OwnOrders,
-    Probability,
-    Ticks,
-    _root,
-    exp_delay,
-    next_series,
-)
-from cfx.types import TimeInForce
+from cfx.agents.base import MINUTE, SECOND, Agent, AgentSpec, Context, DayReport, register
+from cfx.agents.common import BUY, CONTRACT_GPU_HOURS, SELL, Interval, Lots, Probability
+from cfx.agents.execution import Executor
+from cfx.otc.forward import Forward, index_name, unfixed_fraction
+from cfx.otc.rfq import CreditLine, Rfq
+from cfx.products import add_months, format_symbol
 
-IOC = TimeInForce.IOC
-GpuHours = Annotated[float, msgspec.Meta(ge=0.0, le=1e12)]
+Bps = Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)]
 
 
 class OtcDealerSpec(AgentSpec, tag="otc_dealer"):
-    """Parameters of an `OtcDealer` (GPU-hours, lots, ticks, ns)."""
+    """Parameters of an `OtcDealer` (bps of the forward's fair price, GPU-hours, ns)."""
 
     basket: str | None = None
-    months_ahead: Annotated[int, msgspec.Meta(ge=1, le=36)] = 3
-    client_interval_ns: Interval = HOUR
-    client_sell_prob: Probability = 0.5
-    median_client_gpu_hours: Annotated[float, msgspec.Meta(gt=0.0, le=1e12)] = 3_650.0
-    client_size_sigma: Annotated[float, msgspec.Meta(ge=0.0, le=5.0)] = 1.0
-    max_client_gpu_hours: Annotated[float, msgspec.Meta(gt=0.0, le=1e12)] = 36_500.0
-    hedge_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 1.0
-    hedge_threshold_gpu_hours: GpuHours = 3_650.0
-    roll_days: Annotated[int, msgspec.Meta(ge=0, le=60)] = 3
-    max_order_lots: Lots = 20
-    max_slippage_ticks: Ticks = 2
-    check_interval_ns: Interval = 5 * MINUTE
+    margin_bps: Bps = 30.0
+    skew_bps_per_10k_gpu_hours: Bps = 5.0
+    basis_halflife_days: Annotated[float, msgspec.Meta(gt=0.0, le=1000.0)] = 5.0
+    hedge: Literal["none", "naive", "minvar"] = "minvar"
+    minvar_window_days: Annotated[int, msgspec.Meta(ge=5, le=500)] = 30
+    min_hedge_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 0.0
+    max_hedge_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=3.0)] = 1.5
+    hedge_threshold_lots: Lots = 2
+    hedge_horizon_ns: Interval = 20 * MINUTE
+    max_child_lots: Lots = 10
+    urgency: Probability = 0.5
+    roll_days: Annotated[int, msgspec.Meta(ge=0, le=20)] = 2
+    credit_limit_usd: Annotated[float, msgspec.Meta(ge=0.0, le=1e12)] = 10_000_000.0
+    max_forward_gpu_hours: Annotated[int, msgspec.Meta(gt=0, le=10**9)] = 730_000
+    funding_rate: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.05
+    check_interval_ns: Interval = MINUTE
 
 
 @register(OtcDealerSpec)
 class OtcDealer(Agent):
-    """A dealer's book of client SKU forwards, hedged on the exchange.
+    """A dealer in SKU/region forwards, hedged with one basket's futures.
 
-    Clients: a Poisson process (mean ``client_interval_ns`` between
-    trades). Each client trade is a forward for one delivery month, drawn
-    uniformly among the first ``months_ahead`` listed months of the basket
-    that are more than ``roll_days`` from expiry; with probability
-    ``client_sell_prob`` the client sells capacity to the dealer (a
-    neocloud: the dealer gets long), else buys it (a platform: the dealer
-    gets short); its size in GPU-hours is lognormal, median
-    ``median_client_gpu_hours``, shape ``client_size_sigma``, capped at
-    ``max_client_gpu_hours``. `client_trade` books one directly.
+    **Quote** (answering an RFQ at once; the desk adds the latency): for
+    delivery month m, the basket future's mid (else its last settlement)
+    in micro-$/GPU-h, plus the dealer's estimate of the SKU/region basis
+    (an exponentially weighted mean, half-life ``basis_halflife_days``, of
+    the index's official fixing minus the basket's, over the fixings
+    published so far), minus an inventory skew of
+    ``skew_bps_per_10k_gpu_hours`` per 10,000 GPU-hours it is already long
+    in that index and month (plus when short), then ± ``margin_bps`` (the
+    client pays more when it buys, gets less when it sells). It declines a
+    month whose future is not listed or is within ``roll_days`` of expiry
+    ("month"), an index without fixings ("index"), a forward over
+    ``max_forward_gpu_hours`` ("size"), and one that would take the
+    client's open notional plus outstanding quotes over
+    ``credit_limit_usd`` ("credit").
 
-    Exposure: the dealer's net forward position in GPU-hours per delivery
-    month (``exposure``, keyed by that month's series; positive = long).
-    Its hedge is −``hedge_ratio`` × exposure in futures (730 GPU-hours a
-    contract), held in the delivery month's series — or, once that series
-    is ``roll_days`` or fewer days from expiry, in the next listed month:
-    the expiring position is closed whatever its size and reopened there
-    (the roll). A delivery month's exposure ends when its series is
-    delisted. It trades a series when the unhedged amount there exceeds
-    ``hedge_threshold_gpu_hours`` (or the series is expiring), with IOC
-    orders of up to ``max_order_lots`` priced ``max_slippage_ticks``
-    through the other side's best price, one in flight per series.
+    **Hedge**: per delivery month, the book's exposure is
+    Σ side × GPU-hours × (unfixed share of the month) × β, where β is 1
+    (``hedge`` "naive") or the minimum-variance ratio of that index on the
+    basket — the OLS slope of daily fixing changes over the last
+    ``minvar_window_days`` published fixings (1:1 until there are five
+    changes), clipped to [``min_hedge_ratio``, ``max_hedge_ratio``]. The
+    target is minus that in whole 730-GPU-hour contracts of the month's
+    series — or of the next month's once the month is within
+    ``roll_days`` business days of its last trading day (the roll; the
+    expiring position is closed). Every ``check_interval_ns`` it compares
+    each series' position plus what its executors still have to do with
+    the target, and when they differ by ``hedge_threshold_lots`` or more
+    works the difference with an `Executor` over ``hedge_horizon_ns``
+    (children of at most ``max_child_lots``, ``urgency``).
 
-    Wakes at each client arrival and at least every ``check_interval_ns``.
-    ``basket``: the basket whose months it deals in (None: the first listed).
+    ``funding_rate``: the annual rate its initial margin is financed at
+    (the margin cost in its P&L split). ``basket``: the basket whose futures
+    it quotes off and hedges with (None: the first listed). ``hedge``
+    "none" leaves the book unhedged.
     """
 
     spec: OtcDealerSpec
 
     def __init__(self, spec: OtcDealerSpec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.own = OwnOrders()
-        self.exposure: dict[str, float] = {}  # delivery series -> dealer's net forward GPU-hours
-        self.traded: dict[str, None] = {}  # futures series it has held (ordered set)
-        self.client_longs = 0  # client trades that made the dealer longer
-        self.client_shorts = 0
-        self._next_client = 0
+        self.book: dict[int, Forward] = {}
+        self.credit = CreditLine(round(spec.credit_limit_usd * 1_000_000))
+        self.executors: dict[str, list[Executor]] = {}
+        self.hedge_root: str | None = None
+        self.basket: str | None = None
+        self._basis: dict[str, float] = {}  # index -> estimated fixing minus basket, micro-$
+        self._beta: dict[str, float] = {}
+        self._day: dt.date | None = None  # the day the estimates are for
+        self._account = 0
+        self._version = 0  # bumped when the book changes
+        self._targets: dict[str, int] = {}
+        self._targets_key: tuple | None = None
+        self._expiring: dict[str, bool] = {}
+        self._expiring_day: dt.date | None = None
+        self._held: set[str] = set()  # series it has held a position in
 
-    # ------------------------------------------------------------------ clients
+    @property
+    def funding_rate(self) -> float:
+        return self.spec.funding_rate
 
-    def client_trade(self, series: str, gpu_hours: float) -> None:
-        """Book a client forward for ``series``' delivery month: ``gpu_hours``
-        > 0 the dealer bought capacity (long), < 0 sold it (short)."""
-        self.exposure[series] = self.exposure.get(series, 0.0) + gpu_hours
-        if gpu_hours > 0:
-            self.client_longs += 1
-        elif gpu_hours < 0:
-            self.client_shorts += 1
+    # ------------------------------------------------------------------ estimates
 
-    def _delivery_months(self, ctx: Context) -> list[str]:
-        try:
-            front = ctx.front(self.spec.basket)
-        except (KeyError, IndexError, ValueError, LookupError):
-            return []
-        root = _root(front)
-        roll = self.spec.roll_days
-        out = [s for s in ctx.listed() if _root(s) == root and ctx.days_to_expiry(s) > roll]
-        return out[: self.spec.months_ahead]
+    def _refresh(self, ctx: Context) -> None:
+        through = ctx.otc.published_through
+        if self._day != through:
+            self._day = through
+            self._basis.clear()
+            self._beta.clear()
 
-    def _client_arrival(self, ctx: Context) -> None:
+    def basis(self, ctx: Context, name: str) -> float | None:
+        """EWMA of (index fixing - basket fixing) over the published fixings."""
+        self._refresh(ctx)
+        if name in self._basis:
+            return self._basis[name]
+        n = max(self.spec.minvar_window_days, 4 * math.ceil(self.spec.basis_halflife_days))
+        s, b = ctx.otc.history(name, n), ctx.otc.history(self.basket, n)
+        k = min(len(s), len(b))
+        if not k:
+            return None
+        decay = 0.5 ** (1.0 / self.spec.basis_halflife_days)
+        num = den = 0.0
+        w = 1.0
+        for x, y in zip(reversed(s[-k:]), reversed(b[-k:])):
+            num += w * (x - y)
+            den += w
+            w *= decay
+        self._basis[name] = est = num / den
+        return est
+
+    def beta(self, ctx: Context, name: str) -> float:
+        """The hedge ratio of index ``name`` on the basket (see the class docstring)."""
+        if self.spec.hedge == "naive":
+            return 1.0
+        self._refresh(ctx)
+        if name in self._beta:
+            return self._beta[name]
+        n = self.spec.minvar_window_days + 1
+        s, b = ctx.otc.history(name, n), ctx.otc.history(self.basket, n)
+        k = min(len(s), len(b))
+        beta = 1.0
+        if k >= 6:
+            ds = [s[-k + i + 1] - s[-k + i] for i in range(k - 1)]
+            db = [b[-k + i + 1] - b[-k + i] for i in range(k - 1)]
+            mx, my = sum(db) / len(db), sum(ds) / len(ds)
+            vx = sum((x - mx) ** 2 for x in db)
+            if vx > 0:
+                beta = sum((x - mx) * (y - my) for x, y in zip(db, ds)) / vx
+        beta = min(self.spec.max_hedge_ratio, max(self.spec.min_hedge_ratio, beta))
+        self._beta[name] = beta
+        return beta
+
+    def inventory(self, name: str, year: int, month: int) -> int:
+        """Signed GPU-hours the dealer holds in one index and month (long > 0)."""
+        return sum(f.side_of(self.account) * f.gpu_hours for f in self.book.values()
+                   if f.index == name and (f.year, f.month) == (year, month))
+
+    # ------------------------------------------------------------------ RFQs
+
+    def on_rfq(self, ctx: Context, rfq: Rfq) -> None:
+        price, reason, fair, futures = self.price(ctx, rfq)
+        if price is not None:
+            self.credit.reserve(rfq.id, rfq.client, rfq.gpu_hours * price)
+        ctx.otc.respond(rfq.id, price, reason, fair_micro=fair, futures_micro=futures)
+
+    def price(self, ctx: Context, rfq: Rfq) -> tuple[int | None, str, int | None, int | None]:
+        """(firm price, "", fair value, futures price) for ``rfq`` in
+        micro-$/GPU-h, or (None, why not, None, None)."""
         spec = self.spec
-        months = self._delivery_months(ctx)
-        u_month, u_side = ctx.rng.random(2).tolist()
-        z = ctx.rng.standard_normal()
-        if not months:
-            return
-        size = min(spec.max_client_gpu_hours, spec.median_client_gpu_hours * math.exp(spec.client_size_sigma * z))
-        size = float(round(size))
-        self.client_trade(months[int(u_month * len(months))], size if u_side < spec.client_sell_prob else -size)
+        no = None, None
+        if rfq.gpu_hours > spec.max_forward_gpu_hours:
+            return None, "size", *no
+        symbol = format_symbol(self.hedge_root, rfq.year, rfq.month)
+        if symbol not in ctx.listed() or ctx.days_to_expiry(symbol) <= spec.roll_days:
+            return None, "month", *no
+        name = index_name(rfq.sku, rfq.region)
+        basis = self.basis(ctx, name)
+        if basis is None:
+            return None, "index", *no
+        tick = ctx.otc.tick_micro
+        mid = ctx.quote(symbol).mid
+        if mid is None:
+            settle = ctx.settlement(symbol)
+            futures = settle * tick if settle is not None else ctx.otc.futures_micro(self.hedge_root, rfq.year, rfq.month)
+        else:
+            futures = mid * tick
+        if futures is None:
+            return None, "month", *no
+        fair = futures + basis
+        skew = -spec.skew_bps_per_10k_gpu_hours * self.inventory(name, rfq.year, rfq.month) / 10_000
+        sign = 1 if rfq.side is BUY else -1
+        price = round(fair * (1 + (skew + sign * spec.margin_bps) / 10_000))
+        if price <= 0:
+            return None, "price", *no
+        if not self.credit.allows(rfq.client, rfq.gpu_hours * price):
+            return None, "credit", *no
+        return price, "", round(fair), round(futures)
+
+    def on_rfq_result(self, ctx: Context, rfq_id: int, forward: Forward | None) -> None:
+        if forward is None:
+            self.credit.release(rfq_id)
+        else:
+            client = forward.seller if forward.buyer == self.account else forward.buyer
+            self.credit.book(rfq_id, client, forward.gpu_hours * forward.price_micro)
+
+    def on_otc_trade(self, ctx: Context, forward: Forward) -> None:
+        self.book[forward.id] = forward
+        self._version += 1
+
+    def on_forward_settled(self, ctx: Context, forward: Forward, price_micro: int) -> None:
+        f = self.book.pop(forward.id, None)
+        self._version += 1
+        if f is not None:
+            client = f.seller if f.buyer == self.account else f.buyer
+            self.credit.settle(client, f.gpu_hours * f.price_micro)
 
     # ------------------------------------------------------------------ hedging
 
-    def hedge_targets(self, ctx: Context) -> dict[str, float]:
-        """Target futures position per series, in GPU-hours (negative = short)."""
-        roll = self.spec.roll_days
-        ratio = self.spec.hedge_ratio
-        targets: dict[str, float] = {}
-        for s, gpuh in self.exposure.items():
-            h = s
-            if ctx.days_to_expiry(s) <= roll:
-                h = next_series(ctx, s) or s
-            targets[h] = targets.get(h, 0.0) - ratio * gpuh
-        return targets
+    @property
+    def account(self) -> int:
+        return self._account
 
-    def _hedge(self, ctx: Context) -> None:
+    def hedge_targets(self, ctx: Context) -> dict[str, int]:
+        """Target futures position per series, in lots (negative = short);
+        recomputed when the book or the published fixings change."""
+        if self.spec.hedge == "none":
+            return {}
+        through = ctx.otc.published_through
+        key = (through, self._version)
+        if self._targets_key == key:
+            return self._targets
+        listed = ctx.listed()
+        share: dict[tuple[int, int], float] = {}
+        where: dict[tuple[int, int], str] = {}
+        hours: dict[str, float] = {}
+        for f in self.book.values():
+            ym = (f.year, f.month)
+            if ym not in share:
+                share[ym] = float(unfixed_fraction(f.year, f.month, through))
+                symbol = format_symbol(self.hedge_root, f.year, f.month)
+                if symbol in listed and ctx.days_to_expiry(symbol) <= self.spec.roll_days:
+                    symbol = format_symbol(self.hedge_root, *add_months(f.year, f.month, 1))
+                where[ym] = symbol
+            if share[ym] <= 0:
+                continue
+            exposure = f.side_of(self.account) * f.gpu_hours * share[ym] * self.beta(ctx, f.index)
+            hours[where[ym]] = hours.get(where[ym], 0.0) - exposure
+        self._targets = {s: round(h / CONTRACT_GPU_HOURS) for s, h in hours.items()}
+        self._targets_key = key
+        return self._targets
+
+    def _pending(self, series: str) -> int:
+        return sum(e.remaining if e.side is BUY else -e.remaining for e in self.executors.get(series, ()))
+
+    def _hedge(self, ctx: Context) -> int | None:
         spec = self.spec
         targets = self.hedge_targets(ctx)
-        busy = {o[0] for o in self.own.orders.values()} if self.own.orders else ()
         listed = ctx.listed()
-        for s in list(targets) + [s for s in self.traded if s not in targets]:
-            if s in busy or s not in listed:
+        wake: int | None = None
+        for s in sorted(set(targets) | set(self.executors) | set(self._held)):
+            if s not in listed:
                 continue
+            live = [e for e in self.executors.get(s, ()) if not e.done]
+            self.executors[s] = live
+            expiring = self._is_expiring(ctx, s)
+            target = 0 if expiring else targets.get(s, 0)
             pos = ctx.position(s)
-            target = targets.get(s, 0.0)
-            expiring = ctx.days_to_expiry(s) <= spec.roll_days
-            if expiring:
-                target = 0.0
-            elif abs(target - pos * CONTRACT_GPU_HOURS) <= spec.hedge_threshold_gpu_hours:
-                continue
-            need = round(target / CONTRACT_GPU_HOURS) - pos
-            if need == 0:
-                continue
-            q = ctx.quote(s)
-            if need > 0:
-                if q.ask is None:
-                    continue
-                self.traded[s] = None
-                self.own.submit(ctx, s, BUY, min(need, spec.max_order_lots), q.ask + spec.max_slippage_ticks, tif=IOC)
-            else:
-                if q.bid is None:
-                    continue
-                price = max(1, q.bid - spec.max_slippage_ticks)
-                self.traded[s] = None
-                self.own.submit(ctx, s, SELL, min(-need, spec.max_order_lots), price, tif=IOC)
+            if pos:
+                self._held.add(s)
+            gap = target - pos - self._pending(s)
+            if not live and abs(gap) >= (1 if expiring and target == 0 else spec.hedge_threshold_lots):
+                ex = Executor(s, BUY if gap > 0 else SELL, abs(gap), start_ns=ctx.now,
+                              end_ns=ctx.now + spec.hedge_horizon_ns, max_child_lots=spec.max_child_lots,
+                              urgency=spec.urgency)
+                live.append(ex)
+            for ex in live:
+                d = ex.on_wakeup(ctx)
+                if d is not None:
+                    wake = d if wake is None else min(wake, d)
+        return wake
+
+    def _is_expiring(self, ctx: Context, series: str) -> bool:
+        """Within ``roll_days`` of its last trading day (cached for the day)."""
+        if self._expiring_day != ctx.otc.today:
+            self._expiring_day = ctx.otc.today
+            self._expiring = {}
+        got = self._expiring.get(series)
+        if got is None:
+            got = self._expiring[series] = ctx.days_to_expiry(series) <= self.spec.roll_days
+        return got
 
     # ------------------------------------------------------------------ hooks
 
     def on_start(self, ctx: Context) -> None:
-        self._next_client = ctx.now + exp_delay(ctx.rng.random(), self.spec.client_interval_ns)
-        self._wake(ctx)
+        self._account = ctx.account
+        self.hedge_root = ctx.otc.root(self.spec.basket)
+        self.basket = ctx.otc.basket_of(self.hedge_root) if self.hedge_root else None
+        ctx.wake_after(1 + int(ctx.rng.random() * self.spec.check_interval_ns))
 
     def on_wakeup(self, ctx: Context) -> None:
-        now = ctx.now
-        while now >= self._next_client:
-            self._client_arrival(ctx)
-            self._next_client += exp_delay(ctx.rng.random(), self.spec.client_interval_ns)
-        self._hedge(ctx)
-        self._wake(ctx)
-
-    def _wake(self, ctx: Context) -> None:
-        ctx.wake_after(max(1, min(self._next_client - ctx.now, self.spec.check_interval_ns)))
+        wake = self._hedge(ctx) if self.hedge_root else None
+        delay = self.spec.check_interval_ns if wake is None else min(wake, self.spec.check_interval_ns)
+        ctx.wake_after(max(SECOND // 10, delay))
 
     def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
+        for live in self.executors.values():
+            for ex in live:
+                ex.on_order_event(ctx, event)
 
     def on_day_end(self, ctx: Context, day: DayReport) -> None:
-        listed = ctx.listed()
-        for s in [s for s in self.exposure if s not in listed]:
-            del self.exposure[s]  # delivered
-        for s in [s for s in self.traded if s not in listed]:
-            del self.traded[s]
+        listed = set(ctx.listed())
+        for s in [s for s in self.executors if s not in listed]:
+            del self.executors[s]
+        self._held &= listed
 
 
 __all__ = ["OtcDealer", "OtcDealerSpec"]

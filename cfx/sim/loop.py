@@ -49,6 +49,7 @@ from cfx.index.intraday import IntradayIndex
 from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
 from cfx.sim.information import IndexPublisher
 from cfx.sim.liquidation import Liquidator
+from cfx.sim.otc_desk import OtcDesk, OtcLink
 from cfx.sim.outputs import RunWriter
 from cfx.sim.tape import BookTape, TradeTape
 from cfx.types import (
@@ -222,6 +223,7 @@ class Simulation:
         self._setup_agents()
         self.information = IndexPublisher(self, intraday)
         self.liquidator = Liquidator(self)
+        self.otc = OtcDesk(self)  # requests for quote and forwards between principals and dealers
 
     # ------------------------------------------------------------------ set-up
 
@@ -596,6 +598,7 @@ class Simulation:
             for t in tapes.values():
                 t.trim()
         self._statements()
+        self.otc.end_day(day)  # forwards marked and settled on today's fixings
         calls = {c.account: c.amount for c in self.venue.clearing.calls
                  if getattr(c, "date", None) == day and type(c).__name__ == "MarginCallIssued"}
         fix_ticks = {name: max(1, (v + self.tick_micro // 2) // self.tick_micro) for name, v in self.published.items()}
@@ -666,6 +669,11 @@ class AgentContext:
     @property
     def now(self) -> int:
         return self.sim.now
+
+    @property
+    def otc(self) -> OtcLink:
+        """The OTC market: requests for quote, quotes, forwards (`cfx.sim.otc_desk`)."""
+        return OtcLink(self.sim.otc, self.p)
 
     def listed(self) -> list[str]:
         return list(self.sim.series)

@@ -178,6 +178,7 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         sim.venue.clearing.write_tables(staging)
+        sim.otc.write(staging)
         write_agents_table(sim, staging / "agents.parquet")
         sim.information.write_table(staging / "indicative.parquet")
         for f in sorted(staging.iterdir()):
@@ -319,6 +320,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "pnl_parts_usd_by_agent_type": {t: {k: round(v, 2) for k, v in d.items()} for t, d in sorted(parts.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),
         "baskets": [b.name for b in sc.products.baskets],
+        "otc": sim.otc.summary(),
         "tick_usd": sc.products.tick_usd,
         "contract_unit": sc.products.contract_unit,
         "run_hash": writer.hash.hexdigest(),
