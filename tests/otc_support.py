@@ -24,3 +24,23 @@ def add_sku_region_fixings(fixings: dict[str, dict[dt.date, int]], basket: str =
             walk = np.cumsum(rng.standard_normal(len(days)) * idio_vol)
             fixings[f"{sku}.{region}"] = {d: int(round(base[d] * level * math.exp(w))) for d, w in zip(days, walk)}
     return fixings
+
+
+def run_with_regions(sc, out):
+    """`run_scenario` with SKU/region fixings added where the index layer
+    publishes none (they are left alone where it does)."""
+    import cfx.sim.run as run
+
+    original = run.build_fixings
+
+    def build(scenario):
+        fixings = original(scenario)
+        if not any("." in name for name in fixings):
+            add_sku_region_fixings(fixings)
+        return fixings
+
+    run.build_fixings = build
+    try:
+        return run.run_scenario(sc, out, progress=False)
+    finally:
+        run.build_fixings = original

@@ -62,7 +62,7 @@ class OtcDesk:
         self.live: list[Forward] = []
         self.forwards: list[Forward] = []
         self.ledgers = {p.account: DealerLedger(p.account) for p in self.dealers}
-        self.rfq_rows: list[dict] = []
+        self.chosen: dict[int, DealerQuote | None] = {}  # closed RFQs -> the quote taken
         self.position_rows: list[dict] = []
         self.settlement_rows: list[dict] = []
         self._rfq_id = 0
@@ -163,7 +163,7 @@ class OtcDesk:
         chosen = client.agent.on_rfq_closed(client.ctx, rfq, received) if client.active else None
         if chosen is not None and chosen not in received:
             chosen = None
-        self.rfq_rows.append(self._rfq_row(rfq, chosen))
+        self.chosen[rfq.id] = chosen
         for account in rfq.dealers:
             d = self.sim.by_account[account]
             won = chosen is not None and chosen.dealer == account
@@ -195,6 +195,11 @@ class OtcDesk:
             d.agent.on_rfq_result(d.ctx, rfq.id, f)
             d.agent.on_otc_trade(d.ctx, f)
         sim.at(sim.now + client.delay(client.md_ns), partial(self._trade_arrives, client.account, f))
+
+    @property
+    def rfq_rows(self) -> list[dict]:
+        """One row per closed RFQ, with every answer (late ones included)."""
+        return [self._rfq_row(self.rfqs[i], c) for i, c in self.chosen.items()]
 
     def _rfq_row(self, rfq: Rfq, chosen: DealerQuote | None) -> dict:
         all_quotes = sorted(self.quotes[rfq.id], key=lambda q: (q.ts, q.dealer))
@@ -282,12 +287,13 @@ class OtcDesk:
         dealer_lots = sum(by.get(p.account, 0) for p in self.dealers)
         mm_lots = sum(q for a, q in by.items() if kind.get(a) == "market_maker")
         non_mm = volume_two_sided - mm_lots
-        traded = [r for r in self.rfq_rows if r["outcome"] == "traded"]
+        rows = self.rfq_rows
+        traded = [r for r in rows if r["outcome"] == "traded"]
         dealers = {}
         for p in self.dealers:
             led = self.ledgers[p.account]
             mine = [f for f in self.forwards if f.dealer == p.account]
-            quoted = [q for r in self.rfq_rows for q in r["quotes"] if q["dealer"] == p.account and q["price_micro"] is not None]
+            quoted = [q for r in rows for q in r["quotes"] if q["dealer"] == p.account and q["price_micro"] is not None]
             spreads = [abs(f.price_micro - f.fair_micro) / f.fair_micro * 1e4 for f in mine if f.fair_micro]
             dealers[str(p.account)] = {
                 "agent_index": p.agent.index,
@@ -300,10 +306,10 @@ class OtcDesk:
                 **led.summary(),
             }
         return {
-            "rfqs": len(self.rfq_rows),
+            "rfqs": len(rows),
             "rfqs_traded": len(traded),
-            "rfqs_walked_away": sum(1 for r in self.rfq_rows if r["outcome"] == "walked_away"),
-            "rfqs_no_quotes": sum(1 for r in self.rfq_rows if r["outcome"] == "no_quotes"),
+            "rfqs_walked_away": sum(1 for r in rows if r["outcome"] == "walked_away"),
+            "rfqs_no_quotes": sum(1 for r in rows if r["outcome"] == "no_quotes"),
             "forwards": len(self.forwards),
             "volume_gpu_hours": sum(f.gpu_hours for f in self.forwards),
             "volume_usd": round(sum(f.gpu_hours * f.price_micro for f in self.forwards) / 1e12, 2),

@@ -1,0 +1,308 @@
+"""The OTC layer: the RFQ rules, credit, forward settlement and marks, and
+a small OTC market run end to end (bilateral cash, the dealers' P&L split,
+principals off the exchange)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import msgspec
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cfx.otc import CreditLine, DealerQuote, Outcome, Rfq, best_quote, expected_price, settlement_price
+from cfx.otc.forward import Forward, unfixed_fraction
+from cfx.otc.rfq import outcome
+from cfx.products import business_days, month_days
+from cfx.sim import scenario as scn
+from cfx.types import Side
+
+from otc_support import run_with_regions
+
+DATA = Path(__file__).parent / "data"
+OTC_SMALL = DATA / "otc_small.toml"
+
+
+def rfq(side: Side = Side.BUY, reservation: int = 3_000_000, deadline: int = 100) -> Rfq:
+    return Rfq(id=1, client=9, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=2,
+               gpu_hours=7300, side=side, deadline_ns=deadline, dealers=(1, 2, 3), reservation_micro=reservation)
+
+
+def q(dealer: int, price: int | None, ts: int = 50) -> DealerQuote:
+    return DealerQuote(rfq_id=1, dealer=dealer, price_micro=price, ts=ts)
+
+
+# ----------------------------------------------------------------------------- RFQ rules
+
+
+def test_a_buying_client_takes_the_lowest_quote_and_a_selling_client_the_highest():
+    quotes = [q(1, 2_900_000), q(2, 2_850_000), q(3, 2_950_000)]
+    assert best_quote(rfq(Side.BUY), quotes).dealer == 2
+    assert best_quote(rfq(Side.SELL, reservation=2_800_000), quotes).dealer == 3
+
+
+def test_ties_go_to_the_earlier_quote_then_the_lower_dealer():
+    assert best_quote(rfq(), [q(3, 2_900_000, ts=40), q(1, 2_900_000, ts=60)]).dealer == 3
+    assert best_quote(rfq(), [q(3, 2_900_000, ts=40), q(2, 2_900_000, ts=40)]).dealer == 2
+
+
+def test_a_quote_after_the_deadline_cannot_win():
+    quotes = [q(1, 2_000_000, ts=101), q(2, 2_900_000, ts=100)]  # the cheap one is late
+    assert best_quote(rfq(deadline=100), quotes).dealer == 2
+    assert best_quote(rfq(deadline=100), [q(1, 2_000_000, ts=101)]) is None
+    assert outcome(rfq(deadline=100), [q(1, 2_000_000, ts=101)], None) is Outcome.NO_QUOTES
+
+
+def test_the_client_walks_away_from_quotes_outside_its_reservation_price():
+    quotes = [q(1, 3_000_001), q(2, 3_100_000), q(3, None)]  # one tenth of a cent too dear, and a decline
+    assert best_quote(rfq(reservation=3_000_000), quotes) is None
+    assert outcome(rfq(), quotes, None) is Outcome.WALKED_AWAY
+    assert best_quote(rfq(reservation=3_000_001), quotes).dealer == 1
+    seller = rfq(Side.SELL, reservation=3_200_000)
+    assert best_quote(seller, quotes) is None  # nobody bids as high as it wants
+
+
+def test_declines_never_win_and_all_declines_is_no_quotes():
+    quotes = [q(1, None), q(2, None)]
+    assert best_quote(rfq(), quotes) is None
+    assert outcome(rfq(), quotes, None) is Outcome.NO_QUOTES
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(2_500_000, 3_500_000), st.integers(0, 200)), max_size=8),
+       st.sampled_from([Side.BUY, Side.SELL]), st.integers(2_500_000, 3_500_000))
+def test_the_chosen_quote_is_eligible_and_no_eligible_quote_is_better(raw, side, reservation):
+    quotes = [q(d, p, ts) for d, p, ts in raw]
+    r = rfq(side, reservation=reservation)
+    chosen = best_quote(r, quotes)
+    ok = [x for x in quotes if x.ts <= r.deadline_ns and (x.price_micro <= reservation if side is Side.BUY
+                                                         else x.price_micro >= reservation)]
+    if not ok:
+        assert chosen is None
+        return
+    assert chosen in ok
+    sign = 1 if side is Side.BUY else -1
+    assert all(sign * chosen.price_micro <= sign * x.price_micro for x in ok)
+
+
+def test_a_credit_line_counts_open_forwards_and_outstanding_quotes_per_client():
+    line = CreditLine(10_000_000)
+    assert line.allows(7, 10_000_000) and not line.allows(7, 10_000_001)
+    line.reserve(1, 7, 6_000_000)  # an outstanding quote
+    assert not line.allows(7, 5_000_000) and line.allows(8, 10_000_000)  # another client is not affected
+    line.release(1)  # the quote lost
+    assert line.allows(7, 10_000_000)
+    line.reserve(2, 7, 6_000_000)
+    line.book(2, 7, 6_000_000)  # the quote won: open notional now
+    assert line.exposure(7) == 6_000_000 and not line.allows(7, 4_000_001)
+    line.settle(7, 6_000_000)
+    assert line.allows(7, 10_000_000)
+    assert CreditLine(0).allows(7, 10**15)  # 0: no limit
+
+
+# ----------------------------------------------------------------------------- settlement and marks
+
+
+def feb_fixings() -> dict[dt.date, int]:
+    days = business_days(*month_days(2027, 2))
+    fix = {d: 3_000_000 + 1_000 * i for i, d in enumerate(days)}
+    del fix[days[5]]  # a missing day carries the previous fixing
+    fix[dt.date(2027, 1, 29)] = 2_000_000  # outside the month: ignored
+    return fix
+
+
+def test_forward_settles_at_the_hand_computed_monthly_average():
+    fix = feb_fixings()
+    days = business_days(*month_days(2027, 2))
+    assert len(days) == 20
+    values = [3_000_000 + 1_000 * i for i in range(20)]
+    values[5] = values[4]  # carried
+    total = sum(values)  # 60_189_000
+    assert total == 60_189_000
+    assert settlement_price(fix, 2027, 2) == 3_009_450  # 60_189_000 / 20 exactly
+    fix[days[0]] += 10  # 60_189_010 / 20 = 3_009_450.5: half a micro-dollar rounds up
+    assert settlement_price(fix, 2027, 2) == 3_009_451
+    fix[days[0]] -= 1  # .45 rounds down
+    assert settlement_price(fix, 2027, 2) == 3_009_450
+
+
+def test_the_daily_mark_fills_the_unfixed_days_with_the_latest_fixing():
+    fix = feb_fixings()
+    days = business_days(*month_days(2027, 2))
+    today = days[9]  # ten days fixed
+    known = [fix.get(d, fix[days[4]]) for d in days[:10]]
+    want = Fraction(sum(known) + 10 * 3_200_000, 20)
+    assert expected_price(fix, 2027, 2, today, 3_200_000) == math.floor(want + Fraction(1, 2))
+    assert expected_price(fix, 2027, 2, dt.date(2027, 1, 15), 3_200_000) == 3_200_000  # before the month
+    assert expected_price(fix, 2027, 2, days[-1], 1) == settlement_price(fix, 2027, 2)  # all fixed
+    assert unfixed_fraction(2027, 2, today) == Fraction(1, 2)
+    assert unfixed_fraction(2027, 2, days[-1]) == 0 and unfixed_fraction(2027, 2, dt.date(2027, 1, 1)) == 1
+
+
+def test_buyer_and_seller_values_are_opposite():
+    f = Forward(id=1, rfq_id=1, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=2,
+                gpu_hours=7300, price_micro=2_500_000, buyer=3, seller=9, dealer=3, fair_micro=2_490_000)
+    assert f.index == "H100.us-east" and f.last_day == dt.date(2027, 2, 26)
+    assert f.buyer_value(2_600_000) == 7300 * 100_000
+    assert f.side_of(3) == 1 and f.side_of(9) == -1 and f.side_of(5) == 0
+
+
+# ----------------------------------------------------------------------------- a small OTC market
+
+
+@pytest.fixture(scope="module")
+def otc_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("otc") / "run"
+    run_with_regions(scn.load(OTC_SMALL), out)
+    return out
+
+
+def table(run: Path, name: str) -> list[dict]:
+    return pq.read_table(run / name).to_pylist()
+
+
+def test_principals_trade_forwards_with_dealers_and_never_the_exchange(otc_run):
+    summary = json.loads((otc_run / "summary.json").read_text())
+    otc = summary["otc"]
+    assert otc["forwards"] >= 10 and otc["volume_gpu_hours"] > 0
+    assert otc["principals_exchange_lots"] == 0 and otc["principals_share_of_exchange_volume"] == 0.0
+    agents = {r["account"]: r["agent_type"] for r in table(otc_run, "agents.parquet")}
+    trades = table(otc_run, "otc_trades.parquet")
+    assert sum(r["gpu_hours"] for r in trades) == otc["volume_gpu_hours"]
+    for r in trades:
+        assert agents[r["dealer"]] == "otc_dealer" and r["dealer"] in (r["buyer"], r["seller"])
+        side = "neocloud" if r["client"] == r["seller"] else "inference_platform"
+        assert agents[r["client"]] == side  # neoclouds sell capacity, platforms buy it
+    rfqs = {r["rfq_id"]: r for r in table(otc_run, "otc_rfqs.parquet")}
+    for r in trades:
+        row = rfqs[r["rfq_id"]]
+        assert row["outcome"] == "traded" and row["dealer"] == r["dealer"] and row["price_micro"] == r["price_micro"]
+        priced = [x for x in row["quotes"] if x["status"] == "quoted"]
+        better = [x for x in priced if (x["price_micro"] < r["price_micro"] if row["side"] == "buy"
+                                        else x["price_micro"] > r["price_micro"])]
+        assert not better  # the best quote won
+        assert {x["dealer"] for x in row["quotes"]} <= set(row["dealers_asked"])
+        assert all(x["ts"] > row["ts"] for x in row["quotes"])  # answers take time
+
+
+def test_every_settled_forward_moves_cash_between_its_two_parties_only(otc_run):
+    rows = table(otc_run, "otc_settlements.parquet")
+    trades = {r["forward_id"]: r for r in table(otc_run, "otc_trades.parquet")}
+    fix = {}
+    for r in table(otc_run, "fixings.parquet"):
+        fix.setdefault(r["index"], {})[r["date"]] = r["value"]
+    assert rows, "January's forwards settle on the last day"
+    by_forward: dict[int, list] = {}
+    for r in rows:
+        by_forward.setdefault(r["forward_id"], []).append(r)
+    for fid, pair in by_forward.items():
+        t = trades[fid]
+        assert sorted(r["account"] for r in pair) == sorted((t["buyer"], t["seller"]))
+        assert sum(r["cash_micro"] for r in pair) == 0
+        y, m = map(int, t["delivery"].split("-"))
+        price = settlement_price(fix[t["index"]], y, m)
+        buyer = next(r for r in pair if r["role"] == "buyer")
+        assert buyer["settlement_micro"] == price
+        assert buyer["cash_micro"] == t["gpu_hours"] * (price - t["price_micro"])
+
+
+def test_daily_marks_follow_the_forwards_own_index(otc_run):
+    fix = {}
+    for r in table(otc_run, "fixings.parquet"):
+        fix.setdefault(r["index"], {})[r["date"]] = r["value"]
+    rows = table(otc_run, "otc_positions.parquet")
+    assert rows
+    for r in rows:
+        y, m = map(int, r["delivery"].split("-"))
+        series = fix[r["index"]]
+        assert r["mark_micro"] == expected_price(series, y, m, r["date"], series[r["date"]])
+        assert r["buyer_value_micro"] == r["gpu_hours"] * (r["mark_micro"] - r["price_micro"])
+
+
+def test_each_dealers_pnl_split_adds_up_to_its_total_to_the_micro_dollar(otc_run):
+    summary = json.loads((otc_run / "summary.json").read_text())
+    accounts = table(otc_run, "accounts.parquet")
+    positions = table(otc_run, "otc_positions.parquet")
+    trades = table(otc_run, "otc_trades.parquet")
+    settlements = table(otc_run, "otc_settlements.parquet")
+    rate = Fraction("0.05")  # the dealers' default funding rate
+    days = sorted({r["date"] for r in accounts})
+    assert summary["otc"]["dealers"]
+    for account, d in summary["otc"]["dealers"].items():
+        a = int(account)
+        parts = d["client_spread_micro"] + d["hedge_pnl_micro"] + d["basis_pnl_micro"] - d["fees_micro"] - d["margin_cost_micro"]
+        assert parts == d["total_pnl_micro"]
+        # independently: the futures' variation margin, the forwards' cash and last marks, fees and margin financing
+        mine = [r for r in accounts if r["account"] == a]
+        vm = sum(r["variation_margin"] for r in mine)
+        fees = mine[-1]["fees_total"]
+        cost = 0
+        for r in mine:
+            i = days.index(r["date"])
+            gap = ((days[i + 1] if i + 1 < len(days) else r["date"] + dt.timedelta(days=3 if r["date"].weekday() == 4 else 1))
+                   - r["date"]).days
+            c = r["initial_margin"] * rate * gap / 365
+            cost += -(-c.numerator // c.denominator)
+        otc = sum(r["cash_micro"] for r in settlements if r["account"] == a)
+        last = {}
+        for r in positions:
+            if r["dealer"] == a and not r["settled"]:
+                last[r["forward_id"]] = r
+        for r in last.values():
+            if r["date"] == days[-1]:
+                otc += r["buyer_value_micro"] if r["buyer"] == a else -r["buyer_value_micro"]
+        assert vm + otc - fees - cost == d["total_pnl_micro"], account
+        spread = sum((1 if t["buyer"] == a else -1) * t["gpu_hours"] * (t["fair_micro"] - t["price_micro"])
+                     for t in trades if t["dealer"] == a)
+        assert spread == d["client_spread_micro"]
+        assert d["fees_micro"] == fees and d["futures_pnl_micro"] == vm
+
+
+def test_a_quote_deadline_shorter_than_the_latency_leaves_no_quotes(tmp_path):
+    sc = scn.load(OTC_SMALL)
+    agents = [msgspec.structs.replace(a, response_ns=1) if hasattr(a, "response_ns") else a for a in sc.agents]
+    sc = msgspec.structs.replace(sc, agents=agents, calendar=msgspec.structs.replace(sc.calendar, days=1))
+    summary = run_with_regions(sc, tmp_path / "run")
+    assert summary["otc"]["rfqs"] > 0 and summary["otc"]["forwards"] == 0
+    rows = table(tmp_path / "run", "otc_rfqs.parquet")
+    assert all(r["outcome"] == "no_quotes" for r in rows)
+    assert any(x["status"] == "late" for r in rows for x in r["quotes"])
+
+
+def test_a_dealer_declines_past_the_clients_credit_limit(tmp_path):
+    sc = scn.load(OTC_SMALL)
+    agents = [msgspec.structs.replace(a, credit_limit_usd=30_000.0) if hasattr(a, "credit_limit_usd") else a
+              for a in sc.agents]
+    sc = msgspec.structs.replace(sc, agents=agents, calendar=msgspec.structs.replace(sc.calendar, days=1))
+    run_with_regions(sc, tmp_path / "run")
+    rows = table(tmp_path / "run", "otc_rfqs.parquet")
+    declined = [x for r in rows for x in r["quotes"] if x["reason"] == "credit"]
+    assert declined
+    for t in table(tmp_path / "run", "otc_trades.parquet"):
+        assert t["gpu_hours"] * t["price_micro"] <= 30_000 * 10**6
+    open_by: dict = {}
+    for t in table(tmp_path / "run", "otc_trades.parquet"):
+        key = (t["dealer"], t["client"])
+        open_by[key] = open_by.get(key, 0) + t["gpu_hours"] * t["price_micro"]
+    assert all(v <= 30_000 * 10**6 for v in open_by.values())
+
+
+def test_with_exchange_access_a_principal_that_walks_away_hedges_on_the_exchange(tmp_path):
+    sc = scn.load(OTC_SMALL)
+    agents = []
+    for a in sc.agents:
+        if hasattr(a, "exchange_access"):
+            a = msgspec.structs.replace(a, exchange_access=True, reservation_bps=0.0, patience_ns=600_000_000_000)
+        if hasattr(a, "margin_bps"):
+            a = msgspec.structs.replace(a, margin_bps=3000.0)  # nobody's price is acceptable
+        agents.append(a)
+    sc = msgspec.structs.replace(sc, agents=agents, calendar=msgspec.structs.replace(sc.calendar, days=1))
+    summary = run_with_regions(sc, tmp_path / "run")
+    assert summary["otc"]["forwards"] == 0 and summary["otc"]["rfqs_walked_away"] > 0
+    assert summary["otc"]["principals_exchange_lots"] > 0
