@@ -15,11 +15,13 @@ SKUS = {"H100": 0.93, "H200": 1.12}  # level against the HOPPER basket
 def add_sku_region_fixings(fixings: dict[str, dict[dt.date, int]], basket: str = "HOPPER", seed: int = 5,
                            idio_vol: float = 0.012) -> dict[str, dict[dt.date, int]]:
     """SKU.region fixings = the basket's x a level x a random walk of daily
-    log sd ``idio_vol`` (the basis), for every SKU and region above."""
+    log sd ``idio_vol`` (the basis), for every SKU and region above; the
+    SKU fixings (where absent) the basket's x the level."""
     base = fixings[basket]
     days = sorted(base)
     rng = np.random.default_rng(seed)
     for sku, level in SKUS.items():
+        fixings.setdefault(sku, {d: int(round(base[d] * level)) for d in days})
         for region in REGIONS:
             walk = np.cumsum(rng.standard_normal(len(days)) * idio_vol)
             fixings[f"{sku}.{region}"] = {d: int(round(base[d] * level * math.exp(w))) for d, w in zip(days, walk)}

@@ -258,23 +258,26 @@ def test_futures_csv_of_the_derived_curve_reproduces_the_derived_run(tmp_path, c
 
 
 RUN_BOOK = ("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
-            "B,H200,,,2027-02-01,2027-02-26,14600,2.30,sell\n")  # -> naive buys 20 HOP-G27
+            "B,H200,,,2027-01-04,2027-01-29,14600,2.30,sell\n"  # the H200 index
+            "R,H100,,us-east,2027-01-04,2027-01-29,7300,2.60,buy\n")  # the H100.us-east index
 
 
 @pytest.fixture(scope="module")
 def sim_run(tmp_path_factory):
-    """A three-day run of tests/data/sim_small.toml (HOPPER, months-ahead 2:
-    HOP-F27 and HOP-G27 listed) and a book delivering in February 2027."""
-    from cfx.sim.run import run_scenario
+    """A three-day run of tests/data/sim_small.toml moved to 2027-01-27..29
+    (HOPPER, months-ahead 2: HOP-F27 expires on the 29th, HOP-G27) and a
+    book delivering in January 2027, priced from the run's own fixings."""
     from cfx.sim.scenario import load
+
+    from otc_support import run_with_regions
 
     root = tmp_path_factory.mktemp("hedge_run")
     toml = root / "small3.toml"
     text = (DATA / "sim_small.toml").read_text()
-    assert "days = 2\n" in text
-    toml.write_text(text.replace("days = 2\n", "days = 3\n"))
+    assert "days = 2\n" in text and "start = 2027-01-04\n" in text
+    toml.write_text(text.replace("days = 2\n", "days = 3\n").replace("start = 2027-01-04\n", "start = 2027-01-27\n"))
     run_dir = root / "run"
-    run_scenario(load(toml), run_dir, progress=False)
+    run_with_regions(load(toml), run_dir)
     book = root / "book.csv"
     book.write_text(RUN_BOOK)
     settle = pq.read_table(run_dir / "settlements.parquet").to_pylist()
@@ -291,7 +294,14 @@ def _run_prices(settle, symbol):
     return {r["date"]: r["price"] for r in sorted(settle, key=lambda r: r["ts"]) if r["series"] == symbol}
 
 
-def test_cli_hedges_against_a_run_with_its_settlement_prices(sim_run, cfx, tmp_path, capsys):
+def _run_fixings(run_dir):
+    out: dict = {}
+    for r in pq.read_table(run_dir / "fixings.parquet").to_pylist():
+        out.setdefault(r["index"], {})[r["date"]] = r["value"]
+    return out
+
+
+def test_cli_hedges_against_a_run_with_its_own_prices_and_fixings(sim_run, cfx, tmp_path, capsys):
     from cfx.hedge import load_market
 
     run_dir, book, settle = sim_run
@@ -302,20 +312,38 @@ def test_cli_hedges_against_a_run_with_its_settlement_prices(sim_run, cfx, tmp_p
     doc = json.loads((out / "summary.json").read_text())
     assert doc["inputs"]["run"] == run_dir.name
     assert doc["period"] == {"first": run_days[0].isoformat(), "last": run_days[-1].isoformat(), "days": 3}
-    # the market: futures = the run's settlements (tick $0.01 = the hedge's), index = the run's fixings
+    # the market: futures = the run's settlements, index = the run's basket fixings, and each forward's
+    # reference price = the run's fixing of its own index (the SKU's, or the SKU x region's)
     market = load_market(read_book(book), run=run_dir)
     assert market.dates == run_days
-    fix = {r["date"]: r["value"] for r in pq.read_table(run_dir / "fixings.parquet").to_pylist() if r["index"] == "HOPPER"}
-    assert market.index["HOPPER"].tolist() == [fix[d] for d in run_days]
-    for symbol, month in (("HOP-F27", 1), ("HOP-G27", 2)):
-        run_px = _run_prices(settle, symbol)
-        assert market.curve.prices(market.series("HOPPER", 2027, month)).tolist() == [run_px[d] for d in run_days]
-    # and the command's futures P&L is made of those prices: 20 HOP-G27 bought on day one
-    g = _run_prices(settle, "HOP-G27")
+    fix = _run_fixings(run_dir)
+    assert market.index["HOPPER"].tolist() == [fix["HOPPER"][d] for d in run_days]
+    assert market.ref["B"].tolist() == [fix["H200"][d] for d in run_days]
+    assert market.ref["R"].tolist() == [fix["H100.us-east"][d] for d in run_days]
+    assert "run" in market.source
+    run_px = _run_prices(settle, "HOP-F27")
+    assert market.curve.prices(market.series("HOPPER", 2027, 1)).tolist() == [run_px[d] for d in run_days]
+    # and the command's futures P&L is made of those prices
     rows = [r for r in pq.read_table(out / "daily.parquet").to_pylist() if r["policy"] == "naive"]
-    assert [r["contracts_held"] for r in rows] == [20, 20, 20]
-    want = [0] + [20 * 730 * (g[b] - g[a]) * 10_000 for a, b in zip(run_days, run_days[1:])]
-    assert [r["futures_pnl_micro"] for r in rows] == want
+    held = [r["contracts_held"] for r in rows]
+    assert any(held)
+
+
+def test_a_book_the_run_does_not_cover_is_refused_in_one_line(sim_run, cfx, tmp_path, capsys):
+    run_dir, _, _ = sim_run
+    cases = [
+        ("F,H200,,,2027-02-01,2027-02-26,14600,2.30,sell", "covers 2027-01-27..2027-01-29"),  # a month after the run
+        ("F,H200,,,2026-12-01,2026-12-31,14600,2.30,sell", "covers 2027-01-27..2027-01-29"),  # a month before it
+        ("F,H200,,ap-south,2027-01-04,2027-01-29,14600,2.30,sell", "no fixings of H200.ap-south"),
+        ("F,B200,,,2027-01-04,2027-01-29,14600,5.30,sell", "no fixings of basket BLACKWELL"),  # not in this run
+        ("F,H200,lambda,,2027-01-04,2027-01-29,14600,2.30,sell", "not provider prices"),
+    ]
+    for row, message in cases:
+        book = tmp_path / "book.csv"
+        book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n" + row + "\n")
+        assert cfx(["hedge", str(book), "--run", str(run_dir), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and ("book.csv:2" in err or "fixings.parquet" in err), err
 
 
 def test_run_days_outside_the_run_carry_the_nearest_settlement(sim_run):
@@ -324,14 +352,15 @@ def test_run_days_outside_the_run_carry_the_nearest_settlement(sim_run):
 
     run_dir, book, settle = sim_run
     run_days = sorted({r["date"] for r in settle})
-    g = _run_prices(settle, "HOP-G27")
+    f = _run_prices(settle, "HOP-F27")
     # before the run (--start in the run's fixing history): back-filled with the first settlement
-    market = load_market(read_book(book), run=run_dir, start=dt.date(2026, 12, 21))
+    market = load_market(read_book(book), run=run_dir, start=dt.date(2027, 1, 4))
     pre = [d for d in market.dates if d < run_days[0]]
-    assert len(pre) >= 5
-    px = market.curve.prices(market.series("HOPPER", 2027, 2)).tolist()
-    assert px == [g[run_days[0]]] * len(pre) + [g[d] for d in run_days]
+    assert len(pre) == 17
+    px = market.curve.prices(market.series("HOPPER", 2027, 1)).tolist()
+    assert px == [f[run_days[0]]] * len(pre) + [f[d] for d in run_days]
     # after the run: carried forward from the last settlement
+    g = _run_prices(settle, "HOP-G27")
     data = read_run(run_dir)
     dates = business_days(run_days[0], run_days[0] + dt.timedelta(days=14))
     curve = RunCurve(dates, {"HOPPER": np.full(len(dates), 2_250_000)}, data)

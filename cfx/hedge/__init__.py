@@ -105,6 +105,13 @@ def main(args) -> int:
     )
     policies = policies_from_args(args.policy)
     results = run_backtest(forwards, market, policies, cfg)
+    minvar = results.get("minvar")
+    if minvar is not None and minvar.extra.get("minvar_fallback_days"):
+        import sys
+
+        n = minvar.extra["minvar_fallback_days"]
+        print(f"warning: minvar fell back to the naive 1:1 hedge on {n} of {len(market.dates)} days (fewer than "
+              f"--window {cfg.window} price changes so far, or the future did not move)", file=sys.stderr)
     inputs = {
         "book": Path(args.book).name,
         "prices": args.prices and Path(args.prices).name,

@@ -206,6 +206,7 @@ class _Prep:
         self.cutoff: dict[str, dt.date] = {}
         self.ltd: dict[str, int] = {}
         self.S = {f.id: market.ref[f.id] for f in forwards}
+        self.fallback_days: set[int] = set()  # days minvar held the naive 1:1 hedge (too few changes, flat future)
 
         # undelivered hours after the close of each day; qprev[t] = before day t's delivery
         self.qrem: list[np.ndarray] = []
@@ -290,6 +291,7 @@ class _Prep:
 
     def minvar_hours(self, k: int, t: int, window: int) -> Fraction:
         if t < window:
+            self.fallback_days.add(t)
             return self.naive_hours(k, t)
         s = self.hs[k][t]
         F = self.F[s][t - window: t + 1]
@@ -298,6 +300,7 @@ class _Prep:
         xc = x - x.mean()
         vx = float(xc @ xc)
         if vx == 0.0:
+            self.fallback_days.add(t)
             return self.naive_hours(k, t)
         beta = float(xc @ (y - y.mean())) / vx
         naive = self.naive_hours(k, t)
@@ -394,5 +397,9 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
 def run_backtest(forwards: list[Forward], market: Market, policies: list[str], cfg: HedgeConfig | None = None) -> dict[str, PolicyResult]:
     """Each policy's result, by name, in the order given. Deterministic."""
     prep = _Prep(forwards, market, cfg or HedgeConfig())
-    return {p: _run_policy(prep, p) for p in policies}
+    out = {p: _run_policy(prep, p) for p in policies}
+    if "minvar" in out:
+        rebalanced = int((out["minvar"].contracts_held > 0).sum())
+        out["minvar"].extra.update(minvar_fallback_days=len(prep.fallback_days), minvar_hedged_days=rebalanced)
+    return out
 

@@ -333,7 +333,13 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
     index_skus = {s for b in needed_baskets if b not in run_fx for s in baskets[b].weights}
     needed_skus = sorted(index_skus | {f.sku for f in forwards})
     quotes: list[Quote] | None = None
-    if prices is not None:
+    from_run = run_data is not None and prices is None and fixings is None  # the run's own SKU/region fixings
+    if from_run:
+        from cfx.hedge.run import check_covers
+
+        check_covers(run_data, forwards, book)
+        src = f"run {run_data.path}"
+    elif prices is not None:
         quotes = read_quotes_csv(prices)
         if not quotes:
             raise InputError(f"{prices}: no quotes")
@@ -358,6 +364,8 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
 
     if fixings is not None:
         fx = read_fixings_csv(fixings)
+    elif from_run:
+        fx = dict(run_data.fixings)
     else:
         assert quotes is not None
         quoted = {q.sku for q in quotes}
@@ -367,7 +375,7 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
         days_all = sorted({q.date for q in quotes})
         fx = daily_fixings(quotes, days=business_days(days_all[0], days_all[-1]), skus=[s for s in needed_skus if s in quoted])
     fx.update(run_fx)
-    if run_fx:
+    if run_fx and not from_run:
         src = f"{src}; index and futures from run {run_data.path}"
     for b in needed_baskets:
         if b not in fx:
@@ -395,7 +403,10 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
     for f in forwards:
         if f.delivery_end < dates[0]:
             raise InputError(f"{book}:{f.line}: field 'delivery_end': {f.delivery_end} is before the price history starts ({dates[0]})")
-        if f.provider or f.region:
+        if from_run:
+            name = f"{f.sku}.{f.region}" if f.region else f.sku
+            ref[f.id] = on_timeline(fx[name], f"{src}: {name}")
+        elif f.provider or f.region:
             if quotes is None:
                 raise InputError(f"{book}:{f.line}: field 'provider': a provider/region price needs --prices (only --fixings given)")
             ref[f.id] = _ref_from_quotes(f, quotes, dates, book, src)

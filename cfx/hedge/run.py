@@ -31,7 +31,7 @@ from pathlib import Path
 from cfx.errors import InputError
 from cfx.index import Fixing, FixingFlag
 from cfx.hedge.market import CsvCurve
-from cfx.products import TICK_MICRO, parse_symbol
+from cfx.products import DEFAULT_BASKETS, TICK_MICRO, last_business_day, parse_symbol
 
 DEFAULT_TICK_USD = 0.01
 
@@ -149,6 +149,40 @@ def read_run(run_dir: str | Path) -> RunData:
     return RunData(run, table, finals, fixings, run_tick)
 
 
+def check_covers(run: RunData, forwards, book: str) -> None:
+    """With ``--run`` and no price files each forward is priced from the run's
+    own fixings: its SKU/region index (``H100.us-east``; the SKU index when
+    the region is blank). InputError, one line, unless the run covers it:
+    no provider (a run publishes no provider prices), the index and the
+    forward's basket among the run's fixings, the basket's futures among its
+    settlements, and every delivery month between the run's first and last
+    day, the last one ending (its future's last trading day) by the run's
+    last settlement."""
+    days = run.days
+    first, last = days[0], days[-1]
+    have = ", ".join(sorted(run.fixings))
+    roots = {parse_symbol(s)[0] for s in run.table}
+    for f in forwards:
+        where = f"{book}:{f.line}"
+        if f.provider:
+            raise InputError(f"{where}: field 'provider': {f.provider!r}: a run publishes SKU and SKU.region indices, "
+                             "not provider prices; leave provider blank or give --prices")
+        name = f"{f.sku}.{f.region}" if f.region else f.sku
+        if name not in run.fixings:
+            raise InputError(f"{where}: field {'region' if f.region else 'sku'!r}: run {run.path} has no fixings of "
+                             f"{name} (it publishes {have})")
+        if f.basket not in run.fixings:
+            raise InputError(f"{where}: field 'basket': run {run.path} has no fixings of basket {f.basket} (it publishes {have})")
+        root = DEFAULT_BASKETS[f.basket].root if f.basket in DEFAULT_BASKETS else f.basket
+        if root not in roots:
+            raise InputError(f"{where}: field 'basket': run {run.path} lists no {f.basket} futures ({root}-...; it has "
+                             f"{', '.join(sorted(roots))})")
+        end = last_business_day(f.delivery_end.year, f.delivery_end.month)
+        if (f.delivery_start.year, f.delivery_start.month) < (first.year, first.month) or end > last:
+            raise InputError(f"{where}: field 'delivery_end': run {run.path} covers {first}..{last}; delivery "
+                             f"{f.delivery_start:%Y-%m}..{f.delivery_end:%Y-%m} needs {f.delivery_start:%Y-%m-01}..{end}")
+
+
 class RunCurve(CsvCurve):
     """`CsvCurve` over a run's settlement table (see the module docstring):
     the run's own price on every day it has one, its ``final`` price from
@@ -175,4 +209,4 @@ class RunCurve(CsvCurve):
         return got
 
 
-__all__ = ["RunCurve", "RunData", "read_run"]
+__all__ = ["RunCurve", "RunData", "check_covers", "read_run"]
