@@ -73,8 +73,10 @@ class Need:
 class Principal(Agent):
     """A principal with capacity needs, traded OTC by request for quote.
 
-    Needs arrive as a Poisson process (mean ``need_interval_ns``; at most
-    ``max_needs``, 0 = no limit): a SKU from ``skus`` and a region from
+    Needs arrive as a Poisson process in trading time (mean
+    ``need_interval_ns`` between them, counted from when the last one was
+    seen, so nights do not pile them up; at most ``max_needs``, 0 = no
+    limit): a SKU from ``skus`` and a region from
     ``regions`` (uniformly), a delivery month ``delivery_months`` months
     from the current one (0 = this month), GPU-hours lognormal (median
     ``median_gpu_hours``, shape ``size_sigma``, capped at
@@ -139,9 +141,9 @@ class Principal(Agent):
     def on_wakeup(self, ctx: Context) -> None:
         spec = self.spec
         now = ctx.now
-        while now >= self._next_need and (not spec.max_needs or self.arrived < spec.max_needs):
-            self._new_need(ctx)
-            self._next_need += exp_delay(ctx.rng.random(), spec.need_interval_ns)
+        if now >= self._next_need and (not spec.max_needs or self.arrived < spec.max_needs):
+            self._new_need(ctx)  # one at a time: the clock of needs runs in trading hours, not overnight
+            self._next_need = now + exp_delay(ctx.rng.random(), spec.need_interval_ns)
         for need in self.needs:
             if not need.done and need.rfq is None and need.next_try_ns <= now:
                 self._ask(ctx, need)

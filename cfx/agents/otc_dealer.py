@@ -26,6 +26,7 @@ class OtcDealerSpec(AgentSpec, tag="otc_dealer"):
     margin_bps: Bps = 30.0
     skew_bps_per_10k_gpu_hours: Bps = 5.0
     basis_halflife_days: Annotated[float, msgspec.Meta(gt=0.0, le=1000.0)] = 5.0
+    basis_current_weight: Probability = 0.8
     hedge: Literal["none", "naive", "minvar"] = "minvar"
     minvar_window_days: Annotated[int, msgspec.Meta(ge=5, le=500)] = 30
     min_hedge_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 0.0
@@ -48,9 +49,10 @@ class OtcDealer(Agent):
     **Quote** (answering an RFQ at once; the desk adds the latency): for
     delivery month m, the basket future's mid (else its last settlement)
     in micro-$/GPU-h, plus the dealer's estimate of the SKU/region basis
-    (an exponentially weighted mean, half-life ``basis_halflife_days``, of
-    the index's official fixing minus the basket's, over the fixings
-    published so far), minus an inventory skew of
+    (``basis_current_weight`` × the index's latest published value minus
+    the basket's, plus the rest × an exponentially weighted mean, half-life
+    ``basis_halflife_days``, of the index's official fixing minus the
+    basket's over the fixings published so far), minus an inventory skew of
     ``skew_bps_per_10k_gpu_hours`` per 10,000 GPU-hours it is already long
     in that index and month (plus when short), then ± ``margin_bps`` (the
     client pays more when it buys, gets less when it sells). It declines a
@@ -115,6 +117,18 @@ class OtcDealer(Agent):
             self._beta.clear()
 
     def basis(self, ctx: Context, name: str) -> float | None:
+        """The SKU/region index's estimated premium over the basket, micro-$
+        (see the class docstring)."""
+        learned = self._learned_basis(ctx, name)
+        if learned is None:
+            return None
+        s, b = ctx.otc.latest(name), ctx.otc.latest(self.basket)
+        if s is None or b is None:
+            return learned
+        w = self.spec.basis_current_weight
+        return w * (s - b) + (1.0 - w) * learned
+
+    def _learned_basis(self, ctx: Context, name: str) -> float | None:
         """EWMA of (index fixing - basket fixing) over the published fixings."""
         self._refresh(ctx)
         if name in self._basis:

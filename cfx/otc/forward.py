@@ -36,8 +36,10 @@ def index_name(sku: str, region: str) -> str:
 class Forward(msgspec.Struct, frozen=True, kw_only=True):
     """One OTC forward. ``buyer`` receives the capacity (is long the price),
     ``seller`` delivers it; both are account numbers. ``dealer`` is the party
-    that quoted it. ``fair_micro`` is the desk's mark of the index for that
-    month when it was traded (what the client spread is measured against)."""
+    that quoted it. ``fair_micro`` is the desk's mark of the forward when it
+    was traded (`expected_price` on the fixings published by then: what the
+    client spread is measured against); ``dealer_fair_micro`` the dealer's
+    own fair value it quoted around (its margin and skew are the distance)."""
 
     id: int
     rfq_id: int
@@ -53,6 +55,7 @@ class Forward(msgspec.Struct, frozen=True, kw_only=True):
     seller: int
     dealer: int
     fair_micro: int
+    dealer_fair_micro: int = 0
 
     @property
     def index(self) -> str:

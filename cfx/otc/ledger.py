@@ -8,7 +8,9 @@ settlement of the hedge basket's future for the delivery month, in
 micro-$/GPU-h):
 
 - **client spread** ``side * q * (M_trade - K)``: what the dealer earned
-  against the mark at the moment it traded;
+  against the mark at the moment it traded (its margin and skew, less any
+  error of its own fair value against the mark: a client takes the quote
+  that is best for it, so the winner's curse shows here);
 - **forward market P&L** ``side * q * (M_close - M_prev)`` each day after,
   up to the settlement price (the forward's cash-settled value);
 - of which the **curve part** ``side * q * (F_close - F_prev)``: what the

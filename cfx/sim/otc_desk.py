@@ -87,11 +87,23 @@ class OtcDesk:
         s = sim.series.get(symbol)
         return sim.published.get(s.basket) if s is not None else None
 
+    def latest(self, name: str) -> int | None:
+        """The index's latest published value: during the trading day its
+        latest indicative value where the index layer publishes one, else
+        (and once the day's fixings are out) its latest official fixing."""
+        info = getattr(self.sim, "information", None)
+        if info is not None and self.published_through < self.sim.today:
+            value = info.seen(name, 0)
+            if value is not None:
+                return value
+        return self.sim.published.get(name)
+
     def mark(self, sku: str, region: str, year: int, month: int) -> int | None:
-        """The desk's mark of a forward price now (`expected_price` on the
-        official fixings published so far), or None without fixings."""
+        """The desk's mark of a forward price now (`expected_price`: the
+        official fixings published so far, the index's `latest` value for
+        the days still to fix), or None without fixings."""
         name = index_name(sku, region)
-        latest = self.sim.published.get(name)
+        latest = self.latest(name)
         if latest is None:
             return None
         return expected_price(self.sim.fixings.get(name, {}), year, month, self.published_through, latest)
@@ -178,11 +190,14 @@ class OtcDesk:
         d = sim.by_account[dealer]
         client = sim.by_account[rfq.client]
         self._forward_id += 1
-        fair = quote.fair_micro if quote.fair_micro is not None else self.mark(rfq.sku, rfq.region, rfq.year, rfq.month)
+        fair = self.mark(rfq.sku, rfq.region, rfq.year, rfq.month)
+        if fair is None:
+            fair = quote.price_micro
         buyer, seller = (client.account, d.account) if rfq.side is Side.BUY else (d.account, client.account)
         f = Forward(id=self._forward_id, rfq_id=rfq.id, ts=sim.now, date=sim.today, sku=rfq.sku, region=rfq.region,
                     year=rfq.year, month=rfq.month, gpu_hours=rfq.gpu_hours, price_micro=quote.price_micro,
-                    buyer=buyer, seller=seller, dealer=d.account, fair_micro=fair if fair is not None else quote.price_micro)
+                    buyer=buyer, seller=seller, dealer=d.account, fair_micro=fair,
+                    dealer_fair_micro=quote.fair_micro if quote.fair_micro is not None else fair)
         root = getattr(d.agent, "hedge_root", None) or ""
         fut = quote.futures_micro
         if fut is None and root:
@@ -294,14 +309,18 @@ class OtcDesk:
             led = self.ledgers[p.account]
             mine = [f for f in self.forwards if f.dealer == p.account]
             quoted = [q for r in rows for q in r["quotes"] if q["dealer"] == p.account and q["price_micro"] is not None]
-            spreads = [abs(f.price_micro - f.fair_micro) / f.fair_micro * 1e4 for f in mine if f.fair_micro]
+            quoted_bps = [abs(f.price_micro - f.dealer_fair_micro) / f.dealer_fair_micro * 1e4 for f in mine
+                          if f.dealer_fair_micro]
+            marked_bps = [f.side_of(p.account) * (f.fair_micro - f.price_micro) / f.fair_micro * 1e4 for f in mine
+                          if f.fair_micro]
             dealers[str(p.account)] = {
                 "agent_index": p.agent.index,
                 "forwards": len(mine),
                 "gpu_hours": sum(f.gpu_hours for f in mine),
                 "quotes": len(quoted),
                 "hit_ratio": round(len(mine) / len(quoted), 4) if quoted else None,
-                "mean_spread_bps": round(sum(spreads) / len(spreads), 2) if spreads else None,
+                "mean_quoted_spread_bps": round(sum(quoted_bps) / len(quoted_bps), 2) if quoted_bps else None,
+                "mean_spread_to_mark_bps": round(sum(marked_bps) / len(marked_bps), 2) if marked_bps else None,
                 "exchange_lots": by.get(p.account, 0),
                 **led.summary(),
             }
@@ -339,12 +358,14 @@ class OtcDesk:
             ("sku", pa.string()), ("region", pa.string()), ("index", pa.string()), ("delivery", pa.string()),
             ("gpu_hours", pa.int64()), ("price_micro", pa.int64()), ("buyer", pa.int64()), ("seller", pa.int64()),
             ("dealer", pa.int64()), ("client", pa.int64()), ("fair_micro", pa.int64()),
+            ("dealer_fair_micro", pa.int64()),
         ])
         pq.write_table(pa.Table.from_pylist([{
             "forward_id": f.id, "rfq_id": f.rfq_id, "ts": f.ts, "date": f.date, "sku": f.sku, "region": f.region,
             "index": f.index, "delivery": f"{f.year}-{f.month:02d}", "gpu_hours": f.gpu_hours,
             "price_micro": f.price_micro, "buyer": f.buyer, "seller": f.seller, "dealer": f.dealer,
             "client": f.seller if f.buyer == f.dealer else f.buyer, "fair_micro": f.fair_micro,
+            "dealer_fair_micro": f.dealer_fair_micro,
         } for f in self.forwards], schema=trade_schema), out / "otc_trades.parquet")
         pos_schema = pa.schema([
             ("date", pa.date32()), ("forward_id", pa.int64()), ("index", pa.string()), ("delivery", pa.string()),
@@ -380,6 +401,10 @@ class OtcLink:
     def fixing(self, name: str) -> int | None:
         """The latest official fixing of ``name`` (micro-$/GPU-h), or None."""
         return self.desk.fixing(name)
+
+    def latest(self, name: str) -> int | None:
+        """The index's latest published value, micro-$ (`OtcDesk.latest`)."""
+        return self.desk.latest(name)
 
     def history(self, name: str, days: int) -> list[int]:
         """The last ``days`` official fixings of ``name`` published so far, oldest first."""
