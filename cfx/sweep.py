@@ -88,7 +88,7 @@ METRICS: tuple[str, ...] = (
     "settlement_tiers.vwap", "settlement_tiers.mid", "settlement_tiers.index_moved", "settlement_tiers.final",
 )
 # dict-valued metrics whose entries become columns "name.key" (keys vary by scenario)
-DICT_METRICS = ("pnl_usd_by_agent_type", "volume_by_agent_type")
+DICT_METRICS = ("pnl_usd_by_agent_type", "volume_by_agent_type", "otc")
 _NOT_METRICS = {"seed", "scenario", "question", "run_hash"}
 RESERVED_PATHS = {"seed": "vary seeds with `seeds`", "name": "the name is not a parameter",
                   "question": "the question is not a parameter"}

@@ -324,7 +324,19 @@ class OtcDesk:
                 "exchange_lots": by.get(p.account, 0),
                 **led.summary(),
             }
+        weight = sum(d["gpu_hours"] for d in dealers.values() if d["hedge_effectiveness"] is not None)
+
+        def mean(key: str) -> float | None:
+            got = [(d[key], d["gpu_hours"]) for d in dealers.values() if d[key] is not None]
+            w = sum(h for _, h in got)
+            return round(sum(v * h for v, h in got) / w, 4) if w else None
+
         return {
+            "hedge_effectiveness": mean("hedge_effectiveness") if weight else None,
+            "quoted_spread_bps": mean("mean_quoted_spread_bps"),
+            "spread_to_mark_bps": mean("mean_spread_to_mark_bps"),
+            "dealers_total_pnl_usd": round(sum(d["total_pnl_micro"] for d in dealers.values()) / 1e6, 2),
+            "dealers_basis_pnl_usd": round(sum(d["basis_pnl_micro"] for d in dealers.values()) / 1e6, 2),
             "rfqs": len(rows),
             "rfqs_traded": len(traded),
             "rfqs_walked_away": sum(1 for r in rows if r["outcome"] == "walked_away"),
