@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from cfx.cli import main
-from cfx.sim import scenario as scn
-from cfx.sim.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "otc_market.toml"
@@ -26,8 +26,11 @@ BOOK = ROOT / "examples" / "otc_dealer_book.csv"
 
 @pytest.fixture(scope="module")
 def market(tmp_path_factory) -> tuple[Path, dict]:
+    """A fresh `cfx run` of the scenario in its own process (as a user runs it)."""
     out = tmp_path_factory.mktemp("otc_market") / "run"
-    summary = run_scenario(scn.load(SCENARIO), out, progress=False)
+    subprocess.run([sys.executable, "-m", "cfx", "run", str(SCENARIO), "--out", str(out), "--quiet", "--no-report"],
+                   check=True, stdout=subprocess.DEVNULL)
+    summary = json.loads((out / "summary.json").read_text())
     if not any("." in r["index"] for r in pq.read_table(out / "fixings.parquet").to_pylist()):
         pytest.skip("the index layer publishes no SKU x region fixings")
     return out, summary
