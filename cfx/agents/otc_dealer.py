@@ -36,7 +36,7 @@ class OtcDealerSpec(AgentSpec, tag="otc_dealer"):
     max_child_lots: Lots = 10
     urgency: Probability = 0.5
     roll_days: Annotated[int, msgspec.Meta(ge=0, le=20)] = 2
-    credit_limit_usd: Annotated[float, msgspec.Meta(ge=0.0, le=1e12)] = 10_000_000.0
+    credit_limit_usd: Annotated[float, msgspec.Meta(ge=0, le=1e12)] = 10_000_000.0
     max_forward_gpu_hours: Annotated[int, msgspec.Meta(gt=0, le=10**9)] = 730_000
     funding_rate: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.05
     check_interval_ns: Interval = MINUTE
