@@ -32,7 +32,7 @@ from cfx.agents import (
     Quote,
     agent_for,
 )
-from cfx.agents.base import HOUR, MINUTE, SECOND, AgentSpec
+from cfx.agents.base import HOUR, SECOND, AgentSpec
 from cfx.engine import Engine
 from cfx.types import (
     CancelOrder,
