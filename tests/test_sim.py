@@ -215,3 +215,23 @@ def test_a_default_auction_crosses_the_position_to_a_market_maker_at_its_bid(tmp
     trades = pq.read_table(out / "trades.parquet").to_pylist()
     crossed = [t for t in trades if t["taker_id"] == sell["order_id"]]
     assert sum(t["qty"] for t in crossed) == sell["qty"] and all(t["price"] >= sell["price"] for t in crossed)
+
+
+def test_run_hash_does_not_depend_on_pythonhashseed(tmp_path):
+    """Two processes with different string-hash seeds (set iteration orders)
+    give the same run: nothing the simulation does may follow a set's order.
+    otc_market touches both listed months in one command (mass cancels,
+    dealers' hedges), where a set of series once decided the publish order."""
+    import os
+    import subprocess
+    import sys
+
+    hashes = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"h{seed}"
+        proc = subprocess.run([sys.executable, "-m", "cfx", "run", "otc_market", "--set", "calendar.days=2",
+                               "--out", str(out), "--quiet", "--no-report"],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        hashes.append(json.loads(proc.stdout.strip().splitlines()[-1])["run_hash"])
+    assert len(set(hashes)) == 1, hashes

@@ -352,7 +352,7 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
             last_map = live
         else:
             target = pos
-        for s in set(pos) | set(target):
+        for s in sorted(set(pos) | set(target)):  # fixed order: the float costs sum the same way in every process
             n = abs(target.get(s, 0) - pos.get(s, 0))
             if n:
                 tv = prep.series[s].tick_value_micro

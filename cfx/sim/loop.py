@@ -270,7 +270,7 @@ class Simulation:
         """Own order events to their agents (after latency); top-of-book changes to the tape."""
         by_account = self.by_account
         batches: dict[Participant, list] = {}
-        touched: set[str] = set()
+        touched: dict[str, None] = {}  # series in the order first touched (a set's order follows PYTHONHASHSEED)
         volume = self.volume
         liquidation_base = self.venue.clearing.config.liquidation_order_id_base
         last_trade = self.last_trade
@@ -282,7 +282,7 @@ class Simulation:
                     book.change(e.ts, e.side, e.price, e.qty)
                 continue
             if t is Trade:
-                touched.add(e.series)
+                touched[e.series] = None
                 tape = self.trade_tapes.get(e.series)
                 if tape is not None:
                     tape.record(e.ts, e.price, e.qty, e.aggressor)
@@ -320,7 +320,7 @@ class Simulation:
                 if p is not None:
                     batches.setdefault(p, []).append(e)
                 if e.series is not None:
-                    touched.add(e.series)
+                    touched[e.series] = None
         now = self.now
         for p, batch in batches.items():
             self._push(now + p.delay(p.md_ns), DELIVER, p, batch)
