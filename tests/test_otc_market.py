@@ -93,8 +93,8 @@ def test_in_run_hedge_effectiveness_agrees_with_rho_squared_and_the_basis_is_par
         fwd, fut, _ = daily_pnl(run, int(account))
         rho2 = float(np.corrcoef(fwd, fut)[0, 1] ** 2)
         eff = d["hedge_effectiveness"]
-        # 0.1 on the runs measured by hand; 0.2 here because a fresh process's run is not bit-identical to
-        # another's (see the report), and a dealer's figure moves with it
+        # issue 13 asks for 0.1; one dealer of the shipped run is 0.17 apart (0.68 in-run vs 0.51 = rho^2 of
+        # its forwards against the future's settlements): the run is deterministic, the gap is real (open)
         assert abs(eff - rho2) < 0.2, (account, eff, rho2)
         assert 0.2 < eff < 0.98, (account, eff)  # HOPPER takes part of the risk, not all of it
 
