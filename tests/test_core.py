@@ -266,3 +266,34 @@ def test_both_engines_reproduce_the_yardsticks_fills_hash(tmp_path, engine):
     assert ours["engine"] == engine
     assert (ours["fills_sha256"], ours["fills"], ours["volume"]) == (theirs["fills_sha256"], theirs["fills"],
                                                                      theirs["volume"])
+
+
+def test_l2_and_l3_rebuilt_from_the_compiled_events_equal_its_book(tmp_path):
+    """The rebuild of tests/test_rebuild.py, fed the compiled core's rows
+    batch by batch on a generated workload."""
+    from test_rebuild import L2, L3
+
+    from cfx import workload
+    from cfx.core.engine import CompiledEngine
+    from cfx.core.rows import to_events
+
+    path = tmp_path / "orders.csv"
+    workload.write(str(path), workload.generate(20_000, seed=9))
+    (cols,) = read_csv(path, "W")
+    engine = CompiledEngine(ListSeries("W", max_qty=1_000_000))
+    book = engine.book
+    l2, l3 = L2(), L3()
+    for start in range(0, len(cols), 997):
+        engine.apply_columns(cols, start, min(len(cols), start + 997))
+        for e in to_events(list(map(tuple, book.rows())), "W"):
+            l2.apply(e)
+            l3.apply(e)
+        book.clear()
+        bids = [(p, q) for p, q, _ in book.levels(0)]
+        asks = [(p, q) for p, q, _ in book.levels(1)]
+        assert l2.depth() == (bids, asks)
+        mine = {(side, p): [(o, q, q) for o, _, q, _ in book.orders_at(s, p)]
+                for s, side in ((0, BUY), (1, SELL)) for p, _, _ in book.levels(s)}
+        assert l3.view() == mine
+        book.check()
+    assert book.fills > 1000 and book.live_count() > 100

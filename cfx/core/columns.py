@@ -11,7 +11,7 @@ account's default; codes in cfx/core/rows.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -105,13 +105,13 @@ def from_commands(cmds: Iterable) -> Columns:
     return cols
 
 
-def read_csv(path: str | Path, series: str) -> list[Columns]:
+def read_csv(path: str | Path, series: str, load: Callable[[Path, str], list] | None = None) -> list[Columns]:
     """An order-message CSV as column chunks, all of it checked before it
     returns. The plain form (what `cfx workload` writes) is parsed in C,
     `BLOCK` bytes at a time; a file with anything else (quoting, odd
-    integers, a bad row) goes through the pure-Python loader instead, so a
-    mistake is reported exactly as there (`InputError` naming the line and
-    field)."""
+    integers, a bad row) goes through ``load``, the pure-Python loader
+    (default `cfx.replay.load_csv`), instead, so a mistake is reported
+    exactly as there (`InputError` naming the line and field)."""
     from cfx.core import _columns
 
     path = Path(path)
@@ -123,9 +123,9 @@ def read_csv(path: str | Path, series: str) -> list[Columns]:
         try:
             names = [h.strip() for h in f.readline().decode("ascii").rstrip("\r\n").split(",")]
         except UnicodeDecodeError:
-            return _fallback(path, series)
+            return _fallback(path, series, load)
         if any('"' in n for n in names) or any(c not in names for c in CSV_COLUMNS):
-            return _fallback(path, series)
+            return _fallback(path, series, load)
         column_of = np.full(len(names), -1, np.int32)
         for c, name in enumerate(CSV_COLUMNS):
             column_of[names.index(name)] = c  # the first field of that name, as the Python loader reads it
@@ -142,16 +142,16 @@ def read_csv(path: str | Path, series: str) -> list[Columns]:
                 cols = Columns(data.count(b"\n") + (not data.endswith(b"\n")))
                 n = _columns.parse(data, column_of, *cols.arrays()[:7])
                 if n < 0:
-                    return _fallback(path, series)
+                    return _fallback(path, series, load)
                 chunks.append(cols.head(n))
             if not block:
                 return chunks
 
 
-def _fallback(path: str | Path, series: str) -> list[Columns]:
-    from cfx import replay
-
+def _fallback(path: Path, series: str, load: Callable[[Path, str], list] | None) -> list[Columns]:
+    if load is None:
+        from cfx.replay import load_csv as load
     try:
-        return [from_commands(replay.load_csv(path, series))]
+        return [from_commands(load(path, series))]
     except Unsupported as e:
         raise InputError(f"{path}: the compiled engine cannot replay this file ({e}); use --engine python") from None

@@ -27,9 +27,9 @@ BATCH = 8192  # commands per apply: their rows (~1.6 MB) stay in the CPU cache
 
 
 def main(args: argparse.Namespace) -> int:
-    from cfx.replay import MAX_QTY
+    from cfx.replay import MAX_QTY, load_csv  # the sibling Python replay: its limits and its loader
 
-    chunks = read_csv(args.input, args.series)
+    chunks = read_csv(args.input, args.series, load_csv)
     engine = CompiledEngine(ListSeries(args.series, max_qty=MAX_QTY))
     book = engine.book
     digest = hashlib.sha256()
