@@ -2,7 +2,7 @@
 # containers, events out as fixed-width int64 rows (cfx/core/rows.py names
 # the columns). See _book.pyx.
 
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 from libcpp.map cimport map as cmap
 from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
@@ -29,12 +29,20 @@ cdef struct Order:
     Level* level
 
 
+cdef struct Entry:   # the order-id index: open addressing, linear probing
+    int64_t key      # order id
+    int32_t slot     # its order's slot; -1: empty
+
+
 cdef class CompiledBook:
     cdef cmap[int64_t, Level] bids   # keyed by -price: begin() is the best bid
     cdef cmap[int64_t, Level] asks   # keyed by price: begin() is the best ask
     cdef vector[Order] orders        # the order pool; slots reused through free
     cdef vector[int32_t] free
-    cdef unordered_map[int64_t, int32_t] live            # order id -> slot
+    cdef vector[Entry] index         # order id -> slot of every live order
+    cdef uint64_t mask               # index size - 1 (a power of two)
+    cdef int shift                   # 64 - log2(index size)
+    cdef Py_ssize_t live             # live orders (entries in use)
     cdef unordered_map[int64_t, int8_t] account_stp      # account -> default STP code
     cdef int64_t* buf                # event rows, reused batch after batch
     cdef Py_ssize_t n                # int64s used in buf
@@ -49,6 +57,11 @@ cdef class CompiledBook:
     cdef bint traded_ever
 
     cdef void _grow(self) noexcept nogil
+    cdef uint64_t home(self, int64_t oid) noexcept nogil
+    cdef int32_t find(self, int64_t oid) noexcept nogil
+    cdef void index_put(self, int64_t oid, int32_t slot) noexcept nogil
+    cdef void index_drop(self, int64_t oid) noexcept nogil
+    cdef void index_resize(self, uint64_t size) noexcept nogil
     cdef void ev(self, int64_t typ, int64_t ts, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
                  int64_t a4, int64_t a5, int64_t a6) noexcept nogil
     cdef int8_t mode_of(self, int8_t stp, int64_t account) noexcept nogil

@@ -10,10 +10,12 @@ int64 rows in one buffer that the next batch reuses (`rows`; cfx/core/rows.py
 names the columns and turns rows into event Structs where Python reads
 them). Prices are levels in two ordered maps (bids keyed by -price, so
 ``begin()`` is the best price on either side); a level's orders are a doubly
-linked list through the order pool, so a cancel is O(1) with no tombstones.
+linked list through the order pool, so a cancel is O(1) with no tombstones;
+order ids find their order through an open-addressing index (one cache
+line per lookup, no allocation per order).
 """
 
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport abort, free, realloc
 from libc.stdio cimport snprintf
 from cython.operator cimport dereference as deref, preincrement as inc
@@ -21,8 +23,13 @@ from cython.operator cimport dereference as deref, preincrement as inc
 cdef extern from *:
     """
     #define CFX_W 11
+    #define CFX_PREFETCH(p) __builtin_prefetch(p)
     """
     int W "CFX_W"
+    void prefetch "CFX_PREFETCH"(const void* p) noexcept nogil
+
+cdef enum:
+    PREFETCH = 8  # commands ahead whose order-id lookup is prefetched
 
 # event types (row column 0)
 cdef enum:
@@ -88,11 +95,14 @@ cdef class CompiledBook:
         self.max_qty = max_qty
         self.cmd = cmd
         self.seq = seq
-        self.cap = 4096 * W
+        self.cap = 32768 * W
         self.buf = <int64_t*> realloc(NULL, self.cap * sizeof(int64_t))
         if self.buf == NULL:
             raise MemoryError()
         self.n = 0
+        self.live = 0
+        self.index_resize(1 << 16)
+        self.orders.reserve(1 << 15)
 
     def __dealloc__(self):
         free(self.buf)
@@ -126,6 +136,72 @@ cdef class CompiledBook:
         r[9] = a5
         r[10] = a6
 
+    # ------------------------------------------------------------------ the order-id index
+
+    cdef void index_resize(self, uint64_t size) noexcept nogil:
+        cdef vector[Entry] old
+        old.swap(self.index)
+        self.index.resize(size)
+        cdef uint64_t i
+        cdef int bits = 0
+        while (<uint64_t> 1 << bits) < size:
+            bits += 1
+        self.mask = size - 1
+        self.shift = 64 - bits
+        for i in range(size):
+            self.index[i].slot = -1
+        self.live = 0
+        for i in range(old.size()):
+            if old[i].slot >= 0:
+                self.index_put(old[i].key, old[i].slot)
+
+    cdef inline uint64_t home(self, int64_t oid) noexcept nogil:
+        return (<uint64_t> oid * <uint64_t> 0x9E3779B97F4A7C15) >> self.shift
+
+    cdef int32_t find(self, int64_t oid) noexcept nogil:
+        """The slot of live order ``oid``, or -1."""
+        cdef uint64_t i = self.home(oid)
+        cdef Entry* e
+        while True:
+            e = &self.index[i]
+            if e.slot < 0:
+                return -1
+            if e.key == oid:
+                return e.slot
+            i = (i + 1) & self.mask
+
+    cdef void index_put(self, int64_t oid, int32_t slot) noexcept nogil:
+        cdef uint64_t i = self.home(oid)
+        while self.index[i].slot >= 0 and self.index[i].key != oid:
+            i = (i + 1) & self.mask
+        if self.index[i].slot < 0:
+            self.live += 1
+        self.index[i].key = oid
+        self.index[i].slot = slot
+        if 2 * <uint64_t> self.live > self.mask:  # keep it at most half full
+            self.index_resize(2 * (self.mask + 1))
+
+    cdef void index_drop(self, int64_t oid) noexcept nogil:
+        """Remove ``oid`` (present), shifting later entries of its probe run back."""
+        cdef uint64_t i = self.home(oid), j, h
+        while self.index[i].key != oid or self.index[i].slot < 0:
+            i = (i + 1) & self.mask
+        self.live -= 1
+        j = i
+        while True:
+            self.index[i].slot = -1
+            while True:
+                j = (j + 1) & self.mask
+                if self.index[j].slot < 0:
+                    return
+                h = self.home(self.index[j].key)
+                # the entry at j may move to the hole at i unless its home lies in (i, j] (cyclically)
+                if (h > i and h <= j) if i <= j else (h > i or h <= j):
+                    continue
+                self.index[i] = self.index[j]
+                i = j
+                break
+
     # ------------------------------------------------------------------ commands
 
     def apply(self, const int64_t[::1] ts, const int8_t[::1] kind, const int64_t[::1] order_id,
@@ -138,6 +214,8 @@ cdef class CompiledBook:
         cdef int k
         with nogil:
             for i in range(start, stop):
+                if i + PREFETCH < stop:  # the index entry a later command will look up: fetched while this one runs
+                    prefetch(&self.index[self.home(order_id[i + PREFETCH])])
                 self.cmd += 1
                 k = kind[i]
                 if k <= K_FOK:
@@ -165,7 +243,7 @@ cdef class CompiledBook:
             reason = R_BAD_QUANTITY
         elif qty > self.max_qty:
             reason = R_QUANTITY_TOO_LARGE
-        elif self.live.find(oid) != self.live.end():
+        elif self.find(oid) >= 0:
             reason = R_DUPLICATE_ORDER_ID
         elif k == K_MARKET:
             if price != 0:
@@ -351,7 +429,7 @@ cdef class CompiledBook:
         lvl.tail = slot
         lvl.qty += qty
         lvl.count += 1
-        self.live[oid] = slot
+        self.index_put(oid, slot)
         self.ev(EV_RESTED, ts, oid, side, price, qty, qty, 0, 0)
         self.ev(EV_LEVEL, ts, side, price, lvl.qty, 0, 0, 0, 0)
 
@@ -369,7 +447,7 @@ cdef class CompiledBook:
         else:
             lvl.tail = o.prev
         lvl.count -= 1
-        self.live.erase(o.order_id)
+        self.index_drop(o.order_id)
         self.free.push_back(slot)
 
     cdef void remove(self, int64_t ts, int32_t slot, int reason) noexcept nogil:
@@ -391,11 +469,10 @@ cdef class CompiledBook:
             levels.erase(-price if side == 0 else price)
 
     cdef void cancel(self, int64_t ts, int64_t oid, int64_t account) noexcept nogil:
-        cdef unordered_map[int64_t, int32_t].iterator it = self.live.find(oid)
-        if it == self.live.end():
+        cdef int32_t slot = self.find(oid)
+        if slot < 0:
             self.ev(EV_REJECTED, ts, oid, account, R_UNKNOWN_ORDER, 0, 0, 0, 0)
             return
-        cdef int32_t slot = deref(it).second
         if self.orders[slot].account != account:
             self.ev(EV_REJECTED, ts, oid, account, R_NOT_OWNER, 1, 0, 0, 0)
             return
@@ -404,15 +481,13 @@ cdef class CompiledBook:
     cdef void modify(self, int64_t ts, int64_t oid, int64_t account, int64_t price, int64_t qty) noexcept nogil:
         """Cancel-replace: a decrease at the same price keeps time priority;
         any other change re-enters the order, which may trade."""
-        cdef unordered_map[int64_t, int32_t].iterator it = self.live.find(oid)
         cdef int reason = 0
         cdef int has_series = 1
-        cdef int32_t slot = -1
-        if it == self.live.end():
+        cdef int32_t slot = self.find(oid)
+        if slot < 0:
             reason = R_UNKNOWN_ORDER
             has_series = 0
         else:
-            slot = deref(it).second
             if self.orders[slot].account != account:
                 reason = R_NOT_OWNER
             elif qty <= 0:
@@ -515,15 +590,15 @@ cdef class CompiledBook:
 
     def order(self, int64_t oid):
         """(side, price, qty, filled, account) of a live order, or None."""
-        cdef unordered_map[int64_t, int32_t].iterator it = self.live.find(oid)
+        cdef int32_t slot = self.find(oid)
         cdef Order* o
-        if it == self.live.end():
+        if slot < 0:
             return None
-        o = &self.orders[deref(it).second]
+        o = &self.orders[slot]
         return (o.side, o.price, o.qty, o.filled, o.account)
 
     def live_count(self):
-        return self.live.size()
+        return self.live
 
     def check(self):
         """Assert the book's invariants (for tests): levels non-empty and
@@ -551,7 +626,7 @@ cdef class CompiledBook:
                     o = &self.orders[slot]
                     assert o.prev == prev and o.level == lvl and o.side == side and o.price == lvl.price
                     assert o.qty > 0, ("dead order queued", o.order_id)
-                    assert self.live[o.order_id] == slot
+                    assert self.find(o.order_id) == slot
                     qty += o.qty
                     count += 1
                     prev = slot
@@ -560,6 +635,7 @@ cdef class CompiledBook:
                 assert qty == lvl.qty and count == lvl.count, ("level totals", side, lvl.price)
                 total += count
                 inc(it)
-        assert total == self.live.size(), ("live index", total, self.live.size())
+        assert total == self.live, ("live index", total, self.live)
+        assert sum(self.index[i].slot >= 0 for i in range(self.mask + 1)) == self.live
         bb, ba = self.best_bid(), self.best_ask()
         assert bb is None or ba is None or bb < ba, ("crossed", bb, ba)
