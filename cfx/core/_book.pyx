@@ -212,6 +212,9 @@ cdef class CompiledBook:
         per-order STP code (0: the account's default)."""
         cdef Py_ssize_t i
         cdef int k
+        for col in (ts, kind, order_id, account, side, price, qty, stp):
+            if not 0 <= start <= stop <= col.shape[0]:
+                raise IndexError(f"rows {start}:{stop} of columns of {col.shape[0]}")
         with nogil:
             for i in range(start, stop):
                 if i + PREFETCH < stop:  # the index entry a later command will look up: fetched while this one runs
