@@ -242,6 +242,17 @@ def test_engine_flag_and_env_choose_the_engine_and_both_give_the_same_fills(tmp_
     assert "CFX_ENGINE: expected one of auto, python, compiled, got 'turbo'" in err and len(err.strip().splitlines()) == 1
 
 
+def test_values_beyond_64_bits_go_to_the_python_engine_under_auto(tmp_path, capsys, monkeypatch):
+    big = tmp_path / "big.csv"
+    big.write_text("ts_ns,kind,order_id,account,side,price,qty\n1,limit,100000000000000000000,1,buy,100,5\n"
+                   "2,limit,2,2,sell,100,3\n")
+    monkeypatch.delenv("CFX_ENGINE", raising=False)
+    code, r, _ = run_cli(capsys, "replay", str(big))
+    assert code == 0 and r["engine"] == "python" and r["fills"] == 1
+    code, out, err = run_cli(capsys, "replay", str(big), "--engine", "compiled")
+    assert code == 2 and out is None and "does not fit in 64 bits" in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_journal_with_engine_compiled_is_one_line_and_exit_2(tmp_path, capsys):
     from cfx.journal import Journal
 

@@ -111,7 +111,8 @@ def read_csv(path: str | Path, series: str, load: Callable[[Path, str], list] | 
     `BLOCK` bytes at a time; a file with anything else (quoting, odd
     integers, a bad row) goes through ``load``, the pure-Python loader
     (default `cfx.replay.load_csv`), instead, so a mistake is reported
-    exactly as there (`InputError` naming the line and field)."""
+    exactly as there (`InputError` naming the line and field). `Unsupported`
+    if a value does not fit the core's 64-bit columns."""
     from cfx.core import _columns
 
     path = Path(path)
@@ -151,7 +152,4 @@ def read_csv(path: str | Path, series: str, load: Callable[[Path, str], list] | 
 def _fallback(path: Path, series: str, load: Callable[[Path, str], list] | None) -> list[Columns]:
     if load is None:
         from cfx.replay import load_csv as load
-    try:
-        return [from_commands(load(path, series))]
-    except Unsupported as e:
-        raise InputError(f"{path}: the compiled engine cannot replay this file ({e}); use --engine python") from None
+    return [from_commands(load(path, series))]

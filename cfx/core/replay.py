@@ -12,25 +12,34 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import time
 from contextlib import ExitStack
 
 import numpy as np
 
-from cfx.core.columns import read_csv
+from cfx.core.columns import Unsupported, read_csv
 from cfx.core.engine import CompiledEngine
 from cfx.core.rows import SIDES, TRADE, to_events
+from cfx.errors import InputError
 from cfx.types import ListSeries, encoder
 
 BATCH = 8192  # commands per apply: their rows (~1.6 MB) stay in the CPU cache
 
 
 def main(args: argparse.Namespace) -> int:
-    from cfx.replay import MAX_QTY, load_csv  # the sibling Python replay: its limits and its loader
+    from cfx import replay  # the sibling Python replay: its limits, its loader, and the fallback
 
-    chunks = read_csv(args.input, args.series, load_csv)
-    engine = CompiledEngine(ListSeries(args.series, max_qty=MAX_QTY))
+    try:
+        chunks = read_csv(args.input, args.series, replay.load_csv)
+    except Unsupported as e:
+        if (args.engine or os.environ.get("CFX_ENGINE")) == "compiled":
+            raise InputError(f"{args.input}: the compiled engine cannot replay this file ({e}); "
+                             "use the python engine") from None
+        args.engine = "python"  # auto: the Python engine takes any integer
+        return replay.main(args)
+    engine = CompiledEngine(ListSeries(args.series, max_qty=replay.MAX_QTY))
     book = engine.book
     digest = hashlib.sha256()
     seconds = 0.0
