@@ -212,9 +212,10 @@ cdef class CompiledBook:
         per-order STP code (0: the account's default)."""
         cdef Py_ssize_t i
         cdef int k
-        for col in (ts, kind, order_id, account, side, price, qty, stp):
-            if not 0 <= start <= stop <= col.shape[0]:
-                raise IndexError(f"rows {start}:{stop} of columns of {col.shape[0]}")
+        cdef Py_ssize_t rows = min(ts.shape[0], kind.shape[0], order_id.shape[0], account.shape[0],
+                                   side.shape[0], price.shape[0], qty.shape[0], stp.shape[0])
+        if not 0 <= start <= stop <= rows:
+            raise IndexError(f"rows {start}:{stop} of columns of {rows}")
         with nogil:
             for i in range(start, stop):
                 if i + PREFETCH < stop:  # the index entry a later command will look up: fetched while this one runs
