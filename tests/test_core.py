@@ -308,3 +308,18 @@ def test_l2_and_l3_rebuilt_from_the_compiled_events_equal_its_book(tmp_path):
         assert l3.view() == mine
         book.check()
     assert book.fills > 1000 and book.live_count() > 100
+
+
+def test_stdin_goes_to_the_streaming_python_engine_under_auto(tmp_path):
+    from cfx import workload
+
+    w = tmp_path / "w.csv"
+    workload.write(str(w), workload.generate(500, seed=4))
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CFX_ENGINE"}
+    piped = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", "-", "--format", "csv"], input=w.read_bytes(),
+                           capture_output=True, env=env, check=True)
+    direct = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", str(w), "--engine", "compiled"],
+                            capture_output=True, env=env, check=True)
+    a, b = json.loads(piped.stdout), json.loads(direct.stdout)
+    assert (a["engine"], b["engine"]) == ("python", "compiled")
+    assert a["fills_sha256"] == b["fills_sha256"] and a["fills"] == b["fills"] > 0

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from cfx.core.rows import STP_CODES
-from cfx.errors import InputError
+from cfx import inputs
 from cfx.types import CancelOrder, ModifyOrder, OrderKind, SetAccountStp, SubmitOrder, TimeInForce
 
 LIMIT, MARKET, IOC, FOK, CANCEL, MODIFY, SET_STP = range(7)
@@ -116,11 +116,7 @@ def read_csv(path: str | Path, series: str, load: Callable[[Path, str], list] | 
     from cfx.core import _columns
 
     path = Path(path)
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        raise InputError(f"{path}: cannot open: {e.strerror}") from None
-    with f:
+    with inputs.open_binary(path, "csv input") as f:  # a missing file: the Python path's message
         try:
             names = [h.strip() for h in f.readline().decode("ascii").rstrip("\r\n").split(",")]
         except UnicodeDecodeError:

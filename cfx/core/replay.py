@@ -22,7 +22,9 @@ import numpy as np
 from cfx.core.columns import Unsupported, read_csv
 from cfx.core.engine import CompiledEngine
 from cfx.core.rows import SIDES, TRADE, to_events
+from cfx import writes
 from cfx.errors import InputError
+from cfx.journal import FILLS_HEADER
 from cfx.types import ListSeries, encoder
 
 BATCH = 8192  # commands per apply: their rows (~1.6 MB) stay in the CPU cache
@@ -32,12 +34,14 @@ def main(args: argparse.Namespace) -> int:
     from cfx import replay  # the sibling Python replay: its limits, its loader, and the fallback
 
     try:
+        if args.input == "-":
+            raise Unsupported("it reads a file, not stdin")
         chunks = read_csv(args.input, args.series, replay.load_csv)
     except Unsupported as e:
         if (args.engine or os.environ.get("CFX_ENGINE")) == "compiled":
-            raise InputError(f"{args.input}: the compiled engine cannot replay this file ({e}); "
+            raise InputError(f"{args.input}: the compiled engine cannot replay this input ({e}); "
                              "use the python engine") from None
-        args.engine = "python"  # auto: the Python engine takes any integer
+        args.engine = "python"  # auto: the Python engine streams any input and takes any integer
         return replay.main(args)
     engine = CompiledEngine(ListSeries(args.series, max_qty=replay.MAX_QTY))
     book = engine.book
@@ -46,10 +50,10 @@ def main(args: argparse.Namespace) -> int:
     messages = 0
     clock = time.perf_counter
     with ExitStack() as stack:
-        log = stack.enter_context(open(args.events, "wb")) if args.events else None
-        fills = stack.enter_context(open(args.fills, "w")) if args.fills else None
+        log = stack.enter_context(writes.atomic(args.events, "wb", "--events")) if args.events else None
+        fills = stack.enter_context(writes.atomic(args.fills, "w", "--fills")) if args.fills else None
         if fills is not None:
-            fills.write("ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n")
+            fills.write(FILLS_HEADER)
         for cols in chunks:
             arrays = cols.arrays()
             n = len(cols)
@@ -73,8 +77,7 @@ def main(args: argparse.Namespace) -> int:
         "engine": "compiled",
     }
     if args.book:
-        with open(args.book, "w") as f:
-            json.dump(engine.snapshot(), f)
+        writes.write_atomic(args.book, json.dumps(engine.snapshot()), "--book")
     print(json.dumps(result))
     return 0
 
