@@ -537,7 +537,7 @@ cdef class CompiledBook:
 
     def fills_text(self):
         """``maker_id,taker_id,price,qty\\n`` for each trade in the buffer:
-        what the fills hash is taken over (../shared/bench/yardstick.py's)."""
+        what the fills hash is taken over (the benchmark yardstick's)."""
         cdef Py_ssize_t i, used = 0, size = 96 * (self.n // W) + 96
         cdef bytearray out = bytearray(size)
         cdef char* dst = out
