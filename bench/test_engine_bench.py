@@ -1,7 +1,10 @@
-"""Engine throughput on message mixes that stress one path each.
+"""Engine throughput on message mixes that stress one path each, for both
+engines.
 
 Each benchmark replays a fixed, seeded list of commands through a fresh
-engine (the same `replay.run` the CLI times). Compare runs with
+engine: the Python engine by the same `replay.run` the CLI times, the
+compiled core (when it is built) by the same column batches
+cfx/core/replay.py applies. Compare runs with
 ``pytest-benchmark compare``; for a figure that survives a noisy machine,
 quote `cfx replay` as a ratio against the benchmark yardstick instead (README).
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cfx import replay, workload
+from cfx import core, replay, workload
 from cfx.venue import Venue
 from cfx.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
 
@@ -89,6 +92,38 @@ def test_engine_throughput(benchmark, case):
         return (fresh_venue(), cmds), {}
 
     trades, _ = benchmark.pedantic(replay.run, setup=setup, rounds=5)
+    benchmark.extra_info["engine"] = "python"
     benchmark.extra_info["messages"] = len(cmds)
     benchmark.extra_info["fills"] = len(trades)
     assert case in ("add_heavy", "cancel_heavy") or trades
+
+
+def run_compiled(engine, cols) -> int:
+    """Apply the columns in the replay's batches, dropping the rows as it does; the fills."""
+    from cfx.core.replay import BATCH
+
+    book = engine.book
+    arrays = cols.arrays()
+    for start in range(0, len(cols), BATCH):
+        book.apply(*arrays, start, min(len(cols), start + BATCH))
+        book.clear()
+    return book.fills
+
+
+@pytest.mark.skipif(not core.available(), reason="the compiled core is not built")
+@pytest.mark.parametrize("case", list(CASES))
+def test_compiled_engine_throughput(benchmark, case):
+    from cfx.core.columns import from_commands
+    from cfx.core.engine import CompiledEngine
+
+    cmds = CASES[case]()
+    cols = from_commands(cmds)
+
+    def setup():
+        return (CompiledEngine(ListSeries(SERIES, max_qty=replay.MAX_QTY)), cols), {}
+
+    fills = benchmark.pedantic(run_compiled, setup=setup, rounds=5)
+    benchmark.extra_info["engine"] = "compiled"
+    benchmark.extra_info["messages"] = len(cmds)
+    benchmark.extra_info["fills"] = fills
+    assert case in ("add_heavy", "cancel_heavy") or fills

@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--book", help="write the final resting orders as JSON here")
     r.add_argument("--events", help="write the event log (JSON lines) here")
     r.add_argument("--series", default="REPLAY", help="series symbol the messages trade (default: REPLAY)")
+    r.add_argument("--engine", choices=["auto", "python", "compiled"], default=None,
+                   help="matching engine (default: $CFX_ENGINE, else auto: compiled when built, for an order CSV)")
     r.set_defaults(func=_cmd_replay)
 
     w = sub.add_parser("workload", help="write a seeded order-message CSV for benchmarks")

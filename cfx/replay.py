@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from cfx import inputs, writes
+from cfx import core, inputs, writes
 from cfx.errors import InputError
 from cfx.journal import EventHash, Fills
 from cfx.journal import read_stream as read_journal
@@ -281,6 +281,10 @@ def main(args: argparse.Namespace) -> int:
     for flag in ("fills", "events", "book"):
         if getattr(args, flag, None):
             writes.check(getattr(args, flag), f"--{flag}")
+    if core.choose(getattr(args, "engine", None), fmt) == "compiled":
+        from cfx.core import replay as compiled
+
+        return compiled.main(args)
     if fmt == "lobster":
         from cfx import lobster
 
@@ -311,6 +315,7 @@ def main(args: argparse.Namespace) -> int:
         "volume": fills.volume,
         "fills_sha256": fills.hexdigest(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "engine": "python",
     }
     code = 0
     if fmt == "journal":

@@ -31,7 +31,8 @@ def test_replay_prints_one_json_line_with_the_fills_of_a_hand_worked_book(capsys
     lines = out.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    assert set(result) == {"messages", "seconds", "msgs_per_s", "fills", "volume", "fills_sha256", "peak_rss_mb"}
+    assert set(result) == {"messages", "seconds", "msgs_per_s", "fills", "volume", "fills_sha256", "peak_rss_mb",
+                           "engine"}
     # order 4 (buy 7 @102) takes 5 @101 from 1 and 2 @102 from 2, rests nothing;
     # market sell 2 finds no bid (3 was cancelled) and is cancelled;
     # modify moves 2 to 103 with 3 lots; IOC buy 10 @103 takes those 3.
@@ -132,7 +133,7 @@ def test_bad_flag_exits_2_without_traceback():
     assert "Traceback" not in proc.stderr
 
 
-def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys):
+def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys, cfx_engine):
     """Any workload.py file: our fills_sha256 must equal the yardstick's."""
     if not (SHARED / "bench" / "yardstick.py").exists():
         pytest.skip("../shared/bench not present (a user's clone)")
@@ -144,3 +145,4 @@ def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys)
                                        capture_output=True, text=True, check=True).stdout)
     assert ours["fills_sha256"] == theirs["fills_sha256"]
     assert ours["fills"] == theirs["fills"] and ours["volume"] == theirs["volume"]
+    assert ours["engine"] == (cfx_engine if cfx_engine != "auto" else ours["engine"])

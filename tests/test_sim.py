@@ -41,6 +41,7 @@ def test_run_writes_every_output(small_run):
     assert sum(trades.column("qty").to_pylist()) == summary["volume_contracts"]
     settlements = pq.read_table(small_run / "settlements.parquet").to_pylist()
     assert {s["tier"] for s in settlements} <= {"vwap", "mid", "index_moved", "final"}
+    assert json.loads((small_run / "timing.json").read_text())["engine"] == "python"  # scenarios: Python engine
 
 
 def test_variation_margin_sums_to_zero_every_day(small_run):

@@ -188,7 +188,8 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
         timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],
                   "events": writer.event_count,
                   "events_per_s": round(writer.event_count / seconds) if seconds else 0,
-                  "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0}
+                  "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0,
+                  "engine": "python"}  # scenarios run on the Python engine (sessions, risk gate); see cfx/core
         write_atomic(out / "timing.json", json.dumps(timing, indent=2) + "\n")
         write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
         checkpoint.remove(out)

@@ -1,0 +1,53 @@
+"""The compiled matching core (optional) and the choice of engine.
+
+`cfx.core._book` is a Cython (C++) build of the engine's hot subset for one
+series; cfx/core/engine.py says what it covers. It is built by
+``make install`` when a C++ compiler is there, and skipped otherwise (or
+with ``CFX_NO_EXTENSION=1``, which also makes an installed build count as
+missing). The engine is chosen by ``--engine`` or ``CFX_ENGINE``:
+``auto`` (the default: compiled when it is built and the input is an
+order CSV), ``python`` or ``compiled`` (an error if it is not built; as
+``--engine``, also for a journal or LOBSTER input, which ``CFX_ENGINE``
+leaves to the Python engine).
+"""
+
+from __future__ import annotations
+
+import os
+
+from cfx.errors import InputError
+
+ENGINES = ("auto", "python", "compiled")
+
+
+def available() -> bool:
+    """Is the compiled core built and allowed (``CFX_NO_EXTENSION`` unset)?"""
+    if os.environ.get("CFX_NO_EXTENSION"):
+        return False
+    try:
+        from cfx.core import _book, _columns  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose(requested: str | None = None, fmt: str = "csv") -> str:
+    """The engine to replay input of format ``fmt`` with, "python" or
+    "compiled": ``requested`` (the --engine flag), else ``CFX_ENGINE``,
+    else auto. Asking for the compiled engine where it cannot run is an
+    `InputError`."""
+    source = "--engine" if requested else "CFX_ENGINE"
+    name = requested or os.environ.get("CFX_ENGINE") or "auto"
+    if name not in ENGINES:
+        raise InputError(f"{source}: expected one of {', '.join(ENGINES)}, got {name!r}")
+    if name == "python" or (name == "auto" and (fmt != "csv" or not available())):
+        return "python"
+    if fmt != "csv" and not requested:  # CFX_ENGINE is a preference; a journal or LOBSTER file needs the venue
+        return "python"
+    if fmt != "csv":
+        raise InputError(f"{source}=compiled: the compiled engine replays order CSVs only; "
+                         f"a {fmt} input needs the python engine")
+    if not available():
+        raise InputError(f"{source}=compiled: the compiled core is not built (install with a C++ compiler "
+                         "and without CFX_NO_EXTENSION), or use the python engine")
+    return "compiled"

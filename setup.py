@@ -1,0 +1,49 @@
+"""Builds cfx's optional compiled matching core (cfx/core/_book.pyx, Cython
+in C++ mode). Everything else is in pyproject.toml.
+
+The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
+when compiling fails (no C++ compiler), the package installs without it and
+cfx uses the pure-Python engine (`cfx.core.available()` is then False).
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that warns instead of failing: the extension only speeds cfx up."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as e:  # no compiler at all (distutils' platform errors)
+            print(f"cfx: compiled core not built ({e}); the pure-Python engine will be used", file=sys.stderr)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as e:  # the compiler failed or is missing
+            print(f"cfx: {ext.name} not built ({e}); the pure-Python engine will be used", file=sys.stderr)
+
+
+def extensions() -> list:
+    if os.environ.get("CFX_NO_EXTENSION"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("cfx: Cython not found; the compiled core is not built", file=sys.stderr)
+        return []
+    flags = ["-O3", "-std=c++17"]
+    return cythonize(
+        [Extension("cfx.core._book", ["cfx/core/_book.pyx"], language="c++", extra_compile_args=flags),
+         Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags)],
+        language_level=3,
+        quiet=True,
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,36 @@
+"""Shared test setup: the replay tests run once per engine.
+
+`cfx_engine` sets ``CFX_ENGINE`` for the tests of the modules in
+`ENGINE_MODULES`, once per engine in ``CFX_TEST_ENGINES`` (default
+``python,compiled``; the compiled runs skip when the core is not built).
+The fallback test runs them with ``CFX_TEST_ENGINES=auto`` and the
+extension disabled.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cfx import core
+
+ENGINE_MODULES = {"test_replay"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in ENGINE_MODULES:
+        engines = os.environ.get("CFX_TEST_ENGINES", "python,compiled").split(",")
+        metafunc.parametrize("cfx_engine", engines, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def cfx_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    name = getattr(request, "param", None)
+    if name is None:
+        yield None
+        return
+    if name == "compiled" and not core.available():
+        pytest.skip("the compiled core is not built")
+    monkeypatch.setenv("CFX_ENGINE", name)
+    yield name
