@@ -38,6 +38,11 @@ orders match; a call auction collects orders unmatched and uncrosses them
 would move too far too fast; `halt_all` is the kill switch. Price bands
 (`ListSeries`) reject limit prices outside them and stop market orders at
 their edge.
+
+Periodic batch auctions (``configure_session(..., batch_interval_ns=n)``,
+cfx/batch.py has the rules and what is refused): while such a series
+trades it never matches continuously; it is a call that uncrosses at every
+multiple of ``n`` ns since the epoch, by the call auction's rule.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from typing import Callable
 import msgspec
 
 from cfx.auction import AuctionOrder, indicative, uncross
+from cfx.batch import batch_refusal, last_boundary
 from cfx.book import Order, OrderBook
 from cfx.protections import PriceBand, VelocityBreaker
 from cfx.session import SessionMachine, SessionSchedule, Transition
@@ -101,6 +107,7 @@ PRICE_OUTSIDE_BAND = RejectReason.PRICE_OUTSIDE_BAND
 OPENING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION})
 COLLECTING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION, SessionState.HALTED,
                         SessionState.REOPENING_AUCTION})  # orders collect for a call: indicative published
+MATCHES = frozenset({CONTINUOUS, SETTLEMENT_WINDOW})
 
 RiskCheck = Callable[[SubmitOrder], "RejectReason | None"]
 
@@ -124,7 +131,7 @@ class _SeriesState:
     orders waiting for a call auction."""
 
     __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative",
-                 "price_band", "limit_hits")
+                 "price_band", "limit_hits", "batch_ns", "batch_done", "batch_ioc")
 
     def __init__(self, book: OrderBook, rules: ListSeries) -> None:
         self.book = book
@@ -137,6 +144,9 @@ class _SeriesState:
         self.indicative: tuple | None = None  # the last IndicativeUncross published
         self.price_band: PriceBand | None = None
         self.limit_hits = [0, 0]  # orders refused beyond the low, the high edge since the last change
+        self.batch_ns = 0  # periodic batch auctions every batch_ns (0: continuous matching)
+        self.batch_done = 0  # the last batch boundary dealt with (uncrossed, or passed while not trading)
+        self.batch_ioc: list[Order] = []  # IOC limit orders for the next batch only
         self.relist(rules)
 
     def relist(self, rules: ListSeries) -> None:
@@ -159,6 +169,17 @@ class _SeriesState:
         """The price band now (inclusive), or None (cfx/protections.py's `PriceBand`)."""
         band = self.price_band
         return None if band is None else band.limits(self.book.last_price)
+
+    def batching(self) -> bool:
+        """Trading by periodic batch auction now: orders collect for the next batch."""
+        session = self.session
+        return bool(self.batch_ns) and session is not None and session.state in MATCHES
+
+    def collecting(self) -> bool:
+        """Orders collect unmatched for an uncross (a call or the next batch): the indicative is published."""
+        session = self.session
+        return session is not None and (session.state in COLLECTING or (bool(self.batch_ns)
+                                                                         and session.state in MATCHES))
 
 
 class Engine:
@@ -310,7 +331,8 @@ class Engine:
                 self._limit_hit(state, price, cmd, ts)
             return
         book = state.book
-        if session is not None and session.state is not CONTINUOUS and session.state is not SETTLEMENT_WINDOW:
+        if session is not None and (state.batch_ns or (session.state is not CONTINUOUS
+                                                       and session.state is not SETTLEMENT_WINDOW)):
             self._submit_in_call(state, c, cmd, ts)
             return
         side = c.side
@@ -453,11 +475,11 @@ class Engine:
             self._reject(cmd, ts, c.order_id, c.account, RejectReason.NOT_OWNER, o.series)
         elif o.kind is LIMIT:
             self._series[o.series].book.cancel(o, cmd, ts, CANCEL_USER)
-            if session is not None and session.state in COLLECTING:
+            if session is not None and self._series[o.series].collecting():
                 self._publish_indicative(self._series[o.series], cmd, ts)
         else:
             self._cancel(o, cmd, ts, CANCEL_USER)
-            if session is not None and session.state in COLLECTING:
+            if session is not None and self._series[o.series].collecting():
                 self._publish_indicative(self._series[o.series], cmd, ts)
 
     def _order_and_session(self, order_id: int, cmd: int, ts: int) -> tuple[Order | None, SessionMachine | None]:
@@ -524,7 +546,7 @@ class Engine:
                 book.reduce(o, c.qty, cmd, ts)
             self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
                                              c.price, c.qty, True))
-            if session is not None and session.state in COLLECTING:
+            if session is not None and state.collecting():
                 self._publish_indicative(state, cmd, ts)
             return
         book.cancel(o, cmd, ts, None)
@@ -533,8 +555,10 @@ class Engine:
         # re-enter as a fresh Order: the old one stays in its level's deque as a
         # cancelled (qty 0) entry, and must never come back to life there
         fresh = msgspec.structs.replace(o, price=c.price)
-        if session is not None and not session.allows_matching():
-            book.rest(fresh, c.qty, cmd, ts)  # collected for the call auction
+        if session is not None and (not session.allows_matching() or state.batch_ns):
+            book.rest(fresh, c.qty, cmd, ts)  # collected for the call auction or the next batch
+            if o.tif is IOC and state.batching():
+                state.batch_ioc.append(fresh)
             self._publish_indicative(state, cmd, ts)
         else:
             self._enter(state, fresh, c.qty, cmd, ts)
@@ -545,6 +569,7 @@ class Engine:
         self.cmd_seq = cmd = self.cmd_seq + 1
         if self._gtd and self._gtd[0][0] <= c.ts:
             self._expire_gtd(cmd, c.ts)
+        self._advance_batches(cmd, c.ts)
         touched = set()
         for o in [o for o in self._live.values()
                   if (c.account is None or o.account == c.account) and (c.series is None or o.series == c.series)]:
@@ -552,7 +577,7 @@ class Engine:
             touched.add(o.series)
         for series in sorted(touched):
             state = self._series[series]
-            if state.session is not None and state.session.state in COLLECTING:
+            if state.collecting():
                 self._publish_indicative(state, cmd, c.ts)
 
     def end_of_day(self, c: EndOfDay) -> None:
@@ -560,6 +585,7 @@ class Engine:
         self.cmd_seq = cmd = self.cmd_seq + 1
         if self._gtd and self._gtd[0][0] <= c.ts:
             self._expire_gtd(cmd, c.ts)
+        self._advance_batches(cmd, c.ts)
         self._expire_day_orders(c.series, cmd, c.ts)
 
     def _expire_day_orders(self, series: str | None, cmd: int, ts: int) -> None:
@@ -585,7 +611,7 @@ class Engine:
             if live.get(o.order_id) is o:
                 self._cancel(o, cmd, ts, CancelReason.EXPIRY)
                 state = self._series[o.series]
-                if state.session is not None and state.session.state in COLLECTING:
+                if state.collecting():
                     self._publish_indicative(state, cmd, ts)
 
     # ------------------------------------------------------------------ sessions, auctions and halts
@@ -593,14 +619,36 @@ class Engine:
     # session trades continuously and never halts (cfx replay).
 
     def configure_session(self, series: str, schedule: SessionSchedule | None, ts: int, *,
-                          breaker: VelocityBreaker | None = None, reopen_call_ns: int = 0) -> None:
+                          breaker: VelocityBreaker | None = None, reopen_call_ns: int = 0,
+                          batch_interval_ns: int = 0) -> None:
         """Give a listed series a trading day (None: continuous, but it can
-        halt) and optionally a velocity circuit breaker. Counts as a command."""
+        halt), optionally a velocity circuit breaker, and its matching mode:
+        ``batch_interval_ns`` > 0 trades it by periodic batch auctions
+        (cfx/batch.py), 0 continuously. Counts as a command."""
+        if batch_interval_ns < 0:
+            raise ValueError(f"batch_interval_ns ({batch_interval_ns}) must be >= 0")
         self.cmd_seq += 1
         state = self._series[series]
         state.session = SessionMachine(schedule, ts, reopen_call_ns)
         self._sessions = True
         state.breaker = breaker
+        state.batch_ns = batch_interval_ns
+        state.batch_done = last_boundary(ts, batch_interval_ns) if batch_interval_ns else 0
+        state.batch_ioc = []
+
+    def next_batch(self) -> int | None:
+        """The earliest batch boundary at which some series has something to
+        uncross (a crossing indicative, or orders waiting for the batch only),
+        or None: when a sim loop should send `AdvanceTime`. A batch also runs,
+        at its own boundary's time, on any later command to its series."""
+        out = None
+        for state in self._series.values():
+            if state.batch_ns and state.batching() and (state.indicative is not None or state.auction_market
+                                                         or state.batch_ioc):
+                at = state.batch_done + state.batch_ns
+                if out is None or at < out:
+                    out = at
+        return out
 
     def halt_all(self, ts: int, until: int | None) -> None:
         """The kill switch: every series halts until ``until`` (None: until
@@ -623,8 +671,52 @@ class Engine:
                 self._advance_session(state, cmd, ts)
 
     def _advance_session(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        if state.batch_ns:
+            self._advance_batched(state, cmd, ts)
+            return
         for t in state.session.advance(ts):
             self._on_transition(state, t, cmd)
+
+    def _advance_batches(self, cmd: int, ts: int) -> None:
+        """Bring every batch series up to ``ts`` (for the commands that do not advance sessions themselves)."""
+        for state in self._series.values():
+            if state.batch_ns and state.session is not None:
+                self._advance_batched(state, cmd, ts)
+
+    def _advance_batched(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """`_advance_session` for a batch series: the batch boundaries and the
+        session's triggers in time order; on a tie the batch goes first, in
+        the state before the trigger (so the close's boundary uncrosses, the
+        open's does not: the opening call does). Only the first boundary
+        after the last batch can trade: a batch leaves a book that does not
+        cross and no market or IOC order, so the later ones up to ``ts``
+        (with no command in between) would do nothing."""
+        session = state.session
+        n = state.batch_ns
+        while True:
+            nxt = session.next_transition()
+            due = nxt is not None and nxt[0] <= ts
+            limit = nxt[0] if due else ts
+            last = last_boundary(limit, n)
+            if last > state.batch_done:
+                if session.state in MATCHES:
+                    self._batch(state, cmd, state.batch_done + n)
+                state.batch_done = last
+            if not due:
+                return
+            for t in session.advance(limit):
+                self._on_transition(state, t, cmd)
+
+    def _batch(self, state: _SeriesState, cmd: int, ts: int) -> None:
+        """One periodic batch auction at boundary ``ts``: the call auction's
+        uncross (reference: the last trade, else the prior settlement), then
+        the batch's IOC orders lose what did not fill."""
+        self._uncross(state, cmd, ts, False)
+        live = self._live
+        for o in state.batch_ioc:
+            if live.get(o.order_id) is o:
+                state.book.cancel(o, cmd, ts, CancelReason.IOC_REMAINDER)
+        state.batch_ioc.clear()
 
     def _on_transition(self, state: _SeriesState, t: Transition, cmd: int) -> None:
         if type(t) is not Transition or t.old is t.new:
@@ -633,6 +725,11 @@ class Engine:
         self._emit(SessionStateChanged(self._next(), cmd, t.ts, series, t.old, t.new, t.trigger))
         if t.uncross:
             self._uncross(state, cmd, t.ts, t.old in OPENING)
+        if state.batch_ioc and t.new not in MATCHES:  # a batch's IOC orders cannot wait for a call
+            for o in state.batch_ioc:
+                if self._live.get(o.order_id) is o:
+                    state.book.cancel(o, cmd, t.ts, CancelReason.IOC_REMAINDER)
+            state.batch_ioc.clear()
         if t.new is SessionState.CLOSED:  # a call that never uncrossed: its market orders go too
             for o in state.auction_market:
                 if self._live.get(o.order_id) is o:
@@ -648,7 +745,12 @@ class Engine:
         waits for the uncross, a stop waits for its trigger."""
         session = state.session
         kind = c.kind
-        if not session.allows_new_orders() or (kind is LIMIT and (c.tif is IOC or c.tif is FOK)):
+        batching = state.batching()
+        refusal = batch_refusal(c) if state.batch_ns else None
+        if refusal is not None:
+            self._reject(cmd, ts, c.order_id, c.account, refusal, c.series)
+            return
+        if not session.allows_new_orders() or (not batching and kind is LIMIT and (c.tif is IOC or c.tif is FOK)):
             self._reject(cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED,
                          c.series)
             return
@@ -658,6 +760,8 @@ class Engine:
                       c.stp, c.post_only, c.stop_price, c.expire_ns)
         if kind is LIMIT:
             state.book.rest(order, c.qty, cmd, ts)
+            if batching and c.tif is IOC:
+                state.batch_ioc.append(order)
         elif kind is MARKET:
             self._live[c.order_id] = order
             state.auction_market.append(order)

@@ -75,6 +75,7 @@ class RejectReason(StrEnum):
     # market state
     MARKET_CLOSED = "market_closed"
     SERIES_HALTED = "series_halted"
+    NOT_IN_BATCH = "not_in_batch"  # an order type a batch-auction series does not take (cfx/batch.py)
 
 
 class CancelReason(StrEnum):

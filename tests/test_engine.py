@@ -845,7 +845,8 @@ def test_invalid_command_is_rejected_with_its_reason_and_changes_nothing(name, r
 
 def test_every_validation_reason_is_covered():
     covered = {r[1] for r in REJECTS}
-    untested = {R.CREDIT_LIMIT, R.MARKET_CLOSED, R.SERIES_HALTED}  # risk gate and sessions: other layers
+    untested = {R.CREDIT_LIMIT, R.MARKET_CLOSED, R.SERIES_HALTED,
+                R.NOT_IN_BATCH}  # risk gate, sessions, batch auctions: other layers (test_batch.py)
     assert set(RejectReason) - untested <= covered
 
 
