@@ -112,7 +112,8 @@ class ConfigureSession(_Msg):
     pre-open, open, settlement window start, close) and its velocity
     circuit breaker (``breaker_ticks`` 0 = none): a trade more than that
     many ticks from the price ``breaker_window_ns`` ago halts the series
-    for ``breaker_halt_ns``, then it reopens with a call auction."""
+    for ``breaker_halt_ns``, then it reopens with a call auction.
+    ``batch_interval_ns`` > 0 trades it by periodic batch auctions (cfx/batch.py)."""
 
     ts: int
     series: str
@@ -123,6 +124,7 @@ class ConfigureSession(_Msg):
     breaker_ticks: int = 0
     breaker_window_ns: int = 60_000_000_000
     breaker_halt_ns: int = 120_000_000_000
+    batch_interval_ns: int = 0
 
 
 class KillSwitch(_Msg):
@@ -215,7 +217,8 @@ class Venue:
                                    close=c.close)
         breaker = (VelocityBreaker(c.breaker_ticks, c.breaker_window_ns, c.breaker_halt_ns)
                    if c.breaker_ticks else None)
-        self.engine.configure_session(c.series, schedule, c.ts, breaker=breaker)
+        self.engine.configure_session(c.series, schedule, c.ts, breaker=breaker,
+                                      batch_interval_ns=c.batch_interval_ns)
 
     def _open_account(self, c: OpenAccount) -> None:
         self.clearing.open_account(c.account, c.deposit, c.ts)

@@ -234,3 +234,30 @@ def test_a_batch_is_the_same_in_one_burst_or_spread_over_the_interval_and_is_the
     if expected is not None:
         assert sorted((t[2], min(t[3], t[4]), max(t[3], t[4])) for t in results[0][0]) == sorted(
             (f.qty, min(f.buy_id, f.sell_id), max(f.buy_id, f.sell_id)) for f in expected.fills)
+
+
+# --------------------------------------------------------------------------- through the simulation
+
+def test_a_batch_scenario_trades_only_at_boundaries_and_its_journal_replays(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    import msgspec
+    import pyarrow.parquet as pq
+
+    from cfx.cli import main
+    from cfx.sim import scenario as scn
+    from cfx.sim.run import run_scenario
+
+    sc = scn.load(Path(__file__).parent / "data" / "sim_small.toml")
+    products = msgspec.structs.replace(sc.products, matching="batch", batch_interval_ms=500)
+    sc = msgspec.structs.replace(sc, products=products,
+                                 calendar=msgspec.structs.replace(sc.calendar, days=1))
+    summary = run_scenario(sc, tmp_path / "run", progress=False)
+    assert summary["trades"] > 0
+    ts = pq.read_table(tmp_path / "run" / "trades.parquet", columns=["ts"]).column("ts").to_pylist()
+    assert ts and all(t % (NS // 2) == 0 for t in ts)  # every trade at a batch boundary (the open is one too)
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "run" / "journal")]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["events_sha256"] == summary["run_hash"]

@@ -186,6 +186,8 @@ class Simulation:
         self._tie = 0
         self._order_id = 0
         products = scenario.products
+        self._batch_ns = products.batch_interval_ms * 1_000_000 if products.matching == "batch" else 0
+        self._batch_wake = -1  # the latest batch boundary a wake-up is scheduled for
         self.tick_micro = round(products.tick_usd * 1_000_000)
         self.calendar = ListingCalendar(start=scenario.calendar.start, baskets=list(products.baskets),
                                         months_ahead=products.months_ahead, contract_unit=products.contract_unit,
@@ -255,6 +257,15 @@ class Simulation:
             self.writer.write_events(events)
             events.clear()
         self.venue.engine.trades.clear()
+        if self._batch_ns:
+            self._wake_for_batch()
+
+    def _wake_for_batch(self) -> None:
+        """Batch auctions: wake the venue at the next boundary with something to uncross (once per boundary)."""
+        at = self.venue.engine.next_batch()
+        if at is not None and at > self._batch_wake:
+            self._batch_wake = at
+            self.wake_venue_at(at)
 
     def _push(self, ts: int, kind: int, a: Any = None, b: Any = None) -> None:
         self._tie += 1
@@ -551,7 +562,7 @@ class Simulation:
         ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
         return ConfigureSession(ts, symbol, minutes(cal.pre_open) * MINUTE_NS, minutes(cal.open) * MINUTE_NS,
                                 minutes(cal.settlement_start) * MINUTE_NS, minutes(cal.close) * MINUTE_NS,
-                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS)
+                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS, self._batch_ns)
 
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""

@@ -70,7 +70,11 @@ class Products(_Section):
     ``auction-tie-break``: how a call auction chooses among prices that tie
     on volume and imbalance (cfx/auction.py): ``reference`` (nearest the
     reference price, then the lower) or ``cme`` (CME's market-pressure step
-    first: a surplus of buyers at every tied price takes the highest)."""
+    first: a surplus of buyers at every tied price takes the highest).
+    ``matching``: ``continuous`` (price-time matching, the default) or
+    ``batch``: periodic batch auctions, every ``batch-interval-ms``
+    milliseconds during trading hours, each an uncross by the call auction's
+    rule (cfx/batch.py: boundaries, and the order types refused)."""
 
     baskets: Annotated[list[Basket], Meta(min_length=1)] = msgspec.field(default_factory=lambda: [HOPPER])
     months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
@@ -80,6 +84,8 @@ class Products(_Section):
     window_days: Annotated[int, Meta(ge=1, le=23)] = 5
     final_settlement: Literal["index", "vwap_window"] = "index"
     auction_tie_break: Literal["reference", "cme"] = "reference"
+    matching: Literal["continuous", "batch"] = "continuous"
+    batch_interval_ms: Annotated[int, Meta(ge=1, le=3_600_000)] = 1_000
 
 
 class Liquidation(_Section):
