@@ -376,6 +376,21 @@ class VariationMarginPaid(_Msg):
     amount: int
 
 
+class FundingPaid(_Msg):
+    """A perpetual's funding payment to one account at one interval:
+    ``amount`` > 0 received, < 0 paid (micro-$), at ``rate`` (1e-8 units,
+    cfx/clearing/funding.py) on ``position`` lots marked at ``mark`` ticks.
+    The amounts of one interval sum to zero."""
+
+    ts: int
+    series: str
+    account: int
+    position: int
+    mark: int
+    rate: int
+    amount: int
+
+
 class CollateralDeposited(_Msg):
     ts: int
     account: int

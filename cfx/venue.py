@@ -127,6 +127,17 @@ class ConfigureSession(_Msg):
     batch_interval_ns: int = 0
 
 
+class PayFunding(_Msg):
+    """A perpetual's funding interval: positions in ``series`` pay or
+    receive ``rate`` (1e-8 units) at ``mark`` ticks through clearing
+    (`ClearingHouse.pay_funding`); journaled like every command."""
+
+    ts: int
+    series: str
+    mark: int
+    rate: int
+
+
 class KillSwitch(_Msg):
     """Halt every series until ``until`` (None: until `LiftHalts`)."""
 
@@ -139,7 +150,7 @@ class LiftHalts(_Msg):
 
 
 VenueCommand = (Command | ConfigureClearing | ListContract | ConfigureSession | KillSwitch | LiftHalts | OpenAccount
-                | Deposit | RecordFixings | SettleDay)
+                | Deposit | RecordFixings | SettleDay | PayFunding)
 command_decoder = msgspec.json.Decoder(VenueCommand)
 
 ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries,
@@ -168,6 +179,7 @@ class Venue:
             LiftHalts: self._lift_halts,
             RecordFixings: self._record_fixings,
             SettleDay: self._settle_day,
+            PayFunding: lambda c: self.clearing.pay_funding(c.series, c.mark, c.rate, c.ts),
         })
 
     def _kill_switch(self, c: KillSwitch) -> None:

@@ -77,3 +77,36 @@ def test_funding_sums_to_zero_at_every_interval_and_each_share_is_within_a_micro
     total_lots = sum(receivers.values())
     for a, q in receivers.items():
         assert abs(pay.get(a, 0) - Fraction(paid * q, total_lots)) < 1  # its share of what was paid
+
+
+# --------------------------------------------------------------------------- through the venue
+
+def test_a_funding_interval_through_the_venue_moves_cash_between_accounts_and_journals():
+    import datetime as dt
+
+    import msgspec
+
+    from cfx.products import HOPPER, make_series
+    from cfx.types import FundingPaid, Side, SubmitOrder
+    from cfx.venue import ListContract, OpenAccount, PayFunding, Venue, command_decoder
+
+    series = make_series(HOPPER, 2027, 3, first_trading_day=dt.date(2027, 1, 4))
+    v = Venue()
+    v.apply(ListContract(0, series, 250))
+    for acct in (1, 2, 3, 4):
+        v.apply(OpenAccount(0, acct, 1_000_000_000_000))
+    # 1 buys 2 from 3, 2 buys 1 from 4: the hand-computed book above
+    v.apply(SubmitOrder(1, series.symbol, 1, 3, Side.SELL, 2, 250))
+    v.apply(SubmitOrder(2, series.symbol, 2, 1, Side.BUY, 2, 250))
+    v.apply(SubmitOrder(3, series.symbol, 3, 4, Side.SELL, 1, 250))
+    v.apply(SubmitOrder(4, series.symbol, 4, 2, Side.BUY, 1, 250))
+    before = {a: v.clearing.accounts[a].collateral for a in (1, 2, 3, 4)}
+    cash = v.clearing.cash_total()
+    cmd = command_decoder.decode(msgspec.json.encode(PayFunding(10, series.symbol, 250, 12_347)))
+    v.events.clear()
+    v.apply(cmd)
+    paid = [e for e in v.events if type(e) is FundingPaid]
+    assert [(e.account, e.position, e.amount) for e in paid] == [
+        (1, 2, -450_665), (2, 1, -225_332), (3, -2, 450_665), (4, -1, 225_332)]
+    assert {a: v.clearing.accounts[a].collateral - before[a] for a in before} == {e.account: e.amount for e in paid}
+    assert v.clearing.cash_total() == cash

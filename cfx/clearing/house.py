@@ -25,6 +25,7 @@ from pathlib import Path
 import msgspec
 
 from cfx.clearing.accounts import Account
+from cfx.clearing.funding import funding_payments
 from cfx.clearing.margin import initial_margin, maintenance_margin, scan_range, sigma_ppm
 from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
 from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
@@ -34,6 +35,7 @@ from cfx.types import (
     AccountDefaulted,
     CollateralDeposited,
     DefaultLossCovered,
+    FundingPaid,
     GuaranteeFundContributed,
     MarginCallIssued,
     MarginCallMet,
@@ -146,6 +148,30 @@ class ClearingHouse:
         self._orders: dict[int, list] = {}  # order_id -> [Account, series, 0 buy / 1 sell, open lots]
         self._day_trades: dict[str, list[tuple[int, int, int]]] = {}  # series -> (ts, price, qty)
         self._last_date: dt.date | None = None
+        self.funding: list[FundingPaid] = []
+
+    # ------------------------------------------------------------------ perpetual funding
+
+    def pay_funding(self, series: str, mark: int, rate: int, ts: int) -> list[FundingPaid]:
+        """One funding interval of a perpetual: every open position in
+        ``series`` pays or receives ``rate`` on its value at ``mark``
+        (cfx/clearing/funding.py), straight from and into collateral, so
+        the cash moves between accounts and the sum is exactly zero. A
+        defaulted account pays too (its losses meet the waterfall at the
+        next settlement run). Returns (and emits) one `FundingPaid` per
+        account that paid or received, in account order."""
+        listed = self._series.get(series)
+        if listed is None:
+            raise ValueError(f"series {series!r} is not listed")
+        positions = {a.id: a.positions[series].qty for a in self.accounts.values()
+                     if series in a.positions and a.positions[series].qty}
+        out = []
+        for account, amount in sorted(funding_payments(positions, mark, rate, listed.tick_value).items()):
+            self.accounts[account].collateral += amount
+            out.append(FundingPaid(ts, series, account, positions[account], mark, rate, amount))
+        self.events.extend(out)
+        self.funding.extend(out)
+        return out
 
     # ------------------------------------------------------------------ set-up
 
