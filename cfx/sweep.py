@@ -84,7 +84,7 @@ FLUSH_SECONDS = 2.0  # rebuild results.parquet at most this often while running
 METRICS: tuple[str, ...] = (
     "days", "agents", "engine_messages", "commands", "events", "trades", "volume_contracts",
     "mean_spread_ticks", "mean_top_depth_contracts", "two_sided_fraction", "settlement_volatility_annual",
-    "tracking_error_rms", "halts", "margin_calls", "defaults", "guarantee_fund_used_usd",
+    "tracking_error_rms", "halts", "auctions_uncrossed", "margin_calls", "defaults", "guarantee_fund_used_usd",
     "settlement_tiers.vwap", "settlement_tiers.mid", "settlement_tiers.index_moved", "settlement_tiers.final",
 )
 # dict-valued metrics whose entries become columns "name.key" (keys vary by scenario)

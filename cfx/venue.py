@@ -179,11 +179,14 @@ class Venue:
             LiftHalts: self._lift_halts,
             RecordFixings: self._record_fixings,
             SettleDay: self._settle_day,
-            PayFunding: lambda c: self.clearing.pay_funding(c.series, c.mark, c.rate, c.ts),
+            PayFunding: self._pay_funding,
         })
 
     def _kill_switch(self, c: KillSwitch) -> None:
         self.engine.halt_all(c.ts, c.until)
+
+    def _pay_funding(self, c: PayFunding) -> None:
+        self.clearing.pay_funding(c.series, c.mark, c.rate, c.ts)
 
     def _lift_halts(self, c: LiftHalts) -> None:
         self.engine.lift_halts(c.ts)

@@ -1,5 +1,6 @@
 """The clearing house's Parquet tables: fixings, settlement prices (with
-tier), account and position statements, margin calls, defaults.
+tier), account and position statements, margin calls, defaults, perpetual
+funding payments.
 
 Columns follow the record Structs' fields; enums are written as strings and
 event tables get a ``type`` column (e.g. MarginCallIssued / MarginCallMet).
@@ -21,6 +22,7 @@ from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
 from cfx.types import (
     AccountDefaulted,
     DefaultLossCovered,
+    FundingPaid,
     MarginCallIssued,
     MarginCallMet,
     SettlementPrice,
@@ -76,6 +78,7 @@ def write_tables(house, out_dir: str | Path) -> dict[str, Path]:
         "positions": _table(house.positions, PositionStatement),
         "margin_calls": _table(house.calls, MarginCallIssued, MarginCallMet),
         "defaults": _table(house.defaults, AccountDefaulted, DefaultLossCovered),
+        "funding": _table(house.funding, FundingPaid),
     }
     paths = {}
     for name, table in tables.items():

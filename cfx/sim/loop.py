@@ -53,6 +53,7 @@ from cfx.sim.otc_desk import OtcDesk, OtcLink
 from cfx.sim.outputs import RunWriter
 from cfx.sim.tape import BookTape, TradeTape
 from cfx.types import (
+    AuctionUncrossed,
     AdvanceTime,
     CancelOrder,
     EndOfDay,
@@ -216,6 +217,7 @@ class Simulation:
         self.band_moves = 0  # bands re-centred on a stale book
         self.band_expansions = 0  # limit hits that widened a band
         self.reopenings = 0  # reopening call auctions (after a halt)
+        self.uncrosses = 0  # call and batch auctions that traded
         self.expected_by_date: dict[tuple[dt.date, str], int] = {}  # expected final settlement at each run
         self.halts = 0
         self.rejects: dict[str, int] = {}
@@ -314,6 +316,8 @@ class Simulation:
                     p = by_account.get(acct)
                     if p is not None:
                         batches.setdefault(p, []).append(e)
+            elif t is AuctionUncrossed:
+                self.uncrosses += 1
             elif t is SessionStateChanged:
                 if e.old is SessionState.REOPENING_AUCTION and e.new is not SessionState.CLOSED:
                     self.reopenings += 1

@@ -306,6 +306,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "settlement_tiers": dict(sorted(tiers.items())),
         "halts": sim.halts,
         "auctions_reopening": sim.reopenings,
+        "auctions_uncrossed": sim.uncrosses,
         "band_expansions": sim.band_expansions,
         "band_recentres": sim.band_moves,
         "margin_calls": len(calls),

@@ -22,7 +22,7 @@ LOCK = ".lock"
 # first five mark a directory as holding a run.
 MARKERS = ("journal", "summary.json", "events.parquet", "checkpoint.pkl", ".parts")
 RUN_FILES = (*MARKERS, "trades.parquet", "book_top.parquet", "fixings.parquet", "settlements.parquet",
-             "accounts.parquet", "positions.parquet", "margin_calls.parquet", "defaults.parquet",
+             "accounts.parquet", "positions.parquet", "margin_calls.parquet", "defaults.parquet", "funding.parquet",
              "agents.parquet", "indicative.parquet", "timing.json", "run.log", "report.html", "compare.html", ".staging")
 
 
