@@ -780,13 +780,30 @@ class Engine:
         open quantity, queue position as time priority) and waiting market orders."""
         live = self._live
         orders = []
-        for levels in (state.book.bids, state.book.asks):
-            for price, lvl in levels.items():
+        for levels in self._crossing_levels(state):
+            for price, lvl in levels:
                 orders.extend(AuctionOrder(o.order_id, o.account, o.side, price, o.qty + o.hidden, i)
                               for i, o in enumerate(lvl.queue) if o.qty)
         orders.extend(AuctionOrder(o.order_id, o.account, o.side, None, o.qty, i)
                       for i, o in enumerate(state.auction_market) if live.get(o.order_id) is o)
         return orders
+
+    def _crossing_levels(self, state: _SeriesState) -> tuple[list, list]:
+        """The (price, level) pairs of bids and asks an uncross can reach.
+        Without market orders only a bid at or above the best ask and an ask
+        at or below the best bid can trade, and the others change neither
+        the uncross price (every price with volume lies between those two)
+        nor the allocation, so they are left out: a deep book's batch then
+        costs what its crossing part does. With market orders, every level."""
+        book = state.book
+        live = self._live
+        if any(live.get(o.order_id) is o for o in state.auction_market):
+            return list(book.bids.items()), list(book.asks.items())
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None or bid < ask:
+            return [], []
+        return ([(p, lvl) for p, lvl in book.bids.items() if p >= ask],
+                [(p, lvl) for p, lvl in book.asks.items() if p <= bid])
 
     def _auction_depth(self, state: _SeriesState) -> list[AuctionOrder]:
         """What the published indicative price needs: one entry per price
@@ -795,8 +812,8 @@ class Engine:
         market orders. O(levels), not O(orders)."""
         live = self._live
         out = []
-        for side, levels in ((BUY, state.book.bids), (Side.SELL, state.book.asks)):
-            for price, lvl in levels.items():
+        for side, levels in zip((BUY, Side.SELL), self._crossing_levels(state)):
+            for price, lvl in levels:
                 out.append(AuctionOrder(0, 0, side, price, lvl.qty, 0))
         for side in (BUY, Side.SELL):
             qty = sum(o.qty for o in state.auction_market if o.side is side and live.get(o.order_id) is o)
