@@ -567,6 +567,7 @@ Event = (
     | PriceBandChanged
     | SettlementPrice
     | VariationMarginPaid
+    | FundingPaid
     | CollateralDeposited
     | GuaranteeFundContributed
     | MarginCallIssued

@@ -110,3 +110,5 @@ def test_a_funding_interval_through_the_venue_moves_cash_between_accounts_and_jo
         (1, 2, -450_665), (2, 1, -225_332), (3, -2, 450_665), (4, -1, 225_332)]
     assert {a: v.clearing.accounts[a].collateral - before[a] for a in before} == {e.account: e.amount for e in paid}
     assert v.clearing.cash_total() == cash
+    from cfx.types import encoder, event_decoder
+    assert event_decoder.decode(encoder.encode(paid[0])) == paid[0]  # one event union reads it back
