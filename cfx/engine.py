@@ -839,7 +839,9 @@ class Engine:
         """Execute the call: every fill at the one uncross price (see
         cfx/auction.py for the price and allocation rules). The side
         with the surplus counts as the aggressor (buy when balanced). Market
-        orders left over are cancelled."""
+        orders left over are cancelled. The breaker restarts from the
+        auction's price, or, after a reopening call that traded nothing,
+        from the mid of the book it leaves."""
         book = state.book
         live = self._live
         result = uncross(self._auction_orders(state), state.auction_reference(opening), state.rules.auction_tie_break)
@@ -867,6 +869,12 @@ class Engine:
                                                   o.qty, CancelReason.IOC_REMAINDER))
         state.auction_market.clear()
         state.indicative = None
+        if state.breaker is not None and not opening and (result is None or not result.volume):
+            bid, ask = book.best_bid(), book.best_ask()
+            if bid is not None and ask is not None:
+                # no auction price: the book after the call is the new reference, not a stale
+                # last trade (else the first trade at the price that halted it halts it again)
+                state.breaker.reset((bid + ask) // 2, ts)
 
     def _auction_fill(self, state: _SeriesState, o: Order, qty: int, cmd: int, ts: int) -> None:
         o.filled += qty

@@ -162,6 +162,23 @@ def test_a_trade_beyond_the_velocity_threshold_halts_the_series_and_queues_the_r
     e.book(S).check()
 
 
+def test_a_reopening_with_no_trade_restarts_the_breaker_from_the_book_so_it_does_not_halt_again():
+    e = breaker_engine()
+    order(e, 1, SELL, 1, 100, ts=1)
+    order(e, 2, BUY, 1, 100, ts=2)  # last trade 100, then the market moves down without trading
+    order(e, 3, BUY, 5, 90, ts=3)
+    order(e, 4, SELL, 5, 96, ts=4)
+    evs = order(e, 5, SELL, 1, kind=OrderKind.MARKET, tif=TimeInForce.IOC, ts=5)
+    assert of(evs, SeriesHalted)[0].reference == 100  # 90 is 10 ticks from the last trade
+    start = len(e.events)
+    e.apply(AdvanceTime(5 + 120 * NS))  # the reopening call finds nothing crossing
+    assert not of(e.events[start:], AuctionUncrossed)
+    assert e.session_state(S) is SessionState.CONTINUOUS
+    evs = order(e, 6, SELL, 1, kind=OrderKind.MARKET, tif=TimeInForce.IOC, ts=6 + 120 * NS)
+    assert [(t.price, t.qty) for t in of(evs, Trade)] == [(90, 1)]  # measured from the mid 93: trades
+    assert not of(evs, SeriesHalted)
+
+
 def test_a_market_order_beyond_the_threshold_has_its_rest_cancelled():
     e = breaker_engine()
     order(e, 1, SELL, 1, 100, ts=1)
