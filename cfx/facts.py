@@ -458,8 +458,13 @@ def _every_type_trades(run: _Run) -> dict:
         return _missing(name, target, DESIGN, "trades lacks maker/taker accounts or agents lacks agent_type")
     tr = run.trades  # any series, auctions included: did the type trade at all?
     traded = {kinds.get(int(a)) for a in np.concatenate([tr["maker_account"], tr["taker_account"]]).tolist()}
+    if (run.path / "otc_trades.parquet").is_file():  # principals trade OTC only, by design
+        otc, _ = _table(run.path, "otc_trades", ["buyer", "seller"])
+        if otc.get("buyer") is not None:
+            traded |= {kinds.get(int(a)) for a in np.concatenate([otc["buyer"], otc["seller"]]).tolist()}
     idle = sorted(set(kinds.values()) - traded)
-    return _fact(name, idle, target, not idle, DESIGN, f"{len(set(kinds.values()))} agent types in the run")
+    return _fact(name, idle, target, not idle, DESIGN,
+                 f"{len(set(kinds.values()))} agent types in the run; exchange or OTC trades count")
 
 
 def _u_shape_fact(run: _Run) -> dict:

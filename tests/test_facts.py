@@ -360,3 +360,20 @@ def test_facts_of_a_copied_run_are_the_same(small_run, tmp_path):
     shutil.copytree(small_run, copy)
     a, b = facts.measure(small_run), facts.measure(copy)
     assert a["facts"] == b["facts"]
+
+
+def test_a_principal_that_trades_only_otc_counts_as_trading(tmp_path):
+    """Principals trade OTC by design: a forward in otc_trades.parquet makes its
+    buyer's and seller's types traders; without it they are idle."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    days = business_days(1)
+    book = _snapshots(days, "HOP-F27", lambda i, m: 100)
+    agents = {1: "market_maker", 2: "noise_trader", 3: "otc_dealer", 4: "neocloud"}
+    trades = [{"ts": ns(days[0], 9), "qty": 2, "maker": 1, "taker": 2, "taker_id": 7}]
+    run = write_run(tmp_path / "otc", trades=trades, book=book, agents=agents)
+    assert _by_name(facts.measure(run))["agent types that never trade"]["value"] == ["neocloud", "otc_dealer"]
+    pq.write_table(pa.table({"buyer": [3], "seller": [4]}), run / "otc_trades.parquet")
+    f = _by_name(facts.measure(run))["agent types that never trade"]
+    assert f["value"] == [] and f["pass"] is True
