@@ -2,7 +2,7 @@
 engines.
 
 Each benchmark replays a fixed, seeded list of commands through a fresh
-engine: the Python engine by the same `replay.run` the CLI times, the
+engine: the Python engine by the same `replay.stream` the CLI times, the
 compiled core (when it is built) by the same column batches
 cfx/core/replay.py applies. Compare runs with
 ``pytest-benchmark compare``; for a figure that survives a noisy machine,
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cfx import core, replay, workload
+from cfx.journal import Fills
 from cfx.venue import Venue
 from cfx.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
 
@@ -88,14 +89,17 @@ CASES = {
 def test_engine_throughput(benchmark, case):
     cmds = CASES[case]()
 
-    def setup():
-        return (fresh_venue(), cmds), {}
+    fills: list[Fills] = []
 
-    trades, _ = benchmark.pedantic(replay.run, setup=setup, rounds=5)
+    def setup():
+        fills.append(Fills())
+        return (fresh_venue(), [cmds], fills[-1]), {}
+
+    benchmark.pedantic(replay.stream, setup=setup, rounds=5)
     benchmark.extra_info["engine"] = "python"
     benchmark.extra_info["messages"] = len(cmds)
-    benchmark.extra_info["fills"] = len(trades)
-    assert case in ("add_heavy", "cancel_heavy") or trades
+    benchmark.extra_info["fills"] = fills[-1].count
+    assert case in ("add_heavy", "cancel_heavy") or fills[-1].count
 
 
 def run_compiled(engine, cols) -> int:

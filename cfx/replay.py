@@ -31,7 +31,7 @@ from cfx import core, inputs, writes
 from cfx.errors import InputError
 from cfx.journal import EventHash, Fills
 from cfx.journal import read_stream as read_journal
-from cfx.venue import ENGINE_COMMANDS, Venue
+from cfx.venue import Venue
 from cfx.venue import command_decoder as venue_decoder
 from cfx.types import (
     CancelOrder,
@@ -42,7 +42,6 @@ from cfx.types import (
     Side,
     SubmitOrder,
     TimeInForce,
-    Trade,
     encoder,
 )
 
@@ -168,45 +167,6 @@ def sniff(path: str | Path) -> str:
     if first and all(_NUMBER.fullmatch(x) for x in first.split(b",")):
         return "lobster"
     return "csv"
-
-
-def run(venue: Venue, cmds: list, event_log=None, digest: EventHash | None = None) -> tuple[list[Trade], float]:
-    """Apply ``cmds`` in batches; return the trades and the seconds spent
-    in the venue (its work and collecting the trades). Events go to
-    ``event_log`` (a binary file) and ``digest`` if given, untimed. Plain
-    order flow goes straight to the engine; a run's journal (clearing
-    commands too) goes through the whole venue."""
-    engine = venue.engine
-    events = venue.events
-    fills = engine.trades
-    trades: list[Trade] = []
-    keep = trades.extend
-    direct = all(type(c) in ENGINE_COMMANDS for c in cmds)
-    dispatch = engine._dispatch if direct else venue._dispatch
-    apply = venue.apply
-    encode = encoder.encode
-    seconds = 0.0
-    clock = time.perf_counter
-    for start in range(0, len(cmds), BATCH):
-        batch = cmds[start:start + BATCH]
-        t0 = clock()
-        if direct:
-            for c in batch:
-                dispatch[type(c)](c)
-        else:
-            for c in batch:
-                apply(c)
-        keep(fills)
-        fills.clear()
-        seconds += clock() - t0
-        if events and (digest is not None or event_log is not None):
-            lines = [encode(e) for e in events]
-            if digest is not None:
-                digest.update(lines)
-            if event_log is not None:
-                event_log.write(b"\n".join(lines) + b"\n")
-        events.clear()
-    return trades, seconds
 
 
 def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[bytes] | None = None,
