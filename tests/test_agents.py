@@ -25,6 +25,7 @@ from cfx.agents import (
     REGISTRY,
     BasisTraderSpec,
     DayReport,
+    MarketMaker,
     MarketMakerSpec,
     MomentumTraderSpec,
     NoiseTrader,
@@ -370,19 +371,71 @@ def test_market_maker_blends_index_with_the_others_mid_and_never_crosses_the_boo
 
 @pytest.mark.parametrize("rule, in_window, quotes", [
     ("index", True, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # the index settles it: quote the index, fade the push
-    ("vwap_window", True, {BUY: [(318, 5)], SELL: [(322, 5)]}),  # the window's VWAP settles it: follow the market
+    ("index", False, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # all the last day, not only in the window
+    ("vwap_window", True, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # the window opens: hold its opening value
     ("vwap_window", False, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # before the window: the usual blend
 ])
-def test_a_settlement_aware_market_maker_knows_the_final_settlement_rule(rule, in_window, quotes):
+def test_a_settlement_aware_market_maker_values_the_last_day_by_the_final_settlement_rule(rule, in_window, quotes):
     m = mm_market(300)
     m.rule = rule
     m.dte[H27] = 0
     m.window = (0, 10**15) if in_window else (10**15, 2 * 10**15)
     m.place(BUY, 296, 10, account=LP)
     m.place(SELL, 344, 10, account=LP)  # others' mid 320, pushed up from the index's 300
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5, settlement_aware=True)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, news_mult=0.0, index_weight=0.5,
+                           anchor_halflife_s=0.0, settlement_aware=True)
     mm, ctx = make(m, spec)
     assert m.orders_of(1) == quotes
+
+
+def _pushed_last_day(rule: str) -> tuple[MarketMaker, FakeMarket, FakeCtx]:
+    """A settlement-aware maker (flow-sensitive, slow anchor) on a series'
+    last day, 100 s settlement window from t=0, index 300; a pusher lifts
+    40 lots of its ask a quarter of the way in."""
+    m = mm_market(300)
+    m.rule = rule
+    m.dte[H27] = 0
+    m.window = (0, 100 * SECOND)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, news_mult=0.0, index_weight=0.5,
+                           anchor_halflife_s=7200.0, flow_ticks_per_lot=0.5, settlement_aware=True,
+                           quote_lots=50, max_position=200, min_requote_ns=0, skew_ticks_per_lot=0.0)
+    mm, ctx = make(m, spec)
+    assert m.orders_of(1)[SELL] == [(302, 50)]
+    m.now = 25 * SECOND
+    m.place(BUY, 310, 40, account=LP + 2)  # the push: 40 lots of the maker's ask at 302
+    assert m.positions[(1, H27)] == -40
+    ctx.wake(0)
+    return mm, m, ctx
+
+
+def test_a_settlement_aware_maker_fades_a_push_the_index_will_undo():
+    mm, m, ctx = _pushed_last_day("index")
+    assert mm.fair_value(H27) == 300.0  # 20 ticks of flow impact ignored: the index settles it
+    assert m.orders_of(1)[SELL] == [(302, 50)]  # and it sells the push again at the index
+
+
+def test_under_a_vwap_settlement_a_push_already_printed_moves_the_value_by_its_share_of_the_window():
+    mm, m, ctx = _pushed_last_day("vwap_window")
+    # a quarter of the window gone at a VWAP of 302: 0.25 x 302 + 0.75 x 300 (the opening value),
+    # not the 20 ticks the flow would have moved it
+    assert mm.fair_value(H27) == pytest.approx(300.5)
+    ctx.wake(50 * SECOND)  # three quarters gone, no more trades: the printed VWAP weighs more
+    assert mm.fair_value(H27) == pytest.approx(301.5)
+
+
+def test_without_settlement_awareness_the_push_moves_the_fair_value_by_its_flow():
+    m = mm_market(300)
+    m.rule = "index"
+    m.dte[H27] = 0
+    m.window = (0, 100 * SECOND)
+    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, news_mult=0.0, index_weight=0.5,
+                           anchor_halflife_s=7200.0, flow_ticks_per_lot=0.5, min_requote_ns=0, quote_lots=50,
+                           max_position=200, skew_ticks_per_lot=0.0)
+    mm, ctx = make(m, spec)
+    m.now = 25 * SECOND
+    m.place(BUY, 310, 40, account=LP + 2)  # lifts its ask
+    ctx.wake(0)
+    assert mm.fair_value(H27) > 315.0  # 40 lots x 0.5 ticks of flow impact
 
 
 def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_limit():

@@ -83,7 +83,7 @@ class _Quoting:
 
     __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res", "fair", "tape_since", "anchor",
                  "news", "markouts", "seen", "catchup", "target", "expected",
-                 "flow_mean")
+                 "flow_mean", "window")
 
     def __init__(self, levels: int) -> None:
         self.bids: list[int | None] = [None] * levels
@@ -102,6 +102,7 @@ class _Quoting:
         self.target = 0.0  # where the fair value was heading at the last requote
         self.expected: int | None = None  # the expected settlement as of the last index publication seen
         self.flow_mean = 0.0  # EWMA of signed lots per trade: the flow it has come to expect
+        self.window: list | None = None  # last day, VWAP rule: [start, opening value, tape since, lots, notional]
 
 
 @register(MarketMakerSpec)
@@ -150,8 +151,10 @@ class MarketMaker(Agent):
     (`pnl_parts`, in tick-lots).
 
     `withdraw` cancels everything and stops quoting until `resume`.
-    With ``settlement_aware`` the index weight knows the final-settlement
-    rule on a series' last trading day (`_final_day_weight`).
+    With ``settlement_aware`` its fair value on a series' last trading day
+    is the value of the final settlement under the rule in force: the
+    index's expected average, or the settlement window's VWAP as far as
+    its quotes can still hold it (`_final_day_value`).
     ``series``: selectors ("front", "front+1", or a symbol; default the
     front and the next month of ``basket``, None = the default basket).
     """
@@ -325,19 +328,53 @@ class MarketMaker(Agent):
                     n += o[3]
         return n
 
-    def _final_day_weight(self, ctx: Context, series: str) -> float:
-        """``settlement_aware``: the index weight on a series' last trading day
-        knows the final-settlement rule. Settled on the index ("index"), the
-        final price is all but known: quote around it (weight 1) and fade any
-        push. Settled on the window's own VWAP ("vwap_window"), inside the
-        window the market is what settles: follow it (weight 0) rather than
-        sell the push below the price it sets. Other days: ``index_weight``."""
+    def _final_day_value(self, ctx: Context, series: str, st: _Quoting, fair: float,
+                         anchor: float | None) -> float | None:
+        """``settlement_aware``: on a series' last trading day a lot is worth
+        its final settlement price, and the rule in force says what sets it.
+
+        "index": the monthly average of the fixings, all but known on the
+        last day and moved by no futures trade: the value is the expected
+        final settlement (``anchor``) all day, and order flow teaches
+        nothing, so a push is sold at the index (a fade that pays: the
+        future converges to the index).
+
+        "vwap_window", inside the settlement window: the final price is the
+        window's own VWAP. What the window has traded is fixed; what it
+        still trades the makers can hold near the value the market had when
+        the window opened, by quoting there. So the value is f × the VWAP so
+        far + (1 − f) × that opening value, f the elapsed share of the
+        window: early in the window the push is faded (sold near the
+        opening value, which keeps the VWAP down and protects the short the
+        makers carry into it); late in it most of the VWAP is fixed and the
+        value follows it: fading pays only as far as it can still move the
+        VWAP. Before the window, and on other days: None (the usual fair
+        value)."""
         if ctx.days_to_expiry(series) != 0:
-            return self.spec.index_weight
+            return None
         if ctx.final_settlement_rule() == "index":
-            return 1.0
+            return None if anchor is None else float(anchor)
         start, end = ctx.settlement_window()
-        return 0.0 if start <= ctx.now < end else self.spec.index_weight
+        now = ctx.now
+        if not start <= now < end:
+            return None
+        win = st.window
+        if win is None or win[0] != start:  # the window opens: the value the market had
+            win = st.window = [start, fair, start, 0, 0]  # start, opening value, tape since, lots, notional
+        for t in ctx.trades(series, win[2]):
+            win[3] += t.qty
+            win[4] += t.qty * t.price
+            win[2] = t.ts + 1
+        if not win[3]:
+            return win[1]
+        f = (now - start) / (end - start)
+        return f * win[4] / win[3] + (1.0 - f) * win[1]
+
+    def _in_final_window(self, ctx: Context, series: str) -> bool:
+        """Inside the settlement window of a VWAP-settled series' last day (its value drifts with time)."""
+        start, end = ctx.settlement_window()
+        return (start <= ctx.now < end and ctx.final_settlement_rule() == "vwap_window"
+                and ctx.days_to_expiry(series) == 0)
 
     def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:  # noqa: C901 (one pass over the quote; split candidate)
         spec = self.spec
@@ -351,7 +388,8 @@ class MarketMaker(Agent):
                 st.expected = anchor
         pos = ctx.position(series)
         seen = (q, anchor, pos)
-        if seen == st.seen and st.news < 0.05 and abs(st.target - st.fair) < 0.05:
+        if (seen == st.seen and st.news < 0.05 and abs(st.target - st.fair) < 0.05
+                and not (spec.settlement_aware and self._in_final_window(ctx, series))):
             return  # nothing it looks at changed and its fair value has settled: the quotes stand
         st.seen = seen
         dt = now - st.last_requote
@@ -375,8 +413,7 @@ class MarketMaker(Agent):
         elif market is None:
             target = anchor
         else:
-            w = spec.index_weight if not spec.settlement_aware else self._final_day_weight(ctx, series)
-            target = w * anchor + (1.0 - w) * market
+            target = spec.index_weight * anchor + (1.0 - spec.index_weight) * market
         # news: a jump of the index anchor widens the quotes for a while
         decay = math.exp(-self._news_k * dt) if dt < (1 << 61) else 0.0
         st.news *= decay
@@ -387,7 +424,13 @@ class MarketMaker(Agent):
                     st.news = jump
             st.anchor = anchor
         fair = st.fair
-        if fair is None:
+        final = (self._final_day_value(ctx, series, st, target if fair is None else fair, anchor)
+                 if spec.settlement_aware else None)
+        if final is not None:  # the final settlement's value, which flow does not move
+            for t in ctx.trades(series, st.tape_since):
+                st.tape_since = t.ts + 1
+            fair = target = final
+        elif fair is None:
             fair = target
             st.tape_since = now
         else:
