@@ -10,8 +10,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+import cfx
 from cfx.cli import main
 from cfx.sim import scenario as scn
+from cfx.sim.clock import epoch_ns, minutes
 from cfx.sim.run import run_scenario
 
 DATA = Path(__file__).parent / "data"
@@ -236,3 +238,32 @@ def test_run_hash_does_not_depend_on_pythonhashseed(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         hashes.append(json.loads(proc.stdout.strip().splitlines()[-1])["run_hash"])
     assert len(set(hashes)) == 1, hashes
+
+
+def _squeeze_final_day(tmp_path, aware: bool) -> tuple[int, int]:
+    """The squeeze's last trading day alone (VWAP rule): January's final
+    price and the market makers' net lots in the settlement window."""
+    sc = cfx.load("settlement_squeeze", **{"calendar.start": "2027-01-29", "calendar.days": 1,
+                                           "agents[1].settlement-aware": aware})
+    out = tmp_path / f"aware_{aware}"
+    run_scenario(sc, out, progress=False)
+    final = [r["price"] for r in pq.read_table(out / "settlements.parquet").to_pylist()
+             if r["series"] == "HOP-F27" and r["tier"] == "final"]
+    makers = {r["account"] for r in pq.read_table(out / "agents.parquet").to_pylist()
+              if r["agent_type"] == "market_maker"}
+    day = sc.calendar.start
+    window = (epoch_ns(day, minutes(sc.calendar.settlement_start)), epoch_ns(day, minutes(sc.calendar.close)))
+    net = 0
+    for t in pq.read_table(out / "trades.parquet").to_pylist():
+        if t["series"] == "HOP-F27" and window[0] <= t["ts"] < window[1]:
+            buyer, seller = ((t["taker_account"], t["maker_account"]) if t["aggressor"] == "buy"
+                             else (t["maker_account"], t["taker_account"]))
+            net += t["qty"] * ((buyer in makers) - (seller in makers))
+    return final[0], net
+
+
+def test_settlement_aware_makers_fade_a_push_into_a_vwap_final_settlement(tmp_path):
+    aware_price, aware_net = _squeeze_final_day(tmp_path, True)
+    blind_price, blind_net = _squeeze_final_day(tmp_path, False)
+    assert aware_net < blind_net < 0  # both sell the push; knowing the rule, they sell more of it
+    assert aware_price + 3 <= blind_price  # and the window's VWAP, the final price, stays lower
