@@ -16,7 +16,7 @@ from cfx import cli
 from cfx.errors import InputError
 from cfx.hedge import DerivedCurve, Forward, HedgeConfig, Market, read_book, run_backtest
 from cfx.hedge.backtest import _round_contracts
-from cfx.hedge.market import read_futures_csv
+from cfx.hedge.curves import read_futures_csv
 from cfx.products import HOPPER, business_days, final_settlement, make_series
 
 DATA = Path(__file__).parent / "data"
@@ -227,7 +227,7 @@ def test_cli_with_price_fixing_and_futures_files(tmp_path, capsys):
 
 
 def test_gaps_in_a_price_series_carry_forward_and_leading_gaps_back_fill():
-    from cfx.hedge.market import carried
+    from cfx.hedge.curves import carried
 
     assert carried([None, 5, None, 7], "x").tolist() == [5, 5, 5, 7]
     with pytest.raises(InputError, match="x: no values"):

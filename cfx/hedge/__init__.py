@@ -7,10 +7,12 @@ unhedged, hedge effectiveness, the basis, costs and peak margin.
 Modules, top down:
 
 - `book`: the forward CSV (`read_book`), `Forward`, monthly `Leg` s.
-- `market`: the timeline, basket index, reference prices and futures curve
-  (`load_market`, `DerivedCurve`, `CsvCurve`).
+- `market`: the timeline, basket index, reference prices and the futures
+  curve chosen (`load_market`, `Market`).
 - `run`: a ``cfx run`` directory as the futures curve and basket index
   (``--run RUN_DIR``; `read_run`, `RunCurve`).
+- `curves`: the futures curves (`DerivedCurve`, `CsvCurve`,
+  `read_futures_csv`), below both `run` and `market`.
 - `backtest`: `HedgeConfig`, the policies and the daily loop
   (`run_backtest` -> `PolicyResult` per policy). The accounting/analytics
   boundary is stated there.
@@ -30,7 +32,8 @@ import msgspec
 from cfx.errors import InputError
 from cfx.hedge.backtest import POLICIES, HedgeConfig, PolicyResult, run_backtest
 from cfx.hedge.book import Forward, Leg, read_book
-from cfx.hedge.market import CsvCurve, DerivedCurve, Market, load_market
+from cfx.hedge.curves import CsvCurve, DerivedCurve
+from cfx.hedge.market import Market, load_market
 
 __all__ = [
     "POLICIES",

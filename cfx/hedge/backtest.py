@@ -92,7 +92,7 @@ class HedgeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     pays 0.005 tick per contract of the order on every contract (linear
     temporary impact); the fee is clearing's taker fee ($1.00 per contract);
     margin is financed at 5% a year; the curve's risk premium and noise are
-    `cfx.hedge.market.DerivedCurve`'s.
+    `cfx.hedge.curves.DerivedCurve`'s.
     """
 
     window: Annotated[int, Meta(ge=5, le=1000)] = 20

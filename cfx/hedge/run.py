@@ -30,7 +30,7 @@ from pathlib import Path
 
 from cfx.errors import InputError
 from cfx.index import Fixing, FixingFlag
-from cfx.hedge.market import CsvCurve
+from cfx.hedge.curves import CsvCurve
 from cfx.products import DEFAULT_BASKETS, TICK_MICRO, last_business_day, parse_symbol
 
 DEFAULT_TICK_USD = 0.01
