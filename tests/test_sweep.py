@@ -96,7 +96,7 @@ def test_resumed_sweep_runs_only_what_is_missing(client, tmp_path, capsys):
 
     # as if the sweep had crashed before the last result was written
     parts = sorted((out / "results").glob("part-*.parquet"))
-    lost = sweep._read_part(parts[-1])[0]
+    lost = sweep.read_part(parts[-1])[0]
     parts[-1].unlink()
     ran: list[dict] = []
     counts = sweep.run_sweep(plan, out, client=client, progress=False, on_row=ran.append)
@@ -107,7 +107,7 @@ def test_resumed_sweep_runs_only_what_is_missing(client, tmp_path, capsys):
 
     # a part file that cannot be read and a half-written one: that task runs again, the leftover goes
     broken = sorted((out / "results").glob("part-*.parquet"))[0]
-    broken_key = sweep._read_part(broken)[0]["key"]
+    broken_key = sweep.read_part(broken)[0]["key"]
     broken.write_bytes(b"not parquet")
     (out / "results" / "part-0042.tmp").write_bytes(b"half")
     ran.clear()
