@@ -1,7 +1,10 @@
 """The `cfx` command: one subcommand per job, each a thin shell over a module.
 
-Every user mistake (bad flag, missing file, malformed row) ends with one
-line on stderr naming what is wrong, and exit code 2.
+Each subcommand's function returns its result (a dict, a msgspec Struct,
+``None`` or a `cfx.command.Output` with an exit code) and `main` prints it
+with the one JSON encoder, `cfx.command.emit`. Every user mistake (bad
+flag, missing file, malformed row) ends with one line on stderr naming what
+is wrong, and exit code 2.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from typing import Any
+
 from cfx import logs
+from cfx.command import Output, emit
 from cfx.errors import InputError, one_line
 
 
@@ -39,45 +45,41 @@ def seed(text: str) -> int:
     return n
 
 
-def _cmd_replay(args: argparse.Namespace) -> int:
+def _cmd_replay(args: argparse.Namespace) -> Any:
     from cfx import replay
 
     return replay.main(args)
 
 
-def _cmd_workload(args: argparse.Namespace) -> int:
+def _cmd_workload(args: argparse.Namespace) -> Any:
     from cfx import workload
 
     return workload.main(args)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _cmd_run(args: argparse.Namespace) -> Any:
     from cfx.sim import run
 
     return run.main(args)
 
 
-def _cmd_scenarios(args: argparse.Namespace) -> int:
-    import json
-
+def _cmd_scenarios(args: argparse.Namespace) -> Any:
     from cfx import api
     from cfx.sim import scenario as scn
 
+    rows = []
     for name, path in api.shipped_scenarios().items():
         sc = scn.load(path)
-        print(json.dumps({"name": name, "question": sc.question, "days": sc.calendar.days, "file": str(path)}))
-    return 0
+        rows.append({"name": name, "question": sc.question, "days": sc.calendar.days, "file": str(path)})
+    return Output(value=rows, lines=True)
 
 
-def _cmd_schema(args: argparse.Namespace) -> int:
-    import json
-
+def _cmd_schema(args: argparse.Namespace) -> Any:
     import msgspec
 
     from cfx.sim import scenario as scn
 
-    print(json.dumps(msgspec.json.schema(scn.scenario_type()), indent=2))
-    return 0
+    return Output(value=msgspec.json.schema(scn.scenario_type()), indent=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("schema", help="print the scenario file's JSON Schema (for editor completion and validation)")
     sh.set_defaults(func=_cmd_schema)
 
-    def _cmd_sweep(args: argparse.Namespace) -> int:
+    def _cmd_sweep(args: argparse.Namespace) -> Any:
         from cfx import sweep
 
         return sweep.main(args)
@@ -153,17 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
-    def _cmd_report(args: argparse.Namespace) -> int:
+    def _cmd_report(args: argparse.Namespace) -> Any:
         from cfx import report
 
-        return report.main_report(args)
+        path = report.write_report(args.run_dir, args.out)
+        return {"report": str(path), "sections": ["metrics", "facts", *report.SECTIONS]}
 
     rp = sub.add_parser("report", help="write RUN_DIR/report.html: metrics and plots of a run, one self-contained page")
     rp.add_argument("run_dir", help="run directory written by `cfx run`")
     rp.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
     rp.set_defaults(func=_cmd_report)
 
-    def _cmd_facts(args: argparse.Namespace) -> int:
+    def _cmd_facts(args: argparse.Namespace) -> Any:
         from cfx import facts
 
         return facts.main(args)
@@ -173,10 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("run_dir", help="run directory written by `cfx run`")
     fc.set_defaults(func=_cmd_facts)
 
-    def _cmd_compare(args: argparse.Namespace) -> int:
+    def _cmd_compare(args: argparse.Namespace) -> Any:
         from cfx import report
 
-        return report.main_compare(args)
+        return {"compare": str(report.write_compare(args.run_a, args.run_b, args.out))}
 
     cp = sub.add_parser("compare", help="put two runs side by side: metrics (A, B, B-A) and overlaid plots, one HTML page")
     cp.add_argument("run_a", help="run directory A (e.g. the baseline)")
@@ -184,12 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="HTML file to write (default: RUN_B/compare.html)")
     cp.set_defaults(func=_cmd_compare)
 
-    def _cmd_hedge(args: argparse.Namespace) -> int:
+    def _cmd_hedge(args: argparse.Namespace) -> Any:
         from cfx import hedge
 
         return hedge.main(args)
 
-    h = sub.add_parser("hedge", help="backtest hedging a book of OTC GPU-hour forwards with basket futures; compare policies")
+    h = sub.add_parser("hedge", help="backtest hedging a book of OTC GPU-hour forwards with basket futures; compare policies",
+                       epilog="examples:\n  cfx hedge examples/dealer_book.csv --policy all --out out/hedge\n"
+                              "  cfx hedge examples/otc_dealer_book.csv --run runs/otc_market --out out/hedge\n"
+                              "  cfx hedge examples/dealer_book.csv --out out/hedge --json | jq '.policies.naive.effectiveness'\n"
+                              "\nWith --json, stdout is one JSON object, summary.json's document:\n"
+                              '  {"inputs": {...}, "settings": {...}, "period": {"first": "2027-01-04", ...},\n'
+                              '   "book": {"forwards": 8, ...}, "source": "...", "policies": {"unhedged": {...}, "naive": {...}}}',
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     h.add_argument("book", help="forwards CSV (id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side)")
     h.add_argument("--policy", action="append", choices=["unhedged", "naive", "minvar", "all"],
                    help="policy to run; repeat for several (default all; unhedged always runs as the baseline)")
@@ -213,9 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--risk-premium", type=float, help="derived curve: annual log slope vs the index (default -0.045)")
     h.add_argument("--futures-noise", type=float, help="derived curve: sd of the futures' log noise (default 0.005)")
     h.add_argument("--noise-persistence", type=float, help="derived curve: daily AR(1) persistence of the noise (default 0.9)")
+    h.add_argument("--json", action="store_true",
+                   help="print the summary (summary.json's document) as one JSON object on stdout instead of the table")
     h.set_defaults(func=_cmd_hedge)
 
-    def _cmd_index(args: argparse.Namespace) -> int:
+    def _cmd_index(args: argparse.Namespace) -> Any:
         from cfx import index
 
         return index.main(args)
@@ -232,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure()
     try:
-        return args.func(args)
+        return emit(args.func(args))
     except InputError as e:
         print(f"cfx {args.command}: error: {one_line(str(e))}", file=sys.stderr)
         return 2

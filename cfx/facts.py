@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cfx.command import Output
 from cfx.errors import InputError
 from cfx.products import business_days, month_days, parse_symbol
 
@@ -566,7 +567,7 @@ def facts_html(result: dict) -> str:
             "call-auction trades left out.</p>")
 
 
-def main(args: Any) -> int:
+def main(args: Any) -> Output:
     """`cfx facts RUN_DIR`: the JSON on stdout and in RUN_DIR/facts.json; exit 0 pass or fail."""
     result = measure(args.run_dir)
     text = json.dumps(result, indent=2)
@@ -574,5 +575,4 @@ def main(args: Any) -> int:
         (Path(args.run_dir) / "facts.json").write_text(text + "\n")
     except OSError as e:
         raise InputError(f"{args.run_dir}: cannot write facts.json: {e.strerror}") from None
-    print(text)
-    return 0
+    return Output(value=result, indent=True)

@@ -64,6 +64,7 @@ from typing import IO, Callable
 
 import msgspec
 
+from cfx.command import Output
 from cfx.engine import Engine
 from cfx.errors import InputError
 from cfx.inputs import text_lines
@@ -555,7 +556,7 @@ def summary(r: ReplayResult) -> dict:
     }
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> Output:
     """`cfx replay --format lobster MESSAGES.csv [--orderbook BOOK.csv]`:
     one JSON line; exit 1 if the engine's book could not be made to equal
     the file's (``mismatches_after_resync`` > 0)."""
@@ -572,5 +573,4 @@ def main(args: argparse.Namespace) -> int:
         write_fills_csv(args.fills, result.trades)
     if getattr(args, "book", None):
         write_atomic(args.book, json.dumps(rp.engine.book(series).snapshot()), "--book")
-    print(json.dumps(summary(result)))
-    return 1 if result.mismatches_after_resync else 0
+    return Output(value=summary(result), code=1 if result.mismatches_after_resync else 0)

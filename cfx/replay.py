@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from cfx import core, inputs, writes
+from cfx.command import Output
 from cfx.errors import InputError
 from cfx.journal import EventHash, Fills
 from cfx.journal import read_stream as read_journal
@@ -236,7 +237,9 @@ def _summary_hash(journal: str) -> str | None:
         return None
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> Output:
+    """`cfx replay INPUT`: the throughput and fills as one JSON line; exit 1
+    if a journal's events differ from its run's summary."""
     fmt = args.format or sniff(args.input)
     for flag in ("fills", "events", "book"):
         if getattr(args, flag, None):
@@ -291,5 +294,4 @@ def main(args: argparse.Namespace) -> int:
         snapshots = {s: engine.book(s).snapshot() for s in engine.series}
         writes.write_atomic(args.book, json.dumps(snapshots[series] if len(snapshots) == 1 and series in snapshots
                                                   else snapshots), "--book")
-    print(json.dumps(result))
-    return code
+    return Output(value=result, code=code)

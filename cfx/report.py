@@ -941,20 +941,3 @@ def write_compare(run_a: str | Path, run_b: str | Path, out: str | Path | None =
     check(path, "--out")
     _write(path, compare_html(a, b))
     return path
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def main_report(args: Any) -> int:
-    """`cfx report RUN_DIR [--out FILE]`: one JSON line with the page's path."""
-    path = write_report(args.run_dir, getattr(args, "out", None))
-    print(json.dumps({"report": str(path), "sections": ["metrics", "facts", *SECTIONS]}))
-    return 0
-
-
-def main_compare(args: Any) -> int:
-    """`cfx compare RUN_A RUN_B [--out FILE]`: one JSON line with the page's path."""
-    path = write_compare(args.run_a, args.run_b, getattr(args, "out", None))
-    print(json.dumps({"compare": str(path)}))
-    return 0

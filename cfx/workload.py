@@ -79,7 +79,7 @@ def write(path: str, rows: Iterable[str], flag: str = "") -> None:
             f.write(row + "\n")
 
 
-def main(args: Any) -> int:
+def main(args: Any) -> None:
     """`cfx workload N OUT.csv [--seed S]`."""
     if args.n > MAX_MESSAGES:
         raise InputError(f"n: {args.n:,} messages is more than the {MAX_MESSAGES:,} a workload may have")
@@ -87,4 +87,3 @@ def main(args: Any) -> int:
 
     check(args.out, "OUT")
     write(args.out, rows(args.n, seed=args.seed), "OUT")
-    return 0

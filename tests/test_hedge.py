@@ -186,6 +186,17 @@ def test_cli_bad_flag_and_bad_book_exit_2(tmp_path, capsys):
 # ---------------------------------------------------------------- end to end
 
 
+def test_cli_json_prints_the_summary_as_one_json_object_and_no_table(tmp_path, capsys):
+    assert cli.main(["hedge", str(BOOK), "--policy", "naive", "--seed", "6", "--out", str(tmp_path), "--json"]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out)  # stdout is the JSON and nothing else: no table around it
+    assert doc == json.loads((tmp_path / "summary.json").read_text())
+    assert list(doc["policies"]) == ["unhedged", "naive"]
+    naive = doc["policies"]["naive"]
+    assert 0 < naive["effectiveness"] <= 1 and naive["contracts_traded"] > 0
+    assert doc["inputs"]["book"] == BOOK.name and doc["period"]["days"] > 2
+
+
 def test_cli_on_the_sample_book_writes_outputs_and_is_deterministic(tmp_path, capsys):
     a, b = tmp_path / "a", tmp_path / "b"
     assert cli.main(["hedge", str(BOOK), "--policy", "all", "--seed", "6", "--out", str(a)]) == 0

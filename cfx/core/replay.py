@@ -23,6 +23,7 @@ from cfx.core.columns import Unsupported, read_csv
 from cfx.core.engine import CompiledEngine
 from cfx.core.rows import SIDES, TRADE, to_events
 from cfx import writes
+from cfx.command import Output
 from cfx.errors import InputError
 from cfx.journal import FILLS_HEADER
 from cfx.types import ListSeries, encoder
@@ -30,7 +31,7 @@ from cfx.types import ListSeries, encoder
 BATCH = 8192  # commands per apply: their rows (~1.6 MB) stay in the CPU cache
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> dict | Output:
     from cfx import replay  # the sibling Python replay: its limits, its loader, and the fallback
 
     try:
@@ -78,8 +79,7 @@ def main(args: argparse.Namespace) -> int:
     }
     if args.book:
         writes.write_atomic(args.book, json.dumps(engine.snapshot()), "--book")
-    print(json.dumps(result))
-    return 0
+    return result
 
 
 def write_outputs(engine: CompiledEngine, log, fills) -> None:

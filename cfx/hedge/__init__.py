@@ -79,9 +79,10 @@ def policies_from_args(chosen: list[str] | None) -> list[str]:
     return out
 
 
-def main(args) -> int:
+def main(args) -> dict | None:
     """`cfx hedge`: read the book, build the market, run the policies, write
-    the outputs to ``--out`` and print the comparison table."""
+    the outputs to ``--out``; print the comparison table, or with ``--json``
+    return the summary (summary.json's document) for the CLI to print."""
     cfg = config_from_args(args)
     start = None
     if args.start:
@@ -126,11 +127,14 @@ def main(args) -> int:
         "policies": policies,
         "execution": "spread + impact model (not routed through a simulated book)",
     }
-    from cfx.hedge.output import write_outputs
+    from cfx.hedge.output import print_table, write_outputs
 
     out = Path(args.out)
     try:
-        write_outputs(out, results, market, forwards, cfg, inputs)
+        doc = write_outputs(out, results, market, forwards, cfg, inputs)
     except OSError as e:
         raise InputError(f"{out}: cannot write: {e.strerror}") from None
-    return 0
+    if getattr(args, "json", False):
+        return doc
+    print_table(out, results, market, forwards)
+    return None

@@ -207,13 +207,18 @@ def summary_doc(results: dict[str, PolicyResult], market: Market, forwards: list
     }
 
 
-def write_outputs(out: Path, results, market, forwards, cfg, inputs, console: Console | None = None) -> dict:
-    """Write every output file and print the table; returns the summary."""
+def write_outputs(out: Path, results, market, forwards, cfg, inputs) -> dict:
+    """Write every output file; returns the summary (as summary.json holds it)."""
     out.mkdir(parents=True, exist_ok=True)
     write_daily(out, results)
     doc = summary_doc(results, market, forwards, cfg, inputs)
     (out / "summary.json").write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")
     write_plots(out, results, market, forwards)
+    return doc
+
+
+def print_table(out: Path, results, market, forwards, console: Console | None = None) -> None:
+    """The policy comparison for people: the rich table and what was written."""
     console = console or Console()
     if not console.is_terminal:
         console.width = max(console.width, 200)
@@ -222,4 +227,3 @@ def write_outputs(out: Path, results, market, forwards, cfg, inputs, console: Co
     console.print(comparison_table(results, title))
     console.print(f"effectiveness = 1 - Var(hedged daily P&L) / Var(unhedged); wrote {out}/daily.parquet, daily.csv, "
                   "summary.json, cumulative_pnl.png, hedge_ratio.png, basis.png")
-    return doc

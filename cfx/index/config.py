@@ -110,7 +110,7 @@ def run(cfg: IndexConfig, quotes: list[Quote] | None = None) -> dict[str, list[F
     return fixings
 
 
-def main(args) -> int:
+def main(args) -> dict:
     """`cfx index`: load the config (or defaults), let ``--quotes`` override
     its source, compute, write ``--out``, print a one-line JSON summary."""
     cfg = load_config(args.config) if args.config else IndexConfig()
@@ -132,5 +132,4 @@ def main(args) -> int:
         "last": days[-1].isoformat() if days else None,
         "flagged": flagged,
     }
-    print(msgspec.json.encode(summary).decode())
-    return 0
+    return summary

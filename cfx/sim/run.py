@@ -352,7 +352,7 @@ class _Bar:
         self.progress.stop()
 
 
-def main(args: Any) -> int:
+def main(args: Any) -> dict:
     """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name), or
     `cfx run --resume RUN_DIR`."""
     from cfx import api
@@ -377,11 +377,10 @@ def main(args: Any) -> int:
             sc = scn.with_seed(sc, args.seed)
         out = Path(args.out) if args.out else Path("runs") / path.stem
         summary = run_scenario(sc, out, progress=progress, overwrite=args.overwrite, log=True)
-    print(json.dumps(summary))
     if not getattr(args, "no_report", False):
         import sys
 
         from cfx.report import write_report
 
         print(f"report: {write_report(out)}", file=sys.stderr)
-    return 0
+    return summary

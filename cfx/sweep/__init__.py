@@ -65,6 +65,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cfx.command import Output
 from cfx.errors import InputError
 from cfx.sweep.metrics import DICT_METRICS, METRICS, scalar_metrics
 from cfx.sweep.plan import KEY_VERSION, RESERVED_PATHS, Plan, RandomParam, RandomSpec, SweepFile, Task, decode, load, task_key
@@ -81,16 +82,14 @@ __all__ = [
 ]
 
 
-def main(args: Any) -> int:
-    """`cfx sweep SWEEP.toml --out DIR [--scheduler ADDR] [--workers N]`."""
-    import json
-
+def main(args: Any) -> Output:
+    """`cfx sweep SWEEP.toml --out DIR [--scheduler ADDR] [--workers N]`: the
+    counts as JSON; exit 1 if any run failed."""
     if args.workers < 1:
         raise InputError(f"--workers: expected at least 1, got {args.workers}")
     plan = load(args.sweep)
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
     counts = run_sweep(plan, out, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet,
                        fresh=args.fresh)
-    print(json.dumps({"out": str(out), "results": str(out / RESULTS_FILE), "report": str(out / "report.html"),
-                      **counts}))
-    return 1 if counts["failed_total"] else 0
+    result = {"out": str(out), "results": str(out / RESULTS_FILE), "report": str(out / "report.html"), **counts}
+    return Output(value=result, code=1 if counts["failed_total"] else 0)
