@@ -7,9 +7,9 @@ the same rules:
 - it must be UTF-8; an invalid byte is an `InputError` naming the file, the
   line and the byte offset in the file (``orders.csv:3: invalid UTF-8 byte
   0xff at byte offset 57``);
-- one leading UTF-8 byte-order mark is skipped (spreadsheets write one);
-- CSV fields longer than `FIELD_LIMIT` characters and other CSV errors are
-  an `InputError` with the line, not a ``_csv.Error``.
+- one leading UTF-8 byte-order mark is skipped (spreadsheets write one).
+
+CSV rows, columns and their errors are `cfx.csvfile`'s, on these lines.
 
 Files are read in chunks of whole lines, so memory stays flat in the
 file's length.
@@ -17,7 +17,6 @@ file's length.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import stat
@@ -28,7 +27,6 @@ from cfx.errors import InputError
 
 BOM = b"\xef\xbb\xbf"
 CHUNK = 1 << 20  # bytes of whole lines decoded at a time
-FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters, the csv module's default
 
 
 def open_binary(path: str | Path, what: str = "file", verb: str = "open") -> IO[bytes]:
@@ -110,51 +108,3 @@ def text_lines(path: str | Path, what: str = "file") -> Iterator[str]:
     """The lines of a text file at ``path`` (see `lines`)."""
     with open_binary(path, what) as f:
         yield from lines(f, str(path))
-
-
-class CsvRows:
-    """The rows of a CSV text file as ``(line number, row)``; errors of the
-    file become `InputError` with its line. ``header=True`` reads the first
-    row into `header` (an empty file is an error)."""
-
-    def __init__(self, path: str | Path, what: str = "CSV file", *, header: bool = True,
-                 f: IO[bytes] | None = None) -> None:
-        self.path = str(path)
-        self._f = f if f is not None else open_binary(path, what)
-        self._reader = csv.reader(lines(self._f, self.path))
-        self.header: list[str] = []
-        if header:
-            first = self._next()
-            if first is None:
-                self.close()
-                raise InputError(f"{path}:1: empty file, expected a header row")
-            self.header = [h.strip() for h in first]
-
-    @property
-    def line(self) -> int:
-        """The line the last row ended on."""
-        return self._reader.line_num
-
-    def _next(self) -> list[str] | None:
-        try:
-            return next(self._reader, None)
-        except csv.Error as e:
-            self.close()
-            msg = str(e)
-            if "field larger than field limit" in msg:
-                msg = f"a field is longer than {FIELD_LIMIT:,} characters"
-            raise InputError(f"{self.path}:{self._reader.line_num}: not readable as CSV: {msg}") from None
-        except InputError:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        try:
-            while (row := self._next()) is not None:
-                if row and any(c.strip() for c in row):
-                    yield self._reader.line_num, row
-        finally:
-            self.close()

@@ -67,7 +67,7 @@ import msgspec
 from cfx.command import Output
 from cfx.engine import Engine
 from cfx.errors import InputError
-from cfx.inputs import text_lines
+from cfx.csvfile import plain_rows
 from cfx.writes import atomic, check, write_atomic
 from cfx.journal import fills_sha256, write_events, write_fills_csv
 from cfx.types import (
@@ -115,13 +115,6 @@ class Snapshot(msgspec.Struct, frozen=True, gc=False):
 # --------------------------------------------------------------------------- reading
 
 
-def _open_rows(path: Path, what: str):
-    for lineno, line in enumerate(text_lines(path, f"LOBSTER {what} file"), 1):
-        line = line.strip()
-        if line:
-            yield lineno, line.split(",")
-
-
 def _parse_time(text: str) -> int:
     """Decimal seconds → integer nanoseconds, exactly (no float)."""
     whole, dot, frac = text.strip().partition(".")
@@ -135,7 +128,7 @@ def read_messages(path: str | Path) -> list[Message]:
     naming the file, line and field."""
     path = Path(path)
     out: list[Message] = []
-    for lineno, row in _open_rows(path, "message"):
+    for lineno, row in plain_rows(path, "LOBSTER message file"):
         if len(row) != len(MESSAGE_FIELDS):
             hint = ""
             if len(row) % 4 == 0 and len(row) >= 4:
@@ -175,7 +168,7 @@ def read_orderbook(path: str | Path) -> list[Snapshot]:
     out: list[Snapshot] = []
     width = None
     names = ("ask price", "ask size", "bid price", "bid size")
-    for lineno, row in _open_rows(path, "orderbook"):
+    for lineno, row in plain_rows(path, "LOBSTER orderbook file"):
         if width is None:
             if len(row) % 4 or not row:
                 raise InputError(f"{path}:{lineno}: expected 4 fields per level (ask price, ask size, "

@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from cfx import core, inputs, writes
+from cfx import core, csvfile, inputs, writes
 from cfx.command import Output
 from cfx.errors import InputError
 from cfx.journal import EventHash, Fills
@@ -78,16 +78,14 @@ def load_csv_rows(rows: Iterable[str], series: str, source: str = "<rows>") -> l
 def parse_rows(lines: Iterable[str], series: str, source: str) -> list[Command]:
     """Parse CSV text lines (header first) into commands; errors name
     ``source``, the line number and the field."""
-    import csv
-
-    reader = csv.reader(lines)
-    return [c for chunk in _chunks(((reader.line_num, row) for row in reader if row), series, source) for c in chunk]
+    rows = csvfile.CsvRows(source, header=False, text=lines)
+    return [c for chunk in _chunks(iter(rows), series, source) for c in chunk]
 
 
 def csv_chunks(f: IO[bytes], series: str, source: str) -> Iterator[list[Command]]:
     """The commands of an order-message CSV open as ``f``, `CHUNK` at a time
     (``f`` is closed at the end)."""
-    rows = inputs.CsvRows(source, header=False, f=f)
+    rows = csvfile.CsvRows(source, header=False, f=f)
     yield from _chunks(iter(rows), series, source)
 
 
@@ -98,15 +96,14 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], series: str, source: str) -> 
     header = [h.strip() for h in first[1]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise InputError(f"{source}:{first[0]}: missing column(s) {', '.join(missing)}; "
-                         f"expected header {','.join(COLUMNS)}")
+        raise csvfile.missing_columns(source, first[0], missing, header, f"expected header {','.join(COLUMNS)}")
     ix = [header.index(c) for c in COLUMNS]
     width = len(header)
     cmds: list[Command] = []
     append = cmds.append
     for lineno, row in rows:
         if len(row) != width:
-            raise InputError(f"{source}:{lineno}: expected {width} fields, got {len(row)}")
+            raise csvfile.wrong_width(source, lineno, width, len(row))
         ts, kind, oid, acct, side, price, qty = (row[i] for i in ix)
         try:
             field = "ts_ns"

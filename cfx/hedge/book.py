@@ -37,7 +37,8 @@ from pathlib import Path
 import msgspec
 
 from cfx.errors import InputError
-from cfx.index import Rows, parse_date, parse_price_micro
+from cfx.csvfile import Table
+from cfx.index import nonempty, parse_date, parse_price_micro
 from cfx.products import DEFAULT_BASKETS, Basket, business_days
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
@@ -125,40 +126,28 @@ def _basket_for(sku: str, wanted: str, baskets: Mapping[str, Basket]) -> str:
 def read_book(path: str | Path, baskets: Mapping[str, Basket] = DEFAULT_BASKETS) -> list[Forward]:
     """The forwards of a book CSV (columns in the module docstring). A bad
     row raises InputError naming the file, line number and field."""
-    rows = Rows(path)
-    header = [h.lower() for h in rows.header]
-    col: dict[str, int] = {}
-    for field, names in _COLUMNS.items():
-        for n in names:
-            if n in header:
-                col[field] = header.index(n)
-                break
-    missing = [f for f in _REQUIRED if f not in col]
-    if not missing and "provider" not in col and "region" not in col:
+    table = Table(path, lower=True)
+    col = {field: table.pick(*names) for field, names in _COLUMNS.items()}
+    missing = [f for f in _REQUIRED if col[f] is None]
+    if not missing and col["provider"] is None and col["region"] is None:
         missing = ["provider or region"]
     if missing:
-        rows.close()
-        raise InputError(f"{path}:1: missing column(s) {', '.join(missing)} (have {', '.join(rows.header)})")
+        raise table.header_error(missing)
     out: list[Forward] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
-        if len(row) != len(header):
-            raise InputError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+    for rec in table:
+        line = rec.line
 
         def get(field: str) -> str:
-            return row[col[field]].strip() if field in col else ""
+            return rec.get(col[field])
 
         field = "id"
         try:
-            fid = get("id")
-            if not fid:
-                raise ValueError("is empty")
+            fid = nonempty(get("id"))
             if fid in seen:
                 raise ValueError(f"{fid!r} already used on line {seen[fid]}")
             field = "sku"
-            sku = get("sku")
-            if not sku:
-                raise ValueError("is empty")
+            sku = nonempty(get("sku"))
             field = "delivery_start"
             start = parse_date(get("delivery_start"))
             field = "delivery_end"
@@ -184,7 +173,7 @@ def read_book(path: str | Path, baskets: Mapping[str, Basket] = DEFAULT_BASKETS)
             field = "basket" if get("basket") else "sku"
             basket = _basket_for(sku, get("basket"), baskets)
         except ValueError as e:
-            raise InputError(f"{path}:{line}: field {field!r}: {e}") from None
+            raise rec.field_error(field, e) from None
         seen[fid] = line
         out.append(
             Forward(

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from cfx.errors import InputError
-from cfx.index import Rows, parse_date, parse_price_micro
+from cfx.csvfile import Table
+from cfx.index import parse_date, parse_price_micro
 from cfx.products import Series, business_days, final_settlement, month_days, parse_symbol, round_half_up
 
 
@@ -158,19 +159,12 @@ class CsvCurve(FuturesCurve):
 def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, dict[dt.date, int]]:
     """symbol -> date -> price in ticks, from ``date,series,price`` (or
     ``symbol`` for series, ``price_ticks`` for price)."""
-    rows = Rows(path)
-    header = [h.lower() for h in rows.header]
-    sym_col = "series" if "series" in header else "symbol"
-    price_col = "price_ticks" if "price_ticks" in header else "price"
-    for need in ("date", sym_col, price_col):
-        if need not in header:
-            rows.close()
-            raise InputError(f"{path}:1: missing column {need} (need date, series, price; have {', '.join(rows.header)})")
+    table = Table(path, lower=True)
+    sym_col = table.pick("series", "symbol") or "series"
+    price_col = table.pick("price_ticks", "price") or "price"
+    table.require(("date", sym_col, price_col), "need date, series, price")
     out: dict[str, dict[dt.date, int]] = defaultdict(dict)
-    for line, row in rows:
-        if len(row) != len(header):
-            raise InputError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
-        rec = dict(zip(header, (c.strip() for c in row)))
+    for rec in table:
         field = "date"
         try:
             date = parse_date(rec["date"])
@@ -190,6 +184,6 @@ def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, di
                     raise ValueError(f"{rec[price_col]!r} is not a whole number of ticks of ${tick_micro / 1e6:.2f}")
                 ticks = micro // tick_micro
         except ValueError as e:
-            raise InputError(f"{path}:{line}: field {field!r}: {e}") from None
+            raise rec.field_error(field, e) from None
         out[rec[sym_col]][date] = ticks
     return dict(out)

@@ -59,7 +59,7 @@ from cfx.index.feeds import (  # noqa: F401
     parse_price_micro,
     format_micro,
     parse_date,
-    Rows,
+    nonempty,
     read_quotes_csv,
     load_observations,
     FIXING_COLUMNS,

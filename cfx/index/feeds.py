@@ -12,8 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
-from cfx.errors import InputError
-from cfx.inputs import CsvRows
+from cfx.csvfile import Table
 from cfx.writes import atomic
 from cfx.index.fixing import MICRO, Fixing, FixingFlag, FixingRule, Quote, check_date, fixing_value
 
@@ -75,7 +74,11 @@ def _parse_weight(text: str) -> int:
     return w
 
 
-Rows = CsvRows  # csv rows after the header, errors with their line (cfx.inputs)
+def nonempty(text: str) -> str:
+    """``text``, or ValueError ("is empty") for a blank cell."""
+    if not text:
+        raise ValueError("is empty")
+    return text
 
 
 def read_quotes_csv(path: str | Path) -> list[Quote]:
@@ -89,45 +92,31 @@ def read_quotes_csv(path: str | Path) -> list[Quote]:
     default 1). So `observations.csv` reads as is. A bad row raises
     InputError naming the file, line number and field.
     """
-    rows = Rows(path)
-    header = rows.header
-    col: dict[str, int] = {}
-    for field, names in _QUOTE_COLUMNS.items():
-        for n in names:
-            if n in header:
-                col[field] = header.index(n)
-                break
-    missing = [f for f in _REQUIRED if f not in col]
+    table = Table(path)
+    col = {field: table.pick(*names) for field, names in _QUOTE_COLUMNS.items()}
+    missing = [f for f in _REQUIRED if col[f] is None]
     if missing:
-        rows.close()
-        raise InputError(f"{path}:1: missing column(s) {', '.join(missing)} (have {', '.join(header)})")
+        raise table.header_error(missing)
     out = []
-    for line, row in rows:
-        if len(row) != len(header):
-            raise InputError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
-
-        def get(field: str) -> str:
-            return row[col[field]].strip() if field in col else ""
-
+    for rec in table:
         field = "date"
         try:
-            date = parse_date(get("date"))
+            date = parse_date(rec.get(col["date"]))
             for field in ("sku", "provider"):
-                if not get(field):
-                    raise ValueError("is empty")
+                nonempty(rec.get(col[field]))
             field = "price"
-            price = parse_price_micro(get("price"))
+            price = parse_price_micro(rec.get(col["price"]))
             field = "weight"
-            weight = _parse_weight(get("weight"))
+            weight = _parse_weight(rec.get(col["weight"]))
         except ValueError as e:
-            raise InputError(f"{path}:{line}: field {field!r}: {e}") from None
+            raise rec.field_error(field, e) from None
         out.append(
             Quote(
                 date=date,
-                sku=get("sku"),
-                provider=get("provider"),
-                region=get("region"),
-                term=get("term") or "on_demand",
+                sku=rec.get(col["sku"]),
+                provider=rec.get(col["provider"]),
+                region=rec.get(col["region"]),
+                term=rec.get(col["term"]) or "on_demand",
                 price_micro=price,
                 weight=weight,
             )
@@ -163,23 +152,15 @@ def write_fixings_csv(path: str | Path, fixings: Mapping[str, Sequence[Fixing]])
 def read_fixings_csv(path: str | Path) -> dict[str, list[Fixing]]:
     """Fixings from a CSV as written by `write_fixings_csv` (`value_usd`
     optional and ignored; `contributors` and `flag` optional), by name."""
-    rows = Rows(path)
-    header = rows.header
-    for need in ("date", "name", "value_micro"):
-        if need not in header:
-            rows.close()
-            raise InputError(f"{path}:1: missing column {need} (have {', '.join(header)})")
+    table = Table(path)
+    table.require(("date", "name", "value_micro"))
     out: dict[str, list[Fixing]] = defaultdict(list)
-    for line, row in rows:
-        if len(row) != len(header):
-            raise InputError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
-        rec = dict(zip(header, (c.strip() for c in row)))
+    for rec in table:
         field = "date"
         try:
             date = parse_date(rec["date"])
             field = "name"
-            if not rec["name"]:
-                raise ValueError("is empty")
+            nonempty(rec["name"])
             field = "value_micro"
             value = int(rec["value_micro"]) if rec["value_micro"] else None
             field = "contributors"
@@ -187,7 +168,7 @@ def read_fixings_csv(path: str | Path) -> dict[str, list[Fixing]]:
             field = "flag"
             flag = FixingFlag(rec.get("flag") or "ok")
         except ValueError as e:
-            raise InputError(f"{path}:{line}: field {field!r}: {e}") from None
+            raise rec.field_error(field, e) from None
         out[rec["name"]].append(Fixing(date=date, name=rec["name"], value_micro=value, contributors=contributors, flag=flag))
     return {k: sorted(v, key=lambda f: f.date) for k, v in out.items()}
 
@@ -226,10 +207,10 @@ def load_ewyluda_csv(path: str | Path) -> list[Quote]:
     """ewyluda/gpu-price-index raw observations as quotes: sku = `gpu_model`,
     provider = `provider`, term = `pricing`, price = `usd_per_gpu_hour`,
     weight = `gpu_count`."""
-    rows = Rows(path)
+    table = Table(path)
+    table.require(("date", "gpu_model", "provider", "region", "pricing", "usd_per_gpu_hour", "gpu_count"))
     out = []
-    for line, row in rows:
-        rec = dict(zip(rows.header, row))
+    for rec in table:
         field = "date"
         try:
             date = parse_date(rec["date"])
@@ -237,8 +218,8 @@ def load_ewyluda_csv(path: str | Path) -> list[Quote]:
             price = parse_price_micro(rec[field])
             field = "gpu_count"
             weight = _parse_weight(rec[field])
-        except (ValueError, KeyError) as e:
-            raise InputError(f"{path}:{line}: field {field!r}: {e}") from None
+        except ValueError as e:
+            raise rec.field_error(field, e) from None
         out.append(
             Quote(
                 date=date,
