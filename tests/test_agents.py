@@ -502,6 +502,13 @@ def test_market_maker_withdraws_and_resumes():
     assert m.orders_of(1) == {BUY: [(299, 5)], SELL: [(300, 5)]}  # half spread ½ tick: a one-tick market
 
 
+def test_a_withdrawal_shock_reaches_market_makers_only():
+    from cfx.agents import REGISTRY, Withdrawable
+
+    pulled = {spec.__struct_config__.tag for spec, cls in REGISTRY.items() if issubclass(cls, Withdrawable)}
+    assert "market_maker" in pulled and "noise_trader" not in pulled and "value_trader" not in pulled
+
+
 def test_market_maker_requotes_on_market_data_at_most_once_per_min_requote_ns():
     m = mm_market(300)
     spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, min_requote_ns=10 * SECOND,

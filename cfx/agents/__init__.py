@@ -19,7 +19,7 @@ from cfx.agents import (  # noqa: F401  (imported to register the agents)
     squeezer,
     value_trader,
 )
-from cfx.agents.base import REGISTRY, Agent, AgentSpec, Context, DayReport, Quote, agent_for, register
+from cfx.agents.base import REGISTRY, Agent, AgentSpec, Context, DayReport, Quote, Withdrawable, agent_for, register
 from cfx.agents.basis_trader import BasisTrader, BasisTraderSpec
 from cfx.agents.market_maker import MarketMaker, MarketMakerSpec
 from cfx.agents.momentum_trader import MomentumTrader, MomentumTraderSpec
@@ -67,6 +67,7 @@ __all__ = [
     "SettlementSqueezerSpec",
     "ValueTrader",
     "ValueTraderSpec",
+    "Withdrawable",
     "agent_for",
     "register",
 ]

@@ -44,7 +44,7 @@ A scenario then lists it as ``[[agents]] type = "minute_buyer"``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Protocol, runtime_checkable
 
 import msgspec
 
@@ -157,6 +157,15 @@ class Context(Protocol):
     def cancel_all(self, series: str | None = None) -> None: ...
     def wake_after(self, delay_ns: int) -> None: ...
     def deposit(self, amount_usd: float) -> None: ...
+
+
+@runtime_checkable
+class Withdrawable(Protocol):
+    """An agent that can pull its quotes and stop quoting, then come back:
+    what an ``mm-withdrawal`` shock asks of market makers."""
+
+    def withdraw(self, ctx: Context | None = None) -> None: ...
+    def resume(self, ctx: Context | None = None) -> None: ...
 
 
 class Agent:

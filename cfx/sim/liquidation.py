@@ -97,7 +97,7 @@ class Liquidator:
                 oid = self.next_id
                 self.next_id += 1
                 self.sent.add(oid)
-                sim._send(SubmitOrder(sim.now, series, oid, account, side, min(abs(qty), spec.slice_lots),
+                sim.send(SubmitOrder(sim.now, series, oid, account, side, min(abs(qty), spec.slice_lots),
                                       max(1, price), OrderKind.LIMIT, TimeInForce.IOC))
         nxt = sim.now + spec.interval_s * NS
         if nxt < self.close_ts and sim.venue.clearing.liquidating():
@@ -129,14 +129,14 @@ class Liquidator:
         side = Side.BUY if qty > 0 else Side.SELL
         bid_id = sim.next_order_id()
         refused = sum(sim.rejects.values())
-        sim._send(SubmitOrder(sim.now, series, bid_id, winner, side, abs(qty), price, OrderKind.LIMIT,
+        sim.send(SubmitOrder(sim.now, series, bid_id, winner, side, abs(qty), price, OrderKind.LIMIT,
                               TimeInForce.GTC))
         if sum(sim.rejects.values()) != refused:
             return False  # refused (the winner's credit): the book it is
         oid = self.next_id
         self.next_id += 1
-        sim._send(SubmitOrder(sim.now, series, oid, account, Side.SELL if qty > 0 else Side.BUY, abs(qty), price,
+        sim.send(SubmitOrder(sim.now, series, oid, account, Side.SELL if qty > 0 else Side.BUY, abs(qty), price,
                               OrderKind.LIMIT, TimeInForce.IOC))
         if sim.venue.engine.status(bid_id) is not None:
-            sim._send(CancelOrder(sim.now, bid_id, winner))
+            sim.send(CancelOrder(sim.now, bid_id, winner))
         return True

@@ -10,7 +10,8 @@ the pre-open (their orders collect for the opening call auction), the venue
 is told the time at the open, the settlement window and the close (its
 session machine uncrosses, halts and closes the series), then the daily
 settlement runs (`SettleDay`) with the day's index fixings; agents hear the
-day's settlement prices and margin calls. During the day the index
+day's settlement prices and margin calls, which the loop takes from the
+run's own events (`SettlementPrice`, `MarginCallIssued`). During the day the index
 publisher (`cfx.sim.information`) publishes indicative index values on its
 schedule; agents read them with their market-data latency.
 
@@ -59,6 +60,7 @@ from cfx.types import (
     EndOfDay,
     LevelChanged,
     ListSeries,
+    MarginCallIssued,
     MassCancel,
     ModifyOrder,
     OrderAccepted,
@@ -72,6 +74,7 @@ from cfx.types import (
     SessionState,
     SessionStateChanged,
     SetAccountStp,
+    SettlementPrice,
     Side,
     SubmitOrder,
     TimeInForce,
@@ -198,7 +201,8 @@ class Simulation:
         self.tapes: dict[str, Tape] = {}
         self.books: dict[str, BookTape] = {}  # series -> L2 as published
         self.trade_tapes: dict[str, TradeTape] = {}  # series -> public trades
-        self.settlements: dict[str, int] = {}
+        self.settlements: dict[str, int] = {}  # series -> latest daily settlement price, from SettlementPrice events
+        self._calls: dict[int, int] = {}  # account -> margin call of the current settlement run, from MarginCallIssued
         self.participants: list[Participant] = []
         self.by_account: dict[int, Participant] = {}
         self.subscribers: list[Participant] = []
@@ -247,8 +251,10 @@ class Simulation:
                 account += 1
                 k += 1
 
-    def _send(self, cmd: Any) -> None:
-        """Journal a command, apply it, route its events."""
+    def send(self, cmd: Any) -> None:
+        """Journal a command, apply it, route its events: the one way a
+        command reaches the venue (agents' orders on arrival, the day's
+        schedule, settlement, close-outs and shocks)."""
         self.writer.journal.write(cmd)
         venue = self.venue
         venue.apply(cmd)
@@ -328,6 +334,10 @@ class Simulation:
                 self.halts += 1
                 if e.until is not None:
                     self.wake_venue_at(e.until)
+            elif t is SettlementPrice:
+                self.settlements[e.series] = e.price
+            elif t is MarginCallIssued:
+                self._calls[e.account] = e.amount
             elif t in OWN_EVENTS:
                 if t is OrderRejected:
                     self.rejects[e.reason.value] = self.rejects.get(e.reason.value, 0) + 1
@@ -367,10 +377,10 @@ class Simulation:
         close_min = minutes(cal.close)
         days = first_business_days(cal.start, cal.days)
         if self.next_day == 0:  # a run resumed from a checkpoint has done this
-            self._send(ConfigureClearing(sc.rules.clearing))
+            self.send(ConfigureClearing(sc.rules.clearing))
             for p in self.participants:
-                self._send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
-                self._send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
+                self.send(OpenAccount(0, p.account, round(p.spec.collateral_usd * 1_000_000)))
+                self.send(SetAccountStp(p.account, p.spec.stp or sc.rules.stp_default, 0))
             shocks.open_accounts(self)
             self._record_history(days[0])
         shocks_by_day: dict[int, list] = {}
@@ -403,7 +413,7 @@ class Simulation:
             self._run_until(close_ts)
             self._drain_in_flight(close_ts + NS)
             self.now = close_ts + NS
-            self._send(EndOfDay(self.now))
+            self.send(EndOfDay(self.now))
             self._settle(day, epoch_ns(day, settle_min), close_ts)
             self.next_day = d + 1  # a day boundary: the state here can be checkpointed (cfx.sim.checkpoint)
             if self.on_progress is not None:
@@ -435,7 +445,7 @@ class Simulation:
         self.now = ts
         if kind == ARRIVE:
             self.stats["engine_messages"] += 1
-            self._send(a)
+            self.send(a)
         elif kind == WAKE:
             if ts != a.wake_at:
                 return  # superseded by an earlier wake-up
@@ -499,7 +509,7 @@ class Simulation:
         days = sorted({d for series in self.fixings.values() for d in series if d < first_day})
         for day in days:
             values = {name: series[day] for name, series in self.fixings.items() if day in series}
-            self._send(RecordFixings(0, day, values))
+            self.send(RecordFixings(0, day, values))
             self.published.update(values)
 
     def _list_and_band(self, day: dt.date, ts: int) -> None:
@@ -513,9 +523,9 @@ class Simulation:
                 self.books[s.symbol] = BookTape()
                 self.trade_tapes[s.symbol] = TradeTape()
                 low, high = self._band(reference)
-                self._send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
+                self.send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
                                         self.sc.products.auction_tie_break, *self._band_dynamics()))
-                self._send(self._session_for(s.symbol, reference, ts))
+                self.send(self._session_for(s.symbol, reference, ts))
                 self._publish(s.symbol)
             elif reference is not None:  # the new settlement: the band's centre and the opening call's reference
                 self._relist(s.symbol, reference, reference, ts)
@@ -525,7 +535,7 @@ class Simulation:
         call's reference ``settlement``."""
         rules = self.sc.rules
         low, high = self._band(centre)
-        self._send(ListSeries(symbol, ts, rules.max_order_qty, low, high, rules.band_moving, settlement,
+        self.send(ListSeries(symbol, ts, rules.max_order_qty, low, high, rules.band_moving, settlement,
                               self.sc.products.auction_tie_break, *self._band_dynamics()))
 
     def _review_bands(self, close_ts: int) -> None:
@@ -570,7 +580,7 @@ class Simulation:
 
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""
-        self._push(ts, CALL, partial(self._send, AdvanceTime(ts)))  # a partial, not a lambda: it pickles
+        self._push(ts, CALL, partial(self.send, AdvanceTime(ts)))  # a partial, not a lambda: it pickles
 
     def _band(self, reference: int) -> tuple[int | None, int | None]:
         pct = self.sc.rules.band_pct
@@ -593,15 +603,12 @@ class Simulation:
         expected = {symbol: self.expected_final(symbol, day) for symbol in self.series if symbol not in finals}
         self._expected_at_settle = {k: v for k, v in expected.items() if v is not None}
         self.expected_by_date.update({(day, k): v for k, v in self._expected_at_settle.items()})
-        self._send(SettleDay(self.now, day, fixings, window_start, window_end, finals,
-                             {k: v for k, v in expected.items() if v is not None}))
+        self._calls = {}
+        # the run's SettlementPrice and MarginCallIssued events update settlements and _calls (`_route`)
+        self.send(SettleDay(self.now, day, fixings, window_start, window_end, finals,
+                            {k: v for k, v in expected.items() if v is not None}))
         for cmd in self.venue.take_commands():  # a defaulter's or a delisted series' cancels: journaled too
-            self._send(cmd)
-        settled = self.venue.clearing.settlements
-        i = len(settled) - 1
-        while i >= 0 and settled[i].date == day:
-            self.settlements[settled[i].series] = settled[i].price
-            i -= 1
+            self.send(cmd)
         for symbol in finals:
             del self.series[symbol]
             self.tapes.pop(symbol, None)
@@ -614,8 +621,7 @@ class Simulation:
                 t.trim()
         self._statements()
         self.otc.end_day(day)  # forwards marked and settled on today's fixings
-        calls = {c.account: c.amount for c in self.venue.clearing.calls
-                 if getattr(c, "date", None) == day and type(c).__name__ == "MarginCallIssued"}
+        calls = self._calls
         fix_ticks = {name: max(1, (v + self.tick_micro // 2) // self.tick_micro) for name, v in self.published.items()}
         for p in self.participants:
             if p.active:

@@ -7,6 +7,10 @@
 - ``member-default``: an agent stops trading (and meeting margin calls)
   after taking a position; clearing then calls and, if unmet, defaults it;
 - ``kill-switch``: every series halts for a while, then reopens by auction.
+
+Shocks act only through the simulation's public face: `Simulation.at` puts
+an action on the clock, `Simulation.send` journals and applies a command
+as any other, and an agent is withdrawn when it is `Withdrawable`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from cfx.agents.base import Withdrawable
 from cfx.sim.clock import epoch_ns, minutes
 from cfx.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault
 from cfx.types import OrderKind, Side, SubmitOrder, TimeInForce
@@ -61,7 +66,7 @@ def open_accounts(sim: "Simulation") -> None:
     """Open the accounts scenario shocks trade from (before the first day)."""
     for i, shock in enumerate(sim.sc.shocks):
         if isinstance(shock, FatFinger):
-            sim._send(OpenAccount(0, _fat_finger_account(i), round(shock.collateral_usd * 1_000_000)))
+            sim.send(OpenAccount(0, _fat_finger_account(i), round(shock.collateral_usd * 1_000_000)))
 
 
 def _fat_finger_account(i: int) -> int:
@@ -77,7 +82,7 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
         return
     at = epoch_ns(day, minutes(shock.time))
     if isinstance(shock, MarketMakerWithdrawal):
-        makers = [p for p in sim.participants if hasattr(p.agent, "withdraw")]
+        makers = [p for p in sim.participants if isinstance(p.agent, Withdrawable)]
         chosen = makers[:max(1, math.ceil(len(makers) * shock.fraction))] if makers else []
         sim.at(at, partial(_withdraw, chosen, day, shock.minutes))
         sim.at(at + shock.minutes * 60 * 1_000_000_000, partial(_resume, chosen))
@@ -105,13 +110,13 @@ def _fat_finger(sim: "Simulation", shock: FatFinger, index: int, day: dt.date) -
     series = next(iter(sim.series))
     side = Side.BUY if shock.side == "buy" else Side.SELL
     log.info("shock", kind="fat-finger", day=str(day), series=series, side=shock.side, qty=shock.qty)
-    sim._send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
+    sim.send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
                           shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
 
 
 def _kill(sim: "Simulation", shock: KillSwitch, day: dt.date, until: int) -> None:
     log.info("shock", kind="kill-switch", day=str(day), minutes=shock.minutes)
-    sim._send(HaltAll(sim.now, until))
+    sim.send(HaltAll(sim.now, until))
     sim.wake_venue_at(until)
 
 
