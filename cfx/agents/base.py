@@ -44,6 +44,7 @@ A scenario then lists it as ``[[agents]] type = "minute_buyer"``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Protocol, runtime_checkable
 
 import msgspec
@@ -72,6 +73,14 @@ class Latency(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="
     market_data_ns: NonNegativeInt = 200_000
     jitter_ns: NonNegativeInt = 50_000
     sigma: NonNegativeFloat = 0.5
+
+
+def latency_default(delay_ns: int, jitter_ns: int) -> Any:
+    """A spec's ``latency`` field defaulting to ``delay_ns`` each way (order
+    entry and market data) plus lognormal jitter of median ``jitter_ns``:
+    how far an agent type sits from the venue."""
+    return msgspec.field(default_factory=partial(Latency, entry_ns=delay_ns, market_data_ns=delay_ns,
+                                                 jitter_ns=jitter_ns))
 
 
 class AgentSpec(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True, rename="kebab"):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import msgspec
 
-from cfx.agents.base import MINUTE, AgentSpec, Context, Latency, register
+from cfx.agents.base import MINUTE, Context, Latency, latency_default, register
 from cfx.agents.common import (
     BUY,
     in_continuous,
@@ -13,6 +12,7 @@ from cfx.agents.common import (
     PositionLimit,
     SELL,
     SeriesList,
+    SeriesSpec,
     SeriesTrader,
     TicksF,
     exp_delay,
@@ -22,16 +22,12 @@ from cfx.types import TimeInForce
 IOC = TimeInForce.IOC
 
 
-def _quick() -> Latency:
-    return Latency(entry_ns=150_000, market_data_ns=150_000, jitter_ns=30_000, sigma=0.5)
 
-
-class BasisTraderSpec(AgentSpec, tag="basis_trader"):
+class BasisTraderSpec(SeriesSpec, tag="basis_trader"):
     """Parameters of a `BasisTrader` (prices in ticks, sizes in lots)."""
 
-    latency: Latency = msgspec.field(default_factory=_quick)
+    latency: Latency = latency_default(150_000, 30_000)
     series: SeriesList = ("front", "front+1", "front+2")
-    basket: str | None = None
     threshold_ticks: TicksF = 0.5
     cost_ticks: TicksF = 0.15
     clip_lots: Lots = 5

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
-from cfx.agents.base import Agent
+from cfx.agents.base import Agent, AgentSpec
 from cfx.types import OrderAccepted, OrderCancelled, OrderModified, OrderRejected, RejectReason, Side, Trade
 
 if TYPE_CHECKING:
@@ -35,6 +35,16 @@ PositionLimit = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 Interval = Annotated[int, msgspec.Meta(ge=1_000_000)]  # ns; at least 1 ms
 Ticks = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 TicksF = Annotated[float, msgspec.Meta(ge=0.0, le=1_000_000.0)]
+
+
+class SeriesSpec(AgentSpec, tag="_series"):
+    """What the spec of every agent that trades listed series by selector
+    has (`SeriesTrader` s and the market maker; not an agent type itself):
+    the ``series`` it trades and the ``basket`` whose months the selectors
+    count (none: the basket of the first series listed)."""
+
+    series: SeriesList = ("front",)
+    basket: str | None = None
 
 
 # ----------------------------------------------------------------------------- series

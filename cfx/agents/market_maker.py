@@ -13,12 +13,12 @@ import msgspec
 from cfx.agents.base import (
     SECOND,
     Agent,
-    AgentSpec,
     Context,
     DayReport,
     Latency,
     NonNegativeFloat,
     NonNegativeInt,
+    latency_default,
     register,
 )
 from cfx.agents.common import (
@@ -32,6 +32,7 @@ from cfx.agents.common import (
     PositionLimit,
     Probability,
     SeriesList,
+    SeriesSpec,
     TicksF,
     exp_delay,
     resolve_all,
@@ -41,16 +42,12 @@ from cfx.types import Trade
 HalfSpread = Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
 
 
-def _fast() -> Latency:
-    return Latency(entry_ns=50_000, market_data_ns=50_000, jitter_ns=10_000, sigma=0.5)
 
-
-class MarketMakerSpec(AgentSpec, tag="market_maker"):
+class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     """Parameters of a `MarketMaker` (prices in ticks, sizes in lots)."""
 
-    latency: Latency = msgspec.field(default_factory=_fast)
+    latency: Latency = latency_default(50_000, 10_000)
     series: SeriesList = ("front", "front+1")
-    basket: str | None = None
     quote_lots: Lots = 5
     levels: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
     level_spacing_ticks: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1

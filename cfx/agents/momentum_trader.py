@@ -7,14 +7,14 @@ from typing import Annotated
 
 import msgspec
 
-from cfx.agents.base import MINUTE, AgentSpec, Context, Latency, register
+from cfx.agents.base import MINUTE, Context, Latency, latency_default, register
 from cfx.agents.common import (
     BUY,
     Interval,
     Lots,
     PositionLimit,
     SELL,
-    SeriesList,
+    SeriesSpec,
     SeriesTrader,
     TicksF,
     UShape,
@@ -29,16 +29,11 @@ IOC = TimeInForce.IOC
 Window = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 
 
-def _ms() -> Latency:
-    return Latency(entry_ns=1_000_000, market_data_ns=1_000_000, jitter_ns=200_000, sigma=0.5)
 
-
-class MomentumTraderSpec(AgentSpec, tag="momentum_trader"):
+class MomentumTraderSpec(SeriesSpec, tag="momentum_trader"):
     """Parameters of a `MomentumTrader` (prices in ticks, sizes in lots)."""
 
-    latency: Latency = msgspec.field(default_factory=_ms)
-    series: SeriesList = ("front",)
-    basket: str | None = None
+    latency: Latency = latency_default(1_000_000, 200_000)
     short_window: Window = 5
     long_window: Window = 20
     threshold_ticks: TicksF = 0.5

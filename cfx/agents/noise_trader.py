@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from cfx.agents.base import MINUTE, SECOND, AgentSpec, Context, Latency, NonNegativeInt, register
+from cfx.agents.base import MINUTE, SECOND, Context, Latency, NonNegativeInt, latency_default, register
 from cfx.agents.common import (
     BUY,
     Alarms,
@@ -25,7 +25,7 @@ from cfx.agents.common import (
     PositionLimit,
     Probability,
     SELL,
-    SeriesList,
+    SeriesSpec,
     SeriesTrader,
     TicksF,
     reference_price,
@@ -37,16 +37,11 @@ MARKET = OrderKind.MARKET
 IOC = TimeInForce.IOC
 
 
-def _slow() -> Latency:
-    return Latency(entry_ns=2_000_000, market_data_ns=2_000_000, jitter_ns=500_000, sigma=0.5)
 
-
-class NoiseTraderSpec(AgentSpec, tag="noise_trader"):
+class NoiseTraderSpec(SeriesSpec, tag="noise_trader"):
     """Parameters of a `NoiseTrader` (prices in ticks, sizes in lots)."""
 
-    latency: Latency = msgspec.field(default_factory=_slow)
-    series: SeriesList = ("front",)
-    basket: str | None = None
+    latency: Latency = latency_default(2_000_000, 500_000)
     mean_interval_ns: Interval = 30 * SECOND
     market_prob: Probability = 0.1
     buy_prob: Probability = 0.5

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from cfx.agents.base import MINUTE, AgentSpec, Context, Latency, register
+from cfx.agents.base import MINUTE, Context, Latency, latency_default, register
 from cfx.agents.common import (
     BUY,
     SELL,
@@ -17,7 +17,7 @@ from cfx.agents.common import (
     Lots,
     PositionLimit,
     Probability,
-    SeriesList,
+    SeriesSpec,
     SeriesTrader,
     TicksF,
     UShape,
@@ -29,16 +29,11 @@ from cfx.agents.common import (
 from cfx.agents.execution import Executor
 
 
-def _medium() -> Latency:
-    return Latency(entry_ns=500_000, market_data_ns=500_000, jitter_ns=100_000, sigma=0.5)
 
-
-class ValueTraderSpec(AgentSpec, tag="value_trader"):
+class ValueTraderSpec(SeriesSpec, tag="value_trader"):
     """Parameters of a `ValueTrader` (prices in ticks, sizes in lots)."""
 
-    latency: Latency = msgspec.field(default_factory=_medium)
-    series: SeriesList = ("front",)
-    basket: str | None = None
+    latency: Latency = latency_default(500_000, 100_000)
     noise_ticks: TicksF = 2.0
     memory: Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)] = 4.0
     threshold_ticks: TicksF = 1.0
