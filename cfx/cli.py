@@ -10,8 +10,9 @@ is wrong, and exit code 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-
+from collections.abc import Callable
 from typing import Any
 
 from cfx import logs
@@ -45,22 +46,14 @@ def seed(text: str) -> int:
     return n
 
 
-def _cmd_replay(args: argparse.Namespace) -> Any:
-    from cfx import replay
+def lazy(module: str) -> Callable[[argparse.Namespace], Any]:
+    """A subcommand that is ``module``'s ``main``, imported when it runs (so
+    ``cfx --help`` imports none of them)."""
 
-    return replay.main(args)
+    def command(args: argparse.Namespace) -> Any:
+        return importlib.import_module(module).main(args)
 
-
-def _cmd_workload(args: argparse.Namespace) -> Any:
-    from cfx import workload
-
-    return workload.main(args)
-
-
-def _cmd_run(args: argparse.Namespace) -> Any:
-    from cfx.sim import run
-
-    return run.main(args)
+    return command
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> Any:
@@ -103,13 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--series", default="REPLAY", help="series symbol the messages trade (default: REPLAY)")
     r.add_argument("--engine", choices=["auto", "python", "compiled"], default=None,
                    help="matching engine (default: $CFX_ENGINE, else auto: compiled when built, for an order CSV)")
-    r.set_defaults(func=_cmd_replay)
+    r.set_defaults(func=lazy("cfx.replay"))
 
     w = sub.add_parser("workload", help="write a seeded order-message CSV for benchmarks")
     w.add_argument("n", type=count, help=f"number of messages (at most {100_000_000:,})")
     w.add_argument("out", help="output CSV path")
     w.add_argument("--seed", type=seed, default=7)
-    w.set_defaults(func=_cmd_workload)
+    w.set_defaults(func=lazy("cfx.workload"))
 
     rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)",
                         epilog="examples:\n  cfx run baseline\n  cfx run scenarios/price_crash.toml --out runs/crash --seed 7\n"
@@ -130,20 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="continue a killed run from its last day checkpoint; ends as the uninterrupted run would")
     rn.add_argument("--quiet", action="store_true", help="no progress bar")
     rn.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html at the end")
-    rn.set_defaults(func=_cmd_run)
+    rn.set_defaults(func=lazy("cfx.sim.run"))
 
-    # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=...)`.
+    # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=lazy("cfx.module"))`,
+    # the module's `main(args)` returning its result (see cfx/command.py).
 
     sc = sub.add_parser("scenarios", help="list the shipped scenarios and the question each answers (JSON lines)")
     sc.set_defaults(func=_cmd_scenarios)
 
     sh = sub.add_parser("schema", help="print the scenario file's JSON Schema (for editor completion and validation)")
     sh.set_defaults(func=_cmd_schema)
-
-    def _cmd_sweep(args: argparse.Namespace) -> Any:
-        from cfx import sweep
-
-        return sweep.main(args)
 
     sw = sub.add_parser("sweep", help="run a scenario over a grid or random sample of parameters and seeds on Dask; "
                                       "results.parquet and report.html")
@@ -153,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=count, default=2, help="worker processes of the LocalCluster (default 2)")
     sw.add_argument("--fresh", action="store_true", help="discard earlier results in --out and run every point")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    sw.set_defaults(func=_cmd_sweep)
+    sw.set_defaults(func=lazy("cfx.sweep"))
 
     def _cmd_report(args: argparse.Namespace) -> Any:
         from cfx import report
@@ -166,15 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", help="HTML file to write (default: RUN_DIR/report.html)")
     rp.set_defaults(func=_cmd_report)
 
-    def _cmd_facts(args: argparse.Namespace) -> Any:
-        from cfx import facts
-
-        return facts.main(args)
-
     fc = sub.add_parser("facts", help="stylized facts of a run's front month (returns, order flow, volume, lead "
                                       "over the index), each with its target and PASS/FAIL; JSON and RUN_DIR/facts.json")
     fc.add_argument("run_dir", help="run directory written by `cfx run`")
-    fc.set_defaults(func=_cmd_facts)
+    fc.set_defaults(func=lazy("cfx.facts"))
 
     def _cmd_compare(args: argparse.Namespace) -> Any:
         from cfx import report
@@ -186,11 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("run_b", help="run directory B (e.g. the run with one rule changed)")
     cp.add_argument("--out", help="HTML file to write (default: RUN_B/compare.html)")
     cp.set_defaults(func=_cmd_compare)
-
-    def _cmd_hedge(args: argparse.Namespace) -> Any:
-        from cfx import hedge
-
-        return hedge.main(args)
 
     h = sub.add_parser("hedge", help="backtest hedging a book of OTC GPU-hour forwards with basket futures; compare policies",
                        epilog="examples:\n  cfx hedge examples/dealer_book.csv --policy all --out out/hedge\n"
@@ -225,18 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--noise-persistence", type=float, help="derived curve: daily AR(1) persistence of the noise (default 0.9)")
     h.add_argument("--json", action="store_true",
                    help="print the summary (summary.json's document) as one JSON object on stdout instead of the table")
-    h.set_defaults(func=_cmd_hedge)
-
-    def _cmd_index(args: argparse.Namespace) -> Any:
-        from cfx import index
-
-        return index.main(args)
+    h.set_defaults(func=lazy("cfx.hedge"))
 
     ix = sub.add_parser("index", help="compute daily SKU and basket index fixings from quotes or the seeded generator; write them as CSV")
     ix.add_argument("--config", help="index TOML (IndexConfig; default: the seeded generator with default baskets)")
     ix.add_argument("--quotes", help="quote CSV (date,sku,provider,region,term,price,weight); overrides the config's source")
     ix.add_argument("--out", required=True, help="fixings CSV to write (date,name,value_micro,value_usd,contributors,flag)")
-    ix.set_defaults(func=_cmd_index)
+    ix.set_defaults(func=lazy("cfx.index"))
     return p
 
 

@@ -234,6 +234,21 @@ def _summary_hash(journal: str) -> str | None:
         return None
 
 
+def throughput(messages: int, seconds: float, fills: int, volume: int, fills_sha256: str, engine: str) -> dict:
+    """What a replay reports, by either engine: messages, engine seconds and
+    rate, the fills, their hash, the peak memory."""
+    return {
+        "messages": messages,
+        "seconds": round(seconds, 4),
+        "msgs_per_s": round(messages / seconds) if seconds > 0 else 0,
+        "fills": fills,
+        "volume": volume,
+        "fills_sha256": fills_sha256,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "engine": engine,
+    }
+
+
 def main(args: argparse.Namespace) -> Output:
     """`cfx replay INPUT`: the throughput and fills as one JSON line; exit 1
     if a journal's events differ from its run's summary."""
@@ -267,16 +282,7 @@ def main(args: argparse.Namespace) -> Output:
         gc.collect()
         digest = EventHash() if fmt == "journal" else None
         messages, seconds = stream(venue, chunks, fills, log, digest, direct=fmt == "csv", source=source)
-    result = {
-        "messages": messages,
-        "seconds": round(seconds, 4),
-        "msgs_per_s": round(messages / seconds) if seconds > 0 else 0,
-        "fills": fills.count,
-        "volume": fills.volume,
-        "fills_sha256": fills.hexdigest(),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "engine": "python",
-    }
+    result = throughput(messages, seconds, fills.count, fills.volume, fills.hexdigest(), "python")
     code = 0
     if fmt == "journal":
         result["events_sha256"] = events = digest.hexdigest()  # a run's summary.json calls it run_hash

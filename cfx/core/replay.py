@@ -13,7 +13,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import time
 from contextlib import ExitStack
 
@@ -67,16 +66,7 @@ def main(args: argparse.Namespace) -> dict | Output:
                     write_outputs(engine, log, fills)
                 book.clear()
             messages += n
-    result = {
-        "messages": messages,
-        "seconds": round(seconds, 4),
-        "msgs_per_s": round(messages / seconds) if seconds > 0 else 0,
-        "fills": book.fills,
-        "volume": book.volume,
-        "fills_sha256": digest.hexdigest(),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "engine": "compiled",
-    }
+    result = replay.throughput(messages, seconds, book.fills, book.volume, digest.hexdigest(), "compiled")
     if args.book:
         writes.write_atomic(args.book, json.dumps(engine.snapshot()), "--book")
     return result
