@@ -35,7 +35,12 @@ def _type(t: mi.Type) -> str:
         return s + " or none" if any(isinstance(x, mi.NoneType) for x in t.types) else s
     if isinstance(t, (mi.IntType, mi.FloatType)):
         name = "int" if isinstance(t, mi.IntType) else "float"
-        lims = [f"{op} {v}" for op, v in ((">", t.gt), (">=", t.ge), ("<", t.lt), ("<=", t.le)) if v is not None]
+        # typing caches Annotated[float, Meta(ge=0)] and Meta(ge=0.0) as one
+        # (they compare equal), so a float's bound is printed as a float
+        # whatever spelling the cache kept.
+        kind = int if name == "int" else float
+        lims = [f"{op} {kind(v)}" for op, v in ((">", t.gt), (">=", t.ge), ("<", t.lt), ("<=", t.le))
+                if v is not None]
         return f"{name} ({', '.join(lims)})" if lims else name
     if isinstance(t, mi.StrType):
         return f"string matching `{t.pattern}`".replace("|", "\\|") if t.pattern else "string"
