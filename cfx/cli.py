@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="compute daily SKU and basket index fixings from quotes or the seeded generator; write them as CSV")
     ix.add_argument("--config", help="index TOML (IndexConfig; default: the seeded generator with default baskets)")
     ix.add_argument("--quotes", help="quote CSV (date,sku,provider,region,term,price,weight); overrides the config's source")
-    ix.add_argument("--out", required=True, help="fixings CSV to write (date,name,value_micro,value_usd,contributors,flag)")
+    ix.add_argument("--out", required=True, help="fixings CSV to write (date,index,value_usd_micro,value_usd,contributors,flag: as fixings.parquet)")
     ix.set_defaults(func=lazy("cfx.index"))
     return p
 
