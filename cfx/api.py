@@ -46,13 +46,10 @@ def shipped_scenarios() -> dict[str, Path]:
 
 
 def scenarios_folder() -> Path | None:
-    """Where the shipped scenarios are: inside the installed package, or the
-    ``scenarios/`` folder of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "scenarios", here.parent / "scenarios"):
-        if folder.is_dir():
-            return folder
-    return None
+    """Where the shipped scenarios are: ``cfx/scenarios/``, package data of
+    the installed package (a wheel has them too)."""
+    folder = Path(__file__).resolve().parent / "scenarios"
+    return folder if folder.is_dir() else None
 
 
 def resolve(path_or_name: str | Path) -> Path:

@@ -33,7 +33,7 @@ def test_load_a_shipped_scenario_by_name_with_overrides():
     assert sc.calendar.days == 2
     assert sc.agents[0].quote_lots == 3
     assert sc.rules.band_pct == 7.5
-    assert cfx.load("baseline.toml").calendar.days == cfx.load(ROOT / "scenarios" / "baseline.toml").calendar.days
+    assert cfx.load("baseline.toml").calendar.days == cfx.load(ROOT / "cfx" / "scenarios" / "baseline.toml").calendar.days
 
 
 def test_bad_override_names_its_path():

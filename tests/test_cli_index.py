@@ -48,7 +48,7 @@ def test_quotes_flag_overrides_config_source_and_relative_paths_resolve(tmp_path
 
 def test_shipped_generator_config_is_deterministic(tmp_path, capsys):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    config = str(REPO / "scenarios" / "index_generated.toml")
+    config = str(REPO / "cfx" / "scenarios" / "index_generated.toml")
     assert cli.main(["index", "--config", config, "--out", str(a)]) == 0
     assert cli.main(["index", "--config", config, "--out", str(b)]) == 0
     assert a.read_bytes() == b.read_bytes()

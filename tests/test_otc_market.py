@@ -1,4 +1,4 @@
-"""scenarios/otc_market.toml end to end (one run, about a minute): the
+"""cfx/scenarios/otc_market.toml end to end (one run, about a minute): the
 principals stay off the exchange, the dealers' hedging is most of the
 non-market-maker volume, each dealer's in-run hedge effectiveness is what
 its outputs say and agrees with an independent formula (ρ² of its
@@ -20,7 +20,7 @@ import pytest
 from cfx.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIO = ROOT / "scenarios" / "otc_market.toml"
+SCENARIO = ROOT / "cfx" / "scenarios" / "otc_market.toml"
 BOOK = ROOT / "examples" / "otc_dealer_book.csv"
 
 

@@ -20,7 +20,7 @@ from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE = REPO / "scenarios" / "baseline.toml"
+BASELINE = REPO / "cfx" / "scenarios" / "baseline.toml"
 PNG = 'src="data:image/png;base64,'
 
 
@@ -199,7 +199,7 @@ def test_cfx_run_writes_the_report_unless_no_report(runs, capsys):
 
 
 def _run_scenarios() -> list[Path]:
-    return [p for p in sorted((REPO / "scenarios").glob("*.toml"))
+    return [p for p in sorted((REPO / "cfx" / "scenarios").glob("*.toml"))
             if re.search(r"(?m)^\[\[agents\]\]", p.read_text())]
 
 

@@ -112,7 +112,7 @@ def test_missing_scenario_file_exits_2(tmp_path, capsys):
 
 
 def test_every_shipped_scenario_decodes():
-    root = Path(__file__).resolve().parents[1] / "scenarios"
+    root = Path(__file__).resolve().parents[1] / "cfx" / "scenarios"
     runs = [p for p in root.glob("*.toml") if "[[agents]]" in p.read_text()]
     assert runs
     for path in runs:
