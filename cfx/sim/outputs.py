@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from cfx import tables
 from cfx.journal import EventHash, Journal, Position
 from cfx.tables import STRING, TIME
-from cfx.types import Trade, encoder
+from cfx.types import Event, Trade, encoder
 
 EVENT_COLUMNS = ("seq", "cmd", "ts", "series", "order_id", "account", "side", "price", "qty", "reason")
 EVENT_SCHEMA = tables.schema("events", [
@@ -293,3 +293,35 @@ def replay_hash(journal: Path, count: int) -> tuple[EventHash, int]:
     n += len(events)
     events.clear()
     return digest, n
+
+
+def events_of(table: pa.Table) -> list:
+    """The events of an events table (`EVENT_SCHEMA`) as the `Event`
+    Structs they were: typed columns and ``details`` put back together.
+    What makes the table lossless: encoding them gives the run's event log
+    (`cfx replay RUN/journal --events`) line for line."""
+    fields = {"time": "ts", "price_ticks": "price", "qty_lots": "qty"}
+    typed = [c for c in EVENT_SCHEMA.names if c not in ("type", "details")]
+    cols = {c: table.column(c).cast(pa.int64() if c == "time" else table.schema.field(c).type).to_pylist()
+            for c in typed}
+    types = table.column("type").to_pylist()
+    details = table.column("details").to_pylist()
+    known = {t.__struct_config__.tag: t for t in _event_types()}
+    rows = []
+    for i, (tp, extra) in enumerate(zip(types, details)):
+        own = known[tp].__struct_fields__
+        row = {"type": tp}
+        for c in typed:
+            name = fields.get(c, c)
+            if name in own:
+                row[name] = cols[c][i]
+        if extra is not None:
+            row.update(msgspec.json.decode(extra))
+        rows.append(row)
+    return msgspec.convert(rows, list[Event])
+
+
+def _event_types() -> tuple[type, ...]:
+    import typing
+
+    return typing.get_args(Event)
