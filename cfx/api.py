@@ -224,13 +224,13 @@ class Run:
         unless the table has it already."""
         for col in list(df.columns):
             if col.endswith("_ticks"):
-                name, factor = col[:-len("_ticks")] + "_usd", self.tick_usd
+                name, usd = col[:-len("_ticks")] + "_usd", df[col].astype("float64") * self.tick_usd
             elif col.endswith("_usd_micro"):
-                name, factor = col[:-len("_micro")], 1 / MICRO
+                name, usd = col[:-len("_micro")], df[col].astype("float64") / MICRO
             else:
                 continue
             if name not in df:
-                df.insert(df.columns.get_loc(col) + 1, name, df[col].astype("float64") * factor)
+                df.insert(df.columns.get_loc(col) + 1, name, usd)
         return df
 
     def _join_agents(self, df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
