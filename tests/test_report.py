@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from cfx import cli, logs, report
+from cfx import cli, logs, report, tables
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
@@ -228,18 +228,18 @@ def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
 
     d = tmp_path / "calls"
     shutil.copytree(runs["a"], d)
-    ts = int(pq.read_table(d / "book_top.parquet").column("ts")[0].as_py())
+    ts = int(pq.read_table(d / "book_top.parquet").column("time").cast(pa.int64())[0].as_py())
     day = dt.date(2027, 1, 4)
     mc = pq.read_schema(d / "margin_calls.parquet")
     rows = {n: [0, 0] for n in mc.names}
-    rows.update(type=["MarginCallIssued", "MarginCallMet"], ts=[ts, ts + 10**12], date=[day, day],
-                deadline=[day, day], account=[1, 1], amount=[5 * 10**9, 5 * 10**9])
-    pq.write_table(pa.table(rows, schema=mc), d / "margin_calls.parquet")
+    rows.update(type=["MarginCallIssued", "MarginCallMet"], time=[ts, ts + 10**12], date=[day, day],
+                deadline=[day, day], account=[1, 1], amount_usd_micro=[5 * 10**9, 5 * 10**9])
+    tables.write(tables.table(rows, mc), d / "margin_calls.parquet")
     df = pq.read_schema(d / "defaults.parquet")
     rows = {n: [0, 0] for n in df.names}
-    rows.update(type=["AccountDefaulted", "DefaultLossCovered"], ts=[ts + 2 * 10**12] * 2, date=[day, day],
+    rows.update(type=["AccountDefaulted", "DefaultLossCovered"], time=[ts + 2 * 10**12] * 2, date=[day, day],
                 account=[2, 2])
-    pq.write_table(pa.table(rows, schema=df), d / "defaults.parquet")
+    tables.write(tables.table(rows, df), d / "defaults.parquet")
     run = report.load_run(d)
     fig = report.plot_margin(run)
     ax = fig.axes[0]
