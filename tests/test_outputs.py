@@ -128,6 +128,13 @@ def test_compact_outputs_change_what_is_kept_not_the_run(full, tmp_path, capsys,
     assert code == 2 and "written with [output] journal = false" in err.splitlines()[-1]
 
 
+def test_cfx_run_without_trades_writes_no_report_and_says_so(full, tmp_path, capsys):
+    out = tmp_path / "none"
+    code, stdout, err = run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--set", "output.events=none")
+    assert code == 0 and json.loads(stdout)["run_hash"] == full[1]["run_hash"]
+    assert "report: none" in err and not (out / "report.html").exists()
+
+
 def test_the_report_of_a_run_without_an_event_log_says_the_heatmap_has_no_data(full, tmp_path):
     from cfx import report
 

@@ -397,5 +397,8 @@ def main(args: Any) -> dict:
 
         from cfx.report import write_report
 
-        print(f"report: {write_report(out)}", file=sys.stderr)
+        if (out / "trades.parquet").is_file():
+            print(f"report: {write_report(out)}", file=sys.stderr)
+        else:
+            print('report: none (the run kept no trades: [output] events = "none")', file=sys.stderr)
     return summary
