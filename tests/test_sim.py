@@ -250,18 +250,19 @@ def _squeeze_final_day(tmp_path, aware: bool) -> tuple[int, int]:
                                            "agents[1].settlement-aware": aware})
     out = tmp_path / f"aware_{aware}"
     run_scenario(sc, out, progress=False)
-    final = [r["price"] for r in pq.read_table(out / "settlements.parquet").to_pylist()
+    final = [r["price_ticks"] for r in pq.read_table(out / "settlements.parquet").to_pylist()
              if r["series"] == "HOP-F27" and r["tier"] == "final"]
     makers = {r["account"] for r in pq.read_table(out / "agents.parquet").to_pylist()
               if r["agent_type"] == "market_maker"}
     day = sc.calendar.start
     window = (epoch_ns(day, minutes(sc.calendar.settlement_start)), epoch_ns(day, minutes(sc.calendar.close)))
     net = 0
-    for t in pq.read_table(out / "trades.parquet").to_pylist():
-        if t["series"] == "HOP-F27" and window[0] <= t["ts"] < window[1]:
+    trades = pq.read_table(out / "trades.parquet")
+    for t, ts in zip(trades.to_pylist(), trades.column("time").cast("int64").to_pylist()):
+        if t["series"] == "HOP-F27" and window[0] <= ts < window[1]:
             buyer, seller = ((t["taker_account"], t["maker_account"]) if t["aggressor"] == "buy"
                              else (t["maker_account"], t["taker_account"]))
-            net += t["qty"] * ((buyer in makers) - (seller in makers))
+            net += t["qty_lots"] * ((buyer in makers) - (seller in makers))
     return final[0], net
 
 
