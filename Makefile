@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKLOAD := .cache/workload-1m.csv
-SCENARIO ?= scenarios/baseline.toml
+SCENARIO ?= cfx/scenarios/baseline.toml
 RUN_DIR ?= runs/baseline
 
 .PHONY: install run replay lint test bench clean

@@ -1,4 +1,4 @@
-"""The main job end to end: `scenarios/baseline.toml` (20 trading days, 50
+"""The main job end to end: `cfx/scenarios/baseline.toml` (20 trading days, 50
 agents, about a million engine messages), one round. The figure to watch is
 ``extra_info["engine_messages_per_s"]``; the issue's bar is the whole run
 under 60 s on a 2-core machine."""
@@ -10,7 +10,7 @@ from pathlib import Path
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[1] / "cfx" / "scenarios" / "baseline.toml"
 
 
 def test_baseline_scenario(benchmark, tmp_path):

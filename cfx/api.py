@@ -8,12 +8,13 @@
 
 Overrides use the dotted kebab-case paths of the TOML and of sweeps and are
 validated by the same schema, so a bad one is an `InputError` naming the
-path. Tables come back as pandas DataFrames: nanosecond timestamps as
-``datetime64[ns, UTC]`` (column ``time``), prices in dollars next to the
-integer ticks (``price_usd`` beside ``price``), micro-dollar money beside
-its dollars (``collateral_usd`` beside ``collateral``), and the agent type
-joined to every account column. The Parquet files themselves keep the
-engine's integers (see docs/outputs.md).
+path. Tables come back as pandas DataFrames of the Parquet files
+(docs/outputs.md): times as ``datetime64[ns, UTC]`` (column ``time``),
+strings as categoricals, the exact integers with their units in their names
+(``price_ticks``, ``qty_lots``, ``collateral_usd_micro``), and beside each
+price or amount its dollars, added here (``price_usd`` after
+``price_ticks``, ``collateral_usd`` after ``collateral_usd_micro``), and
+the agent type joined to every account column.
 """
 
 from __future__ import annotations
@@ -34,12 +35,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MICRO = 1_000_000
-_TIME_COLUMNS = ("ts", "deadline")
-_MONEY_COLUMNS = (
-    "collateral", "initial_margin", "maintenance_margin", "variation_margin", "fees", "fees_total",
-    "realized_pnl", "unrealized_pnl", "call_amount", "amount", "equity", "maintenance", "initial", "loss",
-    "from_collateral", "from_own_contribution", "from_fund", "uncovered",
-)
 
 
 def shipped_scenarios() -> dict[str, Path]:
@@ -51,13 +46,10 @@ def shipped_scenarios() -> dict[str, Path]:
 
 
 def scenarios_folder() -> Path | None:
-    """Where the shipped scenarios are: inside the installed package, or the
-    ``scenarios/`` folder of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "scenarios", here.parent / "scenarios"):
-        if folder.is_dir():
-            return folder
-    return None
+    """Where the shipped scenarios are: ``cfx/scenarios/``, package data of
+    the installed package (a wheel has them too)."""
+    folder = Path(__file__).resolve().parent / "scenarios"
+    return folder if folder.is_dir() else None
 
 
 def resolve(path_or_name: str | Path) -> Path:
@@ -153,28 +145,23 @@ class Run:
     def trades(self) -> pd.DataFrame:
         """Every trade: time, series, price (ticks and $/GPU-h), lots, both
         sides' accounts and agent types, the aggressor side."""
-        df = self._typed(self.table("trades"), prices=("price",))
-        return self._join_agents(df, ("maker_account", "taker_account"))
+        return self._join_agents(self._typed(self.table("trades")), ("maker_account", "taker_account"))
 
     def book(self) -> pd.DataFrame:
         """Top-of-book snapshots (bid/ask in ticks and dollars, sizes in lots, last trade)."""
-        return self._typed(self.table("book_top"), prices=("bid", "ask", "last"))
+        return self._typed(self.table("book_top"))
 
     def settlements(self) -> pd.DataFrame:
         """Daily settlement prices with the tier that set each."""
-        return self._typed(self.table("settlements"), prices=("price",))
+        return self._typed(self.table("settlements"))
 
     def fixings(self) -> pd.DataFrame:
-        """Official index fixings (micro-$ per GPU-hour and $)."""
-        df = self.table("fixings")
-        df["value_usd"] = df["value"] / MICRO
-        return df
+        """Official index fixings (micro-$ per GPU-hour and $), with their contributors and flag."""
+        return self._typed(self.table("fixings"))
 
     def indicative(self) -> pd.DataFrame:
         """Intraday indicative index values (one row per publication per index)."""
-        df = self.table("indicative")
-        df["value_usd"] = df["value"] / MICRO
-        return df
+        return self._typed(self.table("indicative"))
 
     def accounts(self) -> pd.DataFrame:
         """Daily account statements, money in micro-$ and in $, agent type joined."""
@@ -182,8 +169,7 @@ class Run:
 
     def positions(self) -> pd.DataFrame:
         """Daily position statements per account and series, agent type joined."""
-        df = self._typed(self.table("positions"), prices=("settlement_price",))
-        return self._join_agents(df, ("account",))
+        return self._join_agents(self._typed(self.table("positions")), ("account",))
 
     def margin_calls(self) -> pd.DataFrame:
         return self._join_agents(self._typed(self.table("margin_calls")), ("account",))
@@ -193,22 +179,22 @@ class Run:
 
     def events(self, types: Iterable[str] | str | None = None) -> pd.DataFrame:
         """The event log (optionally only events of the given type names,
-        e.g. ``types=["Trade", "OrderRejected"]``); ``event`` holds each
-        event decoded as a dict."""
-        import pyarrow.compute as pc
+        e.g. ``types=["Trade", "OrderRejected"]``); ``details`` holds the
+        rest of each event decoded as a dict (None when the typed columns
+        hold all of it)."""
         import pyarrow.parquet as pq
 
         path = self.path / "events.parquet"
         if not path.is_file():
-            raise InputError(f"{path}: this run wrote no event log")
-        table = pq.read_table(path)
+            raise InputError(f"{path}: this run kept no event log (it was written with [output] events = "
+                             f"\"trades-only\" or \"none\"; run it with events = \"full\" for one)")
+        filters = None
         if types is not None:
             wanted = [types] if isinstance(types, str) else list(types)
-            table = table.filter(pc.is_in(table["type"], value_set=__import__("pyarrow").array(wanted)))
-        df = table.to_pandas()
-        if "event" in df:
-            df["event"] = [json.loads(e) if isinstance(e, str) else e for e in df["event"]]
-        return self._typed(df, prices=("price",))
+            filters = [("type", "in", wanted)]
+        df = pq.read_table(path, filters=filters).to_pandas()
+        df["details"] = [json.loads(e) if isinstance(e, str) else None for e in df["details"]]
+        return self._typed(df)
 
     def otc_trades(self) -> pd.DataFrame:
         """The OTC forwards traded (when the run has an OTC layer)."""
@@ -232,19 +218,19 @@ class Run:
 
     # ------------------------------------------------------------------ conversions
 
-    def _typed(self, df: pd.DataFrame, prices: tuple[str, ...] = ()) -> pd.DataFrame:
-        import pandas as pd
-
-        for col in _TIME_COLUMNS:
-            if col in df:
-                df.insert(df.columns.get_loc(col), "time" if col == "ts" else f"{col}_time",
-                          pd.to_datetime(df[col], unit="ns", utc=True))
-        for col in prices:
-            if col in df:
-                df.insert(df.columns.get_loc(col) + 1, f"{col}_usd", df[col] * self.tick_usd)
-        for col in _MONEY_COLUMNS:
-            if col in df:
-                df.insert(df.columns.get_loc(col) + 1, f"{col}_usd", df[col] / MICRO)
+    def _typed(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Dollars beside the integers: ``X_usd`` after each ``X_ticks``
+        (times the run's tick in $) and each ``X_usd_micro`` (over 10^6),
+        unless the table has it already."""
+        for col in list(df.columns):
+            if col.endswith("_ticks"):
+                name, usd = col[:-len("_ticks")] + "_usd", df[col].astype("float64") * self.tick_usd
+            elif col.endswith("_usd_micro"):
+                name, usd = col[:-len("_micro")], df[col].astype("float64") / MICRO
+            else:
+                continue
+            if name not in df:
+                df.insert(df.columns.get_loc(col) + 1, name, usd)
         return df
 
     def _join_agents(self, df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(func=lazy("cfx.workload"))
 
     rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)",
-                        epilog="examples:\n  cfx run baseline\n  cfx run scenarios/price_crash.toml --out runs/crash --seed 7\n"
+                        epilog="examples:\n  cfx run baseline\n  cfx run cfx/scenarios/price_crash.toml --out runs/crash --seed 7\n"
                                "  cfx run baseline --set calendar.days=2 --set 'agents[0].half-spread-ticks=0.5'\n"
                                "  cfx run --resume runs/baseline",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="run a scenario over a grid or random sample of parameters and seeds on Dask; "
                                       "results.parquet and report.html")
-    sw.add_argument("sweep", help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see scenarios/sweep_*.toml)")
+    sw.add_argument("sweep", help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see cfx/scenarios/sweep_*.toml)")
     sw.add_argument("--out", help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it")
     sw.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster")
     sw.add_argument("--workers", type=count, default=2, help="worker processes of the LocalCluster (default 2)")
@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="compute daily SKU and basket index fixings from quotes or the seeded generator; write them as CSV")
     ix.add_argument("--config", help="index TOML (IndexConfig; default: the seeded generator with default baskets)")
     ix.add_argument("--quotes", help="quote CSV (date,sku,provider,region,term,price,weight); overrides the config's source")
-    ix.add_argument("--out", required=True, help="fixings CSV to write (date,name,value_micro,value_usd,contributors,flag)")
+    ix.add_argument("--out", required=True, help="fixings CSV to write (date,index,value_usd_micro,value_usd,contributors,flag: as fixings.parquet)")
     ix.set_defaults(func=lazy("cfx.index"))
     return p
 

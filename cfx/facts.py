@@ -244,6 +244,8 @@ def _table(path: Path, name: str, columns: list[str] | None = None) -> tuple[dic
     for c in table.column_names:
         col = table.column(c)
         t = col.type
+        if pa.types.is_timestamp(t):  # times as int64 ns
+            col, t = col.cast(pa.int64()), pa.int64()
         if pa.types.is_integer(t) or pa.types.is_floating(t):
             out[c] = col.to_numpy(zero_copy_only=False).astype(float) if col.null_count else col.to_numpy()
         else:  # strings; dates as datetime.date
@@ -290,12 +292,14 @@ class _Run:
         if not isinstance(self.summary, dict):
             raise InputError(f"{sf}: expected a JSON object")
         self.path = path
-        self.trades, self.trades_missing = _table(path, "trades", ["ts", "series", "price", "qty", "maker_account",
-                                                                   "taker_account", "taker_id", "aggressor"])
-        self.book, self.book_missing = _table(path, "book_top", ["ts", "series", "bid", "ask"])
+        self.trades, self.trades_missing = _table(path, "trades", ["time", "series", "price_ticks", "qty_lots",
+                                                                   "maker_account", "taker_account", "taker_id",
+                                                                   "aggressor"])
+        self.book, self.book_missing = _table(path, "book_top", ["time", "series", "bid_ticks", "ask_ticks"])
         self.agents, self.agents_missing = _table(path, "agents", ["account", "agent_type"])
-        self.settlements, self.settlements_missing = _table(path, "settlements", ["date", "series", "price", "tier"])
-        self.fixings, self.fixings_missing = _table(path, "fixings", ["date", "index", "value"])
+        self.settlements, self.settlements_missing = _table(path, "settlements",
+                                                            ["date", "series", "price_ticks", "tier"])
+        self.fixings, self.fixings_missing = _table(path, "fixings", ["date", "index", "value_usd_micro"])
         self.auctions = self._auctions()
         self._continuous()
         self.front = self._front_by_day()
@@ -306,16 +310,16 @@ class _Run:
         if not file.is_file():
             return set()
         try:
-            t = pq.read_table(file, columns=["ts", "series", "type"], filters=[("type", "=", "AuctionUncrossed")])
+            t = pq.read_table(file, columns=["time", "series", "type"], filters=[("type", "=", "AuctionUncrossed")])
         except (pa.ArrowException, OSError, KeyError):
             return set()
-        return set(zip(t.column("ts").to_pylist(), t.column("series").to_pylist()))
+        return set(zip(t.column("time").cast(pa.int64()).to_pylist(), t.column("series").to_pylist()))
 
     def _continuous(self) -> None:
         tr = self.trades
         n = len(next(iter(tr.values()), []))
-        if self.auctions and n and "ts" in tr and "series" in tr:
-            keep = np.array([(int(t), s) not in self.auctions for t, s in zip(tr["ts"], tr["series"])], dtype=bool)
+        if self.auctions and n and "time" in tr and "series" in tr:
+            keep = np.array([(int(t), s) not in self.auctions for t, s in zip(tr["time"], tr["series"])], dtype=bool)
         else:
             keep = np.ones(n, dtype=bool)
         self.cont = {k: v[keep] for k, v in tr.items()}
@@ -324,17 +328,17 @@ class _Run:
     def _front_by_day(self) -> dict[np.datetime64, str]:
         front: dict[np.datetime64, str] = {}
         tr = self.cont
-        if "ts" in tr and "series" in tr and "qty" in tr and len(tr["ts"]):
-            days = tr["ts"].astype("int64").astype("datetime64[ns]").astype("datetime64[D]")
+        if "time" in tr and "series" in tr and "qty_lots" in tr and len(tr["time"]):
+            days = tr["time"].astype("int64").astype("datetime64[ns]").astype("datetime64[D]")
             vol: dict[tuple, float] = {}
-            for d, s, q in zip(days.tolist(), tr["series"].tolist(), tr["qty"].tolist()):
+            for d, s, q in zip(days.tolist(), tr["series"].tolist(), tr["qty_lots"].tolist()):
                 vol[(d, s)] = vol.get((d, s), 0.0) + q
             for d in {d for d, _ in vol}:
                 # most volume; on a tie, the nearest expiry
                 front[d] = min((s for dd, s in vol if dd == d), key=lambda s: (-vol[(d, s)], _expiry(s)))
         bt = self.book
-        if "ts" in bt and "series" in bt and len(bt["ts"]):
-            days = bt["ts"].astype("int64").astype("datetime64[ns]").astype("datetime64[D]")
+        if "time" in bt and "series" in bt and len(bt["time"]):
+            days = bt["time"].astype("int64").astype("datetime64[ns]").astype("datetime64[D]")
             for d in np.unique(days).tolist():
                 if d not in front:
                     front[d] = min(set(bt["series"][days == np.datetime64(d)].tolist()), key=_expiry)
@@ -354,9 +358,9 @@ class _Run:
         """Each day's continuous session, from its snapshots: the first one to
         the last one plus the snapshot interval."""
         bt = self.book
-        if "ts" not in bt or not len(bt["ts"]):
+        if "time" not in bt or not len(bt["time"]):
             return {}
-        ts = np.unique(bt["ts"].astype("int64"))
+        ts = np.unique(bt["time"].astype("int64"))
         days = ts.astype("datetime64[ns]").astype("datetime64[D]")
         gaps = np.diff(ts)[days[1:] == days[:-1]]  # within a day
         step = int(np.median(gaps)) if len(gaps) else MINUTE_NS
@@ -375,10 +379,10 @@ def _mid_facts(run: _Run) -> list[dict]:
     if run.book_missing:
         return [_missing(n, t, s, f"book_top lacks {', '.join(run.book_missing)}")
                 for n, t, s in zip(names, targets, sources)]
-    keep = run.in_front(bt["ts"], bt["series"])
-    bid, ask = np.asarray(bt["bid"], float)[keep], np.asarray(bt["ask"], float)[keep]
+    keep = run.in_front(bt["time"], bt["series"])
+    bid, ask = np.asarray(bt["bid_ticks"], float)[keep], np.asarray(bt["ask_ticks"], float)[keep]
     mid = (bid + ask) / 2  # NaN where one-sided
-    ts = bt["ts"].astype("int64")[keep]
+    ts = bt["time"].astype("int64")[keep]
     r1 = grid_returns(ts, mid, MINUTE_NS)
     r5 = grid_returns(ts, mid, 5 * MINUTE_NS)
     n1 = sum(len(r) for r in r1)
@@ -412,12 +416,12 @@ def _mid_facts(run: _Run) -> list[dict]:
 def _sign_facts(run: _Run) -> list[dict]:
     names = ("order-sign ACF lag 1", "order-sign ACF lag 10")
     targets = ("> 0.2", "> 0.05")
-    need = [c for c in ("ts", "series", "taker_id", "aggressor") if c in run.trades_missing]
+    need = [c for c in ("time", "series", "taker_id", "aggressor") if c in run.trades_missing]
     if need:
         return [_missing(n, t, LILLO_FARMER, f"trades lacks {', '.join(need)}") for n, t in zip(names, targets)]
     tr = run.cont
-    keep = run.in_front(tr["ts"], tr["series"])
-    days = tr["ts"].astype("int64")[keep].astype("datetime64[ns]").astype("datetime64[D]")
+    keep = run.in_front(tr["time"], tr["series"])
+    days = tr["time"].astype("int64")[keep].astype("datetime64[ns]").astype("datetime64[D]")
     signs = order_signs(days, tr["taker_id"][keep], tr["aggressor"][keep])
     n = sum(len(s) for s in signs)
     if n < 20:
@@ -431,16 +435,16 @@ def _sign_facts(run: _Run) -> list[dict]:
 def _share_facts(run: _Run) -> list[dict]:
     names = ("market-maker share of maker lots", "noise-trader share of all lots")
     targets = (">= 0.5", "<= 0.3")
-    need = [c for c in ("ts", "series", "qty", "maker_account", "taker_account") if c in run.trades_missing]
+    need = [c for c in ("time", "series", "qty_lots", "maker_account", "taker_account") if c in run.trades_missing]
     kinds = run.agent_type()
     if need or not kinds:
         what = f"trades lacks {', '.join(need)}" if need else "agents table lacks account/agent_type"
         return [_missing(n, t, DESIGN, what) for n, t in zip(names, targets)]
     tr = run.cont
-    keep = run.in_front(tr["ts"], tr["series"])
+    keep = run.in_front(tr["time"], tr["series"])
     mk = np.array([kinds.get(int(a), "other") for a in tr["maker_account"][keep]], dtype=object)
     tk = np.array([kinds.get(int(a), "other") for a in tr["taker_account"][keep]], dtype=object)
-    shares = lot_shares(tr["qty"][keep], mk, tk)
+    shares = lot_shares(tr["qty_lots"][keep], mk, tk)
     if not shares:
         return [_missing(n, t, DESIGN, "no front-month trades") for n, t in zip(names, targets)]
     mm = shares.get(MM_TYPE, {"maker": 0.0})["maker"]
@@ -470,13 +474,13 @@ def _every_type_trades(run: _Run) -> dict:
 
 def _u_shape_fact(run: _Run) -> dict:
     name, target = "intraday volume U-shape (first, last hour / median of the hours between)", "both > 1.2"
-    need = [c for c in ("ts", "series", "qty") if c in run.trades_missing]
+    need = [c for c in ("time", "series", "qty_lots") if c in run.trades_missing]
     sessions = run.sessions()
     if need or not sessions:
         return _missing(name, target, VYETRENKO, f"trades lacks {', '.join(need)}" if need else "no book snapshots")
     tr = run.cont
-    keep = run.in_front(tr["ts"], tr["series"])
-    prof = hourly_volume(tr["ts"].astype("int64")[keep], tr["qty"][keep], sessions)
+    keep = run.in_front(tr["time"], tr["series"])
+    prof = hourly_volume(tr["time"].astype("int64")[keep], tr["qty_lots"][keep], sessions)
     first, last = u_shape_ratios(prof)
     hours = "lots per session hour: " + ", ".join(str(int(v)) for v in prof)
     if math.isnan(first) or math.isnan(last):
@@ -493,11 +497,12 @@ def _lead_fact(run: _Run) -> dict:
         return _missing(name, target, source, "settlements or fixings lack "
                         + ", ".join(run.settlements_missing + run.fixings_missing))
     st, fx = run.settlements, run.fixings
-    daily = {(d, s): float(p) for d, s, p, t in zip(st["date"], st["series"], st["price"], st["tier"])
+    daily = {(d, s): float(p) for d, s, p, t in zip(st["date"], st["series"], st["price_ticks"], st["tier"])
              if str(t) != "final" and p and p > 0}
     dates = sorted({d for d, _ in daily})
     indexes = sorted(set(fx["index"].tolist()))
-    by_index = {i: {d: float(v) / MICRO for d, n, v in zip(fx["date"], fx["index"], fx["value"]) if n == i}
+    by_index = {i: {d: float(v) / MICRO for d, n, v in zip(fx["date"], fx["index"], fx["value_usd_micro"])
+                    if n == i}
                 for i in indexes}
 
     def fixings_for(symbol: str) -> dict | None:

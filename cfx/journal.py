@@ -178,6 +178,23 @@ def read_stream(f: IO[bytes], source: str, decoder: msgspec.json.Decoder = comma
             raise InputError(f"{source}: record {n}: not a JSON command: {e}") from None
 
 
+def read_upto(path: str | Path, count: int, decoder: msgspec.json.Decoder = command_decoder) -> Iterator[Command]:
+    """The first ``count`` commands of a journal that may go on (or have
+    been cut short) after them, each verified; `InputError` if it has fewer."""
+    path = Path(path)
+    if count == 0:
+        return
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise InputError(f"{path}: cannot open journal: {e.strerror}") from None
+    with f:
+        for n, body, _, _ in _records(path, f):
+            yield decoder.decode(body)
+            if n == count:
+                return
+
+
 def last_good(path: str | Path, upto: int | None = None) -> Position:
     """The position after the last verified record (at most ``upto``
     records) of a journal that may have been cut short."""

@@ -249,9 +249,20 @@ def throughput(messages: int, seconds: float, fills: int, volume: int, fills_sha
     }
 
 
+def _check_journal_kept(name: str) -> None:
+    """A run directory, or its journal, of a run written without one: one line."""
+    p = Path(name)
+    run = p if p.is_dir() else p.parent if p.name == "journal" and not p.exists() else None
+    if run is not None and (run / "summary.json").is_file() and not (run / "journal").exists():
+        raise InputError(f"{run}: this run has no journal (it was written with [output] journal = false), "
+                         f"so it cannot be replayed; run its scenario again with journal = true")
+
+
 def main(args: argparse.Namespace) -> Output:
     """`cfx replay INPUT`: the throughput and fills as one JSON line; exit 1
     if a journal's events differ from its run's summary."""
+    if args.input != "-":
+        _check_journal_kept(args.input)
     fmt = args.format or sniff(args.input)
     for flag in ("fills", "events", "book"):
         if getattr(args, flag, None):

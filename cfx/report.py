@@ -21,6 +21,11 @@ prices, spread, depth and settlement prices overlaid.
 
 Money in the run tables is micro-$, prices are ticks, quantities are lots
 (contracts); plots show $/GPU-hour, contracts and $. Floats only here.
+Columns are read by their names in the files (docs/outputs.md) and held
+here under short names without their unit suffix (`_short`: ``time`` as
+``ts`` in int ns, ``price_ticks`` as ``price``, ``amount_usd_micro`` as
+``amount``). A run written with ``[output] events`` other than ``full``
+has no event log: its heatmap says so.
 Plots are drawn with matplotlib's object API on the Agg canvas (no pyplot
 state, no display needed).
 """
@@ -44,6 +49,7 @@ import pyarrow.parquet as pq
 from cfx.errors import InputError
 from cfx.facts import facts_html
 from cfx.facts import measure as measure_facts
+from cfx.tables import numpy_columns
 from cfx.writes import check, write_atomic
 
 MICRO = 1_000_000
@@ -53,7 +59,8 @@ HEATMAP_COLUMNS = 900  # at most this many time samples in the depth heatmap
 HEATMAP_ROWS = 160  # at most this many price levels in the depth heatmap
 MONTH_CODES = "FGHJKMNQUVXZ"
 TIER_MARKERS = {"vwap": "o", "mid": "s", "index_moved": "^", "final": "*"}
-TABLES = ("trades", "book_top", "fixings", "settlements", "accounts", "agents", "margin_calls", "defaults", "events")
+TABLES = ("trades", "book_top", "fixings", "settlements", "accounts", "agents", "margin_calls", "defaults")
+UNIT_SUFFIXES = ("_ticks", "_lots", "_usd_micro")
 SECTIONS = ("prices", "liquidity", "volume", "settlement", "margin", "pnl", "heatmap")
 
 
@@ -87,6 +94,7 @@ class Run:
 
 
 def _read(path: Path, name: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """A run table's ``columns`` (as the file names them) by their `_short` names."""
     file = path / f"{name}.parquet"
     if not file.is_file():
         raise InputError(f"{path}: missing {file.name} (is this a run directory written by `cfx run`?)")
@@ -94,22 +102,17 @@ def _read(path: Path, name: str, columns: list[str] | None = None) -> dict[str, 
         table = pq.read_table(file, columns=columns)
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{file}: cannot read Parquet table: {e}") from None
-    return _columns(table)
+    return {_short(k): v for k, v in numpy_columns(table).items()}
 
 
-def _columns(table: pa.Table) -> dict[str, np.ndarray]:
-    out = {}
-    for name in table.column_names:
-        col = table.column(name)
-        t = col.type
-        if pa.types.is_integer(t) or pa.types.is_floating(t):
-            # nulls (a one-sided book) become NaN
-            out[name] = col.to_numpy(zero_copy_only=False).astype(float) if col.null_count else col.to_numpy()
-        elif pa.types.is_date32(t):
-            out[name] = np.array(col.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-        else:
-            out[name] = np.array(col.to_pylist(), dtype=object)
-    return out
+def _short(column: str) -> str:
+    """The report's name for a file column: ``time`` -> ``ts``, units dropped."""
+    if column == "time":
+        return "ts"
+    for suffix in UNIT_SUFFIXES:
+        if column.endswith(suffix):
+            return column[:-len(suffix)]
+    return column
 
 
 def load_run(run_dir: str | Path) -> Run:
@@ -133,21 +136,24 @@ def load_run(run_dir: str | Path) -> Run:
         path=path,
         summary=summary,
         tick_usd=float(summary.get("tick_usd") or 0.01),
-        trades=_read(path, "trades", ["ts", "series", "price", "qty", "maker_account", "taker_account"]),
+        trades=_read(path, "trades", ["time", "series", "price_ticks", "qty_lots", "maker_account", "taker_account"]),
         book_top=_read(path, "book_top"),
         fixings=_read(path, "fixings"),
         settlements=_read(path, "settlements"),
-        accounts=_read(path, "accounts", ["date", "account", "variation_margin", "fees_total", "defaulted"]),
+        accounts=_read(path, "accounts", ["date", "account", "variation_margin_usd_micro", "fees_total_usd_micro",
+                                          "defaulted"]),
         agents=_read(path, "agents"),
-        margin_calls=_read(path, "margin_calls", ["type", "ts", "date", "account", "amount"]),
-        defaults=_read(path, "defaults", ["type", "ts", "date", "account"]),
+        margin_calls=_read(path, "margin_calls", ["type", "time", "date", "account", "amount_usd_micro"]),
+        defaults=_read(path, "defaults", ["type", "time", "date", "account"]),
         label=path.name or str(path),
     )
     run.agent_type = {int(a): str(t) for a, t in zip(run.agents["account"], run.agents["agent_type"])}
-    try:
-        pq.read_schema(path / "events.parquet")
-    except (pa.ArrowException, OSError) as e:
-        raise InputError(f"{path / 'events.parquet'}: cannot read Parquet table: {e}") from None
+    events = path / "events.parquet"
+    if events.is_file():  # absent when the run kept no event log ([output] events)
+        try:
+            pq.read_schema(events)
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"{events}: cannot read Parquet table: {e}") from None
     return run
 
 
@@ -540,7 +546,10 @@ def depth_grid(run: Run, series: str) -> dict[str, np.ndarray] | None:
         return None
     if len(grid) > HEATMAP_COLUMNS:
         grid = grid[np.linspace(0, len(grid) - 1, HEATMAP_COLUMNS).round().astype(int)]
-    ts, side, price, qty = _level_changes(run.path / "events.parquet", series)
+    events = run.path / "events.parquet"
+    if not events.is_file():
+        return None
+    ts, side, price, qty = _level_changes(events, series)
     if not len(ts):
         return None
     # the price window: what the best bid and ask visited, plus a margin, at most HEATMAP_ROWS ticks
@@ -583,12 +592,15 @@ def _level_changes(path: Path, series: str) -> tuple[np.ndarray, np.ndarray, np.
     parts: list[pa.RecordBatch] = []
     try:
         f = pq.ParquetFile(path)
-        for batch in f.iter_batches(batch_size=65_536, columns=["type", "series", "ts", "side", "price", "qty"]):
-            keep = pc.and_(pc.equal(batch.column("type"), "LevelChanged"), pc.equal(batch.column("series"), series))
+        columns = ["type", "series", "time", "side", "price_ticks", "qty_lots"]
+        for batch in f.iter_batches(batch_size=65_536, columns=columns):
+            text = lambda n: batch.column(n).cast(pa.string())  # noqa: E731  (dictionary-encoded)
+            keep = pc.and_(pc.equal(text("type"), "LevelChanged"), pc.equal(text("series"), series))
             sub = batch.filter(keep)
             if sub.num_rows:
-                parts.append(pa.record_batch([pc.equal(sub.column("side"), "buy"), sub.column("ts"),
-                                              sub.column("price"), sub.column("qty")],
+                parts.append(pa.record_batch([pc.equal(sub.column("side").cast(pa.string()), "buy"),
+                                              sub.column("time").cast(pa.int64()), sub.column("price_ticks"),
+                                              sub.column("qty_lots")],
                                              names=["bid", "ts", "price", "qty"]))
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{path}: cannot read Parquet table: {e}") from None
@@ -631,7 +643,8 @@ def plot_heatmap(run: Run) -> Any:
     series = front_month(run)
     data = depth_grid(run, series) if series else None
     if data is None:
-        _empty(ax, "no order book to show: no resting orders in this run")
+        _empty(ax, "no order book to show: no resting orders in this run" if (run.path / "events.parquet").is_file()
+               else "no order book to show: the run kept no event log ([output] events)")
         ax.set_title("Order-book depth by price over time (front month)")
         return fig
     from matplotlib.colors import LogNorm

@@ -54,14 +54,14 @@ def main() -> None:
 
     # 3. Trades as a DataFrame: UTC times, dollar prices, agent types on both sides.
     trades = a.trades()
-    print(trades[["time", "series", "price_usd", "qty", "maker_type", "taker_type"]].head())
-    print(trades.groupby("maker_type")["qty"].sum().sort_values(ascending=False))
+    print(trades[["time", "series", "price_usd", "qty_lots", "maker_type", "taker_type"]].head())
+    print(trades.groupby("maker_type")["qty_lots"].sum().sort_values(ascending=False))
 
     # 4. A custom agent in the same market: add it by its registered type name.
     with_buyer = cfx.load("baseline", **{"calendar.days": args.days})
     with_buyer.agents.append(DipBuyerSpec(lots=2))
     c = cfx.run(with_buyer, out=out / "buyer", progress=False)
-    bought = c.trades().query("taker_type == 'dip_buyer'")["qty"].sum()
+    bought = c.trades().query("taker_type == 'dip_buyer'")["qty_lots"].sum()
     print("the dip buyer bought", int(bought), "lots")
 
     # 5. Compare two runs side by side (an HTML page).

@@ -255,7 +255,7 @@ def test_a_batch_scenario_trades_only_at_boundaries_and_its_journal_replays(tmp_
                                  calendar=msgspec.structs.replace(sc.calendar, days=1))
     summary = run_scenario(sc, tmp_path / "run", progress=False)
     assert summary["trades"] > 0
-    ts = pq.read_table(tmp_path / "run" / "trades.parquet", columns=["ts"]).column("ts").to_pylist()
+    ts = pq.read_table(tmp_path / "run" / "trades.parquet", columns=["time"]).column("time").cast("int64").to_pylist()
     assert ts and all(t % (NS // 2) == 0 for t in ts)  # every trade at a batch boundary (the open is one too)
     capsys.readouterr()
     assert main(["replay", str(tmp_path / "run" / "journal")]) == 0

@@ -449,12 +449,13 @@ def test_write_tables(tmp_path):
     ch.settle_day(D[2], 0)  # no trades, no quotes, no fixing: the previous settlement carries
     paths = ch.write_tables(tmp_path)
     t = {name: pq.read_table(p).to_pylist() for name, p in paths.items()}
-    assert [r["value"] for r in t["fixings"]] == [2_500_000, 2_510_000]
-    assert [(r["date"], r["price"], r["tier"]) for r in t["settlements"]] == [
+    assert [(r["index"], r["value_usd_micro"], r["value_usd"]) for r in t["fixings"]] == [
+        ("HOP", 2_500_000, 2.5), ("HOP", 2_510_000, 2.51)]
+    assert [(r["date"], r["price_ticks"], r["tier"]) for r in t["settlements"]] == [
         (D[0], 250, "vwap"), (D[1], 230, "mid"), (D[2], 230, "index_moved")]
     s1 = [r for r in t["accounts"] if r["account"] == 1]
-    assert [r["variation_margin"] for r in s1] == [0, -1_460_000_000, 0]
-    assert [r["collateral"] for r in s1] == [600_000_000, -860_000_000, -860_000_000]
+    assert [r["variation_margin_usd_micro"] for r in s1] == [0, -1_460_000_000, 0]
+    assert [r["collateral_usd_micro"] for r in s1] == [600_000_000, -860_000_000, -860_000_000]
     assert [r["defaulted"] for r in s1] == [False, False, True]
     assert [r["type"] for r in t["margin_calls"]] == ["MarginCallIssued"]
     assert [r["type"] for r in t["defaults"]] == ["AccountDefaulted", "DefaultLossCovered"]

@@ -29,7 +29,7 @@ def test_index_from_quote_csv_writes_hand_computed_fixings(tmp_path, capsys):
     assert summary["rows"] == 2 * len(names) and summary["flagged"] == 0
     rows = _rows(out)
     assert list(rows[0]) == list(ix.FIXING_COLUMNS)
-    hop = [(r["date"], r["value_micro"], r["value_usd"]) for r in rows if r["name"] == "HOPPER"]
+    hop = [(r["date"], r["value_usd_micro"], r["value_usd"]) for r in rows if r["index"] == "HOPPER"]
     assert hop == [("2027-01-04", "3125000", "3.125000"), ("2027-01-05", "3159167", "3.159167")]
 
 
@@ -39,7 +39,7 @@ def test_quotes_flag_overrides_config_source_and_relative_paths_resolve(tmp_path
     cfg.write_text('quotes = "q.csv"\nbaskets = []\n')  # relative to the config's folder
     out = tmp_path / "a.csv"
     assert cli.main(["index", "--config", str(cfg), "--out", str(out)]) == 0
-    assert {r["name"] for r in _rows(out) if "." not in r["name"]} == {"H100", "H200"}
+    assert {r["index"] for r in _rows(out) if "." not in r["index"]} == {"H100", "H200"}
     bad = tmp_path / "b.csv"
     assert cli.main(["index", "--config", str(cfg), "--quotes", str(DATA / "index_quotes_bad.csv"), "--out", str(bad)]) == 2
     err = capsys.readouterr().err
@@ -48,15 +48,15 @@ def test_quotes_flag_overrides_config_source_and_relative_paths_resolve(tmp_path
 
 def test_shipped_generator_config_is_deterministic(tmp_path, capsys):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    config = str(REPO / "scenarios" / "index_generated.toml")
+    config = str(REPO / "cfx" / "scenarios" / "index_generated.toml")
     assert cli.main(["index", "--config", config, "--out", str(a)]) == 0
     assert cli.main(["index", "--config", config, "--out", str(b)]) == 0
     assert a.read_bytes() == b.read_bytes()
     rows = _rows(a)
-    names = {r["name"] for r in rows}
+    names = {r["index"] for r in rows}
     assert {n for n in names if "." not in n} == {"A100", "H100", "H200", "B200", "HOPPER", "BLACKWELL"}
     assert {"H100.us-east", "H100.eu-west", "B200.us-central"} <= names
-    assert len(rows) == len(names) * 260 and all(int(r["value_micro"]) > 0 for r in rows if "." not in r["name"])
+    assert len(rows) == len(names) * 260 and all(int(r["value_usd_micro"]) > 0 for r in rows if "." not in r["index"])
 
 
 def test_bad_config_exits_2_with_the_field_path(tmp_path, capsys):

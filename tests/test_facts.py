@@ -16,7 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cfx import cli, facts, logs, report
+from cfx import cli, facts, logs, report, tables
+from cfx.clearing.tables import fixings_table
+from cfx.sim import outputs
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
@@ -149,45 +151,41 @@ def test_expected_final_settlement_month_to_date_plus_latest():
 # --------------------------------------------------------------------------- a hand-built run directory
 
 
-def _write(path: Path, name: str, cols: dict) -> None:
-    pq.write_table(pa.table(cols), path / f"{name}.parquet")
+def _write(path: Path, name: str, cols: dict, schema: pa.Schema | None = None) -> None:
+    tables.write(tables.table(cols, schema) if schema is not None else pa.table(cols), path / f"{name}.parquet")
 
 
 def write_run(path: Path, *, trades: list[dict], book: list[tuple], agents: dict[int, str],
               settlements: list[tuple] = (), fixings: list[tuple] = (), auctions: list[tuple] = ()) -> Path:
-    """A run directory with exactly these rows (book rows: ts, series, bid, ask)."""
+    """A run directory with exactly these rows (book rows: ts, series, bid,
+    ask), in the tables' real schemas."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "summary.json").write_text(json.dumps({"scenario": "synthetic", "seed": 1}))
     n = len(trades)
     _write(path, "trades", {
-        "seq": pa.array(range(n), pa.int64()), "ts": pa.array([t["ts"] for t in trades], pa.int64()),
-        "series": pa.array([t.get("series", "HOP-F27") for t in trades], pa.string()),
-        "price": pa.array([t.get("price", 100) for t in trades], pa.int64()),
-        "qty": pa.array([t.get("qty", 1) for t in trades], pa.int64()),
-        "maker_id": pa.array(range(10**6, 10**6 + n), pa.int64()),
-        "taker_id": pa.array([t.get("taker_id", i) for i, t in enumerate(trades)], pa.int64()),
-        "maker_account": pa.array([t.get("maker", 1) for t in trades], pa.int64()),
-        "taker_account": pa.array([t.get("taker", 2) for t in trades], pa.int64()),
-        "aggressor": pa.array([t.get("side", "buy") for t in trades], pa.string()),
-    })
+        "seq": list(range(n)), "time": [t["ts"] for t in trades],
+        "series": [t.get("series", "HOP-F27") for t in trades],
+        "price_ticks": [t.get("price", 100) for t in trades], "qty_lots": [t.get("qty", 1) for t in trades],
+        "maker_id": list(range(10**6, 10**6 + n)), "taker_id": [t.get("taker_id", i) for i, t in enumerate(trades)],
+        "maker_account": [t.get("maker", 1) for t in trades], "taker_account": [t.get("taker", 2) for t in trades],
+        "aggressor": [t.get("side", "buy") for t in trades],
+    }, outputs.TRADE_SCHEMA)
     _write(path, "book_top", {
-        "ts": pa.array([b[0] for b in book], pa.int64()), "series": pa.array([b[1] for b in book], pa.string()),
-        "bid": pa.array([b[2] for b in book], pa.int64()), "bid_qty": pa.array([5] * len(book), pa.int64()),
-        "ask": pa.array([b[3] for b in book], pa.int64()), "ask_qty": pa.array([5] * len(book), pa.int64()),
-        "last": pa.array([None] * len(book), pa.int64()),
-    })
+        "time": [b[0] for b in book], "series": [b[1] for b in book], "bid_ticks": [b[2] for b in book],
+        "bid_qty_lots": [5] * len(book), "ask_ticks": [b[3] for b in book], "ask_qty_lots": [5] * len(book),
+        "last_ticks": [None] * len(book),
+    }, outputs.BOOK_TOP_SCHEMA)
     _write(path, "agents", {"account": pa.array(list(agents), pa.int64()),
                             "agent_type": pa.array(list(agents.values()), pa.string())})
     _write(path, "settlements", {
-        "ts": pa.array([0] * len(settlements), pa.int64()), "date": pa.array([s[0] for s in settlements], pa.date32()),
+        "time": pa.array([0] * len(settlements), pa.int64()).cast(tables.TIME),
+        "date": pa.array([s[0] for s in settlements], pa.date32()),
         "series": pa.array([s[1] for s in settlements], pa.string()),
-        "price": pa.array([s[2] for s in settlements], pa.int64()),
+        "price_ticks": pa.array([s[2] for s in settlements], pa.int64()),
         "tier": pa.array([s[3] if len(s) > 3 else "vwap" for s in settlements], pa.string()),
     })
-    _write(path, "fixings", {"date": pa.array([f[0] for f in fixings], pa.date32()),
-                             "index": pa.array(["HOPPER"] * len(fixings), pa.string()),
-                             "value": pa.array([f[1] for f in fixings], pa.int64())})
-    _write(path, "events", {"ts": pa.array([a[0] for a in auctions], pa.int64()),
+    tables.write(fixings_table([(f[0], "HOPPER", f[1], 0, "ok") for f in fixings]), path / "fixings.parquet")
+    _write(path, "events", {"time": pa.array([a[0] for a in auctions], pa.int64()).cast(tables.TIME),
                             "series": pa.array([a[1] for a in auctions], pa.string()),
                             "type": pa.array(["AuctionUncrossed"] * len(auctions), pa.string())})
     return path
@@ -305,9 +303,9 @@ def test_missing_columns_and_empty_tables_are_reported_not_crashed_on(tmp_path):
     d = business_days(1)[0]
     run = write_run(tmp_path / "r2", trades=[{"ts": ns(d, 9, k)} for k in range(3)], book=[],
                     agents={1: "market_maker", 2: "noise_trader", 3: "basis_trader"}, auctions=[(ns(d, 8), "HOP-F27")])
-    pq.write_table(pq.read_table(run / "trades.parquet").drop_columns(["ts"]), run / "trades.parquet")
+    pq.write_table(pq.read_table(run / "trades.parquet").drop_columns(["time"]), run / "trades.parquet")
     f = _by_name(facts.measure(run))
-    assert "trades lacks ts" in f["market-maker share of maker lots"]["note"]
+    assert "trades lacks time" in f["market-maker share of maker lots"]["note"]
     assert f["agent types that never trade"]["value"] == ["basis_trader"]
 
 

@@ -302,13 +302,13 @@ def cfx():
 
 
 def _run_prices(settle, symbol):
-    return {r["date"]: r["price"] for r in sorted(settle, key=lambda r: r["ts"]) if r["series"] == symbol}
+    return {r["date"]: r["price_ticks"] for r in sorted(settle, key=lambda r: r["time"]) if r["series"] == symbol}
 
 
 def _run_fixings(run_dir):
     out: dict = {}
     for r in pq.read_table(run_dir / "fixings.parquet").to_pylist():
-        out.setdefault(r["index"], {})[r["date"]] = r["value"]
+        out.setdefault(r["index"], {})[r["date"]] = r["value_usd_micro"]
     return out
 
 
@@ -388,10 +388,12 @@ def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "summary.json").write_text(json.dumps({"tick_usd": 0.005, "contract_unit": 730}))
-    pq.write_table(pa.table({"ts": [1, 2, 3, 3], "date": days + days[-1:], "series": ["HOP-F27"] * 4,
-                             "price": [450, 452, 454, 460], "tier": ["vwap", "vwap", "vwap", "final"]}),
+    time = pa.array([1, 2, 3, 3], pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
+    pq.write_table(pa.table({"time": time, "date": days + days[-1:], "series": ["HOP-F27"] * 4,
+                             "price_ticks": [450, 452, 454, 460], "tier": ["vwap", "vwap", "vwap", "final"]}),
                    run / "settlements.parquet")
-    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 3, "value": [2_250_000] * 3}), run / "fixings.parquet")
+    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 3, "value_usd_micro": [2_250_000] * 3}),
+                   run / "fixings.parquet")
     data = read_run(run)
     assert data.table["HOP-F27"] == {days[0]: 225, days[1]: 226, days[2]: 230}  # final wins on its day
     dates = days + [dt.date(2027, 2, 1)]
@@ -399,9 +401,9 @@ def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
     s = make_series(HOPPER, 2027, 1, first_trading_day=dates[0])
     assert curve.prices(s).tolist() == [225, 226, 230, 230]
     # a run price that is no whole number of $0.01 ticks
-    pq.write_table(pa.table({"ts": [1], "date": days[:1], "series": ["HOP-F27"], "price": [451], "tier": ["vwap"]}),
+    pq.write_table(pa.table({"date": days[:1], "series": ["HOP-F27"], "price_ticks": [451], "tier": ["vwap"]}),
                    run / "settlements.parquet")
-    with pytest.raises(InputError, match=r"settlements\.parquet: row 1: column 'price': 451 ticks of \$0\.005"):
+    with pytest.raises(InputError, match=r"settlements\.parquet: row 1: column 'price_ticks': 451 ticks of \$0\.005"):
         read_run(run)
 
 
@@ -423,11 +425,12 @@ def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path,
     shutil.copy(run_dir / "settlements.parquet", bad)
     with pytest.raises(InputError, match=r"bad/fixings\.parquet: no such file"):
         read_run(bad)
-    pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "name": ["HOPPER"], "value": [1]}), bad / "fixings.parquet")
+    pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "name": ["HOPPER"], "value_usd_micro": [1]}),
+                   bad / "fixings.parquet")
     with pytest.raises(InputError, match=r"bad/fixings\.parquet: missing column index"):
         read_run(bad)
     pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "series": ["HOP-F27"], "px": [225]}), bad / "settlements.parquet")
-    with pytest.raises(InputError, match=r"bad/settlements\.parquet: missing column price"):
+    with pytest.raises(InputError, match=r"bad/settlements\.parquet: missing column price_ticks"):
         read_run(bad)
     (bad / "settlements.parquet").write_text("not parquet")
     with pytest.raises(InputError, match=r"bad/settlements\.parquet: cannot read as Parquet"):

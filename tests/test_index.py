@@ -309,7 +309,7 @@ def test_config_decodes_from_toml_and_errors_carry_the_path(tmp_path):
 
 
 def test_shipped_generated_config_loads_and_runs():
-    path = Path(__file__).resolve().parents[1] / "scenarios" / "index_generated.toml"
+    path = Path(__file__).resolve().parents[1] / "cfx" / "scenarios" / "index_generated.toml"
     cfg = ix.load_config(path)
     out = ix.run(msgspec.structs.replace(cfg, generator=msgspec.structs.replace(cfg.generator, days=10)))
     assert {"HOPPER", "BLACKWELL", "H100", "H200", "B200"} <= set(out)

@@ -71,7 +71,7 @@ def recorded(tmp_path_factory):
     writer.close()
     sim.information.write_table(out / "indicative.parquet")
     agent = next(p.agent for p in sim.participants if isinstance(p.agent, Recorder))
-    return sc, sim, agent, pq.read_table(out / "indicative.parquet").to_pylist()
+    return sc, sim, agent, _indicative(out)
 
 
 # ---------------------------------------------------------------- the process
@@ -142,13 +142,13 @@ def test_indicative_is_published_on_the_schedule_and_recorded(recorded):
     names = {r["index"] for r in rows}
     assert {"HOPPER", "H100", "H200", "H100.us-east", "H200.us-west"} <= names
     assert len(rows) == len(names) * len(expected)  # one row per publication per index
-    last = {r["index"]: r["value"] for r in rows if r["ts"] == expected[-1]}
+    last = {r["index"]: r["value_usd_micro"] for r in rows if r["ts"] == expected[-1]}
     assert all(last[n] == sim.fixings[n][days[-1]] for n in names)
 
 
 def test_agents_hear_a_publication_only_after_their_latency_and_see_its_value(recorded):
     sc, sim, agent, rows = recorded
-    published = {(r["ts"], r["index"]): r["value"] for r in rows}
+    published = {(r["ts"], r["index"]): r["value_usd_micro"] for r in rows}
     tick = sim.tick_micro
     assert len(agent.seen) > 100
     for now, name, value in agent.seen:
@@ -189,7 +189,7 @@ def test_expected_settlement_moves_intraday_with_the_indicative(recorded):
     close = epoch_ns(day, minutes(sc.calendar.close))
     first_day = [(now, v) for now, v in agent.expected if now < close]
     assert len({v for _, v in first_day}) >= 2  # not once a day
-    published = {r["ts"]: r["value"] for r in rows if r["index"] == "HOPPER"}
+    published = {r["ts"]: r["value_usd_micro"] for r in rows if r["index"] == "HOPPER"}
     hop = sim.fixings["HOPPER"]
     month = business_days(*month_days(day.year, day.month))
     past = [hop[d] for d in month if d < day and d in hop]
@@ -272,6 +272,15 @@ def test_a_run_with_an_early_fixing_time_stops_publishing_then(tmp_path):
     sc = msgspec.structs.replace(_small(days=1, fixing_time="09:00", indicative_interval_s=600),
                                  agents=scn.load(SMALL).agents)
     run_scenario(sc, tmp_path / "r", progress=False)
-    rows = pq.read_table(tmp_path / "r" / "indicative.parquet").to_pylist()
+    rows = _indicative(tmp_path / "r")
     day = sc.calendar.start
     assert max(r["ts"] for r in rows) == epoch_ns(day, minutes("09:00"))
+
+
+def _indicative(run_dir):
+    """indicative.parquet as rows, the time as int ns under ``ts``."""
+    t = pq.read_table(run_dir / "indicative.parquet")
+    rows = t.drop_columns(["time"]).to_pylist()
+    for r, ns in zip(rows, t.column("time").cast("int64").to_pylist()):
+        r["ts"] = ns
+    return rows

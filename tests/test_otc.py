@@ -182,13 +182,13 @@ def test_principals_trade_forwards_with_dealers_and_never_the_exchange(otc_run):
     rfqs = {r["rfq_id"]: r for r in table(otc_run, "otc_rfqs.parquet")}
     for r in trades:
         row = rfqs[r["rfq_id"]]
-        assert row["outcome"] == "traded" and row["dealer"] == r["dealer"] and row["price_micro"] == r["price_micro"]
+        assert row["outcome"] == "traded" and row["dealer"] == r["dealer"] and row["price_usd_micro"] == r["price_usd_micro"]
         priced = [x for x in row["quotes"] if x["status"] == "quoted"]
-        better = [x for x in priced if (x["price_micro"] < r["price_micro"] if row["side"] == "buy"
-                                        else x["price_micro"] > r["price_micro"])]
+        better = [x for x in priced if (x["price_usd_micro"] < r["price_usd_micro"] if row["side"] == "buy"
+                                        else x["price_usd_micro"] > r["price_usd_micro"])]
         assert not better  # the best quote won
         assert {x["dealer"] for x in row["quotes"]} <= set(row["dealers_asked"])
-        assert all(x["ts"] > row["ts"] for x in row["quotes"])  # answers take time
+        assert all(x["time"] > row["time"] for x in row["quotes"])  # answers take time
 
 
 def test_every_settled_forward_moves_cash_between_its_two_parties_only(otc_run):
@@ -196,7 +196,7 @@ def test_every_settled_forward_moves_cash_between_its_two_parties_only(otc_run):
     trades = {r["forward_id"]: r for r in table(otc_run, "otc_trades.parquet")}
     fix = {}
     for r in table(otc_run, "fixings.parquet"):
-        fix.setdefault(r["index"], {})[r["date"]] = r["value"]
+        fix.setdefault(r["index"], {})[r["date"]] = r["value_usd_micro"]
     assert rows, "January's forwards settle on the last day"
     by_forward: dict[int, list] = {}
     for r in rows:
@@ -204,25 +204,25 @@ def test_every_settled_forward_moves_cash_between_its_two_parties_only(otc_run):
     for fid, pair in by_forward.items():
         t = trades[fid]
         assert sorted(r["account"] for r in pair) == sorted((t["buyer"], t["seller"]))
-        assert sum(r["cash_micro"] for r in pair) == 0
+        assert sum(r["cash_usd_micro"] for r in pair) == 0
         y, m = map(int, t["delivery"].split("-"))
         price = settlement_price(fix[t["index"]], y, m)
         buyer = next(r for r in pair if r["role"] == "buyer")
-        assert buyer["settlement_micro"] == price
-        assert buyer["cash_micro"] == t["gpu_hours"] * (price - t["price_micro"])
+        assert buyer["settlement_usd_micro"] == price
+        assert buyer["cash_usd_micro"] == t["gpu_hours"] * (price - t["price_usd_micro"])
 
 
 def test_daily_marks_follow_the_forwards_own_index(otc_run):
     fix = {}
     for r in table(otc_run, "fixings.parquet"):
-        fix.setdefault(r["index"], {})[r["date"]] = r["value"]
+        fix.setdefault(r["index"], {})[r["date"]] = r["value_usd_micro"]
     rows = table(otc_run, "otc_positions.parquet")
     assert rows
     for r in rows:
         y, m = map(int, r["delivery"].split("-"))
         series = fix[r["index"]]
-        assert r["mark_micro"] == expected_price(series, y, m, r["date"], series[r["date"]])
-        assert r["buyer_value_micro"] == r["gpu_hours"] * (r["mark_micro"] - r["price_micro"])
+        assert r["mark_usd_micro"] == expected_price(series, y, m, r["date"], series[r["date"]])
+        assert r["buyer_value_usd_micro"] == r["gpu_hours"] * (r["mark_usd_micro"] - r["price_usd_micro"])
 
 
 def test_each_dealers_pnl_split_adds_up_to_its_total_to_the_micro_dollar(otc_run):
@@ -240,25 +240,25 @@ def test_each_dealers_pnl_split_adds_up_to_its_total_to_the_micro_dollar(otc_run
         assert parts == d["total_pnl_micro"]
         # independently: the futures' variation margin, the forwards' cash and last marks, fees and margin financing
         mine = [r for r in accounts if r["account"] == a]
-        vm = sum(r["variation_margin"] for r in mine)
-        fees = mine[-1]["fees_total"]
+        vm = sum(r["variation_margin_usd_micro"] for r in mine)
+        fees = mine[-1]["fees_total_usd_micro"]
         cost = 0
         for r in mine:
             i = days.index(r["date"])
             gap = ((days[i + 1] if i + 1 < len(days) else r["date"] + dt.timedelta(days=3 if r["date"].weekday() == 4 else 1))
                    - r["date"]).days
-            c = r["initial_margin"] * rate * gap / 365
+            c = r["initial_margin_usd_micro"] * rate * gap / 365
             cost += -(-c.numerator // c.denominator)
-        otc = sum(r["cash_micro"] for r in settlements if r["account"] == a)
+        otc = sum(r["cash_usd_micro"] for r in settlements if r["account"] == a)
         last = {}
         for r in positions:
             if r["dealer"] == a and not r["settled"]:
                 last[r["forward_id"]] = r
         for r in last.values():
             if r["date"] == days[-1]:
-                otc += r["buyer_value_micro"] if r["buyer"] == a else -r["buyer_value_micro"]
+                otc += r["buyer_value_usd_micro"] if r["buyer"] == a else -r["buyer_value_usd_micro"]
         assert vm + otc - fees - cost == d["total_pnl_micro"], account
-        spread = sum((1 if t["buyer"] == a else -1) * t["gpu_hours"] * (t["fair_micro"] - t["price_micro"])
+        spread = sum((1 if t["buyer"] == a else -1) * t["gpu_hours"] * (t["fair_usd_micro"] - t["price_usd_micro"])
                      for t in trades if t["dealer"] == a)
         assert spread == d["client_spread_micro"]
         assert d["fees_micro"] == fees and d["futures_pnl_micro"] == vm
@@ -285,11 +285,11 @@ def test_a_dealer_declines_past_the_clients_credit_limit(tmp_path):
     declined = [x for r in rows for x in r["quotes"] if x["reason"] == "credit"]
     assert declined
     for t in table(tmp_path / "run", "otc_trades.parquet"):
-        assert t["gpu_hours"] * t["price_micro"] <= 30_000 * 10**6
+        assert t["gpu_hours"] * t["price_usd_micro"] <= 30_000 * 10**6
     open_by: dict = {}
     for t in table(tmp_path / "run", "otc_trades.parquet"):
         key = (t["dealer"], t["client"])
-        open_by[key] = open_by.get(key, 0) + t["gpu_hours"] * t["price_micro"]
+        open_by[key] = open_by.get(key, 0) + t["gpu_hours"] * t["price_usd_micro"]
     assert all(v <= 30_000 * 10**6 for v in open_by.values())
 
 

@@ -1,4 +1,4 @@
-"""scenarios/otc_market.toml end to end (one run, about a minute): the
+"""cfx/scenarios/otc_market.toml end to end (one run, about a minute): the
 principals stay off the exchange, the dealers' hedging is most of the
 non-market-maker volume, each dealer's in-run hedge effectiveness is what
 its outputs say and agrees with an independent formula (ρ² of its
@@ -20,7 +20,7 @@ import pytest
 from cfx.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIO = ROOT / "scenarios" / "otc_market.toml"
+SCENARIO = ROOT / "cfx" / "scenarios" / "otc_market.toml"
 BOOK = ROOT / "examples" / "otc_dealer_book.csv"
 
 
@@ -45,7 +45,7 @@ def daily_pnl(run: Path, dealer: int) -> tuple[list, list, list]:
     mark at trade), the same book's change priced by the delivery month's
     futures, and the futures' variation margin."""
     trades = {t["forward_id"]: t for t in rows(run, "otc_trades.parquet")}
-    vm = {r["date"]: r["variation_margin"] for r in rows(run, "accounts.parquet") if r["account"] == dealer}
+    vm = {r["date"]: r["variation_margin_usd_micro"] for r in rows(run, "accounts.parquet") if r["account"] == dealer}
     fwd, fut = collections.defaultdict(int), collections.defaultdict(int)
     last: dict[int, tuple[int, int | None]] = {}
     for r in sorted(rows(run, "otc_positions.parquet"), key=lambda r: (r["date"], r["forward_id"])):
@@ -53,11 +53,11 @@ def daily_pnl(run: Path, dealer: int) -> tuple[list, list, list]:
             continue
         t = trades[r["forward_id"]]
         side = 1 if r["buyer"] == dealer else -1
-        mark0, f0 = last.get(r["forward_id"], (t["fair_micro"], None))
-        fwd[r["date"]] += side * r["gpu_hours"] * (r["mark_micro"] - mark0)
-        if f0 is not None and r["futures_micro"] is not None:
-            fut[r["date"]] += side * r["gpu_hours"] * (r["futures_micro"] - f0)
-        last[r["forward_id"]] = (r["mark_micro"], r["futures_micro"])
+        mark0, f0 = last.get(r["forward_id"], (t["fair_usd_micro"], None))
+        fwd[r["date"]] += side * r["gpu_hours"] * (r["mark_usd_micro"] - mark0)
+        if f0 is not None and r["futures_usd_micro"] is not None:
+            fut[r["date"]] += side * r["gpu_hours"] * (r["futures_usd_micro"] - f0)
+        last[r["forward_id"]] = (r["mark_usd_micro"], r["futures_usd_micro"])
     days = sorted(fwd)
     return [fwd[d] for d in days], [fut[d] for d in days], [vm.get(d, 0) for d in days]
 
@@ -71,8 +71,8 @@ def test_principals_trade_only_otc_and_dealers_hedging_is_most_of_the_other_volu
     agents = {r["account"]: r["agent_type"] for r in rows(run, "agents.parquet")}
     by_account = collections.Counter()
     for t in rows(run, "trades.parquet"):
-        by_account[t["maker_account"]] += t["qty"]
-        by_account[t["taker_account"]] += t["qty"]
+        by_account[t["maker_account"]] += t["qty_lots"]
+        by_account[t["taker_account"]] += t["qty_lots"]
     principals = [a for a, kind in agents.items() if kind in ("neocloud", "inference_platform")]
     assert principals and all(by_account[a] == 0 for a in principals)
 

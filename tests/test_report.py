@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from cfx import cli, logs, report
+from cfx import cli, logs, report, tables
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE = REPO / "scenarios" / "baseline.toml"
+BASELINE = REPO / "cfx" / "scenarios" / "baseline.toml"
 PNG = 'src="data:image/png;base64,'
 
 
@@ -199,7 +199,7 @@ def test_cfx_run_writes_the_report_unless_no_report(runs, capsys):
 
 
 def _run_scenarios() -> list[Path]:
-    return [p for p in sorted((REPO / "scenarios").glob("*.toml"))
+    return [p for p in sorted((REPO / "cfx" / "scenarios").glob("*.toml"))
             if re.search(r"(?m)^\[\[agents\]\]", p.read_text())]
 
 
@@ -228,18 +228,18 @@ def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
 
     d = tmp_path / "calls"
     shutil.copytree(runs["a"], d)
-    ts = int(pq.read_table(d / "book_top.parquet").column("ts")[0].as_py())
+    ts = int(pq.read_table(d / "book_top.parquet").column("time").cast(pa.int64())[0].as_py())
     day = dt.date(2027, 1, 4)
     mc = pq.read_schema(d / "margin_calls.parquet")
     rows = {n: [0, 0] for n in mc.names}
-    rows.update(type=["MarginCallIssued", "MarginCallMet"], ts=[ts, ts + 10**12], date=[day, day],
-                deadline=[day, day], account=[1, 1], amount=[5 * 10**9, 5 * 10**9])
-    pq.write_table(pa.table(rows, schema=mc), d / "margin_calls.parquet")
+    rows.update(type=["MarginCallIssued", "MarginCallMet"], time=[ts, ts + 10**12], date=[day, day],
+                deadline=[day, day], account=[1, 1], amount_usd_micro=[5 * 10**9, 5 * 10**9])
+    tables.write(tables.table(rows, mc), d / "margin_calls.parquet")
     df = pq.read_schema(d / "defaults.parquet")
     rows = {n: [0, 0] for n in df.names}
-    rows.update(type=["AccountDefaulted", "DefaultLossCovered"], ts=[ts + 2 * 10**12] * 2, date=[day, day],
+    rows.update(type=["AccountDefaulted", "DefaultLossCovered"], time=[ts + 2 * 10**12] * 2, date=[day, day],
                 account=[2, 2])
-    pq.write_table(pa.table(rows, schema=df), d / "defaults.parquet")
+    tables.write(tables.table(rows, df), d / "defaults.parquet")
     run = report.load_run(d)
     fig = report.plot_margin(run)
     ax = fig.axes[0]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from cfx.sim import scenario as scn
+from cfx.sim.outputs import events_of
 from cfx.sim.run import run_scenario
 from cfx.types import encoder, event_decoder
 from cfx.venue import command_decoder
@@ -28,12 +29,11 @@ def test_every_event_and_journal_line_of_a_run_decodes_and_round_trips(tmp_path)
     path.write_text(SMALL.read_text().replace("days = 2", "days = 3") + DEFAULT)
     out = tmp_path / "run"
     run_scenario(scn.load(path), out, progress=False)
-    lines = pq.read_table(out / "events.parquet", columns=["event"])["event"].to_pylist()
     kinds = set()
-    for line in lines:
-        event = event_decoder.decode(line)
+    for event in events_of(pq.read_table(out / "events.parquet")):
+        line = encoder.encode(event)
         kinds.add(type(event).__name__)
-        assert encoder.encode(event).decode() == line
+        assert event_decoder.decode(line) == event
     # engine, session and clearing events all occur, so the union is exercised across layers
     assert {"Trade", "OrderAccepted", "SessionStateChanged", "SettlementPrice", "VariationMarginPaid"} <= kinds
     records = (out / "journal").read_bytes().splitlines()[1:-1]

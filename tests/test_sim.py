@@ -14,7 +14,9 @@ import cfx
 from cfx.cli import main
 from cfx.sim import scenario as scn
 from cfx.sim.clock import epoch_ns, minutes
+from cfx.sim.outputs import events_of
 from cfx.sim.run import run_scenario
+from cfx.types import encoder
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
@@ -40,7 +42,7 @@ def test_run_writes_every_output(small_run):
     assert sum(summary["settlement_tiers"].values()) == 2 * 2  # two series, two days
     trades = pq.read_table(small_run / "trades.parquet")
     assert trades.num_rows == summary["trades"]
-    assert sum(trades.column("qty").to_pylist()) == summary["volume_contracts"]
+    assert sum(trades.column("qty_lots").to_pylist()) == summary["volume_contracts"]
     settlements = pq.read_table(small_run / "settlements.parquet").to_pylist()
     assert {s["tier"] for s in settlements} <= {"vwap", "mid", "index_moved", "final"}
     assert json.loads((small_run / "timing.json").read_text())["engine"] == "python"  # scenarios: Python engine
@@ -50,7 +52,7 @@ def test_variation_margin_sums_to_zero_every_day(small_run):
     rows = pq.read_table(small_run / "accounts.parquet").to_pylist()
     by_day: dict = {}
     for r in rows:
-        by_day[r["date"]] = by_day.get(r["date"], 0) + r["variation_margin"]
+        by_day[r["date"]] = by_day.get(r["date"], 0) + r["variation_margin_usd_micro"]
     assert by_day and all(v == 0 for v in by_day.values())
 
 
@@ -75,8 +77,8 @@ def test_replaying_the_journal_reproduces_the_event_log(small_run, capsys, tmp_p
     assert main(["replay", str(small_run / "journal"), "--events", str(log)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["events_sha256"] == json.loads((small_run / "summary.json").read_text())["run_hash"]
-    events = pq.read_table(small_run / "events.parquet", columns=["event"]).column("event").to_pylist()
-    assert log.read_text().splitlines() == events
+    events = events_of(pq.read_table(small_run / "events.parquet"))  # the table is the log, losslessly
+    assert log.read_text().splitlines() == [encoder.encode(e).decode() for e in events]
 
 
 @pytest.mark.parametrize("patch, message", [
@@ -112,7 +114,7 @@ def test_missing_scenario_file_exits_2(tmp_path, capsys):
 
 
 def test_every_shipped_scenario_decodes():
-    root = Path(__file__).resolve().parents[1] / "scenarios"
+    root = Path(__file__).resolve().parents[1] / "cfx" / "scenarios"
     runs = [p for p in root.glob("*.toml") if "[[agents]]" in p.read_text()]
     assert runs
     for path in runs:
@@ -126,8 +128,8 @@ def test_kill_switch_halts_every_series_and_each_reopens_by_auction(tmp_path):
     path.write_text(text)
     summary = run_scenario(scn.load(path), tmp_path / "kill", progress=False)
     assert summary["halts"] == 2  # both listed series
-    events = pq.read_table(tmp_path / "kill" / "events.parquet", columns=["type", "ts", "event"]).to_pylist()
-    changes = [json.loads(e["event"]) for e in events if e["type"] == "SessionStateChanged"]
+    events = [msgspec.to_builtins(e) for e in events_of(pq.read_table(tmp_path / "kill" / "events.parquet"))]
+    changes = [e for e in events if e["type"] == "SessionStateChanged"]
     halted = [c for c in changes if c["new"] == "halted"]
     reopened = [c for c in changes if c["old"] == "reopening_auction"]
     assert len(halted) == 2 and len(reopened) == 2
@@ -138,8 +140,8 @@ def test_kill_switch_halts_every_series_and_each_reopens_by_auction(tmp_path):
 
 
 def test_the_opening_auction_runs_every_day(small_run):
-    events = pq.read_table(small_run / "events.parquet", columns=["type", "event"]).to_pylist()
-    opens = [json.loads(e["event"]) for e in events if e["type"] == "SessionStateChanged"]
+    events = [msgspec.to_builtins(e) for e in events_of(pq.read_table(small_run / "events.parquet"))]
+    opens = [e for e in events if e["type"] == "SessionStateChanged"]
     assert sum(1 for o in opens if o["old"] == "opening_auction" and o["new"] == "continuous") == 2 * 2
     assert sum(1 for o in opens if o["new"] == "closed") == 2 * 2
 
@@ -190,8 +192,8 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
     assert any(c["type"] == "MassCancel" and c.get("account") is not None for c in journal)  # the defaulter's cancel
     rows = pq.read_table(out / "defaults.parquet").to_pylist()
     covered = [r for r in rows if r["type"] == "DefaultLossCovered"]
-    assert covered and {"from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered"} <= set(
-        covered[0])
+    assert covered and {"from_collateral_usd_micro", "from_own_contribution_usd_micro", "from_fund_usd_micro",
+                        "from_house_usd_micro", "uncovered_usd_micro"} <= set(covered[0])
     capsys.readouterr()
     assert main(["replay", str(out / "journal")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["events_sha256"] == summary["run_hash"]
@@ -217,7 +219,8 @@ def test_a_default_auction_crosses_the_position_to_a_market_maker_at_its_bid(tmp
     assert bid["account"] in makers
     trades = pq.read_table(out / "trades.parquet").to_pylist()
     crossed = [t for t in trades if t["taker_id"] == sell["order_id"]]
-    assert sum(t["qty"] for t in crossed) == sell["qty"] and all(t["price"] >= sell["price"] for t in crossed)
+    assert sum(t["qty_lots"] for t in crossed) == sell["qty"] and all(t["price_ticks"] >= sell["price"]
+                                                                       for t in crossed)
 
 
 def test_run_hash_does_not_depend_on_pythonhashseed(tmp_path):
@@ -247,18 +250,19 @@ def _squeeze_final_day(tmp_path, aware: bool) -> tuple[int, int]:
                                            "agents[1].settlement-aware": aware})
     out = tmp_path / f"aware_{aware}"
     run_scenario(sc, out, progress=False)
-    final = [r["price"] for r in pq.read_table(out / "settlements.parquet").to_pylist()
+    final = [r["price_ticks"] for r in pq.read_table(out / "settlements.parquet").to_pylist()
              if r["series"] == "HOP-F27" and r["tier"] == "final"]
     makers = {r["account"] for r in pq.read_table(out / "agents.parquet").to_pylist()
               if r["agent_type"] == "market_maker"}
     day = sc.calendar.start
     window = (epoch_ns(day, minutes(sc.calendar.settlement_start)), epoch_ns(day, minutes(sc.calendar.close)))
     net = 0
-    for t in pq.read_table(out / "trades.parquet").to_pylist():
-        if t["series"] == "HOP-F27" and window[0] <= t["ts"] < window[1]:
+    trades = pq.read_table(out / "trades.parquet")
+    for t, ts in zip(trades.to_pylist(), trades.column("time").cast("int64").to_pylist()):
+        if t["series"] == "HOP-F27" and window[0] <= ts < window[1]:
             buyer, seller = ((t["taker_account"], t["maker_account"]) if t["aggressor"] == "buy"
                              else (t["maker_account"], t["taker_account"]))
-            net += t["qty"] * ((buyer in makers) - (seller in makers))
+            net += t["qty_lots"] * ((buyer in makers) - (seller in makers))
     return final[0], net
 
 

@@ -188,6 +188,6 @@ def test_task_key_ignores_name_and_comments_but_not_the_base(tmp_path):
 
 
 def test_shipped_example_sweep_loads():
-    plan = sweep.load(Path(__file__).resolve().parents[1] / "scenarios" / "sweep_tick_size.toml")
+    plan = sweep.load(Path(__file__).resolve().parents[1] / "cfx" / "scenarios" / "sweep_tick_size.toml")
     assert plan.params == ["products.tick-usd"] and len(plan.tasks) == 12
     assert all(t.scenario["calendar"]["days"] == 3 for t in plan.tasks)

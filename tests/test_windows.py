@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from cfx import tables
 from cfx.sim import scenario as scn
 from cfx.sim.clock import NS, epoch_ns
 from cfx.sim.outputs import BOOK_TOP_SCHEMA, TRADE_SCHEMA
@@ -40,12 +38,12 @@ def test_withdrawal_is_measured_against_the_same_window_the_day_before_and_the_r
             rows.append((t0 + k * 600 * NS, "HOP-G27", mid - spread // 2, depth // 2, mid + spread // 2, depth // 2, None))
             rows.append((t0 + k * 600 * NS, "HOP-H27", None, 0, 320, 5, None))  # the back month: one-sided
     rows.append((tue - NS, "HOP-G27", 1, 1, 999, 1, None))  # outside every window
-    pq.write_table(pa.table({n: [r[i] for r in rows] for i, n in enumerate(BOOK_TOP_SCHEMA.names)},
-                            schema=BOOK_TOP_SCHEMA), tmp_path / "book_top.parquet")
+    tables.write(tables.table({n: [r[i] for r in rows] for i, n in enumerate(BOOK_TOP_SCHEMA.names)},
+                              BOOK_TOP_SCHEMA), tmp_path / "book_top.parquet")
     trades = [(1, tue + NS, "HOP-G27", 300, 7, 1, 2, 1, 2, "buy"), (2, mon + NS, "HOP-G27", 300, 3, 1, 2, 1, 2, "buy")]
-    pq.write_table(pa.table({n: [r[i] for r in trades] for i, n in enumerate(TRADE_SCHEMA.names)},
-                            schema=TRADE_SCHEMA), tmp_path / "trades.parquet")
-    got = measure(sc, tmp_path)
+    tables.write(tables.table({n: [r[i] for r in trades] for i, n in enumerate(TRADE_SCHEMA.names)},
+                              TRADE_SCHEMA), tmp_path / "trades.parquet")
+    got = measure(sc, tmp_path / "book_top.parquet", tmp_path / "trades.parquet")
     assert got["front.spread_ticks.withdrawal"] == 6.0 and got["front.spread_ticks.day_before"] == 2.0
     assert got["front.spread_ratio_vs_day_before"] == 3.0
     assert got["front.spread_ticks.after_resume"] == 2.0  # recovered
@@ -56,4 +54,4 @@ def test_withdrawal_is_measured_against_the_same_window_the_day_before_and_the_r
 
 
 def test_no_withdrawal_no_figures(tmp_path):
-    assert measure(scn.decode(SCENARIO.split("[[shocks]]")[0]), tmp_path) == {}
+    assert measure(scn.decode(SCENARIO.split("[[shocks]]")[0]), tmp_path / "none", tmp_path / "none") == {}

@@ -632,6 +632,6 @@ class ClearingHouse:
 
     # ------------------------------------------------------------------ output
 
-    def write_tables(self, out_dir: str | Path) -> dict[str, Path]:
+    def write_tables(self, out_dir: str | Path, quality: Mapping | None = None) -> dict[str, Path]:
         """Write the Parquet tables; see `cfx.clearing.tables`."""
-        return _write_tables(self, out_dir)
+        return _write_tables(self, out_dir, quality)

@@ -2,15 +2,15 @@
 
 Read from the run:
 
-- ``settlements.parquet`` (ts, date, series, price in the run's ticks, tier):
+- ``settlements.parquet`` (time, date, series, price_ticks in the run's ticks, tier):
   every daily settlement price, all tiers including ``final``, as the
   futures curve. Prices are converted to micro-dollars with the run's tick
   (``summary.json`` ``tick_usd``; $0.01 when the file or the key is absent)
   and then to the hedge's $0.01 ticks; a price that is not a whole number of
   those is an InputError (as for ``--futures``). Two prices for one series
-  and day: the later ``ts`` wins, ``final`` over a daily tier at the same ts.
-- ``fixings.parquet`` (date, index, value in micro-$/GPU-h): the basket index
-  fixings, used unless ``--fixings`` is given.
+  and day: the later ``time`` wins, ``final`` over a daily tier at the same time.
+- ``fixings.parquet`` (date, index, value_usd_micro per GPU-h): the basket
+  index fixings, used unless ``--fixings`` is given.
 
 Days outside the run are handled as the ``--futures`` CSV handles missing
 days (`CsvCurve`): a day without a settlement price carries the previous
@@ -69,7 +69,12 @@ def _read_parquet(path: Path, need: tuple[str, ...]):
 
 
 def _column(path: Path, table, name: str, kind: type) -> list:
-    values = table.column(name).to_pylist()
+    import pyarrow as pa
+
+    col = table.column(name)
+    if pa.types.is_timestamp(col.type):  # times as int ns
+        col = col.cast(pa.int64())
+    values = col.to_pylist()
     for i, v in enumerate(values):
         if kind is int:
             ok = isinstance(v, int) and not isinstance(v, bool)
@@ -109,11 +114,11 @@ def read_run(run_dir: str | Path) -> RunData:
     run_tick = _tick_micro(run)
 
     path = run / "settlements.parquet"
-    t = _read_parquet(path, ("date", "series", "price"))
+    t = _read_parquet(path, ("date", "series", "price_ticks"))
     dates = _column(path, t, "date", dt.date)
     series = _column(path, t, "series", str)
-    prices = _column(path, t, "price", int)
-    ts = _column(path, t, "ts", int) if "ts" in t.column_names else [0] * len(dates)
+    prices = _column(path, t, "price_ticks", int)
+    ts = _column(path, t, "time", int) if "time" in t.column_names else [0] * len(dates)
     tiers = _column(path, t, "tier", str) if "tier" in t.column_names else [""] * len(dates)
     if not dates:
         raise InputError(f"{path}: no settlement prices")
@@ -128,17 +133,17 @@ def read_run(run_dir: str | Path) -> RunData:
             raise InputError(f"{row}: column 'series': {e}") from None
         micro = prices[i] * run_tick
         if prices[i] <= 0 or micro % TICK_MICRO:
-            raise InputError(f"{row}: column 'price': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
+            raise InputError(f"{row}: column 'price_ticks': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
                              f"whole number of the hedge's ${TICK_MICRO / 1e6:.2f} ticks")
         table.setdefault(series[i], {})[dates[i]] = micro // TICK_MICRO
         if tiers[i] == "final":
             finals[series[i]] = (dates[i], micro // TICK_MICRO)
 
     path = run / "fixings.parquet"
-    t = _read_parquet(path, ("date", "index", "value"))
+    t = _read_parquet(path, ("date", "index", "value_usd_micro"))
     fdates = _column(path, t, "date", dt.date)
     names = _column(path, t, "index", str)
-    values = _column(path, t, "value", int)
+    values = _column(path, t, "value_usd_micro", int)
     by: dict[str, dict[dt.date, int]] = {}
     for d, n, v in zip(fdates, names, values):
         by.setdefault(n, {})[d] = v

@@ -130,13 +130,15 @@ def load_observations(path: str | Path) -> list[Quote]:
     return read_quotes_csv(path)
 
 
-FIXING_COLUMNS = ("date", "name", "value_micro", "value_usd", "contributors", "flag")
+# The one fixings schema: a run's fixings.parquet has the same columns (docs/outputs.md)
+FIXING_COLUMNS = ("date", "index", "value_usd_micro", "value_usd", "contributors", "flag")
+_OLD_NAMES = {"name": "index", "value_micro": "value_usd_micro"}  # the columns' names before cfx 0.1's schema
 
 
 def write_fixings_csv(path: str | Path, fixings: Mapping[str, Sequence[Fixing]]) -> int:
     """Write fixings as CSV, columns `FIXING_COLUMNS`, sorted by date then
-    name; `value_usd` is for people (value_micro is authoritative), blank
-    when there is no value. Returns the number of rows."""
+    index name; `value_usd` is for people (value_usd_micro is authoritative),
+    blank when there is no value. Returns the number of rows."""
     rows = sorted((f for fs in fixings.values() for f in fs), key=lambda f: (f.date, f.name))
     with atomic(path, "w", "--out", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -151,25 +153,32 @@ def write_fixings_csv(path: str | Path, fixings: Mapping[str, Sequence[Fixing]])
 
 def read_fixings_csv(path: str | Path) -> dict[str, list[Fixing]]:
     """Fixings from a CSV as written by `write_fixings_csv` (`value_usd`
-    optional and ignored; `contributors` and `flag` optional), by name."""
+    optional and ignored; `contributors` and `flag` optional; the older
+    names `name` and `value_micro` accepted), by index name."""
     table = Table(path)
-    table.require(("date", "name", "value_micro"))
+    table.require(("date",))
+    index = table.pick("index", *[old for old, new in _OLD_NAMES.items() if new == "index"])
+    value = table.pick("value_usd_micro", *[old for old, new in _OLD_NAMES.items() if new == "value_usd_micro"])
+    missing = [name for name, col in (("index", index), ("value_usd_micro", value)) if col is None]
+    if missing:
+        raise table.header_error(missing)
     out: dict[str, list[Fixing]] = defaultdict(list)
     for rec in table:
         field = "date"
         try:
             date = parse_date(rec["date"])
-            field = "name"
-            nonempty(rec["name"])
-            field = "value_micro"
-            value = int(rec["value_micro"]) if rec["value_micro"] else None
+            field = index
+            nonempty(rec[index])
+            field = value
+            micro = int(rec[value]) if rec[value] else None
             field = "contributors"
             contributors = int(rec.get("contributors") or 0)
             field = "flag"
             flag = FixingFlag(rec.get("flag") or "ok")
         except ValueError as e:
             raise rec.field_error(field, e) from None
-        out[rec["name"]].append(Fixing(date=date, name=rec["name"], value_micro=value, contributors=contributors, flag=flag))
+        out[rec[index]].append(Fixing(date=date, name=rec[index], value_micro=micro, contributors=contributors,
+                                      flag=flag))
     return {k: sorted(v, key=lambda f: f.date) for k, v in out.items()}
 
 

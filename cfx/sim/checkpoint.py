@@ -9,7 +9,8 @@ records instead how far the run's files had got (finished day parts, the
 journal's record count, running hash and byte offset), all of them synced
 before the checkpoint is renamed into place. Resuming cuts the journal and
 the parts back to that point and runs on; the event hash is rebuilt from
-the finished parts.
+the journal's first commands (`cfx.sim.outputs.replay_hash`). A run with
+``[output] journal = false`` writes no checkpoints and cannot be resumed.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def load(out: Path) -> tuple[Any, Checkpoint]:
     if not path.exists():
         if (out / "summary.json").exists():
             raise InputError(f"{out}: this run finished (summary.json is there); nothing to resume")
+        if (out / ".parts").is_dir() and not (out / "journal").exists():
+            raise InputError(f"{out}: written with [output] journal = false, so it has no journal or checkpoint "
+                             f"to resume from; run the scenario again (--overwrite)")
         raise InputError(f"{out}: no {FILE} here: not a run directory cfx can resume")
     try:
         cp = pickle.loads(path.read_bytes())

@@ -144,10 +144,11 @@ class IndexPublisher:
         return (total + (n - n_past) * value_micro) / n / self.sim.tick_micro
 
     def write_table(self, path: Path) -> None:
-        """``indicative.parquet``: ts (ns), index, value (micro-$, as in
+        """``indicative.parquet``: time, index, value_usd_micro (as in
         fixings.parquet); one row per publication per index."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
+
+        from cfx import tables
 
         ts, names, values = [], [], []
         for pub, day_names, vals in self._tables:
@@ -155,9 +156,11 @@ class IndexPublisher:
                 ts.append(pub)
                 names.append(np.full(len(pub), name, dtype=object))
                 values.append(vals[i])
-        table = pa.table({
-            "ts": pa.array(np.concatenate(ts) if ts else np.empty(0, np.int64), pa.int64()),
-            "index": pa.array(np.concatenate(names) if names else np.empty(0, object), pa.string()).dictionary_encode(),
-            "value": pa.array(np.concatenate(values) if values else np.empty(0, np.int64), pa.int64()),
-        })
-        pq.write_table(table, path)
+        schema = tables.schema("indicative", [("time", tables.TIME), ("index", tables.STRING),
+                                              ("value_usd_micro", pa.int64())])
+        table = pa.Table.from_arrays([
+            pa.array(np.concatenate(ts) if ts else np.empty(0, np.int64), pa.int64()).cast(tables.TIME),
+            pa.array(np.concatenate(names) if names else np.empty(0, object), pa.string()).dictionary_encode(),
+            pa.array(np.concatenate(values) if values else np.empty(0, np.int64), pa.int64()),
+        ], schema=schema)
+        tables.write(table, path)

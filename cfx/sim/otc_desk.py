@@ -351,46 +351,53 @@ class OtcDesk:
         }
 
     def write(self, out: Path) -> None:
-        """The OTC tables (see the module docstring)."""
+        """The OTC tables (see the module docstring), by the run tables'
+        convention (`cfx.tables`): ``time``, ``*_usd_micro``, dictionary strings."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        quote_t = pa.struct([("dealer", pa.int64()), ("ts", pa.int64()), ("price_micro", pa.int64()),
+        from cfx import tables
+        from cfx.tables import STRING, TIME
+
+        quote_t = pa.struct([("dealer", pa.int64()), ("time", TIME), ("price_usd_micro", pa.int64()),
                              ("status", pa.string()), ("reason", pa.string())])
-        rfq_schema = pa.schema([
-            ("rfq_id", pa.int64()), ("ts", pa.int64()), ("date", pa.date32()), ("client", pa.int64()),
-            ("client_type", pa.string()), ("sku", pa.string()), ("region", pa.string()), ("index", pa.string()),
-            ("delivery", pa.string()), ("gpu_hours", pa.int64()), ("side", pa.string()), ("deadline_ns", pa.int64()),
-            ("reservation_micro", pa.int64()), ("dealers_asked", pa.list_(pa.int64())), ("quotes", pa.list_(quote_t)),
-            ("outcome", pa.string()), ("dealer", pa.int64()), ("price_micro", pa.int64()),
+        rfq_schema = tables.schema("otc_rfqs", [
+            ("rfq_id", pa.int64()), ("time", TIME), ("date", pa.date32()), ("client", pa.int64()),
+            ("client_type", STRING), ("sku", STRING), ("region", STRING), ("index", STRING),
+            ("delivery", STRING), ("gpu_hours", pa.int64()), ("side", STRING), ("deadline_time", TIME),
+            ("reservation_usd_micro", pa.int64()), ("dealers_asked", pa.list_(pa.int64())),
+            ("quotes", pa.list_(quote_t)), ("outcome", STRING), ("dealer", pa.int64()),
+            ("price_usd_micro", pa.int64()),
         ])
-        pq.write_table(pa.Table.from_pylist(self.rfq_rows, schema=rfq_schema), out / "otc_rfqs.parquet")
-        trade_schema = pa.schema([
-            ("forward_id", pa.int64()), ("rfq_id", pa.int64()), ("ts", pa.int64()), ("date", pa.date32()),
-            ("sku", pa.string()), ("region", pa.string()), ("index", pa.string()), ("delivery", pa.string()),
-            ("gpu_hours", pa.int64()), ("price_micro", pa.int64()), ("buyer", pa.int64()), ("seller", pa.int64()),
-            ("dealer", pa.int64()), ("client", pa.int64()), ("fair_micro", pa.int64()),
-            ("dealer_fair_micro", pa.int64()),
+        rfqs = [{**r, "quotes": [_units(q) for q in r["quotes"]]} for r in self.rfq_rows]
+        tables.write(tables.table(_columns(rfqs, rfq_schema), rfq_schema), out / "otc_rfqs.parquet")
+        trade_schema = tables.schema("otc_trades", [
+            ("forward_id", pa.int64()), ("rfq_id", pa.int64()), ("time", TIME), ("date", pa.date32()),
+            ("sku", STRING), ("region", STRING), ("index", STRING), ("delivery", STRING),
+            ("gpu_hours", pa.int64()), ("price_usd_micro", pa.int64()), ("buyer", pa.int64()), ("seller", pa.int64()),
+            ("dealer", pa.int64()), ("client", pa.int64()), ("fair_usd_micro", pa.int64()),
+            ("dealer_fair_usd_micro", pa.int64()),
         ])
-        pq.write_table(pa.Table.from_pylist([{
+        trades = [{
             "forward_id": f.id, "rfq_id": f.rfq_id, "ts": f.ts, "date": f.date, "sku": f.sku, "region": f.region,
             "index": f.index, "delivery": f"{f.year}-{f.month:02d}", "gpu_hours": f.gpu_hours,
             "price_micro": f.price_micro, "buyer": f.buyer, "seller": f.seller, "dealer": f.dealer,
             "client": f.seller if f.buyer == f.dealer else f.buyer, "fair_micro": f.fair_micro,
             "dealer_fair_micro": f.dealer_fair_micro,
-        } for f in self.forwards], schema=trade_schema), out / "otc_trades.parquet")
-        pos_schema = pa.schema([
-            ("date", pa.date32()), ("forward_id", pa.int64()), ("index", pa.string()), ("delivery", pa.string()),
+        } for f in self.forwards]
+        tables.write(tables.table(_columns(trades, trade_schema), trade_schema), out / "otc_trades.parquet")
+        pos_schema = tables.schema("otc_positions", [
+            ("date", pa.date32()), ("forward_id", pa.int64()), ("index", STRING), ("delivery", STRING),
             ("buyer", pa.int64()), ("seller", pa.int64()), ("dealer", pa.int64()), ("gpu_hours", pa.int64()),
-            ("price_micro", pa.int64()), ("mark_micro", pa.int64()), ("buyer_value_micro", pa.int64()),
-            ("unfixed", pa.float64()), ("futures_micro", pa.int64()), ("settled", pa.bool_()),
+            ("price_usd_micro", pa.int64()), ("mark_usd_micro", pa.int64()), ("buyer_value_usd_micro", pa.int64()),
+            ("unfixed", pa.float64()), ("futures_usd_micro", pa.int64()), ("settled", pa.bool_()),
         ])
-        pq.write_table(pa.Table.from_pylist(self.position_rows, schema=pos_schema), out / "otc_positions.parquet")
-        set_schema = pa.schema([
-            ("forward_id", pa.int64()), ("date", pa.date32()), ("account", pa.int64()), ("role", pa.string()),
-            ("settlement_micro", pa.int64()), ("cash_micro", pa.int64()),
+        tables.write(tables.table(_columns(self.position_rows, pos_schema), pos_schema), out / "otc_positions.parquet")
+        set_schema = tables.schema("otc_settlements", [
+            ("forward_id", pa.int64()), ("date", pa.date32()), ("account", pa.int64()), ("role", STRING),
+            ("settlement_usd_micro", pa.int64()), ("cash_usd_micro", pa.int64()),
         ])
-        pq.write_table(pa.Table.from_pylist(self.settlement_rows, schema=set_schema), out / "otc_settlements.parquet")
+        tables.write(tables.table(_columns(self.settlement_rows, set_schema), set_schema),
+                     out / "otc_settlements.parquet")
 
 
 def _tag(p: Any) -> str:
@@ -468,3 +475,23 @@ class OtcLink:
 
 
 __all__ = ["OtcDesk", "OtcLink"]
+
+
+def _units(row: dict) -> dict:
+    """A row's keys by the run tables' convention: ``ts`` -> ``time``,
+    ``deadline_ns`` -> ``deadline_time``, ``*_micro`` -> ``*_usd_micro``."""
+    out = {}
+    for k, v in row.items():
+        if k == "ts":
+            k = "time"
+        elif k.endswith("_ns"):
+            k = k[:-3] + "_time"
+        elif k.endswith("_micro"):
+            k = k[:-6] + "_usd_micro"
+        out[k] = v
+    return out
+
+
+def _columns(rows: list[dict], schema) -> dict[str, list]:
+    renamed = [_units(r) for r in rows]
+    return {name: [r.get(name) for r in renamed] for name in schema.names}

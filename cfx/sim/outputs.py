@@ -2,9 +2,11 @@
 and so that a crash leaves only whole files.
 
 - ``journal``: every venue command, verified record by record, written
-  before it is applied (`cfx.journal`);
-- ``events.parquet``: every event (common columns typed, the full event as JSON);
-- ``trades.parquet``, ``book_top.parquet`` (L1 snapshots);
+  before it is applied (`cfx.journal`); none with ``[output] journal = false``;
+- ``events.parquet``: every event, its common fields as typed columns and
+  the rest of it as a JSON object (``details``); only with
+  ``[output] events = "full"``;
+- ``trades.parquet`` (not with ``events = "none"``), ``book_top.parquet`` (L1 snapshots);
 - the clearing tables (``fixings``, ``settlements``, ``accounts``, ...) at the end;
 - ``summary.json``.
 
@@ -13,8 +15,9 @@ day into ``.parts/`` (each closed, and renamed into place, at the end of its
 day, so a killed run keeps every finished day readable); at the end the
 parts are joined into the final files, each written to a temporary file
 and renamed. The run hash is sha256 over the event log (each event as its
-JSON line, in order), so `cfx replay RUN/journal` can show it reproduces
-the run.
+JSON line, in order), whatever the tables keep, so `cfx replay RUN/journal`
+can show it reproduces the run. Column types and units follow `cfx.tables`
+(docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -27,23 +30,25 @@ import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cfx import tables
 from cfx.journal import EventHash, Journal, Position
-from cfx.types import Trade, encoder
+from cfx.tables import STRING, TIME
+from cfx.types import Event, Trade, encoder
 
-EVENT_COLUMNS = ("seq", "cmd", "ts", "type", "series", "order_id", "account", "side", "price", "qty", "reason")
-EVENT_SCHEMA = pa.schema([
-    ("seq", pa.int64()), ("cmd", pa.int64()), ("ts", pa.int64()), ("type", pa.string()),
-    ("series", pa.string()), ("order_id", pa.int64()), ("account", pa.int64()), ("side", pa.string()),
-    ("price", pa.int64()), ("qty", pa.int64()), ("reason", pa.string()), ("event", pa.string()),
+EVENT_COLUMNS = ("seq", "cmd", "ts", "series", "order_id", "account", "side", "price", "qty", "reason")
+EVENT_SCHEMA = tables.schema("events", [
+    ("seq", pa.int64()), ("cmd", pa.int64()), ("time", TIME), ("type", STRING), ("series", STRING),
+    ("order_id", pa.int64()), ("account", pa.int64()), ("side", STRING), ("price_ticks", pa.int64()),
+    ("qty_lots", pa.int64()), ("reason", STRING), ("details", pa.string()),
 ])
-TRADE_SCHEMA = pa.schema([
-    ("seq", pa.int64()), ("ts", pa.int64()), ("series", pa.string()), ("price", pa.int64()), ("qty", pa.int64()),
+TRADE_SCHEMA = tables.schema("trades", [
+    ("seq", pa.int64()), ("time", TIME), ("series", STRING), ("price_ticks", pa.int64()), ("qty_lots", pa.int64()),
     ("maker_id", pa.int64()), ("taker_id", pa.int64()), ("maker_account", pa.int64()),
-    ("taker_account", pa.int64()), ("aggressor", pa.string()),
+    ("taker_account", pa.int64()), ("aggressor", STRING),
 ])
-BOOK_TOP_SCHEMA = pa.schema([
-    ("ts", pa.int64()), ("series", pa.string()), ("bid", pa.int64()), ("bid_qty", pa.int64()),
-    ("ask", pa.int64()), ("ask_qty", pa.int64()), ("last", pa.int64()),
+BOOK_TOP_SCHEMA = tables.schema("book_top", [
+    ("time", TIME), ("series", STRING), ("bid_ticks", pa.int64()), ("bid_qty_lots", pa.int64()),
+    ("ask_ticks", pa.int64()), ("ask_qty_lots", pa.int64()), ("last_ticks", pa.int64()),
 ])
 FLUSH_ROWS = 200_000
 BATCH_EVENTS = 20_000
@@ -79,7 +84,7 @@ class _TableWriter:
         if self._writer is None:
             self._tmp = self.folder / f"{self.name}-{self.part:05d}.parquet.tmp"
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
-        self._writer.write_table(pa.table(self._columns, schema=self.schema))
+        self._writer.write_table(tables.table(self._columns, self.schema))
         self.rows += n
         self._columns = {name: [] for name in self.schema.names}
 
@@ -115,16 +120,47 @@ def join_parts(files: list[Path], schema: pa.Schema, path: Path) -> None:
     os.replace(tmp, path)
 
 
-class RunWriter:
-    """Everything a run writes while it runs. ``resume``: continue the
-    parts and journal of a killed run from its checkpoint (``parts``
-    finished days, journal at ``position``); the event hash and count are
-    rebuilt from the finished parts."""
+class NoJournal:
+    """The journal of a run with ``[output] journal = false``: nothing is
+    written (so the run can be neither replayed nor resumed)."""
 
-    def __init__(self, out: Path, *, parts: int = 0, position: Position | None = None) -> None:
+    path = None
+    count = 0
+
+    def write(self, cmd: object) -> None:
+        pass
+
+    def position(self) -> Position:
+        return Position(0, b"", 0)
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
+
+
+KEPT = {"full": ("events", "trades", "book_top"), "trades-only": ("trades", "book_top"), "none": ("book_top",)}
+
+
+class RunWriter:
+    """Everything a run writes while it runs. ``events``: which event tables
+    the run keeps (`KEPT`: ``full``, ``trades-only``, ``none``); the run hash
+    and the event count cover every event whatever is kept. ``journal``:
+    False writes none. ``resume``: continue the parts and journal of a
+    killed run from its checkpoint (``parts`` finished days, journal at
+    ``position``); the event hash and count are rebuilt by replaying the
+    journal up to that point (`replay_hash`)."""
+
+    def __init__(self, out: Path, *, parts: int = 0, position: Position | None = None, events: str = "full",
+                 journal: bool = True) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
         self.parts_dir = out / PARTS
+        self.kept = KEPT[events]
         self.hash = EventHash()
         self.event_count = 0
         if position is None:
@@ -137,15 +173,15 @@ class RunWriter:
                 if f not in part_files(self.parts_dir, name, parts):
                     f.unlink()  # a day after the checkpoint: it runs again
         if position is not None:
-            for f in part_files(self.parts_dir, "events", parts):
-                column = pq.read_table(f, columns=["event"]).column("event")
-                self.event_count += len(column)
-                self.hash.update([v.encode() for v in column.to_pylist()])
-        self.journal = Journal(out / "journal", resume=position)
-        self.events = _TableWriter(self.parts_dir, "events", EVENT_SCHEMA, parts)
-        self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts)
+            self.hash, self.event_count = replay_hash(out / "journal", position.count)
+        self.journal = Journal(out / "journal", resume=position) if journal else NoJournal()
+        self.events = _TableWriter(self.parts_dir, "events", EVENT_SCHEMA, parts) if "events" in self.kept else None
+        self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts)  # the summary reads them
         self.book_top = _TableWriter(self.parts_dir, "book_top", BOOK_TOP_SCHEMA, parts)
+        self.part = parts
         self._pending: list = []
+        self._details: dict[type, tuple[str, ...]] = {}
+
     def write_events(self, events: list) -> None:
         """Hash and table events (engine and clearing), in batches."""
         pending = self._pending
@@ -161,43 +197,69 @@ class RunWriter:
         lines = [encode(e) for e in events]
         self.hash.update(lines)
         self.event_count += len(events)
-        rows = msgspec.to_builtins(events)
-        cols = {name: [r.get(name) for r in rows] for name in EVENT_COLUMNS}
-        cols["type"] = [type(e).__name__ for e in events]
-        cols["event"] = [line.decode() for line in lines]
-        self.events.extend(cols)
+        if self.events is not None:
+            self.events.extend(self._event_columns(events))
         trades = [e for e in events if type(e) is Trade]
         if trades:
             self.trades.extend({
-                "seq": [t.seq for t in trades], "ts": [t.ts for t in trades], "series": [t.series for t in trades],
-                "price": [t.price for t in trades], "qty": [t.qty for t in trades],
+                "seq": [t.seq for t in trades], "time": [t.ts for t in trades], "series": [t.series for t in trades],
+                "price_ticks": [t.price for t in trades], "qty_lots": [t.qty for t in trades],
                 "maker_id": [t.maker_id for t in trades], "taker_id": [t.taker_id for t in trades],
                 "maker_account": [t.maker_account for t in trades],
                 "taker_account": [t.taker_account for t in trades],
                 "aggressor": [str(t.aggressor) for t in trades],
             })
 
+    def _event_columns(self, events: list) -> dict[str, list]:
+        """The events table's columns: the common fields typed, the rest of
+        each event (`details`) as a JSON object, null when there is none."""
+        rows = msgspec.to_builtins(events)
+        cols = {name: [r.get(name) for r in rows] for name in EVENT_COLUMNS}
+        renamed = {"ts": "time", "price": "price_ticks", "qty": "qty_lots"}
+        cols = {renamed.get(k, k): v for k, v in cols.items()}
+        cols["type"] = [type(e).__name__ for e in events]
+        encode = msgspec.json.encode
+        extra_of = self._details
+        details = []
+        for e, r in zip(events, rows):
+            extra = extra_of.get(type(e))
+            if extra is None:
+                extra = extra_of[type(e)] = tuple(f for f in type(e).__struct_fields__ if f not in EVENT_COLUMNS)
+            details.append(encode({f: r[f] for f in extra if f in r}).decode() if extra else None)
+        cols["details"] = details
+        return cols
+
     def write_book_top(self, rows: list[tuple]) -> None:
         if rows:
             self.book_top.extend({name: [r[i] for r in rows] for i, name in enumerate(BOOK_TOP_SCHEMA.names)})
+
+    def _tables(self) -> list[_TableWriter]:
+        return [t for t in (self.events, self.trades, self.book_top) if t is not None]
 
     def end_part(self) -> int:
         """End of a day: the day's part files closed and the journal synced;
         returns the number of finished parts."""
         self._write(self._pending)
         self._pending.clear()
-        for t in (self.events, self.trades, self.book_top):
+        for t in self._tables():
             t.end_part()
+        self.part += 1
         self.journal.sync()
-        return self.events.part
+        return self.part
+
+    def path(self, name: str) -> Path:
+        """Where table ``name`` is once the run is closed: the run directory,
+        or the parts folder for a table the run does not keep (the trades
+        without events: the summary still reads them)."""
+        return self.out / f"{name}.parquet" if name in self.kept else self.parts_dir / f"{name}.parquet"
 
     def close(self) -> None:
         """The run is done: the journal gets its end line, the parts become
         the final tables."""
         self.end_part()
         self.journal.close()
-        for name, schema in TABLES.items():
-            join_parts(part_files(self.parts_dir, name), schema, self.out / f"{name}.parquet")
+        for t in self._tables():
+            join_parts(part_files(self.parts_dir, t.name), t.schema, self.path(t.name))
 
     def cleanup(self) -> None:
         """Remove the day parts (once everything else of the run is written)."""
@@ -206,3 +268,60 @@ class RunWriter:
     def abandon(self) -> None:
         """The run failed: close files without finishing them."""
         self.journal.abandon()
+
+
+def replay_hash(journal: Path, count: int) -> tuple[EventHash, int]:
+    """The run hash and event count after the first ``count`` commands of
+    ``journal``, rebuilt by applying them to a fresh venue (the event log a
+    journal reproduces, byte for byte)."""
+    from cfx.journal import read_upto
+    from cfx.venue import Venue
+    from cfx.venue import command_decoder
+
+    venue = Venue()
+    digest = EventHash()
+    events = venue.events
+    encode = encoder.encode
+    n = 0
+    for cmd in read_upto(journal, count, command_decoder):
+        venue.apply(cmd)
+        if len(events) >= BATCH_EVENTS:
+            digest.update([encode(e) for e in events])
+            n += len(events)
+            events.clear()
+    digest.update([encode(e) for e in events])
+    n += len(events)
+    events.clear()
+    return digest, n
+
+
+def events_of(table: pa.Table) -> list:
+    """The events of an events table (`EVENT_SCHEMA`) as the `Event`
+    Structs they were: typed columns and ``details`` put back together.
+    What makes the table lossless: encoding them gives the run's event log
+    (`cfx replay RUN/journal --events`) line for line."""
+    fields = {"time": "ts", "price_ticks": "price", "qty_lots": "qty"}
+    typed = [c for c in EVENT_SCHEMA.names if c not in ("type", "details")]
+    cols = {c: table.column(c).cast(pa.int64() if c == "time" else table.schema.field(c).type).to_pylist()
+            for c in typed}
+    types = table.column("type").to_pylist()
+    details = table.column("details").to_pylist()
+    known = {t.__struct_config__.tag: t for t in _event_types()}
+    rows = []
+    for i, (tp, extra) in enumerate(zip(types, details)):
+        own = known[tp].__struct_fields__
+        row = {"type": tp}
+        for c in typed:
+            name = fields.get(c, c)
+            if name in own:
+                row[name] = cols[c][i]
+        if extra is not None:
+            row.update(msgspec.json.decode(extra))
+        rows.append(row)
+    return msgspec.convert(rows, list[Event])
+
+
+def _event_types() -> tuple[type, ...]:
+    import typing
+
+    return typing.get_args(Event)

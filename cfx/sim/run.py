@@ -49,6 +49,7 @@ class IndexBuild(msgspec.Struct):
 
     fixings: dict[str, dict[dt.date, int]]
     intraday: IntradayIndex | None
+    quality: dict[str, dict[dt.date, tuple[int, str]]] = {}  # name -> date -> (contributors, flag)
 
 
 def build_index(sc: Any) -> IndexBuild:
@@ -81,6 +82,7 @@ def build_index(sc: Any) -> IndexBuild:
         cfg = msgspec.structs.replace(cfg, baskets=baskets)
         computed = ix.run(cfg)
     fixings = {name: ix.fixing_values(fs) for name, fs in computed.items()}
+    quality = {name: {f.date: (f.contributors, f.flag.value) for f in fs} for name, fs in computed.items()}
     for b in baskets:
         if not any(d < days[0] for d in fixings[b.name]):
             raise InputError(f"index: no fixing of {b.name} before the first day {days[0]} (the quotes must start earlier)")
@@ -91,7 +93,7 @@ def build_index(sc: Any) -> IndexBuild:
                                  reprice_per_hour=info.reprice_per_hour, overnight=info.overnight_variance)
     else:
         apply_index_moves(fixings, days, moves, baskets)
-    return IndexBuild(fixings, intraday)
+    return IndexBuild(fixings, intraday, quality)
 
 
 def build_fixings(sc: Any) -> dict[str, dict[dt.date, int]]:
@@ -128,10 +130,20 @@ def run_scenario(sc: Any, out: str | Path, *, progress: bool = True, overwrite: 
     out = Path(out)
     with RunDir(out, overwrite=overwrite):
         built = build_index(sc)
-        writer = RunWriter(out)
+        writer = RunWriter(out, events=sc.output.events, journal=sc.output.journal)
         sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday)
-        checkpoint.save(sim, out)
+        sim.fixing_quality = built.quality  # for fixings.parquet; pickled with the checkpoints
+        _day_done(sim, out)
         return _execute(sim, writer, out, progress, log)
+
+
+def _day_done(sim: Simulation, out: Path) -> None:
+    """A day boundary: a checkpoint when the run keeps a journal (resuming
+    needs both), else only the day's part files closed."""
+    if sim.sc.output.journal:
+        checkpoint.save(sim, out)
+    else:
+        sim.writer.end_part()
 
 
 def resume_run(out: str | Path, *, progress: bool = True, log: bool = False) -> dict:
@@ -140,7 +152,7 @@ def resume_run(out: str | Path, *, progress: bool = True, log: bool = False) -> 
     out = Path(out)
     with RunDir(out, resume=True):
         sim, cp = checkpoint.load(out)
-        writer = RunWriter(out, parts=cp.parts, position=cp.position)
+        writer = RunWriter(out, parts=cp.parts, position=cp.position, events=sim.sc.output.events)
         sim.writer = writer
         return _execute(sim, writer, out, progress, log)
 
@@ -156,7 +168,7 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
 
     def on_day(day: int, days: int, commands: int) -> None:
         if day < days:
-            checkpoint.save(sim, out)
+            _day_done(sim, out)
         if bar is not None:
             bar.update(day, commands)
 
@@ -177,7 +189,7 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
         staging = out / ".staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        sim.venue.clearing.write_tables(staging)
+        sim.venue.clearing.write_tables(staging, quality=getattr(sim, "fixing_quality", None))
         sim.otc.write(staging)
         write_agents_table(sim, staging / "agents.parquet")
         sim.information.write_table(staging / "indicative.parquet")
@@ -204,15 +216,18 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
 def write_agents_table(sim: Simulation, path: Path) -> None:
     """Who is who: account, agent type and number, starting collateral."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from cfx import tables
 
     ps = sim.participants
-    pq.write_table(pa.table({
+    schema = tables.schema("agents", [("account", pa.int64()), ("agent_type", tables.STRING),
+                                      ("agent_index", pa.int64()), ("collateral_usd", pa.float64())])
+    tables.write(tables.table({
         "account": [p.account for p in ps],
         "agent_type": [type(p.spec).__struct_config__.tag for p in ps],
         "agent_index": [p.agent.index for p in ps],
-        "collateral_usd": [p.spec.collateral_usd for p in ps],
-    }), path)
+        "collateral_usd": [float(p.spec.collateral_usd) for p in ps],
+    }, schema), path)
 
 
 def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
@@ -317,7 +332,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "default_losses_usd_by_layer": {k: round(v / 1e6, 2) for k, v in layers.items()},
         "guarantee_fund_used_usd": round((layers["own_contribution"] + layers["others_contributions"]) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
-        "mm_withdrawal": windows.measure(sc, writer.out),
+        "mm_withdrawal": windows.measure(sc, writer.path("book_top"), writer.path("trades")),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
         "pnl_parts_usd_by_agent_type": {t: {k: round(v, 2) for k, v in d.items()} for t, d in sorted(parts.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),
@@ -382,5 +397,8 @@ def main(args: Any) -> dict:
 
         from cfx.report import write_report
 
-        print(f"report: {write_report(out)}", file=sys.stderr)
+        if (out / "trades.parquet").is_file():
+            print(f"report: {write_report(out)}", file=sys.stderr)
+        else:
+            print('report: none (the run kept no trades: [output] events = "none")', file=sys.stderr)
     return summary

@@ -225,9 +225,21 @@ class Information(_Section):
 
 
 class Output(_Section):
-    """``book-top-interval-s``: seconds between top-of-book snapshots."""
+    """What a run writes (docs/outputs.md). ``book-top-interval-s``: seconds
+    between top-of-book snapshots. ``journal``: write the command journal
+    (false: the run can be neither replayed with `cfx replay` nor resumed
+    with `cfx run --resume`, and no day checkpoints are written). ``events``:
+    the event tables kept: ``full`` (events.parquet and trades.parquet),
+    ``trades-only`` (trades.parquet: no order, book-level or clearing
+    events, so the report has no depth heatmap and `Run.events` refuses)
+    or ``none`` (neither). The summary and the run hash do not depend on
+    either key; sweeps default to ``journal = false`` and
+    ``events = "trades-only"`` unless the base scenario or the sweep's
+    ``[set]`` says otherwise."""
 
     book_top_interval_s: Annotated[int, Meta(gt=0)] = 60
+    journal: bool = True
+    events: Literal["full", "trades-only", "none"] = "full"
 
 
 AgentEntry = Union[AGENT_SPECS]  # one [[agents]] entry: any registered agent type, by its "type" key

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cfx.products import first_business_days
@@ -40,16 +41,17 @@ def withdrawal_windows(sc: Any) -> list[dict[str, tuple[int, int]]]:
     return out
 
 
-def measure(sc: Any, run_dir: Path) -> dict[str, float | int | None]:
+def measure(sc: Any, book_top: Path, trades_file: Path) -> dict[str, float | int | None]:
     """The withdrawal figures, flat (``front.spread_ticks.withdrawal`` style keys
-    under each shock's number), for summary.json; empty without a withdrawal."""
+    under each shock's number), for summary.json, from the run's
+    ``book_top`` and ``trades_file`` tables; empty without a withdrawal."""
     windows = withdrawal_windows(sc)
     if not windows:
         return {}
-    top = pq.read_table(run_dir / "book_top.parquet").to_pydict()
-    trades = pq.read_table(run_dir / "trades.parquet", columns=["ts", "series", "qty"]).to_pydict()
+    top = _ns(pq.read_table(book_top))
+    trades = _ns(pq.read_table(trades_file, columns=["time", "series", "qty_lots"]))
     listed: dict[int, list[str]] = {}  # day ordinal -> series in book_top order (front month first)
-    for ts, s in zip(top["ts"], top["series"]):
+    for ts, s in zip(top["time"], top["series"]):
         day = ts // (86_400 * NS)
         lst = listed.setdefault(day, [])
         if s not in lst:
@@ -60,8 +62,8 @@ def measure(sc: Any, run_dir: Path) -> dict[str, float | int | None]:
             day = start // (86_400 * NS)
             tenor = {s: ("front" if i == 0 else f"front+{i}") for i, s in enumerate(listed.get(day, []))}
             acc: dict[str, dict[str, Any]] = {}
-            for ts, s, b, bq, a, aq in zip(top["ts"], top["series"], top["bid"], top["bid_qty"], top["ask"],
-                                           top["ask_qty"]):
+            for ts, s, b, bq, a, aq in zip(top["time"], top["series"], top["bid_ticks"], top["bid_qty_lots"],
+                                           top["ask_ticks"], top["ask_qty_lots"]):
                 if not start <= ts < end or s not in tenor:
                     continue
                 st = acc.setdefault(tenor[s], {"n": 0, "two": 0, "spread": 0, "depth": 0, "mid0": None, "move": 0.0})
@@ -75,7 +77,7 @@ def measure(sc: Any, run_dir: Path) -> dict[str, float | int | None]:
                         st["mid0"] = mid
                     st["move"] = max(st["move"], abs(mid - st["mid0"]))
             volume: dict[str, int] = {}
-            for ts, s, q in zip(trades["ts"], trades["series"], trades["qty"]):
+            for ts, s, q in zip(trades["time"], trades["series"], trades["qty_lots"]):
                 if start <= ts < end and s in tenor:
                     volume[tenor[s]] = volume.get(tenor[s], 0) + q
             prefix = f"{n}." if len(windows) > 1 else ""
@@ -92,3 +94,12 @@ def measure(sc: Any, run_dir: Path) -> dict[str, float | int | None]:
             if a is not None and b:
                 out[f"{key}.spread_ratio_vs_day_before"] = round(a / b, 3)
     return dict(sorted(out.items()))
+
+
+def _ns(table: pa.Table) -> dict[str, list]:
+    """A table as Python lists, its times as int nanoseconds."""
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        out[name] = (col.cast(pa.int64()) if pa.types.is_timestamp(col.type) else col).to_pylist()
+    return out

@@ -31,7 +31,9 @@ base scenario as builtins and converted back through the `Scenario` schema,
 so a bad value is a path error (exit 2) before anything runs.
 
 Each (point, seed) is one Dask task that runs the scenario into
-``OUT/runs/<point-id>-s<seed>/`` and returns one row: parameters, seed,
+``OUT/runs/<point-id>-s<seed>/`` (in the compact form: ``[output] journal =
+false`` and ``events = "trades-only"`` unless the base scenario's file or
+``[set]`` says otherwise, e.g. ``"output.events" = "full"``) and returns one row: parameters, seed,
 every scalar summary metric, the run hash, wall seconds, status and error.
 Rows are written as they arrive, one Parquet part file each
 (``OUT/results/part-NNNN.parquet``, written to a temporary name and renamed,

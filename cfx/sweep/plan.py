@@ -24,6 +24,7 @@ from cfx.sim import overrides as ov
 from cfx.sweep.metrics import DICT_METRICS, METRICS
 
 KEY_VERSION = 1  # bump when the meaning of a task key changes
+COMPACT_OUTPUT = {"journal": False, "events": "trades-only"}  # what a sweep's runs write by default
 RESERVED_PATHS = {"seed": "vary seeds with `seeds`", "name": "the name is not a parameter",
                   "question": "the question is not a parameter"}
 
@@ -127,7 +128,7 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
         base = scn.load(base_path)
     except InputError as e:
         raise InputError(f"{src}: base: {e}") from None
-    base_dict = msgspec.to_builtins(base)
+    base_dict = _compact_outputs(msgspec.to_builtins(base), base_path)
 
     if spec.grid and spec.random is not None:
         raise InputError(f"{src}: grid, random: give one of [grid] or [random], not both")
@@ -203,6 +204,23 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
                 metrics=list(spec.metrics) if spec.metrics is not None else None, tasks=tasks)
 
 
+def _compact_outputs(base: dict[str, Any], base_path: Path) -> dict[str, Any]:
+    """A sweep's runs write the compact outputs (`COMPACT_OUTPUT`: no journal,
+    the trades but no event log) unless the base scenario's file sets the
+    key itself; the sweep's ``[set]`` can still change them."""
+    import tomllib
+
+    try:
+        given = tomllib.loads(base_path.read_text(encoding="utf-8")).get("output", {})
+    except (OSError, ValueError):
+        given = {}
+    output = dict(base.get("output", {}))
+    for key, value in COMPACT_OUTPUT.items():
+        if key not in given:
+            output[key] = value
+    return {**base, "output": output}
+
+
 def _section_of(spec: SweepFile, p: str) -> str:
     return "set" if p in spec.set else "grid" if p in spec.grid else "random.params"
 
@@ -215,6 +233,8 @@ def task_key(scenario_builtins: dict[str, Any]) -> str:
     """What identifies a finished task: the scenario that runs, seed included,
     without the name and question (they change no result)."""
     d = {k: v for k, v in scenario_builtins.items() if k not in ("name", "question")}
+    if "output" in d:  # what a run writes changes none of its results
+        d["output"] = {k: v for k, v in d["output"].items() if k not in COMPACT_OUTPUT}
     return _digest(msgspec.json.encode({"v": KEY_VERSION, "scenario": d}, order="sorted"))
 
 
