@@ -385,12 +385,12 @@ def baseline_two_days(tmp_path_factory) -> dict[str, dict]:
     import cfx
 
     out = tmp_path_factory.mktemp("facts") / "baseline"
-    run_scenario(cfx.load(REPO / "scenarios" / "baseline.toml", **{"calendar.days": 2}), out, progress=False)
+    run_scenario(cfx.load("baseline", **{"calendar.days": 2}), out, progress=False)
     return _by_name(facts.measure(out))
 
 
 def test_the_baseline_keeps_its_realism_on_two_days(baseline_two_days):
-    """Two days of scenarios/baseline.toml (seed 42): the facts a two-day run
+    """Two days of the shipped baseline (seed 42): the facts a two-day run
     measures reliably pass at their full targets — heavy tails, order-sign
     long memory, market makers making the book, every agent type trading —
     and the ones that need the whole month (5-minute ACF, U-shape, lead;
