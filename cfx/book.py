@@ -4,7 +4,7 @@ The book knows prices, quantities, queue order and which account owns an
 order (for self-trade prevention); it knows nothing of risk, sessions or
 clocks beyond the timestamp it stamps on events. The engine validates a
 command, then calls the book; the book appends the events it causes to the
-engine's event list.
+one event sink it is given (the engine's, which is the venue's).
 
 Methods, by purpose:
 
@@ -91,18 +91,18 @@ class Level(msgspec.Struct, gc=False):
 
 class OrderBook:
     """The book of one series. Shared with the engine: ``live`` its
-    order-id index (the book drops orders that fill), ``out`` its event
-    list, ``trades`` its list of trades (each also in ``out``), ``seq`` its
-    event sequence counter, ``stp_defaults`` each account's default
-    self-trade prevention mode."""
+    order-id index (the book drops orders that fill), ``out`` the event
+    sink, ``seq`` its event sequence counter, ``stp_defaults`` each
+    account's default self-trade prevention mode. What traded is returned
+    by `place` and `match`; the trades themselves are events in ``out``."""
 
     __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
-                 "last_price", "first_price", "_live", "_out", "_trades", "_seq", "_stp_defaults",
-                 "_emit", "_fill", "_next")
+                 "last_price", "first_price", "_live", "_out", "_seq", "_stp_defaults",
+                 "_emit", "_next")
 
     def __init__(self, series: str, live: dict[int, Order] | None = None,
                  out: list | None = None, seq: Iterator[int] | None = None,
-                 trades: list | None = None, stp_defaults: dict[int, StpMode] | None = None) -> None:
+                 stp_defaults: dict[int, StpMode] | None = None) -> None:
         self.series = series
         self.bids: dict[int, Level] = {}
         self.asks: dict[int, Level] = {}
@@ -115,30 +115,32 @@ class OrderBook:
         self._live = {} if live is None else live
         self._out = [] if out is None else out
         self._seq = count(1) if seq is None else seq
-        self._trades = [] if trades is None else trades
         self._stp_defaults = {} if stp_defaults is None else stp_defaults
         # bound once: the hot paths would otherwise look each up per call
         self._emit = self._out.append
-        self._fill = self._trades.append
         self._next = self._seq.__next__
 
     # ------------------------------------------------------------------ matching
 
-    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> None:
+    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> int:
         """An order meets the book: it trades what crosses ``limit`` (None:
         any price), then a limit order that is not IOC or FOK rests the
         remainder; any other order has it cancelled (reason: band when a
         market order stopped at the price band ``limit`` with liquidity
-        beyond, else IOC remainder)."""
+        beyond, else IOC remainder). Returns the quantity it traded.
+
+        Runtime complexity: O(1) amortised when it rests without trading
+        (a new level: O(log levels)); as `match` when it crosses."""
         # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
+        traded = 0
         if order.side is BUY:
             heap, levels = self._ask_px, self.asks
             if heap and (limit is None or heap[0] <= limit or heap[0] not in levels):
-                qty = self.match(order, qty, limit, cmd, ts)
+                traded, qty = self.match(order, qty, limit, cmd, ts)
         else:
             heap, levels = self._bid_px, self.bids
             if heap and (limit is None or -heap[0] >= limit or -heap[0] not in levels):
-                qty = self.match(order, qty, limit, cmd, ts)
+                traded, qty = self.match(order, qty, limit, cmd, ts)
         if qty:
             kind = order.kind
             tif = order.tif
@@ -148,13 +150,14 @@ class OrderBook:
                 reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
                 self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
                                           order.account, qty, reason))
+        return traded
 
-    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> int:
+    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
         """Trade up to ``remaining`` of the aggressing ``order`` against the
         other side at prices no worse than ``limit`` (None: any price), in
         price-time priority, at each resting order's price. Returns the
-        quantity left to rest or cancel; 0 also when self-trade prevention
-        cancelled the rest (its events are already out).
+        quantity traded and the quantity left to rest or cancel (0 also when
+        self-trade prevention cancelled the rest: its events are already out).
 
         Runtime complexity: O(fills + levels swept · log levels)."""
         buy = order.side is BUY
@@ -163,7 +166,6 @@ class OrderBook:
         else:
             levels, heap, heaped, sign, maker_side = self.bids, self._bid_px, self._bid_heaped, -1, BUY
         emit = self._emit
-        fill = self._fill
         nextseq = self._next
         live = self._live
         series = self.series
@@ -206,9 +208,7 @@ class OrderBook:
                             killed = True
                         continue
                 t = mq if mq < remaining else remaining
-                trade = Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side)
-                emit(trade)
-                fill(trade)
+                emit(Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
                 remaining -= t
                 if not traded:
                     first = p
@@ -245,7 +245,7 @@ class OrderBook:
             order.filled += traded
             self.last_price = last
             self.first_price = first
-        return remaining
+        return traded, remaining
 
     def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Order, remaining: int,
                             mode: StpMode, cmd: int, ts: int) -> int:

@@ -187,16 +187,17 @@ class Engine:
 
     - `apply(cmd)`: any `Command`; or call `submit`, `cancel`, `modify`,
       `mass_cancel`, `end_of_day`, `advance_time` directly.
-    - `events`: the events so far, and `trades` the trades among them;
-      the caller takes and clears them.
-    - `list_series`, `set_account_stp` (also commands), ``risk_check``,
-      `configure_session`: configuration; `halt_all`, `lift_halts`: the kill switch.
+    - `events`: the event sink (given, or its own list) every book of this
+      engine appends to; the caller takes and clears it (`cfx.venue.Venue`
+      owns it in a run and hands each command's events back).
+    - ``risk_check`` (given when the engine is built), `list_series`,
+      `set_account_stp` (also commands), `configure_session`:
+      configuration; `halt_all`, `lift_halts`: the kill switch.
     - `book(series)`, `status(order_id)`, `session_state(series)`: queries.
     """
 
-    def __init__(self, risk_check: RiskCheck | None = None) -> None:
-        self.events: list = []
-        self.trades: list = []  # the Trade events among them, for consumers that want only those
+    def __init__(self, risk_check: RiskCheck | None = None, sink: list | None = None) -> None:
+        self.events: list = [] if sink is None else sink
         self.cmd_seq = 0
         self.risk_check = risk_check
         self._seq = count(1)
@@ -231,7 +232,7 @@ class Engine:
             self._expire_gtd(cmd, rules.ts)
         state = self._series.get(rules.symbol)
         if state is None:
-            book = OrderBook(rules.symbol, self._live, self.events, self._seq, self.trades, self._account_stp)
+            book = OrderBook(rules.symbol, self._live, self.events, self._seq, self._account_stp)
             state = self._series[rules.symbol] = _SeriesState(book, rules)
         else:
             state.relist(rules)
@@ -280,7 +281,14 @@ class Engine:
     # ------------------------------------------------------------------ commands
 
     def apply(self, cmd: Command) -> None:
+        """Apply any engine command; its events go to ``events``. Runtime
+        complexity: that of the command's method."""
         self._dispatch[type(cmd)](cmd)
+
+    def handlers(self) -> dict[type, Callable]:
+        """The method each command type goes to (what `apply` dispatches
+        on; `cfx.venue.Venue` adds its own commands to a copy)."""
+        return dict(self._dispatch)
 
     def _reject(self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason,
                 series: str | None = None) -> None:
@@ -350,11 +358,10 @@ class Engine:
                       stop_price, c.expire_ns)
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
             stops = state.buy_stops or state.sell_stops  # placing an order adds none
-            trades = len(self.trades) if stops else 0
-            book.place(order, qty, price, cmd, ts)
+            traded = book.place(order, qty, price, cmd, ts)
             if tif is GTD and order.qty:
                 heappush(gtd, (order.expire_ns, next(self._arrival), order))
-            if stops and len(self.trades) != trades:
+            if stops and traded:
                 self._trigger_swept(state, cmd, ts)
         elif kind is MARKET or kind is LIMIT:
             self._enter(state, order, qty, cmd, ts)
@@ -408,20 +415,19 @@ class Engine:
     def _enter(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
         """An accepted (or re-priced) order meets the book; a market order is
         stopped at the price band's edge. Then the stops its trades reached."""
-        trades = len(self.trades)
-        self._place(state, order, qty, cmd, ts)
-        if len(self.trades) != trades and (state.buy_stops or state.sell_stops):
+        if self._place(state, order, qty, cmd, ts) and (state.buy_stops or state.sell_stops):
             self._trigger_swept(state, cmd, ts)
 
-    def _place(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
-        book = state.book
+    def _place(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> int:
+        """`OrderBook.place` under the band and the breaker; returns the quantity traded."""
         limit = self._market_limit(state, order.side) if order.kind is MARKET else order.price
         if state.breaker is not None:
-            self._place_guarded(state, order, qty, limit, cmd, ts)
+            traded = self._place_guarded(state, order, qty, limit, cmd, ts)
         else:
-            book.place(order, qty, limit, cmd, ts)
+            traded = state.book.place(order, qty, limit, cmd, ts)
         if order.tif is GTD and order.qty:
             heappush(self._gtd, (order.expire_ns, next(self._arrival), order))
+        return traded
 
     def _trigger_swept(self, state: _SeriesState, cmd: int, ts: int) -> None:
         """Stops reached by the sweep that just traded (a sweep moves one way:
@@ -454,9 +460,7 @@ class Engine:
             order.kind = MARKET if order.kind is STOP_MARKET else LIMIT
             qty = order.qty
             order.qty = 0
-            trades = len(self.trades)
-            self._place(state, order, qty, cmd, ts)
-            if len(self.trades) != trades:
+            if self._place(state, order, qty, cmd, ts):
                 low = min(low, book.first_price, book.last_price)
                 high = max(high, book.first_price, book.last_price)
 
@@ -856,7 +860,6 @@ class Engine:
                 trade = Trade(self._next(), cmd, ts, book.series, price, fill.qty, maker.order_id,
                               taker.order_id, maker.account, taker.account, aggressor)
                 self._emit(trade)
-                self.trades.append(trade)
                 self._auction_fill(state, buy, fill.qty, cmd, ts)
                 self._auction_fill(state, sell, fill.qty, cmd, ts)
             book.last_price = book.first_price = price
@@ -909,22 +912,21 @@ class Engine:
         return edge if limit is None or limit < edge else limit
 
     def _place_guarded(self, state: _SeriesState, order: Order, qty: int, limit: int | None, cmd: int,
-                       ts: int) -> None:
+                       ts: int) -> int:
         """Matching under the velocity breaker: trade only within the
         threshold of the price a window ago; if the order would trade beyond
         it, the series halts (CME velocity logic), a limit order's remainder
         rests for the reopening auction and a market or IOC remainder is
-        cancelled."""
+        cancelled. Returns the quantity traded."""
         book = state.book
         breaker = state.breaker
         buy = order.side is BUY
         guarded = self._guard(state, order.side, limit, ts)
-        trades = len(self.trades)
-        remaining = book.match(order, qty, guarded, cmd, ts)
-        if len(self.trades) != trades:
+        traded, remaining = book.match(order, qty, guarded, cmd, ts)
+        if traded:
             breaker.record(book.last_price, ts)
         if not remaining:
-            return
+            return traded
         best = book.best_ask() if buy else book.best_bid()
         breach = best is not None and (limit is None or (best <= limit if buy else best >= limit))
         if breach:
@@ -935,7 +937,8 @@ class Engine:
             stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
             reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
             self._emit(OrderCancelled(self._next(), cmd, ts, order.series, order.order_id,
-                                              order.account, remaining, reason))
+                                      order.account, remaining, reason))
+        return traded
 
     def _limit_hit(self, state: _SeriesState, price: int, cmd: int, ts: int) -> None:
         """An order refused beyond an edge of the band while the series

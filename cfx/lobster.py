@@ -12,7 +12,8 @@ A LOBSTER sample is two CSV files without headers, one row per message:
   ``ask price, ask size, bid price, bid size``; an empty level is
   ``9999999999,0`` (ask) or ``-9999999999,0`` (bid).
 
-`replay` drives every message through `Engine` on one series whose tick is
+`replay` drives every message through a `Venue` (no clearing house, no
+risk gate) on one series whose tick is
 the LOBSTER price unit ($0.0001), no bands, a large max quantity:
 
 - 1 → a limit `SubmitOrder` (account `LOBSTER_ACCOUNT`); 2 → `ModifyOrder`
@@ -65,11 +66,11 @@ from typing import IO, Callable
 import msgspec
 
 from cfx.command import Output
-from cfx.engine import Engine
 from cfx.errors import InputError
 from cfx.csvfile import plain_rows
 from cfx.writes import atomic, check, write_atomic
 from cfx.journal import fills_sha256, write_events, write_fills_csv
+from cfx.venue import Venue
 from cfx.types import (
     CancelOrder,
     ListSeries,
@@ -79,6 +80,7 @@ from cfx.types import (
     Side,
     SubmitOrder,
     TimeInForce,
+    Trade,
 )
 
 LOBSTER_ACCOUNT = 1  # every order the message file names
@@ -286,13 +288,15 @@ class LobsterReplay:
     message and its resync."""
 
     def __init__(self, msgs: list[Message], books: list[Snapshot], series: str = "LOBSTER",
-                 engine: Engine | None = None, event_log: IO[bytes] | None = None) -> None:
+                 venue: Venue | None = None, event_log: IO[bytes] | None = None) -> None:
         self.msgs = msgs
         self.snaps = books
         self.series = series
         self.event_log = event_log
-        self.engine = engine or Engine()
-        self.engine.list_series(ListSeries(series, max_qty=MAX_QTY))
+        self.venue = venue or Venue(risk=False)
+        self.engine = self.venue.engine  # for queries: commands go through the venue
+        self._pending: list = []  # events since the last _collect
+        self._send(ListSeries(series, max_qty=MAX_QTY))
         self.book = self.engine.book(series)
         self.result = ReplayResult(by_type={}, trades=[], corrections=[])
         self._msgno = 0
@@ -306,26 +310,34 @@ class LobsterReplay:
         self._next_id += 1
         return self._next_id - 1
 
+    def _send(self, cmd) -> list:
+        """Apply one command through the venue; returns its events (kept for `_collect`)."""
+        events = self.venue.apply(cmd)
+        self._pending += events
+        return events
+
     def _collect(self) -> None:
-        e = self.engine
+        events = self._pending
         if self.event_log is not None:
-            write_events(self.event_log, e.events)
-        for ev in e.events:
-            if type(ev) is OrderRejected:
+            write_events(self.event_log, events)
+        trades = self.result.trades
+        for ev in events:
+            t = type(ev)
+            if t is OrderRejected:
                 self.result.rejects += 1
-        self.result.trades.extend(e.trades)
-        e.trades.clear()
-        e.events.clear()
+            elif t is Trade:
+                trades.append(ev)
+        self._pending = []
 
     def _add_synthetic(self, side: Side, price: int, qty: int) -> None:
-        self.engine.submit(SubmitOrder(self._ts, self.series, self._new_id(), SYNTHETIC_ACCOUNT, side, qty, price))
+        self._send(SubmitOrder(self._ts, self.series, self._new_id(), SYNTHETIC_ACCOUNT, side, qty, price))
 
     def _reduce(self, order_id: int, account: int, price: int, open_qty: int, by: int) -> int:
         """Take up to ``by`` from a resting order; returns how much was taken."""
         if by >= open_qty:
-            self.engine.cancel(CancelOrder(self._ts, order_id, account))
+            self._send(CancelOrder(self._ts, order_id, account))
             return open_qty
-        self.engine.modify(ModifyOrder(self._ts, order_id, account, price, open_qty - by))
+        self._send(ModifyOrder(self._ts, order_id, account, price, open_qty - by))
         return by
 
     def _remove_from_level(self, side: Side, price: int, qty: int, synthetic_only: bool) -> int:
@@ -360,14 +372,13 @@ class LobsterReplay:
 
     def _requeue(self, o) -> None:
         """Move a resting order to the back of its level, same quantity."""
-        e = self.engine
         qty = o.qty + o.hidden
-        e.cancel(CancelOrder(self._ts, o.order_id, o.account))
+        self._send(CancelOrder(self._ts, o.order_id, o.account))
         if o.account == SYNTHETIC_ACCOUNT:
             self._add_synthetic(o.side, o.price, qty)
             self.result.requeued_synthetic += 1
         else:
-            e.submit(SubmitOrder(self._ts, self.series, o.order_id, o.account, o.side, qty, o.price))
+            self._send(SubmitOrder(self._ts, self.series, o.order_id, o.account, o.side, qty, o.price))
             self.result.requeued_sample += 1
 
     # -------------------------------------------------------------- seeding and resync
@@ -420,16 +431,15 @@ class LobsterReplay:
         side = BUY if m.direction == 1 else SELL
         t = m.type
         if t == SUBMIT:
-            before = len(e.trades)
-            e.submit(SubmitOrder(m.ts, self.series, m.order_id, LOBSTER_ACCOUNT, side, m.size, m.price))
-            r.unexpected_trades += len(e.trades) - before  # a submission that crossed the engine's book
+            events = self._send(SubmitOrder(m.ts, self.series, m.order_id, LOBSTER_ACCOUNT, side, m.size, m.price))
+            r.unexpected_trades += sum(type(ev) is Trade for ev in events)  # it crossed the engine's book
         elif t == PARTIAL_CANCEL or t == DELETE:
             st = e.status(m.order_id)
             if st is not None and st.account == LOBSTER_ACCOUNT and st.price == m.price and st.side is side:
                 if t == DELETE or m.size >= st.open_qty:
-                    e.cancel(CancelOrder(m.ts, m.order_id, LOBSTER_ACCOUNT))
+                    self._send(CancelOrder(m.ts, m.order_id, LOBSTER_ACCOUNT))
                 else:
-                    e.modify(ModifyOrder(m.ts, m.order_id, LOBSTER_ACCOUNT, m.price, st.open_qty - m.size))
+                    self._send(ModifyOrder(m.ts, m.order_id, LOBSTER_ACCOUNT, m.price, st.open_qty - m.size))
             else:  # a pre-existing order: take it from the synthetic quantity at its level
                 r.unknown_order_cancels += 1
                 self._remove_from_level(side, m.price, m.size, synthetic_only=True)
@@ -478,10 +488,9 @@ class LobsterReplay:
                 else:
                     self._requeue(o)
         taker = SELL if resting is BUY else BUY
-        before = len(e.trades)
-        e.submit(SubmitOrder(m.ts, self.series, self._new_id(), TAKER_ACCOUNT, taker, size, m.price,
-                             OrderKind.LIMIT, TimeInForce.IOC))
-        fills = e.trades[before:]
+        events = self._send(SubmitOrder(m.ts, self.series, self._new_id(), TAKER_ACCOUNT, taker, size, m.price,
+                                        OrderKind.LIMIT, TimeInForce.IOC))
+        fills = [ev for ev in events if type(ev) is Trade]
         if (sum(t.qty for t in fills) != m.size or any(t.price != m.price for t in fills)
                 or any((t.maker_id != m.order_id) if known else (t.maker_account != SYNTHETIC_ACCOUNT)
                        for t in fills)):

@@ -43,6 +43,7 @@ from cfx.types import (
     Side,
     SubmitOrder,
     TimeInForce,
+    Trade,
     encoder,
 )
 
@@ -175,11 +176,8 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
     ``direct`` the commands go straight to the engine; otherwise through the
     whole venue, and a command it refuses is an `InputError` naming its
     record in ``source``."""
-    engine = venue.engine
-    events = venue.events
-    trades = engine.trades
-    dispatch = engine._dispatch
     apply = venue.apply
+    apply_batch = venue.apply_batch
     encode = encoder.encode
     seconds = 0.0
     done = 0
@@ -190,17 +188,16 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
             batch = chunk[start:start + BATCH]
             t0 = clock()
             if direct:
-                for c in batch:
-                    dispatch[type(c)](c)
+                events = apply_batch(batch)
             else:
+                events = []
                 for i, c in enumerate(batch):
                     try:
-                        apply(c)
+                        events += apply(c)
                     except (ValueError, KeyError) as e:
                         raise InputError(f"{source}: record {done + start + i + 1}: the venue refused "
                                          f"{type(c).__name__}: {e}") from None
-            got = trades[:]
-            trades.clear()
+            got = [e for e in events if type(e) is Trade]
             seconds += clock() - t0
             fills.add(got)
             if events and (digest is not None or event_log is not None):
@@ -209,7 +206,6 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
                     digest.update(lines)
                 if event_log is not None:
                     event_log.write(b"\n".join(lines) + b"\n")
-            events.clear()
         done += len(chunk)
     return done, seconds
 
@@ -278,7 +274,7 @@ def main(args: argparse.Namespace) -> Output:
     series = args.series
     source = "<stdin>" if args.input == "-" else str(args.input)
     f = sys.stdin.buffer if args.input == "-" else inputs.open_binary(args.input, f"{fmt} input")
-    venue = Venue()
+    venue = Venue(risk=fmt == "journal")  # an order-flow CSV has no clearing house to ask
     engine = venue.engine
     with ExitStack() as stack:
         stack.callback(f.close)

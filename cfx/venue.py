@@ -10,16 +10,19 @@ orders, the cancels when a series delists) are not applied by the venue
 itself: `take_commands` hands them to the caller, which journals and sends
 them like every other command (so a replay applies them from the journal).
 
-Pipeline per command: risk (the clearing house's credit check, as the
-engine's risk gate) → matching → clearing (positions, fees, open-order
-exposure) → events. ``events`` collects the engine's events followed by the
-clearing house's, in the order they happened; the caller takes and clears them.
+Pipeline per command, wired here and nowhere else: journal (when the venue
+has one, the record is written before anything is applied) → risk (the
+clearing house's credit check, the risk gate the engine is built with) →
+matching → clearing (positions, fees, open-order exposure) → events.
+`Venue.apply` returns the command's events, the engine's followed by the
+clearing house's, in the order they happened; the venue owns the one event
+sink the engine and its books append to, and empties it before returning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,6 +39,7 @@ from cfx.types import (
     ListSeries,
     MassCancel,
     ModifyOrder,
+    RejectReason,
     SetAccountStp,
     Side,
     SubmitOrder,
@@ -158,17 +162,29 @@ ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, 
 
 
 class Venue:
-    """Engine + clearing behind one `apply`. Until a contract is listed with
-    `ListContract`, clearing is idle and the engine has no risk gate (as in
-    a plain order-flow replay)."""
+    """Engine + clearing behind one `apply`.
 
-    def __init__(self, clearing: ClearingConfig | None = None) -> None:
-        self.engine = Engine()
+    - `apply(cmd)`, `apply_batch(cmds)`: the one way in; each returns the
+      events the commands caused.
+    - `take_commands`: what the last settlement run calls for.
+    - ``engine``, ``clearing``, ``journal``: the stages, for queries.
+
+    The engine is built with the clearing house's credit check as its risk
+    gate (``risk=False``: none, a plain order-flow replay). Until a contract
+    is listed with `ListContract` clearing is idle and the gate passes
+    every order. ``journal`` (anything with ``write(cmd)``, e.g.
+    `cfx.journal.Journal`) gets every command before it is applied; it is
+    not pickled with the venue (a checkpoint's resume gives it again)."""
+
+    def __init__(self, clearing: ClearingConfig | None = None, *, journal: Any = None, risk: bool = True) -> None:
+        self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
-        self.events: list = self.engine.events
+        self.engine = Engine(risk_check=self._credit_check if risk else None, sink=self._events)
+        self.journal = journal
         self._clearing_on = False
         self._commands: list = []  # what the last settlement run calls for, for the caller to send
-        self._dispatch = dict(self.engine._dispatch)
+        self._engine_dispatch = self.engine.handlers()
+        self._dispatch = dict(self._engine_dispatch)
         self._dispatch.update({
             ConfigureClearing: self._configure,
             ListContract: self._list_contract,
@@ -191,15 +207,58 @@ class Venue:
     def _lift_halts(self, c: LiftHalts) -> None:
         self.engine.lift_halts(c.ts)
 
-    def apply(self, cmd: VenueCommand) -> None:
-        events = self.events
-        start = len(events)
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["journal"] = None  # a file being written: the resumed run gives its own
+        return state
+
+    def _credit_check(self, c: SubmitOrder) -> RejectReason | None:
+        """The engine's risk gate: the clearing house's credit check once a contract is listed."""
+        return self.clearing.credit_check(c) if self._clearing_on else None
+
+    def apply(self, cmd: VenueCommand) -> list:
+        """Journal ``cmd``, apply it (risk, matching, clearing) and return
+        its events in order. A refused order is an `OrderRejected` event;
+        an exception means an impossible command (e.g. a second
+        `ConfigureClearing`). Runtime complexity: the engine's for the
+        command, plus O(events) for clearing."""
+        if self.journal is not None:
+            self.journal.write(cmd)
+        events = self._events
         self._dispatch[type(cmd)](cmd)
         if self._clearing_on:
             on_event = self.clearing.on_event  # ignores its own events, which it has already seen
-            for i in range(start, len(events)):
-                on_event(events[i])
+            for e in events:
+                on_event(e)
             self._take_clearing_events()
+        out = events[:]
+        events.clear()
+        return out
+
+    def apply_batch(self, cmds: list) -> list:
+        """`apply` each of ``cmds`` in order and return all their events.
+        While clearing is idle and there is no journal, engine commands go
+        straight to the engine (the replay's hot loop): the same events.
+        Runtime complexity: the sum of the commands' `apply`."""
+        events = self._events
+        if self._clearing_on or self.journal is not None:
+            out: list = []
+            for c in cmds:
+                out += self.apply(c)
+            return out
+        handlers = self._engine_dispatch
+        for c in cmds:
+            handler = handlers.get(type(c))
+            if handler is None:  # a venue command (a listing may switch clearing on): the rest one at a time
+                out = events[:]
+                events.clear()
+                for rest in cmds[cmds.index(c):]:  # the first command of its type, so this one
+                    out += self.apply(rest)
+                return out
+            handler(c)
+        out = events[:]
+        events.clear()
+        return out
 
     def take_commands(self) -> list:
         """The commands the last settlement run calls for (cancel a
@@ -210,7 +269,7 @@ class Venue:
 
     def _take_clearing_events(self) -> None:
         if self.clearing.events:
-            self.events.extend(self.clearing.events)
+            self._events.extend(self.clearing.events)
             self.clearing.events.clear()
 
     def _configure(self, c: ConfigureClearing) -> None:
@@ -223,9 +282,7 @@ class Venue:
                                            c.reference_price, c.auction_tie_break, c.band_expand_pct, c.band_hits,
                                            c.band_halt_ns, c.band_max_expansions))
         self.clearing.list_series(c.spec, c.reference_price)
-        if not self._clearing_on:
-            self._clearing_on = True
-            self.engine.risk_check = self.clearing.credit_check
+        self._clearing_on = True
 
     def _configure_session(self, c: ConfigureSession) -> None:
         schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start,

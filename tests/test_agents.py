@@ -123,7 +123,6 @@ class FakeMarket:
             if not events:
                 return
             self.engine.events.clear()
-            self.engine.trades.clear()
             inbox: dict[int, list] = defaultdict(list)
             touched: dict[str, None] = {}
             for e in events:

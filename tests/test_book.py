@@ -68,15 +68,15 @@ def test_place_crossing_trades_at_resting_prices_then_rests():
     book.check()
 
 
-def test_match_respects_the_limit_and_returns_the_remainder():
+def test_match_respects_the_limit_and_returns_what_traded_and_the_remainder():
     book, out, _ = new_book()
     rest(book, 1, SELL, 100, 2)
     rest(book, 2, SELL, 102, 2)
     taker = order(3, BUY, 101, 10)
-    assert book.match(taker, 10, 101, 1, 0) == 8
+    assert book.match(taker, 10, 101, 1, 0) == (2, 8)
     assert taker.filled == 2
-    assert book.match(order(4, BUY, 0, 1), 1, 99, 1, 0) == 1  # does not cross: nothing
-    assert book.match(order(5, BUY, 0, 5), 5, None, 1, 0) == 3  # no limit: everything
+    assert book.match(order(4, BUY, 0, 1), 1, 99, 1, 0) == (0, 1)  # does not cross: nothing
+    assert book.match(order(5, BUY, 0, 5), 5, None, 1, 0) == (2, 3)  # no limit: everything
     assert book.depth() == ([], [])
     book.check()
 
@@ -85,7 +85,7 @@ def test_ioc_and_market_remainders_are_cancelled_not_rested():
     book, out, live = new_book()
     rest(book, 1, SELL, 100, 2)
     out.clear()
-    book.place(order(2, BUY, 100, 5, tif=TimeInForce.IOC), 5, 100, 1, 0)
+    assert book.place(order(2, BUY, 100, 5, tif=TimeInForce.IOC), 5, 100, 1, 0) == 2  # what traded
     [c] = [e for e in out if type(e) is OrderCancelled]
     assert (c.order_id, c.qty, c.reason) == (2, 3, CancelReason.IOC_REMAINDER)
     assert 2 not in live and book.depth() == ([], [])

@@ -930,7 +930,6 @@ def test_event_seq_strictly_increases_and_cmd_numbers_the_command(ex):
     assert seqs == sorted(set(seqs)) and seqs[0] == 1
     cmds = [e.cmd for e in ex.e.events]
     assert cmds == sorted(cmds) and cmds[-1] == ex.e.cmd_seq
-    assert ex.e.trades == of(ex.e.events, Trade)
 
 
 def test_level_changed_reports_the_new_visible_quantity_of_every_touched_level(ex):

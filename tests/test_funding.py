@@ -103,9 +103,7 @@ def test_a_funding_interval_through_the_venue_moves_cash_between_accounts_and_jo
     before = {a: v.clearing.accounts[a].collateral for a in (1, 2, 3, 4)}
     cash = v.clearing.cash_total()
     cmd = command_decoder.decode(msgspec.json.encode(PayFunding(10, series.symbol, 250, 12_347)))
-    v.events.clear()
-    v.apply(cmd)
-    paid = [e for e in v.events if type(e) is FundingPaid]
+    paid = [e for e in v.apply(cmd) if type(e) is FundingPaid]
     assert [(e.account, e.position, e.amount) for e in paid] == [
         (1, 2, -450_665), (2, 1, -225_332), (3, -2, 450_665), (4, -1, 225_332)]
     assert {a: v.clearing.accounts[a].collateral - before[a] for a in before} == {e.account: e.amount for e in paid}

@@ -38,26 +38,22 @@ def venue(**accounts_usd: float) -> Venue:
 
 def test_a_modify_that_adds_exposure_is_credit_checked_like_a_new_order():
     v = venue(a1=2_000)
-    v.apply(SubmitOrder(1, S, 10, 1, Side.BUY, 5_000, 240))
-    assert [e.reason for e in of(v.events, OrderRejected)] == [RejectReason.CREDIT_LIMIT]
-    v.events.clear()
-    v.apply(SubmitOrder(2, S, 11, 1, Side.BUY, 1, 240))
-    assert not of(v.events, OrderRejected)
+    events = v.apply(SubmitOrder(1, S, 10, 1, Side.BUY, 5_000, 240))
+    assert [e.reason for e in of(events, OrderRejected)] == [RejectReason.CREDIT_LIMIT]
+    assert not of(v.apply(SubmitOrder(2, S, 11, 1, Side.BUY, 1, 240)), OrderRejected)
     before = v.engine.book(S).depth()
-    v.events.clear()
-    v.apply(ModifyOrder(3, 11, 1, 240, 5_000))
-    assert [(e.order_id, e.reason) for e in of(v.events, OrderRejected)] == [(11, RejectReason.CREDIT_LIMIT)]
-    assert not of(v.events, OrderModified)
+    events = v.apply(ModifyOrder(3, 11, 1, 240, 5_000))
+    assert [(e.order_id, e.reason) for e in of(events, OrderRejected)] == [(11, RejectReason.CREDIT_LIMIT)]
+    assert not of(events, OrderModified)
     assert v.engine.book(S).depth() == before == ([(240, 1)], [])
     assert v.clearing.accounts[1].open_orders[S] == [1, 0]  # the exposure clearing assumes is unchanged
-    v.events.clear()
-    v.apply(ModifyOrder(4, 11, 1, 239, 1))  # a re-price without an increase needs no new credit
-    assert of(v.events, OrderModified) and v.engine.book(S).depth() == ([(239, 1)], [])
+    events = v.apply(ModifyOrder(4, 11, 1, 239, 1))  # a re-price without an increase needs no new credit
+    assert of(events, OrderModified) and v.engine.book(S).depth() == ([(239, 1)], [])
 
 
 def settle(v: Venue, day: int) -> SettlementPrice:
-    v.apply(SettleDay(10**6 + day, dt.date(2027, 1, 4 + day), {"HOPPER": 2_500_000}, 0, 1))
-    return [e for e in v.events if type(e) is SettlementPrice][-1]
+    events = v.apply(SettleDay(10**6 + day, dt.date(2027, 1, 4 + day), {"HOPPER": 2_500_000}, 0, 1))
+    return [e for e in events if type(e) is SettlementPrice][-1]
 
 
 def test_the_mid_tier_refuses_a_one_participant_or_stale_book():

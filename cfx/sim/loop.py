@@ -184,7 +184,7 @@ class Simulation:
         self.writer = writer
         self.fixings = fixings  # index name (basket, SKU, SKU.region) -> date -> micro-$
         self.on_progress = on_progress
-        self.venue = Venue()
+        self.venue = Venue(journal=writer.journal)
         self.now = 0
         self._heap: list = []
         self._tie = 0
@@ -252,19 +252,15 @@ class Simulation:
                 k += 1
 
     def send(self, cmd: Any) -> None:
-        """Journal a command, apply it, route its events: the one way a
-        command reaches the venue (agents' orders on arrival, the day's
-        schedule, settlement, close-outs and shocks)."""
-        self.writer.journal.write(cmd)
-        venue = self.venue
-        venue.apply(cmd)
+        """Send a command to the venue (which journals it, then applies it)
+        and route its events: the one way a command reaches the venue
+        (agents' orders on arrival, the day's schedule, settlement,
+        close-outs and shocks)."""
+        events = self.venue.apply(cmd)
         self.commands += 1
-        events = venue.events
         if events:
             self._route(events)
             self.writer.write_events(events)
-            events.clear()
-        self.venue.engine.trades.clear()
         if self._batch_ns:
             self._wake_for_batch()
 

@@ -154,6 +154,7 @@ def resume_run(out: str | Path, *, progress: bool = True, log: bool = False) -> 
         sim, cp = checkpoint.load(out)
         writer = RunWriter(out, parts=cp.parts, position=cp.position, events=sim.sc.output.events)
         sim.writer = writer
+        sim.venue.journal = writer.journal  # not pickled with the venue: the resumed run's own
         return _execute(sim, writer, out, progress, log)
 
 
