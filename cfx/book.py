@@ -6,13 +6,18 @@ clocks beyond the timestamp it stamps on events. The engine validates a
 command, then calls the book; the book appends the events it causes to the
 one event sink it is given (the engine's, which is the venue's).
 
-Methods, by purpose:
+The narrow protocol the engine uses (`Book`), by purpose:
 
-- matching: `place` (match, then rest the remainder), `match` (an
-  aggressing order against the other side),
-  `fillable` (how much a fill-or-kill order could take, without trading)
-- resting orders: `rest`, `cancel`, `reduce`
-- queries: `best_bid`, `best_ask`, `depth`, `level_orders`, `snapshot`, `check`
+- matching: `place` (match, then rest the remainder; returns what traded),
+  `match` (an aggressing order against the other side), `fillable` (could
+  a fill-or-kill order fill, without trading), `crosses`
+- resting orders: `rest`, `cancel`, `reduce`, `fill` (an auction's fill),
+  `record_uncross` (the price a call auction traded at)
+- queries: `best_bid`, `best_ask`, `level_qty`, `levels`, `orders_at`,
+  `depth`, `snapshot`, `state_hash`, `check`
+
+The engine never reads a level or a queue itself; the orders it holds in
+its id index are the book's, read for their status.
 
 Layout: each side is a dict price → `Level` plus a heap of prices (negated
 for bids) for the best price; a level is a deque of orders in time priority
@@ -24,10 +29,12 @@ levels are dropped lazily when they reach the top.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import deque
 from heapq import heappop, heappush, nlargest, nsmallest
 from itertools import count
-from typing import Iterator
+from typing import Iterator, Protocol
 
 import msgspec
 
@@ -87,6 +94,32 @@ class Level(msgspec.Struct, gc=False):
     queue: deque
     qty: int = 0  # visible quantity of the live orders
     count: int = 0  # live orders
+
+
+class Book(Protocol):
+    """What the engine needs of a series' book (`OrderBook` is the
+    reference implementation); see the module docstring for each group."""
+
+    last_price: int | None
+    first_price: int | None
+
+    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> int: ...
+    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
+    def fillable(self, side: Side, limit: int | None, account: int, stp: StpMode | None, need: int) -> bool: ...
+    def crosses(self, side: Side, price: int) -> bool: ...
+    def rest(self, order: Order, remaining: int, cmd: int, ts: int) -> None: ...
+    def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None: ...
+    def reduce(self, order: Order, new_open: int, cmd: int, ts: int) -> None: ...
+    def fill(self, order: Order, qty: int, cmd: int, ts: int) -> None: ...
+    def record_uncross(self, price: int) -> None: ...
+    def best_bid(self) -> int | None: ...
+    def best_ask(self) -> int | None: ...
+    def level_qty(self, side: Side, price: int) -> int: ...
+    def levels(self, side: Side, against: int | None = None) -> list[tuple[int, int, int]]: ...
+    def orders_at(self, side: Side, price: int) -> list[Order]: ...
+    def snapshot(self) -> dict: ...
+    def state_hash(self) -> str: ...
+    def check(self) -> None: ...
 
 
 class OrderBook:
@@ -384,6 +417,21 @@ class OrderBook:
         self._take_from(order, lvl, order.qty + order.hidden - new_open)
         self._out.append(LevelChanged(next(self._seq), cmd, ts, self.series, order.side, order.price, lvl.qty))
 
+    def fill(self, order: Order, qty: int, cmd: int, ts: int) -> None:
+        """A call auction filled ``qty`` of a resting order at the uncross:
+        its open quantity goes down in place (reserve first), or it leaves
+        the book when nothing is left."""
+        order.filled += qty
+        left = order.qty + order.hidden - qty
+        if left:
+            self.reduce(order, left, cmd, ts)
+        else:
+            self.cancel(order, cmd, ts, None)
+
+    def record_uncross(self, price: int) -> None:
+        """A call auction traded at ``price``: the last (and the sweep's first) trade price."""
+        self.last_price = self.first_price = price
+
     @staticmethod
     def _take_from(order: Order, lvl: Level, d: int) -> None:
         """Remove ``d`` lots (less than its open quantity) from a resting order: reserve first."""
@@ -426,8 +474,28 @@ class OrderBook:
         asks = [(p, self.asks[p].qty) for p in nsmallest(n, self.asks)]
         return bids, asks
 
-    def level_orders(self, side: Side, price: int) -> list[Order]:
-        """L3: the live orders at one price, in queue order."""
+    def level_qty(self, side: Side, price: int) -> int:
+        """The visible quantity at one price (0: no level). Runtime complexity: O(1)."""
+        lvl = (self.bids if side is BUY else self.asks).get(price)
+        return 0 if lvl is None else lvl.qty
+
+    def levels(self, side: Side, against: int | None = None) -> list[tuple[int, int, int]]:
+        """(price, visible qty, live orders) of one side's levels, best
+        first; with ``against``, only those an opposite order at that price
+        would trade with (bids at or above it, asks at or below).
+        Runtime complexity: O(levels + k log k) for the k returned."""
+        if side is BUY:
+            prices = [p for p in self.bids if against is None or p >= against]
+            prices.sort(reverse=True)
+            levels = self.bids
+        else:
+            prices = [p for p in self.asks if against is None or p <= against]
+            prices.sort()
+            levels = self.asks
+        return [(p, levels[p].qty, levels[p].count) for p in prices]
+
+    def orders_at(self, side: Side, price: int) -> list[Order]:
+        """L3: the live orders at one price, in queue order. Runtime complexity: O(queue)."""
         lvl = (self.bids if side is BUY else self.asks).get(price)
         return [] if lvl is None else [o for o in lvl.queue if o.qty]
 
@@ -441,6 +509,12 @@ class OrderBook:
                                             for o in levels[p].queue if o.qty]} for p in best_first]
 
         return {"bids": side(self.bids, sorted(self.bids, reverse=True)), "asks": side(self.asks, sorted(self.asks))}
+
+    def state_hash(self) -> str:
+        """sha256 of the book's state: its L3 `snapshot` and last trade price
+        (two books that agree on it rest the same orders in the same queues)."""
+        doc = {"book": self.snapshot(), "last_price": self.last_price}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
     def check(self) -> None:
         """Assert the book's invariants (for tests): levels non-empty and

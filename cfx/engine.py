@@ -783,17 +783,18 @@ class Engine:
         """Everything a call would execute: resting limit orders (their whole
         open quantity, queue position as time priority) and waiting market orders."""
         live = self._live
+        book = state.book
         orders = []
-        for levels in self._crossing_levels(state):
-            for price, lvl in levels:
-                orders.extend(AuctionOrder(o.order_id, o.account, o.side, price, o.qty + o.hidden, i)
-                              for i, o in enumerate(lvl.queue) if o.qty)
+        for side, levels in zip((BUY, Side.SELL), self._crossing_levels(state)):
+            for price, _, _ in levels:
+                orders.extend(AuctionOrder(o.order_id, o.account, side, price, o.qty + o.hidden, i)
+                              for i, o in enumerate(book.orders_at(side, price)))
         orders.extend(AuctionOrder(o.order_id, o.account, o.side, None, o.qty, i)
                       for i, o in enumerate(state.auction_market) if live.get(o.order_id) is o)
         return orders
 
     def _crossing_levels(self, state: _SeriesState) -> tuple[list, list]:
-        """The (price, level) pairs of bids and asks an uncross can reach.
+        """The levels (`OrderBook.levels`) of bids and asks an uncross can reach.
         Without market orders only a bid at or above the best ask and an ask
         at or below the best bid can trade, and the others change neither
         the uncross price (every price with volume lies between those two)
@@ -802,12 +803,11 @@ class Engine:
         book = state.book
         live = self._live
         if any(live.get(o.order_id) is o for o in state.auction_market):
-            return list(book.bids.items()), list(book.asks.items())
+            return book.levels(BUY), book.levels(Side.SELL)
         bid, ask = book.best_bid(), book.best_ask()
         if bid is None or ask is None or bid < ask:
             return [], []
-        return ([(p, lvl) for p, lvl in book.bids.items() if p >= ask],
-                [(p, lvl) for p, lvl in book.asks.items() if p <= bid])
+        return book.levels(BUY, ask), book.levels(Side.SELL, bid)
 
     def _auction_depth(self, state: _SeriesState) -> list[AuctionOrder]:
         """What the published indicative price needs: one entry per price
@@ -817,8 +817,8 @@ class Engine:
         live = self._live
         out = []
         for side, levels in zip((BUY, Side.SELL), self._crossing_levels(state)):
-            for price, lvl in levels:
-                out.append(AuctionOrder(0, 0, side, price, lvl.qty, 0))
+            for price, qty, _ in levels:
+                out.append(AuctionOrder(0, 0, side, price, qty, 0))
         for side in (BUY, Side.SELL):
             qty = sum(o.qty for o in state.auction_market if o.side is side and live.get(o.order_id) is o)
             if qty:
@@ -862,7 +862,7 @@ class Engine:
                 self._emit(trade)
                 self._auction_fill(state, buy, fill.qty, cmd, ts)
                 self._auction_fill(state, sell, fill.qty, cmd, ts)
-            book.last_price = book.first_price = price
+            book.record_uncross(price)
             if state.breaker is not None:
                 state.breaker.reset(price, ts)
         for o in state.auction_market:
@@ -880,17 +880,13 @@ class Engine:
                 state.breaker.reset((bid + ask) // 2, ts)
 
     def _auction_fill(self, state: _SeriesState, o: Order, qty: int, cmd: int, ts: int) -> None:
-        o.filled += qty
-        if o.kind is MARKET:
+        if o.kind is MARKET:  # waiting for the uncross: the engine's, not on the book
+            o.filled += qty
             o.qty -= qty
             if not o.qty:
                 del self._live[o.order_id]
             return
-        left = o.qty + o.hidden - qty
-        if left:
-            state.book.reduce(o, left, cmd, ts)  # keeps its place (an iceberg's reserve goes first)
-        else:
-            state.book.cancel(o, cmd, ts, None)  # filled: off the book
+        state.book.fill(o, qty, cmd, ts)  # keeps its place (an iceberg's reserve goes first), or leaves
 
     def _market_limit(self, state: _SeriesState, side: Side) -> int | None:
         """How far a market order may go: the price band's edge, if any."""

@@ -346,7 +346,7 @@ class LobsterReplay:
         what was removed; counts resync corrections."""
         r = self.result
         removed = 0
-        orders = self.book.level_orders(side, price)
+        orders = self.book.orders_at(side, price)
         for pass_synthetic in (True, False):
             if pass_synthetic is False and synthetic_only:
                 break
@@ -398,15 +398,11 @@ class LobsterReplay:
         the row: excess first (both sides), then missing quantity."""
         n = snap.levels
         plan = []
-        for side, target_levels, engine_levels in ((SELL, snap.asks, self.book.asks),
-                                                    (BUY, snap.bids, self.book.bids)):
+        for side, target_levels in ((SELL, snap.asks), (BUY, snap.bids)):
             target = dict(target_levels)
-            if len(target_levels) < n:  # the whole side is visible
-                in_range = list(engine_levels)
-            else:
-                edge = target_levels[-1][0]
-                in_range = [p for p in engine_levels if (p <= edge if side is SELL else p >= edge)]
-            have = {p: engine_levels[p].qty for p in in_range}
+            # the whole side is visible when the row shows fewer than n levels, else up to its last one
+            edge = None if len(target_levels) < n else target_levels[-1][0]
+            have = {p: qty for p, qty, _ in self.book.levels(side, edge)}
             for p in set(have) | set(target):
                 d = target.get(p, 0) - have.get(p, 0)
                 if d:
@@ -464,13 +460,13 @@ class LobsterReplay:
             if st.open_qty < size:  # the file executes more than the order has: trade what it has
                 size = st.open_qty
                 r.short_executions += 1
-            for o in self.book.level_orders(resting, m.price):
+            for o in self.book.orders_at(resting, m.price):
                 if o.order_id == m.order_id:
                     break
                 self._requeue(o)
         else:
             r.executions_vs_synthetic += 1
-            queue = self.book.level_orders(resting, m.price)
+            queue = self.book.orders_at(resting, m.price)
             shortfall = size - sum(o.qty for o in queue if o.account == SYNTHETIC_ACCOUNT)
             if shortfall > 0:  # the pre-existing order is not (all) in the engine: add it first
                 self._add_synthetic(resting, m.price, shortfall)
@@ -478,7 +474,7 @@ class LobsterReplay:
                 r.resync_qty += shortfall
                 r.corrections.append((self._msgno, "add synthetic to execute", str(resting), m.price, shortfall))
                 self._corrected = True
-                queue = self.book.level_orders(resting, m.price)
+                queue = self.book.orders_at(resting, m.price)
             got = 0
             for o in queue:
                 if got >= m.size:

@@ -317,7 +317,7 @@ class Venue:
             if bid is None or ask is None:
                 continue
             owners = {o.account for side, p in ((Side.BUY, bid), (Side.SELL, ask))
-                      for o in book.level_orders(side, p) if o.qty}
+                      for o in book.orders_at(side, p) if o.qty}
             if len(owners) < 2 or not clearing.traded_today(symbol):
                 stale.add(symbol)
         self._commands.extend(clearing.settle_day(c.date, c.ts, fixings=c.fixings, quotes=quotes,

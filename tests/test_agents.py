@@ -102,7 +102,7 @@ class FakeMarket:
     def quote(self, series: str) -> Quote:
         book = self.engine.book(series)
         b, a = book.best_bid(), book.best_ask()
-        return Quote(b, book.bids[b].qty if b is not None else 0, a, book.asks[a].qty if a is not None else 0,
+        return Quote(b, book.level_qty(BUY, b) if b is not None else 0, a, book.level_qty(SELL, a) if a is not None else 0,
                      book.last_price)
 
     def orders_of(self, account: int, series: str = H27) -> dict[Side, list[tuple[int, int]]]:

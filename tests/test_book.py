@@ -182,14 +182,14 @@ def test_random_rest_cancel_match_keeps_best_prices_and_depth_right():
         assert book.depth(10**9) == (bids, asks)
 
 
-def test_level_orders_is_queue_order_and_skips_dead_entries():
+def test_orders_at_is_queue_order_and_skips_dead_entries():
     book, out, live = new_book()
     a = rest(book, 1, SELL, 100, 1)
     rest(book, 2, SELL, 100, 1)
     rest(book, 3, SELL, 100, 1)
     book.cancel(live[2], 1, 0, CancelReason.USER)
-    assert [o.order_id for o in book.level_orders(SELL, 100)] == [1, 3]
-    assert a.qty == 1 and book.level_orders(BUY, 100) == []
+    assert [o.order_id for o in book.orders_at(SELL, 100)] == [1, 3]
+    assert a.qty == 1 and book.orders_at(BUY, 100) == []
 
 
 def test_iceberg_rests_one_slice_and_refills_to_the_back():
@@ -200,7 +200,7 @@ def test_iceberg_rests_one_slice_and_refills_to_the_back():
     out.clear()
     rest(book, 3, BUY, 100, 3)
     assert [type(e) for e in out if type(e) is OrderRefilled] == [OrderRefilled]
-    assert [o.order_id for o in book.level_orders(SELL, 100)] == [2, 1]
+    assert [o.order_id for o in book.orders_at(SELL, 100)] == [2, 1]
     assert (ice.qty, ice.hidden) == (3, 1)
     book.check()
 
@@ -213,7 +213,7 @@ def test_reduce_takes_the_reserve_first_and_keeps_the_place():
     assert (ice.qty, ice.hidden) == (4, 3) and book.depth() == ([(100, 5)], [])
     book.reduce(ice, 2, 1, 0)
     assert (ice.qty, ice.hidden) == (2, 0) and book.depth() == ([(100, 3)], [])
-    assert [o.order_id for o in book.level_orders(BUY, 100)] == [1, 2]
+    assert [o.order_id for o in book.orders_at(BUY, 100)] == [1, 2]
     assert type(out[-1]) is LevelChanged and out[-1].qty == 3
     book.check()
 
@@ -296,3 +296,38 @@ def test_check_detects_a_crossed_book():
     except AssertionError:
         return
     raise AssertionError("check() missed a crossed book")
+
+
+def test_levels_are_best_first_and_against_keeps_only_what_would_trade():
+    book, _, _ = new_book()
+    for oid, price, qty in ((1, 98, 2), (2, 100, 3), (3, 99, 1), (4, 100, 4)):
+        rest(book, oid, BUY, price, qty)
+    assert book.levels(BUY) == [(100, 7, 2), (99, 1, 1), (98, 2, 1)]
+    assert book.levels(BUY, 99) == [(100, 7, 2), (99, 1, 1)]  # what an ask at 99 would trade with
+    assert book.levels(SELL) == [] and book.level_qty(BUY, 100) == 7 and book.level_qty(BUY, 101) == 0
+
+
+def test_an_auction_fill_keeps_the_order_in_place_or_takes_it_off():
+    book, out, live = new_book()
+    a = rest(book, 1, SELL, 100, 5)
+    rest(book, 2, SELL, 100, 1)
+    book.fill(a, 2, 1, 0)
+    assert (a.filled, a.qty) == (2, 3) and [o.order_id for o in book.orders_at(SELL, 100)] == [1, 2]
+    book.fill(a, 3, 1, 0)
+    assert a.filled == 5 and 1 not in live and book.level_qty(SELL, 100) == 1
+    book.record_uncross(100)
+    assert (book.last_price, book.first_price) == (100, 100)
+    book.check()
+
+
+def test_state_hash_is_the_same_for_books_that_rest_the_same_queues():
+    one, _, _ = new_book()
+    two, _, _ = new_book()
+    rest(one, 1, BUY, 99, 2)
+    rest(one, 2, BUY, 99, 3)
+    rest(two, 1, BUY, 99, 2)
+    assert one.state_hash() != two.state_hash()
+    rest(two, 2, BUY, 99, 3)
+    assert one.state_hash() == two.state_hash()
+    one.cancel(one.orders_at(BUY, 99)[0], 1, 0, CancelReason.USER)
+    assert one.state_hash() != two.state_hash()

@@ -86,9 +86,8 @@ class Ex:
 
     def l3(self, side) -> list:
         """[(price, [(order_id, visible, hidden), ...]), ...] best first."""
-        levels = self.book.bids if side is BUY else self.book.asks
-        prices = sorted(levels, reverse=side is BUY)
-        return [(p, [(o.order_id, o.qty, o.hidden) for o in self.book.level_orders(side, p)]) for p in prices]
+        return [(p, [(o.order_id, o.qty, o.hidden) for o in self.book.orders_at(side, p)])
+                for p, _, _ in self.book.levels(side)]
 
     def snapshot(self):
         live = sorted((o.order_id, o.account, o.side, o.kind, o.price, o.qty, o.hidden, o.filled)
@@ -899,7 +898,7 @@ def test_a_moving_band_keeps_its_width_and_follows_the_last_trade():
 # --------------------------------------------------------------------------- queries and events
 
 
-def test_queries_best_prices_depth_level_orders_and_status(ex):
+def test_queries_best_prices_depth_orders_at_and_status(ex):
     ex.buy(1, 3, 99)
     ex.buy(2, 4, 99)
     ex.buy(3, 1, 97)
@@ -909,8 +908,8 @@ def test_queries_best_prices_depth_level_orders_and_status(ex):
     assert (b.best_bid(), b.best_ask()) == (99, 101)
     assert b.depth() == ([(99, 7), (97, 1)], [(101, 2), (103, 2)])
     assert b.depth(1) == ([(99, 7)], [(101, 2)])
-    assert [o.order_id for o in b.level_orders(BUY, 99)] == [1, 2]
-    assert b.level_orders(BUY, 98) == [] and b.level_orders(SELL, 99) == []
+    assert [o.order_id for o in b.orders_at(BUY, 99)] == [1, 2]
+    assert b.orders_at(BUY, 98) == [] and b.orders_at(SELL, 99) == []
     ex.buy(6, 1, 101)
     st = ex.e.status(4)
     assert (st.order_id, st.account, st.series, st.side, st.kind, st.price) == (4, 2, S, SELL, LIMIT, 101)

@@ -437,10 +437,10 @@ def engine_outcomes(events) -> list[tuple]:
 def engine_book_view(engine: Engine) -> tuple:
     book = engine.book(SERIES)
     sides = []
-    for side, levels in ((BUY, book.bids), (SELL, book.asks)):
+    for side in (BUY, SELL):
         rows = []
-        for p in sorted(levels, reverse=side is BUY):
-            rows += [(p, o.order_id, o.account, o.qty, o.hidden) for o in book.level_orders(side, p)]
+        for p, _, _ in book.levels(side):
+            rows += [(p, o.order_id, o.account, o.qty, o.hidden) for o in book.orders_at(side, p)]
         sides.append(tuple(rows))
     return tuple(sides)
 

@@ -120,9 +120,9 @@ class L3:
 def engine_l3(engine: Engine, series: str) -> dict:
     book = engine.book(series)
     out = {}
-    for side, levels in ((BUY, book.bids), (SELL, book.asks)):
-        for p in levels:
-            out[side, p] = [(o.order_id, o.qty, o.qty + o.hidden) for o in book.level_orders(side, p)]
+    for side in (BUY, SELL):
+        for p, _, _ in book.levels(side):
+            out[side, p] = [(o.order_id, o.qty, o.qty + o.hidden) for o in book.orders_at(side, p)]
     return out
 
 

@@ -354,8 +354,8 @@ class Simulation:
             return
         book = self.venue.engine.book(series)
         bid, ask = book.best_bid(), book.best_ask()
-        quote = Quote(bid, book.bids[bid].qty if bid is not None else 0,
-                      ask, book.asks[ask].qty if ask is not None else 0, book.last_price)
+        quote = Quote(bid, book.level_qty(Side.BUY, bid) if bid is not None else 0,
+                      ask, book.level_qty(Side.SELL, ask) if ask is not None else 0, book.last_price)
         if tape.record(self.now, quote):
             for p in self.subscribers:
                 if p.active and series not in p.pending_md:
