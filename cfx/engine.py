@@ -58,6 +58,7 @@ from cfx.batch import batch_refusal, last_boundary
 from cfx.book import Order, OrderBook
 from cfx.protections import PriceBand, VelocityBreaker
 from cfx.session import SessionMachine, SessionSchedule, Transition
+from cfx.validation import modify_reason, submit_reason
 from cfx.types import (
     AdvanceTime,
     AuctionUncrossed,
@@ -313,24 +314,10 @@ class Engine:
         price = c.price
         display = c.display_qty
         stop_price = c.stop_price
-        # the checks every order needs inline; the rarer options in _validate_options
         if state is None:
             reason = RejectReason.UNKNOWN_SERIES
-        elif qty <= 0:
-            reason = RejectReason.BAD_QUANTITY
-        elif qty > state.rules.max_qty:
-            reason = RejectReason.QUANTITY_TOO_LARGE
-        elif oid in self._live:
-            reason = RejectReason.DUPLICATE_ORDER_ID
-        elif kind is LIMIT and tif is not GTD and not (display or c.post_only or stop_price or c.expire_ns):
-            if price <= 0:
-                reason = RejectReason.BAD_PRICE
-            elif state.price_band is not None and not state.price_band.allows(price, state.book.last_price):
-                reason = RejectReason.PRICE_OUTSIDE_BAND
-            else:
-                reason = None
-        else:
-            reason = self._validate_options(c, state)
+        else:  # validation (cfx/validation.py), then the risk gate
+            reason = submit_reason(c, state.rules, state.price_band, state.book.last_price, self._live)
         if reason is None and self.risk_check is not None:
             reason = self.risk_check(c)
         if reason is not None:
@@ -376,41 +363,6 @@ class Engine:
             last = book.last_price
             if last is not None:  # already through its trigger: it enters now
                 self._trigger_stops(state, cmd, ts, last, last)
-
-    @staticmethod
-    def _validate_options(c: SubmitOrder, state: _SeriesState) -> RejectReason | None:
-        """Why to refuse an order that is not a plain limit order (market,
-        stop, iceberg, post-only, GTD), or None. Series, quantity and id are
-        already checked."""
-        qty = c.qty
-        kind = c.kind
-        if kind is LIMIT or kind is STOP_LIMIT:
-            price = c.price
-            if price <= 0:
-                return RejectReason.BAD_PRICE
-            if state.price_band is not None and not state.price_band.allows(price, state.book.last_price):
-                return RejectReason.PRICE_OUTSIDE_BAND
-        elif c.price != 0:
-            return RejectReason.BAD_PRICE
-        if kind is STOP_LIMIT or kind is STOP_MARKET:
-            if c.stop_price <= 0 or c.tif is FOK:  # a stop cannot promise all-or-nothing when it triggers
-                return RejectReason.BAD_ORDER_TYPE
-        elif c.stop_price:
-            return RejectReason.BAD_ORDER_TYPE
-        tif = c.tif
-        if c.display_qty:
-            if c.display_qty < 0 or c.display_qty > qty:
-                return RejectReason.BAD_DISPLAY_QUANTITY
-            if kind is not LIMIT or tif is IOC or tif is FOK:
-                return RejectReason.BAD_ORDER_TYPE
-        if c.post_only and (kind is not LIMIT or tif is IOC or tif is FOK):
-            return RejectReason.BAD_ORDER_TYPE
-        if tif is GTD:
-            if c.expire_ns <= c.ts:
-                return RejectReason.BAD_EXPIRY
-        elif c.expire_ns:
-            return RejectReason.BAD_EXPIRY
-        return None
 
     def _enter(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
         """An accepted (or re-priced) order meets the book; a market order is
@@ -523,18 +475,10 @@ class Engine:
             reason = session.reject_reason()
         else:
             state = self._series[o.series]
-            rules = state.rules
-            if c.qty <= 0:
-                reason = RejectReason.BAD_QUANTITY
-            elif c.qty > rules.max_qty:
-                reason = RejectReason.QUANTITY_TOO_LARGE
-            elif c.price <= 0:
-                reason = RejectReason.BAD_PRICE
-            elif state.price_band is not None and not state.price_band.allows(c.price, state.book.last_price):
-                reason = RejectReason.PRICE_OUTSIDE_BAND
-            elif o.post_only and c.price != o.price and state.book.crosses(o.side, c.price):
+            reason = modify_reason(c, state.rules, state.price_band, state.book.last_price)
+            if reason is None and o.post_only and c.price != o.price and state.book.crosses(o.side, c.price):
                 reason = RejectReason.POST_ONLY_WOULD_CROSS
-            elif self.risk_check is not None and c.qty > o.qty + o.hidden:
+            elif reason is None and self.risk_check is not None and c.qty > o.qty + o.hidden:
                 # the increase is new exposure: the risk gate sees it as a new order of that size
                 reason = self.risk_check(SubmitOrder(ts, o.series, o.order_id, o.account, o.side,
                                                      c.qty - o.qty - o.hidden, c.price))
@@ -890,21 +834,17 @@ class Engine:
 
     def _market_limit(self, state: _SeriesState, side: Side) -> int | None:
         """How far a market order may go: the price band's edge, if any."""
-        band = state.band()
-        return None if band is None else band[1] if side is BUY else band[0]
+        band = state.price_band
+        return None if band is None else band.protection_limit(side, state.book.last_price)
 
     def _guard(self, state: _SeriesState, side: Side, limit: int | None, ts: int) -> int | None:
         """``limit`` tightened to what the circuit breaker lets trade now."""
         breaker = state.breaker
-        if breaker is None:
-            return limit
-        ref = breaker.reference(ts)
-        if ref is None:
+        edge = None if breaker is None else breaker.edge(side, ts)
+        if edge is None:
             return limit
         if side is BUY:
-            edge = ref + breaker.threshold
             return edge if limit is None or limit > edge else limit
-        edge = ref - breaker.threshold
         return edge if limit is None or limit < edge else limit
 
     def _place_guarded(self, state: _SeriesState, order: Order, qty: int, limit: int | None, cmd: int,

@@ -3,7 +3,7 @@ and a velocity circuit breaker. Integers only (ticks, ns); both sit on the
 order path, so their checks are a comparison or two.
 
 - `PriceBand`: limit prices outside ``[low, high]`` (inclusive edges) are
-  rejected; market orders stop at the edge; it can expand and re-centre.
+  rejected; market orders stop at the edge; it can expand.
 - `band_limits`: the listed band around a reference price.
 - `VelocityBreaker`: a trade more than ``threshold`` ticks away from the
   price ``window_ns`` earlier halts the series for ``halt_ns``.
@@ -31,12 +31,12 @@ class PriceBand:
 
     Dynamic price limits (as CME's daily limits with expansion): `expand`
     widens the band by ``pct`` percent of its half-width on both sides
-    (after a limit hit and its cooling-off halt, decided by the engine);
-    `recentre` moves it, same width, onto a new reference (one that follows
-    the index while the book is stale, sent by the caller).
+    (after a limit hit and its cooling-off halt, decided by the engine). A
+    band that follows the index while the book is stale is a new listing
+    around a new reference (`band_limits`, sent by the sim loop).
 
     - `limits(last)`, `allows(price, last)`, `protection_limit(side, last)`: O(1).
-    - `expand(pct)`, `recentre(reference)`: O(1).
+    - `expand(pct)`: O(1).
     """
 
     __slots__ = ("low", "high", "moving", "expansions")
@@ -81,13 +81,6 @@ class PriceBand:
         self.high += step
         self.expansions += 1
 
-    def recentre(self, reference: int) -> None:
-        """Same half-width, centred on ``reference`` (low floored at `MIN_PRICE`)."""
-        half = self.half_width
-        self.low = max(MIN_PRICE, reference - half)
-        self.high = max(reference, MIN_PRICE) + half
-
-
 def band_limits(reference: int, pct: float) -> tuple[int, int]:
     """The listed band around ``reference``: ``pct`` percent of it either
     side (at least a tick), the low edge floored at `MIN_PRICE`."""
@@ -104,6 +97,7 @@ class VelocityBreaker:
 
     Timestamps must not decrease. No price recorded yet: nothing breaches.
 
+    - `edge(side, ts)`: the worst price a trade may print at now (what the engine uses).
     - `check(price, ts) -> bool`: would a trade at ``price`` breach?
     - `record(price, ts)`: a trade printed.
     - `reference(ts)`: the price a trade at ``ts`` is measured from.
@@ -138,13 +132,19 @@ class VelocityBreaker:
             prices.popleft()
         return prices[0][1]
 
-    def check(self, price: int, ts: int) -> bool:
-        """Would a trade at ``price`` and ``ts`` breach the threshold?"""
+    def edge(self, side: Side, ts: int) -> int | None:
+        """The worst price an aggressor of ``side`` may trade at ``ts``
+        without breaching (the engine stops a sweep there and halts), or
+        None when no price is recorded."""
         ref = self.reference(ts)
         if ref is None:
-            return False
-        move = price - ref
-        return move > self.threshold or -move > self.threshold
+            return None
+        return ref + self.threshold if side is BUY else ref - self.threshold
+
+    def check(self, price: int, ts: int) -> bool:
+        """Would a trade at ``price`` and ``ts`` breach the threshold (beyond either `edge`)?"""
+        high = self.edge(BUY, ts)
+        return high is not None and (price > high or price < self.edge(Side.SELL, ts))
 
     def record(self, price: int, ts: int) -> None:
         """A trade printed at ``price``; the last one at a timestamp counts."""

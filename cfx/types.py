@@ -52,7 +52,7 @@ class StpMode(StrEnum):
 
 class RejectReason(StrEnum):
     """Why a command changed nothing. Grouped by the layer that refuses:
-    validation, then risk, then matching, then market state."""
+    validation (cfx/validation.py), risk (the clearing house's credit check), matching, session."""
 
     # validation
     UNKNOWN_SERIES = "unknown_series"
@@ -72,7 +72,7 @@ class RejectReason(StrEnum):
     # matching
     POST_ONLY_WOULD_CROSS = "post_only_would_cross"
     FOK_CANNOT_FILL = "fok_cannot_fill"
-    # market state
+    # session (the series' trading state, cfx/session.py; a batch series' refusals, cfx/batch.py)
     MARKET_CLOSED = "market_closed"
     SERIES_HALTED = "series_halted"
     NOT_IN_BATCH = "not_in_batch"  # an order type a batch-auction series does not take (cfx/batch.py)

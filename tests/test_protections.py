@@ -78,14 +78,13 @@ def test_fixed_band_ignores_trades_and_moving_band_follows_them():
         assert rejected(e, 3, Side.BUY, 108) is not moving
 
 
-def test_band_expands_and_recentres_keeping_its_half_width():
+def test_band_expands_by_a_share_of_its_half_width_and_stops_market_orders_at_its_edges():
     band = PriceBand(90, 110)
     band.expand(50)  # half-width 10: 5 more each side
     assert band.limits() == (85, 115) and band.expansions == 1
-    band.recentre(60)
-    assert band.limits() == (45, 75)
-    band.recentre(5)
-    assert band.limits() == (MIN_PRICE, 20)
+    assert (band.protection_limit(Side.BUY), band.protection_limit(Side.SELL)) == (115, 85)
+    assert PriceBand(3, 9).limits() == (3, 9)
+    PriceBand(MIN_PRICE, 1)  # a one-tick band at the floor is valid
     with pytest.raises(InputError):
         PriceBand(10, 5)
 
@@ -124,6 +123,7 @@ def breaker(threshold: int = 10, window_ns: int = SEC, halt_ns: int = 60 * SEC) 
 def test_move_of_exactly_the_threshold_does_not_trip_but_one_tick_more_does():
     b = breaker()
     b.record(100, 0)
+    assert (b.edge(Side.BUY, 500 * MS), b.edge(Side.SELL, 500 * MS)) == (110, 90)  # where the engine stops
     assert not b.check(110, 500 * MS)
     assert not b.check(90, 500 * MS)
     assert b.check(111, 500 * MS)
