@@ -32,11 +32,11 @@ def path_first(message: str) -> str:
     return f"{m.group(2) or '(top level)'}: {m.group(1)}"
 
 
-def from_validation(source: str, error: Exception) -> InputError:
+def from_validation(source: str, error: Exception, fmt: str = "TOML") -> InputError:
     """The `InputError` for a msgspec validation (or decode) error of the
-    document ``source``."""
+    document ``source`` (a file, or a file's record), written in ``fmt``."""
     import msgspec
 
     if isinstance(error, msgspec.ValidationError):
         return InputError(f"{source}: {one_line(path_first(str(error)))}")
-    return InputError(f"{source}: not valid TOML: {one_line(str(error))}")
+    return InputError(f"{source}: not valid {fmt}: {one_line(str(error))}")

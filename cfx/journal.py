@@ -31,7 +31,7 @@ from typing import IO, Iterable, Iterator
 
 import msgspec
 
-from cfx.errors import InputError
+from cfx.errors import InputError, from_validation
 from cfx.types import Command, command_decoder, encoder
 
 HEADER = b"cfx-journal 1\n"
@@ -172,10 +172,8 @@ def read_stream(f: IO[bytes], source: str, decoder: msgspec.json.Decoder = comma
     for n, body, _, _ in _records(source, f):
         try:
             yield decoder.decode(body)
-        except msgspec.ValidationError as e:
-            raise InputError(f"{source}: record {n}: {e}") from None
-        except msgspec.DecodeError as e:
-            raise InputError(f"{source}: record {n}: not a JSON command: {e}") from None
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            raise from_validation(f"{source}: record {n}", e, "JSON") from None
 
 
 def read_upto(path: str | Path, count: int, decoder: msgspec.json.Decoder = command_decoder) -> Iterator[Command]:

@@ -22,9 +22,10 @@ sink the engine and its books append to, and empties it before returning.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from cfx.clearing import ClearingConfig, ClearingHouse
 from cfx.engine import Engine
@@ -47,6 +48,12 @@ from cfx.types import (
 )
 
 
+NonNegative = Annotated[int, Meta(ge=0)]
+"""Limits live in the types: a journal record outside them is a decode
+error naming the record and field; cross-field checks are in
+``__post_init__`` (msgspec makes them validation errors too)."""
+
+
 class ConfigureClearing(_Msg):
     """The clearing house's settings; the first line of a run's journal."""
 
@@ -61,28 +68,34 @@ class ListContract(_Msg):
 
     ts: int
     spec: Series
-    reference_price: int
-    max_qty: int = 10_000
-    band_low: int | None = None
-    band_high: int | None = None
+    reference_price: Annotated[int, Meta(ge=1)]
+    max_qty: Annotated[int, Meta(ge=1)] = 10_000
+    band_low: Annotated[int, Meta(ge=1)] | None = None
+    band_high: Annotated[int, Meta(ge=1)] | None = None
     band_moving: bool = False
     auction_tie_break: Literal["reference", "cme"] = "reference"
-    band_expand_pct: int = 0
-    band_hits: int = 3
-    band_halt_ns: int = 120_000_000_000
-    band_max_expansions: int = 2
+    band_expand_pct: NonNegative = 0
+    band_hits: Annotated[int, Meta(ge=1)] = 3
+    band_halt_ns: NonNegative = 120_000_000_000
+    band_max_expansions: NonNegative = 2
+
+    def __post_init__(self) -> None:
+        if (self.band_low is None) != (self.band_high is None):
+            raise ValueError("band-low and band-high are given together or not at all")
+        if self.band_low is not None and self.band_low > self.band_high:
+            raise ValueError(f"band_low ({self.band_low}) is above band_high ({self.band_high})")
 
 
 class OpenAccount(_Msg):
     ts: int
     account: int
-    deposit: int  # micro-dollars
+    deposit: NonNegative  # micro-dollars
 
 
 class Deposit(_Msg):
     ts: int
     account: int
-    amount: int  # micro-dollars
+    amount: NonNegative  # micro-dollars
 
 
 class SettleDay(_Msg):
@@ -125,10 +138,14 @@ class ConfigureSession(_Msg):
     open: int
     settlement_start: int
     close: int
-    breaker_ticks: int = 0
-    breaker_window_ns: int = 60_000_000_000
-    breaker_halt_ns: int = 120_000_000_000
-    batch_interval_ns: int = 0
+    breaker_ticks: NonNegative = 0
+    breaker_window_ns: Annotated[int, Meta(ge=1)] = 60_000_000_000
+    breaker_halt_ns: NonNegative = 120_000_000_000
+    batch_interval_ns: NonNegative = 0
+
+    def __post_init__(self) -> None:
+        if not self.pre_open <= self.open <= self.settlement_start <= self.close:
+            raise ValueError("expected pre_open <= open <= settlement_start <= close")
 
 
 class PayFunding(_Msg):

@@ -106,6 +106,15 @@ def test_a_well_chained_journal_the_venue_refuses_names_the_record(tmp_path, cap
     assert code == 2 and "record 2: the venue refused OpenAccount" in err and err.count("\n") == 1
 
 
+def test_a_journal_record_outside_its_type_limits_names_the_record_and_field(tmp_path, capsys):
+    path = tmp_path / "journal"
+    with Journal(path) as j:
+        j.write(OpenAccount(0, 1, 10))
+        j.write(OpenAccount(0, 2, -10))  # limits are checked when decoding, not on construction
+    code, _, err = run_cli(capsys, "replay", path)
+    assert code == 2 and "journal: record 2: deposit: Expected `int` >= 0" in err and err.count("\n") == 1, err
+
+
 def test_replay_says_when_its_hash_differs_from_the_summary(small_run, tmp_path, capsys):
     for name in ("journal", "summary.json"):
         (tmp_path / name).write_bytes((small_run / name).read_bytes())

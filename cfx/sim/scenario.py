@@ -348,7 +348,7 @@ def with_seed(scenario: Scenario, seed: int, source: str = "--seed") -> Scenario
     try:
         msgspec.convert(seed, type=Seed)
     except msgspec.ValidationError as e:
-        raise InputError(f"{source}: {e}") from None
+        raise from_validation(source, e) from None
     return msgspec.structs.replace(scenario, seed=seed)
 
 
