@@ -296,6 +296,12 @@ class Engine:
         self._emit(OrderRejected(self._next(), cmd, ts, order_id, account, reason, series))
 
     def submit(self, c: SubmitOrder) -> None:
+        """A new order: expire due GTD orders, bring its session up to
+        ``c.ts``, validate, ask the risk gate, then match or collect it.
+        Runtime complexity: O(1) amortised for an order that rests (O(log
+        levels) at a new price), O(fills + levels swept · log levels) for
+        one that trades, plus the stops it triggers; a call collects it in
+        O(levels it can cross) for the indicative."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
         gtd = self._gtd
@@ -417,6 +423,9 @@ class Engine:
                 high = max(high, book.first_price, book.last_price)
 
     def cancel(self, c: CancelOrder) -> None:
+        """Cancel a live order of the sender's (resting, pending stop or
+        waiting for an auction). Runtime complexity: O(1) (the order stays
+        in its level's queue as a dead entry, skipped later)."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:
@@ -459,6 +468,9 @@ class Engine:
             self._series[o.series].book.cancel(o, cmd, ts, reason)
 
     def modify(self, c: ModifyOrder) -> None:
+        """Cancel-replace a resting limit order (see the module docstring for
+        priority). Runtime complexity: O(1) for a decrease at the same
+        price; otherwise a cancel and a `submit`'s matching."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:

@@ -39,12 +39,10 @@ import msgspec
 from msgspec import Meta
 
 from cfx.errors import InputError
+from cfx.units import CONTRACT_UNIT, TICK_MICRO  # the contract's defaults (re-exported)
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 """CME month codes, January..December."""
-
-CONTRACT_UNIT = 730  # GPU-hours: one GPU for an average month (8760 / 12)
-TICK_MICRO = 10_000  # micro-dollars per GPU-hour per tick ($0.01)
 
 SettlementRule = Literal["monthly_average", "twap_window"]
 
@@ -214,11 +212,6 @@ class Series(msgspec.Struct, frozen=True, kw_only=True):
     def is_trading(self, on: dt.date) -> bool:
         """Listed and not expired on `on` (business days only)."""
         return is_business_day(on) and self.first_trading_day <= on <= self.last_trading_day
-
-
-def tick_value_micro(series: Series) -> int:
-    """Money per tick per contract, in micro-dollars."""
-    return series.tick_value_micro
 
 
 def make_series(

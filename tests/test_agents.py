@@ -28,7 +28,6 @@ from cfx.agents import (
     MarketMaker,
     MarketMakerSpec,
     MomentumTraderSpec,
-    NoiseTrader,
     NoiseTraderSpec,
     Quote,
     agent_for,
@@ -692,55 +691,6 @@ def test_noise_traders_are_deterministic_for_a_seed():
     c, _ = _noise_run(seed=6, hours=1)
     assert encoder.encode(a.commands) == encoder.encode(b.commands)
     assert encoder.encode(a.commands) != encoder.encode(c.commands)
-
-
-def test_noise_trader_wakeup_is_cheap():
-    """Per wake-up work, measured against a do-nothing context (the sim's
-    own costs excluded): well under the ~50 µs a message may cost in all."""
-    import time
-
-    class NullCtx:
-        now = 0
-        account = 1
-        rng = np.random.default_rng(0)
-        q = Quote(299, 10, 301, 10, 300)
-        ids = itertools.count(1)
-
-        def listed(self):
-            return [H27]
-
-        def front(self, basket=None):
-            return H27
-
-        def quote(self, series):
-            return self.q
-
-        def position(self, series):
-            return 0
-
-        def submit(self, *a, **k):
-            return next(self.ids)
-
-        def cancel(self, oid):
-            pass
-
-        def wake_after(self, d):
-            self.now += d
-
-        def settlement(self, s):
-            return None
-
-        expected_settlement = index_ticks = settlement
-
-    ctx = NullCtx()
-    nt = NoiseTrader(NoiseTraderSpec())
-    nt.on_start(ctx)
-    n = 20_000
-    t0 = time.perf_counter()
-    for _ in range(n):
-        nt.on_wakeup(ctx)
-    per = (time.perf_counter() - t0) / n
-    assert per < 50e-6, per
 
 
 def test_noise_traders_anchor_on_the_expected_settlement_when_asked():

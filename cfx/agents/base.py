@@ -50,13 +50,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Protocol, 
 import msgspec
 
 from cfx.types import OrderKind, Side, StpMode, TimeInForce
+from cfx.units import NS
 
 if TYPE_CHECKING:
     import datetime as dt
 
     import numpy as np
 
-SECOND = 1_000_000_000
+SECOND = NS
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 

@@ -14,6 +14,7 @@ import msgspec
 
 from cfx.agents.base import Agent, AgentSpec
 from cfx.types import OrderAccepted, OrderCancelled, OrderModified, OrderRejected, RejectReason, Side, Trade
+from cfx.units import CONTRACT_UNIT
 
 if TYPE_CHECKING:
     from cfx.agents.base import Context
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 BUY = Side.BUY
 SELL = Side.SELL
 
-CONTRACT_GPU_HOURS = 730  # one contract = one GPU for an average month (cfx.products.CONTRACT_UNIT)
+CONTRACT_GPU_HOURS = CONTRACT_UNIT  # one contract = one GPU for an average month
 
 # ----------------------------------------------------------------------------- parameter types
 

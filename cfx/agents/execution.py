@@ -30,11 +30,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from cfx.types import OrderCancelled, OrderRejected, Side, TimeInForce, Trade
+from cfx.units import NS
 
 if TYPE_CHECKING:
     from cfx.agents.base import Context
 
-SECOND = 1_000_000_000
+SECOND = NS
 IOC = TimeInForce.IOC
 DAY = TimeInForce.DAY
 STYLES = ("twap", "pov")

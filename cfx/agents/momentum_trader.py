@@ -121,9 +121,9 @@ class MomentumTrader(SeriesTrader):
             t.long_sum += last
             if len(t.long) > spec.long_window:
                 t.long_sum -= t.long.popleft()
-            if len(t.long) < spec.long_window or series in busy:
+            diff = self.signal(series)
+            if diff is None or series in busy:
                 continue
-            diff = t.short_sum / len(t.short) - t.long_sum / len(t.long)
             if diff > spec.threshold_ticks:
                 target = spec.max_position
             elif diff < -spec.threshold_ticks:

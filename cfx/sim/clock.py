@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-NS = 1_000_000_000
-MINUTE_NS = 60 * NS
+from cfx.units import MINUTE_NS, NS
 
 
 def epoch_ns(day: dt.date, minute: int = 0) -> int:

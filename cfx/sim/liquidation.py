@@ -34,11 +34,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cfx.types import CancelOrder, OrderKind, SessionState, Side, SubmitOrder, TimeInForce
+from cfx.units import NS
 
 if TYPE_CHECKING:
     from cfx.sim.loop import Simulation
 
-NS = 1_000_000_000
 TRADING = (SessionState.CONTINUOUS, SessionState.SETTLEMENT_WINDOW)
 
 

@@ -26,6 +26,7 @@ from cfx.products import HOPPER, Basket
 from cfx.sim.clock import TIME_OF_DAY as _TIME
 from cfx.sim.clock import minutes
 from cfx.types import StpMode
+from cfx.units import CONTRACT_UNIT, micro
 
 FIRST_DATE = dt.date(1971, 1, 1)  # the clock is int64 ns since 1970: runs fit well inside
 LAST_DATE = dt.date(2199, 12, 31)
@@ -78,7 +79,7 @@ class Products(_Section):
 
     baskets: Annotated[list[Basket], Meta(min_length=1)] = msgspec.field(default_factory=lambda: [HOPPER])
     months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
-    contract_unit: Annotated[int, Meta(gt=0, le=1_000_000)] = 730
+    contract_unit: Annotated[int, Meta(gt=0, le=1_000_000)] = CONTRACT_UNIT
     tick_usd: Annotated[float, Meta(ge=0.000001, le=10_000)] = 0.01  # rounded to whole micro-dollars
     settlement: Literal["monthly_average", "twap_window"] = "monthly_average"
     window_days: Annotated[int, Meta(ge=1, le=23)] = 5
@@ -388,11 +389,11 @@ def _cross_checks(s: Scenario) -> list[str]:
         out.append(f"agents: {total:,} agents in all, more than the {MAX_AGENTS:,} a scenario may have")
     fund = s.rules.clearing.guarantee_fund_contribution
     for i, a in enumerate(s.agents):
-        if round(a.collateral_usd * 1_000_000) < fund:
+        if micro(a.collateral_usd) < fund:
             out.append(f"agents[{i}].collateral-usd: {a.collateral_usd} is below "
                        f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)")
     for i, shock in enumerate(s.shocks):
-        if isinstance(shock, FatFinger) and round(shock.collateral_usd * 1_000_000) < fund:
+        if isinstance(shock, FatFinger) and micro(shock.collateral_usd) < fund:
             out.append(f"shocks[{i}].collateral-usd: {shock.collateral_usd} is below "
                        f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)")
     return out

@@ -28,6 +28,7 @@ from cfx.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdr
 from cfx.types import OrderKind, Side, SubmitOrder, TimeInForce
 from cfx.venue import KillSwitch as HaltAll
 from cfx.venue import OpenAccount
+from cfx.units import micro
 
 if TYPE_CHECKING:
     from cfx.sim.loop import Simulation
@@ -66,7 +67,7 @@ def open_accounts(sim: "Simulation") -> None:
     """Open the accounts scenario shocks trade from (before the first day)."""
     for i, shock in enumerate(sim.sc.shocks):
         if isinstance(shock, FatFinger):
-            sim.send(OpenAccount(0, _fat_finger_account(i), round(shock.collateral_usd * 1_000_000)))
+            sim.send(OpenAccount(0, _fat_finger_account(i), micro(shock.collateral_usd)))
 
 
 def _fat_finger_account(i: int) -> int:

@@ -1,0 +1,33 @@
+"""Units and the constants that carry them: the one place they are written.
+
+Everything in the engine, clearing and the sim loop is an integer in these
+units (docs/design.md, "The schema"):
+
+- time: nanoseconds since the Unix epoch (UTC); `NS` per second;
+- money: micro-dollars; `MICRO` per dollar;
+- price: ticks of `TICK_MICRO` micro-dollars per GPU-hour (the default tick,
+  $0.01; a scenario may set another);
+- quantity: contracts (lots) of `CONTRACT_UNIT` GPU-hours (the default).
+"""
+
+from __future__ import annotations
+
+NS = 1_000_000_000
+"""Nanoseconds per second."""
+MS = 1_000_000
+"""Nanoseconds per millisecond."""
+MINUTE_NS = 60 * NS
+HOUR_NS = 60 * MINUTE_NS
+
+MICRO = 1_000_000
+"""Micro-dollars per dollar."""
+
+CONTRACT_UNIT = 730
+"""GPU-hours per contract: one GPU for an average month (8760 / 12)."""
+TICK_MICRO = 10_000
+"""Micro-dollars per GPU-hour per tick ($0.01)."""
+
+
+def micro(usd: float) -> int:
+    """Dollars to integer micro-dollars (half away from zero, as `round` of a float does)."""
+    return round(usd * MICRO)
