@@ -24,7 +24,7 @@ SERIES = "BENCH"
 
 
 def fresh_venue() -> Venue:
-    v = Venue()
+    v = Venue(risk=False)  # an order-flow replay, as `cfx replay ORDERS.csv` builds it
     v.apply(ListSeries(SERIES, max_qty=replay.MAX_QTY))
     return v
 
