@@ -280,18 +280,17 @@ def replay_hash(journal: Path, count: int) -> tuple[EventHash, int]:
 
     venue = Venue()
     digest = EventHash()
-    events = venue.events
+    events: list = []
     encode = encoder.encode
     n = 0
     for cmd in read_upto(journal, count, command_decoder):
-        venue.apply(cmd)
+        events += venue.apply(cmd)
         if len(events) >= BATCH_EVENTS:
             digest.update([encode(e) for e in events])
             n += len(events)
             events.clear()
     digest.update([encode(e) for e in events])
     n += len(events)
-    events.clear()
     return digest, n
 
 
