@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 
 from cfx.agents.base import Agent, AgentSpec
+from cfx.products import is_perpetual_symbol
 from cfx.types import OrderAccepted, OrderCancelled, OrderModified, OrderRejected, RejectReason, Side, Trade
 
 if TYPE_CHECKING:
@@ -25,9 +26,12 @@ CONTRACT_GPU_HOURS = 730  # one contract = one GPU for an average month (cfx.pro
 
 # ----------------------------------------------------------------------------- parameter types
 
-#: "front" (the front month of the agent's basket), "front+N" (N months
-#: further out in the same basket), or an explicit symbol such as "HOP-H27".
-SeriesSelector = Annotated[str, msgspec.Meta(pattern=r"^(front(\+[0-9]{1,2})?|[A-Z][A-Z0-9]{0,7}-[A-Z][0-9]{2})$")]
+#: "front" (the front month of the agent's basket, or its perpetual where
+#: only a perpetual is listed), "front+N" (N months further out in the same
+#: basket), "perp" (the basket's perpetual), or an explicit symbol such as
+#: "HOP-H27" or "HOP-PERP".
+SeriesSelector = Annotated[str, msgspec.Meta(
+    pattern=r"^(front(\+[0-9]{1,2})?|perp|[A-Z][A-Z0-9]{0,7}-([A-Z][0-9]{2}|PERP))$")]
 SeriesList = Annotated[tuple[SeriesSelector, ...], msgspec.Meta(min_length=1, max_length=24)]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Lots = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
@@ -56,10 +60,14 @@ def _root(symbol: str) -> str:
 
 def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> str | None:
     """The listed series a selector names now, or None (not listed, or
-    nothing listed). ``front+N`` counts listed months of the front's root."""
+    nothing listed). ``front+N`` counts listed months of the front's root
+    (a perpetual is no month); ``perp`` is the basket's perpetual."""
     listed = ctx.listed()
     if not listed:
         return None
+    if selector == "perp":
+        finder = getattr(ctx, "perpetual", None)
+        return finder(basket) if finder is not None else None
     if not selector.startswith("front"):
         return selector if selector in listed else None
     try:
@@ -72,7 +80,7 @@ def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> 
     if n == 0:
         return front
     root = _root(front)
-    same = [s for s in listed if _root(s) == root]
+    same = [s for s in listed if _root(s) == root and not is_perpetual_symbol(s)]
     try:
         i = same.index(front) + n
     except ValueError:
@@ -83,7 +91,7 @@ def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> 
 def next_series(ctx: "Context", series: str) -> str | None:
     """The listed month after ``series`` in the same root, or None."""
     root = _root(series)
-    same = [s for s in ctx.listed() if _root(s) == root]
+    same = [s for s in ctx.listed() if _root(s) == root and not is_perpetual_symbol(s)]
     try:
         i = same.index(series) + 1
     except ValueError:

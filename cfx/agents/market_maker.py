@@ -37,6 +37,7 @@ from cfx.agents.common import (
     exp_delay,
     resolve_all,
 )
+from cfx.products import is_perpetual_symbol
 from cfx.types import Trade
 
 HalfSpread = Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
@@ -69,6 +70,7 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     min_requote_ns: NonNegativeInt = SECOND // 4
     markout_s: Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)] = 60.0
     settlement_aware: bool = False
+    funding_intervals: NonNegativeFloat = 1.0
 
     def __post_init__(self) -> None:
         if self.max_half_spread_ticks < self.half_spread_ticks:
@@ -152,7 +154,12 @@ class MarketMaker(Agent):
     is the value of the final settlement under the rule in force: the
     index's expected average, or the settlement window's VWAP as far as
     its quotes can still hold it (`_final_day_value`).
-    ``series``: selectors ("front", "front+1", or a symbol; default the
+    On a perpetual (no final settlement: its anchor is the index) the
+    target is lowered by the funding a long would pay over
+    ``funding_intervals`` intervals at the rate the current interval would
+    pay (`ctx.funding_rate`; raised when shorts pay), so a premium that
+    pushes funding past the interest rate is quoted back toward the index.
+    ``series``: selectors ("front", "front+1", "perp", or a symbol; default the
     front and the next month of ``basket``, None = the default basket).
     """
 
@@ -373,6 +380,13 @@ class MarketMaker(Agent):
         return (start <= ctx.now < end and ctx.final_settlement_rule() == "vwap_window"
                 and ctx.days_to_expiry(series) == 0)
 
+    def _funding_carry(self, ctx: Context, series: str, price: float) -> float:
+        """A perpetual's expected funding (ticks per lot) over ``funding_intervals``
+        intervals at the rate the current one would pay: what a long pays
+        (a short receives) for holding it, so it comes off the fair value."""
+        rate = ctx.funding_rate(series) if hasattr(ctx, "funding_rate") else None
+        return 0.0 if not rate else price * rate * 1e-8 * self.spec.funding_intervals
+
     def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:  # noqa: C901 (one pass over the quote; split candidate)
         spec = self.spec
         now = ctx.now
@@ -411,6 +425,8 @@ class MarketMaker(Agent):
             target = anchor
         else:
             target = spec.index_weight * anchor + (1.0 - spec.index_weight) * market
+        if spec.funding_intervals and is_perpetual_symbol(series):
+            target -= self._funding_carry(ctx, series, target)
         # news: a jump of the index anchor widens the quotes for a while
         decay = math.exp(-self._news_k * dt) if dt < (1 << 61) else 0.0
         st.news *= decay
