@@ -161,3 +161,50 @@ def test_a_short_design_perpetual_run_writes_funding_that_sums_to_zero_at_every_
     assert summary["settlement_tiers"] == {"mark": 1}
     by_type = summary["perpetual"]["funding_paid_usd_by_agent_type"]
     assert abs(sum(by_type.values())) < 0.05  # zero-sum, up to the per-type rounding to cents
+    # the journal replays to the same event log: marks and funding are commands like any other
+    from cfx import cli
+
+    replayed = tmp_path / "replayed.jsonl"
+    assert cli.main(["replay", str(out / "journal"), "--events", str(replayed)]) == 0
+    events = pq.read_table(out / "events.parquet", columns=["event"])["event"].to_pylist()
+    assert replayed.read_text().splitlines() == events
+
+
+class _Listed:
+    """The slice of a Context that series selection and funding carry read."""
+
+    def __init__(self, listed: list[str], rate: int | None = None) -> None:
+        self._listed = listed
+        self.rate = rate
+
+    def listed(self) -> list[str]:
+        return self._listed
+
+    def front(self, basket=None) -> str:
+        return self._listed[0]
+
+    def perpetual(self, basket=None) -> str | None:
+        return next((s for s in self._listed if s.endswith("-PERP")), None)
+
+    def funding_rate(self, series: str) -> int | None:
+        return self.rate if series.endswith("-PERP") else None
+
+
+def test_selectors_reach_the_perpetual_and_months_do_not_count_it():
+    from cfx.agents.common import resolve_series
+
+    both = _Listed(["HOP-F27", "HOP-G27", "HOP-PERP"])
+    assert [resolve_series(both, s) for s in ("front", "front+1", "front+2", "perp")] == [
+        "HOP-F27", "HOP-G27", None, "HOP-PERP"]
+    only = _Listed(["HOP-PERP"])
+    assert [resolve_series(only, s) for s in ("front", "front+1", "perp")] == ["HOP-PERP", None, "HOP-PERP"]
+
+
+def test_a_market_maker_on_a_perpetual_takes_the_funding_a_long_pays_off_its_fair_value():
+    from cfx.agents.market_maker import MarketMaker, MarketMakerSpec
+
+    mm = MarketMaker(MarketMakerSpec(funding_intervals=2.0))
+    # longs pay 0.05 % an interval: two intervals on 250 ticks is 0.25 tick off the fair value
+    assert mm._funding_carry(_Listed(["HOP-PERP"], rate=50_000), "HOP-PERP", 250.0) == pytest.approx(0.25)
+    assert mm._funding_carry(_Listed(["HOP-PERP"], rate=-50_000), "HOP-PERP", 250.0) == pytest.approx(-0.25)
+    assert mm._funding_carry(_Listed(["HOP-PERP"], rate=None), "HOP-PERP", 250.0) == 0.0

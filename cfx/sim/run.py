@@ -361,7 +361,12 @@ def perpetual_summary(sim: Simulation, ch: Any, funding: dict[str, int], default
     by_interval: dict[tuple[int, str], int] = {}
     for f in ch.funding:
         by_interval[(f.ts, f.series)] = by_interval.get((f.ts, f.series), 0) + f.amount
+    n = len(perps)
+    basis = [p["mean_abs_basis_ticks"] for p in perps.values() if p["mean_abs_basis_ticks"] is not None]
     return {"perpetual": {
+        "mean_abs_premium_pct": round(sum(p["mean_abs_premium_pct"] for p in perps.values()) / n, 6),
+        "mean_abs_basis_ticks": round(sum(basis) / len(basis), 4) if basis else None,
+        "mean_abs_funding_rate_pct": round(sum(p["mean_abs_funding_rate_pct"] or 0 for p in perps.values()) / n, 6),
         "series": perps,
         "funding_paid_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(funding.items())},
         "funding_intervals_paid": len(by_interval),
