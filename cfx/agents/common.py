@@ -118,6 +118,17 @@ def exp_delay(u: float, mean_ns: int) -> int:
     return int(-math.log1p(-u) * mean_ns) + 1
 
 
+def funding_carry(ctx: "Context", series: str, price: float, intervals: float) -> float:
+    """A perpetual's expected funding over ``intervals`` funding intervals,
+    ticks per lot, at the rate its current interval would pay
+    (`ctx.funding_rate`, 1e-8 units): what a long pays (> 0) or receives
+    (< 0) for holding it. 0 for a dated future, or without a rate."""
+    if not intervals or not is_perpetual_symbol(series):
+        return 0.0
+    rate = ctx.funding_rate(series) if hasattr(ctx, "funding_rate") else None
+    return 0.0 if not rate else price * rate * 1e-8 * intervals
+
+
 def reference_price(ctx: "Context", series: str, quote=None) -> float | None:
     """Where the market is, in ticks: the book mid; else the last trade;
     else the last settlement; else the expected final settlement; else

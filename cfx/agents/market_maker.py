@@ -22,6 +22,7 @@ from cfx.agents.base import (
     register,
 )
 from cfx.agents.common import (
+    funding_carry,
     BUY,
     SELL,
     Alarms,
@@ -37,7 +38,6 @@ from cfx.agents.common import (
     exp_delay,
     resolve_all,
 )
-from cfx.products import is_perpetual_symbol
 from cfx.types import Trade
 
 HalfSpread = Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
@@ -155,9 +155,10 @@ class MarketMaker(Agent):
     index's expected average, or the settlement window's VWAP as far as
     its quotes can still hold it (`_final_day_value`).
     On a perpetual (no final settlement: its anchor is the index) the
-    target is lowered by the funding a long would pay over
+    reservation price is lowered by the funding a long would pay over
     ``funding_intervals`` intervals at the rate the current interval would
-    pay (`ctx.funding_rate`; raised when shorts pay), so a premium that
+    pay (`ctx.funding_rate`; raised when shorts pay) — at once, not through
+    the slow fair value: it is a holding cost known now — so a premium that
     pushes funding past the interest rate is quoted back toward the index.
     ``series``: selectors ("front", "front+1", "perp", or a symbol; default the
     front and the next month of ``basket``, None = the default basket).
@@ -381,11 +382,8 @@ class MarketMaker(Agent):
                 and ctx.days_to_expiry(series) == 0)
 
     def _funding_carry(self, ctx: Context, series: str, price: float) -> float:
-        """A perpetual's expected funding (ticks per lot) over ``funding_intervals``
-        intervals at the rate the current one would pay: what a long pays
-        (a short receives) for holding it, so it comes off the fair value."""
-        rate = ctx.funding_rate(series) if hasattr(ctx, "funding_rate") else None
-        return 0.0 if not rate else price * rate * 1e-8 * self.spec.funding_intervals
+        """What a long pays in funding over ``funding_intervals`` (`funding_carry`)."""
+        return funding_carry(ctx, series, price, self.spec.funding_intervals)
 
     def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:  # noqa: C901 (one pass over the quote; split candidate)
         spec = self.spec
@@ -425,8 +423,6 @@ class MarketMaker(Agent):
             target = anchor
         else:
             target = spec.index_weight * anchor + (1.0 - spec.index_weight) * market
-        if spec.funding_intervals and is_perpetual_symbol(series):
-            target -= self._funding_carry(ctx, series, target)
         # news: a jump of the index anchor widens the quotes for a while
         decay = math.exp(-self._news_k * dt) if dt < (1 << 61) else 0.0
         st.news *= decay
@@ -469,6 +465,8 @@ class MarketMaker(Agent):
         if st.markouts and st.markouts[0][0] <= now:  # fills are marked out in time order
             self._mark_out(st, now, fair)
         res = fair - spec.skew_ticks_per_lot * pos
+        if spec.funding_intervals:  # a perpetual's holding cost, known now: not a view to learn slowly
+            res -= self._funding_carry(ctx, series, fair)
         h = spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news
         if h > spec.max_half_spread_ticks:
             h = spec.max_half_spread_ticks
