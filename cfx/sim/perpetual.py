@@ -124,10 +124,10 @@ class PerpetualDesk:
             mark = max(1, round(Fraction(mark_micro, tick)))
             self.marks[sym] = mark
             index_ticks = max(1, round(Fraction(index, tick)))
-            sim._send(UpdateMark(now, sim.today, sym, index_ticks, mark, premium))
+            sim.send(UpdateMark(now, sim.today, sym, index_ticks, mark, premium))
             commands = sim.venue.take_commands()
             for cmd in commands:  # a default on the mark: its orders cancelled, its positions closed out now
-                sim._send(cmd)
+                sim.send(cmd)
             if commands:
                 sim.liquidator.kick()
         if now + self.sample_ns <= self.close_ts:
@@ -146,7 +146,7 @@ class PerpetualDesk:
             rate = funding_rate(premiums, self.interest, self.clamp, self.cap)
             mean = round(Fraction(sum(premiums), len(premiums))) if premiums else 0
             self.intervals.append((sim.now, sym, index, mark, mean, rate, len(premiums)))
-            sim._send(PayFunding(sim.now, sym, mark, rate))
+            sim.send(PayFunding(sim.now, sym, mark, rate))
             self.premiums[sym] = []
 
     def predicted_rate(self, series: str) -> int | None:
