@@ -40,7 +40,8 @@ from cfx.types import (
 MICRO = 1_000_000
 _MONEY = ("collateral", "initial_margin", "maintenance_margin", "variation_margin", "fees", "fees_total",
           "realized_pnl", "unrealized_pnl", "call_amount", "amount", "equity", "maintenance", "initial", "loss",
-          "from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered")
+          "from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered",
+          "from_insurance")
 UNITS: dict[str, str] = {
     **{f: f"{f}_usd_micro" for f in _MONEY},
     "ts": "time", "price": "price_ticks", "settlement_price": "settlement_price_ticks", "mark": "mark_ticks",
