@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from cfx.command import Output
 from cfx.errors import InputError
-from cfx.products import business_days, month_days, parse_symbol
+from cfx.products import business_days, is_perpetual_symbol, month_days, parse_symbol
 
 NS_PER_S = 1_000_000_000
 MINUTE_NS = 60 * NS_PER_S
@@ -193,11 +193,14 @@ def expected_final(symbol: str, day: dt.date, fixings: dict[dt.date, float]) -> 
     the business days of its contract month of the fixing where it is known
     by `day` (month-to-date; a business day without one carries the latest
     earlier fixing) and the latest fixing on or before `day` for the
-    remaining days. NaN without any fixing by `day`."""
-    _, year, month = parse_symbol(symbol)
+    remaining days. NaN without any fixing by `day`. A perpetual (never
+    final-settling) expects the latest fixing itself."""
     known = sorted(d for d in fixings if d <= day)
     if not known:
         return math.nan
+    if is_perpetual_symbol(symbol):
+        return float(fixings[known[-1]])
+    _, year, month = parse_symbol(symbol)
     first, last = month_days(year, month)
     vals = []
     for b in business_days(first, last):

@@ -21,6 +21,12 @@ Rounding rules (all exact integer/rational arithmetic, no floats):
   divided by the tick and rounded **half up** (ties go to the higher tick;
   prices are positive) to a whole number of ticks.
 
+A `Series` with ``perpetual = True`` (``HOP-PERP``, `make_perpetual`) is a
+perpetual future on the basket: no contract month, no last trading day
+(``last_trading_day`` is `PERPETUAL_END`, so it never expires and never
+final-settles); it is marked and funded intraday (cfx/sim/perpetual.py,
+cfx/clearing/funding.py) and settles daily at its mark.
+
 This module imports nothing from the index code: it takes fixings as a
 mapping date -> micro-dollars, so the index layer can depend on it.
 """
@@ -47,6 +53,10 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 SettlementRule = Literal["monthly_average", "twap_window"]
 
 _SYMBOL = re.compile(r"^([A-Z][A-Z0-9]{0,7})-([A-Z])(\d{2})$")
+
+PERPETUAL_SUFFIX = "PERP"
+PERPETUAL_END = dt.date(9999, 12, 31)
+"""The `last_trading_day` of a perpetual: never reached."""
 
 
 # ---------------------------------------------------------------- calendar
@@ -165,6 +175,16 @@ def format_symbol(root: str, year: int, month: int) -> str:
     return f"{root}-{MONTH_CODES[month - 1]}{year % 100:02d}"
 
 
+def perpetual_symbol(root: str) -> str:
+    """``perpetual_symbol("HOP") == "HOP-PERP"``."""
+    return f"{root}-{PERPETUAL_SUFFIX}"
+
+
+def is_perpetual_symbol(symbol: str) -> bool:
+    """Does ``symbol`` name a perpetual (``ROOT-PERP``)?"""
+    return symbol.endswith("-" + PERPETUAL_SUFFIX)
+
+
 def parse_symbol(symbol: str) -> tuple[str, int, int]:
     """``parse_symbol("HOP-H27") == ("HOP", 2027, 3)``; years are 20YY.
 
@@ -190,7 +210,9 @@ class Series(msgspec.Struct, frozen=True, kw_only=True):
     Prices are in ticks of `tick_micro` micro-dollars per GPU-hour; one
     contract is `contract_unit` GPU-hours, so one tick is worth
     `tick_value_micro` per contract. Trades from `first_trading_day` to
-    `last_trading_day` inclusive, then cash-settles by `settlement`.
+    `last_trading_day` inclusive, then cash-settles by `settlement`. A
+    perpetual (``perpetual``) has no contract month (``year``/``month``
+    are its listing's) and never reaches its last trading day.
     """
 
     symbol: str
@@ -203,6 +225,7 @@ class Series(msgspec.Struct, frozen=True, kw_only=True):
     tick_micro: int = TICK_MICRO
     settlement: SettlementRule = "monthly_average"
     window_days: int = 5
+    perpetual: bool = False
 
     @property
     def tick_value_micro(self) -> int:
@@ -240,6 +263,17 @@ def make_series(
     )
 
 
+def make_perpetual(basket: Basket, *, first_trading_day: dt.date, contract_unit: int = CONTRACT_UNIT,
+                   tick_micro: int = TICK_MICRO) -> Series:
+    """The perpetual future of `basket` (``HOP-PERP``): listed from `first_trading_day`, never expiring."""
+    return Series(symbol=perpetual_symbol(basket.root), basket=basket.name, year=first_trading_day.year,
+                  month=first_trading_day.month, contract_unit=contract_unit, tick_micro=tick_micro,
+                  first_trading_day=first_trading_day, last_trading_day=PERPETUAL_END, perpetual=True)
+
+
+Listing = Literal["monthly", "perpetual", "both"]
+
+
 class ListingCalendar(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
     """Which series are listed on a day.
 
@@ -248,6 +282,9 @@ class ListingCalendar(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     passed. When a series expires (after its last trading day) the next month
     rolls in: its first trading day is the business day after the expiry of
     the series `months_ahead` months before it (but never before `start`).
+    `listing`: ``monthly`` (those futures), ``perpetual`` (one perpetual per
+    basket instead, listed from `start`) or ``both`` (the monthlies, then the
+    perpetual, so "front" is still the front month).
     """
 
     start: dt.date
@@ -257,6 +294,15 @@ class ListingCalendar(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     tick_micro: Annotated[int, Meta(gt=0)] = TICK_MICRO
     settlement: SettlementRule = "monthly_average"
     window_days: Annotated[int, Meta(ge=1, le=23)] = 5
+    listing: Listing = "monthly"
+
+    def perpetual_for(self, basket: Basket) -> Series:
+        """The basket's perpetual under this calendar."""
+        first = self.start
+        while not is_business_day(first):
+            first += dt.timedelta(days=1)
+        return make_perpetual(basket, first_trading_day=first, contract_unit=self.contract_unit,
+                              tick_micro=self.tick_micro)
 
     def _first_trading_day(self, year: int, month: int) -> dt.date:
         py, pm = add_months(year, month, -self.months_ahead)
@@ -289,8 +335,11 @@ class ListingCalendar(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         y, m = on.year, on.month  # a business day is never after its month's last one
         out = []
         for basket in self.baskets:
-            for k in range(self.months_ahead):
-                out.append(self.series_for(basket, *add_months(y, m, k)))
+            if self.listing != "perpetual":
+                for k in range(self.months_ahead):
+                    out.append(self.series_for(basket, *add_months(y, m, k)))
+            if self.listing != "monthly":
+                out.append(self.perpetual_for(basket))
         return out
 
     def expiring(self, on: dt.date) -> list[Series]:
@@ -299,6 +348,11 @@ class ListingCalendar(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
     def series(self, symbol: str) -> Series:
         """The series for a symbol; InputError if no basket has that root."""
+        if is_perpetual_symbol(symbol):
+            for basket in self.baskets:
+                if perpetual_symbol(basket.root) == symbol:
+                    return self.perpetual_for(basket)
+            raise InputError(f"unknown series {symbol!r}: no basket with that root")
         root, year, month = parse_symbol(symbol)
         for basket in self.baskets:
             if basket.root == root:
@@ -392,7 +446,10 @@ def twap_window(
 
 def final_settlement(series: Series, fixings: Mapping[dt.date, int]) -> FinalSettlement:
     """The final settlement price of `series` from its basket's daily fixings
-    (date -> micro-dollars per GPU-hour), by the series' settlement rule."""
+    (date -> micro-dollars per GPU-hour), by the series' settlement rule. A
+    perpetual has none (ValueError)."""
+    if series.perpetual:
+        raise ValueError(f"{series.symbol} is a perpetual: it never final-settles")
     if series.settlement == "monthly_average":
         ticks, mean, n, carried = monthly_average(fixings, series.year, series.month, tick_micro=series.tick_micro)
     else:

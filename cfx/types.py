@@ -357,6 +357,7 @@ class SettlementTier(StrEnum):
     MID = "mid"  # best bid/ask mid at the close, spread within the threshold
     INDEX_MOVED = "index_moved"  # previous settlement moved by the index change
     FINAL = "final"  # final settlement price at expiry
+    MARK = "mark"  # a perpetual: its mark price at the close (cfx/sim/perpetual.py)
 
 
 class SettlementPrice(_Msg):
@@ -389,6 +390,19 @@ class FundingPaid(_Msg):
     mark: int
     rate: int
     amount: int
+
+
+class MarkPriceUpdated(_Msg):
+    """A perpetual's mark price (ticks): ``index`` (the published index in
+    ticks) plus the smoothed basis, clamped (cfx/clearing/funding.py);
+    ``premium`` the premium index sample taken with it (1e-8 units). Margin
+    and liquidation of the perpetual use the mark."""
+
+    ts: int
+    series: str
+    index: int
+    mark: int
+    premium: int
 
 
 class CollateralDeposited(_Msg):
@@ -425,7 +439,9 @@ class MarginCallMet(_Msg):
 
 
 class AccountDefaulted(_Msg):
-    """An unmet margin call: the account's orders are cancelled and its
+    """An unmet margin call, or (a perpetual holder) equity on the mark
+    below maintenance margin intraday (``call_amount`` then the shortfall
+    to initial margin): the account's orders are cancelled and its
     positions liquidated through the book."""
 
     ts: int
@@ -437,7 +453,8 @@ class AccountDefaulted(_Msg):
 
 class DefaultLossCovered(_Msg):
     """A defaulter's losses of one settlement run, through the waterfall:
-    its collateral, its own guarantee-fund contribution, the other members'
+    its collateral, its own guarantee-fund contribution, the insurance fund
+    (``from_insurance``, before any loss is mutualised), the other members'
     contributions (pro rata, ``from_fund``), the clearing house's capital;
     ``uncovered`` is the defaulter's deficit left after it (cumulative: it
     includes earlier runs' uncovered deficit)."""
@@ -451,6 +468,7 @@ class DefaultLossCovered(_Msg):
     from_fund: int
     from_house: int
     uncovered: int
+    from_insurance: int = 0
 
 
 class SeriesDelisted(_Msg):
@@ -568,6 +586,7 @@ Event = (
     | SettlementPrice
     | VariationMarginPaid
     | FundingPaid
+    | MarkPriceUpdated
     | CollateralDeposited
     | GuaranteeFundContributed
     | MarginCallIssued

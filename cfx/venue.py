@@ -159,6 +159,20 @@ class PayFunding(_Msg):
     rate: int
 
 
+class UpdateMark(_Msg):
+    """A perpetual's new mark price (ticks) with the index (ticks) and the
+    premium sample (1e-8 units) it came from (cfx/sim/perpetual.py):
+    clearing records it and liquidates on it (`ClearingHouse.update_mark`);
+    the defaults it declares call for commands (`Venue.take_commands`)."""
+
+    ts: int
+    date: dt.date
+    series: str
+    index: int
+    mark: int
+    premium: int
+
+
 class KillSwitch(_Msg):
     """Halt every series until ``until`` (None: until `LiftHalts`)."""
 
@@ -171,7 +185,7 @@ class LiftHalts(_Msg):
 
 
 VenueCommand = (Command | ConfigureClearing | ListContract | ConfigureSession | KillSwitch | LiftHalts | OpenAccount
-                | Deposit | RecordFixings | SettleDay | PayFunding)
+                | Deposit | RecordFixings | SettleDay | PayFunding | UpdateMark)
 command_decoder = msgspec.json.Decoder(VenueCommand)
 
 ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries,
@@ -213,6 +227,7 @@ class Venue:
             RecordFixings: self._record_fixings,
             SettleDay: self._settle_day,
             PayFunding: self._pay_funding,
+            UpdateMark: self._update_mark,
         })
 
     def _kill_switch(self, c: KillSwitch) -> None:
@@ -220,6 +235,9 @@ class Venue:
 
     def _pay_funding(self, c: PayFunding) -> None:
         self.clearing.pay_funding(c.series, c.mark, c.rate, c.ts)
+
+    def _update_mark(self, c: UpdateMark) -> None:
+        self._commands.extend(self.clearing.update_mark(c.series, c.index, c.mark, c.premium, c.ts, c.date))
 
     def _lift_halts(self, c: LiftHalts) -> None:
         self.engine.lift_halts(c.ts)

@@ -183,8 +183,9 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
     assert summary["defaults"] == 1
     assert summary["liquidation_fills_contracts"] > 0 and summary["defaulters_open_positions"] == {}
     layers = summary["default_losses_usd_by_layer"]
-    assert layers["collateral"] > 0 and set(layers) == {"collateral", "own_contribution", "others_contributions",
-                                                       "house_capital", "uncovered"}
+    assert layers["collateral"] > 0 and set(layers) == {"collateral", "own_contribution", "insurance_fund",
+                                                       "others_contributions", "house_capital", "uncovered"}
+    assert layers["insurance_fund"] == 0  # no insurance fund configured: the layer pays nothing
     journal = journal_commands(out / "journal")
     base = 1 << 60
     liquidations = [c for c in journal if c["type"] == "SubmitOrder" and c["order_id"] >= base]

@@ -156,6 +156,8 @@ class Context(Protocol):
     def value_signal(self, series: str, noise_ticks: float) -> float | None: ...
     def settlement(self, series: str) -> int | None: ...  # last daily settlement price
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
+    def perpetual(self, basket: str | None = None) -> str | None: ...  # the listed perpetual (HOP-PERP), or None
+    def funding_rate(self, series: str) -> int | None: ...  # a perpetual's predicted funding rate (1e-8; + longs pay)
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window
     def final_settlement_rule(self) -> str: ...  # "index" or "vwap_window" (products.final-settlement)
     def session(self) -> tuple[int, int]: ...  # today's continuous trading [open, close) ns

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 
 from cfx.agents.base import MINUTE, Context, Latency, latency_default, register
 from cfx.agents.common import (
@@ -16,6 +19,7 @@ from cfx.agents.common import (
     SeriesTrader,
     TicksF,
     exp_delay,
+    funding_carry,
 )
 from cfx.types import TimeInForce
 
@@ -33,6 +37,7 @@ class BasisTraderSpec(SeriesSpec, tag="basis_trader"):
     clip_lots: Lots = 5
     max_position: PositionLimit = 50
     mean_interval_ns: Interval = MINUTE
+    funding_intervals: Annotated[float, msgspec.Meta(ge=0.0, le=1_000.0)] = 8.0
 
 
 @register(BasisTraderSpec)
@@ -47,7 +52,11 @@ class BasisTrader(SeriesTrader):
     settlement minus ``cost_ticks``. Beyond ``threshold_ticks`` it takes:
     an IOC order of up to ``clip_lots`` at that price, never taking
     |position| past ``max_position``, and never while an order of its own
-    in that series is still in flight.
+    in that series is still in flight. On a perpetual the expected
+    settlement is the index, less the funding a long would pay over
+    ``funding_intervals`` intervals at the current interval's rate (plus
+    what it would receive): the cash-and-carry trade that anchors a
+    perpetual (a dated future is unchanged).
     ``series``: which series it trades — selectors "front", "front+N" (N
     months further out) or a symbol; default every listed month of
     ``basket`` (None: the first listed basket). Re-resolved each day end.
@@ -71,6 +80,7 @@ class BasisTrader(SeriesTrader):
             fair = ctx.expected_settlement(series)
             if fair is None:
                 continue
+            fair -= funding_carry(ctx, series, fair, spec.funding_intervals)  # a perpetual: funding it earns or pays
             q = ctx.quote(series)
             bid, ask = q.bid, q.ask
             pos = ctx.position(series)

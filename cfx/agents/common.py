@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 
 from cfx.agents.base import Agent, AgentSpec
+from cfx.products import is_perpetual_symbol
 from cfx.types import OrderAccepted, OrderCancelled, OrderModified, OrderRejected, RejectReason, Side, Trade
 from cfx.units import CONTRACT_UNIT
 
@@ -26,9 +27,12 @@ CONTRACT_GPU_HOURS = CONTRACT_UNIT  # one contract = one GPU for an average mont
 
 # ----------------------------------------------------------------------------- parameter types
 
-#: "front" (the front month of the agent's basket), "front+N" (N months
-#: further out in the same basket), or an explicit symbol such as "HOP-H27".
-SeriesSelector = Annotated[str, msgspec.Meta(pattern=r"^(front(\+[0-9]{1,2})?|[A-Z][A-Z0-9]{0,7}-[A-Z][0-9]{2})$")]
+#: "front" (the front month of the agent's basket, or its perpetual where
+#: only a perpetual is listed), "front+N" (N months further out in the same
+#: basket), "perp" (the basket's perpetual), or an explicit symbol such as
+#: "HOP-H27" or "HOP-PERP".
+SeriesSelector = Annotated[str, msgspec.Meta(
+    pattern=r"^(front(\+[0-9]{1,2})?|perp|[A-Z][A-Z0-9]{0,7}-([A-Z][0-9]{2}|PERP))$")]
 SeriesList = Annotated[tuple[SeriesSelector, ...], msgspec.Meta(min_length=1, max_length=24)]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Lots = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
@@ -57,10 +61,14 @@ def _root(symbol: str) -> str:
 
 def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> str | None:
     """The listed series a selector names now, or None (not listed, or
-    nothing listed). ``front+N`` counts listed months of the front's root."""
+    nothing listed). ``front+N`` counts listed months of the front's root
+    (a perpetual is no month); ``perp`` is the basket's perpetual."""
     listed = ctx.listed()
     if not listed:
         return None
+    if selector == "perp":
+        finder = getattr(ctx, "perpetual", None)
+        return finder(basket) if finder is not None else None
     if not selector.startswith("front"):
         return selector if selector in listed else None
     try:
@@ -73,7 +81,7 @@ def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> 
     if n == 0:
         return front
     root = _root(front)
-    same = [s for s in listed if _root(s) == root]
+    same = [s for s in listed if _root(s) == root and not is_perpetual_symbol(s)]
     try:
         i = same.index(front) + n
     except ValueError:
@@ -84,7 +92,7 @@ def resolve_series(ctx: "Context", selector: str, basket: str | None = None) -> 
 def next_series(ctx: "Context", series: str) -> str | None:
     """The listed month after ``series`` in the same root, or None."""
     root = _root(series)
-    same = [s for s in ctx.listed() if _root(s) == root]
+    same = [s for s in ctx.listed() if _root(s) == root and not is_perpetual_symbol(s)]
     try:
         i = same.index(series) + 1
     except ValueError:
@@ -109,6 +117,17 @@ def exp_delay(u: float, mean_ns: int) -> int:
     """An exponential (Poisson-process) delay in ns from a uniform draw
     ``u`` in [0, 1); at least 1 ns."""
     return int(-math.log1p(-u) * mean_ns) + 1
+
+
+def funding_carry(ctx: "Context", series: str, price: float, intervals: float) -> float:
+    """A perpetual's expected funding over ``intervals`` funding intervals,
+    ticks per lot, at the rate its current interval would pay
+    (`ctx.funding_rate`, 1e-8 units): what a long pays (> 0) or receives
+    (< 0) for holding it. 0 for a dated future, or without a rate."""
+    if not intervals or not is_perpetual_symbol(series):
+        return 0.0
+    rate = ctx.funding_rate(series) if hasattr(ctx, "funding_rate") else None
+    return 0.0 if not rate else price * rate * 1e-8 * intervals
 
 
 def reference_price(ctx: "Context", series: str, quote=None) -> float | None:

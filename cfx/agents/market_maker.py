@@ -22,6 +22,7 @@ from cfx.agents.base import (
     register,
 )
 from cfx.agents.common import (
+    funding_carry,
     BUY,
     SELL,
     Alarms,
@@ -69,6 +70,7 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     min_requote_ns: NonNegativeInt = SECOND // 4
     markout_s: Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)] = 60.0
     settlement_aware: bool = False
+    funding_intervals: NonNegativeFloat = 1.0
 
     def __post_init__(self) -> None:
         if self.max_half_spread_ticks < self.half_spread_ticks:
@@ -152,7 +154,13 @@ class MarketMaker(Agent):
     is the value of the final settlement under the rule in force: the
     index's expected average, or the settlement window's VWAP as far as
     its quotes can still hold it (`_final_day_value`).
-    ``series``: selectors ("front", "front+1", or a symbol; default the
+    On a perpetual (no final settlement: its anchor is the index) the
+    reservation price is lowered by the funding a long would pay over
+    ``funding_intervals`` intervals at the rate the current interval would
+    pay (`ctx.funding_rate`; raised when shorts pay) — at once, not through
+    the slow fair value: it is a holding cost known now — so a premium that
+    pushes funding past the interest rate is quoted back toward the index.
+    ``series``: selectors ("front", "front+1", "perp", or a symbol; default the
     front and the next month of ``basket``, None = the default basket).
     """
 
@@ -373,6 +381,10 @@ class MarketMaker(Agent):
         return (start <= ctx.now < end and ctx.final_settlement_rule() == "vwap_window"
                 and ctx.days_to_expiry(series) == 0)
 
+    def _funding_carry(self, ctx: Context, series: str, price: float) -> float:
+        """What a long pays in funding over ``funding_intervals`` (`funding_carry`)."""
+        return funding_carry(ctx, series, price, self.spec.funding_intervals)
+
     def _requote(self, ctx: Context, series: str, st: _Quoting) -> None:  # noqa: C901 (one pass over the quote; split candidate)
         spec = self.spec
         now = ctx.now
@@ -453,6 +465,8 @@ class MarketMaker(Agent):
         if st.markouts and st.markouts[0][0] <= now:  # fills are marked out in time order
             self._mark_out(st, now, fair)
         res = fair - spec.skew_ticks_per_lot * pos
+        if spec.funding_intervals:  # a perpetual's holding cost, known now: not a view to learn slowly
+            res -= self._funding_carry(ctx, series, fair)
         h = spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news
         if h > spec.max_half_spread_ticks:
             h = spec.max_half_spread_ticks

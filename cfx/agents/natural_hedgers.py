@@ -199,6 +199,8 @@ class Principal(Agent):
             return
         root = ctx.otc.root(self.spec.basket)
         symbol = format_symbol(root, need.year, need.month) if root else None
+        if symbol is not None and symbol not in ctx.listed() and hasattr(ctx, "perpetual"):
+            symbol = ctx.perpetual(ctx.otc.basket_of(root))  # no monthly listed: the basket's perpetual, if any
         if symbol is None or symbol not in ctx.listed():
             self.unhedged += 1
             return

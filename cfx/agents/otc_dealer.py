@@ -28,6 +28,7 @@ class OtcDealerSpec(AgentSpec, tag="otc_dealer"):
     basis_halflife_days: Annotated[float, msgspec.Meta(gt=0.0, le=1000.0)] = 5.0
     basis_current_weight: Probability = 0.8
     hedge: Literal["none", "naive", "minvar"] = "minvar"
+    hedge_with: Literal["futures", "perpetual"] = "futures"
     minvar_window_days: Annotated[int, msgspec.Meta(ge=5, le=500)] = 30
     min_hedge_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=2.0)] = 0.0
     max_hedge_ratio: Annotated[float, msgspec.Meta(ge=0.0, le=3.0)] = 1.5
@@ -80,7 +81,11 @@ class OtcDealer(Agent):
     ``funding_rate``: the annual rate its initial margin is financed at
     (the margin cost in its P&L split). ``basket``: the basket whose futures
     it quotes off and hedges with (None: the first listed). ``hedge``
-    "none" leaves the book unhedged.
+    "none" leaves the book unhedged. ``hedge_with`` "perpetual": the same
+    targets are held in the basket's perpetual instead of the monthly
+    futures (no roll: a perpetual never expires), and a forward whose
+    month's future is not listed is priced off the perpetual's mid;
+    "futures" does so only where the basket lists no monthly futures.
     """
 
     spec: OtcDealerSpec
@@ -192,7 +197,10 @@ class OtcDealer(Agent):
             return None, "size", *no
         symbol = format_symbol(self.hedge_root, rfq.year, rfq.month)
         if symbol not in ctx.listed() or ctx.days_to_expiry(symbol) <= spec.roll_days:
-            return None, "month", *no
+            perp = self._perpetual(ctx)
+            if perp is None:
+                return None, "month", *no
+            symbol = perp
         name = index_name(rfq.sku, rfq.region)
         basis = self.basis(ctx, name)
         if basis is None:
@@ -260,7 +268,8 @@ class OtcDealer(Agent):
                 symbol = format_symbol(self.hedge_root, f.year, f.month)
                 if symbol in listed and ctx.days_to_expiry(symbol) <= self.spec.roll_days:
                     symbol = format_symbol(self.hedge_root, *add_months(f.year, f.month, 1))
-                where[ym] = symbol
+                perp = self._perpetual(ctx)
+                where[ym] = perp if perp is not None else symbol
             if share[ym] <= 0:
                 continue
             exposure = f.side_of(self.account) * f.gpu_hours * share[ym] * self.beta(ctx, f.index)
@@ -268,6 +277,18 @@ class OtcDealer(Agent):
         self._targets = {s: round(h / CONTRACT_GPU_HOURS) for s, h in hours.items()}
         self._targets_key = key
         return self._targets
+
+    def _perpetual(self, ctx: Context) -> str | None:
+        """The perpetual it hedges with: with ``hedge_with`` "perpetual", or
+        where the basket lists no monthly futures at all; else None."""
+        if not hasattr(ctx, "perpetual"):
+            return None
+        perp = ctx.perpetual(self.basket)
+        if perp is None or self.spec.hedge_with == "perpetual":
+            return perp
+        root = self.hedge_root + "-"
+        monthly = any(s.startswith(root) and s != perp for s in ctx.listed())
+        return None if monthly else perp
 
     def _pending(self, series: str) -> int:
         return sum(e.remaining if e.side is BUY else -e.remaining for e in self.executors.get(series, ()))

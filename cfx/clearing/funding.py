@@ -16,9 +16,10 @@ funding rate is the interest rate itself (Binance: I = 0.01 % per 8 h,
 clamp 0.05 %). A positive rate: longs pay shorts.
 
 Mark price: the index plus the mean of the last basis samples (perpetual
-mid - index, ticks; the caller keeps e.g. 30 one-minute samples, a
-30-minute moving average), rounded half to even, clamped to within
-``mark_clamp`` (a rate) of the index. Margin is computed on the mark, not
+mid - index, in the index's integer unit: cfx/sim/perpetual.py passes
+micro-$ and rounds the mark half to even to ticks; it keeps 30 one-minute
+samples, a 30-minute moving average), rounded half to even, clamped to
+within ``mark_clamp`` (a rate) of the index. Margin is computed on the mark, not
 on the last trade, so a thin book's last print cannot liquidate anyone.
 
 Payments (`funding_payments`), exactly zero-sum: the amount owed per lot

@@ -9,10 +9,19 @@ defaulter's positions are closed out in the next trading session, by
 orders the caller sends from the liquidation id range (`liquidating`,
 `is_liquidation`); each settlement run puts that day's losses through the
 waterfall (defaulter's collateral, its own guarantee-fund contribution,
-the other members' contributions pro rata, the clearing house's capital).
+the insurance fund, the other members' contributions pro rata, the
+clearing house's capital).
+
+Perpetuals (a series with ``perpetual``): `update_mark` records the mark
+price (index + smoothed basis, cfx/sim/perpetual.py) and liquidates on it
+at once: an account holding a perpetual whose equity on the mark
+(collateral plus the perpetuals' variation since the last run, at the
+mark) is below its maintenance margin defaults there and then, whatever
+the last trade was. The daily settlement price of a perpetual is its mark
+at the close (tier ``mark``); `pay_funding` moves each interval's funding.
 
 Cash: every micro-dollar deposited sits in an account's collateral, the
-guarantee fund, the house's capital or the fees collected; `cash_total()
+guarantee fund, the insurance fund, the house's capital or the fees collected; `cash_total()
 == deposited` always.
 """
 
@@ -39,6 +48,7 @@ from cfx.types import (
     GuaranteeFundContributed,
     MarginCallIssued,
     MarginCallMet,
+    MarkPriceUpdated,
     MassCancel,
     OrderAccepted,
     OrderCancelled,
@@ -68,8 +78,11 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     is 10/11 of initial (CME sets initial at 110% of maintenance). A margin
     call is due by the next day's settlement run. Settlement mids count when
     the spread is at most 5 ticks. ``house_capital``: the clearing house's
-    own money, the last layer of the waterfall (0 by default). Liquidation
-    orders carry ids from ``liquidation_order_id_base`` up."""
+    own money, the last layer of the waterfall (0 by default).
+    ``insurance_fund``: the insurance fund's opening balance (the
+    perpetual venues' layer before losses are mutualised: after the
+    defaulter's own contribution, before the other members'; 0 by
+    default). Liquidation orders carry ids from ``liquidation_order_id_base`` up."""
 
     maker_fee: int = -250_000
     taker_fee: int = 1_000_000
@@ -84,13 +97,14 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     call_deadline_days: int = 1
     guarantee_fund_contribution: int = 0
     house_capital: int = 0
+    insurance_fund: int = 0
     liquidation_order_id_base: int = 1 << 60
 
     def __post_init__(self) -> None:
         positive = ("vol_lookback_days", "margin_period_days", "maintenance_den", "liquidation_order_id_base")
         non_negative = ("scan_sigmas_pct", "scan_floor_ppm", "spread_credit_pct", "maintenance_num",
                         "mid_max_spread_ticks", "call_deadline_days", "guarantee_fund_contribution",
-                        "house_capital")
+                        "house_capital", "insurance_fund")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
@@ -104,7 +118,7 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
 class _Listed:
     """A series as clearing carries it."""
 
-    __slots__ = ("spec", "index", "rank", "tick_value", "prev", "scan", "delisted", "expected")
+    __slots__ = ("spec", "index", "rank", "tick_value", "prev", "scan", "delisted", "expected", "perpetual", "mark")
 
     def __init__(self, spec: SeriesSpec, index: str, reference_price: int) -> None:
         self.spec = spec
@@ -115,6 +129,8 @@ class _Listed:
         self.scan = 0  # scanning range, micro-$ per contract
         self.delisted = False
         self.expected: int | None = None  # expected final settlement at the last run, ticks
+        self.perpetual = bool(getattr(spec, "perpetual", False))
+        self.mark: int | None = None  # a perpetual's latest mark price, ticks
 
 
 class ClearingHouse:
@@ -135,7 +151,8 @@ class ClearingHouse:
         self.fund = GuaranteeFund()
         self.fees_collected = 0
         self.house_capital = cfg.house_capital  # what is left of it
-        self.deposited = cfg.house_capital
+        self.insurance = cfg.insurance_fund  # what is left of the insurance fund
+        self.deposited = cfg.house_capital + cfg.insurance_fund
         self.events: list = []
         self.fixings: list[Fixing] = []
         self.settlements: list[SettlementPrice] = []
@@ -149,8 +166,54 @@ class ClearingHouse:
         self._day_trades: dict[str, list[tuple[int, int, int]]] = {}  # series -> (ts, price, qty)
         self._last_date: dt.date | None = None
         self.funding: list[FundingPaid] = []
+        self.marks: list[MarkPriceUpdated] = []
+        self.mark_defaults: list[AccountDefaulted] = []  # declared intraday on a perpetual's mark
 
-    # ------------------------------------------------------------------ perpetual funding
+    # ------------------------------------------------------------------ perpetual funding and mark
+
+    def update_mark(self, series: str, index: int, mark: int, premium: int, ts: int, date: dt.date) -> list:
+        """A perpetual's new mark price (ticks): recorded (a `MarkPriceUpdated`),
+        then every account holding a perpetual is margined on the marks: one
+        whose equity (collateral + each perpetual's variation since the last
+        run at its mark) is below maintenance margin defaults at once.
+        Returns the commands the defaults call for (`MassCancel`)."""
+        listed = self._series.get(series)
+        if listed is None or not listed.perpetual:
+            raise ValueError(f"series {series!r} is not a listed perpetual")
+        listed.mark = mark
+        ev = MarkPriceUpdated(ts, series, index, mark, premium)
+        self.events.append(ev)
+        self.marks.append(ev)
+        commands: list = []
+        for acc in self.accounts.values():
+            if acc.defaulted:
+                continue
+            pos = acc.positions.get(series)
+            if pos is None or not (pos.qty or pos.start_qty):
+                continue
+            equity = acc.collateral + self.mark_variation(acc)
+            im, mm = self.margin(acc.id)
+            if equity < mm:
+                acc.loss_basis = acc.collateral - acc.fees_today
+                ev = AccountDefaulted(ts, date, acc.id, im - equity, equity)
+                acc.defaulted = True
+                acc.call = None
+                acc.deposits_since_call = 0
+                self.events.append(ev)
+                self.defaults.append(ev)
+                self.mark_defaults.append(ev)
+                commands.append(MassCancel(ts, account=acc.id))
+        return commands
+
+    def mark_variation(self, acc: Account) -> int:
+        """The variation of the account's perpetual positions since the last
+        settlement run, at their marks (micro-$; what the next run would pay)."""
+        v = 0
+        for sym, pos in acc.positions.items():
+            listed = self._series[sym]
+            if listed.perpetual and listed.mark is not None and not listed.delisted:
+                v += (listed.mark * pos.qty - listed.prev * pos.start_qty - pos.day_cost) * listed.tick_value
+        return v
 
     def pay_funding(self, series: str, mark: int, rate: int, ts: int) -> list[FundingPaid]:
         """One funding interval of a perpetual: every open position in
@@ -394,9 +457,9 @@ class ClearingHouse:
         return self._series[series].prev
 
     def cash_total(self) -> int:
-        """All collateral + the guarantee fund + the house's capital + fees collected."""
-        return (sum(a.collateral for a in self.accounts.values()) + self.fund.total + self.house_capital
-                + self.fees_collected)
+        """All collateral + the guarantee fund + the insurance fund + the house's capital + fees collected."""
+        return (sum(a.collateral for a in self.accounts.values()) + self.fund.total + self.insurance
+                + self.house_capital + self.fees_collected)
 
     def check(self) -> None:
         """Assert the invariants: cash conserved, positions net to zero per
@@ -460,6 +523,8 @@ class ClearingHouse:
                 continue
             if sym in finals:
                 price, tier = finals[sym], SettlementTier.FINAL
+            elif listed.perpetual and listed.mark is not None:
+                price, tier = listed.mark, SettlementTier.MARK
             else:
                 trades = self._day_trades.get(sym, ())
                 in_window = [(p, q) for t, p, q in trades if window is None or window[0] <= t < window[1]]
@@ -614,19 +679,23 @@ class ClearingHouse:
         collateral before them (at the run that called it, plus deposits since,
         on the day it defaults; at the previous run afterwards). Its
         collateral first, then its own guarantee-fund contribution, the
-        others' contributions pro rata (not other defaulters': theirs is
-        kept for their own losses), then the house's capital."""
+        insurance fund, the others' contributions pro rata (not other
+        defaulters': theirs is kept for their own losses), then the house's
+        capital."""
         loss = max(0, before - acc.collateral)
         deficit = max(0, -acc.collateral)
         if not loss and not deficit:
             return
         from_collateral = min(loss, max(0, before))
-        own, others = self.fund.absorb(deficit, acc.id, defaulters)
-        house = min(deficit - own - others, self.house_capital)
+        own, _ = self.fund.absorb(deficit, acc.id, defaulters, own_only=True)
+        insurance = min(deficit - own, self.insurance)
+        self.insurance -= insurance
+        _, others = self.fund.absorb(deficit - own - insurance, acc.id, defaulters)
+        house = min(deficit - own - insurance - others, self.house_capital)
         self.house_capital -= house
-        acc.collateral += own + others + house
+        acc.collateral += own + insurance + others + house
         ev = DefaultLossCovered(ts, date, acc.id, loss, from_collateral, own, others, house,
-                                deficit - own - others - house)
+                                deficit - own - insurance - others - house, insurance)
         self.events.append(ev)
         self.defaults.append(ev)
 

@@ -1,6 +1,6 @@
 """The clearing house's Parquet tables: fixings, settlement prices (with
 tier), account and position statements, margin calls, defaults, perpetual
-funding payments.
+funding payments and mark prices.
 
 Columns follow the record Structs' fields, named and typed by the run
 tables' convention (`cfx.tables`): ``ts`` becomes ``time``
@@ -33,17 +33,19 @@ from cfx.types import (
     FundingPaid,
     MarginCallIssued,
     MarginCallMet,
+    MarkPriceUpdated,
     SettlementPrice,
 )
 
 MICRO = 1_000_000
 _MONEY = ("collateral", "initial_margin", "maintenance_margin", "variation_margin", "fees", "fees_total",
           "realized_pnl", "unrealized_pnl", "call_amount", "amount", "equity", "maintenance", "initial", "loss",
-          "from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered")
+          "from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered",
+          "from_insurance")
 UNITS: dict[str, str] = {
     **{f: f"{f}_usd_micro" for f in _MONEY},
     "ts": "time", "price": "price_ticks", "settlement_price": "settlement_price_ticks", "mark": "mark_ticks",
-    "position": "position_lots", "rate": "rate_1e8",
+    "position": "position_lots", "rate": "rate_1e8", "index": "index_ticks", "premium": "premium_1e8",
 }
 FIXINGS_SCHEMA = tables.schema("fixings", [
     ("date", pa.date32()), ("index", STRING), ("value_usd_micro", pa.int64()), ("value_usd", pa.float64()),
@@ -117,6 +119,7 @@ def write_tables(house, out_dir: str | Path, quality: Mapping | None = None) -> 
         "margin_calls": _table("margin_calls", house.calls, MarginCallIssued, MarginCallMet),
         "defaults": _table("defaults", house.defaults, AccountDefaulted, DefaultLossCovered),
         "funding": _table("funding", house.funding, FundingPaid),
+        "marks": _table("marks", house.marks, MarkPriceUpdated),
     }
     paths = {}
     for name, tbl in written.items():

@@ -31,7 +31,7 @@ from pathlib import Path
 from cfx.errors import InputError
 from cfx.index import Fixing, FixingFlag
 from cfx.hedge.curves import CsvCurve
-from cfx.products import DEFAULT_BASKETS, TICK_MICRO, last_business_day, parse_symbol
+from cfx.products import DEFAULT_BASKETS, TICK_MICRO, is_perpetual_symbol, last_business_day, parse_symbol
 
 DEFAULT_TICK_USD = 0.01
 
@@ -127,6 +127,8 @@ def read_run(run_dir: str | Path) -> RunData:
     order = sorted(range(len(dates)), key=lambda i: (ts[i], tiers[i] == "final"))
     for i in order:
         row = f"{path}: row {i + 1}"
+        if is_perpetual_symbol(series[i]):
+            continue  # the backtest hedges with the monthly futures; a run's perpetual is not one of them
         try:
             parse_symbol(series[i])
         except InputError as e:

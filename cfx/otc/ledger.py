@@ -16,7 +16,8 @@ micro-$/GPU-h):
 - of which the **curve part** ``side * q * (F_close - F_prev)``: what the
   delivery month's basket future did over the same days;
 - **hedge P&L** = the futures' P&L in clearing (the sum of the daily
-  variation margin, gross of fees) + the curve part: the residual of forwards and hedge on
+  variation margin and, hedged with a perpetual, its funding, gross of
+  fees) + the curve part: the residual of forwards and hedge on
   the basket's move (mismatched size, timing, rounding, the hedge ratio);
 - **basis P&L** = forward market P&L - curve part: the SKU/region index
   moving apart from the basket future;

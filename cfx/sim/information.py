@@ -132,7 +132,10 @@ class IndexPublisher:
     def expected(self, s: Series, value_micro: float) -> float:
         """The final settlement (ticks, float) if the index's remaining
         fixings of the contract month were `value_micro`: the month's
-        official fixings to date plus that value for the other days."""
+        official fixings to date plus that value for the other days. A
+        perpetual never final-settles: its anchor is the index itself."""
+        if s.perpetual:
+            return value_micro / self.sim.tick_micro
         cached = self._month.get(s.symbol)
         if cached is None:
             fixings = self.sim.fixings[s.basket]

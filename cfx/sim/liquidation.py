@@ -55,14 +55,26 @@ class Liquidator:
         self.sent: set[int] = set()
         self.auctioned: set[tuple[int, str]] = set()  # (account, series) offered in a default auction
         self.auctions: list[tuple] = []  # (ts, series, defaulter, winner, price, lots)
+        self.pending: int | None = None  # when the next round is scheduled
 
     def start_day(self, open_ts: int, close_ts: int) -> None:
         self.close_ts = close_ts
-        self.sim.at(open_ts + self.spec.start_after_open_s * NS, self.step)
+        self.pending = open_ts + self.spec.start_after_open_s * NS
+        self.sim.at(self.pending, self.step)
+
+    def kick(self) -> None:
+        """A default declared intraday (a perpetual's mark): close out from
+        now on, unless a round is already due (the morning's, or the next slice)."""
+        now = self.sim.now
+        if self.pending is None or self.pending < now:
+            self.pending = now
+            self.sim.at(now, self.step)
 
     def step(self) -> None:
         """One round of slices; schedules the next while anything is open."""
         sim = self.sim
+        if self.pending == sim.now:
+            self.pending = None
         todo = sim.venue.clearing.liquidating()
         if not todo:
             return  # woken again by the next day's start_day (a new default is declared after a close)
@@ -101,6 +113,7 @@ class Liquidator:
                                       max(1, price), OrderKind.LIMIT, TimeInForce.IOC))
         nxt = sim.now + spec.interval_s * NS
         if nxt < self.close_ts and sim.venue.clearing.liquidating():
+            self.pending = nxt
             sim.at(nxt, self.step)
 
     def _auction(self, account: int, series: str, qty: int) -> bool:

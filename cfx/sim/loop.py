@@ -51,6 +51,7 @@ from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
 from cfx.sim.information import IndexPublisher
 from cfx.sim.liquidation import Liquidator
 from cfx.sim.otc_desk import OtcDesk, OtcLink
+from cfx.sim.perpetual import PerpetualDesk
 from cfx.sim.outputs import RunWriter
 from cfx.sim.tape import BookTape, TradeTape
 from cfx.types import (
@@ -98,6 +99,8 @@ EMPTY = Quote(None, 0, None, 0, None)
 NO_DEPTH = Depth([], [])
 FIRST_ACCOUNT = 1
 JITTER_BLOCK = 512
+PERPETUAL_DAYS = 1_000_000
+"""What `days_to_expiry` says of a perpetual: never near expiry."""
 
 
 class Tape:
@@ -197,7 +200,7 @@ class Simulation:
         self.calendar = ListingCalendar(start=scenario.calendar.start, baskets=list(products.baskets),
                                         months_ahead=products.months_ahead, contract_unit=products.contract_unit,
                                         tick_micro=self.tick_micro, settlement=products.settlement,
-                                        window_days=products.window_days)
+                                        window_days=products.window_days, listing=products.listing)
         self.series: dict[str, Series] = {}  # listed, not yet expired
         self.tapes: dict[str, Tape] = {}
         self.books: dict[str, BookTape] = {}  # series -> L2 as published
@@ -233,6 +236,7 @@ class Simulation:
         self.information = IndexPublisher(self, intraday)
         self.liquidator = Liquidator(self)
         self.otc = OtcDesk(self)  # requests for quote and forwards between principals and dealers
+        self.perpetual = PerpetualDesk(self)  # perpetuals' marks and funding
 
     # ------------------------------------------------------------------ set-up
 
@@ -410,6 +414,7 @@ class Simulation:
                 self.wake_venue_at(ts)
             self._push(open_ts, SNAPSHOT)
             self.liquidator.start_day(open_ts, close_ts)
+            self.perpetual.start_day(open_ts, close_ts)
             if sc.rules.band_pct and sc.rules.band_stale_s:
                 self.at(open_ts + sc.rules.band_stale_s * NS, lambda c=close_ts: self._review_bands(c))
             self._run_until(close_ts)
@@ -638,6 +643,9 @@ class Simulation:
         s = self.series.get(symbol)
         if s is None or s.basket not in self.published:
             return None
+        if s.perpetual:  # no final settlement: funding anchors it to the index
+            micro = self.information.seen(s.basket, 0) if through is None else self.published[s.basket]
+            return max(1, (micro + self.tick_micro // 2) // self.tick_micro)
         if through is None:  # intraday: the latest indicative value published
             through = self.today - dt.timedelta(days=1)
             latest = self.information.seen(s.basket, 0)
@@ -754,8 +762,27 @@ class AgentContext:
     def settlement(self, series: str) -> int | None:
         return self.sim.settlements.get(series)
 
+    def is_perpetual(self, series: str) -> bool:
+        s = self.sim.series.get(series)
+        return s is not None and s.perpetual
+
+    def perpetual(self, basket: str | None = None) -> str | None:
+        """The listed perpetual of ``basket`` (default: any), or None."""
+        for symbol, s in self.sim.series.items():
+            if s.perpetual and (basket is None or s.basket == basket):
+                return symbol
+        return None
+
+    def funding_rate(self, series: str) -> int | None:
+        """The funding rate the perpetual's current interval would pay now
+        (1e-8 units: positive, longs pay); None for a dated future."""
+        return self.sim.perpetual.predicted_rate(series)
+
     def days_to_expiry(self, series: str) -> int:
+        """Business days to the last trading day (0 on it); a perpetual: `PERPETUAL_DAYS`."""
         s = self.sim.series[series]
+        if s.perpetual:
+            return PERPETUAL_DAYS
         return len([1 for i in range((s.last_trading_day - self.sim.today).days + 1)
                     if (self.sim.today + dt.timedelta(days=i)).weekday() < 5]) - 1
 

@@ -62,6 +62,7 @@ class OtcDesk:
         self.live: list[Forward] = []
         self.forwards: list[Forward] = []
         self.ledgers = {p.account: DealerLedger(p.account) for p in self.dealers}
+        self._funding_seen = 0  # clearing's funding payments already put in the ledgers
         self.chosen: dict[int, DealerQuote | None] = {}  # closed RFQs -> the quote taken
         self.position_rows: list[dict] = []
         self.settlement_rows: list[dict] = []
@@ -282,13 +283,19 @@ class OtcDesk:
             today[statements[i].account] = statements[i]
             i -= 1
         days = (next_business_day(day) - day).days
+        paid = sim.venue.clearing.funding
+        funding: dict[int, int] = {}  # a perpetual hedge's funding of the day: part of the hedge's P&L
+        for f in paid[self._funding_seen:]:
+            funding[f.account] = funding.get(f.account, 0) + f.amount
+        self._funding_seen = len(paid)
         for p in self.dealers:
             st = today.get(p.account)
             if st is None:
                 continue
             rate = Fraction(repr(float(getattr(p.agent, "funding_rate", 0.0))))
             cost = st.initial_margin * rate * days / 365
-            self.ledgers[p.account].end_day(day, st.variation_margin, st.fees_total, -(-cost.numerator // cost.denominator))
+            self.ledgers[p.account].end_day(day, st.variation_margin + funding.get(p.account, 0), st.fees_total,
+                                            -(-cost.numerator // cost.denominator))
 
     # ------------------------------------------------------------------ results
 

@@ -262,12 +262,13 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
                 "mean_top_depth_contracts": round(st["depth_sum"] / st["samples"], 2),
                 "two_sided_fraction": round(st["two_sided"] / st["samples"], 4)}
 
-    layers = {"collateral": 0, "own_contribution": 0, "others_contributions": 0, "house_capital": 0,
-              "uncovered": 0}
+    layers = {"collateral": 0, "own_contribution": 0, "insurance_fund": 0, "others_contributions": 0,
+              "house_capital": 0, "uncovered": 0}
     for d in ch.defaults:
         if type(d).__name__ == "DefaultLossCovered":
             layers["collateral"] += d.from_collateral
             layers["own_contribution"] += d.from_own_contribution
+            layers["insurance_fund"] += d.from_insurance
             layers["others_contributions"] += d.from_fund
             layers["house_capital"] += d.from_house
     uncovered: dict[int, int] = {}
@@ -289,6 +290,12 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         if account in kind:
             t = kind[account]
             pnl[t] = pnl.get(t, 0) + (st.realized_pnl + st.unrealized_pnl - st.fees_total)
+    funding: dict[str, int] = {}  # perpetual funding received (+) or paid (-), in P&L too
+    for f in ch.funding:
+        t = kind.get(f.account, "other")
+        funding[t] = funding.get(t, 0) + f.amount
+        if t in pnl:
+            pnl[t] += f.amount
     tick_lot_usd = sc.products.tick_usd * sc.products.contract_unit
     parts: dict[str, dict[str, float]] = {}  # agents that split their P&L (market makers: spread, adverse selection)
     for p in sim.participants:
@@ -339,10 +346,36 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "volume_by_agent_type": dict(sorted(traded.items())),
         "baskets": [b.name for b in sc.products.baskets],
         "otc": sim.otc.summary(),
+        **perpetual_summary(sim, ch, funding, defaults),
         "tick_usd": sc.products.tick_usd,
         "contract_unit": sc.products.contract_unit,
         "run_hash": writer.hash.hexdigest(),
     }
+
+
+def perpetual_summary(sim: Simulation, ch: Any, funding: dict[str, int], defaults: list) -> dict:
+    """The perpetuals' figures: premium, basis and funding per series, funding
+    by agent type, and the defaults declared on the mark (none without a perpetual)."""
+    perps = sim.perpetual.summary(sim.tick_micro)
+    if not perps:
+        return {}
+    by_interval: dict[tuple[int, str], int] = {}
+    for f in ch.funding:
+        by_interval[(f.ts, f.series)] = by_interval.get((f.ts, f.series), 0) + f.amount
+    n = len(perps)
+    basis = [p["mean_abs_basis_ticks"] for p in perps.values() if p["mean_abs_basis_ticks"] is not None]
+    return {"perpetual": {
+        "mean_abs_premium_pct": round(sum(p["mean_abs_premium_pct"] for p in perps.values()) / n, 6),
+        "mean_abs_basis_ticks": round(sum(basis) / len(basis), 4) if basis else None,
+        "mean_abs_funding_rate_pct": round(sum(p["mean_abs_funding_rate_pct"] or 0 for p in perps.values()) / n, 6),
+        "series": perps,
+        "funding_paid_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(funding.items())},
+        "funding_intervals_paid": len(by_interval),
+        "funding_net_max_abs": max((abs(v) for v in by_interval.values()), default=0),
+        "defaults_on_mark": len(ch.mark_defaults),
+        "defaults": len(defaults),
+        "liquidation_fills_contracts": sim.liquidation_fills,
+    }}
 
 
 class _Bar:

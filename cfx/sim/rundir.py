@@ -23,7 +23,8 @@ LOCK = ".lock"
 MARKERS = ("journal", "summary.json", "events.parquet", "checkpoint.pkl", ".parts")
 RUN_FILES = (*MARKERS, "trades.parquet", "book_top.parquet", "fixings.parquet", "settlements.parquet",
              "accounts.parquet", "positions.parquet", "margin_calls.parquet", "defaults.parquet", "funding.parquet",
-             "agents.parquet", "indicative.parquet", "timing.json", "run.log", "report.html", "compare.html", ".staging")
+             "marks.parquet", "agents.parquet", "indicative.parquet", "timing.json", "run.log", "report.html",
+             "compare.html", ".staging")
 
 
 def holds_run(out: Path) -> list[str]:

@@ -60,6 +60,32 @@ class Calendar(_Section):
             raise ValueError(f"start: {self.start} is outside {FIRST_DATE}..{LAST_DATE}")
 
 
+class Perpetual(_Section):
+    """A perpetual future's mark and funding (cfx/sim/perpetual.py, in the
+    form Binance and BitMEX publish; rates as percentages, turned into
+    integer 1e-8 units by rounding half to even once at listing).
+
+    Every ``sample-s`` seconds of the session the premium index is sampled
+    from the book's impact bid and ask (the prices ``impact-lots`` lots
+    would fill at) against the published index, and the basis (book mid −
+    index, ticks); the mark is the index plus the mean of the last
+    ``mark-samples`` basis samples, within ``mark-clamp-pct`` of the index.
+    Funding is paid at each ``funding-interval-min`` minutes from the open
+    that falls inside the session (time outside the session earns none):
+    rate = P + clamp(I − P, ±``clamp-pct``), capped at ±``cap-pct``, with P
+    the interval's mean premium and I ``interest-pct`` per interval
+    (Binance's 0.01 % per 8 h is 0.00125 % per hour)."""
+
+    funding_interval_min: Annotated[int, Meta(ge=1, le=1440)] = 60
+    interest_pct: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.00125
+    clamp_pct: Annotated[float, Meta(ge=0.0, le=10.0)] = 0.05
+    cap_pct: Annotated[float, Meta(ge=0.0, le=10.0)] = 0.75
+    sample_s: Annotated[int, Meta(ge=1, le=3600)] = 60
+    mark_samples: Annotated[int, Meta(ge=1, le=1440)] = 30
+    mark_clamp_pct: Annotated[float, Meta(ge=0.0, le=50.0)] = 1.0
+    impact_lots: Annotated[int, Meta(ge=1, le=100_000)] = 5
+
+
 class Products(_Section):
     """What is listed: monthly futures on each basket, ``months-ahead``
     consecutive months, in contracts of ``contract-unit`` GPU-hours with a
@@ -75,7 +101,11 @@ class Products(_Section):
     ``matching``: ``continuous`` (price-time matching, the default) or
     ``batch``: periodic batch auctions, every ``batch-interval-ms``
     milliseconds during trading hours, each an uncross by the call auction's
-    rule (cfx/batch.py: boundaries, and the order types refused)."""
+    rule (cfx/batch.py: boundaries, and the order types refused).
+    ``listing``: ``monthly`` futures (the default), a ``perpetual`` per
+    basket instead (``HOP-PERP``: no expiry, funded and marked as
+    ``[products.perpetual]`` says), or ``both`` (the perpetual after the
+    monthlies: agents reach it with the ``perp`` series selector)."""
 
     baskets: Annotated[list[Basket], Meta(min_length=1)] = msgspec.field(default_factory=lambda: [HOPPER])
     months_ahead: Annotated[int, Meta(ge=1, le=24)] = 2
@@ -87,6 +117,8 @@ class Products(_Section):
     auction_tie_break: Literal["reference", "cme"] = "reference"
     matching: Literal["continuous", "batch"] = "continuous"
     batch_interval_ms: Annotated[int, Meta(ge=1, le=3_600_000)] = 1_000
+    listing: Literal["monthly", "perpetual", "both"] = "monthly"
+    perpetual: Perpetual = msgspec.field(default_factory=Perpetual)
 
 
 class Liquidation(_Section):

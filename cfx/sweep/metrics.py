@@ -12,9 +12,11 @@ METRICS: tuple[str, ...] = (
     "mean_spread_ticks", "mean_top_depth_contracts", "two_sided_fraction", "settlement_volatility_annual",
     "tracking_error_rms", "halts", "auctions_uncrossed", "margin_calls", "defaults", "guarantee_fund_used_usd",
     "settlement_tiers.vwap", "settlement_tiers.mid", "settlement_tiers.index_moved", "settlement_tiers.final",
+    "settlement_tiers.mark",
 )
-# dict-valued metrics whose entries become columns "name.key" (keys vary by scenario)
-DICT_METRICS = ("pnl_usd_by_agent_type", "volume_by_agent_type", "otc")
+# dict-valued metrics whose entries become columns "name.key" (keys vary by scenario; "perpetual" only
+# with a perpetual listed)
+DICT_METRICS = ("pnl_usd_by_agent_type", "volume_by_agent_type", "otc", "perpetual")
 _NOT_METRICS = {"seed", "scenario", "question", "run_hash"}
 
 
