@@ -83,9 +83,8 @@ def test_funding_through_clearing_sums_to_zero_at_every_interval_and_conserves_c
             oid += 2
     ch = v.clearing
     for k, (mark, rate) in enumerate(intervals):
-        v.events.clear()
-        v.apply(PayFunding(100 + k, PERP.symbol, mark, rate))
-        paid = [e for e in v.events if type(e) is FundingPaid]
+        events = v.apply(PayFunding(100 + k, PERP.symbol, mark, rate))
+        paid = [e for e in events if type(e) is FundingPaid]
         assert sum(e.amount for e in paid) == 0
         assert all(e.position == ch.accounts[e.account].positions[PERP.symbol].qty for e in paid)
         assert ch.cash_total() == ch.deposited
@@ -103,17 +102,15 @@ def test_margin_is_on_the_mark_a_far_last_trade_liquidates_nobody_the_mark_does(
     fill(v, 1, 5, 2, 10, 250)  # account 5 long 10 at 250
     fill(v, 3, 4, 3, 1, 150)  # a print 100 ticks below, between two others
     assert v.engine.book(PERP.symbol).last_price == 150
-    v.events.clear()
-    v.apply(UpdateMark(10, START, PERP.symbol, 250, 250, 0))  # the mark stays on the index: nobody defaults
-    assert [type(e) for e in v.events] == [MarkPriceUpdated] and v.take_commands() == []
+    events = v.apply(UpdateMark(10, START, PERP.symbol, 250, 250, 0))  # the mark stays on the index: nobody defaults
+    assert [type(e) for e in events] == [MarkPriceUpdated] and v.take_commands() == []
     _, mm = v.clearing.margin(5)
     # equity on a mark m: 11 * scan + (m - 250) * 10 * 7.3M; below maintenance once m <= 250 - 11 * scan / 73M ...
     drop = (11 * scan - mm) // (10 * TICK_VALUE) + 1
     v.apply(UpdateMark(20, START, PERP.symbol, 250, 250 - drop + 1, 0))
     assert not v.clearing.accounts[5].defaulted
-    v.events.clear()
-    v.apply(UpdateMark(30, START, PERP.symbol, 250, 250 - drop, 0))
-    defaults = [e for e in v.events if type(e) is AccountDefaulted]
+    events = v.apply(UpdateMark(30, START, PERP.symbol, 250, 250 - drop, 0))
+    defaults = [e for e in events if type(e) is AccountDefaulted]
     assert [(e.account, e.collateral) for e in defaults] == [(5, 11 * scan - 10 * drop * TICK_VALUE)]
     assert v.take_commands() == [MassCancel(30, account=5)]
     assert v.clearing.liquidating() == {5: {PERP.symbol: 10}}
@@ -131,11 +128,10 @@ def test_the_daily_settlement_of_a_perpetual_is_its_mark_and_the_insurance_fund_
     assert v.clearing.accounts[5].defaulted
     v.take_commands()
     v.apply(UpdateMark(20, START, PERP.symbol, 200, 200, 0))  # then 50 below the entry: 3.65 bn micro-$ lost
-    v.events.clear()
-    v.apply(SettleDay(30, START, {"HOPPER": 2_000_000}, 0, 30))
-    settled = [e for e in v.events if type(e).__name__ == "SettlementPrice"]
+    events = v.apply(SettleDay(30, START, {"HOPPER": 2_000_000}, 0, 30))
+    settled = [e for e in events if type(e).__name__ == "SettlementPrice"]
     assert [(e.price, str(e.tier)) for e in settled] == [(200, "mark")]
-    covered = [e for e in v.events if type(e) is DefaultLossCovered]
+    covered = [e for e in events if type(e) is DefaultLossCovered]
     deficit = 50 * 10 * TICK_VALUE - 11 * scan
     assert len(covered) == 1
     c = covered[0]
