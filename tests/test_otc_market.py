@@ -91,11 +91,15 @@ def test_in_run_hedge_effectiveness_is_what_the_outputs_say(market):
 def test_in_run_hedge_effectiveness_agrees_with_rho_squared_and_the_basis_is_partial(market):
     run, summary = market
     for account, d in summary["otc"]["dealers"].items():
-        fwd, fut, _ = daily_pnl(run, int(account))
+        fwd, fut, vm = daily_pnl(run, int(account))
         rho2 = float(np.corrcoef(fwd, fut)[0, 1] ** 2)
         eff = d["hedge_effectiveness"]
         assert abs(eff - rho2) < 0.1, (account, eff, rho2)
-        assert 0.2 < eff < 0.98, (account, eff)  # HOPPER takes part of the risk, not all of it
+        assert 0.2 < eff < 0.98 and 0.2 < rho2 < 0.98, (account, eff, rho2)  # HOPPER takes part of the risk
+        # no hedge does better than the best multiple of itself (rho^2 of forwards against it): the dealer's
+        # futures are sized near their minimum-variance multiple, not twice or half of it
+        own = float(np.corrcoef(fwd, vm)[0, 1] ** 2)
+        assert own - 0.1 < eff <= own + 1e-9, (account, eff, own)
 
 
 def test_cfx_hedge_on_the_shipped_book_prices_from_the_run_and_repeats(market, tmp_path, capsys):
