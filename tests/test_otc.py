@@ -306,3 +306,26 @@ def test_with_exchange_access_a_principal_that_walks_away_hedges_on_the_exchange
     summary = run_with_regions(sc, tmp_path / "run")
     assert summary["otc"]["forwards"] == 0 and summary["otc"]["rfqs_walked_away"] > 0
     assert summary["otc"]["principals_exchange_lots"] > 0
+
+
+def test_with_exchange_access_a_principal_hedges_its_exchange_fraction_of_an_unmatched_need_not_in_an_expiring_future():
+    from types import SimpleNamespace
+
+    from cfx.agents.natural_hedgers import InferencePlatform, InferencePlatformSpec, Need
+
+    woke = []
+    otc = SimpleNamespace(root=lambda basket: "HOP", published_through=dt.date(2027, 1, 31))
+    ctx = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 20, wake_after=woke.append)
+    lots = {}
+    for fraction in (1.0, 0.5):
+        p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_fraction=fraction))
+        p.give_up(ctx, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
+        (ex,) = p.executors
+        assert ex.series == "HOP-G27" and ex.side is Side.BUY
+        lots[fraction] = ex.remaining
+    assert lots == {1.0: 100, 0.5: 50}  # February unfixed: 73,000 GPU-hours = 100 contracts
+    expiring = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 2,
+                               wake_after=woke.append)
+    p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_min_days=2))
+    p.give_up(expiring, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
+    assert not p.executors and p.unhedged == 1  # not in a future about to expire

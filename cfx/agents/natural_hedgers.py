@@ -41,6 +41,8 @@ class _PrincipalSpec(AgentSpec, tag="_principal"):
     response_ns: Interval = 2 * SECOND
     dealers_asked: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3
     exchange_access: bool = False
+    exchange_fraction: Probability = 1.0
+    exchange_min_days: Annotated[int, msgspec.Meta(ge=0, le=20)] = 2
     basket: str | None = None
     exchange_horizon_ns: Interval = 30 * MINUTE
     max_child_lots: Lots = 10
@@ -88,13 +90,20 @@ class Principal(Agent):
     its reservation price — the desk's mark of the forward (its index's
     official fixings) ``reservation_bps`` worse for it — or walks away
     and asks again ``retry_ns`` later, until its time is up. Then, with
-    ``exchange_access`` (an experiment; off by default), it hedges the need
-    on the exchange instead: that month's future of ``basket`` (None: the
-    first listed), the need's unfixed GPU-hours in whole contracts, worked
-    by an `Executor` over ``exchange_horizon_ns`` (children of at most
-    ``max_child_lots``, ``urgency``). Without exchange access
-    the need goes unhedged. With no dealers at all it goes straight to the
-    exchange (or gives up).
+    ``exchange_access`` (an experiment; off by default), it hedges part of
+    the need on the exchange instead: that month's future of ``basket``
+    (None: the first listed), ``exchange_fraction`` of the need's unfixed
+    GPU-hours in whole contracts, worked by an `Executor` over
+    ``exchange_horizon_ns`` (children of at most ``max_child_lots``,
+    ``urgency``). Only a fraction: the exchange is its fallback when no
+    dealer would write the forward within its reservation price, a basket
+    future leaves its SKU/region basis open, and a principal's budget is for
+    capacity, not for running a futures book, so it takes some of the
+    curve risk off and keeps the rest; and not in a future within
+    ``exchange_min_days`` business days of its last trading day (the need
+    then stays unhedged, as a dealer declines that month). Without exchange access the need
+    goes unhedged. With no dealers at all it goes straight to the exchange
+    (or gives up).
 
     ``SIDE`` is what it does with capacity: a neocloud SELLs it forward, an
     inference platform BUYs it."""
@@ -156,14 +165,14 @@ class Principal(Agent):
                 live.append(ex)
                 extra = d if extra is None or (d is not None and d < extra) else extra
         self.executors = live
-        self._wake(ctx, extra)
+        self._wake(ctx, None if extra is None else max(SECOND // 10, extra))
 
     def _ask(self, ctx: Context, need: Need) -> None:
         spec = self.spec
         dealers = ctx.otc.dealers()
         mark = ctx.otc.mark(need.sku, need.region, need.year, need.month)
         if not dealers or mark is None:
-            self._give_up(ctx, need)
+            self.give_up(ctx, need)
             return
         if spec.dealers_asked and spec.dealers_asked < len(dealers):
             picks = ctx.rng.permutation(len(dealers))[: spec.dealers_asked].tolist()
@@ -187,11 +196,11 @@ class Principal(Agent):
         self.walked_away += 1
         need.next_try_ns = ctx.now + self.spec.retry_ns
         if need.next_try_ns > need.by_ns:
-            self._give_up(ctx, need)
+            self.give_up(ctx, need)
         self._wake(ctx)
         return None
 
-    def _give_up(self, ctx: Context, need: Need) -> None:
+    def give_up(self, ctx: Context, need: Need) -> None:
         """No forward in time: hedge on the exchange if it may, else stay unhedged."""
         need.done = True
         if not self.spec.exchange_access:
@@ -201,11 +210,11 @@ class Principal(Agent):
         symbol = format_symbol(root, need.year, need.month) if root else None
         if symbol is not None and symbol not in ctx.listed() and hasattr(ctx, "perpetual"):
             symbol = ctx.perpetual(ctx.otc.basket_of(root))  # no monthly listed: the basket's perpetual, if any
-        if symbol is None or symbol not in ctx.listed():
+        if symbol is None or symbol not in ctx.listed() or ctx.days_to_expiry(symbol) <= self.spec.exchange_min_days:
             self.unhedged += 1
             return
         share = float(unfixed_fraction(need.year, need.month, ctx.otc.published_through))
-        lots = round(need.gpu_hours * share / CONTRACT_GPU_HOURS)
+        lots = round(self.spec.exchange_fraction * need.gpu_hours * share / CONTRACT_GPU_HOURS)
         if lots <= 0:
             return
         spec = self.spec

@@ -69,6 +69,7 @@ class OtcDesk:
         self._rfq_id = 0
         self._forward_id = 0
         self._futures_ref: dict[int, str] = {}  # forward id -> the future whose price the curve part uses
+        self._futures_at_trade: dict[int, int | None] = {}  # forward id -> that future's price when traded
         self.published_through = sim.sc.calendar.start - dt.timedelta(days=1)  # the last fixing day published
 
     # ------------------------------------------------------------------ what agents see
@@ -204,6 +205,7 @@ class OtcDesk:
         if fut is None and root:
             fut = self.futures_micro(root, f.year, f.month)
         self._futures_ref[f.id] = root
+        self._futures_at_trade[f.id] = fut
         self.ledgers[d.account].trade(f, fut)
         self.live.append(f)
         self.forwards.append(f)
@@ -382,14 +384,14 @@ class OtcDesk:
             ("sku", STRING), ("region", STRING), ("index", STRING), ("delivery", STRING),
             ("gpu_hours", pa.int64()), ("price_usd_micro", pa.int64()), ("buyer", pa.int64()), ("seller", pa.int64()),
             ("dealer", pa.int64()), ("client", pa.int64()), ("fair_usd_micro", pa.int64()),
-            ("dealer_fair_usd_micro", pa.int64()),
+            ("dealer_fair_usd_micro", pa.int64()), ("futures_usd_micro", pa.int64()),
         ])
         trades = [{
             "forward_id": f.id, "rfq_id": f.rfq_id, "ts": f.ts, "date": f.date, "sku": f.sku, "region": f.region,
             "index": f.index, "delivery": f"{f.year}-{f.month:02d}", "gpu_hours": f.gpu_hours,
             "price_micro": f.price_micro, "buyer": f.buyer, "seller": f.seller, "dealer": f.dealer,
             "client": f.seller if f.buyer == f.dealer else f.buyer, "fair_micro": f.fair_micro,
-            "dealer_fair_micro": f.dealer_fair_micro,
+            "dealer_fair_micro": f.dealer_fair_micro, "futures_micro": self._futures_at_trade.get(f.id),
         } for f in self.forwards]
         tables.write(tables.table(_columns(trades, trade_schema), trade_schema), out / "otc_trades.parquet")
         pos_schema = tables.schema("otc_positions", [
