@@ -131,7 +131,7 @@ def test_one_series_no_margin_calls_one_day(runs):
     run = report.load_run(runs["a"])
     assert len(run.margin_calls["ts"]) == 0  # the tiny run has none: the plot says so
     for make in (report.plot_margin, report.plot_volume, report.plot_settlement, report.plot_pnl):
-        assert report._png(make(run))
+        assert report.png(make(run))
 
 
 def test_heatmap_rebuilds_the_top_of_book(runs):
@@ -245,4 +245,4 @@ def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
     ax = fig.axes[0]
     assert "1 calls, $5,000 called; 1 defaults" in ax.get_title()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["market_maker (account 1)", "market_maker (account 2)"]
-    assert report._png(fig)
+    assert report.png(fig)
