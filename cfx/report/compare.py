@@ -1,46 +1,55 @@
 """`cfx compare RUN_A RUN_B`: two runs on one page, the metrics side by side
-(A, B, B - A) and the prices, spread, depth and settlement prices overlaid."""
+(A, B, B - A) and overlaid: prices, spread, depth, settlement prices, the
+index, P&L and margin by agent type (A solid, B dashed)."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
+import plotly.graph_objects as go
 
-from cfx.report.load import Run, expiry_key, load_run, select, series_top
+from cfx.report import load
+from cfx.report.chart import add_marks, color, day_ms, figure, gapped, marks, trading_time_axis
+from cfx.report.load import MICRO, Run, expiry_key, load_run, select, series_top
 from cfx.report.page import flat_metrics, fmt, is_num, page, section, write_page
-from cfx.report.plots import draw_empty, figure, gapped, png, time_axis
+from cfx.report.plots import Plot, baskets, pnl_by_type
 from cfx.writes import check
 
-
-RUN_COLORS = ("tab:blue", "tab:red")  # A, B
-SERIES_STYLES = ["-", "--", ":", "-."]
+RUN_DASH = ("solid", "dash")  # A, B
 
 
-def _overlay(runs: list[Run], title: str, ylabel: str, value: Callable[[Run, str], tuple[np.ndarray, np.ndarray]],
-             what: str) -> Any:
-    fig, (ax,) = figure(height=4.8)
+def _finish(fig: go.Figure, runs: list[Run], ytitle: str, trading: bool = True) -> go.Figure:
+    fig.update_yaxes(title_text=ytitle)
+    if trading:
+        trading_time_axis(fig, runs[0])
+    else:
+        fig.update_xaxes(type="date", rangebreaks=[dict(bounds=["sat", "mon"])])
+    add_marks(fig, runs[0])
+    if marks(runs[1]) != marks(runs[0]):
+        add_marks(fig, runs[1])
+    return fig
+
+
+def _overlay(runs: list[Run], ytitle: str, value: Callable[[Run, str], tuple[np.ndarray, np.ndarray]],
+             what: str) -> Plot:
+    """One line per (run, series): colour by series, solid A, dashed B."""
     series = sorted({s for r in runs for s in r.series}, key=expiry_key)
+    fig = figure(height=440)
     drawn = False
-    for s, ls in zip(series, SERIES_STYLES * len(series)):
-        for r, c, tag in zip(runs, RUN_COLORS, ("A", "B")):
+    for i, s in enumerate(series):
+        for r, dash, tag in zip(runs, RUN_DASH, ("A", "B")):
             ts, y = value(r, s)
             ok = ~np.isnan(y)
             if ok.any():
                 drawn = True
-                ax.plot(*gapped(ts[ok], y[ok]), color=c, ls=ls, lw=1.1, alpha=0.8, label=f"{tag}: {s}")
+                fig.add_trace(go.Scatter(x=gapped(ts[ok], y[ok])[0], y=gapped(ts[ok], y[ok])[1], mode="lines",
+                                         name=f"{tag}: {s}", line=dict(color=color(i), dash=dash, width=1.2)))
     if not drawn:
-        draw_empty(ax, f"no {what} in either run")
-    else:
-        ax.set_ylabel(ylabel)
-        ax.set_xlabel("time (UTC)")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-        time_axis(ax)
-    ax.set_title(title)
-    return fig
+        return f"none: no {what} in either run"
+    return _finish(fig, runs, ytitle)
 
 
 def _quoted_depth(r: Run, s: str) -> tuple[np.ndarray, np.ndarray]:
@@ -49,50 +58,97 @@ def _quoted_depth(r: Run, s: str) -> tuple[np.ndarray, np.ndarray]:
     return t["ts"], np.where(depth > 0, depth, np.nan)
 
 
-def _cmp_prices(runs: list[Run]) -> Any:
-    return _overlay(runs, "Futures mid prices: A blue, B red (line style per series)", "$ per GPU-hour",
-                    lambda r, s: (lambda t: (t["ts"], t["mid"]))(series_top(r, s)), "quotes")
+def _cmp_prices(runs: list[Run]) -> Plot:
+    return _overlay(runs, "$ per GPU-hour", lambda r, s: (lambda t: (t["ts"], t["mid"]))(series_top(r, s)), "quotes")
 
 
-def _cmp_spread(runs: list[Run]) -> Any:
-    fig = _overlay(runs, "Bid-ask spread: A blue, B red (line style per series)", "spread (ticks)",
-                   lambda r, s: (lambda t: (t["ts"], t["spread"] / r.tick_usd))(series_top(r, s)), "two-sided quotes")
-    return fig
+def _cmp_spread(runs: list[Run]) -> Plot:
+    return _overlay(runs, "spread (ticks)",
+                    lambda r, s: (lambda t: (t["ts"], t["spread"] / r.tick_usd))(series_top(r, s)), "two-sided quotes")
 
 
-def _cmp_depth(runs: list[Run]) -> Any:
-    return _overlay(runs, "Top-of-book depth (best bid + best ask, when quoted): A blue, B red", "contracts",
-                    _quoted_depth, "quotes")
+def _cmp_depth(runs: list[Run]) -> Plot:
+    return _overlay(runs, "contracts", _quoted_depth, "quotes")
 
 
-def _cmp_settlement(runs: list[Run]) -> Any:
-    fig, (ax,) = figure(height=4.6)
+def _cmp_settlement(runs: list[Run]) -> Plot:
     series = sorted({s for r in runs for s in r.settlements["series"].tolist()}, key=expiry_key)
     if not series:
-        draw_empty(ax, "no settlement prices in either run")
-    for s, ls in zip(series, SERIES_STYLES * len(series)):
-        for r, c, tag in zip(runs, RUN_COLORS, ("A", "B")):
+        return "none: no settlement prices in either run"
+    fig = figure(height=420)
+    for i, s in enumerate(series):
+        for r, dash, tag in zip(runs, RUN_DASH, ("A", "B")):
             st = select(r.settlements, r.settlements["series"] == s)
             if not len(st["date"]):
                 continue
             order = np.argsort(st["date"], kind="stable")
-            ax.plot(st["date"][order].astype("datetime64[ns]"), st["price"][order] * r.tick_usd, ls=ls, color=c,
-                    marker="o" if tag == "A" else "s", ms=5, mfc="none" if tag == "B" else c, label=f"{tag}: {s}")
-    if series:
-        ax.set_ylabel("$ per GPU-hour")
-        ax.set_xlabel("settlement date")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-        time_axis(ax)
-    ax.set_title("Daily settlement prices: A blue dots, B red open squares (line style per series)")
-    return fig
+            fig.add_trace(go.Scatter(x=day_ms(st["date"][order], 16), y=st["price"][order] * r.tick_usd,
+                                     mode="lines+markers", name=f"{tag}: {s}",
+                                     line=dict(color=color(i), dash=dash),
+                                     marker=dict(symbol="circle" if tag == "A" else "square-open", size=8)))
+    return _finish(fig, runs, "$ per GPU-hour", trading=False)
+
+
+def _cmp_index(runs: list[Run]) -> Plot:
+    fig = figure(height=420)
+    drawn = False
+    names = sorted({b for r in runs for b in baskets(r)})
+    for i, name in enumerate(names):
+        for r, dash, tag in zip(runs, RUN_DASH, ("A", "B")):
+            ind = select(r.indicative, r.indicative["index"] == name)
+            if len(ind["ts"]):
+                o = np.argsort(ind["ts"], kind="stable")
+                x, y = gapped(np.asarray(ind["ts"], dtype="int64")[o], ind["value"][o] / MICRO)
+            else:
+                fx = select(r.fixings, r.fixings["index"] == name)
+                window = load.run_window(r)
+                k = np.ones(len(fx["date"]), bool) if window is None else (
+                    (fx["date"] >= window[0]) & (fx["date"] <= window[1]))
+                o = np.argsort(fx["date"][k])
+                x, y = day_ms(fx["date"][k][o], 16), fx["value"][k][o] / MICRO
+            if len(y):
+                drawn = True
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{tag}: {name}",
+                                         line=dict(color=color(i), dash=dash, width=1.2)))
+    if not drawn:
+        return "none: no index values in either run"
+    return _finish(fig, runs, "$ per GPU-hour")
+
+
+def _by_type(runs: list[Run], measure: Callable[[Run], tuple[np.ndarray, dict[str, np.ndarray]]],
+             ytitle: str, what: str) -> Plot:
+    """One line per (run, agent type) of a daily measure: colour by type, solid A, dashed B."""
+    got = [measure(r) for r in runs]
+    types = sorted({t for _, d in got for t, y in d.items() if np.any(y)})
+    if not types:
+        return f"none: no {what} in either run"
+    fig = figure(height=440)
+    for i, t in enumerate(types):
+        for (dates, d), dash, tag in zip(got, RUN_DASH, ("A", "B")):
+            if t in d:
+                fig.add_trace(go.Scatter(x=day_ms(dates, 16), y=d[t], mode="lines+markers", name=f"{tag}: {t}",
+                                         line=dict(color=color(i), dash=dash)))
+    return _finish(fig, runs, ytitle, trading=False)
+
+
+def _cmp_pnl(runs: list[Run]) -> Plot:
+    return _by_type(runs, pnl_by_type, "$ (cumulative, net of fees)", "account statements")
+
+
+def _cmp_margin(runs: list[Run]) -> Plot:
+    return _by_type(runs, load.margin_by_type, "$ initial margin required", "margin requirements")
 
 
 COMPARE_PLOTS = [
-    ("prices", "Prices", _cmp_prices, "Mid of the best bid and ask per series, from each run's top-of-book snapshots."),
+    ("prices", "Prices", _cmp_prices, "Mid of the best bid and ask per series, from each run's top-of-book "
+     "snapshots; A solid, B dashed, one colour per series."),
     ("spread", "Bid-ask spread", _cmp_spread, "Spread in ticks when both sides are quoted."),
     ("depth", "Top-of-book depth", _cmp_depth, "Contracts at the best bid plus the best ask."),
     ("settlement", "Settlement prices", _cmp_settlement, "Daily (and final) settlement prices per series."),
+    ("index", "The index", _cmp_index, "Each basket's index as published intraday (else its daily fixings)."),
+    ("pnl", "P&L by agent type", _cmp_pnl, "Cumulative variation margin received minus fees paid, per agent type "
+     "(one colour per type; A solid, B dashed)."),
+    ("margin", "Margin by agent type", _cmp_margin, "Initial margin required at each settlement, per agent type."),
 ]
 
 
@@ -130,7 +186,7 @@ def compare_html(a: Run, b: Run) -> str:
             '<p class="note">Changed rows are highlighted; B − A and B / A − 1 for numbers.</p>'
             + _compare_table(a, b) + "</section>"]
     for sid, title, make, note in COMPARE_PLOTS:
-        body.append(section(sid, title, png(make([a, b])), note))
+        body.append(section(sid, title, make([a, b]), note))
     return page("cfx compare", head, body)
 
 

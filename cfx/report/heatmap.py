@@ -3,14 +3,14 @@ rebuilt from the event log's ``LevelChanged`` rows."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 
-from cfx.report.load import Run, as_datetime, expiry_key, level_changes, select, series_top
-from cfx.report.plots import draw_empty, figure
+from cfx.report.chart import add_marks, figure, ms, trading_time_axis
+from cfx.report.load import Run, expiry_key, level_changes, select, series_top
+from cfx.report.plots import Plot
 
 HEATMAP_COLUMNS = 900  # at most this many time samples in the depth heatmap
 HEATMAP_ROWS = 160  # at most this many price levels in the depth heatmap
@@ -77,66 +77,41 @@ def depth_grid(run: Run, series: str) -> dict[str, np.ndarray] | None:
             "mid": np.interp(grid, top["ts"], top["mid"])}
 
 
-def _session_ticks(grid: np.ndarray) -> tuple[list[int], list[str]]:
-    """Tick positions and labels for a time axis of sample indices with the
-    overnight gaps removed: every day's first sample, and hours within a
-    short run."""
-    times = as_datetime(grid).astype("datetime64[s]").astype(dt.datetime)
-    days = sorted({t.date() for t in times})
-    pos, labels = [], []
-    short = len(days) <= 3
-    last_day, last_hour = None, None
-    for i, t in enumerate(times):
-        if t.date() != last_day:
-            pos.append(i)
-            labels.append(t.strftime("%b %d\n%H:%M") if short else t.strftime("%b %d"))
-            last_day, last_hour = t.date(), t.hour
-        elif short and t.hour != last_hour and t.hour % (1 if len(days) == 1 else 2) == 0:
-            pos.append(i)
-            labels.append(t.strftime("%H:00"))
-            last_hour = t.hour
-        elif short:
-            last_hour = t.hour
-    if not short and len(pos) > 12:  # at most about a dozen date labels
-        step = math.ceil(len(pos) / 12)
-        pos, labels = pos[::step], labels[::step]
-    return pos, labels
-
-
-def plot_heatmap(run: Run) -> Any:
-    fig, (ax,) = figure(height=5.6)
+def plot_heatmap(run: Run) -> Plot:
     series = front_month(run)
     data = depth_grid(run, series) if series else None
     if data is None:
-        draw_empty(ax, "no order book to show: no resting orders in this run")
-        ax.set_title("Order-book depth by price over time (front month)")
-        return fig
-    from matplotlib.colors import LogNorm
-
-    bids, asks = data["bids"], data["asks"]
-    vmax = max(1.0, float(max(bids.max(), asks.max())))
-    norm = LogNorm(vmin=1, vmax=vmax)
-    pmin = int(data["pmin"])
-    tick = run.tick_usd
-    extent = (-0.5, len(data["grid"]) - 0.5, (pmin - 0.5) * tick, (pmin + bids.shape[0] - 0.5) * tick)
-    kw = {"aspect": "auto", "origin": "lower", "extent": extent, "interpolation": "nearest", "norm": norm}
-    ib = ax.imshow(np.ma.masked_less(bids, 1), cmap="Blues", **kw)
-    ia = ax.imshow(np.ma.masked_less(asks, 1), cmap="Reds", **kw)
-    ax.plot(np.arange(len(data["grid"])), data["mid"], color="black", lw=0.7, label="mid")
-    pos, labels = _session_ticks(data["grid"])
-    days = as_datetime(data["grid"]).astype("datetime64[D]")
-    for i in np.flatnonzero(days[1:] != days[:-1]) + 1:
-        ax.axvline(i - 0.5, color="0.3", lw=0.6, ls=":")
-    ax.set_xticks(pos, labels, fontsize=8)
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
-    ax.set_ylabel("price ($ per GPU-hour)")
-    ax.set_xlabel("time (UTC); trading hours only, nights and weekends left out")
-    ax.set_title(f"{series} order book: resting contracts at each price (bids blue, asks red, log colour scale)")
-    ax.legend(loc="upper right", fontsize=8)
-    from matplotlib.ticker import FuncFormatter
-
-    for image, label in ((ib, "bid depth (contracts)"), (ia, "ask depth (contracts)")):
-        bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04, label=label)
-        bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        return "none: no order book to show: no resting orders in this run"
+    pmin, tick = int(data["pmin"]), run.tick_usd
+    prices = (pmin + np.arange(data["bids"].shape[0])) * tick
+    x = ms(data["grid"])
+    vmax = max(2.0, float(max(data["bids"].max(), data["asks"].max())))
+    ticks = [v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000) if v <= vmax]
+    fig = figure(height=520)
+    for side, bar_x, rgb in (("bids", 1.0, (31, 119, 180)), ("asks", 1.08, (214, 39, 40))):
+        # contracts as small integers keep the page small; the colour scale is logarithmic in
+        # the depth (stops at log positions), an empty level transparent
+        z = np.minimum(data[side], 65_535).astype("uint16")
+        fig.add_trace(go.Heatmap(x=x, y=prices, z=z, zmin=0, zmax=vmax, name=side, colorscale=log_scale(vmax, rgb),
+                                 hovertemplate="%{x}<br>$%{y:.2f}: %{z:,} contracts" + f"<extra>{side}</extra>",
+                                 colorbar=dict(title=f"{side[:-1]} depth", x=bar_x, len=0.9, tickvals=ticks,
+                                               ticktext=[str(v) for v in ticks])))
+    fig.add_trace(go.Scatter(x=x, y=data["mid"], mode="lines", name="mid", line=dict(color="black", width=1)))
+    fig.update_yaxes(title_text="price ($ per GPU-hour)")
+    fig.update_layout(margin=dict(r=140), showlegend=False, title=dict(text=f"{series}", x=0.01, font=dict(size=13)))
+    trading_time_axis(fig, run)
+    add_marks(fig, run)
     return fig
+
+
+def log_scale(vmax: float, rgb: tuple[int, int, int]) -> list[list]:
+    """A Plotly colour scale over [0, vmax] contracts that is transparent at 0
+    and logarithmic from 1 (pale) to ``vmax`` (``rgb``)."""
+    r, g, b = rgb
+    stops: list[list] = [[0.0, "rgba(255,255,255,0)"], [0.999 / vmax, "rgba(255,255,255,0)"]]
+    for i in range(11):
+        depth = vmax ** (i / 10)  # 1 .. vmax, evenly in log
+        f = 0.15 + 0.85 * i / 10
+        stops.append([min(1.0, depth / vmax) if i else 1 / vmax,
+                      f"rgba({round(255 - (255 - r) * f)},{round(255 - (255 - g) * f)},{round(255 - (255 - b) * f)},1)"])
+    return stops

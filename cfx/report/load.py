@@ -41,8 +41,12 @@ class Run:
     agents: dict[str, np.ndarray]
     margin_calls: dict[str, np.ndarray]
     defaults: dict[str, np.ndarray]
+    positions: dict[str, np.ndarray] = field(default_factory=dict)
+    indicative: dict[str, np.ndarray] = field(default_factory=dict)
+    funding: dict[str, np.ndarray] = field(default_factory=dict)
     label: str = ""
     agent_type: dict[int, str] = field(default_factory=dict)
+    _events: dict[str, np.ndarray] | None = None
 
     @property
     def series(self) -> list[str]:
@@ -61,6 +65,13 @@ def read_table(path: Path, name: str, columns: list[str] | None = None) -> dict[
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{file}: cannot read Parquet table: {e}") from None
     return arrays(table)
+
+
+def read_optional(path: Path, name: str, columns: list[str]) -> dict[str, np.ndarray]:
+    """A table that older runs (or runs without the feature) do not write: empty columns when absent."""
+    if not (path / f"{name}.parquet").is_file():
+        return {c: np.zeros(0, dtype=object if c in ("series", "index") else "int64") for c in columns}
+    return read_table(path, name, columns)
 
 
 def arrays(table: pa.Table) -> dict[str, np.ndarray]:
@@ -99,14 +110,19 @@ def load_run(run_dir: str | Path) -> Run:
         path=path,
         summary=summary,
         tick_usd=float(summary.get("tick_usd") or 0.01),
-        trades=read_table(path, "trades", ["ts", "series", "price", "qty", "maker_account", "taker_account"]),
+        trades=read_table(path, "trades", ["ts", "series", "price", "qty", "maker_account", "taker_account",
+                                           "aggressor"]),
         book_top=read_table(path, "book_top"),
         fixings=read_table(path, "fixings"),
         settlements=read_table(path, "settlements"),
-        accounts=read_table(path, "accounts", ["date", "account", "variation_margin", "fees_total", "defaulted"]),
+        accounts=read_table(path, "accounts", ["date", "account", "variation_margin", "fees_total", "defaulted",
+                                               "initial_margin"]),
         agents=read_table(path, "agents"),
         margin_calls=read_table(path, "margin_calls", ["type", "ts", "date", "account", "amount"]),
         defaults=read_table(path, "defaults", ["type", "ts", "date", "account"]),
+        positions=read_optional(path, "positions", ["date", "account", "series", "position"]),
+        indicative=read_optional(path, "indicative", ["ts", "index", "value"]),
+        funding=read_optional(path, "funding", ["ts", "series", "rate"]),
         label=path.name or str(path),
     )
     run.agent_type = {int(a): str(t) for a, t in zip(run.agents["account"], run.agents["agent_type"])}
@@ -183,3 +199,189 @@ def level_changes(path: Path, series: str) -> tuple[np.ndarray, np.ndarray, np.n
     t = pa.Table.from_batches(parts)
     col = lambda n, d: t.column(n).to_numpy(zero_copy_only=False).astype(d)  # noqa: E731
     return col("ts", "int64"), col("bid", bool), col("price", "int64"), col("qty", "int64")
+
+
+# --------------------------------------------------------------------------- what the plots measure
+
+DAY_NS = 86_400 * NS_PER_S
+
+
+def market_events(run: Run) -> dict[str, np.ndarray]:
+    """The event log's halts and rejects (``type``, ``ts``, ``series``,
+    ``reason``, ``until``), read once per run with a filter on the type."""
+    if run._events is None:
+        file = run.path / "events.parquet"
+        try:
+            table = pq.read_table(file, columns=["type", "ts", "series", "reason", "event"],
+                                  filters=[("type", "in", ["SeriesHalted", "OrderRejected"])])
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"{file}: cannot read Parquet table: {e}") from None
+        ev = arrays(table)
+        halted = ev["type"] == "SeriesHalted"
+        until = np.array([json.loads(e).get("until", t) if h else t
+                          for e, t, h in zip(ev["event"], ev["ts"], halted)], dtype="int64")
+        ev["until"] = until
+        del ev["event"]
+        run._events = ev
+    return run._events
+
+
+def shock_marks(run: Run) -> list[dict]:
+    """The scenario's shocks as the run recorded them (summary.json ``shocks``):
+    ``type``, ``label``, ``start_ns``, ``end_ns``."""
+    return [s for s in run.summary.get("shocks") or [] if isinstance(s, dict) and "start_ns" in s]
+
+
+def halts(run: Run) -> list[tuple[str, int, int]]:
+    """(series, start ns, end ns) of every trading halt (circuit breakers and kill switches)."""
+    ev = market_events(run)
+    k = ev["type"] == "SeriesHalted"
+    return [(str(s), int(a), int(b)) for s, a, b in zip(ev["series"][k], ev["ts"][k], ev["until"][k])]
+
+
+def rejects(run: Run) -> dict[str, np.ndarray]:
+    """Every rejected order: ``ts`` and ``reason``."""
+    ev = market_events(run)
+    k = ev["type"] == "OrderRejected"
+    return {"ts": ev["ts"][k].astype("int64"), "reason": ev["reason"][k]}
+
+
+def trade_days(ts: np.ndarray) -> np.ndarray:
+    """The UTC date of each nanosecond timestamp."""
+    return (np.asarray(ts, dtype="int64") // DAY_NS).astype("datetime64[D]")
+
+
+def daily_volume(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Dates with trades and, per series, contracts traded each date."""
+    tr = run.trades
+    days = trade_days(tr["ts"])
+    dates = np.unique(days)
+    out = {}
+    for s in run.series:
+        k = tr["series"] == s
+        if k.any():
+            out[s] = np.bincount(np.searchsorted(dates, days[k]), weights=tr["qty"][k].astype(float),
+                                 minlength=len(dates))
+    return dates, out
+
+
+def open_interest(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """End-of-day open interest per series (the long positions' sum, contracts)."""
+    pos = run.positions
+    dates = np.unique(pos["date"])
+    out = {}
+    for s in run.series:
+        k = (pos["series"] == s) & (np.asarray(pos["position"], dtype=float) > 0)
+        if k.any():
+            out[s] = np.bincount(np.searchsorted(dates, pos["date"][k]), weights=pos["position"][k].astype(float),
+                                 minlength=len(dates))
+    return dates, out
+
+
+def maker_taker(run: Run) -> tuple[list[str], np.ndarray]:
+    """Agent types and contracts traded between them: ``m[i, j]`` is the
+    volume where type ``i`` was the maker (resting) and type ``j`` the taker."""
+    tr = run.trades
+    maker = np.array([run.agent_type.get(int(a), "other") for a in tr["maker_account"]], dtype=object)
+    taker = np.array([run.agent_type.get(int(a), "other") for a in tr["taker_account"]], dtype=object)
+    types = sorted(set(maker.tolist()) | set(taker.tolist()))
+    m = np.zeros((len(types), len(types)))
+    if types:
+        i, j = np.searchsorted(types, maker), np.searchsorted(types, taker)
+        np.add.at(m, (i, j), tr["qty"].astype(float))
+    return types, m
+
+
+def inventory(run: Run, agent_type: str = "market_maker") -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Net position (contracts, all series) of each account of ``agent_type``
+    after every trade it took part in: trade times and, per account, the position."""
+    tr = run.trades
+    accounts = [a for a, t in run.agent_type.items() if t == agent_type]
+    buy = tr["aggressor"] == "buy"
+    qty = tr["qty"].astype("int64")
+    taker_delta = np.where(buy, qty, -qty)
+    ts = np.asarray(tr["ts"], dtype="int64")
+    out = {}
+    for a in accounts:
+        delta = np.where(tr["taker_account"] == a, taker_delta, 0) - np.where(tr["maker_account"] == a, taker_delta, 0)
+        k = delta != 0
+        if k.any():
+            out[a] = (ts[k], np.cumsum(delta[k]))
+    return ts, out
+
+
+def current_index(run: Run, basket: str, at: np.ndarray) -> np.ndarray:
+    """The basket's latest published value ($) at each time: the indicative
+    (intraday) value, else the last fixing dated before that day; NaN before any."""
+    at = np.asarray(at, dtype="int64")
+    ind = select(run.indicative, run.indicative["index"] == basket)
+    fx = select(run.fixings, run.fixings["index"] == basket)
+    order = np.argsort(fx["date"])
+    fdates = fx["date"][order].astype("datetime64[D]").astype("int64") * DAY_NS + DAY_NS  # known from the next day
+    fvals = fx["value"][order].astype(float) / MICRO
+    out = np.full(len(at), np.nan)
+    i = np.searchsorted(fdates, at, side="right") - 1
+    out[i >= 0] = fvals[i[i >= 0]]
+    if len(ind["ts"]):
+        o = np.argsort(ind["ts"], kind="stable")
+        its, ivals = np.asarray(ind["ts"], dtype="int64")[o], ind["value"][o].astype(float) / MICRO
+        j = np.searchsorted(its, at, side="right") - 1
+        same_day = (j >= 0) & (its[np.maximum(j, 0)] // DAY_NS == at // DAY_NS)
+        out[same_day] = ivals[j[same_day]]
+    return out
+
+
+def basket_of(run: Run, series: str) -> str | None:
+    """The basket a series settles on (its root names it: ``HOP`` for ``HOPPER``)."""
+    baskets = run.summary.get("baskets") or []
+    root = series.rpartition("-")[0]
+    named = [b for b in baskets if b.upper().startswith(root.upper())]
+    return named[0] if named else (baskets[0] if len(baskets) == 1 else None)
+
+
+def expected_final(run: Run, series: str, at: np.ndarray) -> np.ndarray:
+    """The final settlement expected at each time ($): the mean of the
+    expiry month's business-day fixings (Monday to Friday, as
+    `cfx.products.monthly_average` counts them), each day already fixed as
+    fixed (a day without a fixing carries the previous one), the rest at the
+    current index (the index taken as a martingale; the ``monthly_average`` rule)."""
+    key = expiry_key(series)
+    basket = basket_of(run, series)
+    if basket is None or key[0] == 9999:
+        return np.full(len(at), np.nan)
+    first = np.datetime64(f"{key[0]:04d}-{key[1]:02d}-01")
+    month = np.arange(first, (first.astype("datetime64[M]") + 1).astype("datetime64[D]"))
+    month = month[np.is_busday(month)]
+    fx = select(run.fixings, run.fixings["index"] == basket)
+    order = np.argsort(fx["date"])
+    fdates, fvals = fx["date"][order].astype("datetime64[D]"), fx["value"][order].astype(float) / MICRO
+    i = np.searchsorted(fdates, month, side="right") - 1  # the fixing on or before each day of the month
+    fixed = np.where(i >= 0, fvals[np.maximum(i, 0)], np.nan)
+    now = current_index(run, basket, at)
+    out = np.empty(len(at))
+    for n, (t, x) in enumerate(zip(trade_days(at), now)):
+        known = fixed[month < t]  # a day's fixing is known after that day
+        out[n] = (known.sum() + x * (len(month) - len(known))) / len(month)
+    return out
+
+
+def margin_by_type(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Dates and, per agent type, the initial margin its accounts were required to hold ($)."""
+    ac = run.accounts
+    dates = np.unique(ac["date"])
+    types = np.array([run.agent_type.get(int(a), "other") for a in ac["account"]], dtype=object)
+    di = np.searchsorted(dates, ac["date"])
+    return dates, {t: np.bincount(di[types == t], weights=ac["initial_margin"][types == t].astype(float),
+                                  minlength=len(dates)) / MICRO for t in sorted(set(types.tolist()))}
+
+
+def funding_rates(run: Run) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per perpetual series: funding times and the rate paid at each (one
+    value per interval, as a fraction: the table's ``rate`` is in 1e-8 units)."""
+    fd = run.funding
+    out = {}
+    for s in sorted(set(fd["series"].tolist())):
+        k = fd["series"] == s
+        ts, idx = np.unique(np.asarray(fd["ts"][k], dtype="int64"), return_index=True)
+        out[s] = (ts, np.asarray(fd["rate"][k], dtype=float)[idx] * 1e-8)
+    return out

@@ -1,300 +1,318 @@
-"""The plots of one run, each a matplotlib figure drawn with the object API on
-the Agg canvas (no pyplot state, no display needed); `png` turns one into
-base64 for the page. Floats only here: $/GPU-hour, contracts and $.
+"""The plots of one run as Plotly figures (zoom into a day, hover for
+values). Each ``plot_*`` returns a figure, or a sentence saying why there
+is nothing to draw (the page prints it instead of an empty plot). Every
+plot over time carries the run's marks (`cfx.report.chart.add_marks`).
+Floats only here: $/GPU-hour, contracts and $.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-from typing import Any
-
 import numpy as np
+import plotly.graph_objects as go
 
-from cfx.report.load import MICRO, NS_PER_S, Run, as_datetime, expiry_key, run_window, select, series_top
+from cfx.report import load
+from cfx.report.chart import add_marks, color, day_ms, figure, gapped, marks, ms, session_hours, trading_time_axis
+from cfx.report.load import MICRO, Run, expiry_key, run_window, select, series_top
 
-GAP_NS = 3600 * NS_PER_S  # a break in time-series lines longer than this (overnight) is not drawn across
-TIER_MARKERS = {"vwap": "o", "mid": "s", "index_moved": "^", "final": "*"}
+Plot = go.Figure | str  # a figure, or why there is none
 
-def gapped(ts: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Insert a NaN where consecutive samples are more than `GAP_NS` apart, so
-    lines do not run across nights and weekends."""
-    ts = np.asarray(ts, dtype="int64")
-    y = np.asarray(y, dtype=float)
-    if len(ts) < 2:
-        return as_datetime(ts), y
-    breaks = np.nonzero(np.diff(ts) > GAP_NS)[0] + 1
-    if len(breaks):
-        ts = np.insert(ts, breaks, ts[breaks - 1] + 1)
-        y = np.insert(y, breaks, np.nan)
-    return as_datetime(ts), y
+TIER_MARKERS = {"vwap": "circle", "mid": "square", "index_moved": "triangle-up", "final": "star"}
+TIER_NAMES = {"vwap": "VWAP of the settlement window", "mid": "mid at the close",
+              "index_moved": "previous settlement + index change", "final": "final settlement"}
+MAX_INTRADAY_DAYS = 6  # at most this many shock days get an intraday panel
+PRICE = "$ per GPU-hour"
 
 
-
-# --------------------------------------------------------------------------- figures
-
-
-def figure(width: float = 11.0, height: float = 4.6, rows: int = 1, sharex: bool = False):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(rows, 1, sharex=sharex, squeeze=False)[:, 0]
-    return fig, list(axes)
+def _line(x, y, name: str, c: str, **kw) -> go.Scatter:
+    return go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(color=c, width=kw.pop("width", 1.4)), **kw)
 
 
-def png(fig) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def time_axis(ax) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
-
-
-def draw_empty(ax, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=13, color="0.35")
-    ax.set_xticks([])
-    ax.set_yticks([])
+def index_trace(run: Run, name: str, window: tuple[np.datetime64, np.datetime64] | None) -> go.Scatter | None:
+    """A basket's daily fixings as a step line, drawn from each fixing's date to the next."""
+    fx = select(run.fixings, run.fixings["index"] == name)
+    order = np.argsort(fx["date"])
+    dates, values = fx["date"][order], fx["value"][order] / MICRO
+    if window is not None:
+        start = dates[dates <= window[0]]
+        lo = start.max() if len(start) else window[0]
+        keep = (dates >= lo) & (dates <= window[1])
+        dates, values = dates[keep], values[keep]
+    if not len(dates):
+        return None
+    x = day_ms(np.append(dates, dates[-1] + np.timedelta64(1, "D")))
+    return go.Scatter(x=x, y=np.append(values, values[-1]), name=f"{name} index fixing", mode="lines",
+                      line=dict(color="#444", dash="dash", width=1.2, shape="hv"))
 
 
-def dollar_axis(ax) -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    def fmt(v, _pos):
-        a = abs(v)
-        if a >= 1e6:
-            return f"{v / 1e6:,.1f}M"
-        if a >= 1e3:
-            return f"{v / 1e3:,.0f}k"
-        return f"{v:,.0f}"
-
-    ax.yaxis.set_major_formatter(FuncFormatter(fmt))
+def indicative_trace(run: Run, name: str, window: tuple[int, int] | None = None) -> go.Scatter | None:
+    """A basket's intraday (indicative) index as published."""
+    ind = select(run.indicative, run.indicative["index"] == name)
+    ts = np.asarray(ind["ts"], dtype="int64")
+    keep = np.ones(len(ts), bool) if window is None else (ts >= window[0]) & (ts <= window[1])
+    if not keep.any():
+        return None
+    o = np.argsort(ts[keep], kind="stable")
+    x, y = gapped(ts[keep][o], ind["value"][keep][o] / MICRO)
+    return _line(x, y, f"{name} index (intraday)", "#777", width=1.0)
 
 
-def usd(v: float) -> str:
-    return f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}"
+def baskets(run: Run) -> list[str]:
+    return run.summary.get("baskets") or sorted(set(run.fixings["index"].tolist()))
 
 
-def colors(n: int) -> list:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10"]
-    return [cmap(i % 10) for i in range(n)]
-
-
-def plot_prices(run: Run) -> Any:
-    fig, (ax,) = figure(height=5.2)
+def plot_prices(run: Run) -> Plot:
     series = run.series
     if not series:
-        draw_empty(ax, "no series traded or quoted in this run")
-        ax.set_title("Futures prices, settlements and index")
-        return fig
-    for s, c in zip(series, colors(len(series))):
+        return "none: no series traded or quoted in this run"
+    fig = figure(height=460)
+    for i, s in enumerate(series):
         top = series_top(run, s)
         ok = ~np.isnan(top["mid"])
         if ok.any():
-            ax.plot(*gapped(top["ts"][ok], top["mid"][ok]), color=c, lw=1.5, label=f"{s} mid")
+            fig.add_trace(_line(*gapped(top["ts"][ok], top["mid"][ok]), f"{s} mid", color(i)))
         st = select(run.settlements, run.settlements["series"] == s)
         if len(st["ts"]):
-            ax.plot(as_datetime(st["ts"]), st["price"] * run.tick_usd, ls="none", marker="D", ms=6, mec="black",
-                    mew=0.6, color=c, label=f"{s} settlement")
+            fig.add_trace(go.Scatter(x=ms(st["ts"]), y=st["price"] * run.tick_usd, mode="markers",
+                                     name=f"{s} settlement", marker=dict(symbol="diamond", size=9, color=color(i),
+                                                                         line=dict(color="black", width=0.6))))
     window = run_window(run)
-    fx = run.fixings
-    baskets = run.summary.get("baskets") or sorted(set(fx["index"].tolist()))  # not the SKU and SKU.region indices
-    for i, name in enumerate(baskets):
-        f = select(fx, fx["index"] == name)
-        order = np.argsort(f["date"])
-        dates, values = f["date"][order], f["value"][order] / MICRO
-        if window is not None:
-            # the fixings that applied during the run: from the last one before it to its last day
-            start = dates[dates <= window[0]]
-            lo = start.max() if len(start) else window[0]
-            keep = (dates >= lo) & (dates <= window[1])
-            dates, values = dates[keep], values[keep]
-        if not len(dates):
-            continue
-        # a fixing is published for its date; draw it from that day's midnight to the next fixing
-        x = np.append(dates, dates[-1] + np.timedelta64(1, "D")).astype("datetime64[ns]")
-        y = np.append(values, values[-1])
-        ax.step(x, y, where="post", color="0.25", ls="--", lw=1.2, label=f"{name} index fixing")
-        ax.plot(dates.astype("datetime64[ns]") + np.timedelta64(12, "h"), values, ls="none", marker="x",
-                color="0.25", ms=6)
-    ax.set_title("Futures prices (mid of best bid and ask), daily settlement prices and the basket index")
-    ax.set_ylabel("$ per GPU-hour")
-    ax.set_xlabel("time (UTC)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-    time_axis(ax)
+    for name in baskets(run):
+        for tr in (indicative_trace(run, name), index_trace(run, name, window)):
+            if tr is not None:
+                fig.add_trace(tr)
+    fig.update_yaxes(title_text=PRICE)
+    trading_time_axis(fig, run)
+    add_marks(fig, run)
     return fig
 
 
-def plot_liquidity(run: Run) -> Any:
-    fig, (sp, dp) = figure(height=6.4, rows=2, sharex=True)
+def shock_days(run: Run) -> list[np.datetime64]:
+    """The days with a shock or a halt, in order (at most `MAX_INTRADAY_DAYS`)."""
+    days = sorted({load.trade_days(np.array([m["start"]]))[0] for m in marks(run)})
+    return days[:MAX_INTRADAY_DAYS]
+
+
+def plot_intraday(run: Run) -> Plot:
+    days = shock_days(run)
+    if not days:
+        return "none: no shocks and no halts in this run"
+    hours = session_hours(run) or (0.0, 24.0)
+    fig = figure(rows=len(days), height=330 * len(days), shared_x=False,
+                 titles=[f"{np.datetime_as_string(d)}" for d in days])
+    tr = run.trades
+    shown = set()
+    for row, d in enumerate(days, start=1):
+        lo = int(day_ms(np.array([d]), hours[0])[0] * 1e6)
+        hi = int(day_ms(np.array([d]), hours[1])[0] * 1e6)
+        for i, s in enumerate(run.series):
+            top = series_top(run, s)
+            k = (top["ts"] >= lo) & (top["ts"] <= hi) & ~np.isnan(top["mid"])
+            if k.any():
+                fig.add_trace(_line(ms(top["ts"][k]), top["mid"][k], f"{s} mid", color(i), legendgroup=s,
+                                    showlegend=s not in shown), row=row, col=1)
+            t = (tr["series"] == s) & (tr["ts"] >= lo) & (tr["ts"] <= hi)
+            if t.any():
+                fig.add_trace(go.Scatter(x=ms(tr["ts"][t]), y=tr["price"][t] * run.tick_usd, mode="markers",
+                                         name=f"{s} trades", legendgroup=s + "t", showlegend=s not in shown,
+                                         marker=dict(size=3, color=color(i), opacity=0.45)), row=row, col=1)
+            shown.add(s) if k.any() or t.any() else None
+        for name in baskets(run):
+            ind = indicative_trace(run, name, (lo, hi))
+            if ind is not None:
+                ind.update(showlegend=row == 1, legendgroup="index")
+                fig.add_trace(ind, row=row, col=1)
+        fig.update_xaxes(range=[lo / 1e6, hi / 1e6], type="date", row=row, col=1)
+        fig.update_yaxes(title_text=PRICE, row=row, col=1)
+        add_marks(fig, run, window=(lo, hi), row=row, legend=row == 1)
+    return fig
+
+
+def plot_liquidity(run: Run) -> Plot:
     quoted = run.book_top["series"][(run.book_top["bid_qty"] > 0) | (run.book_top["ask_qty"] > 0)]
     series = [s for s in run.series if (quoted == s).any()]
-    never = [s for s in run.series if s not in series and (run.book_top["series"] == s).any()]
-    drawn = False
-    for s, c in zip(series, colors(len(series))):
+    if not series:
+        return "none: no top-of-book quotes in this run"
+    fig = figure(rows=2, height=560, titles=[f"Bid-ask spread (ticks of ${run.tick_usd:g}; gaps: one-sided or "
+                                             "closed book)", "Contracts at the best bid (solid) and ask (dotted)"])
+    for i, s in enumerate(series):
         top = series_top(run, s)
-        if not len(top["ts"]):
-            continue
-        drawn = True
         ok = ~np.isnan(top["spread"])
-        if ok.any():
-            sp.plot(*gapped(top["ts"][ok], top["spread"][ok] / run.tick_usd), color=c, lw=0.8, label=s)
-        dp.plot(*gapped(top["ts"], top["bid_qty"]), color=c, lw=0.8, label=f"{s} bid")
-        dp.plot(*gapped(top["ts"], top["ask_qty"]), color=c, lw=0.8, ls=":", label=f"{s} ask")
-    if not drawn:
-        draw_empty(sp, "no top-of-book snapshots in this run")
-        draw_empty(dp, "none")
-    else:
-        sp.set_title(f"Bid-ask spread (one tick = ${run.tick_usd:g} per GPU-hour; gaps: one-sided or closed book)")
-        sp.set_ylabel("spread (ticks)")
-        sp.set_ylim(bottom=0)
-        sp.grid(alpha=0.3)
-        sp.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-        dp.set_title("Top-of-book depth: contracts at the best bid (solid) and best ask (dotted)"
-                     + (f"; never quoted: {', '.join(never)}" if never else ""))
-        dp.set_ylabel("contracts")
-        dp.set_xlabel("time (UTC)")
-        dp.set_ylim(bottom=0)
-        dp.grid(alpha=0.3)
-        dp.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-        time_axis(dp)
+        fig.add_trace(_line(*gapped(top["ts"][ok], top["spread"][ok] / run.tick_usd), s, color(i), width=1.0),
+                      row=1, col=1)
+        fig.add_trace(_line(*gapped(top["ts"], top["bid_qty"]), f"{s} bid", color(i), width=1.0), row=2, col=1)
+        fig.add_trace(_line(*gapped(top["ts"], top["ask_qty"]), f"{s} ask", color(i), width=1.0,
+                            line_dash="dot"), row=2, col=1)
+    fig.update_yaxes(title_text="spread (ticks)", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="contracts", rangemode="tozero", row=2, col=1)
+    trading_time_axis(fig, run)
+    add_marks(fig, run, rows=2)
+    return fig
+
+
+def plot_daily(run: Run) -> Plot:
+    dates, vol = load.daily_volume(run)
+    odates, oi = load.open_interest(run)
+    if not vol and not oi:
+        return "none: no trades and no open positions in this run"
+    fig = figure(rows=2, height=520, titles=["Contracts traded per day", "Open interest at the end of each day"])
+    for i, s in enumerate(run.series):
+        if s in vol:
+            fig.add_trace(go.Bar(x=day_ms(dates, 12), y=vol[s], name=f"{s} volume", marker_color=color(i),
+                                 width=0.6 * 86_400_000),
+                          row=1, col=1)
+        if s in oi:
+            fig.add_trace(go.Scatter(x=day_ms(odates, 12), y=oi[s], name=f"{s} open interest", mode="lines+markers",
+                                     line=dict(color=color(i))), row=2, col=1)
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="contracts", rangemode="tozero")
+    fig.update_xaxes(type="date", rangebreaks=[dict(bounds=["sat", "mon"])])
+    add_marks(fig, run, rows=2)
+    return fig
+
+
+def plot_matrix(run: Run) -> Plot:
+    types, m = load.maker_taker(run)
+    if not m.sum():
+        return "none: no trades in this run"
+    share = m / m.sum()
+    text = [[f"{int(v):,}<br>{p:.1%}" if v else "" for v, p in zip(r, pr)] for r, pr in zip(m, share)]
+    fig = go.Figure(go.Heatmap(z=m, x=types, y=types, text=text, texttemplate="%{text}", colorscale="Blues",
+                               hovertemplate="maker %{y}<br>taker %{x}<br>%{z:,} contracts<extra></extra>",
+                               colorbar=dict(title="contracts")))
+    fig.update_layout(height=140 + 50 * len(types), template="plotly_white", margin=dict(l=140, r=20, t=30, b=90),
+                      xaxis=dict(title="taker (aggressing order)", side="bottom"),
+                      yaxis=dict(title="maker (resting order)", autorange="reversed"))
     return fig
 
 
 def volume_by_type(run: Run) -> dict[str, tuple[int, int]]:
-    """Contracts traded by agent type: (as maker, as taker); unknown accounts as 'account N'."""
-    out: dict[str, list[int]] = {}
-    tr = run.trades
-    for role, col in ((0, "maker_account"), (1, "taker_account")):
-        accounts, qty = tr[col].astype("int64"), tr["qty"].astype("int64")
-        if not len(accounts):
-            continue
-        uniq, inv = np.unique(accounts, return_inverse=True)
-        sums = np.bincount(inv, weights=qty)
-        for a, q in zip(uniq.tolist(), sums.tolist()):
-            name = run.agent_type.get(a, "other")
-            out.setdefault(name, [0, 0])[role] += int(q)
-    return {k: (v[0], v[1]) for k, v in sorted(out.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))}
+    """Contracts traded by agent type: (as maker, as taker), most traded first."""
+    types, m = load.maker_taker(run)
+    out = {t: (int(m[i].sum()), int(m[:, i].sum())) for i, t in enumerate(types)}
+    return dict(sorted(out.items(), key=lambda kv: -(kv[1][0] + kv[1][1])))
 
 
-def plot_volume(run: Run) -> Any:
+def plot_volume(run: Run) -> Plot:
     vol = volume_by_type(run)
-    fig, (ax,) = figure(height=max(3.2, 0.5 * len(vol) + 1.6) if vol else 2.2)
     if not vol:
-        draw_empty(ax, "no trades in this run")
-        ax.set_title("Volume by agent type")
-        return fig
+        return "none: no trades in this run"
     names = list(vol)[::-1]
-    maker = np.array([vol[n][0] for n in names])
-    taker = np.array([vol[n][1] for n in names])
-    y = np.arange(len(names))
-    ax.barh(y, maker, color="tab:blue", label="as maker (resting order filled)")
-    ax.barh(y, taker, left=maker, color="tab:orange", label="as taker (aggressing order)")
-    for yi, m, t in zip(y, maker, taker):
-        ax.text(m + t, yi, f" {m + t:,}", va="center", fontsize=8)
-    ax.set_yticks(y, [f"{n} ({int((run.agents['agent_type'] == n).sum())})" for n in names])
-    ax.set_xlabel("contracts traded (each trade counts once for the maker and once for the taker)")
-    ax.set_xlim(right=(maker + taker).max() * 1.12 or 1)
-    ax.set_title("Volume by agent type (number of agents in brackets)")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
+    counts = {n: int((run.agents["agent_type"] == n).sum()) for n in names}
+    labels = [f"{n} ({counts[n]})" for n in names]
+    fig = go.Figure([go.Bar(y=labels, x=[vol[n][0] for n in names], orientation="h", name="as maker (resting order)",
+                            marker_color=color(0)),
+                     go.Bar(y=labels, x=[vol[n][1] for n in names], orientation="h", name="as taker (aggressing)",
+                            marker_color=color(1))])
+    fig.update_layout(barmode="stack", height=140 + 36 * len(names), template="plotly_white",
+                      margin=dict(l=170, r=20, t=20, b=50),
+                      xaxis=dict(title="contracts (each trade counts once for the maker and once for the taker)"))
     return fig
 
 
-def plot_settlement(run: Run) -> Any:
-    fig, (ax,) = figure(height=4.6)
+def plot_inventory(run: Run) -> Plot:
+    inv = load.inventory(run)[1]
+    if not inv:
+        return "none: no market maker traded in this run"
+    fig = figure(height=420)
+    for i, (a, (ts, pos)) in enumerate(sorted(inv.items())):
+        x, y = gapped(ts, pos)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"market_maker (account {a})",
+                                 line=dict(color=color(i), shape="hv", width=1.2)))
+    fig.add_hline(y=0, line=dict(color="#888", width=0.8))
+    fig.update_yaxes(title_text="net position (contracts, all series)")
+    trading_time_axis(fig, run)
+    add_marks(fig, run)
+    return fig
+
+
+def plot_basis(run: Run) -> Plot:
+    fig = figure(height=420)
+    drawn = False
+    for i, s in enumerate(run.series):
+        top = series_top(run, s)
+        exp = load.expected_final(run, s, top["ts"])
+        b = top["mid"] - exp
+        ok = ~np.isnan(b)
+        if ok.any():
+            drawn = True
+            fig.add_trace(_line(*gapped(top["ts"][ok], b[ok] / run.tick_usd), s, color(i), width=1.1))
+    if not drawn:
+        return "none: no quotes, or no index to settle on, in this run"
+    fig.add_hline(y=0, line=dict(color="#888", width=0.8))
+    fig.update_yaxes(title_text="mid − expected final settlement (ticks)")
+    trading_time_axis(fig, run)
+    add_marks(fig, run)
+    return fig
+
+
+def plot_settlement(run: Run) -> Plot:
     st = run.settlements
     series = sorted(set(st["series"].tolist()), key=expiry_key)
     if not series:
-        draw_empty(ax, "no settlement prices in this run")
-        ax.set_title("Daily settlement prices by tier")
-        return fig
-    from matplotlib.lines import Line2D
-
-    handles = []
-    for s, c in zip(series, colors(len(series))):
+        return "none: no settlement prices in this run"
+    fig = figure(height=420)
+    for i, s in enumerate(series):
         r = select(st, st["series"] == s)
         order = np.argsort(r["date"], kind="stable")
-        dates = r["date"][order].astype("datetime64[ns]")
-        price = r["price"][order] * run.tick_usd
-        ax.plot(dates, price, color=c, lw=1.0, alpha=0.7)
-        for tier, marker in TIER_MARKERS.items():
-            k = r["tier"][order] == tier
-            if k.any():
-                ax.plot(dates[k], price[k], ls="none", marker=marker, ms=8 if tier != "final" else 13,
-                        color=c, mec="black", mew=0.6)
-        handles.append(Line2D([], [], color=c, lw=1.5, label=s))
-    tiers_seen = set(st["tier"].tolist())
-    for tier, marker in TIER_MARKERS.items():
-        if tier in tiers_seen:
-            label = {"vwap": "VWAP of the settlement window", "mid": "mid at the close",
-                     "index_moved": "previous settlement + index change", "final": "final settlement"}[tier]
-            handles.append(Line2D([], [], ls="none", marker=marker, color="0.6", mec="black", ms=8, label=label))
-    for t in sorted(tiers_seen - set(TIER_MARKERS)):
-        handles.append(Line2D([], [], ls="none", marker="P", color="0.6", label=t))
-    ax.set_title("Daily settlement prices; the marker shows the tier that set each price")
-    ax.set_ylabel("$ per GPU-hour")
-    ax.set_xlabel("settlement date")
-    ax.grid(alpha=0.3)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-    time_axis(ax)
-    if len(set(st["date"].tolist())) == 1:
-        d = st["date"][0].astype("datetime64[ns]")
-        ax.set_xlim(d - np.timedelta64(1, "D"), d + np.timedelta64(1, "D"))
+        x, price, tiers = day_ms(r["date"][order], 16), r["price"][order] * run.tick_usd, r["tier"][order]
+        fig.add_trace(go.Scatter(x=x, y=price, mode="lines+markers", name=s, line=dict(color=color(i), width=1),
+                                 marker=dict(size=10, color=color(i), line=dict(color="black", width=0.6),
+                                             symbol=[TIER_MARKERS.get(t, "cross") for t in tiers]),
+                                 text=[TIER_NAMES.get(t, t) for t in tiers],
+                                 hovertemplate="%{x|%b %d}: $%{y:.4f}<br>%{text}<extra>" + s + "</extra>"))
+    for tier in sorted(set(st["tier"].tolist())):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=TIER_NAMES.get(tier, tier),
+                                 marker=dict(symbol=TIER_MARKERS.get(tier, "cross"), size=10, color="#aaa",
+                                             line=dict(color="black", width=0.6))))
+    fig.update_yaxes(title_text=PRICE)
+    fig.update_xaxes(type="date", rangebreaks=[dict(bounds=["sat", "mon"])])
+    add_marks(fig, run)
     return fig
 
 
-def plot_margin(run: Run) -> Any:
+MARGIN_STYLES = {"MarginCallIssued": ("triangle-down", "#ff7f0e", "margin call issued (size: amount)"),
+                 "MarginCallMet": ("circle", "#2ca02c", "margin call met"),
+                 "AccountDefaulted": ("x", "#d62728", "account defaulted"),
+                 "DefaultLossCovered": ("square-open", "#333", "default loss covered (waterfall)")}
+
+
+def margin_title(run: Run) -> str:
     mc, df = run.margin_calls, run.defaults
-    accounts = sorted(set(mc["account"].astype("int64").tolist()) | set(df["account"].astype("int64").tolist()))
-    fig, (ax,) = figure(height=max(3.0, 0.35 * len(accounts) + 2.0) if accounts else 2.2)
-    if not accounts:
-        draw_empty(ax, "none: no margin calls and no defaults in this run")
-        ax.set_title("Margin calls and defaults")
-        return fig
-    row = {a: i for i, a in enumerate(accounts)}
-    styles = {"MarginCallIssued": ("v", "tab:orange", "margin call issued (size: amount)"),
-              "MarginCallMet": ("o", "tab:green", "margin call met"),
-              "AccountDefaulted": ("X", "tab:red", "account defaulted"),
-              "DefaultLossCovered": ("s", "none", "default loss covered (waterfall)")}
-    big = max([1.0] + [float(a) for a in mc["amount"]])
-    for table in (mc, df):
-        for kind in sorted(set(table["type"].tolist())):
-            k = table["type"] == kind
-            marker, color, label = styles.get(kind, ("P", "tab:purple", kind))
-            ys = [row[int(a)] for a in table["account"][k]]
-            size = 60.0
-            if kind == "MarginCallIssued":
-                size = 30 + 250 * np.sqrt(np.asarray(table["amount"][k], dtype=float) / big)
-            elif kind == "DefaultLossCovered":
-                size = 220.0  # an open square around the default's cross
-            ax.scatter(as_datetime(table["ts"][k]), ys, marker=marker, s=size, facecolors=color, label=label,
-                       edgecolors="black", linewidths=1.0 if color == "none" else 0.5,
-                       zorder=4 if kind == "AccountDefaulted" else 3)
-    labels = [f"{run.agent_type.get(a, '?')} (account {a})" for a in accounts]
-    ax.set_yticks(range(len(accounts)), labels)
-    ax.set_ylim(-0.7, len(accounts) - 0.3)
-    total = float(np.sum(mc["amount"][mc["type"] == "MarginCallIssued"])) / MICRO if len(mc["type"]) else 0.0
-    ax.set_title(f"Margin calls and defaults ({int((mc['type'] == 'MarginCallIssued').sum())} calls, "
-                 f"${total:,.0f} called; {int((df['type'] == 'AccountDefaulted').sum())} defaults)")
-    ax.set_xlabel("time (UTC)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
-    time_axis(ax)
-    window = run_window(run)
-    if window is not None:
-        ax.set_xlim(window[0].astype("datetime64[ns]"), (window[1] + np.timedelta64(1, "D")).astype("datetime64[ns]"))
+    issued = mc["type"] == "MarginCallIssued"
+    total = float(np.sum(mc["amount"][issued])) / MICRO if len(mc["type"]) else 0.0
+    return (f"Margin calls and defaults ({int(issued.sum())} calls, ${total:,.0f} called; "
+            f"{int((df['type'] == 'AccountDefaulted').sum())} defaults)")
+
+
+def plot_margin(run: Run) -> Plot:
+    dates, im = load.margin_by_type(run)
+    mc, df = run.margin_calls, run.defaults
+    calls = len(mc["type"]) + len(df["type"])
+    if not len(dates) and not calls:
+        return "none: no account statements, margin calls or defaults in this run"
+    rows = 2 if calls else 1
+    fig = figure(rows=rows, height=420 + 260 * (rows - 1),
+                 titles=["Initial margin required, by agent type"] + ([margin_title(run)] if calls else []))
+    for i, (t, y) in enumerate(sorted(im.items(), key=lambda kv: -kv[1].max(initial=0))):
+        if y.any():
+            fig.add_trace(go.Scatter(x=day_ms(dates, 16), y=y, mode="lines+markers", name=t,
+                                     line=dict(color=color(i))), row=1, col=1)
+    fig.update_yaxes(title_text="$ (summed over the type's accounts)", row=1, col=1)
+    if calls:
+        big = max([1.0] + [float(a) for a in mc["amount"]])
+        for table in (mc, df):
+            for kind in sorted(set(table["type"].tolist())):
+                k = table["type"] == kind
+                sym, c, label = MARGIN_STYLES.get(kind, ("cross", "#9467bd", kind))
+                size = 10.0
+                if kind == "MarginCallIssued":
+                    size = 6 + 20 * np.sqrt(np.asarray(table["amount"][k], dtype=float) / big)
+                y = [f"{run.agent_type.get(int(a), '?')} (account {int(a)})" for a in table["account"][k]]
+                fig.add_trace(go.Scatter(x=ms(table["ts"][k]), y=y, mode="markers", name=label,
+                                         marker=dict(symbol=sym, size=size, color=c,
+                                                     line=dict(color="black", width=0.5))), row=2, col=1)
+    fig.update_xaxes(type="date", rangebreaks=[dict(bounds=["sat", "mon"])])
+    add_marks(fig, run, rows=rows)
     return fig
 
 
@@ -305,8 +323,7 @@ def pnl_by_type(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     if not len(dates):
         return dates, {}
     di = np.searchsorted(dates, ac["date"])
-    accounts = ac["account"].astype("int64")
-    types = np.array([run.agent_type.get(int(a), "other") for a in accounts], dtype=object)
+    types = np.array([run.agent_type.get(int(a), "other") for a in ac["account"].astype("int64")], dtype=object)
     out = {}
     for t in sorted(set(types.tolist())):
         k = types == t
@@ -316,24 +333,51 @@ def pnl_by_type(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return dates, out
 
 
-def plot_pnl(run: Run) -> Any:
-    fig, (ax,) = figure(height=4.8)
+def usd(v: float) -> str:
+    return f"-${-v:,.0f}" if v < 0 else f"${v:,.0f}"
+
+
+def plot_pnl(run: Run) -> Plot:
     dates, pnl = pnl_by_type(run)
     if not pnl:
-        draw_empty(ax, "no account statements in this run")
-        ax.set_title("P&L by agent type")
-        return fig
-    x = dates.astype("datetime64[ns]")
-    for (t, y), c in zip(sorted(pnl.items(), key=lambda kv: -abs(kv[1][-1])), colors(len(pnl))):
-        ax.plot(x, y, marker="o", ms=4, color=c, label=f"{t}: {usd(y[-1])}")
-    ax.axhline(0, color="0.4", lw=0.7)
-    ax.set_title("Cumulative P&L by agent type, net of fees (variation margin received - fees paid)")
-    ax.set_ylabel("$ (summed over the type's accounts)")
-    ax.set_xlabel("settlement date")
-    dollar_axis(ax)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="type: P&L at the end")
-    time_axis(ax)
-    if len(dates) == 1:
-        ax.set_xlim(x[0] - np.timedelta64(1, "D"), x[0] + np.timedelta64(1, "D"))
+        return "none: no account statements in this run"
+    fig = figure(height=440)
+    for i, (t, y) in enumerate(sorted(pnl.items(), key=lambda kv: -abs(kv[1][-1]))):
+        fig.add_trace(go.Scatter(x=day_ms(dates, 16), y=y, mode="lines+markers", name=f"{t}: {usd(y[-1])}",
+                                 line=dict(color=color(i))))
+    fig.add_hline(y=0, line=dict(color="#888", width=0.8))
+    fig.update_yaxes(title_text="$ (summed over the type's accounts)", tickformat="$,.3s")
+    fig.update_xaxes(type="date", rangebreaks=[dict(bounds=["sat", "mon"])])
+    fig.update_layout(legend_title_text="type: P&L at the end")
+    add_marks(fig, run)
+    return fig
+
+
+def plot_rejects(run: Run) -> Plot:
+    rj = load.rejects(run)
+    if not len(rj["ts"]):
+        return "none: no order was rejected in this run"
+    fig = figure(height=400)
+    hour = (rj["ts"] // (3600 * 10**9)) * 3600 * 10**9
+    for i, reason in enumerate(sorted(set(rj["reason"].tolist()), key=lambda r: -(rj["reason"] == r).sum())):
+        h, n = np.unique(hour[rj["reason"] == reason], return_counts=True)
+        fig.add_trace(go.Bar(x=ms(h + 1800 * 10**9), y=n, name=f"{reason} ({int(n.sum()):,})", marker_color=color(i),
+                             width=3_400_000))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="rejected orders per hour")
+    trading_time_axis(fig, run)
+    add_marks(fig, run)
+    return fig
+
+
+def plot_funding(run: Run) -> Plot:
+    rates = load.funding_rates(run)
+    if not rates:
+        return "none: no perpetual series (no funding payments) in this run"
+    fig = figure(height=380)
+    for i, (s, (ts, rate)) in enumerate(rates.items()):
+        fig.add_trace(go.Scatter(x=ms(ts), y=rate * 1e4, mode="lines+markers", name=s, line=dict(color=color(i))))
+    fig.update_yaxes(title_text="funding rate per interval (bp; > 0: longs pay shorts)")
+    trading_time_axis(fig, run)
+    add_marks(fig, run)
     return fig
