@@ -116,7 +116,7 @@ def test_what_the_plots_measure_adds_up_to_the_run_tables(runs):
     # each market maker's inventory from its fills ends where the positions table says
     pos = pq.read_table(runs["a"] / "positions.parquet").to_pandas()
     last = pos[pos.date == pos.date.max()].groupby("account").position.sum()
-    inv = load.inventory(run)[1]
+    inv = load.inventory(run)
     assert inv and all(int(p[-1]) == int(last.get(a, 0)) for a, (_, p) in inv.items())
     odates, oi = load.open_interest(run)
     longs = pos[pos.position > 0].groupby("series").position.sum()
@@ -290,3 +290,15 @@ def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
     assert any("1 calls, $5,000 called; 1 defaults" in a.text for a in fig.layout.annotations)
     rows = {y for tr in fig.data if tr.yaxis == "y2" for y in tr.y}
     assert rows == {"market_maker (account 1)", "market_maker (account 2)"}
+
+
+def test_the_loader_reads_timestamp_columns_as_ns(runs, tmp_path):
+    """A run table with ``timestamp[ns, UTC]`` columns (the typed outputs) reads as the same integer ns."""
+    import pyarrow as pa
+
+    d = tmp_path / "typed"
+    shutil.copytree(runs["a"], d)
+    t = pq.read_table(d / "trades.parquet")
+    i = t.schema.get_field_index("ts")
+    pq.write_table(t.set_column(i, "ts", t.column("ts").cast(pa.timestamp("ns", tz="UTC"))), d / "trades.parquet")
+    assert np.array_equal(report.load_run(d).trades["ts"], report.load_run(runs["a"]).trades["ts"])

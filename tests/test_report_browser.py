@@ -59,7 +59,7 @@ class PlotContents(HTMLParser):
 def rendered(html_file: Path) -> dict[str, int]:
     """The page's plots after Chromium has run its scripts, with their drawn data elements."""
     out = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,2000",
-                          "--virtual-time-budget=30000", "--dump-dom", html_file.resolve().as_uri()],
+                          "--virtual-time-budget=10000", "--dump-dom", html_file.resolve().as_uri()],
                          capture_output=True, text=True, timeout=180, check=True).stdout
     parser = PlotContents()
     parser.feed(out)

@@ -98,11 +98,12 @@ def marks(run: Run) -> list[dict]:
 
 
 def add_marks(fig: go.Figure, run: Run, rows: int = 1, window: tuple[int, int] | None = None,
-              row: int | None = None, legend: bool = True) -> None:
+              row: int | None = None, legend: set[str] | None = None) -> None:
     """Shade each mark's window (a line for an instant) on every row of
     ``fig`` (or only on ``row``, for marks inside ``window``), label the
     shocks (and the halts when there are few) on the top row, and put one
-    legend entry per kind of mark."""
+    legend entry per kind of mark (not for the kinds in ``legend``, which
+    gets the new ones: a figure drawn row by row lists each kind once)."""
     ms_list = [m for m in marks(run) if window is None or (m["end"] >= window[0] and m["start"] <= window[1])]
     halts_n = sum(m["kind"] == "halt" for m in ms_list)
     on = [row] if row is not None else list(range(1, rows + 1))
@@ -124,7 +125,9 @@ def add_marks(fig: go.Figure, run: Run, rows: int = 1, window: tuple[int, int] |
                                bgcolor="rgba(255,255,255,0.7)", row=on[0], col=1)
         if m["kind"] not in kinds:
             kinds.append(m["kind"])
-    for k in kinds if legend else []:
+    if legend is not None:
+        kinds, _ = [k for k in kinds if k not in legend], legend.update(kinds)
+    for k in kinds:
         name = {"halt": "trading halt (circuit breaker)"}.get(k, k.replace("-", " "))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup="marks",
                                  marker=dict(symbol="square", size=12, color=MARK_COLORS.get(k, "#555"),

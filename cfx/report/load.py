@@ -22,6 +22,22 @@ MICRO = 1_000_000
 NS_PER_S = 1_000_000_000
 MONTH_CODES = "FGHJKMNQUVXZ"
 TABLES = ("trades", "book_top", "fixings", "settlements", "accounts", "agents", "margin_calls", "defaults", "events")
+# The columns the report reads, per table: the report's name -> the file's column. A change of the
+# run tables' schema is a change here (and in `arrays` for a new type), nowhere else in cfx.report.
+COLUMNS: dict[str, dict[str, str]] = {
+    "trades": {c: c for c in ("ts", "series", "price", "qty", "maker_account", "taker_account", "aggressor")},
+    "book_top": {c: c for c in ("ts", "series", "bid", "bid_qty", "ask", "ask_qty", "last")},
+    "fixings": {c: c for c in ("date", "index", "value")},
+    "settlements": {c: c for c in ("ts", "date", "series", "price", "tier")},
+    "accounts": {c: c for c in ("date", "account", "variation_margin", "fees_total", "defaulted", "initial_margin")},
+    "agents": {c: c for c in ("account", "agent_type")},
+    "margin_calls": {c: c for c in ("type", "ts", "date", "account", "amount")},
+    "defaults": {c: c for c in ("type", "ts", "date", "account")},
+    "positions": {c: c for c in ("date", "account", "series", "position")},
+    "indicative": {c: c for c in ("ts", "index", "value")},
+    "funding": {c: c for c in ("ts", "series", "rate")},
+    "events": {c: c for c in ("type", "ts", "series", "reason", "event", "side", "price", "qty")},
+}
 
 # --------------------------------------------------------------------------- reading a run
 
@@ -56,22 +72,25 @@ class Run:
         return sorted(names, key=expiry_key)
 
 
-def read_table(path: Path, name: str, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+def read_table(path: Path, name: str) -> dict[str, np.ndarray]:
+    """One run table's `COLUMNS`, by the report's names; `InputError` if it is missing or unreadable."""
     file = path / f"{name}.parquet"
     if not file.is_file():
         raise InputError(f"{path}: missing {file.name} (is this a run directory written by `cfx run`?)")
+    names = COLUMNS[name]
     try:
-        table = pq.read_table(file, columns=columns)
+        table = pq.read_table(file, columns=list(names.values()))
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{file}: cannot read Parquet table: {e}") from None
-    return arrays(table)
+    cols = arrays(table)
+    return {ours: cols[theirs] for ours, theirs in names.items()}
 
 
-def read_optional(path: Path, name: str, columns: list[str]) -> dict[str, np.ndarray]:
+def read_optional(path: Path, name: str) -> dict[str, np.ndarray]:
     """A table that older runs (or runs without the feature) do not write: empty columns when absent."""
     if not (path / f"{name}.parquet").is_file():
-        return {c: np.zeros(0, dtype=object if c in ("series", "index") else "int64") for c in columns}
-    return read_table(path, name, columns)
+        return {c: np.zeros(0, dtype=object if c in ("series", "index") else "int64") for c in COLUMNS[name]}
+    return read_table(path, name)
 
 
 def arrays(table: pa.Table) -> dict[str, np.ndarray]:
@@ -79,6 +98,9 @@ def arrays(table: pa.Table) -> dict[str, np.ndarray]:
     for name in table.column_names:
         col = table.column(name)
         t = col.type
+        if pa.types.is_timestamp(t):  # as integer ns since the epoch, like the engine's clock
+            col = col.cast(pa.timestamp("ns", tz=t.tz)).cast(pa.int64())
+            t = col.type
         if pa.types.is_integer(t) or pa.types.is_floating(t):
             # nulls (a one-sided book) become NaN
             out[name] = col.to_numpy(zero_copy_only=False).astype(float) if col.null_count else col.to_numpy()
@@ -110,19 +132,17 @@ def load_run(run_dir: str | Path) -> Run:
         path=path,
         summary=summary,
         tick_usd=float(summary.get("tick_usd") or 0.01),
-        trades=read_table(path, "trades", ["ts", "series", "price", "qty", "maker_account", "taker_account",
-                                           "aggressor"]),
+        trades=read_table(path, "trades"),
         book_top=read_table(path, "book_top"),
         fixings=read_table(path, "fixings"),
         settlements=read_table(path, "settlements"),
-        accounts=read_table(path, "accounts", ["date", "account", "variation_margin", "fees_total", "defaulted",
-                                               "initial_margin"]),
+        accounts=read_table(path, "accounts"),
         agents=read_table(path, "agents"),
-        margin_calls=read_table(path, "margin_calls", ["type", "ts", "date", "account", "amount"]),
-        defaults=read_table(path, "defaults", ["type", "ts", "date", "account"]),
-        positions=read_optional(path, "positions", ["date", "account", "series", "position"]),
-        indicative=read_optional(path, "indicative", ["ts", "index", "value"]),
-        funding=read_optional(path, "funding", ["ts", "series", "rate"]),
+        margin_calls=read_table(path, "margin_calls"),
+        defaults=read_table(path, "defaults"),
+        positions=read_optional(path, "positions"),
+        indicative=read_optional(path, "indicative"),
+        funding=read_optional(path, "funding"),
         label=path.name or str(path),
     )
     run.agent_type = {int(a): str(t) for a, t in zip(run.agents["account"], run.agents["agent_type"])}
@@ -184,12 +204,18 @@ def level_changes(path: Path, series: str) -> tuple[np.ndarray, np.ndarray, np.n
     parts: list[pa.RecordBatch] = []
     try:
         f = pq.ParquetFile(path)
-        for batch in f.iter_batches(batch_size=65_536, columns=["type", "series", "ts", "side", "price", "qty"]):
-            keep = pc.and_(pc.equal(batch.column("type"), "LevelChanged"), pc.equal(batch.column("series"), series))
+        c = COLUMNS["events"]
+        for batch in f.iter_batches(batch_size=65_536, columns=[c[n] for n in ("type", "series", "ts", "side",
+                                                                               "price", "qty")]):
+            keep = pc.and_(pc.equal(batch.column(c["type"]), "LevelChanged"),
+                           pc.equal(batch.column(c["series"]), series))
             sub = batch.filter(keep)
             if sub.num_rows:
-                parts.append(pa.record_batch([pc.equal(sub.column("side"), "buy"), sub.column("ts"),
-                                              sub.column("price"), sub.column("qty")],
+                ts = sub.column(c["ts"])
+                if pa.types.is_timestamp(ts.type):
+                    ts = ts.cast(pa.timestamp("ns", tz=ts.type.tz)).cast(pa.int64())
+                parts.append(pa.record_batch([pc.equal(sub.column(c["side"]), "buy"), ts,
+                                              sub.column(c["price"]), sub.column(c["qty"])],
                                              names=["bid", "ts", "price", "qty"]))
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{path}: cannot read Parquet table: {e}") from None
@@ -212,11 +238,13 @@ def market_events(run: Run) -> dict[str, np.ndarray]:
     if run._events is None:
         file = run.path / "events.parquet"
         try:
-            table = pq.read_table(file, columns=["type", "ts", "series", "reason", "event"],
-                                  filters=[("type", "in", ["SeriesHalted", "OrderRejected"])])
+            names = {c: COLUMNS["events"][c] for c in ("type", "ts", "series", "reason", "event")}
+            table = pq.read_table(file, columns=list(names.values()),
+                                  filters=[(names["type"], "in", ["SeriesHalted", "OrderRejected"])])
         except (pa.ArrowException, OSError) as e:
             raise InputError(f"{file}: cannot read Parquet table: {e}") from None
-        ev = arrays(table)
+        cols = arrays(table)
+        ev = {ours: cols[theirs] for ours, theirs in names.items()}
         halted = ev["type"] == "SeriesHalted"
         until = np.array([json.loads(e).get("until", t) if h else t
                           for e, t, h in zip(ev["event"], ev["ts"], halted)], dtype="int64")
@@ -292,9 +320,9 @@ def maker_taker(run: Run) -> tuple[list[str], np.ndarray]:
     return types, m
 
 
-def inventory(run: Run, agent_type: str = "market_maker") -> tuple[np.ndarray, dict[int, np.ndarray]]:
+def inventory(run: Run, agent_type: str = "market_maker") -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Net position (contracts, all series) of each account of ``agent_type``
-    after every trade it took part in: trade times and, per account, the position."""
+    after every trade it took part in: per account, the trade times and positions."""
     tr = run.trades
     accounts = [a for a, t in run.agent_type.items() if t == agent_type]
     buy = tr["aggressor"] == "buy"
@@ -307,7 +335,7 @@ def inventory(run: Run, agent_type: str = "market_maker") -> tuple[np.ndarray, d
         k = delta != 0
         if k.any():
             out[a] = (ts[k], np.cumsum(delta[k]))
-    return ts, out
+    return out
 
 
 def current_index(run: Run, basket: str, at: np.ndarray) -> np.ndarray:

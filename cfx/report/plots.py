@@ -100,7 +100,8 @@ def plot_intraday(run: Run) -> Plot:
     fig = figure(rows=len(days), height=330 * len(days), shared_x=False,
                  titles=[f"{np.datetime_as_string(d)}" for d in days])
     tr = run.trades
-    shown = set()
+    shown: set[str] = set()
+    legend: set[str] = set()  # the kinds of mark already in the legend
     for row, d in enumerate(days, start=1):
         lo = int(day_ms(np.array([d]), hours[0])[0] * 1e6)
         hi = int(day_ms(np.array([d]), hours[1])[0] * 1e6)
@@ -115,7 +116,8 @@ def plot_intraday(run: Run) -> Plot:
                 fig.add_trace(go.Scatter(x=ms(tr["ts"][t]), y=tr["price"][t] * run.tick_usd, mode="markers",
                                          name=f"{s} trades", legendgroup=s + "t", showlegend=s not in shown,
                                          marker=dict(size=3, color=color(i), opacity=0.45)), row=row, col=1)
-            shown.add(s) if k.any() or t.any() else None
+            if k.any() or t.any():
+                shown.add(s)
         for name in baskets(run):
             ind = indicative_trace(run, name, (lo, hi))
             if ind is not None:
@@ -123,7 +125,7 @@ def plot_intraday(run: Run) -> Plot:
                 fig.add_trace(ind, row=row, col=1)
         fig.update_xaxes(range=[lo / 1e6, hi / 1e6], type="date", row=row, col=1)
         fig.update_yaxes(title_text=PRICE, row=row, col=1)
-        add_marks(fig, run, window=(lo, hi), row=row, legend=row == 1)
+        add_marks(fig, run, window=(lo, hi), row=row, legend=legend)
     return fig
 
 
@@ -210,7 +212,7 @@ def plot_volume(run: Run) -> Plot:
 
 
 def plot_inventory(run: Run) -> Plot:
-    inv = load.inventory(run)[1]
+    inv = load.inventory(run)
     if not inv:
         return "none: no market maker traded in this run"
     fig = figure(height=420)
