@@ -10,7 +10,7 @@ from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE = REPO / "scenarios" / "baseline.toml"
+BASELINE = REPO / "cfx" / "scenarios" / "baseline.toml"
 # run A's shocks, inside its two-hour session: every kind of mark the report draws
 SHOCKS = """
 [[shocks]]

@@ -44,7 +44,10 @@ def depth_grid(run: Run, series: str) -> dict[str, np.ndarray] | None:
         return None
     if len(grid) > HEATMAP_COLUMNS:
         grid = grid[np.linspace(0, len(grid) - 1, HEATMAP_COLUMNS).round().astype(int)]
-    ts, side, price, qty = level_changes(run.path / "events.parquet", series)
+    events = run.path / "events.parquet"
+    if not events.is_file():
+        return None
+    ts, side, price, qty = level_changes(events, series)
     if not len(ts):
         return None
     # the price window: what the best bid and ask visited, plus a margin, at most HEATMAP_ROWS ticks
@@ -81,7 +84,8 @@ def plot_heatmap(run: Run) -> Plot:
     series = front_month(run)
     data = depth_grid(run, series) if series else None
     if data is None:
-        return "none: no order book to show: no resting orders in this run"
+        return ("none: no order book to show: " + ("no resting orders in this run" if (run.path / "events.parquet")
+                .is_file() else "the run kept no event log ([output] events)"))
     pmin, tick = int(data["pmin"]), run.tick_usd
     prices = (pmin + np.arange(data["bids"].shape[0])) * tick
     x = ms(data["grid"])

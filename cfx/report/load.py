@@ -21,22 +21,27 @@ from cfx.errors import InputError
 MICRO = 1_000_000
 NS_PER_S = 1_000_000_000
 MONTH_CODES = "FGHJKMNQUVXZ"
-TABLES = ("trades", "book_top", "fixings", "settlements", "accounts", "agents", "margin_calls", "defaults", "events")
+TABLES = ("trades", "book_top", "fixings", "settlements", "accounts", "agents", "margin_calls", "defaults")
 # The columns the report reads, per table: the report's name -> the file's column. A change of the
 # run tables' schema is a change here (and in `arrays` for a new type), nowhere else in cfx.report.
 COLUMNS: dict[str, dict[str, str]] = {
-    "trades": {c: c for c in ("ts", "series", "price", "qty", "maker_account", "taker_account", "aggressor")},
-    "book_top": {c: c for c in ("ts", "series", "bid", "bid_qty", "ask", "ask_qty", "last")},
-    "fixings": {c: c for c in ("date", "index", "value")},
-    "settlements": {c: c for c in ("ts", "date", "series", "price", "tier")},
-    "accounts": {c: c for c in ("date", "account", "variation_margin", "fees_total", "defaulted", "initial_margin")},
-    "agents": {c: c for c in ("account", "agent_type")},
-    "margin_calls": {c: c for c in ("type", "ts", "date", "account", "amount")},
-    "defaults": {c: c for c in ("type", "ts", "date", "account")},
-    "positions": {c: c for c in ("date", "account", "series", "position")},
-    "indicative": {c: c for c in ("ts", "index", "value")},
-    "funding": {c: c for c in ("ts", "series", "rate")},
-    "events": {c: c for c in ("type", "ts", "series", "reason", "event", "side", "price", "qty")},
+    "trades": {"ts": "time", "series": "series", "price": "price_ticks", "qty": "qty_lots",
+               "maker_account": "maker_account", "taker_account": "taker_account", "aggressor": "aggressor"},
+    "book_top": {"ts": "time", "series": "series", "bid": "bid_ticks", "bid_qty": "bid_qty_lots", "ask": "ask_ticks",
+                 "ask_qty": "ask_qty_lots", "last": "last_ticks"},
+    "fixings": {"date": "date", "index": "index", "value": "value_usd_micro"},
+    "settlements": {"ts": "time", "date": "date", "series": "series", "price": "price_ticks", "tier": "tier"},
+    "accounts": {"date": "date", "account": "account", "variation_margin": "variation_margin_usd_micro",
+                 "fees_total": "fees_total_usd_micro", "defaulted": "defaulted",
+                 "initial_margin": "initial_margin_usd_micro"},
+    "agents": {"account": "account", "agent_type": "agent_type"},
+    "margin_calls": {"type": "type", "ts": "time", "date": "date", "account": "account", "amount": "amount_usd_micro"},
+    "defaults": {"type": "type", "ts": "time", "date": "date", "account": "account"},
+    "positions": {"date": "date", "account": "account", "series": "series", "position": "position_lots"},
+    "indicative": {"ts": "time", "index": "index", "value": "value_usd_micro"},
+    "funding": {"ts": "time", "series": "series", "rate": "rate_1e8"},
+    "events": {"type": "type", "ts": "time", "series": "series", "reason": "reason", "event": "details",
+               "side": "side", "price": "price_ticks", "qty": "qty_lots"},
 }
 
 # --------------------------------------------------------------------------- reading a run
@@ -146,10 +151,12 @@ def load_run(run_dir: str | Path) -> Run:
         label=path.name or str(path),
     )
     run.agent_type = {int(a): str(t) for a, t in zip(run.agents["account"], run.agents["agent_type"])}
-    try:
-        pq.read_schema(path / "events.parquet")
-    except (pa.ArrowException, OSError) as e:
-        raise InputError(f"{path / 'events.parquet'}: cannot read Parquet table: {e}") from None
+    events = path / "events.parquet"
+    if events.is_file():  # absent when the run kept no event log ([output] events)
+        try:
+            pq.read_schema(events)
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"{events}: cannot read Parquet table: {e}") from None
     return run
 
 
@@ -207,14 +214,14 @@ def level_changes(path: Path, series: str) -> tuple[np.ndarray, np.ndarray, np.n
         c = COLUMNS["events"]
         for batch in f.iter_batches(batch_size=65_536, columns=[c[n] for n in ("type", "series", "ts", "side",
                                                                                "price", "qty")]):
-            keep = pc.and_(pc.equal(batch.column(c["type"]), "LevelChanged"),
-                           pc.equal(batch.column(c["series"]), series))
+            text = lambda n: batch.column(c[n]).cast(pa.string())  # noqa: E731  (dictionary-encoded)
+            keep = pc.and_(pc.equal(text("type"), "LevelChanged"), pc.equal(text("series"), series))
             sub = batch.filter(keep)
             if sub.num_rows:
                 ts = sub.column(c["ts"])
                 if pa.types.is_timestamp(ts.type):
                     ts = ts.cast(pa.timestamp("ns", tz=ts.type.tz)).cast(pa.int64())
-                parts.append(pa.record_batch([pc.equal(sub.column(c["side"]), "buy"), ts,
+                parts.append(pa.record_batch([pc.equal(sub.column(c["side"]).cast(pa.string()), "buy"), ts,
                                               sub.column(c["price"]), sub.column(c["qty"])],
                                              names=["bid", "ts", "price", "qty"]))
     except (pa.ArrowException, OSError) as e:
@@ -237,6 +244,10 @@ def market_events(run: Run) -> dict[str, np.ndarray]:
     ``reason``, ``until``), read once per run with a filter on the type."""
     if run._events is None:
         file = run.path / "events.parquet"
+        if not file.is_file():  # the run kept no event log ([output] events)
+            run._events = {c: np.zeros(0, dtype=object if c in ("type", "series", "reason") else "int64")
+                           for c in ("type", "ts", "series", "reason", "until")}
+            return run._events
         try:
             names = {c: COLUMNS["events"][c] for c in ("type", "ts", "series", "reason", "event")}
             table = pq.read_table(file, columns=list(names.values()),
@@ -246,7 +257,7 @@ def market_events(run: Run) -> dict[str, np.ndarray]:
         cols = arrays(table)
         ev = {ours: cols[theirs] for ours, theirs in names.items()}
         halted = ev["type"] == "SeriesHalted"
-        until = np.array([json.loads(e).get("until", t) if h else t
+        until = np.array([json.loads(e or "{}").get("until", t) if h else t
                           for e, t, h in zip(ev["event"], ev["ts"], halted)], dtype="int64")
         ev["until"] = until
         del ev["event"]

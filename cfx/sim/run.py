@@ -332,7 +332,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "default_losses_usd_by_layer": {k: round(v / 1e6, 2) for k, v in layers.items()},
         "guarantee_fund_used_usd": round((layers["own_contribution"] + layers["others_contributions"]) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
-        "mm_withdrawal": windows.measure(sc, writer.out),
+        "mm_withdrawal": windows.measure(sc, writer.path("book_top"), writer.path("trades")),
         "shocks": timeline(sc),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
         "pnl_parts_usd_by_agent_type": {t: {k: round(v, 2) for k, v in d.items()} for t, d in sorted(parts.items())},
