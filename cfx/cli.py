@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         from cfx import report
 
         path = report.write_report(args.run_dir, args.out)
-        return {"report": str(path), "sections": ["metrics", "facts", *report.SECTIONS]}
+        return {"report": str(path), "sections": ["metrics", "marks", "facts", *report.SECTIONS]}
 
     rp = sub.add_parser("report", help="write RUN_DIR/report.html: metrics and plots of a run, one self-contained page")
     rp.add_argument("run_dir", help="run directory written by `cfx run`")

@@ -34,3 +34,11 @@ def cfx_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
         pytest.skip("the compiled core is not built")
     monkeypatch.setenv("CFX_ENGINE", name)
     yield name
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Two tiny real runs for the report tests (tests/report_support.py)."""
+    from report_support import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("report_runs"))

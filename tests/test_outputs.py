@@ -141,8 +141,8 @@ def test_the_report_of_a_run_without_an_event_log_says_the_heatmap_has_no_data(f
     out = tmp_path / "trades"
     run_scenario(_with_output(events="trades-only"), out, progress=False)
     run = report.load_run(out)
-    fig = report.plot_heatmap(run)
-    assert "kept no event log" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    shown = report.plot_heatmap(run)  # a sentence instead of a plot
+    assert isinstance(shown, str) and "kept no event log" in shown
 
 
 def _interrupt_after(monkeypatch, target, name: str, calls: int) -> None:

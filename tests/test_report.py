@@ -5,6 +5,7 @@ for each shipped run scenario (shrunk to one day)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -16,27 +17,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from cfx import cli, logs, report, tables
+from cfx.report import chart, load, plots
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
+from report_support import tiny_toml
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "cfx" / "scenarios" / "baseline.toml"
-PNG = 'src="data:image/png;base64,'
-
-
-def _tiny_toml(tmp: Path, name: str, **subs: str) -> Path:
-    """baseline.toml shrunk: one day of a two-hour session, a dozen agents."""
-    text = BASELINE.read_text()
-    text = re.sub(r"(?m)^days = \d+", "days = 1", text)
-    text = re.sub(r'(?m)^open = "[^"]*"', 'open = "14:00"', text)
-    counts = iter(["2", "6", "1", "1", "1", "1", "1"])
-    text = re.sub(r"(?m)^count = \d+", lambda m: f"count = {next(counts, '1')}", text)
-    text = re.sub(r'(?m)^name = "baseline"', f'name = "{name}"', text)
-    for old, new in subs.items():
-        text = text.replace(old, new)
-    path = tmp / f"{name}.toml"
-    path.write_text(text)
-    return path
+PLOT = '<div class="plot" id="plot-'
+NONE = '<p class="none">'
 
 
 @pytest.fixture(autouse=True)
@@ -46,29 +35,33 @@ def _logs_to_real_stderr():
     logs.configure()
 
 
-@pytest.fixture(scope="session")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    tmp = tmp_path_factory.mktemp("report_runs")
-    a = tmp / "tiny_a"
-    run_scenario(scn.load(_tiny_toml(tmp, "tiny_a")), a, progress=False)
-    b = tmp / "tiny_b"
-    # one market rule changed: tighter price bands and a larger taker fee
-    sc_b = scn.load(_tiny_toml(tmp, "tiny_b", **{"band-pct = 15.0": "band-pct = 5.0",
-                                               "taker-fee = 1_000_000": "taker-fee = 2_000_000"}))
-    run_scenario(sc_b, b, progress=False)
-    return {"a": a, "b": b, "tmp": tmp}
-
-
 def _sections(page: str) -> set[str]:
     return set(re.findall(r'<section id="([a-z]+)">', page))
 
 
+def _plots(page: str) -> dict[str, dict]:
+    """Each plot's Plotly JSON, by section id."""
+    return {sid: json.loads(spec.replace("<\\/", "</")) for sid, spec in
+            re.findall(r'<script type="application/json" id="plot-([a-z]+)-data">(.*?)</script>', page, re.S)}
+
+
 def _assert_self_contained(page: str) -> None:
-    srcs = re.findall(r'\bsrc="([^"]*)"', page)
-    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
-    hrefs = re.findall(r'\bhref="([^"]*)"', page)
+    """No file or address outside the page: plotly.js inlined once, no script or link by reference."""
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts and not [s for s in scripts if "src=" in s]
+    assert scripts.count(' type="text/javascript"') == 1  # plotly.js, once
+    outside = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    assert "<link" not in outside and "url(" not in outside and "src=" not in outside
+    hrefs = re.findall(r'\bhref="([^"]*)"', outside)
     assert all(h.startswith("#") for h in hrefs), hrefs
-    assert "<link" not in page and "<script" not in page and "url(" not in page
+
+
+def _shown(page: str, sid: str) -> str:
+    """'plot' or 'none' for a section: a plot, or the sentence saying why there is none."""
+    section = page.split(f'<section id="{sid}">', 1)[1].split("</section>", 1)[0]
+    assert "<h2>" in section, sid
+    assert (PLOT in section) != (NONE in section), sid
+    return "plot" if PLOT in section else "none"
 
 
 def test_report_has_every_plot_the_metrics_and_no_external_files(runs):
@@ -76,22 +69,68 @@ def test_report_has_every_plot_the_metrics_and_no_external_files(runs):
     assert path == runs["a"] / "report.html"
     page = path.read_text()
     _assert_self_contained(page)
-    assert _sections(page) == {"metrics", "facts", *report.SECTIONS}
-    for sid in report.SECTIONS:
-        section = page.split(f'<section id="{sid}">', 1)[1].split("</section>", 1)[0]
-        assert "<h2>" in section and PNG in section, sid
-    assert page.count(PNG) == len(report.SECTIONS)
+    assert _sections(page) == {"metrics", "marks", "facts", *report.SECTIONS}
+    shown = {sid: _shown(page, sid) for sid in report.SECTIONS}
+    assert shown == {**{sid: "plot" for sid in report.SECTIONS}, "funding": "none"}  # no perpetuals in baseline
     summary = json.loads((runs["a"] / "summary.json").read_text())
     assert "<h1>tiny_a</h1>" in page and summary["question"].split(",")[0] in page
     table = page.split('id="metrics-table"', 1)[1].split("</table>", 1)[0]
     for key in ("trades", "volume_contracts", "mean_spread_ticks", "margin_calls", "defaults", "tick_usd"):
         assert f"<th>{key}</th>" in table
     assert f"{summary['trades']:,}" in table
-    # the PNGs decode and are real images
-    import base64
+    # every plot's data is there as JSON, and the shocks are in the table at the top
+    plots = _plots(page)
+    assert set(plots) == {sid for sid, s in shown.items() if s == "plot"}
+    assert all(spec["data"] for spec in plots.values())
+    marks = page.split('id="marks-table"', 1)[1].split("</table>", 1)[0]
+    assert "kill switch 10 min" in marks and "2027-01-04 14:40:00" in marks and "2027-01-04 14:50:00" in marks
+    assert "market makers withdraw 20 min" in marks and "fat finger: market sell 200" in marks
 
-    first = page.split(PNG, 1)[1].split('"', 1)[0]
-    assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
+
+def test_shocks_are_in_the_summary_and_marked_on_every_time_plot(runs):
+    summary = json.loads((runs["a"] / "summary.json").read_text())
+    kinds = {s["type"]: s for s in summary["shocks"]}
+    assert set(kinds) == {"fat-finger", "kill-switch", "mm-withdrawal"}
+    kill = kinds["kill-switch"]
+    assert kill["end_ns"] - kill["start_ns"] == 10 * 60 * 10**9
+    run = report.load_run(runs["a"])
+    # the kill switch halted every series: those halts are its window, not marks of their own
+    assert any(kill["start_ns"] <= a <= kill["end_ns"] for _, a, _ in load.halts(run))
+    assert not [m for m in chart.marks(run) if m["kind"] == "halt" and kill["start_ns"] <= m["start"] <= kill["end_ns"]]
+    make = {sid: f for sid, _, f, _ in report.REPORT_PLOTS}
+    for sid in ("prices", "liquidity", "inventory", "basis", "rejects", "heatmap", "pnl", "margin", "daily"):
+        fig = make[sid](run)
+        rects = [s for s in fig.layout.shapes if s.type == "rect"]
+        assert any(abs(s.x0 - kill["start_ns"] / 1e6) < 1 and abs(s.x1 - kill["end_ns"] / 1e6) < 1 for s in rects), sid
+        lines = [s for s in fig.layout.shapes if s.type == "line"]
+        assert any(abs(s.x0 - kinds["fat-finger"]["start_ns"] / 1e6) < 1 for s in lines), sid
+
+
+def test_what_the_plots_measure_adds_up_to_the_run_tables(runs):
+    run = report.load_run(runs["a"])
+    summary = run.summary
+    types, m = load.maker_taker(run)
+    assert m.sum() == run.trades["qty"].sum() == summary["volume_contracts"]
+    dates, vol = load.daily_volume(run)
+    assert sum(v.sum() for v in vol.values()) == summary["volume_contracts"]
+    # each market maker's inventory from its fills ends where the positions table says
+    pos = pq.read_table(runs["a"] / "positions.parquet").to_pandas()
+    last = pos[pos.date == pos.date.max()].groupby("account").position_lots.sum()
+    inv = load.inventory(run)
+    assert inv and all(int(p[-1]) == int(last.get(a, 0)) for a, (_, p) in inv.items())
+    odates, oi = load.open_interest(run)
+    longs = pos[pos.position_lots > 0].groupby("series").position_lots.sum()
+    assert {s: int(v[-1]) for s, v in oi.items()} == {s: int(v) for s, v in longs.items()}
+    # on 4 January 2027 the January future is expected to settle at the mean of the month's 21 business
+    # days' fixings: 1 January's as fixed, the other 20 at the index now
+    front = report.front_month(run)
+    assert front == "HOP-F27"
+    top = report.series_top(run, front)
+    now = load.current_index(run, load.basket_of(run, front), top["ts"])
+    fx = pq.read_table(runs["a"] / "fixings.parquet").to_pandas()
+    jan1 = fx[(fx["index"] == "HOPPER") & (fx.date == dt.date(2027, 1, 1))].value_usd_micro.item() / 1e6
+    assert np.allclose(load.expected_final(run, front, top["ts"]), (jan1 + 20 * now) / 21)
+    assert len(load.rejects(run)["ts"]) == sum(summary["rejects"].values())
 
 
 def test_cli_report_and_compare_print_one_json_line(runs, capsys):
@@ -103,8 +142,10 @@ def test_cli_report_and_compare_print_one_json_line(runs, capsys):
     assert out["compare"] == str(runs["b"] / "compare.html")
     page = Path(out["compare"]).read_text()
     _assert_self_contained(page)
-    assert _sections(page) == {"metrics", "prices", "spread", "depth", "settlement"}
-    assert page.count(PNG) == 4
+    assert _sections(page) == {"metrics", "prices", "spread", "depth", "settlement", "index", "pnl", "margin"}
+    assert set(_plots(page)) == {"prices", "spread", "depth", "settlement", "index", "pnl", "margin"}
+    pnl = _plots(page)["pnl"]
+    assert {tr["name"].split(":")[0] for tr in pnl["data"] if tr.get("name") and ":" in tr["name"]} >= {"A", "B"}
     assert "<th>A</th><th>B</th><th>B − A</th>" in page
     assert "tiny_a" in page and "tiny_b" in page
     # a metric that differs shows its difference
@@ -118,20 +159,25 @@ def test_cli_report_and_compare_print_one_json_line(runs, capsys):
 def test_empty_run_tables_draw_none_instead_of_crashing(runs, tmp_path):
     empty = tmp_path / "empty"
     shutil.copytree(runs["a"], empty)
-    for name in ("trades", "book_top", "settlements", "margin_calls", "defaults", "events", "accounts", "fixings"):
+    for name in ("trades", "book_top", "settlements", "margin_calls", "defaults", "events", "accounts", "fixings",
+                 "positions", "indicative"):
         f = empty / f"{name}.parquet"
         pq.write_table(pq.read_table(f).schema.empty_table(), f)
+    summary = json.loads((empty / "summary.json").read_text())
+    del summary["shocks"]  # and a run from before shocks were in the summary
+    (empty / "summary.json").write_text(json.dumps(summary))
+    (empty / "funding.parquet").unlink()  # and from before funding.parquet
     page = report.write_report(empty).read_text()
-    assert page.count(PNG) == len(report.SECTIONS)
+    assert {sid: _shown(page, sid) for sid in report.SECTIONS} == {sid: "none" for sid in report.SECTIONS}
     cmp = report.write_compare(runs["a"], empty, tmp_path / "c.html").read_text()
-    assert cmp.count(PNG) == 4
+    assert set(_plots(cmp)) == {"prices", "spread", "depth", "settlement", "index", "pnl", "margin"}  # A's
 
 
 def test_one_series_no_margin_calls_one_day(runs):
     run = report.load_run(runs["a"])
     assert len(run.margin_calls["ts"]) == 0  # the tiny run has none: the plot says so
-    for make in (report.plot_margin, report.plot_volume, report.plot_settlement, report.plot_pnl):
-        assert report._png(make(run))
+    for make in (plots.plot_margin, plots.plot_volume, plots.plot_settlement, plots.plot_pnl):
+        assert not isinstance(make(run), str)
 
 
 def test_heatmap_rebuilds_the_top_of_book(runs):
@@ -184,7 +230,7 @@ def test_bad_inputs_exit_2(runs, tmp_path, capsys):
 
 
 def test_cfx_run_writes_the_report_unless_no_report(runs, capsys):
-    toml = _tiny_toml(runs["tmp"], "tiny_cli")
+    toml = tiny_toml(runs["tmp"], "tiny_cli")
     out = runs["tmp"] / "cli_run"
     assert cli.main(["run", str(toml), "--out", str(out), "--quiet"]) == 0
     captured = capsys.readouterr()
@@ -215,14 +261,13 @@ def test_report_for_each_shipped_scenario(path, tmp_path):
     out = tmp_path / path.stem
     run_scenario(sc, out, progress=False)
     page = report.write_report(out).read_text()
-    assert _sections(page) == {"metrics", "facts", *report.SECTIONS}
-    assert page.count(PNG) == len(report.SECTIONS)
+    assert _sections(page) == {"metrics", "marks", "facts", *report.SECTIONS}
+    assert {_shown(page, sid) for sid in report.SECTIONS} <= {"plot", "none"}
     assert f"<h1>{sc.name}</h1>" in page
     _assert_self_contained(page)
 
 
 def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
-    import datetime as dt
 
     import pyarrow as pa
 
@@ -241,8 +286,16 @@ def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
                 account=[2, 2])
     tables.write(tables.table(rows, df), d / "defaults.parquet")
     run = report.load_run(d)
-    fig = report.plot_margin(run)
-    ax = fig.axes[0]
-    assert "1 calls, $5,000 called; 1 defaults" in ax.get_title()
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["market_maker (account 1)", "market_maker (account 2)"]
-    assert report._png(fig)
+    fig = plots.plot_margin(run)
+    assert any("1 calls, $5,000 called; 1 defaults" in a.text for a in fig.layout.annotations)
+    rows = {y for tr in fig.data if tr.yaxis == "y2" for y in tr.y}
+    assert rows == {"market_maker (account 1)", "market_maker (account 2)"}
+
+
+def test_the_loader_reads_timestamp_columns_as_ns(runs):
+    """The typed tables' ``timestamp[ns, UTC]`` columns read as the integer ns of the engine's clock."""
+    import pyarrow as pa
+
+    col = pq.read_table(runs["a"] / "trades.parquet").column("time")
+    assert pa.types.is_timestamp(col.type)
+    assert np.array_equal(report.load_run(runs["a"]).trades["ts"], col.cast(pa.int64()).to_numpy())

@@ -35,7 +35,7 @@ from cfx.writes import write_atomic
 from cfx.sim.loop import Simulation
 from cfx.sim.outputs import RunWriter
 from cfx.sim.clock import minutes
-from cfx.sim.shocks import apply_index_moves
+from cfx.sim.shocks import apply_index_moves, timeline
 from cfx.types import SettlementTier
 
 log = structlog.get_logger("cfx.sim")
@@ -341,6 +341,7 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "guarantee_fund_used_usd": round((layers["own_contribution"] + layers["others_contributions"]) / 1e6, 2),
         "rejects": dict(sorted(sim.rejects.items())),
         "mm_withdrawal": windows.measure(sc, writer.path("book_top"), writer.path("trades")),
+        "shocks": timeline(sc),
         "pnl_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(pnl.items())},
         "pnl_parts_usd_by_agent_type": {t: {k: round(v, 2) for k, v in d.items()} for t, d in sorted(parts.items())},
         "volume_by_agent_type": dict(sorted(traded.items())),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from cfx.agents.base import Withdrawable
+from cfx.products import first_business_days
 from cfx.sim.clock import epoch_ns, minutes
 from cfx.sim.scenario import FatFinger, IndexMove, KillSwitch, MarketMakerWithdrawal, MemberDefault
 from cfx.types import OrderKind, Side, SubmitOrder, TimeInForce
@@ -128,3 +129,31 @@ def _default(sim: "Simulation", shock: MemberDefault, p: Any, day: dt.date) -> N
     p.active = False
     p.ctx.cancel_all()
     p.ctx.submit(series, side, shock.qty, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+
+
+def timeline(sc: Any) -> list[dict[str, Any]]:
+    """Each shock of the scenario as when it acted, for summary.json and the
+    report's marks: ``type``, ``day`` (ISO), ``start_ns``/``end_ns`` (equal
+    for an instant; an index move without a time spans its days' sessions,
+    its jump falling at a random time in them) and a short ``label``."""
+    days = first_business_days(sc.calendar.start, sc.calendar.days)
+    open_, close = minutes(sc.calendar.open), minutes(sc.calendar.close)
+    out = []
+    for shock in sc.shocks:
+        day = days[shock.day]
+        if isinstance(shock, IndexMove):
+            last = days[min(shock.day + shock.over_days, len(days)) - 1]
+            start = epoch_ns(day, minutes(shock.time) if shock.time else open_)
+            end = start if shock.time and shock.over_days == 1 else epoch_ns(last, close)
+            label = f"index move {shock.pct:+g}%" + (f" over {shock.over_days} days" if shock.over_days > 1 else "")
+        else:
+            start = end = epoch_ns(day, minutes(shock.time))
+            if isinstance(shock, (KillSwitch, MarketMakerWithdrawal)):
+                end = start + shock.minutes * 60 * 1_000_000_000
+            label = {KillSwitch: lambda s: f"kill switch {s.minutes} min",
+                     MarketMakerWithdrawal: lambda s: f"market makers withdraw {s.minutes} min",
+                     FatFinger: lambda s: f"fat finger: market {s.side} {s.qty}",
+                     MemberDefault: lambda s: f"member default ({s.agent} {s.index})"}[type(shock)](shock)
+        out.append({"type": type(shock).__struct_config__.tag, "day": day.isoformat(), "start_ns": start,
+                    "end_ns": end, "label": label})
+    return out
