@@ -135,6 +135,21 @@ def test_cfx_run_without_trades_writes_no_report_and_says_so(full, tmp_path, cap
     assert "report: none" in err and not (out / "report.html").exists()
 
 
+@pytest.mark.parametrize("sets, report", [
+    (["output.events=trades-only"], False),  # compact: no report unless asked for
+    (["output.events=trades-only", "output.report=true"], True),
+    (["output.report=false"], False),
+])
+def test_cfx_run_writes_the_report_for_full_runs_or_when_asked(tmp_path, capsys, sets, report):
+    out = tmp_path / "r"
+    argv = ["run", SMALL, "--out", out, "--quiet"]
+    for s in sets:
+        argv += ["--set", s]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0 and (out / "report.html").exists() == report
+    assert ("report: none (a compact run" in err) == (not report)
+
+
 def test_the_report_of_a_run_without_an_event_log_says_the_heatmap_has_no_data(full, tmp_path):
     from cfx import report
 
@@ -200,4 +215,4 @@ def test_the_output_keys_are_typed(tmp_path, capsys):
     with pytest.raises(InputError, match="output.journal"):
         cfx.load(SMALL, **{"output.journal": "no"})
     assert json.loads(json.dumps(msgspec.to_builtins(cfx.load(SMALL).output))) == {
-        "book-top-interval-s": 60, "journal": True, "events": "full"}
+        "book-top-interval-s": 60, "journal": True, "events": "full", "report": None}

@@ -409,6 +409,7 @@ def main(args: Any) -> dict:
     from cfx.sim import overrides
 
     progress = not args.quiet
+    sc = None
     if getattr(args, "resume", None):
         if args.scenario or args.out or args.seed is not None or args.overwrite or args.set or args.plugin:
             raise InputError("--resume RUN_DIR takes no scenario, --out, --seed, --set, --plugin or --overwrite: "
@@ -432,8 +433,11 @@ def main(args: Any) -> dict:
 
         from cfx.report import write_report
 
-        if (out / "trades.parquet").is_file():
+        if not (out / "trades.parquet").is_file():
+            print('report: none (the run kept no trades: [output] events = "none")', file=sys.stderr)
+        elif sc.output.writes_report() if sc is not None else (out / "events.parquet").is_file():
             print(f"report: {write_report(out)}", file=sys.stderr)
         else:
-            print('report: none (the run kept no trades: [output] events = "none")', file=sys.stderr)
+            print(f"report: none (a compact run; [output] report = true or `cfx report {out}` writes one)",
+                  file=sys.stderr)
     return summary

@@ -268,11 +268,19 @@ class Output(_Section):
     or ``none`` (neither). The summary and the run hash do not depend on
     either key; sweeps default to ``journal = false`` and
     ``events = "trades-only"`` unless the base scenario or the sweep's
-    ``[set]`` says otherwise."""
+    ``[set]`` says otherwise. ``report``: `cfx run` writes report.html at
+    the end (about 5 MB or more: plotly.js is inlined); when the key is
+    absent, only a run that keeps its full event log gets one, since a
+    compact run is asked for to be small (`cfx report RUN` writes it later)."""
 
     book_top_interval_s: Annotated[int, Meta(gt=0)] = 60
     journal: bool = True
     events: Literal["full", "trades-only", "none"] = "full"
+    report: bool | None = None
+
+    def writes_report(self) -> bool:
+        """Whether `cfx run` writes report.html (``report``, else only for full events)."""
+        return self.events == "full" if self.report is None else self.report
 
 
 AgentEntry = Union[AGENT_SPECS]  # one [[agents]] entry: any registered agent type, by its "type" key
