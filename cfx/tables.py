@@ -81,8 +81,8 @@ def numpy_columns(tbl: pa.Table) -> dict[str, np.ndarray]:
     for name in tbl.column_names:
         col = tbl.column(name)
         t = col.type
-        if pa.types.is_timestamp(t):
-            col, t = col.cast(pa.int64()), pa.int64()
+        if pa.types.is_timestamp(t):  # whatever unit it was written in, as ns like the engine's clock
+            col, t = col.cast(pa.timestamp("ns", tz=t.tz)).cast(pa.int64()), pa.int64()
         if pa.types.is_dictionary(t):
             col = col.cast(t.value_type)
         if pa.types.is_integer(t) or pa.types.is_floating(t):

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cfx.errors import InputError
+from cfx.tables import numpy_columns
 
 MICRO = 1_000_000
 NS_PER_S = 1_000_000_000
@@ -87,7 +88,7 @@ def read_table(path: Path, name: str) -> dict[str, np.ndarray]:
         table = pq.read_table(file, columns=list(names.values()))
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{file}: cannot read Parquet table: {e}") from None
-    cols = arrays(table)
+    cols = numpy_columns(table)
     return {ours: cols[theirs] for ours, theirs in names.items()}
 
 
@@ -96,24 +97,6 @@ def read_optional(path: Path, name: str) -> dict[str, np.ndarray]:
     if not (path / f"{name}.parquet").is_file():
         return {c: np.zeros(0, dtype=object if c in ("series", "index") else "int64") for c in COLUMNS[name]}
     return read_table(path, name)
-
-
-def arrays(table: pa.Table) -> dict[str, np.ndarray]:
-    out = {}
-    for name in table.column_names:
-        col = table.column(name)
-        t = col.type
-        if pa.types.is_timestamp(t):  # as integer ns since the epoch, like the engine's clock
-            col = col.cast(pa.timestamp("ns", tz=t.tz)).cast(pa.int64())
-            t = col.type
-        if pa.types.is_integer(t) or pa.types.is_floating(t):
-            # nulls (a one-sided book) become NaN
-            out[name] = col.to_numpy(zero_copy_only=False).astype(float) if col.null_count else col.to_numpy()
-        elif pa.types.is_date32(t):
-            out[name] = np.array(col.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-        else:
-            out[name] = np.array(col.to_pylist(), dtype=object)
-    return out
 
 
 def load_run(run_dir: str | Path) -> Run:
@@ -254,7 +237,7 @@ def market_events(run: Run) -> dict[str, np.ndarray]:
                                   filters=[(names["type"], "in", ["SeriesHalted", "OrderRejected"])])
         except (pa.ArrowException, OSError) as e:
             raise InputError(f"{file}: cannot read Parquet table: {e}") from None
-        cols = arrays(table)
+        cols = numpy_columns(table)
         ev = {ours: cols[theirs] for ours, theirs in names.items()}
         halted = ev["type"] == "SeriesHalted"
         until = np.array([json.loads(e or "{}").get("until", t) if h else t
