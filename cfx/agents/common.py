@@ -126,7 +126,7 @@ def funding_carry(ctx: "Context", series: str, price: float, intervals: float) -
     (< 0) for holding it. 0 for a dated future, or without a rate."""
     if not intervals or not is_perpetual_symbol(series):
         return 0.0
-    rate = ctx.funding_rate(series) if hasattr(ctx, "funding_rate") else None
+    rate = ctx.funding_rate(series)
     return 0.0 if not rate else price * rate * 1e-8 * intervals
 
 

@@ -208,7 +208,7 @@ class Principal(Agent):
             return
         root = ctx.otc.root(self.spec.basket)
         symbol = format_symbol(root, need.year, need.month) if root else None
-        if symbol is not None and symbol not in ctx.listed() and hasattr(ctx, "perpetual"):
+        if symbol is not None and symbol not in ctx.listed():
             symbol = ctx.perpetual(ctx.otc.basket_of(root))  # no monthly listed: the basket's perpetual, if any
         if symbol is None or symbol not in ctx.listed() or ctx.days_to_expiry(symbol) <= self.spec.exchange_min_days:
             self.unhedged += 1

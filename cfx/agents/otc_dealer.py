@@ -281,8 +281,6 @@ class OtcDealer(Agent):
     def _perpetual(self, ctx: Context) -> str | None:
         """The perpetual it hedges with: with ``hedge_with`` "perpetual", or
         where the basket lists no monthly futures at all; else None."""
-        if not hasattr(ctx, "perpetual"):
-            return None
         perp = ctx.perpetual(self.basket)
         if perp is None or self.spec.hedge_with == "perpetual":
             return perp
