@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cfx.agents.base import Withdrawable
 from cfx.types import CancelOrder, OrderKind, SessionState, Side, SubmitOrder, TimeInForce
 from cfx.units import NS
 
@@ -125,7 +126,7 @@ class Liquidator:
         bids = []
         for p in sim.participants:
             acc = clearing.accounts.get(p.account)
-            if p.account == account or not p.active or not hasattr(p.agent, "withdraw") or acc is None \
+            if p.account == account or not p.active or not isinstance(p.agent, Withdrawable) or acc is None \
                     or acc.defaulted:
                 continue
             view = p.ctx.expected_settlement(series) or p.ctx.settlement(series)
