@@ -37,12 +37,12 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from cfx.clearing.funding import RATE_UNIT, funding_rate, mark_price, premium_sample
+from cfx.units import NS
 from cfx.venue import PayFunding, UpdateMark
 
 if TYPE_CHECKING:
     from cfx.sim.loop import Simulation
 
-NS = 1_000_000_000
 MINUTE_NS = 60 * NS
 
 
