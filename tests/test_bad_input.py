@@ -9,20 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cfx.cli import main
+from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
 ORDERS = "ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100,5\n2,limit,2,2,sell,100,3\n"
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:  # argparse
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_exit_2(result, *needles: str) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cfx import lobster
-from cfx.cli import main
 from cfx.lobster import SYNTHETIC_ACCOUNT, SYNTHETIC_ID_BASE, TAKER_ACCOUNT
+from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
 SMALL_MSG = DATA / "lobster_small_message.csv"
@@ -27,12 +27,6 @@ AAPL_BOOK = LOBSTER / "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"
 MAX_RESYNC_CORRECTIONS = 20
 MAX_RESYNC_QTY = 7_500
 MAX_SAMPLE_ADJUSTED = 3
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def raw_rows(path: Path) -> list[list[int]]:

@@ -16,12 +16,12 @@ import pytest
 
 import cfx
 from cfx import sweep, tables
-from cfx.cli import main
 from cfx.errors import InputError
 from cfx.sim import checkpoint
 from cfx.sim import outputs
 from cfx.sim import scenario as scn
 from cfx.sim.run import resume_run, run_scenario
+from cli_support import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -31,15 +31,6 @@ SMALL = DATA / "sim_small.toml"
 def _with_output(**output) -> scn.Scenario:
     sc = scn.load(SMALL)
     return msgspec.structs.replace(sc, output=msgspec.structs.replace(sc.output, **output))
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,10 @@ from pathlib import Path
 import pytest
 
 from cfx import replay, workload
-from cfx.cli import main
+from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_replay_prints_one_json_line_with_the_fills_of_a_hand_worked_book(capsys, tmp_path):

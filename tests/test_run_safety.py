@@ -19,20 +19,12 @@ from cfx.journal import Journal
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 from cfx.venue import OpenAccount
+from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
 TABLES = ("events", "trades", "book_top", "accounts", "positions", "settlements", "fixings", "margin_calls",
           "indicative", "agents")
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
