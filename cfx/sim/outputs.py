@@ -31,9 +31,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cfx import tables
-from cfx.journal import EventHash, Journal, Position
+from cfx.journal import EventHash, Journal, Position, read_upto
 from cfx.tables import STRING, TIME
 from cfx.types import Event, Trade, encoder
+from cfx.venue import Venue, command_decoder
 
 EVENT_COLUMNS = ("seq", "cmd", "ts", "series", "order_id", "account", "side", "price", "qty", "reason")
 EVENT_SCHEMA = tables.schema("events", [
@@ -274,10 +275,6 @@ def replay_hash(journal: Path, count: int) -> tuple[EventHash, int]:
     """The run hash and event count after the first ``count`` commands of
     ``journal``, rebuilt by applying them to a fresh venue (the event log a
     journal reproduces, byte for byte)."""
-    from cfx.journal import read_upto
-    from cfx.venue import Venue
-    from cfx.venue import command_decoder
-
     venue = Venue()
     digest = EventHash()
     events: list = []
