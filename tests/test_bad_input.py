@@ -264,3 +264,16 @@ def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes,
         (tmp_path / "q.csv").write_text(quotes)
         argv += ["--quotes", tmp_path / "q.csv"]
     assert_one_line_exit_2(run_cli(capsys, *argv), needle)
+
+
+@pytest.mark.parametrize("assignment, needle", [
+    ("output.report=maybe", "output.report"),
+    ("output.events=some", "output.events"),
+    ("products.listing=weekly", "products.listing"),
+    ("products.perpetual.funding-interval-min=0", "products.perpetual.funding-interval-min"),
+    ("agents[0].funding-intervals=-1", "agents[0].funding-intervals"),
+])
+def test_output_listing_and_perpetual_keys_refuse_bad_values_in_one_line(tmp_path, capsys, assignment, needle):
+    out = tmp_path / "run"
+    assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--set", assignment), needle)
+    assert not out.exists()  # refused before anything was written
