@@ -67,6 +67,8 @@ def test_principals_trade_only_otc_and_dealers_hedging_is_most_of_the_other_volu
     run, summary = market
     otc = summary["otc"]
     assert otc["forwards"] > 100 and otc["volume_gpu_hours"] > 0
+    notional = sum(t["gpu_hours"] * t["price_usd_micro"] for t in rows(run, "otc_trades.parquet")) / 1e6
+    assert otc["volume_usd"] == pytest.approx(notional, abs=0.01)  # dollars, not millions
     assert otc["principals_exchange_lots"] == 0
     assert otc["dealers_share_of_non_mm_exchange_volume"] > 0.5
     agents = {r["account"]: r["agent_type"] for r in rows(run, "agents.parquet")}

@@ -352,7 +352,7 @@ class OtcDesk:
             "rfqs_no_quotes": sum(1 for r in rows if r["outcome"] == "no_quotes"),
             "forwards": len(self.forwards),
             "volume_gpu_hours": sum(f.gpu_hours for f in self.forwards),
-            "volume_usd": round(sum(f.gpu_hours * f.price_micro for f in self.forwards) / 1e12, 2),
+            "volume_usd": round(sum(f.gpu_hours * f.price_micro for f in self.forwards) / 1e6, 2),
             "principals_exchange_lots": principal_lots,
             "principals_share_of_exchange_volume": round(principal_lots / volume_two_sided, 4) if volume_two_sided else 0.0,
             "dealers_share_of_non_mm_exchange_volume": round(dealer_lots / non_mm, 4) if non_mm else None,
