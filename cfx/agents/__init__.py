@@ -19,7 +19,18 @@ from cfx.agents import (  # noqa: F401  (imported to register the agents)
     squeezer,
     value_trader,
 )
-from cfx.agents.base import REGISTRY, Agent, AgentSpec, Context, DayReport, Quote, Withdrawable, agent_for, register
+from cfx.agents.base import (
+    REGISTRY,
+    Agent,
+    AgentSpec,
+    Context,
+    DayReport,
+    Quote,
+    Trigger,
+    Withdrawable,
+    agent_for,
+    register,
+)
 from cfx.agents.basis_trader import BasisTrader, BasisTraderSpec
 from cfx.agents.market_maker import MarketMaker, MarketMakerSpec
 from cfx.agents.momentum_trader import MomentumTrader, MomentumTraderSpec
@@ -65,6 +76,7 @@ __all__ = [
     "Quote",
     "SettlementSqueezer",
     "SettlementSqueezerSpec",
+    "Trigger",
     "ValueTrader",
     "ValueTraderSpec",
     "Withdrawable",

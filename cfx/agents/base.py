@@ -12,6 +12,11 @@ wall time or an unseeded random number):
   (`cfx.agents.common.OwnOrders` does it).
 - `on_market_data(ctx, series)`: the top of book or last trade of a series
   changed (only if ``subscribes = True``), after its market-data latency.
+  An agent that registers triggers (`Context.watch`, a `Trigger` per
+  series) is called only for the series it watches and only on the
+  changes its trigger names (best price moved, a trade printed, a price
+  reaching a level, such as its own resting order's); one that registers
+  none hears every change of every series, as before.
 - `on_index(ctx, name)`: a new indicative value of index `name` (basket,
   SKU or SKU.region) was published (only if ``subscribes = True``), after
   its market-data latency; read it with `ctx.index_value(name)`.
@@ -127,6 +132,57 @@ class PublicTrade(msgspec.Struct, frozen=True, gc=False):
     aggressor: Side
 
 
+class Trigger(msgspec.Struct, frozen=True, kw_only=True):
+    """Which changes of one series' published market data call an agent's
+    `on_market_data` (register with `Context.watch`). Any named change
+    fires; with none named it never fires.
+
+    - ``quote``: anything on the top of book changed (a best price, its
+      size, the last trade price): what an agent without triggers hears.
+    - ``best``: the best bid or the best ask price moved (sizes alone do not).
+    - ``trade``: a trade printed on the series (even at an unchanged price).
+    - ``above``: the best bid or the last trade price reached ``above`` or
+      higher, having been below it (edge-triggered: once per crossing).
+    - ``below``: the best ask or the last trade price reached ``below`` or
+      lower, having been above it.
+
+    Its own resting order touched: ``above`` = its ask's price, ``below`` =
+    its bid's price (the other side reached it, or a trade printed at it)."""
+
+    quote: bool = False
+    best: bool = False
+    trade: bool = False
+    above: int | None = None
+    below: int | None = None
+
+    def fires(self, before: Quote, after: Quote, printed: bool) -> bool:
+        """Whether the change from ``before`` to ``after`` (``printed``: a
+        trade printed in between) is one this trigger names."""
+        if self.quote and before != after:
+            return True
+        if self.best and (before.bid != after.bid or before.ask != after.ask):
+            return True
+        if self.trade and (printed or before.last != after.last):
+            return True
+        if self.above is not None:
+            level = self.above
+            if _reached_above(after, level) and not _reached_above(before, level):
+                return True
+        if self.below is not None:
+            level = self.below
+            if _reached_below(after, level) and not _reached_below(before, level):
+                return True
+        return False
+
+
+def _reached_above(q: Quote, level: int) -> bool:
+    return (q.bid is not None and q.bid >= level) or (q.last is not None and q.last >= level)
+
+
+def _reached_below(q: Quote, level: int) -> bool:
+    return (q.ask is not None and q.ask <= level) or (q.last is not None and q.last <= level)
+
+
 class DayReport(msgspec.Struct, frozen=True):
     """What an agent learns after a day's settlement."""
 
@@ -168,6 +224,9 @@ class Context(Protocol):
     def modify(self, order_id: int, price: int, qty: int) -> None: ...
     def cancel_all(self, series: str | None = None) -> None: ...
     def wake_after(self, delay_ns: int) -> None: ...
+    # on_market_data for `series` only on `trigger`'s changes (and, once any is set, only for watched series)
+    def watch(self, series: str, trigger: Trigger) -> None: ...
+    def unwatch(self, series: str) -> None: ...  # no more on_market_data for `series` (a watcher's)
     def deposit(self, amount_usd: float) -> None: ...
 
 
@@ -182,7 +241,13 @@ class Withdrawable(Protocol):
 
 class Agent:
     """Base class: override the hooks you need. ``spec`` holds the agent's
-    parameters from the scenario; ``index`` numbers agents of one type."""
+    parameters from the scenario; ``index`` numbers agents of one type.
+
+    ``subscribes = True``: `on_market_data` on every top-of-book change of
+    every series, and `on_index` on each publication. To hear less, call
+    ``ctx.watch(series, Trigger(...))`` (see `Trigger`): from then on only
+    watched series, and only on their triggers' changes, call
+    `on_market_data` (an agent that watches need not set ``subscribes``)."""
 
     subscribes: ClassVar[bool] = False
 

@@ -275,19 +275,36 @@ class Alarms:
         self.at: dict[str, int] = {}
 
     def arm(self, ctx: "Context", name: str, at: int) -> None:
-        at = max(at, ctx.now + 1)
-        earliest = min(self.at.values()) if self.at else None
-        self.at[name] = at
-        if earliest is None or at < earliest or at == earliest:
-            ctx.wake_after(at - ctx.now)
-
-    def due(self, ctx: "Context") -> set[str]:
+        """Runtime complexity: O(deadlines) (a handful)."""
         now = ctx.now
-        fired = {k for k, t in self.at.items() if t <= now}
+        if at <= now:
+            at = now + 1
+        pending = self.at
+        if pending:
+            earliest = min(pending.values())
+            pending[name] = at
+            if at <= earliest:
+                ctx.wake_after(at - now)
+        else:
+            pending[name] = at
+            ctx.wake_after(at - now)
+
+    def due(self, ctx: "Context") -> list[str]:
+        """The names whose deadline has come, removed; one pass over the
+        deadlines, then a wake-up for the earliest left."""
+        now = ctx.now
+        pending = self.at
+        fired = []
+        earliest = None
+        for k, t in pending.items():
+            if t <= now:
+                fired.append(k)
+            elif earliest is None or t < earliest:
+                earliest = t
         for k in fired:
-            del self.at[k]
-        if self.at:
-            ctx.wake_after(max(1, min(self.at.values()) - now))
+            del pending[k]
+        if earliest is not None:
+            ctx.wake_after(earliest - now)  # > 0: only deadlines after now are left
         return fired
 
     def pending(self, name: str) -> bool:

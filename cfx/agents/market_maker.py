@@ -18,6 +18,7 @@ from cfx.agents.base import (
     Latency,
     NonNegativeFloat,
     NonNegativeInt,
+    Trigger,
     latency_default,
     register,
 )
@@ -38,10 +39,11 @@ from cfx.agents.common import (
     exp_delay,
     resolve_all,
 )
+from cfx.products import is_perpetual_symbol
 from cfx.types import Trade
 
 HalfSpread = Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
-
+ON_QUOTE = Trigger(quote=True)  # a market maker requotes on any change of its series' top of book
 
 
 class MarketMakerSpec(SeriesSpec, tag="market_maker"):
@@ -82,9 +84,9 @@ class _Quoting:
 
     __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res", "fair", "tape_since", "anchor",
                  "news", "markouts", "seen", "catchup", "target", "expected",
-                 "flow_mean", "window")
+                 "flow_mean", "window", "perpetual")
 
-    def __init__(self, levels: int) -> None:
+    def __init__(self, levels: int, perpetual: bool = False) -> None:
         self.bids: list[int | None] = [None] * levels
         self.asks: list[int | None] = [None] * levels
         self.var = 0.0  # EWMA of squared changes of the fair value between requotes, ticks^2
@@ -102,6 +104,7 @@ class _Quoting:
         self.expected: int | None = None  # the expected settlement as of the last index publication seen
         self.flow_mean = 0.0  # EWMA of signed lots per trade: the flow it has come to expect
         self.window: list | None = None  # last day, VWAP rule: [start, opening value, tape since, lots, notional]
+        self.perpetual = perpetual  # funding is a carry on it (a dated future's is 0)
 
 
 @register(MarketMakerSpec)
@@ -293,18 +296,24 @@ class MarketMaker(Agent):
         self.alarms.arm(ctx, "timer", ctx.now + exp_delay(ctx.rng.random(), self.spec.requote_interval_ns))
 
     def _resolve(self, ctx: Context) -> None:
-        """(Re)select the quoted series; pull quotes from series dropped."""
+        """(Re)select the quoted series; pull quotes from series dropped.
+        Market data: only the quoted series' top-of-book changes (`Trigger`)."""
         wanted = resolve_all(ctx, self.spec.series, self.spec.basket)
         listed = set(ctx.listed())
+        watch = getattr(ctx, "watch", None)
         for s in list(self.quoting):
             if s not in wanted:
                 if s in listed:
                     for oid in self.own.ids(s):
                         ctx.cancel(oid)
                 del self.quoting[s]
+                if watch is not None:
+                    ctx.unwatch(s)
         for s in wanted:
             if s not in self.quoting:
-                self.quoting[s] = _Quoting(self.spec.levels)
+                self.quoting[s] = _Quoting(self.spec.levels, is_perpetual_symbol(s))
+                if watch is not None:
+                    watch(s, ON_QUOTE)
 
     def _requote_all(self, ctx: Context) -> None:
         if self.withdrawn:
@@ -322,16 +331,6 @@ class MarketMaker(Agent):
     def fair_value(self, series: str) -> float | None:
         st = self.quoting.get(series)
         return None if st is None else st.fair
-
-    def _mine_at(self, ids: list[int | None], price: int) -> int:
-        orders = self.own.orders
-        n = 0
-        for oid in ids:
-            if oid is not None:
-                o = orders.get(oid)
-                if o is not None and o[2] == price:
-                    n += o[3]
-        return n
 
     def _final_day_value(self, ctx: Context, series: str, st: _Quoting, fair: float,
                          anchor: float | None) -> float | None:
@@ -397,19 +396,34 @@ class MarketMaker(Agent):
                 st.expected = anchor
         pos = ctx.position(series)
         seen = (q, anchor, pos)
-        if (seen == st.seen and st.news < 0.05 and abs(st.target - st.fair) < 0.05
+        if (seen == st.seen and st.news < 0.05 and st.fair is not None and abs(st.target - st.fair) < 0.05
                 and not (spec.settlement_aware and self._in_final_window(ctx, series))):
             return  # nothing it looks at changed and its fair value has settled: the quotes stand
         st.seen = seen
         dt = now - st.last_requote
         st.last_requote = now
         # the other participants' best prices (ours alone at the touch: unknown)
+        orders = self.own.orders
         bid = q.bid
-        if bid is not None and q.bid_qty <= self._mine_at(st.bids, bid):
-            bid = None
+        if bid is not None:
+            mine = 0
+            for oid in st.bids:
+                if oid is not None:
+                    o = orders.get(oid)
+                    if o is not None and o[2] == bid:
+                        mine += o[3]
+            if q.bid_qty <= mine:
+                bid = None
         ask = q.ask
-        if ask is not None and q.ask_qty <= self._mine_at(st.asks, ask):
-            ask = None
+        if ask is not None:
+            mine = 0
+            for oid in st.asks:
+                if oid is not None:
+                    o = orders.get(oid)
+                    if o is not None and o[2] == ask:
+                        mine += o[3]
+            if q.ask_qty <= mine:
+                ask = None
         market = (bid + ask) / 2 if bid is not None and ask is not None else q.last
         if anchor is None:
             anchor = ctx.index_ticks(series)
@@ -422,16 +436,19 @@ class MarketMaker(Agent):
         elif market is None:
             target = anchor
         else:
-            target = spec.index_weight * anchor + (1.0 - spec.index_weight) * market
+            w = spec.index_weight
+            target = w * anchor + (1.0 - w) * market
         # news: a jump of the index anchor widens the quotes for a while
-        decay = math.exp(-self._news_k * dt) if dt < (1 << 61) else 0.0
-        st.news *= decay
+        news = st.news
+        if news:  # 0 stays 0 (decay is finite): no exp to take
+            news *= math.exp(-self._news_k * dt) if dt < (1 << 61) else 0.0
         if anchor is not None:
             if st.anchor is not None:
                 jump = abs(anchor - st.anchor)
-                if jump > st.news:
-                    st.news = jump
+                if jump > news:
+                    news = jump
             st.anchor = anchor
+        st.news = news
         fair = st.fair
         final = (self._final_day_value(ctx, series, st, target if fair is None else fair, anchor)
                  if spec.settlement_aware else None)
@@ -443,31 +460,38 @@ class MarketMaker(Agent):
             fair = target
             st.tape_since = now
         else:
-            surprise = 0.0
-            expect = st.flow_mean
-            keep = self._flow_keep
-            discount = spec.flow_discount if spec.flow_memory else 0.0
-            for t in ctx.trades(series, st.tape_since):
-                x = t.qty if t.aggressor is BUY else -t.qty
-                surprise += x - discount * expect
-                expect = keep * expect + (1.0 - keep) * x
-                st.tape_since = t.ts + 1
-            st.flow_mean = expect
-            fair += spec.flow_ticks_per_lot * surprise
+            trades = ctx.trades(series, st.tape_since)
+            if trades:
+                surprise = 0.0
+                expect = st.flow_mean
+                keep = self._flow_keep
+                discount = spec.flow_discount if spec.flow_memory else 0.0
+                for t in trades:
+                    x = t.qty if t.aggressor is BUY else -t.qty
+                    surprise += x - discount * expect
+                    expect = keep * expect + (1.0 - keep) * x
+                st.tape_since = trades[-1].ts + 1
+                st.flow_mean = expect
+                fair += spec.flow_ticks_per_lot * surprise
+            else:
+                fair += 0.0  # what no surprise adds (kept: it turns a -0.0 into 0.0, as ever)
             k = self._anchor_k * dt
             fair += (1.0 - math.exp(-k)) * (target - fair) if k < 50.0 else target - fair
         st.target = target
         prev = st.fair
+        var = st.var
         if prev is not None:
             d = fair - prev
-            st.var += self._alpha * (d * d - st.var)
+            var += self._alpha * (d * d - var)
+            st.var = var
         st.fair = fair
-        if st.markouts and st.markouts[0][0] <= now:  # fills are marked out in time order
+        markouts = st.markouts
+        if markouts and markouts[0][0] <= now:  # fills are marked out in time order
             self._mark_out(st, now, fair)
         res = fair - spec.skew_ticks_per_lot * pos
-        if spec.funding_intervals:  # a perpetual's holding cost, known now: not a view to learn slowly
+        if spec.funding_intervals and st.perpetual:  # a perpetual's holding cost, known now: not a view to learn slowly
             res -= self._funding_carry(ctx, series, fair)
-        h = spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news
+        h = spec.half_spread_ticks + spec.vol_mult * math.sqrt(var) + spec.news_mult * news
         if h > spec.max_half_spread_ticks:
             h = spec.max_half_spread_ticks
         b0 = math.floor(res - h + 0.5)
@@ -493,23 +517,29 @@ class MarketMaker(Agent):
         st.res = res
         room_buy = spec.max_position - pos
         room_sell = spec.max_position + pos
+        step = spec.level_spacing_ticks
         if up:  # move the asks out of the way first (no self-cross in flight)
-            self._side(ctx, series, st.asks, SELL, a0, spec.level_spacing_ticks, room_sell)
-            self._side(ctx, series, st.bids, BUY, b0, -spec.level_spacing_ticks, room_buy)
+            self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
+            self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
         else:
-            self._side(ctx, series, st.bids, BUY, b0, -spec.level_spacing_ticks, room_buy)
-            self._side(ctx, series, st.asks, SELL, a0, spec.level_spacing_ticks, room_sell)
+            self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
+            self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
 
     def _side(self, ctx: Context, series: str, ids: list[int | None], side, p0: int, step: int, room: int) -> None:
+        """One side's levels to prices p0, p0 + step, ...: submit, modify or
+        cancel only what differs. Runtime complexity: O(levels)."""
         own = self.own
         orders = own.orders
         lots = self.spec.quote_lots
-        for i in range(len(ids)):
+        i = 0
+        for oid in ids:
             price = p0 + i * step
             qty = lots if room >= lots else room
             room -= qty
-            oid = ids[i]
             o = orders.get(oid) if oid is not None else None
+            if o is not None and o[2] == price and o[3] <= qty <= 2 * o[3] and price > 0 < qty:
+                i += 1
+                continue  # the usual case: the level stands as it is
             if qty <= 0 or price <= 0:
                 if o is not None:
                     ctx.cancel(oid)
@@ -517,11 +547,11 @@ class MarketMaker(Agent):
             elif o is None:
                 ids[i] = own.submit(ctx, series, side, qty, price)
             elif o[2] != price:
-                if i and abs(o[2] - price) <= 1 and o[3] <= qty and (o[2] - p0) * step > 0:
-                    continue  # a deeper level one tick off keeps its place in the queue
+                if not (i and abs(o[2] - price) <= 1 and o[3] <= qty and (o[2] - p0) * step > 0):
+                    own.modify(ctx, oid, price, qty)  # (a deeper level one tick off keeps its place in the queue)
+            else:  # cut to the room left, or topped up once half gone
                 own.modify(ctx, oid, price, qty)
-            elif o[3] > qty or 2 * o[3] < qty:  # cut to the room left, or topped up once half gone
-                own.modify(ctx, oid, price, qty)
+            i += 1
 
 
 __all__ = ["MarketMaker", "MarketMakerSpec"]

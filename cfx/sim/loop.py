@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cfx.agents.base import Agent, AgentSpec, DayReport, Depth, PublicTrade, Quote, agent_for
+from cfx.agents.base import Agent, AgentSpec, DayReport, Depth, PublicTrade, Quote, Trigger, agent_for
 from cfx.products import (
     ListingCalendar,
     Series,
@@ -141,7 +141,7 @@ class Participant:
     """One agent with its account, latency and random generator."""
 
     __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma",
-                 "ctx", "pending_md", "wake_at", "active", "_jitter", "positions")
+                 "ctx", "pending_md", "wake_at", "active", "_jitter", "positions", "triggers")
 
     def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
         self.agent = agent
@@ -158,6 +158,7 @@ class Participant:
         self.active = True
         self._jitter: list[int] = []
         self.positions: dict[str, int] = {}  # series -> net lots, from its own fills as delivered
+        self.triggers: dict[str, Trigger] | None = None  # watched series (`Context.watch`); None: every change
 
     def on_fill(self, e: Trade) -> None:
         """Its position as its own delivered fills tell it."""
@@ -210,6 +211,7 @@ class Simulation:
         self.participants: list[Participant] = []
         self.by_account: dict[int, Participant] = {}
         self.subscribers: list[Participant] = []
+        self._printed: dict[str, int] = {}  # series -> trades on its tape at its last publication
         self.commands = 0
         self.today: dt.date = scenario.calendar.start
         self.published: dict[str, int] = {}  # index name -> latest official fixing, micro-$
@@ -354,6 +356,11 @@ class Simulation:
             self._publish(series)
 
     def _publish(self, series: str) -> None:
+        """Record the series' top of book on its tape and fan the change out:
+        a market-data callback (after its latency, one in flight per agent
+        and series) to each subscriber without triggers when the top of
+        book changed, and to each watcher whose `Trigger` on the series
+        fires on the change (no heap item, no latency draw for the rest)."""
         tape = self.tapes.get(series)
         if tape is None:
             return
@@ -361,11 +368,40 @@ class Simulation:
         bid, ask = book.best_bid(), book.best_ask()
         quote = Quote(bid, book.level_qty(Side.BUY, bid) if bid is not None else 0,
                       ask, book.level_qty(Side.SELL, ask) if ask is not None else 0, book.last_price)
-        if tape.record(self.now, quote):
-            for p in self.subscribers:
-                if p.active and series not in p.pending_md:
-                    p.pending_md.add(series)
-                    self._push(self.now + p.delay(p.md_ns), MARKET_DATA, p, series)
+        before = tape.latest()
+        changed = tape.record(self.now, quote)
+        trades = self.trade_tapes.get(series)
+        count = trades.count if trades is not None else 0
+        printed = count != self._printed.get(series, 0)
+        if printed:
+            self._printed[series] = count
+        if not changed and not printed:
+            return
+        now = self.now
+        for p in self.subscribers:
+            if p.active and series not in p.pending_md:
+                triggers = p.triggers
+                if triggers is None:
+                    if not changed:
+                        continue
+                else:
+                    trigger = triggers.get(series)
+                    if trigger is None or not trigger.fires(before, quote, printed):
+                        continue
+                p.pending_md.add(series)
+                self._push(now + p.delay(p.md_ns), MARKET_DATA, p, series)
+
+    def watch(self, p: Participant, series: str, trigger: Trigger | None) -> None:
+        """``p``'s market-data trigger on ``series`` (None: unwatch it); the
+        first one puts ``p`` among the subscribers (in account order)."""
+        if p.triggers is None:
+            p.triggers = {}
+        if trigger is None:
+            p.triggers.pop(series, None)
+            return
+        p.triggers[series] = trigger
+        if p not in self.subscribers:
+            bisect.insort(self.subscribers, p, key=lambda q: q.account)
 
     # ------------------------------------------------------------------ the run
 
@@ -825,6 +861,14 @@ class AgentContext:
         if p.wake_at is None or at < p.wake_at:
             p.wake_at = at
             self.sim._push(at, WAKE, p)
+
+    def watch(self, series: str, trigger: Trigger) -> None:
+        """``on_market_data`` for ``series`` only on ``trigger``'s changes;
+        once any is set, series not watched are not heard at all."""
+        self.sim.watch(self.p, series, trigger)
+
+    def unwatch(self, series: str) -> None:
+        self.sim.watch(self.p, series, None)
 
     def deposit(self, amount_usd: float) -> None:
         ts = self._arrival()

@@ -86,15 +86,17 @@ def _merged(now: dict[int, int], then: dict[int, int], n: int, bids: bool) -> li
 class TradeTape:
     """One series' trades, in time order."""
 
-    __slots__ = ("times", "trades")
+    __slots__ = ("times", "trades", "count")
 
     def __init__(self) -> None:
         self.times: list[int] = []
         self.trades: list[PublicTrade] = []
+        self.count = 0  # trades ever recorded (not trimmed): a market-data trigger's "a trade printed"
 
     def record(self, ts: int, price: int, qty: int, aggressor: Side) -> None:
         self.times.append(ts)
         self.trades.append(PublicTrade(ts, price, qty, aggressor))
+        self.count += 1
 
     def between(self, since_ns: int, until_ns: int) -> list[PublicTrade]:
         """Trades with ``since_ns <= ts <= until_ns``."""
