@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import pathlib
 import typing
 from collections import defaultdict
 
@@ -725,3 +726,105 @@ def test_squeezer_counts_the_push_by_what_fills_not_what_it_sends():
     for _ in range(3):
         ctx.wake()
     assert sq.pushed == 30 and m.positions[(1, H27)] == 30  # push-lots filled in all, then it stops
+
+
+# ----------------------------------------------------------------------------- market-data triggers
+
+from cfx.agents import Trigger  # noqa: E402
+from cfx.agents.base import Agent, register  # noqa: E402
+
+
+def q(bid, ask, last=None, bid_qty=1, ask_qty=1) -> Quote:
+    return Quote(bid, bid_qty, ask, ask_qty, last)
+
+
+def test_a_trigger_fires_only_on_the_changes_it_names():
+    before = q(100, 102, 101)
+    size_only = q(100, 102, 101, bid_qty=5)
+    moved = q(101, 102, 101)
+    assert Trigger(quote=True).fires(before, size_only, False)
+    assert not Trigger(best=True).fires(before, size_only, False)
+    assert Trigger(best=True).fires(before, moved, False)
+    assert not Trigger(trade=True).fires(before, moved, False)
+    assert Trigger(trade=True).fires(before, size_only, True)  # printed at an unchanged price
+    assert Trigger(trade=True).fires(before, q(100, 102, 100), False)  # the last price changed
+    assert not Trigger().fires(before, q(1, 2, 3), True)  # nothing named: never
+
+
+def test_a_level_trigger_fires_once_per_crossing():
+    up = Trigger(above=105)
+    assert up.fires(q(100, 102), q(105, 106), False)  # the bid reached it
+    assert up.fires(q(100, 102), q(100, 102, 105), False)  # a trade printed at it
+    assert not up.fires(q(105, 106), q(106, 107), False)  # already there: no new crossing
+    assert not up.fires(q(100, 102), q(104, 105), False)  # the ask at it is not a bid or a trade at it
+    down = Trigger(below=99)  # e.g. its own bid at 99: touched when the ask comes down to it
+    assert down.fires(q(97, 101), q(97, 99), False)
+    assert not down.fires(q(97, 99), q(97, 98), False)
+    assert not down.fires(q(97, 101), q(99, 100), False)
+
+
+class TriggerProbeSpec(AgentSpec, tag="trigger_probe"):
+    """A test agent: watches the front month with the trigger its ``watch`` names ("" = none)."""
+
+    watch: str = ""
+
+
+@register(TriggerProbeSpec)
+class TriggerProbe(Agent):
+    """Records each `on_market_data` call: (series, its view time, trades new since its last call)."""
+
+    def __init__(self, spec, index: int = 0) -> None:
+        super().__init__(spec, index)
+        self.calls: list[tuple[str, int, int]] = []
+        self.since: dict[str, int] = {}
+        self.front = ""
+
+    def on_start(self, ctx) -> None:
+        self.front = ctx.front()
+        if self.spec.watch:
+            ctx.watch(self.front, Trigger(**{self.spec.watch: True}))
+
+    def on_market_data(self, ctx, series) -> None:
+        view = ctx.now - ctx.p.md_ns
+        new = len(ctx.trades(series, self.since.get(series, 0)))
+        self.since[series] = view + 1
+        self.calls.append((series, view, new))
+
+
+def _triggered_run(tmp_path, **probe):
+    from cfx.sim import scenario as scn
+    from cfx.sim.loop import Simulation
+    from cfx.sim.outputs import RunWriter
+    from cfx.sim.run import build_fixings
+
+    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
+    sc.agents.append(TriggerProbeSpec(**probe))
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim.run()
+    return sim, next(p.agent for p in sim.participants if isinstance(p.agent, TriggerProbe))
+
+
+def test_a_trade_trigger_calls_the_agent_only_for_its_series_after_a_trade(tmp_path):
+    sim, probe = _triggered_run(tmp_path, watch="trade")
+    assert probe.calls, "a trade trigger on a traded series fires"
+    assert {s for s, _, _ in probe.calls} == {probe.front}
+    assert all(new > 0 for s, view, new in probe.calls)  # each call follows a trade it can see
+    assert len(probe.calls) <= sim.volume[probe.front]  # at most one call per lot traded there
+
+
+def test_an_agent_without_triggers_is_not_called_and_a_subscriber_hears_every_series(tmp_path, monkeypatch):
+    sim, probe = _triggered_run(tmp_path)  # neither subscribes nor watches
+    assert probe.calls == []
+    monkeypatch.setattr(TriggerProbe, "subscribes", True)
+    sim, probe = _triggered_run(tmp_path / "again")
+    assert len({s for s, _, _ in probe.calls}) == len(sim.tapes) > 1  # every listed series, no filter
+    assert any(new == 0 for _, _, new in probe.calls)  # quote changes without a trade call it too
+
+
+def test_market_makers_hear_only_the_series_they_quote(tmp_path):
+    from cfx.agents.market_maker import MarketMaker
+
+    sim, _ = _triggered_run(tmp_path)
+    for p in sim.participants:
+        if isinstance(p.agent, MarketMaker):
+            assert p.triggers is not None and set(p.triggers) == set(p.agent.quoting)
