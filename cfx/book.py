@@ -67,6 +67,10 @@ FOK = TimeInForce.FOK
 DEFAULT_STP = StpMode.CANCEL_AGGRESSING  # CME's default: the newest (aggressing) order is cancelled
 
 
+def _discard(event: object) -> None:
+    """The sink of a trades-only book for every event but a trade."""
+
+
 class Order(msgspec.Struct, gc=False):
     """A live order. ``qty`` is the visible open quantity on the book,
     ``hidden`` an iceberg's reserve; open quantity is ``qty + hidden``.
@@ -131,11 +135,11 @@ class OrderBook:
 
     __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
                  "last_price", "first_price", "_live", "_out", "_seq", "_stp_defaults",
-                 "_emit", "_next")
+                 "_trade", "_emit", "_full", "_next")
 
     def __init__(self, series: str, live: dict[int, Order] | None = None,
                  out: list | None = None, seq: Iterator[int] | None = None,
-                 stp_defaults: dict[int, StpMode] | None = None) -> None:
+                 stp_defaults: dict[int, StpMode] | None = None, *, trades_only: bool = False) -> None:
         self.series = series
         self.bids: dict[int, Level] = {}
         self.asks: dict[int, Level] = {}
@@ -149,8 +153,12 @@ class OrderBook:
         self._out = [] if out is None else out
         self._seq = count(1) if seq is None else seq
         self._stp_defaults = {} if stp_defaults is None else stp_defaults
-        # bound once: the hot paths would otherwise look each up per call
-        self._emit = self._out.append
+        # bound once: the hot paths would otherwise look each up per call. With
+        # ``trades_only`` (a throughput replay) only trades reach the sink: the
+        # hot paths test ``_full`` and skip building the other events at all
+        self._trade = self._out.append
+        self._full = not trades_only
+        self._emit = self._out.append if self._full else _discard
         self._next = self._seq.__next__
 
     # ------------------------------------------------------------------ matching
@@ -179,7 +187,7 @@ class OrderBook:
             tif = order.tif
             if kind is LIMIT and tif is not IOC and tif is not FOK:
                 self.rest(order, qty, cmd, ts)
-            else:
+            elif self._full:
                 reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
                 self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
                                           order.account, qty, reason))
@@ -198,7 +206,9 @@ class OrderBook:
             levels, heap, heaped, sign, maker_side = self.asks, self._ask_px, self._ask_heaped, 1, SELL
         else:
             levels, heap, heaped, sign, maker_side = self.bids, self._bid_px, self._bid_heaped, -1, BUY
+        trade = self._trade
         emit = self._emit
+        full = self._full
         nextseq = self._next
         live = self._live
         series = self.series
@@ -241,7 +251,7 @@ class OrderBook:
                             killed = True
                         continue
                 t = mq if mq < remaining else remaining
-                emit(Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
+                trade(Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
                 remaining -= t
                 if not traded:
                     first = p
@@ -264,7 +274,8 @@ class OrderBook:
                         del live[m.order_id]
                 else:
                     m.qty = mq - t
-            emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
+            if full:
+                emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
             if lc:
                 lvl.qty = lq
                 lvl.count = lc
@@ -290,7 +301,7 @@ class OrderBook:
             if mode is STP_CANCEL_RESTING:
                 return remaining
         if mode is STP_CANCEL_AGGRESSING or mode is STP_CANCEL_BOTH:
-            self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
                                             taker.account, remaining, CANCEL_STP))
             return -1
         # decrement and cancel: both lose the smaller open quantity
@@ -300,15 +311,15 @@ class OrderBook:
             self._cancel_resting(maker, lvl, cmd, ts)
         else:
             self._take_from(maker, lvl, d)
-            self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, maker.order_id,
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, maker.order_id,
                                             maker.account, d, CANCEL_STP))
-        self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
+        self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
                                         taker.account, d, CANCEL_STP))
         return remaining - d if remaining > d else -1
 
     def _cancel_resting(self, m: Order, lvl: Level, cmd: int, ts: int) -> None:
         """Cancel resting order ``m`` for self-trade prevention, mid-sweep."""
-        self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, m.order_id,
+        self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, m.order_id,
                                         m.account, m.qty + m.hidden, CANCEL_STP))
         lvl.qty -= m.qty
         lvl.count -= 1
@@ -379,23 +390,23 @@ class OrderBook:
             lvl.qty += qty
             lvl.count += 1
         self._live[order.order_id] = order
-        nextseq = self._next
-        emit = self._emit
-        series = self.series
-        emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
-        emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+        if self._full:
+            nextseq = self._next
+            emit = self._emit
+            series = self.series
+            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
+            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
 
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
         """Remove a resting order from the book and the live index. With
         ``reason`` None it leaves silently (a modify that loses priority
         re-enters a copy of it: the cancelled object stays in its deque),
         emitting only the level change."""
-        emit = self._emit
-        nextseq = self._next
+        full = self._full
         qty = order.qty
-        if reason is not None:
-            emit(OrderCancelled(nextseq(), cmd, ts, self.series, order.order_id, order.account,
-                                qty + order.hidden, reason))
+        if reason is not None and full:
+            self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id, order.account,
+                                      qty + order.hidden, reason))
         p = order.price
         side = order.side
         levels = self.bids if side is BUY else self.asks
@@ -405,7 +416,8 @@ class OrderBook:
         order.qty = 0
         order.hidden = 0
         del self._live[order.order_id]
-        emit(LevelChanged(nextseq(), cmd, ts, self.series, side, p, lq))
+        if full:
+            self._emit(LevelChanged(self._next(), cmd, ts, self.series, side, p, lq))
         if not lvl.count:
             del levels[p]
 
@@ -415,7 +427,7 @@ class OrderBook:
         levels = self.bids if order.side is BUY else self.asks
         lvl = levels[order.price]
         self._take_from(order, lvl, order.qty + order.hidden - new_open)
-        self._out.append(LevelChanged(next(self._seq), cmd, ts, self.series, order.side, order.price, lvl.qty))
+        self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, order.side, order.price, lvl.qty))
 
     def fill(self, order: Order, qty: int, cmd: int, ts: int) -> None:
         """A call auction filled ``qty`` of a resting order at the uncross:

@@ -113,6 +113,10 @@ MATCHES = frozenset({CONTINUOUS, SETTLEMENT_WINDOW})
 RiskCheck = Callable[[SubmitOrder], "RejectReason | None"]
 
 
+def _discard(event: object) -> None:
+    """The sink of a trades-only engine for every event but a trade."""
+
+
 class OrderStatus(msgspec.Struct):
     order_id: int
     account: int
@@ -191,19 +195,30 @@ class Engine:
     - `events`: the event sink (given, or its own list) every book of this
       engine appends to; the caller takes and clears it (`cfx.venue.Venue`
       owns it in a run and hands each command's events back).
+    - ``trades_only`` (given when the engine is built): only trades reach
+      ``events``, and the other events are never built (what a throughput
+      replay reads; their ``seq`` numbers then differ from a full engine's).
     - ``risk_check`` (given when the engine is built), `list_series`,
       `set_account_stp` (also commands), `configure_session`:
       configuration; `halt_all`, `lift_halts`: the kill switch.
     - `book(series)`, `status(order_id)`, `session_state(series)`: queries.
     """
 
-    def __init__(self, risk_check: RiskCheck | None = None, sink: list | None = None) -> None:
+    def __init__(self, risk_check: RiskCheck | None = None, sink: list | None = None, *,
+                 trades_only: bool = False) -> None:
         self.events: list = [] if sink is None else sink
         self.cmd_seq = 0
         self.risk_check = risk_check
         self._seq = count(1)
         self._sessions = False  # does any series have a session (so cancels and modifies check it)?
-        self._emit = self.events.append  # bound once: the hot paths emit per message
+        # bound once: the hot paths emit per message. ``trades_only`` (a throughput
+        # replay, which reads nothing else) lets only trades into the sink, and the
+        # hot paths skip building the other events (`_full`); ``seq`` then numbers
+        # the events built, so it is not a full engine's
+        self.trades_only = trades_only
+        self._full = not trades_only
+        self._trade = self.events.append
+        self._emit = self.events.append if self._full else _discard
         self._next = self._seq.__next__
         self._live: dict[int, Order] = {}
         self._series: dict[str, _SeriesState] = {}
@@ -233,7 +248,8 @@ class Engine:
             self._expire_gtd(cmd, rules.ts)
         state = self._series.get(rules.symbol)
         if state is None:
-            book = OrderBook(rules.symbol, self._live, self.events, self._seq, self._account_stp)
+            book = OrderBook(rules.symbol, self._live, self.events, self._seq, self._account_stp,
+                             trades_only=not self._full)
             state = self._series[rules.symbol] = _SeriesState(book, rules)
         else:
             state.relist(rules)
@@ -293,7 +309,8 @@ class Engine:
 
     def _reject(self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason,
                 series: str | None = None) -> None:
-        self._emit(OrderRejected(self._next(), cmd, ts, order_id, account, reason, series))
+        if self._full:
+            self._emit(OrderRejected(self._next(), cmd, ts, order_id, account, reason, series))
 
     def submit(self, c: SubmitOrder) -> None:
         """A new order: expire due GTD orders, bring its session up to
@@ -309,34 +326,35 @@ class Engine:
             self._expire_gtd(cmd, ts)
         series = c.series
         state = self._series.get(series)
-        session = None if state is None else state.session
+        if state is None:
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.UNKNOWN_SERIES, series)
+            return
+        session = state.session
         if session is not None:
             self._advance_session(state, cmd, ts)
+        book = state.book
+        # validation (cfx/validation.py), then the risk gate
+        reason = submit_reason(c, state.rules, state.price_band, book.last_price, self._live)
+        if reason is None and self.risk_check is not None:
+            reason = self.risk_check(c)
+        if reason is not None:
+            self._reject(cmd, ts, c.order_id, c.account, reason, series)
+            if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
+                self._limit_hit(state, c.price, cmd, ts)
+            return
+        if session is not None and (state.batch_ns or (session.state is not CONTINUOUS
+                                                       and session.state is not SETTLEMENT_WINDOW)):
+            self._submit_in_call(state, c, cmd, ts)
+            return
         oid = c.order_id
         account = c.account
+        side = c.side
         kind = c.kind
         tif = c.tif
         qty = c.qty
         price = c.price
         display = c.display_qty
         stop_price = c.stop_price
-        if state is None:
-            reason = RejectReason.UNKNOWN_SERIES
-        else:  # validation (cfx/validation.py), then the risk gate
-            reason = submit_reason(c, state.rules, state.price_band, state.book.last_price, self._live)
-        if reason is None and self.risk_check is not None:
-            reason = self.risk_check(c)
-        if reason is not None:
-            self._reject(cmd, ts, oid, account, reason, series)
-            if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
-                self._limit_hit(state, price, cmd, ts)
-            return
-        book = state.book
-        if session is not None and (state.batch_ns or (session.state is not CONTINUOUS
-                                                       and session.state is not SETTLEMENT_WINDOW)):
-            self._submit_in_call(state, c, cmd, ts)
-            return
-        side = c.side
         if c.post_only and book.crosses(side, price):
             self._reject(cmd, ts, oid, account, RejectReason.POST_ONLY_WOULD_CROSS, series)
             return
@@ -345,8 +363,9 @@ class Engine:
             if not book.fillable(side, limit, account, c.stp, qty):
                 self._reject(cmd, ts, oid, account, RejectReason.FOK_CANNOT_FILL, series)
                 return
-        self._emit(OrderAccepted(self._next(), cmd, ts, series, oid, account, side, kind, tif, price, qty, display,
-                                 stop_price))
+        if self._full:
+            self._emit(OrderAccepted(self._next(), cmd, ts, series, oid, account, side, kind, tif, price, qty,
+                                     display, stop_price))
         order = Order(oid, account, side, price, qty, series, 0, display, kind, tif, c.stp, c.post_only,
                       stop_price, c.expire_ns)
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
@@ -428,24 +447,31 @@ class Engine:
         in its level's queue as a dead entry, skipped later)."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
-        if self._gtd and self._gtd[0][0] <= ts:
+        gtd = self._gtd
+        if gtd and gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        o, session = self._order_and_session(c.order_id, cmd, ts)
-        if session is not None and o is not None and o.account == c.account and not session.allows_cancel():
-            self._reject(cmd, ts, c.order_id, c.account, session.reject_reason(), o.series)
-            return
+        oid = c.order_id
+        if self._sessions:
+            o, session = self._order_and_session(oid, cmd, ts)
+        else:  # no series has a session (a replay): nothing to catch up with first
+            o, session = self._live.get(oid), None
         if o is None:
-            self._emit(OrderRejected(self._next(), cmd, ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER))
-        elif o.account != c.account:
-            self._reject(cmd, ts, c.order_id, c.account, RejectReason.NOT_OWNER, o.series)
-        elif o.kind is LIMIT:
-            self._series[o.series].book.cancel(o, cmd, ts, CANCEL_USER)
-            if session is not None and self._series[o.series].collecting():
-                self._publish_indicative(self._series[o.series], cmd, ts)
+            if self._full:
+                self._emit(OrderRejected(self._next(), cmd, ts, oid, c.account, REJECT_UNKNOWN_ORDER))
+            return
+        if o.account != c.account:
+            self._reject(cmd, ts, oid, c.account, RejectReason.NOT_OWNER, o.series)
+            return
+        if session is not None and not session.allows_cancel():
+            self._reject(cmd, ts, oid, c.account, session.reject_reason(), o.series)
+            return
+        state = self._series[o.series]
+        if o.kind is LIMIT:
+            state.book.cancel(o, cmd, ts, CANCEL_USER)
         else:
             self._cancel(o, cmd, ts, CANCEL_USER)
-            if session is not None and self._series[o.series].collecting():
-                self._publish_indicative(self._series[o.series], cmd, ts)
+        if session is not None and state.collecting():
+            self._publish_indicative(state, cmd, ts)
 
     def _order_and_session(self, order_id: int, cmd: int, ts: int) -> tuple[Order | None, SessionMachine | None]:
         """The live order and its series' session (None: it has none), once
@@ -815,7 +841,7 @@ class Engine:
                 maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)
                 trade = Trade(self._next(), cmd, ts, book.series, price, fill.qty, maker.order_id,
                               taker.order_id, maker.account, taker.account, aggressor)
-                self._emit(trade)
+                self._trade(trade)
                 self._auction_fill(state, buy, fill.qty, cmd, ts)
                 self._auction_fill(state, sell, fill.qty, cmd, ts)
             book.record_uncross(price)

@@ -9,7 +9,8 @@ the input's length. A bad row stops the replay with its line number, and
 no output file is left behind (outputs are written whole or not at all).
 Only the engine's work is timed: validation, self-trade check, matching and
 event creation, plus picking the trades out of the events. Reading and
-writing are not.
+writing are not. A CSV replay without ``--events`` reads only the trades,
+so its venue is built ``trades_only`` (the engine builds no other event).
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
     record in ``source``."""
     apply = venue.apply
     apply_batch = venue.apply_batch
+    trades_only = venue.engine.trades_only
     encode = encoder.encode
     seconds = 0.0
     done = 0
@@ -197,7 +199,7 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
                     except (ValueError, KeyError) as e:
                         raise InputError(f"{source}: record {done + start + i + 1}: the venue refused "
                                          f"{type(c).__name__}: {e}") from None
-            got = [e for e in events if type(e) is Trade]
+            got = events if trades_only else [e for e in events if type(e) is Trade]
             seconds += clock() - t0
             fills.add(got)
             if events and (digest is not None or event_log is not None):
@@ -274,7 +276,8 @@ def main(args: argparse.Namespace) -> Output:
     series = args.series
     source = "<stdin>" if args.input == "-" else str(args.input)
     f = sys.stdin.buffer if args.input == "-" else inputs.open_binary(args.input, f"{fmt} input")
-    venue = Venue(risk=fmt == "journal")  # an order-flow CSV has no clearing house to ask
+    # an order-flow CSV has no clearing house to ask, and without --events only its trades are read
+    venue = Venue(risk=fmt == "journal", trades_only=fmt == "csv" and not args.events)
     engine = venue.engine
     with ExitStack() as stack:
         stack.callback(f.close)

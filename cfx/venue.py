@@ -201,16 +201,20 @@ class Venue:
     - ``engine``, ``clearing``, ``journal``: the stages, for queries.
 
     The engine is built with the clearing house's credit check as its risk
-    gate (``risk=False``: none, a plain order-flow replay). Until a contract
+    gate (``risk=False``: none, a plain order-flow replay; ``trades_only``:
+    the engine's events are its trades alone, what a throughput replay
+    reads, see `cfx.engine.Engine`). Until a contract
     is listed with `ListContract` clearing is idle and the gate passes
     every order. ``journal`` (anything with ``write(cmd)``, e.g.
     `cfx.journal.Journal`) gets every command before it is applied; it is
     not pickled with the venue (a checkpoint's resume gives it again)."""
 
-    def __init__(self, clearing: ClearingConfig | None = None, *, journal: Any = None, risk: bool = True) -> None:
+    def __init__(self, clearing: ClearingConfig | None = None, *, journal: Any = None, risk: bool = True,
+                 trades_only: bool = False) -> None:
         self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
-        self.engine = Engine(risk_check=self._credit_check if risk else None, sink=self._events)
+        self.engine = Engine(risk_check=self._credit_check if risk else None, sink=self._events,
+                             trades_only=trades_only)
         self.journal = journal
         self._clearing_on = False
         self._commands: list = []  # what the last settlement run calls for, for the caller to send

@@ -140,3 +140,22 @@ def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys,
     assert ours["fills_sha256"] == theirs["fills_sha256"]
     assert ours["fills"] == theirs["fills"] and ours["volume"] == theirs["volume"]
     assert ours["engine"] == (cfx_engine if cfx_engine != "auto" else ours["engine"])
+
+
+def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
+    # the throughput replay's engine builds only trades; every trade and the book it leaves must be a full engine's
+    from cfx.types import ListSeries, Trade
+    from cfx.venue import Venue
+
+    cmds = replay.load_csv_rows(workload.generate(20_000, seed=5), "GPU")
+    full, lean = Venue(risk=False), Venue(risk=False, trades_only=True)
+    for v in (full, lean):
+        v.apply(ListSeries("GPU", max_qty=replay.MAX_QTY))
+    every = full.apply_batch(cmds)
+    trades = lean.apply_batch(cmds)
+    expected = [t for t in every if type(t) is Trade]
+    assert len(expected) > 1000 and len(every) > 2 * len(expected)
+    assert all(type(t) is Trade for t in trades)
+    fields = ("ts", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account", "aggressor")
+    assert [[getattr(t, f) for f in fields] for t in trades] == [[getattr(t, f) for f in fields] for t in expected]
+    assert lean.engine.book("GPU").state_hash() == full.engine.book("GPU").state_hash()
