@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cfx.otc import CreditLine, DealerQuote, Outcome, Rfq, best_quote, expected_price, settlement_price
+from cfx.otc import CreditLine, DealerLedger, DealerQuote, Outcome, Rfq, best_quote, expected_price, settlement_price
 from cfx.otc.forward import Forward, unfixed_fraction
 from cfx.otc.rfq import outcome
 from cfx.products import business_days, month_days
@@ -151,6 +151,51 @@ def test_buyer_and_seller_values_are_opposite():
     assert f.index == "H100.us-east" and f.last_day == dt.date(2027, 2, 26)
     assert f.buyer_value(2_600_000) == 7300 * 100_000
     assert f.side_of(3) == 1 and f.side_of(9) == -1 and f.side_of(5) == 0
+
+
+def _hedged_ledger(errors: list[int]) -> DealerLedger:
+    """A dealer short 7,300 GPU-hours of a forward, hedged long 10 contracts
+    of a future on the same index: each day the index moves, the forward's
+    mark and the future's expected final settlement move alike, and the
+    future settles ``errors[d]`` ticks away from that expected final."""
+    ledger = DealerLedger(3)
+    f = Forward(id=1, rfq_id=1, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=3,
+                gpu_hours=7300, price_micro=2_500_000, buyer=9, seller=3, dealer=3, fair_micro=2_500_000)
+    ledger.trade(f, 2_500_000)
+    tick_value, lots = 7_300_000, 10  # micro-$ per tick per contract; 10 x 730 GPU-h = the forward
+    moves = [3, -5, 2, 4, -1, -6, 2, 5]  # the index, ticks a day
+    mark, before = 2_500_000, 0
+    for d, (move, err) in enumerate(zip(moves, errors)):
+        mark += move * 10_000
+        ledger.mark(f, mark, mark)
+        noise = lots * err * tick_value  # position x (settlement - expected final)
+        vm = lots * move * tick_value + noise - before
+        ledger.end_day(dt.date(2027, 1, 5) + dt.timedelta(days=d), vm, 0, 0, noise - before)
+        before = noise
+    return ledger
+
+
+def test_a_perfect_hedge_marked_at_its_expected_final_settlement_takes_all_the_risk_off():
+    clean = _hedged_ledger([0] * 8)
+    assert clean.effectiveness() == pytest.approx(1.0) and clean.index_effectiveness() == pytest.approx(1.0)
+    noisy = _hedged_ledger([4, -3, 5, -4, 3, -5, 4, -3])  # settlements a few ticks off, day by day
+    assert noisy.effectiveness() < 0  # the daily measure counts the settlements' error as the hedge's risk
+    assert noisy.index_effectiveness() == pytest.approx(1.0)  # marked like the forward: the whole risk is off
+    assert noisy.futures_pnl - clean.futures_pnl == 10 * -3 * 7_300_000  # the error cancels but the last day's
+
+
+def test_hedge_cost_is_fees_spread_funding_and_margin_per_notional():
+    ledger = DealerLedger(3)
+    ledger.hedge_fill(4, 1, 300, 2 * 300 - 1, 7_300_000)  # bought 4 at the ask, the mid half a tick lower
+    ledger.hedge_fill(2, -1, 300, 2 * 300 - 1, 7_300_000)  # sold 2 above the mid (a passive fill): earned it
+    ledger.hedge_fill(1, -1, 299, None, 7_300_000)  # a one-sided book: no spread counted
+    ledger.end_day(dt.date(2027, 1, 4), 0, 5_000_000, 100, 0, funding=-2_000_000)
+    assert ledger.spread_paid == 4 * 3_650_000 - 2 * 3_650_000 + 0
+    assert ledger.hedge_notional == (6 * 300 + 299) * 7_300_000
+    s = ledger.summary()
+    assert s["hedge_cost_micro"] == 5_000_000 + ledger.spread_paid + 2_000_000 + 100
+    assert s["hedge_funding_paid_micro"] == 2_000_000
+    assert s["hedge_cost_bps"] == pytest.approx(s["hedge_cost_micro"] / ledger.hedge_notional * 1e4, abs=1e-3)
 
 
 # ----------------------------------------------------------------------------- a small OTC market

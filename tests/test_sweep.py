@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cfx import cli, sweep
+from cfx.sweep import stats
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 
@@ -63,6 +64,11 @@ def test_sweep_on_two_workers_matches_running_each_point_in_process(client, tmp_
 
     report = (tmp_path / "sw" / "report.html").read_text()
     assert "products.tick-usd" in report and report.count("data:image/png;base64,") == 1
+    # the points compared: mean ± s.e. over the two seeds, by hand
+    vols = {t: [r["volume_contracts"] for r in rows if r["products.tick-usd"] == t] for t in (0.01, 0.02)}
+    for t, (a, b) in vols.items():
+        want = f"{stats.fmt((a + b) / 2)} ± {stats.fmt(abs(a - b) / 2)}"  # sd / sqrt 2 of two values = |a - b| / 2
+        assert want in report and want in (tmp_path / "sw" / "summary.md").read_text(), want
     manifest = json.loads((tmp_path / "sw" / "sweep.json").read_text())
     assert manifest["tasks"] == 4 and manifest["params"] == ["products.tick-usd"]
 
@@ -145,6 +151,10 @@ def test_resumed_sweep_runs_only_what_is_missing(client, tmp_path, capsys):
     ('[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 5.0\n', 'random.params."rules.band-pct": needs low and high'),
     ('[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 50.0\nhigh = 500.0\n', "rules.band-pct: Expected `float` <= 100"),
     ('[grid\n', "not valid TOML"),
+    ('labels = ["a"]\n[grid]\n"rules.band-pct" = [5.0, 10.0]\n', "labels: 1 labels for 2 points"),
+    ('metrics = ["trades"]\nbetter = { volume_contracts = "higher" }\n[grid]\n"rules.band-pct" = [5.0]\n',
+     'better."volume_contracts": not one of the sweep\'s metrics'),
+    ('better = { trades = "more" }\n[grid]\n"rules.band-pct" = [5.0]\n', "better.trades: Invalid enum value 'more'"),
 ])
 def test_bad_sweep_file_exits_2_naming_the_path(tmp_path, capsys, body, where):
     path = _write_sweep(tmp_path, body)
@@ -191,3 +201,41 @@ def test_shipped_example_sweep_loads():
     plan = sweep.load(Path(__file__).resolve().parents[1] / "cfx" / "scenarios" / "sweep_tick_size.toml")
     assert plan.params == ["products.tick-usd"] and len(plan.tasks) == 12
     assert all(t.scenario["calendar"]["days"] == 3 for t in plan.tasks)
+
+
+def _rows(values: dict[int, list[float]], metric: str = "m") -> list[dict]:
+    """Sweep rows: per point its values over seeds 1, 2, ..."""
+    return [{"point": i, "seed": s + 1, "status": "ok", metric: v} for i, vs in values.items()
+            for s, v in enumerate(vs)]
+
+
+def test_mean_and_standard_error_over_seeds_by_hand():
+    c = stats.cell([1.0, 2.0, 6.0])
+    assert c.n == 3 and c.mean == 3.0 and c.se == pytest.approx((7.0 / 3) ** 0.5)  # var 7, se sqrt(7/3)
+    assert stats.cell([4.0]).se is None and stats.cell([]).mean is None
+    rows = _rows({0: [1.0, 2.0, 6.0], 1: [5.0, None, 7.0]})
+    got = stats.table(rows, 2, ["m"])["m"]
+    assert got[0] == c and got[1].n == 2 and got[1].mean == 6.0  # a missing value is left out, not a zero
+
+
+def test_a_point_better_on_every_seed_is_clear_and_one_within_the_noise_is_not():
+    # point 1 beats point 0 by 1.0 on each of four seeds (noiseless paired difference): clear;
+    # point 2 has point 1's mean but differs from it by +-3 seed by seed: within noise
+    rows = _rows({0: [10.0, 12.0, 9.0, 11.0], 1: [9.0, 11.0, 8.0, 10.0], 2: [12.0, 8.0, 11.0, 7.0]})
+    r = stats.rank(rows, 3, "m", "lower")
+    assert r.best == 1 and r.worse == [0] and r.tied == [2]
+    assert r.diffs[0] == (1.0, 0.0, 4)
+    mean, se, n = r.diffs[2]
+    assert mean == pytest.approx(0.0) and n == 4 and se == pytest.approx(3 ** 0.5)  # diffs +-3: sd sqrt(12), / 2
+    assert stats.rank(rows, 3, "m", "higher").best == 0  # the direction matters
+    text = stats.answer(rows, ["monthly", "perpetual", "batch"], {"m": "lower"})[0]
+    assert text.startswith("m (lower is better): best perpetual (9.50 ± 0.645)")
+    assert "within noise of it: batch" in text and "worse: monthly (+1.00 ± 0 paired over 4)" in text
+    assert stats.answer(_rows({0: [1.0], 1: [2.0]}), ["a", "b"], {"m": "lower"})[0].endswith("not ranked.")
+
+
+def test_t_quantiles_and_labels():
+    assert stats.t95(3) == 3.182 and stats.t95(1000) == 1.96
+    points = [{"products": {"matching": "batch", "batch-interval-ms": 200}}, {"rules.band-pct": 5.0}]
+    assert stats.point_labels(points, None) == ["matching=batch, batch-interval-ms=200", "rules.band-pct=5.0"]
+    assert stats.point_labels(points, ["a", "b"]) == ["a", "b"]

@@ -288,7 +288,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ event routing
 
-    def _route(self, events: list) -> None:
+    def _route(self, events: list) -> None:  # noqa: C901 (every event kind in one pass: the hot loop)
         """Own order events to their agents (after latency); top-of-book changes to the tape."""
         by_account = self.by_account
         batches: dict[Participant, list] = {}
@@ -296,6 +296,7 @@ class Simulation:
         volume = self.volume
         liquidation_base = self.venue.clearing.config.liquidation_order_id_base
         last_trade = self.last_trade
+        hedgers = self.otc.hedgers  # the OTC dealers: their fills' spread is a hedging cost
         for e in events:
             t = type(e)
             if t is LevelChanged:
@@ -316,6 +317,8 @@ class Simulation:
                 last_trade[e.series] = e.ts
                 if e.taker_id >= liquidation_base:
                     self.liquidation_fills += e.qty
+                if e.maker_account in hedgers or e.taker_account in hedgers:
+                    self.otc.hedge_fill(e)
                 if self.window[0] <= e.ts < self.window[1]:
                     w = self._window_trades.setdefault(e.series, [0, 0])
                     w[0] += e.price * e.qty

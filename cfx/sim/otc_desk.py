@@ -48,6 +48,7 @@ from cfx.types import Side
 
 if TYPE_CHECKING:
     from cfx.sim.loop import Participant, Simulation
+    from cfx.types import Trade
 
 
 class OtcDesk:
@@ -62,6 +63,9 @@ class OtcDesk:
         self.live: list[Forward] = []
         self.forwards: list[Forward] = []
         self.ledgers = {p.account: DealerLedger(p.account) for p in self.dealers}
+        self.hedgers = frozenset(self.ledgers)  # accounts whose exchange fills are a hedge (`hedge_fill`)
+        self._tick_value = sim.tick_micro * sim.sc.products.contract_unit  # micro-$ per tick per contract
+        self._settlement_error: dict[int, dict[str, int]] = {}  # dealer -> series -> position x (settle - expected)
         self._funding_seen = 0  # clearing's funding payments already put in the ledgers
         self.chosen: dict[int, DealerQuote | None] = {}  # closed RFQs -> the quote taken
         self.position_rows: list[dict] = []
@@ -235,6 +239,21 @@ class OtcDesk:
             "price_micro": chosen.price_micro if chosen is not None else None,
         }
 
+    def hedge_fill(self, e: "Trade") -> None:
+        """A fill of a dealer's on the exchange (the loop calls it for
+        `hedgers`): its spread against the book's mid just before it (the
+        published levels as of one nanosecond earlier) and its notional."""
+        book = self.sim.books.get(e.series)
+        mid = None
+        if book is not None:
+            depth = book.depth(1, e.ts - 1)
+            if depth.bids and depth.asks:
+                mid = depth.bids[0][0] + depth.asks[0][0]
+        buyer = e.taker_account if e.aggressor is Side.BUY else e.maker_account
+        for account in {e.maker_account, e.taker_account} & self.hedgers:
+            side = 1 if account == buyer else -1
+            self.ledgers[account].hedge_fill(e.qty, side, e.price, mid, self._tick_value)
+
     # ------------------------------------------------------------------ the evening
 
     def end_day(self, day: dt.date) -> None:
@@ -290,14 +309,38 @@ class OtcDesk:
         for f in paid[self._funding_seen:]:
             funding[f.account] = funding.get(f.account, 0) + f.amount
         self._funding_seen = len(paid)
+        errors = self._settlement_errors(day)
         for p in self.dealers:
             st = today.get(p.account)
             if st is None:
                 continue
             rate = Fraction(repr(float(getattr(p.agent, "funding_rate", 0.0))))
             cost = st.initial_margin * rate * days / 365
-            self.ledgers[p.account].end_day(day, st.variation_margin + funding.get(p.account, 0), st.fees_total,
-                                            -(-cost.numerator // cost.denominator))
+            paid = funding.get(p.account, 0)
+            self.ledgers[p.account].end_day(day, st.variation_margin + paid, st.fees_total,
+                                            -(-cost.numerator // cost.denominator), errors.get(p.account, 0), paid)
+
+    def _settlement_errors(self, day: dt.date) -> dict[int, int]:
+        """Per dealer, the day's change of Σ position x (settlement - expected
+        final settlement) over its series, micro-$: the part of its
+        variation margin that is the settlements' error (`DealerLedger`). A
+        series settling finally has none (its final is its rule's price)."""
+        sim = self.sim
+        rows = sim.venue.clearing.positions
+        now: dict[int, dict[str, int]] = {a: {} for a in self.hedgers}
+        i = len(rows) - 1
+        while i >= 0 and rows[i].date == day:
+            r = rows[i]
+            i -= 1
+            expected = sim.expected_by_date.get((day, r.series))
+            if r.account in now and r.position and expected is not None:
+                now[r.account][r.series] = r.position * (r.settlement_price - expected) * self._tick_value
+        out = {}
+        for account, terms in now.items():
+            before = self._settlement_error.get(account, {})
+            out[account] = sum(terms.values()) - sum(before.values())
+        self._settlement_error = now
+        return out
 
     # ------------------------------------------------------------------ results
 
@@ -334,6 +377,7 @@ class OtcDesk:
                 **led.summary(),
             }
         weight = sum(d["gpu_hours"] for d in dealers.values() if d["hedge_effectiveness"] is not None)
+        notional = sum(d["hedge_notional_micro"] for d in dealers.values())
 
         def mean(key: str) -> float | None:
             got = [(d[key], d["gpu_hours"]) for d in dealers.values() if d[key] is not None]
@@ -342,6 +386,13 @@ class OtcDesk:
 
         return {
             "hedge_effectiveness": mean("hedge_effectiveness") if weight else None,
+            "hedge_effectiveness_index": mean("hedge_effectiveness_index"),
+            "hedge_cost_usd": round(sum(d["hedge_cost_micro"] for d in dealers.values()) / 1e6, 2),
+            "hedge_spread_paid_usd": round(sum(d["hedge_spread_paid_micro"] for d in dealers.values()) / 1e6, 2),
+            "hedge_funding_paid_usd": round(sum(d["hedge_funding_paid_micro"] for d in dealers.values()) / 1e6, 2),
+            "hedge_notional_usd": round(notional / 1e6, 2),
+            "hedge_cost_bps": round(sum(d["hedge_cost_micro"] for d in dealers.values()) / notional * 1e4, 3)
+            if notional else None,
             "quoted_spread_bps": mean("mean_quoted_spread_bps"),
             "spread_to_mark_bps": mean("mean_spread_to_mark_bps"),
             "dealers_total_pnl_usd": round(sum(d["total_pnl_micro"] for d in dealers.values()) / 1e6, 2),

@@ -8,6 +8,8 @@ scenario and what to vary::
                                        # the base seed, base seed + 1, ... + N-1
     metrics = ["mean_spread_ticks"]    # summary metrics to tabulate and plot
                                        # (default: every scalar one)
+    labels = ["small tick", "large"]   # a short name per grid point (optional)
+    better = { "mean_spread_ticks" = "lower" }   # metrics to rank (optional)
     [set]                              # fixed overrides for every point
     "calendar.days" = 3
     [grid]                             # every combination of these values
@@ -39,7 +41,10 @@ Rows are written as they arrive, one Parquet part file each
 (``OUT/results/part-NNNN.parquet``, written to a temporary name and renamed,
 so a crash leaves whole files only); ``OUT/results.parquet`` is rebuilt from
 the parts every few seconds and at the end; ``OUT/report.html`` has a plot per
-varied parameter.
+varied parameter and, for a grid, the points compared: mean ± standard
+error over the seeds per point and metric, and for each metric named in
+``better`` the best point and which others are within noise of it (paired
+by seed, `stats`); ``OUT/summary.md`` is that table and answer as text.
 
 Resuming: a task's key is a hash of the fully resolved scenario it runs
 (base scenario contents after every override, the seed included; its
@@ -57,7 +62,8 @@ Modules, in the order a sweep goes through them:
 - `task`: one task on a Dask worker (`run_task`), never raising.
 - `results`: part files and the combined table (`Results`, `combined_rows`, `write_table`).
 - `runner`: the Dask client and the loop over tasks (`make_client`, `run_sweep`).
-- `report`: report.html (`write_report`).
+- `stats`: points compared over seeds (mean ± s.e., paired differences, the answer).
+- `report`: report.html (`write_report`) and summary.md (`write_summary`).
 
 `main(args)` is the command; library users call `load` and `run_sweep`.
 """
@@ -71,7 +77,7 @@ from cfx.command import Output
 from cfx.errors import InputError
 from cfx.sweep.metrics import DICT_METRICS, METRICS, scalar_metrics
 from cfx.sweep.plan import KEY_VERSION, RESERVED_PATHS, Plan, RandomParam, RandomSpec, SweepFile, Task, decode, load, task_key
-from cfx.sweep.report import write_report
+from cfx.sweep.report import write_report, write_summary
 from cfx.sweep.results import RESULTS_DIR, RESULTS_FILE, Results, combined_rows, read_part, write_table
 from cfx.sweep.runner import FLUSH_SECONDS, close_client, make_client, run_sweep
 from cfx.sweep.task import run_task
@@ -80,7 +86,7 @@ __all__ = [
     "DICT_METRICS", "FLUSH_SECONDS", "KEY_VERSION", "METRICS", "RESERVED_PATHS", "RESULTS_DIR", "RESULTS_FILE",
     "Plan", "RandomParam", "RandomSpec", "Results", "SweepFile", "Task", "close_client", "combined_rows", "decode",
     "load", "main", "make_client", "read_part", "run_sweep", "run_task", "scalar_metrics", "task_key",
-    "write_report", "write_table",
+    "write_report", "write_summary", "write_table",
 ]
 
 
@@ -94,4 +100,6 @@ def main(args: Any) -> Output:
     counts = run_sweep(plan, out, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet,
                        fresh=args.fresh)
     result = {"out": str(out), "results": str(out / RESULTS_FILE), "report": str(out / "report.html"), **counts}
+    if plan.mode == "grid":
+        result["summary"] = str(out / "summary.md")
     return Output(value=result, code=1 if counts["failed_total"] else 0)

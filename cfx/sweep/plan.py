@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -56,6 +56,8 @@ class SweepFile(_Spec, kw_only=True):
     question: str = ""
     seeds: Annotated[int, Meta(ge=1, le=10_000)] | Annotated[list[Annotated[int, Meta(ge=0, le=2**63 - 1)]], Meta(min_length=1)] = 1
     metrics: list[str] | None = None
+    labels: list[str] | None = None  # a short name per grid point, in order (the report's rows)
+    better: dict[str, Literal["higher", "lower"]] = msgspec.field(default_factory=dict)  # metrics to rank
     set: dict[str, Any] = msgspec.field(default_factory=dict)
     grid: dict[str, Annotated[list[Any], Meta(min_length=1)]] = msgspec.field(default_factory=dict)
     random: RandomSpec | None = None
@@ -87,6 +89,8 @@ class Plan(msgspec.Struct):
     seeds: list[int]
     metrics: list[str] | None
     tasks: list[Task]
+    labels: list[str] | None = None
+    better: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def _quote(path: str) -> str:
@@ -117,6 +121,11 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
                 msg = msg.replace("grid[...]", f"grid.{_quote(bad) if '.' in bad else bad}", 1)
                 if isinstance(grid[bad], dict):
                     msg += ' (quote dotted paths: "products.tick-usd" = [...])'
+        elif msg.startswith("better[...]"):  # name the metric msgspec leaves out
+            better = msgspec.toml.decode(raw).get("better", {})
+            bad = next((k for k, v in better.items() if v not in ("higher", "lower")), None)
+            if bad is not None:
+                msg = msg.replace("better[...]", f"better.{_quote(bad) if '.' in bad else bad}", 1)
         raise InputError(f"{src}: {msg}") from None
     except msgspec.DecodeError as e:
         raise InputError(f"{src}: not valid TOML: {one_line(str(e))}") from None
@@ -157,6 +166,11 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
                 raise InputError(f"{src}: metrics[{i}]: unknown metric {m!r} (known: {', '.join(METRICS)})")
         if not spec.metrics:
             raise InputError(f"{src}: metrics: empty list (leave it out for every metric)")
+    for m in spec.better:
+        if spec.metrics is not None and m not in spec.metrics:
+            raise InputError(f"{src}: better.{_quote(m)}: not one of the sweep's metrics")
+        if spec.metrics is None and m not in METRICS and not m.startswith(tuple(f"{k}." for k in DICT_METRICS)):
+            raise InputError(f"{src}: better.{_quote(m)}: unknown metric")
 
     # fixed overrides first: they are the base every point starts from
     fixed = base_dict
@@ -173,6 +187,8 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
         points = _sample(spec.random, src)
         where = lambda p, i, point: f"{src}: random point {i} ({p} = {point[p]!r})"  # noqa: E731
 
+    if spec.labels is not None and len(spec.labels) != len(points):
+        raise InputError(f"{src}: labels: {len(spec.labels)} labels for {len(points)} points")
     tasks: list[Task] = []
     seen: dict[str, int] = {}
     for i, point in enumerate(points):
@@ -201,7 +217,8 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
 
     return Plan(source=src, sweep_sha256=_digest(data), name=spec.name or path.stem, question=spec.question,
                 base=str(base_path), params=names, mode=mode, points=points, seeds=seeds,
-                metrics=list(spec.metrics) if spec.metrics is not None else None, tasks=tasks)
+                metrics=list(spec.metrics) if spec.metrics is not None else None, tasks=tasks,
+                labels=list(spec.labels) if spec.labels is not None else None, better=dict(spec.better))
 
 
 def _compact_outputs(base: dict[str, Any], base_path: Path) -> dict[str, Any]:

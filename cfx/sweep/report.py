@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cfx.sweep import stats
 from cfx.sweep.metrics import METRICS
 from cfx.sweep.plan import Plan
 
@@ -78,6 +79,42 @@ def _plot_param(plan: Plan, rows: list[dict[str, Any]], param: str, metrics: lis
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def _points_table(plan: Plan, rows: list[dict[str, Any]], metrics: list[str]) -> str:
+    """Mean ± standard error over the seeds per point and metric, and the
+    ranked metrics' answer (`cfx.sweep.stats`)."""
+    e = html.escape
+    labels = stats.point_labels(plan.points, plan.labels)
+    cells = stats.table(rows, len(labels), metrics)
+    out = [f"<h2>Points compared</h2><p>Mean ± standard error over the seeds ({len(plan.seeds)} per point); "
+           "the best point of each ranked metric in bold.</p><table><tr><th>metric</th>"
+           + "".join(f"<th>{e(lb)}</th>" for lb in labels) + "</tr>"]
+    for m in metrics:
+        r = stats.rank(rows, len(labels), m, plan.better[m]) if m in plan.better else None
+        tds = []
+        for i, c in enumerate(cells[m]):
+            v = e(stats.mean_se(c))
+            tds.append(f"<td><b>{v}</b></td>" if r is not None and r.best == i else f"<td>{v}</td>")
+        name = e(m) + (f" ({e(plan.better[m])} is better)" if m in plan.better else "")
+        out.append(f"<tr><th>{name}</th>" + "".join(tds) + "</tr>")
+    out.append("</table>")
+    if plan.better:
+        out.append("<h3>Answer</h3><p>Paired by seed; within noise = the 95 % t interval of the difference to the "
+                   "best contains zero.</p><ul>"
+                   + "".join(f"<li>{e(s)}</li>" for s in stats.answer(rows, labels, plan.better)) + "</ul>")
+    return "\n".join(out)
+
+
+def write_summary(plan: Plan, rows: list[dict[str, Any]], path: Path) -> None:
+    """``summary.md``: the points' table (mean ± s.e. over seeds) and the
+    answer as plain text (`cfx.sweep.stats.markdown`), for a sweep file's header."""
+    metrics = plan.metrics or [m for m in METRICS if any(isinstance(r.get(m), (int, float)) for r in rows)]
+    labels = stats.point_labels(plan.points, plan.labels)
+    text = f"# {plan.name}\n\n{plan.question}\n\n" + stats.markdown(rows, labels, metrics, plan.better)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_report(plan: Plan, rows: list[dict[str, Any]], path: Path) -> None:
     """A self-contained HTML page: the sweep, a figure per varied parameter,
     failures and the table."""
@@ -96,6 +133,8 @@ def write_report(plan: Plan, rows: list[dict[str, Any]], path: Path) -> None:
                  f"<code>{e(plan.base)}</code>; {plan.mode} of {len(plan.points)} points × {len(plan.seeds)} seeds "
                  f"= {len(plan.tasks)} runs: {len(ok)} ok, {len(failed)} failed, "
                  f"{len(plan.tasks) - len(rows)} without a result.</p>")
+    if ok and plan.mode == "grid":
+        parts.append(_points_table(plan, rows, metrics))
     others = len(plan.params) > 1
     for p in plan.params:
         parts.append(f"<h2>{e(p)}</h2>")

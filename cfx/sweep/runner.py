@@ -16,7 +16,7 @@ import msgspec
 
 from cfx.errors import InputError
 from cfx.sweep.plan import Plan, Task
-from cfx.sweep.report import write_report
+from cfx.sweep.report import write_report, write_summary
 from cfx.sweep.results import RESULTS_DIR, RESULTS_FILE, Results, combined_rows, write_table
 from cfx.sweep.task import run_task
 
@@ -72,6 +72,8 @@ def run_sweep(plan: Plan, out: str | Path, *, client: Any = None, scheduler: str
         rows = combined_rows(plan, results)
         write_table(rows, out / RESULTS_FILE, plan.params)
         write_report(plan, rows, out / "report.html")
+        if plan.mode == "grid":
+            write_summary(plan, rows, out / "summary.md")
     finally:
         if own is not None:
             close_client(own)
