@@ -213,6 +213,7 @@ class Venue:
                  trades_only: bool = False) -> None:
         self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
+        self._clearing_handlers = self.clearing.handlers()  # the events clearing acts on (most it need not see)
         self.engine = Engine(risk_check=self._credit_check if risk else None, sink=self._events,
                              trades_only=trades_only)
         self.journal = journal
@@ -265,10 +266,12 @@ class Venue:
             self.journal.write(cmd)
         events = self._events
         self._dispatch[type(cmd)](cmd)
-        if self._clearing_on:
-            on_event = self.clearing.on_event  # ignores its own events, which it has already seen
+        if self._clearing_on:  # the engine's events so far: clearing has seen its own
+            handlers = self._clearing_handlers
             for e in events:
-                on_event(e)
+                handler = handlers.get(type(e))
+                if handler is not None:
+                    handler(e)
             self._take_clearing_events()
         out = events[:]
         events.clear()
@@ -315,6 +318,7 @@ class Venue:
         if self._clearing_on:
             raise ValueError("clearing is configured once, before the first listing")
         self.clearing = ClearingHouse(c.config)
+        self._clearing_handlers = self.clearing.handlers()
 
     def _list_contract(self, c: ListContract) -> None:
         self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving,

@@ -28,7 +28,7 @@ guarantee fund, the insurance fund, the house's capital or the fees collected; `
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import msgspec
@@ -303,21 +303,35 @@ class ClearingHouse:
 
     def on_event(self, ev: object) -> None:
         """Feed any engine event: trades move positions and fees; order
-        events keep the open-order exposure the credit check assumes."""
-        t = type(ev)
-        if t is Trade:
-            self.on_trade(ev)
-        elif t is OrderAccepted:
-            acc = self._account(ev.account)
-            side = 0 if ev.side is BUY else 1
-            self._orders[ev.order_id] = [acc, ev.series, side, ev.qty]
-            acc.open_orders.setdefault(ev.series, [0, 0])[side] += ev.qty
-        elif t is OrderCancelled:
-            self._reduce(ev.order_id, ev.qty)
-        elif t is OrderModified:
-            o = self._orders.get(ev.order_id)
-            if o is not None:
-                self._reduce(ev.order_id, o[3] - ev.qty)
+        events keep the open-order exposure the credit check assumes; the
+        rest (book levels, resting orders, sessions, ...) change nothing."""
+        handler = self.handlers().get(type(ev))
+        if handler is not None:
+            handler(ev)
+
+    def handlers(self) -> dict[type, Callable[[object], None]]:
+        """The engine events clearing acts on, each with its handler (what
+        `on_event` dispatches on; a caller feeding many events skips the
+        others without a call)."""
+        return {Trade: self.on_trade, OrderAccepted: self._on_accepted, OrderCancelled: self._on_cancelled,
+                OrderModified: self._on_modified}
+
+    def _on_accepted(self, ev: OrderAccepted) -> None:
+        acc = self._account(ev.account)
+        side = 0 if ev.side is BUY else 1
+        self._orders[ev.order_id] = [acc, ev.series, side, ev.qty]
+        lots = acc.open_orders.get(ev.series)
+        if lots is None:
+            lots = acc.open_orders[ev.series] = [0, 0]
+        lots[side] += ev.qty
+
+    def _on_cancelled(self, ev: OrderCancelled) -> None:
+        self._reduce(ev.order_id, ev.qty)
+
+    def _on_modified(self, ev: OrderModified) -> None:
+        o = self._orders.get(ev.order_id)
+        if o is not None:
+            self._reduce(ev.order_id, o[3] - ev.qty)
 
     def _reduce(self, order_id: int, qty: int) -> None:
         o = self._orders.get(order_id)
@@ -381,35 +395,51 @@ class ClearingHouse:
             held = 0 if pos is None else pos.qty
             closing = -held if cmd.side is BUY else held
             return None if self.is_liquidation(cmd.order_id) and 0 < cmd.qty <= closing else CREDIT_LIMIT
-        with_order = self._worst_im(acc, cmd.series, cmd.qty if cmd.side is BUY else -cmd.qty)
+        legs, gross = self._worst_legs(acc, cmd.series, cmd.qty if cmd.side is BUY else -cmd.qty)
+        if gross <= acc.collateral:  # the margin is at most the gross: the spread credit only takes off
+            return None
+        with_order = initial_margin(legs, self.config.spread_credit_pct)
         if with_order <= acc.collateral or with_order <= self._worst_im(acc, cmd.series, 0):
             return None
         return CREDIT_LIMIT
 
     def _worst_im(self, acc: Account, series: str, q: int) -> int:
+        return initial_margin(self._worst_legs(acc, series, q)[0], self.config.spread_credit_pct)
+
+    def _worst_legs(self, acc: Account, series: str, q: int) -> tuple[list[tuple[str, int, int, int]], int]:
+        """The account's worst case with ``q`` more signed lots in ``series``:
+        per live series, the position if every open order on one side fills
+        (the side giving the larger absolute position), as `initial_margin`
+        legs; and their gross margin (sum of lots x scanning range, which
+        the margin never exceeds). Runtime complexity: O(series held)."""
         legs = []
+        gross = 0
         series_map = self._series
+        positions = acc.positions
         opens = acc.open_orders
-        seen = set()
-        for sym in (*acc.positions, *opens, series):
-            if sym in seen:
-                continue
-            seen.add(sym)
+        for sym in {**positions, **opens, series: None}:  # each series once, in the order first held
             listed = series_map.get(sym)
             if listed is None or listed.delisted:
                 continue
-            pos = acc.positions.get(sym)
-            qty = pos.qty if pos is not None else 0
-            ob, os_ = opens.get(sym, (0, 0))
-            hi = qty + ob
-            lo = qty - os_
+            pos = positions.get(sym)
+            hi = lo = 0 if pos is None else pos.qty
+            lots = opens.get(sym)
+            if lots is not None:
+                hi += lots[0]
+                lo -= lots[1]
             if sym == series:
                 if q > 0:
                     hi += q
                 else:
                     lo += q
-            legs.append((listed.index, listed.rank, hi if hi >= -lo else lo, listed.scan))
-        return initial_margin(legs, self.config.spread_credit_pct)
+            scan = listed.scan
+            if hi >= -lo:  # then hi >= 0
+                legs.append((listed.index, listed.rank, hi, scan))
+                gross += hi * scan
+            else:
+                legs.append((listed.index, listed.rank, lo, scan))
+                gross -= lo * scan
+        return legs, gross
 
     # ------------------------------------------------------------------ queries
 

@@ -11,7 +11,7 @@ time order. Both are trimmed each evening.
 
 from __future__ import annotations
 
-import bisect
+from bisect import bisect_left, bisect_right
 from heapq import nlargest, nsmallest
 
 from cfx.agents.base import Depth, PublicTrade
@@ -19,6 +19,7 @@ from cfx.types import Side
 
 BUY = Side.BUY
 LOG_KEEP = 4096  # changes kept beyond what any agent's latency needs (the log is cut in half past 2x this)
+LOG_MAX = 2 * LOG_KEEP
 
 
 class BookTape:
@@ -34,21 +35,23 @@ class BookTape:
 
     def change(self, ts: int, side: Side, price: int, qty: int) -> None:
         """A level's visible quantity is now ``qty`` (0: the level is gone)."""
-        levels = self.bids if side is BUY else self.asks
+        is_bid = side is BUY
+        levels = self.bids if is_bid else self.asks
         prev = levels.get(price, 0)
         if qty:
             levels[price] = qty
         elif prev:
             del levels[price]
+        log = self.log
         self.log_ts.append(ts)
-        self.log.append((side is BUY, price, prev))
-        if len(self.log) > 2 * LOG_KEEP:
+        log.append((is_bid, price, prev))
+        if len(log) > LOG_MAX:
             del self.log_ts[:LOG_KEEP]
-            del self.log[:LOG_KEEP]
+            del log[:LOG_KEEP]
 
     def depth(self, levels: int, as_of: int) -> Depth:
         """The best ``levels`` levels of each side as they were at ``as_of``."""
-        i = bisect.bisect_right(self.log_ts, as_of)
+        i = bisect_right(self.log_ts, as_of)
         if i == len(self.log):
             return Depth(nlargest_levels(self.bids, levels), nsmallest_levels(self.asks, levels))
         old_bids: dict[int, int] = {}
@@ -101,8 +104,8 @@ class TradeTape:
     def between(self, since_ns: int, until_ns: int) -> list[PublicTrade]:
         """Trades with ``since_ns <= ts <= until_ns``."""
         times = self.times
-        lo = bisect.bisect_left(times, since_ns)
-        hi = bisect.bisect_right(times, until_ns)
+        hi = bisect_right(times, until_ns)
+        lo = bisect_left(times, since_ns, 0, hi)
         return self.trades[lo:hi] if lo < hi else []
 
     def trim(self) -> None:
