@@ -154,6 +154,12 @@ def test_a_short_design_perpetual_run_writes_funding_that_sums_to_zero_at_every_
     marks = pq.read_table(out / "marks.parquet").to_pylist()
     assert len(marks) == summary["perpetual"]["series"]["HOP-PERP"]["samples"] == 480
     assert summary["settlement_tiers"] == {"mark": 1}
+    # anchored: the premium is a fraction of a tick and inside the funding clamp (the makers quote off the
+    # index and the basis trader takes what strays beyond its fees), so funding pays the interest rate
+    perp = summary["perpetual"]["series"]["HOP-PERP"]
+    assert perp["mean_abs_premium_pct"] < min(perp["clamp_pct"], perp["one_tick_pct_of_index"] / 4)
+    assert perp["mean_abs_interval_premium_pct"] < perp["clamp_pct"] / 2
+    assert perp["intervals_at_interest_rate"] >= 6
     by_type = summary["perpetual"]["funding_paid_usd_by_agent_type"]
     assert abs(sum(by_type.values())) < 0.05  # zero-sum, up to the per-type rounding to cents
     # the journal replays to the same event log: marks and funding are commands like any other
