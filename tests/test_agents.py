@@ -437,6 +437,33 @@ def test_without_settlement_awareness_the_push_moves_the_fair_value_by_its_flow(
     assert mm.fair_value(H27) > 315.0  # 40 lots x 0.5 ticks of flow impact
 
 
+def test_market_maker_on_a_perpetual_anchors_to_the_index_with_its_perpetual_weight_and_half_life():
+    perp = "HOP-PERP"
+    # fair 305 on a month (index_weight 0.5 of the index 300 and the others' mid 310), 300 on the perpetual;
+    # the ask never crosses the others' bid 309, so both sit at 310
+    for series, quotes in ((H27, {BUY: [(303, 5)], SELL: [(310, 5)]}),
+                           (perp, {BUY: [(298, 5)], SELL: [(310, 5)]})):
+        m = FakeMarket((series,))
+        m.expected[series] = m.index[series] = 300
+        m.place(BUY, 309, 10, series)
+        m.place(SELL, 311, 10, series)  # others' mid 310
+        spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5, funding_intervals=0.0,
+                       series=(series,), perpetual_index_weight=1.0, perpetual_anchor_halflife_s=0.0)
+        make(m, spec)
+        assert m.orders_of(1, series) == quotes, series
+    # the perpetual's half-life: after one half-life the fair value is half way from the others' mid to the index
+    m = FakeMarket((perp,))
+    m.expected[perp] = m.index[perp] = 310
+    m.place(BUY, 309, 10, perp)
+    m.place(SELL, 311, 10, perp)
+    spec = classic(half_spread_ticks=0.4, vol_mult=0.0, index_weight=0.0, funding_intervals=0.0, series=(perp,),
+                   perpetual_anchor_halflife_s=30.0, requote_interval_ns=10**15, min_requote_ns=0)
+    mm, ctx = make(m, spec)
+    m.expected[perp] = m.index[perp] = 290
+    ctx.wake(30 * SECOND)
+    assert mm.quoting[perp].fair == pytest.approx(300.0, abs=0.01)
+
+
 def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_limit():
     m = mm_market(300)
     spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, max_position=10,
@@ -608,6 +635,22 @@ def test_basis_trader_buys_cheap_futures_and_sells_rich_ones_within_its_limit():
     for _ in range(10):
         ctx.wake()
     assert m.positions[(1, H27)] == -12
+
+
+def test_basis_trader_takes_a_smaller_edge_on_a_perpetual():
+    perp = "HOP-PERP"
+    taken = {}
+    for series in (H27, perp):
+        m = FakeMarket((series,))
+        m.expected[series] = 300
+        m.place(BUY, 298, 100, series)
+        m.place(SELL, 299, 100, series)  # the ask is cheap by 1 tick: beyond 0.25 + 0.15 fees, inside 3
+        spec = BasisTraderSpec(threshold_ticks=3.0, perpetual_threshold_ticks=0.25, cost_ticks=0.15, clip_lots=5,
+                               funding_intervals=0.0, series=(series,))
+        bt, ctx = make(m, spec)
+        ctx.wake()
+        taken[series] = m.positions[(1, series)]
+    assert taken == {H27: 0, perp: 5}
 
 
 def test_squeezer_builds_a_long_then_buys_through_the_ask_in_the_last_settlement_window():

@@ -154,6 +154,12 @@ def test_a_short_design_perpetual_run_writes_funding_that_sums_to_zero_at_every_
     marks = pq.read_table(out / "marks.parquet").to_pylist()
     assert len(marks) == summary["perpetual"]["series"]["HOP-PERP"]["samples"] == 480
     assert summary["settlement_tiers"] == {"mark": 1}
+    # anchored: the premium is a fraction of a tick and inside the funding clamp (the makers quote off the
+    # index and the basis trader takes what strays beyond its fees), so funding pays the interest rate
+    perp = summary["perpetual"]["series"]["HOP-PERP"]
+    assert perp["mean_abs_premium_pct"] < min(perp["clamp_pct"], perp["one_tick_pct_of_index"] / 4)
+    assert perp["mean_abs_interval_premium_pct"] < perp["clamp_pct"] / 2
+    assert perp["intervals_at_interest_rate"] >= 6
     by_type = summary["perpetual"]["funding_paid_usd_by_agent_type"]
     assert abs(sum(by_type.values())) < 0.05  # zero-sum, up to the per-type rounding to cents
     # the journal replays to the same event log: marks and funding are commands like any other
@@ -202,3 +208,27 @@ def test_a_market_maker_on_a_perpetual_takes_the_funding_a_long_pays_off_its_fai
     assert mm._funding_carry(_Listed(["HOP-PERP"], rate=50_000), "HOP-PERP", 250.0) == pytest.approx(0.25)
     assert mm._funding_carry(_Listed(["HOP-PERP"], rate=-50_000), "HOP-PERP", 250.0) == pytest.approx(-0.25)
     assert mm._funding_carry(_Listed(["HOP-PERP"], rate=None), "HOP-PERP", 250.0) == 0.0
+
+
+def test_a_gap_in_the_index_liquidates_thin_perpetual_longs_on_the_mark_and_the_insurance_fund_pays_first(tmp_path):
+    """perpetual_crash to the day of the gap: the longs default on the mark
+    within minutes, are closed out, and their losses beyond their own layers
+    take the whole insurance fund before any other member's contribution."""
+    sc = api.load("perpetual_crash", {"calendar.days": 4})
+    out = tmp_path / "run"
+    summary = run_scenario(sc, out, progress=False)
+    assert summary["perpetual"]["defaults_on_mark"] == 3
+    assert summary["liquidation_fills_contracts"] == 420 and summary["defaulters_open_positions"] == {}
+    layers = summary["default_losses_usd_by_layer"]
+    assert layers["insurance_fund"] == 20_000.0  # all of it
+    assert layers["others_contributions"] > 0 and layers["uncovered"] == 0.0
+    covered = [r for r in pq.read_table(out / "defaults.parquet").to_pylist() if r["type"] == "DefaultLossCovered"]
+    insurance_left = 20_000_000_000
+    for r in covered:  # in the order they paid: the others' contributions only once the insurance fund is empty
+        insurance_left -= r["from_insurance_usd_micro"]
+        if r["from_fund_usd_micro"]:
+            assert insurance_left == 0
+    assert insurance_left == 0
+    defaults = [r for r in pq.read_table(out / "defaults.parquet").to_pylist() if r["type"] == "AccountDefaulted"]
+    gap = dt.datetime(2027, 1, 7, 10, 30, tzinfo=dt.timezone.utc)
+    assert all(dt.timedelta(0) < r["time"] - gap < dt.timedelta(minutes=15) for r in defaults)

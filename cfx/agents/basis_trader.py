@@ -21,6 +21,7 @@ from cfx.agents.common import (
     exp_delay,
     funding_carry,
 )
+from cfx.products import is_perpetual_symbol
 from cfx.types import TimeInForce
 
 IOC = TimeInForce.IOC
@@ -38,6 +39,7 @@ class BasisTraderSpec(SeriesSpec, tag="basis_trader"):
     max_position: PositionLimit = 50
     mean_interval_ns: Interval = MINUTE
     funding_intervals: Annotated[float, msgspec.Meta(ge=0.0, le=1_000.0)] = 8.0
+    perpetual_threshold_ticks: TicksF = 0.25
 
 
 @register(BasisTraderSpec)
@@ -56,7 +58,11 @@ class BasisTrader(SeriesTrader):
     settlement is the index, less the funding a long would pay over
     ``funding_intervals`` intervals at the current interval's rate (plus
     what it would receive): the cash-and-carry trade that anchors a
-    perpetual (a dated future is unchanged).
+    perpetual (a dated future is unchanged), with
+    ``perpetual_threshold_ticks`` in place of ``threshold_ticks``: the
+    index it converges to is known now, not an average of fixings still to
+    come, so a small edge is worth taking (the arbitrage that keeps a
+    perpetual's premium inside the funding clamp).
     ``series``: which series it trades — selectors "front", "front+N" (N
     months further out) or a symbol; default every listed month of
     ``basket`` (None: the first listed basket). Re-resolved each day end.
@@ -81,14 +87,15 @@ class BasisTrader(SeriesTrader):
             if fair is None:
                 continue
             fair -= funding_carry(ctx, series, fair, spec.funding_intervals)  # a perpetual: funding it earns or pays
+            threshold = spec.perpetual_threshold_ticks if is_perpetual_symbol(series) else spec.threshold_ticks
             q = ctx.quote(series)
             bid, ask = q.bid, q.ask
             pos = ctx.position(series)
-            if ask is not None and fair - ask - spec.cost_ticks > spec.threshold_ticks:
+            if ask is not None and fair - ask - spec.cost_ticks > threshold:
                 qty = min(spec.clip_lots, spec.max_position - pos)
                 if qty > 0:
                     self.own.submit(ctx, series, BUY, qty, ask, tif=IOC)
-            elif bid is not None and bid - fair - spec.cost_ticks > spec.threshold_ticks:
+            elif bid is not None and bid - fair - spec.cost_ticks > threshold:
                 qty = min(spec.clip_lots, spec.max_position + pos)
                 if qty > 0:
                     self.own.submit(ctx, series, SELL, qty, bid, tif=IOC)

@@ -73,6 +73,8 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     markout_s: Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)] = 60.0
     settlement_aware: bool = False
     funding_intervals: NonNegativeFloat = 1.0
+    perpetual_index_weight: Probability = 1.0
+    perpetual_anchor_halflife_s: NonNegativeFloat = 30.0
 
     def __post_init__(self) -> None:
         if self.max_half_spread_ticks < self.half_spread_ticks:
@@ -157,7 +159,13 @@ class MarketMaker(Agent):
     is the value of the final settlement under the rule in force: the
     index's expected average, or the settlement window's VWAP as far as
     its quotes can still hold it (`_final_day_value`).
-    On a perpetual (no final settlement: its anchor is the index) the
+    On a perpetual (no final settlement: its anchor is the index)
+    ``perpetual_index_weight`` and ``perpetual_anchor_halflife_s`` take the
+    place of ``index_weight`` and ``anchor_halflife_s``: the index is the
+    only value a perpetual has and it is known now (a month's anchor is an
+    average still to come, which the others' trading helps estimate), so
+    by default the fair value is pulled all the way to the index with a
+    30-second half-life, as perpetual makers quote off the index; and the
     reservation price is lowered by the funding a long would pay over
     ``funding_intervals`` intervals at the rate the current interval would
     pay (`ctx.funding_rate`; raised when shorts pay) — at once, not through
@@ -182,6 +190,8 @@ class MarketMaker(Agent):
         self.adverse_ticks = 0.0  # tick-lots the fair value moved against the fills (negative: a cost)
         self._alpha = 1.0 - 0.5 ** (1.0 / spec.vol_halflife)
         self._anchor_k = math.log(2) / (spec.anchor_halflife_s * 1e9) if spec.anchor_halflife_s else math.inf
+        self._perp_anchor_k = (math.log(2) / (spec.perpetual_anchor_halflife_s * 1e9)
+                               if spec.perpetual_anchor_halflife_s else math.inf)
         self._news_k = math.log(2) / (spec.news_halflife_s * 1e9)
         self._markout_ns = int(spec.markout_s * 1e9)
         self._flow_keep = 0.5 ** (1.0 / spec.flow_memory) if spec.flow_memory else 0.0
@@ -432,7 +442,7 @@ class MarketMaker(Agent):
         elif market is None:
             target = anchor
         else:
-            w = spec.index_weight
+            w = spec.perpetual_index_weight if st.perpetual else spec.index_weight
             target = w * anchor + (1.0 - w) * market
         # news: a jump of the index anchor widens the quotes for a while
         news = st.news
@@ -471,7 +481,7 @@ class MarketMaker(Agent):
                 fair += spec.flow_ticks_per_lot * surprise
             else:
                 fair += 0.0  # what no surprise adds (kept: it turns a -0.0 into 0.0, as ever)
-            k = self._anchor_k * dt
+            k = (self._perp_anchor_k if st.perpetual else self._anchor_k) * dt
             fair += (1.0 - math.exp(-k)) * (target - fair) if k < 50.0 else target - fair
         st.target = target
         prev = st.fair

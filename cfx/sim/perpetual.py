@@ -170,6 +170,8 @@ class PerpetualDesk:
                 "mean_abs_basis_ticks": round(sum(abs(b) for b in basis) / len(basis) / tick_micro, 4)
                 if basis else None,
                 "funding_intervals": len(ints),
+                "mean_abs_interval_premium_pct": round(sum(abs(r[4]) for r in ints) / len(ints) * 100 / RATE_UNIT, 6)
+                if ints else None,
                 "mean_abs_funding_rate_pct": round(sum(abs(r[5]) for r in ints) / len(ints) * 100 / RATE_UNIT, 6)
                 if ints else None,
                 "intervals_at_interest_rate": sum(1 for r in ints if r[5] == self.interest),

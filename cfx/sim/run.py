@@ -368,6 +368,8 @@ def perpetual_summary(sim: Simulation, ch: Any, funding: dict[str, int], default
     return {"perpetual": {
         "mean_abs_premium_pct": round(sum(p["mean_abs_premium_pct"] for p in perps.values()) / n, 6),
         "mean_abs_basis_ticks": round(sum(basis) / len(basis), 4) if basis else None,
+        "mean_abs_interval_premium_pct": round(
+            sum(p["mean_abs_interval_premium_pct"] or 0 for p in perps.values()) / n, 6),
         "mean_abs_funding_rate_pct": round(sum(p["mean_abs_funding_rate_pct"] or 0 for p in perps.values()) / n, 6),
         "series": perps,
         "funding_paid_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(funding.items())},
