@@ -243,10 +243,10 @@ def test_a_forward_hedged_in_its_own_months_future_holds_the_full_size_all_month
     assert _dealer_targets(dt.date(2027, 1, 29)) == {"HOP-G27": 100}  # before the month
 
 
-def test_after_the_roll_or_in_the_perpetual_a_forward_is_hedged_in_its_unfixed_share():
-    # February 24: Feb 25 and 26 unfixed (2/20); HOP-G27 within the roll days, so the hedge is in March's
-    # future, whose month has not begun: it takes all of an index move, so only the forward's tenth is held
-    assert _dealer_targets(dt.date(2027, 2, 24), expiring=("HOP-G27",)) == {"HOP-H27": 10}
+def test_in_its_last_days_the_hedge_stays_in_its_own_month_and_in_the_perpetual_it_is_the_unfixed_share():
+    # February 24, HOP-G27 within the roll days: held into its final settlement (the same average as the
+    # forward's), not rolled into March; the perpetual takes all of an index move, so only the unfixed half
+    assert _dealer_targets(dt.date(2027, 2, 24), expiring=("HOP-G27",)) == {"HOP-G27": 100}
     assert _dealer_targets(dt.date(2027, 2, 12), hedge_with="perpetual") == {"HOP-PERP": 50}
     assert _dealer_targets(dt.date(2027, 2, 26)) == {}  # all fixed: nothing to hedge
 
