@@ -5,7 +5,9 @@ of SKU indices (HOPPER = 0.6 H100 + 0.4 H200); a `Series` is one monthly
 future on a basket (``HOP-H27`` = HOPPER, March 2027) with its contract unit,
 tick and trading days; `ListingCalendar` lists N consecutive months ahead and
 rolls a new month in when one expires; `final_settlement` turns the basket's
-daily fixings (integer micro-dollars per GPU-hour) into a price in ticks.
+daily fixings (integer micro-dollars per GPU-hour) into a price in ticks, and
+`unfixed_share` says how much of that price is still to be fixed (a hedge's
+sensitivity to the index).
 
 Defaults follow the first listed GPU-hour futures (NYMEX GPU1/GPU2, 2026; see
 docs/design.md, "Realistic levels and contracts"): 730 GPU-hours per contract, tick $0.01 per GPU-hour
@@ -442,6 +444,26 @@ def twap_window(
         carried += was_carried
     mean = Fraction(total, weight)
     return _to_ticks(mean, tick_micro), round_half_up(mean), len(window), carried
+
+
+def unfixed_share(series: Series, through: dt.date) -> Fraction:
+    """The share of `series`' final settlement price not yet fixed once the
+    fixings through `through` are known: how much of a lasting move in the
+    index it still takes (per GPU-hour of contract). By its settlement rule:
+    ``monthly_average``, the month's business days after `through`;
+    ``twap_window``, the time weights of the window's days after `through`
+    (1 before the window opens); a perpetual, whose anchor is the index
+    itself, always 1. 0 once the last day has fixed."""
+    if series.perpetual:
+        return Fraction(1)
+    first, last = month_days(series.year, series.month)
+    days = business_days(first, last)
+    if series.settlement == "monthly_average":
+        return Fraction(sum(1 for d in days if d > through), len(days))
+    window = days[-min(max(series.window_days, 1), len(days)):]
+    ends = window[1:] + [last + dt.timedelta(days=1)]
+    weights = [(end - day).days for day, end in zip(window, ends)]
+    return Fraction(sum(w for day, w in zip(window, weights) if day > through), sum(weights))
 
 
 def final_settlement(series: Series, fixings: Mapping[dt.date, int]) -> FinalSettlement:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cfx.otc import CreditLine, DealerLedger, DealerQuote, Outcome, Rfq, best_quote, expected_price, settlement_price
 from cfx.otc.forward import Forward, unfixed_fraction
 from cfx.otc.rfq import outcome
-from cfx.products import business_days, month_days
+from cfx.products import HOPPER, ListingCalendar, business_days, month_days, unfixed_share
 from cfx.sim import scenario as scn
 from cfx.types import Side
 
@@ -196,6 +196,65 @@ def test_hedge_cost_is_fees_spread_funding_and_margin_per_notional():
     assert s["hedge_cost_micro"] == 5_000_000 + ledger.spread_paid + 2_000_000 + 100
     assert s["hedge_funding_paid_micro"] == 2_000_000
     assert s["hedge_cost_bps"] == pytest.approx(s["hedge_cost_micro"] / ledger.hedge_notional * 1e4, abs=1e-3)
+
+
+# ----------------------------------------------------------------------------- the dealer's hedge sizing
+
+
+def test_a_futures_unfixed_share_follows_its_settlement_rule():
+    cal = ListingCalendar(start=dt.date(2027, 1, 4), baskets=[HOPPER])
+    avg = cal.series_for(HOPPER, 2027, 2)
+    twap = msgspec.structs.replace(avg, settlement="twap_window", window_days=5)  # Feb 22-26, Friday weighs 3 days
+    assert unfixed_share(avg, dt.date(2027, 2, 12)) == Fraction(1, 2) == unfixed_fraction(2027, 2, dt.date(2027, 2, 12))
+    assert unfixed_share(twap, dt.date(2027, 2, 12)) == 1  # the window has not opened
+    assert unfixed_share(twap, dt.date(2027, 2, 23)) == Fraction(1 + 1 + 3, 7)
+    assert unfixed_share(avg, dt.date(2027, 2, 26)) == unfixed_share(twap, dt.date(2027, 2, 26)) == 0
+    assert unfixed_share(cal.perpetual_for(HOPPER), dt.date(2027, 2, 26)) == 1
+
+
+def _dealer_targets(through: dt.date, *, hedge_with: str = "futures", expiring: tuple[str, ...] = (),
+                    settlement: str = "monthly_average") -> dict[str, int]:
+    """The hedge targets of a naive (beta 1) dealer short 73,000 GPU-hours
+    (100 contracts' worth) of a February 2027 forward, on a calendar listing
+    HOP-G27, HOP-H27 and HOP-PERP; ``expiring`` series are within its roll days."""
+    from types import SimpleNamespace
+
+    from cfx.agents.otc_dealer import OtcDealer, OtcDealerSpec
+
+    cal = ListingCalendar(start=dt.date(2027, 1, 4), baskets=[HOPPER], listing="both", settlement=settlement)
+    listed = ["HOP-G27", "HOP-H27", "HOP-PERP"]
+    ctx = SimpleNamespace(otc=SimpleNamespace(published_through=through), listed=lambda: listed,
+                          days_to_expiry=lambda s: 1 if s in expiring else 10, perpetual=lambda basket: "HOP-PERP",
+                          contract=cal.series)
+    dealer = OtcDealer(OtcDealerSpec(hedge="naive", hedge_with=hedge_with, roll_days=2))
+    dealer.hedge_root, dealer.basket = "HOP", "HOPPER"
+    f = Forward(id=1, rfq_id=1, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=2,
+                gpu_hours=73_000, price_micro=2_500_000, buyer=9, seller=dealer.account, dealer=dealer.account,
+                fair_micro=2_500_000)
+    dealer.on_otc_trade(ctx, f)
+    return dealer.hedge_targets(ctx)
+
+
+def test_a_forward_hedged_in_its_own_months_future_holds_the_full_size_all_month():
+    # February half fixed: the forward and HOP-G27 both take half of a lasting index move, so the hedge is the
+    # forward's whole size in contracts, not half of it
+    assert _dealer_targets(dt.date(2027, 2, 12)) == {"HOP-G27": 100}
+    assert _dealer_targets(dt.date(2027, 2, 19)) == {"HOP-G27": 100}  # three quarters fixed: still all of it
+    assert _dealer_targets(dt.date(2027, 1, 29)) == {"HOP-G27": 100}  # before the month
+
+
+def test_in_its_last_days_the_hedge_stays_in_its_own_month_and_in_the_perpetual_it_is_the_unfixed_share():
+    # February 24, HOP-G27 within the roll days: held into its final settlement (the same average as the
+    # forward's), not rolled into March; the perpetual takes all of an index move, so only the unfixed half
+    assert _dealer_targets(dt.date(2027, 2, 24), expiring=("HOP-G27",)) == {"HOP-G27": 100}
+    assert _dealer_targets(dt.date(2027, 2, 12), hedge_with="perpetual") == {"HOP-PERP": 50}
+    assert _dealer_targets(dt.date(2027, 2, 26)) == {}  # all fixed: nothing to hedge
+
+
+def test_a_twap_window_future_is_held_in_the_forwards_share_over_the_windows():
+    # February 23: 3 of 20 business days unfixed for the forward; 5 of the window's 7 day-weights for HOP-G27
+    assert _dealer_targets(dt.date(2027, 2, 12), settlement="twap_window") == {"HOP-G27": 50}  # window not open
+    assert _dealer_targets(dt.date(2027, 2, 23), settlement="twap_window") == {"HOP-G27": 21}  # 100 x 3/20 x 7/5
 
 
 # ----------------------------------------------------------------------------- a small OTC market

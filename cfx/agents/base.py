@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from cfx.products import Series
+
 SECOND = NS
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
@@ -212,6 +214,7 @@ class Context(Protocol):
     def value_signal(self, series: str, noise_ticks: float) -> float | None: ...
     def settlement(self, series: str) -> int | None: ...  # last daily settlement price
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
+    def contract(self, series: str) -> Series: ...  # its terms (month, settlement rule), listed or not
     def perpetual(self, basket: str | None = None) -> str | None: ...  # the listed perpetual (HOP-PERP), or None
     def funding_rate(self, series: str) -> int | None: ...  # a perpetual's predicted funding rate (1e-8; + longs pay)
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window

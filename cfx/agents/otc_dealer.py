@@ -14,7 +14,7 @@ from cfx.agents.common import BUY, CONTRACT_GPU_HOURS, SELL, Interval, Lots, Pro
 from cfx.agents.execution import Executor
 from cfx.otc.forward import Forward, index_name, unfixed_fraction
 from cfx.otc.rfq import CreditLine, Rfq
-from cfx.products import add_months, format_symbol
+from cfx.products import format_symbol, unfixed_share
 
 Bps = Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)]
 
@@ -63,16 +63,31 @@ class OtcDealer(Agent):
     client's open notional plus outstanding quotes over
     ``credit_limit_usd`` ("credit").
 
-    **Hedge**: per delivery month, the book's exposure is
-    Σ side × GPU-hours × (unfixed share of the month) × β, where β is 1
-    (``hedge`` "naive") or the minimum-variance ratio of that index on the
-    basket — the OLS slope of daily fixing changes over the last
-    ``minvar_window_days`` published fixings (1:1 until there are five
-    changes), clipped to [``min_hedge_ratio``, ``max_hedge_ratio``]. The
-    target is minus that in whole 730-GPU-hour contracts of the month's
-    series — or of the next month's once the month is within
-    ``roll_days`` business days of its last trading day (the roll; the
-    expiring position is closed). Every ``check_interval_ns`` it compares
+    **Hedge**: per delivery month, the hedge is held in the month's series
+    into its final settlement — the same monthly average of the basket the
+    forward settles on, so it needs no roll (a position in a series it no
+    longer targets is closed, down to the last lot, once the series is
+    within ``roll_days`` of expiry) — and the target is minus
+    Σ side × GPU-hours × β × u(forward's month) / u(hedge instrument) / 730
+    in whole contracts. β is 1 (``hedge`` "naive") or the minimum-variance
+    ratio of that index on the basket — the OLS slope of daily fixing
+    changes over the last ``minvar_window_days`` published fixings (1:1
+    until there are five changes), clipped to [``min_hedge_ratio``,
+    ``max_hedge_ratio``]. u is the share of a price still to be fixed on
+    the fixings published so far (`unfixed_fraction` for the forward,
+    `cfx.products.unfixed_share` for the future, by its settlement rule): a
+    monthly-average future on the forward's own month takes the same share
+    of a lasting index move as the forward, so the shares cancel (u/u = 1:
+    GPU-hours × β / 730 lots all month, and nothing to trade as the month
+    fixes); a perpetual takes all of it (u = 1), so it is held in the
+    forward's unfixed share. The ratio is capped at 1 (it never exceeds it
+    for these instruments; the cap keeps a share near 0 out of a
+    denominator). A ``twap_window`` series takes all of a move until its
+    window opens (u = 1), then the unfixed share of the window's time
+    weights. (Rolling two days before expiry into the next month, as the
+    dealer once did, meant unwinding the whole full-size position in the
+    expiring future in one ``hedge_horizon_ns``: on the seed-42 baseline,
+    $95k lost on the roll day and 1-minute kurtosis 19.7.) Every ``check_interval_ns`` it compares
     each series' position plus what its executors still have to do with
     the target, and when they differ by ``hedge_threshold_lots`` or more
     works the difference with an `Executor` over ``hedge_horizon_ns``
@@ -249,30 +264,35 @@ class OtcDealer(Agent):
         return self._account
 
     def hedge_targets(self, ctx: Context) -> dict[str, int]:
-        """Target futures position per series, in lots (negative = short);
-        recomputed when the book or the published fixings change."""
+        """Target futures position per series, in lots (negative = short):
+        per forward, side × GPU-hours × β × u(forward) / u(instrument) / 730
+        (the class docstring); recomputed when the book or the published
+        fixings change."""
         if self.spec.hedge == "none":
             return {}
         through = ctx.otc.published_through
         key = (through, self._version)
         if self._targets_key == key:
             return self._targets
-        listed = ctx.listed()
-        share: dict[tuple[int, int], float] = {}
+        ratio: dict[tuple[int, int], float] = {}
         where: dict[tuple[int, int], str] = {}
         hours: dict[str, float] = {}
         for f in self.book.values():
             ym = (f.year, f.month)
-            if ym not in share:
-                share[ym] = float(unfixed_fraction(f.year, f.month, through))
+            if ym not in ratio:
                 symbol = format_symbol(self.hedge_root, f.year, f.month)
-                if symbol in listed and ctx.days_to_expiry(symbol) <= self.spec.roll_days:
-                    symbol = format_symbol(self.hedge_root, *add_months(f.year, f.month, 1))
                 perp = self._perpetual(ctx)
-                where[ym] = perp if perp is not None else symbol
-            if share[ym] <= 0:
+                where[ym] = symbol = perp if perp is not None else symbol
+                # GPU-hours of the hedge's contracts per GPU-hour of forward: the forward's unfixed share over
+                # the instrument's (1 for the same month's monthly-average future, the share itself for a
+                # perpetual); the instrument's is never the smaller in these cases, and where it would be,
+                # 1 is taken (no division by a share near 0 in a future's last days)
+                share = unfixed_fraction(f.year, f.month, through)
+                held = unfixed_share(ctx.contract(symbol), through)
+                ratio[ym] = 0.0 if share <= 0 else float(share / held) if held > share else 1.0
+            if ratio[ym] <= 0:
                 continue
-            exposure = f.side_of(self.account) * f.gpu_hours * share[ym] * self.beta(ctx, f.index)
+            exposure = f.side_of(self.account) * f.gpu_hours * ratio[ym] * self.beta(ctx, f.index)
             hours[where[ym]] = hours.get(where[ym], 0.0) - exposure
         self._targets = {s: round(h / CONTRACT_GPU_HOURS) for s, h in hours.items()}
         self._targets_key = key
@@ -301,8 +321,8 @@ class OtcDealer(Agent):
                 continue
             live = [e for e in self.executors.get(s, ()) if not e.done]
             self.executors[s] = live
-            expiring = self._is_expiring(ctx, s)
-            target = 0 if expiring else targets.get(s, 0)
+            expiring = s not in targets and self._is_expiring(ctx, s)  # held but no longer wanted
+            target = targets.get(s, 0)
             pos = ctx.position(s)
             if pos:
                 self._held.add(s)

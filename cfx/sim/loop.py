@@ -868,6 +868,12 @@ class AgentContext:
         return len([1 for i in range((s.last_trading_day - self.sim.today).days + 1)
                     if (self.sim.today + dt.timedelta(days=i)).weekday() < 5]) - 1
 
+    def contract(self, series: str) -> Series:
+        """The series' terms (contract month, settlement rule) under the
+        listing calendar, whether or not it is listed today."""
+        s = self.sim.series.get(series)
+        return s if s is not None else self.sim.calendar.series(series)
+
     def settlement_window(self) -> tuple[int, int]:
         return self.sim.window
 
