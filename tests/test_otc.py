@@ -417,17 +417,24 @@ def test_with_exchange_access_a_principal_hedges_its_exchange_fraction_of_an_unm
 
     from cfx.agents.natural_hedgers import InferencePlatform, InferencePlatformSpec, Need
 
+    from cfx.products import HOPPER, ListingCalendar
+
     woke = []
-    otc = SimpleNamespace(root=lambda basket: "HOP", published_through=dt.date(2027, 1, 31))
-    ctx = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 20, wake_after=woke.append)
+    listing = ListingCalendar(start=dt.date(2027, 1, 4), baskets=[HOPPER], months_ahead=2)
     lots = {}
-    for fraction in (1.0, 0.5):
-        p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_fraction=fraction))
-        p.give_up(ctx, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
-        (ex,) = p.executors
-        assert ex.series == "HOP-G27" and ex.side is Side.BUY
-        lots[fraction] = ex.remaining
-    assert lots == {1.0: 100, 0.5: 50}  # February unfixed: 73,000 GPU-hours = 100 contracts
+    for through in (dt.date(2027, 1, 31), dt.date(2027, 2, 15)):
+        otc = SimpleNamespace(root=lambda basket: "HOP", published_through=through)
+        ctx = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 10,
+                              wake_after=woke.append, contract=listing.series)
+        for fraction in (1.0, 0.5):
+            p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_fraction=fraction))
+            p.give_up(ctx, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
+            (ex,) = p.executors
+            assert ex.series == "HOP-G27" and ex.side is Side.BUY
+            lots[through.day, fraction] = ex.remaining
+    # 73,000 GPU-hours = 100 contracts of February's own monthly-average future, which loses its fixed share
+    # just as the need does: the full size before the month and half way through it
+    assert lots == {(31, 1.0): 100, (31, 0.5): 50, (15, 1.0): 100, (15, 0.5): 50}
     expiring = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 2,
                                wake_after=woke.append)
     p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_min_days=2))

@@ -15,7 +15,7 @@ import msgspec
 from cfx.agents.base import HOUR, MINUTE, SECOND, Agent, AgentSpec, Context, register
 from cfx.agents.common import BUY, CONTRACT_GPU_HOURS, SELL, Interval, Lots, Probability, exp_delay
 from cfx.agents.execution import Executor
-from cfx.otc.forward import Forward, unfixed_fraction
+from cfx.otc.forward import Forward, hedge_ratio
 from cfx.otc.rfq import DealerQuote, Rfq, best_quote
 from cfx.products import add_months, format_symbol
 from cfx.types import Side
@@ -92,8 +92,10 @@ class Principal(Agent):
     and asks again ``retry_ns`` later, until its time is up. Then, with
     ``exchange_access`` (an experiment; off by default), it hedges part of
     the need on the exchange instead: that month's future of ``basket``
-    (None: the first listed), ``exchange_fraction`` of the need's unfixed
-    GPU-hours in whole contracts, worked by an `Executor` over
+    (None: the first listed), ``exchange_fraction`` of the need's
+    GPU-hours times `hedge_ratio` (its unfixed share over the future's: 1
+    for the month's own monthly-average future, the share itself for a
+    perpetual or a later month) in whole contracts, worked by an `Executor` over
     ``exchange_horizon_ns`` (children of at most ``max_child_lots``,
     ``urgency``). Only a fraction: the exchange is its fallback when no
     dealer would write the forward within its reservation price, a basket
@@ -213,8 +215,8 @@ class Principal(Agent):
         if symbol is None or symbol not in ctx.listed() or ctx.days_to_expiry(symbol) <= self.spec.exchange_min_days:
             self.unhedged += 1
             return
-        share = float(unfixed_fraction(need.year, need.month, ctx.otc.published_through))
-        lots = round(self.spec.exchange_fraction * need.gpu_hours * share / CONTRACT_GPU_HOURS)
+        ratio = hedge_ratio(need.year, need.month, ctx.contract(symbol), ctx.otc.published_through)
+        lots = round(self.spec.exchange_fraction * need.gpu_hours * ratio / CONTRACT_GPU_HOURS)
         if lots <= 0:
             return
         spec = self.spec

@@ -12,9 +12,9 @@ import msgspec
 from cfx.agents.base import MINUTE, SECOND, Agent, AgentSpec, Context, DayReport, register
 from cfx.agents.common import BUY, CONTRACT_GPU_HOURS, SELL, Interval, Lots, Probability
 from cfx.agents.execution import Executor
-from cfx.otc.forward import Forward, index_name, unfixed_fraction
+from cfx.otc.forward import Forward, hedge_ratio, index_name
 from cfx.otc.rfq import CreditLine, Rfq
-from cfx.products import format_symbol, unfixed_share
+from cfx.products import format_symbol
 
 Bps = Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)]
 
@@ -283,13 +283,7 @@ class OtcDealer(Agent):
                 symbol = format_symbol(self.hedge_root, f.year, f.month)
                 perp = self._perpetual(ctx)
                 where[ym] = symbol = perp if perp is not None else symbol
-                # GPU-hours of the hedge's contracts per GPU-hour of forward: the forward's unfixed share over
-                # the instrument's (1 for the same month's monthly-average future, the share itself for a
-                # perpetual); the instrument's is never the smaller in these cases, and where it would be,
-                # 1 is taken (no division by a share near 0 in a future's last days)
-                share = unfixed_fraction(f.year, f.month, through)
-                held = unfixed_share(ctx.contract(symbol), through)
-                ratio[ym] = 0.0 if share <= 0 else float(share / held) if held > share else 1.0
+                ratio[ym] = hedge_ratio(f.year, f.month, ctx.contract(symbol), through)
             if ratio[ym] <= 0:
                 continue
             exposure = f.side_of(self.account) * f.gpu_hours * ratio[ym] * self.beta(ctx, f.index)

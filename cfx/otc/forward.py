@@ -25,7 +25,7 @@ from fractions import Fraction
 
 import msgspec
 
-from cfx.products import business_days, month_days, monthly_average, round_half_up
+from cfx.products import Series, business_days, month_days, monthly_average, round_half_up, unfixed_share
 
 
 def index_name(sku: str, region: str) -> str:
@@ -105,4 +105,20 @@ def unfixed_fraction(year: int, month: int, today: dt.date) -> Fraction:
     return Fraction(sum(1 for d in days if d > today), len(days))
 
 
-__all__ = ["Forward", "expected_price", "index_name", "settlement_price", "unfixed_fraction"]
+def hedge_ratio(year: int, month: int, instrument: Series, today: dt.date) -> float:
+    """GPU-hours of `instrument`'s contracts that hedge one GPU-hour of a
+    forward on month ``year``-``month``, once the fixings through ``today``
+    are known: the forward's unfixed share over the instrument's
+    (`cfx.products.unfixed_share`). 1 for the same month's monthly-average
+    future (both shrink together), the forward's share itself for a
+    perpetual or a month not yet begun, 0 once the forward is fixed. Where
+    the instrument's share would be the smaller (a future in its last
+    days), 1: no division by a share near 0."""
+    share = unfixed_fraction(year, month, today)
+    if share <= 0:
+        return 0.0
+    held = unfixed_share(instrument, today)
+    return float(share / held) if held > share else 1.0
+
+
+__all__ = ["Forward", "expected_price", "hedge_ratio", "index_name", "settlement_price", "unfixed_fraction"]
