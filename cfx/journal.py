@@ -216,10 +216,14 @@ class EventHash:
     def __init__(self) -> None:
         self._h = hashlib.sha256()
 
-    def update(self, lines: list[bytes]) -> None:
-        """Feed events already encoded as JSON (without newlines)."""
-        if lines:
-            self._h.update(b"\n".join(lines) + b"\n")
+    def add(self, events: list) -> None:
+        """Feed events (each encoded here as its JSON line)."""
+        if events:
+            self._h.update(encoder.encode_lines(events))
+
+    def update(self, lines: bytes) -> None:
+        """Feed events already encoded as JSON lines (each ending in a newline)."""
+        self._h.update(lines)
 
     def hexdigest(self) -> str:
         return self._h.hexdigest()
@@ -227,8 +231,7 @@ class EventHash:
 
 def write_events(f: IO[bytes], events: list) -> None:
     """Append events to an event log as JSON lines."""
-    encode = encoder.encode
-    f.write(b"".join(encode(e) + b"\n" for e in events))
+    f.write(encoder.encode_lines(events))
 
 
 FILLS_HEADER = "ts_ns,maker_id,taker_id,maker_account,taker_account,price,qty,aggressor\n"

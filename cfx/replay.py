@@ -180,7 +180,7 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
     apply = venue.apply
     apply_batch = venue.apply_batch
     trades_only = venue.engine.trades_only
-    encode = encoder.encode
+    encode_lines = encoder.encode_lines
     seconds = 0.0
     done = 0
     clock = time.perf_counter
@@ -203,11 +203,11 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
             seconds += clock() - t0
             fills.add(got)
             if events and (digest is not None or event_log is not None):
-                lines = [encode(e) for e in events]
+                lines = encode_lines(events)
                 if digest is not None:
                     digest.update(lines)
                 if event_log is not None:
-                    event_log.write(b"\n".join(lines) + b"\n")
+                    event_log.write(lines)
         done += len(chunk)
     return done, seconds
 

@@ -5,16 +5,21 @@ kept but never the run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import typing
 from pathlib import Path
 
 import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cfx
+import cfx.types
 from cfx import sweep, tables
 from cfx.errors import InputError
 from cfx.sim import checkpoint
@@ -207,3 +212,113 @@ def test_the_output_keys_are_typed(tmp_path, capsys):
         cfx.load(SMALL, **{"output.journal": "no"})
     assert json.loads(json.dumps(msgspec.to_builtins(cfx.load(SMALL).output))) == {
         "book-top-interval-s": 60, "journal": True, "events": "full", "report": None}
+
+
+# --------------------------------------------------------------------------- the event tables, cheaply built
+# `RunWriter` builds the events table by attribute per event type and the run
+# hash with one `encode_lines` a batch (issue 19). What it must keep: the
+# columns `msgspec.to_builtins` of each event gave, ``details`` the JSON
+# object of its other fields, the hash over each event's JSON line.
+
+def _columns_as_before(events: list) -> dict[str, list]:
+    """The events table's columns as cfx built them before issue 19: the
+    reference the cheaper building is held to."""
+    rows = msgspec.to_builtins(events)
+    renamed = {"ts": "time", "price": "price_ticks", "qty": "qty_lots"}
+    cols = {renamed.get(c, c): [r.get(c) for r in rows] for c in outputs.EVENT_COLUMNS}
+    cols["type"] = [type(e).__name__ for e in events]
+    cols["details"] = [
+        msgspec.json.encode({f: r[f] for f in type(e).__struct_fields__ if f not in outputs.EVENT_COLUMNS}).decode()
+        if set(type(e).__struct_fields__) - set(outputs.EVENT_COLUMNS) else None
+        for e, r in zip(events, rows)]
+    return cols
+
+
+def _trades_as_before(events: list) -> dict[str, list]:
+    trades = [e for e in events if isinstance(e, cfx.types.Trade)]
+    fields = ("seq", "ts", "series", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account")
+    cols = {name: [getattr(t, f) for t in trades] for name, f in zip(outputs.TRADE_SCHEMA.names, fields)}
+    cols["aggressor"] = [str(t.aggressor) for t in trades]
+    return cols
+
+
+def _write(events: list, out: Path) -> outputs.RunWriter:
+    writer = outputs.RunWriter(out, journal=False)
+    for start in range(0, len(events), 7):  # in uneven calls, as the loop sends them
+        writer.write_events(events[start:start + 7])
+    writer.close()
+    return writer
+
+
+def _assert_tables_as_before(events: list, out: Path) -> None:
+    writer = _write(events, out)
+    lines = b"".join(cfx.types.encoder.encode(e) + b"\n" for e in events)
+    assert writer.hash.hexdigest() == hashlib.sha256(lines).hexdigest()
+    assert writer.event_count == len(events)
+    table = pq.read_table(out / "events.parquet")
+    expected = tables.table(_columns_as_before(events), outputs.EVENT_SCHEMA) if events else table.slice(0, 0)
+    assert table.equals(expected)
+    assert outputs.events_of(table) == events
+    trades = pq.read_table(out / "trades.parquet")
+    assert trades.to_pydict() == tables.table(_trades_as_before(events), outputs.TRADE_SCHEMA).to_pydict()
+
+
+def _field(t: msgspec.inspect.Type) -> st.SearchStrategy:
+    mi = msgspec.inspect
+    if isinstance(t, mi.UnionType):
+        return st.one_of(*map(_field, t.types))
+    if isinstance(t, mi.NoneType):
+        return st.none()
+    if isinstance(t, mi.IntType):
+        return st.integers(-2**63, 2**63 - 1)  # the typed columns are int64
+    if isinstance(t, mi.StrType):
+        return st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)  # newlines, quotes too
+    if isinstance(t, mi.EnumType):
+        return st.sampled_from(list(t.cls))
+    if isinstance(t, mi.BoolType):
+        return st.booleans()
+    if isinstance(t, mi.DateType):
+        return st.dates()
+    raise AssertionError(f"no strategy for an event field of type {t}")  # a new field type: add it here
+
+
+EVENT_TYPES = typing.get_args(cfx.types.Event)
+
+
+def _event(tp: type) -> st.SearchStrategy:
+    info = msgspec.inspect.type_info(tp)
+    return st.builds(tp, **{f.name: _field(f.type) for f in info.fields})
+
+
+any_event = st.one_of(*map(_event, EVENT_TYPES))
+
+
+def test_every_event_type_is_covered_with_and_without_details():
+    extra = {tp: set(tp.__struct_fields__) - set(outputs.EVENT_COLUMNS) for tp in EVENT_TYPES}
+    assert any(extra.values()) and not all(extra.values())  # both kinds exist, so the tests below see both
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(any_event, max_size=40))
+def test_the_event_tables_and_hash_are_as_before_for_any_mix_of_events(events, tmp_path_factory):
+    _assert_tables_as_before(events, tmp_path_factory.mktemp("mix"))
+
+
+def test_the_event_tables_are_as_before_for_one_of_each_type_and_a_run(otc_day, tmp_path):
+    one_of_each = [msgspec.convert(_example(tp), tp) for tp in EVENT_TYPES]
+    _assert_tables_as_before(one_of_each, tmp_path / "each")
+    run = outputs.events_of(pq.read_table(otc_day / "events.parquet"))  # a run's events: many of one type in a row
+    assert {type(e) for e in run} >= {cfx.types.Trade, cfx.types.OrderAccepted, cfx.types.LevelChanged}
+    _assert_tables_as_before(run, tmp_path / "run")
+
+
+def _example(tp: type) -> dict:
+    """Plausible values for each field of ``tp`` (the first enum member, a date, small numbers)."""
+    values = {}
+    for i, f in enumerate(msgspec.inspect.type_info(tp).fields):
+        t = f.type.types[0] if isinstance(f.type, msgspec.inspect.UnionType) else f.type
+        values[f.name] = (next(iter(t.cls)).value if isinstance(t, msgspec.inspect.EnumType)
+                          else "2026-01-05" if isinstance(t, msgspec.inspect.DateType)
+                          else "GPU-H100-F26" if isinstance(t, msgspec.inspect.StrType)
+                          else i % 2 == 0 if isinstance(t, msgspec.inspect.BoolType) else 100 + i)
+    return values

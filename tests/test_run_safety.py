@@ -16,6 +16,7 @@ import pytest
 
 from cfx.cli import main
 from cfx.journal import Journal
+from cfx.sim import outputs
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 from cfx.venue import OpenAccount
@@ -178,7 +179,7 @@ def _kill_when(sc: Path, out: Path, ready) -> None:
 
 
 def _parts(n: int):
-    return lambda out: (out / ".parts" / f"events-{n:05d}.parquet").exists()
+    return lambda out: (out / outputs.PARTS / f"events-{n:05d}{outputs.PART_SUFFIX}").exists()
 
 
 @pytest.mark.parametrize("when", ["first-day", "after-day-1", "after-day-2"])

@@ -11,7 +11,7 @@ and so that a crash leaves only whole files.
 - ``summary.json``.
 
 While the run goes, the three growing tables are written one part file per
-day into ``.parts/`` (each closed, and renamed into place, at the end of its
+day into ``.parts/`` (Arrow IPC streams, each closed, and renamed into place, at the end of its
 day, so a killed run keeps every finished day readable); at the end the
 parts are joined into the final files, each written to a temporary file
 and renamed. The run hash is sha256 over the event log (each event as its
@@ -22,11 +22,14 @@ can show it reproduces the run. Column types and units follow `cfx.tables`
 
 from __future__ import annotations
 
+import operator
 import os
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -54,13 +57,18 @@ BOOK_TOP_SCHEMA = tables.schema("book_top", [
 FLUSH_ROWS = 200_000
 BATCH_EVENTS = 20_000
 PARTS = ".parts"
+PART_SUFFIX = ".arrows"  # an Arrow IPC stream
+PART_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 TABLES = {"events": EVENT_SCHEMA, "trades": TRADE_SCHEMA, "book_top": BOOK_TOP_SCHEMA}
 
 
 class _TableWriter:
-    """Rows in, Parquet out in row groups of `FLUSH_ROWS`; one part file per
+    """Rows in, Arrow batches of at most `FLUSH_ROWS` out (each becomes a
+    row group of the final Parquet file, `join_parts`); one part file per
     `end_part`, opened on its first rows, written as ``.tmp`` and renamed
-    when closed."""
+    when closed. Parts are an Arrow IPC stream, not Parquet: written and
+    read back at almost no cost, where Parquet would encode every part
+    twice (once here, once when joined)."""
 
     def __init__(self, folder: Path, name: str, schema: pa.Schema, part: int = 0) -> None:
         self.folder = folder
@@ -68,7 +76,7 @@ class _TableWriter:
         self.schema = schema
         self.part = part
         self._columns: dict[str, list] = {n: [] for n in schema.names}
-        self._writer: pq.ParquetWriter | None = None
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
         self._tmp: Path | None = None
         self.rows = 0
 
@@ -83,8 +91,8 @@ class _TableWriter:
         if not n:
             return
         if self._writer is None:
-            self._tmp = self.folder / f"{self.name}-{self.part:05d}.parquet.tmp"
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+            self._tmp = self.folder / f"{self.name}-{self.part:05d}{PART_SUFFIX}.tmp"
+            self._writer = pa.ipc.new_stream(self._tmp, self.schema, options=PART_OPTIONS)
         self._writer.write_table(tables.table(self._columns, self.schema))
         self.rows += n
         self._columns = {name: [] for name in self.schema.names}
@@ -102,22 +110,22 @@ class _TableWriter:
 def part_files(folder: Path, name: str, parts: int | None = None) -> list[Path]:
     """The finished part files of table ``name``, in order (the first ``parts`` only)."""
     files = []
-    for f in folder.glob(f"{name}-*.parquet"):
-        n = f.name[len(name) + 1:-len(".parquet")]
+    for f in folder.glob(f"{name}-*{PART_SUFFIX}"):
+        n = f.name[len(name) + 1:-len(PART_SUFFIX)]
         if n.isdigit() and (parts is None or int(n) < parts):
             files.append((int(n), f))
     return [f for _, f in sorted(files)]
 
 
 def join_parts(files: list[Path], schema: pa.Schema, path: Path) -> None:
-    """One Parquet file from part files, row group by row group (bounded
+    """One Parquet file from part files, a row group a batch (bounded
     memory), written as ``.tmp`` and renamed."""
     tmp = path.with_name(path.name + ".tmp")
     with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
         for f in files:
-            pf = pq.ParquetFile(f)
-            for i in range(pf.num_row_groups):
-                w.write_table(pf.read_row_group(i))
+            with pa.memory_map(str(f)) as src:
+                for batch in pa.ipc.open_stream(src):
+                    w.write_table(pa.Table.from_batches([batch]))
     os.replace(tmp, path)
 
 
@@ -142,6 +150,88 @@ class NoJournal:
 
     def abandon(self) -> None:
         pass
+
+
+_TRADE_FIELDS = operator.attrgetter("seq", "ts", "series", "price", "qty", "maker_id", "taker_id", "maker_account",
+                                    "taker_account", "aggressor")  # TRADE_SCHEMA's columns, in order
+_TYPED = ("seq", "cmd", "time", "series", "order_id", "account", "side", "price_ticks", "qty_lots", "reason")
+"""The events table's typed columns, in `EVENT_COLUMNS` order (the fields renamed as the schema names them)."""
+
+
+class _Layout(msgspec.Struct, gc=False):
+    """How one event type fills the events table: ``typed`` reads each
+    typed column it has (``present``, indexes into `EVENT_COLUMNS`);
+    ``extra`` reads each of its other fields and ``details`` (a Struct of
+    just those fields) encodes them as the ``details`` object, None when it
+    has none. One getter a field, not one tuple an event: fewer objects for
+    the garbage collector to count."""
+
+    name: str
+    present: tuple[int, ...]
+    typed: tuple[Callable[[Any], Any], ...]
+    extra: tuple[Callable[[Any], Any], ...]
+    details: type | None
+
+
+def _layout(tp: type) -> _Layout:
+    fields = tp.__struct_fields__
+    present = tuple(i for i, c in enumerate(EVENT_COLUMNS) if c in fields)
+    typed = tuple(operator.attrgetter(EVENT_COLUMNS[i]) for i in present)
+    extra = tuple(f for f in fields if f not in EVENT_COLUMNS)
+    details = msgspec.defstruct(f"{tp.__name__}Details", [(f, Any) for f in extra], gc=False) if extra else None
+    return _Layout(tp.__name__, present, typed, tuple(map(operator.attrgetter, extra)), details)
+
+
+class _EventLayouts:
+    """Builds the events table's columns for a batch of events: grouped by
+    type, each group's columns read by attribute (`_Layout`) and its
+    ``details`` encoded in one call, then put back in the events' order.
+    The same columns as `msgspec.to_builtins` of each event and a JSON
+    object of its other fields would give (tests/test_outputs.py holds them
+    equal), at a fraction of the cost."""
+
+    def __init__(self) -> None:
+        self._code: dict[type, int] = {}
+        self._layouts: list[_Layout] = []
+
+    def columns(self, events: list) -> dict[str, list]:
+        n = len(events)
+        code = self._code
+        for tp in set(map(type, events)) - code.keys():
+            code[tp] = len(self._layouts)
+            self._layouts.append(_layout(tp))
+        codes = np.fromiter(map(code.__getitem__, map(type, events)), np.int64, n)
+        order = np.argsort(codes, kind="stable")
+        counts = np.bincount(codes)
+        grouped = [events[i] for i in order.tolist()]
+        typed: list[list] = [[] for _ in EVENT_COLUMNS]
+        kinds: list = []
+        details: list = []
+        start = 0
+        for c in np.flatnonzero(counts).tolist():
+            layout, k = self._layouts[c], int(counts[c])
+            group = grouped[start:start + k]
+            start += k
+            values = dict(zip(layout.present, layout.typed))
+            for i, col in enumerate(typed):
+                get = values.get(i)
+                col.extend(map(get, group) if get is not None else [None] * k)
+            kinds.extend([layout.name] * k)
+            if layout.details is None:
+                details.extend([None] * k)
+            else:
+                fields = [list(map(get, group)) for get in layout.extra]
+                lines = encoder.encode_lines(list(map(layout.details, *fields)))
+                details.extend(lines.decode().split("\n")[:-1])  # JSON escapes newlines inside strings
+        cols = dict(zip(_TYPED, typed))
+        cols["type"] = kinds
+        cols["details"] = details
+        if counts.max() < n:  # more than one type: back to the events' order
+            back = np.empty(n, np.int64)
+            back[order] = np.arange(n)
+            pick = operator.itemgetter(*back.tolist())
+            cols = {name: pick(col) for name, col in cols.items()}
+        return cols
 
 
 KEPT = {"full": ("events", "trades", "book_top"), "trades-only": ("trades", "book_top"), "none": ("book_top",)}
@@ -181,7 +271,7 @@ class RunWriter:
         self.book_top = _TableWriter(self.parts_dir, "book_top", BOOK_TOP_SCHEMA, parts)
         self.part = parts
         self._pending: list = []
-        self._details: dict[type, tuple[str, ...]] = {}
+        self._layouts = _EventLayouts()
 
     def write_events(self, events: list) -> None:
         """Hash and table events (engine and clearing), in batches."""
@@ -194,41 +284,15 @@ class RunWriter:
     def _write(self, events: list) -> None:
         if not events:
             return
-        encode = encoder.encode
-        lines = [encode(e) for e in events]
-        self.hash.update(lines)
+        self.hash.add(events)
         self.event_count += len(events)
         if self.events is not None:
-            self.events.extend(self._event_columns(events))
+            self.events.extend(self._layouts.columns(events))
         trades = [e for e in events if type(e) is Trade]
         if trades:
-            self.trades.extend({
-                "seq": [t.seq for t in trades], "time": [t.ts for t in trades], "series": [t.series for t in trades],
-                "price_ticks": [t.price for t in trades], "qty_lots": [t.qty for t in trades],
-                "maker_id": [t.maker_id for t in trades], "taker_id": [t.taker_id for t in trades],
-                "maker_account": [t.maker_account for t in trades],
-                "taker_account": [t.taker_account for t in trades],
-                "aggressor": [str(t.aggressor) for t in trades],
-            })
-
-    def _event_columns(self, events: list) -> dict[str, list]:
-        """The events table's columns: the common fields typed, the rest of
-        each event (`details`) as a JSON object, null when there is none."""
-        rows = msgspec.to_builtins(events)
-        cols = {name: [r.get(name) for r in rows] for name in EVENT_COLUMNS}
-        renamed = {"ts": "time", "price": "price_ticks", "qty": "qty_lots"}
-        cols = {renamed.get(k, k): v for k, v in cols.items()}
-        cols["type"] = [type(e).__name__ for e in events]
-        encode = msgspec.json.encode
-        extra_of = self._details
-        details = []
-        for e, r in zip(events, rows):
-            extra = extra_of.get(type(e))
-            if extra is None:
-                extra = extra_of[type(e)] = tuple(f for f in type(e).__struct_fields__ if f not in EVENT_COLUMNS)
-            details.append(encode({f: r[f] for f in extra if f in r}).decode() if extra else None)
-        cols["details"] = details
-        return cols
+            cols = list(zip(*map(_TRADE_FIELDS, trades)))
+            cols[-1] = list(map(str, cols[-1]))  # the aggressor, an enum, as its value
+            self.trades.extend(dict(zip(TRADE_SCHEMA.names, cols)))
 
     def write_book_top(self, rows: list[tuple]) -> None:
         if rows:
@@ -278,15 +342,14 @@ def replay_hash(journal: Path, count: int) -> tuple[EventHash, int]:
     venue = Venue()
     digest = EventHash()
     events: list = []
-    encode = encoder.encode
     n = 0
     for cmd in read_upto(journal, count, command_decoder):
         events += venue.apply(cmd)
         if len(events) >= BATCH_EVENTS:
-            digest.update([encode(e) for e in events])
+            digest.add(events)
             n += len(events)
             events.clear()
-    digest.update([encode(e) for e in events])
+    digest.add(events)
     n += len(events)
     return digest, n
 
