@@ -442,3 +442,20 @@ def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path,
     assert cfx(["hedge", str(book), "--run", str(run_dir), "--futures", str(DATA / "hedge_futures.csv"),
                 "--out", str(tmp_path / "o")]) == 2
     assert "--run and --futures" in capsys.readouterr().err
+
+
+def test_a_run_with_only_a_perpetual_is_refused_in_one_line(tmp_path, cfx, capsys):
+    """A run listing only HOP-PERP (design_perpetual) has no monthly settlements to hedge with:
+    one line naming settlements.parquet, exit 2 (it used to be an IndexError traceback)."""
+    import pyarrow as pa
+
+    days = [dt.date(2027, 1, 4), dt.date(2027, 1, 5)]
+    run = tmp_path / "run"
+    run.mkdir()
+    pq.write_table(pa.table({"date": days, "series": ["HOP-PERP"] * 2, "price_ticks": [293, 294],
+                             "tier": ["mark", "mark"]}), run / "settlements.parquet")
+    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 2, "value_usd_micro": [2_930_000] * 2}),
+                   run / "fixings.parquet")
+    assert cfx(["hedge", str(BOOK), "--run", str(run), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "settlements.parquet" in err and "HOP-PERP" in err, err

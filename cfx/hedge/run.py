@@ -141,6 +141,11 @@ def read_run(run_dir: str | Path) -> RunData:
         if tiers[i] == "final":
             finals[series[i]] = (dates[i], micro // TICK_MICRO)
 
+    if not table:
+        perps = sorted({s for s in series if is_perpetual_symbol(s)})
+        raise InputError(f"{path}: no monthly futures settlements (the run lists only the perpetual "
+                         f"{', '.join(perps)}); the hedge backtest hedges with monthly futures")
+
     path = run / "fixings.parquet"
     t = _read_parquet(path, ("date", "index", "value_usd_micro"))
     fdates = _column(path, t, "date", dt.date)
