@@ -101,6 +101,7 @@ def main(args) -> dict | None:
         fixings=args.fixings,
         futures=args.futures,
         run=run,
+        hedge_with=getattr(args, "hedge_with", None),
         seed=args.seed,
         start=start,
         risk_premium=cfg.risk_premium,
@@ -125,6 +126,7 @@ def main(args) -> dict | None:
         "seed": args.seed,
         "start": start.isoformat() if start else None,
         "policies": policies,
+        "hedge_with": "perpetual" if market.perpetual else "months",
         "execution": "spread + impact model (not routed through a simulated book)",
     }
     from cfx.hedge.output import print_table, write_outputs
