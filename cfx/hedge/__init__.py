@@ -1,7 +1,8 @@
 """The dealer hedge backtest behind ``cfx hedge``.
 
 A dealer's book of SKU-specific OTC forwards is hedged with monthly basket
-futures under several policies; the backtest reports daily P&L hedged vs
+futures (or, with ``--run`` and ``--hedge-with perpetual``, the run's
+perpetual and its funding) under several policies; the backtest reports daily P&L hedged vs
 unhedged, hedge effectiveness, the basis, costs and peak margin.
 
 Modules, top down:
