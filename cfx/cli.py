@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cfx run directory: its daily settlement prices (all tiers, incl. final) are the futures "
                         "curve and, without --fixings, its fixings.parquet the basket index; the backtest starts on "
                         "its first day unless --start; days outside the run carry the nearest price, as --futures does")
+    h.add_argument("--hedge-with", choices=["months", "perpetual"],
+                   help="with --run: hedge with the monthly futures or the run's perpetual (mark-to-mark plus its "
+                        "funding, no roll); default the months where the run lists them, else the perpetual")
     h.add_argument("--start", help="first day of the backtest, YYYY-MM-DD (generator default 2027-01-04)")
     h.add_argument("--window", type=count, help="min-var regression window, business days (default 20)")
     h.add_argument("--roll-days", type=count, help="roll this many business days before expiry; 0 holds to expiry (default 5)")

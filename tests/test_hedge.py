@@ -442,3 +442,107 @@ def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path,
     assert cfx(["hedge", str(book), "--run", str(run_dir), "--futures", str(DATA / "hedge_futures.csv"),
                 "--out", str(tmp_path / "o")]) == 2
     assert "--run and --futures" in capsys.readouterr().err
+
+
+def test_a_run_with_only_a_perpetual_is_refused_in_one_line(tmp_path, cfx, capsys):
+    """A run listing only HOP-PERP (design_perpetual) has no monthly settlements: asked to hedge with the
+    months it is one line naming settlements.parquet, exit 2 (it used to be an IndexError traceback); by
+    default the hedge takes the perpetual, and without funding.parquet that is one line naming it."""
+    import pyarrow as pa
+
+    days = [dt.date(2027, 1, 4), dt.date(2027, 1, 5)]
+    run = tmp_path / "run"
+    run.mkdir()
+    pq.write_table(pa.table({"date": days, "series": ["HOP-PERP"] * 2, "price_ticks": [293, 294],
+                             "tier": ["mark", "mark"]}), run / "settlements.parquet")
+    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 2, "value_usd_micro": [2_930_000] * 2}),
+                   run / "fixings.parquet")
+    assert cfx(["hedge", str(BOOK), "--run", str(run), "--hedge-with", "months", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "settlements.parquet" in err and "HOP-PERP" in err, err
+    assert cfx(["hedge", str(BOOK), "--run", str(run), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "funding.parquet: no such file" in err, err
+    assert cfx(["hedge", str(BOOK), "--hedge-with", "perpetual", "--out", str(tmp_path / "o")]) == 2
+    assert "--hedge-with perpetual needs --run" in capsys.readouterr().err
+
+
+def _perp_market(dates, index, ref, marks, funding, tick_value=7_300_000):
+    from cfx.hedge.market import PerpetualHedge
+    from cfx.products import make_perpetual
+
+    ser = make_perpetual(HOPPER, first_trading_day=dates[0])
+    hedge = PerpetualHedge(ser, np.array(marks, dtype=np.int64), funding, tick_value)
+    m = Market(dates, {"HOPPER": np.array(index, dtype=np.int64)}, {"F": np.array(ref, dtype=np.int64)},
+               DerivedCurve(dates, {"HOPPER": np.array(index, dtype=np.int64)}), perpetual={"HOPPER": hedge})
+    return m
+
+
+def test_perpetual_hedge_pnl_by_hand_mark_to_mark_plus_funding():
+    """One forward (long 7,300 GPU-h, delivering in March: nothing delivered over these two January days),
+    naive hedge -7,300 / 730 = -10 perpetual contracts from day 0's close. Day 1: the mark goes
+    290 -> 293 ticks ($0.01 x 730 = $7.30 a tick a contract): 10 short lose 3 x 7.30 x 10 = $219; one
+    funding interval at rate 1,250e-8 (0.0125 %) on a mark of 291 ticks: a long pays
+    291 x 7,300,000 x 1,250 / 1e8 = 26,553.75 micro-$ a contract, so the 10 short receive
+    floor(265,537.5) = 265,537 micro-$. No roll, no expiry; fees $1 a contract on day 0 only."""
+    dates = [dt.date(2027, 1, 4), dt.date(2027, 1, 5)]
+    fwd = _forward(dt.date(2027, 3, 1), dt.date(2027, 3, 31), hours=7_300, side=1)
+    m = _perp_market(dates, [2_900_000, 2_930_000], [2_900_000, 2_935_000], [290, 293], [[], [(291, 1250)]])
+    res = run_backtest([fwd], m, ["unhedged", "naive"], HedgeConfig())
+    r = res["naive"]
+    assert r.contracts_held.tolist() == [10, 10] and r.contracts_traded.tolist() == [10, 0]
+    assert r.funding_micro.tolist() == [0, 265_537]
+    assert r.futures_micro.tolist() == [0, -10 * 3 * 7_300_000 + 265_537]
+    assert r.forward_micro.tolist() == [0, 7_300 * 35_000]
+    s = r.summary()
+    assert s["funding_paid_micro"] == -265_537 and s["futures_pnl_micro"] == -219_000_000 + 265_537
+    assert res["unhedged"].summary()["funding_paid_micro"] == 0 and res["unhedged"].summary()["contracts_traded"] == 0
+    # a negative rate: shorts pay, floor of what they owe
+    m = _perp_market(dates, [2_900_000, 2_930_000], [2_900_000, 2_935_000], [290, 293], [[], [(291, -1250)]])
+    assert run_backtest([fwd], m, ["naive"], HedgeConfig())["naive"].funding_micro.tolist() == [0, -265_537]
+
+
+def test_hedge_with_the_perpetual_of_a_design_perpetual_run(tmp_path_factory, cfx, capsys):
+    """End to end: a 3-day design_perpetual run (only HOP-PERP listed) hedged by default with its
+    perpetual; the summary reports the funding, and it is what the run's funding.parquet rates and
+    marks give the daily positions."""
+    from cfx.clearing.funding import funding_payments
+
+    root = tmp_path_factory.mktemp("perp_run")
+    run_dir = root / "run"
+    scen = REPO / "cfx" / "scenarios" / "design_perpetual.toml"
+    assert cfx(["run", str(scen), "--set", "calendar.days=3", "--out", str(run_dir), "--quiet", "--no-report"]) == 0
+    book = root / "book.csv"
+    book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+                    "B,H200,,,2027-01-04,2027-01-29,14600,2.30,sell\n"
+                    "R,H100,,us-east,2027-01-04,2027-01-29,73000,2.60,buy\n"
+                    "M,H100,,,2027-02-01,2027-02-26,36500,2.60,sell\n")
+    out = root / "o"
+    capsys.readouterr()
+    assert cfx(["hedge", str(book), "--run", str(run_dir), "--policy", "all", "--out", str(out)]) == 0
+    for name in ("daily.parquet", "daily.csv", "summary.json", "cumulative_pnl.png", "hedge_ratio.png", "basis.png"):
+        assert (out / name).stat().st_size > 0
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["inputs"]["hedge_with"] == "perpetual" and doc["period"]["days"] == 3
+    naive = doc["policies"]["naive"]
+    assert naive["max_contracts_held"] > 0 and naive["funding_paid_micro"] != 0
+    # recompute the funding from funding.parquet's intervals and the held positions
+    rows = [r for r in pq.read_table(out / "daily.parquet").to_pylist() if r["policy"] == "naive"]
+    fund = pq.read_table(run_dir / "funding.parquet").to_pylist()
+    intervals = {}
+    for f in fund:
+        intervals[f["time"]] = (f["time"].date(), f["mark_ticks"], f["rate_1e8"])
+    market_days = [r["date"] for r in rows]
+    # the naive position is short (the book is net long undelivered hours): sign from the held count
+    net = 73_000 - 14_600 - 36_500
+    sign = -1 if net > 0 else 1
+    want = 0
+    for day, mark, rate in intervals.values():
+        t = market_days.index(day)
+        if t:
+            n = sign * rows[t - 1]["contracts_held"]
+            want += funding_payments({0: n, 1: -n}, mark, rate, 7_300_000).get(0, 0)
+    assert naive["funding_paid_micro"] == -want
+    # asked for the months, the same run is refused in one line
+    assert cfx(["hedge", str(book), "--run", str(run_dir), "--hedge-with", "months", "--out", str(out)]) == 2
+    assert "no monthly futures settlements" in capsys.readouterr().err

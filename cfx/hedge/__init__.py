@@ -1,7 +1,8 @@
 """The dealer hedge backtest behind ``cfx hedge``.
 
 A dealer's book of SKU-specific OTC forwards is hedged with monthly basket
-futures under several policies; the backtest reports daily P&L hedged vs
+futures (or, with ``--run`` and ``--hedge-with perpetual``, the run's
+perpetual and its funding) under several policies; the backtest reports daily P&L hedged vs
 unhedged, hedge effectiveness, the basis, costs and peak margin.
 
 Modules, top down:
@@ -101,6 +102,7 @@ def main(args) -> dict | None:
         fixings=args.fixings,
         futures=args.futures,
         run=run,
+        hedge_with=getattr(args, "hedge_with", None),
         seed=args.seed,
         start=start,
         risk_premium=cfg.risk_premium,
@@ -125,6 +127,7 @@ def main(args) -> dict | None:
         "seed": args.seed,
         "start": start.isoformat() if start else None,
         "policies": policies,
+        "hedge_with": "perpetual" if market.perpetual else "months",
         "execution": "spread + impact model (not routed through a simulated book)",
     }
     from cfx.hedge.output import print_table, write_outputs

@@ -53,6 +53,19 @@ delta-matched hedge in the mapped future leaves,
 ``sum side * q(t-1) * (dS(t) - dF(t) / f(t-1))``; gross hedged P&L minus
 basis P&L is the residual (over- or under-hedging, contract rounding).
 
+Hedging with a run's perpetual (``Market.perpetual``, ``--hedge-with
+perpetual``): every leg of a basket maps to its perpetual on every day (no
+cutoff, no roll, no expiry); its sensitivity is that of a future whose
+month has not begun (f = 1), so the naive target is ``-side * q`` GPU-hours
+and min-var regresses ``dS`` on the mark's change. The position held from
+t-1's close earns the mark-to-mark change on day t plus the funding of day
+t's intervals, each what `cfx.clearing.funding.funding_payments` gives the
+position against one counterparty (``floor(|n| * mark * tick_value *
+|rate| / 1e8)``, paid by longs when the rate is positive), from the run's
+rate and mark of that interval. Funding is part of the futures P&L and is
+also reported alone (``funding_micro``; summary ``funding_paid_micro``,
+positive = the hedge paid).
+
 Hedge ratio (reported, float): ``-(futures delta) / (net forward delta)``
 in GPU-hours, futures delta = contracts * 730 * f; NaN when the net
 forward delta is under 10% of the gross undelivered hours.
@@ -75,6 +88,7 @@ import msgspec
 import numpy as np
 from msgspec import Meta
 
+from cfx.clearing.funding import funding_payments
 from cfx.clearing.house import ClearingConfig
 from cfx.clearing.margin import initial_margin, scan_range, sigma_ppm
 from cfx.hedge.book import Forward, Leg, legs as cut_legs
@@ -131,6 +145,7 @@ class PolicyResult:
     active: np.ndarray
     day_one_mark_micro: int = 0
     extra: dict = field(default_factory=dict)
+    funding_micro: np.ndarray | None = None  # received (+) / paid (-), included in futures_micro; None: no perpetual
 
     @property
     def costs_micro(self) -> np.ndarray:
@@ -179,6 +194,7 @@ class PolicyResult:
             "max_contracts_held": int(self.contracts_held.max()) if len(self.contracts_held) else 0,
             "worst_day_micro": int(self.net_micro[a].min()) if a.any() else 0,
             "day_one_mark_micro": self.day_one_mark_micro,
+            **({"funding_paid_micro": -int(self.funding_micro.sum())} if self.funding_micro is not None else {}),
             **self.extra,
         }
 
@@ -224,6 +240,9 @@ class _Prep:
             qprev[1:] = qrem[:-1]
             self.qrem.append(qrem)
             self.qprev.append(qprev)
+            if market.perpetual:
+                self.hs.append([self._register_perpetual(leg.forward.basket)] * T)
+                continue
             y, m = leg.year, leg.month
             s = self._register(leg.forward.basket, y, m)
             row = []
@@ -281,9 +300,22 @@ class _Prep:
         self.ltd[s.symbol] = bisect.bisect_left(self.dates, ltd)
         return s.symbol
 
+    def _register_perpetual(self, basket: str) -> str:
+        hedge = self.market.perpetual[basket]
+        s = hedge.series.symbol
+        if s not in self.series:
+            self.series[s] = hedge.series
+            self.F[s] = hedge.marks
+            self.frac[s] = np.ones(self.T)
+            self.cutoff[s] = dt.date.max
+            self.ltd[s] = self.T  # never reached: no expiry, no final settlement
+        return s
+
     def naive_hours(self, k: int, t: int) -> Fraction:
         q = int(self.qrem[k][t])
         s = self.hs[k][t]
+        if self.series[s].perpetual:
+            return Fraction(-self.legs[k].forward.side * q)
         mdays = business_days(*month_days(self.series[s].year, self.series[s].month))
         n = len(mdays)
         unfixed = n - bisect.bisect_right(mdays, self.dates[t])
@@ -327,6 +359,7 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
     exe = np.zeros(T, dtype=np.int64)
     fees = np.zeros(T, dtype=np.int64)
     fin = np.zeros(T, dtype=np.int64)
+    fund = np.zeros(T, dtype=np.int64)
     im = np.zeros(T, dtype=np.int64)
     held = np.zeros(T, dtype=np.int64)
     traded = np.zeros(T, dtype=np.int64)
@@ -340,6 +373,13 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
     for t in range(T):
         if t:
             fut[t] = sum(n * int(prep.F[s][t] - prep.F[s][t - 1]) * prep.series[s].tick_value_micro for s, n in pos.items())
+            for s, n in pos.items():
+                ser = prep.series[s]
+                if ser.perpetual:
+                    hedge = prep.market.perpetual[ser.basket]
+                    for mark, r in hedge.funding[t]:
+                        fund[t] += funding_payments({0: n, 1: -n}, mark, r, hedge.funding_tick_value_micro).get(0, 0)
+            fut[t] += fund[t]
             days = (dates[t] - dates[t - 1]).days
             fin[t] = -(-int(im[t - 1]) * rate.numerator * days // (rate.denominator * 365))
         for s in [s for s in pos if t >= prep.ltd[s]]:
@@ -391,6 +431,7 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
         hedge_ratio=ratio if policy != "unhedged" else np.zeros(T),
         active=prep.active,
         day_one_mark_micro=prep.day_one_mark_micro,
+        funding_micro=fund if prep.market.perpetual else None,
     )
 
 

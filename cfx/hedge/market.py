@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -57,27 +58,47 @@ from cfx.products import (
     Series,
     business_days,
     last_business_day,
+    make_perpetual,
     make_series,
+    perpetual_symbol,
     round_half_up,
 )
+
+
+@dataclass
+class PerpetualHedge:
+    """A run's perpetual as a basket's hedge (``--hedge-with perpetual``): its
+    daily mark on the timeline (the hedge's ticks) and, per day, the funding
+    intervals (mark in the run's ticks, rate 1e-8) paid on the position held
+    from the previous close. `funding_tick_value_micro`: one run tick on one
+    contract, the ``tick_value`` of `cfx.clearing.funding.funding_payments`."""
+
+    series: Series
+    marks: np.ndarray
+    funding: list[list[tuple[int, int]]]
+    funding_tick_value_micro: int
 
 
 class Market:
     """Everything priced on one timeline of business days.
 
     `index`: basket name -> micro-$ per day; `ref`: forward id -> micro-$
-    per day; `curve`: the futures. Build one with `load_market`, or directly
-    (tests do) from arrays.
+    per day; `curve`: the futures; `perpetual`: basket -> `PerpetualHedge`
+    when the hedge holds a run's perpetual instead of the months (empty
+    otherwise). Build one with `load_market`, or directly (tests do) from
+    arrays.
     """
 
     def __init__(self, dates: Sequence[dt.date], index: Mapping[str, np.ndarray], ref: Mapping[str, np.ndarray],
-                 curve: FuturesCurve, baskets: Mapping[str, Basket] = DEFAULT_BASKETS, source: str = "") -> None:
+                 curve: FuturesCurve, baskets: Mapping[str, Basket] = DEFAULT_BASKETS, source: str = "",
+                 perpetual: Mapping[str, PerpetualHedge] | None = None) -> None:
         self.dates = list(dates)
         self.index = dict(index)
         self.ref = dict(ref)
         self.curve = curve
         self.baskets = baskets
         self.source = source
+        self.perpetual = dict(perpetual or {})
         self._series: dict[tuple[str, int, int], Series] = {}
 
     def series(self, basket: str, year: int, month: int) -> Series:
@@ -130,6 +151,7 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
     noise: float = 0.005,
     persistence: float = 0.9,
     baskets: Mapping[str, Basket] = DEFAULT_BASKETS,
+    hedge_with: str | None = None,
 ) -> Market:
     """The market for a book from files or the seeded generator (see the
     module docstring). The timeline is the business days of the basket
@@ -143,6 +165,21 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
         run_data = read_run(run)
         if start is None:
             start = run_data.days[0]
+        settle = run_data.path / "settlements.parquet"
+        if hedge_with is None:
+            hedge_with = "months" if run_data.monthly() else "perpetual"
+        if hedge_with == "months" and not run_data.monthly():
+            raise InputError(f"{settle}: no monthly futures settlements (the run lists only the perpetual "
+                             f"{', '.join(sorted(run_data.perps))}); give --hedge-with perpetual")
+        if hedge_with == "perpetual" and not run_data.perps:
+            raise InputError(f"{settle}: no perpetual settlements (*-PERP, tier mark); --hedge-with perpetual "
+                             "needs a run that lists one")
+        if hedge_with == "perpetual" and run_data.funding is None:
+            raise InputError(f"{run_data.path / 'funding.parquet'}: no such file (the perpetual hedge needs the "
+                             "run's funding rates)")
+    elif hedge_with == "perpetual":
+        raise InputError("--hedge-with perpetual needs --run RUN_DIR (a run that lists a perpetual)")
+    perp = hedge_with == "perpetual"
     needed_baskets = sorted({f.basket for f in forwards})
     if run_data is not None and fixings is None:
         fx_path = run_data.path / "fixings.parquet"
@@ -156,7 +193,7 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
     quotes: list[Quote] | None = None
     from_run = run_data is not None and prices is None and fixings is None  # the run's own SKU/region fixings
     if from_run:
-        check_covers(run_data, forwards, book)
+        check_covers(run_data, forwards, book, perpetual=perp)
         src = f"run {run_data.path}"
     elif prices is not None:
         quotes = read_quotes_csv(prices)
@@ -241,4 +278,21 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
             src = f"{src}; futures from run {run_data.path}"
     else:
         curve = DerivedCurve(dates, index, risk_premium=risk_premium, noise=noise, persistence=persistence, seed=seed)
-    return Market(dates, index, ref, curve, baskets, src)
+    hedges: dict[str, PerpetualHedge] = {}
+    if perp:
+        assert run_data is not None
+        for b in needed_baskets:
+            sym = perpetual_symbol(baskets[b].root)
+            if sym not in run_data.perps:
+                raise InputError(f"{run_data.path / 'settlements.parquet'}: no {sym} marks, which the book's basket "
+                                 f"{b} needs (it lists {', '.join(sorted(run_data.perps))})")
+            by = run_data.perps[sym]
+            seen = sorted(by)
+            marks = carried([by[seen[i]] if (i := bisect.bisect_right(seen, d) - 1) >= 0 else None for d in dates],
+                            f"run {run_data.path}: {sym}")
+            fund = (run_data.funding or {}).get(sym, {})
+            ser = make_perpetual(baskets[b], first_trading_day=dates[0], contract_unit=run_data.contract_unit)
+            hedges[b] = PerpetualHedge(ser, marks, [fund.get(d, []) for d in dates],
+                                       run_data.tick_micro * run_data.contract_unit)
+        src = f"{src}; hedged with the run's perpetual"
+    return Market(dates, index, ref, curve, baskets, src, hedges)

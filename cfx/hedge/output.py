@@ -170,8 +170,12 @@ def write_plots(out: Path, results: dict[str, PolicyResult], market: Market, for
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8), sharex=True)
     for f in forwards:
-        s = market.series(f.basket, f.delivery_start.year, f.delivery_start.month)
-        fut = market.curve.prices(s) * s.tick_micro
+        if f.basket in market.perpetual:  # hedged with the run's perpetual: the basis to its mark
+            hedge = market.perpetual[f.basket]
+            s, fut = hedge.series, hedge.marks * hedge.series.tick_micro
+        else:
+            s = market.series(f.basket, f.delivery_start.year, f.delivery_start.month)
+            fut = market.curve.prices(s) * s.tick_micro
         top.plot(dates, (market.ref[f.id] - fut) / MICRO, lw=0.8, label=f"{f.id}: {f.sku} vs {s.symbol}")
     top.set_title("Basis: forward's reference price - its delivery-month future ($/GPU-h)")
     top.axhline(0, color="grey", lw=0.5)

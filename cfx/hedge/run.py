@@ -11,6 +11,11 @@ Read from the run:
   and day: the later ``time`` wins, ``final`` over a daily tier at the same time.
 - ``fixings.parquet`` (date, index, value_usd_micro per GPU-h): the basket
   index fixings, used unless ``--fixings`` is given.
+- a perpetual's rows (``*-PERP``, tier ``mark``) are its daily marks, kept
+  apart from the monthly table (`RunData.perps`); with a perpetual listed,
+  ``funding.parquet`` (time, series, mark_ticks, rate_1e8) gives each funding
+  interval's mark (the run's ticks) and rate, the same for every account
+  (`RunData.funding`), dated by the interval's UTC day.
 
 Days outside the run are handled as the ``--futures`` CSV handles missing
 days (`CsvCurve`): a day without a settlement price carries the previous
@@ -46,10 +51,19 @@ class RunData:
     finals: dict[str, tuple[dt.date, int]]
     fixings: dict[str, list[Fixing]]
     tick_micro: int
+    perps: dict[str, dict[dt.date, int]]
+    """perpetual symbol -> day -> mark in the hedge's ticks"""
+    funding: dict[str, dict[dt.date, list[tuple[int, int]]]] | None
+    """perpetual symbol -> day -> (mark in the run's ticks, rate 1e-8) per funding interval, in time order; None without funding.parquet"""
+    contract_unit: int = 730
+
+    def monthly(self) -> bool:
+        """Does the run list any monthly futures?"""
+        return bool(self.table)
 
     @property
     def days(self) -> list[dt.date]:
-        return sorted({d for by in self.table.values() for d in by})
+        return sorted({d for tab in (self.table, self.perps) for by in tab.values() for d in by})
 
 
 def _read_parquet(path: Path, need: tuple[str, ...]):
@@ -106,6 +120,41 @@ def _tick_micro(run: Path) -> int:
     return int(micro)
 
 
+def _contract_unit(run: Path) -> int:
+    path = run / "summary.json"
+    try:
+        unit = json.loads(path.read_text()).get("contract_unit", 730) if path.is_file() else 730
+    except (OSError, ValueError, AttributeError):
+        unit = 730
+    if not isinstance(unit, int) or isinstance(unit, bool) or unit <= 0:
+        raise InputError(f"{path}: contract_unit {unit!r} is not a positive whole number of GPU-hours")
+    return unit
+
+
+def _read_funding(run: Path) -> dict[str, dict[dt.date, list[tuple[int, int]]]]:
+    """Each perpetual's funding intervals by UTC day: (mark in run ticks,
+    rate 1e-8), one per interval (every account's row carries the same)."""
+    path = run / "funding.parquet"
+    t = _read_parquet(path, ("time", "series", "mark_ticks", "rate_1e8"))
+    times = _column(path, t, "time", int)
+    series = _column(path, t, "series", str)
+    marks = _column(path, t, "mark_ticks", int)
+    rates = _column(path, t, "rate_1e8", int)
+    seen: dict[tuple[str, int], tuple[int, int]] = {}
+    for i, key in enumerate(zip(series, times)):
+        got = seen.setdefault(key, (marks[i], rates[i]))
+        if got != (marks[i], rates[i]):
+            raise InputError(f"{path}: row {i + 1}: mark_ticks/rate_1e8 {marks[i]}/{rates[i]} differ from another "
+                             f"account's {got[0]}/{got[1]} in the same interval")
+        if marks[i] <= 0:
+            raise InputError(f"{path}: row {i + 1}: column 'mark_ticks': {marks[i]} is not positive")
+    out: dict[str, dict[dt.date, list[tuple[int, int]]]] = {}
+    for (s, ns), v in sorted(seen.items()):
+        day = dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.timezone.utc).date()
+        out.setdefault(s, {}).setdefault(day, []).append(v)
+    return out
+
+
 def read_run(run_dir: str | Path) -> RunData:
     """Settlement prices and basket fixings of a ``cfx run`` directory."""
     run = Path(run_dir)
@@ -123,23 +172,26 @@ def read_run(run_dir: str | Path) -> RunData:
     if not dates:
         raise InputError(f"{path}: no settlement prices")
     table: dict[str, dict[dt.date, int]] = {}
+    perps: dict[str, dict[dt.date, int]] = {}
     finals: dict[str, tuple[dt.date, int]] = {}
     order = sorted(range(len(dates)), key=lambda i: (ts[i], tiers[i] == "final"))
     for i in order:
         row = f"{path}: row {i + 1}"
-        if is_perpetual_symbol(series[i]):
-            continue  # the backtest hedges with the monthly futures; a run's perpetual is not one of them
-        try:
-            parse_symbol(series[i])
-        except InputError as e:
-            raise InputError(f"{row}: column 'series': {e}") from None
+        perp = is_perpetual_symbol(series[i])
+        if not perp:
+            try:
+                parse_symbol(series[i])
+            except InputError as e:
+                raise InputError(f"{row}: column 'series': {e}") from None
         micro = prices[i] * run_tick
         if prices[i] <= 0 or micro % TICK_MICRO:
             raise InputError(f"{row}: column 'price_ticks': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
                              f"whole number of the hedge's ${TICK_MICRO / 1e6:.2f} ticks")
-        table.setdefault(series[i], {})[dates[i]] = micro // TICK_MICRO
-        if tiers[i] == "final":
+        (perps if perp else table).setdefault(series[i], {})[dates[i]] = micro // TICK_MICRO
+        if tiers[i] == "final" and not perp:
             finals[series[i]] = (dates[i], micro // TICK_MICRO)
+
+    funding = _read_funding(run) if perps and (run / "funding.parquet").is_file() else None
 
     path = run / "fixings.parquet"
     t = _read_parquet(path, ("date", "index", "value_usd_micro"))
@@ -153,10 +205,10 @@ def read_run(run_dir: str | Path) -> RunData:
         raise InputError(f"{path}: no fixings")
     fixings = {n: [Fixing(date=d, name=n, value_micro=v, contributors=0, flag=FixingFlag.OK)
                    for d, v in sorted(vals.items())] for n, vals in by.items()}
-    return RunData(run, table, finals, fixings, run_tick)
+    return RunData(run, table, finals, fixings, run_tick, perps, funding, _contract_unit(run))
 
 
-def check_covers(run: RunData, forwards, book: str) -> None:
+def check_covers(run: RunData, forwards, book: str, perpetual: bool = False) -> None:
     """With ``--run`` and no price files each forward is priced from the run's
     own fixings: its SKU/region index (``H100.us-east``; the SKU index when
     the region is blank). InputError, one line, unless the run covers it:
@@ -164,11 +216,15 @@ def check_covers(run: RunData, forwards, book: str) -> None:
     forward's basket among the run's fixings, the basket's futures among its
     settlements, and every delivery month between the run's first and last
     day, the last one ending (its future's last trading day) by the run's
-    last settlement."""
+    last settlement. With `perpetual` (the hedge holds the run's perpetual)
+    the basket's perpetual must be listed and the delivery months are not
+    checked: a perpetual never expires, and the backtest covers the run's
+    days (a forward delivering past them is partly delivered at the end)."""
     days = run.days
     first, last = days[0], days[-1]
     have = ", ".join(sorted(run.fixings))
-    roots = {parse_symbol(s)[0] for s in run.table}
+    roots = ({s.removesuffix("-PERP") for s in run.perps} if perpetual else {parse_symbol(s)[0] for s in run.table})
+    what = "perpetual" if perpetual else "futures"
     for f in forwards:
         where = f"{book}:{f.line}"
         if f.provider:
@@ -182,8 +238,10 @@ def check_covers(run: RunData, forwards, book: str) -> None:
             raise InputError(f"{where}: field 'basket': run {run.path} has no fixings of basket {f.basket} (it publishes {have})")
         root = DEFAULT_BASKETS[f.basket].root if f.basket in DEFAULT_BASKETS else f.basket
         if root not in roots:
-            raise InputError(f"{where}: field 'basket': run {run.path} lists no {f.basket} futures ({root}-...; it has "
-                             f"{', '.join(sorted(roots))})")
+            raise InputError(f"{where}: field 'basket': run {run.path} lists no {f.basket} {what} ({root}-...; it has "
+                             f"{', '.join(sorted(roots)) or 'none'})")
+        if perpetual:
+            continue
         end = last_business_day(f.delivery_end.year, f.delivery_end.month)
         if (f.delivery_start.year, f.delivery_start.month) < (first.year, first.month) or end > last:
             raise InputError(f"{where}: field 'delivery_end': run {run.path} covers {first}..{last}; delivery "
