@@ -576,6 +576,28 @@ def test_market_maker_fair_value_learns_from_a_run_of_buys():
     assert mm.fair_value(H27) < 299
 
 
+def test_market_maker_in_batch_matching_does_not_read_a_batch_s_volume_as_flow():
+    class BatchCtx(FakeCtx):
+        def batch_interval_ns(self) -> int:
+            return SECOND
+
+    fair = {}
+    for batch_flow in (0.0, 0.1):
+        m = mm_market(300)
+        spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, flow_ticks_per_lot=0.1,
+                       batch_flow_ticks_per_lot=batch_flow, anchor_halflife_s=3600.0, quote_lots=50)
+        mm = agent_for(spec)(spec)
+        ctx = BatchCtx(m, mm, 1)
+        ctx.start()
+        for _ in range(5):  # 20 lots traded with buys as the aggressors (a batch's surplus side)
+            m.now += SECOND
+            m.place(BUY, 0, 4, account=LP + 3, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+        ctx.wake()
+        fair[batch_flow] = mm.fair_value(H27)
+    assert fair[0.0] == pytest.approx(300, abs=0.05)  # the default: no flow read from batches
+    assert fair[0.1] == pytest.approx(302, abs=0.05)  # as continuous, where asked for
+
+
 def test_market_maker_joins_the_touch_when_its_edge_allows():
     m = mm_market(300)
     m.place(BUY, 299, 3)

@@ -215,6 +215,7 @@ class Context(Protocol):
     def settlement(self, series: str) -> int | None: ...  # last daily settlement price
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
     def contract(self, series: str) -> Series: ...  # its terms (month, settlement rule), listed or not
+    def batch_interval_ns(self) -> int: ...  # the periodic batch interval (products.matching "batch"); 0: continuous
     def perpetual(self, basket: str | None = None) -> str | None: ...  # the listed perpetual (HOP-PERP), or None
     def funding_rate(self, series: str) -> int | None: ...  # a perpetual's predicted funding rate (1e-8; + longs pay)
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window

@@ -75,6 +75,7 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     funding_intervals: NonNegativeFloat = 1.0
     perpetual_index_weight: Probability = 1.0
     perpetual_anchor_halflife_s: NonNegativeFloat = 30.0
+    batch_flow_ticks_per_lot: TicksF = 0.0
 
     def __post_init__(self) -> None:
         if self.max_half_spread_ticks < self.half_spread_ticks:
@@ -171,6 +172,13 @@ class MarketMaker(Agent):
     pay (`ctx.funding_rate`; raised when shorts pay) — at once, not through
     the slow fair value: it is a holding cost known now — so a premium that
     pushes funding past the interest rate is quoted back toward the index.
+    Where the venue matches in periodic batches (`Context.batch_interval_ns`)
+    ``batch_flow_ticks_per_lot`` (default 0) takes the place of
+    ``flow_ticks_per_lot``: every trade of a batch's uncross carries the
+    batch's surplus side as its aggressor, so a batch's volume is both
+    sides' orders meeting at one price, not a taker's flow, and read as
+    flow it walks the fair value away (design_batch, seed 42, 5 days:
+    settlement volatility 0.51 with 0.08, 0.10 with 0).
     ``series``: selectors ("front", "front+1", "perp", or a symbol; default the
     front and the next month of ``basket``, None = the default basket).
     """
@@ -195,6 +203,7 @@ class MarketMaker(Agent):
         self._news_k = math.log(2) / (spec.news_halflife_s * 1e9)
         self._markout_ns = int(spec.markout_s * 1e9)
         self._flow_keep = 0.5 ** (1.0 / spec.flow_memory) if spec.flow_memory else 0.0
+        self._flow_per_lot = spec.flow_ticks_per_lot  # batch_flow_ticks_per_lot where the venue matches in batches
         self._index_seen = False  # indicative values arrive by on_index: the anchor can be cached
 
     # ------------------------------------------------------------------ shocks
@@ -226,6 +235,9 @@ class MarketMaker(Agent):
     # ------------------------------------------------------------------ hooks
 
     def on_start(self, ctx: Context) -> None:
+        batch = getattr(ctx, "batch_interval_ns", None)
+        if batch is not None and batch():
+            self._flow_per_lot = self.spec.batch_flow_ticks_per_lot
         self._resolve(ctx)
         self._schedule(ctx)
         self._requote_all(ctx)
@@ -478,7 +490,7 @@ class MarketMaker(Agent):
                     expect = keep * expect + (1.0 - keep) * x
                 st.tape_since = trades[-1].ts + 1
                 st.flow_mean = expect
-                fair += spec.flow_ticks_per_lot * surprise
+                fair += self._flow_per_lot * surprise
             else:
                 fair += 0.0  # what no surprise adds (kept: it turns a -0.0 into 0.0, as ever)
             k = (self._perp_anchor_k if st.perpetual else self._anchor_k) * dt

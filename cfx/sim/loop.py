@@ -201,7 +201,7 @@ class Simulation:
         self._tie = 0
         self._order_id = 0
         products = scenario.products
-        self._batch_ns = products.batch_interval_ms * MS if products.matching == "batch" else 0
+        self.batch_ns = products.batch_interval_ms * MS if products.matching == "batch" else 0
         self._batch_wake = -1  # the latest batch boundary a wake-up is scheduled for
         self.tick_micro = micro(products.tick_usd)
         self.calendar = ListingCalendar(start=scenario.calendar.start, baskets=list(products.baskets),
@@ -274,7 +274,7 @@ class Simulation:
         if events:
             self._route(events)
             self.writer.write_events(events)
-        if self._batch_ns:
+        if self.batch_ns:
             self._wake_for_batch()
 
     def _wake_for_batch(self) -> None:
@@ -664,7 +664,7 @@ class Simulation:
         ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
         return ConfigureSession(ts, symbol, minutes(cal.pre_open) * MINUTE_NS, minutes(cal.open) * MINUTE_NS,
                                 minutes(cal.settlement_start) * MINUTE_NS, minutes(cal.close) * MINUTE_NS,
-                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS, self._batch_ns)
+                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS, self.batch_ns)
 
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""
@@ -859,6 +859,10 @@ class AgentContext:
         """The funding rate the perpetual's current interval would pay now
         (1e-8 units: positive, longs pay); None for a dated future."""
         return self.sim.perpetual.predicted_rate(series)
+
+    def batch_interval_ns(self) -> int:
+        """The venue's periodic batch interval in ns (``products.matching = "batch"``); 0 under continuous matching."""
+        return self.sim.batch_ns
 
     def days_to_expiry(self, series: str) -> int:
         """Business days to the last trading day (0 on it); a perpetual: `PERPETUAL_DAYS`."""
