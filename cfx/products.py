@@ -446,6 +446,14 @@ def twap_window(
     return _to_ticks(mean, tick_micro), round_half_up(mean), len(window), carried
 
 
+def unfixed_fraction(year: int, month: int, today: dt.date) -> Fraction:
+    """The share of the month's business days after ``today`` (1 before the
+    month, 0 from its last business day): a monthly-average price's (a
+    forward's, a monthly future's) remaining exposure to its index."""
+    days = business_days(*month_days(year, month))
+    return Fraction(sum(1 for d in days if d > today), len(days))
+
+
 def unfixed_share(series: Series, through: dt.date) -> Fraction:
     """The share of `series`' final settlement price not yet fixed once the
     fixings through `through` are known: how much of a lasting move in the
@@ -456,10 +464,10 @@ def unfixed_share(series: Series, through: dt.date) -> Fraction:
     itself, always 1. 0 once the last day has fixed."""
     if series.perpetual:
         return Fraction(1)
+    if series.settlement == "monthly_average":
+        return unfixed_fraction(series.year, series.month, through)
     first, last = month_days(series.year, series.month)
     days = business_days(first, last)
-    if series.settlement == "monthly_average":
-        return Fraction(sum(1 for d in days if d > through), len(days))
     window = days[-min(max(series.window_days, 1), len(days)):]
     ends = window[1:] + [last + dt.timedelta(days=1)]
     weights = [(end - day).days for day, end in zip(window, ends)]

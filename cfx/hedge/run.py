@@ -102,15 +102,21 @@ def _column(path: Path, table, name: str, kind: type) -> list:
     return values
 
 
-def _tick_micro(run: Path) -> int:
+def _summary(run: Path) -> dict:
+    """The run's summary.json ({} without one); unreadable: one line."""
     path = run / "summary.json"
     if not path.is_file():
-        return TICK_MICRO
+        return {}
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
-    tick = doc.get("tick_usd", DEFAULT_TICK_USD) if isinstance(doc, dict) else DEFAULT_TICK_USD
+    return doc if isinstance(doc, dict) else {}
+
+
+def _tick_micro(run: Path, summary: dict) -> int:
+    path = run / "summary.json"
+    tick = summary.get("tick_usd", DEFAULT_TICK_USD)
     try:
         micro = Decimal(repr(tick)) * 1_000_000
     except (InvalidOperation, TypeError):
@@ -120,14 +126,10 @@ def _tick_micro(run: Path) -> int:
     return int(micro)
 
 
-def _contract_unit(run: Path) -> int:
-    path = run / "summary.json"
-    try:
-        unit = json.loads(path.read_text()).get("contract_unit", 730) if path.is_file() else 730
-    except (OSError, ValueError, AttributeError):
-        unit = 730
+def _contract_unit(run: Path, summary: dict) -> int:
+    unit = summary.get("contract_unit", 730)
     if not isinstance(unit, int) or isinstance(unit, bool) or unit <= 0:
-        raise InputError(f"{path}: contract_unit {unit!r} is not a positive whole number of GPU-hours")
+        raise InputError(f"{run / 'summary.json'}: contract_unit {unit!r} is not a positive whole number of GPU-hours")
     return unit
 
 
@@ -160,7 +162,8 @@ def read_run(run_dir: str | Path) -> RunData:
     run = Path(run_dir)
     if not run.is_dir():
         raise InputError(f"{run}: no such run directory")
-    run_tick = _tick_micro(run)
+    summary = _summary(run)
+    run_tick = _tick_micro(run, summary)
 
     path = run / "settlements.parquet"
     t = _read_parquet(path, ("date", "series", "price_ticks"))
@@ -205,7 +208,7 @@ def read_run(run_dir: str | Path) -> RunData:
         raise InputError(f"{path}: no fixings")
     fixings = {n: [Fixing(date=d, name=n, value_micro=v, contributors=0, flag=FixingFlag.OK)
                    for d, v in sorted(vals.items())] for n, vals in by.items()}
-    return RunData(run, table, finals, fixings, run_tick, perps, funding, _contract_unit(run))
+    return RunData(run, table, finals, fixings, run_tick, perps, funding, _contract_unit(run, summary))
 
 
 def check_covers(run: RunData, forwards, book: str, perpetual: bool = False) -> None:

@@ -25,7 +25,15 @@ from fractions import Fraction
 
 import msgspec
 
-from cfx.products import Series, business_days, month_days, monthly_average, round_half_up, unfixed_share
+from cfx.products import (
+    Series,
+    business_days,
+    month_days,
+    monthly_average,
+    round_half_up,
+    unfixed_fraction,
+    unfixed_share,
+)
 
 
 def index_name(sku: str, region: str) -> str:
@@ -95,14 +103,6 @@ def expected_price(fixings: Mapping[dt.date, int], year: int, month: int, today:
         else:
             total += latest
     return round_half_up(Fraction(total, len(days)))
-
-
-def unfixed_fraction(year: int, month: int, today: dt.date) -> Fraction:
-    """The share of the month's business days after ``today`` (1 before the
-    month, 0 from its last business day): the forward's remaining exposure
-    to its index, as for a monthly-average future."""
-    days = business_days(*month_days(year, month))
-    return Fraction(sum(1 for d in days if d > today), len(days))
 
 
 def hedge_ratio(year: int, month: int, instrument: Series, today: dt.date) -> float:
