@@ -292,6 +292,9 @@ def test_every_agent_is_registered_and_decodes_from_toml():
     bad = [
         (b'[[agents]]\ntype = "market_maker"\nquote-lots = 0\n', "agents[0].quote-lots"),
         (b'[[agents]]\ntype = "noise_trader"\nmarket-prob = 1.5\n', "agents[0].market-prob"),
+        (b'[[agents]]\ntype = "market_maker"\nperpetual-index-weight = 2.0\n', "agents[0].perpetual-index-weight"),
+        (b'[[agents]]\ntype = "market_maker"\nbatch-flow-ticks-per-lot = -1.0\n', "agents[0].batch-flow-ticks-per-lot"),
+        (b'[[agents]]\ntype = "basis_trader"\nperpetual-threshold-ticks = -0.5\n', "agents[0].perpetual-threshold-ticks"),
         (b'[[agents]]\ntype = "basis_trader"\nseries = ["next"]\n', "agents[0].series[0]"),
         (b'[[agents]]\ntype = "momentum_trader"\nshort-window = 30\nlong-window = 10\n', "agents[0]"),
     ]
