@@ -338,6 +338,7 @@ def test_cli_hedges_against_a_run_with_its_own_prices_and_fixings(sim_run, cfx, 
     rows = [r for r in pq.read_table(out / "daily.parquet").to_pylist() if r["policy"] == "naive"]
     held = [r["contracts_held"] for r in rows]
     assert any(held)
+    assert all(r["funding_micro"] == 0 for r in rows)  # a hedge in monthly futures pays no funding
 
 
 def test_a_book_the_run_does_not_cover_is_refused_in_one_line(sim_run, cfx, tmp_path, capsys):
@@ -543,6 +544,35 @@ def test_hedge_with_the_perpetual_of_a_design_perpetual_run(tmp_path_factory, cf
             n = sign * rows[t - 1]["contracts_held"]
             want += funding_payments({0: n, 1: -n}, mark, rate, 7_300_000).get(0, 0)
     assert naive["funding_paid_micro"] == -want
+    assert sum(r["funding_micro"] for r in rows) == want
     # asked for the months, the same run is refused in one line
     assert cfx(["hedge", str(book), "--run", str(run_dir), "--hedge-with", "months", "--out", str(out)]) == 2
     assert "no monthly futures settlements" in capsys.readouterr().err
+
+
+def test_a_run_with_months_and_a_perpetual_hedges_with_either(tmp_path_factory, cfx, capsys):
+    """``listing = "both"``: ``--hedge-with perpetual`` holds HOP-PERP (makers quote it through the
+    "perp" selector), with the funding its daily column and the summary agree on; by default the
+    hedge takes the months, which a 3-day run does not cover (a month needs its whole delivery
+    period), so the default is refused in one line naming the month."""
+    root = tmp_path_factory.mktemp("both_run")
+    run_dir = root / "run"
+    scen = REPO / "cfx" / "scenarios" / "design_perpetual.toml"
+    assert cfx(["run", str(scen), "--set", "calendar.days=3", "--set", "products.listing=both",
+                "--set", 'agents[0].series=["front", "perp"]',
+                "--out", str(run_dir), "--quiet", "--no-report"]) == 0
+    doc = json.loads((run_dir / "summary.json").read_text())
+    assert doc["volume_by_series"].get("HOP-PERP", 0) > 0 and doc["volume_by_series"].get("HOP-F27", 0) > 0
+    book = root / "book.csv"
+    book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+                    "R,H100,,us-east,2027-01-04,2027-01-29,73000,2.60,buy\n")
+    out = root / "perp"
+    capsys.readouterr()
+    assert cfx(["hedge", str(book), "--run", str(run_dir), "--hedge-with", "perpetual", "--out", str(out)]) == 0
+    hedge = json.loads((out / "summary.json").read_text())
+    assert hedge["inputs"]["hedge_with"] == "perpetual"
+    rows = [r for r in pq.read_table(out / "daily.parquet").to_pylist() if r["policy"] == "naive"]
+    assert hedge["policies"]["naive"]["funding_paid_micro"] == -sum(r["funding_micro"] for r in rows) != 0
+    assert cfx(["hedge", str(book), "--run", str(run_dir), "--out", str(root / "default")]) == 2
+    err = capsys.readouterr().err
+    assert "delivery 2027-01..2027-01 needs 2027-01-01..2027-01-29" in err and "Traceback" not in err

@@ -5,7 +5,9 @@ Files in ``--out DIR``:
 
 - ``daily.parquet`` / ``daily.csv``: one row per (date, policy), columns
   `DAILY_COLUMNS`; ``*_micro`` exact integers, ``*_usd`` and ``hedge_ratio``
-  floats.
+  floats. ``funding_micro`` is the perpetual hedge's funding received (+)
+  or paid (-) that day, already in ``futures_pnl_micro``; 0 when the hedge
+  holds monthly futures.
 - ``summary.json``: inputs, settings and `PolicyResult.summary()` per policy
   (no timestamps: the same inputs and seed give the same bytes).
 - ``cumulative_pnl.png``, ``hedge_ratio.png``, ``basis.png``.
@@ -33,6 +35,7 @@ DAILY_COLUMNS = (
     "policy",
     "forward_pnl_micro",
     "futures_pnl_micro",
+    "funding_micro",
     "hedged_pnl_micro",
     "execution_micro",
     "fees_micro",
@@ -58,6 +61,7 @@ def daily_columns(results: dict[str, PolicyResult]) -> dict[str, list]:
         cols["policy"] += [name] * n
         cols["forward_pnl_micro"] += r.forward_micro.tolist()
         cols["futures_pnl_micro"] += r.futures_micro.tolist()
+        cols["funding_micro"] += r.funding_micro.tolist() if r.funding_micro is not None else [0] * n
         cols["hedged_pnl_micro"] += hedged.tolist()
         cols["execution_micro"] += r.execution_micro.tolist()
         cols["fees_micro"] += r.fees_micro.tolist()
