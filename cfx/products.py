@@ -426,24 +426,43 @@ def twap_window(
     weighted by those calendar days (a Friday fixing counts three days).
     Missing fixings carry forward. Returns as `monthly_average`.
     """
-    first, last = month_days(year, month)
-    days = business_days(first, last)
-    if not 1 <= window_days <= len(days):
+    n_days = len(business_days(*month_days(year, month)))
+    if not 1 <= window_days <= n_days:
         raise InputError(f"window of {window_days} business days does not fit {year}-{month:02d}")
-    window = days[-window_days:]
-    ends = window[1:] + [last + dt.timedelta(days=1)]
+    window = _window_weights(year, month, window_days)
     ordered = sorted(fixings)
     total = 0
     weight = 0
     carried = 0
-    for day, end in zip(window, ends):
+    for day, w in window:
         value, was_carried = _fixing_on(day, fixings, ordered)
-        w = (end - day).days
         total += value * w
         weight += w
         carried += was_carried
     mean = Fraction(total, weight)
     return _to_ticks(mean, tick_micro), round_half_up(mean), len(window), carried
+
+
+def _window_weights(year: int, month: int, window_days: int) -> list[tuple[dt.date, int]]:
+    """The month's last `window_days` business days (at least 1, at most all),
+    each weighted by the calendar days its fixing is in force."""
+    first, last = month_days(year, month)
+    days = business_days(first, last)
+    window = days[-min(max(window_days, 1), len(days)):]
+    ends = window[1:] + [last + dt.timedelta(days=1)]
+    return [(day, (end - day).days) for day, end in zip(window, ends)]
+
+
+def settlement_weights(series: Series) -> list[tuple[dt.date, int]]:
+    """The days whose fixings make `series`' final settlement price, each
+    with its integer weight: every business day of the month at 1
+    (``monthly_average``), or the window's days by calendar days in force
+    (``twap_window``). A perpetual has none (ValueError)."""
+    if series.perpetual:
+        raise ValueError(f"{series.symbol} is a perpetual: it never final-settles")
+    if series.settlement == "monthly_average":
+        return [(day, 1) for day in business_days(*month_days(series.year, series.month))]
+    return _window_weights(series.year, series.month, series.window_days)
 
 
 def unfixed_fraction(year: int, month: int, today: dt.date) -> Fraction:
@@ -464,14 +483,8 @@ def unfixed_share(series: Series, through: dt.date) -> Fraction:
     itself, always 1. 0 once the last day has fixed."""
     if series.perpetual:
         return Fraction(1)
-    if series.settlement == "monthly_average":
-        return unfixed_fraction(series.year, series.month, through)
-    first, last = month_days(series.year, series.month)
-    days = business_days(first, last)
-    window = days[-min(max(series.window_days, 1), len(days)):]
-    ends = window[1:] + [last + dt.timedelta(days=1)]
-    weights = [(end - day).days for day, end in zip(window, ends)]
-    return Fraction(sum(w for day, w in zip(window, weights) if day > through), sum(weights))
+    weights = settlement_weights(series)
+    return Fraction(sum(w for day, w in weights if day > through), sum(w for _, w in weights))
 
 
 def final_settlement(series: Series, fixings: Mapping[dt.date, int]) -> FinalSettlement:

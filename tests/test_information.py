@@ -198,6 +198,34 @@ def test_expected_settlement_moves_intraday_with_the_indicative(recorded):
         assert value == max(1, round((sum(past) + (len(month) - len(past)) * micro) / len(month) / sim.tick_micro))
 
 
+def test_expected_settlement_of_a_twap_window_future_weighs_only_its_window(tmp_path):
+    """products.settlement = twap_window, a 5-day window (Mon 25 - Fri 29 January 2027; Friday's
+    fixing is in force three calendar days, so the weights are 1, 1, 1, 1, 3). On Tuesday 26th the
+    expected final is Monday's fixing at 1/7 plus the indicative seen at 6/7 -- not the month's
+    average of business days, which the month's earlier fixings would drag."""
+    from cfx.sim.loop import Simulation
+    from cfx.sim.outputs import RunWriter
+
+    sc = _small(days=2, indicative_interval_s=600)
+    sc = msgspec.structs.replace(sc, calendar=msgspec.structs.replace(sc.calendar, start=dt.date(2027, 1, 25)),
+                                 products=msgspec.structs.replace(sc.products, settlement="twap_window",
+                                                                  window_days=5))
+    built = build_index(sc)
+    writer = RunWriter(tmp_path)
+    sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday)
+    sim.run()
+    writer.close()
+    sim.information.write_table(tmp_path / "indicative.parquet")
+    agent = next(p.agent for p in sim.participants if isinstance(p.agent, Recorder))
+    published = {r["ts"]: r["value_usd_micro"] for r in _indicative(tmp_path) if r["index"] == "HOPPER"}
+    monday = sim.fixings["HOPPER"][dt.date(2027, 1, 25)]
+    tuesday = [(now, v) for now, v in agent.expected if now >= epoch_ns(dt.date(2027, 1, 26), 0)]
+    assert len(tuesday) >= 2
+    for now, value in tuesday:
+        micro = published[now - MD_NS]
+        assert value == max(1, round((monday + 6 * micro) / 7 / sim.tick_micro))
+
+
 # ---------------------------------------------------------------- seeds and indices
 
 

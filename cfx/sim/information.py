@@ -25,7 +25,7 @@ import numpy as np
 
 from cfx.agents.base import Agent
 from cfx.index.intraday import IndexDay, IntradayIndex
-from cfx.products import Series, business_days, month_days
+from cfx.products import Series, settlement_weights
 from cfx.sim.clock import NS, minutes
 from cfx.sim.scenario import fixing_minute
 
@@ -131,8 +131,9 @@ class IndexPublisher:
 
     def expected(self, s: Series, value_micro: float) -> float:
         """The final settlement (ticks, float) if the index's remaining
-        fixings of the contract month were `value_micro`: the month's
-        official fixings to date plus that value for the other days. A
+        fixings of the contract were `value_micro`: the official fixings to
+        date of the days its rule weighs (the month's business days, or a
+        TWAP window's) plus that value for the others, by their weights. A
         perpetual never final-settles: its anchor is the index itself."""
         if s.perpetual:
             return value_micro / self.sim.tick_micro
@@ -140,11 +141,12 @@ class IndexPublisher:
         if cached is None:
             fixings = self.sim.fixings[s.basket]
             today = self.sim.today
-            days = business_days(*month_days(s.year, s.month))
-            past = [fixings[d] for d in days if d < today and d in fixings]
-            self._month[s.symbol] = cached = (sum(past), len(past), len(days))
-        total, n_past, n = cached
-        return (total + (n - n_past) * value_micro) / n / self.sim.tick_micro
+            weights = settlement_weights(s)
+            past = [(fixings[d], w) for d, w in weights if d < today and d in fixings]
+            self._month[s.symbol] = cached = (sum(v * w for v, w in past), sum(w for _, w in past),
+                                              sum(w for _, w in weights))
+        total, w_past, w_all = cached
+        return (total + (w_all - w_past) * value_micro) / w_all / self.sim.tick_micro
 
     def write_table(self, path: Path) -> None:
         """``indicative.parquet``: time, index, value_usd_micro (as in
