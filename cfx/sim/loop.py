@@ -57,6 +57,7 @@ from cfx.sim.tape import BookTape, TradeTape
 from cfx.types import (
     AuctionUncrossed,
     AdvanceTime,
+    BatchUncrossed,
     CancelOrder,
     EndOfDay,
     LevelChanged,
@@ -364,7 +365,7 @@ class Simulation:
         """The rarer events the run counts or acts on: auctions, session
         changes, band moves, halts, settlement prices, margin calls."""
         t = type(e)
-        if t is AuctionUncrossed:
+        if t is BatchUncrossed or t is AuctionUncrossed:
             self.uncrosses += 1
         elif t is SessionStateChanged:
             if e.old is SessionState.REOPENING_AUCTION and e.new is not SessionState.CLOSED:
