@@ -654,8 +654,7 @@ def test_market_maker_offers_against_a_batch_s_surplus_just_before_the_boundary(
 
 def test_market_maker_without_a_batch_imbalance_share_ignores_the_indicative():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0)
-    assert spec.batch_imbalance_share == 0.0
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, batch_imbalance_share=0.0)
     mm = agent_for(spec)(spec)
     ctx = BatchSurplusCtx(m, mm, 1)
     ctx.shown = Indicative(305, 60, 40, BUY, 0)
