@@ -62,6 +62,7 @@ from cfx.validation import modify_reason, submit_reason
 from cfx.types import (
     AdvanceTime,
     AuctionUncrossed,
+    BatchUncrossed,
     CancelOrder,
     CancelReason,
     Command,
@@ -697,7 +698,7 @@ class Engine:
         """One periodic batch auction at boundary ``ts``: the call auction's
         uncross (reference: the last trade, else the prior settlement), then
         the batch's IOC orders lose what did not fill."""
-        self._uncross(state, cmd, ts, False)
+        self._uncross(state, cmd, ts, False, batch=True)
         live = self._live
         for o in state.batch_ioc:
             if live.get(o.order_id) is o:
@@ -821,9 +822,11 @@ class Engine:
                 self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, None, 0, 0, None))
         state.indicative = key
 
-    def _uncross(self, state: _SeriesState, cmd: int, ts: int, opening: bool) -> None:
-        """Execute the call: every fill at the one uncross price (see
-        cfx/auction.py for the price and allocation rules). The side
+    def _uncross(self, state: _SeriesState, cmd: int, ts: int, opening: bool, batch: bool = False) -> None:
+        """Execute the call (``batch``: a periodic batch, told by its event,
+        `BatchUncrossed`, from a call's `AuctionUncrossed`): every fill at
+        the one uncross price (see cfx/auction.py for the price and
+        allocation rules). The side
         with the surplus counts as the aggressor (buy when balanced). Market
         orders left over are cancelled. The breaker restarts from the
         auction's price, or, after a reopening call that traded nothing,
@@ -834,8 +837,8 @@ class Engine:
         if result is not None and result.volume:
             price = result.price
             aggressor = result.imbalance_side or BUY
-            self._emit(AuctionUncrossed(self._next(), cmd, ts, book.series, price, result.volume,
-                                                result.imbalance, result.imbalance_side))
+            self._emit((BatchUncrossed if batch else AuctionUncrossed)(
+                self._next(), cmd, ts, book.series, price, result.volume, result.imbalance, result.imbalance_side))
             for fill in result.fills:
                 buy, sell = live[fill.buy_id], live[fill.sell_id]
                 maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)

@@ -7,17 +7,21 @@ statistical issues"; Vyetrenko et al. 2020, "Get Real: Realism Metrics for
 Robust Limit Order Book Market Simulations"; Lillo & Farmer 2004, "The long
 memory of the efficient market"). This module measures them from what a run
 writes (``trades``, ``book_top``, ``agents``, ``settlements``, ``fixings``
-Parquet tables, ``summary.json``; ``events`` only for the call-auction
+Parquet tables, ``summary.json``; ``events`` only for the auction
 uncrosses), so a change to agents or the information process can be judged
 by numbers rather than by eye.
 
-The front month of a day is the series with the most continuous-trading
-volume that day (ties and days without trades: the nearest expiry); every
+The front month of a day is the series with the most trading-day volume
+that day (ties and days without trades: the nearest expiry); every
 intraday figure pools the days, each day on its own front month. Returns are
 taken within a day only (never across the overnight gap); an ACF pools the
 days' lagged products (one mean and variance over all days, products only
-within a day). Continuous trading only: trades printed by a call auction
-(the open, a breaker's reopening) are left out.
+within a day). The trading day's trades only: trades printed by a call
+auction (`AuctionUncrossed`: the open, a breaker's reopening) are left
+out. A series that matches in periodic batches prints every trade of its
+trading day by a batch's uncross (`BatchUncrossed`), so those are kept and
+measured: in a batch run the facts are the batch prints' (the report says
+so, with how many batches printed them).
 
 Pure analytics: floats and numpy only; reads a run, never writes one except
 ``facts.json``. A column or table that is missing is reported in the fact it
@@ -303,34 +307,41 @@ class _Run:
         self.settlements, self.settlements_missing = _table(path, "settlements",
                                                             ["date", "series", "price_ticks", "tier"])
         self.fixings, self.fixings_missing = _table(path, "fixings", ["date", "index", "value_usd_micro"])
-        self.auctions = self._auctions()
-        self._continuous()
+        self.auctions, self.batches = self._auctions()
+        self._trading_day()
         self.front = self._front_by_day()
 
-    def _auctions(self) -> set[tuple[int, str]]:
-        """(ts, series) of every call-auction uncross, from the event log."""
+    def _auctions(self) -> tuple[set[tuple[int, str]], int]:
+        """(ts, series) of every call-auction uncross (`AuctionUncrossed`),
+        and how many periodic batches uncrossed (`BatchUncrossed`), from the
+        event log."""
         file = self.path / "events.parquet"
         if not file.is_file():
-            return set()
+            return set(), 0
         try:
-            t = pq.read_table(file, columns=["time", "series", "type"], filters=[("type", "=", "AuctionUncrossed")])
+            t = pq.read_table(file, columns=["time", "series", "type"],
+                              filters=[("type", "in", ["AuctionUncrossed", "BatchUncrossed"])])
         except (pa.ArrowException, OSError, KeyError):
-            return set()
-        return set(zip(t.column("time").cast(pa.int64()).to_pylist(), t.column("series").to_pylist()))
+            return set(), 0
+        calls = np.asarray(t.column("type").to_pylist(), dtype=object) == "AuctionUncrossed"
+        times = t.column("time").cast(pa.int64()).to_pylist()
+        series = t.column("series").to_pylist()
+        return {(ts, s) for ts, s, c in zip(times, series, calls) if c}, int(len(calls) - calls.sum())
 
-    def _continuous(self) -> None:
+    def _trading_day(self) -> None:
+        """``measured``: the trades less those a call auction printed (batch prints stay)."""
         tr = self.trades
         n = len(next(iter(tr.values()), []))
         if self.auctions and n and "time" in tr and "series" in tr:
             keep = np.array([(int(t), s) not in self.auctions for t, s in zip(tr["time"], tr["series"])], dtype=bool)
         else:
             keep = np.ones(n, dtype=bool)
-        self.cont = {k: v[keep] for k, v in tr.items()}
+        self.measured = {k: v[keep] for k, v in tr.items()}
         self.auction_trades = int(n - keep.sum())
 
     def _front_by_day(self) -> dict[np.datetime64, str]:
         front: dict[np.datetime64, str] = {}
-        tr = self.cont
+        tr = self.measured
         if "time" in tr and "series" in tr and "qty_lots" in tr and len(tr["time"]):
             days = tr["time"].astype("int64").astype("datetime64[ns]").astype("datetime64[D]")
             vol: dict[tuple, float] = {}
@@ -422,7 +433,7 @@ def _sign_facts(run: _Run) -> list[dict]:
     need = [c for c in ("time", "series", "taker_id", "aggressor") if c in run.trades_missing]
     if need:
         return [_missing(n, t, LILLO_FARMER, f"trades lacks {', '.join(need)}") for n, t in zip(names, targets)]
-    tr = run.cont
+    tr = run.measured
     keep = run.in_front(tr["time"], tr["series"])
     days = tr["time"].astype("int64")[keep].astype("datetime64[ns]").astype("datetime64[D]")
     signs = order_signs(days, tr["taker_id"][keep], tr["aggressor"][keep])
@@ -443,7 +454,7 @@ def _share_facts(run: _Run) -> list[dict]:
     if need or not kinds:
         what = f"trades lacks {', '.join(need)}" if need else "agents table lacks account/agent_type"
         return [_missing(n, t, DESIGN, what) for n, t in zip(names, targets)]
-    tr = run.cont
+    tr = run.measured
     keep = run.in_front(tr["time"], tr["series"])
     mk = np.array([kinds.get(int(a), "other") for a in tr["maker_account"][keep]], dtype=object)
     tk = np.array([kinds.get(int(a), "other") for a in tr["taker_account"][keep]], dtype=object)
@@ -481,7 +492,7 @@ def _u_shape_fact(run: _Run) -> dict:
     sessions = run.sessions()
     if need or not sessions:
         return _missing(name, target, VYETRENKO, f"trades lacks {', '.join(need)}" if need else "no book snapshots")
-    tr = run.cont
+    tr = run.measured
     keep = run.in_front(tr["time"], tr["series"])
     prof = hourly_volume(tr["time"].astype("int64")[keep], tr["qty_lots"][keep], sessions)
     first, last = u_shape_ratios(prof)
@@ -546,10 +557,18 @@ def measure(run_dir: str | Path) -> dict:
              _u_shape_fact(run), _lead_fact(run)]
     passed = sum(f["pass"] for f in facts)
     fronts = sorted(set(run.front.values()), key=_expiry)
+    batch = run.batches > 0
+    measured = len(next(iter(run.measured.values()), []))
     return {
         "facts": facts, "passed": passed, "failed": len(facts) - passed,
         "run": {"dir": str(run.path), "scenario": run.summary.get("scenario"), "seed": run.summary.get("seed"),
-                "days": len(run.front), "front_months": fronts, "auction_trades_left_out": run.auction_trades},
+                "days": len(run.front), "front_months": fronts, "auction_trades_left_out": run.auction_trades,
+                "matching": "batch" if batch else "continuous", "batch_uncrosses": run.batches,
+                "trades_measured": measured,
+                "measured": (f"batch prints: {measured} trades of {run.batches} periodic batch uncrosses; "
+                             f"{run.auction_trades} call-auction trades left out" if batch else
+                             f"continuous trading: {measured} trades; {run.auction_trades} call-auction trades "
+                             "left out")},
     }
 
 
@@ -571,8 +590,10 @@ def facts_html(result: dict) -> str:
             "<th>result</th><th>source of the target</th><th>note</th></tr>" + "".join(rows) + "</table>"
             f'<p class="note">{result["passed"]} passed, {result["failed"]} failed; front months '
             f'{html.escape(", ".join(result["run"]["front_months"]))}. Computed by <code>cfx facts RUN_DIR</code>: '
-            "front month = the series with the most continuous volume each day; returns within a day only; "
-            "call-auction trades left out.</p>")
+            + ("front month = the series with the most continuous volume each day; returns within a day only; "
+               "call-auction trades left out.</p>" if result["run"].get("matching") != "batch" else
+               "front month = the series with the most volume each day; returns within a day only; measured "
+               f'the {html.escape(result["run"]["measured"])}.</p>'))
 
 
 def main(args: Any) -> Output:

@@ -548,7 +548,24 @@ class IndicativeUncross(_Msg):
 
 
 class AuctionUncrossed(_Msg):
-    """A call auction executed ``volume`` lots at ``price`` (its Trades follow)."""
+    """A call auction (the open, a reopening after a halt) executed
+    ``volume`` lots at ``price`` (its Trades follow)."""
+
+    seq: int
+    cmd: int
+    ts: int
+    series: str
+    price: int
+    volume: int
+    imbalance: int
+    imbalance_side: Side | None = None
+
+
+class BatchUncrossed(_Msg):
+    """A periodic batch auction (cfx/batch.py) executed ``volume`` lots at
+    ``price`` at its boundary (its Trades follow): the same uncross as a
+    call's, told apart because in a batch series it is how every trade of
+    the trading day prints, while a call's is the open or a reopening."""
 
     seq: int
     cmd: int
@@ -582,6 +599,7 @@ Event = (
     | SeriesHalted
     | IndicativeUncross
     | AuctionUncrossed
+    | BatchUncrossed
     | PriceBandChanged
     | SettlementPrice
     | VariationMarginPaid

@@ -9,7 +9,8 @@ from cfx.sim import scenario as scn
 from cfx.sim.loop import Simulation
 from cfx.sim.outputs import RunWriter
 from cfx.sim.run import build_fixings
-from cfx.sim.tape import BookTape, TradeTape
+from cfx.sim.tape import BookTape, IndicativeTape, TradeTape
+from cfx.agents.base import NO_INDICATIVE, Indicative
 from cfx.types import Side
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -97,3 +98,61 @@ def test_market_maker_requote_timer_keeps_its_poisson_rate_despite_catch_up_wake
         expected = seconds * 1e9 / mm.spec.requote_interval_ns
         assert abs(mm.timer_wakeups - expected) < 5 * expected ** 0.5, (mm.timer_wakeups, expected)
     assert sim.stats["wakeups"] > sum(mm.timer_wakeups for mm in mms)  # catch-ups happened too
+
+
+def test_indicative_tape_shows_the_indicative_as_it_was_and_an_uncross_voids_it():
+    t = IndicativeTape()
+    assert t.at(100) == NO_INDICATIVE
+    t.record(10, 101, 8, 2, BUY)
+    t.record(20, 103, 9, 0, None)
+    t.record(20, 102, 9, 1, BUY)  # a later publication at the same time replaces it
+    t.void(30)  # the batch uncrossed at 30
+    t.void(31)  # already void: nothing new
+    assert t.at(5) == NO_INDICATIVE
+    assert t.at(15) == Indicative(101, 8, 2, BUY, 10)
+    assert t.at(29) == Indicative(102, 9, 1, BUY, 20)
+    assert t.at(30) == t.at(1_000) == Indicative(None, 0, 0, None, 30)
+    t.trim()
+    assert t.times == [30] and t.at(1_000).price is None
+
+
+def test_agents_see_the_published_indicative_uncross_after_their_market_data_latency(tmp_path):
+    """A batch run: at every routing of events, each agent's
+    `Context.indicative` is the last `IndicativeUncross` published at or
+    before now minus its market-data latency (void after an uncross)."""
+    from cfx import api
+    from cfx.types import AuctionUncrossed, BatchUncrossed, IndicativeUncross
+
+    sc = api.load(SMALL, **{"products.matching": "batch", "products.batch-interval-ms": 1000, "calendar.days": 1})
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    log: dict[str, list[tuple[int, tuple]]] = {}
+    route = sim._route
+    seen = {"checked": 0, "priced": 0, "behind": 0}
+
+    def expected(series: str, as_of: int) -> tuple:
+        out = (None, 0, 0, None)
+        for ts, view in log.get(series, []):
+            if ts > as_of:
+                break
+            out = view
+        return out
+
+    def check_then_route(events):
+        route(events)
+        for e in events:
+            if type(e) is IndicativeUncross:
+                log.setdefault(e.series, []).append((e.ts, (e.price, e.volume, e.imbalance, e.imbalance_side)))
+            elif type(e) in (BatchUncrossed, AuctionUncrossed):
+                log.setdefault(e.series, []).append((e.ts, (None, 0, 0, None)))
+        for p in sim.participants[:3]:
+            for series in sim.series:
+                got = p.ctx.indicative(series)
+                want = expected(series, sim.now - p.md_ns)
+                assert (got.price, got.volume, got.imbalance, got.imbalance_side) == want
+                seen["checked"] += 1
+                seen["priced"] += got.price is not None
+                seen["behind"] += want != expected(series, sim.now)  # latency hides the latest
+
+    sim._route = check_then_route
+    sim.run()
+    assert seen["priced"] > 100 and seen["behind"] > 0, seen

@@ -33,7 +33,7 @@ from cfx.agents import (
     Quote,
     agent_for,
 )
-from cfx.agents.base import HOUR, SECOND, AgentSpec
+from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, AgentSpec, Indicative
 from cfx.engine import Engine
 from cfx.types import (
     CancelOrder,
@@ -294,6 +294,7 @@ def test_every_agent_is_registered_and_decodes_from_toml():
         (b'[[agents]]\ntype = "noise_trader"\nmarket-prob = 1.5\n', "agents[0].market-prob"),
         (b'[[agents]]\ntype = "market_maker"\nperpetual-index-weight = 2.0\n', "agents[0].perpetual-index-weight"),
         (b'[[agents]]\ntype = "market_maker"\nbatch-flow-ticks-per-lot = -1.0\n', "agents[0].batch-flow-ticks-per-lot"),
+        (b'[[agents]]\ntype = "market_maker"\nbatch-imbalance-share = 1.5\n', "agents[0].batch-imbalance-share"),
         (b'[[agents]]\ntype = "basis_trader"\nperpetual-threshold-ticks = -0.5\n', "agents[0].perpetual-threshold-ticks"),
         (b'[[agents]]\ntype = "basis_trader"\nseries = ["next"]\n', "agents[0].series[0]"),
         (b'[[agents]]\ntype = "momentum_trader"\nshort-window = 30\nlong-window = 10\n', "agents[0]"),
@@ -599,6 +600,69 @@ def test_market_maker_in_batch_matching_does_not_read_a_batch_s_volume_as_flow()
         fair[batch_flow] = mm.fair_value(H27)
     assert fair[0.0] == pytest.approx(300, abs=0.05)  # the default: no flow read from batches
     assert fair[0.1] == pytest.approx(302, abs=0.05)  # as continuous, where asked for
+
+
+class BatchSurplusCtx(FakeCtx):
+    """A `FakeCtx` on a venue that matches in 1-second batches and publishes ``shown`` as the indicative."""
+
+    shown = NO_INDICATIVE
+
+    def batch_interval_ns(self) -> int:
+        return SECOND
+
+    def indicative(self, series: str) -> Indicative:
+        return self.shown
+
+
+def test_market_maker_offers_against_a_batch_s_surplus_just_before_the_boundary():
+    m = mm_market(300)
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, skew_ticks_per_lot=0.1,
+                   max_position=100, batch_imbalance_share=0.5, requote_interval_ns=3600 * SECOND)
+    mm = agent_for(spec)(spec)
+    ctx = BatchSurplusCtx(m, mm, 1)
+    m.now = 10 * SECOND + SECOND // 4
+    ctx.start()
+    assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}  # res 300, h 2
+    # buyers left over at 305 (>= res + h = 302): sell them half the 40-lot surplus, limit 302
+    ctx.shown = Indicative(305, 60, 40, BUY, m.now)
+    assert mm.surplus_order(ctx, H27) == (SELL, 20, 302)
+    mm.on_market_data(ctx, H27)
+
+    def iocs():
+        return [c for c in sent_by(m, 1) if type(c) is SubmitOrder and c.tif is TimeInForce.IOC]
+
+    lead = 2 * (spec.latency.entry_ns + spec.latency.market_data_ns) + 20 * spec.latency.jitter_ns
+    m.run(11 * SECOND - lead)
+    assert not iocs()  # not yet: it waits until just before the boundary at 11 s
+    ctx.shown = Indicative(306, 70, 50, BUY, m.now)  # more buyers came meanwhile: it sees the latest
+    m.run(11 * SECOND)
+    (ioc,) = iocs()
+    assert (ioc.ts, ioc.side, ioc.qty, ioc.price) == (11 * SECOND - lead, SELL, 25, 302)
+    assert mm.imbalance_orders == 1
+    # not rich enough (301 < 302), or the other way: sellers left over at 297 (<= 298): buy, limit 298
+    ctx.shown = Indicative(301, 60, 40, BUY, m.now)
+    assert mm.surplus_order(ctx, H27) is None
+    ctx.shown = Indicative(297, 60, 40, SELL, m.now)
+    assert mm.surplus_order(ctx, H27) == (BUY, 20, 298)
+    # long 90 lots: res 291, limit 289 for the buy; room 100 - 90 - its resting bids' 5 lots = 5
+    m.positions[(1, H27)] = 90
+    ctx.shown = Indicative(280, 60, 40, SELL, m.now)
+    assert mm.surplus_order(ctx, H27) == (BUY, 5, 289)
+    ctx.shown = Indicative(None, 0, 0, None, m.now)  # the batch uncrossed: nothing indicated
+    assert mm.surplus_order(ctx, H27) is None
+
+
+def test_market_maker_without_a_batch_imbalance_share_ignores_the_indicative():
+    m = mm_market(300)
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, batch_imbalance_share=0.0)
+    mm = agent_for(spec)(spec)
+    ctx = BatchSurplusCtx(m, mm, 1)
+    ctx.shown = Indicative(305, 60, 40, BUY, 0)
+    ctx.start()
+    mm.on_market_data(ctx, H27)
+    m.run(10 * SECOND)
+    assert mm.surplus_order(ctx, H27) is None and mm.imbalance_orders == 0
+    assert not [c for c in sent_by(m, 1) if type(c) is SubmitOrder and c.tif is TimeInForce.IOC]
 
 
 def test_market_maker_joins_the_touch_when_its_edge_allows():

@@ -14,6 +14,7 @@ from cfx.session import SessionSchedule
 from cfx.types import (
     AdvanceTime,
     AuctionUncrossed,
+    BatchUncrossed,
     CancelOrder,
     CancelReason,
     IndicativeUncross,
@@ -77,7 +78,7 @@ def test_orders_collect_unmatched_and_uncross_at_the_boundary_at_one_price():
     assert (ind.price, ind.volume, ind.imbalance, ind.imbalance_side) == (101, 8, 2, BUY)
     assert e.next_batch() == OPEN + NS
     evs = send(e, AdvanceTime(OPEN + NS))
-    (u,) = of(evs, AuctionUncrossed)
+    (u,) = of(evs, BatchUncrossed)
     assert (u.ts, u.price, u.volume, u.imbalance, u.imbalance_side) == (OPEN + NS, 101, 8, 2, BUY)
     # the surplus side (buy) is the aggressor; fills in priority: the 99 sell first
     assert trades(evs) == [(OPEN + NS, 101, 4, 2, 1), (OPEN + NS, 101, 4, 3, 1)]
@@ -96,7 +97,7 @@ def test_a_tie_over_a_range_goes_to_the_price_nearest_the_last_trade():
     # demand 7 up to 102, 5 from 103 to 105; supply 5 from 100 on: volume 5 on [100, 105],
     # imbalance 2 up to 102 and 0 on [103, 105]; nearest the reference (last trade 101): 103
     evs = send(e, AdvanceTime(OPEN + 2 * NS))
-    (u,) = of(evs, AuctionUncrossed)
+    (u,) = of(evs, BatchUncrossed)
     assert (u.price, u.volume, u.imbalance, u.imbalance_side) == (103, 5, 0, None)
     assert trades(evs) == [(OPEN + 2 * NS, 103, 5, 4, 3)]  # balanced: buy counts as the aggressor
     assert e.book(S).depth() == ([(102, 2)], [])
@@ -107,7 +108,7 @@ def test_the_prior_settlement_is_the_reference_before_the_first_trade():
     order(e, 1, BUY, 5, 106)
     order(e, 2, SELL, 5, 100)
     evs = send(e, AdvanceTime(OPEN + NS))
-    assert of(evs, AuctionUncrossed)[0].price == 104
+    assert of(evs, BatchUncrossed)[0].price == 104
 
 
 def test_a_one_sided_book_does_not_uncross_and_needs_no_wake_up():
@@ -116,7 +117,7 @@ def test_a_one_sided_book_does_not_uncross_and_needs_no_wake_up():
     order(e, 2, BUY, 3, 101)
     assert e.next_batch() is None
     evs = send(e, AdvanceTime(OPEN + 5 * NS))
-    assert not of(evs, AuctionUncrossed) and not of(evs, Trade)
+    assert not of(evs, BatchUncrossed) and not of(evs, Trade)
     assert e.book(S).depth() == ([(101, 3), (100, 5)], [])
 
 
@@ -124,7 +125,7 @@ def test_an_order_at_exactly_a_boundary_joins_the_next_batch():
     e = batch_engine()
     order(e, 1, BUY, 5, 100, ts=OPEN + NS // 2)
     evs = order(e, 2, SELL, 5, 100, ts=OPEN + NS)  # the boundary: the batch at OPEN + NS runs first
-    assert not of(evs, Trade) and not of(evs, AuctionUncrossed)
+    assert not of(evs, Trade) and not of(evs, BatchUncrossed)
     assert e.next_batch() == OPEN + 2 * NS
     evs = send(e, AdvanceTime(OPEN + 2 * NS - 1))
     assert not of(evs, Trade)
@@ -188,10 +189,14 @@ def test_the_close_boundary_uncrosses_the_last_batch_and_the_open_is_the_opening
     order(e, 1, BUY, 5, 100, ts=7 * 3600 * NS + 1)  # pre-open: for the opening call
     order(e, 2, SELL, 2, 100, ts=7 * 3600 * NS + 2)
     evs = send(e, AdvanceTime(OPEN))
-    assert [len(of(evs, AuctionUncrossed)), trades(evs)] == [1, [(OPEN, 100, 2, 2, 1)]]
+    # the open is a call auction, told apart from the batches by its event
+    assert [len(of(evs, AuctionUncrossed)), len(of(evs, BatchUncrossed)), trades(evs)] == \
+        [1, 0, [(OPEN, 100, 2, 2, 1)]]
     order(e, 3, SELL, 3, 100, ts=CLOSE - 1)
     evs = send(e, AdvanceTime(CLOSE))
     assert trades(evs) == [(CLOSE, 100, 3, 3, 1)]
+    (u,) = of(evs, BatchUncrossed)  # the close's boundary: the day's last batch, not a call
+    assert (u.ts, u.price, u.volume) == (CLOSE, 100, 3) and not of(evs, AuctionUncrossed)
     assert e.session_state(S) is SessionState.CLOSED
 
 
@@ -224,7 +229,7 @@ def test_a_batch_is_the_same_in_one_burst_or_spread_over_the_interval_and_is_the
         for oid, ((side, price, qty), ts) in enumerate(zip(orders, times), start=1):
             order(e, oid, side, qty, price, ts=ts)
         evs = send(e, AdvanceTime(start + NS))
-        results.append((trades(evs), [(u.price, u.volume, u.imbalance) for u in of(evs, AuctionUncrossed)],
+        results.append((trades(evs), [(u.price, u.volume, u.imbalance) for u in of(evs, BatchUncrossed)],
                         e.book(S).depth(50)))
     assert results[0] == results[1]
     expected = uncross([AuctionOrder(oid, oid, side, price, qty, oid)

@@ -156,9 +156,11 @@ def _write(path: Path, name: str, cols: dict, schema: pa.Schema | None = None) -
 
 
 def write_run(path: Path, *, trades: list[dict], book: list[tuple], agents: dict[int, str],
-              settlements: list[tuple] = (), fixings: list[tuple] = (), auctions: list[tuple] = ()) -> Path:
+              settlements: list[tuple] = (), fixings: list[tuple] = (), auctions: list[tuple] = (),
+              batches: list[tuple] = ()) -> Path:
     """A run directory with exactly these rows (book rows: ts, series, bid,
-    ask), in the tables' real schemas."""
+    ask; ``auctions`` the call auctions' (ts, series), ``batches`` the
+    periodic batches'), in the tables' real schemas."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "summary.json").write_text(json.dumps({"scenario": "synthetic", "seed": 1}))
     n = len(trades)
@@ -185,9 +187,11 @@ def write_run(path: Path, *, trades: list[dict], book: list[tuple], agents: dict
         "tier": pa.array([s[3] if len(s) > 3 else "vwap" for s in settlements], pa.string()),
     })
     tables.write(fixings_table([(f[0], "HOPPER", f[1], 0, "ok") for f in fixings]), path / "fixings.parquet")
-    _write(path, "events", {"time": pa.array([a[0] for a in auctions], pa.int64()).cast(tables.TIME),
-                            "series": pa.array([a[1] for a in auctions], pa.string()),
-                            "type": pa.array(["AuctionUncrossed"] * len(auctions), pa.string())})
+    uncrosses = [*auctions, *batches]
+    _write(path, "events", {"time": pa.array([a[0] for a in uncrosses], pa.int64()).cast(tables.TIME),
+                            "series": pa.array([a[1] for a in uncrosses], pa.string()),
+                            "type": pa.array(["AuctionUncrossed"] * len(auctions)
+                                             + ["BatchUncrossed"] * len(batches), pa.string())})
     return path
 
 
@@ -255,6 +259,49 @@ def test_measure_on_a_synthetic_run_gives_the_known_figures(tmp_path):
     assert u["pass"] is False and u["value"] is None
     assert u["note"].endswith("lots per session hour: 0, 240, 80, 0, 0, 0, 0, 0")
     assert result["passed"] + result["failed"] == len(result["facts"]) == 12
+
+
+def test_a_batch_run_measures_its_batch_prints_and_leaves_out_the_opening_calls(tmp_path):
+    days = business_days(2)
+    book = _snapshots(days, "HOP-F27", lambda i, m: 100)
+    mm, noise, value = 1, 2, 3
+    agents = {mm: "market_maker", noise: "noise_trader", value: "value_trader"}
+    trades, batches, calls = [], [], []
+    for d in days:
+        calls.append((ns(d, 8), "HOP-F27"))  # the opening call: 100 lots between noise traders
+        trades.append({"ts": ns(d, 8), "qty": 100, "maker": noise, "taker": noise, "taker_id": 1})
+        for k in range(30):  # one batch a minute from 09:00, two fills each (one surplus side, one sign)
+            ts = ns(d, 9, k)
+            batches.append((ts, "HOP-F27"))
+            side = "buy" if (k // 3) % 2 == 0 else "sell"
+            trades.append({"ts": ts, "qty": 3, "maker": mm, "taker": value, "taker_id": 1000 * d.day + k,
+                           "side": side})
+            trades.append({"ts": ts, "qty": 1, "maker": noise, "taker": value, "taker_id": 1000 * d.day + k,
+                           "side": side})
+    run = write_run(tmp_path / "batch", trades=trades, book=book, agents=agents, auctions=calls, batches=batches)
+    result = facts.measure(run)
+    f = _by_name(result)
+    r = result["run"]
+    assert (r["matching"], r["batch_uncrosses"], r["auction_trades_left_out"], r["trades_measured"]) == \
+        ("batch", 60, 2, 120)
+    assert r["measured"] == "batch prints: 120 trades of 60 periodic batch uncrosses; 2 call-auction trades left out"
+    # the batch prints are measured, the calls' 200 lots are not: mm made 90 of 120 maker lots
+    assert f["market-maker share of maker lots"]["value"] == pytest.approx(0.75)
+    assert f["noise-trader share of all lots"]["value"] == pytest.approx(30 / 240)
+    signs = [1.0 if (k // 3) % 2 == 0 else -1.0 for k in range(30)]
+    assert f["order-sign ACF lag 1"]["value"] == pytest.approx(facts.pooled_acf([np.array(signs)] * 2, (1,))[1],
+                                                               abs=1e-4)
+    assert "measured the batch prints: 120 trades" in facts.facts_html(result)
+
+
+def test_a_continuous_run_says_it_measured_continuous_trading(tmp_path):
+    days = business_days(1)
+    trades = [{"ts": ns(days[0], 9, k), "maker": 1, "taker": 2} for k in range(5)]
+    run = write_run(tmp_path / "cont", trades=trades, book=_snapshots(days, "HOP-F27", lambda i, m: 100),
+                    agents={1: "market_maker", 2: "value_trader"}, auctions=[(ns(days[0], 9, 0), "HOP-F27")])
+    r = facts.measure(run)["run"]
+    assert (r["matching"], r["batch_uncrosses"], r["auction_trades_left_out"], r["trades_measured"]) == \
+        ("continuous", 0, 1, 4)
 
 
 def _lead_run(path: Path, lag: int) -> dict:
@@ -405,3 +452,20 @@ def test_the_baseline_keeps_its_realism_on_two_days(baseline_two_days):
     assert f["noise-trader share of all lots"]["value"] < 0.35
     assert f["|1-min return| ACF lags 1-10"]["value"] > 0.0
     assert f["intraday volume U-shape (first, last hour / median of the hours between)"]["value"][1] > 1.2
+
+
+def test_cfx_facts_on_a_short_design_batch_run_measures_its_batch_prints(tmp_path, capsys):
+    from cfx import api
+
+    sc = api.load("design_batch", **{"calendar.days": 1, "calendar.settlement-start": "09:15",
+                                     "calendar.close": "09:30"})
+    out = tmp_path / "batch"
+    run_scenario(sc, out, progress=False)
+    capsys.readouterr()
+    assert cli.main(["facts", str(out)]) == 0
+    r = json.loads(capsys.readouterr().out)["run"]
+    assert r["matching"] == "batch" and r["batch_uncrosses"] > 100
+    trades = pq.read_table(out / "trades.parquet").num_rows
+    # every trade but the opening calls' is measured (before BatchUncrossed, every one was left out)
+    assert r["trades_measured"] > 100 and r["trades_measured"] + r["auction_trades_left_out"] == trades
+    assert r["auction_trades_left_out"] < 20

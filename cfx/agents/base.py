@@ -134,6 +134,25 @@ class PublicTrade(msgspec.Struct, frozen=True, gc=False):
     aggressor: Side
 
 
+class Indicative(msgspec.Struct, frozen=True, gc=False):
+    """The indicative uncross of a series' call or next batch as an agent
+    sees it (after its market-data latency; `Context.indicative`): the
+    price and lots an uncross would have now and the unmatched surplus
+    (``imbalance`` lots on ``imbalance_side``, None when balanced).
+    ``price`` None (volume 0): no uncross is indicated (the book does not
+    cross, nothing was published yet, or the last batch has just
+    uncrossed). ``ts``: when it was published (0: never)."""
+
+    price: int | None
+    volume: int
+    imbalance: int
+    imbalance_side: Side | None
+    ts: int = 0
+
+
+NO_INDICATIVE = Indicative(None, 0, 0, None, 0)
+
+
 class Trigger(msgspec.Struct, frozen=True, kw_only=True):
     """Which changes of one series' published market data call an agent's
     `on_market_data` (register with `Context.watch`). Any named change
@@ -147,6 +166,9 @@ class Trigger(msgspec.Struct, frozen=True, kw_only=True):
       higher, having been below it (edge-triggered: once per crossing).
     - ``below``: the best ask or the last trade price reached ``below`` or
       lower, having been above it.
+    - ``indicative``: the venue published a new indicative uncross of the
+      series (during a call, or between batches; read it with
+      `Context.indicative`).
 
     Its own resting order touched: ``above`` = its ask's price, ``below`` =
     its bid's price (the other side reached it, or a trade printed at it)."""
@@ -156,11 +178,15 @@ class Trigger(msgspec.Struct, frozen=True, kw_only=True):
     trade: bool = False
     above: int | None = None
     below: int | None = None
+    indicative: bool = False
 
-    def fires(self, before: Quote, after: Quote, printed: bool) -> bool:
+    def fires(self, before: Quote, after: Quote, printed: bool, indicated: bool = False) -> bool:
         """Whether the change from ``before`` to ``after`` (``printed``: a
-        trade printed in between) is one this trigger names."""
+        trade printed in between; ``indicated``: an indicative uncross was
+        published) is one this trigger names."""
         if self.quote and before != after:
+            return True
+        if self.indicative and indicated:
             return True
         if self.best and (before.bid != after.bid or before.ask != after.ask):
             return True
@@ -216,6 +242,8 @@ class Context(Protocol):
     def days_to_expiry(self, series: str) -> int: ...  # business days after today until its last trading day
     def contract(self, series: str) -> Series: ...  # its terms (month, settlement rule), listed or not
     def batch_interval_ns(self) -> int: ...  # the periodic batch interval (products.matching "batch"); 0: continuous
+    # the latest indicative uncross of a call or the next batch as seen (after market-data latency)
+    def indicative(self, series: str) -> Indicative: ...
     def perpetual(self, basket: str | None = None) -> str | None: ...  # the listed perpetual (HOP-PERP), or None
     def funding_rate(self, series: str) -> int | None: ...  # a perpetual's predicted funding rate (1e-8; + longs pay)
     def settlement_window(self) -> tuple[int, int]: ...  # today's [start, end) ns of the settlement window

@@ -40,14 +40,23 @@ from cfx.agents.common import (
     resolve_all,
 )
 from cfx.products import is_perpetual_symbol
-from cfx.types import Trade
+from cfx.types import TimeInForce, Trade
 
 HalfSpread = Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
 ON_QUOTE = Trigger(quote=True)  # a market maker requotes on any change of its series' top of book
+ON_QUOTE_OR_INDICATIVE = Trigger(quote=True, indicative=True)  # in batch matching, also the next batch's indicative
+BATCH_ALARM = "batch:"  # + series: the wake-up before a boundary that offers against the batch's surplus
 
 
 class MarketMakerSpec(SeriesSpec, tag="market_maker"):
-    """Parameters of a `MarketMaker` (prices in ticks, sizes in lots)."""
+    """Parameters of a `MarketMaker` (prices in ticks, sizes in lots).
+
+    Under batch matching (``[products] matching = "batch"``) two keys take
+    effect: ``batch-flow-ticks-per-lot`` replaces ``flow-ticks-per-lot``,
+    and ``batch-imbalance-share`` (0 to 1; 0: off) is the share of the next
+    batch's published surplus (`Context.indicative`) it offers to take just
+    before the boundary, with an IOC order on the other side at its
+    reservation price ± half spread, within ``max-position``."""
 
     latency: Latency = latency_default(50_000, 10_000)
     series: SeriesList = ("front", "front+1")
@@ -76,6 +85,7 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     perpetual_index_weight: Probability = 1.0
     perpetual_anchor_halflife_s: NonNegativeFloat = 30.0
     batch_flow_ticks_per_lot: TicksF = 0.0
+    batch_imbalance_share: Probability = 0.5
 
     def __post_init__(self) -> None:
         if self.max_half_spread_ticks < self.half_spread_ticks:
@@ -179,6 +189,21 @@ class MarketMaker(Agent):
     sides' orders meeting at one price, not a taker's flow, and read as
     flow it walks the fair value away (design_batch, seed 42, 5 days:
     settlement volatility 0.51 with 0.08, 0.10 with 0).
+    There too, with ``batch_imbalance_share`` > 0 it offers liquidity
+    against a batch's published surplus (the closing-auction imbalance
+    liquidity of Xetra and CME, what Budish-Cramton-Shim makers do in a
+    batch): it watches the next batch's indicative uncross
+    (`Context.indicative`) and, when one shows a surplus at a price at
+    least its half spread beyond its reservation price (buyers left over
+    at a price ≥ res + h, or sellers at ≤ res − h), it wakes just before
+    the boundary (its round trip to the venue and back, twice, plus
+    jitter) and, if the indicative it sees then still shows one, sends an
+    IOC order (it joins that batch only) on the other side for the share
+    of the surplus, limit res + h (res − h) rounded away from res, cut so
+    that filling it and its resting quotes on that side would not take the
+    position past ``max_position``. Default 0.5 (design_batch, seeds 42, 7
+    and 123, 5 days, against 0: stray prints 280 -> 224 on average,
+    tracking error lower on every seed, band halts unchanged).
     ``series``: selectors ("front", "front+1", "perp", or a symbol; default the
     front and the next month of ``basket``, None = the default basket).
     """
@@ -205,6 +230,11 @@ class MarketMaker(Agent):
         self._flow_keep = 0.5 ** (1.0 / spec.flow_memory) if spec.flow_memory else 0.0
         self._flow_per_lot = spec.flow_ticks_per_lot  # batch_flow_ticks_per_lot where the venue matches in batches
         self._index_seen = False  # indicative values arrive by on_index: the anchor can be cached
+        self._batch_ns = 0  # the venue's batch interval where it offers against a batch's surplus (0: it does not)
+        lat = spec.latency
+        self._batch_lead = 2 * (lat.entry_ns + lat.market_data_ns) + 20 * lat.jitter_ns  # before a boundary
+        self._batch_armed: dict[str, int] = {}  # series -> the boundary its surplus wake-up is armed for
+        self.imbalance_orders = 0  # IOC orders sent against a batch's surplus
 
     # ------------------------------------------------------------------ shocks
 
@@ -238,6 +268,8 @@ class MarketMaker(Agent):
         batch = getattr(ctx, "batch_interval_ns", None)
         if batch is not None and batch():
             self._flow_per_lot = self.spec.batch_flow_ticks_per_lot
+            if self.spec.batch_imbalance_share > 0 and hasattr(ctx, "indicative"):
+                self._batch_ns = batch()
         self._resolve(ctx)
         self._schedule(ctx)
         self._requote_all(ctx)
@@ -246,6 +278,14 @@ class MarketMaker(Agent):
         fired = self.alarms.due(ctx)
         if self._pending_withdraw:
             self._cancel_everything(ctx)
+        if self._batch_ns:
+            surplus = [f for f in fired if f.startswith(BATCH_ALARM)]
+            if surplus:
+                for name in surplus:
+                    self._offer_against_surplus(ctx, name[len(BATCH_ALARM):])
+                if len(surplus) == len(fired):
+                    return
+                fired = [f for f in fired if not f.startswith(BATCH_ALARM)]
         if "timer" in fired:
             self.timer_wakeups += 1
             self._schedule(ctx)
@@ -264,6 +304,8 @@ class MarketMaker(Agent):
         st = self.quoting.get(series)
         if st is None:
             return
+        if self._batch_ns:
+            self._arm_for_surplus(ctx, series, st)
         wait = st.last_requote + self.spec.min_requote_ns - ctx.now
         if wait <= 0:
             self._requote(ctx, series, st)
@@ -312,6 +354,59 @@ class MarketMaker(Agent):
                 keep.append(m)
         st.markouts = keep
 
+    # ------------------------------------------------------------------ batch surplus
+
+    def surplus_order(self, ctx: Context, series: str) -> tuple | None:
+        """(side, lots, limit) of the IOC order it would send now against the
+        surplus of the next batch's indicative uncross as it sees it, or
+        None (no surplus, the price not far enough beyond res ± h, or no
+        room under the position limit). See the class docstring."""
+        st = self.quoting.get(series)
+        if st is None or st.fair is None or self.withdrawn:
+            return None
+        ind = ctx.indicative(series)
+        if ind.price is None or not ind.imbalance or ind.imbalance_side is None:
+            return None
+        spec = self.spec
+        pos = ctx.position(series)
+        res = st.fair - spec.skew_ticks_per_lot * pos
+        h = self.half_spread(series)
+        if ind.imbalance_side is BUY:  # buyers left over: sell to them if the price is rich
+            side, limit = SELL, math.ceil(res + h)
+            if ind.price < limit:
+                return None
+            room = spec.max_position + pos
+        else:
+            side, limit = BUY, math.floor(res - h)
+            if ind.price > limit or limit <= 0:
+                return None
+            room = spec.max_position - pos
+        room -= sum(o[3] for o in self.own.orders.values() if o[0] == series and o[1] is side)
+        lots = min(room, int(spec.batch_imbalance_share * ind.imbalance + 0.5))
+        return (side, lots, limit) if lots > 0 else None
+
+    def _arm_for_surplus(self, ctx: Context, series: str, st: _Quoting) -> None:
+        """A new indicative: if it shows a surplus worth taking, wake just before its boundary (once a boundary)."""
+        n = self._batch_ns
+        boundary = (ctx.now // n + 1) * n
+        if self._batch_armed.get(series) == boundary or self.surplus_order(ctx, series) is None:
+            return
+        self._batch_armed[series] = boundary
+        at = boundary - self._batch_lead
+        if at <= ctx.now:
+            self._offer_against_surplus(ctx, series)
+        else:
+            self.alarms.arm(ctx, BATCH_ALARM + series, at)
+
+    def _offer_against_surplus(self, ctx: Context, series: str) -> None:
+        """Just before the boundary: the IOC order against the surplus it sees now, if still there."""
+        order = self.surplus_order(ctx, series)
+        if order is None:
+            return
+        side, lots, limit = order
+        self.own.submit(ctx, series, side, lots, limit, tif=TimeInForce.IOC)
+        self.imbalance_orders += 1
+
     # ------------------------------------------------------------------ quoting
 
     def _schedule(self, ctx: Context) -> None:
@@ -335,7 +430,7 @@ class MarketMaker(Agent):
             if s not in self.quoting:
                 self.quoting[s] = _Quoting(self.spec.levels, is_perpetual_symbol(s))
                 if watch is not None:
-                    watch(s, ON_QUOTE)
+                    watch(s, ON_QUOTE_OR_INDICATIVE if self._batch_ns else ON_QUOTE)
 
     def _requote_all(self, ctx: Context) -> None:
         if self.withdrawn:

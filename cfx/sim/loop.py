@@ -35,7 +35,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cfx.agents.base import Agent, AgentSpec, DayReport, Depth, PublicTrade, Quote, Trigger, agent_for
+from cfx.agents.base import (
+    NO_INDICATIVE,
+    Agent,
+    AgentSpec,
+    DayReport,
+    Depth,
+    Indicative,
+    PublicTrade,
+    Quote,
+    Trigger,
+    agent_for,
+)
 from cfx.products import (
     ListingCalendar,
     Series,
@@ -53,12 +64,14 @@ from cfx.sim.liquidation import Liquidator
 from cfx.sim.otc_desk import OtcDesk, OtcLink
 from cfx.sim.perpetual import PerpetualDesk
 from cfx.sim.outputs import RunWriter
-from cfx.sim.tape import BookTape, TradeTape
+from cfx.sim.tape import BookTape, IndicativeTape, TradeTape
 from cfx.types import (
     AuctionUncrossed,
     AdvanceTime,
+    BatchUncrossed,
     CancelOrder,
     EndOfDay,
+    IndicativeUncross,
     LevelChanged,
     ListSeries,
     MarginCallIssued,
@@ -212,6 +225,9 @@ class Simulation:
         self.tapes: dict[str, Tape] = {}
         self.books: dict[str, BookTape] = {}  # series -> L2 as published
         self.trade_tapes: dict[str, TradeTape] = {}  # series -> public trades
+        self.indicatives: dict[str, IndicativeTape] = {}  # series -> indicative uncross as published
+        self._indicated: set[str] = set()  # series with an indicative published since their last publication
+        self._indicative_watchers = 0  # agents whose triggers want indicatives (none: they touch no series)
         self.settlements: dict[str, int] = {}  # series -> latest daily settlement price, from SettlementPrice events
         self._calls: dict[int, int] = {}  # account -> margin call of the current settlement run, from MarginCallIssued
         self.participants: list[Participant] = []
@@ -330,6 +346,13 @@ class Simulation:
                     p = by_account.get(taker)
                     if p is not None:
                         batches.setdefault(p, []).append(e)
+            elif t is IndicativeUncross:
+                tape = self.indicatives.get(e.series)
+                if tape is not None:
+                    tape.record(e.ts, e.price, e.volume, e.imbalance, e.imbalance_side)
+                if self._indicative_watchers:
+                    self._indicated.add(e.series)
+                    touched[e.series] = None
             else:
                 self._note(e)
         now = self.now
@@ -364,8 +387,11 @@ class Simulation:
         """The rarer events the run counts or acts on: auctions, session
         changes, band moves, halts, settlement prices, margin calls."""
         t = type(e)
-        if t is AuctionUncrossed:
+        if t is BatchUncrossed or t is AuctionUncrossed:
             self.uncrosses += 1
+            tape = self.indicatives.get(e.series)
+            if tape is not None:
+                tape.void(e.ts)
         elif t is SessionStateChanged:
             if e.old is SessionState.REOPENING_AUCTION and e.new is not SessionState.CLOSED:
                 self.reopenings += 1
@@ -401,7 +427,10 @@ class Simulation:
         printed = count != self._printed.get(series, 0)
         if printed:
             self._printed[series] = count
-        if not changed and not printed:
+        indicated = series in self._indicated
+        if indicated:
+            self._indicated.discard(series)
+        if not changed and not printed and not indicated:
             return
         now = self.now
         for p in self.subscribers:
@@ -412,7 +441,7 @@ class Simulation:
                         continue
                 else:
                     trigger = triggers.get(series)
-                    if trigger is None or not trigger.fires(before, quote, printed):
+                    if trigger is None or not trigger.fires(before, quote, printed, indicated):
                         continue
                 p.pending_md.add(series)
                 self._push(now + p.delay(p.md_ns), MARKET_DATA, p, series)
@@ -422,10 +451,14 @@ class Simulation:
         first one puts ``p`` among the subscribers (in account order)."""
         if p.triggers is None:
             p.triggers = {}
+        old = p.triggers.pop(series, None)
+        if old is not None and old.indicative:
+            self._indicative_watchers -= 1
         if trigger is None:
-            p.triggers.pop(series, None)
             return
         p.triggers[series] = trigger
+        if trigger.indicative:
+            self._indicative_watchers += 1
         if p not in self.subscribers:
             bisect.insort(self.subscribers, p, key=lambda q: q.account)
 
@@ -610,6 +643,7 @@ class Simulation:
                 self.tapes[s.symbol] = Tape()
                 self.books[s.symbol] = BookTape()
                 self.trade_tapes[s.symbol] = TradeTape()
+                self.indicatives[s.symbol] = IndicativeTape()
                 low, high = self._band(reference)
                 self.send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
                                         self.sc.products.auction_tie_break, *self._band_dynamics()))
@@ -702,9 +736,10 @@ class Simulation:
             self.tapes.pop(symbol, None)
             self.books.pop(symbol, None)
             self.trade_tapes.pop(symbol, None)
+            self.indicatives.pop(symbol, None)
         for tape in self.tapes.values():
             tape.trim()
-        for tapes in (self.books, self.trade_tapes):
+        for tapes in (self.books, self.trade_tapes, self.indicatives):
             for t in tapes.values():
                 t.trim()
         self._statements()
@@ -863,6 +898,12 @@ class AgentContext:
     def batch_interval_ns(self) -> int:
         """The venue's periodic batch interval in ns (``products.matching = "batch"``); 0 under continuous matching."""
         return self.sim.batch_ns
+
+    def indicative(self, series: str) -> Indicative:
+        """The indicative uncross of the series' call or next batch as this
+        agent has seen it (published its market-data latency ago; `NO_INDICATIVE`: none)."""
+        tape = self.sim.indicatives.get(series)
+        return NO_INDICATIVE if tape is None else tape.at(self.sim.now - self.p.md_ns)
 
     def days_to_expiry(self, series: str) -> int:
         """Business days to the last trading day (0 on it); a perpetual: `PERPETUAL_DAYS`."""

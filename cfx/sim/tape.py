@@ -1,12 +1,14 @@
 """What the market publishes, kept so each agent can see it as it was its
 market-data latency ago: the order book by price level (L2, from the
-venue's `LevelChanged` events) and the public trade tape.
+venue's `LevelChanged` events), the public trade tape, and the indicative
+uncross of a call or of the next batch (`IndicativeUncross`).
 
 `BookTape` mirrors one series' price levels and logs each change with the
 quantity it replaced, so the book as of an earlier time is the mirror with
 the changes made since undone (agents' latencies are short, so only a few
 changes are ever undone). `TradeTape` is the list of a series' trades in
-time order. Both are trimmed each evening.
+time order. `IndicativeTape` is the indicative uncross of one series over
+time. All are trimmed each evening.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from heapq import nlargest, nsmallest
 
-from cfx.agents.base import Depth, PublicTrade
+from cfx.agents.base import NO_INDICATIVE, Depth, Indicative, PublicTrade
 from cfx.types import Side
 
 BUY = Side.BUY
@@ -113,4 +115,48 @@ class TradeTape:
         self.trades.clear()
 
 
-__all__ = ["BookTape", "TradeTape"]
+class IndicativeTape:
+    """One series' published indicative uncross over time, so that an agent
+    sees the one published its market-data latency ago. An uncross voids
+    it (`void`): the engine publishes the next one only when the book
+    crosses again."""
+
+    __slots__ = ("times", "views")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.views: list[Indicative] = []
+
+    def record(self, ts: int, price: int | None, volume: int, imbalance: int, side: Side | None) -> None:
+        """The indicative published at ``ts`` (a later one at the same ``ts`` replaces it)."""
+        view = Indicative(price, volume, imbalance, side, ts)
+        times = self.times
+        if times and times[-1] == ts:
+            self.views[-1] = view
+            return
+        times.append(ts)
+        self.views.append(view)
+        if len(times) > LOG_MAX:
+            del times[:LOG_KEEP]
+            del self.views[:LOG_KEEP]
+
+    def void(self, ts: int) -> None:
+        """The call or batch uncrossed at ``ts``: no uncross indicated until the next publication."""
+        if self.views and self.views[-1].price is not None:
+            self.record(ts, None, 0, 0, None)
+
+    def at(self, ts: int) -> Indicative:
+        """The indicative as it was at ``ts`` (`NO_INDICATIVE` before the first)."""
+        times = self.times
+        if times and times[-1] <= ts:
+            return self.views[-1]
+        i = bisect_right(times, ts) - 1
+        return self.views[i] if i >= 0 else NO_INDICATIVE
+
+    def trim(self) -> None:
+        if len(self.times) > 1:
+            self.times = self.times[-1:]
+            self.views = self.views[-1:]
+
+
+__all__ = ["BookTape", "IndicativeTape", "TradeTape"]
