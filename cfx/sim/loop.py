@@ -843,7 +843,12 @@ class AgentContext:
     def trades(self, series: str, since_ns: int) -> list[PublicTrade]:
         """The public tape from ``since_ns`` to what this agent has seen by now."""
         tape = self.sim.trade_tapes.get(series)
-        return [] if tape is None else tape.between(since_ns, self.sim.now - self.p.md_ns)
+        if tape is None:
+            return []
+        times = tape.times
+        if not times or times[-1] < since_ns:  # the usual case (a maker's requote): nothing printed since
+            return []
+        return tape.between(since_ns, self.sim.now - self.p.md_ns)
 
     def index_ticks(self, series: str) -> int | None:
         s = self.sim.series.get(series)
