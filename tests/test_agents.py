@@ -841,6 +841,33 @@ def test_noise_traders_anchor_on_the_expected_settlement_when_asked():
     assert abs(median_limit_price(0.5) - 315) <= 3
 
 
+def test_a_noise_traders_excitement_is_per_tick_of_mid_change_up_to_its_cap_in_ticks():
+    """excitement x |mid change| in ticks, capped at excitement-max-ticks: a finer tick scales both, and the
+    same move in dollars excites as much (design_perpetual: 0.5 and 5 ticks of $0.01 = 0.05 and 50 of $0.001)."""
+    from cfx.agents.noise_trader import NoiseTrader
+
+    class _Mid:
+        def __init__(self) -> None:
+            self.mid = 0.0
+
+        def quote(self, series):
+            return self
+
+    def boost(spec: NoiseTraderSpec, moves: list[float]) -> list[float]:
+        agent, ctx = NoiseTrader(spec), _Mid()
+        agent.targets = [H27]
+        out = []
+        for mid in moves:
+            ctx.mid = mid
+            out.append(agent.intensity(ctx))
+        return out
+
+    cents = NoiseTraderSpec(excitement=0.5)  # the default cap, 5 ticks
+    assert boost(cents, [300.0, 302.0, 320.0]) == [1.0, 2.0, 3.5]  # 1 + 0.5 x 2; 1 + 0.5 x min(5, 18)
+    mils = NoiseTraderSpec(excitement=0.05, excitement_max_ticks=50.0)
+    assert boost(mils, [3000.0, 3020.0, 3200.0]) == pytest.approx([1.0, 2.0, 3.5])  # the same moves in $0.001
+
+
 def test_squeezer_counts_the_push_by_what_fills_not_what_it_sends():
     from cfx.agents import SettlementSqueezerSpec
 

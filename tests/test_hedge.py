@@ -406,6 +406,10 @@ def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
                    run / "settlements.parquet")
     with pytest.raises(InputError, match=r"settlements\.parquet: row 1: column 'price_ticks': 451 ticks of \$0\.005"):
         read_run(run)
+    # a perpetual's marks in a finer tick are rounded half up to the cent (a mark is no trade price)
+    pq.write_table(pa.table({"date": days, "series": ["HOP-PERP"] * 3, "price_ticks": [451, 449, 452],
+                             "tier": ["mark"] * 3}), run / "settlements.parquet")
+    assert read_run(run).perps["HOP-PERP"] == {days[0]: 226, days[1]: 225, days[2]: 226}
 
 
 def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path, capsys):
@@ -530,6 +534,9 @@ def test_hedge_with_the_perpetual_of_a_design_perpetual_run(tmp_path_factory, cf
     # recompute the funding from funding.parquet's intervals and the held positions
     rows = [r for r in pq.read_table(out / "daily.parquet").to_pylist() if r["policy"] == "naive"]
     fund = pq.read_table(run_dir / "funding.parquet").to_pylist()
+    run_summary = json.loads((run_dir / "summary.json").read_text())
+    tick_value = round(run_summary["tick_usd"] * 1_000_000) * run_summary["contract_unit"]  # marks in the run's ticks
+    assert tick_value == 730_000  # design_perpetual's $0.001 tick on 730 GPU-hours
     intervals = {}
     for f in fund:
         intervals[f["time"]] = (f["time"].date(), f["mark_ticks"], f["rate_1e8"])
@@ -542,7 +549,7 @@ def test_hedge_with_the_perpetual_of_a_design_perpetual_run(tmp_path_factory, cf
         t = market_days.index(day)
         if t:
             n = sign * rows[t - 1]["contracts_held"]
-            want += funding_payments({0: n, 1: -n}, mark, rate, 7_300_000).get(0, 0)
+            want += funding_payments({0: n, 1: -n}, mark, rate, tick_value).get(0, 0)
     assert naive["funding_paid_micro"] == -want
     assert sum(r["funding_micro"] for r in rows) == want
     # asked for the months, the same run is refused in one line

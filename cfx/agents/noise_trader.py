@@ -59,6 +59,7 @@ class NoiseTraderSpec(SeriesSpec, tag="noise_trader"):
     activity_amplitude: UShape = 0.0
     activity_decay_s: HalfLifeS = 1800.0
     excitement: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.0
+    excitement_max_ticks: TicksF = 5.0
     busy_mult: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 1.0
     busy_share: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)] = 0.2
     busy_mean_s: HalfLifeS = 600.0
@@ -98,7 +99,9 @@ class NoiseTrader(SeriesTrader):
     intraday profile `activity` (``activity_amplitude``, decay
     ``activity_decay_s``; 0 = flat), and rises after the price moves
     (traders react to volatility, which clusters it): × (1 + ``excitement``
-    × |change of the mid since its last wake-up|, in ticks, at most 5),
+    × |change of the mid since its last wake-up|, in ticks, at most
+    ``excitement_max_ticks``: a per-tick rate and a cap in ticks, both
+    scaled with the tick to mean the same in dollars),
     and in busy spells: it alternates calm and busy spells of exponential
     length (busy ones ``busy_mean_s`` on average, ``busy_share`` of the
     time), ``busy_mult`` × busier in a busy one (1 = no spells). The same
@@ -146,7 +149,7 @@ class NoiseTrader(SeriesTrader):
                 last = self._last_mid
                 self._last_mid = mid
                 if last is not None:
-                    k *= 1.0 + spec.excitement * min(5.0, abs(mid - last))
+                    k *= 1.0 + spec.excitement * min(spec.excitement_max_ticks, abs(mid - last))
         return k
 
     def _next(self, ctx: Context, u: float) -> None:

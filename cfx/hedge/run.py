@@ -6,8 +6,13 @@ Read from the run:
   every daily settlement price, all tiers including ``final``, as the
   futures curve. Prices are converted to micro-dollars with the run's tick
   (``summary.json`` ``tick_usd``; $0.01 when the file or the key is absent)
-  and then to the hedge's $0.01 ticks; a price that is not a whole number of
-  those is an InputError (as for ``--futures``). Two prices for one series
+  and then to the hedge's $0.01 ticks; a futures price that is not a whole
+  number of those is an InputError (as for ``--futures``). A perpetual's
+  daily mark in a finer tick (design_perpetual lists HOP-PERP in ticks of
+  $0.001) is rounded half up to the cent: the hedge's daily mark-to-market
+  telescopes, so the rounding moves its cumulative futures P&L by at most
+  one cent a GPU-hour per contract held, and funding is paid on the run's
+  own marks (``funding.parquet``), exactly. Two prices for one series
   and day: the later ``time`` wins, ``final`` over a daily tier at the same time.
 - ``fixings.parquet`` (date, index, value_usd_micro per GPU-h): the basket
   index fixings, used unless ``--fixings`` is given.
@@ -187,6 +192,9 @@ def read_run(run_dir: str | Path) -> RunData:
             except InputError as e:
                 raise InputError(f"{row}: column 'series': {e}") from None
         micro = prices[i] * run_tick
+        if perp and prices[i] > 0:  # a mark (an index plus a mean basis, not a trade) in a finer tick: to the cent
+            perps.setdefault(series[i], {})[dates[i]] = max(1, (micro + TICK_MICRO // 2) // TICK_MICRO)
+            continue
         if prices[i] <= 0 or micro % TICK_MICRO:
             raise InputError(f"{row}: column 'price_ticks': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
                              f"whole number of the hedge's ${TICK_MICRO / 1e6:.2f} ticks")
