@@ -380,8 +380,10 @@ class OrderBook:
             qty = order.qty = display
             order.hidden = remaining - display
         else:
-            qty = order.qty = remaining
-            order.hidden = 0
+            qty = remaining
+            if order.qty != qty or order.hidden:  # a new order that did not trade holds these already,
+                order.qty = qty  # and a Struct's field store is dear (no specialized store)
+                order.hidden = 0
         p = order.price
         side = order.side
         levels = self.bids if side is BUY else self.asks
