@@ -531,25 +531,12 @@ class MarketMaker(Agent):
         dt = now - st.last_requote
         st.last_requote = now
         # the other participants' best prices (ours alone at the touch: unknown)
-        orders = self.own.orders
         bid = q.bid
-        if bid is not None:  # `_mine_at`, inlined (twice per requote)
-            mine = 0
-            for oid in st.bids:
-                o = orders.get(oid) if oid is not None else None
-                if o is not None and o[2] == bid:
-                    mine += o[3]
-            if q.bid_qty <= mine:
-                bid = None
+        if bid is not None and q.bid_qty <= self._mine_at(st.bids, bid):
+            bid = None
         ask = q.ask
-        if ask is not None:
-            mine = 0
-            for oid in st.asks:
-                o = orders.get(oid) if oid is not None else None
-                if o is not None and o[2] == ask:
-                    mine += o[3]
-            if q.ask_qty <= mine:
-                ask = None
+        if ask is not None and q.ask_qty <= self._mine_at(st.asks, ask):
+            ask = None
         market = (bid + ask) / 2 if bid is not None and ask is not None else q.last
         if anchor is None:
             anchor = ctx.index_ticks(series)
