@@ -566,6 +566,7 @@ def test_a_run_with_months_and_a_perpetual_hedges_with_either(tmp_path_factory, 
     run_dir = root / "run"
     scen = REPO / "cfx" / "scenarios" / "design_perpetual.toml"
     assert cfx(["run", str(scen), "--set", "calendar.days=3", "--set", "products.listing=both",
+                "--set", "products.tick-usd=0.01",  # the months' tick (a hedge holds whole cents)
                 "--set", 'agents[0].series=["front", "perp"]',
                 "--out", str(run_dir), "--quiet", "--no-report"]) == 0
     doc = json.loads((run_dir / "summary.json").read_text())
