@@ -57,13 +57,11 @@ def _small(days: int = 2, **info) -> scn.Scenario:
                                    information=msgspec.structs.replace(sc.information, **info))
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
+def _record(sc: scn.Scenario, out: Path):
+    """Simulate `sc` into `out`: the simulation, its recorder and the indicative publications."""
     from cfx.sim.loop import Simulation
     from cfx.sim.outputs import RunWriter
 
-    sc = _small(indicative_interval_s=120)
-    out = tmp_path_factory.mktemp("info")
     built = build_index(sc)
     writer = RunWriter(out)
     sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday)
@@ -71,7 +69,13 @@ def recorded(tmp_path_factory):
     writer.close()
     sim.information.write_table(out / "indicative.parquet")
     agent = next(p.agent for p in sim.participants if isinstance(p.agent, Recorder))
-    return sc, sim, agent, _indicative(out)
+    return sim, agent, _indicative(out)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    sc = _small(indicative_interval_s=120)
+    return sc, *_record(sc, tmp_path_factory.mktemp("info"))
 
 
 # ---------------------------------------------------------------- the process
@@ -203,21 +207,12 @@ def test_expected_settlement_of_a_twap_window_future_weighs_only_its_window(tmp_
     fixing is in force three calendar days, so the weights are 1, 1, 1, 1, 3). On Tuesday 26th the
     expected final is Monday's fixing at 1/7 plus the indicative seen at 6/7 -- not the month's
     average of business days, which the month's earlier fixings would drag."""
-    from cfx.sim.loop import Simulation
-    from cfx.sim.outputs import RunWriter
-
     sc = _small(days=2, indicative_interval_s=600)
     sc = msgspec.structs.replace(sc, calendar=msgspec.structs.replace(sc.calendar, start=dt.date(2027, 1, 25)),
                                  products=msgspec.structs.replace(sc.products, settlement="twap_window",
                                                                   window_days=5))
-    built = build_index(sc)
-    writer = RunWriter(tmp_path)
-    sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday)
-    sim.run()
-    writer.close()
-    sim.information.write_table(tmp_path / "indicative.parquet")
-    agent = next(p.agent for p in sim.participants if isinstance(p.agent, Recorder))
-    published = {r["ts"]: r["value_usd_micro"] for r in _indicative(tmp_path) if r["index"] == "HOPPER"}
+    sim, agent, rows = _record(sc, tmp_path)
+    published = {r["ts"]: r["value_usd_micro"] for r in rows if r["index"] == "HOPPER"}
     monday = sim.fixings["HOPPER"][dt.date(2027, 1, 25)]
     tuesday = [(now, v) for now, v in agent.expected if now >= epoch_ns(dt.date(2027, 1, 26), 0)]
     assert len(tuesday) >= 2
