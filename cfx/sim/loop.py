@@ -355,14 +355,9 @@ class Simulation:
                     touched[e.series] = None
             else:
                 self._note(e)
-        if batches:
-            now = self.now
-            heap = self._heap
-            tie = self._tie
-            for p, batch in batches.items():
-                tie += 1
-                heappush(heap, (now + p.delay(p.md_ns), tie, DELIVER, p, batch))  # `_push`, inlined
-            self._tie = tie
+        now = self.now
+        for p, batch in batches.items():
+            self._push(now + p.delay(p.md_ns), DELIVER, p, batch)
         for series in touched:
             self._publish(series)
 
@@ -423,17 +418,10 @@ class Simulation:
             return
         book = self.venue.engine.book(series)
         bid, ask = book.best_bid(), book.best_ask()
-        bid_qty = book.level_qty(Side.BUY, bid) if bid is not None else 0
-        ask_qty = book.level_qty(Side.SELL, ask) if ask is not None else 0
-        last = book.last_price
+        quote = Quote(bid, book.level_qty(Side.BUY, bid) if bid is not None else 0,
+                      ask, book.level_qty(Side.SELL, ask) if ask is not None else 0, book.last_price)
         before = tape.latest()
-        if (tape.quotes and before.bid == bid and before.bid_qty == bid_qty and before.ask == ask
-                and before.ask_qty == ask_qty and before.last == last):
-            changed = False  # the usual case: what `Tape.record` would refuse, without building a Quote
-            quote = before
-        else:
-            quote = Quote(bid, bid_qty, ask, ask_qty, last)
-            changed = tape.record(self.now, quote)
+        changed = tape.record(self.now, quote)
         trades = self.trade_tapes.get(series)
         count = trades.count if trades is not None else 0
         printed = count != self._printed.get(series, 0)
@@ -445,8 +433,6 @@ class Simulation:
         if not changed and not printed and not indicated:
             return
         now = self.now
-        heap = self._heap
-        tie = self._tie
         for p in self.subscribers:
             if p.active and series not in p.pending_md:
                 triggers = p.triggers
@@ -458,9 +444,7 @@ class Simulation:
                     if trigger is None or not trigger.fires(before, quote, printed, indicated):
                         continue
                 p.pending_md.add(series)
-                tie += 1
-                heappush(heap, (now + p.delay(p.md_ns), tie, MARKET_DATA, p, series))  # `_push`, inlined
-        self._tie = tie
+                self._push(now + p.delay(p.md_ns), MARKET_DATA, p, series)
 
     def watch(self, p: Participant, series: str, trigger: Trigger | None) -> None:
         """``p``'s market-data trigger on ``series`` (None: unwatch it); the
@@ -540,9 +524,8 @@ class Simulation:
 
     def _run_until(self, end: int) -> None:
         """Dispatch every item due before ``end`` in (time, sequence) order.
-        The hot loop: arrivals, wake-ups (over half the items, a third of
-        the wake-ups superseded), market data and deliveries are handled
-        here; snapshots and calls in `_dispatch`."""
+        The hot loop: arrivals and wake-ups (over half the items, a third of
+        the wake-ups superseded) are handled here; the rest in `_dispatch`."""
         heap = self._heap
         dispatch = self._dispatch
         send = self.send
@@ -564,17 +547,6 @@ class Simulation:
                 if a.active:
                     wakeups += 1
                     a.agent.on_wakeup(a.ctx)
-            elif kind == MARKET_DATA:  # as `_dispatch` does it, without the call
-                series = item[4]
-                a.pending_md.discard(series)
-                if a.active:
-                    a.agent.on_market_data(a.ctx, series)
-            elif kind == DELIVER:
-                agent, ctx = a.agent, a.ctx
-                for e in item[4]:
-                    if type(e) is Trade:
-                        a.on_fill(e)
-                    agent.on_order_event(ctx, e)
             else:
                 dispatch(item)
         self.stats["engine_messages"] += arrivals
@@ -862,13 +834,7 @@ class AgentContext:
     def quote(self, series: str) -> Quote:
         sim = self.sim
         tape = sim.tapes.get(series)
-        if tape is None:
-            return EMPTY
-        times = tape.times
-        ts = sim.now - self.p.md_ns
-        if times and times[-1] <= ts:  # `Tape.at`'s usual case, without the call
-            return tape.quotes[-1]
-        return tape.at(ts)
+        return EMPTY if tape is None else tape.at(sim.now - self.p.md_ns)
 
     def depth(self, series: str, levels: int = 5) -> Depth:
         """L2: the best ``levels`` price levels of each side as this agent sees them."""
@@ -878,12 +844,7 @@ class AgentContext:
     def trades(self, series: str, since_ns: int) -> list[PublicTrade]:
         """The public tape from ``since_ns`` to what this agent has seen by now."""
         tape = self.sim.trade_tapes.get(series)
-        if tape is None:
-            return []
-        times = tape.times
-        if not times or times[-1] < since_ns:  # the usual case (a maker's requote): nothing printed since
-            return []
-        return tape.between(since_ns, self.sim.now - self.p.md_ns)
+        return [] if tape is None else tape.between(since_ns, self.sim.now - self.p.md_ns)
 
     def index_ticks(self, series: str) -> int | None:
         s = self.sim.series.get(series)
@@ -973,25 +934,18 @@ class AgentContext:
 
     def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
                tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
-        sim = self.sim
-        sim._order_id = oid = sim._order_id + 1  # `next_order_id`, inlined (as `_push` is below)
-        ts = sim.now + self.p.delay(self.p.entry_ns)
-        sim._tie = tie = sim._tie + 1
-        heappush(sim._heap, (ts, tie, ARRIVE, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif,
-                                                          post_only), None))
+        oid = self.sim.next_order_id()
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif, post_only))
         return oid
 
     def cancel(self, order_id: int) -> None:
-        sim = self.sim
-        ts = sim.now + self.p.delay(self.p.entry_ns)
-        sim._tie = tie = sim._tie + 1
-        heappush(sim._heap, (ts, tie, ARRIVE, CancelOrder(ts, order_id, self.account), None))
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, CancelOrder(ts, order_id, self.account))
 
     def modify(self, order_id: int, price: int, qty: int) -> None:
-        sim = self.sim
-        ts = sim.now + self.p.delay(self.p.entry_ns)
-        sim._tie = tie = sim._tie + 1
-        heappush(sim._heap, (ts, tie, ARRIVE, ModifyOrder(ts, order_id, self.account, price, qty), None))
+        ts = self._arrival()
+        self.sim._push(ts, ARRIVE, ModifyOrder(ts, order_id, self.account, price, qty))
 
     def cancel_all(self, series: str | None = None) -> None:
         ts = self._arrival()
@@ -1006,8 +960,7 @@ class AgentContext:
         wake_at = p.wake_at
         if wake_at is None or at < wake_at:
             p.wake_at = at
-            sim._tie = tie = sim._tie + 1
-            heappush(sim._heap, (at, tie, WAKE, p, None))
+            sim._push(at, WAKE, p)
 
     def watch(self, series: str, trigger: Trigger) -> None:
         """``on_market_data`` for ``series`` only on ``trigger``'s changes;

@@ -106,6 +106,8 @@ class TradeTape:
     def between(self, since_ns: int, until_ns: int) -> list[PublicTrade]:
         """Trades with ``since_ns <= ts <= until_ns``."""
         times = self.times
+        if not times or times[-1] < since_ns:  # the usual case (a maker's requote): nothing printed since
+            return []
         hi = bisect_right(times, until_ns)
         lo = bisect_left(times, since_ns, 0, hi)
         return self.trades[lo:hi] if lo < hi else []
