@@ -274,6 +274,7 @@ def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes,
     ("agents[0].funding-intervals=-1", "agents[0].funding-intervals"),
     ("agents[0].batch-imbalance-share=1.5", "agents[0].batch-imbalance-share"),
     ("agents[0].batch-imbalance-share=-0.1", "agents[0].batch-imbalance-share"),
+    ("agents[1].excitement-max-ticks=-1", "agents[1].excitement-max-ticks"),  # the small scenario's noise traders
 ])
 def test_output_listing_and_perpetual_keys_refuse_bad_values_in_one_line(tmp_path, capsys, assignment, needle):
     out = tmp_path / "run"
