@@ -1,7 +1,7 @@
-"""The main job end to end: `cfx/scenarios/baseline.toml` (20 trading days, 50
-agents, about a million engine messages), one round. The figure to watch is
-``extra_info["engine_messages_per_s"]``; the issue's bar is the whole run
-under 60 s on a 2-core machine."""
+"""The main job end to end: `cfx/scenarios/baseline.toml` (20 trading days, 14
+agents, 275,492 engine messages at seed 42), one round. The figure to watch is
+``extra_info["engine_messages_per_s"]``; #19 asks for at least 0.1x the
+yardstick's msgs/s, measured in the same session (README, "The benchmark")."""
 
 from __future__ import annotations
 
@@ -20,4 +20,4 @@ def test_baseline_scenario(benchmark, tmp_path):
     seconds = benchmark.stats.stats.mean
     benchmark.extra_info["engine_messages"] = summary["engine_messages"]
     benchmark.extra_info["engine_messages_per_s"] = round(summary["engine_messages"] / seconds)
-    assert summary["engine_messages"] >= 1_000_000
+    assert summary["engine_messages"] > 100_000  # the whole 20 days ran, not a stub
