@@ -100,6 +100,47 @@ def test_market_maker_requote_timer_keeps_its_poisson_rate_despite_catch_up_wake
     assert sim.stats["wakeups"] > sum(mm.timer_wakeups for mm in mms)  # catch-ups happened too
 
 
+def test_a_wake_up_asked_again_for_a_time_already_queued_fires_once_from_one_heap_item(tmp_path):
+    """A timer superseded by an earlier wake-up and re-armed for its own time
+    (`Simulation.wake`): inside the day being run the item left in the heap
+    fires and no second one is pushed; after the close every item is pushed
+    (`_carry_wakeups` moves an agent once per item due, as it always did)."""
+    from cfx.sim.loop import WAKE
+
+    sc = scn.load(SMALL)
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    p = sim.participants[0]
+    woke: list[int] = []
+
+    class Timer:  # the timer at 1_500; a catch-up at 1_100 supersedes it, then re-arms it
+        def on_wakeup(self, ctx) -> None:
+            woke.append(ctx.now)
+            if ctx.now == 1_100:
+                ctx.wake_after(400)
+
+    p.agent = Timer()
+
+    def items() -> list[int]:
+        return sorted(item[0] for item in sim._heap if item[2] == WAKE and item[3] is p)
+
+    sim.now, sim._wake_window = 1_000, (0, 10_000)
+    p.ctx.wake_after(500)
+    p.ctx.wake_after(100)
+    assert items() == [1_100, 1_500]
+    sim._run_until(1_200)
+    assert woke == [1_100] and p.wake_at == 1_500 and items() == [1_500]  # the old item serves
+    sim._run_until(10_000)
+    assert woke == [1_100, 1_500] and items() == [] and not p.queued
+
+    sim.now, sim._wake_window = 20_000, (0, 0)  # after the close
+    p.ctx.wake_after(500)
+    p.ctx.wake_after(100)
+    sim.now = 20_100
+    p.wake_at = None
+    p.ctx.wake_after(400)
+    assert items() == [20_100, 20_500, 20_500]
+
+
 def test_indicative_tape_shows_the_indicative_as_it_was_and_an_uncross_voids_it():
     t = IndicativeTape()
     assert t.at(100) == NO_INDICATIVE

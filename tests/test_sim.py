@@ -272,3 +272,26 @@ def test_settlement_aware_makers_fade_a_push_into_a_vwap_final_settlement(tmp_pa
     blind_price, blind_net = _squeeze_final_day(tmp_path, False)
     assert aware_net < blind_net < 0  # both sell the push; knowing the rule, they sell more of it
     assert aware_price + 3 <= blind_price  # and the window's VWAP, the final price, stays lower
+
+
+def test_the_collector_looks_less_often_during_a_run_and_as_before_after_it(tmp_path, monkeypatch):
+    """`_few_collections`: during the simulation the objects built before it
+    are frozen and the youngest generation's threshold is raised; after the
+    run (a library call: sweeps run many in one process) both are as before."""
+    import gc
+
+    from cfx import api
+    from cfx.sim.loop import Simulation
+
+    seen = []
+    statements = Simulation._statements
+
+    def record(self) -> None:
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        statements(self)
+
+    monkeypatch.setattr(Simulation, "_statements", record)
+    before = gc.get_threshold(), gc.get_freeze_count()
+    run_scenario(api.load(SMALL, **{"calendar.days": 1}), tmp_path / "run", progress=False)
+    assert seen and all(t == 20_000 and frozen > 0 for t, frozen in seen)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

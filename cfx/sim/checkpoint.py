@@ -27,7 +27,7 @@ from cfx.journal import Position
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = 2  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet
+VERSION = 3  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times
 
 
 class Checkpoint(msgspec.Struct, frozen=True):

@@ -10,12 +10,14 @@ everything else in the directory is identical for the same scenario and seed.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 import os
 import shutil
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,25 @@ def resume_run(out: str | Path, *, progress: bool = True, log: bool = False) -> 
         return _execute(sim, writer, out, progress, log)
 
 
+@contextmanager
+def _few_collections():
+    """While a simulation runs, the cyclic garbage collector looks less
+    often: what exists before it (modules, the scenario, the built
+    simulation) is frozen out of its view, and the youngest generation is
+    collected every 20,000 net allocations instead of 700 (the run makes
+    millions of short-lived events and heap items, almost none of them in
+    cycles). Baseline, 5 days: 0.15 s -> 0.06 s in the collector. The
+    settings before are restored after; the run's outputs do not change."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_file: bool) -> dict:
     """Run ``sim`` to its end, checkpointing each day, then write the final
     tables, the summary and the timing."""
@@ -178,7 +199,8 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
              agents=len(sim.participants), out=str(out), from_day=sim.next_day)
     try:
         try:
-            stats = sim.run()
+            with _few_collections():
+                stats = sim.run()
         except BaseException:
             writer.abandon()
             raise
