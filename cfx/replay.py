@@ -64,7 +64,7 @@ BATCH = 128
 MAX_QTY = 1_000_000_000
 
 
-CHUNK = 16_384  # messages read and checked before they are applied
+CHUNK = 256  # messages read and checked before they are applied (1,024: +0.4 MB of peak RSS on 20k)
 
 
 def load_csv(path: str | Path, series: str) -> list[Command]:
