@@ -127,7 +127,8 @@ def loaded_blocks(path: str | Path, series: str) -> Iterator[Columns]:
 def plain_blocks(path: str | Path) -> Iterator[Columns]:
     """An order-message CSV in the plain form (what `cfx workload` writes:
     no quoting, integers as ``-?digits``) as columns, parsed in C `BLOCK`
-    bytes at a time. `NotPlain` at the first block with a line in any other
+    bytes at a time; each block's columns are valid until the next is read
+    (they share memory). `NotPlain` at the first block with a line in any other
     form (the blocks before it may have been read: start again with
     `loaded_blocks`)."""
     from cfx.core import _columns
@@ -142,19 +143,25 @@ def plain_blocks(path: str | Path) -> Iterator[Columns]:
         column_of = array("i", [-1]) * len(names)
         for c, name in enumerate(CSV_COLUMNS):
             column_of[names.index(name)] = c  # the first field of that name, as the Python loader reads it
-        rest = b""
+        buf = bytearray(BLOCK)  # one text buffer and one set of columns, reused block after block:
+        cols = Columns(0)  # no allocation between blocks, so the heap does not shrink and grow under the engine
+        size = 0  # bytes in buf: a partial last line carried over, then what was read
         while True:
-            block = f.read(BLOCK)
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n") + 1 if block else len(data)  # whole lines; at the end, the last one too
-            rest = data[cut:]
+            if size == len(buf):  # a line longer than the buffer
+                buf.extend(bytes(len(buf)))
+            got = f.readinto(memoryview(buf)[size:])
+            size += got
+            cut = buf.rfind(b"\n", 0, size) + 1 if got else size  # whole lines; at the end, the last one too
             if cut:
-                text = memoryview(data)[:cut]
-                cols = Columns(data.count(b"\n", 0, cut) + (data[cut - 1] != 10))
-                n = _columns.parse(text, column_of, *cols.arrays()[:7])
+                rows = buf.count(b"\n", 0, cut) + (buf[cut - 1] != 10)
+                if rows > len(cols):
+                    cols = Columns(rows)
+                n = _columns.parse(memoryview(buf)[:cut], column_of, *cols.arrays()[:7])
                 if n < 0:
                     raise NotPlain(f"a line of {path} is not in the plain form")
                 if n:
                     yield cols.head(n)
-            if not block:
+                buf[:size - cut] = buf[cut:size]
+                size -= cut
+            if not got:
                 return
