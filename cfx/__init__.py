@@ -9,23 +9,25 @@ The Python API (see docs/tutorial.md)::
     cfx.open_run("runs/baseline").summary
 
 `load`, `run`, `open_run`, `Run` and `shipped_scenarios` live in `cfx.api`;
-they are imported on first use so that ``import cfx`` stays light.
+they are imported on first use so that ``import cfx`` stays light, and so
+is ``__version__`` (importlib.metadata alone costs a replay ~3 MB).
 """
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
 from typing import Any
-
-try:
-    __version__ = _metadata.version("cfx")
-except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
 
 __all__ = ["Run", "__version__", "load", "open_run", "run", "shipped_scenarios"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            return metadata.version("cfx")
+        except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+            return "0+unknown"
     if name in ("Run", "load", "open_run", "run", "shipped_scenarios"):
         from cfx import api
 

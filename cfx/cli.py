@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from cfx import logs
 from cfx.command import Output, emit
 from cfx.errors import InputError, one_line
 
@@ -44,6 +43,21 @@ def seed(text: str) -> int:
     if n >= 2**63:
         raise argparse.ArgumentTypeError(f"expected a seed below 2**63, got {n}")
     return n
+
+
+class Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (the
+    package metadata costs every other command time and memory)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from cfx import __version__
+
+        print(f"cfx {__version__}")
+        parser.exit()
 
 
 def lazy(module: str) -> Callable[[argparse.Namespace], Any]:
@@ -76,13 +90,11 @@ def _cmd_schema(args: argparse.Namespace) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cfx import __version__
-
     p = Parser(prog="cfx", description="A futures exchange for GPU compute, simulated.",
                epilog="examples:\n  cfx run baseline --set calendar.days=2\n  cfx scenarios\n"
                       "  cfx replay orders.csv\n  cfx report runs/baseline",
                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"cfx {__version__}")
+    p.add_argument("--version", action=Version, help="show the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("replay", help="replay an order-message CSV (or a run journal) through the engine; print throughput as JSON")
@@ -96,13 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--series", default="REPLAY", help="series symbol the messages trade (default: REPLAY)")
     r.add_argument("--engine", choices=["auto", "python", "compiled"], default=None,
                    help="matching engine (default: $CFX_ENGINE, else auto: compiled when built, for an order CSV)")
-    r.set_defaults(func=lazy("cfx.replay"))
+    r.set_defaults(func=lazy("cfx.replay"), logs=False)  # the benchmark: nothing logs, so no structlog or rich
 
     w = sub.add_parser("workload", help="write a seeded order-message CSV for benchmarks")
     w.add_argument("n", type=count, help=f"number of messages (at most {100_000_000:,})")
     w.add_argument("out", help="output CSV path")
     w.add_argument("--seed", type=seed, default=7)
-    w.set_defaults(func=lazy("cfx.workload"))
+    w.set_defaults(func=lazy("cfx.workload"), logs=False)
 
     rn = sub.add_parser("run", help="simulate a scenario into a run directory (events, trades, book, settlements, accounts, summary)",
                         epilog="examples:\n  cfx run baseline\n  cfx run cfx/scenarios/price_crash.toml --out runs/crash --seed 7\n"
@@ -219,7 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure()
+    if getattr(args, "logs", True):  # a subcommand that never logs sets logs=False
+        from cfx import logs
+
+        logs.configure()
     try:
         return emit(args.func(args))
     except InputError as e:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -70,6 +69,8 @@ def atomic(path: str | Path, mode: str = "wb", flag: str = "", **kwargs) -> Iter
     exception it is removed."""
     p = check(path, flag)
     name = f"{flag} {path}" if flag else str(path)
+    import tempfile  # here: only a command that writes a file pays for it (and for random, shutil)
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     except OSError as e:

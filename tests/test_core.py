@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cfx import core
 from cfx.cli import main
-from cfx.core.columns import Unsupported, from_commands, read_csv
+from cfx.core.columns import NotPlain, Unsupported, from_commands, loaded_blocks, plain_blocks
 from cfx.core.engine import python_state_hash
 from cfx.engine import Engine
 from cfx.types import (
@@ -185,23 +185,61 @@ def test_commands_outside_the_hot_subset_are_refused_for_the_python_engine():
         CompiledEngine(ListSeries(SERIES, band_low=90, band_high=110))
 
 
-def test_csv_columns_equal_the_python_loaders_commands_also_when_it_falls_back(tmp_path):
+def rows_of(chunks) -> list[tuple]:
+    return [row for c in chunks for row in zip(*(x.tolist() for x in c.arrays()))]
+
+
+def test_csv_columns_equal_the_python_loaders_commands_also_when_it_falls_back(tmp_path, monkeypatch):
     """The C parser and the Python loader read the same file to the same
-    commands: the plain form in C, a quoted or spaced one via the loader."""
+    commands, block by block (a few lines a block here): the plain form in
+    C; a quoted or spaced one is `NotPlain` there and read by the loader."""
+    from cfx.core import columns
     from cfx.replay import load_csv
 
+    monkeypatch.setattr(columns, "BLOCK", 64)
     plain = tmp_path / "plain.csv"
     plain.write_text("qty,ts_ns,kind,order_id,account,side,price,extra\n"
                      "5,1,limit,1,7,buy,100,x\n\n3,2,market,2,8,sell,0,y\r\n0,3,cancel,1,7,,0,z\n"
                      "4,4,modify,2,8,whatever,101,q\n2,5,fok,3,7,sell,99,\n1,6,ioc,4,7,buy,-3,w")
     odd = tmp_path / "odd.csv"
     odd.write_text("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,7,buy,\"100\",5\n2,limit,2,7,sell, 101,+4\n")
-    for path in (plain, odd):
-        chunks = read_csv(path, "X")
-        want = from_commands(load_csv(path, "X"))
-        got = [a for c in chunks for a in zip(*(x.tolist() for x in c.arrays()))]
-        assert got == list(zip(*(x.tolist() for x in want.arrays())))
-        assert len(got) == (6 if path is plain else 2)
+    rows, blocks = [], 0
+    for block in plain_blocks(plain):  # each block's columns are read before the next block is parsed
+        rows += rows_of([block])
+        blocks += 1
+    assert blocks > 2 and rows == rows_of([from_commands(load_csv(plain, "X"))]) and len(rows) == 6
+    with pytest.raises(NotPlain):
+        list(plain_blocks(odd))
+    assert rows_of(loaded_blocks(odd, "X")) == rows_of([from_commands(load_csv(odd, "X"))])
+    assert len(rows_of(loaded_blocks(odd, "X"))) == 2
+
+
+def test_a_line_the_c_parser_refuses_after_the_first_block_starts_the_replay_again(tmp_path, capsys, monkeypatch):
+    """Blocks already applied when a later one is not plain are dropped
+    with their engine: the whole file is read again by the Python loader,
+    and the outputs are those of one clean replay."""
+    from cfx import workload
+    from cfx.core import columns
+
+    monkeypatch.setattr(columns, "BLOCK", 4096)
+    w = tmp_path / "w.csv"
+    workload.write(str(w), workload.generate(2000, seed=4))
+    lines = w.read_text().splitlines(keepends=True)
+    ts, kind, rest = lines[1500].split(",", 2)
+    lines[1500] = f'{ts},"{kind}",{rest}'  # valid CSV, but not the plain form
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text("".join(lines))
+    read = []
+    with pytest.raises(NotPlain):
+        read.extend(plain_blocks(quoted))
+    assert len(read) > 5  # the C parser gave up well into the file
+    results = {}
+    for name, path in (("plain", w), ("quoted", quoted)):
+        fills = tmp_path / f"{name}.fills.csv"
+        code, r, _ = run_cli(capsys, "replay", str(path), "--engine", "compiled", "--fills", str(fills))
+        assert code == 0 and r["engine"] == "compiled"
+        results[name] = (r["messages"], r["fills"], r["fills_sha256"], fills.read_bytes())
+    assert results["quoted"] == results["plain"] and results["plain"][1] > 100
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, dict | None, str]:
@@ -290,23 +328,26 @@ def test_l2_and_l3_rebuilt_from_the_compiled_events_equal_its_book(tmp_path):
 
     path = tmp_path / "orders.csv"
     workload.write(str(path), workload.generate(20_000, seed=9))
-    (cols,) = read_csv(path, "W")
     engine = CompiledEngine(ListSeries("W", max_qty=1_000_000))
     book = engine.book
     l2, l3 = L2(), L3()
-    for start in range(0, len(cols), 997):
-        engine.apply_columns(cols, start, min(len(cols), start + 997))
-        for e in to_events(list(map(tuple, book.rows())), "W"):
-            l2.apply(e)
-            l3.apply(e)
-        book.clear()
-        bids = [(p, q) for p, q, _ in book.levels(0)]
-        asks = [(p, q) for p, q, _ in book.levels(1)]
-        assert l2.depth() == (bids, asks)
-        mine = {(side, p): [(o, q, q) for o, _, q, _ in book.orders_at(s, p)]
-                for s, side in ((0, BUY), (1, SELL)) for p, _, _ in book.levels(s)}
-        assert l3.view() == mine
-        book.check()
+    blocks = 0
+    for cols in plain_blocks(path):  # the replay's blocks, each applied in batches
+        blocks += 1
+        for start in range(0, len(cols), 997):
+            engine.apply_columns(cols, start, min(len(cols), start + 997))
+            for e in to_events(list(map(tuple, book.rows())), "W"):
+                l2.apply(e)
+                l3.apply(e)
+            book.clear()
+            bids = [(p, q) for p, q, _ in book.levels(0)]
+            asks = [(p, q) for p, q, _ in book.levels(1)]
+            assert l2.depth() == (bids, asks)
+            mine = {(side, p): [(o, q, q) for o, _, q, _ in book.orders_at(s, p)]
+                    for s, side in ((0, BUY), (1, SELL)) for p, _, _ in book.levels(s)}
+            assert l3.view() == mine
+            book.check()
+    assert blocks > 1
     assert book.fills > 1000 and book.live_count() > 100
 
 

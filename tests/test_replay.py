@@ -142,6 +142,32 @@ def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys,
     assert ours["engine"] == (cfx_engine if cfx_engine != "auto" else ours["engine"])
 
 
+# what a replay never needs: the table writers (numpy, pyarrow), logging (structlog, rich),
+# the package metadata (cfx --version only) and tempfile (writing an output file only)
+HEAVY = {"numpy", "pyarrow", "pandas", "structlog", "rich", "pygments", "cfx.logs", "cfx.tables",
+         "cfx.clearing.tables", "importlib.metadata", "tempfile", "asyncio"}
+# ... and the compiled one, neither the Python engine and venue nor hashlib's OpenSSL binding (cfx/sha.py)
+NOT_COMPILED = {"cfx.engine", "cfx.book", "cfx.venue", "cfx.clearing", "_hashlib", "hashlib"}
+
+
+def test_replay_imports_none_of_the_heavy_modules(tmp_path, cfx_engine):
+    """Memory: a replay's peak RSS is mostly the modules it imports (README,
+    "The benchmark"). The replay runs in a fresh interpreter, which then
+    lists every module loaded; a module-level import of any of these in
+    the replay's path fails this test."""
+    w = tmp_path / "w.csv"
+    workload.write(str(w), workload.generate(3000, seed=3))
+    script = ("import json, sys\nfrom cfx.cli import main\nmain(sys.argv[1:])\n"
+              "print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", script, "replay", str(w)], capture_output=True, text=True, check=True)
+    result, loaded = json.loads(proc.stdout), set(json.loads(proc.stderr))
+    assert result["fills"] > 100 and result["engine"] == (cfx_engine if cfx_engine != "auto" else result["engine"])
+    engine_modules = {"cfx.engine", "cfx.book"} if result["engine"] == "python" else {"cfx.core._book"}
+    assert {"cfx.replay", "msgspec", *engine_modules} <= loaded  # the list is the replay's own
+    heavy = HEAVY | NOT_COMPILED if result["engine"] == "compiled" else HEAVY
+    assert sorted(loaded & heavy) == []
+
+
 def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
     # the throughput replay's engine builds only trades; every trade and the book it leaves must be a full engine's
     from cfx.types import ListSeries, Trade

@@ -5,14 +5,16 @@
 - `margin`: scanning range, spread credit, maintenance.
 - `accounts`: `Account`, `Position` (FIFO P&L).
 - `waterfall`: the `GuaranteeFund`.
-- `tables`: Parquet output.
+- `tables`: Parquet output (pyarrow), imported on first use so that a
+  replay, which never writes tables, does not load it.
 """
+
+from typing import Any
 
 from cfx.clearing.accounts import Account, Position
 from cfx.clearing.house import ClearingConfig, ClearingHouse
 from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
 from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
-from cfx.clearing.tables import write_tables
 from cfx.clearing.waterfall import GuaranteeFund
 
 __all__ = [
@@ -29,3 +31,11 @@ __all__ = [
     "tick_value",
     "write_tables",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "write_tables":
+        from cfx.clearing.tables import write_tables
+
+        return write_tables
+    raise AttributeError(f"module 'cfx.clearing' has no attribute {name!r}")

@@ -38,7 +38,6 @@ from cfx.clearing.funding import funding_payments
 from cfx.clearing.margin import initial_margin, maintenance_margin, scan_range, sigma_ppm
 from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
 from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
-from cfx.clearing.tables import write_tables as _write_tables
 from cfx.clearing.waterfall import GuaranteeFund
 from cfx.types import (
     AccountDefaulted,
@@ -732,5 +731,8 @@ class ClearingHouse:
     # ------------------------------------------------------------------ output
 
     def write_tables(self, out_dir: str | Path, quality: Mapping | None = None) -> dict[str, Path]:
-        """Write the Parquet tables; see `cfx.clearing.tables`."""
-        return _write_tables(self, out_dir, quality)
+        """Write the Parquet tables; see `cfx.clearing.tables` (imported
+        here: pyarrow is loaded only by what writes tables)."""
+        from cfx.clearing.tables import write_tables
+
+        return write_tables(self, out_dir, quality)

@@ -1,26 +1,31 @@
 """Commands as typed columns, the compiled core's input: an order-message
-CSV parsed straight into numpy arrays (by cfx/core/_columns.pyx), or
-engine commands converted (for tests and the Python fallback's input).
+CSV parsed straight into typed arrays (by cfx/core/_columns.pyx) a block
+at a time, or engine commands converted (for tests and for a CSV the C
+parser does not read, a chunk at a time from the Python loader).
 
-Kind codes: 0 limit (GTC), 1 market, 2 IOC limit, 3 FOK limit, 4 cancel,
-5 modify, 6 an account's default STP (``qty`` holds the mode code). The
-``stp`` column is a submit's own self-trade prevention mode (0: its
-account's default; codes in cfx/core/rows.py).
+The columns are `array.array` s (no numpy: a replay imports none of it, so
+the compiled one stays far under the yardstick's memory). Kind codes: 0
+limit (GTC), 1 market, 2 IOC limit, 3 FOK limit, 4 cancel, 5 modify, 6 an
+account's default STP (``qty`` holds the mode code). The ``stp`` column is
+a submit's own self-trade prevention mode (0: its account's default; codes
+in cfx/core/rows.py).
 """
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
-from typing import Callable, Iterable
-
-import numpy as np
+from typing import Iterable, Iterator
 
 from cfx.core.rows import STP_CODES
 from cfx import inputs
 from cfx.types import CancelOrder, ModifyOrder, OrderKind, SetAccountStp, SubmitOrder, TimeInForce
 
 LIMIT, MARKET, IOC, FOK, CANCEL, MODIFY, SET_STP = range(7)
-BLOCK = 1 << 23  # bytes of CSV parsed at a time: the text never sits in memory whole
+# bytes of CSV parsed at a time (~7,000 rows, about a `cfx.core.replay.BATCH`):
+# the text and its columns are never in memory whole, so a replay's memory
+# stays flat in the file's length
+BLOCK = 1 << 18
 CSV_COLUMNS = ("ts_ns", "kind", "order_id", "account", "side", "price", "qty")
 _KINDS = {(OrderKind.LIMIT, TimeInForce.GTC): LIMIT, (OrderKind.MARKET, TimeInForce.IOC): MARKET,
           (OrderKind.LIMIT, TimeInForce.IOC): IOC, (OrderKind.LIMIT, TimeInForce.FOK): FOK}
@@ -30,29 +35,33 @@ class Unsupported(ValueError):
     """A command the compiled core does not handle (it stays on the Python engine)."""
 
 
+class NotPlain(ValueError):
+    """The CSV has a line the C parser does not read (quoting, an integer
+    written otherwise, a mistake): read it with `loaded_blocks` instead,
+    from the start (which names the line and field of a real mistake)."""
+
+
+# each column's array type code: int64 ("q") or int8 ("b")
+_CODES = {"ts": "q", "kind": "b", "order_id": "q", "account": "q", "side": "b", "price": "q", "qty": "q", "stp": "b"}
+
+
 class Columns:
-    """A batch of commands, one numpy array per field, all of one length."""
+    """A batch of commands, one typed array per field, all of one length."""
 
     __slots__ = ("ts", "kind", "order_id", "account", "side", "price", "qty", "stp")
 
     def __init__(self, n: int) -> None:
-        self.ts = np.zeros(n, np.int64)
-        self.kind = np.zeros(n, np.int8)
-        self.order_id = np.zeros(n, np.int64)
-        self.account = np.zeros(n, np.int64)
-        self.side = np.zeros(n, np.int8)
-        self.price = np.zeros(n, np.int64)
-        self.qty = np.zeros(n, np.int64)
-        self.stp = np.zeros(n, np.int8)
+        for name, code in _CODES.items():
+            setattr(self, name, array(code, [0]) * n)
 
     def __len__(self) -> int:
         return len(self.ts)
 
     def head(self, n: int) -> "Columns":
-        """The first ``n`` rows (views, no copy)."""
+        """The first ``n`` rows (memoryviews of these, no copy)."""
         out = Columns.__new__(Columns)
         for name in Columns.__slots__:
-            setattr(out, name, getattr(self, name)[:n])
+            setattr(out, name, memoryview(getattr(self, name))[:n])
         return out
 
     def arrays(self) -> tuple:
@@ -73,8 +82,6 @@ def supported(cmd: object) -> bool:
 def from_commands(cmds: Iterable) -> Columns:
     """Engine commands (of one series) as columns; `Unsupported` names the
     first one the core cannot take."""
-    cmds = list(cmds)
-    cols = Columns(len(cmds))
     ts, kind, oid, acct, side, price, qty, stp = ([] for _ in range(8))
     try:
         for c in cmds:
@@ -98,54 +105,63 @@ def from_commands(cmds: Iterable) -> Columns:
                 qty.append(STP_CODES[c.mode]), side.append(0), stp.append(0)
             else:
                 raise Unsupported(f"{t.__name__} is handled by the Python engine")
-        cols.ts[:], cols.kind[:], cols.order_id[:], cols.account[:] = ts, kind, oid, acct
-        cols.side[:], cols.price[:], cols.qty[:], cols.stp[:] = side, price, qty, stp
+        cols = Columns.__new__(Columns)
+        for name, values in zip(Columns.__slots__, (ts, kind, oid, acct, side, price, qty, stp)):
+            setattr(cols, name, array(_CODES[name], values))
     except OverflowError:
         raise Unsupported("a value does not fit in 64 bits") from None
     return cols
 
 
-def read_csv(path: str | Path, series: str, load: Callable[[Path, str], list] | None = None) -> list[Columns]:
-    """An order-message CSV as column chunks, all of it checked before it
-    returns. The plain form (what `cfx workload` writes) is parsed in C,
-    `BLOCK` bytes at a time; a file with anything else (quoting, odd
-    integers, a bad row) goes through ``load``, the pure-Python loader
-    (default `cfx.replay.load_csv`), instead, so a mistake is reported
-    exactly as there (`InputError` naming the line and field). `Unsupported`
-    if a value does not fit the core's 64-bit columns."""
+def loaded_blocks(path: str | Path, series: str) -> Iterator[Columns]:
+    """An order-message CSV read by the pure-Python loader
+    (`cfx.replay.csv_chunks`, so a mistake is `InputError` naming the line
+    and field, as there), as columns a chunk at a time; `Unsupported` if a
+    value does not fit the core's 64-bit columns."""
+    from cfx import replay
+
+    for cmds in replay.csv_chunks(inputs.open_binary(path, "csv input"), series, str(path)):
+        yield from_commands(cmds)
+
+
+def plain_blocks(path: str | Path) -> Iterator[Columns]:
+    """An order-message CSV in the plain form (what `cfx workload` writes:
+    no quoting, integers as ``-?digits``) as columns, parsed in C `BLOCK`
+    bytes at a time; each block's columns are valid until the next is read
+    (they share memory). `NotPlain` at the first block with a line in any other
+    form (the blocks before it may have been read: start again with
+    `loaded_blocks`)."""
     from cfx.core import _columns
 
-    path = Path(path)
     with inputs.open_binary(path, "csv input") as f:  # a missing file: the Python path's message
         try:
             names = [h.strip() for h in f.readline().decode("ascii").rstrip("\r\n").split(",")]
         except UnicodeDecodeError:
-            return _fallback(path, series, load)
+            raise NotPlain("the header is not ASCII") from None
         if any('"' in n for n in names) or any(c not in names for c in CSV_COLUMNS):
-            return _fallback(path, series, load)
-        column_of = np.full(len(names), -1, np.int32)
+            raise NotPlain("a quoted or missing column name")
+        column_of = array("i", [-1]) * len(names)
         for c, name in enumerate(CSV_COLUMNS):
             column_of[names.index(name)] = c  # the first field of that name, as the Python loader reads it
-        chunks = []
-        rest = b""
+        buf = bytearray(BLOCK)  # one text buffer and one set of columns, reused block after block:
+        cols = Columns(0)  # no allocation between blocks, so the heap does not shrink and grow under the engine
+        size = 0  # bytes in buf: a partial last line carried over, then what was read
         while True:
-            block = f.read(BLOCK)
-            data = rest + block if rest else block
-            rest = b""
-            if block:
-                cut = data.rfind(b"\n") + 1
-                data, rest = data[:cut], data[cut:]
-            if data:
-                cols = Columns(data.count(b"\n") + (not data.endswith(b"\n")))
-                n = _columns.parse(data, column_of, *cols.arrays()[:7])
+            if size == len(buf):  # a line longer than the buffer
+                buf.extend(bytes(len(buf)))
+            got = f.readinto(memoryview(buf)[size:])
+            size += got
+            cut = buf.rfind(b"\n", 0, size) + 1 if got else size  # whole lines; at the end, the last one too
+            if cut:
+                rows = buf.count(b"\n", 0, cut) + (buf[cut - 1] != 10)
+                if rows > len(cols):
+                    cols = Columns(rows)
+                n = _columns.parse(memoryview(buf)[:cut], column_of, *cols.arrays()[:7])
                 if n < 0:
-                    return _fallback(path, series, load)
-                chunks.append(cols.head(n))
-            if not block:
-                return chunks
-
-
-def _fallback(path: Path, series: str, load: Callable[[Path, str], list] | None) -> list[Columns]:
-    if load is None:
-        from cfx.replay import load_csv as load
-    return [from_commands(load(path, series))]
+                    raise NotPlain(f"a line of {path} is not in the plain form")
+                if n:
+                    yield cols.head(n)
+                buf[:size - cut] = buf[cut:size]
+                size -= cut
+            if not got:
+                return

@@ -12,11 +12,8 @@ are the Python engine's, row for row (cfx/core/rows.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Iterable
-
-import numpy as np
 
 from cfx.core.columns import Columns, Unsupported, from_commands
 from cfx.core.rows import to_events
@@ -54,7 +51,7 @@ class CompiledEngine:
     def take_events(self) -> list:
         """The buffered events as Structs, and empty the buffer."""
         rows = self.book.rows()
-        events = [] if rows is None else to_events(np.asarray(rows).tolist(), self.series)
+        events = [] if rows is None else to_events(memoryview(rows).tolist(), self.series)
         self.book.clear()
         return events
 
@@ -76,6 +73,8 @@ class CompiledEngine:
 def state_hash(snapshot: dict, last_price: int | None, cmd_seq: int) -> str:
     """sha256 of a book's state (its L3 snapshot, last trade price and the
     engine's command count), the same for both engines when they agree."""
+    import hashlib  # here: the compiled replay never asks, and hashlib loads libcrypto (see cfx/sha.py)
+
     doc = {"book": snapshot, "last_price": last_price, "cmd_seq": cmd_seq}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 

@@ -1,33 +1,32 @@
 """`cfx replay ORDERS.csv` on the compiled core: the CSV parsed into
-columns, applied `BATCH` commands at a time, events left as rows.
+columns a block at a time, applied `BATCH` commands at a time, events left
+as rows.
 
 Only ``CompiledBook.apply`` is timed (validation, self-trade prevention,
 matching, the event rows): the same work cfx/replay.py times for the
 Python engine. The fills hash is taken from the trade rows after each
-batch; event Structs are built only for ``--events``.
+batch; event Structs are built only for ``--events``. Memory stays flat in
+the input's length: one block of text and its columns, one batch's rows.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import time
 from contextlib import ExitStack
+from typing import Iterable
 
-import numpy as np
-
-from cfx.core.columns import Unsupported, read_csv
+from cfx.core.columns import Columns, NotPlain, Unsupported, loaded_blocks, plain_blocks
 from cfx.core.engine import CompiledEngine
 from cfx.core.rows import SIDES, TRADE, to_events
-from cfx import writes
+from cfx import sha, writes
 from cfx.command import Output
 from cfx.errors import InputError
-from cfx.journal import FILLS_HEADER
 from cfx.types import ListSeries, encoder
 
-BATCH = 8192  # commands per apply: their rows (~1.6 MB) stay in the CPU cache
+BATCH = 2048  # commands per apply: their rows (~0.5 MB) stay in the CPU cache, and its fills text is small
 
 
 def main(args: argparse.Namespace) -> dict | Output:
@@ -36,16 +35,27 @@ def main(args: argparse.Namespace) -> dict | Output:
     try:
         if args.input == "-":
             raise Unsupported("it reads a file, not stdin")
-        chunks = read_csv(args.input, args.series, replay.load_csv)
+        try:
+            return run(args, plain_blocks(args.input))
+        except NotPlain:  # what was applied is dropped with its engine; the outputs were not written
+            return run(args, loaded_blocks(args.input, args.series))
     except Unsupported as e:
         if (args.engine or os.environ.get("CFX_ENGINE")) == "compiled":
             raise InputError(f"{args.input}: the compiled engine cannot replay this input ({e}); "
                              "use the python engine") from None
         args.engine = "python"  # auto: the Python engine streams any input and takes any integer
         return replay.main(args)
+
+
+def run(args: argparse.Namespace, chunks: Iterable[Columns]) -> dict:
+    """Replay the column chunks on a fresh compiled engine: the throughput
+    and fills (`cfx.replay.throughput`); the outputs are written only if
+    every chunk is read."""
+    from cfx import replay
+
     engine = CompiledEngine(ListSeries(args.series, max_qty=replay.MAX_QTY))
     book = engine.book
-    digest = hashlib.sha256()
+    digest = sha.sha256()  # without OpenSSL: libcrypto would be a sixth of this replay's memory
     seconds = 0.0
     messages = 0
     clock = time.perf_counter
@@ -53,6 +63,8 @@ def main(args: argparse.Namespace) -> dict | Output:
         log = stack.enter_context(writes.atomic(args.events, "wb", "--events")) if args.events else None
         fills = stack.enter_context(writes.atomic(args.fills, "w", "--fills")) if args.fills else None
         if fills is not None:
+            from cfx.journal import FILLS_HEADER
+
             fills.write(FILLS_HEADER)
         for cols in chunks:
             arrays = cols.arrays()
@@ -78,11 +90,11 @@ def write_outputs(engine: CompiledEngine, log, fills) -> None:
     view = engine.book.rows()
     if view is None:
         return
-    rows = np.asarray(view)
+    rows = memoryview(view).tolist()
     if log is not None:
         encode = encoder.encode
-        log.write(b"".join(encode(e) + b"\n" for e in to_events(rows.tolist(), engine.series)))
+        log.write(b"".join(encode(e) + b"\n" for e in to_events(rows, engine.series)))
     if fills is not None:
         side = SIDES
         fills.write("".join(f"{r[3]},{r[6]},{r[7]},{r[8]},{r[9]},{r[4]},{r[5]},{side[r[10]]}\n"
-                            for r in rows[rows[:, 0] == TRADE].tolist()))
+                            for r in rows if r[0] == TRADE))
