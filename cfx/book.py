@@ -267,23 +267,23 @@ class OrderBook:
                     first = p
                 traded += t
                 last = p
-                m.filled += t
                 lq -= t
-                if t == mq:
-                    q.popleft()
-                    if m.hidden:  # iceberg: show the next slice at the back of the queue
-                        shown = m.display if m.display < m.hidden else m.hidden
-                        m.qty = shown
-                        m.hidden -= shown
-                        lq += shown
-                        q.append(m)
-                        emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
-                    else:
-                        m.qty = 0
-                        lc -= 1
-                        del live[m.order_id]
-                else:
+                if t != mq:
                     m.qty = mq - t
+                    m.filled += t
+                elif m.hidden:  # iceberg: show the next slice at the back of the queue
+                    q.popleft()
+                    shown = m.display if m.display < m.hidden else m.hidden
+                    m.qty = shown
+                    m.hidden -= shown
+                    m.filled += t
+                    lq += shown
+                    q.append(m)
+                    emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                else:  # filled: it leaves (its fields are left as they were, nothing reads them now)
+                    q.popleft()
+                    lc -= 1
+                    del live[m.order_id]
             if full:
                 emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
             if lc:
