@@ -47,6 +47,7 @@ from cfx.types import (
     OrderRested,
     Side,
     StpMode,
+    SubmitOrder,
     TimeInForce,
     Trade,
 )
@@ -72,10 +73,12 @@ def _discard(event: object) -> None:
 
 
 class Order(msgspec.Struct, gc=False):
-    """A live order. ``qty`` is the visible open quantity on the book,
-    ``hidden`` an iceberg's reserve; open quantity is ``qty + hidden``.
-    A pending stop order keeps its whole quantity in ``qty`` until it
-    triggers."""
+    """A live order: one resting on the book (built by `OrderBook.rest`
+    when it rests), or one the engine holds (a pending stop, a market
+    order waiting for an auction). ``qty`` is the visible open quantity on
+    the book, ``hidden`` an iceberg's reserve; open quantity is ``qty +
+    hidden``. A pending stop order keeps its whole quantity in ``qty``
+    until it triggers."""
 
     order_id: int
     account: int
@@ -84,7 +87,7 @@ class Order(msgspec.Struct, gc=False):
     qty: int
     series: str
     hidden: int = 0
-    display: int = 0  # iceberg slice size; 0 = show everything
+    display_qty: int = 0  # iceberg slice size; 0 = show everything
     kind: OrderKind = OrderKind.LIMIT
     tif: TimeInForce = TimeInForce.GTC
     stp: StpMode | None = None  # None: the account's default
@@ -92,6 +95,12 @@ class Order(msgspec.Struct, gc=False):
     stop_price: int = 0
     expire_ns: int = 0
     filled: int = 0
+
+
+Entering = SubmitOrder | Order
+"""An order meeting the book: a new order's command (the book builds its
+`Order` only if it rests: most of the orders that trade never need one), or a
+live `Order` entering again (a modify's re-priced copy, a triggered stop)."""
 
 
 class Level:
@@ -117,11 +126,11 @@ class Book(Protocol):
     last_price: int | None
     first_price: int | None
 
-    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> int: ...
-    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
+    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int) -> int: ...
+    def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
     def fillable(self, side: Side, limit: int | None, account: int, stp: StpMode | None, need: int) -> bool: ...
     def crosses(self, side: Side, price: int) -> bool: ...
-    def rest(self, order: Order, remaining: int, cmd: int, ts: int) -> None: ...
+    def rest(self, order: Entering, remaining: int, cmd: int, ts: int, filled: int = 0) -> Order: ...
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None: ...
     def reduce(self, order: Order, new_open: int, cmd: int, ts: int) -> None: ...
     def fill(self, order: Order, qty: int, cmd: int, ts: int) -> None: ...
@@ -173,7 +182,7 @@ class OrderBook:
 
     # ------------------------------------------------------------------ matching
 
-    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> int:
+    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int) -> int:
         """An order meets the book: it trades what crosses ``limit`` (None:
         any price), then a limit order that is not IOC or FOK rests the
         remainder; any other order has it cancelled (reason: band when a
@@ -196,14 +205,14 @@ class OrderBook:
             kind = order.kind
             tif = order.tif
             if kind is LIMIT and tif is not IOC and tif is not FOK:
-                self.rest(order, qty, cmd, ts)
+                self.rest(order, qty, cmd, ts, traded)
             elif self._full:
                 reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
                 self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
                                           order.account, qty, reason))
         return traded
 
-    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
+    def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
         """Trade up to ``remaining`` of the aggressing ``order`` against the
         other side at prices no worse than ``limit`` (None: any price), in
         price-time priority, at each resting order's price. Returns the
@@ -273,7 +282,7 @@ class OrderBook:
                     m.filled += t
                 elif m.hidden:  # iceberg: show the next slice at the back of the queue
                     q.popleft()
-                    shown = m.display if m.display < m.hidden else m.hidden
+                    shown = m.display_qty if m.display_qty < m.hidden else m.hidden
                     m.qty = shown
                     m.hidden -= shown
                     m.filled += t
@@ -296,12 +305,11 @@ class OrderBook:
             if killed:
                 break
         if traded:
-            order.filled += traded
             self.last_price = last
             self.first_price = first
         return traded, remaining
 
-    def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Order, remaining: int,
+    def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Entering, remaining: int,
                             mode: StpMode, cmd: int, ts: int) -> int:
         """Apply the taker's self-trade prevention ``mode`` to a resting order
         of the same account. Returns the taker's quantity left, or -1 when
@@ -372,20 +380,29 @@ class OrderBook:
 
     # ------------------------------------------------------------------ resting orders
 
-    def rest(self, order: Order, remaining: int, cmd: int, ts: int) -> None:
+    def rest(self, order: Entering, remaining: int, cmd: int, ts: int, filled: int = 0) -> Order:
         """Put ``remaining`` of ``order`` at the back of its price level
-        (an iceberg shows one slice) and index it as live."""
-        display = order.display
+        (an iceberg shows one slice) and index it as live; ``filled`` is
+        what it traded on the way in. Returns the resting `Order`: built
+        here for a new order's command, else ``order`` itself."""
+        display = order.display_qty
         if display and remaining > display:
-            qty = order.qty = display
-            order.hidden = remaining - display
+            qty = display
+            hidden = remaining - display
         else:
             qty = remaining
-            if order.qty != qty or order.hidden:  # a new order that did not trade holds these already,
-                order.qty = qty  # and a Struct's field store is dear (no specialized store)
-                order.hidden = 0
+            hidden = 0
         p = order.price
         side = order.side
+        if type(order) is not Order:
+            order = Order(order.order_id, order.account, side, p, qty, order.series, hidden, display, order.kind,
+                          order.tif, order.stp, order.post_only, order.stop_price, order.expire_ns, filled)
+        else:  # a Struct's field store is dear (no specialized store): only what changed
+            if order.qty != qty or order.hidden != hidden:
+                order.qty = qty
+                order.hidden = hidden
+            if filled:
+                order.filled += filled
         levels = self.bids if side is BUY else self.asks
         lvl = levels.get(p)
         if lvl is None:
@@ -408,6 +425,7 @@ class OrderBook:
             series = self.series
             emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
             emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+        return order
 
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
         """Remove a resting order from the book and the live index. With
