@@ -220,20 +220,19 @@ class OrderBook:
         self-trade prevention cancelled the rest: its events are already out).
 
         Runtime complexity: O(fills + levels swept · log levels)."""
-        buy = order.side is BUY
+        side = order.side
+        buy = side is BUY
+        # three names at most per assignment: more build and unpack a tuple, on every call
         if buy:
-            levels, heap, heaped, sign, maker_side = self.asks, self._ask_px, self._ask_heaped, 1, SELL
+            levels, heap, sign = self.asks, self._ask_px, 1
         else:
-            levels, heap, heaped, sign, maker_side = self.bids, self._bid_px, self._bid_heaped, -1, BUY
+            levels, heap, sign = self.bids, self._bid_px, -1
         trade = self._trade
-        emit = self._emit
-        full = self._full
         nextseq = self._next
         live = self._live
         series = self.series
         tid = order.order_id
         tacct = order.account
-        side = order.side
         traded = 0
         first = last = None
         killed = False
@@ -242,7 +241,7 @@ class OrderBook:
             lvl = levels.get(p)
             if lvl is None:  # stale heap entry of an emptied level
                 heappop(heap)
-                heaped.discard(p)
+                (self._ask_heaped if buy else self._bid_heaped).discard(p)
                 continue
             if limit is not None and (p > limit if buy else p < limit):
                 break
@@ -288,20 +287,20 @@ class OrderBook:
                     m.filled += t
                     lq += shown
                     q.append(m)
-                    emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                    self._emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
                 else:  # filled: it leaves (its fields are left as they were, nothing reads them now)
                     q.popleft()
                     lc -= 1
                     del live[m.order_id]
-            if full:
-                emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
+            if self._full:
+                self._emit(LevelChanged(nextseq(), cmd, ts, series, SELL if buy else BUY, p, lq))
             if lc:
                 lvl.qty = lq
                 lvl.count = lc
             else:
                 del levels[p]
                 heappop(heap)
-                heaped.discard(p)
+                (self._ask_heaped if buy else self._bid_heaped).discard(p)
             if killed:
                 break
         if traded:
