@@ -126,7 +126,8 @@ class Book(Protocol):
     last_price: int | None
     first_price: int | None
 
-    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int) -> int: ...
+    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True,
+              filled: int = 0) -> int: ...
     def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
     def fillable(self, side: Side, limit: int | None, account: int, stp: StpMode | None, need: int) -> bool: ...
     def crosses(self, side: Side, price: int) -> bool: ...
@@ -182,35 +183,82 @@ class OrderBook:
 
     # ------------------------------------------------------------------ matching
 
-    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int) -> int:
+    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True,
+              filled: int = 0) -> int:
         """An order meets the book: it trades what crosses ``limit`` (None:
         any price), then a limit order that is not IOC or FOK rests the
-        remainder; any other order has it cancelled (reason: band when a
-        market order stopped at the price band ``limit`` with liquidity
-        beyond, else IOC remainder). Returns the quantity it traded.
+        remainder at the back of its price level (an iceberg shows one
+        slice), indexed as live; any other order has it cancelled (reason:
+        band when a market order stopped at the price band ``limit`` with
+        liquidity beyond, else IOC remainder). Returns the quantity it
+        traded. A new order's command gets its `Order` here if it rests.
+        Without ``cross`` it rests at once, having traded ``filled`` before
+        (`rest`): one resting path for both.
 
         Runtime complexity: O(1) amortised when it rests without trading
         (a new level: O(log levels)); as `match` when it crosses."""
-        # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
-        traded = 0
-        if order.side is BUY:
-            heap, levels = self._ask_px, self.asks
-            if heap and (limit is None or heap[0] <= limit or heap[0] not in levels):
-                traded, qty = self.match(order, qty, limit, cmd, ts)
-        else:
-            heap, levels = self._bid_px, self.bids
-            if heap and (limit is None or -heap[0] >= limit or -heap[0] not in levels):
-                traded, qty = self.match(order, qty, limit, cmd, ts)
-        if qty:
+        side = order.side
+        if cross:
+            # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
+            if side is BUY:
+                heap = self._ask_px
+                if heap and (limit is None or heap[0] <= limit or heap[0] not in self.asks):
+                    filled, qty = self.match(order, qty, limit, cmd, ts)
+            else:
+                heap = self._bid_px
+                if heap and (limit is None or -heap[0] >= limit or -heap[0] not in self.bids):
+                    filled, qty = self.match(order, qty, limit, cmd, ts)
+            if not qty:
+                return filled
             kind = order.kind
             tif = order.tif
-            if kind is LIMIT and tif is not IOC and tif is not FOK:
-                self.rest(order, qty, cmd, ts, traded)
-            elif self._full:
-                reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
-                self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
-                                          order.account, qty, reason))
-        return traded
+            if kind is not LIMIT or tif is IOC or tif is FOK:
+                if self._full:
+                    beyond = self.asks if side is BUY else self.bids
+                    reason = CANCEL_BAND if kind is MARKET and limit is not None and beyond else CANCEL_REMAINDER
+                    self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
+                                              order.account, qty, reason))
+                return filled
+        remaining = qty
+        display = order.display_qty
+        if display and remaining > display:
+            qty = display
+            hidden = remaining - display
+        else:
+            hidden = 0
+        p = order.price
+        if type(order) is not Order:
+            order = Order(order.order_id, order.account, side, p, qty, order.series, hidden, display, order.kind,
+                          order.tif, order.stp, order.post_only, order.stop_price, order.expire_ns, filled)
+        else:  # a Struct's field store is dear (no specialized store): only what changed
+            if order.qty != qty or order.hidden != hidden:
+                order.qty = qty
+                order.hidden = hidden
+            if filled:
+                order.filled += filled
+        levels = self.bids if side is BUY else self.asks
+        lvl = levels.get(p)
+        if lvl is None:
+            lvl = levels[p] = Level(deque((order,)), qty, 1)
+            if side is BUY:
+                heap, heaped, key = self._bid_px, self._bid_heaped, -p
+            else:
+                heap, heaped, key = self._ask_px, self._ask_heaped, p
+            if p not in heaped:
+                heappush(heap, key)
+                heaped.add(p)
+        else:
+            lvl.queue.append(order)
+            lvl.qty += qty
+            lvl.count += 1
+        self._live[order.order_id] = order
+        if self._full:
+            nextseq = self._next
+            emit = self._emit
+            series = self.series
+            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
+            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+        return filled
 
     def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
         """Trade up to ``remaining`` of the aggressing ``order`` against the
@@ -380,51 +428,12 @@ class OrderBook:
     # ------------------------------------------------------------------ resting orders
 
     def rest(self, order: Entering, remaining: int, cmd: int, ts: int, filled: int = 0) -> Order:
-        """Put ``remaining`` of ``order`` at the back of its price level
-        (an iceberg shows one slice) and index it as live; ``filled`` is
-        what it traded on the way in. Returns the resting `Order`: built
-        here for a new order's command, else ``order`` itself."""
-        display = order.display_qty
-        if display and remaining > display:
-            qty = display
-            hidden = remaining - display
-        else:
-            qty = remaining
-            hidden = 0
-        p = order.price
-        side = order.side
-        if type(order) is not Order:
-            order = Order(order.order_id, order.account, side, p, qty, order.series, hidden, display, order.kind,
-                          order.tif, order.stp, order.post_only, order.stop_price, order.expire_ns, filled)
-        else:  # a Struct's field store is dear (no specialized store): only what changed
-            if order.qty != qty or order.hidden != hidden:
-                order.qty = qty
-                order.hidden = hidden
-            if filled:
-                order.filled += filled
-        levels = self.bids if side is BUY else self.asks
-        lvl = levels.get(p)
-        if lvl is None:
-            lvl = levels[p] = Level(deque((order,)), qty, 1)
-            if side is BUY:
-                heap, heaped, key = self._bid_px, self._bid_heaped, -p
-            else:
-                heap, heaped, key = self._ask_px, self._ask_heaped, p
-            if p not in heaped:
-                heappush(heap, key)
-                heaped.add(p)
-        else:
-            lvl.queue.append(order)
-            lvl.qty += qty
-            lvl.count += 1
-        self._live[order.order_id] = order
-        if self._full:
-            nextseq = self._next
-            emit = self._emit
-            series = self.series
-            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
-            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
-        return order
+        """Put ``remaining`` of ``order`` on the book without matching (a
+        call collects it, the book may cross until the uncross; or the rest
+        of an order that traded ``filled`` under the breaker). Returns the
+        resting `Order`: built for a new order's command, else ``order``."""
+        self.place(order, remaining, None, cmd, ts, False, filled)
+        return self._live[order.order_id]
 
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
         """Remove a resting order from the book and the live index. With
