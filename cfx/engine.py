@@ -363,11 +363,10 @@ class Engine:
                                      c.qty, c.display_qty, c.stop_price))
         # a limit or market order meets the book as its command: the book builds its Order if it rests
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
-            stops = state.buy_stops or state.sell_stops  # placing an order adds none
             traded = book.place(c, c.qty, c.price, cmd, ts)
             if tif is GTD:
                 self._expires(c.order_id)
-            if stops and traded:
+            if traded and (state.buy_stops or state.sell_stops):
                 self._trigger_swept(state, cmd, ts)
         elif kind is MARKET or kind is LIMIT:
             self._enter(state, c, c.qty, cmd, ts)
