@@ -322,8 +322,7 @@ class Engine:
         O(levels it can cross) for the indicative."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
-        gtd = self._gtd
-        if gtd and gtd[0][0] <= ts:
+        if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         series = c.series
         state = self._series.get(series)
@@ -379,7 +378,7 @@ class Engine:
             else:
                 heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
             if tif is GTD:
-                heappush(gtd, (c.expire_ns, next(self._arrival), order))
+                heappush(self._gtd, (c.expire_ns, next(self._arrival), order))
             last = book.last_price
             if last is not None:  # already through its trigger: it enters now
                 self._trigger_stops(state, cmd, ts, last, last)
@@ -448,8 +447,7 @@ class Engine:
         in its level's queue as a dead entry, skipped later)."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
-        gtd = self._gtd
-        if gtd and gtd[0][0] <= ts:
+        if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         oid = c.order_id
         if self._sessions:
