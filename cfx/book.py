@@ -47,6 +47,7 @@ from cfx.types import (
     OrderRested,
     Side,
     StpMode,
+    SubmitOrder,
     TimeInForce,
     Trade,
 )
@@ -72,10 +73,12 @@ def _discard(event: object) -> None:
 
 
 class Order(msgspec.Struct, gc=False):
-    """A live order. ``qty`` is the visible open quantity on the book,
-    ``hidden`` an iceberg's reserve; open quantity is ``qty + hidden``.
-    A pending stop order keeps its whole quantity in ``qty`` until it
-    triggers."""
+    """A live order: one resting on the book (built by `OrderBook.rest`
+    when it rests), or one the engine holds (a pending stop, a market
+    order waiting for an auction). ``qty`` is the visible open quantity on
+    the book, ``hidden`` an iceberg's reserve; open quantity is ``qty +
+    hidden``. A pending stop order keeps its whole quantity in ``qty``
+    until it triggers."""
 
     order_id: int
     account: int
@@ -84,7 +87,7 @@ class Order(msgspec.Struct, gc=False):
     qty: int
     series: str
     hidden: int = 0
-    display: int = 0  # iceberg slice size; 0 = show everything
+    display_qty: int = 0  # iceberg slice size; 0 = show everything
     kind: OrderKind = OrderKind.LIMIT
     tif: TimeInForce = TimeInForce.GTC
     stp: StpMode | None = None  # None: the account's default
@@ -92,6 +95,12 @@ class Order(msgspec.Struct, gc=False):
     stop_price: int = 0
     expire_ns: int = 0
     filled: int = 0
+
+
+Entering = SubmitOrder | Order
+"""An order meeting the book: a new order's command (the book builds its
+`Order` only if it rests: most of the orders that trade never need one), or a
+live `Order` entering again (a modify's re-priced copy, a triggered stop)."""
 
 
 class Level:
@@ -117,11 +126,12 @@ class Book(Protocol):
     last_price: int | None
     first_price: int | None
 
-    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> int: ...
-    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
+    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True,
+              filled: int = 0) -> int: ...
+    def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
     def fillable(self, side: Side, limit: int | None, account: int, stp: StpMode | None, need: int) -> bool: ...
     def crosses(self, side: Side, price: int) -> bool: ...
-    def rest(self, order: Order, remaining: int, cmd: int, ts: int) -> None: ...
+    def rest(self, order: Entering, remaining: int, cmd: int, ts: int, filled: int = 0) -> Order: ...
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None: ...
     def reduce(self, order: Order, new_open: int, cmd: int, ts: int) -> None: ...
     def fill(self, order: Order, qty: int, cmd: int, ts: int) -> None: ...
@@ -173,37 +183,84 @@ class OrderBook:
 
     # ------------------------------------------------------------------ matching
 
-    def place(self, order: Order, qty: int, limit: int | None, cmd: int, ts: int) -> int:
+    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True,
+              filled: int = 0) -> int:
         """An order meets the book: it trades what crosses ``limit`` (None:
         any price), then a limit order that is not IOC or FOK rests the
-        remainder; any other order has it cancelled (reason: band when a
-        market order stopped at the price band ``limit`` with liquidity
-        beyond, else IOC remainder). Returns the quantity it traded.
+        remainder at the back of its price level (an iceberg shows one
+        slice), indexed as live; any other order has it cancelled (reason:
+        band when a market order stopped at the price band ``limit`` with
+        liquidity beyond, else IOC remainder). Returns the quantity it
+        traded. A new order's command gets its `Order` here if it rests.
+        Without ``cross`` it rests at once, having traded ``filled`` before
+        (`rest`): one resting path for both.
 
         Runtime complexity: O(1) amortised when it rests without trading
         (a new level: O(log levels)); as `match` when it crosses."""
-        # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
-        traded = 0
-        if order.side is BUY:
-            heap, levels = self._ask_px, self.asks
-            if heap and (limit is None or heap[0] <= limit or heap[0] not in levels):
-                traded, qty = self.match(order, qty, limit, cmd, ts)
-        else:
-            heap, levels = self._bid_px, self.bids
-            if heap and (limit is None or -heap[0] >= limit or -heap[0] not in levels):
-                traded, qty = self.match(order, qty, limit, cmd, ts)
-        if qty:
+        side = order.side
+        if cross:
+            # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
+            if side is BUY:
+                heap = self._ask_px
+                if heap and (limit is None or heap[0] <= limit or heap[0] not in self.asks):
+                    filled, qty = self.match(order, qty, limit, cmd, ts)
+            else:
+                heap = self._bid_px
+                if heap and (limit is None or -heap[0] >= limit or -heap[0] not in self.bids):
+                    filled, qty = self.match(order, qty, limit, cmd, ts)
+            if not qty:
+                return filled
             kind = order.kind
             tif = order.tif
-            if kind is LIMIT and tif is not IOC and tif is not FOK:
-                self.rest(order, qty, cmd, ts)
-            elif self._full:
-                reason = CANCEL_BAND if kind is MARKET and limit is not None and levels else CANCEL_REMAINDER
-                self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
-                                          order.account, qty, reason))
-        return traded
+            if kind is not LIMIT or tif is IOC or tif is FOK:
+                if self._full:
+                    beyond = self.asks if side is BUY else self.bids
+                    reason = CANCEL_BAND if kind is MARKET and limit is not None and beyond else CANCEL_REMAINDER
+                    self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
+                                              order.account, qty, reason))
+                return filled
+        remaining = qty
+        display = order.display_qty
+        if display and remaining > display:
+            qty = display
+            hidden = remaining - display
+        else:
+            hidden = 0
+        p = order.price
+        if type(order) is not Order:
+            order = Order(order.order_id, order.account, side, p, qty, order.series, hidden, display, order.kind,
+                          order.tif, order.stp, order.post_only, order.stop_price, order.expire_ns, filled)
+        else:  # a Struct's field store is dear (no specialized store): only what changed
+            if order.qty != qty or order.hidden != hidden:
+                order.qty = qty
+                order.hidden = hidden
+            if filled:
+                order.filled += filled
+        levels = self.bids if side is BUY else self.asks
+        lvl = levels.get(p)
+        if lvl is None:
+            lvl = levels[p] = Level(deque((order,)), qty, 1)
+            if side is BUY:
+                heap, heaped, key = self._bid_px, self._bid_heaped, -p
+            else:
+                heap, heaped, key = self._ask_px, self._ask_heaped, p
+            if p not in heaped:
+                heappush(heap, key)
+                heaped.add(p)
+        else:
+            lvl.queue.append(order)
+            lvl.qty += qty
+            lvl.count += 1
+        self._live[order.order_id] = order
+        if self._full:
+            nextseq = self._next
+            emit = self._emit
+            series = self.series
+            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
+            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+        return filled
 
-    def match(self, order: Order, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
+    def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
         """Trade up to ``remaining`` of the aggressing ``order`` against the
         other side at prices no worse than ``limit`` (None: any price), in
         price-time priority, at each resting order's price. Returns the
@@ -211,20 +268,19 @@ class OrderBook:
         self-trade prevention cancelled the rest: its events are already out).
 
         Runtime complexity: O(fills + levels swept · log levels)."""
-        buy = order.side is BUY
+        side = order.side
+        buy = side is BUY
+        # three names at most per assignment: more build and unpack a tuple, on every call
         if buy:
-            levels, heap, heaped, sign, maker_side = self.asks, self._ask_px, self._ask_heaped, 1, SELL
+            levels, heap, sign = self.asks, self._ask_px, 1
         else:
-            levels, heap, heaped, sign, maker_side = self.bids, self._bid_px, self._bid_heaped, -1, BUY
+            levels, heap, sign = self.bids, self._bid_px, -1
         trade = self._trade
-        emit = self._emit
-        full = self._full
         nextseq = self._next
         live = self._live
         series = self.series
         tid = order.order_id
         tacct = order.account
-        side = order.side
         traded = 0
         first = last = None
         killed = False
@@ -233,7 +289,7 @@ class OrderBook:
             lvl = levels.get(p)
             if lvl is None:  # stale heap entry of an emptied level
                 heappop(heap)
-                heaped.discard(p)
+                (self._ask_heaped if buy else self._bid_heaped).discard(p)
                 continue
             if limit is not None and (p > limit if buy else p < limit):
                 break
@@ -267,41 +323,40 @@ class OrderBook:
                     first = p
                 traded += t
                 last = p
-                m.filled += t
                 lq -= t
-                if t == mq:
-                    q.popleft()
-                    if m.hidden:  # iceberg: show the next slice at the back of the queue
-                        shown = m.display if m.display < m.hidden else m.hidden
-                        m.qty = shown
-                        m.hidden -= shown
-                        lq += shown
-                        q.append(m)
-                        emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
-                    else:
-                        m.qty = 0
-                        lc -= 1
-                        del live[m.order_id]
-                else:
+                if t != mq:
                     m.qty = mq - t
-            if full:
-                emit(LevelChanged(nextseq(), cmd, ts, series, maker_side, p, lq))
+                    m.filled += t
+                elif m.hidden:  # iceberg: show the next slice at the back of the queue
+                    q.popleft()
+                    shown = m.display_qty if m.display_qty < m.hidden else m.hidden
+                    m.qty = shown
+                    m.hidden -= shown
+                    m.filled += t
+                    lq += shown
+                    q.append(m)
+                    self._emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                else:  # filled: it leaves (its fields are left as they were, nothing reads them now)
+                    q.popleft()
+                    lc -= 1
+                    del live[m.order_id]
+            if self._full:
+                self._emit(LevelChanged(nextseq(), cmd, ts, series, SELL if buy else BUY, p, lq))
             if lc:
                 lvl.qty = lq
                 lvl.count = lc
             else:
                 del levels[p]
                 heappop(heap)
-                heaped.discard(p)
+                (self._ask_heaped if buy else self._bid_heaped).discard(p)
             if killed:
                 break
         if traded:
-            order.filled += traded
             self.last_price = last
             self.first_price = first
         return traded, remaining
 
-    def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Order, remaining: int,
+    def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Entering, remaining: int,
                             mode: StpMode, cmd: int, ts: int) -> int:
         """Apply the taker's self-trade prevention ``mode`` to a resting order
         of the same account. Returns the taker's quantity left, or -1 when
@@ -372,42 +427,13 @@ class OrderBook:
 
     # ------------------------------------------------------------------ resting orders
 
-    def rest(self, order: Order, remaining: int, cmd: int, ts: int) -> None:
-        """Put ``remaining`` of ``order`` at the back of its price level
-        (an iceberg shows one slice) and index it as live."""
-        display = order.display
-        if display and remaining > display:
-            qty = order.qty = display
-            order.hidden = remaining - display
-        else:
-            qty = remaining
-            if order.qty != qty or order.hidden:  # a new order that did not trade holds these already,
-                order.qty = qty  # and a Struct's field store is dear (no specialized store)
-                order.hidden = 0
-        p = order.price
-        side = order.side
-        levels = self.bids if side is BUY else self.asks
-        lvl = levels.get(p)
-        if lvl is None:
-            lvl = levels[p] = Level(deque((order,)), qty, 1)
-            if side is BUY:
-                heap, heaped, key = self._bid_px, self._bid_heaped, -p
-            else:
-                heap, heaped, key = self._ask_px, self._ask_heaped, p
-            if p not in heaped:
-                heappush(heap, key)
-                heaped.add(p)
-        else:
-            lvl.queue.append(order)
-            lvl.qty += qty
-            lvl.count += 1
-        self._live[order.order_id] = order
-        if self._full:
-            nextseq = self._next
-            emit = self._emit
-            series = self.series
-            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
-            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+    def rest(self, order: Entering, remaining: int, cmd: int, ts: int, filled: int = 0) -> Order:
+        """Put ``remaining`` of ``order`` on the book without matching (a
+        call collects it, the book may cross until the uncross; or the rest
+        of an order that traded ``filled`` under the breaker). Returns the
+        resting `Order`: built for a new order's command, else ``order``."""
+        self.place(order, remaining, None, cmd, ts, False, filled)
+        return self._live[order.order_id]
 
     def cancel(self, order: Order, cmd: int, ts: int, reason: CancelReason | None) -> None:
         """Remove a resting order from the book and the live index. With

@@ -55,7 +55,7 @@ import msgspec
 
 from cfx.auction import AuctionOrder, indicative, uncross
 from cfx.batch import batch_refusal, last_boundary
-from cfx.book import Order, OrderBook
+from cfx.book import Entering, Order, OrderBook
 from cfx.protections import PriceBand, VelocityBreaker
 from cfx.session import SessionMachine, SessionSchedule, Transition
 from cfx.validation import modify_reason, submit_reason
@@ -322,8 +322,7 @@ class Engine:
         O(levels it can cross) for the indicative."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
-        gtd = self._gtd
-        if gtd and gtd[0][0] <= ts:
+        if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         series = c.series
         state = self._series.get(series)
@@ -347,64 +346,64 @@ class Engine:
                                                        and session.state is not SETTLEMENT_WINDOW)):
             self._submit_in_call(state, c, cmd, ts)
             return
-        oid = c.order_id
-        account = c.account
-        side = c.side
         kind = c.kind
         tif = c.tif
-        qty = c.qty
-        price = c.price
-        display = c.display_qty
-        stop_price = c.stop_price
-        if c.post_only and book.crosses(side, price):
-            self._reject(cmd, ts, oid, account, RejectReason.POST_ONLY_WOULD_CROSS, series)
+        if c.post_only and book.crosses(c.side, c.price):
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, series)
             return
         if tif is FOK and (kind is LIMIT or kind is MARKET):
-            limit = self._guard(state, side, self._market_limit(state, side) if kind is MARKET else price, ts)
-            if not book.fillable(side, limit, account, c.stp, qty):
-                self._reject(cmd, ts, oid, account, RejectReason.FOK_CANNOT_FILL, series)
+            side = c.side
+            limit = self._guard(state, side, self._market_limit(state, side) if kind is MARKET else c.price, ts)
+            if not book.fillable(side, limit, c.account, c.stp, c.qty):
+                self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, series)
                 return
         if self._full:
-            self._emit(OrderAccepted(self._next(), cmd, ts, series, oid, account, side, kind, tif, price, qty,
-                                     display, stop_price))
-        order = Order(oid, account, side, price, qty, series, 0, display, kind, tif, c.stp, c.post_only,
-                      stop_price, c.expire_ns)
+            self._emit(OrderAccepted(self._next(), cmd, ts, series, c.order_id, c.account, c.side, kind, tif, c.price,
+                                     c.qty, c.display_qty, c.stop_price))
+        # a limit or market order meets the book as its command: the book builds its Order if it rests
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
-            stops = state.buy_stops or state.sell_stops  # placing an order adds none
-            traded = book.place(order, qty, price, cmd, ts)
-            if tif is GTD and order.qty:
-                heappush(gtd, (order.expire_ns, next(self._arrival), order))
-            if stops and traded:
+            traded = book.place(c, c.qty, c.price, cmd, ts)
+            if tif is GTD:
+                self._expires(c.order_id)
+            if traded and (state.buy_stops or state.sell_stops):
                 self._trigger_swept(state, cmd, ts)
         elif kind is MARKET or kind is LIMIT:
-            self._enter(state, order, qty, cmd, ts)
-        else:
-            self._live[oid] = order
-            if side is BUY:
-                heappush(state.buy_stops, (stop_price, next(self._arrival), order))
+            self._enter(state, c, c.qty, cmd, ts)
+        else:  # a stop waits, off the book, as an Order of the engine's
+            order = Order(c.order_id, c.account, c.side, c.price, c.qty, series, 0, c.display_qty, kind, tif, c.stp,
+                          c.post_only, c.stop_price, c.expire_ns)
+            self._live[c.order_id] = order
+            if c.side is BUY:
+                heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
             else:
-                heappush(state.sell_stops, (-stop_price, next(self._arrival), order))
+                heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
             if tif is GTD:
-                heappush(gtd, (c.expire_ns, next(self._arrival), order))
+                heappush(self._gtd, (c.expire_ns, next(self._arrival), order))
             last = book.last_price
             if last is not None:  # already through its trigger: it enters now
                 self._trigger_stops(state, cmd, ts, last, last)
 
-    def _enter(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> None:
+    def _expires(self, order_id: int) -> None:
+        """A GTD order just entered: if it rests, it expires at its ``expire_ns``."""
+        o = self._live.get(order_id)
+        if o is not None:
+            heappush(self._gtd, (o.expire_ns, next(self._arrival), o))
+
+    def _enter(self, state: _SeriesState, order: Entering, qty: int, cmd: int, ts: int) -> None:
         """An accepted (or re-priced) order meets the book; a market order is
         stopped at the price band's edge. Then the stops its trades reached."""
         if self._place(state, order, qty, cmd, ts) and (state.buy_stops or state.sell_stops):
             self._trigger_swept(state, cmd, ts)
 
-    def _place(self, state: _SeriesState, order: Order, qty: int, cmd: int, ts: int) -> int:
+    def _place(self, state: _SeriesState, order: Entering, qty: int, cmd: int, ts: int) -> int:
         """`OrderBook.place` under the band and the breaker; returns the quantity traded."""
         limit = self._market_limit(state, order.side) if order.kind is MARKET else order.price
         if state.breaker is not None:
             traded = self._place_guarded(state, order, qty, limit, cmd, ts)
         else:
             traded = state.book.place(order, qty, limit, cmd, ts)
-        if order.tif is GTD and order.qty:
-            heappush(self._gtd, (order.expire_ns, next(self._arrival), order))
+        if order.tif is GTD:
+            self._expires(order.order_id)
         return traded
 
     def _trigger_swept(self, state: _SeriesState, cmd: int, ts: int) -> None:
@@ -448,8 +447,7 @@ class Engine:
         in its level's queue as a dead entry, skipped later)."""
         self.cmd_seq = cmd = self.cmd_seq + 1
         ts = c.ts
-        gtd = self._gtd
-        if gtd and gtd[0][0] <= ts:
+        if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
         oid = c.order_id
         if self._sessions:
@@ -743,21 +741,20 @@ class Engine:
             return
         self._emit(OrderAccepted(self._next(), cmd, ts, c.series, c.order_id, c.account, c.side,
                                          kind, c.tif, c.price, c.qty, c.display_qty, c.stop_price))
-        order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, c.tif,
-                      c.stp, c.post_only, c.stop_price, c.expire_ns)
         if kind is LIMIT:
-            state.book.rest(order, c.qty, cmd, ts)
+            order = state.book.rest(c, c.qty, cmd, ts)
             if batching and c.tif is IOC:
                 state.batch_ioc.append(order)
-        elif kind is MARKET:
+        else:  # a market order waits for the uncross, a stop for its trigger: the engine's, off the book
+            order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, c.tif,
+                          c.stp, c.post_only, c.stop_price, c.expire_ns)
             self._live[c.order_id] = order
-            state.auction_market.append(order)
-        elif c.side is BUY:
-            self._live[c.order_id] = order
-            heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
-        else:
-            self._live[c.order_id] = order
-            heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
+            if kind is MARKET:
+                state.auction_market.append(order)
+            elif c.side is BUY:
+                heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
+            else:
+                heappush(state.sell_stops, (-c.stop_price, next(self._arrival), order))
         if c.tif is GTD and kind is not MARKET:
             heappush(self._gtd, (c.expire_ns, next(self._arrival), order))
         self._publish_indicative(state, cmd, ts)
@@ -888,7 +885,7 @@ class Engine:
             return edge if limit is None or limit > edge else limit
         return edge if limit is None or limit < edge else limit
 
-    def _place_guarded(self, state: _SeriesState, order: Order, qty: int, limit: int | None, cmd: int,
+    def _place_guarded(self, state: _SeriesState, order: Entering, qty: int, limit: int | None, cmd: int,
                        ts: int) -> int:
         """Matching under the velocity breaker: trade only within the
         threshold of the price a window ago; if the order would trade beyond
@@ -909,7 +906,7 @@ class Engine:
         if breach:
             self._halt(state, cmd, ts, breaker.halt_until(ts), best, breaker.reference(ts))
         if order.kind is LIMIT and order.tif is not IOC and order.tif is not FOK:
-            book.rest(order, remaining, cmd, ts)
+            book.rest(order, remaining, cmd, ts, traded)
         else:
             stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
             reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER

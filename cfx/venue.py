@@ -290,8 +290,9 @@ class Venue:
             return out
         handlers = self._engine_dispatch
         for c in cmds:
-            handler = handlers.get(type(c))
-            if handler is None:  # a venue command (a listing may switch clearing on): the rest one at a time
+            try:  # costs nothing unless raised (a dict's get would be a method call per command)
+                handler = handlers[type(c)]
+            except KeyError:  # a venue command (a listing may switch clearing on): the rest one at a time
                 out = events[:]
                 events.clear()
                 for rest in cmds[cmds.index(c):]:  # the first command of its type, so this one

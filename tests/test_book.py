@@ -17,6 +17,7 @@ from cfx.types import (
     OrderRested,
     Side,
     StpMode,
+    SubmitOrder,
     TimeInForce,
     Trade,
 )
@@ -68,13 +69,28 @@ def test_place_crossing_trades_at_resting_prices_then_rests():
     book.check()
 
 
+def test_a_new_order_meets_the_book_as_its_command_and_gets_an_order_only_if_it_rests():
+    book, out, live = new_book()
+    rest(book, 1, SELL, 100, 2)
+    rest(book, 2, SELL, 101, 2)
+    assert book.place(SubmitOrder(0, S, 3, 3, BUY, 3, 100), 3, 100, 1, 0) == 2
+    o = live[3]
+    assert type(o) is Order and (o.price, o.qty, o.hidden, o.filled) == (100, 1, 0, 2)
+    assert book.place(SubmitOrder(0, S, 4, 4, SELL, 1, 100), 1, 100, 1, 0) == 1  # fills it: it leaves
+    assert 3 not in live and 4 not in live
+    assert book.place(SubmitOrder(0, S, 5, 5, BUY, 6, 101, display_qty=2), 6, 101, 1, 0) == 2
+    ice = live[5]
+    assert (ice.qty, ice.hidden, ice.filled, ice.display_qty) == (2, 2, 2, 2)
+    book.check()
+
+
 def test_match_respects_the_limit_and_returns_what_traded_and_the_remainder():
     book, out, _ = new_book()
     rest(book, 1, SELL, 100, 2)
     rest(book, 2, SELL, 102, 2)
     taker = order(3, BUY, 101, 10)
     assert book.match(taker, 10, 101, 1, 0) == (2, 8)
-    assert taker.filled == 2
+    assert (taker.qty, taker.filled) == (10, 0)  # the taker is left as it came: `rest` records what it traded
     assert book.match(order(4, BUY, 0, 1), 1, 99, 1, 0) == (0, 1)  # does not cross: nothing
     assert book.match(order(5, BUY, 0, 5), 5, None, 1, 0) == (2, 3)  # no limit: everything
     assert book.depth() == ([], [])
@@ -194,7 +210,7 @@ def test_orders_at_is_queue_order_and_skips_dead_entries():
 
 def test_iceberg_rests_one_slice_and_refills_to_the_back():
     book, out, live = new_book()
-    ice = rest(book, 1, SELL, 100, 7, display=3)
+    ice = rest(book, 1, SELL, 100, 7, display_qty=3)
     rest(book, 2, SELL, 100, 2)
     assert (ice.qty, ice.hidden) == (3, 4) and book.depth() == ([], [(100, 5)])
     out.clear()
@@ -207,7 +223,7 @@ def test_iceberg_rests_one_slice_and_refills_to_the_back():
 
 def test_reduce_takes_the_reserve_first_and_keeps_the_place():
     book, out, _ = new_book()
-    ice = rest(book, 1, BUY, 100, 10, display=4)
+    ice = rest(book, 1, BUY, 100, 10, display_qty=4)
     rest(book, 2, BUY, 100, 1)
     book.reduce(ice, 7, 1, 0)
     assert (ice.qty, ice.hidden) == (4, 3) and book.depth() == ([(100, 5)], [])
@@ -221,7 +237,7 @@ def test_reduce_takes_the_reserve_first_and_keeps_the_place():
 def test_fillable_counts_prices_within_the_limit_and_iceberg_reserve():
     book, _, _ = new_book()
     rest(book, 1, SELL, 100, 2)
-    rest(book, 2, SELL, 101, 6, display=1)
+    rest(book, 2, SELL, 101, 6, display_qty=1)
     rest(book, 3, SELL, 103, 5)
     assert book.fillable(BUY, 101, 99, None, 8)
     assert not book.fillable(BUY, 101, 99, None, 9)
