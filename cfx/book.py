@@ -155,7 +155,7 @@ class OrderBook:
 
     __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
                  "last_price", "first_price", "_live", "_out", "_seq", "_stp_defaults",
-                 "_trade", "_emit", "_full", "_next")
+                 "_trade", "_emit", "_full")
 
     def __init__(self, series: str, live: dict[int, Order] | None = None,
                  out: list | None = None, seq: Iterator[int] | None = None,
@@ -179,7 +179,6 @@ class OrderBook:
         self._trade = self._out.append
         self._full = not trades_only
         self._emit = self._out.append if self._full else _discard
-        self._next = self._seq.__next__
 
     # ------------------------------------------------------------------ matching
 
@@ -216,7 +215,7 @@ class OrderBook:
                 if self._full:
                     beyond = self.asks if side is BUY else self.bids
                     reason = CANCEL_BAND if kind is MARKET and limit is not None and beyond else CANCEL_REMAINDER
-                    self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
+                    self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id,
                                               order.account, qty, reason))
                 return filled
         remaining = qty
@@ -253,11 +252,11 @@ class OrderBook:
             lvl.count += 1
         self._live[order.order_id] = order
         if self._full:
-            nextseq = self._next
+            seq = self._seq
             emit = self._emit
             series = self.series
-            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
-            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+            emit(OrderRested(next(seq), cmd, ts, series, order.order_id, side, p, qty, remaining))
+            emit(LevelChanged(next(seq), cmd, ts, series, side, p, lvl.qty))
         return filled
 
     def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
@@ -276,7 +275,7 @@ class OrderBook:
         else:
             levels, heap, sign = self.bids, self._bid_px, -1
         trade = self._trade
-        nextseq = self._next
+        seq = self._seq
         live = self._live
         series = self.series
         tid = order.order_id
@@ -286,8 +285,9 @@ class OrderBook:
         killed = False
         while remaining and heap:
             p = heap[0] * sign
-            lvl = levels.get(p)
-            if lvl is None:  # stale heap entry of an emptied level
+            try:  # a subscript costs nothing more unless raised (a get is a method call per level)
+                lvl = levels[p]
+            except KeyError:  # stale heap entry of an emptied level
                 heappop(heap)
                 (self._ask_heaped if buy else self._bid_heaped).discard(p)
                 continue
@@ -317,7 +317,7 @@ class OrderBook:
                             killed = True
                         continue
                 t = mq if mq < remaining else remaining
-                trade(Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
+                trade(Trade(next(seq), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
                 remaining -= t
                 if not traded:
                     first = p
@@ -335,13 +335,13 @@ class OrderBook:
                     m.filled += t
                     lq += shown
                     q.append(m)
-                    self._emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                    self._emit(OrderRefilled(next(seq), cmd, ts, series, m.order_id, shown))
                 else:  # filled: it leaves (its fields are left as they were, nothing reads them now)
                     q.popleft()
                     lc -= 1
                     del live[m.order_id]
             if self._full:
-                self._emit(LevelChanged(nextseq(), cmd, ts, series, SELL if buy else BUY, p, lq))
+                self._emit(LevelChanged(next(seq), cmd, ts, series, SELL if buy else BUY, p, lq))
             if lc:
                 lvl.qty = lq
                 lvl.count = lc
@@ -443,7 +443,7 @@ class OrderBook:
         full = self._full
         qty = order.qty
         if reason is not None and full:
-            self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id, order.account,
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id, order.account,
                                       qty + order.hidden, reason))
         p = order.price
         side = order.side
@@ -455,7 +455,7 @@ class OrderBook:
         order.hidden = 0
         del self._live[order.order_id]
         if full:
-            self._emit(LevelChanged(self._next(), cmd, ts, self.series, side, p, lq))
+            self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lq))
         if not lvl.count:
             del levels[p]
 
