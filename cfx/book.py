@@ -209,12 +209,11 @@ class OrderBook:
                     filled, qty = self.match(order, qty, limit, cmd, ts)
             if not qty:
                 return filled
-            kind = order.kind
-            tif = order.tif
-            if kind is not LIMIT or tif is IOC or tif is FOK:
+            if order.kind is not LIMIT or order.tif is IOC or order.tif is FOK:
                 if self._full:
                     beyond = self.asks if side is BUY else self.bids
-                    reason = CANCEL_BAND if kind is MARKET and limit is not None and beyond else CANCEL_REMAINDER
+                    stopped = order.kind is MARKET and limit is not None and beyond
+                    reason = CANCEL_BAND if stopped else CANCEL_REMAINDER
                     self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id,
                                               order.account, qty, reason))
                 return filled
@@ -280,9 +279,9 @@ class OrderBook:
         series = self.series
         tid = order.order_id
         tacct = order.account
-        traded = 0
+        entered = remaining
+        cut = 0  # what self-trade prevention took off the taker without a trade
         first = last = None
-        killed = False
         while remaining and heap:
             p = heap[0] * sign
             try:  # a subscript costs nothing more unless raised (a get is a method call per level)
@@ -309,19 +308,19 @@ class OrderBook:
                     if stp is not STP_NONE:
                         lvl.qty = lq
                         lvl.count = lc
-                        remaining = self._prevent_self_trade(m, lvl, order, remaining, stp, cmd, ts)
+                        left = self._prevent_self_trade(m, lvl, order, remaining, stp, cmd, ts)
                         lq = lvl.qty
                         lc = lvl.count
-                        if remaining < 0:
-                            remaining = 0
-                            killed = True
+                        if left < 0:  # the taker is cancelled: the sweep ends with this level
+                            left = 0
+                        cut += remaining - left
+                        remaining = left
                         continue
                 t = mq if mq < remaining else remaining
                 trade(Trade(next(seq), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
                 remaining -= t
-                if not traded:
+                if first is None:
                     first = p
-                traded += t
                 last = p
                 lq -= t
                 if t != mq:
@@ -349,12 +348,10 @@ class OrderBook:
                 del levels[p]
                 heappop(heap)
                 (self._ask_heaped if buy else self._bid_heaped).discard(p)
-            if killed:
-                break
-        if traded:
+        if first is not None:
             self.last_price = last
             self.first_price = first
-        return traded, remaining
+        return entered - remaining - cut, remaining
 
     def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Entering, remaining: int,
                             mode: StpMode, cmd: int, ts: int) -> int:
@@ -451,8 +448,9 @@ class OrderBook:
         lvl = levels[p]
         lq = lvl.qty = lvl.qty - qty
         lvl.count -= 1
-        order.qty = 0
-        order.hidden = 0
+        order.qty = 0  # a dead entry in its level's queue from now on
+        if order.hidden:  # a Struct's field store is dear: only an iceberg has one to clear
+            order.hidden = 0
         del self._live[order.order_id]
         if full:
             self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lq))

@@ -323,11 +323,10 @@ class Engine:
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        series = c.series
         try:  # a subscript costs nothing more unless raised (a get is a method call per order)
-            state = self._series[series]
+            state = self._series[c.series]
         except KeyError:
-            self._reject(cmd, ts, c.order_id, c.account, RejectReason.UNKNOWN_SERIES, series)
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.UNKNOWN_SERIES, c.series)
             return
         session = state.session
         if session is not None:
@@ -338,7 +337,7 @@ class Engine:
         if reason is None and self.risk_check is not None:
             reason = self.risk_check(c)
         if reason is not None:
-            self._reject(cmd, ts, c.order_id, c.account, reason, series)
+            self._reject(cmd, ts, c.order_id, c.account, reason, c.series)
             if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
                 self._limit_hit(state, c.price, cmd, ts)
             return
@@ -349,16 +348,16 @@ class Engine:
         kind = c.kind
         tif = c.tif
         if c.post_only and book.crosses(c.side, c.price):
-            self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, series)
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, c.series)
             return
         if tif is FOK and (kind is LIMIT or kind is MARKET):
             side = c.side
             limit = self._guard(state, side, self._market_limit(state, side) if kind is MARKET else c.price, ts)
             if not book.fillable(side, limit, c.account, c.stp, c.qty):
-                self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, series)
+                self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, c.series)
                 return
         if self._full:
-            self._emit(OrderAccepted(next(self._seq), cmd, ts, series, c.order_id, c.account, c.side, kind, tif, c.price,
+            self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side, kind, tif, c.price,
                                      c.qty, c.display_qty, c.stop_price))
         # a limit or market order meets the book as its command: the book builds its Order if it rests
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
@@ -370,7 +369,7 @@ class Engine:
         elif kind is MARKET or kind is LIMIT:
             self._enter(state, c, c.qty, cmd, ts)
         else:  # a stop waits, off the book, as an Order of the engine's
-            order = Order(c.order_id, c.account, c.side, c.price, c.qty, series, 0, c.display_qty, kind, tif, c.stp,
+            order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, tif, c.stp,
                           c.post_only, c.stop_price, c.expire_ns)
             self._live[c.order_id] = order
             if c.side is BUY:
