@@ -155,7 +155,7 @@ class OrderBook:
 
     __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
                  "last_price", "first_price", "_live", "_out", "_seq", "_stp_defaults",
-                 "_trade", "_emit", "_full", "_next")
+                 "_trade", "_emit", "_full")
 
     def __init__(self, series: str, live: dict[int, Order] | None = None,
                  out: list | None = None, seq: Iterator[int] | None = None,
@@ -179,7 +179,6 @@ class OrderBook:
         self._trade = self._out.append
         self._full = not trades_only
         self._emit = self._out.append if self._full else _discard
-        self._next = self._seq.__next__
 
     # ------------------------------------------------------------------ matching
 
@@ -210,13 +209,12 @@ class OrderBook:
                     filled, qty = self.match(order, qty, limit, cmd, ts)
             if not qty:
                 return filled
-            kind = order.kind
-            tif = order.tif
-            if kind is not LIMIT or tif is IOC or tif is FOK:
+            if order.kind is not LIMIT or order.tif is IOC or order.tif is FOK:
                 if self._full:
                     beyond = self.asks if side is BUY else self.bids
-                    reason = CANCEL_BAND if kind is MARKET and limit is not None and beyond else CANCEL_REMAINDER
-                    self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id,
+                    stopped = order.kind is MARKET and limit is not None and beyond
+                    reason = CANCEL_BAND if stopped else CANCEL_REMAINDER
+                    self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id,
                                               order.account, qty, reason))
                 return filled
         remaining = qty
@@ -253,11 +251,11 @@ class OrderBook:
             lvl.count += 1
         self._live[order.order_id] = order
         if self._full:
-            nextseq = self._next
+            seq = self._seq
             emit = self._emit
             series = self.series
-            emit(OrderRested(nextseq(), cmd, ts, series, order.order_id, side, p, qty, remaining))
-            emit(LevelChanged(nextseq(), cmd, ts, series, side, p, lvl.qty))
+            emit(OrderRested(next(seq), cmd, ts, series, order.order_id, side, p, qty, remaining))
+            emit(LevelChanged(next(seq), cmd, ts, series, side, p, lvl.qty))
         return filled
 
     def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]:
@@ -276,18 +274,19 @@ class OrderBook:
         else:
             levels, heap, sign = self.bids, self._bid_px, -1
         trade = self._trade
-        nextseq = self._next
+        seq = self._seq
         live = self._live
         series = self.series
         tid = order.order_id
         tacct = order.account
-        traded = 0
+        entered = remaining
+        cut = 0  # what self-trade prevention took off the taker without a trade
         first = last = None
-        killed = False
         while remaining and heap:
             p = heap[0] * sign
-            lvl = levels.get(p)
-            if lvl is None:  # stale heap entry of an emptied level
+            try:  # a subscript costs nothing more unless raised (a get is a method call per level)
+                lvl = levels[p]
+            except KeyError:  # stale heap entry of an emptied level
                 heappop(heap)
                 (self._ask_heaped if buy else self._bid_heaped).discard(p)
                 continue
@@ -309,19 +308,19 @@ class OrderBook:
                     if stp is not STP_NONE:
                         lvl.qty = lq
                         lvl.count = lc
-                        remaining = self._prevent_self_trade(m, lvl, order, remaining, stp, cmd, ts)
+                        left = self._prevent_self_trade(m, lvl, order, remaining, stp, cmd, ts)
                         lq = lvl.qty
                         lc = lvl.count
-                        if remaining < 0:
-                            remaining = 0
-                            killed = True
+                        if left < 0:  # the taker is cancelled: the sweep ends with this level
+                            left = 0
+                        cut += remaining - left
+                        remaining = left
                         continue
                 t = mq if mq < remaining else remaining
-                trade(Trade(nextseq(), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
+                trade(Trade(next(seq), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
                 remaining -= t
-                if not traded:
+                if first is None:
                     first = p
-                traded += t
                 last = p
                 lq -= t
                 if t != mq:
@@ -335,13 +334,13 @@ class OrderBook:
                     m.filled += t
                     lq += shown
                     q.append(m)
-                    self._emit(OrderRefilled(nextseq(), cmd, ts, series, m.order_id, shown))
+                    self._emit(OrderRefilled(next(seq), cmd, ts, series, m.order_id, shown))
                 else:  # filled: it leaves (its fields are left as they were, nothing reads them now)
                     q.popleft()
                     lc -= 1
                     del live[m.order_id]
             if self._full:
-                self._emit(LevelChanged(nextseq(), cmd, ts, series, SELL if buy else BUY, p, lq))
+                self._emit(LevelChanged(next(seq), cmd, ts, series, SELL if buy else BUY, p, lq))
             if lc:
                 lvl.qty = lq
                 lvl.count = lc
@@ -349,12 +348,10 @@ class OrderBook:
                 del levels[p]
                 heappop(heap)
                 (self._ask_heaped if buy else self._bid_heaped).discard(p)
-            if killed:
-                break
-        if traded:
+        if first is not None:
             self.last_price = last
             self.first_price = first
-        return traded, remaining
+        return entered - remaining - cut, remaining
 
     def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Entering, remaining: int,
                             mode: StpMode, cmd: int, ts: int) -> int:
@@ -443,7 +440,7 @@ class OrderBook:
         full = self._full
         qty = order.qty
         if reason is not None and full:
-            self._emit(OrderCancelled(self._next(), cmd, ts, self.series, order.order_id, order.account,
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id, order.account,
                                       qty + order.hidden, reason))
         p = order.price
         side = order.side
@@ -451,11 +448,12 @@ class OrderBook:
         lvl = levels[p]
         lq = lvl.qty = lvl.qty - qty
         lvl.count -= 1
-        order.qty = 0
-        order.hidden = 0
+        order.qty = 0  # a dead entry in its level's queue from now on
+        if order.hidden:  # a Struct's field store is dear: only an iceberg has one to clear
+            order.hidden = 0
         del self._live[order.order_id]
         if full:
-            self._emit(LevelChanged(self._next(), cmd, ts, self.series, side, p, lq))
+            self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lq))
         if not lvl.count:
             del levels[p]
 

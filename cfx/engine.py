@@ -220,7 +220,6 @@ class Engine:
         self._full = not trades_only
         self._trade = self.events.append
         self._emit = self.events.append if self._full else _discard
-        self._next = self._seq.__next__
         self._live: dict[int, Order] = {}
         self._series: dict[str, _SeriesState] = {}
         self._account_stp: dict[int, StpMode] = {}
@@ -256,7 +255,7 @@ class Engine:
             state.relist(rules)
         if state.price_band is not None and state.session is not None:
             low, high = state.band()
-            self._emit(PriceBandChanged(self._next(), cmd, rules.ts, rules.symbol, low, high, False))
+            self._emit(PriceBandChanged(next(self._seq), cmd, rules.ts, rules.symbol, low, high, False))
         return state.book
 
     def set_account_stp(self, c: SetAccountStp) -> None:
@@ -311,7 +310,7 @@ class Engine:
     def _reject(self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason,
                 series: str | None = None) -> None:
         if self._full:
-            self._emit(OrderRejected(self._next(), cmd, ts, order_id, account, reason, series))
+            self._emit(OrderRejected(next(self._seq), cmd, ts, order_id, account, reason, series))
 
     def submit(self, c: SubmitOrder) -> None:
         """A new order: expire due GTD orders, bring its session up to
@@ -324,10 +323,10 @@ class Engine:
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        series = c.series
-        state = self._series.get(series)
-        if state is None:
-            self._reject(cmd, ts, c.order_id, c.account, RejectReason.UNKNOWN_SERIES, series)
+        try:  # a subscript costs nothing more unless raised (a get is a method call per order)
+            state = self._series[c.series]
+        except KeyError:
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.UNKNOWN_SERIES, c.series)
             return
         session = state.session
         if session is not None:
@@ -338,7 +337,7 @@ class Engine:
         if reason is None and self.risk_check is not None:
             reason = self.risk_check(c)
         if reason is not None:
-            self._reject(cmd, ts, c.order_id, c.account, reason, series)
+            self._reject(cmd, ts, c.order_id, c.account, reason, c.series)
             if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
                 self._limit_hit(state, c.price, cmd, ts)
             return
@@ -349,16 +348,16 @@ class Engine:
         kind = c.kind
         tif = c.tif
         if c.post_only and book.crosses(c.side, c.price):
-            self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, series)
+            self._reject(cmd, ts, c.order_id, c.account, RejectReason.POST_ONLY_WOULD_CROSS, c.series)
             return
         if tif is FOK and (kind is LIMIT or kind is MARKET):
             side = c.side
             limit = self._guard(state, side, self._market_limit(state, side) if kind is MARKET else c.price, ts)
             if not book.fillable(side, limit, c.account, c.stp, c.qty):
-                self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, series)
+                self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, c.series)
                 return
         if self._full:
-            self._emit(OrderAccepted(self._next(), cmd, ts, series, c.order_id, c.account, c.side, kind, tif, c.price,
+            self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side, kind, tif, c.price,
                                      c.qty, c.display_qty, c.stop_price))
         # a limit or market order meets the book as its command: the book builds its Order if it rests
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
@@ -370,7 +369,7 @@ class Engine:
         elif kind is MARKET or kind is LIMIT:
             self._enter(state, c, c.qty, cmd, ts)
         else:  # a stop waits, off the book, as an Order of the engine's
-            order = Order(c.order_id, c.account, c.side, c.price, c.qty, series, 0, c.display_qty, kind, tif, c.stp,
+            order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, tif, c.stp,
                           c.post_only, c.stop_price, c.expire_ns)
             self._live[c.order_id] = order
             if c.side is BUY:
@@ -432,7 +431,7 @@ class Engine:
             else:
                 return
             del live[order.order_id]
-            self._emit(OrderTriggered(self._next(), cmd, ts, order.series, order.order_id,
+            self._emit(OrderTriggered(next(self._seq), cmd, ts, order.series, order.order_id,
                                               order.account, order.stop_price))
             order.kind = MARKET if order.kind is STOP_MARKET else LIMIT
             qty = order.qty
@@ -456,7 +455,7 @@ class Engine:
             o, session = self._live.get(oid), None
         if o is None:
             if self._full:
-                self._emit(OrderRejected(self._next(), cmd, ts, oid, c.account, REJECT_UNKNOWN_ORDER))
+                self._emit(OrderRejected(next(self._seq), cmd, ts, oid, c.account, REJECT_UNKNOWN_ORDER))
             return
         if o.account != c.account:
             self._reject(cmd, ts, oid, c.account, RejectReason.NOT_OWNER, o.series)
@@ -487,7 +486,7 @@ class Engine:
     def _cancel(self, o: Order, cmd: int, ts: int, reason: CancelReason) -> None:
         if o.kind is not LIMIT:  # a pending stop, or a market order waiting for an auction
             del self._live[o.order_id]  # its heap or auction entry is dropped lazily
-            self._emit(OrderCancelled(self._next(), cmd, ts, o.series, o.order_id, o.account,
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
                                               o.qty, reason))
         else:
             self._series[o.series].book.cancel(o, cmd, ts, reason)
@@ -529,13 +528,13 @@ class Engine:
         if c.price == o.price and c.qty <= open_qty:
             if c.qty < open_qty:
                 book.reduce(o, c.qty, cmd, ts)
-            self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
+            self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
                                              c.price, c.qty, True))
             if session is not None and state.collecting():
                 self._publish_indicative(state, cmd, ts)
             return
         book.cancel(o, cmd, ts, None)
-        self._emit(OrderModified(self._next(), cmd, ts, o.series, o.order_id, o.account,
+        self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
                                          c.price, c.qty, False))
         # re-enter as a fresh Order: the old one stays in its level's deque as a
         # cancelled (qty 0) entry, and must never come back to life there
@@ -707,7 +706,7 @@ class Engine:
         if type(t) is not Transition or t.old is t.new:
             return
         series = state.book.series
-        self._emit(SessionStateChanged(self._next(), cmd, t.ts, series, t.old, t.new, t.trigger))
+        self._emit(SessionStateChanged(next(self._seq), cmd, t.ts, series, t.old, t.new, t.trigger))
         if t.uncross:
             self._uncross(state, cmd, t.ts, t.old in OPENING)
         if state.batch_ioc and t.new not in MATCHES:  # a batch's IOC orders cannot wait for a call
@@ -739,7 +738,7 @@ class Engine:
             self._reject(cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED,
                          c.series)
             return
-        self._emit(OrderAccepted(self._next(), cmd, ts, c.series, c.order_id, c.account, c.side,
+        self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side,
                                          kind, c.tif, c.price, c.qty, c.display_qty, c.stop_price))
         if kind is LIMIT:
             order = state.book.rest(c, c.qty, cmd, ts)
@@ -814,9 +813,9 @@ class Engine:
         key = None if ind is None else (ind.price, ind.volume, ind.imbalance, ind.imbalance_side)
         if key != state.indicative:
             if ind is not None:
-                self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, *key))
+                self._emit(IndicativeUncross(next(self._seq), cmd, ts, state.book.series, *key))
             elif state.indicative is not None:
-                self._emit(IndicativeUncross(self._next(), cmd, ts, state.book.series, None, 0, 0, None))
+                self._emit(IndicativeUncross(next(self._seq), cmd, ts, state.book.series, None, 0, 0, None))
         state.indicative = key
 
     def _uncross(self, state: _SeriesState, cmd: int, ts: int, opening: bool, batch: bool = False) -> None:
@@ -835,11 +834,11 @@ class Engine:
             price = result.price
             aggressor = result.imbalance_side or BUY
             self._emit((BatchUncrossed if batch else AuctionUncrossed)(
-                self._next(), cmd, ts, book.series, price, result.volume, result.imbalance, result.imbalance_side))
+                next(self._seq), cmd, ts, book.series, price, result.volume, result.imbalance, result.imbalance_side))
             for fill in result.fills:
                 buy, sell = live[fill.buy_id], live[fill.sell_id]
                 maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)
-                trade = Trade(self._next(), cmd, ts, book.series, price, fill.qty, maker.order_id,
+                trade = Trade(next(self._seq), cmd, ts, book.series, price, fill.qty, maker.order_id,
                               taker.order_id, maker.account, taker.account, aggressor)
                 self._trade(trade)
                 self._auction_fill(state, buy, fill.qty, cmd, ts)
@@ -850,7 +849,7 @@ class Engine:
         for o in state.auction_market:
             if live.get(o.order_id) is o:
                 del live[o.order_id]
-                self._emit(OrderCancelled(self._next(), cmd, ts, o.series, o.order_id, o.account,
+                self._emit(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
                                                   o.qty, CancelReason.IOC_REMAINDER))
         state.auction_market.clear()
         state.indicative = None
@@ -910,7 +909,7 @@ class Engine:
         else:
             stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
             reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
-            self._emit(OrderCancelled(self._next(), cmd, ts, order.series, order.order_id,
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, order.series, order.order_id,
                                       order.account, remaining, reason))
         return traded
 
@@ -933,13 +932,13 @@ class Engine:
         hits[edge] = 0
         band.expand(state.rules.band_expand_pct)
         low, high = state.band()
-        self._emit(PriceBandChanged(self._next(), cmd, ts, state.book.series, low, high, True))
+        self._emit(PriceBandChanged(next(self._seq), cmd, ts, state.book.series, low, high, True))
         self._halt(state, cmd, ts, ts + state.rules.band_halt_ns, price, high if edge else low)
 
     def _halt(self, state: _SeriesState, cmd: int, ts: int, until: int | None, price: int | None = None,
               reference: int | None = None) -> None:
         t = state.session.transition(SessionTrigger.HALT, ts, until)
         if type(t) is Transition:
-            self._emit(SeriesHalted(self._next(), cmd, ts, state.book.series, state.session.halt_until,
+            self._emit(SeriesHalted(next(self._seq), cmd, ts, state.book.series, state.session.halt_until,
                                             price, reference))
             self._on_transition(state, t, cmd)

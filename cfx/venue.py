@@ -289,16 +289,18 @@ class Venue:
                 out += self.apply(c)
             return out
         handlers = self._engine_dispatch
-        for c in cmds:
-            try:  # costs nothing unless raised (a dict's get would be a method call per command)
-                handler = handlers[type(c)]
-            except KeyError:  # a venue command (a listing may switch clearing on): the rest one at a time
-                out = events[:]
-                events.clear()
-                for rest in cmds[cmds.index(c):]:  # the first command of its type, so this one
-                    out += self.apply(rest)
-                return out
-            handler(c)
+        try:  # costs nothing unless raised (a dict's get would be a method call per command)
+            for c in cmds:
+                handlers[type(c)](c)
+        except KeyError:
+            if type(c) in handlers:  # raised by the engine, not by the lookup
+                raise
+            # a venue command (a listing may switch clearing on): it and the rest one at a time
+            out = events[:]
+            events.clear()
+            for rest in cmds[cmds.index(c):]:  # the first command of its type, so this one
+                out += self.apply(rest)
+            return out
         out = events[:]
         events.clear()
         return out
