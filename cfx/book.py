@@ -24,7 +24,9 @@ for bids) for the best price; a level is a deque of orders in time priority
 with its visible total and live count. Cancelled orders are left in their
 deque with ``qty == 0`` and skipped when reached (O(1) cancel); a level
 whose live count reaches 0 is removed at once. Heap entries of removed
-levels are dropped lazily when they reach the top.
+levels are dropped when they reach the top: the top of each heap is always
+a live level's price (so the best price is ``heap[0]``, and matching never
+meets a stale entry).
 """
 
 from __future__ import annotations
@@ -198,14 +200,14 @@ class OrderBook:
         (a new level: O(log levels)); as `match` when it crosses."""
         side = order.side
         if cross:
-            # match only if the best opposite price crosses, or is stale (an emptied level: match cleans it)
+            # match only if the best opposite price (the heap's top, always live) crosses
             if side is BUY:
                 heap = self._ask_px
-                if heap and (limit is None or heap[0] <= limit or heap[0] not in self.asks):
+                if heap and (limit is None or heap[0] <= limit):
                     filled, qty = self.match(order, qty, limit, cmd, ts)
             else:
                 heap = self._bid_px
-                if heap and (limit is None or -heap[0] >= limit or -heap[0] not in self.bids):
+                if heap and (limit is None or -heap[0] >= limit):
                     filled, qty = self.match(order, qty, limit, cmd, ts)
             if not qty:
                 return filled
@@ -284,12 +286,7 @@ class OrderBook:
         first = last = None
         while remaining and heap:
             p = heap[0] * sign
-            try:  # a subscript costs nothing more unless raised (a get is a method call per level)
-                lvl = levels[p]
-            except KeyError:  # stale heap entry of an emptied level
-                heappop(heap)
-                (self._ask_heaped if buy else self._bid_heaped).discard(p)
-                continue
+            lvl = levels[p]  # the top is always a live level
             if limit is not None and (p > limit if buy else p < limit):
                 break
             q = lvl.queue
@@ -346,8 +343,7 @@ class OrderBook:
                 lvl.count = lc
             else:
                 del levels[p]
-                heappop(heap)
-                (self._ask_heaped if buy else self._bid_heaped).discard(p)
+                self._drop_top(heap, levels, sign)
         if first is not None:
             self.last_price = last
             self.first_price = first
@@ -456,6 +452,18 @@ class OrderBook:
             self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lq))
         if not lvl.count:
             del levels[p]
+            heap, sign = (self._bid_px, -1) if side is BUY else (self._ask_px, 1)
+            if heap[0] * sign == p:  # the best level went: the heap's top must be live again
+                self._drop_top(heap, levels, sign)
+
+    def _drop_top(self, heap: list[int], levels: dict[int, Level], sign: int) -> None:
+        """Pop the top of ``heap`` (the entry of a level just removed), then
+        any entries below it of levels removed earlier, so that the top is a
+        live level again (or the heap is empty)."""
+        heaped = self._bid_heaped if sign < 0 else self._ask_heaped
+        heaped.discard(heappop(heap) * sign)
+        while heap and heap[0] * sign not in levels:
+            heaped.discard(heappop(heap) * sign)
 
     def reduce(self, order: Order, new_open: int, cmd: int, ts: int) -> None:
         """Lower a resting order's open quantity in place, keeping its time
@@ -494,26 +502,14 @@ class OrderBook:
     # ------------------------------------------------------------------ queries
 
     def best_bid(self) -> int | None:
-        """Highest bid price, or None. Runtime complexity: O(1) amortised."""
-        heap, levels = self._bid_px, self.bids
-        while heap:
-            p = -heap[0]
-            if p in levels:
-                return p
-            heappop(heap)
-            self._bid_heaped.discard(p)
-        return None
+        """Highest bid price, or None. Runtime complexity: O(1)."""
+        heap = self._bid_px
+        return -heap[0] if heap else None
 
     def best_ask(self) -> int | None:
-        """Lowest ask price, or None. Runtime complexity: O(1) amortised."""
-        heap, levels = self._ask_px, self.asks
-        while heap:
-            p = heap[0]
-            if p in levels:
-                return p
-            heappop(heap)
-            self._ask_heaped.discard(p)
-        return None
+        """Lowest ask price, or None. Runtime complexity: O(1)."""
+        heap = self._ask_px
+        return heap[0] if heap else None
 
     def depth(self, n: int = 10) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """L2: the best ``n`` levels of each side as (price, visible qty),

@@ -58,7 +58,7 @@ from cfx.batch import batch_refusal, last_boundary
 from cfx.book import Entering, Order, OrderBook
 from cfx.protections import PriceBand, VelocityBreaker
 from cfx.session import SessionMachine, SessionSchedule, Transition
-from cfx.validation import modify_reason, submit_reason
+from cfx.validation import PLAIN, modify_reason, submit_reason
 from cfx.types import (
     AdvanceTime,
     AuctionUncrossed,
@@ -334,6 +334,16 @@ class Engine:
         book = state.book
         # validation (cfx/validation.py), then the risk gate
         reason = submit_reason(c, state.rules, state.price_band, book.last_price, self._live)
+        if reason is PLAIN:
+            if session is None and state.breaker is None and self.risk_check is None:
+                # a valid limit order with no option, on a series matching with no session, breaker or
+                # risk gate (every order of a replay): straight to the book, as the path below sends it
+                if self._full:
+                    self._accept(c, cmd, ts)
+                if book.place(c, c.qty, c.price, cmd, ts) and (state.buy_stops or state.sell_stops):
+                    self._trigger_swept(state, cmd, ts)
+                return
+            reason = None
         if reason is None and self.risk_check is not None:
             reason = self.risk_check(c)
         if reason is not None:
@@ -357,8 +367,7 @@ class Engine:
                 self._reject(cmd, ts, c.order_id, c.account, RejectReason.FOK_CANNOT_FILL, c.series)
                 return
         if self._full:
-            self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side, kind, tif, c.price,
-                                     c.qty, c.display_qty, c.stop_price))
+            self._accept(c, cmd, ts)
         # a limit or market order meets the book as its command: the book builds its Order if it rests
         if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
             traded = book.place(c, c.qty, c.price, cmd, ts)
@@ -381,6 +390,11 @@ class Engine:
             last = book.last_price
             if last is not None:  # already through its trigger: it enters now
                 self._trigger_stops(state, cmd, ts, last, last)
+
+    def _accept(self, c: SubmitOrder, cmd: int, ts: int) -> None:
+        """The `OrderAccepted` of an order about to meet the book (a full engine's: a trades-only one has none)."""
+        self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side, c.kind,
+                                 c.tif, c.price, c.qty, c.display_qty, c.stop_price))
 
     def _expires(self, order_id: int) -> None:
         """A GTD order just entered: if it rests, it expires at its ``expire_ns``."""

@@ -6,11 +6,14 @@ The engine looks the series and the order up (`UNKNOWN_SERIES`,
 the session allows is cfx/session.py's, the credit check the clearing
 house's (cfx/clearing/house.py, `credit_check`), what a batch series
 refuses cfx/batch.py's. Each function returns the first `RejectReason`
-(validation layer) that applies, or None; it changes nothing. The
+(validation layer) that applies, or, for a valid order, None (`submit_reason`
+tells a plain limit order apart: `PLAIN`); it changes nothing. The
 compiled core (cfx/core/_book.pyx) repeats the checks of its subset, and
 the differential tests hold the two equal.
 
-- `submit_reason(c, rules, band, last, live)`: a new order.
+- `submit_reason(c, rules, band, last, live)`: a new order; `PLAIN` if it
+  is a valid limit order with no option (GTC, DAY or IOC; no display,
+  post-only, stop or expiry), which the engine can send straight to the book.
 - `modify_reason(c, rules, band, last)`: a modify's new price and quantity.
 
 Runtime complexity: O(1).
@@ -23,9 +26,15 @@ from typing import Container
 from cfx.protections import PriceBand
 from cfx.types import ListSeries, ModifyOrder, OrderKind, RejectReason, SubmitOrder, TimeInForce
 
+PLAIN = "plain"
+"""`submit_reason`'s answer for a valid plain limit order (the commonest
+order): one verdict, so that the engine need not look at its options again."""
+
 LIMIT = OrderKind.LIMIT
 STOP_LIMIT = OrderKind.STOP_LIMIT
 STOP_MARKET = OrderKind.STOP_MARKET
+GTC = TimeInForce.GTC
+DAY = TimeInForce.DAY
 GTD = TimeInForce.GTD
 IOC = TimeInForce.IOC
 FOK = TimeInForce.FOK
@@ -40,12 +49,12 @@ BAD_EXPIRY = RejectReason.BAD_EXPIRY
 
 
 def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, last: int | None,
-                  live: Container[int]) -> RejectReason | None:
+                  live: Container[int]) -> RejectReason | str | None:
     """Why to refuse new order ``c`` on a series listed with ``rules`` whose
     price band is ``band`` (None: none) and last trade ``last``, given the
-    ids of the live orders; None if it is valid. The plain limit order
-    (every order in a replay) is checked inline; the rarer options in
-    `_options_reason`."""
+    ids of the live orders; if it is valid, `PLAIN` for a plain limit order
+    (nearly every order in a replay), checked inline, and None for one with
+    options (an all-or-nothing FOK counts as one), checked in `_options_reason`."""
     qty = c.qty
     if qty <= 0:
         return BAD_QUANTITY
@@ -53,13 +62,15 @@ def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, las
         return QUANTITY_TOO_LARGE
     if c.order_id in live:
         return DUPLICATE_ORDER_ID
-    if c.kind is LIMIT and c.tif is not GTD and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns):
+    tif = c.tif
+    if c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC) and not (c.display_qty or c.post_only
+                                                                            or c.stop_price or c.expire_ns):
         price = c.price
         if price <= 0:
             return BAD_PRICE
         if band is not None and not band.allows(price, last):
             return PRICE_OUTSIDE_BAND
-        return None
+        return PLAIN
     return _options_reason(c, band, last)
 
 

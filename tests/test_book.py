@@ -347,3 +347,17 @@ def test_state_hash_is_the_same_for_books_that_rest_the_same_queues():
     assert one.state_hash() == two.state_hash()
     one.cancel(one.orders_at(BUY, 99)[0], 1, 0, CancelReason.USER)
     assert one.state_hash() != two.state_hash()
+
+
+def test_the_heap_top_stays_a_live_level_when_levels_go_from_under_it():
+    book, out, live = new_book()
+    for oid, price in ((1, 100), (2, 99), (3, 98)):
+        rest(book, oid, BUY, price, 1)
+    book.cancel(live[2], 1, 0, None)  # not the best: its heap entry stays, stale, below the top
+    book.cancel(live[1], 1, 0, None)  # the best: it and the stale 99 below it leave the heap
+    assert book.best_bid() == 98
+    rest(book, 4, SELL, 99, 1)  # at 99 it does not cross the 98 now best: it rests
+    assert trades(out) == [] and book.best_ask() == 99
+    rest(book, 5, SELL, 98, 2)  # crosses 98, which leaves: 1 rests at 98 as the best ask
+    assert trades(out) == [(3, 5, 98, 1)] and book.best_bid() is None and book.best_ask() == 98
+    book.check()
