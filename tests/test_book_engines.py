@@ -1,0 +1,192 @@
+"""The compiled book (cfx/core/_orderbook.pyx) against the reference
+`cfx.book.OrderBook`, through the whole `Engine`: random command sequences
+(every order kind and time in force, icebergs, post-only, stops, FOK, STP
+modes, cancels, modifies, mass cancels, several accounts; continuous, with a
+session and breaker, or batch auctions) must give the same events, byte for
+byte, and the same book state after every command."""
+
+from __future__ import annotations
+
+import pickle
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cfx import core
+from cfx.book import OrderBook
+from cfx.engine import Engine
+from cfx.errors import InputError
+from cfx.protections import VelocityBreaker
+from cfx.session import SessionSchedule
+from cfx.types import (
+    AdvanceTime,
+    CancelOrder,
+    EndOfDay,
+    ListSeries,
+    MassCancel,
+    ModifyOrder,
+    OrderKind,
+    SetAccountStp,
+    Side,
+    StpMode,
+    SubmitOrder,
+    TimeInForce,
+)
+
+pytestmark = pytest.mark.skipif(not core.available(), reason="the compiled core is not built "
+                                "(no C++ compiler, or CFX_NO_EXTENSION=1)")
+
+S = "HOP-H27"
+NS = 1_000_000_000
+HOUR = 3600 * NS
+SCHEDULE = SessionSchedule(pre_open="07:00", open="08:00", settlement_start="15:45", close="16:00")
+ENCODE = msgspec.msgpack.Encoder().encode
+
+ids = st.integers(1, 40)
+accounts = st.integers(1, 3)
+prices = st.integers(94, 106)
+qtys = st.integers(1, 14)  # MAX_QTY 12: some are refused
+stps = st.sampled_from([None, *StpMode])
+
+
+@st.composite
+def submits(draw):
+    kind = draw(st.sampled_from(list(OrderKind)))
+    tif = draw(st.sampled_from(list(TimeInForce)))
+    price = 0 if kind is OrderKind.MARKET or kind is OrderKind.STOP_MARKET else draw(prices)
+    stop = draw(prices) if kind in (OrderKind.STOP_MARKET, OrderKind.STOP_LIMIT) else 0
+    return ("submit", draw(ids), draw(accounts), draw(st.sampled_from(list(Side))), draw(qtys), price, kind, tif,
+            draw(st.booleans()) and draw(st.booleans()),  # post-only, now and then
+            draw(st.sampled_from([0, 0, 1, 2, 3])), stop, draw(st.integers(0, 3)), draw(stps))
+
+
+commands = st.one_of(
+    submits(), submits(), submits(), submits(),
+    st.tuples(st.just("cancel"), ids, accounts),
+    st.tuples(st.just("modify"), ids, accounts, prices, qtys),
+    st.tuples(st.just("mass"), st.one_of(st.none(), accounts)),
+    st.tuples(st.just("stp"), accounts, st.sampled_from(list(StpMode))),
+    st.tuples(st.just("eod")),
+    st.tuples(st.just("advance"), st.integers(0, 3)),
+)
+setups = st.sampled_from(["plain", "band", "session", "breaker", "batch"])
+
+
+def engine(book_type: type, setup: str) -> Engine:
+    e = Engine(book_type=book_type)
+    if setup == "band":
+        e.list_series(ListSeries(S, max_qty=12, band_low=95, band_high=105))
+    else:
+        e.list_series(ListSeries(S, max_qty=12))
+    if setup == "session":
+        e.configure_session(S, SCHEDULE, 7 * HOUR)
+    elif setup == "breaker":
+        e.configure_session(S, None, 0, breaker=VelocityBreaker(threshold=3, window_ns=60 * NS, halt_ns=30 * NS))
+    elif setup == "batch":
+        e.configure_session(S, None, 0, batch_interval_ns=5 * NS)
+    return e
+
+
+def command(c: tuple, ts: int):
+    """The engine command of a drawn tuple at time ``ts``."""
+    if c[0] == "submit":
+        _, oid, acct, side, qty, price, kind, tif, post, display, stop, expire, stp = c
+        return SubmitOrder(ts, S, oid, acct, side, qty, price, kind, tif, post, display, stop,
+                           ts + expire * NS if tif is TimeInForce.GTD else 0, stp)
+    if c[0] == "cancel":
+        return CancelOrder(ts, c[1], c[2])
+    if c[0] == "modify":
+        return ModifyOrder(ts, c[1], c[2], c[3], c[4])
+    if c[0] == "mass":
+        return MassCancel(ts, c[1])
+    if c[0] == "stp":
+        return SetAccountStp(c[1], c[2], ts)
+    if c[0] == "eod":
+        return EndOfDay(ts)
+    return AdvanceTime(ts + c[1] * NS)
+
+
+def run_both(setup: str, cmds: list[tuple]) -> tuple[Engine, Engine]:
+    """Apply ``cmds`` to an engine on each book, checking after every command."""
+    compiled = core.book_type("compiled")
+    ref, other = engine(OrderBook, setup), engine(compiled, setup)
+    ts = 8 * HOUR if setup == "session" else 0  # the session test starts in the pre-open
+    for i, c in enumerate(cmds):
+        ts += NS if i % 3 == 0 else 1
+        cmd = command(c, ts)
+        ref.apply(cmd)
+        other.apply(cmd)
+        assert [ENCODE(e) for e in other.events] == [ENCODE(e) for e in ref.events], (i, cmd)
+        assert other.book(S).state_hash() == ref.book(S).state_hash(), (i, cmd)
+        assert other.book(S).depth(3) == ref.book(S).depth(3)
+        if setup in ("plain", "band"):  # a call or a halt's book may cross, which check() refuses
+            ref.book(S).check()
+            other.book(S).check()
+        ref.events.clear()
+        other.events.clear()
+        if c[0] == "advance":
+            ts += c[1] * NS
+    return ref, other
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(setups, st.lists(commands, min_size=1, max_size=60))
+def test_both_books_give_the_same_events_and_state(setup, cmds):
+    ref, other = run_both(setup, cmds)
+    assert type(other.book(S)).__name__ == "CompiledOrderBook"
+    for side in Side:
+        assert other.book(S).levels(side) == ref.book(S).levels(side)
+        for p, _, _ in ref.book(S).levels(side):
+            assert [o.order_id for o in other.book(S).orders_at(side, p)] == \
+                   [o.order_id for o in ref.book(S).orders_at(side, p)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(commands, min_size=1, max_size=40), st.lists(commands, min_size=1, max_size=40))
+def test_a_pickled_compiled_book_carries_on_as_the_reference(first, then):
+    """A checkpoint pickles the engine with its books: the compiled one comes back the same."""
+    ref, other = run_both("plain", first)
+    ref, other = pickle.loads(pickle.dumps(ref)), pickle.loads(pickle.dumps(other))
+    assert other.book(S).state_hash() == ref.book(S).state_hash()
+    for i, c in enumerate(then):
+        cmd = command(c, 10**12 + i * NS)
+        ref.apply(cmd)
+        other.apply(cmd)
+    assert [ENCODE(e) for e in other.events] == [ENCODE(e) for e in ref.events]
+    assert other.book(S).state_hash() == ref.book(S).state_hash()
+    other.book(S).check()
+
+
+def test_trades_only_books_give_the_same_trades():
+    compiled = core.book_type("compiled")
+    cmds = [SubmitOrder(i, S, i, i % 3 + 1, Side.BUY if i % 2 else Side.SELL, 1 + i % 5, 95 + (i * 7) % 11)
+            for i in range(1, 400)]
+    out = []
+    for book_type in (OrderBook, compiled):
+        e = Engine(trades_only=True, book_type=book_type)
+        e.list_series(ListSeries(S))
+        for c in cmds:
+            e.apply(c)
+        out.append([ENCODE(x) for x in e.events])
+    assert out[0] == out[1] and len(out[0]) > 50
+
+
+def test_choose_book(monkeypatch):
+    monkeypatch.setenv("CFX_ENGINE", "compiled")
+    assert core.choose_book() == "compiled"
+    assert core.book_type("compiled").__name__ == "CompiledOrderBook"
+    monkeypatch.setenv("CFX_ENGINE", "python")
+    assert core.choose_book() == "python" and core.book_type("python") is OrderBook
+    monkeypatch.setenv("CFX_ENGINE", "auto")
+    assert core.choose_book() == core.AUTO_BOOK
+    monkeypatch.setenv("CFX_ENGINE", "fast")
+    with pytest.raises(InputError, match="CFX_ENGINE"):
+        core.choose_book()
+    monkeypatch.setenv("CFX_ENGINE", "compiled")
+    monkeypatch.setenv("CFX_NO_EXTENSION", "1")
+    with pytest.raises(InputError, match="not built"):
+        core.choose_book()
+    monkeypatch.setenv("CFX_ENGINE", "auto")
+    assert core.choose_book() == "python"
