@@ -44,33 +44,74 @@ HOUR = 3600 * NS
 SCHEDULE = SessionSchedule(pre_open="07:00", open="08:00", settlement_start="15:45", close="16:00")
 ENCODE = msgspec.msgpack.Encoder().encode
 
-ids = st.integers(1, 40)
-accounts = st.integers(1, 3)
-prices = st.integers(94, 106)
-qtys = st.integers(1, 14)  # MAX_QTY 12: some are refused
-stps = st.sampled_from([None, *StpMode])
+ids = st.integers(1, 24)
+prices = st.integers(96, 104)
+qtys = st.integers(1, 13)  # MAX_QTY 12: a few are refused
+STOPS = (OrderKind.STOP_MARKET, OrderKind.STOP_LIMIT)
+
+
+def pool(values: list, always: list = ()) -> st.SearchStrategy:
+    """A non-empty subset of ``values`` (plus ``always``), for one example."""
+    return st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True).map(
+        lambda xs: [*always, *xs])
 
 
 @st.composite
-def submits(draw):
-    kind = draw(st.sampled_from(list(OrderKind)))
-    tif = draw(st.sampled_from(list(TimeInForce)))
-    price = 0 if kind is OrderKind.MARKET or kind is OrderKind.STOP_MARKET else draw(prices)
-    stop = draw(prices) if kind in (OrderKind.STOP_MARKET, OrderKind.STOP_LIMIT) else 0
-    return ("submit", draw(ids), draw(accounts), draw(st.sampled_from(list(Side))), draw(qtys), price, kind, tif,
-            draw(st.booleans()) and draw(st.booleans()),  # post-only, now and then
-            draw(st.sampled_from([0, 0, 1, 2, 3])), stop, draw(st.integers(0, 3)), draw(stps))
+def scripts(draw) -> list[tuple]:
+    """A command sequence on one series. Each example first draws which
+    features it uses (order kinds, times in force, STP modes, how many
+    accounts, how often icebergs, FOK and post-only come up), so that some
+    examples are dense in a feature the others rarely reach. Options are
+    drawn to fit (an iceberg or post-only a resting limit order, a market
+    order IOC or FOK), with a few misfits for the rejects."""
+    kinds = draw(pool(list(OrderKind), [OrderKind.LIMIT]))
+    tifs = draw(pool(list(TimeInForce), [TimeInForce.GTC]))
+    stps = draw(pool([None, *StpMode]))
+    accounts = st.integers(1, draw(st.integers(1, 3)))
+    iceberg = draw(st.integers(0, 3))  # in 4: how many resting orders are icebergs
+    post = draw(st.integers(0, 4)) == 0
+    others = draw(st.integers(1, 6))  # weight of the non-submit commands, in 12
+
+    def submit() -> tuple:
+        kind = draw(st.sampled_from(kinds))
+        tif = draw(st.sampled_from(tifs))
+        if kind is OrderKind.MARKET and tif is not TimeInForce.FOK:
+            tif = TimeInForce.IOC
+        if kind in STOPS and tif is TimeInForce.FOK and draw(st.booleans()):
+            tif = TimeInForce.GTC
+        side = draw(st.sampled_from(list(Side)))
+        reach = draw(st.integers(-4, 4))  # how far past 100 toward the other side: > 0 crosses
+        limit = 100 + reach if side is Side.BUY else 100 - reach
+        price = 0 if kind is OrderKind.MARKET or kind is OrderKind.STOP_MARKET else limit
+        stop = draw(prices) if kind in STOPS else 0
+        rests = kind is OrderKind.LIMIT and tif not in (TimeInForce.IOC, TimeInForce.FOK)
+        display = draw(st.integers(1, 3)) if (rests and draw(st.integers(0, 3)) < iceberg) or \
+            draw(st.integers(0, 30)) == 0 else 0
+        post_only = rests and post and draw(st.booleans())
+        return ("submit", draw(ids), draw(accounts), side, draw(qtys), price, kind, tif,
+                post_only, display, stop, draw(st.integers(1, 3)), draw(st.sampled_from(stps)))
+
+    out = []
+    for _ in range(draw(st.integers(5, 80))):
+        if draw(st.integers(0, 11)) >= others:
+            out.append(submit())
+            continue
+        what = draw(st.sampled_from(["cancel", "modify", "modify", "mass", "stp", "eod", "advance"]))
+        if what == "cancel":
+            out.append(("cancel", draw(ids), draw(accounts)))
+        elif what == "modify":
+            out.append(("modify", draw(ids), draw(accounts), draw(prices), draw(qtys)))
+        elif what == "mass":
+            out.append(("mass", draw(st.one_of(st.none(), accounts))))
+        elif what == "stp":
+            out.append(("stp", draw(accounts), draw(st.sampled_from(list(StpMode)))))
+        elif what == "eod":
+            out.append(("eod",))
+        else:
+            out.append(("advance", draw(st.integers(0, 3))))
+    return out
 
 
-commands = st.one_of(
-    submits(), submits(), submits(), submits(),
-    st.tuples(st.just("cancel"), ids, accounts),
-    st.tuples(st.just("modify"), ids, accounts, prices, qtys),
-    st.tuples(st.just("mass"), st.one_of(st.none(), accounts)),
-    st.tuples(st.just("stp"), accounts, st.sampled_from(list(StpMode))),
-    st.tuples(st.just("eod")),
-    st.tuples(st.just("advance"), st.integers(0, 3)),
-)
 setups = st.sampled_from(["plain", "band", "session", "breaker", "batch"])
 
 
@@ -131,20 +172,34 @@ def run_both(setup: str, cmds: list[tuple]) -> tuple[Engine, Engine]:
     return ref, other
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(setups, st.lists(commands, min_size=1, max_size=60))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(setups, scripts())
 def test_both_books_give_the_same_events_and_state(setup, cmds):
     ref, other = run_both(setup, cmds)
     assert type(other.book(S)).__name__ == "CompiledOrderBook"
+    a, b = ref.book(S), other.book(S)
     for side in Side:
-        assert other.book(S).levels(side) == ref.book(S).levels(side)
-        for p, _, _ in ref.book(S).levels(side):
-            assert [o.order_id for o in other.book(S).orders_at(side, p)] == \
-                   [o.order_id for o in ref.book(S).orders_at(side, p)]
+        assert b.levels(side) == a.levels(side)
+        assert b.levels(side, 100) == a.levels(side, 100)
+        for p, _, _ in a.levels(side):
+            assert [o.order_id for o in b.orders_at(side, p)] == [o.order_id for o in a.orders_at(side, p)]
+            assert b.level_qty(side, p) == a.level_qty(side, p)
+        # FOK's question on the book left: every side, limit, account and STP mode, each need up
+        # to one past the most the reference could fill
+        for limit in (None, 98, 100, 102):
+            for account in (1, 2):
+                for stp in (None, *StpMode):
+                    need = 1
+                    while need < 80:
+                        fills = a.fillable(side, limit, account, stp, need)
+                        assert b.fillable(side, limit, account, stp, need) is fills, (side, limit, account, stp, need)
+                        if not fills:
+                            break
+                        need += 1
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(commands, min_size=1, max_size=40), st.lists(commands, min_size=1, max_size=40))
+@given(scripts(), scripts())
 def test_a_pickled_compiled_book_carries_on_as_the_reference(first, then):
     """A checkpoint pickles the engine with its books: the compiled one comes back the same."""
     ref, other = run_both("plain", first)
