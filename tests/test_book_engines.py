@@ -271,3 +271,15 @@ def test_a_scenario_gives_the_same_run_with_either_book(tmp_path, monkeypatch, c
     assert py["trades"] > 1000 and comp["run_hash"] == py["run_hash"]
     for f in ("journal", "events.parquet", "trades.parquet", "book_top.parquet", "accounts.parquet"):
         assert (runs["compiled"] / f).read_bytes() == (runs["python"] / f).read_bytes(), f
+
+
+def test_cfx_run_on_a_compiled_book_that_is_not_built_exits_2(tmp_path, monkeypatch, capsys):
+    from cfx.cli import main
+
+    monkeypatch.setenv("CFX_ENGINE", "compiled")
+    monkeypatch.setenv("CFX_NO_EXTENSION", "1")
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "--set", "calendar.days=1", "--out", str(out), "--quiet", "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "CFX_ENGINE=compiled: the compiled core is not built" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # refused before the run directory is made
