@@ -24,6 +24,7 @@ leaves to the Python engine).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from cfx.errors import InputError
@@ -32,14 +33,17 @@ ENGINES = ("auto", "python", "compiled")
 
 
 def available() -> bool:
-    """Is the compiled core built and allowed (``CFX_NO_EXTENSION`` unset)?"""
+    """Is the compiled core (all three modules) built and allowed
+    (``CFX_NO_EXTENSION`` unset)? The scenario book is only looked for,
+    not imported: it imports the Python book, which a compiled replay
+    never loads."""
     if os.environ.get("CFX_NO_EXTENSION"):
         return False
     try:
-        from cfx.core import _book, _columns, _orderbook  # noqa: F401
+        from cfx.core import _book, _columns  # noqa: F401
     except ImportError:
         return False
-    return True
+    return importlib.util.find_spec("cfx.core._orderbook") is not None
 
 
 def choose(requested: str | None = None, fmt: str = "csv") -> str:
