@@ -1,5 +1,6 @@
-"""Builds cfx's optional compiled matching core (cfx/core/_book.pyx, Cython
-in C++ mode). Everything else is in pyproject.toml.
+"""Builds cfx's optional compiled core (Cython in C++ mode): cfx/core/_book.pyx
+(an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book) and
+cfx/core/_columns.pyx. Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
 when compiling fails (no C++ compiler), the package installs without it and
@@ -40,7 +41,8 @@ def extensions() -> list:
     flags = ["-O3", "-std=c++17"]
     return cythonize(
         [Extension("cfx.core._book", ["cfx/core/_book.pyx"], language="c++", extra_compile_args=flags),
-         Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags)],
+         Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags),
+         Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags)],
         language_level=3,
         quiet=True,
     )

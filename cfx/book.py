@@ -19,6 +19,11 @@ The narrow protocol the engine uses (`Book`), by purpose:
 The engine never reads a level or a queue itself; the orders it holds in
 its id index are the book's, read for their status.
 
+`cfx/core/_orderbook.pyx` (`CompiledOrderBook`) implements the same
+protocol in Cython for `CFX_ENGINE=compiled` (see `cfx.core.choose_book`);
+this module stays the reference and the default, and
+tests/test_book_engines.py holds the two to identical events.
+
 Layout: each side is a dict price → `Level` plus a heap of prices (negated
 for bids) for the best price; a level is a deque of orders in time priority
 with its visible total and live count. Cancelled orders are left in their

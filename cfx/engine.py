@@ -55,7 +55,7 @@ import msgspec
 
 from cfx.auction import AuctionOrder, indicative, uncross
 from cfx.batch import batch_refusal, last_boundary
-from cfx.book import Entering, Order, OrderBook
+from cfx.book import Book, Entering, Order, OrderBook
 from cfx.protections import PriceBand, VelocityBreaker
 from cfx.session import SessionMachine, SessionSchedule, Transition
 from cfx.validation import PLAIN, modify_reason, submit_reason
@@ -139,7 +139,7 @@ class _SeriesState:
     __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative",
                  "price_band", "limit_hits", "batch_ns", "batch_done", "batch_ioc")
 
-    def __init__(self, book: OrderBook, rules: ListSeries) -> None:
+    def __init__(self, book: Book, rules: ListSeries) -> None:
         self.book = book
         self.rules = rules
         self.buy_stops: list = []  # heap of (stop_price, arrival, order)
@@ -202,11 +202,16 @@ class Engine:
     - ``risk_check`` (given when the engine is built), `list_series`,
       `set_account_stp` (also commands), `configure_session`:
       configuration; `halt_all`, `lift_halts`: the kill switch.
+    - ``book_type`` (given when the engine is built): the class of its
+      books, `cfx.book.OrderBook` (the reference) or one with the same
+      constructor and `cfx.book.Book` protocol (the compiled
+      `cfx.core._orderbook.CompiledOrderBook`, see `cfx.core.book_type`);
+      None: the reference.
     - `book(series)`, `status(order_id)`, `session_state(series)`: queries.
     """
 
     def __init__(self, risk_check: RiskCheck | None = None, sink: list | None = None, *,
-                 trades_only: bool = False) -> None:
+                 trades_only: bool = False, book_type: type | None = None) -> None:
         self.events: list = [] if sink is None else sink
         self.cmd_seq = 0
         self.risk_check = risk_check
@@ -217,6 +222,7 @@ class Engine:
         # hot paths skip building the other events (`_full`); ``seq`` then numbers
         # the events built, so it is not a full engine's
         self.trades_only = trades_only
+        self.book_type = OrderBook if book_type is None else book_type
         self._full = not trades_only
         self._trade = self.events.append
         self._emit = self.events.append if self._full else _discard
@@ -238,7 +244,7 @@ class Engine:
 
     # ------------------------------------------------------------------ configuration
 
-    def list_series(self, rules: ListSeries | str) -> OrderBook:
+    def list_series(self, rules: ListSeries | str) -> Book:
         """Open a book for a series, or replace its rules if it is listed
         (e.g. a new band after a settlement). Changes no order."""
         if isinstance(rules, str):
@@ -248,8 +254,8 @@ class Engine:
             self._expire_gtd(cmd, rules.ts)
         state = self._series.get(rules.symbol)
         if state is None:
-            book = OrderBook(rules.symbol, self._live, self.events, self._seq, self._account_stp,
-                             trades_only=not self._full)
+            book = self.book_type(rules.symbol, self._live, self.events, self._seq, self._account_stp,
+                                  trades_only=not self._full)
             state = self._series[rules.symbol] = _SeriesState(book, rules)
         else:
             state.relist(rules)
@@ -266,7 +272,7 @@ class Engine:
 
     # ------------------------------------------------------------------ queries
 
-    def book(self, series: str) -> OrderBook:
+    def book(self, series: str) -> Book:
         return self._series[series].book
 
     @property

@@ -203,19 +203,20 @@ class Venue:
     The engine is built with the clearing house's credit check as its risk
     gate (``risk=False``: none, a plain order-flow replay; ``trades_only``:
     the engine's events are its trades alone, what a throughput replay
-    reads, see `cfx.engine.Engine`). Until a contract
+    reads, see `cfx.engine.Engine`; ``book_type`` the engine's book class,
+    the Python reference or the compiled one, see `cfx.core.book_type`). Until a contract
     is listed with `ListContract` clearing is idle and the gate passes
     every order. ``journal`` (anything with ``write(cmd)``, e.g.
     `cfx.journal.Journal`) gets every command before it is applied; it is
     not pickled with the venue (a checkpoint's resume gives it again)."""
 
     def __init__(self, clearing: ClearingConfig | None = None, *, journal: Any = None, risk: bool = True,
-                 trades_only: bool = False) -> None:
+                 trades_only: bool = False, book_type: type | None = None) -> None:
         self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
         self._clearing_handlers = self.clearing.handlers()  # the events clearing acts on (most it need not see)
         self.engine = Engine(risk_check=self._credit_check if risk else None, sink=self._events,
-                             trades_only=trades_only)
+                             trades_only=trades_only, book_type=book_type)
         self.journal = journal
         self._clearing_on = False
         self._commands: list = []  # what the last settlement run calls for, for the caller to send

@@ -5,6 +5,12 @@
 ``python,compiled``; the compiled runs skip when the core is not built).
 The fallback test runs them with ``CFX_TEST_ENGINES=auto`` and the
 extension disabled.
+
+`cfx_book` runs the book and engine tests of `BOOK_MODULES` once per book:
+the reference `cfx.book.OrderBook` and the compiled
+`cfx.core._orderbook.CompiledOrderBook` (skipped when not built), by
+making it what an `Engine` built without ``book_type`` uses and what the
+test module calls ``OrderBook``.
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ import pytest
 from cfx import core
 
 ENGINE_MODULES = {"test_replay"}
+BOOK_MODULES = {"test_book", "test_engine", "test_engine_sessions", "test_engine_properties"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.module.__name__.rsplit(".", 1)[-1] in ENGINE_MODULES:
         engines = os.environ.get("CFX_TEST_ENGINES", "python,compiled").split(",")
         metafunc.parametrize("cfx_engine", engines, indirect=True)
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in BOOK_MODULES:
+        metafunc.parametrize("cfx_book", ["python", "compiled"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +42,23 @@ def cfx_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     if name == "compiled" and not core.available():
         pytest.skip("the compiled core is not built")
     monkeypatch.setenv("CFX_ENGINE", name)
+    yield name
+
+
+@pytest.fixture(autouse=True)
+def cfx_book(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    name = getattr(request, "param", None)
+    if name != "compiled":
+        yield name
+        return
+    if not core.available():
+        pytest.skip("the compiled core is not built")
+    import cfx.engine
+
+    compiled = core.book_type("compiled")
+    monkeypatch.setattr(cfx.engine, "OrderBook", compiled)
+    if hasattr(request.module, "OrderBook"):
+        monkeypatch.setattr(request.module, "OrderBook", compiled)
     yield name
 
 

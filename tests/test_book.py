@@ -122,7 +122,7 @@ def test_cancel_removes_the_order_and_an_emptied_level():
     assert [type(e) for e in out] == [OrderCancelled, LevelChanged]
     assert out[1].qty == 3 and set(live) == {2}
     book.cancel(b, 2, 0, CancelReason.USER)
-    assert book.bids == {} and book.best_bid() is None and book.depth() == ([], [])
+    assert book.levels(BUY) == [] and book.best_bid() is None and book.depth() == ([], [])
     book.check()
 
 

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import cfx
+from cfx import core
 from cfx.cli import main
 from cfx.sim import scenario as scn
 from cfx.sim.clock import epoch_ns, minutes
@@ -45,7 +46,8 @@ def test_run_writes_every_output(small_run):
     assert sum(trades.column("qty_lots").to_pylist()) == summary["volume_contracts"]
     settlements = pq.read_table(small_run / "settlements.parquet").to_pylist()
     assert {s["tier"] for s in settlements} <= {"vwap", "mid", "index_moved", "final"}
-    assert json.loads((small_run / "timing.json").read_text())["engine"] == "python"  # scenarios: Python engine
+    # the books' engine CFX_ENGINE picks (auto: the Python book, cfx.core.AUTO_BOOK)
+    assert json.loads((small_run / "timing.json").read_text())["engine"] == core.choose_book()
 
 
 def test_variation_margin_sums_to_zero_every_day(small_run):

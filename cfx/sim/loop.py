@@ -47,6 +47,7 @@ from cfx.agents.base import (
     Trigger,
     agent_for,
 )
+from cfx import core
 from cfx.products import (
     ListingCalendar,
     Series,
@@ -205,12 +206,13 @@ class Simulation:
 
     def __init__(self, scenario: Any, writer: RunWriter, *, fixings: dict[str, dict[dt.date, int]],
                  intraday: IntradayIndex | None = None,
-                 on_progress: Callable[[int, int, int], None] | None = None) -> None:
+                 on_progress: Callable[[int, int, int], None] | None = None, book_engine: str = "python") -> None:
         self.sc = scenario
         self.writer = writer
         self.fixings = fixings  # index name (basket, SKU, SKU.region) -> date -> micro-$
         self.on_progress = on_progress
-        self.venue = Venue(journal=writer.journal)
+        self.book_engine = book_engine  # "python" or "compiled" (`cfx.core.choose_book`): the books the run is on
+        self.venue = Venue(journal=writer.journal, book_type=core.book_type(book_engine))
         self.now = 0
         self._heap: list = []
         self._tie = 0

@@ -26,7 +26,7 @@ import structlog
 
 from cfx import index as ix
 from cfx.index.intraday import IntradayIndex, groups_of
-from cfx import logs
+from cfx import core, logs
 from cfx.products import first_business_days
 from cfx.errors import InputError
 from cfx.sim import checkpoint
@@ -130,10 +130,11 @@ def run_scenario(sc: Any, out: str | Path, *, progress: bool = True, overwrite: 
     summary. ``out`` is locked for the run and must not hold another run
     unless ``overwrite``; ``log``: write ``out/run.log`` too."""
     out = Path(out)
+    book_engine = core.choose_book()  # CFX_ENGINE; an InputError before the run directory is touched
     with RunDir(out, overwrite=overwrite):
         built = build_index(sc)
         writer = RunWriter(out, events=sc.output.events, journal=sc.output.journal)
-        sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday)
+        sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday, book_engine=book_engine)
         sim.fixing_quality = built.quality  # for fixings.parquet; pickled with the checkpoints
         _day_done(sim, out)
         return _execute(sim, writer, out, progress, log)
@@ -224,7 +225,7 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
                   "events": writer.event_count,
                   "events_per_s": round(writer.event_count / seconds) if seconds else 0,
                   "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0,
-                  "engine": "python"}  # scenarios run on the Python engine (sessions, risk gate); see cfx/core
+                  "engine": getattr(sim, "book_engine", "python")}  # the books' engine (cfx.core.choose_book); the rest is Python
         write_atomic(out / "timing.json", json.dumps(timing, indent=2) + "\n")
         write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
         checkpoint.remove(out)
