@@ -26,6 +26,10 @@ from typing import Container
 from cfx.protections import PriceBand
 from cfx.types import ListSeries, ModifyOrder, OrderKind, RejectReason, SubmitOrder, TimeInForce
 
+MAX_PRICE = 2**63 - 1
+"""The highest limit price in ticks: what fits in int64, as the compiled
+books (cfx/core) store prices; a higher one is `BAD_PRICE` on either engine."""
+
 PLAIN = "plain"
 """`submit_reason`'s answer for a valid plain limit order (the commonest
 order): one verdict, so that the engine need not look at its options again."""
@@ -66,7 +70,7 @@ def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, las
     if c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC) and not (c.display_qty or c.post_only
                                                                             or c.stop_price or c.expire_ns):
         price = c.price
-        if price <= 0:
+        if price <= 0 or price > MAX_PRICE:
             return BAD_PRICE
         if band is not None and not band.allows(price, last):
             return PRICE_OUTSIDE_BAND
@@ -80,7 +84,7 @@ def _options_reason(c: SubmitOrder, band: PriceBand | None, last: int | None) ->
     kind = c.kind
     if kind is LIMIT or kind is STOP_LIMIT:
         price = c.price
-        if price <= 0:
+        if price <= 0 or price > MAX_PRICE:
             return BAD_PRICE
         if band is not None and not band.allows(price, last):
             return PRICE_OUTSIDE_BAND
@@ -115,7 +119,7 @@ def modify_reason(c: ModifyOrder, rules: ListSeries, band: PriceBand | None, las
         return BAD_QUANTITY
     if c.qty > rules.max_qty:
         return QUANTITY_TOO_LARGE
-    if c.price <= 0:
+    if c.price <= 0 or c.price > MAX_PRICE:
         return BAD_PRICE
     if band is not None and not band.allows(c.price, last):
         return PRICE_OUTSIDE_BAND

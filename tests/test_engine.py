@@ -794,6 +794,9 @@ REJECTS = [
     ("iceberg outside band", R.PRICE_OUTSIDE_BAND, lambda x: x.buy(10, 5, 80, display_qty=1)),
     ("limit price zero", R.BAD_PRICE, lambda x: x.buy(10, 1, 0)),
     ("limit price negative", R.BAD_PRICE, lambda x: x.buy(10, 1, -5, post_only=True)),
+    ("limit price over int64", R.BAD_PRICE, lambda x: x.buy(10, 1, 2**63)),
+    ("iceberg price over int64", R.BAD_PRICE, lambda x: x.sell(10, 5, 2**70, display_qty=1)),
+    ("stop limit price over int64", R.BAD_PRICE, lambda x: x.buy(10, 1, 2**64, kind=STOP_LIMIT, stop_price=105)),
     ("market with a price", R.BAD_PRICE, lambda x: x.buy(10, 1, 100, kind=MARKET)),
     ("stop market with a price", R.BAD_PRICE, lambda x: x.buy(10, 1, 100, kind=STOP_MARKET, stop_price=105)),
     ("duplicate resting id", R.DUPLICATE_ORDER_ID, lambda x: x.buy(3, 1, 97, acct=2)),
@@ -829,6 +832,7 @@ REJECTS = [
     ("modify zero qty", R.BAD_QUANTITY, lambda x: x.modify(1, 1, 99, 0)),
     ("modify qty over max", R.QUANTITY_TOO_LARGE, lambda x: x.modify(1, 1, 99, 101)),
     ("modify price zero", R.BAD_PRICE, lambda x: x.modify(1, 1, 0, 5)),
+    ("modify price over int64", R.BAD_PRICE, lambda x: x.modify(1, 1, 2**63, 5)),
     ("modify outside band", R.PRICE_OUTSIDE_BAND, lambda x: x.modify(1, 1, 111, 5)),
     ("modify stop", R.NOT_MODIFIABLE, lambda x: x.modify(6, 3, 95, 1)),
 ]
@@ -840,6 +844,15 @@ def test_invalid_command_is_rejected_with_its_reason_and_changes_nothing(name, r
     assert_rejected(x, lambda: action(x), reason)
     ev = x.e.events[-1]
     assert ev.cmd == x.e.cmd_seq
+
+
+def test_a_price_past_int64_is_refused_on_a_series_without_a_band():
+    # nothing else bounds it there, and the compiled book stores prices as int64
+    x = Ex()
+    x.sell(1, 2, 100)
+    assert_rejected(x, lambda: x.buy(2, 1, 2**63), R.BAD_PRICE)
+    assert_rejected(x, lambda: x.modify(1, 2, 2**64, 2), R.BAD_PRICE)
+    assert trades(x.buy(3, 1, 2**63 - 1)) == [(1, 3, 100, 1)]
 
 
 def test_every_validation_reason_is_covered():
