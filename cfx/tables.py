@@ -21,7 +21,7 @@ times as int64 nanoseconds, strings as Python objects.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -169,6 +169,28 @@ def _dictionary(values: list) -> pa.Array | None:
     return dictionary(codes, words)
 
 
+class Coded(NamedTuple):
+    """A `STRING` column as int32 codes (-1: null) into a `Words`; what
+    `joined` makes one dictionary array of."""
+
+    codes: np.ndarray
+    words: Words
+
+
+def joined(chunks: list, tp: pa.DataType) -> pa.Array:
+    """One array of ``tp`` from the pieces of a column, in order: Python
+    lists (or tuples), Arrow arrays or `Coded` (one kind for a column)."""
+    if all(type(c) is list or type(c) is tuple for c in chunks):
+        return column(list(chunks[0]) if len(chunks) == 1 else [v for c in chunks for v in c], tp)
+    if all(type(c) is Coded for c in chunks):
+        words = chunks[-1].words
+        if any(c.words is not words for c in chunks):
+            raise ValueError("the pieces of a coded column must share their words")
+        codes = chunks[0].codes if len(chunks) == 1 else np.concatenate([c.codes for c in chunks])
+        return dictionary(codes, words.words())
+    return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+
+
 def dictionary(codes: np.ndarray, words: list[str]) -> pa.Array:
     """A `STRING` array from int32 codes into ``words`` (-1: null), its
     dictionary the words in order of first appearance (what ``pa.array``
@@ -180,7 +202,10 @@ def dictionary(codes: np.ndarray, words: list[str]) -> pa.Array:
     by_appearance = used[np.argsort(first, kind="stable")]
     rank[by_appearance] = np.arange(len(by_appearance), dtype=np.int32)
     indices = numbers(np.where(valid, rank[codes], 0).astype(np.int32), pa.int32(), valid)
-    values = _strings([words[i] for i in by_appearance.tolist()])
+    used_words = [words[i] for i in by_appearance.tolist()]
+    values = _strings(used_words)
+    if values is None:  # not all strings: pa.array says what is wrong
+        values = pa.array(used_words, pa.string())
     return pa.DictionaryArray.from_arrays(indices, values)
 
 
