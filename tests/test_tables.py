@@ -1,13 +1,10 @@
 """`cfx.tables.column` builds the array ``pa.array`` would (same values,
 nulls, dictionary order: the Parquet bytes of a run depend on them)
-without importing pandas, and a scenario run imports no pandas."""
+without importing pandas (tests/test_startup.py: a run imports none)."""
 
 from __future__ import annotations
 
 import datetime
-import json
-import subprocess
-import sys
 
 import pyarrow as pa
 from hypothesis import given, settings
@@ -70,20 +67,3 @@ def test_what_it_cannot_build_is_refused_as_pa_array_refuses_it():
             assert type(e) is expected
         else:
             raise AssertionError(f"{values} as {tp} was accepted")
-
-
-def test_a_scenario_run_imports_no_pandas(tmp_path):
-    """pandas costs ~0.2 s of every run (pyarrow imports it the first time
-    ``pa.array`` converts a list); a run writes its tables without it. A
-    fresh interpreter runs a day of the OTC market (every table, nested
-    columns too) and lists the modules loaded."""
-    script = ("import json, sys\nfrom cfx.cli import main\n"
-              "try:\n    main(sys.argv[1:])\nfinally:\n    print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
-    proc = subprocess.run([sys.executable, "-c", script, "run", "otc_market", "--set", "calendar.days=1",
-                           "--out", str(tmp_path / "run"), "--quiet", "--no-report"],
-                          capture_output=True, text=True)
-    loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
-    assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "run" / "otc_rfqs.parquet").exists() and (tmp_path / "run" / "events.parquet").exists()
-    assert {"pyarrow", "cfx.tables", "cfx.sim.outputs"} <= loaded
-    assert "pandas" not in loaded
