@@ -195,8 +195,8 @@ class _EventLayouts:
     """Builds the events table's columns for a batch of events: grouped by
     type, each group's columns read by attribute (`_Layout`) into numpy at
     the events' own positions (an absent column: null), the string columns
-    as codes into one `tables.Words` (`tables.Coded`), its ``details``
-    encoded in one call and put back in the events' order by one Arrow take.
+    as codes into one `tables.Words` (`tables.Coded`), the ``details``
+    Structs put at their events' positions and encoded in one call.
     The same columns as `msgspec.to_builtins` of each event and a JSON
     object of its other fields would give (tests/test_outputs.py holds them
     equal), at a fraction of the cost, and no Python list a column."""
@@ -221,8 +221,7 @@ class _EventLayouts:
                                    for c in EVENT_COLUMNS]
         valid = [np.zeros(n, bool) for _ in EVENT_COLUMNS]
         kinds = np.empty(n, np.int32)
-        blobs: list[bytes] = []  # the details of the events in grouped order, no newlines
-        lengths = np.zeros(n, np.int64)
+        details = np.empty(n, object)  # each event's details Struct, at its position (None: it has none)
         has_details = np.zeros(n, bool)
         start = 0
         for c in np.flatnonzero(counts).tolist():
@@ -245,23 +244,19 @@ class _EventLayouts:
             kinds[at] = words[layout.name]
             if layout.details is not None:
                 fields = [list(map(get, group)) for get in layout.extra]
-                lines = encoder.encode_lines(list(map(layout.details, *fields)))
-                ends = np.flatnonzero(np.frombuffer(lines, np.uint8) == 10)  # JSON escapes newlines inside strings
-                lengths[start:start + k] = np.diff(ends, prepend=-1) - 1
-                has_details[start:start + k] = True
-                blobs.append(lines.replace(b"\n", b""))
+                details[at] = np.fromiter(map(layout.details, *fields), object, k)
+                has_details[at] = True
             start += k
         cols: dict[str, pa.Array | tables.Coded] = {}
         for name, c, data, ok in zip(_TYPED, EVENT_COLUMNS, typed, valid):
             cols[name] = (tables.Coded(data, words) if c in _WORDS
                           else tables.numbers(data, TIME if name == "time" else pa.int64(), ok))
         cols["type"] = tables.Coded(kinds, words)
-        details = tables.text(b"".join(blobs), lengths, has_details)
-        if counts.max() < n:  # more than one type: back to the events' order
-            back = np.empty(n, np.int64)
-            back[order] = np.arange(n)
-            details = details.take(tables.numbers(back, pa.int64()))
-        cols["details"] = details
+        lines = encoder.encode_lines(details[has_details].tolist())  # in the events' order
+        ends = np.flatnonzero(np.frombuffer(lines, np.uint8) == 10)  # JSON escapes newlines inside strings
+        lengths = np.zeros(n, np.int64)
+        lengths[has_details] = np.diff(ends, prepend=-1) - 1
+        cols["details"] = tables.text(lines.replace(b"\n", b""), lengths, has_details)
         return cols
 
 
