@@ -164,8 +164,8 @@ class IndexPublisher:
         schema = tables.schema("indicative", [("time", tables.TIME), ("index", tables.STRING),
                                               ("value_usd_micro", pa.int64())])
         table = pa.Table.from_arrays([
-            pa.array(np.concatenate(ts) if ts else np.empty(0, np.int64), pa.int64()).cast(tables.TIME),
-            pa.array(np.concatenate(names) if names else np.empty(0, object), pa.string()).dictionary_encode(),
-            pa.array(np.concatenate(values) if values else np.empty(0, np.int64), pa.int64()),
+            tables.numbers(np.concatenate(ts).astype(np.int64) if ts else np.empty(0, np.int64), tables.TIME),
+            tables.column(np.concatenate(names).tolist() if names else [], tables.STRING),
+            tables.numbers(np.concatenate(values).astype(np.int64) if values else np.empty(0, np.int64), pa.int64()),
         ], schema=schema)
         tables.write(table, path)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import structlog
 
 from cfx import index as ix
 from cfx.index.intraday import IntradayIndex, groups_of
@@ -40,7 +39,7 @@ from cfx.sim.clock import minutes
 from cfx.sim.shocks import apply_index_moves, timeline
 from cfx.types import SettlementTier
 
-log = structlog.get_logger("cfx.sim")
+log = logs.get_logger("cfx.sim")
 HISTORY_DAYS = 40  # business days of fixings before the run: volatility lookback and first references
 
 

@@ -20,8 +20,7 @@ import math
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from cfx import logs
 from cfx.agents.base import Withdrawable
 from cfx.products import first_business_days
 from cfx.sim.clock import epoch_ns, minutes
@@ -34,7 +33,7 @@ from cfx.units import micro
 if TYPE_CHECKING:
     from cfx.sim.loop import Simulation
 
-log = structlog.get_logger("cfx.sim")
+log = logs.get_logger("cfx.sim")
 SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself trades from (fat finger)
 
 
