@@ -232,6 +232,27 @@ def test_trades_only_books_give_the_same_trades():
     assert out[0] == out[1] and len(out[0]) > 50
 
 
+@needs_core
+def test_queries_at_a_price_no_level_can_have_agree_and_do_not_raise():
+    """An agent may ask the book about any price: past int64 or under 1 there
+    is no level on either book (the compiled one keys levels by int64)."""
+    books = []
+    for book_type in (OrderBook, core.book_type("compiled")):
+        e = Engine(book_type=book_type)
+        e.list_series(ListSeries(S))
+        e.apply(SubmitOrder(1, S, 1, 1, Side.BUY, 3, 99))
+        e.apply(SubmitOrder(2, S, 2, 2, Side.SELL, 4, 101))
+        books.append(e.book(S))
+    a, b = books
+    for side in Side:
+        for p in (2**63, 2**70, 0, -1, -(2**63), -(2**70)):
+            assert b.level_qty(side, p) == a.level_qty(side, p) == 0
+            assert b.orders_at(side, p) == a.orders_at(side, p) == []
+            assert b.levels(side, p) == a.levels(side, p)
+        assert b.levels(side, 2**63 - 1) == a.levels(side, 2**63 - 1)
+    assert a.levels(Side.SELL, 2**70) == [(101, 4, 1)] and a.levels(Side.BUY, -5) == [(99, 3, 1)]
+
+
 def test_choose_book(monkeypatch):
     """CFX_ENGINE picks a scenario's book; compiled without the build is an InputError, auto falls back."""
     monkeypatch.setenv("CFX_ENGINE", "python")

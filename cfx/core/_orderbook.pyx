@@ -14,7 +14,9 @@ to its orders in time priority. As in the reference a cancelled order stays
 in its queue with ``qty == 0`` until it is reached, and a level whose live
 count reaches 0 is removed at once (no stale best prices: the map is exact).
 
-Prices must fit in int64 (a scenario's always do).
+Prices are stored as int64: validation refuses a higher one
+(`cfx.validation.MAX_PRICE`), and a query at a price outside 1..2**63-1
+finds no level, as in the reference.
 """
 
 import hashlib
@@ -27,6 +29,7 @@ from libcpp.map cimport map as cmap
 from cython.operator cimport dereference as deref, preincrement as inc
 
 from cfx.book import Order
+from cfx.validation import MAX_PRICE  # no resting order has a higher price
 from cfx.types import (
     CancelReason,
     LevelChanged,
@@ -479,6 +482,8 @@ cdef class CompiledOrderBook:
 
     def level_qty(self, side, price):
         """The visible quantity at one price (0: no level)."""
+        if not 0 < price <= MAX_PRICE:  # no level there (and no int64 key for it)
+            return 0
         cdef int64_t key = -<int64_t> price if side is BUY else <int64_t> price
         cdef Side_t* levels = &self.bids if side is BUY else &self.asks
         cdef Iter it = levels.find(key)
@@ -492,6 +497,10 @@ cdef class CompiledOrderBook:
         cdef Iter it = levels.begin()
         cdef int64_t p
         cdef bint bounded = against is not None
+        if bounded and not 0 < against <= MAX_PRICE:  # past every price a level can have (no int64 for it)
+            if (against > 0) == buy:  # bids at or above one past the highest, asks at or below one under the lowest
+                return []
+            bounded = False
         cdef int64_t bound = against if bounded else 0
         out = []
         while it != levels.end():
@@ -504,6 +513,8 @@ cdef class CompiledOrderBook:
 
     def orders_at(self, side, price):
         """L3: the live orders at one price, in queue order."""
+        if not 0 < price <= MAX_PRICE:  # no level there (and no int64 key for it)
+            return []
         cdef int64_t key = -<int64_t> price if side is BUY else <int64_t> price
         cdef Side_t* levels = &self.bids if side is BUY else &self.asks
         cdef Iter it = levels.find(key)
