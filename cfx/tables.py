@@ -78,10 +78,8 @@ def _column(values: list, tp: pa.DataType) -> pa.Array | None:
             return numbers(np.fromiter(values, dtype, n), tp)
         if not kinds <= allowed | {type(None)}:
             return None
-        data = np.array(values, object)
-        valid = np.not_equal(data, None)
-        data[~valid] = 0
-        return numbers(data.astype(dtype), tp, valid)
+        data, valid = with_nulls(values, dtype)
+        return numbers(data, tp, valid)
     if tp == STRING:
         return _dictionary(values)
     if tp == pa.string():
@@ -101,6 +99,15 @@ def _column(values: list, tp: pa.DataType) -> pa.Array | None:
     if pa.types.is_list(tp):
         return _list(values, tp)
     return None
+
+
+def with_nulls(values: list, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers, some of them None, as a numpy array of ``dtype`` (0 where
+    None) and a mask of the ones that are not None."""
+    data = np.array(values, object)
+    valid = np.not_equal(data, None)
+    data[~valid] = 0
+    return data.astype(dtype), valid
 
 
 def numbers(data: np.ndarray, tp: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:

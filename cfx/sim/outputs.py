@@ -237,10 +237,7 @@ class _EventLayouts:
                     typed[i][at] = np.fromiter(map(get, group), np.int64, k)
                     valid[i][at] = True
                 except TypeError:  # an optional field, None in some events
-                    values = np.array(list(map(get, group)), object)
-                    present = np.not_equal(values, None)
-                    values[~present] = 0
-                    typed[i][at], valid[i][at] = values.astype(np.int64), present
+                    typed[i][at], valid[i][at] = tables.with_nulls(list(map(get, group)), np.int64)
             kinds[at] = words[layout.name]
             if layout.details is not None:
                 fields = [list(map(get, group)) for get in layout.extra]
