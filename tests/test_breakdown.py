@@ -1,0 +1,59 @@
+"""bench/breakdown.py charges each py-spy sample to the innermost cfx frame."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "breakdown.py"
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("breakdown", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_sample_counts_for_the_innermost_cfx_frame():
+    b = load()
+    raw = "\n".join([
+        "<module> (cfx:6);main (cfx/cli.py:239);Simulation._run_until (cfx/sim/loop.py:574);"
+        "MarketMaker._requote (cfx/agents/market_maker.py:519);AgentContext.quote (cfx/sim/loop.py:861) 3",
+        "<module> (cfx:6);Simulation.send (cfx/sim/loop.py:290);Journal.write (cfx/journal.py:80) 2",
+        "<module> (cfx:6);RunWriter.flush (cfx/sim/outputs.py:94);write_table (pyarrow/parquet/core.py:1200) 4",
+        "<module> (cfx:6);main (cfx/cli.py:239);_find_and_load (<frozen importlib._bootstrap>:1178) 1",
+        "<module> (/usr/lib/python3.11/runpy.py:88) 5",
+        "",
+    ])
+    got = b.charge(raw)
+    assert got == {"sim loop: heap, latency, fan-out, tapes": 3, "journal": 2, "outputs and checkpoints": 4,
+                   b.IMPORTS: 1, b.OUTSIDE: 5}
+
+
+def test_every_module_of_cfx_belongs_to_a_part():
+    b = load()
+    root = BENCH.parents[1]
+    for path in (root / "cfx").rglob("*.py"):
+        assert b.part_of(path.relative_to(root).as_posix()) is not None, path
+
+
+@pytest.mark.skipif(shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None,
+                    reason="py-spy is not installed in this environment")
+def test_breakdown_of_a_one_day_run(capsys):
+    b = load()
+    code = b.main(["baseline", "--days", "1", "--json"])
+    if code == 2 and "failed" in capsys.readouterr().err:
+        pytest.skip("py-spy cannot sample a child process here (ptrace not permitted)")
+    out = capsys.readouterr().out
+    assert code == 0
+    import json
+
+    line = json.loads(out)
+    assert line["days"] == 1 and line["engine_messages"] > 0
+    assert abs(sum(line["share_pct"].values()) - 100) < 1
+    assert "agents' decisions" in line["share_pct"]
