@@ -9,7 +9,9 @@ refuses cfx/batch.py's. Each function returns the first `RejectReason`
 (validation layer) that applies, or, for a valid order, None (`submit_reason`
 tells a plain limit order apart: `PLAIN`); it changes nothing. The
 compiled core (cfx/core/_book.pyx) repeats the checks of its subset, and
-the differential tests hold the two equal.
+the differential tests hold the two equal; the engine's fast path repeats
+the rule for `PLAIN` inline (a call per order is ~3 % of a replay), and
+tests/test_validation.py holds it to `submit_reason`'s verdicts.
 
 - `submit_reason(c, rules, band, last, live)`: a new order; `PLAIN` if it
   is a valid limit order with no option (GTC, DAY or IOC; no display,
