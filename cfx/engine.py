@@ -384,8 +384,8 @@ class Engine:
         if self._full:
             self._accept(c, cmd, ts)
         # a limit or market order meets the book as its command: the book builds its Order if it rests
-        if kind is LIMIT and state.breaker is None:  # what _enter does, inlined for the commonest order
-            traded = book.place(c, c.qty, c.price, cmd, ts)
+        if state.breaker is None and (kind is LIMIT or kind is MARKET):  # what _enter does, inlined for these
+            traded = book.place(c, c.qty, c.price if kind is LIMIT else self._market_limit(state, c.side), cmd, ts)
             if tif is GTD:
                 self._expires(c.order_id)
             if traded and (state.buy_stops or state.sell_stops):
