@@ -9,9 +9,10 @@ refuses cfx/batch.py's. Each function returns the first `RejectReason`
 (validation layer) that applies, or, for a valid order, None (`submit_reason`
 tells a plain limit order apart: `PLAIN`); it changes nothing. The
 compiled core (cfx/core/_book.pyx) repeats the checks of its subset, and
-the differential tests hold the two equal; the engine's fast path repeats
-the rule for `PLAIN` inline (a call per order is ~3 % of a replay), and
-tests/test_validation.py holds it to `submit_reason`'s verdicts.
+the differential tests hold the two equal; the engine's batch loop
+(`Engine.apply_batch`) repeats the rule for `PLAIN` inline (a call per order
+is ~4 % of a replay), and tests/test_validation.py holds it to
+`submit_reason`'s verdicts.
 
 - `submit_reason(c, rules, band, last, live)`: a new order; `PLAIN` if it
   is a valid limit order with no option (GTC, DAY or IOC; no display,
@@ -34,7 +35,8 @@ books (cfx/core) store prices; a higher one is `BAD_PRICE` on either engine."""
 
 PLAIN = "plain"
 """`submit_reason`'s answer for a valid plain limit order (the commonest
-order): one verdict, so that the engine need not look at its options again."""
+order): the verdict `Engine.apply_batch` repeats inline, sending such an order
+straight to the book."""
 
 LIMIT = OrderKind.LIMIT
 STOP_LIMIT = OrderKind.STOP_LIMIT

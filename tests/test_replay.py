@@ -185,3 +185,27 @@ def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
     fields = ("ts", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account", "aggressor")
     assert [[getattr(t, f) for f in fields] for t in trades] == [[getattr(t, f) for f in fields] for t in expected]
     assert lean.engine.book("GPU").state_hash() == full.engine.book("GPU").state_hash()
+
+
+def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time():
+    # Engine.apply_batch sends plain limit orders to the book itself; every event must be submit's
+    from cfx.engine import Engine
+    from cfx.types import ListSeries, SubmitOrder, TimeInForce
+
+    cmds = replay.load_csv_rows(workload.generate(5_000, seed=11), "GPU")
+    # GTD orders due before later commands (expired before those, whichever path they take), an unknown series
+    cmds[100:100] = [SubmitOrder(c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price,
+                                 tif=TimeInForce.GTD, expire_ns=c.ts + 5_000)
+                     for i, c in enumerate(cmds[100:3_000:7]) if type(c) is SubmitOrder and c.price]
+    cmds.insert(50, SubmitOrder(cmds[50].ts, "NOPE", 20_000_000, 1, cmds[0].side, 1, 100))
+    cmds.sort(key=lambda c: c.ts)
+    one, batch = Engine(), Engine()
+    for e in (one, batch):
+        e.apply(ListSeries("GPU", max_qty=replay.MAX_QTY))
+    for c in cmds:
+        one.apply(c)
+    for start in range(0, len(cmds), 128):
+        batch.apply_batch(cmds[start:start + 128])
+    assert len(batch.events) > 3 * len(cmds) // 2
+    assert batch.events == one.events
+    assert batch.book("GPU").state_hash() == one.book("GPU").state_hash()

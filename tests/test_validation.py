@@ -48,9 +48,10 @@ def test_a_modify_is_checked_against_the_same_limits_and_band():
 
 
 def _fast_path_agrees(banded: bool, **fields) -> None:
-    """`Engine.submit` repeats the rule for `PLAIN` inline (a series with no
-    session, breaker or risk gate sends such an order straight to the book):
-    it must ask `submit_reason` about every order but those it calls PLAIN."""
+    """`Engine.apply_batch` repeats the rule for `PLAIN` inline (on a series
+    with no session, breaker or risk gate it sends such an order straight to
+    the book): it must ask `submit_reason` (through `Engine.submit`) about
+    every order but those it calls PLAIN."""
     rules = ListSeries("X", max_qty=100, band_low=90 if banded else None, band_high=110 if banded else None)
     engine = Engine()
     engine.list_series(rules)
@@ -65,7 +66,7 @@ def _fast_path_agrees(banded: bool, **fields) -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cfx.engine, "submit_reason", spy)
-        engine.submit(c)
+        engine.apply_batch([c])
     assert (not asked) == (verdict is PLAIN), (verdict, c)
     if verdict is not PLAIN and verdict is not None:
         rejected = engine.events[-1]
