@@ -187,25 +187,36 @@ def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
     assert lean.engine.book("GPU").state_hash() == full.engine.book("GPU").state_hash()
 
 
-def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time():
-    # Engine.apply_batch sends plain limit orders to the book itself; every event must be submit's
+@pytest.mark.parametrize("trades_only, session", [(False, False), (True, False), (False, True)])
+def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades_only, session):
+    # Engine.apply_batch deals with plain limit orders and cancels itself; every event must be their methods'
+    # (with a session, whose opening call refuses cancels, it leaves both to them)
     from cfx.engine import Engine
-    from cfx.types import ListSeries, SubmitOrder, TimeInForce
+    from cfx.session import SessionSchedule
+    from cfx.types import CancelOrder, ListSeries, OrderKind, SubmitOrder, TimeInForce
 
     cmds = replay.load_csv_rows(workload.generate(5_000, seed=11), "GPU")
-    # GTD orders due before later commands (expired before those, whichever path they take), an unknown series
-    cmds[100:100] = [SubmitOrder(c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price,
-                                 tif=TimeInForce.GTD, expire_ns=c.ts + 5_000)
-                     for i, c in enumerate(cmds[100:3_000:7]) if type(c) is SubmitOrder and c.price]
-    cmds.insert(50, SubmitOrder(cmds[50].ts, "NOPE", 20_000_000, 1, cmds[0].side, 1, 100))
-    cmds.sort(key=lambda c: c.ts)
-    one, batch = Engine(), Engine()
+    subs = [c for c in cmds[100:3_000:7] if type(c) is SubmitOrder and c.price]
+    extra = [SubmitOrder(c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price, tif=TimeInForce.GTD,
+                         expire_ns=c.ts + 5_000) for i, c in enumerate(subs)]  # due before later commands
+    extra += [SubmitOrder(c.ts, "GPU", 11_000_000 + i, c.account, c.side, c.qty, 0, kind=OrderKind.STOP_MARKET,
+                          stop_price=1 if c.side.value == "sell" else 10**6) for i, c in enumerate(subs)]
+    extra += [CancelOrder(c.ts + 1, o, c.account + d) for c, o in zip(subs, range(11_000_000, 11_001_000))
+              for d in (1, 0)]  # a stop's cancel: by another account, then by its own
+    extra += [CancelOrder(c.ts + 2, c.order_id, c.account + 1) for c in subs]  # not the owner (or gone)
+    extra.append(SubmitOrder(cmds[50].ts, "NOPE", 20_000_000, 1, cmds[0].side, 1, 100))  # an unknown series
+    cmds = sorted(cmds + extra, key=lambda c: c.ts)
+    one, batch = Engine(trades_only=trades_only), Engine(trades_only=trades_only)
     for e in (one, batch):
         e.apply(ListSeries("GPU", max_qty=replay.MAX_QTY))
+        if session:
+            e.configure_session("GPU", SessionSchedule(pre_open=0, opening_call=1_000_000, open=1_500_000,
+                                                       settlement_start=4_000_000, close=4_500_000), 0)
     for c in cmds:
         one.apply(c)
     for start in range(0, len(cmds), 128):
         batch.apply_batch(cmds[start:start + 128])
-    assert len(batch.events) > 3 * len(cmds) // 2
+    assert len(batch.events) > (1_000 if trades_only else 3 * len(cmds) // 2)
     assert batch.events == one.events
+    assert batch.cmd_seq == one.cmd_seq == len(cmds) + 1 + session
     assert batch.book("GPU").state_hash() == one.book("GPU").state_hash()
