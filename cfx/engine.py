@@ -315,11 +315,12 @@ class Engine:
         a replay's two commonest commands are dealt with here, with the events
         their methods would make, without calling them:
 
-        - a valid limit order with no option (what
+        - a valid limit or market order with no option (what
           `cfx.validation.submit_reason` calls `PLAIN`: that rule is repeated
           inline, as calling it costs ~4 % of a replay's instructions) on a
           series with no session, breaker or risk gate goes to the book
-          (calling `submit`: ~4 %);
+          (calling `submit`: ~4 %, and ~2 % more for the market orders, 5 %
+          of a replay's messages, whose path through it is longer);
         - with no session on any series, a cancel of an order that is not live
           is refused, and one of the sender's resting limit orders goes to the
           book's cancel (calling `cancel`: ~3 %).
@@ -346,17 +347,27 @@ class Engine:
                     tif = c.tif
                     band = state.price_band
                     book = state.book
+                    # a limit, else a market order (tests repeated, not stored: CPython 3.11 specializes a
+                    # comparison only where it jumps)
                     if (c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC)
                             and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
                             and 0 < qty <= state.rules.max_qty and 0 < price <= MAX_PRICE and c.order_id not in live
                             and (band is None or band.allows(price, book.last_price))):
-                        self.cmd_seq = cmd = self.cmd_seq + 1
-                        ts = c.ts
-                        if full:
-                            self._accept(c, cmd, ts)
-                        if book.place(c, qty, price, cmd, ts) and (state.buy_stops or state.sell_stops):
-                            self._trigger_swept(state, cmd, ts)
+                        limit = price
+                    elif (c.kind is MARKET and price == 0 and (tif is GTC or tif is DAY or tif is IOC)
+                            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
+                            and 0 < qty <= state.rules.max_qty and c.order_id not in live):
+                        limit = self._market_limit(state, c.side)
+                    else:
+                        dispatch[command](c)
                         continue
+                    self.cmd_seq = cmd = self.cmd_seq + 1
+                    ts = c.ts
+                    if full:
+                        self._accept(c, cmd, ts)
+                    if book.place(c, qty, limit, cmd, ts) and (state.buy_stops or state.sell_stops):
+                        self._trigger_swept(state, cmd, ts)
+                    continue
             elif command is CancelOrder and not self._sessions:
                 o = live.get(c.order_id)
                 if o is None:

@@ -22,13 +22,13 @@ def reason(**kw) -> RejectReason | str | None:
 def test_a_plain_limit_order_inside_the_band_is_valid_and_each_field_has_its_reason():
     assert reason() is PLAIN  # valid, and with no option: the engine sends it straight to the book
     assert reason(tif=TimeInForce.DAY) is PLAIN and reason(tif=TimeInForce.IOC) is PLAIN
+    assert reason(kind=OrderKind.MARKET, tif=TimeInForce.IOC, price=0) is PLAIN  # so is a market order
     assert reason(qty=0) is R.BAD_QUANTITY and reason(qty=101) is R.QUANTITY_TOO_LARGE
     assert reason(order_id=7) is R.DUPLICATE_ORDER_ID
     assert reason(price=0) is R.BAD_PRICE and reason(price=111) is R.PRICE_OUTSIDE_BAND
 
 
 def test_order_options_are_checked_together():
-    assert reason(kind=OrderKind.MARKET, tif=TimeInForce.IOC, price=0) is None  # valid, with options
     assert reason(tif=TimeInForce.FOK) is None and reason(tif=TimeInForce.FOK, price=111) is R.PRICE_OUTSIDE_BAND
     assert reason(tif=TimeInForce.GTD, expire_ns=11) is None and reason(post_only=True) is None
     assert reason(kind=OrderKind.MARKET, tif=TimeInForce.IOC) is R.BAD_PRICE  # a market order names no price
@@ -74,14 +74,15 @@ def _fast_path_agrees(banded: bool, **fields) -> None:
 
 
 def test_the_engines_fast_path_checks_a_plain_orders_values_as_validation_does():
-    for banded, qty, price, tif, order_id in product(
-            (False, True), (-1, 0, 1, 100, 101), (-1, 0, 1, 89, 90, 100, 110, 111, MAX_PRICE, MAX_PRICE + 1),
+    for banded, kind, qty, price, tif, order_id in product(
+            (False, True), (OrderKind.LIMIT, OrderKind.MARKET), (-1, 0, 1, 100, 101),
+            (-1, 0, 1, 89, 90, 100, 110, 111, MAX_PRICE, MAX_PRICE + 1),
             (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.IOC), (1, 7)):
-        _fast_path_agrees(banded, qty=qty, price=price, tif=tif, order_id=order_id)
+        _fast_path_agrees(banded, kind=kind, qty=qty, price=price, tif=tif, order_id=order_id)
 
 
 def test_the_engines_fast_path_sends_every_order_with_an_option_to_validation():
-    for banded, kind, tif, display_qty, post_only, stop_price, expire_ns in product(
-            (False, True), OrderKind, TimeInForce, (0, 1, 5, 6), (False, True), (0, 100), (0, 5, 20)):
-        _fast_path_agrees(banded, kind=kind, tif=tif, display_qty=display_qty, post_only=post_only,
+    for banded, kind, price, tif, display_qty, post_only, stop_price, expire_ns in product(
+            (False, True), OrderKind, (0, 100), TimeInForce, (0, 1, 5, 6), (False, True), (0, 100), (0, 5, 20)):
+        _fast_path_agrees(banded, kind=kind, price=price, tif=tif, display_qty=display_qty, post_only=post_only,
                           stop_price=stop_price, expire_ns=expire_ns)
