@@ -7,13 +7,17 @@ the session allows is cfx/session.py's, the credit check the clearing
 house's (cfx/clearing/house.py, `credit_check`), what a batch series
 refuses cfx/batch.py's. Each function returns the first `RejectReason`
 (validation layer) that applies, or, for a valid order, None (`submit_reason`
-tells a plain limit order apart: `PLAIN`); it changes nothing. The
+tells a plain limit or market order apart: `PLAIN`); it changes nothing. The
 compiled core (cfx/core/_book.pyx) repeats the checks of its subset, and
-the differential tests hold the two equal.
+the differential tests hold the two equal; the engine's batch loop
+(`Engine.apply_batch`) repeats the rule for `PLAIN` inline (a call per order
+is ~4 % of a replay), and tests/test_validation.py holds it to
+`submit_reason`'s verdicts.
 
 - `submit_reason(c, rules, band, last, live)`: a new order; `PLAIN` if it
-  is a valid limit order with no option (GTC, DAY or IOC; no display,
-  post-only, stop or expiry), which the engine can send straight to the book.
+  is a valid limit or market order with no option (GTC, DAY or IOC; no
+  display, post-only, stop or expiry), which the engine can send straight
+  to the book.
 - `modify_reason(c, rules, band, last)`: a modify's new price and quantity.
 
 Runtime complexity: O(1).
@@ -31,10 +35,12 @@ MAX_PRICE = 2**63 - 1
 books (cfx/core) store prices; a higher one is `BAD_PRICE` on either engine."""
 
 PLAIN = "plain"
-"""`submit_reason`'s answer for a valid plain limit order (the commonest
-order): one verdict, so that the engine need not look at its options again."""
+"""`submit_reason`'s answer for a valid limit or market order with no option
+(GTC, DAY or IOC; the commonest orders): the verdict `Engine.apply_batch`
+repeats inline, sending such an order straight to the book."""
 
 LIMIT = OrderKind.LIMIT
+MARKET = OrderKind.MARKET
 STOP_LIMIT = OrderKind.STOP_LIMIT
 STOP_MARKET = OrderKind.STOP_MARKET
 GTC = TimeInForce.GTC
@@ -56,9 +62,10 @@ def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, las
                   live: Container[int]) -> RejectReason | str | None:
     """Why to refuse new order ``c`` on a series listed with ``rules`` whose
     price band is ``band`` (None: none) and last trade ``last``, given the
-    ids of the live orders; if it is valid, `PLAIN` for a plain limit order
-    (nearly every order in a replay), checked inline, and None for one with
-    options (an all-or-nothing FOK counts as one), checked in `_options_reason`."""
+    ids of the live orders; if it is valid, `PLAIN` for a plain limit or
+    market order (nearly every order in a replay), checked inline, and None
+    for one with options (an all-or-nothing FOK counts as one), checked in
+    `_options_reason`."""
     qty = c.qty
     if qty <= 0:
         return BAD_QUANTITY
@@ -67,9 +74,12 @@ def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, las
     if c.order_id in live:
         return DUPLICATE_ORDER_ID
     tif = c.tif
-    if c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC) and not (c.display_qty or c.post_only
-                                                                            or c.stop_price or c.expire_ns):
+    kind = c.kind
+    if ((kind is LIMIT or kind is MARKET) and (tif is GTC or tif is DAY or tif is IOC)
+            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)):
         price = c.price
+        if kind is MARKET:  # it names no price
+            return PLAIN if price == 0 else BAD_PRICE
         if price <= 0 or price > MAX_PRICE:
             return BAD_PRICE
         if band is not None and not band.allows(price, last):

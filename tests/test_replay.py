@@ -185,3 +185,43 @@ def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
     fields = ("ts", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account", "aggressor")
     assert [[getattr(t, f) for f in fields] for t in trades] == [[getattr(t, f) for f in fields] for t in expected]
     assert lean.engine.book("GPU").state_hash() == full.engine.book("GPU").state_hash()
+
+
+@pytest.mark.parametrize("trades_only, session, band", [(False, False, None), (True, False, None),
+                                                         (False, True, None), (False, False, (9_995, 10_005))])
+def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades_only, session, band):
+    # Engine.apply_batch deals with plain limit and market orders and cancels itself; every event must be
+    # their methods' (with a session, whose opening call refuses cancels, it leaves them to those; in a
+    # moving price band, its market orders stop at the edge)
+    from cfx.engine import Engine
+    from cfx.session import SessionSchedule
+    from cfx.types import CancelOrder, CancelReason, ListSeries, OrderCancelled, OrderKind, SubmitOrder, TimeInForce
+
+    cmds = replay.load_csv_rows(workload.generate(5_000, seed=11), "GPU")
+    subs = [c for c in cmds[100:3_000:7] if type(c) is SubmitOrder and c.price]
+    extra = [SubmitOrder(c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price, tif=TimeInForce.GTD,
+                         expire_ns=c.ts + 5_000) for i, c in enumerate(subs)]  # due before later commands
+    extra += [SubmitOrder(c.ts, "GPU", 11_000_000 + i, c.account, c.side, c.qty, 0, kind=OrderKind.STOP_MARKET,
+                          stop_price=1 if c.side.value == "sell" else 10**6) for i, c in enumerate(subs)]
+    extra += [CancelOrder(c.ts + 1, o, c.account + d) for c, o in zip(subs, range(11_000_000, 11_001_000))
+              for d in (1, 0)]  # a stop's cancel: by another account, then by its own
+    extra += [CancelOrder(c.ts + 2, c.order_id, c.account + 1) for c in subs]  # not the owner (or gone)
+    extra.append(SubmitOrder(cmds[50].ts, "NOPE", 20_000_000, 1, cmds[0].side, 1, 100))  # an unknown series
+    cmds = sorted(cmds + extra, key=lambda c: c.ts)
+    one, batch = Engine(trades_only=trades_only), Engine(trades_only=trades_only)
+    for e in (one, batch):
+        e.apply(ListSeries("GPU", max_qty=replay.MAX_QTY, band_low=band and band[0], band_high=band and band[1],
+                           band_moving=True))
+        if session:
+            e.configure_session("GPU", SessionSchedule(pre_open=0, opening_call=1_000_000, open=1_500_000,
+                                                       settlement_start=4_000_000, close=4_500_000), 0)
+    for c in cmds:
+        one.apply(c)
+    for start in range(0, len(cmds), 128):
+        batch.apply_batch(cmds[start:start + 128])
+    assert len(batch.events) > (1_000 if trades_only else 3 * len(cmds) // 2)
+    assert batch.events == one.events
+    if band and not trades_only:  # market orders stopped at the moving band's edge, with liquidity beyond
+        assert any(type(e) is OrderCancelled and e.reason is CancelReason.BAND for e in one.events)
+    assert batch.cmd_seq == one.cmd_seq == len(cmds) + 1 + session
+    assert batch.book("GPU").state_hash() == one.book("GPU").state_hash()
