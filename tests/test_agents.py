@@ -680,6 +680,65 @@ def test_market_maker_joins_the_touch_when_its_edge_allows():
     assert m.orders_of(1)[BUY] == [(298, 5)]
 
 
+class _FullRequoteMaker(MarketMaker):
+    """A market maker that forgets its shortcuts before every requote: the full path."""
+
+    def _requote(self, ctx, series, st):
+        st.forget()
+        super()._requote(ctx, series, st)
+
+
+def _random_maker_session(full: bool, seed: int) -> tuple[list, list]:
+    """Commands and fair values of a two-level maker through random flow,
+    fills, index moves and wake-ups (seeded)."""
+    m = FakeMarket((H27, J27))
+    for s in (H27, J27):
+        m.expected[s] = m.index[s] = 300
+    spec = MarketMakerSpec(series=("front", "front+1"), levels=2, quote_lots=6, max_position=20,
+                           flow_ticks_per_lot=0.3, anchor_halflife_s=60.0, news_mult=0.5, min_requote_ns=SECOND // 2,
+                           requote_interval_ns=3 * SECOND)
+    mm = (_FullRequoteMaker if full else MarketMaker)(spec)
+    ctx = FakeCtx(m, mm, 1, seed)
+    ctx.start()
+    rng = np.random.default_rng(seed)
+    fairs = []
+    for _ in range(400):
+        s = (H27, J27)[int(rng.integers(2))]
+        r = rng.random()
+        m.now += int(rng.integers(1, 2 * SECOND))
+        if r < 0.3:  # a taker hits or lifts the maker (fills, partial fills, the position near its limit)
+            side = BUY if rng.random() < 0.5 else SELL
+            m.place(side, 0, int(rng.integers(1, 9)), s, account=LP + 3, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+        elif r < 0.5:  # others' resting orders around the touch
+            q = m.quote(s)
+            mid = q.mid or 300
+            side = BUY if rng.random() < 0.5 else SELL
+            price = int(mid) + int(rng.integers(-3, 4))
+            if price > 0:
+                m.place(side, price, int(rng.integers(1, 5)), s, account=LP + 4)
+        elif r < 0.6:
+            m.clear(LP + 4)
+        elif r < 0.7:  # the index moves (news)
+            m.expected[s] = m.index[s] = m.expected[s] + int(rng.integers(-2, 3))
+            mm.on_index(ctx, "HOPPER")
+        elif r < 0.75:  # the position moves with no fill of its own orders (a statement)
+            m.positions[(1, s)] += int(rng.integers(-8, 9))
+        m.run(m.now + 1)
+        fairs.append((mm.fair_value(H27), mm.fair_value(J27)))
+    return m.commands, fairs
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_market_maker_shortcuts_send_what_the_full_requote_sends(seed):
+    """Skipping a side its last requote left as it would place it (and any
+    other requote shortcut) changes no command and no fair value."""
+    fast_cmds, fast_fair = _random_maker_session(False, seed)
+    full_cmds, full_fair = _random_maker_session(True, seed)
+    assert len(fast_cmds) > 300 and any(type(c) is ModifyOrder for c in fast_cmds)
+    assert fast_cmds == full_cmds
+    assert fast_fair == full_fair
+
+
 def test_market_maker_splits_its_pnl_into_spread_and_adverse_selection():
     m = mm_market(300)
     spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, markout_s=10.0, quote_lots=5)

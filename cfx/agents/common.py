@@ -166,12 +166,17 @@ class OwnOrders:
     unknown (0) so the next requote re-sends it, fills reduce the open
     quantity, cancels and complete fills drop it. Order events must reach
     the agent after ``ctx.submit`` has returned (as they do through the
-    market-data latency), never from inside it."""
+    market-data latency), never from inside it.
 
-    __slots__ = ("orders",)
+    ``changes`` counts the changes of any order's price, open quantity or
+    presence (acks aside): an agent that sees it unchanged knows its orders
+    are as it last looked at them (the market maker's `_side` skip)."""
+
+    __slots__ = ("orders", "changes")
 
     def __init__(self) -> None:
         self.orders: dict[int, list] = {}
+        self.changes = 0
 
     def __len__(self) -> int:
         return len(self.orders)
@@ -183,6 +188,7 @@ class OwnOrders:
         """``ctx.submit`` and record the order."""
         oid = ctx.submit(series, side, qty, price, **kw)
         self.orders[oid] = [series, side, price, qty, False]
+        self.changes += 1
         return oid
 
     def modify(self, ctx: "Context", order_id: int, price: int, qty: int) -> None:
@@ -190,6 +196,7 @@ class OwnOrders:
         if o is not None:
             o[2] = price
             o[3] = qty
+            self.changes += 1
         ctx.modify(order_id, price, qty)
 
     def cancel(self, ctx: "Context", order_id: int) -> None:
@@ -206,6 +213,12 @@ class OwnOrders:
 
     def on_event(self, ev) -> None:
         t = type(ev)
+        if t is OrderAccepted:  # an ack changes no price or quantity
+            o = self.orders.get(ev.order_id)
+            if o is not None:
+                o[4] = True
+            return
+        self.changes += 1
         orders = self.orders
         if t is Trade:
             q = ev.qty
@@ -217,10 +230,6 @@ class OwnOrders:
                         del orders[oid]
         elif t is OrderCancelled:
             orders.pop(ev.order_id, None)
-        elif t is OrderAccepted:
-            o = orders.get(ev.order_id)
-            if o is not None:
-                o[4] = True
         elif t is OrderModified:
             o = orders.get(ev.order_id)
             if o is not None:
