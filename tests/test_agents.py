@@ -33,7 +33,8 @@ from cfx.agents import (
     Quote,
     agent_for,
 )
-from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, AgentSpec, Indicative
+from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, Agent, AgentSpec, Indicative
+from cfx.agents.common import OwnOrders
 from cfx.engine import Engine
 from cfx.types import (
     CancelOrder,
@@ -680,6 +681,40 @@ def test_market_maker_joins_the_touch_when_its_edge_allows():
     assert m.orders_of(1)[BUY] == [(298, 5)]
 
 
+def test_own_orders_count_each_change_of_an_order_and_not_its_acks():
+    """`OwnOrders.changes` moves on a submit, a modify, a fill, a cancel or a
+    refused modify, and not on an ack: what the market maker's side skip trusts."""
+    class Holder(Agent):
+        def __init__(self) -> None:
+            super().__init__(AgentSpec())
+            self.own = OwnOrders()
+
+        def on_order_event(self, ctx, event) -> None:
+            self.own.on_event(event)
+
+    m = FakeMarket()
+    agent = Holder()
+    ctx = FakeCtx(m, agent, 1)
+    own = agent.own
+    oid = own.submit(ctx, H27, BUY, 5, 299)
+    assert own.changes == 1
+    m.pump()  # accepted: an ack
+    assert own.changes == 1
+    own.modify(ctx, oid, 298, 5)
+    assert own.changes == 2
+    m.pump()  # modified
+    assert own.changes == 3 and own.orders[oid][2:4] == [298, 5]
+    m.place(SELL, 0, 2, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # a fill of 2
+    assert own.changes == 4 and own.orders[oid][3] == 3
+    own.modify(ctx, oid, 0, 3)  # refused: its price is now unknown
+    m.pump()
+    assert own.changes == 6 and own.orders[oid][2] == 0
+    own.cancel(ctx, oid)
+    assert own.changes == 6
+    m.pump()  # cancelled
+    assert own.changes == 7 and oid not in own.orders
+
+
 class _FullRequoteMaker(MarketMaker):
     """A market maker that forgets its shortcuts before every requote: the full path."""
 
@@ -949,7 +984,7 @@ def test_squeezer_counts_the_push_by_what_fills_not_what_it_sends():
 # ----------------------------------------------------------------------------- market-data triggers
 
 from cfx.agents import Trigger  # noqa: E402
-from cfx.agents.base import Agent, register  # noqa: E402
+from cfx.agents.base import register  # noqa: E402
 
 
 def q(bid, ask, last=None, bid_qty=1, ask_qty=1) -> Quote:
