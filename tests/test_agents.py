@@ -682,8 +682,9 @@ def test_market_maker_joins_the_touch_when_its_edge_allows():
 
 
 def test_own_orders_count_each_change_of_an_order_and_not_its_acks():
-    """`OwnOrders.changes` moves on a submit, a modify, a fill, a cancel or a
-    refused modify, and not on an ack: what the market maker's side skip trusts."""
+    """`OwnOrders.changes` moves on a submit, a modify, a fill, a cancel, a
+    refused modify and an ack that differs from what it holds, and not on
+    an ack of what it sent: what the market maker's side skip trusts."""
     class Holder(Agent):
         def __init__(self) -> None:
             super().__init__(AgentSpec())
@@ -698,21 +699,25 @@ def test_own_orders_count_each_change_of_an_order_and_not_its_acks():
     own = agent.own
     oid = own.submit(ctx, H27, BUY, 5, 299)
     assert own.changes == 1
-    m.pump()  # accepted: an ack
+    m.pump()  # accepted
     assert own.changes == 1
     own.modify(ctx, oid, 298, 5)
     assert own.changes == 2
-    m.pump()  # modified
-    assert own.changes == 3 and own.orders[oid][2:4] == [298, 5]
+    m.pump()  # modified as sent
+    assert own.changes == 2 and own.orders[oid][2:4] == [298, 5]
+    own.modify(ctx, oid, 298, 6)
+    own.orders[oid][3] = 4  # as if it had heard of a fill the engine had not seen
+    m.pump()  # the ack corrects the record
+    assert own.changes == 4 and own.orders[oid][2:4] == [298, 6]
     m.place(SELL, 0, 2, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # a fill of 2
-    assert own.changes == 4 and own.orders[oid][3] == 3
-    own.modify(ctx, oid, 0, 3)  # refused: its price is now unknown
+    assert own.changes == 5 and own.orders[oid][3] == 4
+    own.modify(ctx, oid, 0, 4)  # refused: its price is now unknown
     m.pump()
-    assert own.changes == 6 and own.orders[oid][2] == 0
+    assert own.changes == 7 and own.orders[oid][2] == 0
     own.cancel(ctx, oid)
-    assert own.changes == 6
+    assert own.changes == 7
     m.pump()  # cancelled
-    assert own.changes == 7 and oid not in own.orders
+    assert own.changes == 8 and oid not in own.orders
 
 
 class _FullRequoteMaker(MarketMaker):

@@ -169,7 +169,7 @@ class OwnOrders:
     market-data latency), never from inside it.
 
     ``changes`` counts the changes of any order's price, open quantity or
-    presence (acks aside): an agent that sees it unchanged knows its orders
+    presence (not an ack of what was sent): an agent that sees it unchanged knows its orders
     are as it last looked at them (the market maker's `_side` skip)."""
 
     __slots__ = ("orders", "changes")
@@ -213,31 +213,33 @@ class OwnOrders:
 
     def on_event(self, ev) -> None:
         t = type(ev)
-        if t is OrderAccepted:  # an ack changes no price or quantity
-            o = self.orders.get(ev.order_id)
-            if o is not None:
-                o[4] = True
-            return
-        self.changes += 1
         orders = self.orders
         if t is Trade:
             q = ev.qty
             for oid in (ev.maker_id, ev.taker_id):
                 o = orders.get(oid)
                 if o is not None:
+                    self.changes += 1
                     o[3] -= q
                     if o[3] <= 0:
                         del orders[oid]
         elif t is OrderCancelled:
-            orders.pop(ev.order_id, None)
-        elif t is OrderModified:
+            if orders.pop(ev.order_id, None) is not None:
+                self.changes += 1
+        elif t is OrderAccepted:
             o = orders.get(ev.order_id)
             if o is not None:
+                o[4] = True
+        elif t is OrderModified:
+            o = orders.get(ev.order_id)
+            if o is not None and (o[2] != ev.price or o[3] != ev.qty):  # an ack of what it sent changes nothing
+                self.changes += 1
                 o[2] = ev.price
                 o[3] = ev.qty
         elif t is OrderRejected:
             o = orders.get(ev.order_id)
             if o is not None:
+                self.changes += 1
                 if not o[4] or ev.reason is _UNKNOWN:
                     del orders[ev.order_id]
                 else:  # a refused modify or cancel: the order lives on, at a price we no longer know
