@@ -43,6 +43,8 @@ from cfx.types import (
     MassCancel,
     ModifyOrder,
     OrderKind,
+    OrderRejected,
+    RejectReason,
     Side,
     SubmitOrder,
     TimeInForce,
@@ -777,6 +779,23 @@ def test_market_maker_shortcuts_send_what_the_full_requote_sends(seed):
     assert len(fast_cmds) > 300 and any(type(c) is ModifyOrder for c in fast_cmds)
     assert fast_cmds == full_cmds
     assert fast_fair == full_fair
+
+
+def test_market_maker_places_again_a_quote_a_reject_naming_no_series_has_dropped():
+    """An unknown-order reject names no series: the maker's side skip must
+    still see that the order is gone and send a new one."""
+    m = mm_market(300)
+    mm, ctx = make(m, classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
+    m.expected[H27] = 301  # a jump of the index: news (not quoted: news_mult 0), so every requote looks again
+    ctx.wake()
+    bid = mm.quoting[H27].bids[0]
+    n = len(sent_by(m, 1))
+    ctx.wake()
+    assert len(sent_by(m, 1)) == n  # the quotes stand
+    mm.on_order_event(ctx, OrderRejected(0, 0, m.now, bid, 1, RejectReason.UNKNOWN_ORDER, None))
+    assert bid not in mm.own.orders
+    ctx.wake()
+    assert [(type(c), c.side, c.price) for c in sent_by(m, 1)[n:]] == [(SubmitOrder, BUY, 299)]
 
 
 def test_market_maker_splits_its_pnl_into_spread_and_adverse_selection():

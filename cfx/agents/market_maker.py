@@ -97,7 +97,7 @@ class _Quoting:
 
     __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res", "fair", "tape_since", "anchor",
                  "news", "markouts", "seen", "catchup", "target", "expected",
-                 "flow_mean", "window", "perpetual", "bid_plan", "ask_plan")
+                 "flow_mean", "window", "perpetual", "heard", "bid_plan", "ask_plan")
 
     def __init__(self, levels: int, perpetual: bool = False) -> None:
         self.bids: list[int | None] = [None] * levels
@@ -118,8 +118,9 @@ class _Quoting:
         self.flow_mean = 0.0  # EWMA of signed lots per trade: the flow it has come to expect
         self.window: list | None = None  # last day, VWAP rule: [start, opening value, tape since, lots, notional]
         self.perpetual = perpetual  # funding is a carry on it (a dated future's is 0)
-        # (first price, room, own.changes) after each side's last `_side` call: `_side` run again with the
-        # same prices and room on orders unchanged since (`OwnOrders.changes`) sends and changes nothing
+        self.heard = 0  # order events that changed one of its orders here (`OwnOrders.changes`)
+        # (first price, room, heard) at each side's last `_side` call: `_side` run again with the same
+        # prices and room on orders no event has changed since sends nothing and changes nothing
         self.bid_plan: tuple | None = None
         self.ask_plan: tuple | None = None
 
@@ -331,7 +332,16 @@ class MarketMaker(Agent):
             st.expected = None
 
     def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
+        own = self.own
+        changes = own.changes
+        own.on_event(event)
+        if own.changes != changes:  # one of its orders changed: its series' sides are looked at again
+            st = self.quoting.get(event.series)
+            if st is not None:
+                st.heard += 1
+            else:  # (a reject need not name its series)
+                for st in self.quoting.values():
+                    st.heard += 1
         if type(event) is Trade and event.maker_account == ctx.account:
             st = self.quoting.get(event.series)
             if st is not None and st.fair is not None:
@@ -644,21 +654,23 @@ class MarketMaker(Agent):
         room_buy = spec.max_position - pos
         room_sell = spec.max_position + pos
         step = spec.level_spacing_ticks
-        own = self.own  # a side as its last `_side` call left it is skipped (`_Quoting.bid_plan`): 60 % of calls
+        # a side as its last `_side` call left it is skipped (`_Quoting.bid_plan`): 84 % of calls
+        bids = (b0, room_buy, st.heard)
+        asks = (a0, room_sell, st.heard)
         if up:  # move the asks out of the way first (no self-cross in flight)
-            if st.ask_plan != (a0, room_sell, own.changes):
+            if st.ask_plan != asks:
                 self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
-                st.ask_plan = (a0, room_sell, own.changes)
-            if st.bid_plan != (b0, room_buy, own.changes):
+                st.ask_plan = asks
+            if st.bid_plan != bids:
                 self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
-                st.bid_plan = (b0, room_buy, own.changes)
+                st.bid_plan = bids
         else:
-            if st.bid_plan != (b0, room_buy, own.changes):
+            if st.bid_plan != bids:
                 self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
-                st.bid_plan = (b0, room_buy, own.changes)
-            if st.ask_plan != (a0, room_sell, own.changes):
+                st.bid_plan = bids
+            if st.ask_plan != asks:
                 self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
-                st.ask_plan = (a0, room_sell, own.changes)
+                st.ask_plan = asks
 
     def _side(self, ctx: Context, series: str, ids: list[int | None], side, p0: int, step: int, room: int) -> None:
         """One side's levels to prices p0, p0 + step, ...: submit, modify or
