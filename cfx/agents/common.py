@@ -169,8 +169,9 @@ class OwnOrders:
     market-data latency), never from inside it.
 
     ``changes`` counts the changes of any order's price, open quantity or
-    presence (not an ack of what was sent): an agent that sees it unchanged knows its orders
-    are as it last looked at them (the market maker's `_side` skip)."""
+    presence (not an ack of what was sent): an event that leaves it as it
+    was changed none of the agent's orders (what the market maker's side
+    skip relies on)."""
 
     __slots__ = ("orders", "changes")
 
