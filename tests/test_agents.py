@@ -33,7 +33,8 @@ from cfx.agents import (
     Quote,
     agent_for,
 )
-from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, AgentSpec, Indicative
+from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, Agent, AgentSpec, Indicative
+from cfx.agents.common import OwnOrders
 from cfx.engine import Engine
 from cfx.types import (
     CancelOrder,
@@ -42,6 +43,8 @@ from cfx.types import (
     MassCancel,
     ModifyOrder,
     OrderKind,
+    OrderRejected,
+    RejectReason,
     Side,
     SubmitOrder,
     TimeInForce,
@@ -680,6 +683,121 @@ def test_market_maker_joins_the_touch_when_its_edge_allows():
     assert m.orders_of(1)[BUY] == [(298, 5)]
 
 
+def test_own_orders_count_each_change_of_an_order_and_not_its_acks():
+    """`OwnOrders.changes` moves on a submit, a modify, a fill, a cancel, a
+    refused modify and an ack that differs from what it holds, and not on
+    an ack of what it sent: what the market maker's side skip trusts."""
+    class Holder(Agent):
+        def __init__(self) -> None:
+            super().__init__(AgentSpec())
+            self.own = OwnOrders()
+
+        def on_order_event(self, ctx, event) -> None:
+            self.own.on_event(event)
+
+    m = FakeMarket()
+    agent = Holder()
+    ctx = FakeCtx(m, agent, 1)
+    own = agent.own
+    oid = own.submit(ctx, H27, BUY, 5, 299)
+    assert own.changes == 1
+    m.pump()  # accepted
+    assert own.changes == 1
+    own.modify(ctx, oid, 298, 5)
+    assert own.changes == 2
+    m.pump()  # modified as sent
+    assert own.changes == 2 and own.orders[oid][2:4] == [298, 5]
+    own.modify(ctx, oid, 298, 6)
+    own.orders[oid][3] = 4  # as if it had heard of a fill the engine had not seen
+    m.pump()  # the ack corrects the record
+    assert own.changes == 4 and own.orders[oid][2:4] == [298, 6]
+    m.place(SELL, 0, 2, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # a fill of 2
+    assert own.changes == 5 and own.orders[oid][3] == 4
+    own.modify(ctx, oid, 0, 4)  # refused: its price is now unknown
+    m.pump()
+    assert own.changes == 7 and own.orders[oid][2] == 0
+    own.cancel(ctx, oid)
+    assert own.changes == 7
+    m.pump()  # cancelled
+    assert own.changes == 8 and oid not in own.orders
+
+
+class _FullRequoteMaker(MarketMaker):
+    """A market maker that forgets its shortcuts before every requote: the full path."""
+
+    def _requote(self, ctx, series, st):
+        st.forget()
+        super()._requote(ctx, series, st)
+
+
+def _random_maker_session(full: bool, seed: int) -> tuple[list, list]:
+    """Commands and fair values of a two-level maker through random flow,
+    fills, index moves and wake-ups (seeded)."""
+    m = FakeMarket((H27, J27))
+    for s in (H27, J27):
+        m.expected[s] = m.index[s] = 300
+    spec = MarketMakerSpec(series=("front", "front+1"), levels=2, quote_lots=6, max_position=20,
+                           flow_ticks_per_lot=0.3, anchor_halflife_s=60.0, news_mult=0.5, min_requote_ns=SECOND // 2,
+                           requote_interval_ns=3 * SECOND)
+    mm = (_FullRequoteMaker if full else MarketMaker)(spec)
+    ctx = FakeCtx(m, mm, 1, seed)
+    ctx.start()
+    rng = np.random.default_rng(seed)
+    fairs = []
+    for _ in range(400):
+        s = (H27, J27)[int(rng.integers(2))]
+        r = rng.random()
+        m.now += int(rng.integers(1, 2 * SECOND))
+        if r < 0.3:  # a taker hits or lifts the maker (fills, partial fills, the position near its limit)
+            side = BUY if rng.random() < 0.5 else SELL
+            m.place(side, 0, int(rng.integers(1, 9)), s, account=LP + 3, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+        elif r < 0.5:  # others' resting orders around the touch
+            q = m.quote(s)
+            mid = q.mid or 300
+            side = BUY if rng.random() < 0.5 else SELL
+            price = int(mid) + int(rng.integers(-3, 4))
+            if price > 0:
+                m.place(side, price, int(rng.integers(1, 5)), s, account=LP + 4)
+        elif r < 0.6:
+            m.clear(LP + 4)
+        elif r < 0.7:  # the index moves (news)
+            m.expected[s] = m.index[s] = m.expected[s] + int(rng.integers(-2, 3))
+            mm.on_index(ctx, "HOPPER")
+        elif r < 0.75:  # the position moves with no fill of its own orders (a statement)
+            m.positions[(1, s)] += int(rng.integers(-8, 9))
+        m.run(m.now + 1)
+        fairs.append((mm.fair_value(H27), mm.fair_value(J27)))
+    return m.commands, fairs
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_market_maker_shortcuts_send_what_the_full_requote_sends(seed):
+    """Skipping a side its last requote left as it would place it (and any
+    other requote shortcut) changes no command and no fair value."""
+    fast_cmds, fast_fair = _random_maker_session(False, seed)
+    full_cmds, full_fair = _random_maker_session(True, seed)
+    assert len(fast_cmds) > 300 and any(type(c) is ModifyOrder for c in fast_cmds)
+    assert fast_cmds == full_cmds
+    assert fast_fair == full_fair
+
+
+def test_market_maker_places_again_a_quote_a_reject_naming_no_series_has_dropped():
+    """An unknown-order reject names no series: the maker's side skip must
+    still see that the order is gone and send a new one."""
+    m = mm_market(300)
+    mm, ctx = make(m, classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0))
+    m.expected[H27] = 301  # a jump of the index: news (not quoted: news_mult 0), so every requote looks again
+    ctx.wake()
+    bid = mm.quoting[H27].bids[0]
+    n = len(sent_by(m, 1))
+    ctx.wake()
+    assert len(sent_by(m, 1)) == n  # the quotes stand
+    mm.on_order_event(ctx, OrderRejected(0, 0, m.now, bid, 1, RejectReason.UNKNOWN_ORDER, None))
+    assert bid not in mm.own.orders
+    ctx.wake()
+    assert [(type(c), c.side, c.price) for c in sent_by(m, 1)[n:]] == [(SubmitOrder, BUY, 299)]
+
+
 def test_market_maker_splits_its_pnl_into_spread_and_adverse_selection():
     m = mm_market(300)
     spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, markout_s=10.0, quote_lots=5)
@@ -890,7 +1008,7 @@ def test_squeezer_counts_the_push_by_what_fills_not_what_it_sends():
 # ----------------------------------------------------------------------------- market-data triggers
 
 from cfx.agents import Trigger  # noqa: E402
-from cfx.agents.base import Agent, register  # noqa: E402
+from cfx.agents.base import register  # noqa: E402
 
 
 def q(bid, ask, last=None, bid_qty=1, ask_qty=1) -> Quote:

@@ -166,12 +166,18 @@ class OwnOrders:
     unknown (0) so the next requote re-sends it, fills reduce the open
     quantity, cancels and complete fills drop it. Order events must reach
     the agent after ``ctx.submit`` has returned (as they do through the
-    market-data latency), never from inside it."""
+    market-data latency), never from inside it.
 
-    __slots__ = ("orders",)
+    ``changes`` counts the changes of any order's price, open quantity or
+    presence (not an ack of what was sent): an event that leaves it as it
+    was changed none of the agent's orders (what the market maker's side
+    skip relies on)."""
+
+    __slots__ = ("orders", "changes")
 
     def __init__(self) -> None:
         self.orders: dict[int, list] = {}
+        self.changes = 0
 
     def __len__(self) -> int:
         return len(self.orders)
@@ -183,6 +189,7 @@ class OwnOrders:
         """``ctx.submit`` and record the order."""
         oid = ctx.submit(series, side, qty, price, **kw)
         self.orders[oid] = [series, side, price, qty, False]
+        self.changes += 1
         return oid
 
     def modify(self, ctx: "Context", order_id: int, price: int, qty: int) -> None:
@@ -190,6 +197,7 @@ class OwnOrders:
         if o is not None:
             o[2] = price
             o[3] = qty
+            self.changes += 1
         ctx.modify(order_id, price, qty)
 
     def cancel(self, ctx: "Context", order_id: int) -> None:
@@ -212,23 +220,27 @@ class OwnOrders:
             for oid in (ev.maker_id, ev.taker_id):
                 o = orders.get(oid)
                 if o is not None:
+                    self.changes += 1
                     o[3] -= q
                     if o[3] <= 0:
                         del orders[oid]
         elif t is OrderCancelled:
-            orders.pop(ev.order_id, None)
+            if orders.pop(ev.order_id, None) is not None:
+                self.changes += 1
         elif t is OrderAccepted:
             o = orders.get(ev.order_id)
             if o is not None:
                 o[4] = True
         elif t is OrderModified:
             o = orders.get(ev.order_id)
-            if o is not None:
+            if o is not None and (o[2] != ev.price or o[3] != ev.qty):  # an ack of what it sent changes nothing
+                self.changes += 1
                 o[2] = ev.price
                 o[3] = ev.qty
         elif t is OrderRejected:
             o = orders.get(ev.order_id)
             if o is not None:
+                self.changes += 1
                 if not o[4] or ev.reason is _UNKNOWN:
                     del orders[ev.order_id]
                 else:  # a refused modify or cancel: the order lives on, at a price we no longer know

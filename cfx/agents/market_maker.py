@@ -97,7 +97,7 @@ class _Quoting:
 
     __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res", "fair", "tape_since", "anchor",
                  "news", "markouts", "seen", "catchup", "target", "expected",
-                 "flow_mean", "window", "perpetual")
+                 "flow_mean", "window", "perpetual", "heard", "bid_plan", "ask_plan")
 
     def __init__(self, levels: int, perpetual: bool = False) -> None:
         self.bids: list[int | None] = [None] * levels
@@ -118,6 +118,16 @@ class _Quoting:
         self.flow_mean = 0.0  # EWMA of signed lots per trade: the flow it has come to expect
         self.window: list | None = None  # last day, VWAP rule: [start, opening value, tape since, lots, notional]
         self.perpetual = perpetual  # funding is a carry on it (a dated future's is 0)
+        self.heard = 0  # order events that changed one of its orders here (`OwnOrders.changes`)
+        # (first price, room, heard) at each side's last `_side` call: `_side` run again with the same
+        # prices and room on orders no event has changed since sends nothing and changes nothing
+        self.bid_plan: tuple | None = None
+        self.ask_plan: tuple | None = None
+
+    def forget(self) -> None:
+        """Drop what lets a requote skip work (the next one does it all;
+        tests compare the two)."""
+        self.bid_plan = self.ask_plan = None
 
 
 @register(MarketMakerSpec)
@@ -261,6 +271,7 @@ class MarketMaker(Agent):
         for st in self.quoting.values():
             st.bids = [None] * len(st.bids)
             st.asks = [None] * len(st.asks)
+            st.forget()
 
     # ------------------------------------------------------------------ hooks
 
@@ -321,7 +332,16 @@ class MarketMaker(Agent):
             st.expected = None
 
     def on_order_event(self, ctx: Context, event) -> None:
-        self.own.on_event(event)
+        own = self.own
+        changes = own.changes
+        own.on_event(event)
+        if own.changes != changes:  # one of its orders changed: its series' sides are looked at again
+            st = self.quoting.get(event.series)
+            if st is not None:
+                st.heard += 1
+            else:  # (a reject need not name its series)
+                for st in self.quoting.values():
+                    st.heard += 1
         if type(event) is Trade and event.maker_account == ctx.account:
             st = self.quoting.get(event.series)
             if st is not None and st.fair is not None:
@@ -449,17 +469,6 @@ class MarketMaker(Agent):
         st = self.quoting.get(series)
         return None if st is None else st.fair
 
-    def _mine_at(self, ids: list[int | None], price: int) -> int:
-        """Lots of this market maker's own orders among ``ids`` resting at ``price``."""
-        orders = self.own.orders
-        n = 0
-        for oid in ids:
-            if oid is not None:
-                o = orders.get(oid)
-                if o is not None and o[2] == price:
-                    n += o[3]
-        return n
-
     def _final_day_value(self, ctx: Context, series: str, st: _Quoting, fair: float,
                          anchor: float | None) -> float | None:
         """``settlement_aware``: on a series' last trading day a lot is worth
@@ -530,13 +539,27 @@ class MarketMaker(Agent):
         st.seen = seen
         dt = now - st.last_requote
         st.last_requote = now
-        # the other participants' best prices (ours alone at the touch: unknown)
+        # the other participants' best prices (ours alone at the touch: unknown), from the lots of
+        # its own quotes there (a loop inline per side: two calls saved per requote)
+        orders = self.own.orders
         bid = q.bid
-        if bid is not None and q.bid_qty <= self._mine_at(st.bids, bid):
-            bid = None
+        if bid is not None:
+            mine = 0
+            for oid in st.bids:
+                o = orders.get(oid)  # (None for an empty level)
+                if o is not None and o[2] == bid:
+                    mine += o[3]
+            if q.bid_qty <= mine:
+                bid = None
         ask = q.ask
-        if ask is not None and q.ask_qty <= self._mine_at(st.asks, ask):
-            ask = None
+        if ask is not None:
+            mine = 0
+            for oid in st.asks:
+                o = orders.get(oid)
+                if o is not None and o[2] == ask:
+                    mine += o[3]
+            if q.ask_qty <= mine:
+                ask = None
         market = (bid + ask) / 2 if bid is not None and ask is not None else q.last
         if anchor is None:
             anchor = ctx.index_ticks(series)
@@ -631,12 +654,23 @@ class MarketMaker(Agent):
         room_buy = spec.max_position - pos
         room_sell = spec.max_position + pos
         step = spec.level_spacing_ticks
+        # a side as its last `_side` call left it is skipped (`_Quoting.bid_plan`): 84 % of calls
+        bids = (b0, room_buy, st.heard)
+        asks = (a0, room_sell, st.heard)
         if up:  # move the asks out of the way first (no self-cross in flight)
-            self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
-            self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
+            if st.ask_plan != asks:
+                self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
+                st.ask_plan = asks
+            if st.bid_plan != bids:
+                self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
+                st.bid_plan = bids
         else:
-            self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
-            self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
+            if st.bid_plan != bids:
+                self._side(ctx, series, st.bids, BUY, b0, -step, room_buy)
+                st.bid_plan = bids
+            if st.ask_plan != asks:
+                self._side(ctx, series, st.asks, SELL, a0, step, room_sell)
+                st.ask_plan = asks
 
     def _side(self, ctx: Context, series: str, ids: list[int | None], side, p0: int, step: int, room: int) -> None:
         """One side's levels to prices p0, p0 + step, ...: submit, modify or
@@ -649,7 +683,7 @@ class MarketMaker(Agent):
             price = p0 + i * step
             qty = lots if room >= lots else room
             room -= qty
-            o = orders.get(oid) if oid is not None else None
+            o = orders.get(oid)  # (None for an empty level)
             if o is not None and o[2] == price and o[3] <= qty <= 2 * o[3] and price > 0 < qty:
                 i += 1
                 continue  # the usual case: the level stands as it is
