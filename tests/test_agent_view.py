@@ -121,7 +121,7 @@ def test_a_wake_up_asked_again_for_a_time_already_queued_fires_once_from_one_hea
     p.agent = Timer()
 
     def items() -> list[int]:
-        return sorted(item[0] for item in sim._heap if item[2] == WAKE and item[3] is p)
+        return [ts for ts, kind, a, _ in sim.scheduled() if kind == WAKE and a is p]
 
     sim.now, sim._wake_window = 1_000, (0, 10_000)
     p.ctx.wake_after(500)
