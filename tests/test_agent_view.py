@@ -197,3 +197,46 @@ def test_agents_see_the_published_indicative_uncross_after_their_market_data_lat
     sim._route = check_then_route
     sim.run()
     assert seen["priced"] > 100 and seen["behind"] > 0, seen
+
+
+class _ClockCheck:
+    """An agent seen through its hooks: each one asserts that ``ctx.now``
+    (a plain attribute the loop sets, `Participant.context`) is the
+    simulation's time, and is counted."""
+
+    def __init__(self, agent, heard: dict) -> None:
+        self._agent, self._heard = agent, heard
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._agent, name)
+        if not (callable(attr) and (name.startswith("on_") or name in ("withdraw", "resume"))):
+            return attr
+
+        def hook(ctx, *args):
+            assert ctx.now == ctx.sim.now, (name, ctx.now, ctx.sim.now)
+            self._heard[name] = self._heard.get(name, 0) + 1
+            return attr(ctx, *args)
+        return hook
+
+
+def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
+    """`AgentContext.now` is an attribute, not a property: every hook an
+    agent is called with (order flow, market data, index values, OTC
+    requests and trades, a shock's withdrawal, the day's end) must find it
+    set to the simulation's time."""
+    from cfx import api
+    from otc_support import add_sku_region_fixings
+
+    sc = api.load(Path(__file__).parent / "data" / "otc_small.toml", **{
+        "calendar.days": 2,
+        "shocks": [{"type": "mm-withdrawal", "day": 1, "time": "08:30", "minutes": 20}]})
+    fixings = build_fixings(sc)
+    add_sku_region_fixings(fixings)
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=fixings)
+    heard: dict[str, int] = {}
+    for p in sim.participants:
+        p.agent = _ClockCheck(p.agent, heard)
+    sim.run()
+    for hook in ("on_start", "on_wakeup", "on_order_event", "on_market_data", "on_day_end", "on_rfq",
+                 "on_rfq_closed", "on_rfq_result", "on_otc_trade", "withdraw", "resume"):
+        assert heard.get(hook), (hook, heard)
