@@ -240,3 +240,29 @@ def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
     for hook in ("on_start", "on_wakeup", "on_order_event", "on_market_data", "on_day_end", "on_rfq",
                  "on_rfq_closed", "on_rfq_result", "on_otc_trade", "withdraw", "resume"):
         assert heard.get(hook), (hook, heard)
+
+
+def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path):
+    """`AgentContext.quote` and `.trades` answer their usual case (nothing
+    new within the latency) without the tape's search: at times right on,
+    just before and after each change they must agree with `Tape.at` and
+    `TradeTape.between`."""
+    from cfx.agents.base import Quote
+    from cfx.sim.loop import Tape
+
+    sc = scn.load(SMALL)
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    p = sim.participants[0]
+    ctx, md = p.ctx, p.md_ns
+    quotes, trades = Tape(), TradeTape()
+    sim.tapes["X"], sim.trade_tapes["X"] = quotes, trades
+    for i, ts in enumerate((1_000, 1_500, 4_000)):
+        quotes.record(ts, Quote(100 + i, 5, 102 + i, 7, None))
+        trades.record(ts, 100 + i, 1 + i, BUY)
+    assert ctx.quote("unlisted") == quotes.at(-1) and ctx.trades("unlisted", 0) == []
+    for ts in (0, 999, 1_000, 1_001, 1_499, 1_500, 3_999, 4_000, 4_001, 10_000):
+        for latency in (0, 1, 501, 3_000):
+            sim.now = ts + md + latency
+            assert ctx.quote("X") == quotes.at(ts + latency), (ts, latency)
+            for since in (0, 1_000, 1_001, 4_000, 4_001):
+                assert ctx.trades("X", since) == trades.between(since, ts + latency), (ts, latency, since)

@@ -911,7 +911,13 @@ class AgentContext:
     def quote(self, series: str) -> Quote:
         sim = self.sim
         tape = sim.tapes.get(series)
-        return EMPTY if tape is None else tape.at(sim.now - self.p.md_ns)
+        if tape is None:
+            return EMPTY
+        as_of = sim.now - self.p.md_ns
+        times = tape.times
+        if times and times[-1] <= as_of:  # `Tape.at`'s usual case, inlined: agents ask for quotes 3x a message
+            return tape.quotes[-1]
+        return tape.at(as_of)
 
     def depth(self, series: str, levels: int = 5) -> Depth:
         """L2: the best ``levels`` price levels of each side as this agent sees them."""
@@ -921,7 +927,12 @@ class AgentContext:
     def trades(self, series: str, since_ns: int) -> list[PublicTrade]:
         """The public tape from ``since_ns`` to what this agent has seen by now."""
         tape = self.sim.trade_tapes.get(series)
-        return [] if tape is None else tape.between(since_ns, self.sim.now - self.p.md_ns)
+        if tape is None:
+            return []
+        times = tape.times
+        if not times or times[-1] < since_ns:  # `TradeTape.between`'s usual case, inlined: nothing printed since
+            return []
+        return tape.between(since_ns, self.sim.now - self.p.md_ns)
 
     def index_ticks(self, series: str) -> int | None:
         s = self.sim.series.get(series)
