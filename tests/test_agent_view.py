@@ -121,7 +121,7 @@ def test_a_wake_up_asked_again_for_a_time_already_queued_fires_once_from_one_hea
     p.agent = Timer()
 
     def items() -> list[int]:
-        return sorted(item[0] for item in sim._heap if item[2] == WAKE and item[3] is p)
+        return [ts for ts, kind, a, _ in sim.scheduled() if kind == WAKE and a is p]
 
     sim.now, sim._wake_window = 1_000, (0, 10_000)
     p.ctx.wake_after(500)
@@ -197,3 +197,72 @@ def test_agents_see_the_published_indicative_uncross_after_their_market_data_lat
     sim._route = check_then_route
     sim.run()
     assert seen["priced"] > 100 and seen["behind"] > 0, seen
+
+
+class _ClockCheck:
+    """An agent seen through its hooks: each one asserts that ``ctx.now``
+    (a plain attribute the loop sets, `Participant.context`) is the
+    simulation's time, and is counted."""
+
+    def __init__(self, agent, heard: dict) -> None:
+        self._agent, self._heard = agent, heard
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._agent, name)
+        if not (callable(attr) and (name.startswith("on_") or name in ("withdraw", "resume"))):
+            return attr
+
+        def hook(ctx, *args):
+            assert ctx.now == ctx.sim.now, (name, ctx.now, ctx.sim.now)
+            self._heard[name] = self._heard.get(name, 0) + 1
+            return attr(ctx, *args)
+        return hook
+
+
+def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
+    """`AgentContext.now` is an attribute, not a property: every hook an
+    agent is called with (order flow, market data, index values, OTC
+    requests and trades, a shock's withdrawal, the day's end) must find it
+    set to the simulation's time."""
+    from cfx import api
+    from otc_support import add_sku_region_fixings
+
+    sc = api.load(Path(__file__).parent / "data" / "otc_small.toml", **{
+        "calendar.days": 2,
+        "shocks": [{"type": "mm-withdrawal", "day": 1, "time": "08:30", "minutes": 20}]})
+    fixings = build_fixings(sc)
+    add_sku_region_fixings(fixings)
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=fixings)
+    heard: dict[str, int] = {}
+    for p in sim.participants:
+        p.agent = _ClockCheck(p.agent, heard)
+    sim.run()
+    for hook in ("on_start", "on_wakeup", "on_order_event", "on_market_data", "on_day_end", "on_rfq",
+                 "on_rfq_closed", "on_rfq_result", "on_otc_trade", "withdraw", "resume"):
+        assert heard.get(hook), (hook, heard)
+
+
+def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path):
+    """`AgentContext.quote` and `.trades` answer their usual case (nothing
+    new within the latency) without the tape's search: at times right on,
+    just before and after each change they must agree with `Tape.at` and
+    `TradeTape.between`."""
+    from cfx.agents.base import Quote
+    from cfx.sim.loop import Tape
+
+    sc = scn.load(SMALL)
+    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    p = sim.participants[0]
+    ctx, md = p.ctx, p.md_ns
+    quotes, trades = Tape(), TradeTape()
+    sim.tapes["X"], sim.trade_tapes["X"] = quotes, trades
+    for i, ts in enumerate((1_000, 1_500, 4_000)):
+        quotes.record(ts, Quote(100 + i, 5, 102 + i, 7, None))
+        trades.record(ts, 100 + i, 1 + i, BUY)
+    assert ctx.quote("unlisted") == quotes.at(-1) and ctx.trades("unlisted", 0) == []
+    for ts in (0, 999, 1_000, 1_001, 1_499, 1_500, 3_999, 4_000, 4_001, 10_000):
+        for latency in (0, 1, 501, 3_000):
+            sim.now = ts + md + latency
+            assert ctx.quote("X") == quotes.at(ts + latency), (ts, latency)
+            for since in (0, 1_000, 1_001, 4_000, 4_001):
+                assert ctx.trades("X", since) == trades.between(since, ts + latency), (ts, latency, since)

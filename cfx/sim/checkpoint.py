@@ -27,7 +27,8 @@ from cfx.journal import Position
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = 3  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times
+VERSION = 4  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
+# 4: the event heap holds int keys (`cfx.sim.loop.SEQ_BITS`)
 
 
 class Checkpoint(msgspec.Struct, frozen=True):

@@ -92,7 +92,7 @@ class IndexPublisher:
     def _deliver(self, p: "Participant", names: list[str]) -> None:
         if p.active:
             for name in names:
-                p.agent.on_index(p.ctx, name)
+                p.agent.on_index(p.context(), name)
 
     def seen(self, name: str, latency_ns: int) -> int | None:
         """The latest value of index `name` published at least `latency_ns`

@@ -1,7 +1,7 @@
 """The discrete-event loop: agents, latency and the venue on one integer
 nanosecond clock.
 
-A heap of ``(time, sequence, kind, ...)`` items drives everything: an order
+A heap of items, each ordered by (time, sequence), drives everything: an order
 reaching the venue, an agent's wake-up, the delivery of an agent's own order
 events or of a market-data change after its latency, a top-of-book
 snapshot, a shock. Nothing reads wall time; every random draw comes from
@@ -109,6 +109,10 @@ from cfx.venue import (
 )
 
 ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
+SEQ_BITS = 40
+"""A heap item is one int, ``ts << SEQ_BITS | sequence`` (sequence < 2**40):
+ordering the ints orders the items by (time, push order), and the heap
+compares ints, not tuples (`Simulation._push`)."""
 BUY, SELL = Side.BUY, Side.SELL  # module constants: an enum member read off its class costs ~10x (Python 3.11)
 OWN_EVENTS = frozenset((OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered))
 EMPTY = Quote(None, 0, None, 0, None)
@@ -180,6 +184,13 @@ class Participant:
         self.positions: dict[str, int] = {}  # series -> net lots, from its own fills as delivered
         self.triggers: dict[str, Trigger] | None = None  # watched series (`Context.watch`); None: every change
 
+    def context(self) -> "AgentContext":
+        """Its context, its clock set to the simulation's: what each of its
+        hooks is called with (`AgentContext.now` is a plain attribute, set here)."""
+        ctx = self.ctx
+        ctx.now = ctx.sim.now
+        return ctx
+
     def on_fill(self, e: Trade) -> None:
         """Its position as its own delivered fills tell it."""
         if e.maker_account == e.taker_account:
@@ -214,8 +225,9 @@ class Simulation:
         self.book_engine = book_engine  # "python" or "compiled" (`cfx.core.choose_book`): the books the run is on
         self.venue = Venue(journal=writer.journal, book_type=core.book_type(book_engine))
         self.now = 0
-        self._heap: list = []
-        self._tie = 0
+        self._heap: list[int] = []  # item keys (`SEQ_BITS`)
+        self._items: dict[int, tuple] = {}  # item key -> (kind, a, b)
+        self._seq = 0
         self._wake_window = (0, 0)  # [pre-open, close) of the day being run: the items only `_run_until` pops
         self._order_id = 0
         products = scenario.products
@@ -306,9 +318,19 @@ class Simulation:
             self.wake_venue_at(at)
 
     def _push(self, ts: int, kind: int, a: Any = None, b: Any = None) -> None:
-        """Schedule an item; items due at the same time run in the order pushed."""
-        self._tie = tie = self._tie + 1
-        heappush(self._heap, (ts, tie, kind, a, b))
+        """Schedule an item; items due at the same time run in the order
+        pushed. The heap holds the item's key, an int (`SEQ_BITS`), and
+        ``_items`` its kind and arguments: the heap's compares are int
+        compares, not tuple compares (callgrind, the 2-day baseline: heappush
+        and heappop 984M -> 434M instructions, the run 1.8 % fewer in all)."""
+        self._seq = seq = self._seq + 1
+        key = ts << SEQ_BITS | seq
+        self._items[key] = (kind, a, b)
+        heappush(self._heap, key)
+
+    def scheduled(self) -> list[tuple[int, int, Any, Any]]:
+        """The items waiting, in the order they will run: ``(ts, kind, a, b)``."""
+        return [(key >> SEQ_BITS, *self._items[key]) for key in sorted(self._heap)]
 
     def wake(self, p: Participant, at: int) -> None:
         """``p``'s one wake-up is now at ``at``. Within the day being run an
@@ -325,7 +347,10 @@ class Simulation:
             if at in queued:
                 return
             queued.add(at)
-        self._push(at, WAKE, p)
+        self._seq = seq = self._seq + 1  # `_push`, inlined: a third of the items are wake-ups
+        key = at << SEQ_BITS | seq
+        self._items[key] = (WAKE, p, None)
+        heappush(self._heap, key)
 
     def next_order_id(self) -> int:
         self._order_id += 1
@@ -378,8 +403,12 @@ class Simulation:
             else:
                 self._note(e)
         now = self.now
+        items, heap = self._items, self._heap
         for p, batch in batches.items():
-            self._push(now + p.delay(p.md_ns), DELIVER, p, batch)
+            self._seq = seq = self._seq + 1  # `_push`, inlined: a fifth of the items are deliveries
+            key = (now + p.delay(p.md_ns)) << SEQ_BITS | seq
+            items[key] = (DELIVER, p, batch)
+            heappush(heap, key)
         for series in touched:
             self._publish(series)
 
@@ -466,7 +495,10 @@ class Simulation:
                     if trigger is None or not trigger.fires(before, quote, printed, indicated):
                         continue
                 p.pending_md.add(series)
-                self._push(now + p.delay(p.md_ns), MARKET_DATA, p, series)
+                self._seq = seq = self._seq + 1  # `_push`, inlined: a quarter of the items are market data
+                key = (now + p.delay(p.md_ns)) << SEQ_BITS | seq
+                self._items[key] = (MARKET_DATA, p, series)
+                heappush(self._heap, key)
 
     def watch(self, p: Participant, series: str, trigger: Trigger | None) -> None:
         """``p``'s market-data trigger on ``series`` (None: unwatch it); the
@@ -525,7 +557,7 @@ class Simulation:
             self._carry_wakeups(pre_open_ts)
             if d == 0:
                 for p in self.participants:
-                    p.agent.on_start(p.ctx)
+                    p.agent.on_start(p.context())
             for shock in shocks_by_day.get(d, ()):
                 self._schedule_shock(shock, day)
             for ts in (open_ts, self.window[0], close_ts):  # the session moves on even if nobody trades
@@ -548,66 +580,83 @@ class Simulation:
 
     def _run_until(self, end: int) -> None:
         """Dispatch every item due before ``end`` in (time, sequence) order.
-        The hot loop: arrivals and wake-ups (half the items, 3 % of the
-        wake-ups superseded: `wake`) are handled here; the rest in `_dispatch`."""
+        The hot loop: wake-ups (a third of the items, some superseded:
+        `wake`), market data, deliveries and arrivals are handled here; the
+        rest in `_dispatch`."""
         heap = self._heap
-        dispatch = self._dispatch
+        take = self._items.pop
         send = self.send
+        stop = end << SEQ_BITS  # the keys of the items due before end are below it
         arrivals = wakeups = 0  # counted into `stats` when the loop returns
-        while heap:
-            item = heappop(heap)
-            ts, _, kind, a, _ = item
-            if ts >= end:
-                heappush(heap, item)  # the same item back: the order is unchanged
-                break
-            self.now = ts
-            if kind == ARRIVE:
-                arrivals += 1
-                send(a)
-            elif kind == WAKE:
+        while heap and heap[0] < stop:
+            key = heappop(heap)
+            kind, a, b = take(key)
+            self.now = ts = key >> SEQ_BITS
+            if kind == WAKE:
                 a.queued.discard(ts)
                 if ts != a.wake_at:
                     continue  # superseded by an earlier wake-up
                 a.wake_at = None
                 if a.active:
                     wakeups += 1
-                    a.agent.on_wakeup(a.ctx)
+                    ctx = a.ctx
+                    ctx.now = ts  # `Participant.context`, inlined in the hot loop
+                    a.agent.on_wakeup(ctx)
+            elif kind == MARKET_DATA:
+                a.pending_md.discard(b)
+                if a.active:
+                    ctx = a.ctx
+                    ctx.now = ts
+                    a.agent.on_market_data(ctx, b)
+            elif kind == DELIVER:
+                self._deliver(a, b)
+            elif kind == ARRIVE:
+                arrivals += 1
+                send(a)
             else:
-                dispatch(item)
+                self._dispatch(ts, kind, a, b)
         self.stats["engine_messages"] += arrivals
         self.stats["wakeups"] += wakeups
 
     def _drain_in_flight(self, end: int) -> None:
         """After the close: orders and events still in flight arrive; wake-ups
         wait for the next open and snapshots stop."""
-        heap = self._heap
+        heap, items = self._heap, self._items
         parked = []
-        while heap and heap[0][0] < end:
-            item = heappop(heap)
-            if item[2] == WAKE:
-                parked.append(item)
-            elif item[2] != SNAPSHOT:
-                self._dispatch(item)
-        for item in parked:
-            heappush(heap, item)
+        stop = end << SEQ_BITS
+        while heap and heap[0] < stop:
+            key = heappop(heap)
+            kind, a, b = items[key]
+            if kind == WAKE:
+                parked.append(key)  # its item stays as it is
+                continue
+            del items[key]
+            if kind != SNAPSHOT:
+                self._dispatch(key >> SEQ_BITS, kind, a, b)
+        for key in parked:
+            heappush(heap, key)
 
-    def _dispatch(self, item: tuple) -> None:
+    def _deliver(self, p: Participant, events: list) -> None:
+        """``p``'s own order events, delivered after its latency (its fills first move its position)."""
+        hook, ctx = p.agent.on_order_event, p.context()
+        for e in events:
+            if type(e) is Trade:
+                p.on_fill(e)
+            hook(ctx, e)
+
+    def _dispatch(self, ts: int, kind: int, a: Any, b: Any) -> None:
         """Any item but a wake-up (only `_run_until` wakes agents: after
         the close they wait for the next open)."""
-        ts, _, kind, a, b = item
         self.now = ts
         if kind == ARRIVE:
             self.stats["engine_messages"] += 1
             self.send(a)
         elif kind == DELIVER:
-            for e in b:
-                if type(e) is Trade:
-                    a.on_fill(e)
-                a.agent.on_order_event(a.ctx, e)
+            self._deliver(a, b)
         elif kind == MARKET_DATA:
             a.pending_md.discard(b)
             if a.active:
-                a.agent.on_market_data(a.ctx, b)
+                a.agent.on_market_data(a.context(), b)
         elif kind == SNAPSHOT:
             rows = []
             tenor: dict[str, int] = {}  # basket -> series seen so far this snapshot (0: the front month)
@@ -633,15 +682,18 @@ class Simulation:
         """Before the open: what was still in flight overnight happens (in
         time order), wake-ups that fell outside the session move to this
         open (in order), snapshot timers are dropped."""
-        heap = self._heap
+        heap, items = self._heap, self._items
         moved = []
-        while heap and heap[0][0] < open_ts:
-            item = heappop(heap)
-            if item[2] == WAKE:
-                if item[0] == item[3].wake_at:  # not superseded
-                    moved.append(item[3])
-            elif item[2] != SNAPSHOT:
-                self._dispatch(item)
+        stop = open_ts << SEQ_BITS
+        while heap and heap[0] < stop:
+            key = heappop(heap)
+            kind, a, b = items.pop(key)
+            ts = key >> SEQ_BITS
+            if kind == WAKE:
+                if ts == a.wake_at:  # not superseded
+                    moved.append(a)
+            elif kind != SNAPSHOT:
+                self._dispatch(ts, kind, a, b)
         for i, p in enumerate(moved):
             p.wake_at = open_ts + i
             self._push(p.wake_at, WAKE, p)
@@ -773,7 +825,7 @@ class Simulation:
         fix_ticks = {name: max(1, (v + self.tick_micro // 2) // self.tick_micro) for name, v in self.published.items()}
         for p in self.participants:
             if p.active:
-                p.agent.on_day_end(p.ctx, DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0)))
+                p.agent.on_day_end(p.context(), DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0)))
 
     def expected_final(self, symbol: str, through: dt.date | None = None) -> int | None:
         """The series' final settlement price (ticks, by its rule) if the index
@@ -828,19 +880,19 @@ class Simulation:
 
 
 class AgentContext:
-    """The `Context` an agent acts through (see cfx/agents/base.py)."""
+    """The `Context` an agent acts through (see cfx/agents/base.py).
+    ``now``, the simulated time, is a plain attribute the simulation sets
+    before each of the agent's hooks (`Participant.context`): agents read it
+    about four times a message, and a property costs a Python call each."""
 
-    __slots__ = ("sim", "p", "account", "rng")
+    __slots__ = ("sim", "p", "account", "rng", "now")
 
     def __init__(self, sim: Simulation, p: Participant) -> None:
         self.sim = sim
         self.p = p
         self.account = p.account
         self.rng = p.rng
-
-    @property
-    def now(self) -> int:
-        return self.sim.now
+        self.now = sim.now
 
     @property
     def otc(self) -> OtcLink:
@@ -859,7 +911,13 @@ class AgentContext:
     def quote(self, series: str) -> Quote:
         sim = self.sim
         tape = sim.tapes.get(series)
-        return EMPTY if tape is None else tape.at(sim.now - self.p.md_ns)
+        if tape is None:
+            return EMPTY
+        as_of = sim.now - self.p.md_ns
+        times = tape.times
+        if times and times[-1] <= as_of:  # `Tape.at`'s usual case, inlined: agents ask for quotes 3x a message
+            return tape.quotes[-1]
+        return tape.at(as_of)
 
     def depth(self, series: str, levels: int = 5) -> Depth:
         """L2: the best ``levels`` price levels of each side as this agent sees them."""
@@ -869,7 +927,12 @@ class AgentContext:
     def trades(self, series: str, since_ns: int) -> list[PublicTrade]:
         """The public tape from ``since_ns`` to what this agent has seen by now."""
         tape = self.sim.trade_tapes.get(series)
-        return [] if tape is None else tape.between(since_ns, self.sim.now - self.p.md_ns)
+        if tape is None:
+            return []
+        times = tape.times
+        if not times or times[-1] < since_ns:  # `TradeTape.between`'s usual case, inlined: nothing printed since
+            return []
+        return tape.between(since_ns, self.sim.now - self.p.md_ns)
 
     def index_ticks(self, series: str) -> int | None:
         s = self.sim.series.get(series)

@@ -155,7 +155,7 @@ class OtcDesk:
     def _rfq_arrives(self, dealer: int, rfq_id: int) -> None:
         d = self.sim.by_account[dealer]
         if d.active:
-            d.agent.on_rfq(d.ctx, self.rfqs[rfq_id])
+            d.agent.on_rfq(d.context(), self.rfqs[rfq_id])
 
     def _quote_arrives(self, rfq_id: int, dealer: int, price_micro: int | None, reason: str,
                        fair_micro: int | None, futures_micro: int | None) -> None:
@@ -165,20 +165,20 @@ class OtcDesk:
     def _result_arrives(self, dealer: int, rfq_id: int) -> None:
         d = self.sim.by_account[dealer]
         if d.active:
-            d.agent.on_rfq_result(d.ctx, rfq_id, None)
+            d.agent.on_rfq_result(d.context(), rfq_id, None)
 
     def _trade_arrives(self, account: int, f: Forward) -> None:
         p = self.sim.by_account[account]
         hook = getattr(p.agent, "on_otc_trade", None)
         if hook is not None and p.active:
-            hook(p.ctx, f)
+            hook(p.context(), f)
 
     def _close(self, rfq_id: int) -> None:
         """The deadline: the principal chooses among the quotes it has."""
         rfq = self.rfqs[rfq_id]
         client = self.sim.by_account[rfq.client]
         received = eligible(rfq, self.quotes[rfq.id])
-        chosen = client.agent.on_rfq_closed(client.ctx, rfq, received) if client.active else None
+        chosen = client.agent.on_rfq_closed(client.context(), rfq, received) if client.active else None
         if chosen is not None and chosen not in received:
             chosen = None
         self.chosen[rfq.id] = chosen
@@ -214,8 +214,8 @@ class OtcDesk:
         self.live.append(f)
         self.forwards.append(f)
         if d.active:
-            d.agent.on_rfq_result(d.ctx, rfq.id, f)
-            d.agent.on_otc_trade(d.ctx, f)
+            d.agent.on_rfq_result(d.context(), rfq.id, f)
+            d.agent.on_otc_trade(d.context(), f)
         sim.at(sim.now + client.delay(client.md_ns), partial(self._trade_arrives, client.account, f))
 
     @property
@@ -289,7 +289,7 @@ class OtcDesk:
                 d = sim.by_account[f.dealer]
                 hook = getattr(d.agent, "on_forward_settled", None)
                 if hook is not None and d.active:
-                    hook(d.ctx, f, price)
+                    hook(d.context(), f, price)
             else:
                 still.append(f)
         self.live = still

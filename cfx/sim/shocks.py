@@ -99,12 +99,12 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
 def _withdraw(chosen: list, day: dt.date, minutes_off: int) -> None:
     log.info("shock", kind="mm-withdrawal", day=str(day), makers=len(chosen), minutes=minutes_off)
     for p in chosen:
-        p.agent.withdraw(p.ctx)
+        p.agent.withdraw(p.context())
 
 
 def _resume(chosen: list) -> None:
     for p in chosen:
-        p.agent.resume(p.ctx)
+        p.agent.resume(p.context())
 
 
 def _fat_finger(sim: "Simulation", shock: FatFinger, index: int, day: dt.date) -> None:
