@@ -12,7 +12,7 @@ per message:
         --callgrind-out-file=cg.out .venv/bin/python bench/callgrind_region.py cfx W.csv
     grep -E '^(summary|totals):' cg.out
 
-usage: callgrind_region.py yardstick|cfx WORKLOAD.csv [YARDSTICK.py]
+usage: callgrind_region.py cfx WORKLOAD.csv | callgrind_region.py yardstick WORKLOAD.csv YARDSTICK.py
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import sys
 def main(argv: list[str]) -> None:
     which, workload = argv[0], argv[1]
     if which == "yardstick":
-        path = argv[2] if len(argv) > 2 else "/work/shared/bench/yardstick.py"
+        if len(argv) < 3:
+            sys.exit("callgrind_region.py yardstick WORKLOAD.csv YARDSTICK.py: the yardstick's path is needed")
+        path = argv[2]
         spec = importlib.util.spec_from_file_location("yardstick", path)
         yardstick = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(yardstick)
