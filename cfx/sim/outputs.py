@@ -22,7 +22,6 @@ can show it reproduces the run. Column types and units follow `cfx.tables`
 
 from __future__ import annotations
 
-import operator
 import os
 import shutil
 from itertools import chain
@@ -161,8 +160,9 @@ class NoJournal:
         pass
 
 
-_TRADE_FIELDS = operator.attrgetter("seq", "ts", "series", "price", "qty", "maker_id", "taker_id", "maker_account",
-                                    "taker_account", "aggressor")  # TRADE_SCHEMA's columns, in order
+_TRADE_FIELDS = tuple(map(Trade.__struct_fields__.index, ("seq", "ts", "series", "price", "qty", "maker_id", "taker_id",
+                                                          "maker_account", "taker_account", "aggressor")))
+"""Where TRADE_SCHEMA's columns are among a Trade's fields, in the schema's order."""
 _TYPED = ("seq", "cmd", "time", "series", "order_id", "account", "side", "price_ticks", "qty_lots", "reason")
 """The events table's typed columns, in `EVENT_COLUMNS` order (the fields renamed as the schema names them)."""
 _WORDS = frozenset(("series", "side", "reason"))
@@ -221,7 +221,7 @@ class _EventLayouts:
         codes = np.fromiter(map(code.__getitem__, map(type, events)), np.int64, n)
         order = np.argsort(codes, kind="stable")
         counts = np.bincount(codes)
-        grouped = [events[i] for i in order.tolist()]
+        grouped = list(map(events.__getitem__, order.tolist()))
         words = self._words
         typed: list[np.ndarray] = [np.full(n, -1, np.int32) if c in _WORDS else np.zeros(n, np.int64)
                                    for c in EVENT_COLUMNS]
@@ -319,9 +319,14 @@ class RunWriter:
             self.events.extend(self._layouts.columns(events))
         trades = [e for e in events if type(e) is Trade]
         if trades:
-            cols = list(zip(*map(_TRADE_FIELDS, trades)))
-            cols[-1] = list(map(str, cols[-1]))  # the aggressor, an enum, as its value
-            self.trades.extend(dict(zip(TRADE_SCHEMA.names, cols)))
+            k, width = len(trades), len(Trade.__struct_fields__)
+            flat = list(chain.from_iterable(map(astuple, trades)))  # their fields, row by row (`_EventLayouts`)
+            cols: dict[str, list | pa.Array] = {}
+            for f, i in zip(TRADE_SCHEMA, _TRADE_FIELDS):
+                values = flat[i::width]
+                cols[f.name] = values if f.type == STRING else tables.numbers(np.fromiter(values, np.int64, k), f.type)
+            cols["aggressor"] = list(map(str, cols["aggressor"]))  # an enum, as its value
+            self.trades.extend(cols)
 
     def write_book_top(self, rows: list[tuple]) -> None:
         if rows:
