@@ -322,3 +322,19 @@ def _example(tp: type) -> dict:
                           else "GPU-H100-F26" if isinstance(t, msgspec.inspect.StrType)
                           else i % 2 == 0 if isinstance(t, msgspec.inspect.BoolType) else 100 + i)
     return values
+
+
+def test_book_top_rows_gathered_a_day_at_a_time_end_row_groups_where_each_snapshot_alone_did(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "FLUSH_ROWS", 5)
+    rows = [(i * 10**9, f"S{i % 2}", 100 + i, 1, None if i % 3 else 105 + i, 2, None) for i in range(14)]
+    writer = outputs.RunWriter(tmp_path, journal=False)
+    for start in range(0, 9, 3):  # day one: three snapshots of three rows; a row group of 6, then 3
+        writer.write_book_top(rows[start:start + 3])
+    writer.end_part()
+    writer.write_book_top(rows[9:14])  # day two: one snapshot of five
+    writer.close()
+    f = pq.ParquetFile(tmp_path / "book_top.parquet")
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [6, 3, 5]
+    names = outputs.BOOK_TOP_SCHEMA.names
+    assert f.read().to_pydict() == tables.table({n: [r[i] for r in rows] for i, n in enumerate(names)},
+                                                outputs.BOOK_TOP_SCHEMA).to_pydict()

@@ -300,6 +300,7 @@ class RunWriter:
         self.book_top = _TableWriter(self.parts_dir, "book_top", BOOK_TOP_SCHEMA, parts)
         self.part = parts
         self._pending: list = []
+        self._book_rows: list[tuple] = []
         self._layouts = _EventLayouts()
 
     def write_events(self, events: list) -> None:
@@ -329,8 +330,19 @@ class RunWriter:
             self.trades.extend(cols)
 
     def write_book_top(self, rows: list[tuple]) -> None:
+        """L1 snapshot rows (`BOOK_TOP_SCHEMA`'s columns, in order), gathered
+        and tabled when the table would flush or the day ends: a row group
+        ends where it did when each snapshot was tabled alone."""
+        pending = self._book_rows
+        pending += rows
+        if len(pending) >= FLUSH_ROWS:
+            self._table_book_top()
+
+    def _table_book_top(self) -> None:
+        rows = self._book_rows
         if rows:
-            self.book_top.extend({name: [r[i] for r in rows] for i, name in enumerate(BOOK_TOP_SCHEMA.names)})
+            self.book_top.extend(dict(zip(BOOK_TOP_SCHEMA.names, map(list, zip(*rows)))))
+            rows.clear()
 
     def _tables(self) -> list[_TableWriter]:
         return [t for t in (self.events, self.trades, self.book_top) if t is not None]
@@ -340,6 +352,7 @@ class RunWriter:
         returns the number of finished parts."""
         self._write(self._pending)
         self._pending.clear()
+        self._table_book_top()
         for t in self._tables():
             t.end_part()
         self.part += 1
