@@ -3,7 +3,7 @@
 A shared machine's wall clock is too noisy to see a 1% change; callgrind's
 instruction count is not. This runs the timed part inside `operator.call`,
 so that ``--toggle-collect=_operator_call`` counts just it: the yardstick's
-``run(msgs)`` (after its load), or each `Engine.apply_batch` of ``cfx
+``run(msgs)`` (after its load), or each `Venue.apply_batch` of ``cfx
 replay W --engine python`` (after the CSV is parsed; what its timer covers
 but the clock reads). Divide the total by the messages for instructions
 per message:
@@ -38,10 +38,10 @@ def main(argv: list[str]) -> None:
         print(f"{len(msgs)} messages, {len(fills)} fills")
         return
     from cfx.cli import main as cfx_main
-    from cfx.engine import Engine
+    from cfx.venue import Venue
 
-    apply_batch = Engine.apply_batch
-    Engine.apply_batch = lambda engine, cmds: operator.call(apply_batch, engine, cmds)
+    apply_batch = Venue.apply_batch
+    Venue.apply_batch = lambda venue, cmds: operator.call(apply_batch, venue, cmds)
     sys.exit(cfx_main(["replay", workload, "--engine", "python"]))
 
 

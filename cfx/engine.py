@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 from itertools import count
-from typing import Callable, Iterable
+from typing import Callable
 
 import msgspec
 
@@ -309,9 +309,10 @@ class Engine:
         complexity: that of the command's method."""
         self._dispatch[type(cmd)](cmd)
 
-    def apply_batch(self, cmds: Iterable[Command]) -> None:
-        """`apply` each of ``cmds`` in order: the loop of a CSV replay, whose
-        order flow comes straight to the engine. When no GTD order is due,
+    def apply_batch(self, cmds: list[Command]) -> int:
+        """`apply` each of ``cmds`` in order, up to the first that is not an
+        engine command; returns how many it applied (`cfx.venue.Venue.apply_batch`
+        applies the rest itself). The loop of a CSV replay. When no GTD order is due,
         a replay's two commonest commands are dealt with here, with the events
         their methods would make, without calling them:
 
@@ -335,51 +336,57 @@ class Engine:
         gtd = self._gtd
         direct = self.risk_check is None
         full = self._full
-        for c in cmds:
-            command = type(c)
-            if gtd and gtd[0][0] <= c.ts:  # GTD orders are due: the command's method expires them first
-                pass
-            elif command is SubmitOrder and direct:
-                state = series.get(c.series)
-                if state is not None and state.session is None and state.breaker is None:
-                    qty = c.qty
-                    price = c.price
-                    tif = c.tif
-                    band = state.price_band
-                    book = state.book
-                    # a limit, else a market order (tests repeated, not stored: CPython 3.11 specializes a
-                    # comparison only where it jumps)
-                    if (c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC)
-                            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
-                            and 0 < qty <= state.rules.max_qty and 0 < price <= MAX_PRICE and c.order_id not in live
-                            and (band is None or band.allows(price, book.last_price))):
-                        limit = price
-                    elif (c.kind is MARKET and price == 0 and (tif is GTC or tif is DAY or tif is IOC)
-                            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
-                            and 0 < qty <= state.rules.max_qty and c.order_id not in live):
-                        limit = self._market_limit(state, c.side)
-                    else:
-                        dispatch[command](c)
+        try:
+            for c in cmds:
+                command = type(c)
+                if gtd and gtd[0][0] <= c.ts:  # GTD orders are due: the command's method expires them first
+                    pass
+                elif command is SubmitOrder and direct:
+                    state = series.get(c.series)
+                    if state is not None and state.session is None and state.breaker is None:
+                        qty = c.qty
+                        price = c.price
+                        tif = c.tif
+                        band = state.price_band
+                        book = state.book
+                        # a limit, else a market order (tests repeated, not stored: CPython 3.11 specializes a
+                        # comparison only where it jumps)
+                        if (c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC)
+                                and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
+                                and 0 < qty <= state.rules.max_qty and 0 < price <= MAX_PRICE and c.order_id not in live
+                                and (band is None or band.allows(price, book.last_price))):
+                            limit = price
+                        elif (c.kind is MARKET and price == 0 and (tif is GTC or tif is DAY or tif is IOC)
+                                and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
+                                and 0 < qty <= state.rules.max_qty and c.order_id not in live):
+                            limit = self._market_limit(state, c.side)
+                        else:
+                            dispatch[command](c)
+                            continue
+                        self.cmd_seq = cmd = self.cmd_seq + 1
+                        ts = c.ts
+                        if full:
+                            self._accept(c, cmd, ts)
+                        if book.place(c, qty, limit, cmd, ts) and (state.buy_stops or state.sell_stops):
+                            self._trigger_swept(state, cmd, ts)
                         continue
-                    self.cmd_seq = cmd = self.cmd_seq + 1
-                    ts = c.ts
-                    if full:
-                        self._accept(c, cmd, ts)
-                    if book.place(c, qty, limit, cmd, ts) and (state.buy_stops or state.sell_stops):
-                        self._trigger_swept(state, cmd, ts)
-                    continue
-            elif command is CancelOrder and not self._sessions:
-                o = live.get(c.order_id)
-                if o is None:
-                    self.cmd_seq = cmd = self.cmd_seq + 1
-                    if full:
-                        self._reject(cmd, c.ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER)
-                    continue
-                if o.account == c.account and o.kind is LIMIT:
-                    self.cmd_seq = cmd = self.cmd_seq + 1
-                    series[o.series].book.cancel(o, cmd, c.ts, CANCEL_USER)
-                    continue
-            dispatch[command](c)
+                elif command is CancelOrder and not self._sessions:
+                    o = live.get(c.order_id)
+                    if o is None:
+                        self.cmd_seq = cmd = self.cmd_seq + 1
+                        if full:
+                            self._reject(cmd, c.ts, c.order_id, c.account, REJECT_UNKNOWN_ORDER)
+                        continue
+                    if o.account == c.account and o.kind is LIMIT:
+                        self.cmd_seq = cmd = self.cmd_seq + 1
+                        series[o.series].book.cancel(o, cmd, c.ts, CANCEL_USER)
+                        continue
+                dispatch[command](c)
+        except KeyError:
+            if type(c) in dispatch:  # raised inside a command's method, not by the lookup
+                raise
+            return cmds.index(c)  # a venue command
+        return len(cmds)
 
     def handlers(self) -> dict[type, Callable]:
         """The method each command type goes to (what `apply` dispatches

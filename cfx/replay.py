@@ -179,10 +179,7 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
     whole venue, and a command it refuses is an `InputError` naming its
     record in ``source``."""
     apply = venue.apply
-    # direct: an order-flow file's commands are all the engine's, and this venue has no clearing
-    # or journal to see them, so they go to the engine's own loop (`Engine.apply_batch`)
-    apply_batch = venue.engine.apply_batch
-    sink = venue.engine.events
+    apply_batch = venue.apply_batch
     trades_only = venue.engine.trades_only
     encode_lines = encoder.encode_lines
     seconds = 0.0
@@ -194,9 +191,7 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
             batch = chunk[start:start + BATCH]
             t0 = clock()
             if direct:
-                apply_batch(batch)
-                events = sink[:]
-                sink.clear()
+                events = apply_batch(batch)
             else:
                 events = []
                 for i, c in enumerate(batch):

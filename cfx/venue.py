@@ -220,8 +220,7 @@ class Venue:
         self.journal = journal
         self._clearing_on = False
         self._commands: list = []  # what the last settlement run calls for, for the caller to send
-        self._engine_dispatch = self.engine.handlers()
-        self._dispatch = dict(self._engine_dispatch)
+        self._dispatch = dict(self.engine.handlers())
         self._dispatch.update({
             ConfigureClearing: self._configure,
             ListContract: self._list_contract,
@@ -281,29 +280,18 @@ class Venue:
     def apply_batch(self, cmds: list) -> list:
         """`apply` each of ``cmds`` in order and return all their events.
         While clearing is idle and there is no journal, engine commands go
-        straight to the engine (the replay's hot loop): the same events.
-        Runtime complexity: the sum of the commands' `apply`."""
-        events = self._events
-        if self._clearing_on or self.journal is not None:
-            out: list = []
-            for c in cmds:
-                out += self.apply(c)
-            return out
-        handlers = self._engine_dispatch
-        try:  # costs nothing unless raised (a dict's get would be a method call per command)
-            for c in cmds:
-                handlers[type(c)](c)
-        except KeyError:
-            if type(c) in handlers:  # raised by the engine, not by the lookup
-                raise
-            # a venue command (a listing may switch clearing on): it and the rest one at a time
+        to the engine's own loop (`Engine.apply_batch`, the replay's hot
+        loop: the same events) up to the first venue command. Runtime
+        complexity: the sum of the commands' `apply`."""
+        out: list = []
+        if not (self._clearing_on or self.journal is not None):
+            events = self._events
+            done = self.engine.apply_batch(cmds)
             out = events[:]
             events.clear()
-            for rest in cmds[cmds.index(c):]:  # the first command of its type, so this one
-                out += self.apply(rest)
-            return out
-        out = events[:]
-        events.clear()
+            cmds = cmds[done:]  # from a venue command on (a listing may switch clearing on): one at a time
+        for c in cmds:
+            out += self.apply(c)
         return out
 
     def take_commands(self) -> list:

@@ -225,3 +225,21 @@ def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades
         assert any(type(e) is OrderCancelled and e.reason is CancelReason.BAND for e in one.events)
     assert batch.cmd_seq == one.cmd_seq == len(cmds) + 1 + session
     assert batch.book("GPU").state_hash() == one.book("GPU").state_hash()
+
+
+def test_a_venue_batch_with_a_venue_command_gives_the_events_of_one_command_at_a_time():
+    # Venue.apply_batch hands a batch of engine commands to Engine.apply_batch whole; a batch holding
+    # a venue command (here OpenAccount) goes one command at a time: the same events either way
+    from cfx.types import ListSeries
+    from cfx.venue import OpenAccount, Venue
+
+    cmds = replay.load_csv_rows(workload.generate(2_000, seed=7), "GPU")
+    cmds = [ListSeries("GPU", max_qty=replay.MAX_QTY), *cmds[:900], OpenAccount(0, 99, 1_000), *cmds[900:]]
+    batched, single = Venue(risk=False), Venue(risk=False)
+    got = []
+    for start in range(0, len(cmds), 128):
+        got += batched.apply_batch(cmds[start:start + 128])
+    want = [e for c in cmds for e in single.apply(c)]
+    assert len(want) > 2 * len(cmds) and got == want
+    assert batched.clearing.accounts.keys() == single.clearing.accounts.keys() and 99 in single.clearing.accounts
+    assert batched.engine.book("GPU").state_hash() == single.engine.book("GPU").state_hash()
