@@ -170,14 +170,13 @@ _WORDS = frozenset(("series", "side", "reason"))
 
 
 class _Layout(msgspec.Struct, gc=False):
-    """How an event type (``cls``) fills the events table: ``width`` fields;
+    """How one event type fills the events table: ``width`` fields;
     ``present`` (indexes into `EVENT_COLUMNS`) are the typed columns it
     has, ``typed`` where each is among its fields; ``extra`` where its
     other fields are, and
     ``details`` (a Struct of just those fields) encodes them as the
     ``details`` object, None when it has none."""
 
-    cls: type
     name: str
     width: int
     present: tuple[int, ...]
@@ -192,7 +191,7 @@ def _layout(tp: type) -> _Layout:
     typed = tuple(fields.index(EVENT_COLUMNS[i]) for i in present)
     extra = tuple(f for f in fields if f not in EVENT_COLUMNS)
     details = msgspec.defstruct(f"{tp.__name__}Details", [(f, Any) for f in extra], gc=False) if extra else None
-    return _Layout(tp, tp.__name__, len(fields), present, typed, tuple(map(fields.index, extra)), details)
+    return _Layout(tp.__name__, len(fields), present, typed, tuple(map(fields.index, extra)), details)
 
 
 class _EventLayouts:
@@ -206,20 +205,16 @@ class _EventLayouts:
     positions and encoded in one call. The same columns as
     `msgspec.to_builtins` of each event and a JSON object of its other
     fields would give (tests/test_outputs.py holds them equal), at a
-    fraction of the cost, and no Python list a column. ``groups`` keeps
-    the last batch's events by type (the trades table reads its trades
-    there)."""
+    fraction of the cost, and no Python list a column."""
 
     def __init__(self) -> None:
         self._code: dict[type, int] = {}
         self._layouts: list[_Layout] = []
         self._words = tables.Words()  # every string of the typed string columns, and the type names
-        self.groups: dict[type, list] = {}  # the last batch's events by type, each in batch order
 
     def columns(self, events: list) -> dict[str, pa.Array | tables.Coded]:
         n = len(events)
         code = self._code
-        self.groups = {}
         for tp in set(map(type, events)) - code.keys():
             code[tp] = len(self._layouts)
             self._layouts.append(_layout(tp))
@@ -237,8 +232,7 @@ class _EventLayouts:
         start = 0
         for c in np.flatnonzero(counts).tolist():
             layout, k = self._layouts[c], int(counts[c])
-            group = self.groups[layout.cls] = grouped[start:start + k]
-            flat = list(chain.from_iterable(map(astuple, group)))  # the group's fields, row by row
+            flat = list(chain.from_iterable(map(astuple, grouped[start:start + k])))  # the group's fields, row by row
             width = layout.width
             at = order[start:start + k]  # where the group's events are in the batch
             for i, f in zip(layout.present, layout.typed):
@@ -324,9 +318,7 @@ class RunWriter:
         self.event_count += len(events)
         if self.events is not None:
             self.events.extend(self._layouts.columns(events))
-            trades = self._layouts.groups.get(Trade)  # sorted out by type already
-        else:
-            trades = [e for e in events if type(e) is Trade]
+        trades = [e for e in events if type(e) is Trade]
         if trades:
             k, width = len(trades), len(Trade.__struct_fields__)
             flat = list(chain.from_iterable(map(astuple, trades)))  # their fields, row by row (`_EventLayouts`)
