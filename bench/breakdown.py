@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             run += ["--set", f"calendar.days={args.days}"]
         spied = subprocess.run([spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", f"{tmp}/raw",
                                 "--", *run], env=env, capture_output=True, text=True)
-        if spied.returncode != 0:
-            print(f"bench/breakdown.py: the run failed: {spied.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        if spied.returncode != 0 or not Path(f"{tmp}/run/summary.json").exists():  # py-spy exits 0 for a failed run
+            said = [line for line in spied.stderr.splitlines() if line.strip() and not line.startswith("py-spy>")]
+            print(f"bench/breakdown.py: the run failed: {said[-1] if said else 'no message'}", file=sys.stderr)
             return 2
         summary = json.loads(Path(f"{tmp}/run/summary.json").read_text())
         timing = json.loads(Path(f"{tmp}/run/timing.json").read_text())

@@ -59,3 +59,17 @@ def test_breakdown_of_a_one_day_run(capsys):
     assert line["days"] == 1 and line["engine_messages"] > 0
     assert abs(sum(line["share_pct"].values()) - 100) < 1
     assert "agents' decisions" in line["share_pct"]
+
+
+@pytest.mark.skipif(shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None,
+                    reason="py-spy is not installed in this environment")
+def test_a_scenario_that_does_not_run_is_one_line_and_exit_2(capsys):
+    # py-spy itself exits 0 when the run it samples fails: the tool must notice
+    b = load()
+    code = b.main(["no-such-scenario", "--days", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    if "no such scenario" not in err:
+        pytest.skip(f"py-spy cannot sample a child process here: {err.strip()}")
+    assert err.startswith("bench/breakdown.py: the run failed: ") and err.count("\n") == 1
+    assert "no-such-scenario" in err
