@@ -34,7 +34,7 @@ from cfx.agents import (
     agent_for,
 )
 from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, Agent, AgentSpec, Indicative
-from cfx.agents.common import OwnOrders
+from cfx.agents.common import Alarms, OwnOrders
 from cfx.engine import Engine
 from cfx.types import (
     CancelOrder,
@@ -720,6 +720,69 @@ def test_own_orders_count_each_change_of_an_order_and_not_its_acks():
     assert own.changes == 7
     m.pump()  # cancelled
     assert own.changes == 8 and oid not in own.orders
+
+
+class _MinAlarms:
+    """`Alarms` as it was before it kept its earliest deadline: a min() over all of them at each `arm`."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, int] = {}
+
+    def arm(self, ctx, name: str, at: int) -> None:
+        now = ctx.now
+        if at <= now:
+            at = now + 1
+        if self.at:
+            earliest = min(self.at.values())
+            self.at[name] = at
+            if at <= earliest:
+                ctx.wake_after(at - now)
+        else:
+            self.at[name] = at
+            ctx.wake_after(at - now)
+
+    def due(self, ctx) -> list[str]:
+        fired = [k for k, t in self.at.items() if t <= ctx.now]
+        for k in fired:
+            del self.at[k]
+        if self.at:
+            ctx.wake_after(min(self.at.values()) - ctx.now)
+        return fired
+
+
+class _WakeLog:
+    """A context that only keeps time and records the wake-ups asked for."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.wakes: list[tuple[int, int]] = []
+
+    def wake_after(self, delay_ns: int) -> None:
+        self.wakes.append((self.now, delay_ns))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_alarms_keep_the_earliest_deadline_as_a_min_over_all_of_them_would(seed):
+    """`Alarms.earliest`, kept by `arm` and `due`, is the min of its
+    deadlines after every call, and the wake-ups it asks for and the names
+    `due` returns are those of a min() over all deadlines at each call:
+    deadlines re-armed earlier, later (the earliest one too), ties, a
+    deadline already past, and several due at once."""
+    rng = np.random.default_rng(seed)
+    fast, slow = Alarms(), _MinAlarms()
+    fast_ctx, slow_ctx = _WakeLog(), _WakeLog()
+    for _ in range(2000):
+        if rng.random() < 0.3:
+            fast_ctx.now = slow_ctx.now = fast_ctx.now + int(rng.integers(0, 40))
+            assert fast.due(fast_ctx) == slow.due(slow_ctx)
+        else:
+            name = ("timer", "catchup", "exec")[int(rng.integers(3))]
+            at = fast_ctx.now + int(rng.integers(-5, 60))
+            fast.arm(fast_ctx, name, at)
+            slow.arm(slow_ctx, name, at)
+        assert fast.at == slow.at
+        assert fast.earliest == min(fast.at.values(), default=None)
+    assert fast_ctx.wakes == slow_ctx.wakes and len(fast_ctx.wakes) > 300
 
 
 class _FullRequoteMaker(MarketMaker):

@@ -281,25 +281,31 @@ class Alarms:
     the names whose time has come and re-arms the earliest of the rest, so
     no deadline is ever dropped."""
 
-    __slots__ = ("at",)
+    __slots__ = ("at", "earliest")
 
     def __init__(self) -> None:
         self.at: dict[str, int] = {}
+        # min(at.values()), None when there is none: `arm` and `due`, the only writers of ``at``,
+        # keep it (`arm` compared each deadline with a min() over all of them; tests hold the two alike)
+        self.earliest: int | None = None
 
     def arm(self, ctx: "Context", name: str, at: int) -> None:
-        """Runtime complexity: O(deadlines) (a handful)."""
+        """Runtime complexity: O(1), or O(deadlines) (a handful) when it
+        moves the earliest deadline later."""
         now = ctx.now
         if at <= now:
             at = now + 1
         pending = self.at
-        if pending:
-            earliest = min(pending.values())
+        earliest = self.earliest
+        if earliest is not None and at > earliest:  # an earlier deadline stands: no wake-up to ask for
+            moved = pending.get(name) == earliest  # (its own deadline was the earliest and moves later)
             pending[name] = at
-            if at <= earliest:
-                ctx.wake_after(at - now)
-        else:
-            pending[name] = at
-            ctx.wake_after(at - now)
+            if moved:
+                self.earliest = min(pending.values())
+            return
+        pending[name] = at
+        self.earliest = at
+        ctx.wake_after(at - now)
 
     def due(self, ctx: "Context") -> list[str]:
         """The names whose deadline has come, removed; one pass over the
@@ -315,6 +321,7 @@ class Alarms:
                 earliest = t
         for k in fired:
             del pending[k]
+        self.earliest = earliest
         if earliest is not None:
             ctx.wake_after(earliest - now)  # > 0: only deadlines after now are left
         return fired

@@ -129,15 +129,20 @@ class Executor:
         if left <= 0 or now >= self.end_ns + self.grace_ns:
             self.cancel(ctx)
             return None
-        if self.style == "pov":
+        pov = self.style == "pov"
+        if pov:
             self._read_tape(ctx, now)
         q = ctx.quote(self.series)
         buy = self.side is BUY
         own_best, other_best = (q.bid, q.ask) if buy else (q.ask, q.bid)
-        behind = self.target(now + (0 if self.style == "pov" else self.slice_ns)) - self.filled
+        behind = self.target(now if pov else now + self.slice_ns) - self.filled
         late = now >= self.end_ns or self.target(now) - self.filled > 2 * self.max_child_lots
-        # passive children left over: follow the touch
-        for oid, c in list(self.children.items()):
+        # passive children left over follow the touch; one pass also sums what is `working`
+        # (no copy of the dict: ctx calls never deliver order events from inside)
+        working = 0
+        capped = self.limit_ticks is not None
+        for oid, c in self.children.items():
+            working += c[1]
             if not c[2]:
                 continue
             if late:
@@ -145,11 +150,12 @@ class Executor:
                 c[2] = False  # the cancel is in flight; counted as working until confirmed
                 continue
             price = own_best if own_best is not None else c[0]
-            price = self._capped(price)
+            if capped:
+                price = self._capped(price)
             if price is not None and price != c[0]:
                 ctx.modify(oid, price, c[1])
                 c[0] = price
-        need = min(behind, left) - self.working
+        need = min(behind, left) - working
         if need > 0:
             qty = min(need, self.max_child_lots)
             cross = late or ctx.rng.random() < self.urgency
@@ -165,7 +171,7 @@ class Executor:
                     self._child(ctx, qty, price, passive=True)
         if late:
             return max(1, SECOND)
-        step = self.pov_interval_ns if self.style == "pov" else self.slice_ns
+        step = self.pov_interval_ns if pov else self.slice_ns
         return max(1, int(-math.log1p(-ctx.rng.random()) * step))  # Poisson: parents interleave at random
 
     def on_order_event(self, ctx: "Context", event: Any) -> None:

@@ -1,0 +1,42 @@
+"""Day-boundary checkpoints: what pickling the simulation leaves behind in
+the run that goes on (the kill-and-resume tests are in test_run_safety.py)."""
+
+from __future__ import annotations
+
+import pickle
+
+from cfx.sim import checkpoint
+from cfx.types import Side
+
+
+class _Leaf:
+    def __init__(self) -> None:
+        self.n = 3
+
+
+class _Plain:
+    def __init__(self) -> None:
+        self.orders = {7: [1, 2]}
+        self.side = Side.BUY
+        self.leaf = _Leaf()
+        self.name = "mm"
+
+
+def test_a_checkpoint_leaves_each_object_the_same_attributes_in_a_fresh_dict():
+    """Pickling reads an object's ``__dict__``; `_dumps` then puts a copy in
+    its place (one CPython's fast attribute reads handle): the same
+    attribute objects in the same order, so the next checkpoint's bytes are
+    the same, and an Enum member (pickled by name) is left alone."""
+    obj = _Plain()
+    before = obj.__dict__
+    leaf_before = obj.leaf.__dict__
+    side_before = Side.BUY.__dict__
+    attrs = list(before.items())
+    data = checkpoint._dumps(obj)
+    assert obj.__dict__ is not before and obj.leaf.__dict__ is not leaf_before
+    assert [(k, v) for k, v in obj.__dict__.items()] == attrs
+    assert all(v is old for v, (_, old) in zip(obj.__dict__.values(), attrs))
+    assert Side.BUY.__dict__ is side_before
+    assert checkpoint._dumps(obj) == data
+    back = pickle.loads(data)
+    assert (back.orders, back.side, back.leaf.n, back.name) == ({7: [1, 2]}, Side.BUY, 3, "mm")
