@@ -194,11 +194,27 @@ def _layout(tp: type) -> _Layout:
     return _Layout(tp.__name__, len(fields), present, typed, tuple(map(fields.index, extra)), details)
 
 
+class _Codes(dict):
+    """Event type -> its index in ``layouts``; a new type gets its `_Layout`
+    appended on first sight (one pass over a batch's types, not a set of
+    them first)."""
+
+    def __init__(self, layouts: list[_Layout]) -> None:
+        super().__init__()
+        self.layouts = layouts
+
+    def __missing__(self, tp: type) -> int:
+        code = self[tp] = len(self.layouts)
+        self.layouts.append(_layout(tp))
+        return code
+
+
 class _EventLayouts:
     """Builds the events table's columns for a batch of events: grouped by
     type, each group's fields read into one flat list (`msgspec.structs.astuple`,
     one call an event: a third cheaper than a getter a field; no tuple outlives
-    its event, so the garbage collector is not woken) and each column sliced from it,
+    its event, so the garbage collector is not woken: ``zip(*rows)`` would
+    keep a group's rows alive at once and wake it) and each column sliced from it,
     put into numpy at the events' own positions (an absent column:
     null), the string columns as codes into one `tables.Words`
     (`tables.Coded`), the ``details`` Structs put at their events'
@@ -208,17 +224,13 @@ class _EventLayouts:
     fraction of the cost, and no Python list a column."""
 
     def __init__(self) -> None:
-        self._code: dict[type, int] = {}
         self._layouts: list[_Layout] = []
+        self._code = _Codes(self._layouts)
         self._words = tables.Words()  # every string of the typed string columns, and the type names
 
     def columns(self, events: list) -> dict[str, pa.Array | tables.Coded]:
         n = len(events)
-        code = self._code
-        for tp in set(map(type, events)) - code.keys():
-            code[tp] = len(self._layouts)
-            self._layouts.append(_layout(tp))
-        codes = np.fromiter(map(code.__getitem__, map(type, events)), np.int64, n)
+        codes = np.fromiter(map(self._code.__getitem__, map(type, events)), np.int64, n)
         order = np.argsort(codes, kind="stable")
         counts = np.bincount(codes)
         grouped = list(map(events.__getitem__, order.tolist()))
@@ -236,9 +248,8 @@ class _EventLayouts:
             width = layout.width
             at = order[start:start + k]  # where the group's events are in the batch
             for i, f in zip(layout.present, layout.typed):
-                if EVENT_COLUMNS[i] in _WORDS:  # a string column: codes (None is -1)
+                if EVENT_COLUMNS[i] in _WORDS:  # a string column: codes (None is -1, a null)
                     typed[i][at] = np.fromiter(map(words.__getitem__, flat[f::width]), np.int32, k)
-                    valid[i][at] = typed[i][at] >= 0
                     continue
                 try:
                     typed[i][at] = np.fromiter(flat[f::width], np.int64, k)
