@@ -204,7 +204,10 @@ def dictionary(codes: np.ndarray, words: list[str]) -> pa.Array:
     gives, so the Parquet dictionary pages stay the same bytes)."""
     codes = np.asarray(codes, np.int32)
     valid = codes >= 0
-    used, first = np.unique(codes[valid], return_index=True)
+    present = codes[valid]
+    if len(words) < 2**15:  # 16-bit codes: `unique`'s stable sort is a radix sort (3x faster at 200k rows)
+        present = present.astype(np.int16)
+    used, first = np.unique(present, return_index=True)
     rank = np.full(len(words) + 1, -1, np.int32)  # the last entry: a null's -1
     by_appearance = used[np.argsort(first, kind="stable")]
     rank[by_appearance] = np.arange(len(by_appearance), dtype=np.int32)

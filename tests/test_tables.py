@@ -55,6 +55,11 @@ def test_dictionary_and_integer_columns_match_pa_array_for_any_values(words, int
     _same(tables.column(ints, pa.int64()), pa.array(ints, pa.int64()))
 
 
+def test_a_dictionary_of_more_words_than_16_bit_codes_hold_is_the_one_pa_array_gives():
+    words = [f"w{i % 40_000}" for i in range(80_000, 0, -1)] + [None]  # 40,000 words, each twice, seen in reverse
+    _same(tables.column(words, tables.STRING), pa.array(words, tables.STRING))
+
+
 def test_what_it_cannot_build_is_refused_as_pa_array_refuses_it():
     for values, tp in (([2**64], pa.int64()), (["1"], pa.int64())):
         try:
