@@ -312,6 +312,12 @@ def test_the_event_tables_are_as_before_for_one_of_each_type_and_a_run(otc_day, 
     _assert_tables_as_before(run, tmp_path / "run")
 
 
+def test_the_event_tables_are_as_before_when_types_first_appear_in_later_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "BATCH_EVENTS", 3)  # a batch every few events: most types are new to a later one
+    one_of_each = [msgspec.convert(_example(tp), tp) for tp in EVENT_TYPES]
+    _assert_tables_as_before(one_of_each + one_of_each[::-1], tmp_path / "batches")
+
+
 def _example(tp: type) -> dict:
     """Plausible values for each field of ``tp`` (the first enum member, a date, small numbers)."""
     values = {}
