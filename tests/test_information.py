@@ -307,3 +307,21 @@ def _indicative(run_dir):
     for r, ns in zip(rows, t.column("time").cast("int64").to_pylist()):
         r["ts"] = ns
     return rows
+
+
+def test_a_checkpoint_between_days_carries_what_is_published_not_the_days_publications(tmp_path, monkeypatch):
+    from cfx.sim import checkpoint
+
+    held = []
+    save = checkpoint.save
+
+    def spy(sim, out):
+        info = sim.information
+        held.append((sim.next_day, info.day, len(info._lists), len(info._tables)))
+        save(sim, out)
+
+    monkeypatch.setattr(checkpoint, "save", spy)
+    run_scenario(_small(days=3), tmp_path / "run", progress=False)
+    assert held == [(0, None, 0, 0), (1, None, 0, 1), (2, None, 0, 2)]  # before day 1, after days 1 and 2
+    times = pq.read_table(tmp_path / "run" / "indicative.parquet").column("time").to_pylist()
+    assert len({t.date() for t in times}) == 3  # every day's publications are still written

@@ -89,6 +89,19 @@ class IndexPublisher:
                 for p in self.listeners:
                     sim.at(ts + p.delay(p.md_ns), partial(self._deliver, p, which))
 
+    def end_day(self) -> None:
+        """Let the day's publications go, once nothing can read them until
+        the next `start_day` replaces them: the checkpoint between two days
+        (`cfx.sim.checkpoint`) then does not pickle them (at the baseline,
+        ~40 % of its bytes). What is published stays in ``_tables``."""
+        self.day = None
+        self.pub_ns = []
+        self.row = {}
+        self.values = np.empty((0, 0), dtype=np.int64)
+        self._lists = []
+        self._month.clear()
+        self._expected.clear()
+
     def _deliver(self, p: "Participant", names: list[str]) -> None:
         if p.active:
             for name in names:

@@ -573,6 +573,8 @@ class Simulation:
             self.now = close_ts + NS
             self.send(EndOfDay(self.now))
             self._settle(day, epoch_ns(day, settle_min), close_ts)
+            if d + 1 < len(days):  # the last day's stay: the summary may read them
+                self.information.end_day()
             self.next_day = d + 1  # a day boundary: the state here can be checkpointed (cfx.sim.checkpoint)
             if self.on_progress is not None:
                 self.on_progress(d + 1, len(days), self.commands)
