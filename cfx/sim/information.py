@@ -83,8 +83,8 @@ class IndexPublisher:
         changed[:, 1:] = self.values[:, 1:] != self.values[:, :-1]
         names = today.names
         sim = self.sim
-        for k, ts in enumerate(self.pub_ns):
-            which = [names[i] for i in np.flatnonzero(changed[:, k])]
+        for ts, now in zip(self.pub_ns, changed.T.tolist()):  # a publication's column: which rows changed
+            which = [name for name, c in zip(names, now) if c]
             if which:
                 for p in self.listeners:
                     sim.at(ts + p.delay(p.md_ns), partial(self._deliver, p, which))
