@@ -344,3 +344,44 @@ def test_book_top_rows_gathered_a_day_at_a_time_end_row_groups_where_each_snapsh
     names = outputs.BOOK_TOP_SCHEMA.names
     assert f.read().to_pydict() == tables.table({n: [r[i] for r in rows] for i, n in enumerate(names)},
                                                 outputs.BOOK_TOP_SCHEMA).to_pydict()
+
+
+def _book_rows(n: int, first: int = 0) -> list[tuple]:
+    return [(i * 10**9, f"S{i % 2}", 100 + i, 1, None if i % 3 else 105 + i, 2, None) for i in range(first, first + n)]
+
+
+def test_tables_joined_while_the_run_goes_are_the_bytes_of_joining_the_parts_at_the_end(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "FLUSH_ROWS", 4)  # several batches (row groups) a part
+    writer = outputs.RunWriter(tmp_path, journal=False)
+    for day in range(3):
+        if day != 1:  # a day without rows: no part file
+            for snapshot in range(3):  # a batch of 6 rows, then one of 3
+                writer.write_book_top(_book_rows(3, 9 * day + 3 * snapshot))
+        writer.end_part()
+    writer.close()
+    parts = outputs.part_files(tmp_path / outputs.PARTS, "book_top")
+    assert len(parts) == 2
+    expected = tmp_path / "expected.parquet"
+    with pq.ParquetWriter(expected, outputs.BOOK_TOP_SCHEMA, compression="zstd") as w:
+        for f in parts:
+            for batch in pa.ipc.open_stream(f.read_bytes()):
+                w.write_table(pa.Table.from_batches([batch]))
+    assert (tmp_path / "book_top.parquet").read_bytes() == expected.read_bytes()
+    assert pq.ParquetFile(tmp_path / "book_top.parquet").num_row_groups == 4
+    assert pq.read_table(tmp_path / "events.parquet").num_rows == 0  # no rows at all: the schema alone
+    assert pq.read_schema(tmp_path / "events.parquet").equals(outputs.EVENT_SCHEMA, check_metadata=True)
+    assert not list((tmp_path / outputs.PARTS).glob("*.tmp"))
+
+
+def test_an_error_joining_a_part_in_the_background_is_raised_not_lost(tmp_path, monkeypatch):
+    def broken(w, part):
+        raise OSError(f"disk full writing {part.name}")
+
+    monkeypatch.setattr(outputs, "_append", broken)
+    writer = outputs.RunWriter(tmp_path, journal=False)
+    writer.write_book_top(_book_rows(3))
+    writer.end_part()
+    with pytest.raises(OSError, match="disk full writing book_top-00000"):
+        writer.close()
+    assert not (tmp_path / "book_top.parquet").exists()
+    writer.abandon()  # what the run does next: nothing left running

@@ -196,8 +196,8 @@ def test_a_killed_run_resumes_to_the_same_hash_and_tables(four_days, tmp_path, c
     assert code == 0, err
     assert json.loads(stdout)["run_hash"] == whole["summary"]["run_hash"]
     assert (out / "journal").read_bytes() == (whole["dir"] / "journal").read_bytes()
-    for t in TABLES:
-        assert pq.read_table(out / f"{t}.parquet").equals(pq.read_table(whole["dir"] / f"{t}.parquet")), t
+    for t in TABLES:  # the files byte for byte: the resumed run rebuilt the joined tables from the day parts
+        assert (out / f"{t}.parquet").read_bytes() == (whole["dir"] / f"{t}.parquet").read_bytes(), t
     assert not (out / ".parts").exists() and not (out / "checkpoint.pkl").exists()
     code, _, err = run_cli(capsys, "run", "--resume", out, "--quiet")
     assert code == 2 and "this run finished" in err

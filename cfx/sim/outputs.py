@@ -12,9 +12,12 @@ and so that a crash leaves only whole files.
 
 While the run goes, the three growing tables are written one part file per
 day into ``.parts/`` (Arrow IPC streams, each closed, and renamed into place, at the end of its
-day, so a killed run keeps every finished day readable); at the end the
-parts are joined into the final files, each written to a temporary file
-and renamed. The run hash is sha256 over the event log (each event as its
+day, so a killed run keeps every finished day readable). Each finished part is
+also appended to its table's final Parquet file, a temporary file in ``.parts/``,
+by a background thread (`_Joiner`: the encoding overlaps the simulation);
+when the run ends the files get their footers and are renamed into place.
+The parts stay the run's record until then: a resumed run builds the
+temporary files again from them. The run hash is sha256 over the event log (each event as its
 JSON line, in order), whatever the tables keep, so `cfx replay RUN/journal`
 can show it reproduces the run. Column types and units follow `cfx.tables`
 (docs/outputs.md).
@@ -22,8 +25,10 @@ can show it reproduces the run. Column types and units follow `cfx.tables`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -65,7 +70,7 @@ TABLES = {"events": EVENT_SCHEMA, "trades": TRADE_SCHEMA, "book_top": BOOK_TOP_S
 
 class _TableWriter:
     """Rows in, Arrow batches of at most `FLUSH_ROWS` out (each becomes a
-    row group of the final Parquet file, `join_parts`); one part file per
+    row group of the final Parquet file, `_Joiner`); one part file per
     `end_part`, opened on its first rows, written as ``.tmp`` and renamed
     when closed. Parts are an Arrow IPC stream, not Parquet: written and
     read back at almost no cost, where Parquet would encode every part
@@ -105,14 +110,18 @@ class _TableWriter:
         self._pending = 0
         self._chunks = {name: [] for name in self.schema.names}
 
-    def end_part(self) -> None:
-        """Close this part's file (if it has rows) and start the next."""
+    def end_part(self) -> Path | None:
+        """Close this part's file (if it has rows) and start the next;
+        returns the finished file (None: the part had no rows)."""
         self.flush()
+        done = None
         if self._writer is not None:
             self._writer.close()
-            os.replace(self._tmp, self._tmp.with_suffix(""))
+            done = self._tmp.with_suffix("")
+            os.replace(self._tmp, done)
             self._writer = None
         self.part += 1
+        return done
 
 
 def part_files(folder: Path, name: str, parts: int | None = None) -> list[Path]:
@@ -125,16 +134,87 @@ def part_files(folder: Path, name: str, parts: int | None = None) -> list[Path]:
     return [f for _, f in sorted(files)]
 
 
-def join_parts(files: list[Path], schema: pa.Schema, path: Path) -> None:
-    """One Parquet file from part files, a row group a batch (bounded
-    memory), written as ``.tmp`` and renamed."""
-    tmp = path.with_name(path.name + ".tmp")
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as w:
-        for f in files:
-            with pa.memory_map(str(f)) as src:
-                for batch in pa.ipc.open_stream(src):
-                    w.write_table(pa.Table.from_batches([batch]))
-    os.replace(tmp, path)
+def _append(w: pq.ParquetWriter, part: Path) -> None:
+    """Each batch of the part file ``part`` as a row group of ``w``."""
+    with pa.memory_map(str(part)) as src:
+        for batch in pa.ipc.open_stream(src):
+            w.write_table(pa.Table.from_batches([batch]))
+
+
+class _Joiner:
+    """The final Parquet files of a run's tables (zstd, a row group a part
+    batch), built as the run goes: each finished day part is appended to its
+    table's file, a ``.tmp`` in the parts folder, on one background thread,
+    in the order the parts were finished (pyarrow releases the GIL while it
+    reads and encodes, so this overlaps the simulation on a second core).
+    `finish` waits for the appends, writes the footers and renames the files
+    into place: the bytes joining all the parts at the end would give. An
+    append that fails raises at the next `add` or at `finish`, and the
+    thread appends nothing after it."""
+
+    def __init__(self, folder: Path, schemas: dict[str, pa.Schema]) -> None:
+        self.schemas = schemas
+        self.tmp = {name: folder / f"{name}.parquet.tmp" for name in schemas}
+        self._writers: dict[str, pq.ParquetWriter] = {}  # opened by the thread, on a table's first part
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+        self._failed = False
+
+    def add(self, name: str, part: Path) -> None:
+        """Append the finished part file ``part`` to table ``name`` (soon)."""
+        self._check(wait=False)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="cfx-join")
+        self._pending.append(self._pool.submit(self._append, name, part))
+
+    def _append(self, name: str, part: Path) -> None:
+        if self._failed:
+            return
+        try:
+            w = self._writers.get(name)
+            if w is None:
+                w = self._writers[name] = self._open(name)
+            _append(w, part)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _open(self, name: str) -> pq.ParquetWriter:
+        return pq.ParquetWriter(self.tmp[name], self.schemas[name], compression="zstd")
+
+    def _check(self, wait: bool) -> None:
+        """Raise the error of a finished append (of any, if ``wait``)."""
+        pending = self._pending
+        while pending and (wait or pending[0].done()):
+            pending.pop(0).result()
+
+    def _end_thread(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending.clear()
+
+    def finish(self, paths: dict[str, Path]) -> None:
+        """Every table's file complete, at ``paths[name]``."""
+        try:
+            self._check(wait=True)
+        except BaseException:
+            self.stop()
+            raise
+        self._end_thread()
+        for name, path in paths.items():
+            w = self._writers.pop(name, None) or self._open(name)  # no part: the schema alone
+            w.close()
+            os.replace(self.tmp[name], path)
+
+    def stop(self) -> None:
+        """No more appends (the run failed): the thread ends after the one
+        it is doing, and the files open are closed as they are."""
+        self._end_thread()
+        for w in self._writers.values():
+            with contextlib.suppress(Exception):  # the run's own error is the one to report
+                w.close()
+        self._writers.clear()
 
 
 class NoJournal:
@@ -310,6 +390,10 @@ class RunWriter:
         self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts)  # the summary reads them
         self.book_top = _TableWriter(self.parts_dir, "book_top", BOOK_TOP_SCHEMA, parts)
         self.part = parts
+        self._joiner = _Joiner(self.parts_dir, {t.name: t.schema for t in self._tables()})
+        for t in self._tables():  # a resumed run: its finished days again
+            for f in part_files(self.parts_dir, t.name, parts):
+                self._joiner.add(t.name, f)
         self._pending: list = []
         self._book_rows: list[tuple] = []
         self._layouts = _EventLayouts()
@@ -365,7 +449,9 @@ class RunWriter:
         self._pending.clear()
         self._table_book_top()
         for t in self._tables():
-            t.end_part()
+            done = t.end_part()
+            if done is not None:
+                self._joiner.add(t.name, done)
         self.part += 1
         self.journal.sync()
         return self.part
@@ -381,8 +467,7 @@ class RunWriter:
         the final tables."""
         self.end_part()
         self.journal.close()
-        for t in self._tables():
-            join_parts(part_files(self.parts_dir, t.name), t.schema, self.path(t.name))
+        self._joiner.finish({t.name: self.path(t.name) for t in self._tables()})
 
     def cleanup(self) -> None:
         """Remove the day parts (once everything else of the run is written)."""
@@ -390,6 +475,7 @@ class RunWriter:
 
     def abandon(self) -> None:
         """The run failed: close files without finishing them."""
+        self._joiner.stop()
         self.journal.abandon()
 
 
