@@ -17,9 +17,11 @@ also appended to its table's final Parquet file, a temporary file in ``.parts/``
 by a background thread (`_Joiner`: the encoding overlaps the simulation);
 when the run ends the files get their footers and are renamed into place.
 The parts stay the run's record until then: a resumed run builds the
-temporary files again from them. The run hash is sha256 over the event log (each event as its
-JSON line, in order), whatever the tables keep, so `cfx replay RUN/journal`
-can show it reproduces the run. Column types and units follow `cfx.tables`
+temporary files again from them.
+
+The run hash is sha256 over the event log (each event as its JSON line, in
+order), whatever the tables keep, so `cfx replay RUN/journal` can show it
+reproduces the run. Column types and units follow `cfx.tables`
 (docs/outputs.md).
 """
 
