@@ -319,7 +319,7 @@ class _EventLayouts:
         words = self._words
         typed: list[np.ndarray] = [np.full(n, -1, np.int32) if c in _WORDS else np.zeros(n, np.int64)
                                    for c in EVENT_COLUMNS]
-        valid = [np.zeros(n, bool) for _ in EVENT_COLUMNS]
+        valid = [None if c in _WORDS else np.zeros(n, bool) for c in EVENT_COLUMNS]  # a string column's null is code -1
         kinds = np.empty(n, np.int32)
         details = np.empty(n, object)  # each event's details Struct, at its position (None: it has none)
         has_details = np.zeros(n, bool)
