@@ -30,7 +30,24 @@ def wheel(tmp_path_factory) -> Path:
                            "-w", str(out), str(src)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     (whl,) = out.glob("cfx-*.whl")
+    wheel_stderr[str(whl)] = done.stderr
     return whl
+
+
+wheel_stderr: dict[str, str] = {}
+"""What building each wheel printed (the build's warnings)."""
+
+
+def test_the_build_uses_no_setuptools_feature_that_is_going_away(wheel):
+    # setuptools warns of metadata it will stop accepting (a `license` table, license
+    # classifiers, ...) with a deadline, after which a fresh install would fail to build
+    printed = wheel_stderr[str(wheel)]
+    assert "Deprecat" not in printed and "BuildBackendWarning" not in printed, printed
+
+
+def test_the_wheel_carries_the_license(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
 
 
 def test_the_wheel_ships_every_scenario(wheel):
