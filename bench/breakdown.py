@@ -37,9 +37,9 @@ from pathlib import Path
 # part -> module prefixes (the first that matches wins, so the catch-all is last)
 PARTS: dict[str, tuple[str, ...]] = {
     "agents' decisions": ("cfx/agents/",),
-    "sim loop: heap, latency, fan-out, tapes": ("cfx/sim/loop.py", "cfx/sim/tape.py", "cfx/sim/information.py",
-                                                "cfx/sim/windows.py", "cfx/sim/clock.py", "cfx/sim/perpetual.py",
-                                                "cfx/sim/otc_desk.py", "cfx/sim/liquidation.py",
+    "sim loop: heap, latency, fan-out, tapes": ("cfx/sim/loop.py", "cfx/sim/participant.py", "cfx/sim/tape.py",
+                                                "cfx/sim/information.py", "cfx/sim/windows.py", "cfx/sim/clock.py",
+                                                "cfx/sim/perpetual.py", "cfx/sim/otc_desk.py", "cfx/sim/liquidation.py",
                                                 "cfx/sim/shocks.py"),
     "venue pipeline": ("cfx/venue.py",),
     "journal": ("cfx/journal.py",),

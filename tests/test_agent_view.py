@@ -245,16 +245,16 @@ def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
 def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path):
     """`AgentContext.quote` and `.trades` answer their usual case (nothing
     new within the latency) without the tape's search: at times right on,
-    just before and after each change they must agree with `Tape.at` and
+    just before and after each change they must agree with `QuoteTape.at` and
     `TradeTape.between`."""
     from cfx.agents.base import Quote
-    from cfx.sim.loop import Tape
+    from cfx.sim.tape import QuoteTape
 
     sc = scn.load(SMALL)
     sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
     p = sim.participants[0]
     ctx, md = p.ctx, p.md_ns
-    quotes, trades = Tape(), TradeTape()
+    quotes, trades = QuoteTape(), TradeTape()
     sim.tapes["X"], sim.trade_tapes["X"] = quotes, trades
     for i, ts in enumerate((1_000, 1_500, 4_000)):
         quotes.record(ts, Quote(100 + i, 5, 102 + i, 7, None))

@@ -27,9 +27,9 @@ from cfx.journal import Position
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = 5  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
+VERSION = 6  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
 # 4: the event heap holds int keys (`cfx.sim.loop.SEQ_BITS`), and a market maker's quoting state its side plans;
-# 5: an agent's `Alarms` keeps its earliest deadline
+# 5: an agent's `Alarms` keeps its earliest deadline; 6: participants and their contexts live in cfx.sim.participant
 
 
 class Checkpoint(msgspec.Struct, frozen=True):

@@ -1,7 +1,8 @@
 """What the market publishes, kept so each agent can see it as it was its
 market-data latency ago: the order book by price level (L2, from the
 venue's `LevelChanged` events), the public trade tape, and the indicative
-uncross of a call or of the next batch (`IndicativeUncross`).
+uncross of a call or of the next batch (`IndicativeUncross`), and the top
+of book (`QuoteTape`).
 
 `BookTape` mirrors one series' price levels and logs each change with the
 quantity it replaced, so the book as of an earlier time is the mirror with
@@ -13,15 +14,55 @@ time. All are trimmed each evening.
 
 from __future__ import annotations
 
+import bisect
 from bisect import bisect_left, bisect_right
 from heapq import nlargest, nsmallest
 
-from cfx.agents.base import NO_INDICATIVE, Depth, Indicative, PublicTrade
+from cfx.agents.base import NO_INDICATIVE, Depth, Indicative, PublicTrade, Quote
 from cfx.types import Side
 
 BUY = Side.BUY
 LOG_KEEP = 4096  # changes kept beyond what any agent's latency needs (the log is cut in half past 2x this)
 LOG_MAX = 2 * LOG_KEEP
+NO_QUOTE = Quote(None, 0, None, 0, None)
+"""What an agent sees of a series with nothing published yet."""
+
+
+class QuoteTape:
+    """The top of book of one series over time, so that an agent can see it
+    as it was ``latency`` ago. Trimmed to its last entry each evening."""
+
+    __slots__ = ("times", "quotes")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.quotes: list[Quote] = []
+
+    def record(self, ts: int, quote: Quote) -> bool:
+        """Append if the quote changed; True if it did."""
+        if self.quotes and self.quotes[-1] == quote:
+            return False
+        if self.times and self.times[-1] == ts:
+            self.quotes[-1] = quote
+        else:
+            self.times.append(ts)
+            self.quotes.append(quote)
+        return True
+
+    def at(self, ts: int) -> Quote:
+        times = self.times
+        if times and times[-1] <= ts:  # the usual case: no change within the latency
+            return self.quotes[-1]
+        i = bisect.bisect_right(times, ts) - 1
+        return self.quotes[i] if i >= 0 else NO_QUOTE
+
+    def latest(self) -> Quote:
+        return self.quotes[-1] if self.quotes else NO_QUOTE
+
+    def trim(self) -> None:
+        if len(self.times) > 1:
+            self.times = self.times[-1:]
+            self.quotes = self.quotes[-1:]
 
 
 class BookTape:

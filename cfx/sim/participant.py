@@ -1,0 +1,272 @@
+"""One agent in a run: its account, latency and random generator
+(`Participant`), and the `Context` it acts through (`AgentContext`).
+
+Through its context an agent sees the market as it was its market-data
+latency ago (the tapes, `cfx.sim.tape`; the index, `cfx.sim.information`),
+and its orders reach the venue ``entry_ns`` plus lognormal jitter after it
+sends them (`Participant.delay`). The simulation (`cfx.sim.loop`) owns the
+clock, the heap and the venue; a context only reads it and schedules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cfx.agents.base import NO_INDICATIVE, Agent, AgentSpec, Depth, Indicative, PublicTrade, Quote, Trigger
+from cfx.products import Series
+from cfx.sim.otc_desk import OtcLink
+from cfx.sim.tape import NO_QUOTE
+from cfx.types import CancelOrder, MassCancel, ModifyOrder, OrderKind, Side, SubmitOrder, TimeInForce, Trade
+from cfx.units import micro
+from cfx.venue import Deposit
+
+if TYPE_CHECKING:
+    from cfx.sim.loop import Simulation
+
+BUY = Side.BUY  # a module constant: an enum member read off its class costs ~10x (Python 3.11)
+NO_DEPTH = Depth([], [])
+JITTER_BLOCK = 512
+PERPETUAL_DAYS = 1_000_000
+"""What `days_to_expiry` says of a perpetual: never near expiry."""
+
+
+class Participant:
+    """One agent with its account, latency and random generator."""
+
+    __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma",
+                 "ctx", "pending_md", "wake_at", "queued", "active", "_jitter", "positions", "triggers")
+
+    def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
+        self.agent = agent
+        self.account = account
+        self.spec = spec
+        self.rng = rng
+        lat = spec.latency
+        self.entry_ns = lat.entry_ns
+        self.md_ns = lat.market_data_ns
+        self.jitter_ns = lat.jitter_ns
+        self.sigma = lat.sigma
+        self.pending_md: set[str] = set()
+        self.wake_at: int | None = None
+        self.queued: set[int] = set()  # times of its wake-up items due within the day being run (`Simulation.wake`)
+        self.active = True
+        self._jitter: list[int] = []
+        self.positions: dict[str, int] = {}  # series -> net lots, from its own fills as delivered
+        self.triggers: dict[str, Trigger] | None = None  # watched series (`Context.watch`); None: every change
+
+    def context(self) -> "AgentContext":
+        """Its context, its clock set to the simulation's: what each of its
+        hooks is called with (`AgentContext.now` is a plain attribute, set here)."""
+        ctx = self.ctx
+        ctx.now = ctx.sim.now
+        return ctx
+
+    def on_fill(self, e: Trade) -> None:
+        """Its position as its own delivered fills tell it."""
+        if e.maker_account == e.taker_account:
+            return
+        buyer = e.taker_account if e.aggressor is BUY else e.maker_account
+        d = e.qty if buyer == self.account else -e.qty
+        self.positions[e.series] = self.positions.get(e.series, 0) + d
+
+    def delay(self, fixed: int) -> int:
+        """``fixed`` plus a lognormal jitter draw (drawn from the agent's own
+        generator, a block at a time)."""
+        jitter = self._jitter
+        if jitter:
+            return fixed + jitter.pop()
+        if not self.jitter_ns:
+            return fixed
+        draws = self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK)
+        self._jitter = draws.astype(np.int64).tolist()[::-1]
+        return fixed + self._jitter.pop()
+
+
+class AgentContext:
+    """The `Context` an agent acts through (see cfx/agents/base.py).
+    ``now``, the simulated time, is a plain attribute the simulation sets
+    before each of the agent's hooks (`Participant.context`): agents read it
+    about four times a message, and a property costs a Python call each."""
+
+    __slots__ = ("sim", "p", "account", "rng", "now")
+
+    def __init__(self, sim: Simulation, p: Participant) -> None:
+        self.sim = sim
+        self.p = p
+        self.account = p.account
+        self.rng = p.rng
+        self.now = sim.now
+
+    @property
+    def otc(self) -> OtcLink:
+        """The OTC market: requests for quote, quotes, forwards (`cfx.sim.otc_desk`)."""
+        return OtcLink(self.sim.otc, self.p)
+
+    def listed(self) -> list[str]:
+        return list(self.sim.series)
+
+    def front(self, basket: str | None = None) -> str:
+        for symbol, s in self.sim.series.items():
+            if basket is None or s.basket == basket:
+                return symbol
+        raise LookupError(f"no series listed for basket {basket!r}")
+
+    def quote(self, series: str) -> Quote:
+        sim = self.sim
+        tape = sim.tapes.get(series)
+        if tape is None:
+            return NO_QUOTE
+        as_of = sim.now - self.p.md_ns
+        times = tape.times
+        if times and times[-1] <= as_of:  # `Tape.at`'s usual case, inlined: agents ask for quotes 3x a message
+            return tape.quotes[-1]
+        return tape.at(as_of)
+
+    def depth(self, series: str, levels: int = 5) -> Depth:
+        """L2: the best ``levels`` price levels of each side as this agent sees them."""
+        book = self.sim.books.get(series)
+        return NO_DEPTH if book is None else book.depth(levels, self.sim.now - self.p.md_ns)
+
+    def trades(self, series: str, since_ns: int) -> list[PublicTrade]:
+        """The public tape from ``since_ns`` to what this agent has seen by now."""
+        tape = self.sim.trade_tapes.get(series)
+        if tape is None:
+            return []
+        times = tape.times
+        if not times or times[-1] < since_ns:  # `TradeTape.between`'s usual case, inlined: nothing printed since
+            return []
+        return tape.between(since_ns, self.sim.now - self.p.md_ns)
+
+    def index_ticks(self, series: str) -> int | None:
+        s = self.sim.series.get(series)
+        return None if s is None else self.index_value(s.basket)
+
+    def index_value(self, name: str) -> int | None:
+        micro = self.sim.information.seen(name, self.p.md_ns)
+        if micro is None:
+            return None
+        tick = self.sim.tick_micro
+        return max(1, (micro + tick // 2) // tick)
+
+    def expected_settlement(self, series: str) -> int | None:
+        """Month-to-date fixings plus the latest indicative this agent has
+        seen for the rest of the contract month (moves intraday)."""
+        s = self.sim.series.get(series)
+        return None if s is None else self.sim.information.expected_ticks(s, self.p.md_ns)
+
+    def value_signal(self, series: str, noise_ticks: float) -> float | None:
+        """The latent expected final settlement (ahead of publication) plus
+        N(0, noise_ticks) from this agent's generator."""
+        s = self.sim.series.get(series)
+        if s is None:
+            return None
+        info = self.sim.information
+        latent = info.latent(s.basket)
+        if latent is None:
+            return None
+        value = info.expected(s, latent)
+        return value + float(self.rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else value
+
+    def settlement(self, series: str) -> int | None:
+        return self.sim.settlements.get(series)
+
+    def is_perpetual(self, series: str) -> bool:
+        s = self.sim.series.get(series)
+        return s is not None and s.perpetual
+
+    def perpetual(self, basket: str | None = None) -> str | None:
+        """The listed perpetual of ``basket`` (default: any), or None."""
+        for symbol, s in self.sim.series.items():
+            if s.perpetual and (basket is None or s.basket == basket):
+                return symbol
+        return None
+
+    def funding_rate(self, series: str) -> int | None:
+        """The funding rate the perpetual's current interval would pay now
+        (1e-8 units: positive, longs pay); None for a dated future."""
+        return self.sim.perpetual.predicted_rate(series)
+
+    def batch_interval_ns(self) -> int:
+        """The venue's periodic batch interval in ns (``products.matching = "batch"``); 0 under continuous matching."""
+        return self.sim.batch_ns
+
+    def indicative(self, series: str) -> Indicative:
+        """The indicative uncross of the series' call or next batch as this
+        agent has seen it (published its market-data latency ago; `NO_INDICATIVE`: none)."""
+        tape = self.sim.indicatives.get(series)
+        return NO_INDICATIVE if tape is None else tape.at(self.sim.now - self.p.md_ns)
+
+    def days_to_expiry(self, series: str) -> int:
+        """Business days to the last trading day (0 on it); a perpetual: `PERPETUAL_DAYS`."""
+        s = self.sim.series[series]
+        if s.perpetual:
+            return PERPETUAL_DAYS
+        return len([1 for i in range((s.last_trading_day - self.sim.today).days + 1)
+                    if (self.sim.today + dt.timedelta(days=i)).weekday() < 5]) - 1
+
+    def contract(self, series: str) -> Series:
+        """The series' terms (contract month, settlement rule) under the
+        listing calendar, whether or not it is listed today."""
+        s = self.sim.series.get(series)
+        return s if s is not None else self.sim.calendar.series(series)
+
+    def settlement_window(self) -> tuple[int, int]:
+        return self.sim.window
+
+    def final_settlement_rule(self) -> str:
+        return self.sim.sc.products.final_settlement
+
+    def session(self) -> tuple[int, int]:
+        return self.sim.session_bounds
+
+    def position(self, series: str) -> int:
+        """Net lots: the last daily statement plus its own fills delivered since."""
+        return self.p.positions.get(series, 0)
+
+    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
+               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
+        oid = self.sim.next_order_id()
+        ts = self._arrival()
+        self.sim.arrive(ts, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif, post_only))
+        return oid
+
+    def cancel(self, order_id: int) -> None:
+        ts = self._arrival()
+        self.sim.arrive(ts, CancelOrder(ts, order_id, self.account))
+
+    def modify(self, order_id: int, price: int, qty: int) -> None:
+        ts = self._arrival()
+        self.sim.arrive(ts, ModifyOrder(ts, order_id, self.account, price, qty))
+
+    def cancel_all(self, series: str | None = None) -> None:
+        ts = self._arrival()
+        self.sim.arrive(ts, MassCancel(ts, self.account, series))
+
+    def wake_after(self, delay_ns: int) -> None:
+        """One wake-up at a time: the earliest asked for wins."""
+        p = self.p
+        sim = self.sim
+        delay_ns = int(delay_ns)
+        at = sim.now + (delay_ns if delay_ns > 1 else 1)
+        wake_at = p.wake_at
+        if wake_at is None or at < wake_at:
+            sim.wake(p, at)
+
+    def watch(self, series: str, trigger: Trigger) -> None:
+        """``on_market_data`` for ``series`` only on ``trigger``'s changes;
+        once any is set, series not watched are not heard at all."""
+        self.sim.watch(self.p, series, trigger)
+
+    def unwatch(self, series: str) -> None:
+        self.sim.watch(self.p, series, None)
+
+    def deposit(self, amount_usd: float) -> None:
+        ts = self._arrival()
+        self.sim.arrive(ts, Deposit(ts, self.account, micro(amount_usd)))
+
+    def _arrival(self) -> int:
+        """When a message sent now reaches the venue (its timestamp there)."""
+        return self.sim.now + self.p.delay(self.p.entry_ns)
