@@ -43,7 +43,7 @@ PARTS: dict[str, tuple[str, ...]] = {
                                                 "cfx/sim/shocks.py"),
     "venue pipeline": ("cfx/venue.py",),
     "journal": ("cfx/journal.py",),
-    "engine and book": ("cfx/engine.py", "cfx/book.py", "cfx/validation.py", "cfx/protections.py",
+    "engine and book": ("cfx/engine.py", "cfx/calls.py", "cfx/book.py", "cfx/validation.py", "cfx/protections.py",
                         "cfx/session.py", "cfx/auction.py", "cfx/batch.py", "cfx/core/"),
     "clearing (risk gate, positions, margin)": ("cfx/clearing/",),
     "outputs and checkpoints": ("cfx/sim/outputs.py", "cfx/tables.py", "cfx/sim/checkpoint.py",
