@@ -68,3 +68,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from report_support import make_runs
 
     return make_runs(tmp_path_factory.mktemp("report_runs"))
+
+
+@pytest.fixture
+def run_writer():
+    """``run_writer(out)``: a `RunWriter` for a test that drives a `Simulation`
+    itself and never closes its run; its files are closed after the test."""
+    from cfx.sim.outputs import RunWriter
+
+    made: list[RunWriter] = []
+
+    def make(out):
+        made.append(RunWriter(out))
+        return made[-1]
+
+    yield make
+    for writer in made:
+        writer.abandon()

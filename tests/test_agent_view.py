@@ -7,7 +7,6 @@ from pathlib import Path
 
 from cfx.sim import scenario as scn
 from cfx.sim.loop import Simulation
-from cfx.sim.outputs import RunWriter
 from cfx.sim.run import build_fixings
 from cfx.sim.tape import BookTape, IndicativeTape, TradeTape
 from cfx.agents.base import NO_INDICATIVE, Indicative
@@ -52,9 +51,9 @@ def test_trade_tape_between_is_inclusive():
     assert t.between(21, 30) == []
 
 
-def test_a_run_keeps_l2_and_positions_as_the_venue_has_them(tmp_path):
+def test_a_run_keeps_l2_and_positions_as_the_venue_has_them(tmp_path, run_writer):
     sc = scn.load(SMALL)
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     checked = []
     statements = sim._statements
 
@@ -81,14 +80,14 @@ def test_a_run_keeps_l2_and_positions_as_the_venue_has_them(tmp_path):
     assert sim.books[front].log == []
 
 
-def test_market_maker_requote_timer_keeps_its_poisson_rate_despite_catch_up_wakeups(tmp_path):
+def test_market_maker_requote_timer_keeps_its_poisson_rate_despite_catch_up_wakeups(tmp_path, run_writer):
     """The catch-up wake-ups after throttled market data must not drop the
     Poisson requote timer (`Alarms`): timer wake-ups = session time / mean."""
     from cfx.agents.market_maker import MarketMaker
     from cfx.sim.clock import minutes
 
     sc = scn.load(SMALL)
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     sim.run()
     cal = sc.calendar
     seconds = cal.days * (minutes(cal.close) - minutes(cal.pre_open)) * 60
@@ -100,7 +99,7 @@ def test_market_maker_requote_timer_keeps_its_poisson_rate_despite_catch_up_wake
     assert sim.stats["wakeups"] > sum(mm.timer_wakeups for mm in mms)  # catch-ups happened too
 
 
-def test_a_wake_up_asked_again_for_a_time_already_queued_fires_once_from_one_heap_item(tmp_path):
+def test_a_wake_up_asked_again_for_a_time_already_queued_fires_once_from_one_heap_item(tmp_path, run_writer):
     """A timer superseded by an earlier wake-up and re-armed for its own time
     (`Simulation.wake`): inside the day being run the item left in the heap
     fires and no second one is pushed; after the close every item is pushed
@@ -108,7 +107,7 @@ def test_a_wake_up_asked_again_for_a_time_already_queued_fires_once_from_one_hea
     from cfx.sim.loop import WAKE
 
     sc = scn.load(SMALL)
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     p = sim.participants[0]
     woke: list[int] = []
 
@@ -157,7 +156,7 @@ def test_indicative_tape_shows_the_indicative_as_it_was_and_an_uncross_voids_it(
     assert t.times == [30] and t.at(1_000).price is None
 
 
-def test_agents_see_the_published_indicative_uncross_after_their_market_data_latency(tmp_path):
+def test_agents_see_the_published_indicative_uncross_after_their_market_data_latency(tmp_path, run_writer):
     """A batch run: at every routing of events, each agent's
     `Context.indicative` is the last `IndicativeUncross` published at or
     before now minus its market-data latency (void after an uncross)."""
@@ -165,7 +164,7 @@ def test_agents_see_the_published_indicative_uncross_after_their_market_data_lat
     from cfx.types import AuctionUncrossed, BatchUncrossed, IndicativeUncross
 
     sc = api.load(SMALL, **{"products.matching": "batch", "products.batch-interval-ms": 1000, "calendar.days": 1})
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     log: dict[str, list[tuple[int, tuple]]] = {}
     route = sim._route
     seen = {"checked": 0, "priced": 0, "behind": 0}
@@ -219,7 +218,7 @@ class _ClockCheck:
         return hook
 
 
-def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
+def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path, run_writer):
     """`AgentContext.now` is an attribute, not a property: every hook an
     agent is called with (order flow, market data, index values, OTC
     requests and trades, a shock's withdrawal, the day's end) must find it
@@ -232,7 +231,7 @@ def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
         "shocks": [{"type": "mm-withdrawal", "day": 1, "time": "08:30", "minutes": 20}]})
     fixings = build_fixings(sc)
     add_sku_region_fixings(fixings)
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=fixings)
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=fixings)
     heard: dict[str, int] = {}
     for p in sim.participants:
         p.agent = _ClockCheck(p.agent, heard)
@@ -242,7 +241,7 @@ def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path):
         assert heard.get(hook), (hook, heard)
 
 
-def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path):
+def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path, run_writer):
     """`AgentContext.quote` and `.trades` answer their usual case (nothing
     new within the latency) without the tape's search: at times right on,
     just before and after each change they must agree with `QuoteTape.at` and
@@ -251,7 +250,7 @@ def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path):
     from cfx.sim.tape import QuoteTape
 
     sc = scn.load(SMALL)
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     p = sim.participants[0]
     ctx, md = p.ctx, p.md_ns
     quotes, trades = QuoteTape(), TradeTape()

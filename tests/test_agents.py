@@ -1131,40 +1131,39 @@ class TriggerProbe(Agent):
         self.calls.append((series, view, new))
 
 
-def _triggered_run(tmp_path, **probe):
+def _triggered_run(tmp_path, run_writer, **probe):
     from cfx.sim import scenario as scn
     from cfx.sim.loop import Simulation
-    from cfx.sim.outputs import RunWriter
     from cfx.sim.run import build_fixings
 
     sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
     sc.agents.append(TriggerProbeSpec(**probe))
-    sim = Simulation(sc, RunWriter(tmp_path / "run"), fixings=build_fixings(sc))
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     sim.run()
     return sim, next(p.agent for p in sim.participants if isinstance(p.agent, TriggerProbe))
 
 
-def test_a_trade_trigger_calls_the_agent_only_for_its_series_after_a_trade(tmp_path):
-    sim, probe = _triggered_run(tmp_path, watch="trade")
+def test_a_trade_trigger_calls_the_agent_only_for_its_series_after_a_trade(tmp_path, run_writer):
+    sim, probe = _triggered_run(tmp_path, run_writer, watch="trade")
     assert probe.calls, "a trade trigger on a traded series fires"
     assert {s for s, _, _ in probe.calls} == {probe.front}
     assert all(new > 0 for s, view, new in probe.calls)  # each call follows a trade it can see
     assert len(probe.calls) <= sim.volume[probe.front]  # at most one call per lot traded there
 
 
-def test_an_agent_without_triggers_is_not_called_and_a_subscriber_hears_every_series(tmp_path, monkeypatch):
-    sim, probe = _triggered_run(tmp_path)  # neither subscribes nor watches
+def test_an_agent_without_triggers_is_not_called_and_a_subscriber_hears_every_series(tmp_path, run_writer, monkeypatch):
+    sim, probe = _triggered_run(tmp_path, run_writer)  # neither subscribes nor watches
     assert probe.calls == []
     monkeypatch.setattr(TriggerProbe, "subscribes", True)
-    sim, probe = _triggered_run(tmp_path / "again")
+    sim, probe = _triggered_run(tmp_path / "again", run_writer)
     assert len({s for s, _, _ in probe.calls}) == len(sim.tapes) > 1  # every listed series, no filter
     assert any(new == 0 for _, _, new in probe.calls)  # quote changes without a trade call it too
 
 
-def test_market_makers_hear_only_the_series_they_quote(tmp_path):
+def test_market_makers_hear_only_the_series_they_quote(tmp_path, run_writer):
     from cfx.agents.market_maker import MarketMaker
 
-    sim, _ = _triggered_run(tmp_path)
+    sim, _ = _triggered_run(tmp_path, run_writer)
     for p in sim.participants:
         if isinstance(p.agent, MarketMaker):
             assert p.triggers is not None and set(p.triggers) == set(p.agent.quoting)
