@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cfx import core, replay, workload
+from cfx import core, orders_csv, replay, workload
 from cfx.journal import Fills
 from cfx.venue import Venue
 from cfx.types import CancelOrder, ListSeries, OrderKind, Side, SubmitOrder, TimeInForce
@@ -25,7 +25,7 @@ SERIES = "BENCH"
 
 def fresh_venue() -> Venue:
     v = Venue(risk=False)  # an order-flow replay, as `cfx replay ORDERS.csv` builds it
-    v.apply(ListSeries(SERIES, max_qty=replay.MAX_QTY))
+    v.apply(ListSeries(SERIES, max_qty=orders_csv.MAX_QTY))
     return v
 
 
@@ -73,7 +73,7 @@ def deep_book_sweep(levels: int) -> list:
 
 
 def mixed(n: int) -> list:
-    return replay.load_csv_rows(workload.generate(n, seed=7), SERIES)
+    return orders_csv.load_csv_rows(workload.generate(n, seed=7), SERIES)
 
 
 CASES = {
@@ -124,7 +124,7 @@ def test_compiled_engine_throughput(benchmark, case):
     cols = from_commands(cmds)
 
     def setup():
-        return (CompiledEngine(ListSeries(SERIES, max_qty=replay.MAX_QTY)), cols), {}
+        return (CompiledEngine(ListSeries(SERIES, max_qty=orders_csv.MAX_QTY)), cols), {}
 
     fills = benchmark.pedantic(run_compiled, setup=setup, rounds=5)
     benchmark.extra_info["engine"] = "compiled"

@@ -29,18 +29,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Iterable, Iterator
 
-from cfx import core, csvfile, inputs, writes
+from cfx import core, inputs, writes
+from cfx.orders_csv import CHUNK, MAX_QTY, csv_chunks
 from cfx.command import Output
 from cfx.errors import InputError
 from cfx.types import (
-    CancelOrder,
-    Command,
     ListSeries,
-    ModifyOrder,
-    OrderKind,
-    Side,
-    SubmitOrder,
-    TimeInForce,
     Trade,
     encoder,
 )
@@ -49,99 +43,10 @@ if TYPE_CHECKING:  # imported by the Python replay only: the compiled one needs 
     from cfx.journal import EventHash, Fills
     from cfx.venue import Venue
 
-COLUMNS = ("ts_ns", "kind", "order_id", "account", "side", "price", "qty")
-SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-KINDS = {
-    "limit": (OrderKind.LIMIT, TimeInForce.GTC),
-    "market": (OrderKind.MARKET, TimeInForce.IOC),
-    "ioc": (OrderKind.LIMIT, TimeInForce.IOC),
-    "fok": (OrderKind.LIMIT, TimeInForce.FOK),
-}
 # Commands per batch. Small on purpose: a batch's events (~2.75 per message)
 # then stay in the CPU cache, and the memory freed after one batch is what
 # the next batch's events reuse; 8192 (~2.5 MB of events) measured ~4% slower.
 BATCH = 128
-MAX_QTY = 1_000_000_000
-
-
-CHUNK = 256  # messages read and checked before they are applied (1,024: +0.4 MB of peak RSS on 20k)
-
-
-def load_csv(path: str | Path, series: str) -> list[Command]:
-    """Parse a whole order-message CSV file into commands. Any malformed row
-    raises `InputError` with its line number and field."""
-    return [c for chunk in csv_chunks(inputs.open_binary(path, "order CSV"), series, str(path)) for c in chunk]
-
-
-def load_csv_rows(rows: Iterable[str], series: str, source: str = "<rows>") -> list[Command]:
-    """Parse header-less CSV rows (as `workload.generate` returns them)."""
-    return parse_rows([",".join(COLUMNS), *rows], series, source)
-
-
-def parse_rows(lines: Iterable[str], series: str, source: str) -> list[Command]:
-    """Parse CSV text lines (header first) into commands; errors name
-    ``source``, the line number and the field."""
-    rows = csvfile.CsvRows(source, header=False, text=lines)
-    return [c for chunk in _chunks(iter(rows), series, source) for c in chunk]
-
-
-def csv_chunks(f: IO[bytes], series: str, source: str) -> Iterator[list[Command]]:
-    """The commands of an order-message CSV open as ``f``, `CHUNK` at a time
-    (``f`` is closed at the end)."""
-    rows = csvfile.CsvRows(source, header=False, f=f)
-    yield from _chunks(iter(rows), series, source)
-
-
-def _chunks(rows: Iterator[tuple[int, list[str]]], series: str, source: str) -> Iterator[list[Command]]:
-    first = next(rows, None)
-    if first is None:
-        raise InputError(f"{source}: empty file, expected header {','.join(COLUMNS)}")
-    header = [h.strip() for h in first[1]]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise csvfile.missing_columns(source, first[0], missing, header, f"expected header {','.join(COLUMNS)}")
-    ix = [header.index(c) for c in COLUMNS]
-    width = len(header)
-    cmds: list[Command] = []
-    append = cmds.append
-    for lineno, row in rows:
-        if len(row) != width:
-            raise csvfile.wrong_width(source, lineno, width, len(row))
-        ts, kind, oid, acct, side, price, qty = (row[i] for i in ix)
-        try:
-            field = "ts_ns"
-            ts = int(ts)
-            field = "order_id"
-            oid = int(oid)
-            field = "account"
-            acct = int(acct)
-            field = "price"
-            price = int(price)
-            field = "qty"
-            qty = int(qty)
-        except ValueError:
-            bad = row[ix[COLUMNS.index(field)]]
-            raise InputError(f"{source}:{lineno}: {field}: expected an integer, got {bad[:80]!r}") from None
-        if kind == "cancel":
-            append(CancelOrder(ts, oid, acct))
-        elif kind == "modify":
-            append(ModifyOrder(ts, oid, acct, price, qty))
-        else:
-            k = KINDS.get(kind)
-            if k is None:
-                raise InputError(f"{source}:{lineno}: kind: unknown {kind[:80]!r}, expected one of "
-                                 f"{', '.join([*KINDS, 'cancel', 'modify'])}")
-            s = SIDES.get(side)
-            if s is None:
-                raise InputError(f"{source}:{lineno}: side: expected buy or sell, got {side[:80]!r}")
-            append(SubmitOrder(ts, series, oid, acct, s, qty, price, k[0], k[1]))
-        if len(cmds) >= CHUNK:
-            yield cmds
-            cmds = []
-            append = cmds.append
-    if cmds:
-        yield cmds
-
 
 _NUMBER = re.compile(rb"\s*-?\d+(\.\d+)?\s*")
 
@@ -273,8 +178,12 @@ def main(args: argparse.Namespace) -> Output:
             writes.check(getattr(args, flag), f"--{flag}")
     if core.choose(getattr(args, "engine", None), fmt) == "compiled":
         from cfx.core import replay as compiled
+        from cfx.core.columns import Unsupported
 
-        return compiled.main(args)
+        try:
+            return Output(value=throughput(*compiled.main(args), "compiled"))
+        except Unsupported:  # auto: the Python engine streams any input and takes any integer
+            args.engine = "python"
     if fmt == "lobster":
         from cfx import lobster
 

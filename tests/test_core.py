@@ -194,7 +194,7 @@ def test_csv_columns_equal_the_python_loaders_commands_also_when_it_falls_back(t
     commands, block by block (a few lines a block here): the plain form in
     C; a quoted or spaced one is `NotPlain` there and read by the loader."""
     from cfx.core import columns
-    from cfx.replay import load_csv
+    from cfx.orders_csv import load_csv
 
     monkeypatch.setattr(columns, "BLOCK", 64)
     plain = tmp_path / "plain.csv"

@@ -19,7 +19,7 @@ from hypothesis import given
 
 from cfx import workload
 from cfx.engine import Engine
-from cfx.replay import load_csv
+from cfx.orders_csv import load_csv
 from cfx.types import (
     LevelChanged,
     ListSeries,

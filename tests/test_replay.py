@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cfx import replay, workload
+from cfx import orders_csv, workload
 from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
@@ -79,8 +79,8 @@ def test_event_log_replays_as_a_journal_to_the_same_fills(tmp_path, capsys):
     workload.write(str(src), workload.generate(3000, seed=5))
     journal = tmp_path / "journal.jsonl"
     with Journal(journal) as j:
-        j.write(ListSeries("REPLAY", max_qty=replay.MAX_QTY))
-        for c in replay.load_csv(src, "REPLAY"):
+        j.write(ListSeries("REPLAY", max_qty=orders_csv.MAX_QTY))
+        for c in orders_csv.load_csv(src, "REPLAY"):
             j.write(c)
     e1, e2 = tmp_path / "e1.jsonl", tmp_path / "e2.jsonl"
     code, out1, _ = run_cli(capsys, "replay", str(src), "--events", str(e1))
@@ -173,10 +173,10 @@ def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
     from cfx.types import ListSeries, Trade
     from cfx.venue import Venue
 
-    cmds = replay.load_csv_rows(workload.generate(20_000, seed=5), "GPU")
+    cmds = orders_csv.load_csv_rows(workload.generate(20_000, seed=5), "GPU")
     full, lean = Venue(risk=False), Venue(risk=False, trades_only=True)
     for v in (full, lean):
-        v.apply(ListSeries("GPU", max_qty=replay.MAX_QTY))
+        v.apply(ListSeries("GPU", max_qty=orders_csv.MAX_QTY))
     every = full.apply_batch(cmds)
     trades = lean.apply_batch(cmds)
     expected = [t for t in every if type(t) is Trade]
@@ -197,7 +197,7 @@ def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades
     from cfx.session import SessionSchedule
     from cfx.types import CancelOrder, CancelReason, ListSeries, OrderCancelled, OrderKind, SubmitOrder, TimeInForce
 
-    cmds = replay.load_csv_rows(workload.generate(5_000, seed=11), "GPU")
+    cmds = orders_csv.load_csv_rows(workload.generate(5_000, seed=11), "GPU")
     subs = [c for c in cmds[100:3_000:7] if type(c) is SubmitOrder and c.price]
     extra = [SubmitOrder(c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price, tif=TimeInForce.GTD,
                          expire_ns=c.ts + 5_000) for i, c in enumerate(subs)]  # due before later commands
@@ -210,7 +210,7 @@ def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades
     cmds = sorted(cmds + extra, key=lambda c: c.ts)
     one, batch = Engine(trades_only=trades_only), Engine(trades_only=trades_only)
     for e in (one, batch):
-        e.apply(ListSeries("GPU", max_qty=replay.MAX_QTY, band_low=band and band[0], band_high=band and band[1],
+        e.apply(ListSeries("GPU", max_qty=orders_csv.MAX_QTY, band_low=band and band[0], band_high=band and band[1],
                            band_moving=True))
         if session:
             e.configure_session("GPU", SessionSchedule(pre_open=0, opening_call=1_000_000, open=1_500_000,
@@ -233,8 +233,8 @@ def test_a_venue_batch_with_a_venue_command_gives_the_events_of_one_command_at_a
     from cfx.types import ListSeries
     from cfx.venue import OpenAccount, Venue
 
-    cmds = replay.load_csv_rows(workload.generate(2_000, seed=7), "GPU")
-    cmds = [ListSeries("GPU", max_qty=replay.MAX_QTY), *cmds[:900], OpenAccount(0, 99, 1_000), *cmds[900:]]
+    cmds = orders_csv.load_csv_rows(workload.generate(2_000, seed=7), "GPU")
+    cmds = [ListSeries("GPU", max_qty=orders_csv.MAX_QTY), *cmds[:900], OpenAccount(0, 99, 1_000), *cmds[900:]]
     batched, single = Venue(risk=False), Venue(risk=False)
     got = []
     for start in range(0, len(cmds), 128):

@@ -19,6 +19,7 @@ from typing import Iterable, Iterator
 
 from cfx.core.rows import STP_CODES
 from cfx import inputs
+from cfx.orders_csv import csv_chunks
 from cfx.types import CancelOrder, ModifyOrder, OrderKind, SetAccountStp, SubmitOrder, TimeInForce
 
 LIMIT, MARKET, IOC, FOK, CANCEL, MODIFY, SET_STP = range(7)
@@ -115,12 +116,10 @@ def from_commands(cmds: Iterable) -> Columns:
 
 def loaded_blocks(path: str | Path, series: str) -> Iterator[Columns]:
     """An order-message CSV read by the pure-Python loader
-    (`cfx.replay.csv_chunks`, so a mistake is `InputError` naming the line
+    (`cfx.orders_csv.csv_chunks`, so a mistake is `InputError` naming the line
     and field, as there), as columns a chunk at a time; `Unsupported` if a
     value does not fit the core's 64-bit columns."""
-    from cfx import replay
-
-    for cmds in replay.csv_chunks(inputs.open_binary(path, "csv input"), series, str(path)):
+    for cmds in csv_chunks(inputs.open_binary(path, "csv input"), series, str(path)):
         yield from_commands(cmds)
 
 

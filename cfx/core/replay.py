@@ -16,22 +16,33 @@ import json
 import os
 import time
 from contextlib import ExitStack
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from cfx.core.columns import Columns, NotPlain, Unsupported, loaded_blocks, plain_blocks
 from cfx.core.engine import CompiledEngine
 from cfx.core.rows import SIDES, TRADE, to_events
 from cfx import sha, writes
-from cfx.command import Output
 from cfx.errors import InputError
+from cfx.orders_csv import MAX_QTY
 from cfx.types import ListSeries, encoder
 
 BATCH = 2048  # commands per apply: their rows (~0.5 MB) stay in the CPU cache, and its fills text is small
 
 
-def main(args: argparse.Namespace) -> dict | Output:
-    from cfx import replay  # the sibling Python replay: its limits, its loader, and the fallback
+class Replayed(NamedTuple):
+    """What a compiled replay measured (`cfx.replay.throughput` reports it)."""
 
+    messages: int
+    seconds: float  # in the core's apply only
+    fills: int
+    volume: int
+    fills_sha256: str
+
+
+def main(args: argparse.Namespace) -> Replayed:
+    """Replay ``args.input`` on the compiled core. `Unsupported` for an
+    input it cannot take, unless ``compiled`` was asked for (then an
+    `InputError`): `cfx.replay.main` then replays it on the Python engine."""
     try:
         if args.input == "-":
             raise Unsupported("it reads a file, not stdin")
@@ -43,17 +54,13 @@ def main(args: argparse.Namespace) -> dict | Output:
         if (args.engine or os.environ.get("CFX_ENGINE")) == "compiled":
             raise InputError(f"{args.input}: the compiled engine cannot replay this input ({e}); "
                              "use the python engine") from None
-        args.engine = "python"  # auto: the Python engine streams any input and takes any integer
-        return replay.main(args)
+        raise
 
 
-def run(args: argparse.Namespace, chunks: Iterable[Columns]) -> dict:
-    """Replay the column chunks on a fresh compiled engine: the throughput
-    and fills (`cfx.replay.throughput`); the outputs are written only if
-    every chunk is read."""
-    from cfx import replay
-
-    engine = CompiledEngine(ListSeries(args.series, max_qty=replay.MAX_QTY))
+def run(args: argparse.Namespace, chunks: Iterable[Columns]) -> Replayed:
+    """Replay the column chunks on a fresh compiled engine; the outputs are
+    written only if every chunk is read."""
+    engine = CompiledEngine(ListSeries(args.series, max_qty=MAX_QTY))
     book = engine.book
     digest = sha.sha256()  # without OpenSSL: libcrypto would be a sixth of this replay's memory
     seconds = 0.0
@@ -78,10 +85,9 @@ def run(args: argparse.Namespace, chunks: Iterable[Columns]) -> dict:
                     write_outputs(engine, log, fills)
                 book.clear()
             messages += n
-    result = replay.throughput(messages, seconds, book.fills, book.volume, digest.hexdigest(), "compiled")
     if args.book:
         writes.write_atomic(args.book, json.dumps(engine.snapshot()), "--book")
-    return result
+    return Replayed(messages, seconds, book.fills, book.volume, digest.hexdigest())
 
 
 def write_outputs(engine: CompiledEngine, log, fills) -> None:

@@ -30,7 +30,8 @@ from cfx.sim.clock import NS, minutes
 from cfx.sim.scenario import fixing_minute
 
 if TYPE_CHECKING:
-    from cfx.sim.loop import Participant, Simulation
+    from cfx.sim.loop import Simulation
+    from cfx.sim.participant import Participant
 
 
 class IndexPublisher:

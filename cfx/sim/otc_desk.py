@@ -47,7 +47,8 @@ from cfx.products import format_symbol, next_business_day
 from cfx.types import Side
 
 if TYPE_CHECKING:
-    from cfx.sim.loop import Participant, Simulation
+    from cfx.sim.loop import Simulation
+    from cfx.sim.participant import Participant
     from cfx.types import Trade
 
 

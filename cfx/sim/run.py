@@ -429,8 +429,7 @@ class _Bar:
 def main(args: Any) -> dict:
     """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name), or
     `cfx run --resume RUN_DIR`."""
-    from cfx import api
-    from cfx.sim import overrides
+    from cfx.sim import overrides, scenario_files
 
     progress = not args.quiet
     sc = None
@@ -445,9 +444,9 @@ def main(args: Any) -> dict:
             raise InputError("a scenario file is needed (or --resume RUN_DIR)")
         for module in getattr(args, "plugin", None) or []:
             scn.import_plugin(module)
-        path = api.resolve(args.scenario)
+        path = scenario_files.resolve(args.scenario)
         changes = dict(overrides.parse_assignment(a) for a in getattr(args, "set", None) or [])
-        sc = api.load(path, changes)
+        sc = scenario_files.load(path, changes)
         if args.seed is not None:
             sc = scn.with_seed(sc, args.seed)
         out = Path(args.out) if args.out else Path("runs") / path.stem
