@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cfx.command import Output, emit
@@ -81,6 +82,46 @@ def _cmd_scenarios(args: argparse.Namespace) -> Any:
     return Output(value=rows, lines=True)
 
 
+def _cmd_run(args: argparse.Namespace) -> Any:
+    """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name), or
+    `cfx run --resume RUN_DIR`."""
+    from cfx.sim import overrides, scenario_files
+    from cfx.sim import scenario as scn
+    from cfx.sim.run import resume_run, run_scenario
+
+    progress = not args.quiet
+    sc = None
+    if getattr(args, "resume", None):
+        if args.scenario or args.out or args.seed is not None or args.overwrite or args.set or args.plugin:
+            raise InputError("--resume RUN_DIR takes no scenario, --out, --seed, --set, --plugin or --overwrite: "
+                             "the run directory has them")
+        out = Path(args.resume)
+        summary = resume_run(out, progress=progress, log=True)
+    else:
+        if not args.scenario:
+            raise InputError("a scenario file is needed (or --resume RUN_DIR)")
+        for module in getattr(args, "plugin", None) or []:
+            scn.import_plugin(module)
+        path = scenario_files.resolve(args.scenario)
+        changes = dict(overrides.parse_assignment(a) for a in getattr(args, "set", None) or [])
+        sc = scenario_files.load(path, changes)
+        if args.seed is not None:
+            sc = scn.with_seed(sc, args.seed)
+        out = Path(args.out) if args.out else Path("runs") / path.stem
+        summary = run_scenario(sc, out, progress=progress, overwrite=args.overwrite, log=True)
+    if not getattr(args, "no_report", False):
+        from cfx.report import write_report
+
+        if not (out / "trades.parquet").is_file():
+            print('report: none (the run kept no trades: [output] events = "none")', file=sys.stderr)
+        elif sc.output.writes_report() if sc is not None else (out / "events.parquet").is_file():
+            print(f"report: {write_report(out)}", file=sys.stderr)
+        else:
+            print(f"report: none (a compact run; [output] report = true or `cfx report {out}` writes one)",
+                  file=sys.stderr)
+    return summary
+
+
 def _cmd_schema(args: argparse.Namespace) -> Any:
     import msgspec
 
@@ -135,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="continue a killed run from its last day checkpoint; ends as the uninterrupted run would")
     rn.add_argument("--quiet", action="store_true", help="no progress bar")
     rn.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html at the end")
-    rn.set_defaults(func=lazy("cfx.sim.run"))
+    rn.set_defaults(func=_cmd_run)
 
     # New subcommands go here, each as `sub.add_parser(...)` + `set_defaults(func=lazy("cfx.module"))`,
     # the module's `main(args)` returning its result (see cfx/command.py).

@@ -218,8 +218,9 @@ class Engine(CallsAndHalts):
             return None
         pending = o.kind is STOP_MARKET or o.kind is STOP_LIMIT
         state = "stop_pending" if pending else "auction" if o.kind is MARKET else "resting"
-        return OrderStatus(o.order_id, o.account, o.series, o.side, o.kind, o.price, o.qty + o.hidden,
-                           0 if pending else o.qty, o.filled, state)
+        return OrderStatus(order_id=o.order_id, account=o.account, series=o.series, side=o.side, kind=o.kind,
+                           price=o.price, open_qty=o.qty + o.hidden, visible_qty=0 if pending else o.qty,
+                           filled_qty=o.filled, state=state)
 
     def session_state(self, series: str) -> SessionState:
         """The series' trading state (CONTINUOUS if it has no session)."""

@@ -88,7 +88,7 @@ class CancelReason(StrEnum):
     RISK = "risk"  # cancelled by the clearing house (default management)
 
 
-class _Msg(msgspec.Struct, tag_field="type", gc=False, forbid_unknown_fields=True):
+class Msg(msgspec.Struct, tag_field="type", gc=False, forbid_unknown_fields=True):
     """Shared options of every command and event. Fields are positional as
     well as keyword: the engine builds events positionally, which is about
     twice as fast in its hot loop."""
@@ -97,7 +97,7 @@ class _Msg(msgspec.Struct, tag_field="type", gc=False, forbid_unknown_fields=Tru
 # --------------------------------------------------------------------------- commands
 
 
-class SubmitOrder(_Msg):
+class SubmitOrder(Msg):
     """A new order. ``price`` is the limit price (0 for market and
     stop-market); ``stop_price`` the trigger of stop orders; ``display_qty``
     > 0 makes an iceberg that shows that much at a time; ``stp`` None takes
@@ -119,13 +119,13 @@ class SubmitOrder(_Msg):
     stp: StpMode | None = None
 
 
-class CancelOrder(_Msg):
+class CancelOrder(Msg):
     ts: int
     order_id: int
     account: int
 
 
-class ModifyOrder(_Msg):
+class ModifyOrder(Msg):
     """Cancel-replace. ``qty`` is the new open quantity. A decrease at the
     same price keeps time priority; anything else loses it."""
 
@@ -136,7 +136,7 @@ class ModifyOrder(_Msg):
     qty: int
 
 
-class MassCancel(_Msg):
+class MassCancel(Msg):
     """Cancel every live order of ``account`` and/or in ``series`` (None = any)."""
 
     ts: int
@@ -144,21 +144,21 @@ class MassCancel(_Msg):
     series: str | None = None
 
 
-class EndOfDay(_Msg):
+class EndOfDay(Msg):
     """Session end: DAY orders expire (in ``series``, or everywhere if None)."""
 
     ts: int
     series: str | None = None
 
 
-class AdvanceTime(_Msg):
+class AdvanceTime(Msg):
     """Tell the engine the time; GTD orders whose expiry has come expire.
     Every other command does this too, implicitly, with its own ``ts``."""
 
     ts: int
 
 
-class ListSeries(_Msg):
+class ListSeries(Msg):
     """Open (or re-rule) a series' book. ``band_low``/``band_high`` (ticks,
     inclusive) reject limit prices outside them and stop market orders at
     the edge; None means no band. With ``band_moving`` the band keeps its
@@ -188,7 +188,7 @@ class ListSeries(_Msg):
     band_max_expansions: int = 2
 
 
-class SetAccountStp(_Msg):
+class SetAccountStp(Msg):
     """An account's default self-trade prevention mode."""
 
     account: int
@@ -205,7 +205,7 @@ Command = (
 # ``cmd`` the sequence number of the command that caused it.
 
 
-class OrderAccepted(_Msg):
+class OrderAccepted(Msg):
     seq: int
     cmd: int
     ts: int
@@ -221,7 +221,7 @@ class OrderAccepted(_Msg):
     stop_price: int = 0
 
 
-class OrderRejected(_Msg):
+class OrderRejected(Msg):
     seq: int
     cmd: int
     ts: int
@@ -231,7 +231,7 @@ class OrderRejected(_Msg):
     series: str | None = None
 
 
-class Trade(_Msg):
+class Trade(Msg):
     """A fill, at the resting (maker) order's price."""
 
     seq: int
@@ -247,7 +247,7 @@ class Trade(_Msg):
     aggressor: Side
 
 
-class OrderCancelled(_Msg):
+class OrderCancelled(Msg):
     """``qty`` is the open quantity that was cancelled."""
 
     seq: int
@@ -260,7 +260,7 @@ class OrderCancelled(_Msg):
     reason: CancelReason
 
 
-class OrderModified(_Msg):
+class OrderModified(Msg):
     seq: int
     cmd: int
     ts: int
@@ -272,7 +272,7 @@ class OrderModified(_Msg):
     kept_priority: bool
 
 
-class OrderTriggered(_Msg):
+class OrderTriggered(Msg):
     """A stop order's trigger was reached; it now enters as a market or
     limit order, in trigger order."""
 
@@ -285,7 +285,7 @@ class OrderTriggered(_Msg):
     stop_price: int
 
 
-class OrderRefilled(_Msg):
+class OrderRefilled(Msg):
     """An iceberg showed a new slice of ``qty``; it went to the back of its
     price level's queue."""
 
@@ -297,7 +297,7 @@ class OrderRefilled(_Msg):
     qty: int
 
 
-class OrderRested(_Msg):
+class OrderRested(Msg):
     """The open part of an order was placed on the book (after matching, or
     after a modify that lost priority): visible ``qty`` at ``price``, at the
     back of the queue; ``open_qty`` includes an iceberg's reserve."""
@@ -313,7 +313,7 @@ class OrderRested(_Msg):
     open_qty: int
 
 
-class LevelChanged(_Msg):
+class LevelChanged(Msg):
     """Market data: the visible quantity at a price level is now ``qty``
     (0 = the level is gone). One per level touched by a command."""
 
@@ -360,7 +360,7 @@ class SettlementTier(StrEnum):
     MARK = "mark"  # a perpetual: its mark price at the close (cfx/sim/perpetual.py)
 
 
-class SettlementPrice(_Msg):
+class SettlementPrice(Msg):
     ts: int
     date: _dt.date
     series: str
@@ -368,7 +368,7 @@ class SettlementPrice(_Msg):
     tier: SettlementTier
 
 
-class VariationMarginPaid(_Msg):
+class VariationMarginPaid(Msg):
     """``amount`` > 0 was paid to the account, < 0 collected from it."""
 
     ts: int
@@ -377,7 +377,7 @@ class VariationMarginPaid(_Msg):
     amount: int
 
 
-class FundingPaid(_Msg):
+class FundingPaid(Msg):
     """A perpetual's funding payment to one account at one interval:
     ``amount`` > 0 received, < 0 paid (micro-$), at ``rate`` (1e-8 units,
     cfx/clearing/funding.py) on ``position`` lots marked at ``mark`` ticks.
@@ -392,7 +392,7 @@ class FundingPaid(_Msg):
     amount: int
 
 
-class MarkPriceUpdated(_Msg):
+class MarkPriceUpdated(Msg):
     """A perpetual's mark price (ticks): ``index`` (the published index in
     ticks) plus the smoothed basis, clamped (cfx/clearing/funding.py);
     ``premium`` the premium index sample taken with it (1e-8 units). Margin
@@ -405,19 +405,19 @@ class MarkPriceUpdated(_Msg):
     premium: int
 
 
-class CollateralDeposited(_Msg):
+class CollateralDeposited(Msg):
     ts: int
     account: int
     amount: int
 
 
-class GuaranteeFundContributed(_Msg):
+class GuaranteeFundContributed(Msg):
     ts: int
     account: int
     amount: int
 
 
-class MarginCallIssued(_Msg):
+class MarginCallIssued(Msg):
     """Equity fell below maintenance: ``amount`` restores it to initial
     margin, due by the settlement run of ``deadline``."""
 
@@ -431,14 +431,14 @@ class MarginCallIssued(_Msg):
     deadline: _dt.date
 
 
-class MarginCallMet(_Msg):
+class MarginCallMet(Msg):
     ts: int
     date: _dt.date
     account: int
     amount: int
 
 
-class AccountDefaulted(_Msg):
+class AccountDefaulted(Msg):
     """An unmet margin call, or (a perpetual holder) equity on the mark
     below maintenance margin intraday (``call_amount`` then the shortfall
     to initial margin): the account's orders are cancelled and its
@@ -451,7 +451,7 @@ class AccountDefaulted(_Msg):
     collateral: int
 
 
-class DefaultLossCovered(_Msg):
+class DefaultLossCovered(Msg):
     """A defaulter's losses of one settlement run, through the waterfall:
     its collateral, its own guarantee-fund contribution, the insurance fund
     (``from_insurance``, before any loss is mutualised), the other members'
@@ -471,7 +471,7 @@ class DefaultLossCovered(_Msg):
     from_insurance: int = 0
 
 
-class SeriesDelisted(_Msg):
+class SeriesDelisted(Msg):
     ts: int
     date: _dt.date
     series: str
@@ -508,7 +508,7 @@ class SessionTrigger(StrEnum):
     REOPEN = "reopen"  # uncross of the reopening auction
 
 
-class SessionStateChanged(_Msg):
+class SessionStateChanged(Msg):
     seq: int
     cmd: int
     ts: int
@@ -518,7 +518,7 @@ class SessionStateChanged(_Msg):
     reason: SessionTrigger
 
 
-class SeriesHalted(_Msg):
+class SeriesHalted(Msg):
     """Why a series halted: a trade at ``price`` would have moved more than
     the breaker allows from ``reference`` (both None for the kill switch).
     ``until`` is when the reopening auction starts; None until lifted."""
@@ -532,7 +532,7 @@ class SeriesHalted(_Msg):
     reference: int | None = None
 
 
-class IndicativeUncross(_Msg):
+class IndicativeUncross(Msg):
     """Market data during a call: the price and volume an uncross would have
     now, and the unmatched surplus (``imbalance`` lots on ``imbalance_side``).
     ``price`` None (volume 0) says the book has stopped crossing: no uncross."""
@@ -547,7 +547,7 @@ class IndicativeUncross(_Msg):
     imbalance_side: Side | None = None
 
 
-class AuctionUncrossed(_Msg):
+class AuctionUncrossed(Msg):
     """A call auction (the open, a reopening after a halt) executed
     ``volume`` lots at ``price`` (its Trades follow)."""
 
@@ -561,7 +561,7 @@ class AuctionUncrossed(_Msg):
     imbalance_side: Side | None = None
 
 
-class BatchUncrossed(_Msg):
+class BatchUncrossed(Msg):
     """A periodic batch auction (cfx/batch.py) executed ``volume`` lots at
     ``price`` at its boundary (its Trades follow): the same uncross as a
     call's, told apart because in a batch series it is how every trade of
@@ -577,7 +577,7 @@ class BatchUncrossed(_Msg):
     imbalance_side: Side | None = None
 
 
-class PriceBandChanged(_Msg):
+class PriceBandChanged(Msg):
     """A series' price band moved: ``expanded`` after a limit hit (the halt
     that cools it off follows), else re-listed (a new settlement, or a
     reference that follows the index while the book is stale)."""

@@ -44,7 +44,7 @@ from cfx.types import (
     SetAccountStp,
     Side,
     SubmitOrder,
-    _Msg,
+    Msg,
 )
 
 
@@ -54,13 +54,13 @@ error naming the record and field; cross-field checks are in
 ``__post_init__`` (msgspec makes them validation errors too)."""
 
 
-class ConfigureClearing(_Msg):
+class ConfigureClearing(Msg):
     """The clearing house's settings; the first line of a run's journal."""
 
     config: ClearingConfig
 
 
-class ListContract(_Msg):
+class ListContract(Msg):
     """List a futures series: a book in the engine (with its price band and
     largest order) and a series in clearing (``reference_price`` stands for
     the previous settlement until the first one). The band fields are
@@ -86,19 +86,19 @@ class ListContract(_Msg):
             raise ValueError(f"band_low ({self.band_low}) is above band_high ({self.band_high})")
 
 
-class OpenAccount(_Msg):
+class OpenAccount(Msg):
     ts: int
     account: int
     deposit: NonNegative  # micro-dollars
 
 
-class Deposit(_Msg):
+class Deposit(Msg):
     ts: int
     account: int
     amount: NonNegative  # micro-dollars
 
 
-class SettleDay(_Msg):
+class SettleDay(Msg):
     """The daily settlement run after the close: ``fixings`` are the day's
     index values (micro-$/GPU-hour) by index name; trades in
     [``window_start``, ``window_end``) set the VWAP tier; ``finals`` are the
@@ -115,7 +115,7 @@ class SettleDay(_Msg):
     expected: dict[str, int] = {}
 
 
-class RecordFixings(_Msg):
+class RecordFixings(Msg):
     """Index values of a past day (history before the first settlement run:
     the volatility lookback of initial margin)."""
 
@@ -124,7 +124,7 @@ class RecordFixings(_Msg):
     fixings: dict[str, int]
 
 
-class ConfigureSession(_Msg):
+class ConfigureSession(Msg):
     """A listed series' trading day (times as ns since midnight UTC:
     pre-open, open, settlement window start, close) and its velocity
     circuit breaker (``breaker_ticks`` 0 = none): a trade more than that
@@ -148,7 +148,7 @@ class ConfigureSession(_Msg):
             raise ValueError("expected pre_open <= open <= settlement_start <= close")
 
 
-class PayFunding(_Msg):
+class PayFunding(Msg):
     """A perpetual's funding interval: positions in ``series`` pay or
     receive ``rate`` (1e-8 units) at ``mark`` ticks through clearing
     (`ClearingHouse.pay_funding`); journaled like every command."""
@@ -159,7 +159,7 @@ class PayFunding(_Msg):
     rate: int
 
 
-class UpdateMark(_Msg):
+class UpdateMark(Msg):
     """A perpetual's new mark price (ticks) with the index (ticks) and the
     premium sample (1e-8 units) it came from (cfx/sim/perpetual.py):
     clearing records it and liquidates on it (`ClearingHouse.update_mark`);
@@ -173,14 +173,14 @@ class UpdateMark(_Msg):
     premium: int
 
 
-class KillSwitch(_Msg):
+class KillSwitch(Msg):
     """Halt every series until ``until`` (None: until `LiftHalts`)."""
 
     ts: int
     until: int | None = None
 
 
-class LiftHalts(_Msg):
+class LiftHalts(Msg):
     ts: int
 
 
@@ -313,9 +313,11 @@ class Venue:
         self._clearing_handlers = self.clearing.handlers()
 
     def _list_contract(self, c: ListContract) -> None:
-        self.engine.list_series(ListSeries(c.spec.symbol, c.ts, c.max_qty, c.band_low, c.band_high, c.band_moving,
-                                           c.reference_price, c.auction_tie_break, c.band_expand_pct, c.band_hits,
-                                           c.band_halt_ns, c.band_max_expansions))
+        self.engine.list_series(ListSeries(
+            symbol=c.spec.symbol, ts=c.ts, max_qty=c.max_qty, band_low=c.band_low, band_high=c.band_high,
+            band_moving=c.band_moving, reference=c.reference_price, auction_tie_break=c.auction_tie_break,
+            band_expand_pct=c.band_expand_pct, band_hits=c.band_hits, band_halt_ns=c.band_halt_ns,
+            band_max_expansions=c.band_max_expansions))
         self.clearing.list_series(c.spec, c.reference_price)
         self._clearing_on = True
 

@@ -633,8 +633,10 @@ class ClearingHouse:
                     self._cover_loss(acc, ts, date, acc.loss_basis, defaulters)
             realized, unrealized = pnl[acc.id]
             self.statements.append(AccountStatement(
-                date, acc.id, acc.collateral, im, mm, acc.vm_today, acc.fees_today, acc.fees_paid,
-                realized, unrealized, acc.call.amount if acc.call is not None else 0, acc.defaulted))
+                date=date, account=acc.id, collateral=acc.collateral, initial_margin=im, maintenance_margin=mm,
+                variation_margin=acc.vm_today, fees=acc.fees_today, fees_total=acc.fees_paid,
+                realized_pnl=realized, unrealized_pnl=unrealized,
+                call_amount=acc.call.amount if acc.call is not None else 0, defaulted=acc.defaulted))
             acc.fees_today = 0
             acc.vm_today = 0
         self._day_trades.clear()
@@ -723,8 +725,9 @@ class ClearingHouse:
         house = min(deficit - own - insurance - others, self.house_capital)
         self.house_capital -= house
         acc.collateral += own + insurance + others + house
-        ev = DefaultLossCovered(ts, date, acc.id, loss, from_collateral, own, others, house,
-                                deficit - own - insurance - others - house, insurance)
+        ev = DefaultLossCovered(ts=ts, date=date, account=acc.id, loss=loss, from_collateral=from_collateral,
+                                from_own_contribution=own, from_fund=others, from_house=house,
+                                uncovered=deficit - own - insurance - others - house, from_insurance=insurance)
         self.events.append(ev)
         self.defaults.append(ev)
 

@@ -668,9 +668,12 @@ class Simulation:
     def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
         cal, rules = self.sc.calendar, self.sc.rules
         ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
-        return ConfigureSession(ts, symbol, minutes(cal.pre_open) * MINUTE_NS, minutes(cal.open) * MINUTE_NS,
-                                minutes(cal.settlement_start) * MINUTE_NS, minutes(cal.close) * MINUTE_NS,
-                                ticks, rules.breaker_window_s * NS, rules.breaker_halt_s * NS, self.batch_ns)
+        return ConfigureSession(ts=ts, series=symbol, pre_open=minutes(cal.pre_open) * MINUTE_NS,
+                                open=minutes(cal.open) * MINUTE_NS,
+                                settlement_start=minutes(cal.settlement_start) * MINUTE_NS,
+                                close=minutes(cal.close) * MINUTE_NS, breaker_ticks=ticks,
+                                breaker_window_ns=rules.breaker_window_s * NS,
+                                breaker_halt_ns=rules.breaker_halt_s * NS, batch_interval_ns=self.batch_ns)
 
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""
