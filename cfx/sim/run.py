@@ -1,6 +1,6 @@
-"""`cfx run`: a scenario in, a run directory out.
+"""A scenario in, a run directory out (what `cfx run`, `cfx.run` and sweeps do).
 
-`run_scenario` is the one entry point (the CLI and sweeps call it): it
+`run_scenario` is the one entry point (the CLI, the API and sweeps call it): it
 builds the index fixings for the scenario's calendar, runs the simulation
 with a progress bar, writes the clearing tables and ``summary.json``, and
 returns the summary. Wall-clock figures go to ``timing.json`` so that
