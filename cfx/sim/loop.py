@@ -45,10 +45,9 @@ from cfx.products import (
     first_business_days,
     month_days,
 )
-from cfx.protections import band_limits
-from cfx.sim import shocks
+from cfx.sim import listing, shocks
 from cfx.index.intraday import IntradayIndex
-from cfx.sim.clock import MINUTE_NS, NS, epoch_ns, minutes
+from cfx.sim.clock import NS, epoch_ns, minutes
 from cfx.sim.information import IndexPublisher
 from cfx.sim.liquidation import Liquidator
 from cfx.sim.otc_desk import OtcDesk
@@ -63,7 +62,6 @@ from cfx.types import (
     EndOfDay,
     IndicativeUncross,
     LevelChanged,
-    ListSeries,
     MarginCallIssued,
     OrderAccepted,
     OrderCancelled,
@@ -80,11 +78,9 @@ from cfx.types import (
     Side,
     Trade,
 )
-from cfx.units import MS, micro
+from cfx.units import micro
 from cfx.venue import (
     ConfigureClearing,
-    ConfigureSession,
-    ListContract,
     OpenAccount,
     RecordFixings,
     SettleDay,
@@ -120,7 +116,7 @@ class Simulation:
         self._wake_window = (0, 0)  # [pre-open, close) of the day being run: the items only `_run_until` pops
         self._order_id = 0
         products = scenario.products
-        self.batch_ns = products.batch_interval_ms * MS if products.matching == "batch" else 0
+        self.batch_ns = listing.batch_interval_ns(products)
         self._batch_wake = -1  # the latest batch boundary a wake-up is scheduled for
         self.tick_micro = micro(products.tick_usd)
         self.calendar = ListingCalendar(start=scenario.calendar.start, baskets=list(products.baskets),
@@ -606,7 +602,7 @@ class Simulation:
             self.published.update(values)
 
     def _list_and_band(self, day: dt.date, ts: int) -> None:
-        rules = self.sc.rules
+        """List the series the calendar lists from ``day``; re-centre the others' bands on their settlement."""
         for s in self.calendar.listed(day):
             reference = self.settlements.get(s.symbol)
             if s.symbol not in self.series:
@@ -616,21 +612,11 @@ class Simulation:
                 self.books[s.symbol] = BookTape()
                 self.trade_tapes[s.symbol] = TradeTape()
                 self.indicatives[s.symbol] = IndicativeTape()
-                low, high = self._band(reference)
-                self.send(ListContract(ts, s, reference, rules.max_order_qty, low, high, rules.band_moving,
-                                        self.sc.products.auction_tie_break, *self._band_dynamics()))
-                self.send(self._session_for(s.symbol, reference, ts))
+                self.send(listing.list_contract(self.sc, s, reference, ts))
+                self.send(listing.session(self.sc, s.symbol, reference, ts))
                 self._publish(s.symbol)
             elif reference is not None:  # the new settlement: the band's centre and the opening call's reference
-                self._relist(s.symbol, reference, reference, ts)
-
-    def _relist(self, symbol: str, centre: int, settlement: int, ts: int) -> None:
-        """Re-list a series' rules: its band around ``centre``, the opening
-        call's reference ``settlement``."""
-        rules = self.sc.rules
-        low, high = self._band(centre)
-        self.send(ListSeries(symbol, ts, rules.max_order_qty, low, high, rules.band_moving, settlement,
-                              self.sc.products.auction_tie_break, *self._band_dynamics()))
+                self.send(listing.relist(self.sc, s.symbol, reference, reference, ts))
 
     def _review_bands(self, close_ts: int) -> None:
         """A band follows the index while its book is stale: a series that
@@ -649,9 +635,9 @@ class Simulation:
             if settled is None or band is None or moved is None:
                 continue
             centre = max(1, settled + moved)
-            if self._band(centre) != band:
+            if listing.band(self.sc.rules, centre) != band:
                 self.band_moves += 1
-                self._relist(symbol, centre, settled, self.now)
+                self.send(listing.relist(self.sc, symbol, centre, settled, self.now))
         if self.now + stale_ns < close_ts:
             self.at(self.now + stale_ns, lambda: self._review_bands(close_ts))
 
@@ -660,28 +646,9 @@ class Simulation:
         now, then = self.expected_final(symbol), self._expected_at_settle.get(symbol)
         return None if now is None or then is None else now - then
 
-    def _band_dynamics(self) -> tuple[int, int, int, int]:
-        """The dynamic price limits' settings, as `ListSeries` takes them."""
-        rules = self.sc.rules
-        return (round(rules.band_expand_pct), rules.band_hits, rules.band_halt_s * NS, rules.band_max_expansions)
-
-    def _session_for(self, symbol: str, reference: int, ts: int) -> ConfigureSession:
-        cal, rules = self.sc.calendar, self.sc.rules
-        ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
-        return ConfigureSession(ts=ts, series=symbol, pre_open=minutes(cal.pre_open) * MINUTE_NS,
-                                open=minutes(cal.open) * MINUTE_NS,
-                                settlement_start=minutes(cal.settlement_start) * MINUTE_NS,
-                                close=minutes(cal.close) * MINUTE_NS, breaker_ticks=ticks,
-                                breaker_window_ns=rules.breaker_window_s * NS,
-                                breaker_halt_ns=rules.breaker_halt_s * NS, batch_interval_ns=self.batch_ns)
-
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""
         self._push(ts, CALL, partial(self.send, AdvanceTime(ts)))  # a partial, not a lambda: it pickles
-
-    def _band(self, reference: int) -> tuple[int | None, int | None]:
-        pct = self.sc.rules.band_pct
-        return band_limits(reference, pct) if pct else (None, None)
 
     def _index_ticks(self, basket: str) -> int:
         micro = self.published.get(basket)
