@@ -1,6 +1,7 @@
 """Clearing: accounts, positions, margin, daily and final settlement, defaults.
 
-- `house`: the `ClearingHouse` and its `ClearingConfig`.
+- `house`: the `ClearingHouse`.
+- `config`: its `ClearingConfig` (the scenario's `[clearing]` table).
 - `settlement`: the tiered daily settlement price and rounding rules.
 - `margin`: scanning range, spread credit, maintenance.
 - `accounts`: `Account`, `Position` (FIFO P&L).
@@ -12,7 +13,8 @@
 from typing import Any
 
 from cfx.clearing.accounts import Account, Position
-from cfx.clearing.house import ClearingConfig, ClearingHouse
+from cfx.clearing.config import ClearingConfig
+from cfx.clearing.house import ClearingHouse
 from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
 from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
 from cfx.clearing.waterfall import GuaranteeFund

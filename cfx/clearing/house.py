@@ -31,9 +31,9 @@ import datetime as dt
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
-import msgspec
 
 from cfx.clearing.accounts import Account
+from cfx.clearing.config import ClearingConfig
 from cfx.clearing.funding import funding_payments
 from cfx.clearing.margin import initial_margin, maintenance_margin, scan_range, sigma_ppm
 from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
@@ -65,53 +65,6 @@ from cfx.types import (
 BUY = Side.BUY
 CREDIT_LIMIT = RejectReason.CREDIT_LIMIT
 UNKNOWN_SERIES = RejectReason.UNKNOWN_SERIES
-
-
-class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
-    """Clearing settings; money in micro-$. Defaults, and why:
-
-    fees: $1.00 taker, $0.25 maker rebate per contract (a contract is about
-    $1,800 of compute). Scanning range: 3.00 sigma of daily index returns
-    over 20 days, scaled to a 2-day margin period, at least 3% of contract
-    value. Calendar spreads get 75% of both legs' ranges back. Maintenance
-    is 10/11 of initial (CME sets initial at 110% of maintenance). A margin
-    call is due by the next day's settlement run. Settlement mids count when
-    the spread is at most 5 ticks. ``house_capital``: the clearing house's
-    own money, the last layer of the waterfall (0 by default).
-    ``insurance_fund``: the insurance fund's opening balance (the
-    perpetual venues' layer before losses are mutualised: after the
-    defaulter's own contribution, before the other members'; 0 by
-    default). Liquidation orders carry ids from ``liquidation_order_id_base`` up."""
-
-    maker_fee: int = -250_000
-    taker_fee: int = 1_000_000
-    vol_lookback_days: int = 20
-    scan_sigmas_pct: int = 300
-    margin_period_days: int = 2
-    scan_floor_ppm: int = 30_000
-    spread_credit_pct: int = 75
-    maintenance_num: int = 10
-    maintenance_den: int = 11
-    mid_max_spread_ticks: int = 5
-    call_deadline_days: int = 1
-    guarantee_fund_contribution: int = 0
-    house_capital: int = 0
-    insurance_fund: int = 0
-    liquidation_order_id_base: int = 1 << 60
-
-    def __post_init__(self) -> None:
-        positive = ("vol_lookback_days", "margin_period_days", "maintenance_den", "liquidation_order_id_base")
-        non_negative = ("scan_sigmas_pct", "scan_floor_ppm", "spread_credit_pct", "maintenance_num",
-                        "mid_max_spread_ticks", "call_deadline_days", "guarantee_fund_contribution",
-                        "house_capital", "insurance_fund")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
-        for name in non_negative:
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
-        if self.spread_credit_pct > 100:
-            raise ValueError("spread_credit_pct must be <= 100")
 
 
 class _Listed:

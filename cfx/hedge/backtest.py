@@ -89,7 +89,7 @@ import numpy as np
 from msgspec import Meta
 
 from cfx.clearing.funding import funding_payments
-from cfx.clearing.house import ClearingConfig
+from cfx.clearing import ClearingConfig
 from cfx.clearing.margin import initial_margin, scan_range, sigma_ppm
 from cfx.hedge.book import Forward, Leg, legs as cut_legs
 from cfx.hedge.market import Market
