@@ -37,8 +37,10 @@ run: $(STAMP)
 replay: $(STAMP) $(WORKLOAD)
 	$(BIN)/cfx replay $(WORKLOAD)
 
+# ruff's lint rules, and its formatter's style (`ruff format cfx tests bench examples setup.py` applies it)
 lint: $(STAMP)
-	$(BIN)/ruff check cfx tests bench examples
+	$(BIN)/ruff check cfx tests bench examples setup.py
+	$(BIN)/ruff format --check cfx tests bench examples setup.py
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

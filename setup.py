@@ -40,9 +40,11 @@ def extensions() -> list:
         return []
     flags = ["-O3", "-std=c++17"]
     return cythonize(
-        [Extension("cfx.core._book", ["cfx/core/_book.pyx"], language="c++", extra_compile_args=flags),
-         Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags),
-         Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags)],
+        [
+            Extension("cfx.core._book", ["cfx/core/_book.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags),
+        ],
         language_level=3,
         quiet=True,
     )

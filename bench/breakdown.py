@@ -37,17 +37,39 @@ from pathlib import Path
 # part -> module prefixes (the first that matches wins, so the catch-all is last)
 PARTS: dict[str, tuple[str, ...]] = {
     "agents' decisions": ("cfx/agents/",),
-    "sim loop: heap, latency, fan-out, tapes": ("cfx/sim/loop.py", "cfx/sim/participant.py", "cfx/sim/tape.py",
-                                                "cfx/sim/information.py", "cfx/sim/windows.py", "cfx/sim/clock.py",
-                                                "cfx/sim/perpetual.py", "cfx/sim/otc_desk.py", "cfx/sim/liquidation.py",
-                                                "cfx/sim/shocks.py"),
+    "sim loop: heap, latency, fan-out, tapes": (
+        "cfx/sim/loop.py",
+        "cfx/sim/participant.py",
+        "cfx/sim/tape.py",
+        "cfx/sim/information.py",
+        "cfx/sim/windows.py",
+        "cfx/sim/clock.py",
+        "cfx/sim/perpetual.py",
+        "cfx/sim/otc_desk.py",
+        "cfx/sim/liquidation.py",
+        "cfx/sim/shocks.py",
+    ),
     "venue pipeline": ("cfx/venue.py",),
     "journal": ("cfx/journal.py",),
-    "engine and book": ("cfx/engine.py", "cfx/calls.py", "cfx/book.py", "cfx/validation.py", "cfx/protections.py",
-                        "cfx/session.py", "cfx/auction.py", "cfx/batch.py", "cfx/core/"),
+    "engine and book": (
+        "cfx/engine.py",
+        "cfx/calls.py",
+        "cfx/book.py",
+        "cfx/validation.py",
+        "cfx/protections.py",
+        "cfx/session.py",
+        "cfx/auction.py",
+        "cfx/batch.py",
+        "cfx/core/",
+    ),
     "clearing (risk gate, positions, margin)": ("cfx/clearing/",),
-    "outputs and checkpoints": ("cfx/sim/outputs.py", "cfx/tables.py", "cfx/sim/checkpoint.py",
-                                "cfx/sim/rundir.py", "cfx/writes.py"),
+    "outputs and checkpoints": (
+        "cfx/sim/outputs.py",
+        "cfx/tables.py",
+        "cfx/sim/checkpoint.py",
+        "cfx/sim/rundir.py",
+        "cfx/writes.py",
+    ),
     "index and fixings": ("cfx/index/",),
     "OTC": ("cfx/otc/",),
     "setup, summary and the rest of cfx": ("cfx/",),
@@ -103,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         run = [sys.executable, "-m", "cfx", "run", args.scenario, "--out", f"{tmp}/run", "--quiet", "--no-report"]
         if args.days:
             run += ["--set", f"calendar.days={args.days}"]
-        spied = subprocess.run([spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", f"{tmp}/raw",
-                                "--", *run], env=env, capture_output=True, text=True)
+        spied = subprocess.run(
+            [spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", f"{tmp}/raw", "--", *run],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if spied.returncode != 0 or not Path(f"{tmp}/run/summary.json").exists():  # py-spy exits 0 for a failed run
             said = [line for line in spied.stderr.splitlines() if line.strip() and not line.startswith("py-spy>")]
             print(f"bench/breakdown.py: the run failed: {said[-1] if said else 'no message'}", file=sys.stderr)
@@ -114,16 +140,24 @@ def main(argv: list[str] | None = None) -> int:
         samples = charge(Path(f"{tmp}/raw").read_text())
     total = sum(samples.values()) or 1
     shares = {part: round(100 * n / total, 1) for part, n in samples.most_common()}
-    head = {"scenario": summary["scenario"], "days": summary["days"], "engine": timing["engine"],
-            "engine_messages": timing["engine_messages"], "wall_seconds": timing["wall_seconds"],
-            "engine_messages_per_s": timing["engine_messages_per_s"], "run_hash": summary["run_hash"],
-            "samples": total}
+    head = {
+        "scenario": summary["scenario"],
+        "days": summary["days"],
+        "engine": timing["engine"],
+        "engine_messages": timing["engine_messages"],
+        "wall_seconds": timing["wall_seconds"],
+        "engine_messages_per_s": timing["engine_messages_per_s"],
+        "run_hash": summary["run_hash"],
+        "samples": total,
+    }
     if args.json:
         print(json.dumps({**head, "share_pct": shares}))
         return 0
-    print(f"{head['scenario']}, {head['days']} days, {head['engine']} books: {head['engine_messages']:,} engine "
-          f"messages, {head['engine_messages_per_s']:,} per second of the run (timing.json); "
-          f"run_hash {head['run_hash'][:8]}; {total:,} samples of the whole process\n")
+    print(
+        f"{head['scenario']}, {head['days']} days, {head['engine']} books: {head['engine_messages']:,} engine "
+        f"messages, {head['engine_messages_per_s']:,} per second of the run (timing.json); "
+        f"run_hash {head['run_hash'][:8]}; {total:,} samples of the whole process\n"
+    )
     print("| part | share |\n|---|---|")
     for part, share in shares.items():
         print(f"| {part} | {share:.1f} % |")

@@ -34,8 +34,12 @@ def add_heavy(n: int) -> list:
     rng = np.random.default_rng(1)
     side = rng.integers(0, 2, n)
     off = rng.geometric(0.2, n)
-    return [SubmitOrder(i, SERIES, i + 1, int(s), Side.BUY if s == 0 else Side.SELL, 10,
-                        int(10_000 - o if s == 0 else 10_000 + o)) for i, (s, o) in enumerate(zip(side, off))]
+    return [
+        SubmitOrder(
+            i, SERIES, i + 1, int(s), Side.BUY if s == 0 else Side.SELL, 10, int(10_000 - o if s == 0 else 10_000 + o)
+        )
+        for i, (s, o) in enumerate(zip(side, off))
+    ]
 
 
 def cancel_heavy(n: int) -> list:
@@ -58,8 +62,11 @@ def match_heavy(n: int) -> list:
     for i in range(n):
         oid += 1
         if i % 2 == 0:
-            cmds.append(SubmitOrder(i, SERIES, oid, 100 + i % 7, Side.SELL, int(rng.integers(1, 20)),
-                                    10_000 + int(rng.integers(0, 5))))
+            cmds.append(
+                SubmitOrder(
+                    i, SERIES, oid, 100 + i % 7, Side.SELL, int(rng.integers(1, 20)), 10_000 + int(rng.integers(0, 5))
+                )
+            )
         else:
             cmds.append(SubmitOrder(i, SERIES, oid, 200 + i % 7, Side.BUY, int(rng.integers(5, 40)), 10_004))
     return cmds
@@ -68,7 +75,9 @@ def match_heavy(n: int) -> list:
 def deep_book_sweep(levels: int) -> list:
     """A book ``levels`` deep, then one market order that sweeps all of it."""
     cmds: list = [SubmitOrder(i, SERIES, i + 1, 1, Side.SELL, 5, 10_000 + i) for i in range(levels)]
-    cmds.append(SubmitOrder(levels, SERIES, levels + 1, 2, Side.BUY, 5 * levels, kind=OrderKind.MARKET, tif=TimeInForce.IOC))
+    cmds.append(
+        SubmitOrder(levels, SERIES, levels + 1, 2, Side.BUY, 5 * levels, kind=OrderKind.MARKET, tif=TimeInForce.IOC)
+    )
     return cmds
 
 

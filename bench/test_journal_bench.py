@@ -11,8 +11,9 @@ from cfx.journal import Journal
 from cfx.types import Side, SubmitOrder
 
 RECORDS = 20_000
-CMD = SubmitOrder(ts=1_700_000_000_000_000_000, series="HOP-2027-01", order_id=123456, account=7,
-                  side=Side.BUY, price=212345, qty=5)
+CMD = SubmitOrder(
+    ts=1_700_000_000_000_000_000, series="HOP-2027-01", order_id=123456, account=7, side=Side.BUY, price=212345, qty=5
+)
 
 
 def test_journal_write(benchmark, tmp_path):
@@ -34,6 +35,7 @@ def test_record_write(benchmark, tmp_path, buffering):
     journal would save."""
     record = b"1 " + b"0" * 32 + b" " + b"x" * 120 + b"\n"
     with open(tmp_path / "records", "wb", buffering=buffering) as f:
+
         def write() -> None:
             for _ in range(RECORDS):
                 f.write(record)

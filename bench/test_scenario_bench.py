@@ -25,8 +25,9 @@ def test_baseline_scenario(benchmark, tmp_path, monkeypatch, book):
         pytest.skip("the compiled core is not built")
     monkeypatch.setenv("CFX_ENGINE", book)
     sc = scn.load(BASELINE)
-    summary = benchmark.pedantic(run_scenario, args=(sc, tmp_path / "run"), kwargs={"progress": False},
-                                 rounds=1, iterations=1)
+    summary = benchmark.pedantic(
+        run_scenario, args=(sc, tmp_path / "run"), kwargs={"progress": False}, rounds=1, iterations=1
+    )
     assert summary["engine_messages"] > 100_000  # the whole 20 days ran, not a stub
     if benchmark.stats is None:  # --benchmark-disable: it ran once, untimed
         return

@@ -39,8 +39,14 @@ __all__ = ["Run", "load", "open_run", "resolve", "run", "scenarios_folder", "shi
 MICRO = 1_000_000
 
 
-def run(scenario: scn.Scenario | str | Path, out: str | Path | None = None, *, progress: bool = True,
-        report: bool = False, seed: int | None = None) -> Run:
+def run(
+    scenario: scn.Scenario | str | Path,
+    out: str | Path | None = None,
+    *,
+    progress: bool = True,
+    report: bool = False,
+    seed: int | None = None,
+) -> Run:
     """Simulate ``scenario`` (a `Scenario`, a file or a shipped name) into
     ``out`` (a new temporary directory when None); the `Run` it wrote."""
     from cfx.sim.run import run_scenario
@@ -148,8 +154,10 @@ class Run:
 
         path = self.path / "events.parquet"
         if not path.is_file():
-            raise InputError(f"{path}: this run kept no event log (it was written with [output] events = "
-                             f"\"trades-only\" or \"none\"; run it with events = \"full\" for one)")
+            raise InputError(
+                f"{path}: this run kept no event log (it was written with [output] events = "
+                f'"trades-only" or "none"; run it with events = "full" for one)'
+            )
         filters = None
         if types is not None:
             wanted = [types] if isinstance(types, str) else list(types)
@@ -186,9 +194,9 @@ class Run:
         unless the table has it already."""
         for col in list(df.columns):
             if col.endswith("_ticks"):
-                name, usd = col[:-len("_ticks")] + "_usd", df[col].astype("float64") * self.tick_usd
+                name, usd = col[: -len("_ticks")] + "_usd", df[col].astype("float64") * self.tick_usd
             elif col.endswith("_usd_micro"):
-                name, usd = col[:-len("_micro")], df[col].astype("float64") / MICRO
+                name, usd = col[: -len("_micro")], df[col].astype("float64") / MICRO
             else:
                 continue
             if name not in df:

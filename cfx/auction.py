@@ -94,8 +94,9 @@ class Uncross(msgspec.Struct, frozen=True):
     fills: list[Fill]
 
 
-def indicative(orders: Iterable[AuctionOrder], reference: int | None = None,
-               tie_break: str = "reference") -> Indicative | None:
+def indicative(
+    orders: Iterable[AuctionOrder], reference: int | None = None, tie_break: str = "reference"
+) -> Indicative | None:
     """The uncross price, volume and imbalance of ``orders`` (rules in the
     module docstring), or None if nothing would trade: an empty or one-sided
     book, a book that does not cross, or only market orders and no reference."""
@@ -175,8 +176,9 @@ def indicative(orders: Iterable[AuctionOrder], reference: int | None = None,
     return Indicative(price, volume, abs(surplus), side)
 
 
-def uncross(orders: Iterable[AuctionOrder], reference: int | None = None,
-            tie_break: str = "reference") -> Uncross | None:
+def uncross(
+    orders: Iterable[AuctionOrder], reference: int | None = None, tie_break: str = "reference"
+) -> Uncross | None:
     """Execute the call: the `indicative` result and its fills in price-time
     priority (module docstring), or None if nothing would trade."""
     orders = list(orders)

@@ -67,7 +67,11 @@ def last_boundary(ts: int, interval: int) -> int:
 
 def batch_refusal(order: SubmitOrder) -> RejectReason | None:
     """`RejectReason.NOT_IN_BATCH` for FOK, stop and GTD orders (module docstring), else None."""
-    if (order.tif is TimeInForce.FOK or order.tif is TimeInForce.GTD
-            or order.kind is OrderKind.STOP_MARKET or order.kind is OrderKind.STOP_LIMIT):
+    if (
+        order.tif is TimeInForce.FOK
+        or order.tif is TimeInForce.GTD
+        or order.kind is OrderKind.STOP_MARKET
+        or order.kind is OrderKind.STOP_LIMIT
+    ):
         return RejectReason.NOT_IN_BATCH
     return None

@@ -133,8 +133,9 @@ class Book(Protocol):
     last_price: int | None
     first_price: int | None
 
-    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True,
-              filled: int = 0) -> int: ...
+    def place(
+        self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True, filled: int = 0
+    ) -> int: ...
     def match(self, order: Entering, remaining: int, limit: int | None, cmd: int, ts: int) -> tuple[int, int]: ...
     def fillable(self, side: Side, limit: int | None, account: int, stp: StpMode | None, need: int) -> bool: ...
     def crosses(self, side: Side, price: int) -> bool: ...
@@ -160,13 +161,35 @@ class OrderBook:
     account's default self-trade prevention mode. What traded is returned
     by `place` and `match`; the trades themselves are events in ``out``."""
 
-    __slots__ = ("series", "bids", "asks", "_bid_px", "_ask_px", "_bid_heaped", "_ask_heaped",
-                 "last_price", "first_price", "_live", "_out", "_seq", "_stp_defaults",
-                 "_trade", "_emit", "_full")
+    __slots__ = (
+        "series",
+        "bids",
+        "asks",
+        "_bid_px",
+        "_ask_px",
+        "_bid_heaped",
+        "_ask_heaped",
+        "last_price",
+        "first_price",
+        "_live",
+        "_out",
+        "_seq",
+        "_stp_defaults",
+        "_trade",
+        "_emit",
+        "_full",
+    )
 
-    def __init__(self, series: str, live: dict[int, Order] | None = None,
-                 out: list | None = None, seq: Iterator[int] | None = None,
-                 stp_defaults: dict[int, StpMode] | None = None, *, trades_only: bool = False) -> None:
+    def __init__(
+        self,
+        series: str,
+        live: dict[int, Order] | None = None,
+        out: list | None = None,
+        seq: Iterator[int] | None = None,
+        stp_defaults: dict[int, StpMode] | None = None,
+        *,
+        trades_only: bool = False,
+    ) -> None:
         self.series = series
         self.bids: dict[int, Level] = {}
         self.asks: dict[int, Level] = {}
@@ -189,8 +212,9 @@ class OrderBook:
 
     # ------------------------------------------------------------------ matching
 
-    def place(self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True,
-              filled: int = 0) -> int:
+    def place(
+        self, order: Entering, qty: int, limit: int | None, cmd: int, ts: int, cross: bool = True, filled: int = 0
+    ) -> int:
         """An order meets the book: it trades what crosses ``limit`` (None:
         any price), then a limit order that is not IOC or FOK rests the
         remainder at the back of its price level (an iceberg shows one
@@ -221,8 +245,11 @@ class OrderBook:
                     beyond = self.asks if side is BUY else self.bids
                     stopped = order.kind is MARKET and limit is not None and beyond
                     reason = CANCEL_BAND if stopped else CANCEL_REMAINDER
-                    self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id,
-                                              order.account, qty, reason))
+                    self._emit(
+                        OrderCancelled(
+                            next(self._seq), cmd, ts, self.series, order.order_id, order.account, qty, reason
+                        )
+                    )
                 return filled
         remaining = qty
         display = order.display_qty
@@ -233,8 +260,23 @@ class OrderBook:
             hidden = 0
         p = order.price
         if type(order) is not Order:
-            order = Order(order.order_id, order.account, side, p, qty, order.series, hidden, display, order.kind,
-                          order.tif, order.stp, order.post_only, order.stop_price, order.expire_ns, filled)
+            order = Order(
+                order.order_id,
+                order.account,
+                side,
+                p,
+                qty,
+                order.series,
+                hidden,
+                display,
+                order.kind,
+                order.tif,
+                order.stp,
+                order.post_only,
+                order.stop_price,
+                order.expire_ns,
+                filled,
+            )
         else:  # a Struct's field store is dear (no specialized store): only what changed
             if order.qty != qty or order.hidden != hidden:
                 order.qty = qty
@@ -354,8 +396,9 @@ class OrderBook:
             self.first_price = first
         return entered - remaining - cut, remaining
 
-    def _prevent_self_trade(self, maker: Order, lvl: Level, taker: Entering, remaining: int,
-                            mode: StpMode, cmd: int, ts: int) -> int:
+    def _prevent_self_trade(
+        self, maker: Order, lvl: Level, taker: Entering, remaining: int, mode: StpMode, cmd: int, ts: int
+    ) -> int:
         """Apply the taker's self-trade prevention ``mode`` to a resting order
         of the same account. Returns the taker's quantity left, or -1 when
         the taker is cancelled."""
@@ -364,8 +407,11 @@ class OrderBook:
             if mode is STP_CANCEL_RESTING:
                 return remaining
         if mode is STP_CANCEL_AGGRESSING or mode is STP_CANCEL_BOTH:
-            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
-                                            taker.account, remaining, CANCEL_STP))
+            self._emit(
+                OrderCancelled(
+                    next(self._seq), cmd, ts, self.series, taker.order_id, taker.account, remaining, CANCEL_STP
+                )
+            )
             return -1
         # decrement and cancel: both lose the smaller open quantity
         open_qty = maker.qty + maker.hidden
@@ -374,16 +420,17 @@ class OrderBook:
             self._cancel_resting(maker, lvl, cmd, ts)
         else:
             self._take_from(maker, lvl, d)
-            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, maker.order_id,
-                                            maker.account, d, CANCEL_STP))
-        self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id,
-                                        taker.account, d, CANCEL_STP))
+            self._emit(
+                OrderCancelled(next(self._seq), cmd, ts, self.series, maker.order_id, maker.account, d, CANCEL_STP)
+            )
+        self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, taker.order_id, taker.account, d, CANCEL_STP))
         return remaining - d if remaining > d else -1
 
     def _cancel_resting(self, m: Order, lvl: Level, cmd: int, ts: int) -> None:
         """Cancel resting order ``m`` for self-trade prevention, mid-sweep."""
-        self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, m.order_id,
-                                        m.account, m.qty + m.hidden, CANCEL_STP))
+        self._emit(
+            OrderCancelled(next(self._seq), cmd, ts, self.series, m.order_id, m.account, m.qty + m.hidden, CANCEL_STP)
+        )
         lvl.qty -= m.qty
         lvl.count -= 1
         m.qty = 0
@@ -441,8 +488,11 @@ class OrderBook:
         full = self._full
         qty = order.qty
         if reason is not None and full:
-            self._emit(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id, order.account,
-                                      qty + order.hidden, reason))
+            self._emit(
+                OrderCancelled(
+                    next(self._seq), cmd, ts, self.series, order.order_id, order.account, qty + order.hidden, reason
+                )
+            )
         p = order.price
         side = order.side
         levels = self.bids if side is BUY else self.asks
@@ -554,8 +604,17 @@ class OrderBook:
         their open quantity."""
 
         def side(levels: dict, best_first: list[int]) -> list[dict]:
-            return [{"price": p, "orders": [{"order_id": o.order_id, "account": o.account, "qty": o.qty + o.hidden}
-                                            for o in levels[p].queue if o.qty]} for p in best_first]
+            return [
+                {
+                    "price": p,
+                    "orders": [
+                        {"order_id": o.order_id, "account": o.account, "qty": o.qty + o.hidden}
+                        for o in levels[p].queue
+                        if o.qty
+                    ],
+                }
+                for p in best_first
+            ]
 
         return {"bids": side(self.bids, sorted(self.bids, reverse=True)), "asks": side(self.asks, sorted(self.asks))}
 

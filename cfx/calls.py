@@ -49,8 +49,9 @@ FOK = TimeInForce.FOK
 CONTINUOUS = SessionState.CONTINUOUS
 SETTLEMENT_WINDOW = SessionState.SETTLEMENT_WINDOW
 OPENING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION})
-COLLECTING = frozenset({SessionState.PRE_OPEN, SessionState.OPENING_AUCTION, SessionState.HALTED,
-                        SessionState.REOPENING_AUCTION})  # orders collect for a call: indicative published
+COLLECTING = frozenset(
+    {SessionState.PRE_OPEN, SessionState.OPENING_AUCTION, SessionState.HALTED, SessionState.REOPENING_AUCTION}
+)  # orders collect for a call: indicative published
 MATCHES = frozenset({CONTINUOUS, SETTLEMENT_WINDOW})
 
 
@@ -59,8 +60,21 @@ class SeriesState:
     (once configured) the session machine, the circuit breaker and the market
     orders waiting for a call auction."""
 
-    __slots__ = ("book", "rules", "buy_stops", "sell_stops", "session", "breaker", "auction_market", "indicative",
-                 "price_band", "limit_hits", "batch_ns", "batch_done", "batch_ioc")
+    __slots__ = (
+        "book",
+        "rules",
+        "buy_stops",
+        "sell_stops",
+        "session",
+        "breaker",
+        "auction_market",
+        "indicative",
+        "price_band",
+        "limit_hits",
+        "batch_ns",
+        "batch_done",
+        "batch_ioc",
+    )
 
     def __init__(self, book: Book, rules: ListSeries) -> None:
         self.book = book
@@ -80,8 +94,9 @@ class SeriesState:
 
     def relist(self, rules: ListSeries) -> None:
         self.rules = rules
-        self.price_band = None if rules.band_low is None else PriceBand(rules.band_low, rules.band_high,
-                                                                        rules.band_moving)
+        self.price_band = (
+            None if rules.band_low is None else PriceBand(rules.band_low, rules.band_high, rules.band_moving)
+        )
         self.limit_hits = [0, 0]
 
     def auction_reference(self, opening: bool) -> int | None:
@@ -107,8 +122,9 @@ class SeriesState:
     def collecting(self) -> bool:
         """Orders collect unmatched for an uncross (a call or the next batch): the indicative is published."""
         session = self.session
-        return session is not None and (session.state in COLLECTING or (bool(self.batch_ns)
-                                                                         and session.state in MATCHES))
+        return session is not None and (
+            session.state in COLLECTING or (bool(self.batch_ns) and session.state in MATCHES)
+        )
 
 
 class CallsAndHalts:
@@ -124,10 +140,16 @@ class CallsAndHalts:
     and ``_trade``) and calls three of its methods: ``_reject``,
     ``_cancel`` and ``_expire_day_orders``."""
 
-
-    def configure_session(self, series: str, schedule: SessionSchedule | None, ts: int, *,
-                          breaker: VelocityBreaker | None = None, reopen_call_ns: int = 0,
-                          batch_interval_ns: int = 0) -> None:
+    def configure_session(
+        self,
+        series: str,
+        schedule: SessionSchedule | None,
+        ts: int,
+        *,
+        breaker: VelocityBreaker | None = None,
+        reopen_call_ns: int = 0,
+        batch_interval_ns: int = 0,
+    ) -> None:
         """Give a listed series a trading day (None: continuous, but it can
         halt), optionally a velocity circuit breaker, and its matching mode:
         ``batch_interval_ns`` > 0 trades it by periodic batch auctions
@@ -150,8 +172,11 @@ class CallsAndHalts:
         at its own boundary's time, on any later command to its series."""
         out = None
         for state in self._series.values():
-            if state.batch_ns and state.batching() and (state.indicative is not None or state.auction_market
-                                                         or state.batch_ioc):
+            if (
+                state.batch_ns
+                and state.batching()
+                and (state.indicative is not None or state.auction_market or state.batch_ioc)
+            ):
                 at = state.batch_done + state.batch_ns
                 if out is None or at < out:
                     out = at
@@ -258,18 +283,48 @@ class CallsAndHalts:
             self._reject(cmd, ts, c.order_id, c.account, refusal, c.series)
             return
         if not session.allows_new_orders() or (not batching and kind is LIMIT and (c.tif is IOC or c.tif is FOK)):
-            self._reject(cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED,
-                         c.series)
+            self._reject(
+                cmd, ts, c.order_id, c.account, session.reject_reason() or RejectReason.MARKET_CLOSED, c.series
+            )
             return
-        self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side,
-                                         kind, c.tif, c.price, c.qty, c.display_qty, c.stop_price))
+        self._emit(
+            OrderAccepted(
+                next(self._seq),
+                cmd,
+                ts,
+                c.series,
+                c.order_id,
+                c.account,
+                c.side,
+                kind,
+                c.tif,
+                c.price,
+                c.qty,
+                c.display_qty,
+                c.stop_price,
+            )
+        )
         if kind is LIMIT:
             order = state.book.rest(c, c.qty, cmd, ts)
             if batching and c.tif is IOC:
                 state.batch_ioc.append(order)
         else:  # a market order waits for the uncross, a stop for its trigger: the engine's, off the book
-            order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, c.tif,
-                          c.stp, c.post_only, c.stop_price, c.expire_ns)
+            order = Order(
+                c.order_id,
+                c.account,
+                c.side,
+                c.price,
+                c.qty,
+                c.series,
+                0,
+                c.display_qty,
+                kind,
+                c.tif,
+                c.stp,
+                c.post_only,
+                c.stop_price,
+                c.expire_ns,
+            )
             self._live[c.order_id] = order
             if kind is MARKET:
                 state.auction_market.append(order)
@@ -289,10 +344,15 @@ class CallsAndHalts:
         orders = []
         for side, levels in zip((BUY, Side.SELL), self._crossing_levels(state)):
             for price, _, _ in levels:
-                orders.extend(AuctionOrder(o.order_id, o.account, side, price, o.qty + o.hidden, i)
-                              for i, o in enumerate(book.orders_at(side, price)))
-        orders.extend(AuctionOrder(o.order_id, o.account, o.side, None, o.qty, i)
-                      for i, o in enumerate(state.auction_market) if live.get(o.order_id) is o)
+                orders.extend(
+                    AuctionOrder(o.order_id, o.account, side, price, o.qty + o.hidden, i)
+                    for i, o in enumerate(book.orders_at(side, price))
+                )
+        orders.extend(
+            AuctionOrder(o.order_id, o.account, o.side, None, o.qty, i)
+            for i, o in enumerate(state.auction_market)
+            if live.get(o.order_id) is o
+        )
         return orders
 
     def _crossing_levels(self, state: SeriesState) -> tuple[list, list]:
@@ -357,13 +417,27 @@ class CallsAndHalts:
         if result is not None and result.volume:
             price = result.price
             aggressor = result.imbalance_side or BUY
-            self._emit((BatchUncrossed if batch else AuctionUncrossed)(
-                next(self._seq), cmd, ts, book.series, price, result.volume, result.imbalance, result.imbalance_side))
+            self._emit(
+                (BatchUncrossed if batch else AuctionUncrossed)(
+                    next(self._seq), cmd, ts, book.series, price, result.volume, result.imbalance, result.imbalance_side
+                )
+            )
             for fill in result.fills:
                 buy, sell = live[fill.buy_id], live[fill.sell_id]
                 maker, taker = (sell, buy) if aggressor is BUY else (buy, sell)
-                trade = Trade(next(self._seq), cmd, ts, book.series, price, fill.qty, maker.order_id,
-                              taker.order_id, maker.account, taker.account, aggressor)
+                trade = Trade(
+                    next(self._seq),
+                    cmd,
+                    ts,
+                    book.series,
+                    price,
+                    fill.qty,
+                    maker.order_id,
+                    taker.order_id,
+                    maker.account,
+                    taker.account,
+                    aggressor,
+                )
                 self._trade(trade)
                 self._auction_fill(state, buy, fill.qty, cmd, ts)
                 self._auction_fill(state, sell, fill.qty, cmd, ts)
@@ -373,8 +447,11 @@ class CallsAndHalts:
         for o in state.auction_market:
             if live.get(o.order_id) is o:
                 del live[o.order_id]
-                self._emit(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
-                                                  o.qty, CancelReason.IOC_REMAINDER))
+                self._emit(
+                    OrderCancelled(
+                        next(self._seq), cmd, ts, o.series, o.order_id, o.account, o.qty, CancelReason.IOC_REMAINDER
+                    )
+                )
         state.auction_market.clear()
         state.indicative = None
         if state.breaker is not None and not opening and (result is None or not result.volume):
@@ -408,8 +485,9 @@ class CallsAndHalts:
             return edge if limit is None or limit > edge else limit
         return edge if limit is None or limit < edge else limit
 
-    def _place_guarded(self, state: SeriesState, order: Entering, qty: int, limit: int | None, cmd: int,
-                       ts: int) -> int:
+    def _place_guarded(
+        self, state: SeriesState, order: Entering, qty: int, limit: int | None, cmd: int, ts: int
+    ) -> int:
         """Matching under the velocity breaker: trade only within the
         threshold of the price a window ago; if the order would trade beyond
         it, the series halts (CME velocity logic), a limit order's remainder
@@ -433,8 +511,9 @@ class CallsAndHalts:
         else:
             stopped = breach or (order.kind is MARKET and limit is not None and best is not None)
             reason = CancelReason.BAND if stopped else CancelReason.IOC_REMAINDER
-            self._emit(OrderCancelled(next(self._seq), cmd, ts, order.series, order.order_id,
-                                      order.account, remaining, reason))
+            self._emit(
+                OrderCancelled(next(self._seq), cmd, ts, order.series, order.order_id, order.account, remaining, reason)
+            )
         return traded
 
     def _limit_hit(self, state: SeriesState, price: int, cmd: int, ts: int) -> None:
@@ -459,10 +538,18 @@ class CallsAndHalts:
         self._emit(PriceBandChanged(next(self._seq), cmd, ts, state.book.series, low, high, True))
         self._halt(state, cmd, ts, ts + state.rules.band_halt_ns, price, high if edge else low)
 
-    def _halt(self, state: SeriesState, cmd: int, ts: int, until: int | None, price: int | None = None,
-              reference: int | None = None) -> None:
+    def _halt(
+        self,
+        state: SeriesState,
+        cmd: int,
+        ts: int,
+        until: int | None,
+        price: int | None = None,
+        reference: int | None = None,
+    ) -> None:
         t = state.session.transition(SessionTrigger.HALT, ts, until)
         if type(t) is Transition:
-            self._emit(SeriesHalted(next(self._seq), cmd, ts, state.book.series, state.session.halt_until,
-                                            price, reference))
+            self._emit(
+                SeriesHalted(next(self._seq), cmd, ts, state.book.series, state.session.halt_until, price, reference)
+            )
             self._on_transition(state, t, cmd)

@@ -32,7 +32,9 @@ from cfx.inputs import lines, open_binary, text_lines
 FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters, the csv module's default
 
 
-def missing_columns(path: str, line: int, missing: Sequence[str], have: Sequence[str], expected: str = "") -> InputError:
+def missing_columns(
+    path: str, line: int, missing: Sequence[str], have: Sequence[str], expected: str = ""
+) -> InputError:
     """``PATH:LINE: missing column(s) a, b (have x, y)[; expected]``."""
     more = f"; {expected}" if expected else ""
     return InputError(f"{path}:{line}: missing column(s) {', '.join(missing)} (have {', '.join(have)}){more}")
@@ -50,8 +52,15 @@ class CsvRows:
     binary file instead of opening ``path``; ``text`` reads text lines
     (``path`` then only names them in errors)."""
 
-    def __init__(self, path: str | Path, what: str = "CSV file", *, header: bool = True,
-                 f: IO[bytes] | None = None, text: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        what: str = "CSV file",
+        *,
+        header: bool = True,
+        f: IO[bytes] | None = None,
+        text: Iterable[str] | None = None,
+    ) -> None:
         self.path = str(path)
         self._f = None if text is not None else f if f is not None else open_binary(path, what)
         self._reader = csv.reader(text if text is not None else lines(self._f, self.path))

@@ -142,8 +142,14 @@ class Engine(CallsAndHalts):
     - `book(series)`, `status(order_id)`, `session_state(series)`: queries.
     """
 
-    def __init__(self, risk_check: RiskCheck | None = None, sink: list | None = None, *,
-                 trades_only: bool = False, book_type: type | None = None) -> None:
+    def __init__(
+        self,
+        risk_check: RiskCheck | None = None,
+        sink: list | None = None,
+        *,
+        trades_only: bool = False,
+        book_type: type | None = None,
+    ) -> None:
         self.events: list = [] if sink is None else sink
         self.cmd_seq = 0
         self.risk_check = risk_check
@@ -186,8 +192,9 @@ class Engine(CallsAndHalts):
             self._expire_gtd(cmd, rules.ts)
         state = self._series.get(rules.symbol)
         if state is None:
-            book = self.book_type(rules.symbol, self._live, self.events, self._seq, self._account_stp,
-                                  trades_only=not self._full)
+            book = self.book_type(
+                rules.symbol, self._live, self.events, self._seq, self._account_stp, trades_only=not self._full
+            )
             state = self._series[rules.symbol] = SeriesState(book, rules)
         else:
             state.relist(rules)
@@ -218,9 +225,18 @@ class Engine(CallsAndHalts):
             return None
         pending = o.kind is STOP_MARKET or o.kind is STOP_LIMIT
         state = "stop_pending" if pending else "auction" if o.kind is MARKET else "resting"
-        return OrderStatus(order_id=o.order_id, account=o.account, series=o.series, side=o.side, kind=o.kind,
-                           price=o.price, open_qty=o.qty + o.hidden, visible_qty=0 if pending else o.qty,
-                           filled_qty=o.filled, state=state)
+        return OrderStatus(
+            order_id=o.order_id,
+            account=o.account,
+            series=o.series,
+            side=o.side,
+            kind=o.kind,
+            price=o.price,
+            open_qty=o.qty + o.hidden,
+            visible_qty=0 if pending else o.qty,
+            filled_qty=o.filled,
+            state=state,
+        )
 
     def session_state(self, series: str) -> SessionState:
         """The series' trading state (CONTINUOUS if it has no session)."""
@@ -283,14 +299,24 @@ class Engine(CallsAndHalts):
                         book = state.book
                         # a limit, else a market order (tests repeated, not stored: CPython 3.11 specializes a
                         # comparison only where it jumps)
-                        if (c.kind is LIMIT and (tif is GTC or tif is DAY or tif is IOC)
-                                and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
-                                and 0 < qty <= state.rules.max_qty and 0 < price <= MAX_PRICE and c.order_id not in live
-                                and (band is None or band.allows(price, book.last_price))):
+                        if (
+                            c.kind is LIMIT
+                            and (tif is GTC or tif is DAY or tif is IOC)
+                            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
+                            and 0 < qty <= state.rules.max_qty
+                            and 0 < price <= MAX_PRICE
+                            and c.order_id not in live
+                            and (band is None or band.allows(price, book.last_price))
+                        ):
                             limit = price
-                        elif (c.kind is MARKET and price == 0 and (tif is GTC or tif is DAY or tif is IOC)
-                                and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
-                                and 0 < qty <= state.rules.max_qty and c.order_id not in live):
+                        elif (
+                            c.kind is MARKET
+                            and price == 0
+                            and (tif is GTC or tif is DAY or tif is IOC)
+                            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
+                            and 0 < qty <= state.rules.max_qty
+                            and c.order_id not in live
+                        ):
                             limit = self._market_limit(state, c.side)
                         else:
                             dispatch[command](c)
@@ -325,8 +351,9 @@ class Engine(CallsAndHalts):
         on; `cfx.venue.Venue` adds its own commands to a copy)."""
         return dict(self._dispatch)
 
-    def _reject(self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason,
-                series: str | None = None) -> None:
+    def _reject(
+        self, cmd: int, ts: int, order_id: int, account: int, reason: RejectReason, series: str | None = None
+    ) -> None:
         if self._full:
             self._emit(OrderRejected(next(self._seq), cmd, ts, order_id, account, reason, series))
 
@@ -361,8 +388,9 @@ class Engine(CallsAndHalts):
             if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
                 self._limit_hit(state, c.price, cmd, ts)
             return
-        if session is not None and (state.batch_ns or (session.state is not CONTINUOUS
-                                                       and session.state is not SETTLEMENT_WINDOW)):
+        if session is not None and (
+            state.batch_ns or (session.state is not CONTINUOUS and session.state is not SETTLEMENT_WINDOW)
+        ):
             self._submit_in_call(state, c, cmd, ts)
             return
         kind = c.kind
@@ -388,8 +416,22 @@ class Engine(CallsAndHalts):
         elif kind is MARKET or kind is LIMIT:
             self._enter(state, c, c.qty, cmd, ts)
         else:  # a stop waits, off the book, as an Order of the engine's
-            order = Order(c.order_id, c.account, c.side, c.price, c.qty, c.series, 0, c.display_qty, kind, tif, c.stp,
-                          c.post_only, c.stop_price, c.expire_ns)
+            order = Order(
+                c.order_id,
+                c.account,
+                c.side,
+                c.price,
+                c.qty,
+                c.series,
+                0,
+                c.display_qty,
+                kind,
+                tif,
+                c.stp,
+                c.post_only,
+                c.stop_price,
+                c.expire_ns,
+            )
             self._live[c.order_id] = order
             if c.side is BUY:
                 heappush(state.buy_stops, (c.stop_price, next(self._arrival), order))
@@ -403,8 +445,23 @@ class Engine(CallsAndHalts):
 
     def _accept(self, c: SubmitOrder, cmd: int, ts: int) -> None:
         """The `OrderAccepted` of an order about to meet the book (a full engine's: a trades-only one has none)."""
-        self._emit(OrderAccepted(next(self._seq), cmd, ts, c.series, c.order_id, c.account, c.side, c.kind,
-                                 c.tif, c.price, c.qty, c.display_qty, c.stop_price))
+        self._emit(
+            OrderAccepted(
+                next(self._seq),
+                cmd,
+                ts,
+                c.series,
+                c.order_id,
+                c.account,
+                c.side,
+                c.kind,
+                c.tif,
+                c.price,
+                c.qty,
+                c.display_qty,
+                c.stop_price,
+            )
+        )
 
     def _expires(self, order_id: int) -> None:
         """A GTD order just entered: if it rests, it expires at its ``expire_ns``."""
@@ -455,8 +512,9 @@ class Engine(CallsAndHalts):
             else:
                 return
             del live[order.order_id]
-            self._emit(OrderTriggered(next(self._seq), cmd, ts, order.series, order.order_id,
-                                              order.account, order.stop_price))
+            self._emit(
+                OrderTriggered(next(self._seq), cmd, ts, order.series, order.order_id, order.account, order.stop_price)
+            )
             order.kind = MARKET if order.kind is STOP_MARKET else LIMIT
             qty = order.qty
             order.qty = 0
@@ -510,8 +568,7 @@ class Engine(CallsAndHalts):
     def _cancel(self, o: Order, cmd: int, ts: int, reason: CancelReason) -> None:
         if o.kind is not LIMIT:  # a pending stop, or a market order waiting for an auction
             del self._live[o.order_id]  # its heap or auction entry is dropped lazily
-            self._emit(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
-                                              o.qty, reason))
+            self._emit(OrderCancelled(next(self._seq), cmd, ts, o.series, o.order_id, o.account, o.qty, reason))
         else:
             self._series[o.series].book.cancel(o, cmd, ts, reason)
 
@@ -540,8 +597,9 @@ class Engine(CallsAndHalts):
                 reason = RejectReason.POST_ONLY_WOULD_CROSS
             elif reason is None and self.risk_check is not None and c.qty > o.qty + o.hidden:
                 # the increase is new exposure: the risk gate sees it as a new order of that size
-                reason = self.risk_check(SubmitOrder(ts, o.series, o.order_id, o.account, o.side,
-                                                     c.qty - o.qty - o.hidden, c.price))
+                reason = self.risk_check(
+                    SubmitOrder(ts, o.series, o.order_id, o.account, o.side, c.qty - o.qty - o.hidden, c.price)
+                )
         if reason is not None:
             self._reject(cmd, ts, c.order_id, c.account, reason, None if o is None else o.series)
             if reason is PRICE_OUTSIDE_BAND and state.rules.band_expand_pct:
@@ -552,14 +610,12 @@ class Engine(CallsAndHalts):
         if c.price == o.price and c.qty <= open_qty:
             if c.qty < open_qty:
                 book.reduce(o, c.qty, cmd, ts)
-            self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
-                                             c.price, c.qty, True))
+            self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account, c.price, c.qty, True))
             if session is not None and state.collecting():
                 self._publish_indicative(state, cmd, ts)
             return
         book.cancel(o, cmd, ts, None)
-        self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account,
-                                         c.price, c.qty, False))
+        self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account, c.price, c.qty, False))
         # re-enter as a fresh Order: the old one stays in its level's deque as a
         # cancelled (qty 0) entry, and must never come back to life there
         fresh = msgspec.structs.replace(o, price=c.price)
@@ -579,8 +635,11 @@ class Engine(CallsAndHalts):
             self._expire_gtd(cmd, c.ts)
         self._advance_batches(cmd, c.ts)
         touched = set()
-        for o in [o for o in self._live.values()
-                  if (c.account is None or o.account == c.account) and (c.series is None or o.series == c.series)]:
+        for o in [
+            o
+            for o in self._live.values()
+            if (c.account is None or o.account == c.account) and (c.series is None or o.series == c.series)
+        ]:
             self._cancel(o, cmd, c.ts, CancelReason.MASS_CANCEL)
             touched.add(o.series)
         for series in sorted(touched):
@@ -621,4 +680,3 @@ class Engine(CallsAndHalts):
                 state = self._series[o.series]
                 if state.collecting():
                     self._publish_indicative(state, cmd, ts)
-

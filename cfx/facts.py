@@ -71,7 +71,7 @@ def excess_kurtosis(x: np.ndarray) -> float:
     m2 = float(np.mean(d * d))
     if m2 == 0:
         return math.nan
-    return float(np.mean(d ** 4) / (m2 * m2) - 3.0)
+    return float(np.mean(d**4) / (m2 * m2) - 3.0)
 
 
 def pooled_acf(segments: Sequence[np.ndarray], lags: Iterable[int]) -> dict[int, float]:
@@ -225,8 +225,9 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def lead_correlations(futures_change: np.ndarray, expected_change: np.ndarray,
-                      expected_change_before: np.ndarray) -> tuple[float, float]:
+def lead_correlations(
+    futures_change: np.ndarray, expected_change: np.ndarray, expected_change_before: np.ndarray
+) -> tuple[float, float]:
     """Correlation of the daily futures settlement change with the same day's
     and with the previous day's change in expected final settlement."""
     return (correlation(futures_change, expected_change), correlation(futures_change, expected_change_before))
@@ -299,13 +300,16 @@ class _Run:
         if not isinstance(self.summary, dict):
             raise InputError(f"{sf}: expected a JSON object")
         self.path = path
-        self.trades, self.trades_missing = _table(path, "trades", ["time", "series", "price_ticks", "qty_lots",
-                                                                   "maker_account", "taker_account", "taker_id",
-                                                                   "aggressor"])
+        self.trades, self.trades_missing = _table(
+            path,
+            "trades",
+            ["time", "series", "price_ticks", "qty_lots", "maker_account", "taker_account", "taker_id", "aggressor"],
+        )
         self.book, self.book_missing = _table(path, "book_top", ["time", "series", "bid_ticks", "ask_ticks"])
         self.agents, self.agents_missing = _table(path, "agents", ["account", "agent_type"])
-        self.settlements, self.settlements_missing = _table(path, "settlements",
-                                                            ["date", "series", "price_ticks", "tier"])
+        self.settlements, self.settlements_missing = _table(
+            path, "settlements", ["date", "series", "price_ticks", "tier"]
+        )
         self.fixings, self.fixings_missing = _table(path, "fixings", ["date", "index", "value_usd_micro"])
         self.auctions, self.batches = self._auctions()
         self._trading_day()
@@ -319,8 +323,11 @@ class _Run:
         if not file.is_file():
             return set(), 0
         try:
-            t = pq.read_table(file, columns=["time", "series", "type"],
-                              filters=[("type", "in", ["AuctionUncrossed", "BatchUncrossed"])])
+            t = pq.read_table(
+                file,
+                columns=["time", "series", "type"],
+                filters=[("type", "in", ["AuctionUncrossed", "BatchUncrossed"])],
+            )
         except (pa.ArrowException, OSError, KeyError):
             return set(), 0
         calls = np.asarray(t.column("type").to_pylist(), dtype=object) == "AuctionUncrossed"
@@ -385,14 +392,21 @@ class _Run:
 
 
 def _mid_facts(run: _Run) -> list[dict]:
-    names = ("zero 1-min returns", "excess kurtosis 1-min", "|1-min return| ACF lags 1-10",
-             "5-min return ACF lag 1", "5-min return |ACF| lags 2-5")
+    names = (
+        "zero 1-min returns",
+        "excess kurtosis 1-min",
+        "|1-min return| ACF lags 1-10",
+        "5-min return ACF lag 1",
+        "5-min return |ACF| lags 2-5",
+    )
     targets = ("< 0.5", "> 1", "> 0.05", "> -0.2", "< 0.1 (max)")
     sources = (CONT, CONT, CONT, f"{CONT}; {VYETRENKO}", f"{CONT}; {VYETRENKO}")
     bt = run.book
     if run.book_missing:
-        return [_missing(n, t, s, f"book_top lacks {', '.join(run.book_missing)}")
-                for n, t, s in zip(names, targets, sources)]
+        return [
+            _missing(n, t, s, f"book_top lacks {', '.join(run.book_missing)}")
+            for n, t, s in zip(names, targets, sources)
+        ]
     keep = run.in_front(bt["time"], bt["series"])
     bid, ask = np.asarray(bt["bid_ticks"], float)[keep], np.asarray(bt["ask_ticks"], float)[keep]
     mid = (bid + ask) / 2  # NaN where one-sided
@@ -402,8 +416,10 @@ def _mid_facts(run: _Run) -> list[dict]:
     n1 = sum(len(r) for r in r1)
     n5 = sum(len(r) for r in r5)
     if n1 < 12:
-        return [_missing(n, t, s, f"only {n1} one-minute mid returns (60-s two-sided snapshots)")
-                for n, t, s in zip(names, targets, sources)]
+        return [
+            _missing(n, t, s, f"only {n1} one-minute mid returns (60-s two-sided snapshots)")
+            for n, t, s in zip(names, targets, sources)
+        ]
     zf = zero_fraction(r1)
     kurt = excess_kurtosis(np.concatenate(r1))
     absacf = pooled_acf([np.abs(r) for r in r1], range(1, 11))
@@ -418,11 +434,23 @@ def _mid_facts(run: _Run) -> list[dict]:
     out = [
         _fact(names[0], _num(zf), targets[0], zf < 0.5, sources[0], n_note),
         _fact(names[1], _num(kurt), targets[1], math.isfinite(kurt) and kurt > 1, sources[1], n_note),
-        _fact(names[2], _num(abs_mean), targets[2], math.isfinite(abs_mean) and abs_mean > 0.05, sources[2],
-              "by lag: " + ", ".join(f"{k}: {_num(v, 3)}" for k, v in absacf.items()) + still1),
+        _fact(
+            names[2],
+            _num(abs_mean),
+            targets[2],
+            math.isfinite(abs_mean) and abs_mean > 0.05,
+            sources[2],
+            "by lag: " + ", ".join(f"{k}: {_num(v, 3)}" for k, v in absacf.items()) + still1,
+        ),
         _fact(names[3], _num(acf5[1]), targets[3], math.isfinite(acf5[1]) and acf5[1] > -0.2, sources[3], n5_note),
-        _fact(names[4], _num(far), targets[4], math.isfinite(far) and far < 0.1, sources[4],
-              "by lag: " + ", ".join(f"{k}: {_num(acf5[k], 3)}" for k in range(2, 6)) + still5),
+        _fact(
+            names[4],
+            _num(far),
+            targets[4],
+            math.isfinite(far) and far < 0.1,
+            sources[4],
+            "by lag: " + ", ".join(f"{k}: {_num(acf5[k], 3)}" for k in range(2, 6)) + still5,
+        ),
     ]
     return out
 
@@ -442,8 +470,10 @@ def _sign_facts(run: _Run) -> list[dict]:
         return [_missing(nm, t, LILLO_FARMER, f"only {n} aggressing orders") for nm, t in zip(names, targets)]
     acf = pooled_acf(signs, (1, 10))
     note = f"{n} aggressing orders"
-    return [_fact(names[0], _num(acf[1]), targets[0], math.isfinite(acf[1]) and acf[1] > 0.2, LILLO_FARMER, note),
-            _fact(names[1], _num(acf[10]), targets[1], math.isfinite(acf[10]) and acf[10] > 0.05, LILLO_FARMER, note)]
+    return [
+        _fact(names[0], _num(acf[1]), targets[0], math.isfinite(acf[1]) and acf[1] > 0.2, LILLO_FARMER, note),
+        _fact(names[1], _num(acf[10]), targets[1], math.isfinite(acf[10]) and acf[10] > 0.05, LILLO_FARMER, note),
+    ]
 
 
 def _share_facts(run: _Run) -> list[dict]:
@@ -465,8 +495,10 @@ def _share_facts(run: _Run) -> list[dict]:
     noise = shares.get(NOISE_TYPE, {"all": 0.0})["all"]
     note = "maker share by type: " + ", ".join(f"{t}: {_num(v['maker'], 3)}" for t, v in shares.items())
     note2 = "share of all lots by type: " + ", ".join(f"{t}: {_num(v['all'], 3)}" for t, v in shares.items())
-    return [_fact(names[0], _num(mm), targets[0], mm >= 0.5, DESIGN, note),
-            _fact(names[1], _num(noise), targets[1], noise <= 0.3, DESIGN, note2)]
+    return [
+        _fact(names[0], _num(mm), targets[0], mm >= 0.5, DESIGN, note),
+        _fact(names[1], _num(noise), targets[1], noise <= 0.3, DESIGN, note2),
+    ]
 
 
 def _every_type_trades(run: _Run) -> dict:
@@ -482,8 +514,14 @@ def _every_type_trades(run: _Run) -> dict:
         if otc.get("buyer") is not None:
             traded |= {kinds.get(int(a)) for a in np.concatenate([otc["buyer"], otc["seller"]]).tolist()}
     idle = sorted(set(kinds.values()) - traded)
-    return _fact(name, idle, target, not idle, DESIGN,
-                 f"{len(set(kinds.values()))} agent types in the run; exchange or OTC trades count")
+    return _fact(
+        name,
+        idle,
+        target,
+        not idle,
+        DESIGN,
+        f"{len(set(kinds.values()))} agent types in the run; exchange or OTC trades count",
+    )
 
 
 def _u_shape_fact(run: _Run) -> dict:
@@ -498,8 +536,12 @@ def _u_shape_fact(run: _Run) -> dict:
     first, last = u_shape_ratios(prof)
     hours = "lots per session hour: " + ", ".join(str(int(v)) for v in prof)
     if math.isnan(first) or math.isnan(last):
-        return _missing(name, target, VYETRENKO, f"a session of {len(prof)} hours or no volume in the first, "
-                        f"last or middle hours; {hours}")
+        return _missing(
+            name,
+            target,
+            VYETRENKO,
+            f"a session of {len(prof)} hours or no volume in the first, last or middle hours; {hours}",
+        )
     return _fact(name, [_num(first, 3), _num(last, 3)], target, first > 1.2 and last > 1.2, VYETRENKO, hours)
 
 
@@ -508,16 +550,24 @@ def _lead_fact(run: _Run) -> dict:
     target = "same-day > previous-day"
     source = f"{CONT} (price discovery in futures); cfx design: futures chase the expected final settlement"
     if run.settlements_missing or run.fixings_missing:
-        return _missing(name, target, source, "settlements or fixings lack "
-                        + ", ".join(run.settlements_missing + run.fixings_missing))
+        return _missing(
+            name,
+            target,
+            source,
+            "settlements or fixings lack " + ", ".join(run.settlements_missing + run.fixings_missing),
+        )
     st, fx = run.settlements, run.fixings
-    daily = {(d, s): float(p) for d, s, p, t in zip(st["date"], st["series"], st["price_ticks"], st["tier"])
-             if str(t) != "final" and p and p > 0}
+    daily = {
+        (d, s): float(p)
+        for d, s, p, t in zip(st["date"], st["series"], st["price_ticks"], st["tier"])
+        if str(t) != "final" and p and p > 0
+    }
     dates = sorted({d for d, _ in daily})
     indexes = sorted(set(fx["index"].tolist()))
-    by_index = {i: {d: float(v) / MICRO for d, n, v in zip(fx["date"], fx["index"], fx["value_usd_micro"])
-                    if n == i}
-                for i in indexes}
+    by_index = {
+        i: {d: float(v) / MICRO for d, n, v in zip(fx["date"], fx["index"], fx["value_usd_micro"]) if n == i}
+        for i in indexes
+    }
 
     def fixings_for(symbol: str) -> dict | None:
         if len(indexes) == 1:
@@ -543,32 +593,59 @@ def _lead_fact(run: _Run) -> dict:
         de_before.append(math.log(e1 / e0))
     same, before = lead_correlations(np.array(df), np.array(de), np.array(de_before))
     if not math.isfinite(same):
-        return _missing(name, target, source, f"{len(df)} usable settlement days (need 3, with price and "
-                        "expected-settlement changes not constant)")
+        return _missing(
+            name,
+            target,
+            source,
+            f"{len(df)} usable settlement days (need 3, with price and expected-settlement changes not constant)",
+        )
     ok = same > before if math.isfinite(before) else same > 0  # previous-day changes constant: no lag to beat
-    return _fact(name, [_num(same, 3), _num(before, 3)], target, ok, source,
-                 f"{len(df)} daily changes (log) of the front month's settlement price")
+    return _fact(
+        name,
+        [_num(same, 3), _num(before, 3)],
+        target,
+        ok,
+        source,
+        f"{len(df)} daily changes (log) of the front month's settlement price",
+    )
 
 
 def measure(run_dir: str | Path) -> dict:
     """Every fact of a run directory, as the JSON object `cfx facts` prints."""
     run = _Run(Path(run_dir))
-    facts = [*_mid_facts(run), *_sign_facts(run), *_share_facts(run), _every_type_trades(run),
-             _u_shape_fact(run), _lead_fact(run)]
+    facts = [
+        *_mid_facts(run),
+        *_sign_facts(run),
+        *_share_facts(run),
+        _every_type_trades(run),
+        _u_shape_fact(run),
+        _lead_fact(run),
+    ]
     passed = sum(f["pass"] for f in facts)
     fronts = sorted(set(run.front.values()), key=_expiry)
     batch = run.batches > 0
     measured = len(next(iter(run.measured.values()), []))
     return {
-        "facts": facts, "passed": passed, "failed": len(facts) - passed,
-        "run": {"dir": str(run.path), "scenario": run.summary.get("scenario"), "seed": run.summary.get("seed"),
-                "days": len(run.front), "front_months": fronts, "auction_trades_left_out": run.auction_trades,
-                "matching": "batch" if batch else "continuous", "batch_uncrosses": run.batches,
-                "trades_measured": measured,
-                "measured": (f"batch prints: {measured} trades of {run.batches} periodic batch uncrosses; "
-                             f"{run.auction_trades} call-auction trades left out" if batch else
-                             f"continuous trading: {measured} trades; {run.auction_trades} call-auction trades "
-                             "left out")},
+        "facts": facts,
+        "passed": passed,
+        "failed": len(facts) - passed,
+        "run": {
+            "dir": str(run.path),
+            "scenario": run.summary.get("scenario"),
+            "seed": run.summary.get("seed"),
+            "days": len(run.front),
+            "front_months": fronts,
+            "auction_trades_left_out": run.auction_trades,
+            "matching": "batch" if batch else "continuous",
+            "batch_uncrosses": run.batches,
+            "trades_measured": measured,
+            "measured": (
+                f"batch prints: {measured} trades of {run.batches} periodic batch uncrosses; "
+                f"{run.auction_trades} call-auction trades left out"
+                if batch
+                else f"continuous trading: {measured} trades; {run.auction_trades} call-auction trades left out"
+            ),
+        },
     }
 
 
@@ -581,19 +658,29 @@ def facts_html(result: dict) -> str:
     for f in result["facts"]:
         v = f["value"]
         shown = "–" if v is None else (", ".join(map(str, v)) or "none") if isinstance(v, list) else str(v)
-        mark = ('<td style="color:#186a3b;font-weight:bold">PASS</td>' if f["pass"]
-                else '<td style="color:#a93226;font-weight:bold">FAIL</td>')
-        rows.append(f"<tr><th>{html.escape(f['name'])}</th><td class=\"num\">{html.escape(shown)}</td>"
-                    f"<td>{html.escape(f['target'])}</td>{mark}<td>{html.escape(f['source'])}</td>"
-                    f"<td>{html.escape(f.get('note', ''))}</td></tr>")
-    return ('<table class="metrics" id="facts-table"><tr><th>fact</th><th>value</th><th>target</th>'
-            "<th>result</th><th>source of the target</th><th>note</th></tr>" + "".join(rows) + "</table>"
-            f'<p class="note">{result["passed"]} passed, {result["failed"]} failed; front months '
-            f'{html.escape(", ".join(result["run"]["front_months"]))}. Computed by <code>cfx facts RUN_DIR</code>: '
-            + ("front month = the series with the most continuous volume each day; returns within a day only; "
-               "call-auction trades left out.</p>" if result["run"].get("matching") != "batch" else
-               "front month = the series with the most volume each day; returns within a day only; measured "
-               f'the {html.escape(result["run"]["measured"])}.</p>'))
+        mark = (
+            '<td style="color:#186a3b;font-weight:bold">PASS</td>'
+            if f["pass"]
+            else '<td style="color:#a93226;font-weight:bold">FAIL</td>'
+        )
+        rows.append(
+            f'<tr><th>{html.escape(f["name"])}</th><td class="num">{html.escape(shown)}</td>'
+            f"<td>{html.escape(f['target'])}</td>{mark}<td>{html.escape(f['source'])}</td>"
+            f"<td>{html.escape(f.get('note', ''))}</td></tr>"
+        )
+    return (
+        '<table class="metrics" id="facts-table"><tr><th>fact</th><th>value</th><th>target</th>'
+        "<th>result</th><th>source of the target</th><th>note</th></tr>" + "".join(rows) + "</table>"
+        f'<p class="note">{result["passed"]} passed, {result["failed"]} failed; front months '
+        f"{html.escape(', '.join(result['run']['front_months']))}. Computed by <code>cfx facts RUN_DIR</code>: "
+        + (
+            "front month = the series with the most continuous volume each day; returns within a day only; "
+            "call-auction trades left out.</p>"
+            if result["run"].get("matching") != "batch"
+            else "front month = the series with the most volume each day; returns within a day only; measured "
+            f"the {html.escape(result['run']['measured'])}.</p>"
+        )
+    )
 
 
 def main(args: Any) -> Output:

@@ -51,8 +51,10 @@ def _bad_byte(source: str, data: bytes, err: UnicodeDecodeError, line0: int, off
     chunk that starts at line ``line0`` and file offset ``offset0``."""
     line = line0 + data.count(b"\n", 0, err.start)
     byte = data[err.start]
-    return InputError(f"{source}:{line}: invalid UTF-8 byte 0x{byte:02x} at byte offset {offset0 + err.start} "
-                      f"(the file must be UTF-8 text)")
+    return InputError(
+        f"{source}:{line}: invalid UTF-8 byte 0x{byte:02x} at byte offset {offset0 + err.start} "
+        f"(the file must be UTF-8 text)"
+    )
 
 
 def decode(data: bytes, source: str) -> str:

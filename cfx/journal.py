@@ -130,8 +130,10 @@ def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes
     head = f.readline()
     if head != HEADER:
         if head.startswith(b"{"):
-            raise InputError(f"{path}:1: a journal without sequence numbers and hashes (written by an older cfx); "
-                             f"re-run the scenario to get a verifiable one")
+            raise InputError(
+                f"{path}:1: a journal without sequence numbers and hashes (written by an older cfx); "
+                f"re-run the scenario to get a verifiable one"
+            )
         raise InputError(f"{path}:1: not a cfx journal (expected the line {HEADER.decode().strip()!r})")
     h, seq, offset = GENESIS, 0, len(HEADER)
     for lineno, line in enumerate(f, 2):
@@ -141,15 +143,19 @@ def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes
         if line.startswith(FOOTER):
             parts = line.split()
             if len(parts) != 3 or parts[1] != b"%d" % seq or parts[2] != h.hex().encode():
-                raise InputError(f"{path}:{lineno}: the end line does not match the {seq} records before it "
-                                 f"(records lost or changed)")
+                raise InputError(
+                    f"{path}:{lineno}: the end line does not match the {seq} records before it "
+                    f"(records lost or changed)"
+                )
             rest = f.read(1)
             if rest:
                 raise InputError(f"{path}:{lineno + 1}: data after the journal's end line")
             return
         parts = line.split(b" ", 2)
         if len(parts) != 3 or not parts[0].isdigit():
-            raise InputError(f"{path}:{lineno}: record {seq + 1}: not a journal record (sequence number, hash, command)")
+            raise InputError(
+                f"{path}:{lineno}: record {seq + 1}: not a journal record (sequence number, hash, command)"
+            )
         n = int(parts[0])
         if n != seq + 1:
             what = "duplicated or out of order" if n <= seq else f"records {seq + 1}..{n - 1} missing"
@@ -160,8 +166,10 @@ def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes
             raise InputError(f"{path}:{lineno}: record {n}: hash mismatch (the record or one before it was changed)")
         seq = n
         yield n, body, h, offset
-    raise InputError(f"{path}: ends after record {seq} without its end line (the run was cut short, or the tail "
-                     f"was lost); `cfx run --resume` continues a killed run")
+    raise InputError(
+        f"{path}: ends after record {seq} without its end line (the run was cut short, or the tail "
+        f"was lost); `cfx run --resume` continues a killed run"
+    )
 
 
 def read(path: str | Path, decoder: msgspec.json.Decoder = command_decoder) -> Iterator[Command]:
@@ -267,8 +275,15 @@ class Fills:
         self.volume += sum([t.qty for t in trades])
         self._h.update(b"".join([b"%d,%d,%d,%d\n" % (t.maker_id, t.taker_id, t.price, t.qty) for t in trades]))
         if self._out is not None:
-            self._out.write("".join([f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
-                                     f"{t.price},{t.qty},{t.aggressor}\n" for t in trades]))
+            self._out.write(
+                "".join(
+                    [
+                        f"{t.ts},{t.maker_id},{t.taker_id},{t.maker_account},{t.taker_account},"
+                        f"{t.price},{t.qty},{t.aggressor}\n"
+                        for t in trades
+                    ]
+                )
+            )
 
     def hexdigest(self) -> str:
         return self._h.hexdigest()

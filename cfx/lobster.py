@@ -135,8 +135,10 @@ def read_messages(path: str | Path) -> list[Message]:
             hint = ""
             if len(row) % 4 == 0 and len(row) >= 4:
                 hint = " (this looks like an orderbook file; pass the message file, and the orderbook with --orderbook)"
-            raise InputError(f"{path}:{lineno}: expected {len(MESSAGE_FIELDS)} fields "
-                             f"({','.join(MESSAGE_FIELDS)}), got {len(row)}{hint}")
+            raise InputError(
+                f"{path}:{lineno}: expected {len(MESSAGE_FIELDS)} fields "
+                f"({','.join(MESSAGE_FIELDS)}), got {len(row)}{hint}"
+            )
         field = "time"
         try:
             ts = _parse_time(row[0])
@@ -145,8 +147,9 @@ def read_messages(path: str | Path) -> list[Message]:
                 vals.append(int(text))
         except ValueError:
             what = "a decimal number of seconds" if field == "time" else "an integer"
-            raise InputError(f"{path}:{lineno}: {field}: expected {what}, got "
-                             f"{row[MESSAGE_FIELDS.index(field)].strip()!r}") from None
+            raise InputError(
+                f"{path}:{lineno}: {field}: expected {what}, got {row[MESSAGE_FIELDS.index(field)].strip()!r}"
+            ) from None
         mtype, oid, size, price, direction = vals
         if not 1 <= mtype <= 7:
             raise InputError(f"{path}:{lineno}: type: expected 1-7, got {mtype}")
@@ -173,8 +176,10 @@ def read_orderbook(path: str | Path) -> list[Snapshot]:
     for lineno, row in plain_rows(path, "LOBSTER orderbook file"):
         if width is None:
             if len(row) % 4 or not row:
-                raise InputError(f"{path}:{lineno}: expected 4 fields per level (ask price, ask size, "
-                                 f"bid price, bid size), got {len(row)}")
+                raise InputError(
+                    f"{path}:{lineno}: expected 4 fields per level (ask price, ask size, "
+                    f"bid price, bid size), got {len(row)}"
+                )
             width = len(row)
         elif len(row) != width:
             raise InputError(f"{path}:{lineno}: expected {width} fields like line 1, got {len(row)}")
@@ -182,19 +187,22 @@ def read_orderbook(path: str | Path) -> list[Snapshot]:
             vals = [int(x) for x in row]
         except ValueError:
             i = next(i for i, x in enumerate(row) if not x.strip().lstrip("-").isdigit())
-            raise InputError(f"{path}:{lineno}: field {i + 1} ({names[i % 4]} {i // 4 + 1}): expected an "
-                             f"integer, got {row[i].strip()!r}") from None
+            raise InputError(
+                f"{path}:{lineno}: field {i + 1} ({names[i % 4]} {i // 4 + 1}): expected an "
+                f"integer, got {row[i].strip()!r}"
+            ) from None
         asks, bids = [], []
         for k in range(0, width, 4):
-            ap, aq, bp, bq = vals[k:k + 4]
+            ap, aq, bp, bq = vals[k : k + 4]
             for side, p, q, empty, lst in (("ask", ap, aq, EMPTY_ASK, asks), ("bid", bp, bq, EMPTY_BID, bids)):
                 if q < 0:
                     raise InputError(f"{path}:{lineno}: {side} size {k // 4 + 1}: negative ({q})")
                 if q == 0 or p == empty:
                     continue
                 if p <= 0:
-                    raise InputError(f"{path}:{lineno}: {side} price {k // 4 + 1}: expected a positive "
-                                     f"price or {empty}, got {p}")
+                    raise InputError(
+                        f"{path}:{lineno}: {side} price {k // 4 + 1}: expected a positive price or {empty}, got {p}"
+                    )
                 lst.append((p, q))
         out.append(Snapshot(tuple(asks), tuple(bids), width // 4))
     if not out:
@@ -211,9 +219,10 @@ def orderbook_path_for(messages: str | Path) -> Path:
     if "_message_" in name:
         return messages.with_name(name.replace("_message_", "_orderbook_"))
     if messages.stem.endswith("_message"):
-        return messages.with_name(messages.stem[:-len("_message")] + "_orderbook" + messages.suffix)
-    raise InputError(f"{messages}: cannot derive the orderbook file from the name (no '_message_' in it); "
-                     f"pass --orderbook")
+        return messages.with_name(messages.stem[: -len("_message")] + "_orderbook" + messages.suffix)
+    raise InputError(
+        f"{messages}: cannot derive the orderbook file from the name (no '_message_' in it); pass --orderbook"
+    )
 
 
 def load(messages: str | Path, orderbook: str | Path | None = None) -> tuple[list[Message], list[Snapshot]]:
@@ -222,8 +231,9 @@ def load(messages: str | Path, orderbook: str | Path | None = None) -> tuple[lis
     book_path = orderbook_path_for(messages) if orderbook is None else Path(orderbook)
     books = read_orderbook(book_path)
     if len(books) != len(msgs):
-        raise InputError(f"{book_path}: {len(books)} rows, but {messages} has {len(msgs)} messages "
-                         f"(one row per message expected)")
+        raise InputError(
+            f"{book_path}: {len(books)} rows, but {messages} has {len(msgs)} messages (one row per message expected)"
+        )
     return msgs, books
 
 
@@ -287,8 +297,14 @@ class LobsterReplay:
     the rules. ``on_message(i, replay)`` (i 0-based) is called after each
     message and its resync."""
 
-    def __init__(self, msgs: list[Message], books: list[Snapshot], series: str = "LOBSTER",
-                 venue: Venue | None = None, event_log: IO[bytes] | None = None) -> None:
+    def __init__(
+        self,
+        msgs: list[Message],
+        books: list[Snapshot],
+        series: str = "LOBSTER",
+        venue: Venue | None = None,
+        event_log: IO[bytes] | None = None,
+    ) -> None:
         self.msgs = msgs
         self.snaps = books
         self.series = series
@@ -365,8 +381,15 @@ class LobsterReplay:
                 else:
                     r.sample_orders_adjusted += 1
                     r.sample_adjusted_qty += took
-                r.corrections.append((self._msgno, "remove synthetic" if pass_synthetic else
-                                      f"remove sample {o.order_id}", str(side), price, took))
+                r.corrections.append(
+                    (
+                        self._msgno,
+                        "remove synthetic" if pass_synthetic else f"remove sample {o.order_id}",
+                        str(side),
+                        price,
+                        took,
+                    )
+                )
                 self._corrected = True
         return removed
 
@@ -484,12 +507,17 @@ class LobsterReplay:
                 else:
                     self._requeue(o)
         taker = SELL if resting is BUY else BUY
-        events = self._send(SubmitOrder(m.ts, self.series, self._new_id(), TAKER_ACCOUNT, taker, size, m.price,
-                                        OrderKind.LIMIT, TimeInForce.IOC))
+        events = self._send(
+            SubmitOrder(
+                m.ts, self.series, self._new_id(), TAKER_ACCOUNT, taker, size, m.price, OrderKind.LIMIT, TimeInForce.IOC
+            )
+        )
         fills = [ev for ev in events if type(ev) is Trade]
-        if (sum(t.qty for t in fills) != m.size or any(t.price != m.price for t in fills)
-                or any((t.maker_id != m.order_id) if known else (t.maker_account != SYNTHETIC_ACCOUNT)
-                       for t in fills)):
+        if (
+            sum(t.qty for t in fills) != m.size
+            or any(t.price != m.price for t in fills)
+            or any((t.maker_id != m.order_id) if known else (t.maker_account != SYNTHETIC_ACCOUNT) for t in fills)
+        ):
             r.execution_mismatches += 1
 
     def run(self, on_message: Callable[[int, "LobsterReplay"], None] | None = None) -> ReplayResult:
@@ -518,8 +546,12 @@ class LobsterReplay:
         return r
 
 
-def replay(msgs: list[Message], books: list[Snapshot], series: str = "LOBSTER",
-           on_message: Callable[[int, LobsterReplay], None] | None = None) -> ReplayResult:
+def replay(
+    msgs: list[Message],
+    books: list[Snapshot],
+    series: str = "LOBSTER",
+    on_message: Callable[[int, LobsterReplay], None] | None = None,
+) -> ReplayResult:
     return LobsterReplay(msgs, books, series).run(on_message)
 
 

@@ -59,8 +59,11 @@ def configure(log_file: str | Path | None = None) -> None:
         _file = None
     if log_file is not None:
         _file = open(log_file, "w")
-    renderer = (structlog.dev.ConsoleRenderer(colors=False) if sys.stderr.isatty()
-                else structlog.processors.JSONRenderer(sort_keys=True))
+    renderer = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if sys.stderr.isatty()
+        else structlog.processors.JSONRenderer(sort_keys=True)
+    )
     structlog.configure(
         processors=[structlog.processors.add_log_level, _tee, renderer],
         logger_factory=_stderr_logger,

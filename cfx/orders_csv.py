@@ -89,8 +89,10 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], series: str, source: str) -> 
         else:
             k = KINDS.get(kind)
             if k is None:
-                raise InputError(f"{source}:{lineno}: kind: unknown {kind[:80]!r}, expected one of "
-                                 f"{', '.join([*KINDS, 'cancel', 'modify'])}")
+                raise InputError(
+                    f"{source}:{lineno}: kind: unknown {kind[:80]!r}, expected one of "
+                    f"{', '.join([*KINDS, 'cancel', 'modify'])}"
+                )
             s = SIDES.get(side)
             if s is None:
                 raise InputError(f"{source}:{lineno}: side: expected buy or sell, got {side[:80]!r}")

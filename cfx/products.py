@@ -265,12 +265,21 @@ def make_series(
     )
 
 
-def make_perpetual(basket: Basket, *, first_trading_day: dt.date, contract_unit: int = CONTRACT_UNIT,
-                   tick_micro: int = TICK_MICRO) -> Series:
+def make_perpetual(
+    basket: Basket, *, first_trading_day: dt.date, contract_unit: int = CONTRACT_UNIT, tick_micro: int = TICK_MICRO
+) -> Series:
     """The perpetual future of `basket` (``HOP-PERP``): listed from `first_trading_day`, never expiring."""
-    return Series(symbol=perpetual_symbol(basket.root), basket=basket.name, year=first_trading_day.year,
-                  month=first_trading_day.month, contract_unit=contract_unit, tick_micro=tick_micro,
-                  first_trading_day=first_trading_day, last_trading_day=PERPETUAL_END, perpetual=True)
+    return Series(
+        symbol=perpetual_symbol(basket.root),
+        basket=basket.name,
+        year=first_trading_day.year,
+        month=first_trading_day.month,
+        contract_unit=contract_unit,
+        tick_micro=tick_micro,
+        first_trading_day=first_trading_day,
+        last_trading_day=PERPETUAL_END,
+        perpetual=True,
+    )
 
 
 Listing = Literal["monthly", "perpetual", "both"]
@@ -303,8 +312,9 @@ class ListingCalendar(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         first = self.start
         while not is_business_day(first):
             first += dt.timedelta(days=1)
-        return make_perpetual(basket, first_trading_day=first, contract_unit=self.contract_unit,
-                              tick_micro=self.tick_micro)
+        return make_perpetual(
+            basket, first_trading_day=first, contract_unit=self.contract_unit, tick_micro=self.tick_micro
+        )
 
     def _first_trading_day(self, year: int, month: int) -> dt.date:
         py, pm = add_months(year, month, -self.months_ahead)
@@ -448,7 +458,7 @@ def _window_weights(year: int, month: int, window_days: int) -> list[tuple[dt.da
     each weighted by the calendar days its fixing is in force."""
     first, last = month_days(year, month)
     days = business_days(first, last)
-    window = days[-min(max(window_days, 1), len(days)):]
+    window = days[-min(max(window_days, 1), len(days)) :]
     ends = window[1:] + [last + dt.timedelta(days=1)]
     return [(day, (end - day).days) for day, end in zip(window, ends)]
 

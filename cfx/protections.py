@@ -81,6 +81,7 @@ class PriceBand:
         self.high += step
         self.expansions += 1
 
+
 def band_limits(reference: int, pct: float) -> tuple[int, int]:
     """The listed band around ``reference``: ``pct`` percent of it either
     side (at least a tick), the low edge floored at `MIN_PRICE`."""
@@ -112,8 +113,7 @@ class VelocityBreaker:
     __slots__ = ("threshold", "window_ns", "halt_ns", "_prices")
 
     def __init__(self, threshold: int, window_ns: int, halt_ns: int) -> None:
-        for name, value, minimum in (("threshold", threshold, 0), ("window_ns", window_ns, 1),
-                                     ("halt_ns", halt_ns, 0)):
+        for name, value, minimum in (("threshold", threshold, 0), ("window_ns", window_ns, 1), ("halt_ns", halt_ns, 0)):
             if value < minimum:
                 raise InputError(f"velocity breaker: {name} ({value}) must be >= {minimum}")
         self.threshold = threshold

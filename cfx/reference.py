@@ -39,8 +39,7 @@ def _type(t: mi.Type) -> str:
         # (they compare equal), so a float's bound is printed as a float
         # whatever spelling the cache kept.
         kind = int if name == "int" else float
-        lims = [f"{op} {kind(v)}" for op, v in ((">", t.gt), (">=", t.ge), ("<", t.lt), ("<=", t.le))
-                if v is not None]
+        lims = [f"{op} {kind(v)}" for op, v in ((">", t.gt), (">=", t.ge), ("<", t.lt), ("<=", t.le)) if v is not None]
         return f"{name} ({', '.join(lims)})" if lims else name
     if isinstance(t, mi.StrType):
         return f"string matching `{t.pattern}`".replace("|", "\\|") if t.pattern else "string"
@@ -54,15 +53,19 @@ def _type(t: mi.Type) -> str:
         return f"table of {_type(t.key_type)} → {_type(t.value_type)}"
     if isinstance(t, mi.StructType):
         return f"[{_title(t.cls)}](#{_anchor(t.cls)})"
-    simple = {mi.BoolType: "bool", mi.DateType: "date", mi.TimeType: "time", mi.DateTimeType: "datetime",
-              mi.AnyType: "any"}
+    simple = {
+        mi.BoolType: "bool",
+        mi.DateType: "date",
+        mi.TimeType: "time",
+        mi.DateTimeType: "datetime",
+        mi.AnyType: "any",
+    }
     return simple.get(type(t), type(t).__name__.removesuffix("Type").lower())
 
 
 def _title(cls: type) -> str:
     tag = cls.__struct_config__.tag
-    return f'agent type "{tag}"' if tag and issubclass(cls, AgentSpec) else (
-        f'shock "{tag}"' if tag else cls.__name__)
+    return f'agent type "{tag}"' if tag and issubclass(cls, AgentSpec) else (f'shock "{tag}"' if tag else cls.__name__)
 
 
 def _anchor(cls: type) -> str:

@@ -75,8 +75,16 @@ def sniff(path: str | Path) -> str:
     return "csv"
 
 
-def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[bytes] | None = None,
-           digest: EventHash | None = None, *, direct: bool = True, source: str = "") -> tuple[int, float]:
+def stream(
+    venue: Venue,
+    chunks: Iterable[list],
+    fills: Fills,
+    event_log: IO[bytes] | None = None,
+    digest: EventHash | None = None,
+    *,
+    direct: bool = True,
+    source: str = "",
+) -> tuple[int, float]:
     """Apply the commands of ``chunks`` in batches of `BATCH`; feed the
     trades to ``fills`` and the events to ``event_log`` and ``digest``.
     Returns the messages applied and the seconds spent in the venue. With
@@ -93,7 +101,7 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
     for chunk in chunks:
         gc.freeze()  # what is loaded is static input: out of the collector's view, as a long-running engine does
         for start in range(0, len(chunk), BATCH):
-            batch = chunk[start:start + BATCH]
+            batch = chunk[start : start + BATCH]
             t0 = clock()
             if direct:
                 events = apply_batch(batch)
@@ -103,8 +111,9 @@ def stream(venue: Venue, chunks: Iterable[list], fills: Fills, event_log: IO[byt
                     try:
                         events += apply(c)
                     except (ValueError, KeyError) as e:
-                        raise InputError(f"{source}: record {done + start + i + 1}: the venue refused "
-                                         f"{type(c).__name__}: {e}") from None
+                        raise InputError(
+                            f"{source}: record {done + start + i + 1}: the venue refused {type(c).__name__}: {e}"
+                        ) from None
             got = events if trades_only else [e for e in events if type(e) is Trade]
             seconds += clock() - t0
             fills.add(got)
@@ -163,8 +172,10 @@ def _check_journal_kept(name: str) -> None:
     p = Path(name)
     run = p if p.is_dir() else p.parent if p.name == "journal" and not p.exists() else None
     if run is not None and (run / "summary.json").is_file() and not (run / "journal").exists():
-        raise InputError(f"{run}: this run has no journal (it was written with [output] journal = false), "
-                         f"so it cannot be replayed; run its scenario again with journal = true")
+        raise InputError(
+            f"{run}: this run has no journal (it was written with [output] journal = false), "
+            f"so it cannot be replayed; run its scenario again with journal = true"
+        )
 
 
 def main(args: argparse.Namespace) -> Output:
@@ -218,11 +229,17 @@ def main(args: argparse.Namespace) -> Output:
         if expected is not None:
             result["matches_summary"] = events == expected
             if events != expected:
-                print(f"cfx replay: {args.input}: events_sha256 {events} differs from the run_hash {expected} "
-                      f"of its summary.json", file=sys.stderr)
+                print(
+                    f"cfx replay: {args.input}: events_sha256 {events} differs from the run_hash {expected} "
+                    f"of its summary.json",
+                    file=sys.stderr,
+                )
                 code = 1
     if args.book:
         snapshots = {s: engine.book(s).snapshot() for s in engine.series}
-        writes.write_atomic(args.book, json.dumps(snapshots[series] if len(snapshots) == 1 and series in snapshots
-                                                  else snapshots), "--book")
+        writes.write_atomic(
+            args.book,
+            json.dumps(snapshots[series] if len(snapshots) == 1 and series in snapshots else snapshots),
+            "--book",
+        )
     return Output(value=result, code=code)

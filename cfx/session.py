@@ -272,8 +272,7 @@ class SessionMachine:
     then the day's triggers up to ``ts``), or CONTINUOUS without a schedule.
     """
 
-    __slots__ = ("state", "schedule", "reopen_call_ns", "halt_until", "_reopen_at", "_bounds", "_day", "_idx",
-                 "_next")
+    __slots__ = ("state", "schedule", "reopen_call_ns", "halt_until", "_reopen_at", "_bounds", "_day", "_idx", "_next")
 
     def __init__(self, schedule: SessionSchedule | None = None, ts: int = 0, reopen_call_ns: int = 0) -> None:
         if reopen_call_ns < 0:

@@ -148,8 +148,9 @@ def text(data: bytes, lengths: np.ndarray, valid: np.ndarray | None = None) -> p
     bitmap, nulls = None, 0
     if valid is not None and not valid.all():
         bitmap, nulls = pa.py_buffer(np.packbits(valid, bitorder="little")), n - int(valid.sum())
-    return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)],
-                                 null_count=nulls)
+    return pa.Array.from_buffers(
+        pa.string(), n, [bitmap, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)], null_count=nulls
+    )
 
 
 class Words(dict):

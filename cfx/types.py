@@ -196,9 +196,7 @@ class SetAccountStp(Msg):
     ts: int = 0
 
 
-Command = (
-    SubmitOrder | CancelOrder | ModifyOrder | MassCancel | EndOfDay | AdvanceTime | ListSeries | SetAccountStp
-)
+Command = SubmitOrder | CancelOrder | ModifyOrder | MassCancel | EndOfDay | AdvanceTime | ListSeries | SetAccountStp
 
 # --------------------------------------------------------------------------- events
 # Every event carries ``seq``, strictly increasing over the engine's life, and
@@ -476,6 +474,7 @@ class SeriesDelisted(Msg):
     date: _dt.date
     series: str
     final_price: int
+
 
 # --------------------------------------------------------------------------- sessions, auctions, halts
 # The trading-session state machine is cfx/session.py (its docstring

@@ -58,8 +58,9 @@ BAD_DISPLAY_QUANTITY = RejectReason.BAD_DISPLAY_QUANTITY
 BAD_EXPIRY = RejectReason.BAD_EXPIRY
 
 
-def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, last: int | None,
-                  live: Container[int]) -> RejectReason | str | None:
+def submit_reason(
+    c: SubmitOrder, rules: ListSeries, band: PriceBand | None, last: int | None, live: Container[int]
+) -> RejectReason | str | None:
     """Why to refuse new order ``c`` on a series listed with ``rules`` whose
     price band is ``band`` (None: none) and last trade ``last``, given the
     ids of the live orders; if it is valid, `PLAIN` for a plain limit or
@@ -75,8 +76,11 @@ def submit_reason(c: SubmitOrder, rules: ListSeries, band: PriceBand | None, las
         return DUPLICATE_ORDER_ID
     tif = c.tif
     kind = c.kind
-    if ((kind is LIMIT or kind is MARKET) and (tif is GTC or tif is DAY or tif is IOC)
-            and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)):
+    if (
+        (kind is LIMIT or kind is MARKET)
+        and (tif is GTC or tif is DAY or tif is IOC)
+        and not (c.display_qty or c.post_only or c.stop_price or c.expire_ns)
+    ):
         price = c.price
         if kind is MARKET:  # it names no price
             return PLAIN if price == 0 else BAD_PRICE

@@ -184,12 +184,23 @@ class LiftHalts(Msg):
     ts: int
 
 
-VenueCommand = (Command | ConfigureClearing | ListContract | ConfigureSession | KillSwitch | LiftHalts | OpenAccount
-                | Deposit | RecordFixings | SettleDay | PayFunding | UpdateMark)
+VenueCommand = (
+    Command
+    | ConfigureClearing
+    | ListContract
+    | ConfigureSession
+    | KillSwitch
+    | LiftHalts
+    | OpenAccount
+    | Deposit
+    | RecordFixings
+    | SettleDay
+    | PayFunding
+    | UpdateMark
+)
 command_decoder = msgspec.json.Decoder(VenueCommand)
 
-ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries,
-                   SetAccountStp)
+ENGINE_COMMANDS = (SubmitOrder, CancelOrder, ModifyOrder, MassCancel, EndOfDay, AdvanceTime, ListSeries, SetAccountStp)
 
 
 class Venue:
@@ -210,30 +221,43 @@ class Venue:
     `cfx.journal.Journal`) gets every command before it is applied; it is
     not pickled with the venue (a checkpoint's resume gives it again)."""
 
-    def __init__(self, clearing: ClearingConfig | None = None, *, journal: Any = None, risk: bool = True,
-                 trades_only: bool = False, book_type: type | None = None) -> None:
+    def __init__(
+        self,
+        clearing: ClearingConfig | None = None,
+        *,
+        journal: Any = None,
+        risk: bool = True,
+        trades_only: bool = False,
+        book_type: type | None = None,
+    ) -> None:
         self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
         self._clearing_handlers = self.clearing.handlers()  # the events clearing acts on (most it need not see)
-        self.engine = Engine(risk_check=self._credit_check if risk else None, sink=self._events,
-                             trades_only=trades_only, book_type=book_type)
+        self.engine = Engine(
+            risk_check=self._credit_check if risk else None,
+            sink=self._events,
+            trades_only=trades_only,
+            book_type=book_type,
+        )
         self.journal = journal
         self._clearing_on = False
         self._commands: list = []  # what the last settlement run calls for, for the caller to send
         self._dispatch = dict(self.engine.handlers())
-        self._dispatch.update({
-            ConfigureClearing: self._configure,
-            ListContract: self._list_contract,
-            OpenAccount: self._open_account,
-            Deposit: self._deposit,
-            ConfigureSession: self._configure_session,
-            KillSwitch: self._kill_switch,  # methods, not lambdas: a checkpoint pickles the venue
-            LiftHalts: self._lift_halts,
-            RecordFixings: self._record_fixings,
-            SettleDay: self._settle_day,
-            PayFunding: self._pay_funding,
-            UpdateMark: self._update_mark,
-        })
+        self._dispatch.update(
+            {
+                ConfigureClearing: self._configure,
+                ListContract: self._list_contract,
+                OpenAccount: self._open_account,
+                Deposit: self._deposit,
+                ConfigureSession: self._configure_session,
+                KillSwitch: self._kill_switch,  # methods, not lambdas: a checkpoint pickles the venue
+                LiftHalts: self._lift_halts,
+                RecordFixings: self._record_fixings,
+                SettleDay: self._settle_day,
+                PayFunding: self._pay_funding,
+                UpdateMark: self._update_mark,
+            }
+        )
 
     def _kill_switch(self, c: KillSwitch) -> None:
         self.engine.halt_all(c.ts, c.until)
@@ -313,21 +337,29 @@ class Venue:
         self._clearing_handlers = self.clearing.handlers()
 
     def _list_contract(self, c: ListContract) -> None:
-        self.engine.list_series(ListSeries(
-            symbol=c.spec.symbol, ts=c.ts, max_qty=c.max_qty, band_low=c.band_low, band_high=c.band_high,
-            band_moving=c.band_moving, reference=c.reference_price, auction_tie_break=c.auction_tie_break,
-            band_expand_pct=c.band_expand_pct, band_hits=c.band_hits, band_halt_ns=c.band_halt_ns,
-            band_max_expansions=c.band_max_expansions))
+        self.engine.list_series(
+            ListSeries(
+                symbol=c.spec.symbol,
+                ts=c.ts,
+                max_qty=c.max_qty,
+                band_low=c.band_low,
+                band_high=c.band_high,
+                band_moving=c.band_moving,
+                reference=c.reference_price,
+                auction_tie_break=c.auction_tie_break,
+                band_expand_pct=c.band_expand_pct,
+                band_hits=c.band_hits,
+                band_halt_ns=c.band_halt_ns,
+                band_max_expansions=c.band_max_expansions,
+            )
+        )
         self.clearing.list_series(c.spec, c.reference_price)
         self._clearing_on = True
 
     def _configure_session(self, c: ConfigureSession) -> None:
-        schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start,
-                                   close=c.close)
-        breaker = (VelocityBreaker(c.breaker_ticks, c.breaker_window_ns, c.breaker_halt_ns)
-                   if c.breaker_ticks else None)
-        self.engine.configure_session(c.series, schedule, c.ts, breaker=breaker,
-                                      batch_interval_ns=c.batch_interval_ns)
+        schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start, close=c.close)
+        breaker = VelocityBreaker(c.breaker_ticks, c.breaker_window_ns, c.breaker_halt_ns) if c.breaker_ticks else None
+        self.engine.configure_session(c.series, schedule, c.ts, breaker=breaker, batch_interval_ns=c.batch_interval_ns)
 
     def _open_account(self, c: OpenAccount) -> None:
         self.clearing.open_account(c.account, c.deposit, c.ts)
@@ -353,11 +385,21 @@ class Venue:
             quotes[symbol] = (bid, ask)
             if bid is None or ask is None:
                 continue
-            owners = {o.account for side, p in ((Side.BUY, bid), (Side.SELL, ask))
-                      for o in book.orders_at(side, p) if o.qty}
+            owners = {
+                o.account for side, p in ((Side.BUY, bid), (Side.SELL, ask)) for o in book.orders_at(side, p) if o.qty
+            }
             if len(owners) < 2 or not clearing.traded_today(symbol):
                 stale.add(symbol)
-        self._commands.extend(clearing.settle_day(c.date, c.ts, fixings=c.fixings, quotes=quotes,
-                                                  window=(c.window_start, c.window_end), finals=c.finals,
-                                                  stale=stale, expected=c.expected))
+        self._commands.extend(
+            clearing.settle_day(
+                c.date,
+                c.ts,
+                fixings=c.fixings,
+                quotes=quotes,
+                window=(c.window_start, c.window_end),
+                finals=c.finals,
+                stale=stale,
+                expected=c.expected,
+            )
+        )
         self._take_clearing_events()

@@ -12,8 +12,9 @@ REGIONS = ("us-east", "eu-west")
 SKUS = {"H100": 0.93, "H200": 1.12}  # level against the HOPPER basket
 
 
-def add_sku_region_fixings(fixings: dict[str, dict[dt.date, int]], basket: str = "HOPPER", seed: int = 5,
-                           idio_vol: float = 0.012) -> dict[str, dict[dt.date, int]]:
+def add_sku_region_fixings(
+    fixings: dict[str, dict[dt.date, int]], basket: str = "HOPPER", seed: int = 5, idio_vol: float = 0.012
+) -> dict[str, dict[dt.date, int]]:
     """SKU.region fixings = the basket's x a level x a random walk of daily
     log sd ``idio_vol`` (the basis), for every SKU and region above; the
     SKU fixings (where absent) the basket's x the level."""

@@ -54,7 +54,10 @@ def make_runs(tmp: Path) -> dict[str, Path]:
     a = tmp / "tiny_a"
     run_scenario(scn.load(tiny_toml(tmp, "tiny_a", SHOCKS)), a, progress=False)
     b = tmp / "tiny_b"
-    sc_b = scn.load(tiny_toml(tmp, "tiny_b", **{"band-pct = 15.0": "band-pct = 5.0",
-                                               "taker-fee = 1_000_000": "taker-fee = 2_000_000"}))
+    sc_b = scn.load(
+        tiny_toml(
+            tmp, "tiny_b", **{"band-pct = 15.0": "band-pct = 5.0", "taker-fee = 1_000_000": "taker-fee = 2_000_000"}
+        )
+    )
     run_scenario(sc_b, b, progress=False)
     return {"a": a, "b": b, "tmp": tmp}

@@ -95,7 +95,7 @@ def test_market_maker_requote_timer_keeps_its_poisson_rate_despite_catch_up_wake
     assert mms
     for mm in mms:
         expected = seconds * 1e9 / mm.spec.requote_interval_ns
-        assert abs(mm.timer_wakeups - expected) < 5 * expected ** 0.5, (mm.timer_wakeups, expected)
+        assert abs(mm.timer_wakeups - expected) < 5 * expected**0.5, (mm.timer_wakeups, expected)
     assert sim.stats["wakeups"] > sum(mm.timer_wakeups for mm in mms)  # catch-ups happened too
 
 
@@ -215,6 +215,7 @@ class _ClockCheck:
             assert ctx.now == ctx.sim.now, (name, ctx.now, ctx.sim.now)
             self._heard[name] = self._heard.get(name, 0) + 1
             return attr(ctx, *args)
+
         return hook
 
 
@@ -226,9 +227,10 @@ def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path, run_writer):
     from cfx import api
     from otc_support import add_sku_region_fixings
 
-    sc = api.load(Path(__file__).parent / "data" / "otc_small.toml", **{
-        "calendar.days": 2,
-        "shocks": [{"type": "mm-withdrawal", "day": 1, "time": "08:30", "minutes": 20}]})
+    sc = api.load(
+        Path(__file__).parent / "data" / "otc_small.toml",
+        **{"calendar.days": 2, "shocks": [{"type": "mm-withdrawal", "day": 1, "time": "08:30", "minutes": 20}]},
+    )
     fixings = build_fixings(sc)
     add_sku_region_fixings(fixings)
     sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=fixings)
@@ -236,8 +238,19 @@ def test_every_hook_sees_the_simulation_clock_in_ctx_now(tmp_path, run_writer):
     for p in sim.participants:
         p.agent = _ClockCheck(p.agent, heard)
     sim.run()
-    for hook in ("on_start", "on_wakeup", "on_order_event", "on_market_data", "on_day_end", "on_rfq",
-                 "on_rfq_closed", "on_rfq_result", "on_otc_trade", "withdraw", "resume"):
+    for hook in (
+        "on_start",
+        "on_wakeup",
+        "on_order_event",
+        "on_market_data",
+        "on_day_end",
+        "on_rfq",
+        "on_rfq_closed",
+        "on_rfq_result",
+        "on_otc_trade",
+        "withdraw",
+        "resume",
+    ):
         assert heard.get(hook), (hook, heard)
 
 

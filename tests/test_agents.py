@@ -82,8 +82,16 @@ class FakeMarket:
         self.tape: list = []  # every trade, in order (the public tape)
 
     # the test's own orders (not an agent's)
-    def place(self, side: Side, price: int, qty: int, series: str = H27, account: int = LP,
-              kind: OrderKind = OrderKind.LIMIT, tif: TimeInForce = TimeInForce.GTC) -> int:
+    def place(
+        self,
+        side: Side,
+        price: int,
+        qty: int,
+        series: str = H27,
+        account: int = LP,
+        kind: OrderKind = OrderKind.LIMIT,
+        tif: TimeInForce = TimeInForce.GTC,
+    ) -> int:
         oid = next(self._oid)
         self.send(SubmitOrder(self.now, series, oid, account, side, qty, price, kind, tif))
         self.pump()
@@ -105,8 +113,13 @@ class FakeMarket:
     def quote(self, series: str) -> Quote:
         book = self.engine.book(series)
         b, a = book.best_bid(), book.best_ask()
-        return Quote(b, book.level_qty(BUY, b) if b is not None else 0, a, book.level_qty(SELL, a) if a is not None else 0,
-                     book.last_price)
+        return Quote(
+            b,
+            book.level_qty(BUY, b) if b is not None else 0,
+            a,
+            book.level_qty(SELL, a) if a is not None else 0,
+            book.last_price,
+        )
 
     def orders_of(self, account: int, series: str = H27) -> dict[Side, list[tuple[int, int]]]:
         """(price, open qty) of an account's live orders, per side, best first."""
@@ -131,8 +144,9 @@ class FakeMarket:
             for e in events:
                 t = type(e)
                 if t is Trade:
-                    buyer, seller = ((e.taker_account, e.maker_account) if e.aggressor is BUY
-                                     else (e.maker_account, e.taker_account))
+                    buyer, seller = (
+                        (e.taker_account, e.maker_account) if e.aggressor is BUY else (e.maker_account, e.taker_account)
+                    )
                     self.positions[(buyer, e.series)] += e.qty
                     self.positions[(seller, e.series)] -= e.qty
                     self.tape.append(e)
@@ -232,8 +246,17 @@ class FakeCtx:
     def trades(self, series: str, since_ns: int) -> list:
         return [t for t in self.market.tape if t.series == series and t.ts >= since_ns]
 
-    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
-               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
+    def submit(
+        self,
+        series: str,
+        side: Side,
+        qty: int,
+        price: int = 0,
+        *,
+        kind: OrderKind = OrderKind.LIMIT,
+        tif: TimeInForce = TimeInForce.GTC,
+        post_only: bool = False,
+    ) -> int:
         oid = next(self.market._oid)
         self.market.send(SubmitOrder(self.now, series, oid, self.account, side, qty, price, kind, tif, post_only))
         return oid
@@ -275,8 +298,17 @@ def test_every_agent_is_registered_and_decodes_from_toml():
     assert len(AGENT_SPECS) == 9
     tags = [s.__struct_config__.tag for s in AGENT_SPECS]
     assert len(set(tags)) == len(tags)
-    assert {"market_maker", "otc_dealer", "neocloud", "inference_platform", "noise_trader", "basis_trader",
-            "momentum_trader", "settlement_squeezer", "value_trader"} == set(tags)
+    assert {
+        "market_maker",
+        "otc_dealer",
+        "neocloud",
+        "inference_platform",
+        "noise_trader",
+        "basis_trader",
+        "momentum_trader",
+        "settlement_squeezer",
+        "value_trader",
+    } == set(tags)
     for spec in AGENT_SPECS:
         assert spec in REGISTRY
         agent_for(spec())(spec())  # defaults are valid and construct an agent
@@ -288,8 +320,11 @@ def test_every_agent_is_registered_and_decodes_from_toml():
     class Scenario(msgspec.Struct):
         agents: list[typing.Union[AGENT_SPECS]]  # type: ignore[valid-type]
 
-    sc = msgspec.toml.decode(b'[[agents]]\ntype = "market_maker"\nquote-lots = 3\nseries = ["front", "HOP-J27"]\n'
-                             b'[[agents]]\ntype = "noise_trader"\ncount = 40\n', type=Scenario)
+    sc = msgspec.toml.decode(
+        b'[[agents]]\ntype = "market_maker"\nquote-lots = 3\nseries = ["front", "HOP-J27"]\n'
+        b'[[agents]]\ntype = "noise_trader"\ncount = 40\n',
+        type=Scenario,
+    )
     assert isinstance(sc.agents[0], MarketMakerSpec) and sc.agents[0].quote_lots == 3
     assert sc.agents[1].count == 40
     bad = [
@@ -298,7 +333,10 @@ def test_every_agent_is_registered_and_decodes_from_toml():
         (b'[[agents]]\ntype = "market_maker"\nperpetual-index-weight = 2.0\n', "agents[0].perpetual-index-weight"),
         (b'[[agents]]\ntype = "market_maker"\nbatch-flow-ticks-per-lot = -1.0\n', "agents[0].batch-flow-ticks-per-lot"),
         (b'[[agents]]\ntype = "market_maker"\nbatch-imbalance-share = 1.5\n', "agents[0].batch-imbalance-share"),
-        (b'[[agents]]\ntype = "basis_trader"\nperpetual-threshold-ticks = -0.5\n', "agents[0].perpetual-threshold-ticks"),
+        (
+            b'[[agents]]\ntype = "basis_trader"\nperpetual-threshold-ticks = -0.5\n',
+            "agents[0].perpetual-threshold-ticks",
+        ),
         (b'[[agents]]\ntype = "basis_trader"\nseries = ["next"]\n', "agents[0].series[0]"),
         (b'[[agents]]\ntype = "momentum_trader"\nshort-window = 30\nlong-window = 10\n', "agents[0]"),
     ]
@@ -324,8 +362,9 @@ def mm_market(fair: int = 300) -> FakeMarket:
 
 def test_market_maker_quotes_both_sides_around_fair_value_and_skews_by_inventory():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5,
-                           skew_ticks_per_lot=0.1, max_position=100)
+    spec = classic(
+        half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, skew_ticks_per_lot=0.1, max_position=100
+    )
     mm, ctx = make(m, spec)
     assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
     assert ctx.wakes and ctx.wakes[0] > 0
@@ -375,12 +414,15 @@ def test_market_maker_blends_index_with_the_others_mid_and_never_crosses_the_boo
     assert m.positions[(1, H27)] == 0
 
 
-@pytest.mark.parametrize("rule, in_window, quotes", [
-    ("index", True, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # the index settles it: quote the index, fade the push
-    ("index", False, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # all the last day, not only in the window
-    ("vwap_window", True, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # the window opens: hold its opening value
-    ("vwap_window", False, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # before the window: the usual blend
-])
+@pytest.mark.parametrize(
+    "rule, in_window, quotes",
+    [
+        ("index", True, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # the index settles it: quote the index, fade the push
+        ("index", False, {BUY: [(298, 5)], SELL: [(302, 5)]}),  # all the last day, not only in the window
+        ("vwap_window", True, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # the window opens: hold its opening value
+        ("vwap_window", False, {BUY: [(308, 5)], SELL: [(312, 5)]}),  # before the window: the usual blend
+    ],
+)
 def test_a_settlement_aware_market_maker_values_the_last_day_by_the_final_settlement_rule(rule, in_window, quotes):
     m = mm_market(300)
     m.rule = rule
@@ -388,8 +430,14 @@ def test_a_settlement_aware_market_maker_values_the_last_day_by_the_final_settle
     m.window = (0, 10**15) if in_window else (10**15, 2 * 10**15)
     m.place(BUY, 296, 10, account=LP)
     m.place(SELL, 344, 10, account=LP)  # others' mid 320, pushed up from the index's 300
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, news_mult=0.0, index_weight=0.5,
-                           anchor_halflife_s=0.0, settlement_aware=True)
+    spec = MarketMakerSpec(
+        half_spread_ticks=2.0,
+        vol_mult=0.0,
+        news_mult=0.0,
+        index_weight=0.5,
+        anchor_halflife_s=0.0,
+        settlement_aware=True,
+    )
     mm, ctx = make(m, spec)
     assert m.orders_of(1) == quotes
 
@@ -402,9 +450,19 @@ def _pushed_last_day(rule: str) -> tuple[MarketMaker, FakeMarket, FakeCtx]:
     m.rule = rule
     m.dte[H27] = 0
     m.window = (0, 100 * SECOND)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, news_mult=0.0, index_weight=0.5,
-                           anchor_halflife_s=7200.0, flow_ticks_per_lot=0.5, settlement_aware=True,
-                           quote_lots=50, max_position=200, min_requote_ns=0, skew_ticks_per_lot=0.0)
+    spec = MarketMakerSpec(
+        half_spread_ticks=2.0,
+        vol_mult=0.0,
+        news_mult=0.0,
+        index_weight=0.5,
+        anchor_halflife_s=7200.0,
+        flow_ticks_per_lot=0.5,
+        settlement_aware=True,
+        quote_lots=50,
+        max_position=200,
+        min_requote_ns=0,
+        skew_ticks_per_lot=0.0,
+    )
     mm, ctx = make(m, spec)
     assert m.orders_of(1)[SELL] == [(302, 50)]
     m.now = 25 * SECOND
@@ -434,9 +492,18 @@ def test_without_settlement_awareness_the_push_moves_the_fair_value_by_its_flow(
     m.rule = "index"
     m.dte[H27] = 0
     m.window = (0, 100 * SECOND)
-    spec = MarketMakerSpec(half_spread_ticks=2.0, vol_mult=0.0, news_mult=0.0, index_weight=0.5,
-                           anchor_halflife_s=7200.0, flow_ticks_per_lot=0.5, min_requote_ns=0, quote_lots=50,
-                           max_position=200, skew_ticks_per_lot=0.0)
+    spec = MarketMakerSpec(
+        half_spread_ticks=2.0,
+        vol_mult=0.0,
+        news_mult=0.0,
+        index_weight=0.5,
+        anchor_halflife_s=7200.0,
+        flow_ticks_per_lot=0.5,
+        min_requote_ns=0,
+        quote_lots=50,
+        max_position=200,
+        skew_ticks_per_lot=0.0,
+    )
     mm, ctx = make(m, spec)
     m.now = 25 * SECOND
     m.place(BUY, 310, 40, account=LP + 2)  # lifts its ask
@@ -448,14 +515,20 @@ def test_market_maker_on_a_perpetual_anchors_to_the_index_with_its_perpetual_wei
     perp = "HOP-PERP"
     # fair 305 on a month (index_weight 0.5 of the index 300 and the others' mid 310), 300 on the perpetual;
     # the ask never crosses the others' bid 309, so both sit at 310
-    for series, quotes in ((H27, {BUY: [(303, 5)], SELL: [(310, 5)]}),
-                           (perp, {BUY: [(298, 5)], SELL: [(310, 5)]})):
+    for series, quotes in ((H27, {BUY: [(303, 5)], SELL: [(310, 5)]}), (perp, {BUY: [(298, 5)], SELL: [(310, 5)]})):
         m = FakeMarket((series,))
         m.expected[series] = m.index[series] = 300
         m.place(BUY, 309, 10, series)
         m.place(SELL, 311, 10, series)  # others' mid 310
-        spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=0.5, funding_intervals=0.0,
-                       series=(series,), perpetual_index_weight=1.0, perpetual_anchor_halflife_s=0.0)
+        spec = classic(
+            half_spread_ticks=2.0,
+            vol_mult=0.0,
+            index_weight=0.5,
+            funding_intervals=0.0,
+            series=(series,),
+            perpetual_index_weight=1.0,
+            perpetual_anchor_halflife_s=0.0,
+        )
         make(m, spec)
         assert m.orders_of(1, series) == quotes, series
     # the perpetual's half-life: after one half-life the fair value is half way from the others' mid to the index
@@ -463,8 +536,16 @@ def test_market_maker_on_a_perpetual_anchors_to_the_index_with_its_perpetual_wei
     m.expected[perp] = m.index[perp] = 310
     m.place(BUY, 309, 10, perp)
     m.place(SELL, 311, 10, perp)
-    spec = classic(half_spread_ticks=0.4, vol_mult=0.0, index_weight=0.0, funding_intervals=0.0, series=(perp,),
-                   perpetual_anchor_halflife_s=30.0, requote_interval_ns=10**15, min_requote_ns=0)
+    spec = classic(
+        half_spread_ticks=0.4,
+        vol_mult=0.0,
+        index_weight=0.0,
+        funding_intervals=0.0,
+        series=(perp,),
+        perpetual_anchor_halflife_s=30.0,
+        requote_interval_ns=10**15,
+        min_requote_ns=0,
+    )
     mm, ctx = make(m, spec)
     m.expected[perp] = m.index[perp] = 290
     ctx.wake(30 * SECOND)
@@ -473,8 +554,15 @@ def test_market_maker_on_a_perpetual_anchors_to_the_index_with_its_perpetual_wei
 
 def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_limit():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, max_position=10,
-                           skew_ticks_per_lot=0.0, levels=2)
+    spec = classic(
+        half_spread_ticks=2.0,
+        vol_mult=0.0,
+        index_weight=1.0,
+        quote_lots=5,
+        max_position=10,
+        skew_ticks_per_lot=0.0,
+        levels=2,
+    )
     mm, ctx = make(m, spec)
     assert m.orders_of(1) == {BUY: [(298, 5), (297, 5)], SELL: [(302, 5), (303, 5)]}
     m.positions[(1, H27)] = 7
@@ -490,8 +578,7 @@ def test_market_maker_stops_quoting_the_side_that_would_grow_a_position_at_its_l
 
 def test_market_maker_gets_filled_and_leans_against_its_inventory():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, skew_ticks_per_lot=0.5,
-                           min_requote_ns=0)
+    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, skew_ticks_per_lot=0.5, min_requote_ns=0)
     mm, ctx = make(m, spec)
     m.place(SELL, 0, 5, kind=OrderKind.MARKET, tif=TimeInForce.IOC)  # hits the MM's bid; market data requotes
     assert m.positions[(1, H27)] == 5
@@ -544,8 +631,9 @@ def test_a_withdrawal_shock_reaches_market_makers_only():
 
 def test_market_maker_requotes_on_market_data_at_most_once_per_min_requote_ns():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, min_requote_ns=10 * SECOND,
-                           requote_interval_ns=HOUR)
+    spec = classic(
+        half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, min_requote_ns=10 * SECOND, requote_interval_ns=HOUR
+    )
     mm, ctx = make(m, spec)
     m.run(m.now + 20 * SECOND)
     assert m.orders_of(1) == {BUY: [(298, 5)], SELL: [(302, 5)]}
@@ -566,8 +654,14 @@ def test_market_maker_requotes_on_market_data_at_most_once_per_min_requote_ns():
 
 def test_market_maker_fair_value_learns_from_a_run_of_buys():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, flow_ticks_per_lot=0.1,
-                   anchor_halflife_s=3600.0, quote_lots=50)
+    spec = classic(
+        half_spread_ticks=1.0,
+        vol_mult=0.0,
+        index_weight=1.0,
+        flow_ticks_per_lot=0.1,
+        anchor_halflife_s=3600.0,
+        quote_lots=50,
+    )
     mm, ctx = make(m, spec)
     assert mm.fair_value(H27) == 300
     for _ in range(5):  # 5 buys of 4 lots lift its ask
@@ -591,8 +685,15 @@ def test_market_maker_in_batch_matching_does_not_read_a_batch_s_volume_as_flow()
     fair = {}
     for batch_flow in (0.0, 0.1):
         m = mm_market(300)
-        spec = classic(half_spread_ticks=1.0, vol_mult=0.0, index_weight=1.0, flow_ticks_per_lot=0.1,
-                       batch_flow_ticks_per_lot=batch_flow, anchor_halflife_s=3600.0, quote_lots=50)
+        spec = classic(
+            half_spread_ticks=1.0,
+            vol_mult=0.0,
+            index_weight=1.0,
+            flow_ticks_per_lot=0.1,
+            batch_flow_ticks_per_lot=batch_flow,
+            anchor_halflife_s=3600.0,
+            quote_lots=50,
+        )
         mm = agent_for(spec)(spec)
         ctx = BatchCtx(m, mm, 1)
         ctx.start()
@@ -619,8 +720,16 @@ class BatchSurplusCtx(FakeCtx):
 
 def test_market_maker_offers_against_a_batch_s_surplus_just_before_the_boundary():
     m = mm_market(300)
-    spec = classic(half_spread_ticks=2.0, vol_mult=0.0, index_weight=1.0, quote_lots=5, skew_ticks_per_lot=0.1,
-                   max_position=100, batch_imbalance_share=0.5, requote_interval_ns=3600 * SECOND)
+    spec = classic(
+        half_spread_ticks=2.0,
+        vol_mult=0.0,
+        index_weight=1.0,
+        quote_lots=5,
+        skew_ticks_per_lot=0.1,
+        max_position=100,
+        batch_imbalance_share=0.5,
+        requote_interval_ns=3600 * SECOND,
+    )
     mm = agent_for(spec)(spec)
     ctx = BatchSurplusCtx(m, mm, 1)
     m.now = 10 * SECOND + SECOND // 4
@@ -687,6 +796,7 @@ def test_own_orders_count_each_change_of_an_order_and_not_its_acks():
     """`OwnOrders.changes` moves on a submit, a modify, a fill, a cancel, a
     refused modify and an ack that differs from what it holds, and not on
     an ack of what it sent: what the market maker's side skip trusts."""
+
     class Holder(Agent):
         def __init__(self) -> None:
             super().__init__(AgentSpec())
@@ -799,9 +909,17 @@ def _random_maker_session(full: bool, seed: int) -> tuple[list, list]:
     m = FakeMarket((H27, J27))
     for s in (H27, J27):
         m.expected[s] = m.index[s] = 300
-    spec = MarketMakerSpec(series=("front", "front+1"), levels=2, quote_lots=6, max_position=20,
-                           flow_ticks_per_lot=0.3, anchor_halflife_s=60.0, news_mult=0.5, min_requote_ns=SECOND // 2,
-                           requote_interval_ns=3 * SECOND)
+    spec = MarketMakerSpec(
+        series=("front", "front+1"),
+        levels=2,
+        quote_lots=6,
+        max_position=20,
+        flow_ticks_per_lot=0.3,
+        anchor_halflife_s=60.0,
+        news_mult=0.5,
+        min_requote_ns=SECOND // 2,
+        requote_interval_ns=3 * SECOND,
+    )
     mm = (_FullRequoteMaker if full else MarketMaker)(spec)
     ctx = FakeCtx(m, mm, 1, seed)
     ctx.start()
@@ -915,8 +1033,14 @@ def test_basis_trader_takes_a_smaller_edge_on_a_perpetual():
         m.expected[series] = 300
         m.place(BUY, 298, 100, series)
         m.place(SELL, 299, 100, series)  # the ask is cheap by 1 tick: beyond 0.25 + 0.15 fees, inside 3
-        spec = BasisTraderSpec(threshold_ticks=3.0, perpetual_threshold_ticks=0.25, cost_ticks=0.15, clip_lots=5,
-                               funding_intervals=0.0, series=(series,))
+        spec = BasisTraderSpec(
+            threshold_ticks=3.0,
+            perpetual_threshold_ticks=0.25,
+            cost_ticks=0.15,
+            clip_lots=5,
+            funding_intervals=0.0,
+            series=(series,),
+        )
         bt, ctx = make(m, spec)
         ctx.wake()
         taken[series] = m.positions[(1, series)]
@@ -928,8 +1052,7 @@ def test_squeezer_builds_a_long_then_buys_through_the_ask_in_the_last_settlement
 
     m = FakeMarket()
     m.window = (10**15, 2 * 10**15)  # the settlement window: far in the future for now
-    spec = SettlementSqueezerSpec(target_lots=20, clip_lots=10, push_lots=30, push_clip_lots=15,
-                                  push_through_ticks=4)
+    spec = SettlementSqueezerSpec(target_lots=20, clip_lots=10, push_lots=30, push_clip_lots=15, push_through_ticks=4)
     sq, ctx = make(m, spec)
     m.place(SELL, 300, 1000)
     for _ in range(4):

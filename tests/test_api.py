@@ -33,7 +33,9 @@ def test_load_a_shipped_scenario_by_name_with_overrides():
     assert sc.calendar.days == 2
     assert sc.agents[0].quote_lots == 3
     assert sc.rules.band_pct == 7.5
-    assert cfx.load("baseline.toml").calendar.days == cfx.load(ROOT / "cfx" / "scenarios" / "baseline.toml").calendar.days
+    assert (
+        cfx.load("baseline.toml").calendar.days == cfx.load(ROOT / "cfx" / "scenarios" / "baseline.toml").calendar.days
+    )
 
 
 def test_bad_override_names_its_path():
@@ -96,7 +98,7 @@ def test_open_run_reads_the_same_run(small_run):
 def _readme_agent_module(tmp_path: Path) -> str:
     """The README's "Writing an agent" example, exactly as written there."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Writing an agent"):]
+    section = readme[readme.index("### Writing an agent") :]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     (tmp_path / "readme_agent.py").write_text(code)
     return "readme_agent"
@@ -106,11 +108,14 @@ def test_readme_agent_example_runs_as_written_via_plugin(tmp_path, monkeypatch, 
     module = _readme_agent_module(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     sc = tmp_path / "buyer.toml"
-    sc.write_text(SMALL.read_text() + textwrap.dedent("""
+    sc.write_text(
+        SMALL.read_text()
+        + textwrap.dedent("""
         [[agents]]
         type = "minute_buyer"
         lots = 2
-    """))
+    """)
+    )
     out = tmp_path / "run"
     assert main(["run", str(sc), "--out", str(out), "--plugin", module, "--quiet", "--no-report"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -136,8 +141,23 @@ def test_cli_scenarios_schema_version_and_python_dash_m(capsys):
 
 def test_cli_set_overrides_and_runs_by_name(tmp_path, capsys):
     out = tmp_path / "r"
-    assert main(["run", "baseline", "--out", str(out), "--quiet", "--no-report", "--set", "calendar.days=1",
-                 "--set", "agents[1].count=5"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "baseline",
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-report",
+                "--set",
+                "calendar.days=1",
+                "--set",
+                "agents[1].count=5",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["days"] == 1 and summary["scenario"] == "baseline"
     assert main(["run", "baseline", "--set", "calendar.days=0"]) == 2
@@ -149,13 +169,18 @@ def test_scenario_reference_is_current():
     `python -m cfx.reference > docs/reference.md` when a key changes."""
     from cfx import reference
 
-    assert (ROOT / "docs" / "reference.md").read_text() == reference.render(), \
+    assert (ROOT / "docs" / "reference.md").read_text() == reference.render(), (
         "docs/reference.md is stale: run `python -m cfx.reference > docs/reference.md`"
+    )
 
 
 def test_quickstart_example_runs(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py"), "--days", "1",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--days", "1", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "the dip buyer bought" in proc.stdout
     assert (tmp_path / "compare.html").stat().st_size > 10_000

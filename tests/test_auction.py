@@ -222,8 +222,9 @@ book_st = st.lists(order_st, max_size=14, unique_by=lambda o: o.order_id)
 
 
 @settings(max_examples=300, deadline=None)
-@given(book=book_st, reference=st.one_of(st.none(), st.integers(85, 115)),
-       tie_break=st.sampled_from(["reference", "cme"]))
+@given(
+    book=book_st, reference=st.one_of(st.none(), st.integers(85, 115)), tie_break=st.sampled_from(["reference", "cme"])
+)
 def test_uncross_matches_brute_force_and_allocation_is_consistent(book, reference, tie_break):
     u = uncross(book, reference, tie_break)
     expected = brute_force(book, reference, tie_break)
@@ -249,11 +250,19 @@ def test_uncross_matches_brute_force_and_allocation_is_consistent(book, referenc
     if bids and asks:
         assert max(bids) < min(asks)
     # priority: an order short of full only if every order ranked below it got nothing
-    for side, rank in ((BUY, lambda o: (o.price is not None, -(o.price or 0), o.priority, o.order_id)),
-                       (SELL, lambda o: (o.price is not None, o.price or 0, o.priority, o.order_id))):
-        ranked = sorted((o for o in book if o.side is side and (o.price is None or
-                         (o.price >= u.price if side is BUY else o.price <= u.price))), key=rank)
+    for side, rank in (
+        (BUY, lambda o: (o.price is not None, -(o.price or 0), o.priority, o.order_id)),
+        (SELL, lambda o: (o.price is not None, o.price or 0, o.priority, o.order_id)),
+    ):
+        ranked = sorted(
+            (
+                o
+                for o in book
+                if o.side is side and (o.price is None or (o.price >= u.price if side is BUY else o.price <= u.price))
+            ),
+            key=rank,
+        )
         got = [filled.get(o.order_id, 0) for o in ranked]
         for i, o in enumerate(ranked):
             if got[i] < o.qty:
-                assert not any(got[i + 1:])
+                assert not any(got[i + 1 :])

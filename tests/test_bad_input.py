@@ -147,18 +147,25 @@ def test_a_fifo_as_out_is_refused(tmp_path, capsys):
 BASKETS = 'baskets = [{ name = "HOPPER", root = "HOP", weights = { H100 = 0.6, H200 = 0.4 } }]'
 
 
-@pytest.mark.parametrize("old, new, message", [
-    ("seed = 7", "seed = -1", "seed: Expected `int` >= 0"),
-    ("[products]", "[products]\ntick-usd = 1e-9", "products.tick-usd: Expected `float` >= 1e-06"),
-    ("collateral-usd = 20_000_000", "collateral-usd = 1e30", "agents[0].collateral-usd: Expected `float` <= "),
-    ("start = 2027-01-04", "start = 9999-01-04", "calendar: start: 9999-01-04 is outside"),
-    ("start = 2027-01-04", "start = 0001-01-04", "calendar: start: 0001-01-04 is outside"),
-    ("count = 6", "count = 10000000", "agents[1].count: Expected `int` <= 10000"),
-    ("count = 6", "count = 9999", "agents: 10,002 agents in all, more than the 10,000"),
-    ("collateral-usd = 2_000_000", "collateral-usd = 5",
-     "agents[1].collateral-usd: 5.0 is below rules.clearing.guarantee-fund-contribution"),
-    (BASKETS, "baskets = []", "products.baskets: Expected `array` of length >= 1"),
-], ids=["seed", "tick", "collateral", "year-9999", "year-1", "count", "total-agents", "below-fund", "no-baskets"])
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("seed = 7", "seed = -1", "seed: Expected `int` >= 0"),
+        ("[products]", "[products]\ntick-usd = 1e-9", "products.tick-usd: Expected `float` >= 1e-06"),
+        ("collateral-usd = 20_000_000", "collateral-usd = 1e30", "agents[0].collateral-usd: Expected `float` <= "),
+        ("start = 2027-01-04", "start = 9999-01-04", "calendar: start: 9999-01-04 is outside"),
+        ("start = 2027-01-04", "start = 0001-01-04", "calendar: start: 0001-01-04 is outside"),
+        ("count = 6", "count = 10000000", "agents[1].count: Expected `int` <= 10000"),
+        ("count = 6", "count = 9999", "agents: 10,002 agents in all, more than the 10,000"),
+        (
+            "collateral-usd = 2_000_000",
+            "collateral-usd = 5",
+            "agents[1].collateral-usd: 5.0 is below rules.clearing.guarantee-fund-contribution",
+        ),
+        (BASKETS, "baskets = []", "products.baskets: Expected `array` of length >= 1"),
+    ],
+    ids=["seed", "tick", "collateral", "year-9999", "year-1", "count", "total-agents", "below-fund", "no-baskets"],
+)
 def test_scenario_values_that_would_crash_later_are_refused_up_front(tmp_path, capsys, old, new, message):
     text = SMALL.read_text()
     assert old in text
@@ -169,30 +176,33 @@ def test_scenario_values_that_would_crash_later_are_refused_up_front(tmp_path, c
 
 
 def test_seed_flag_is_checked_like_the_file(tmp_path, capsys):
-    assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--seed", "-1", "--out", tmp_path / "r"),
-                           "--seed", ">= 0")
-    assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--seed", str(2**64), "--out", tmp_path / "r"),
-                           "--seed", "below 2**63")
+    assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--seed", "-1", "--out", tmp_path / "r"), "--seed", ">= 0")
+    assert_one_line_exit_2(
+        run_cli(capsys, "run", SMALL, "--seed", str(2**64), "--out", tmp_path / "r"), "--seed", "below 2**63"
+    )
 
 
 # --------------------------------------------------------------------------- flags and workload
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["workload", "-5", "w.csv"], "argument n"),
-    (["workload", "abc", "w.csv"], "argument n"),
-    (["workload", "10", "w.csv", "--seed", "-3"], "--seed"),
-    (["workload", "1000000000", "w.csv"], "more than the 100,000,000"),
-    (["workload", "10", "."], "is a directory"),
-    (["workload", "10", "/dev/null"], "not a regular file"),
-    (["workload"], "required"),
-    (["replay"], "required"),
-    (["bogus"], "invalid choice"),
-    (["run", "--no-such-flag"], "unrecognized arguments"),
-    (["run", "--quiet"], "a scenario file is needed"),
-    (["replay", "x.csv", "--format", "xml"], "invalid choice"),
-    (["sweep", "s.toml", "--workers", "-1"], "--workers"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["workload", "-5", "w.csv"], "argument n"),
+        (["workload", "abc", "w.csv"], "argument n"),
+        (["workload", "10", "w.csv", "--seed", "-3"], "--seed"),
+        (["workload", "1000000000", "w.csv"], "more than the 100,000,000"),
+        (["workload", "10", "."], "is a directory"),
+        (["workload", "10", "/dev/null"], "not a regular file"),
+        (["workload"], "required"),
+        (["replay"], "required"),
+        (["bogus"], "invalid choice"),
+        (["run", "--no-such-flag"], "unrecognized arguments"),
+        (["run", "--quiet"], "a scenario file is needed"),
+        (["replay", "x.csv", "--format", "xml"], "invalid choice"),
+        (["sweep", "s.toml", "--workers", "-1"], "--workers"),
+    ],
+)
 def test_bad_flags_and_workload_arguments_are_one_line(tmp_path, capsys, monkeypatch, argv, needle):
     monkeypatch.chdir(tmp_path)
     assert_one_line_exit_2(run_cli(capsys, *argv), needle)
@@ -219,14 +229,23 @@ def test_stdin_with_a_format_is_streamed(tmp_path, capfd):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", "-", "--format", "csv"], input=ORDERS.encode(),
-                       capture_output=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", "-", "--format", "csv"],
+        input=ORDERS.encode(),
+        capture_output=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and b'"fills": 1' in r.stdout
 
 
-@pytest.mark.parametrize("header", ["ts_ns,kind,order_id,account,side,price,qty",
-                                    "qty,price,side,account,order_id,kind,ts_ns",
-                                    " TS_NS , KIND ,a,b,c,d,e"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "ts_ns,kind,order_id,account,side,price,qty",
+        "qty,price,side,account,order_id,kind,ts_ns",
+        " TS_NS , KIND ,a,b,c,d,e",
+    ],
+)
 def test_a_headered_csv_is_never_taken_for_lobster(tmp_path, header):
     from cfx.replay import sniff
 
@@ -244,17 +263,27 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
     q = tmp_path / "q.csv"
     q.write_text("date,sku,provider,price\n2027-01-04,H100,a,2.00\n2027-01-04,H200,a,3.00\n")
     cfg = tmp_path / "c.toml"
-    cfg.write_text('quotes = "q.csv"\n[fixing]\nmin-contributors = 3\n'
-                   '[[baskets]]\nname = "HOPPER"\nroot = "HOP"\nweights = {H100 = 0.6, H200 = 0.4}\n')
-    assert_one_line_exit_2(run_cli(capsys, "index", "--config", cfg, "--out", tmp_path / "f.csv"),
-                           "no fixing could be computed")
+    cfg.write_text(
+        'quotes = "q.csv"\n[fixing]\nmin-contributors = 3\n'
+        '[[baskets]]\nname = "HOPPER"\nroot = "HOP"\nweights = {H100 = 0.6, H200 = 0.4}\n'
+    )
+    assert_one_line_exit_2(
+        run_cli(capsys, "index", "--config", cfg, "--out", tmp_path / "f.csv"), "no fixing could be computed"
+    )
 
 
-@pytest.mark.parametrize("config, quotes, needle", [
-    ("[generator]\nstart = 9999-06-01\n", None, "generator: start: 9999-06-01 is outside 1971-01-01..2199-12-31"),
-    ("end = 9999-12-31\n", None, "end: 9999-12-31 is outside"),
-    (None, "date,sku,provider,price\n9999-12-31,H100,a,2.00\n", "q.csv:2: field 'date': date: 9999-12-31 is outside"),
-])
+@pytest.mark.parametrize(
+    "config, quotes, needle",
+    [
+        ("[generator]\nstart = 9999-06-01\n", None, "generator: start: 9999-06-01 is outside 1971-01-01..2199-12-31"),
+        ("end = 9999-12-31\n", None, "end: 9999-12-31 is outside"),
+        (
+            None,
+            "date,sku,provider,price\n9999-12-31,H100,a,2.00\n",
+            "q.csv:2: field 'date': date: 9999-12-31 is outside",
+        ),
+    ],
+)
 def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
     argv = ["index", "--out", tmp_path / "f.csv"]
     if config is not None:
@@ -266,16 +295,19 @@ def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes,
     assert_one_line_exit_2(run_cli(capsys, *argv), needle)
 
 
-@pytest.mark.parametrize("assignment, needle", [
-    ("output.report=maybe", "output.report"),
-    ("output.events=some", "output.events"),
-    ("products.listing=weekly", "products.listing"),
-    ("products.perpetual.funding-interval-min=0", "products.perpetual.funding-interval-min"),
-    ("agents[0].funding-intervals=-1", "agents[0].funding-intervals"),
-    ("agents[0].batch-imbalance-share=1.5", "agents[0].batch-imbalance-share"),
-    ("agents[0].batch-imbalance-share=-0.1", "agents[0].batch-imbalance-share"),
-    ("agents[1].excitement-max-ticks=-1", "agents[1].excitement-max-ticks"),  # the small scenario's noise traders
-])
+@pytest.mark.parametrize(
+    "assignment, needle",
+    [
+        ("output.report=maybe", "output.report"),
+        ("output.events=some", "output.events"),
+        ("products.listing=weekly", "products.listing"),
+        ("products.perpetual.funding-interval-min=0", "products.perpetual.funding-interval-min"),
+        ("agents[0].funding-intervals=-1", "agents[0].funding-intervals"),
+        ("agents[0].batch-imbalance-share=1.5", "agents[0].batch-imbalance-share"),
+        ("agents[0].batch-imbalance-share=-0.1", "agents[0].batch-imbalance-share"),
+        ("agents[1].excitement-max-ticks=-1", "agents[1].excitement-max-ticks"),  # the small scenario's noise traders
+    ],
+)
 def test_output_listing_and_perpetual_keys_refuse_bad_values_in_one_line(tmp_path, capsys, assignment, needle):
     out = tmp_path / "run"
     assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--set", assignment), needle)

@@ -157,9 +157,14 @@ def test_market_and_ioc_orders_join_one_batch_and_lose_what_does_not_fill():
 
 def test_fok_stop_and_gtd_orders_are_refused_and_ioc_is_refused_in_the_pre_open():
     e = batch_engine()
-    for oid, kw in enumerate([dict(tif=TimeInForce.FOK),
-                              dict(kind=OrderKind.STOP_LIMIT, stop_price=101),
-                              dict(tif=TimeInForce.GTD, expire_ns=OPEN + 10 * NS)], start=1):
+    for oid, kw in enumerate(
+        [
+            dict(tif=TimeInForce.FOK),
+            dict(kind=OrderKind.STOP_LIMIT, stop_price=101),
+            dict(tif=TimeInForce.GTD, expire_ns=OPEN + 10 * NS),
+        ],
+        start=1,
+    ):
         (rej,) = order(e, oid, BUY, 1, 100, **kw)
         assert type(rej) is OrderRejected and rej.reason is RejectReason.NOT_IN_BATCH
     pre = Engine()
@@ -190,8 +195,7 @@ def test_the_close_boundary_uncrosses_the_last_batch_and_the_open_is_the_opening
     order(e, 2, SELL, 2, 100, ts=7 * 3600 * NS + 2)
     evs = send(e, AdvanceTime(OPEN))
     # the open is a call auction, told apart from the batches by its event
-    assert [len(of(evs, AuctionUncrossed)), len(of(evs, BatchUncrossed)), trades(evs)] == \
-        [1, 0, [(OPEN, 100, 2, 2, 1)]]
+    assert [len(of(evs, AuctionUncrossed)), len(of(evs, BatchUncrossed)), trades(evs)] == [1, 0, [(OPEN, 100, 2, 2, 1)]]
     order(e, 3, SELL, 3, 100, ts=CLOSE - 1)
     evs = send(e, AdvanceTime(CLOSE))
     assert trades(evs) == [(CLOSE, 100, 3, 3, 1)]
@@ -211,37 +215,45 @@ def test_last_boundary():
     assert [last_boundary(t, 10) for t in (0, 9, 10, 11, 29)] == [0, 0, 10, 10, 20]
 
 
-orders_st = st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 20)),
-                     min_size=1, max_size=25)
+orders_st = st.lists(
+    st.tuples(st.sampled_from([BUY, SELL]), st.integers(95, 105), st.integers(1, 20)), min_size=1, max_size=25
+)
 
 
 @settings(max_examples=60, deadline=None)
 @given(orders_st, st.data())
 def test_a_batch_is_the_same_in_one_burst_or_spread_over_the_interval_and_is_the_call_uncross(orders, data):
     start = OPEN + 3 * NS  # the batch collecting over (start, start + NS], uncrossing at start + NS
-    offsets = sorted(data.draw(st.lists(st.integers(1, NS - 1), min_size=len(orders), max_size=len(orders),
-                                        unique=True)))
+    offsets = sorted(
+        data.draw(st.lists(st.integers(1, NS - 1), min_size=len(orders), max_size=len(orders), unique=True))
+    )
     results = []
-    for times in ([start + NS - len(orders) + i for i in range(len(orders))],  # a burst at the end
-                  [start + off for off in offsets]):  # spread over the interval
+    for times in (
+        [start + NS - len(orders) + i for i in range(len(orders))],  # a burst at the end
+        [start + off for off in offsets],
+    ):  # spread over the interval
         e = batch_engine()
         send(e, AdvanceTime(start))
         for oid, ((side, price, qty), ts) in enumerate(zip(orders, times), start=1):
             order(e, oid, side, qty, price, ts=ts)
         evs = send(e, AdvanceTime(start + NS))
-        results.append((trades(evs), [(u.price, u.volume, u.imbalance) for u in of(evs, BatchUncrossed)],
-                        e.book(S).depth(50)))
+        results.append(
+            (trades(evs), [(u.price, u.volume, u.imbalance) for u in of(evs, BatchUncrossed)], e.book(S).depth(50))
+        )
     assert results[0] == results[1]
-    expected = uncross([AuctionOrder(oid, oid, side, price, qty, oid)
-                        for oid, (side, price, qty) in enumerate(orders, start=1)])
+    expected = uncross(
+        [AuctionOrder(oid, oid, side, price, qty, oid) for oid, (side, price, qty) in enumerate(orders, start=1)]
+    )
     got = results[0][1]
     assert got == ([] if expected is None else [(expected.price, expected.volume, expected.imbalance)])
     if expected is not None:
         assert sorted((t[2], min(t[3], t[4]), max(t[3], t[4])) for t in results[0][0]) == sorted(
-            (f.qty, min(f.buy_id, f.sell_id), max(f.buy_id, f.sell_id)) for f in expected.fills)
+            (f.qty, min(f.buy_id, f.sell_id), max(f.buy_id, f.sell_id)) for f in expected.fills
+        )
 
 
 # --------------------------------------------------------------------------- through the simulation
+
 
 def test_a_batch_scenario_trades_only_at_boundaries_and_its_journal_replays(tmp_path, capsys):
     import json
@@ -256,8 +268,7 @@ def test_a_batch_scenario_trades_only_at_boundaries_and_its_journal_replays(tmp_
 
     sc = scn.load(Path(__file__).parent / "data" / "sim_small.toml")
     products = msgspec.structs.replace(sc.products, matching="batch", batch_interval_ms=500)
-    sc = msgspec.structs.replace(sc, products=products,
-                                 calendar=msgspec.structs.replace(sc.calendar, days=1))
+    sc = msgspec.structs.replace(sc, products=products, calendar=msgspec.structs.replace(sc.calendar, days=1))
     summary = run_scenario(sc, tmp_path / "run", progress=False)
     assert summary["trades"] > 0
     ts = pq.read_table(tmp_path / "run" / "trades.parquet", columns=["time"]).column("time").cast("int64").to_pylist()

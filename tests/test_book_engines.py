@@ -36,8 +36,9 @@ from cfx.types import (
     TimeInForce,
 )
 
-needs_core = pytest.mark.skipif(not core.available(), reason="the compiled core is not built "
-                                "(no C++ compiler, or CFX_NO_EXTENSION=1)")
+needs_core = pytest.mark.skipif(
+    not core.available(), reason="the compiled core is not built (no C++ compiler, or CFX_NO_EXTENSION=1)"
+)
 
 S = "HOP-H27"
 NS = 1_000_000_000
@@ -54,7 +55,8 @@ STOPS = (OrderKind.STOP_MARKET, OrderKind.STOP_LIMIT)
 def pool(values: list, always: list = ()) -> st.SearchStrategy:
     """A non-empty subset of ``values`` (plus ``always``), for one example."""
     return st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True).map(
-        lambda xs: [*always, *xs])
+        lambda xs: [*always, *xs]
+    )
 
 
 @st.composite
@@ -86,11 +88,27 @@ def scripts(draw) -> list[tuple]:
         price = 0 if kind is OrderKind.MARKET or kind is OrderKind.STOP_MARKET else limit
         stop = draw(prices) if kind in STOPS else 0
         rests = kind is OrderKind.LIMIT and tif not in (TimeInForce.IOC, TimeInForce.FOK)
-        display = draw(st.integers(1, 3)) if (rests and draw(st.integers(0, 3)) < iceberg) or \
-            draw(st.integers(0, 30)) == 0 else 0
+        display = (
+            draw(st.integers(1, 3))
+            if (rests and draw(st.integers(0, 3)) < iceberg) or draw(st.integers(0, 30)) == 0
+            else 0
+        )
         post_only = rests and post and draw(st.booleans())
-        return ("submit", draw(ids), draw(accounts), side, draw(qtys), price, kind, tif,
-                post_only, display, stop, draw(st.integers(1, 3)), draw(st.sampled_from(stps)))
+        return (
+            "submit",
+            draw(ids),
+            draw(accounts),
+            side,
+            draw(qtys),
+            price,
+            kind,
+            tif,
+            post_only,
+            display,
+            stop,
+            draw(st.integers(1, 3)),
+            draw(st.sampled_from(stps)),
+        )
 
     out = []
     for _ in range(draw(st.integers(5, 80))):
@@ -135,8 +153,22 @@ def command(c: tuple, ts: int):
     """The engine command of a drawn tuple at time ``ts``."""
     if c[0] == "submit":
         _, oid, acct, side, qty, price, kind, tif, post, display, stop, expire, stp = c
-        return SubmitOrder(ts, S, oid, acct, side, qty, price, kind, tif, post, display, stop,
-                           ts + expire * NS if tif is TimeInForce.GTD else 0, stp)
+        return SubmitOrder(
+            ts,
+            S,
+            oid,
+            acct,
+            side,
+            qty,
+            price,
+            kind,
+            tif,
+            post,
+            display,
+            stop,
+            ts + expire * NS if tif is TimeInForce.GTD else 0,
+            stp,
+        )
     if c[0] == "cancel":
         return CancelOrder(ts, c[1], c[2])
     if c[0] == "modify":
@@ -220,8 +252,10 @@ def test_a_pickled_compiled_book_carries_on_as_the_reference(first, then):
 @needs_core
 def test_trades_only_books_give_the_same_trades():
     compiled = core.book_type("compiled")
-    cmds = [SubmitOrder(i, S, i, i % 3 + 1, Side.BUY if i % 2 else Side.SELL, 1 + i % 5, 95 + (i * 7) % 11)
-            for i in range(1, 400)]
+    cmds = [
+        SubmitOrder(i, S, i, i % 3 + 1, Side.BUY if i % 2 else Side.SELL, 1 + i % 5, 95 + (i * 7) % 11)
+        for i in range(1, 400)
+    ]
     out = []
     for book_type in (OrderBook, compiled):
         e = Engine(trades_only=True, book_type=book_type)

@@ -22,18 +22,25 @@ def load():
 
 def test_a_sample_counts_for_the_innermost_cfx_frame():
     b = load()
-    raw = "\n".join([
-        "<module> (cfx:6);main (cfx/cli.py:239);Simulation._run_until (cfx/sim/loop.py:574);"
-        "MarketMaker._requote (cfx/agents/market_maker.py:519);AgentContext.quote (cfx/sim/loop.py:861) 3",
-        "<module> (cfx:6);Simulation.send (cfx/sim/loop.py:290);Journal.write (cfx/journal.py:80) 2",
-        "<module> (cfx:6);RunWriter.flush (cfx/sim/outputs.py:94);write_table (pyarrow/parquet/core.py:1200) 4",
-        "<module> (cfx:6);main (cfx/cli.py:239);_find_and_load (<frozen importlib._bootstrap>:1178) 1",
-        "<module> (/usr/lib/python3.11/runpy.py:88) 5",
-        "",
-    ])
+    raw = "\n".join(
+        [
+            "<module> (cfx:6);main (cfx/cli.py:239);Simulation._run_until (cfx/sim/loop.py:574);"
+            "MarketMaker._requote (cfx/agents/market_maker.py:519);AgentContext.quote (cfx/sim/loop.py:861) 3",
+            "<module> (cfx:6);Simulation.send (cfx/sim/loop.py:290);Journal.write (cfx/journal.py:80) 2",
+            "<module> (cfx:6);RunWriter.flush (cfx/sim/outputs.py:94);write_table (pyarrow/parquet/core.py:1200) 4",
+            "<module> (cfx:6);main (cfx/cli.py:239);_find_and_load (<frozen importlib._bootstrap>:1178) 1",
+            "<module> (/usr/lib/python3.11/runpy.py:88) 5",
+            "",
+        ]
+    )
     got = b.charge(raw)
-    assert got == {"sim loop: heap, latency, fan-out, tapes": 3, "journal": 2, "outputs and checkpoints": 4,
-                   b.IMPORTS: 1, b.OUTSIDE: 5}
+    assert got == {
+        "sim loop: heap, latency, fan-out, tapes": 3,
+        "journal": 2,
+        "outputs and checkpoints": 4,
+        b.IMPORTS: 1,
+        b.OUTSIDE: 5,
+    }
 
 
 def test_a_module_belongs_to_the_first_part_naming_it():
@@ -46,8 +53,10 @@ def test_a_module_belongs_to_the_first_part_naming_it():
     assert b.part_of("numpy/_core/fromnumeric.py") is None
 
 
-@pytest.mark.skipif(shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None,
-                    reason="py-spy is not installed in this environment")
+@pytest.mark.skipif(
+    shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None,
+    reason="py-spy is not installed in this environment",
+)
 def test_breakdown_of_a_one_day_run(capsys):
     b = load()
     code = b.main(["baseline", "--days", "1", "--json"])
@@ -61,8 +70,10 @@ def test_breakdown_of_a_one_day_run(capsys):
     assert "agents' decisions" in line["share_pct"]
 
 
-@pytest.mark.skipif(shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None,
-                    reason="py-spy is not installed in this environment")
+@pytest.mark.skipif(
+    shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None,
+    reason="py-spy is not installed in this environment",
+)
 def test_a_scenario_that_does_not_run_is_one_line_and_exit_2(capsys):
     # py-spy itself exits 0 when the run it samples fails: the tool must notice
     b = load()

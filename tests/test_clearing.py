@@ -60,8 +60,7 @@ BLK = Spec("BLK-H27", dt.date(2027, 3, 31), basket="BLK")
 _seq = count(1)
 
 
-def trade(series: str, price: int, qty: int, buyer: int, seller: int, ts: int = 0,
-          aggressor: Side = Side.BUY) -> Trade:
+def trade(series: str, price: int, qty: int, buyer: int, seller: int, ts: int = 0, aggressor: Side = Side.BUY) -> Trade:
     """A fill; the aggressor is the taker."""
     taker, maker = (buyer, seller) if aggressor is Side.BUY else (seller, buyer)
     return Trade(next(_seq), 0, ts, series, price, qty, 1, 2, maker, taker, aggressor)
@@ -283,7 +282,11 @@ def test_margin_call_met_by_deposit_before_deadline():
     # IM at 245: 245 x 7.3M x 3% = 53_655_000 per lot x 10 = 536_550_000; MM = 487_772_728
     (call,) = of(ch, MarginCallIssued)
     assert (call.equity, call.initial, call.maintenance, call.amount) == (
-        235_000_000, 536_550_000, 487_772_728, 301_550_000)
+        235_000_000,
+        536_550_000,
+        487_772_728,
+        301_550_000,
+    )
     assert call.deadline == D[2]
     ch.deposit(1, 300_000_000)
     assert not of(ch, MarginCallMet)  # not the full amount yet
@@ -315,8 +318,9 @@ def test_margin_call_unmet_defaults_and_liquidates_through_the_book():
 
 def test_default_exhausts_collateral_and_hits_guarantee_fund():
     gf = 500_000_000
-    ch = house(H27, accounts={1: 1_100_000_000, 2: 5_000_000_000, 3: 5_000_000_000},
-               guarantee_fund_contribution=gf, **FREE)
+    ch = house(
+        H27, accounts={1: 1_100_000_000, 2: 5_000_000_000, 3: 5_000_000_000}, guarantee_fund_contribution=gf, **FREE
+    )
     assert ch.accounts[1].collateral == 600_000_000 and ch.fund.total == 3 * gf
     ch.on_trade(trade("HOP-H27", 250, 10, 1, 2))
     ch.settle_day(D[0], 0, quotes={"HOP-H27": (249, 251)})  # 250, no VM
@@ -332,8 +336,14 @@ def test_default_exhausts_collateral_and_hits_guarantee_fund():
     cmds = ch.settle_day(D[2], 0, quotes={"HOP-H27": (229, 231)})
     assert [type(c) for c in cmds] == [MassCancel]
     (loss,) = of(ch, DefaultLossCovered)
-    assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.from_house,
-            loss.uncovered) == (1_460_000_000, 600_000_000, 500_000_000, 360_000_000, 0, 0)
+    assert (
+        loss.loss,
+        loss.from_collateral,
+        loss.from_own_contribution,
+        loss.from_fund,
+        loss.from_house,
+        loss.uncovered,
+    ) == (1_460_000_000, 600_000_000, 500_000_000, 360_000_000, 0, 0)
     assert ch.accounts[1].collateral == 0
     assert ch.fund.contributions == {1: 0, 2: 320_000_000, 3: 320_000_000}
     ch.check()
@@ -347,7 +357,12 @@ def test_default_exhausts_collateral_and_hits_guarantee_fund():
     # 1: (225 - 230) x 10 = -50 ticks = -365M, all from the fund: 182.5M each from 2 and 3
     (loss,) = of(ch, DefaultLossCovered)
     assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.uncovered) == (
-        365_000_000, 0, 0, 365_000_000, 0)
+        365_000_000,
+        0,
+        0,
+        365_000_000,
+        0,
+    )
     assert ch.liquidating() == {}
     assert ch.fund.contributions == {1: 0, 2: 137_500_000, 3: 137_500_000}
     assert ch.accounts[1].collateral == 0 and ch.accounts[1].positions["HOP-H27"].qty == 0
@@ -371,8 +386,13 @@ def test_loss_beyond_the_fund_stays_uncovered_and_visible():
 def test_the_house_capital_is_the_last_layer_before_a_loss_is_uncovered():
     # 1 loses 1_460M (as above) on 600M of collateral: 500M own contribution, 2's 100M, then
     # all of the house's 250M capital; 10M stays uncovered
-    ch = house(H27, accounts={1: 1_100_000_000, 2: 600_000_000}, guarantee_fund_contribution=500_000_000,
-               house_capital=250_000_000, **FREE)
+    ch = house(
+        H27,
+        accounts={1: 1_100_000_000, 2: 600_000_000},
+        guarantee_fund_contribution=500_000_000,
+        house_capital=250_000_000,
+        **FREE,
+    )
     ch.fund.contributions[2] = 100_000_000  # 2 has used 400M of its contribution elsewhere: the pool is small
     ch.accounts[2].collateral += 400_000_000
     ch.on_trade(trade("HOP-H27", 250, 10, 1, 2))
@@ -380,16 +400,23 @@ def test_the_house_capital_is_the_last_layer_before_a_loss_is_uncovered():
     ch.settle_day(D[1], 0, quotes={"HOP-H27": (229, 231)})
     ch.settle_day(D[2], 0, quotes={"HOP-H27": (229, 231)})
     (loss,) = of(ch, DefaultLossCovered)
-    assert (loss.loss, loss.from_collateral, loss.from_own_contribution, loss.from_fund, loss.from_house,
-            loss.uncovered) == (1_460_000_000, 600_000_000, 500_000_000, 100_000_000, 250_000_000, 10_000_000)
+    assert (
+        loss.loss,
+        loss.from_collateral,
+        loss.from_own_contribution,
+        loss.from_fund,
+        loss.from_house,
+        loss.uncovered,
+    ) == (1_460_000_000, 600_000_000, 500_000_000, 100_000_000, 250_000_000, 10_000_000)
     assert ch.house_capital == 0 and ch.accounts[1].collateral == -10_000_000
     ch.check()
 
 
 def test_two_defaulters_in_one_run_keep_their_own_contributions_for_their_own_losses():
     # 1 and 2 each lose 1_460M on 600M of collateral (860M beyond it); 3 is the only other member
-    ch = house(H27, accounts={1: 700_000_000, 2: 700_000_000, 3: 10**12}, guarantee_fund_contribution=100_000_000,
-               **FREE)
+    ch = house(
+        H27, accounts={1: 700_000_000, 2: 700_000_000, 3: 10**12}, guarantee_fund_contribution=100_000_000, **FREE
+    )
     ch.on_trade(trade("HOP-H27", 250, 10, 1, 3))
     ch.on_trade(trade("HOP-H27", 250, 10, 2, 3))
     ch.settle_day(D[0], 0, quotes={"HOP-H27": (249, 251)})
@@ -450,9 +477,14 @@ def test_write_tables(tmp_path):
     paths = ch.write_tables(tmp_path)
     t = {name: pq.read_table(p).to_pylist() for name, p in paths.items()}
     assert [(r["index"], r["value_usd_micro"], r["value_usd"]) for r in t["fixings"]] == [
-        ("HOP", 2_500_000, 2.5), ("HOP", 2_510_000, 2.51)]
+        ("HOP", 2_500_000, 2.5),
+        ("HOP", 2_510_000, 2.51),
+    ]
     assert [(r["date"], r["price_ticks"], r["tier"]) for r in t["settlements"]] == [
-        (D[0], 250, "vwap"), (D[1], 230, "mid"), (D[2], 230, "index_moved")]
+        (D[0], 250, "vwap"),
+        (D[1], 230, "mid"),
+        (D[2], 230, "index_moved"),
+    ]
     s1 = [r for r in t["accounts"] if r["account"] == 1]
     assert [r["variation_margin_usd_micro"] for r in s1] == [0, -1_460_000_000, 0]
     assert [r["collateral_usd_micro"] for r in s1] == [600_000_000, -860_000_000, -860_000_000]
@@ -467,21 +499,33 @@ def test_write_tables(tmp_path):
 SPECS = [H27, J27, BLK]
 ACCOUNTS = [1, 2, 3, 4]
 
-fill = st.tuples(st.integers(0, 2), st.integers(200, 300), st.integers(1, 20),
-                 st.sampled_from(ACCOUNTS), st.sampled_from(ACCOUNTS), st.booleans(), st.integers(0, 100))
-day = st.fixed_dictionaries({
-    "fills": st.lists(fill, max_size=8),
-    "quotes": st.dictionaries(st.integers(0, 2), st.tuples(st.integers(190, 300), st.integers(0, 12)), max_size=3),
-    "fix": st.integers(2_000_000, 3_000_000),
-    "deposit": st.tuples(st.sampled_from(ACCOUNTS), st.integers(0, 500_000_000)),
-    "liquidate": st.booleans(),
-})
+fill = st.tuples(
+    st.integers(0, 2),
+    st.integers(200, 300),
+    st.integers(1, 20),
+    st.sampled_from(ACCOUNTS),
+    st.sampled_from(ACCOUNTS),
+    st.booleans(),
+    st.integers(0, 100),
+)
+day = st.fixed_dictionaries(
+    {
+        "fills": st.lists(fill, max_size=8),
+        "quotes": st.dictionaries(st.integers(0, 2), st.tuples(st.integers(190, 300), st.integers(0, 12)), max_size=3),
+        "fix": st.integers(2_000_000, 3_000_000),
+        "deposit": st.tuples(st.sampled_from(ACCOUNTS), st.integers(0, 500_000_000)),
+        "liquidate": st.booleans(),
+    }
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(days=st.lists(day, min_size=1, max_size=6),
-       collateral=st.lists(st.integers(200_000_000, 3_000_000_000), min_size=4, max_size=4),
-       gf=st.integers(0, 300_000_000), final_on=st.integers(0, 6))
+@given(
+    days=st.lists(day, min_size=1, max_size=6),
+    collateral=st.lists(st.integers(200_000_000, 3_000_000_000), min_size=4, max_size=4),
+    gf=st.integers(0, 300_000_000),
+    final_on=st.integers(0, 6),
+)
 def test_vm_is_zero_sum_and_cash_is_conserved(days, collateral, gf, final_on):
     ch = house(*SPECS, guarantee_fund_contribution=gf, maker_fee=-100_000, taker_fee=300_000)
     for a, c in zip(ACCOUNTS, collateral):
@@ -511,8 +555,9 @@ def test_vm_is_zero_sum_and_cash_is_conserved(days, collateral, gf, final_on):
         quotes = {SPECS[k].symbol: (b, b + w) for k, (b, w) in d["quotes"].items()}
         finals = {"HOP-H27": 245} if i == final_on and "HOP-H27" in live else None
         ch.events.clear()
-        cmds = ch.settle_day(D[i], i, quotes=quotes, window=(0, 50),
-                             fixings={"HOP": d["fix"], "BLK": d["fix"] * 2}, finals=finals)
+        cmds = ch.settle_day(
+            D[i], i, quotes=quotes, window=(0, 50), fixings={"HOP": d["fix"], "BLK": d["fix"] * 2}, finals=finals
+        )
         pending += [c for c in cmds if type(c) is SubmitOrder]
         vms = of(ch, VariationMarginPaid)
         assert sum(e.amount for e in vms) == 0

@@ -20,7 +20,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_index_from_quote_csv_writes_hand_computed_fixings(tmp_path, capsys):
     cfg = tmp_path / "ix.toml"
-    cfg.write_text(f'quotes = "{DATA / "index_quotes.csv"}"\n[[baskets]]\nname = "HOPPER"\nroot = "HOP"\nweights = {{H100 = 0.6, H200 = 0.4}}\n')
+    cfg.write_text(
+        f'quotes = "{DATA / "index_quotes.csv"}"\n[[baskets]]\nname = "HOPPER"\nroot = "HOP"\nweights = {{H100 = 0.6, H200 = 0.4}}\n'
+    )
     out = tmp_path / "fixings.csv"
     assert cli.main(["index", "--config", str(cfg), "--out", str(out)]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -41,7 +43,10 @@ def test_quotes_flag_overrides_config_source_and_relative_paths_resolve(tmp_path
     assert cli.main(["index", "--config", str(cfg), "--out", str(out)]) == 0
     assert {r["index"] for r in _rows(out) if "." not in r["index"]} == {"H100", "H200"}
     bad = tmp_path / "b.csv"
-    assert cli.main(["index", "--config", str(cfg), "--quotes", str(DATA / "index_quotes_bad.csv"), "--out", str(bad)]) == 2
+    assert (
+        cli.main(["index", "--config", str(cfg), "--quotes", str(DATA / "index_quotes_bad.csv"), "--out", str(bad)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "index_quotes_bad.csv:3: field 'price'" in err and not bad.exists()
 

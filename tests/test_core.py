@@ -76,8 +76,9 @@ def command_lists(draw) -> list:
     next_id = 1
     stp_modes = st.sampled_from([None, *StpMode])
     for ts in range(1, n + 1):
-        what = draw(st.sampled_from(["limit"] * 5 + ["market", "ioc", "fok", "cancel", "cancel", "modify",
-                                                     "modify", "stp"]))
+        what = draw(
+            st.sampled_from(["limit"] * 5 + ["market", "ioc", "fok", "cancel", "cancel", "modify", "modify", "stp"])
+        )
         account = draw(st.integers(1, 3))
         if what in ("cancel", "modify"):
             price = draw(st.integers(-1, 105) | st.integers(96, 104))
@@ -92,7 +93,9 @@ def command_lists(draw) -> list:
             if what == "cancel":
                 cmds.append(CancelOrder(ts, oid, account))
             else:
-                cmds.append(ModifyOrder(ts, oid, account, price, draw(st.integers(1, 4) | st.integers(-1, MAX_QTY + 2))))
+                cmds.append(
+                    ModifyOrder(ts, oid, account, price, draw(st.integers(1, 4) | st.integers(-1, MAX_QTY + 2)))
+                )
             continue
         if what == "stp":
             cmds.append(SetAccountStp(account, draw(st.sampled_from(list(StpMode))), ts))
@@ -107,8 +110,9 @@ def command_lists(draw) -> list:
         stp = draw(stp_modes)
         if what == "market":
             price = 0 if draw(st.integers(0, 9)) else 100
-            cmds.append(SubmitOrder(ts, SERIES, oid, account, side, qty, price, OrderKind.MARKET, TimeInForce.IOC,
-                                    stp=stp))
+            cmds.append(
+                SubmitOrder(ts, SERIES, oid, account, side, qty, price, OrderKind.MARKET, TimeInForce.IOC, stp=stp)
+            )
         else:
             price = draw(st.integers(96, 104) | st.integers(-1, 0)) if draw(st.integers(0, 19)) else 0
             tif = {"limit": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}[what]
@@ -117,8 +121,12 @@ def command_lists(draw) -> list:
     return cmds
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(command_lists())
 def test_random_command_sequences_give_byte_identical_event_logs_and_state(cmds):
     assert_same(cmds)
@@ -129,8 +137,13 @@ def test_random_sequences_do_reach_every_outcome():
     trades, every STP cancel, FOK rejects, modifies both ways and each reject."""
     seen: set = set()
 
-    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(command_lists())
     def collect(cmds):
         for line in run_both(cmds)[0]:
@@ -140,9 +153,24 @@ def test_random_sequences_do_reach_every_outcome():
                 seen.add(("kept", e["kept_priority"]))
 
     collect()
-    for want in ["Trade", "OrderRested", "LevelChanged", "OrderModified", "stp", "user", "ioc_remainder",
-                 "fok_cannot_fill", "duplicate_order_id", "unknown_order", "not_owner", "bad_quantity",
-                 "quantity_too_large", "bad_price", ("kept", True), ("kept", False)]:
+    for want in [
+        "Trade",
+        "OrderRested",
+        "LevelChanged",
+        "OrderModified",
+        "stp",
+        "user",
+        "ioc_remainder",
+        "fok_cannot_fill",
+        "duplicate_order_id",
+        "unknown_order",
+        "not_owner",
+        "bad_quantity",
+        "quantity_too_large",
+        "bad_price",
+        ("kept", True),
+        ("kept", False),
+    ]:
         assert want in seen, want
 
 
@@ -154,21 +182,35 @@ def S(ts, oid, account, side, qty, price, tif=TimeInForce.GTC, stp=None, kind=Or
 def test_each_stp_mode_matches_the_python_engine(mode):
     """Account 1 rests 5 and 3 lots, account 2 rests 4 between them; account
     1 then buys 10 through all three with ``mode``."""
-    cmds = [S(1, 1, 1, SELL, 5, 100), S(2, 2, 2, SELL, 4, 100), S(3, 3, 1, SELL, 3, 101),
-            S(4, 4, 1, BUY, 10, 101, stp=mode)]
+    cmds = [
+        S(1, 1, 1, SELL, 5, 100),
+        S(2, 2, 2, SELL, 4, 100),
+        S(3, 3, 1, SELL, 3, 101),
+        S(4, 4, 1, BUY, 10, 101, stp=mode),
+    ]
     lines = assert_same(cmds)
     trades = sum(json.loads(x)["type"] == "Trade" for x in lines)
     stp_cancels = sum(json.loads(x).get("reason") == "stp" for x in lines)
-    assert (trades, stp_cancels) == {StpMode.NONE: (3, 0), StpMode.CANCEL_RESTING: (1, 2),
-                                     StpMode.CANCEL_AGGRESSING: (0, 1), StpMode.CANCEL_BOTH: (0, 2),
-                                     StpMode.DECREMENT_AND_CANCEL: (1, 4)}[mode]
+    assert (trades, stp_cancels) == {
+        StpMode.NONE: (3, 0),
+        StpMode.CANCEL_RESTING: (1, 2),
+        StpMode.CANCEL_AGGRESSING: (0, 1),
+        StpMode.CANCEL_BOTH: (0, 2),
+        StpMode.DECREMENT_AND_CANCEL: (1, 4),
+    }[mode]
 
 
 def test_account_default_stp_and_fok_match_the_python_engine():
-    cmds = [SetAccountStp(1, StpMode.CANCEL_RESTING, 1), S(2, 1, 1, SELL, 5, 100), S(3, 2, 2, SELL, 5, 101),
-            S(4, 3, 1, BUY, 5, 101, tif=TimeInForce.FOK),  # cancel-resting: own 5 go, then 5 @101 fill it
-            S(5, 4, 3, SELL, 2, 102), S(6, 5, 2, BUY, 3, 102, tif=TimeInForce.FOK),  # only 2 there: rejected
-            ModifyOrder(7, 4, 3, 102, 1), ModifyOrder(8, 4, 3, 99, 1)]  # keeps priority; re-prices and trades
+    cmds = [
+        SetAccountStp(1, StpMode.CANCEL_RESTING, 1),
+        S(2, 1, 1, SELL, 5, 100),
+        S(3, 2, 2, SELL, 5, 101),
+        S(4, 3, 1, BUY, 5, 101, tif=TimeInForce.FOK),  # cancel-resting: own 5 go, then 5 @101 fill it
+        S(5, 4, 3, SELL, 2, 102),
+        S(6, 5, 2, BUY, 3, 102, tif=TimeInForce.FOK),  # only 2 there: rejected
+        ModifyOrder(7, 4, 3, 102, 1),
+        ModifyOrder(8, 4, 3, 99, 1),
+    ]  # keeps priority; re-prices and trades
     lines = assert_same(cmds)
     assert any(b'"fok_cannot_fill"' in x for x in lines)
     assert any(b'"kept_priority":false' in x for x in lines)
@@ -198,11 +240,13 @@ def test_csv_columns_equal_the_python_loaders_commands_also_when_it_falls_back(t
 
     monkeypatch.setattr(columns, "BLOCK", 64)
     plain = tmp_path / "plain.csv"
-    plain.write_text("qty,ts_ns,kind,order_id,account,side,price,extra\n"
-                     "5,1,limit,1,7,buy,100,x\n\n3,2,market,2,8,sell,0,y\r\n0,3,cancel,1,7,,0,z\n"
-                     "4,4,modify,2,8,whatever,101,q\n2,5,fok,3,7,sell,99,\n1,6,ioc,4,7,buy,-3,w")
+    plain.write_text(
+        "qty,ts_ns,kind,order_id,account,side,price,extra\n"
+        "5,1,limit,1,7,buy,100,x\n\n3,2,market,2,8,sell,0,y\r\n0,3,cancel,1,7,,0,z\n"
+        "4,4,modify,2,8,whatever,101,q\n2,5,fok,3,7,sell,99,\n1,6,ioc,4,7,buy,-3,w"
+    )
     odd = tmp_path / "odd.csv"
-    odd.write_text("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,7,buy,\"100\",5\n2,limit,2,7,sell, 101,+4\n")
+    odd.write_text('ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,7,buy,"100",5\n2,limit,2,7,sell, 101,+4\n')
     rows, blocks = [], 0
     for block in plain_blocks(plain):  # each block's columns are read before the next block is parsed
         rows += rows_of([block])
@@ -258,11 +302,28 @@ def test_engine_flag_and_env_choose_the_engine_and_both_give_the_same_fills(tmp_
         events = tmp_path / f"{flag}.jsonl"
         fills = tmp_path / f"{flag}.csv"
         book = tmp_path / f"{flag}.json"
-        code, r, _ = run_cli(capsys, "replay", str(w), "--engine", flag, "--events", str(events), "--fills", str(fills),
-                             "--book", str(book))
+        code, r, _ = run_cli(
+            capsys,
+            "replay",
+            str(w),
+            "--engine",
+            flag,
+            "--events",
+            str(events),
+            "--fills",
+            str(fills),
+            "--book",
+            str(book),
+        )
         assert code == 0 and r["engine"] == flag
-        results[flag] = (r["fills_sha256"], r["fills"], r["volume"], events.read_bytes(), fills.read_bytes(),
-                         book.read_bytes())
+        results[flag] = (
+            r["fills_sha256"],
+            r["fills"],
+            r["volume"],
+            events.read_bytes(),
+            fills.read_bytes(),
+            book.read_bytes(),
+        )
     assert results["python"] == results["compiled"]
     assert results["python"][1] > 100
     monkeypatch.setenv("CFX_ENGINE", "python")
@@ -277,13 +338,17 @@ def test_engine_flag_and_env_choose_the_engine_and_both_give_the_same_fills(tmp_
     monkeypatch.setenv("CFX_ENGINE", "turbo")
     code, out, err = run_cli(capsys, "replay", str(w))
     assert code == 2 and out is None
-    assert "CFX_ENGINE: expected one of auto, python, compiled, got 'turbo'" in err and len(err.strip().splitlines()) == 1
+    assert (
+        "CFX_ENGINE: expected one of auto, python, compiled, got 'turbo'" in err and len(err.strip().splitlines()) == 1
+    )
 
 
 def test_values_beyond_64_bits_go_to_the_python_engine_under_auto(tmp_path, capsys, monkeypatch):
     big = tmp_path / "big.csv"
-    big.write_text("ts_ns,kind,order_id,account,side,price,qty\n1,limit,100000000000000000000,1,buy,100,5\n"
-                   "2,limit,2,2,sell,100,3\n")
+    big.write_text(
+        "ts_ns,kind,order_id,account,side,price,qty\n1,limit,100000000000000000000,1,buy,100,5\n"
+        "2,limit,2,2,sell,100,3\n"
+    )
     monkeypatch.delenv("CFX_ENGINE", raising=False)
     code, r, _ = run_cli(capsys, "replay", str(big))
     assert code == 0 and r["engine"] == "python" and r["fills"] == 1
@@ -308,13 +373,25 @@ def test_both_engines_reproduce_the_yardsticks_fills_hash(tmp_path, engine):
         pytest.skip("../shared/bench not present (a user's clone)")
     w = tmp_path / "w.csv"
     subprocess.run([sys.executable, str(SHARED / "bench" / "workload.py"), "30000", str(w), "--seed", "5"], check=True)
-    ours = json.loads(subprocess.run([sys.executable, "-m", "cfx.cli", "replay", str(w), "--engine", engine],
-                                     capture_output=True, text=True, check=True).stdout)
-    theirs = json.loads(subprocess.run([sys.executable, str(SHARED / "bench" / "yardstick.py"), str(w)],
-                                       capture_output=True, text=True, check=True).stdout)
+    ours = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "cfx.cli", "replay", str(w), "--engine", engine],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    theirs = json.loads(
+        subprocess.run(
+            [sys.executable, str(SHARED / "bench" / "yardstick.py"), str(w)], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert ours["engine"] == engine
-    assert (ours["fills_sha256"], ours["fills"], ours["volume"]) == (theirs["fills_sha256"], theirs["fills"],
-                                                                     theirs["volume"])
+    assert (ours["fills_sha256"], ours["fills"], ours["volume"]) == (
+        theirs["fills_sha256"],
+        theirs["fills"],
+        theirs["volume"],
+    )
 
 
 def test_l2_and_l3_rebuilt_from_the_compiled_events_equal_its_book(tmp_path):
@@ -343,8 +420,11 @@ def test_l2_and_l3_rebuilt_from_the_compiled_events_equal_its_book(tmp_path):
             bids = [(p, q) for p, q, _ in book.levels(0)]
             asks = [(p, q) for p, q, _ in book.levels(1)]
             assert l2.depth() == (bids, asks)
-            mine = {(side, p): [(o, q, q) for o, _, q, _ in book.orders_at(s, p)]
-                    for s, side in ((0, BUY), (1, SELL)) for p, _, _ in book.levels(s)}
+            mine = {
+                (side, p): [(o, q, q) for o, _, q, _ in book.orders_at(s, p)]
+                for s, side in ((0, BUY), (1, SELL))
+                for p, _, _ in book.levels(s)
+            }
             assert l3.view() == mine
             book.check()
     assert blocks > 1
@@ -357,10 +437,19 @@ def test_stdin_goes_to_the_streaming_python_engine_under_auto(tmp_path):
     w = tmp_path / "w.csv"
     workload.write(str(w), workload.generate(500, seed=4))
     env = {k: v for k, v in __import__("os").environ.items() if k != "CFX_ENGINE"}
-    piped = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", "-", "--format", "csv"], input=w.read_bytes(),
-                           capture_output=True, env=env, check=True)
-    direct = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", str(w), "--engine", "compiled"],
-                            capture_output=True, env=env, check=True)
+    piped = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", "-", "--format", "csv"],
+        input=w.read_bytes(),
+        capture_output=True,
+        env=env,
+        check=True,
+    )
+    direct = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", str(w), "--engine", "compiled"],
+        capture_output=True,
+        env=env,
+        check=True,
+    )
     a, b = json.loads(piped.stdout), json.loads(direct.stdout)
     assert (a["engine"], b["engine"]) == ("python", "compiled")
     assert a["fills_sha256"] == b["fills_sha256"] and a["fills"] == b["fills"] > 0

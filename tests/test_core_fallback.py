@@ -21,8 +21,14 @@ def test_the_build_without_a_compiler_succeeds_and_builds_nothing(tmp_path):
             shutil.copy(f, tmp_path / "cfx" / "core")
     env = {**os.environ, "CC": "/bin/false", "CXX": "/bin/false", "LDSHARED": "/bin/false"}
     env.pop("CFX_NO_EXTENSION", None)
-    proc = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "not built" in proc.stderr or "Cython not found" in proc.stderr
     assert not list(tmp_path.rglob("*.so"))
@@ -31,8 +37,25 @@ def test_the_build_without_a_compiler_succeeds_and_builds_nothing(tmp_path):
 def test_replay_tests_pass_on_the_fallback_engine():
     env = {**os.environ, "CFX_NO_EXTENSION": "1", "CFX_TEST_ENGINES": "auto"}
     env.pop("CFX_ENGINE", None)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider", "tests/test_replay.py",
-                           "tests/test_core.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-o",
+            "addopts=",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_replay.py",
+            "tests/test_core.py",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert " passed" in last and "failed" not in last

@@ -41,8 +41,7 @@ S = "HOP-H27"
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderKind.LIMIT, OrderKind.MARKET
 STOP_MARKET, STOP_LIMIT = OrderKind.STOP_MARKET, OrderKind.STOP_LIMIT
-GTC, DAY, GTD, IOC, FOK = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD, TimeInForce.IOC,
-                           TimeInForce.FOK)
+GTC, DAY, GTD, IOC, FOK = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD, TimeInForce.IOC, TimeInForce.FOK)
 R = RejectReason
 C = CancelReason
 
@@ -86,12 +85,15 @@ class Ex:
 
     def l3(self, side) -> list:
         """[(price, [(order_id, visible, hidden), ...]), ...] best first."""
-        return [(p, [(o.order_id, o.qty, o.hidden) for o in self.book.orders_at(side, p)])
-                for p, _, _ in self.book.levels(side)]
+        return [
+            (p, [(o.order_id, o.qty, o.hidden) for o in self.book.orders_at(side, p)])
+            for p, _, _ in self.book.levels(side)
+        ]
 
     def snapshot(self):
-        live = sorted((o.order_id, o.account, o.side, o.kind, o.price, o.qty, o.hidden, o.filled)
-                      for o in self.e.live_orders())
+        live = sorted(
+            (o.order_id, o.account, o.side, o.kind, o.price, o.qty, o.hidden, o.filled) for o in self.e.live_orders()
+        )
         return self.book.depth(10**9), self.l3(BUY), self.l3(SELL), live, self.book.last_price
 
 
@@ -442,8 +444,7 @@ def test_stop_triggers_on_an_intermediate_trade_price_of_a_sweep(ex):
 def test_fok_stop_orders_are_rejected_as_a_bad_order_type(ex):
     """A stop cannot promise all-or-nothing when it triggers later."""
     ex.sell(1, 1, 102, acct=2)
-    assert_rejected(ex, lambda: ex.buy(3, 3, 105, kind=STOP_LIMIT, stop_price=101, tif=FOK, acct=1),
-                    R.BAD_ORDER_TYPE)
+    assert_rejected(ex, lambda: ex.buy(3, 3, 105, kind=STOP_LIMIT, stop_price=101, tif=FOK, acct=1), R.BAD_ORDER_TYPE)
 
 
 # --------------------------------------------------------------------------- DAY and GTD
@@ -789,8 +790,7 @@ REJECTS = [
     ("limit above band", R.PRICE_OUTSIDE_BAND, lambda x: x.sell(10, 1, 111)),
     ("limit below band", R.PRICE_OUTSIDE_BAND, lambda x: x.buy(10, 1, 89)),
     ("ioc outside band", R.PRICE_OUTSIDE_BAND, lambda x: x.buy(10, 1, 120, tif=IOC)),
-    ("stop limit outside band", R.PRICE_OUTSIDE_BAND,
-     lambda x: x.buy(10, 1, 120, kind=STOP_LIMIT, stop_price=105)),
+    ("stop limit outside band", R.PRICE_OUTSIDE_BAND, lambda x: x.buy(10, 1, 120, kind=STOP_LIMIT, stop_price=105)),
     ("iceberg outside band", R.PRICE_OUTSIDE_BAND, lambda x: x.buy(10, 5, 80, display_qty=1)),
     ("limit price zero", R.BAD_PRICE, lambda x: x.buy(10, 1, 0)),
     ("limit price negative", R.BAD_PRICE, lambda x: x.buy(10, 1, -5, post_only=True)),
@@ -809,18 +809,15 @@ REJECTS = [
     ("gtc with expiry", R.BAD_EXPIRY, lambda x: x.buy(10, 1, 97, expire_ns=10**12)),
     ("post-only market", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 1, kind=MARKET, post_only=True)),
     ("post-only ioc", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 1, 97, tif=IOC, post_only=True)),
-    ("post-only stop", R.BAD_ORDER_TYPE,
-     lambda x: x.buy(10, 1, 97, kind=STOP_LIMIT, stop_price=105, post_only=True)),
+    ("post-only stop", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 1, 97, kind=STOP_LIMIT, stop_price=105, post_only=True)),
     ("iceberg ioc", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 4, 97, tif=IOC, display_qty=1)),
     ("iceberg fok", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 4, 97, tif=FOK, display_qty=1)),
     ("iceberg market", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 4, kind=MARKET, display_qty=1)),
     ("stop without stop price", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 1, kind=STOP_MARKET)),
-    ("stop limit negative stop", R.BAD_ORDER_TYPE,
-     lambda x: x.buy(10, 1, 100, kind=STOP_LIMIT, stop_price=-1)),
+    ("stop limit negative stop", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 1, 100, kind=STOP_LIMIT, stop_price=-1)),
     ("limit with stop price", R.BAD_ORDER_TYPE, lambda x: x.buy(10, 1, 97, stop_price=100)),
     ("post-only crossing", R.POST_ONLY_WOULD_CROSS, lambda x: x.buy(10, 1, 101, post_only=True)),
-    ("post-only iceberg crossing", R.POST_ONLY_WOULD_CROSS,
-     lambda x: x.sell(10, 9, 99, post_only=True, display_qty=2)),
+    ("post-only iceberg crossing", R.POST_ONLY_WOULD_CROSS, lambda x: x.sell(10, 9, 99, post_only=True, display_qty=2)),
     ("fok too big", R.FOK_CANNOT_FILL, lambda x: x.buy(10, 7, 101, tif=FOK)),
     ("fok market too big", R.FOK_CANNOT_FILL, lambda x: x.sell(10, 14, kind=MARKET, tif=FOK)),
     ("fok blocked by own", R.FOK_CANNOT_FILL, lambda x: x.sell(10, 6, 98, acct=1, tif=FOK)),
@@ -857,8 +854,12 @@ def test_a_price_past_int64_is_refused_on_a_series_without_a_band():
 
 def test_every_validation_reason_is_covered():
     covered = {r[1] for r in REJECTS}
-    untested = {R.CREDIT_LIMIT, R.MARKET_CLOSED, R.SERIES_HALTED,
-                R.NOT_IN_BATCH}  # risk gate, sessions, batch auctions: other layers (test_batch.py)
+    untested = {
+        R.CREDIT_LIMIT,
+        R.MARKET_CLOSED,
+        R.SERIES_HALTED,
+        R.NOT_IN_BATCH,
+    }  # risk gate, sessions, batch auctions: other layers (test_batch.py)
     assert set(RejectReason) - untested <= covered
 
 

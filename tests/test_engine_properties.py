@@ -59,8 +59,7 @@ MAX_QTY = 12
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, MARKET = OrderKind.LIMIT, OrderKind.MARKET
 STOP_MARKET, STOP_LIMIT = OrderKind.STOP_MARKET, OrderKind.STOP_LIMIT
-GTC, DAY, GTD, IOC, FOK = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD, TimeInForce.IOC,
-                           TimeInForce.FOK)
+GTC, DAY, GTD, IOC, FOK = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD, TimeInForce.IOC, TimeInForce.FOK)
 R = RejectReason
 C = CancelReason
 
@@ -230,10 +229,14 @@ class Model:
         first, nearest trigger first, then by arrival; re-checked after each."""
         while self.traded:
             high, low = max(self.traded), min(self.traded)
-            buys = sorted((s for s in self.stops if s.side is BUY and s.stop_price <= high),
-                          key=lambda s: (s.stop_price, s.arrival))
-            sells = sorted((s for s in self.stops if s.side is SELL and s.stop_price >= low),
-                           key=lambda s: (-s.stop_price, s.arrival))
+            buys = sorted(
+                (s for s in self.stops if s.side is BUY and s.stop_price <= high),
+                key=lambda s: (s.stop_price, s.arrival),
+            )
+            sells = sorted(
+                (s for s in self.stops if s.side is SELL and s.stop_price >= low),
+                key=lambda s: (-s.stop_price, s.arrival),
+            )
             elected = buys + sells
             if not elected:
                 return
@@ -301,8 +304,21 @@ class Model:
             opp = self.asks if c.side is BUY else self.bids
             if opp and self.crosses(c.side, opp[0].price, price):
                 reason = R.POST_ONLY_WOULD_CROSS
-        o = MOrder(c.order_id, c.account, c.side, price, qty, 0, c.display_qty, kind, tif, c.stp,
-                   c.post_only, c.stop_price, c.expire_ns)
+        o = MOrder(
+            c.order_id,
+            c.account,
+            c.side,
+            price,
+            qty,
+            0,
+            c.display_qty,
+            kind,
+            tif,
+            c.stp,
+            c.post_only,
+            c.stop_price,
+            c.expire_ns,
+        )
         if reason is None and tif is FOK and kind in (LIMIT, MARKET):
             if not self.fok_fills(o, qty, price if kind is LIMIT else self.market_limit(c.side)):
                 reason = R.FOK_CANNOT_FILL
@@ -446,8 +462,9 @@ def engine_book_view(engine: Engine) -> tuple:
 
 
 def engine_stops_view(engine: Engine) -> list:
-    return sorted((o.order_id, o.side, o.stop_price, o.qty) for o in engine.live_orders()
-                  if o.kind in (STOP_MARKET, STOP_LIMIT))
+    return sorted(
+        (o.order_id, o.side, o.stop_price, o.qty) for o in engine.live_orders() if o.kind in (STOP_MARKET, STOP_LIMIT)
+    )
 
 
 class Conservation:
@@ -488,9 +505,32 @@ class Conservation:
 
 # --------------------------------------------------------------------------- command generation
 
-OPS = (["limit"] * 8 + ["market", "ioc", "fok", "fok", "post", "iceberg", "iceberg", "stop_market",
-        "stop_market", "stop_limit", "stop_limit", "gtd", "day", "cancel", "cancel", "cancel",
-        "modify", "modify", "modify", "modify", "mass", "eod", "advance", "setstp"])
+OPS = ["limit"] * 8 + [
+    "market",
+    "ioc",
+    "fok",
+    "fok",
+    "post",
+    "iceberg",
+    "iceberg",
+    "stop_market",
+    "stop_market",
+    "stop_limit",
+    "stop_limit",
+    "gtd",
+    "day",
+    "cancel",
+    "cancel",
+    "cancel",
+    "modify",
+    "modify",
+    "modify",
+    "modify",
+    "mass",
+    "eod",
+    "advance",
+    "setstp",
+]
 QTYS = list(range(1, 9)) * 3 + [0, -1, MAX_QTY + 1]
 STPS = [None] * 5 + list(StpMode)
 
@@ -528,8 +568,11 @@ def to_command(raw, ts: int, oid: int):
         price = 0
         kw.update(kind=MARKET, tif=[IOC, FOK, GTC, DAY][odd % 4])
     elif op in ("stop_market", "stop_limit"):
-        kw.update(kind=STOP_MARKET if op == "stop_market" else STOP_LIMIT, stop_price=stop,
-                  tif=[GTC, GTC, DAY, IOC, GTD, FOK][odd % 6])  # FOK stops are rejected
+        kw.update(
+            kind=STOP_MARKET if op == "stop_market" else STOP_LIMIT,
+            stop_price=stop,
+            tif=[GTC, GTC, DAY, IOC, GTD, FOK][odd % 6],
+        )  # FOK stops are rejected
         if op == "stop_market":
             price = 0
         if kw["tif"] is GTD:
@@ -597,8 +640,12 @@ def new_engine() -> Engine:
 
 # --------------------------------------------------------------------------- the properties
 
-PROPERTY_SETTINGS = settings(max_examples=400, deadline=None, derandomize=True,
-                             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY_SETTINGS = settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @PROPERTY_SETTINGS
@@ -631,8 +678,9 @@ def test_engine_agrees_with_the_reference_model(cmds):
         rejects = [e for e in events if type(e) is OrderRejected]
         if rejects:  # a refused command leaves exactly one event
             assert len(rejects) == 1 and events[-1] is rejects[0], where
-            assert all((type(e) is OrderCancelled and e.reason is C.EXPIRY) or type(e) is LevelChanged
-                       for e in events[:-1]), where  # only what expired before it
+            assert all(
+                (type(e) is OrderCancelled and e.reason is C.EXPIRY) or type(e) is LevelChanged for e in events[:-1]
+            ), where  # only what expired before it
         bb, ba = book.best_bid(), book.best_ask()
         assert bb is None or ba is None or bb < ba
 
@@ -658,6 +706,5 @@ def test_model_sanity_a_hand_written_sequence():
     m.apply(SubmitOrder(3, SERIES, 3, 3, BUY, 3, kind=STOP_MARKET, stop_price=100))
     m.out = []
     m.apply(SubmitOrder(4, SERIES, 4, 3, BUY, 2, 100))
-    assert m.out == [("accept", 4), ("trade", 1, 4, 100, 2), ("refill", 1, 2), ("trigger", 3),
-                     ("trade", 2, 3, 100, 3)]
+    assert m.out == [("accept", 4), ("trade", 1, 4, 100, 2), ("refill", 1, 2), ("trigger", 3), ("trade", 2, 3, 100, 3)]
     assert m.book_view() == ((), ((100, 1, 1, 2, 2),))

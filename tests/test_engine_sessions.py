@@ -77,8 +77,10 @@ def test_pre_open_collects_crossing_orders_then_the_opening_auction_uncrosses_th
     start = len(e.events)
     e.apply(AdvanceTime(8 * HOUR))
     evs = e.events[start:]
-    assert [(x.old, x.new) for x in of(evs, SessionStateChanged)][-1] == (SessionState.OPENING_AUCTION,
-                                                                         SessionState.CONTINUOUS)
+    assert [(x.old, x.new) for x in of(evs, SessionStateChanged)][-1] == (
+        SessionState.OPENING_AUCTION,
+        SessionState.CONTINUOUS,
+    )
     uncrossed = of(evs, AuctionUncrossed)[0]
     assert (uncrossed.price, uncrossed.volume) == (101, 8)
     assert [(t.maker_id, t.taker_id, t.price, t.qty) for t in of(evs, Trade)] == [(2, 1, 101, 4), (3, 1, 101, 4)]
@@ -109,8 +111,11 @@ def test_ioc_limit_orders_cannot_wait_for_an_auction(e):
 def test_the_opening_call_freezes_cancels():
     engine = Engine()
     engine.list_series(ListSeries(S))
-    engine.configure_session(S, SessionSchedule(pre_open="07:00", opening_call="07:55", open="08:00",
-                                                settlement_start="15:45", close="16:00"), 0)
+    engine.configure_session(
+        S,
+        SessionSchedule(pre_open="07:00", opening_call="07:55", open="08:00", settlement_start="15:45", close="16:00"),
+        0,
+    )
     order(engine, 1, BUY, 5, 100, ts=7 * HOUR + 1)
     start = len(engine.events)
     engine.cancel(CancelOrder(7 * HOUR + 56 * 60 * NS, 1, 1))
@@ -210,7 +215,9 @@ def test_a_cancel_and_modifies_in_the_pre_open_republish_the_indicative(e):
     order(e, 1, BUY, 10, 102, ts=t)
     order(e, 2, SELL, 4, 99, ts=t + 1)
     evs = order(e, 3, SELL, 4, 101, ts=t + 2)
-    assert [(i.price, i.volume, i.imbalance, i.imbalance_side) for i in of(evs, IndicativeUncross)] == [(101, 8, 2, BUY)]
+    assert [(i.price, i.volume, i.imbalance, i.imbalance_side) for i in of(evs, IndicativeUncross)] == [
+        (101, 8, 2, BUY)
+    ]
 
     def changes(cmd):
         start = len(e.events)

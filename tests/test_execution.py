@@ -103,8 +103,9 @@ def test_limit_price_is_never_crossed():
     assert ex.filled == 0 and not [t for t in m.tape if ME in (t.maker_account, t.taker_account)]
     m.clear()
     m.place(SELL, 303, 100)
-    ex2 = Executor(H27, BUY, 10, start_ns=m.now, end_ns=m.now + 10 * MINUTE, max_child_lots=5, urgency=1.0,
-                   limit_ticks=303)
+    ex2 = Executor(
+        H27, BUY, 10, start_ns=m.now, end_ns=m.now + 10 * MINUTE, max_child_lots=5, urgency=1.0, limit_ticks=303
+    )
     host(m, ex2)
     m.run(m.now + 30 * MINUTE)
     assert ex2.filled == 10 and all(t.price <= 303 for t in m.tape if t.taker_account == ME)
@@ -114,8 +115,18 @@ def test_pov_follows_the_market_volume():
     m = FakeMarket()
     m.place(SELL, 301, 10_000)
     m.place(BUY, 299, 10_000)
-    ex = Executor(H27, SELL, 1_000, start_ns=0, end_ns=600 * MINUTE, style="pov", pov_rate=0.2, max_child_lots=50,
-                  urgency=1.0, pov_interval_ns=10 * SECOND)
+    ex = Executor(
+        H27,
+        SELL,
+        1_000,
+        start_ns=0,
+        end_ns=600 * MINUTE,
+        style="pov",
+        pov_rate=0.2,
+        max_child_lots=50,
+        urgency=1.0,
+        pov_interval_ns=10 * SECOND,
+    )
     host(m, ex)
     m.run(SECOND)
     assert ex.filled == 0  # no market volume yet, nothing to do
@@ -141,8 +152,10 @@ def test_executor_rejects_bad_arguments():
 def test_executor_tracks_only_its_own_children():
     ex = Executor(H27, BUY, 10, start_ns=0, end_ns=MINUTE)
     ex.children[7] = [300, 5, True]
-    ex.on_order_event(None, Trade(1, 1, 0, H27, 300, 3, maker_id=7, taker_id=99, maker_account=ME,
-                                  taker_account=2, aggressor=SELL))
-    ex.on_order_event(None, Trade(2, 2, 0, H27, 300, 4, maker_id=8, taker_id=98, maker_account=ME,
-                                  taker_account=2, aggressor=SELL))
+    ex.on_order_event(
+        None, Trade(1, 1, 0, H27, 300, 3, maker_id=7, taker_id=99, maker_account=ME, taker_account=2, aggressor=SELL)
+    )
+    ex.on_order_event(
+        None, Trade(2, 2, 0, H27, 300, 4, maker_id=8, taker_id=98, maker_account=ME, taker_account=2, aggressor=SELL)
+    )
     assert ex.filled == 3 and ex.children[7][1] == 2 and ex.remaining == 7

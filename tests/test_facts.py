@@ -106,8 +106,7 @@ def test_one_sign_per_aggressing_order():
 
 
 def test_lot_shares_by_agent_type():
-    shares = facts.lot_shares(np.array([10, 30, 60]), np.array(["mm", "mm", "noise"]),
-                              np.array(["noise", "x", "x"]))
+    shares = facts.lot_shares(np.array([10, 30, 60]), np.array(["mm", "mm", "noise"]), np.array(["noise", "x", "x"]))
     assert shares["mm"] == {"maker": pytest.approx(0.4), "all": pytest.approx(0.2)}
     assert shares["noise"]["maker"] == pytest.approx(0.6)
     assert shares["noise"]["all"] == pytest.approx((60 + 10) / 200)
@@ -155,49 +154,89 @@ def _write(path: Path, name: str, cols: dict, schema: pa.Schema | None = None) -
     tables.write(tables.table(cols, schema) if schema is not None else pa.table(cols), path / f"{name}.parquet")
 
 
-def write_run(path: Path, *, trades: list[dict], book: list[tuple], agents: dict[int, str],
-              settlements: list[tuple] = (), fixings: list[tuple] = (), auctions: list[tuple] = (),
-              batches: list[tuple] = ()) -> Path:
+def write_run(
+    path: Path,
+    *,
+    trades: list[dict],
+    book: list[tuple],
+    agents: dict[int, str],
+    settlements: list[tuple] = (),
+    fixings: list[tuple] = (),
+    auctions: list[tuple] = (),
+    batches: list[tuple] = (),
+) -> Path:
     """A run directory with exactly these rows (book rows: ts, series, bid,
     ask; ``auctions`` the call auctions' (ts, series), ``batches`` the
     periodic batches'), in the tables' real schemas."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "summary.json").write_text(json.dumps({"scenario": "synthetic", "seed": 1}))
     n = len(trades)
-    _write(path, "trades", {
-        "seq": list(range(n)), "time": [t["ts"] for t in trades],
-        "series": [t.get("series", "HOP-F27") for t in trades],
-        "price_ticks": [t.get("price", 100) for t in trades], "qty_lots": [t.get("qty", 1) for t in trades],
-        "maker_id": list(range(10**6, 10**6 + n)), "taker_id": [t.get("taker_id", i) for i, t in enumerate(trades)],
-        "maker_account": [t.get("maker", 1) for t in trades], "taker_account": [t.get("taker", 2) for t in trades],
-        "aggressor": [t.get("side", "buy") for t in trades],
-    }, outputs.TRADE_SCHEMA)
-    _write(path, "book_top", {
-        "time": [b[0] for b in book], "series": [b[1] for b in book], "bid_ticks": [b[2] for b in book],
-        "bid_qty_lots": [5] * len(book), "ask_ticks": [b[3] for b in book], "ask_qty_lots": [5] * len(book),
-        "last_ticks": [None] * len(book),
-    }, outputs.BOOK_TOP_SCHEMA)
-    _write(path, "agents", {"account": pa.array(list(agents), pa.int64()),
-                            "agent_type": pa.array(list(agents.values()), pa.string())})
-    _write(path, "settlements", {
-        "time": pa.array([0] * len(settlements), pa.int64()).cast(tables.TIME),
-        "date": pa.array([s[0] for s in settlements], pa.date32()),
-        "series": pa.array([s[1] for s in settlements], pa.string()),
-        "price_ticks": pa.array([s[2] for s in settlements], pa.int64()),
-        "tier": pa.array([s[3] if len(s) > 3 else "vwap" for s in settlements], pa.string()),
-    })
+    _write(
+        path,
+        "trades",
+        {
+            "seq": list(range(n)),
+            "time": [t["ts"] for t in trades],
+            "series": [t.get("series", "HOP-F27") for t in trades],
+            "price_ticks": [t.get("price", 100) for t in trades],
+            "qty_lots": [t.get("qty", 1) for t in trades],
+            "maker_id": list(range(10**6, 10**6 + n)),
+            "taker_id": [t.get("taker_id", i) for i, t in enumerate(trades)],
+            "maker_account": [t.get("maker", 1) for t in trades],
+            "taker_account": [t.get("taker", 2) for t in trades],
+            "aggressor": [t.get("side", "buy") for t in trades],
+        },
+        outputs.TRADE_SCHEMA,
+    )
+    _write(
+        path,
+        "book_top",
+        {
+            "time": [b[0] for b in book],
+            "series": [b[1] for b in book],
+            "bid_ticks": [b[2] for b in book],
+            "bid_qty_lots": [5] * len(book),
+            "ask_ticks": [b[3] for b in book],
+            "ask_qty_lots": [5] * len(book),
+            "last_ticks": [None] * len(book),
+        },
+        outputs.BOOK_TOP_SCHEMA,
+    )
+    _write(
+        path,
+        "agents",
+        {"account": pa.array(list(agents), pa.int64()), "agent_type": pa.array(list(agents.values()), pa.string())},
+    )
+    _write(
+        path,
+        "settlements",
+        {
+            "time": pa.array([0] * len(settlements), pa.int64()).cast(tables.TIME),
+            "date": pa.array([s[0] for s in settlements], pa.date32()),
+            "series": pa.array([s[1] for s in settlements], pa.string()),
+            "price_ticks": pa.array([s[2] for s in settlements], pa.int64()),
+            "tier": pa.array([s[3] if len(s) > 3 else "vwap" for s in settlements], pa.string()),
+        },
+    )
     tables.write(fixings_table([(f[0], "HOPPER", f[1], 0, "ok") for f in fixings]), path / "fixings.parquet")
     uncrosses = [*auctions, *batches]
-    _write(path, "events", {"time": pa.array([a[0] for a in uncrosses], pa.int64()).cast(tables.TIME),
-                            "series": pa.array([a[1] for a in uncrosses], pa.string()),
-                            "type": pa.array(["AuctionUncrossed"] * len(auctions)
-                                             + ["BatchUncrossed"] * len(batches), pa.string())})
+    _write(
+        path,
+        "events",
+        {
+            "time": pa.array([a[0] for a in uncrosses], pa.int64()).cast(tables.TIME),
+            "series": pa.array([a[1] for a in uncrosses], pa.string()),
+            "type": pa.array(["AuctionUncrossed"] * len(auctions) + ["BatchUncrossed"] * len(batches), pa.string()),
+        },
+    )
     return path
 
 
 def _snapshots(days: list[dt.date], series: str, mids) -> list[tuple]:
     """60-s snapshots 08:00-15:59 of each day; `mids(day_index, minute)` in ticks; bid/ask one tick around it."""
-    return [(ns(d, 8) + m * MIN, series, mids(i, m) - 1, mids(i, m) + 1) for i, d in enumerate(days) for m in range(480)]
+    return [
+        (ns(d, 8) + m * MIN, series, mids(i, m) - 1, mids(i, m) + 1) for i, d in enumerate(days) for m in range(480)
+    ]
 
 
 def _by_name(result: dict) -> dict[str, dict]:
@@ -219,22 +258,33 @@ def test_measure_on_a_synthetic_run_gives_the_known_figures(tmp_path):
         for k in range(30):
             side = "buy" if (k // 3) % 2 == 0 else "sell"
             for j in range(2):
-                trades.append({"ts": ns(d, 9, k, j), "taker_id": 1000 * d.day + k, "side": side, "qty": 2,
-                               "maker": mm, "taker": dealer})
+                trades.append(
+                    {
+                        "ts": ns(d, 9, k, j),
+                        "taker_id": 1000 * d.day + k,
+                        "side": side,
+                        "qty": 2,
+                        "maker": mm,
+                        "taker": dealer,
+                    }
+                )
         trades.append({"ts": ns(d, 10), "qty": 40, "maker": noise, "taker": noise, "taker_id": 1})
         trades.append({"ts": ns(d, 11), "qty": 3, "series": "HOP-G27", "maker": noise, "taker": dealer})
     # the open's call auction: a big noise trade that must be left out
     trades.append({"ts": ns(days[0], 8), "qty": 500, "maker": noise, "taker": noise, "taker_id": 2})
-    run = write_run(tmp_path / "syn", trades=trades, book=book, agents=agents,
-                    auctions=[(ns(days[0], 8), "HOP-F27")])
+    run = write_run(tmp_path / "syn", trades=trades, book=book, agents=agents, auctions=[(ns(days[0], 8), "HOP-F27")])
     result = facts.measure(run)
     f = _by_name(result)
     assert result["run"]["front_months"] == ["HOP-F27"] and result["run"]["auction_trades_left_out"] == 1
     assert f["zero 1-min returns"]["value"] == pytest.approx(18 / 20, abs=1e-3)  # 479 returns a day, 24 blocks
     assert f["zero 1-min returns"]["pass"] is False
     # 24 blocks a day of (a, -a, 18 zeros) minus the last minute's zero: kurtosis near 1/0.1 - 3
-    r = np.concatenate([np.tile([math.log(101 / 100), -math.log(101 / 100)] + [0.0] * 18, 24)[:479],
-                        np.tile([math.log(301 / 300), -math.log(301 / 300)] + [0.0] * 18, 24)[:479]])
+    r = np.concatenate(
+        [
+            np.tile([math.log(101 / 100), -math.log(101 / 100)] + [0.0] * 18, 24)[:479],
+            np.tile([math.log(301 / 300), -math.log(301 / 300)] + [0.0] * 18, 24)[:479],
+        ]
+    )
     assert f["excess kurtosis 1-min"]["value"] == pytest.approx(facts.excess_kurtosis(r), abs=1e-3)
     assert f["excess kurtosis 1-min"]["value"] > 6 and f["excess kurtosis 1-min"]["pass"] is True
     # |r| is a, a, 18 zeros: the lag-1 ACF is high, lags 2-10 slightly negative
@@ -274,34 +324,48 @@ def test_a_batch_run_measures_its_batch_prints_and_leaves_out_the_opening_calls(
             ts = ns(d, 9, k)
             batches.append((ts, "HOP-F27"))
             side = "buy" if (k // 3) % 2 == 0 else "sell"
-            trades.append({"ts": ts, "qty": 3, "maker": mm, "taker": value, "taker_id": 1000 * d.day + k,
-                           "side": side})
-            trades.append({"ts": ts, "qty": 1, "maker": noise, "taker": value, "taker_id": 1000 * d.day + k,
-                           "side": side})
+            trades.append({"ts": ts, "qty": 3, "maker": mm, "taker": value, "taker_id": 1000 * d.day + k, "side": side})
+            trades.append(
+                {"ts": ts, "qty": 1, "maker": noise, "taker": value, "taker_id": 1000 * d.day + k, "side": side}
+            )
     run = write_run(tmp_path / "batch", trades=trades, book=book, agents=agents, auctions=calls, batches=batches)
     result = facts.measure(run)
     f = _by_name(result)
     r = result["run"]
-    assert (r["matching"], r["batch_uncrosses"], r["auction_trades_left_out"], r["trades_measured"]) == \
-        ("batch", 60, 2, 120)
+    assert (r["matching"], r["batch_uncrosses"], r["auction_trades_left_out"], r["trades_measured"]) == (
+        "batch",
+        60,
+        2,
+        120,
+    )
     assert r["measured"] == "batch prints: 120 trades of 60 periodic batch uncrosses; 2 call-auction trades left out"
     # the batch prints are measured, the calls' 200 lots are not: mm made 90 of 120 maker lots
     assert f["market-maker share of maker lots"]["value"] == pytest.approx(0.75)
     assert f["noise-trader share of all lots"]["value"] == pytest.approx(30 / 240)
     signs = [1.0 if (k // 3) % 2 == 0 else -1.0 for k in range(30)]
-    assert f["order-sign ACF lag 1"]["value"] == pytest.approx(facts.pooled_acf([np.array(signs)] * 2, (1,))[1],
-                                                               abs=1e-4)
+    assert f["order-sign ACF lag 1"]["value"] == pytest.approx(
+        facts.pooled_acf([np.array(signs)] * 2, (1,))[1], abs=1e-4
+    )
     assert "measured the batch prints: 120 trades" in facts.facts_html(result)
 
 
 def test_a_continuous_run_says_it_measured_continuous_trading(tmp_path):
     days = business_days(1)
     trades = [{"ts": ns(days[0], 9, k), "maker": 1, "taker": 2} for k in range(5)]
-    run = write_run(tmp_path / "cont", trades=trades, book=_snapshots(days, "HOP-F27", lambda i, m: 100),
-                    agents={1: "market_maker", 2: "value_trader"}, auctions=[(ns(days[0], 9, 0), "HOP-F27")])
+    run = write_run(
+        tmp_path / "cont",
+        trades=trades,
+        book=_snapshots(days, "HOP-F27", lambda i, m: 100),
+        agents={1: "market_maker", 2: "value_trader"},
+        auctions=[(ns(days[0], 9, 0), "HOP-F27")],
+    )
     r = facts.measure(run)["run"]
-    assert (r["matching"], r["batch_uncrosses"], r["auction_trades_left_out"], r["trades_measured"]) == \
-        ("continuous", 0, 1, 4)
+    assert (r["matching"], r["batch_uncrosses"], r["auction_trades_left_out"], r["trades_measured"]) == (
+        "continuous",
+        0,
+        1,
+        4,
+    )
 
 
 def _lead_run(path: Path, lag: int) -> dict:
@@ -317,10 +381,12 @@ def _lead_run(path: Path, lag: int) -> dict:
     settle = [(d, "HOP-F27", int(round(expected[max(i - lag, 0)] * 10_000))) for i, d in enumerate(days)]
     settle.append((days[-1], "HOP-F27", 1, "final"))  # a final row is not a daily change
     trades = [{"ts": ns(d, 9)} for d in days]
-    run = write_run(path, trades=trades, book=[], agents={1: "market_maker", 2: "noise_trader"},
-                    settlements=settle, fixings=fixings)
-    return _by_name(facts.measure(run))["futures lead the index (corr with same-day, previous-day change in "
-                                        "expected final settlement)"]
+    run = write_run(
+        path, trades=trades, book=[], agents={1: "market_maker", 2: "noise_trader"}, settlements=settle, fixings=fixings
+    )
+    return _by_name(facts.measure(run))[
+        "futures lead the index (corr with same-day, previous-day change in expected final settlement)"
+    ]
 
 
 def test_futures_lead_holds_when_settlements_track_the_same_day_expectation(tmp_path):
@@ -348,8 +414,13 @@ def test_missing_columns_and_empty_tables_are_reported_not_crashed_on(tmp_path):
     assert "trades lacks taker_id, aggressor" in f["order-sign ACF lag 1"]["note"]
     # nor a time column (with trades and an auction in the log): the facts that need it say so, the rest run
     d = business_days(1)[0]
-    run = write_run(tmp_path / "r2", trades=[{"ts": ns(d, 9, k)} for k in range(3)], book=[],
-                    agents={1: "market_maker", 2: "noise_trader", 3: "basis_trader"}, auctions=[(ns(d, 8), "HOP-F27")])
+    run = write_run(
+        tmp_path / "r2",
+        trades=[{"ts": ns(d, 9, k)} for k in range(3)],
+        book=[],
+        agents={1: "market_maker", 2: "noise_trader", 3: "basis_trader"},
+        auctions=[(ns(d, 8), "HOP-F27")],
+    )
     pq.write_table(pq.read_table(run / "trades.parquet").drop_columns(["time"]), run / "trades.parquet")
     f = _by_name(facts.measure(run))
     assert "trades lacks time" in f["market-maker share of maker lots"]["note"]
@@ -445,8 +516,13 @@ def test_the_baseline_keeps_its_realism_on_two_days(baseline_two_days):
     failures the baseline once had (a mid unchanged in every minute, noise
     traders doing 98 % of the volume) by looser bounds."""
     f = baseline_two_days
-    for name in ("excess kurtosis 1-min", "order-sign ACF lag 1", "order-sign ACF lag 10",
-                 "market-maker share of maker lots", "agent types that never trade"):
+    for name in (
+        "excess kurtosis 1-min",
+        "order-sign ACF lag 1",
+        "order-sign ACF lag 10",
+        "market-maker share of maker lots",
+        "agent types that never trade",
+    ):
         assert f[name]["pass"], (name, f[name]["value"], f[name]["target"])
     assert f["zero 1-min returns"]["value"] < 0.6
     assert f["noise-trader share of all lots"]["value"] < 0.35
@@ -457,8 +533,9 @@ def test_the_baseline_keeps_its_realism_on_two_days(baseline_two_days):
 def test_cfx_facts_on_a_short_design_batch_run_measures_its_batch_prints(tmp_path, capsys):
     from cfx import api
 
-    sc = api.load("design_batch", **{"calendar.days": 1, "calendar.settlement-start": "09:15",
-                                     "calendar.close": "09:30"})
+    sc = api.load(
+        "design_batch", **{"calendar.days": 1, "calendar.settlement-start": "09:15", "calendar.close": "09:30"}
+    )
     out = tmp_path / "batch"
     run_scenario(sc, out, progress=False)
     capsys.readouterr()

@@ -59,8 +59,7 @@ books = st.lists(st.integers(-500, 500).filter(bool), min_size=1, max_size=30)
 
 @settings(max_examples=300, deadline=None)
 @given(books, st.integers(1, 100_000), st.integers(-750_000, 750_000), st.integers(1, 10_000_000))
-def test_funding_sums_to_zero_at_every_interval_and_each_share_is_within_a_micro_dollar(lots, mark, rate,
-                                                                                          tick_value):
+def test_funding_sums_to_zero_at_every_interval_and_each_share_is_within_a_micro_dollar(lots, mark, rate, tick_value):
     positions = {i + 1: q for i, q in enumerate(lots)}
     positions[len(lots) + 1] = -sum(lots)  # a clearing house's positions net to zero
     pay = funding_payments(positions, mark, rate, tick_value)
@@ -80,6 +79,7 @@ def test_funding_sums_to_zero_at_every_interval_and_each_share_is_within_a_micro
 
 
 # --------------------------------------------------------------------------- through the venue
+
 
 def test_a_funding_interval_through_the_venue_moves_cash_between_accounts_and_journals():
     import datetime as dt
@@ -105,8 +105,13 @@ def test_a_funding_interval_through_the_venue_moves_cash_between_accounts_and_jo
     cmd = command_decoder.decode(msgspec.json.encode(PayFunding(10, series.symbol, 250, 12_347)))
     paid = [e for e in v.apply(cmd) if type(e) is FundingPaid]
     assert [(e.account, e.position, e.amount) for e in paid] == [
-        (1, 2, -450_665), (2, 1, -225_332), (3, -2, 450_665), (4, -1, 225_332)]
+        (1, 2, -450_665),
+        (2, 1, -225_332),
+        (3, -2, 450_665),
+        (4, -1, 225_332),
+    ]
     assert {a: v.clearing.accounts[a].collateral - before[a] for a in before} == {e.account: e.amount for e in paid}
     assert v.clearing.cash_total() == cash
     from cfx.types import encoder, event_decoder
+
     assert event_decoder.decode(encoder.encode(paid[0])) == paid[0]  # one event union reads it back

@@ -22,8 +22,7 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(tempfile.mkdtemp(prefix="cfx-fuzz-"))  # one folder for every example (fixtures are per test)
 atexit.register(shutil.rmtree, WORK, ignore_errors=True)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                database=None)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
 ORDERS = (DATA / "replay_small.csv").read_bytes()
 MESSAGES = b"".join((DATA / "lobster_small_message.csv").read_bytes().splitlines(keepends=True)[:30])
@@ -33,9 +32,39 @@ SWEEP = (DATA / "sweep_small.toml").read_bytes()
 DEALER = (ROOT / "examples" / "dealer_book.csv").read_bytes()
 QUOTES = (DATA / "index_quotes.csv").read_bytes()
 
-TOKENS = [b"", b",", b"\n", b"\r\n", b'"', b"-1", b"0", b"99999999999999999999999", b"1e309", b"nan", b"\xef\xbb\xbf",
-          b"\xff", b"\xc3", b"\x00", b"=", b"[", b"]", b"{", b"}", b"x" * 200, b"buy", b"sell", b"limit", b"cancel",
-          b"2027-02-30", b"9999-12-31", b" ", b"\t", b"#", b"[[agents]]", b'type = "x"']
+TOKENS = [
+    b"",
+    b",",
+    b"\n",
+    b"\r\n",
+    b'"',
+    b"-1",
+    b"0",
+    b"99999999999999999999999",
+    b"1e309",
+    b"nan",
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+    b"=",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b"x" * 200,
+    b"buy",
+    b"sell",
+    b"limit",
+    b"cancel",
+    b"2027-02-30",
+    b"9999-12-31",
+    b" ",
+    b"\t",
+    b"#",
+    b"[[agents]]",
+    b'type = "x"',
+]
 
 
 @st.composite
@@ -52,9 +81,9 @@ def mutated(draw, base: bytes) -> bytes:
         elif op == "token":
             data[i:i] = draw(st.sampled_from(TOKENS))
         elif op == "delete" and n:
-            del data[i:i + draw(st.integers(1, 40))]
+            del data[i : i + draw(st.integers(1, 40))]
         elif op == "duplicate" and n:
-            data[i:i] = data[i:i + draw(st.integers(1, 200))]
+            data[i:i] = data[i : i + draw(st.integers(1, 200))]
         elif op == "flip" and n:
             j = min(i, n - 1)
             data[j] = draw(st.integers(0, 255))

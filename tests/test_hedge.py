@@ -34,13 +34,26 @@ def _pair(n: int, rho: float, seed: int, vol: float = 0.26, level: float = 2.65)
     r_i = z1
     r_s = rho * z1 + math.sqrt(1 - rho * rho) * z2
     r_i[0] = r_s[0] = 0.0
-    return (np.round(level * np.exp(np.cumsum(r_i)) * 1e6).astype(np.int64),
-            np.round(level * np.exp(np.cumsum(r_s)) * 1e6).astype(np.int64))
+    return (
+        np.round(level * np.exp(np.cumsum(r_i)) * 1e6).astype(np.int64),
+        np.round(level * np.exp(np.cumsum(r_s)) * 1e6).astype(np.int64),
+    )
 
 
 def _forward(start: dt.date, end: dt.date, hours: int = 73_000, side: int = 1) -> Forward:
-    return Forward(id="F", sku="H100", provider="", region="", basket="HOPPER", delivery_start=start,
-                   delivery_end=end, gpu_hours=hours, price_micro=2_650_000, side=side, line=2)
+    return Forward(
+        id="F",
+        sku="H100",
+        provider="",
+        region="",
+        basket="HOPPER",
+        delivery_start=start,
+        delivery_end=end,
+        gpu_hours=hours,
+        price_micro=2_650_000,
+        side=side,
+        line=2,
+    )
 
 
 def _market(dates, index, ref) -> Market:
@@ -228,8 +241,10 @@ def test_cli_with_price_fixing_and_futures_files(tmp_path, capsys):
         for q in quotes:
             fh.write(f"{q.date},{q.sku},{q.provider},{q.region},{q.term},{q.price_micro / 1e6:.6f},{q.weight}\n")
     book = tmp_path / "book.csv"
-    book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
-                    "A,H100,lambda,us-east,2027-03-01,2027-03-31,7300,2.60,buy\n")
+    book.write_text(
+        "id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+        "A,H100,lambda,us-east,2027-03-01,2027-03-31,7300,2.60,buy\n"
+    )
     out = tmp_path / "o"
     assert cli.main(["hedge", str(book), "--prices", str(prices), "--policy", "naive", "--out", str(out)]) == 0
     doc = json.loads((out / "summary.json").read_text())
@@ -268,9 +283,11 @@ def test_futures_csv_of_the_derived_curve_reproduces_the_derived_run(tmp_path, c
 # ---------------------------------------------------------------- a cfx run directory as the market (--run)
 
 
-RUN_BOOK = ("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
-            "B,H200,,,2027-01-04,2027-01-29,14600,2.30,sell\n"  # the H200 index
-            "R,H100,,us-east,2027-01-04,2027-01-29,7300,2.60,buy\n")  # the H100.us-east index
+RUN_BOOK = (
+    "id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+    "B,H200,,,2027-01-04,2027-01-29,14600,2.30,sell\n"  # the H200 index
+    "R,H100,,us-east,2027-01-04,2027-01-29,7300,2.60,buy\n"
+)  # the H100.us-east index
 
 
 @pytest.fixture(scope="module")
@@ -390,11 +407,21 @@ def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
     run.mkdir()
     (run / "summary.json").write_text(json.dumps({"tick_usd": 0.005, "contract_unit": 730}))
     time = pa.array([1, 2, 3, 3], pa.int64()).cast(pa.timestamp("ns", tz="UTC"))
-    pq.write_table(pa.table({"time": time, "date": days + days[-1:], "series": ["HOP-F27"] * 4,
-                             "price_ticks": [450, 452, 454, 460], "tier": ["vwap", "vwap", "vwap", "final"]}),
-                   run / "settlements.parquet")
-    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 3, "value_usd_micro": [2_250_000] * 3}),
-                   run / "fixings.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "time": time,
+                "date": days + days[-1:],
+                "series": ["HOP-F27"] * 4,
+                "price_ticks": [450, 452, 454, 460],
+                "tier": ["vwap", "vwap", "vwap", "final"],
+            }
+        ),
+        run / "settlements.parquet",
+    )
+    pq.write_table(
+        pa.table({"date": days, "index": ["HOPPER"] * 3, "value_usd_micro": [2_250_000] * 3}), run / "fixings.parquet"
+    )
     data = read_run(run)
     assert data.table["HOP-F27"] == {days[0]: 225, days[1]: 226, days[2]: 230}  # final wins on its day
     dates = days + [dt.date(2027, 2, 1)]
@@ -402,13 +429,17 @@ def test_run_prices_are_converted_with_the_runs_tick_and_final_holds(tmp_path):
     s = make_series(HOPPER, 2027, 1, first_trading_day=dates[0])
     assert curve.prices(s).tolist() == [225, 226, 230, 230]
     # a run price that is no whole number of $0.01 ticks
-    pq.write_table(pa.table({"date": days[:1], "series": ["HOP-F27"], "price_ticks": [451], "tier": ["vwap"]}),
-                   run / "settlements.parquet")
+    pq.write_table(
+        pa.table({"date": days[:1], "series": ["HOP-F27"], "price_ticks": [451], "tier": ["vwap"]}),
+        run / "settlements.parquet",
+    )
     with pytest.raises(InputError, match=r"settlements\.parquet: row 1: column 'price_ticks': 451 ticks of \$0\.005"):
         read_run(run)
     # a perpetual's marks in a finer tick are rounded half up to the cent (a mark is no trade price)
-    pq.write_table(pa.table({"date": days, "series": ["HOP-PERP"] * 3, "price_ticks": [451, 449, 452],
-                             "tier": ["mark"] * 3}), run / "settlements.parquet")
+    pq.write_table(
+        pa.table({"date": days, "series": ["HOP-PERP"] * 3, "price_ticks": [451, 449, 452], "tier": ["mark"] * 3}),
+        run / "settlements.parquet",
+    )
     assert read_run(run).perps["HOP-PERP"] == {days[0]: 226, days[1]: 225, days[2]: 226}
 
 
@@ -430,11 +461,14 @@ def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path,
     shutil.copy(run_dir / "settlements.parquet", bad)
     with pytest.raises(InputError, match=r"bad/fixings\.parquet: no such file"):
         read_run(bad)
-    pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "name": ["HOPPER"], "value_usd_micro": [1]}),
-                   bad / "fixings.parquet")
+    pq.write_table(
+        pa.table({"date": [dt.date(2027, 1, 4)], "name": ["HOPPER"], "value_usd_micro": [1]}), bad / "fixings.parquet"
+    )
     with pytest.raises(InputError, match=r"bad/fixings\.parquet: missing column index"):
         read_run(bad)
-    pq.write_table(pa.table({"date": [dt.date(2027, 1, 4)], "series": ["HOP-F27"], "px": [225]}), bad / "settlements.parquet")
+    pq.write_table(
+        pa.table({"date": [dt.date(2027, 1, 4)], "series": ["HOP-F27"], "px": [225]}), bad / "settlements.parquet"
+    )
     with pytest.raises(InputError, match=r"bad/settlements\.parquet: missing column price_ticks"):
         read_run(bad)
     (bad / "settlements.parquet").write_text("not parquet")
@@ -444,8 +478,21 @@ def test_bad_run_inputs_are_input_errors_naming_the_file(sim_run, cfx, tmp_path,
     assert cfx(["hedge", str(book), "--run", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "settlements.parquet" in err
-    assert cfx(["hedge", str(book), "--run", str(run_dir), "--futures", str(DATA / "hedge_futures.csv"),
-                "--out", str(tmp_path / "o")]) == 2
+    assert (
+        cfx(
+            [
+                "hedge",
+                str(book),
+                "--run",
+                str(run_dir),
+                "--futures",
+                str(DATA / "hedge_futures.csv"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "--run and --futures" in capsys.readouterr().err
 
 
@@ -458,10 +505,13 @@ def test_a_run_with_only_a_perpetual_is_refused_in_one_line(tmp_path, cfx, capsy
     days = [dt.date(2027, 1, 4), dt.date(2027, 1, 5)]
     run = tmp_path / "run"
     run.mkdir()
-    pq.write_table(pa.table({"date": days, "series": ["HOP-PERP"] * 2, "price_ticks": [293, 294],
-                             "tier": ["mark", "mark"]}), run / "settlements.parquet")
-    pq.write_table(pa.table({"date": days, "index": ["HOPPER"] * 2, "value_usd_micro": [2_930_000] * 2}),
-                   run / "fixings.parquet")
+    pq.write_table(
+        pa.table({"date": days, "series": ["HOP-PERP"] * 2, "price_ticks": [293, 294], "tier": ["mark", "mark"]}),
+        run / "settlements.parquet",
+    )
+    pq.write_table(
+        pa.table({"date": days, "index": ["HOPPER"] * 2, "value_usd_micro": [2_930_000] * 2}), run / "fixings.parquet"
+    )
     assert cfx(["hedge", str(BOOK), "--run", str(run), "--hedge-with", "months", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "settlements.parquet" in err and "HOP-PERP" in err, err
@@ -478,8 +528,13 @@ def _perp_market(dates, index, ref, marks, funding, tick_value=7_300_000):
 
     ser = make_perpetual(HOPPER, first_trading_day=dates[0])
     hedge = PerpetualHedge(ser, np.array(marks, dtype=np.int64), funding, tick_value)
-    m = Market(dates, {"HOPPER": np.array(index, dtype=np.int64)}, {"F": np.array(ref, dtype=np.int64)},
-               DerivedCurve(dates, {"HOPPER": np.array(index, dtype=np.int64)}), perpetual={"HOPPER": hedge})
+    m = Market(
+        dates,
+        {"HOPPER": np.array(index, dtype=np.int64)},
+        {"F": np.array(ref, dtype=np.int64)},
+        DerivedCurve(dates, {"HOPPER": np.array(index, dtype=np.int64)}),
+        perpetual={"HOPPER": hedge},
+    )
     return m
 
 
@@ -518,10 +573,12 @@ def test_hedge_with_the_perpetual_of_a_design_perpetual_run(tmp_path_factory, cf
     scen = REPO / "cfx" / "scenarios" / "design_perpetual.toml"
     assert cfx(["run", str(scen), "--set", "calendar.days=3", "--out", str(run_dir), "--quiet", "--no-report"]) == 0
     book = root / "book.csv"
-    book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
-                    "B,H200,,,2027-01-04,2027-01-29,14600,2.30,sell\n"
-                    "R,H100,,us-east,2027-01-04,2027-01-29,73000,2.60,buy\n"
-                    "M,H100,,,2027-02-01,2027-02-26,36500,2.60,sell\n")
+    book.write_text(
+        "id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+        "B,H200,,,2027-01-04,2027-01-29,14600,2.30,sell\n"
+        "R,H100,,us-east,2027-01-04,2027-01-29,73000,2.60,buy\n"
+        "M,H100,,,2027-02-01,2027-02-26,36500,2.60,sell\n"
+    )
     out = root / "o"
     capsys.readouterr()
     assert cfx(["hedge", str(book), "--run", str(run_dir), "--policy", "all", "--out", str(out)]) == 0
@@ -565,15 +622,34 @@ def test_a_run_with_months_and_a_perpetual_hedges_with_either(tmp_path_factory, 
     root = tmp_path_factory.mktemp("both_run")
     run_dir = root / "run"
     scen = REPO / "cfx" / "scenarios" / "design_perpetual.toml"
-    assert cfx(["run", str(scen), "--set", "calendar.days=3", "--set", "products.listing=both",
-                "--set", "products.tick-usd=0.01",  # the months' tick (a hedge holds whole cents)
-                "--set", 'agents[0].series=["front", "perp"]',
-                "--out", str(run_dir), "--quiet", "--no-report"]) == 0
+    assert (
+        cfx(
+            [
+                "run",
+                str(scen),
+                "--set",
+                "calendar.days=3",
+                "--set",
+                "products.listing=both",
+                "--set",
+                "products.tick-usd=0.01",  # the months' tick (a hedge holds whole cents)
+                "--set",
+                'agents[0].series=["front", "perp"]',
+                "--out",
+                str(run_dir),
+                "--quiet",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     doc = json.loads((run_dir / "summary.json").read_text())
     assert doc["volume_by_series"].get("HOP-PERP", 0) > 0 and doc["volume_by_series"].get("HOP-F27", 0) > 0
     book = root / "book.csv"
-    book.write_text("id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
-                    "R,H100,,us-east,2027-01-04,2027-01-29,73000,2.60,buy\n")
+    book.write_text(
+        "id,sku,provider,region,delivery_start,delivery_end,gpu_hours,price,side\n"
+        "R,H100,,us-east,2027-01-04,2027-01-29,73000,2.60,buy\n"
+    )
     out = root / "perp"
     capsys.readouterr()
     assert cfx(["hedge", str(book), "--run", str(run_dir), "--hedge-with", "perpetual", "--out", str(out)]) == 0

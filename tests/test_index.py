@@ -27,7 +27,9 @@ def shared(path: Path) -> Path:
 
 
 def q(provider, price_micro, weight=1, *, date=D(2027, 1, 4), sku="H100", region="r", term="on_demand"):
-    return ix.Quote(date=date, sku=sku, provider=provider, region=region, term=term, price_micro=price_micro, weight=weight)
+    return ix.Quote(
+        date=date, sku=sku, provider=provider, region=region, term=term, price_micro=price_micro, weight=weight
+    )
 
 
 def fix(quotes, rule=None, days=(D(2027, 1, 4),), sku="H100"):
@@ -38,14 +40,26 @@ def fix(quotes, rule=None, days=(D(2027, 1, 4),), sku="H100"):
 
 
 def test_trim_drops_whole_quotes_in_the_top_and_bottom_tenth_of_weight():
-    quotes = [q("a", 1_000_000, 10), q("b", 2_000_000, 30), q("c", 3_000_000, 30), q("d", 4_000_000, 20), q("e", 10_000_000, 10)]
+    quotes = [
+        q("a", 1_000_000, 10),
+        q("b", 2_000_000, 30),
+        q("c", 3_000_000, 30),
+        q("d", 4_000_000, 20),
+        q("e", 10_000_000, 10),
+    ]
     # W = 100, cut 10 each side: a and e go; (30*2 + 30*3 + 20*4) / 80 = 2.875
     [f] = fix(quotes)
     assert (f.value_micro, f.contributors, f.flag) == (2_875_000, 5, ix.FixingFlag.OK)
 
 
 def test_trim_keeps_partial_weight_of_a_quote_straddling_the_cut():
-    quotes = [q("a", 1_000_000, 5), q("b", 2_000_000, 30), q("c", 3_000_000, 30), q("d", 4_000_000, 20), q("e", 10_000_000, 10)]
+    quotes = [
+        q("a", 1_000_000, 5),
+        q("b", 2_000_000, 30),
+        q("c", 3_000_000, 30),
+        q("d", 4_000_000, 20),
+        q("e", 10_000_000, 10),
+    ]
     # W = 95, cut 9.5: a [0,5) out; b [5,35) keeps 25.5; c 30; d 20; e [85,95) keeps 0.5
     # (25.5*2 + 30*3 + 20*4 + 0.5*10) / 76 = 226/76 = 2.97368421.. -> 2_973_684
     [f] = fix(quotes)
@@ -117,8 +131,11 @@ def test_no_quotes_flag_with_no_value_before_the_first_quote():
 
 def test_two_stage_median_takes_provider_medians_then_their_median():
     quotes = [
-        q("a", 1_000_000), q("a", 5_000_000), q("a", 6_000_000),  # median 5.00
-        q("b", 2_000_000), q("b", 3_000_000),  # median 2.50
+        q("a", 1_000_000),
+        q("a", 5_000_000),
+        q("a", 6_000_000),  # median 5.00
+        q("b", 2_000_000),
+        q("b", 3_000_000),  # median 2.50
         q("c", 4_000_000),  # 4.00
         q("d", 9_000_000, 1000),  # 9.00; weight ignored
     ]
@@ -128,16 +145,25 @@ def test_two_stage_median_takes_provider_medians_then_their_median():
 
 
 def test_trade_vwap_weights_by_volume_without_trimming():
-    trades = [q("a", 2_000_000, 100, term="trade"), q("b", 3_000_000, 300, term="trade"), q("c", 10_000_000, 1, term="trade")]
+    trades = [
+        q("a", 2_000_000, 100, term="trade"),
+        q("b", 3_000_000, 300, term="trade"),
+        q("c", 10_000_000, 1, term="trade"),
+    ]
     [f] = fix(trades, ix.FixingRule(methodology="trade_vwap", terms=["trade"]))
     # (200 + 900 + 10) / 401 = 2.76807980.. -> 2_768_080
     assert f.value_micro == 2_768_080
 
 
 def test_methodology_selectable_per_sku():
-    quotes = [q(p_, v, sku=s) for s in ("H100", "H200") for p_, v in (("a", 1_000_000), ("b", 2_000_000), ("c", 6_000_000))]
+    quotes = [
+        q(p_, v, sku=s) for s in ("H100", "H200") for p_, v in (("a", 1_000_000), ("b", 2_000_000), ("c", 6_000_000))
+    ]
     out = ix.daily_fixings(
-        quotes, ix.FixingRule(trim=0.0), days=[D(2027, 1, 4)], rules={"H200": ix.FixingRule(methodology="two_stage_median")}
+        quotes,
+        ix.FixingRule(trim=0.0),
+        days=[D(2027, 1, 4)],
+        rules={"H200": ix.FixingRule(methodology="two_stage_median")},
     )
     assert out["H100"][0].value_micro == 3_000_000 and out["H200"][0].value_micro == 2_000_000
 
@@ -218,8 +244,16 @@ def test_non_text_file_is_input_error_not_a_traceback(tmp_path):
 def test_fixings_csv_round_trips(tmp_path):
     out = ix.run(ix.IndexConfig(quotes=str(DATA / "index_quotes.csv"), baskets=[p.HOPPER]))
     path = tmp_path / "f.csv"
-    assert sorted(out) == ["H100", "H100.eu-west", "H100.us-east", "H100.us-west", "H200", "H200.us-east",
-                           "H200.us-west", "HOPPER"]
+    assert sorted(out) == [
+        "H100",
+        "H100.eu-west",
+        "H100.us-east",
+        "H100.us-west",
+        "H200",
+        "H200.us-east",
+        "H200.us-west",
+        "HOPPER",
+    ]
     assert ix.write_fixings_csv(path, out) == 2 * len(out)
     back = ix.read_fixings_csv(path)
     assert back == out
@@ -354,7 +388,9 @@ def test_ewyluda_segment_mapping_matches_the_raw_segment_column():
 def test_observations_load_as_quotes_and_fix_per_provider_medians():
     obs = ix.load_observations(shared(GPU_PRICES / "observations.csv"))
     assert len(obs) == 1507 and {x.term for x in obs} == {"on_demand", "spot", "unspecified"}
-    rule = ix.FixingRule(methodology="two_stage_median", terms=[], staleness_days=0, min_contributors=1, round_to_micro=10_000)
+    rule = ix.FixingRule(
+        methodology="two_stage_median", terms=[], staleness_days=0, min_contributors=1, round_to_micro=10_000
+    )
     days = [D(2025, 10, 19), D(2025, 10, 23), D(2025, 10, 27), D(2025, 11, 4), D(2025, 11, 16)]
     fs = ix.daily_fixings(obs, rule, days=days, skus=["H100-SXM"])["H100-SXM"]
     # The README's daily medians over providers of tugot17's H100-SXM minima:
@@ -366,7 +402,9 @@ def test_observations_load_as_quotes_and_fix_per_provider_medians():
 def test_observations_default_trimmed_fixings_over_the_tugot17_window():
     obs = ix.load_observations(shared(GPU_PRICES / "observations.csv"))
     rule = ix.FixingRule(terms=["on_demand", "unspecified"], staleness_days=2)
-    fs = ix.daily_fixings(obs, rule, days=p.business_days(D(2025, 10, 20), D(2025, 11, 14)), skus=["H100-SXM", "A100-80GB"])
+    fs = ix.daily_fixings(
+        obs, rule, days=p.business_days(D(2025, 10, 20), D(2025, 11, 14)), skus=["H100-SXM", "A100-80GB"]
+    )
     for name, lo, hi in (("H100-SXM", 1.5, 3.5), ("A100-80GB", 0.8, 2.2)):
         values = [f.value_micro for f in fs[name]]
         assert len(values) == 20 and all(v is not None and lo * 1e6 < v < hi * 1e6 for v in values), name

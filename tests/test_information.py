@@ -52,9 +52,12 @@ class Recorder(Agent):
 def _small(days: int = 2, **info) -> scn.Scenario:
     sc = scn.load(SMALL)
     recorder = RecorderSpec(latency=Latency(entry_ns=MD_NS, market_data_ns=MD_NS, jitter_ns=0))
-    return msgspec.structs.replace(sc, agents=[*sc.agents, recorder],
-                                   calendar=msgspec.structs.replace(sc.calendar, days=days),
-                                   information=msgspec.structs.replace(sc.information, **info))
+    return msgspec.structs.replace(
+        sc,
+        agents=[*sc.agents, recorder],
+        calendar=msgspec.structs.replace(sc.calendar, days=days),
+        information=msgspec.structs.replace(sc.information, **info),
+    )
 
 
 def _record(sc: scn.Scenario, out: Path):
@@ -115,8 +118,10 @@ def test_without_overnight_variance_the_latent_value_starts_at_the_previous_dail
     t = sample.dates.index(day)
     assert not [j for j in sample.jumps if j.day == t]  # no jump that day in this sample
     today = intraday.compute(day, span, np.array([0, span]), (900, span), pre)
-    start = sum(w * math.exp(sample.log_price[s][t - 1]) * built.fixings[s][day] / math.exp(sample.log_price[s][t])
-                for s, w in HOPPER.weights.items())
+    start = sum(
+        w * math.exp(sample.log_price[s][t - 1]) * built.fixings[s][day] / math.exp(sample.log_price[s][t])
+        for s, w in HOPPER.weights.items()
+    )
     assert today.latent["HOPPER"][0] == pytest.approx(start, rel=1e-12)
 
 
@@ -127,8 +132,10 @@ def test_vectorised_trimmed_mean_matches_the_exact_fixing_rule():
         n = int(rng.integers(1, 8))
         prices = rng.integers(1_000_000, 4_000_000, n)
         weights = rng.integers(1, 500, n)
-        quotes = [ix.Quote(date=dt.date(2027, 1, 4), sku="H100", provider=f"p{i}", price_micro=int(p), weight=int(w))
-                  for i, (p, w) in enumerate(zip(prices, weights))]
+        quotes = [
+            ix.Quote(date=dt.date(2027, 1, 4), sku="H100", provider=f"p{i}", price_micro=int(p), weight=int(w))
+            for i, (p, w) in enumerate(zip(prices, weights))
+        ]
         got = indicative(prices[:, None].astype(float), weights.astype(float), np.arange(n), rule)[0]
         assert got == pytest.approx(ix.fixing_value(quotes, rule), abs=1.0)
 
@@ -141,7 +148,9 @@ def test_indicative_is_published_on_the_schedule_and_recorded(recorded):
     hop = sorted(r["ts"] for r in rows if r["index"] == "HOPPER")
     days = first_business_days(sc.calendar.start, 2)
     pre, close = minutes(sc.calendar.pre_open), minutes(sc.calendar.close)
-    expected = [epoch_ns(d, pre) + s * NS for d in days for s in [*range(0, (close - pre) * 60, 120), (close - pre) * 60]]
+    expected = [
+        epoch_ns(d, pre) + s * NS for d in days for s in [*range(0, (close - pre) * 60, 120), (close - pre) * 60]
+    ]
     assert hop == expected
     names = {r["index"] for r in rows}
     assert {"HOPPER", "H100", "H200", "H100.us-east", "H200.us-west"} <= names
@@ -208,9 +217,11 @@ def test_expected_settlement_of_a_twap_window_future_weighs_only_its_window(tmp_
     expected final is Monday's fixing at 1/7 plus the indicative seen at 6/7 -- not the month's
     average of business days, which the month's earlier fixings would drag."""
     sc = _small(days=2, indicative_interval_s=600)
-    sc = msgspec.structs.replace(sc, calendar=msgspec.structs.replace(sc.calendar, start=dt.date(2027, 1, 25)),
-                                 products=msgspec.structs.replace(sc.products, settlement="twap_window",
-                                                                  window_days=5))
+    sc = msgspec.structs.replace(
+        sc,
+        calendar=msgspec.structs.replace(sc.calendar, start=dt.date(2027, 1, 25)),
+        products=msgspec.structs.replace(sc.products, settlement="twap_window", window_days=5),
+    )
     sim, agent, rows = _record(sc, tmp_path)
     published = {r["ts"]: r["value_usd_micro"] for r in rows if r["index"] == "HOPPER"}
     monday = sim.fixings["HOPPER"][dt.date(2027, 1, 25)]
@@ -237,8 +248,9 @@ def test_the_scenario_seed_drives_the_index_path_unless_the_generator_pins_it():
 
 def test_sku_region_fixings_are_published_and_the_basket_is_its_weighted_skus():
     fixings = build_index(scn.load(SMALL)).fixings
-    assert {"H100", "H200", "H100.us-east", "H100.us-west", "H100.us-central", "H100.eu-west",
-            "H200.us-east"} <= set(fixings)
+    assert {"H100", "H200", "H100.us-east", "H100.us-west", "H100.us-central", "H100.eu-west", "H200.us-east"} <= set(
+        fixings
+    )
     for day, value in fixings["HOPPER"].items():
         assert value == HOPPER.value_micro({"H100": fixings["H100"][day], "H200": fixings["H200"][day]})
     # a region index is its own quantity: not the SKU index, and different from region to region
@@ -274,17 +286,20 @@ def test_index_move_at_a_time_jumps_the_latent_value_then():
 # ---------------------------------------------------------------- keys
 
 
-@pytest.mark.parametrize("body, message", [
-    ("[information]\nindicative-interval-s = 0\n", "information.indicative-interval-s: Expected `int` >= 1"),
-    ("[information]\nreprice-per-hour = -1.0\n", "information.reprice-per-hour: Expected `float` >= 0"),
-    ("[information]\novernight-variance = 1.0\n", "information.overnight-variance: Expected `float` < 1"),
-    ("[information]\nfixing-time = \"25:00\"\n", "information.fixing-time: expected HH:MM"),
-    ("[information]\nfixing-time = \"07:00\"\n", "information.fixing-time: 07:00 is not after the open"),
-    ("[information]\nnews-start = \"15:00\"\nnews-end = \"09:00\"\n", "information.news-start: expected pre-open"),
-    ("[information]\nbogus = 1\n", "unknown field `bogus`"),
-    ("[index.generator]\nregion-sd = -0.1\n", "index.generator.region-sd: Expected `float` >= 0"),
-    ("[[shocks]]\ntype = \"index-move\"\nday = 0\npct = 5.0\ntime = \"9am\"\n", "shocks[0].time: expected HH:MM"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("[information]\nindicative-interval-s = 0\n", "information.indicative-interval-s: Expected `int` >= 1"),
+        ("[information]\nreprice-per-hour = -1.0\n", "information.reprice-per-hour: Expected `float` >= 0"),
+        ("[information]\novernight-variance = 1.0\n", "information.overnight-variance: Expected `float` < 1"),
+        ('[information]\nfixing-time = "25:00"\n', "information.fixing-time: expected HH:MM"),
+        ('[information]\nfixing-time = "07:00"\n', "information.fixing-time: 07:00 is not after the open"),
+        ('[information]\nnews-start = "15:00"\nnews-end = "09:00"\n', "information.news-start: expected pre-open"),
+        ("[information]\nbogus = 1\n", "unknown field `bogus`"),
+        ("[index.generator]\nregion-sd = -0.1\n", "index.generator.region-sd: Expected `float` >= 0"),
+        ('[[shocks]]\ntype = "index-move"\nday = 0\npct = 5.0\ntime = "9am"\n', "shocks[0].time: expected HH:MM"),
+    ],
+)
 def test_bad_information_keys_name_their_path(body, message):
     base = 'name = "x"\n[[agents]]\ntype = "noise_trader"\n'
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -292,8 +307,9 @@ def test_bad_information_keys_name_their_path(body, message):
 
 
 def test_a_run_with_an_early_fixing_time_stops_publishing_then(tmp_path):
-    sc = msgspec.structs.replace(_small(days=1, fixing_time="09:00", indicative_interval_s=600),
-                                 agents=scn.load(SMALL).agents)
+    sc = msgspec.structs.replace(
+        _small(days=1, fixing_time="09:00", indicative_interval_s=600), agents=scn.load(SMALL).agents
+    )
     run_scenario(sc, tmp_path / "r", progress=False)
     rows = _indicative(tmp_path / "r")
     day = sc.calendar.start

@@ -20,10 +20,15 @@ SIMULATION = ("cfx.sim", "cfx.agents")
 # (file, callee): calls with 10 or more positional arguments kept on purpose, where they run per
 # message or per fill (a Trade: 67 ns positional, 91 ns by keyword, python -m timeit)
 HOT_POSITIONAL = {
-    ("book.py", "Order"), ("book.py", "Trade"),  # a resting order and a fill
-    ("engine.py", "Order"), ("engine.py", "OrderAccepted"),  # every accepted order
-    ("calls.py", "Order"), ("calls.py", "OrderAccepted"), ("calls.py", "Trade"),  # the same in a call or batch
-    ("core/rows.py", "Trade"), ("core/rows.py", "OrderAccepted"),  # the compiled core's rows made events
+    ("book.py", "Order"),
+    ("book.py", "Trade"),  # a resting order and a fill
+    ("engine.py", "Order"),
+    ("engine.py", "OrderAccepted"),  # every accepted order
+    ("calls.py", "Order"),
+    ("calls.py", "OrderAccepted"),
+    ("calls.py", "Trade"),  # the same in a call or batch
+    ("core/rows.py", "Trade"),
+    ("core/rows.py", "OrderAccepted"),  # the compiled core's rows made events
     ("sim/participant.py", "SubmitOrder"),  # every agent order
     ("hedge/output.py", "t.add_row"),  # a table row: its cells are positional by rich's design
 }
@@ -52,8 +57,11 @@ def _within(name: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def test_no_module_of_the_package_reaches_800_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in [*SOURCES, *PACKAGE.rglob("*.pyx")]
-            if (n := len(p.read_text().splitlines())) >= 800}
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in [*SOURCES, *PACKAGE.rglob("*.pyx")]
+        if (n := len(p.read_text().splitlines())) >= 800
+    }
     assert long == {}, "split these at their own section headers"
 
 
@@ -64,10 +72,14 @@ def _is_module(dotted: str) -> bool:
 
 
 def test_no_module_imports_a_private_name_from_another():
-    found = [f"{p.relative_to(PACKAGE)}:{line}: {name} from {module}"
-             for p in SOURCES for line, module, names in _imports(ast.parse(p.read_text()))
-             if module.startswith("cfx") for name in names
-             if name.startswith("_") and not name.startswith("__") and not _is_module(f"{module}.{name}")]
+    found = [
+        f"{p.relative_to(PACKAGE)}:{line}: {name} from {module}"
+        for p in SOURCES
+        for line, module, names in _imports(ast.parse(p.read_text()))
+        if module.startswith("cfx")
+        for name in names
+        if name.startswith("_") and not name.startswith("__") and not _is_module(f"{module}.{name}")
+    ]
     assert found == []
 
 

@@ -54,7 +54,7 @@ def replay_checking_every_row(msg_path: Path, book_path: Path):
         assert rp.book.depth(levels) == expected_depth(rows[i]), f"message {i + 1} (line {msgs[i].line})"
         rp.book.check()
         trades = rp.result.trades
-        per_message.append(trades[seen[0]:])
+        per_message.append(trades[seen[0] :])
         seen[0] = len(trades)
 
     result = lobster.replay(msgs, books, on_message=check)
@@ -135,6 +135,7 @@ def test_cli_replays_the_aapl_sample_by_content_and_derived_orderbook_name(capsy
 
 # --------------------------------------------------------------------------- a hand-worked sample
 
+
 def test_small_fixture_replays_with_zero_resyncs_and_the_hand_computed_trades(capsys, tmp_path):
     # Seed (row 1 with message 1 undone): ask 100 @ 100.1000, bid 50 @ 99.9000.
     # Order 1 (sell 10 @ 100.05) is cut to 6, then executed (6): maker 1.
@@ -153,15 +154,29 @@ def test_small_fixture_replays_with_zero_resyncs_and_the_hand_computed_trades(ca
 
     fills = tmp_path / "fills.csv"
     book = tmp_path / "book.json"
-    code, out, _ = run_cli(capsys, "replay", "--format", "lobster", str(SMALL_MSG), "--orderbook", str(SMALL_BOOK),
-                           "--fills", str(fills), "--book", str(book))
+    code, out, _ = run_cli(
+        capsys,
+        "replay",
+        "--format",
+        "lobster",
+        str(SMALL_MSG),
+        "--orderbook",
+        str(SMALL_BOOK),
+        "--fills",
+        str(fills),
+        "--book",
+        str(book),
+    )
     assert code == 0
     summary = json.loads(out)
     assert summary["fills"] == 2 and summary["volume"] == 56 and summary["resync_corrections"] == 0
     assert fills.read_text().splitlines()[1] == f"34200000000005,1,{SYNTHETIC_ID_BASE + 2},1,3,1000500,6,buy"
     snapshot = json.loads(book.read_text())
     assert [(lvl["price"], [o["qty"] for o in lvl["orders"]]) for lvl in snapshot["asks"]] == [
-        (1000500, [5]), (1001000, [100]), (1002000, [2])]
+        (1000500, [5]),
+        (1001000, [100]),
+        (1002000, [2]),
+    ]
     assert [(lvl["price"], [o["order_id"] for o in lvl["orders"]]) for lvl in snapshot["bids"]] == [(999800, [4])]
 
 
@@ -171,6 +186,7 @@ def test_small_fixture_auto_detected_and_orderbook_name_derived(capsys):
 
 
 # --------------------------------------------------------------------------- resync rules, by hand
+
 
 def write_sample(tmp_path: Path, messages: list[str], rows: list[str]) -> tuple[Path, Path]:
     m = tmp_path / "x_message_1.csv"
@@ -185,8 +201,11 @@ E_ASK, E_BID = "9999999999,0", "-9999999999,0"
 
 def test_a_silent_level_inside_the_visible_range_is_added_synthetic(tmp_path):
     # two levels shown; after message 2 a bid of 7 @ 99.0000 appears that no message explains
-    m, b = write_sample(tmp_path, ["1,1,1,5,1010000,-1", "2,1,2,3,1000000,1"],
-                        [f"1010000,5,{E_BID},{E_ASK},{E_BID}", f"1010000,5,1000000,3,{E_ASK},990000,7"])
+    m, b = write_sample(
+        tmp_path,
+        ["1,1,1,5,1010000,-1", "2,1,2,3,1000000,1"],
+        [f"1010000,5,{E_BID},{E_ASK},{E_BID}", f"1010000,5,1000000,3,{E_ASK},990000,7"],
+    )
     _, r, _ = replay_checking_every_row(m, b)
     assert (r.resync_corrections, r.resync_qty, r.resync_messages) == (1, 7, 1)
     assert r.corrections == [(2, "add synthetic", "buy", 990000, 7)]
@@ -194,16 +213,22 @@ def test_a_silent_level_inside_the_visible_range_is_added_synthetic(tmp_path):
 
 def test_levels_beyond_the_visible_ones_are_left_alone(tmp_path):
     # one level shown: the bid at 99.0000 falls out of view behind 99.5000 and is not compared
-    m, b = write_sample(tmp_path, ["1,1,1,5,990000,1", "2,1,2,3,995000,1", "3,3,1,5,990000,1"],
-                        [f"{E_ASK},990000,5", f"{E_ASK},995000,3", f"{E_ASK},995000,3"])
+    m, b = write_sample(
+        tmp_path,
+        ["1,1,1,5,990000,1", "2,1,2,3,995000,1", "3,3,1,5,990000,1"],
+        [f"{E_ASK},990000,5", f"{E_ASK},995000,3", f"{E_ASK},995000,3"],
+    )
     _, r, _ = replay_checking_every_row(m, b)
     assert r.resync_corrections == 0 and r.mismatches_after_resync == 0
 
 
 def test_an_order_cancelled_out_of_view_is_removed_and_counted_apart(tmp_path):
     # order 1 is deleted silently while behind order 2; when 2 goes, the side is empty
-    m, b = write_sample(tmp_path, ["1,1,1,5,990000,1", "2,1,2,3,995000,1", "3,3,2,3,995000,1"],
-                        [f"{E_ASK},990000,5", f"{E_ASK},995000,3", f"{E_ASK},{E_BID}"])
+    m, b = write_sample(
+        tmp_path,
+        ["1,1,1,5,990000,1", "2,1,2,3,995000,1", "3,3,2,3,995000,1"],
+        [f"{E_ASK},990000,5", f"{E_ASK},995000,3", f"{E_ASK},{E_BID}"],
+    )
     _, r, _ = replay_checking_every_row(m, b)
     assert r.resync_corrections == 0
     assert (r.sample_orders_adjusted, r.sample_adjusted_qty) == (1, 5)
@@ -211,8 +236,9 @@ def test_an_order_cancelled_out_of_view_is_removed_and_counted_apart(tmp_path):
 
 def test_deleting_an_unknown_order_takes_synthetic_quantity_as_one_resync(tmp_path):
     # seed: bid 30 @ 99.0000 (row 1 with the delete of 10 undone: 20 + 10)
-    m, b = write_sample(tmp_path, ["1,3,77,10,990000,1", "2,2,78,5,990000,1"],
-                        [f"{E_ASK},990000,20", f"{E_ASK},990000,15"])
+    m, b = write_sample(
+        tmp_path, ["1,3,77,10,990000,1", "2,2,78,5,990000,1"], [f"{E_ASK},990000,20", f"{E_ASK},990000,15"]
+    )
     _, r, _ = replay_checking_every_row(m, b)
     assert (r.seed_orders, r.seed_qty) == (1, 30)
     assert (r.unknown_order_cancels, r.resync_corrections, r.resync_qty) == (2, 2, 15)
@@ -220,8 +246,9 @@ def test_deleting_an_unknown_order_takes_synthetic_quantity_as_one_resync(tmp_pa
 
 def test_an_execution_skips_synthetic_quantity_ahead_of_its_maker(tmp_path):
     # seed ask 10 @ 101 (pre-existing); order 1 joins behind it; the file executes order 1
-    m, b = write_sample(tmp_path, ["1,1,1,5,1010000,-1", "2,4,1,5,1010000,-1"],
-                        [f"1010000,15,{E_BID}", f"1010000,10,{E_BID}"])
+    m, b = write_sample(
+        tmp_path, ["1,1,1,5,1010000,-1", "2,4,1,5,1010000,-1"], [f"1010000,15,{E_BID}", f"1010000,10,{E_BID}"]
+    )
     msgs, r, per_message = replay_checking_every_row(m, b)
     assert [t.maker_id for t in per_message[1]] == [1]
     assert r.requeued_synthetic == 1 and r.resync_corrections == 0
@@ -229,14 +256,18 @@ def test_an_execution_skips_synthetic_quantity_ahead_of_its_maker(tmp_path):
 
 # --------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("line, needle", [
-    ("3,1,1,5,1010000", "x_message_1.csv:2: expected 6 fields"),
-    ("3,1,1,5,10.10,-1", "x_message_1.csv:2: price: expected an integer, got '10.10'"),
-    ("3,1,1,five,1010000,-1", "x_message_1.csv:2: size: expected an integer"),
-    ("3.x,1,1,5,1010000,-1", "x_message_1.csv:2: time: expected a decimal number of seconds"),
-    ("3,1,1,5,1010000,0", "x_message_1.csv:2: direction: expected 1 or -1"),
-    ("3,9,1,5,1010000,1", "x_message_1.csv:2: type: expected 1-7"),
-])
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        ("3,1,1,5,1010000", "x_message_1.csv:2: expected 6 fields"),
+        ("3,1,1,5,10.10,-1", "x_message_1.csv:2: price: expected an integer, got '10.10'"),
+        ("3,1,1,five,1010000,-1", "x_message_1.csv:2: size: expected an integer"),
+        ("3.x,1,1,5,1010000,-1", "x_message_1.csv:2: time: expected a decimal number of seconds"),
+        ("3,1,1,5,1010000,0", "x_message_1.csv:2: direction: expected 1 or -1"),
+        ("3,9,1,5,1010000,1", "x_message_1.csv:2: type: expected 1-7"),
+    ],
+)
 def test_malformed_message_row_exits_2_naming_line_and_field(capsys, tmp_path, line, needle):
     m, b = write_sample(tmp_path, ["1,1,1,5,1010000,-1", line], [f"1010000,5,{E_BID}"] * 2)
     code, out, err = run_cli(capsys, "replay", "--format", "lobster", str(m), "--orderbook", str(b))
@@ -244,10 +275,13 @@ def test_malformed_message_row_exits_2_naming_line_and_field(capsys, tmp_path, l
     assert needle in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("row, needle", [
-    ("1010000,5,-9999999999", "x_orderbook_1.csv:2: expected 4 fields like line 1, got 3"),
-    ("1010000,5,abc,0", "x_orderbook_1.csv:2: field 3 (bid price 1): expected an integer, got 'abc'"),
-])
+@pytest.mark.parametrize(
+    "row, needle",
+    [
+        ("1010000,5,-9999999999", "x_orderbook_1.csv:2: expected 4 fields like line 1, got 3"),
+        ("1010000,5,abc,0", "x_orderbook_1.csv:2: field 3 (bid price 1): expected an integer, got 'abc'"),
+    ],
+)
 def test_malformed_orderbook_row_exits_2_naming_line_and_field(capsys, tmp_path, row, needle):
     m, b = write_sample(tmp_path, ["1,1,1,5,1010000,-1", "2,1,2,5,1010000,-1"], [f"1010000,5,{E_BID}", row])
     code, _, err = run_cli(capsys, "replay", str(m))

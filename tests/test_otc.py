@@ -30,8 +30,21 @@ OTC_SMALL = DATA / "otc_small.toml"
 
 
 def rfq(side: Side = Side.BUY, reservation: int = 3_000_000, deadline: int = 100) -> Rfq:
-    return Rfq(id=1, client=9, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=2,
-               gpu_hours=7300, side=side, deadline_ns=deadline, dealers=(1, 2, 3), reservation_micro=reservation)
+    return Rfq(
+        id=1,
+        client=9,
+        ts=0,
+        date=dt.date(2027, 1, 4),
+        sku="H100",
+        region="us-east",
+        year=2027,
+        month=2,
+        gpu_hours=7300,
+        side=side,
+        deadline_ns=deadline,
+        dealers=(1, 2, 3),
+        reservation_micro=reservation,
+    )
 
 
 def q(dealer: int, price: int | None, ts: int = 50) -> DealerQuote:
@@ -75,14 +88,21 @@ def test_declines_never_win_and_all_declines_is_no_quotes():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 5), st.integers(2_500_000, 3_500_000), st.integers(0, 200)), max_size=8),
-       st.sampled_from([Side.BUY, Side.SELL]), st.integers(2_500_000, 3_500_000))
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.integers(2_500_000, 3_500_000), st.integers(0, 200)), max_size=8),
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(2_500_000, 3_500_000),
+)
 def test_the_chosen_quote_is_eligible_and_no_eligible_quote_is_better(raw, side, reservation):
     quotes = [q(d, p, ts) for d, p, ts in raw]
     r = rfq(side, reservation=reservation)
     chosen = best_quote(r, quotes)
-    ok = [x for x in quotes if x.ts <= r.deadline_ns and (x.price_micro <= reservation if side is Side.BUY
-                                                         else x.price_micro >= reservation)]
+    ok = [
+        x
+        for x in quotes
+        if x.ts <= r.deadline_ns
+        and (x.price_micro <= reservation if side is Side.BUY else x.price_micro >= reservation)
+    ]
     if not ok:
         assert chosen is None
         return
@@ -146,8 +166,22 @@ def test_the_daily_mark_fills_the_unfixed_days_with_the_latest_fixing():
 
 
 def test_buyer_and_seller_values_are_opposite():
-    f = Forward(id=1, rfq_id=1, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=2,
-                gpu_hours=7300, price_micro=2_500_000, buyer=3, seller=9, dealer=3, fair_micro=2_490_000)
+    f = Forward(
+        id=1,
+        rfq_id=1,
+        ts=0,
+        date=dt.date(2027, 1, 4),
+        sku="H100",
+        region="us-east",
+        year=2027,
+        month=2,
+        gpu_hours=7300,
+        price_micro=2_500_000,
+        buyer=3,
+        seller=9,
+        dealer=3,
+        fair_micro=2_490_000,
+    )
     assert f.index == "H100.us-east" and f.last_day == dt.date(2027, 2, 26)
     assert f.buyer_value(2_600_000) == 7300 * 100_000
     assert f.side_of(3) == 1 and f.side_of(9) == -1 and f.side_of(5) == 0
@@ -159,8 +193,22 @@ def _hedged_ledger(errors: list[int]) -> DealerLedger:
     mark and the future's expected final settlement move alike, and the
     future settles ``errors[d]`` ticks away from that expected final."""
     ledger = DealerLedger(3)
-    f = Forward(id=1, rfq_id=1, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=3,
-                gpu_hours=7300, price_micro=2_500_000, buyer=9, seller=3, dealer=3, fair_micro=2_500_000)
+    f = Forward(
+        id=1,
+        rfq_id=1,
+        ts=0,
+        date=dt.date(2027, 1, 4),
+        sku="H100",
+        region="us-east",
+        year=2027,
+        month=3,
+        gpu_hours=7300,
+        price_micro=2_500_000,
+        buyer=9,
+        seller=3,
+        dealer=3,
+        fair_micro=2_500_000,
+    )
     ledger.trade(f, 2_500_000)
     tick_value, lots = 7_300_000, 10  # micro-$ per tick per contract; 10 x 730 GPU-h = the forward
     moves = [3, -5, 2, 4, -1, -6, 2, 5]  # the index, ticks a day
@@ -212,8 +260,13 @@ def test_a_futures_unfixed_share_follows_its_settlement_rule():
     assert unfixed_share(cal.perpetual_for(HOPPER), dt.date(2027, 2, 26)) == 1
 
 
-def _dealer_targets(through: dt.date, *, hedge_with: str = "futures", expiring: tuple[str, ...] = (),
-                    settlement: str = "monthly_average") -> dict[str, int]:
+def _dealer_targets(
+    through: dt.date,
+    *,
+    hedge_with: str = "futures",
+    expiring: tuple[str, ...] = (),
+    settlement: str = "monthly_average",
+) -> dict[str, int]:
     """The hedge targets of a naive (beta 1) dealer short 73,000 GPU-hours
     (100 contracts' worth) of a February 2027 forward, on a calendar listing
     HOP-G27, HOP-H27 and HOP-PERP; ``expiring`` series are within its roll days."""
@@ -223,14 +276,31 @@ def _dealer_targets(through: dt.date, *, hedge_with: str = "futures", expiring: 
 
     cal = ListingCalendar(start=dt.date(2027, 1, 4), baskets=[HOPPER], listing="both", settlement=settlement)
     listed = ["HOP-G27", "HOP-H27", "HOP-PERP"]
-    ctx = SimpleNamespace(otc=SimpleNamespace(published_through=through), listed=lambda: listed,
-                          days_to_expiry=lambda s: 1 if s in expiring else 10, perpetual=lambda basket: "HOP-PERP",
-                          contract=cal.series)
+    ctx = SimpleNamespace(
+        otc=SimpleNamespace(published_through=through),
+        listed=lambda: listed,
+        days_to_expiry=lambda s: 1 if s in expiring else 10,
+        perpetual=lambda basket: "HOP-PERP",
+        contract=cal.series,
+    )
     dealer = OtcDealer(OtcDealerSpec(hedge="naive", hedge_with=hedge_with, roll_days=2))
     dealer.hedge_root, dealer.basket = "HOP", "HOPPER"
-    f = Forward(id=1, rfq_id=1, ts=0, date=dt.date(2027, 1, 4), sku="H100", region="us-east", year=2027, month=2,
-                gpu_hours=73_000, price_micro=2_500_000, buyer=9, seller=dealer.account, dealer=dealer.account,
-                fair_micro=2_500_000)
+    f = Forward(
+        id=1,
+        rfq_id=1,
+        ts=0,
+        date=dt.date(2027, 1, 4),
+        sku="H100",
+        region="us-east",
+        year=2027,
+        month=2,
+        gpu_hours=73_000,
+        price_micro=2_500_000,
+        buyer=9,
+        seller=dealer.account,
+        dealer=dealer.account,
+        fair_micro=2_500_000,
+    )
     dealer.on_otc_trade(ctx, f)
     return dealer.hedge_targets(ctx)
 
@@ -286,10 +356,21 @@ def test_principals_trade_forwards_with_dealers_and_never_the_exchange(otc_run):
     rfqs = {r["rfq_id"]: r for r in table(otc_run, "otc_rfqs.parquet")}
     for r in trades:
         row = rfqs[r["rfq_id"]]
-        assert row["outcome"] == "traded" and row["dealer"] == r["dealer"] and row["price_usd_micro"] == r["price_usd_micro"]
+        assert (
+            row["outcome"] == "traded"
+            and row["dealer"] == r["dealer"]
+            and row["price_usd_micro"] == r["price_usd_micro"]
+        )
         priced = [x for x in row["quotes"] if x["status"] == "quoted"]
-        better = [x for x in priced if (x["price_usd_micro"] < r["price_usd_micro"] if row["side"] == "buy"
-                                        else x["price_usd_micro"] > r["price_usd_micro"])]
+        better = [
+            x
+            for x in priced
+            if (
+                x["price_usd_micro"] < r["price_usd_micro"]
+                if row["side"] == "buy"
+                else x["price_usd_micro"] > r["price_usd_micro"]
+            )
+        ]
         assert not better  # the best quote won
         assert {x["dealer"] for x in row["quotes"]} <= set(row["dealers_asked"])
         assert all(x["time"] > row["time"] for x in row["quotes"])  # answers take time
@@ -340,7 +421,13 @@ def test_each_dealers_pnl_split_adds_up_to_its_total_to_the_micro_dollar(otc_run
     assert summary["otc"]["dealers"]
     for account, d in summary["otc"]["dealers"].items():
         a = int(account)
-        parts = d["client_spread_micro"] + d["hedge_pnl_micro"] + d["basis_pnl_micro"] - d["fees_micro"] - d["margin_cost_micro"]
+        parts = (
+            d["client_spread_micro"]
+            + d["hedge_pnl_micro"]
+            + d["basis_pnl_micro"]
+            - d["fees_micro"]
+            - d["margin_cost_micro"]
+        )
         assert parts == d["total_pnl_micro"]
         # independently: the futures' variation margin, the forwards' cash and last marks, fees and margin financing
         mine = [r for r in accounts if r["account"] == a]
@@ -349,8 +436,14 @@ def test_each_dealers_pnl_split_adds_up_to_its_total_to_the_micro_dollar(otc_run
         cost = 0
         for r in mine:
             i = days.index(r["date"])
-            gap = ((days[i + 1] if i + 1 < len(days) else r["date"] + dt.timedelta(days=3 if r["date"].weekday() == 4 else 1))
-                   - r["date"]).days
+            gap = (
+                (
+                    days[i + 1]
+                    if i + 1 < len(days)
+                    else r["date"] + dt.timedelta(days=3 if r["date"].weekday() == 4 else 1)
+                )
+                - r["date"]
+            ).days
             c = r["initial_margin_usd_micro"] * rate * gap / 365
             cost += -(-c.numerator // c.denominator)
         otc = sum(r["cash_usd_micro"] for r in settlements if r["account"] == a)
@@ -362,8 +455,11 @@ def test_each_dealers_pnl_split_adds_up_to_its_total_to_the_micro_dollar(otc_run
             if r["date"] == days[-1]:
                 otc += r["buyer_value_usd_micro"] if r["buyer"] == a else -r["buyer_value_usd_micro"]
         assert vm + otc - fees - cost == d["total_pnl_micro"], account
-        spread = sum((1 if t["buyer"] == a else -1) * t["gpu_hours"] * (t["fair_usd_micro"] - t["price_usd_micro"])
-                     for t in trades if t["dealer"] == a)
+        spread = sum(
+            (1 if t["buyer"] == a else -1) * t["gpu_hours"] * (t["fair_usd_micro"] - t["price_usd_micro"])
+            for t in trades
+            if t["dealer"] == a
+        )
         assert spread == d["client_spread_micro"]
         assert d["fees_micro"] == fees and d["futures_pnl_micro"] == vm
 
@@ -381,8 +477,10 @@ def test_a_quote_deadline_shorter_than_the_latency_leaves_no_quotes(tmp_path):
 
 def test_a_dealer_declines_past_the_clients_credit_limit(tmp_path):
     sc = scn.load(OTC_SMALL)
-    agents = [msgspec.structs.replace(a, credit_limit_usd=30_000.0) if hasattr(a, "credit_limit_usd") else a
-              for a in sc.agents]
+    agents = [
+        msgspec.structs.replace(a, credit_limit_usd=30_000.0) if hasattr(a, "credit_limit_usd") else a
+        for a in sc.agents
+    ]
     sc = msgspec.structs.replace(sc, agents=agents, calendar=msgspec.structs.replace(sc.calendar, days=1))
     run_with_regions(sc, tmp_path / "run")
     rows = table(tmp_path / "run", "otc_rfqs.parquet")
@@ -424,8 +522,14 @@ def test_with_exchange_access_a_principal_hedges_its_exchange_fraction_of_an_unm
     lots = {}
     for through in (dt.date(2027, 1, 31), dt.date(2027, 2, 15)):
         otc = SimpleNamespace(root=lambda basket: "HOP", published_through=through)
-        ctx = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 10,
-                              wake_after=woke.append, contract=listing.series)
+        ctx = SimpleNamespace(
+            now=0,
+            otc=otc,
+            listed=lambda: ["HOP-G27"],
+            days_to_expiry=lambda s: 10,
+            wake_after=woke.append,
+            contract=listing.series,
+        )
         for fraction in (1.0, 0.5):
             p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_fraction=fraction))
             p.give_up(ctx, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
@@ -435,8 +539,9 @@ def test_with_exchange_access_a_principal_hedges_its_exchange_fraction_of_an_unm
     # 73,000 GPU-hours = 100 contracts of February's own monthly-average future, which loses its fixed share
     # just as the need does: the full size before the month and half way through it
     assert lots == {(31, 1.0): 100, (31, 0.5): 50, (15, 1.0): 100, (15, 0.5): 50}
-    expiring = SimpleNamespace(now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 2,
-                               wake_after=woke.append)
+    expiring = SimpleNamespace(
+        now=0, otc=otc, listed=lambda: ["HOP-G27"], days_to_expiry=lambda s: 2, wake_after=woke.append
+    )
     p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_min_days=2))
     p.give_up(expiring, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
     assert not p.executors and p.unhedged == 1  # not in a future about to expire

@@ -28,8 +28,11 @@ BOOK = ROOT / "examples" / "otc_dealer_book.csv"
 def market(tmp_path_factory) -> tuple[Path, dict]:
     """A fresh `cfx run` of the scenario in its own process (as a user runs it)."""
     out = tmp_path_factory.mktemp("otc_market") / "run"
-    subprocess.run([sys.executable, "-m", "cfx", "run", str(SCENARIO), "--out", str(out), "--quiet", "--no-report"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "cfx", "run", str(SCENARIO), "--out", str(out), "--quiet", "--no-report"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     summary = json.loads((out / "summary.json").read_text())
     if not any("." in r["index"] for r in pq.read_table(out / "fixings.parquet").to_pylist()):
         pytest.skip("the index layer publishes no SKU x region fixings")

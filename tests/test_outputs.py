@@ -105,10 +105,13 @@ def test_one_fixings_schema_for_a_run_and_cfx_index(otc_day, tmp_path, capsys):
     assert any(r["contributors"] > 0 for r in fx)  # the index build's contributor counts are carried
 
 
-@pytest.mark.parametrize("events, kept, absent", [
-    ("trades-only", ["trades.parquet", "book_top.parquet"], ["events.parquet", "journal"]),
-    ("none", ["book_top.parquet"], ["events.parquet", "trades.parquet", "journal"]),
-])
+@pytest.mark.parametrize(
+    "events, kept, absent",
+    [
+        ("trades-only", ["trades.parquet", "book_top.parquet"], ["events.parquet", "journal"]),
+        ("none", ["book_top.parquet"], ["events.parquet", "trades.parquet", "journal"]),
+    ],
+)
 def test_compact_outputs_change_what_is_kept_not_the_run(full, tmp_path, capsys, events, kept, absent):
     whole, summary = full
     out = tmp_path / "compact"
@@ -131,11 +134,14 @@ def test_cfx_run_without_trades_writes_no_report_and_says_so(full, tmp_path, cap
     assert "report: none" in err and not (out / "report.html").exists()
 
 
-@pytest.mark.parametrize("sets, report", [
-    (["output.events=trades-only"], False),  # compact: no report unless asked for
-    (["output.events=trades-only", "output.report=true"], True),
-    (["output.report=false"], False),
-])
+@pytest.mark.parametrize(
+    "sets, report",
+    [
+        (["output.events=trades-only"], False),  # compact: no report unless asked for
+        (["output.events=trades-only", "output.report=true"], True),
+        (["output.report=false"], False),
+    ],
+)
 def test_cfx_run_writes_the_report_for_full_runs_or_when_asked(tmp_path, capsys, sets, report):
     out = tmp_path / "r"
     argv = ["run", SMALL, "--out", out, "--quiet"]
@@ -196,7 +202,8 @@ def test_a_run_without_a_journal_cannot_be_resumed(tmp_path, monkeypatch, capsys
 def test_sweeps_write_the_compact_outputs_unless_told_otherwise(tmp_path):
     plan = sweep.load(DATA / "sweep_small.toml")
     assert {(t.scenario["output"]["journal"], t.scenario["output"]["events"]) for t in plan.tasks} == {
-        (False, "trades-only")}
+        (False, "trades-only")
+    }
     text = (DATA / "sweep_small.toml").read_text().replace("[grid]", '[set]\n"output.events" = "full"\n\n[grid]')
     (tmp_path / "sweep_base.toml").write_text((DATA / "sweep_base.toml").read_text())
     (tmp_path / "full.toml").write_text(text)
@@ -211,7 +218,11 @@ def test_the_output_keys_are_typed(tmp_path, capsys):
     with pytest.raises(InputError, match="output.journal"):
         cfx.load(SMALL, **{"output.journal": "no"})
     assert json.loads(json.dumps(msgspec.to_builtins(cfx.load(SMALL).output))) == {
-        "book-top-interval-s": 60, "journal": True, "events": "full", "report": None}
+        "book-top-interval-s": 60,
+        "journal": True,
+        "events": "full",
+        "report": None,
+    }
 
 
 # --------------------------------------------------------------------------- the event tables, cheaply built
@@ -219,6 +230,7 @@ def test_the_output_keys_are_typed(tmp_path, capsys):
 # hash with one `encode_lines` a batch (issue 19). What it must keep: the
 # columns `msgspec.to_builtins` of each event gave, ``details`` the JSON
 # object of its other fields, the hash over each event's JSON line.
+
 
 def _columns_as_before(events: list) -> dict[str, list]:
     """The events table's columns as cfx built them before issue 19: the
@@ -229,8 +241,10 @@ def _columns_as_before(events: list) -> dict[str, list]:
     cols["type"] = [type(e).__name__ for e in events]
     cols["details"] = [
         msgspec.json.encode({f: r[f] for f in type(e).__struct_fields__ if f not in outputs.EVENT_COLUMNS}).decode()
-        if set(type(e).__struct_fields__) - set(outputs.EVENT_COLUMNS) else None
-        for e, r in zip(events, rows)]
+        if set(type(e).__struct_fields__) - set(outputs.EVENT_COLUMNS)
+        else None
+        for e, r in zip(events, rows)
+    ]
     return cols
 
 
@@ -245,7 +259,7 @@ def _trades_as_before(events: list) -> dict[str, list]:
 def _write(events: list, out: Path) -> outputs.RunWriter:
     writer = outputs.RunWriter(out, journal=False)
     for start in range(0, len(events), 7):  # in uneven calls, as the loop sends them
-        writer.write_events(events[start:start + 7])
+        writer.write_events(events[start : start + 7])
     writer.close()
     return writer
 
@@ -270,7 +284,7 @@ def _field(t: msgspec.inspect.Type) -> st.SearchStrategy:
     if isinstance(t, mi.NoneType):
         return st.none()
     if isinstance(t, mi.IntType):
-        return st.integers(-2**63, 2**63 - 1)  # the typed columns are int64
+        return st.integers(-(2**63), 2**63 - 1)  # the typed columns are int64
     if isinstance(t, mi.StrType):
         return st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)  # newlines, quotes too
     if isinstance(t, mi.EnumType):
@@ -323,10 +337,17 @@ def _example(tp: type) -> dict:
     values = {}
     for i, f in enumerate(msgspec.inspect.type_info(tp).fields):
         t = f.type.types[0] if isinstance(f.type, msgspec.inspect.UnionType) else f.type
-        values[f.name] = (next(iter(t.cls)).value if isinstance(t, msgspec.inspect.EnumType)
-                          else "2026-01-05" if isinstance(t, msgspec.inspect.DateType)
-                          else "GPU-H100-F26" if isinstance(t, msgspec.inspect.StrType)
-                          else i % 2 == 0 if isinstance(t, msgspec.inspect.BoolType) else 100 + i)
+        values[f.name] = (
+            next(iter(t.cls)).value
+            if isinstance(t, msgspec.inspect.EnumType)
+            else "2026-01-05"
+            if isinstance(t, msgspec.inspect.DateType)
+            else "GPU-H100-F26"
+            if isinstance(t, msgspec.inspect.StrType)
+            else i % 2 == 0
+            if isinstance(t, msgspec.inspect.BoolType)
+            else 100 + i
+        )
     return values
 
 
@@ -335,15 +356,17 @@ def test_book_top_rows_gathered_a_day_at_a_time_end_row_groups_where_each_snapsh
     rows = [(i * 10**9, f"S{i % 2}", 100 + i, 1, None if i % 3 else 105 + i, 2, None) for i in range(14)]
     writer = outputs.RunWriter(tmp_path, journal=False)
     for start in range(0, 9, 3):  # day one: three snapshots of three rows; a row group of 6, then 3
-        writer.write_book_top(rows[start:start + 3])
+        writer.write_book_top(rows[start : start + 3])
     writer.end_part()
     writer.write_book_top(rows[9:14])  # day two: one snapshot of five
     writer.close()
     f = pq.ParquetFile(tmp_path / "book_top.parquet")
     assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [6, 3, 5]
     names = outputs.BOOK_TOP_SCHEMA.names
-    assert f.read().to_pydict() == tables.table({n: [r[i] for r in rows] for i, n in enumerate(names)},
-                                                outputs.BOOK_TOP_SCHEMA).to_pydict()
+    assert (
+        f.read().to_pydict()
+        == tables.table({n: [r[i] for r in rows] for i, n in enumerate(names)}, outputs.BOOK_TOP_SCHEMA).to_pydict()
+    )
 
 
 def _book_rows(n: int, first: int = 0) -> list[tuple]:

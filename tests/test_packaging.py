@@ -26,8 +26,23 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "cfx", src / "cfx", ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.cpp"))
     out = tmp_path_factory.mktemp("wheel")
     env = {**os.environ, "CFX_NO_EXTENSION": "1"}
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                           "-w", str(out), str(src)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     (whl,) = out.glob("cfx-*.whl")
     wheel_stderr[str(whl)] = done.stderr
@@ -58,11 +73,16 @@ def test_the_wheel_ships_every_scenario(wheel):
 
 def test_an_installed_wheel_finds_the_shipped_scenarios_by_name(wheel, tmp_path):
     target = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
-                           str(wheel)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
-    code = ("import cfx, cfx.api as a; sc = cfx.load('baseline', **{'calendar.days': 2}); "
-            "print(a.resolve('baseline')); print(sc.name, sc.calendar.days)")
+    code = (
+        "import cfx, cfx.api as a; sc = cfx.load('baseline', **{'calendar.days': 2}); "
+        "print(a.resolve('baseline')); print(sc.name, sc.calendar.days)"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     got = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert got.returncode == 0, got.stderr

@@ -71,9 +71,14 @@ def fill(v: Venue, oid: int, buyer: int, seller: int, qty: int, price: int) -> N
 
 
 @settings(max_examples=100, deadline=None)
-@given(trades=st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 40), st.integers(240, 260)),
-                       min_size=1, max_size=12),
-       intervals=st.lists(st.tuples(st.integers(200, 300), st.integers(-750_000, 750_000)), min_size=1, max_size=8))
+@given(
+    trades=st.lists(
+        st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 40), st.integers(240, 260)),
+        min_size=1,
+        max_size=12,
+    ),
+    intervals=st.lists(st.tuples(st.integers(200, 300), st.integers(-750_000, 750_000)), min_size=1, max_size=8),
+)
 def test_funding_through_clearing_sums_to_zero_at_every_interval_and_conserves_cash(trades, intervals):
     v = perp_venue({a: 10**13 for a in range(1, 6)})
     oid = 1
@@ -114,13 +119,16 @@ def test_margin_is_on_the_mark_a_far_last_trade_liquidates_nobody_the_mark_does(
     assert [(e.account, e.collateral) for e in defaults] == [(5, 11 * scan - 10 * drop * TICK_VALUE)]
     assert v.take_commands() == [MassCancel(30, account=5)]
     assert v.clearing.liquidating() == {5: {PERP.symbol: 10}}
-    assert all(not v.clearing.accounts[a].defaulted for a in (2, 3, 4))  # the 150 print's buyer is margined on the mark too
+    assert all(
+        not v.clearing.accounts[a].defaulted for a in (2, 3, 4)
+    )  # the 150 print's buyer is margined on the mark too
 
 
 def test_the_daily_settlement_of_a_perpetual_is_its_mark_and_the_insurance_fund_comes_before_the_members():
     gf, insurance = 100_000_000, 1_000_000_000
-    v = perp_venue({2: 10**12 + gf, 3: 10**12 + gf, 4: 10**12 + gf}, guarantee_fund_contribution=gf,
-                   insurance_fund=insurance)
+    v = perp_venue(
+        {2: 10**12 + gf, 3: 10**12 + gf, 4: 10**12 + gf}, guarantee_fund_contribution=gf, insurance_fund=insurance
+    )
     scan = scan_of(v)
     v.apply(OpenAccount(0, 5, 11 * scan + gf))
     fill(v, 1, 5, 2, 10, 250)
@@ -198,7 +206,11 @@ def test_selectors_reach_the_perpetual_and_months_do_not_count_it():
 
     both = _Listed(["HOP-F27", "HOP-G27", "HOP-PERP"])
     assert [resolve_series(both, s) for s in ("front", "front+1", "front+2", "perp")] == [
-        "HOP-F27", "HOP-G27", None, "HOP-PERP"]
+        "HOP-F27",
+        "HOP-G27",
+        None,
+        "HOP-PERP",
+    ]
     only = _Listed(["HOP-PERP"])
     assert [resolve_series(only, s) for s in ("front", "front+1", "perp")] == ["HOP-PERP", None, "HOP-PERP"]
 

@@ -89,7 +89,9 @@ def test_calendar_series_by_symbol_and_unknown_root():
 
 
 def test_calendar_decodes_from_toml_with_kebab_keys():
-    cal = msgspec.toml.decode(b'start = 2027-01-04\nmonths-ahead = 6\nsettlement = "twap_window"\n', type=p.ListingCalendar)
+    cal = msgspec.toml.decode(
+        b'start = 2027-01-04\nmonths-ahead = 6\nsettlement = "twap_window"\n', type=p.ListingCalendar
+    )
     assert cal.months_ahead == 6
     assert cal.listed(D(2027, 1, 4))[0].settlement == "twap_window"
 

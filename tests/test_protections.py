@@ -209,8 +209,10 @@ def test_reset_after_reopening_measures_from_the_auction_price():
     assert b.check(141, 300 * MS)
 
 
-@pytest.mark.parametrize(("threshold", "window_ns", "halt_ns", "field"),
-                         [(-1, SEC, SEC, "threshold"), (1, 0, SEC, "window_ns"), (1, SEC, -1, "halt_ns")])
+@pytest.mark.parametrize(
+    ("threshold", "window_ns", "halt_ns", "field"),
+    [(-1, SEC, SEC, "threshold"), (1, 0, SEC, "window_ns"), (1, SEC, -1, "halt_ns")],
+)
 def test_bad_breaker_settings_are_input_errors(threshold, window_ns, halt_ns, field):
     with pytest.raises(InputError, match=field):
         VelocityBreaker(threshold, window_ns, halt_ns)

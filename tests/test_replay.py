@@ -25,8 +25,16 @@ def test_replay_prints_one_json_line_with_the_fills_of_a_hand_worked_book(capsys
     lines = out.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    assert set(result) == {"messages", "seconds", "msgs_per_s", "fills", "volume", "fills_sha256", "peak_rss_mb",
-                           "engine"}
+    assert set(result) == {
+        "messages",
+        "seconds",
+        "msgs_per_s",
+        "fills",
+        "volume",
+        "fills_sha256",
+        "peak_rss_mb",
+        "engine",
+    }
     # order 4 (buy 7 @102) takes 5 @101 from 1 and 2 @102 from 2, rests nothing;
     # market sell 2 finds no bid (3 was cancelled) and is cancelled;
     # modify moves 2 to 103 with 3 lots; IOC buy 10 @103 takes those 3.
@@ -43,13 +51,20 @@ def test_replay_prints_one_json_line_with_the_fills_of_a_hand_worked_book(capsys
 
 def test_replay_book_lists_resting_orders_best_level_first_in_queue_order(capsys, tmp_path):
     csv = tmp_path / "o.csv"
-    csv.write_text("ts_ns,kind,order_id,account,side,price,qty\n"
-                   "1,limit,1,1,buy,99,5\n2,limit,2,2,buy,100,3\n3,limit,3,3,buy,100,4\n4,limit,4,4,sell,105,1\n")
+    csv.write_text(
+        "ts_ns,kind,order_id,account,side,price,qty\n"
+        "1,limit,1,1,buy,99,5\n2,limit,2,2,buy,100,3\n3,limit,3,3,buy,100,4\n4,limit,4,4,sell,105,1\n"
+    )
     book = tmp_path / "book.json"
     assert run_cli(capsys, "replay", str(csv), "--book", str(book))[0] == 0
     assert json.loads(book.read_text()) == {
-        "bids": [{"price": 100, "orders": [{"order_id": 2, "account": 2, "qty": 3}, {"order_id": 3, "account": 3, "qty": 4}]},
-                 {"price": 99, "orders": [{"order_id": 1, "account": 1, "qty": 5}]}],
+        "bids": [
+            {
+                "price": 100,
+                "orders": [{"order_id": 2, "account": 2, "qty": 3}, {"order_id": 3, "account": 3, "qty": 4}],
+            },
+            {"price": 99, "orders": [{"order_id": 1, "account": 1, "qty": 5}]},
+        ],
         "asks": [{"price": 105, "orders": [{"order_id": 4, "account": 4, "qty": 1}]}],
     }
 
@@ -91,19 +106,26 @@ def test_event_log_replays_as_a_journal_to_the_same_fills(tmp_path, capsys):
     assert e1.read_bytes() == e2.read_bytes()
 
 
-@pytest.mark.parametrize("content, message", [
-    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100,5\n2,teleport,2,1,buy,100,5\n",
-     ":3: kind: unknown 'teleport'"),
-    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,1o0,5\n",
-     ":2: price: expected an integer, got '1o0'"),
-    ("ts_ns,kind,order_id,account,side,qty\n1,limit,1,1,buy,5\n",
-     ":1: missing column(s) price"),
-    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100\n",
-     ":2: expected 7 fields, got 6"),
-    ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,up,100,5\n",
-     ":2: side: expected buy or sell, got 'up'"),
-    ("", "empty file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100,5\n2,teleport,2,1,buy,100,5\n",
+            ":3: kind: unknown 'teleport'",
+        ),
+        (
+            "ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,1o0,5\n",
+            ":2: price: expected an integer, got '1o0'",
+        ),
+        ("ts_ns,kind,order_id,account,side,qty\n1,limit,1,1,buy,5\n", ":1: missing column(s) price"),
+        ("ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,buy,100\n", ":2: expected 7 fields, got 6"),
+        (
+            "ts_ns,kind,order_id,account,side,price,qty\n1,limit,1,1,up,100,5\n",
+            ":2: side: expected buy or sell, got 'up'",
+        ),
+        ("", "empty file"),
+    ],
+)
 def test_malformed_csv_is_reported_with_line_and_field_and_exit_2(tmp_path, capsys, content, message):
     bad = tmp_path / "bad.csv"
     bad.write_text(content)
@@ -120,8 +142,9 @@ def test_missing_file_is_reported_with_exit_2(tmp_path, capsys):
 
 
 def test_bad_flag_exits_2_without_traceback():
-    proc = subprocess.run([sys.executable, "-m", "cfx.cli", "replay", "x.csv", "--speed", "11"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", "x.csv", "--speed", "11"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "unrecognized arguments: --speed" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -133,10 +156,16 @@ def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys,
         pytest.skip("../shared/bench not present (a user's clone)")
     w = tmp_path / "w.csv"
     subprocess.run([sys.executable, str(SHARED / "bench" / "workload.py"), "20000", str(w), "--seed", "11"], check=True)
-    ours = json.loads(subprocess.run([sys.executable, "-m", "cfx.cli", "replay", str(w)],
-                                     capture_output=True, text=True, check=True).stdout)
-    theirs = json.loads(subprocess.run([sys.executable, str(SHARED / "bench" / "yardstick.py"), str(w)],
-                                       capture_output=True, text=True, check=True).stdout)
+    ours = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "cfx.cli", "replay", str(w)], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    theirs = json.loads(
+        subprocess.run(
+            [sys.executable, str(SHARED / "bench" / "yardstick.py"), str(w)], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert ours["fills_sha256"] == theirs["fills_sha256"]
     assert ours["fills"] == theirs["fills"] and ours["volume"] == theirs["volume"]
     assert ours["engine"] == (cfx_engine if cfx_engine != "auto" else ours["engine"])
@@ -144,8 +173,20 @@ def test_fills_hash_equals_the_yardsticks_on_a_shared_workload(tmp_path, capsys,
 
 # what a replay never needs: the table writers (numpy, pyarrow), logging (structlog, rich),
 # the package metadata (cfx --version only) and tempfile (writing an output file only)
-HEAVY = {"numpy", "pyarrow", "pandas", "structlog", "rich", "pygments", "cfx.logs", "cfx.tables",
-         "cfx.clearing.tables", "importlib.metadata", "tempfile", "asyncio"}
+HEAVY = {
+    "numpy",
+    "pyarrow",
+    "pandas",
+    "structlog",
+    "rich",
+    "pygments",
+    "cfx.logs",
+    "cfx.tables",
+    "cfx.clearing.tables",
+    "importlib.metadata",
+    "tempfile",
+    "asyncio",
+}
 # ... and the compiled one, neither the Python engine and venue nor hashlib's OpenSSL binding (cfx/sha.py)
 NOT_COMPILED = {"cfx.engine", "cfx.book", "cfx.venue", "cfx.clearing", "_hashlib", "hashlib"}
 
@@ -157,8 +198,10 @@ def test_replay_imports_none_of_the_heavy_modules(tmp_path, cfx_engine):
     the replay's path fails this test."""
     w = tmp_path / "w.csv"
     workload.write(str(w), workload.generate(3000, seed=3))
-    script = ("import json, sys\nfrom cfx.cli import main\nmain(sys.argv[1:])\n"
-              "print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    script = (
+        "import json, sys\nfrom cfx.cli import main\nmain(sys.argv[1:])\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", script, "replay", str(w)], capture_output=True, text=True, check=True)
     result, loaded = json.loads(proc.stdout), set(json.loads(proc.stderr))
     assert result["fills"] > 100 and result["engine"] == (cfx_engine if cfx_engine != "auto" else result["engine"])
@@ -187,8 +230,10 @@ def test_trades_only_venue_makes_the_same_trades_and_book_as_a_full_one():
     assert lean.engine.book("GPU").state_hash() == full.engine.book("GPU").state_hash()
 
 
-@pytest.mark.parametrize("trades_only, session, band", [(False, False, None), (True, False, None),
-                                                         (False, True, None), (False, False, (9_995, 10_005))])
+@pytest.mark.parametrize(
+    "trades_only, session, band",
+    [(False, False, None), (True, False, None), (False, True, None), (False, False, (9_995, 10_005))],
+)
 def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades_only, session, band):
     # Engine.apply_batch deals with plain limit and market orders and cancels itself; every event must be
     # their methods' (with a session, whose opening call refuses cancels, it leaves them to those; in a
@@ -199,26 +244,55 @@ def test_the_engines_batch_loop_makes_the_events_of_one_command_at_a_time(trades
 
     cmds = orders_csv.load_csv_rows(workload.generate(5_000, seed=11), "GPU")
     subs = [c for c in cmds[100:3_000:7] if type(c) is SubmitOrder and c.price]
-    extra = [SubmitOrder(c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price, tif=TimeInForce.GTD,
-                         expire_ns=c.ts + 5_000) for i, c in enumerate(subs)]  # due before later commands
-    extra += [SubmitOrder(c.ts, "GPU", 11_000_000 + i, c.account, c.side, c.qty, 0, kind=OrderKind.STOP_MARKET,
-                          stop_price=1 if c.side.value == "sell" else 10**6) for i, c in enumerate(subs)]
-    extra += [CancelOrder(c.ts + 1, o, c.account + d) for c, o in zip(subs, range(11_000_000, 11_001_000))
-              for d in (1, 0)]  # a stop's cancel: by another account, then by its own
+    extra = [
+        SubmitOrder(
+            c.ts, "GPU", 10_000_000 + i, c.account, c.side, c.qty, c.price, tif=TimeInForce.GTD, expire_ns=c.ts + 5_000
+        )
+        for i, c in enumerate(subs)
+    ]  # due before later commands
+    extra += [
+        SubmitOrder(
+            c.ts,
+            "GPU",
+            11_000_000 + i,
+            c.account,
+            c.side,
+            c.qty,
+            0,
+            kind=OrderKind.STOP_MARKET,
+            stop_price=1 if c.side.value == "sell" else 10**6,
+        )
+        for i, c in enumerate(subs)
+    ]
+    extra += [
+        CancelOrder(c.ts + 1, o, c.account + d) for c, o in zip(subs, range(11_000_000, 11_001_000)) for d in (1, 0)
+    ]  # a stop's cancel: by another account, then by its own
     extra += [CancelOrder(c.ts + 2, c.order_id, c.account + 1) for c in subs]  # not the owner (or gone)
     extra.append(SubmitOrder(cmds[50].ts, "NOPE", 20_000_000, 1, cmds[0].side, 1, 100))  # an unknown series
     cmds = sorted(cmds + extra, key=lambda c: c.ts)
     one, batch = Engine(trades_only=trades_only), Engine(trades_only=trades_only)
     for e in (one, batch):
-        e.apply(ListSeries("GPU", max_qty=orders_csv.MAX_QTY, band_low=band and band[0], band_high=band and band[1],
-                           band_moving=True))
+        e.apply(
+            ListSeries(
+                "GPU",
+                max_qty=orders_csv.MAX_QTY,
+                band_low=band and band[0],
+                band_high=band and band[1],
+                band_moving=True,
+            )
+        )
         if session:
-            e.configure_session("GPU", SessionSchedule(pre_open=0, opening_call=1_000_000, open=1_500_000,
-                                                       settlement_start=4_000_000, close=4_500_000), 0)
+            e.configure_session(
+                "GPU",
+                SessionSchedule(
+                    pre_open=0, opening_call=1_000_000, open=1_500_000, settlement_start=4_000_000, close=4_500_000
+                ),
+                0,
+            )
     for c in cmds:
         one.apply(c)
     for start in range(0, len(cmds), 128):
-        batch.apply_batch(cmds[start:start + 128])
+        batch.apply_batch(cmds[start : start + 128])
     assert len(batch.events) > (1_000 if trades_only else 3 * len(cmds) // 2)
     assert batch.events == one.events
     if band and not trades_only:  # market orders stopped at the moving band's edge, with liquidity beyond
@@ -238,7 +312,7 @@ def test_a_venue_batch_with_a_venue_command_gives_the_events_of_one_command_at_a
     batched, single = Venue(risk=False), Venue(risk=False)
     got = []
     for start in range(0, len(cmds), 128):
-        got += batched.apply_batch(cmds[start:start + 128])
+        got += batched.apply_batch(cmds[start : start + 128])
     want = [e for c in cmds for e in single.apply(c)]
     assert len(want) > 2 * len(cmds) and got == want
     assert batched.clearing.accounts.keys() == single.clearing.accounts.keys() and 99 in single.clearing.accounts

@@ -41,8 +41,12 @@ def _sections(page: str) -> set[str]:
 
 def _plots(page: str) -> dict[str, dict]:
     """Each plot's Plotly JSON, by section id."""
-    return {sid: json.loads(spec.replace("<\\/", "</")) for sid, spec in
-            re.findall(r'<script type="application/json" id="plot-([a-z]+)-data">(.*?)</script>', page, re.S)}
+    return {
+        sid: json.loads(spec.replace("<\\/", "</"))
+        for sid, spec in re.findall(
+            r'<script type="application/json" id="plot-([a-z]+)-data">(.*?)</script>', page, re.S
+        )
+    }
 
 
 def _assert_self_contained(page: str) -> None:
@@ -159,8 +163,18 @@ def test_cli_report_and_compare_print_one_json_line(runs, capsys):
 def test_empty_run_tables_draw_none_instead_of_crashing(runs, tmp_path):
     empty = tmp_path / "empty"
     shutil.copytree(runs["a"], empty)
-    for name in ("trades", "book_top", "settlements", "margin_calls", "defaults", "events", "accounts", "fixings",
-                 "positions", "indicative"):
+    for name in (
+        "trades",
+        "book_top",
+        "settlements",
+        "margin_calls",
+        "defaults",
+        "events",
+        "accounts",
+        "fixings",
+        "positions",
+        "indicative",
+    ):
         f = empty / f"{name}.parquet"
         pq.write_table(pq.read_table(f).schema.empty_table(), f)
     summary = json.loads((empty / "summary.json").read_text())
@@ -193,8 +207,10 @@ def test_heatmap_rebuilds_the_top_of_book(runs):
     checked = 0
     for j, t in enumerate(grid["grid"]):
         i = int(np.flatnonzero(ts == t)[0])
-        for price, qty, depth, best in ((bid[i], bid_qty[i], grid["bids"][:, j], max),
-                                        (ask[i], ask_qty[i], grid["asks"][:, j], min)):
+        for price, qty, depth, best in (
+            (bid[i], bid_qty[i], grid["bids"][:, j], max),
+            (ask[i], ask_qty[i], grid["asks"][:, j], min),
+        ):
             if np.isnan(price) or not pmin <= price < pmin + rows:
                 continue
             levels = np.flatnonzero(depth > 0) + pmin
@@ -239,14 +255,19 @@ def test_cfx_run_writes_the_report_unless_no_report(runs, capsys):
     assert f"report: {out / 'report.html'}" in captured.err
     assert (out / "report.html").is_file()
     (out / "report.html").unlink()
-    assert cli.main(["run", str(toml), "--out", str(out), "--quiet", "--no-report", "--overwrite"]) == 0  # one run a directory
+    assert (
+        cli.main(["run", str(toml), "--out", str(out), "--quiet", "--no-report", "--overwrite"]) == 0
+    )  # one run a directory
     captured = capsys.readouterr()
     assert not (out / "report.html").exists() and "report:" not in captured.err
 
 
 def _run_scenarios() -> list[Path]:
-    return [p for p in sorted((REPO / "cfx" / "scenarios").glob("*.toml"))
-            if re.search(r"(?m)^\[\[agents\]\]", p.read_text())]
+    return [
+        p
+        for p in sorted((REPO / "cfx" / "scenarios").glob("*.toml"))
+        if re.search(r"(?m)^\[\[agents\]\]", p.read_text())
+    ]
 
 
 def test_there_is_a_run_scenario():
@@ -256,8 +277,9 @@ def test_there_is_a_run_scenario():
 @pytest.mark.parametrize("path", _run_scenarios(), ids=lambda p: p.stem)
 def test_report_for_each_shipped_scenario(path, tmp_path):
     sc = scn.load(path)
-    sc = msgspec.structs.replace(sc, calendar=msgspec.structs.replace(sc.calendar, days=1),
-                                 shocks=[s for s in sc.shocks if s.day < 1])
+    sc = msgspec.structs.replace(
+        sc, calendar=msgspec.structs.replace(sc.calendar, days=1), shocks=[s for s in sc.shocks if s.day < 1]
+    )
     out = tmp_path / path.stem
     run_scenario(sc, out, progress=False)
     page = report.write_report(out).read_text()
@@ -277,13 +299,20 @@ def test_margin_calls_and_defaults_are_drawn(runs, tmp_path):
     day = dt.date(2027, 1, 4)
     mc = pq.read_schema(d / "margin_calls.parquet")
     rows = {n: [0, 0] for n in mc.names}
-    rows.update(type=["MarginCallIssued", "MarginCallMet"], time=[ts, ts + 10**12], date=[day, day],
-                deadline=[day, day], account=[1, 1], amount_usd_micro=[5 * 10**9, 5 * 10**9])
+    rows.update(
+        type=["MarginCallIssued", "MarginCallMet"],
+        time=[ts, ts + 10**12],
+        date=[day, day],
+        deadline=[day, day],
+        account=[1, 1],
+        amount_usd_micro=[5 * 10**9, 5 * 10**9],
+    )
     tables.write(tables.table(rows, mc), d / "margin_calls.parquet")
     df = pq.read_schema(d / "defaults.parquet")
     rows = {n: [0, 0] for n in df.names}
-    rows.update(type=["AccountDefaulted", "DefaultLossCovered"], time=[ts + 2 * 10**12] * 2, date=[day, day],
-                account=[2, 2])
+    rows.update(
+        type=["AccountDefaulted", "DefaultLossCovered"], time=[ts + 2 * 10**12] * 2, date=[day, day], account=[2, 2]
+    )
     tables.write(tables.table(rows, df), d / "defaults.parquet")
     run = report.load_run(d)
     fig = plots.plot_margin(run)

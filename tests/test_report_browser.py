@@ -18,8 +18,9 @@ from cfx.report import page
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 BROWSER = next((b for b in BROWSERS if shutil.which(b)), None)
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no headless Chromium on this machine "
-                                "(apt-get install chromium) to render the report in")
+pytestmark = pytest.mark.skipif(
+    BROWSER is None, reason="no headless Chromium on this machine (apt-get install chromium) to render the report in"
+)
 
 
 LEAVES = ("path", "image", "img", "br", "rect", "circle", "line", "use")  # elements counted, never parents
@@ -37,9 +38,9 @@ class PlotContents(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = dict(attrs)
         cls = (a.get("class") or "").split()
-        plot, parent = (self._stack[-1] if self._stack else (None, []))
+        plot, parent = self._stack[-1] if self._stack else (None, [])
         if tag == "div" and "plot" in cls and a.get("id", "").startswith("plot-"):
-            plot = a["id"][len("plot-"):]
+            plot = a["id"][len("plot-") :]
             self.plots.setdefault(plot, 0)
         if tag not in LEAVES:
             self._stack.append((plot, cls))
@@ -58,9 +59,22 @@ class PlotContents(HTMLParser):
 
 def rendered(html_file: Path) -> dict[str, int]:
     """The page's plots after Chromium has run its scripts, with their drawn data elements."""
-    out = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,2000",
-                          "--virtual-time-budget=10000", "--dump-dom", html_file.resolve().as_uri()],
-                         capture_output=True, text=True, timeout=180, check=True).stdout
+    out = subprocess.run(
+        [
+            BROWSER,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1400,2000",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            html_file.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    ).stdout
     parser = PlotContents()
     parser.feed(out)
     assert "main-svg" in out, "plotly did not draw anything: no <svg class=main-svg> in the DOM"
@@ -73,8 +87,17 @@ def test_every_plot_of_the_report_and_compare_page_draws_data(runs):
     path = report.write_report(runs["a"])
     html_text = path.read_text()
     expected = set(re.findall(r'<div class="plot" id="plot-([a-z]+)">', html_text))
-    assert {"prices", "intraday", "liquidity", "daily", "matrix", "inventory", "basis", "rejects",
-            "heatmap"} <= expected
+    assert {
+        "prices",
+        "intraday",
+        "liquidity",
+        "daily",
+        "matrix",
+        "inventory",
+        "basis",
+        "rejects",
+        "heatmap",
+    } <= expected
     plots = rendered(path)
     assert set(plots) == expected
     empty = sorted(p for p, n in plots.items() if n == 0)
@@ -89,6 +112,8 @@ def test_the_check_catches_a_plot_without_data(tmp_path):
     fig = go.Figure(go.Scatter(x=[], y=[], mode="lines"))
     full = go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2], mode="lines"))
     f = tmp_path / "p.html"
-    f.write_text(page.page("t", "", [page.section("nodata", "no data", fig, ""), page.section("full", "data", full, "")]))
+    f.write_text(
+        page.page("t", "", [page.section("nodata", "no data", fig, ""), page.section("full", "data", full, "")])
+    )
     plots = rendered(f)
     assert plots["nodata"] == 0 and plots["full"] >= 1

@@ -24,8 +24,18 @@ from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
-TABLES = ("events", "trades", "book_top", "accounts", "positions", "settlements", "fixings", "margin_calls",
-          "indicative", "agents")
+TABLES = (
+    "events",
+    "trades",
+    "book_top",
+    "accounts",
+    "positions",
+    "settlements",
+    "fixings",
+    "margin_calls",
+    "indicative",
+    "agents",
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +71,7 @@ def _corrupt(lines: list[bytes], how: str) -> list[bytes]:
     elif how == "digit":
         rec = out[10]
         i = rec.index(b'"ts":') + 6
-        out[10] = rec[:i] + (b"7" if rec[i:i + 1] != b"7" else b"8") + rec[i + 1:]
+        out[10] = rec[:i] + (b"7" if rec[i : i + 1] != b"7" else b"8") + rec[i + 1 :]
     elif how == "swapped":
         out[10], out[11] = out[11], out[10]
     elif how == "tail":
@@ -72,13 +82,16 @@ def _corrupt(lines: list[bytes], how: str) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("how, needle", [
-    ("deleted", "journal:11: record 10: found sequence number 11 (records 10..10 missing)"),
-    ("digit", "journal:11: record 10: hash mismatch"),
-    ("swapped", "journal:11: record 10: found sequence number 11"),
-    ("tail", "without its end line"),
-    ("duplicated", "duplicated or out of order"),
-])
+@pytest.mark.parametrize(
+    "how, needle",
+    [
+        ("deleted", "journal:11: record 10: found sequence number 11 (records 10..10 missing)"),
+        ("digit", "journal:11: record 10: hash mismatch"),
+        ("swapped", "journal:11: record 10: found sequence number 11"),
+        ("tail", "without its end line"),
+        ("duplicated", "duplicated or out of order"),
+    ],
+)
 def test_a_corrupted_journal_is_refused_at_its_first_bad_record(small_run, tmp_path, capsys, how, needle):
     lines = (small_run / "journal").read_bytes().splitlines(keepends=True)
     bad = tmp_path / "journal"
@@ -130,8 +143,9 @@ def test_a_directory_holding_a_run_is_refused_unless_overwrite(small_run, tmp_pa
     code, _, err = run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--no-report", "--seed", "8")
     assert code == 2 and "holds another run (journal, summary.json)" in err and err.count("\n") == 1
     assert (out / "summary.json").read_bytes() == (small_run / "summary.json").read_bytes()
-    code, stdout, _ = run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--no-report", "--seed", "8",
-                              "--overwrite")
+    code, stdout, _ = run_cli(
+        capsys, "run", SMALL, "--out", out, "--quiet", "--no-report", "--seed", "8", "--overwrite"
+    )
     assert code == 0 and json.loads(stdout)["seed"] == 8
     assert json.loads((out / "summary.json").read_text())["seed"] == 8
     assert (out / "notes.txt").read_text() == "mine"  # not a run file: kept
@@ -141,8 +155,11 @@ def test_two_runs_into_one_directory_at_once_one_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     sc = tmp_path / "four.toml"
     sc.write_text(SMALL.read_text().replace("days = 2", "days = 4"))
-    first = subprocess.Popen([sys.executable, "-m", "cfx.cli", "run", str(sc), "--out", str(out), "--quiet",
-                              "--no-report"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "cfx.cli", "run", str(sc), "--out", str(out), "--quiet", "--no-report"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while not ((out / ".lock").exists() and (out / ".lock").read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -168,8 +185,11 @@ def four_days(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def _kill_when(sc: Path, out: Path, ready) -> None:
-    p = subprocess.Popen([sys.executable, "-m", "cfx.cli", "run", str(sc), "--out", str(out), "--quiet",
-                          "--no-report"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "cfx.cli", "run", str(sc), "--out", str(out), "--quiet", "--no-report"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not ready(out) and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -186,8 +206,11 @@ def _parts(n: int):
 def test_a_killed_run_resumes_to_the_same_hash_and_tables(four_days, tmp_path, capsys, when):
     sc, whole = four_days
     out = tmp_path / "killed"
-    ready = {"first-day": lambda o: (o / "journal").exists() and (o / "journal").stat().st_size > 100_000,
-             "after-day-1": _parts(2), "after-day-2": _parts(3)}[when]
+    ready = {
+        "first-day": lambda o: (o / "journal").exists() and (o / "journal").stat().st_size > 100_000,
+        "after-day-1": _parts(2),
+        "after-day-2": _parts(3),
+    }[when]
     _kill_when(sc, out, ready)
     assert not (out / "summary.json").exists()
     code, _, err = run_cli(capsys, "replay", out / "journal")

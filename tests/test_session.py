@@ -93,8 +93,13 @@ def test_table_in_module_has_exactly_the_documented_transitions():
 @pytest.mark.parametrize("state", list(S))
 def test_each_state_allows_what_the_docstring_table_says(state):
     m = machine_in(state)
-    assert (m.allows_new_orders(), m.allows_matching(), m.allows_cancel(), m.allows_modify(),
-            m.reject_reason()) == PERMISSIONS[state]
+    assert (
+        m.allows_new_orders(),
+        m.allows_matching(),
+        m.allows_cancel(),
+        m.allows_modify(),
+        m.reject_reason(),
+    ) == PERMISSIONS[state]
 
 
 def test_uncross_is_due_only_when_an_auction_gives_way_to_trading():
@@ -120,17 +125,26 @@ def test_invalid_transition_changes_nothing_including_a_pending_halt_end():
 def test_schedule_reads_hh_mm_hh_mm_ss_and_nanoseconds():
     s = schedule(pre_open=8 * H, open="09:00:30", maintenance=[("17:00", 18 * H)])
     assert (s.pre_open, s.opening_call, s.open, s.settlement_start, s.close) == (
-        8 * H, 9 * H + 30_000_000_000, 9 * H + 30_000_000_000, 15 * H + 45 * MIN, 16 * H)
+        8 * H,
+        9 * H + 30_000_000_000,
+        9 * H + 30_000_000_000,
+        15 * H + 45 * MIN,
+        16 * H,
+    )
     assert s.maintenance == [(17 * H, 18 * H)]
 
 
 def test_schedule_decodes_from_a_mapping_and_rejects_unknown_fields():
-    s = msgspec.convert({"pre_open": "08:00", "opening_call": "08:55", "open": "09:00",
-                         "settlement_start": "15:45", "close": "16:00"}, SessionSchedule)
+    s = msgspec.convert(
+        {"pre_open": "08:00", "opening_call": "08:55", "open": "09:00", "settlement_start": "15:45", "close": "16:00"},
+        SessionSchedule,
+    )
     assert s.opening_call == 8 * H + 55 * MIN
     with pytest.raises(msgspec.ValidationError, match="lunch"):
-        msgspec.convert({"pre_open": "08:00", "open": "09:00", "settlement_start": "15:45",
-                         "close": "16:00", "lunch": "12:00"}, SessionSchedule)
+        msgspec.convert(
+            {"pre_open": "08:00", "open": "09:00", "settlement_start": "15:45", "close": "16:00", "lunch": "12:00"},
+            SessionSchedule,
+        )
 
 
 @pytest.mark.parametrize(
@@ -147,12 +161,16 @@ def test_schedule_decodes_from_a_mapping_and_rejects_unknown_fields():
         ({"close": "16:60"}, r"close '16:60' is not a time of day"),
         ({"close": DAY_NS}, r"close 86400000000000 is not in \[0, "),
         ({"close": -1}, r"close -1 is not in"),
-        ({"maintenance": [("18:00", "17:00")]},
-         r"maintenance\[0\]\.end \(17:00:00\) must be after maintenance\[0\]\.start"),
+        (
+            {"maintenance": [("18:00", "17:00")]},
+            r"maintenance\[0\]\.end \(17:00:00\) must be after maintenance\[0\]\.start",
+        ),
         ({"maintenance": [("15:00", "17:00")]}, r"maintenance\[0\] \(15:00:00-17:00:00\) overlaps the trading day"),
         ({"maintenance": [("07:00", "08:01")]}, r"maintenance\[0\] .* overlaps the trading day"),
-        ({"maintenance": [("20:00", "21:00"), ("17:00", "18:00")]},
-         r"maintenance\[1\]\.start \(17:00:00\) must be at or after maintenance\[0\]\.end"),
+        (
+            {"maintenance": [("20:00", "21:00"), ("17:00", "18:00")]},
+            r"maintenance\[1\]\.start \(17:00:00\) must be at or after maintenance\[0\]\.end",
+        ),
         ({"maintenance": [("xx", "18:00")]}, r"maintenance\[0\]\.start 'xx'"),
     ],
 )
@@ -232,8 +250,7 @@ def test_scheduled_triggers_invalid_after_a_manual_close_are_skipped():
     m = SessionMachine(schedule(), ts=10 * H)
     assert m.transition(T.CLOSE, 11 * H).new is S.CLOSED  # early close by hand
     assert m.advance(DAY_NS + 9 * H)[-1].new is S.CONTINUOUS  # settlement start and close skipped
-    assert [t.trigger for t in SessionMachine(schedule(), ts=10 * H).advance(DAY_NS)] == [
-        T.SETTLEMENT_START, T.CLOSE]
+    assert [t.trigger for t in SessionMachine(schedule(), ts=10 * H).advance(DAY_NS)] == [T.SETTLEMENT_START, T.CLOSE]
 
 
 # --------------------------------------------------------------------------- halts

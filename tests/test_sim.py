@@ -21,9 +21,19 @@ from cfx.types import encoder
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sim_small.toml"
-RUN_FILES = ("journal", "events.parquet", "trades.parquet", "book_top.parquet", "fixings.parquet",
-             "settlements.parquet", "accounts.parquet", "agents.parquet", "indicative.parquet", "summary.json",
-             "run.log")
+RUN_FILES = (
+    "journal",
+    "events.parquet",
+    "trades.parquet",
+    "book_top.parquet",
+    "fixings.parquet",
+    "settlements.parquet",
+    "accounts.parquet",
+    "agents.parquet",
+    "indicative.parquet",
+    "summary.json",
+    "run.log",
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +93,18 @@ def test_replaying_the_journal_reproduces_the_event_log(small_run, capsys, tmp_p
     assert log.read_text().splitlines() == [encoder.encode(e).decode() for e in events]
 
 
-@pytest.mark.parametrize("patch, message", [
-    ('[[agents]]\ntype = "market_maker"\nhalf-spread-ticks = -1\n', "agents[3].half-spread-ticks"),
-    ('[[agents]]\ntype = "market_wizard"\n', "agents[3]"),
-    ('[calendar]\ndays = 0\n', "calendar.days"),
-    ('bogus = 1\n', "bogus"),
-    ('[[shocks]]\ntype = "index-move"\nday = 99\npct = -10\n', "shocks[0].day"),
-    ('[[shocks]]\ntype = "mm-withdrawal"\nday = 1\ntime = "09:30"\nminutes = 30\n', "shocks[0].minutes"),
-    ('[rules.liquidation]\nslice-lots = 0\n', "rules.liquidation.slice-lots"),
-])
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ('[[agents]]\ntype = "market_maker"\nhalf-spread-ticks = -1\n', "agents[3].half-spread-ticks"),
+        ('[[agents]]\ntype = "market_wizard"\n', "agents[3]"),
+        ("[calendar]\ndays = 0\n", "calendar.days"),
+        ("bogus = 1\n", "bogus"),
+        ('[[shocks]]\ntype = "index-move"\nday = 99\npct = -10\n', "shocks[0].day"),
+        ('[[shocks]]\ntype = "mm-withdrawal"\nday = 1\ntime = "09:30"\nminutes = 30\n', "shocks[0].minutes"),
+        ("[rules.liquidation]\nslice-lots = 0\n", "rules.liquidation.slice-lots"),
+    ],
+)
 def test_bad_scenario_names_the_path_and_exits_2(tmp_path, capsys, patch, message):
     text = SMALL.read_text()
     if patch.startswith("[calendar]"):
@@ -185,8 +198,14 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
     assert summary["defaults"] == 1
     assert summary["liquidation_fills_contracts"] > 0 and summary["defaulters_open_positions"] == {}
     layers = summary["default_losses_usd_by_layer"]
-    assert layers["collateral"] > 0 and set(layers) == {"collateral", "own_contribution", "insurance_fund",
-                                                       "others_contributions", "house_capital", "uncovered"}
+    assert layers["collateral"] > 0 and set(layers) == {
+        "collateral",
+        "own_contribution",
+        "insurance_fund",
+        "others_contributions",
+        "house_capital",
+        "uncovered",
+    }
     assert layers["insurance_fund"] == 0  # no insurance fund configured: the layer pays nothing
     journal = journal_commands(out / "journal")
     base = 1 << 60
@@ -195,8 +214,13 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
     assert any(c["type"] == "MassCancel" and c.get("account") is not None for c in journal)  # the defaulter's cancel
     rows = pq.read_table(out / "defaults.parquet").to_pylist()
     covered = [r for r in rows if r["type"] == "DefaultLossCovered"]
-    assert covered and {"from_collateral_usd_micro", "from_own_contribution_usd_micro", "from_fund_usd_micro",
-                        "from_house_usd_micro", "uncovered_usd_micro"} <= set(covered[0])
+    assert covered and {
+        "from_collateral_usd_micro",
+        "from_own_contribution_usd_micro",
+        "from_fund_usd_micro",
+        "from_house_usd_micro",
+        "uncovered_usd_micro",
+    } <= set(covered[0])
     capsys.readouterr()
     assert main(["replay", str(out / "journal")]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["events_sha256"] == summary["run_hash"]
@@ -205,8 +229,11 @@ def test_a_default_is_closed_out_in_the_next_session_through_the_journal_and_rep
 def test_a_default_auction_crosses_the_position_to_a_market_maker_at_its_bid(tmp_path):
     path = tmp_path / "auction.toml"
     text = SMALL.read_text().replace("days = 2", "days = 5") + DEFAULT_PATCH
-    path.write_text(text.replace("[rules.clearing]", "[rules.liquidation]\nstyle = \"auction\"\n"
-                                 "auction-discount-ticks = 3\n\n[rules.clearing]"))
+    path.write_text(
+        text.replace(
+            "[rules.clearing]", '[rules.liquidation]\nstyle = "auction"\nauction-discount-ticks = 3\n\n[rules.clearing]'
+        )
+    )
     sc = scn.load(path)
     out = tmp_path / "run"
     summary = run_scenario(sc, out, progress=False)
@@ -217,13 +244,17 @@ def test_a_default_auction_crosses_the_position_to_a_market_maker_at_its_bid(tmp
     bid = journal[journal.index(sell) - 1]  # the winning member's bid, just before the defaulter's order
     assert bid["type"] == "SubmitOrder" and bid["side"] == "buy" and bid["price"] == sell["price"]
     assert bid["qty"] == sell["qty"] and sell["tif"] == "ioc"
-    makers = set(pq.read_table(out / "agents.parquet").filter(
-        pc.equal(pq.read_table(out / "agents.parquet")["agent_type"], "market_maker"))["account"].to_pylist())
+    makers = set(
+        pq.read_table(out / "agents.parquet")
+        .filter(pc.equal(pq.read_table(out / "agents.parquet")["agent_type"], "market_maker"))["account"]
+        .to_pylist()
+    )
     assert bid["account"] in makers
     trades = pq.read_table(out / "trades.parquet").to_pylist()
     crossed = [t for t in trades if t["taker_id"] == sell["order_id"]]
-    assert sum(t["qty_lots"] for t in crossed) == sell["qty"] and all(t["price_ticks"] >= sell["price"]
-                                                                       for t in crossed)
+    assert sum(t["qty_lots"] for t in crossed) == sell["qty"] and all(
+        t["price_ticks"] >= sell["price"] for t in crossed
+    )
 
 
 def test_run_hash_does_not_depend_on_pythonhashseed(tmp_path):
@@ -238,9 +269,25 @@ def test_run_hash_does_not_depend_on_pythonhashseed(tmp_path):
     hashes = []
     for seed in ("1", "2", "3"):
         out = tmp_path / f"h{seed}"
-        proc = subprocess.run([sys.executable, "-m", "cfx", "run", "otc_market", "--set", "calendar.days=2",
-                               "--out", str(out), "--quiet", "--no-report"],
-                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=600)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cfx",
+                "run",
+                "otc_market",
+                "--set",
+                "calendar.days=2",
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-report",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         hashes.append(json.loads(proc.stdout.strip().splitlines()[-1])["run_hash"])
     assert len(set(hashes)) == 1, hashes
@@ -249,22 +296,31 @@ def test_run_hash_does_not_depend_on_pythonhashseed(tmp_path):
 def _squeeze_final_day(tmp_path, aware: bool) -> tuple[int, int]:
     """The squeeze's last trading day alone (VWAP rule): January's final
     price and the market makers' net lots in the settlement window."""
-    sc = cfx.load("settlement_squeeze", **{"calendar.start": "2027-01-29", "calendar.days": 1,
-                                           "agents[1].settlement-aware": aware})
+    sc = cfx.load(
+        "settlement_squeeze",
+        **{"calendar.start": "2027-01-29", "calendar.days": 1, "agents[1].settlement-aware": aware},
+    )
     out = tmp_path / f"aware_{aware}"
     run_scenario(sc, out, progress=False)
-    final = [r["price_ticks"] for r in pq.read_table(out / "settlements.parquet").to_pylist()
-             if r["series"] == "HOP-F27" and r["tier"] == "final"]
-    makers = {r["account"] for r in pq.read_table(out / "agents.parquet").to_pylist()
-              if r["agent_type"] == "market_maker"}
+    final = [
+        r["price_ticks"]
+        for r in pq.read_table(out / "settlements.parquet").to_pylist()
+        if r["series"] == "HOP-F27" and r["tier"] == "final"
+    ]
+    makers = {
+        r["account"] for r in pq.read_table(out / "agents.parquet").to_pylist() if r["agent_type"] == "market_maker"
+    }
     day = sc.calendar.start
     window = (epoch_ns(day, minutes(sc.calendar.settlement_start)), epoch_ns(day, minutes(sc.calendar.close)))
     net = 0
     trades = pq.read_table(out / "trades.parquet")
     for t, ts in zip(trades.to_pylist(), trades.column("time").cast("int64").to_pylist()):
         if t["series"] == "HOP-F27" and window[0] <= ts < window[1]:
-            buyer, seller = ((t["taker_account"], t["maker_account"]) if t["aggressor"] == "buy"
-                             else (t["maker_account"], t["taker_account"]))
+            buyer, seller = (
+                (t["taker_account"], t["maker_account"])
+                if t["aggressor"] == "buy"
+                else (t["maker_account"], t["taker_account"])
+            )
             net += t["qty_lots"] * ((buyer in makers) - (seller in makers))
     return final[0], net
 

@@ -22,8 +22,14 @@ from cfx.sim.run import run_scenario
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sweep_small.toml"
-METRICS = ["volume_contracts", "mean_spread_ticks", "mean_top_depth_contracts", "tracking_error_rms",
-           "settlement_tiers.vwap", "margin_calls"]
+METRICS = [
+    "volume_contracts",
+    "mean_spread_ticks",
+    "mean_top_depth_contracts",
+    "tracking_error_rms",
+    "settlement_tiers.vwap",
+    "margin_calls",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +59,9 @@ def test_sweep_on_two_workers_matches_running_each_point_in_process(client, tmp_
 
     base = scn.load(DATA / "sweep_base.toml")
     for r in rows:
-        sc = msgspec.structs.replace(base, seed=r["seed"],
-                                     products=msgspec.structs.replace(base.products, tick_usd=r["products.tick-usd"]))
+        sc = msgspec.structs.replace(
+            base, seed=r["seed"], products=msgspec.structs.replace(base.products, tick_usd=r["products.tick-usd"])
+        )
         summary = run_scenario(sc, tmp_path / f"inproc-{r['point_id']}-{r['seed']}", progress=False)
         expected = sweep.scalar_metrics(summary)
         assert r["run_hash"] == summary["run_hash"]
@@ -75,8 +82,10 @@ def test_sweep_on_two_workers_matches_running_each_point_in_process(client, tmp_
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(client, tmp_path):
     # a basket of a SKU the index never quotes: valid as a scenario, fails when the run builds its fixings
-    path = _write_sweep(tmp_path, 'seeds = [3, 4]\n[grid]\n'
-                                  '"products.baskets[0].weights" = [{ H999 = 1.0 }, { H100 = 0.6, H200 = 0.4 }]\n')
+    path = _write_sweep(
+        tmp_path,
+        'seeds = [3, 4]\n[grid]\n"products.baskets[0].weights" = [{ H999 = 1.0 }, { H100 = 0.6, H200 = 0.4 }]\n',
+    )
     counts = sweep.run_sweep(sweep.load(path), tmp_path / "sw", client=client, progress=False)
     assert (counts["ran"], counts["ok"], counts["error"]) == (4, 2, 2)
     rows = _table(tmp_path / "sw")
@@ -88,8 +97,12 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(client, tmp_path):
     assert len(good) == 2 and all(r["run_hash"] and r["volume_contracts"] > 0 for r in good)
     assert "Failed runs" in (tmp_path / "sw" / "report.html").read_text()
     # the CLI says so with exit code 1, and retries only the failed tasks
-    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "sw"), "--scheduler",
-                     client.scheduler.address, "--quiet"]) == 1
+    assert (
+        cli.main(
+            ["sweep", str(path), "--out", str(tmp_path / "sw"), "--scheduler", client.scheduler.address, "--quiet"]
+        )
+        == 1
+    )
 
 
 def test_resumed_sweep_runs_only_what_is_missing(client, tmp_path, capsys):
@@ -128,34 +141,51 @@ def test_resumed_sweep_runs_only_what_is_missing(client, tmp_path, capsys):
 
     # a changed sweep: a new tick size runs only its own point; a dropped one leaves the table
     edited = tmp_path / "edited.toml"
-    edited.write_text(SMALL.read_text().replace('base = "sweep_base.toml"', f'base = "{DATA / "sweep_base.toml"}"')
-                      .replace("[0.01, 0.02]", "[0.02, 0.05]"))
+    edited.write_text(
+        SMALL.read_text()
+        .replace('base = "sweep_base.toml"', f'base = "{DATA / "sweep_base.toml"}"')
+        .replace("[0.01, 0.02]", "[0.02, 0.05]")
+    )
     counts = sweep.run_sweep(sweep.load(edited), out, client=client, progress=False)
     assert (counts["skipped"], counts["ran"]) == (2, 2)
     assert sorted({r["products.tick-usd"] for r in _table(out)}) == [0.02, 0.05]
 
 
-@pytest.mark.parametrize("body, where", [
-    ('seeds = 2\n[grid]\n"products.tick-usd" = [0.01, -1.0]\n', 'grid."products.tick-usd"[1]: products.tick-usd'),
-    ('[grid]\n"products.tick_usd" = [0.01]\n', "products.tick_usd: no such key (keys are kebab-case: tick-usd)"),
-    ('[grid]\n"agents[7].quote-lots" = [1]\n', "agents has 2 entries, no [7]"),
-    ('[grid]\n"agents[0].quote-lots" = [0]\n', "agents[0].quote-lots: Expected `int` >= 1"),
-    ('[grid]\n"nope.x" = [1]\n', "nope: no such key"),
-    ('[grid]\nproducts.tick-usd = [0.01]\n', 'grid.products: Expected `array`, got `object` (quote dotted paths'),
-    ('[grid]\n"seed" = [1, 2]\n', "vary seeds with `seeds`"),
-    ('metrics = ["spread"]\n[grid]\n"rules.band-pct" = [5.0]\n', "metrics[0]: unknown metric 'spread'"),
-    ('seeds = 0\n[grid]\n"rules.band-pct" = [5.0]\n', "seeds: Expected `int` >= 1"),
-    ('bogus = 1\n[grid]\n"rules.band-pct" = [5.0]\n', "unknown field `bogus`"),
-    ('seeds = 1\n', "grid: nothing to vary"),
-    ('[set]\n"calendar.days" = 0\n[grid]\n"rules.band-pct" = [5.0]\n', "set: calendar.days: Expected `int` >= 1"),
-    ('[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 5.0\n', 'random.params."rules.band-pct": needs low and high'),
-    ('[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 50.0\nhigh = 500.0\n', "rules.band-pct: Expected `float` <= 100"),
-    ('[grid\n', "not valid TOML"),
-    ('labels = ["a"]\n[grid]\n"rules.band-pct" = [5.0, 10.0]\n', "labels: 1 labels for 2 points"),
-    ('metrics = ["trades"]\nbetter = { volume_contracts = "higher" }\n[grid]\n"rules.band-pct" = [5.0]\n',
-     'better."volume_contracts": not one of the sweep\'s metrics'),
-    ('better = { trades = "more" }\n[grid]\n"rules.band-pct" = [5.0]\n', "better.trades: Invalid enum value 'more'"),
-])
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        ('seeds = 2\n[grid]\n"products.tick-usd" = [0.01, -1.0]\n', 'grid."products.tick-usd"[1]: products.tick-usd'),
+        ('[grid]\n"products.tick_usd" = [0.01]\n', "products.tick_usd: no such key (keys are kebab-case: tick-usd)"),
+        ('[grid]\n"agents[7].quote-lots" = [1]\n', "agents has 2 entries, no [7]"),
+        ('[grid]\n"agents[0].quote-lots" = [0]\n', "agents[0].quote-lots: Expected `int` >= 1"),
+        ('[grid]\n"nope.x" = [1]\n', "nope: no such key"),
+        ("[grid]\nproducts.tick-usd = [0.01]\n", "grid.products: Expected `array`, got `object` (quote dotted paths"),
+        ('[grid]\n"seed" = [1, 2]\n', "vary seeds with `seeds`"),
+        ('metrics = ["spread"]\n[grid]\n"rules.band-pct" = [5.0]\n', "metrics[0]: unknown metric 'spread'"),
+        ('seeds = 0\n[grid]\n"rules.band-pct" = [5.0]\n', "seeds: Expected `int` >= 1"),
+        ('bogus = 1\n[grid]\n"rules.band-pct" = [5.0]\n', "unknown field `bogus`"),
+        ("seeds = 1\n", "grid: nothing to vary"),
+        ('[set]\n"calendar.days" = 0\n[grid]\n"rules.band-pct" = [5.0]\n', "set: calendar.days: Expected `int` >= 1"),
+        (
+            '[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 5.0\n',
+            'random.params."rules.band-pct": needs low and high',
+        ),
+        (
+            '[random]\npoints = 3\n[random.params."rules.band-pct"]\nlow = 50.0\nhigh = 500.0\n',
+            "rules.band-pct: Expected `float` <= 100",
+        ),
+        ("[grid\n", "not valid TOML"),
+        ('labels = ["a"]\n[grid]\n"rules.band-pct" = [5.0, 10.0]\n', "labels: 1 labels for 2 points"),
+        (
+            'metrics = ["trades"]\nbetter = { volume_contracts = "higher" }\n[grid]\n"rules.band-pct" = [5.0]\n',
+            'better."volume_contracts": not one of the sweep\'s metrics',
+        ),
+        (
+            'better = { trades = "more" }\n[grid]\n"rules.band-pct" = [5.0]\n',
+            "better.trades: Invalid enum value 'more'",
+        ),
+    ],
+)
 def test_bad_sweep_file_exits_2_naming_the_path(tmp_path, capsys, body, where):
     path = _write_sweep(tmp_path, body)
     assert cli.main(["sweep", str(path), "--out", str(tmp_path / "sw"), "--quiet"]) == 2
@@ -174,10 +204,12 @@ def test_missing_base_and_missing_sweep_file_exit_2(tmp_path, capsys):
 
 
 def test_random_sampling_is_seeded_and_within_range(tmp_path):
-    body = ('seeds = [1, 2]\n[random]\npoints = 6\nseed = 11\n[random.params]\n'
-            '"products.tick-usd" = { low = 0.005, high = 0.05, log = true }\n'
-            '"agents[0].quote-lots" = { low = 1, high = 20, integer = true }\n'
-            '"products.settlement" = { choices = ["monthly_average", "twap_window"] }\n')
+    body = (
+        "seeds = [1, 2]\n[random]\npoints = 6\nseed = 11\n[random.params]\n"
+        '"products.tick-usd" = { low = 0.005, high = 0.05, log = true }\n'
+        '"agents[0].quote-lots" = { low = 1, high = 20, integer = true }\n'
+        '"products.settlement" = { choices = ["monthly_average", "twap_window"] }\n'
+    )
     a, b = sweep.load(_write_sweep(tmp_path, body)), sweep.load(_write_sweep(tmp_path, body, "t.toml"))
     assert a.points == b.points and len(a.points) == 6 and len(a.tasks) == 12 and a.mode == "random"
     for p in a.points:
@@ -194,7 +226,9 @@ def test_task_key_ignores_name_and_comments_but_not_the_base(tmp_path):
     body = '[grid]\n"rules.band-pct" = [5.0, 10.0]\n'
     keys = [t.key for t in sweep.load(_write_sweep(tmp_path, body)).tasks]
     assert [t.key for t in sweep.load(_write_sweep(tmp_path, 'name = "x"\n# note\n' + body, "t.toml")).tasks] == keys
-    assert [t.key for t in sweep.load(_write_sweep(tmp_path, '[set]\n"calendar.days" = 2\n' + body, "u.toml")).tasks] != keys
+    assert [
+        t.key for t in sweep.load(_write_sweep(tmp_path, '[set]\n"calendar.days" = 2\n' + body, "u.toml")).tasks
+    ] != keys
 
 
 def test_shipped_example_sweep_loads():
@@ -205,8 +239,9 @@ def test_shipped_example_sweep_loads():
 
 def _rows(values: dict[int, list[float]], metric: str = "m") -> list[dict]:
     """Sweep rows: per point its values over seeds 1, 2, ..."""
-    return [{"point": i, "seed": s + 1, "status": "ok", metric: v} for i, vs in values.items()
-            for s, v in enumerate(vs)]
+    return [
+        {"point": i, "seed": s + 1, "status": "ok", metric: v} for i, vs in values.items() for s, v in enumerate(vs)
+    ]
 
 
 def test_mean_and_standard_error_over_seeds_by_hand():
@@ -226,7 +261,7 @@ def test_a_point_better_on_every_seed_is_clear_and_one_within_the_noise_is_not()
     assert r.best == 1 and r.worse == [0] and r.tied == [2]
     assert r.diffs[0] == (1.0, 0.0, 4)
     mean, se, n = r.diffs[2]
-    assert mean == pytest.approx(0.0) and n == 4 and se == pytest.approx(3 ** 0.5)  # diffs +-3: sd sqrt(12), / 2
+    assert mean == pytest.approx(0.0) and n == 4 and se == pytest.approx(3**0.5)  # diffs +-3: sd sqrt(12), / 2
     assert stats.rank(rows, 3, "m", "higher").best == 0  # the direction matters
     text = stats.answer(rows, ["monthly", "perpetual", "batch"], {"m": "lower"})[0]
     assert text.startswith("m (lower is better): best perpetual (9.50 ± 0.645)")

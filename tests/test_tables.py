@@ -15,11 +15,20 @@ from cfx.types import Side
 
 QUOTE = pa.list_(pa.struct([("dealer", pa.int64()), ("time", tables.TIME), ("reason", pa.string())]))
 CASES = [
-    ([1, 2, 3], pa.int64()), ([1, None, 3], pa.int64()), ([], pa.int64()), ([None, None], pa.int64()),
-    ([1.5, 2.0], pa.float64()), ([1.5, None], pa.float64()), ([1, 2**40, None], tables.TIME),
-    (["b", "a", None, "b", "c"], tables.STRING), ([Side.SELL, None, Side.BUY, "sell"], tables.STRING),
-    ([], tables.STRING), ([None], tables.STRING), (["x", None, "é", ""], pa.string()),
-    ([True, False, True] * 5, pa.bool_()), ([datetime.date(2027, 1, 11), datetime.date(1969, 12, 31)], pa.date32()),
+    ([1, 2, 3], pa.int64()),
+    ([1, None, 3], pa.int64()),
+    ([], pa.int64()),
+    ([None, None], pa.int64()),
+    ([1.5, 2.0], pa.float64()),
+    ([1.5, None], pa.float64()),
+    ([1, 2**40, None], tables.TIME),
+    (["b", "a", None, "b", "c"], tables.STRING),
+    ([Side.SELL, None, Side.BUY, "sell"], tables.STRING),
+    ([], tables.STRING),
+    ([None], tables.STRING),
+    (["x", None, "é", ""], pa.string()),
+    ([True, False, True] * 5, pa.bool_()),
+    ([datetime.date(2027, 1, 11), datetime.date(1969, 12, 31)], pa.date32()),
     ([[1, 2], [], [3]], pa.list_(pa.int64())),
     ([[{"dealer": 1, "time": 5, "reason": "x"}], [], [{"dealer": None, "time": 7, "reason": None}]], QUOTE),
 ]
@@ -48,8 +57,10 @@ def test_columns_are_the_arrays_pa_array_gives():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.sampled_from(["HOP-F27", "HOP-G27", "buy", "sell", "é"])), max_size=40),
-       st.lists(st.one_of(st.none(), st.integers(-2**63, 2**63 - 1)), max_size=40))
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["HOP-F27", "HOP-G27", "buy", "sell", "é"])), max_size=40),
+    st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)), max_size=40),
+)
 def test_dictionary_and_integer_columns_match_pa_array_for_any_values(words, ints):
     _same(tables.column(words, tables.STRING), pa.array(words, tables.STRING))
     _same(tables.column(ints, pa.int64()), pa.array(ints, pa.int64()))

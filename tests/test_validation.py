@@ -46,7 +46,6 @@ def test_a_modify_is_checked_against_the_same_limits_and_band():
     assert modify_reason(ModifyOrder(1, 1, 1, 112, 5), RULES, PriceBand(90, 110, moving=True), 105) is None
 
 
-
 def _fast_path_agrees(banded: bool, **fields) -> None:
     """`Engine.apply_batch` repeats the rule for `PLAIN` inline (on a series
     with no session, breaker or risk gate it sends such an order straight to
@@ -75,14 +74,27 @@ def _fast_path_agrees(banded: bool, **fields) -> None:
 
 def test_the_engines_fast_path_checks_a_plain_orders_values_as_validation_does():
     for banded, kind, qty, price, tif, order_id in product(
-            (False, True), (OrderKind.LIMIT, OrderKind.MARKET), (-1, 0, 1, 100, 101),
-            (-1, 0, 1, 89, 90, 100, 110, 111, MAX_PRICE, MAX_PRICE + 1),
-            (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.IOC), (1, 7)):
+        (False, True),
+        (OrderKind.LIMIT, OrderKind.MARKET),
+        (-1, 0, 1, 100, 101),
+        (-1, 0, 1, 89, 90, 100, 110, 111, MAX_PRICE, MAX_PRICE + 1),
+        (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.IOC),
+        (1, 7),
+    ):
         _fast_path_agrees(banded, kind=kind, qty=qty, price=price, tif=tif, order_id=order_id)
 
 
 def test_the_engines_fast_path_sends_every_order_with_an_option_to_validation():
     for banded, kind, price, tif, display_qty, post_only, stop_price, expire_ns in product(
-            (False, True), OrderKind, (0, 100), TimeInForce, (0, 1, 5, 6), (False, True), (0, 100), (0, 5, 20)):
-        _fast_path_agrees(banded, kind=kind, price=price, tif=tif, display_qty=display_qty, post_only=post_only,
-                          stop_price=stop_price, expire_ns=expire_ns)
+        (False, True), OrderKind, (0, 100), TimeInForce, (0, 1, 5, 6), (False, True), (0, 100), (0, 5, 20)
+    ):
+        _fast_path_agrees(
+            banded,
+            kind=kind,
+            price=price,
+            tif=tif,
+            display_qty=display_qty,
+            post_only=post_only,
+            stop_price=stop_price,
+            expire_ns=expire_ns,
+        )

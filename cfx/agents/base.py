@@ -87,8 +87,9 @@ def latency_default(delay_ns: int, jitter_ns: int) -> Any:
     """A spec's ``latency`` field defaulting to ``delay_ns`` each way (order
     entry and market data) plus lognormal jitter of median ``jitter_ns``:
     how far an agent type sits from the venue."""
-    return msgspec.field(default_factory=partial(Latency, entry_ns=delay_ns, market_data_ns=delay_ns,
-                                                 jitter_ns=jitter_ns))
+    return msgspec.field(
+        default_factory=partial(Latency, entry_ns=delay_ns, market_data_ns=delay_ns, jitter_ns=jitter_ns)
+    )
 
 
 class AgentSpec(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True, rename="kebab"):
@@ -250,8 +251,17 @@ class Context(Protocol):
     def final_settlement_rule(self) -> str: ...  # "index" or "vwap_window" (products.final-settlement)
     def session(self) -> tuple[int, int]: ...  # today's continuous trading [open, close) ns
     def position(self, series: str) -> int: ...  # net lots from its own fills as delivered, and the daily statement
-    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
-               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int: ...
+    def submit(
+        self,
+        series: str,
+        side: Side,
+        qty: int,
+        price: int = 0,
+        *,
+        kind: OrderKind = OrderKind.LIMIT,
+        tif: TimeInForce = TimeInForce.GTC,
+        post_only: bool = False,
+    ) -> int: ...
     def cancel(self, order_id: int) -> None: ...
     def modify(self, order_id: int, price: int, qty: int) -> None: ...
     def cancel_all(self, series: str | None = None) -> None: ...

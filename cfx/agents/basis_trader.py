@@ -27,7 +27,6 @@ from cfx.types import TimeInForce
 IOC = TimeInForce.IOC
 
 
-
 class BasisTraderSpec(SeriesSpec, tag="basis_trader"):
     """Parameters of a `BasisTrader` (prices in ticks, sizes in lots)."""
 

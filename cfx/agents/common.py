@@ -31,8 +31,9 @@ CONTRACT_GPU_HOURS = CONTRACT_UNIT  # one contract = one GPU for an average mont
 #: only a perpetual is listed), "front+N" (N months further out in the same
 #: basket), "perp" (the basket's perpetual), or an explicit symbol such as
 #: "HOP-H27" or "HOP-PERP".
-SeriesSelector = Annotated[str, msgspec.Meta(
-    pattern=r"^(front(\+[0-9]{1,2})?|perp|[A-Z][A-Z0-9]{0,7}-([A-Z][0-9]{2}|PERP))$")]
+SeriesSelector = Annotated[
+    str, msgspec.Meta(pattern=r"^(front(\+[0-9]{1,2})?|perp|[A-Z][A-Z0-9]{0,7}-([A-Z][0-9]{2}|PERP))$")
+]
 SeriesList = Annotated[tuple[SeriesSelector, ...], msgspec.Meta(min_length=1, max_length=24)]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Lots = Annotated[int, msgspec.Meta(ge=1, le=10_000)]

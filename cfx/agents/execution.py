@@ -55,13 +55,44 @@ class Executor:
     the TWAP schedule). ``remaining`` counts lots neither filled nor given
     up; ``done`` once nothing is left to do."""
 
-    __slots__ = ("series", "side", "qty", "start_ns", "end_ns", "style", "pov_rate", "max_child_lots",
-                 "limit_ticks", "urgency", "filled", "done", "children", "slice_ns", "pov_interval_ns",
-                 "grace_ns", "market_volume", "_tape_since", "crossed", "sent")
+    __slots__ = (
+        "series",
+        "side",
+        "qty",
+        "start_ns",
+        "end_ns",
+        "style",
+        "pov_rate",
+        "max_child_lots",
+        "limit_ticks",
+        "urgency",
+        "filled",
+        "done",
+        "children",
+        "slice_ns",
+        "pov_interval_ns",
+        "grace_ns",
+        "market_volume",
+        "_tape_since",
+        "crossed",
+        "sent",
+    )
 
-    def __init__(self, series: str, side: Side, qty: int, *, start_ns: int, end_ns: int, style: str = "twap",
-                 pov_rate: float = 0.1, max_child_lots: int = 10, limit_ticks: int | None = None,
-                 urgency: float = 0.5, pov_interval_ns: int = 30 * SECOND) -> None:
+    def __init__(
+        self,
+        series: str,
+        side: Side,
+        qty: int,
+        *,
+        start_ns: int,
+        end_ns: int,
+        style: str = "twap",
+        pov_rate: float = 0.1,
+        max_child_lots: int = 10,
+        limit_ticks: int | None = None,
+        urgency: float = 0.5,
+        pov_interval_ns: int = 30 * SECOND,
+    ) -> None:
         if qty <= 0:
             raise ValueError("qty must be > 0")
         if style not in STYLES:

@@ -95,9 +95,29 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
 class _Quoting:
     """Per-series state: our quote order ids per level, fair value, volatility, news."""
 
-    __slots__ = ("bids", "asks", "var", "prev", "last_requote", "res", "fair", "tape_since", "anchor",
-                 "news", "markouts", "seen", "catchup", "target", "expected",
-                 "flow_mean", "window", "perpetual", "heard", "bid_plan", "ask_plan")
+    __slots__ = (
+        "bids",
+        "asks",
+        "var",
+        "prev",
+        "last_requote",
+        "res",
+        "fair",
+        "tape_since",
+        "anchor",
+        "news",
+        "markouts",
+        "seen",
+        "catchup",
+        "target",
+        "expected",
+        "flow_mean",
+        "window",
+        "perpetual",
+        "heard",
+        "bid_plan",
+        "ask_plan",
+    )
 
     def __init__(self, levels: int, perpetual: bool = False) -> None:
         self.bids: list[int | None] = [None] * levels
@@ -233,8 +253,9 @@ class MarketMaker(Agent):
         self.adverse_ticks = 0.0  # tick-lots the fair value moved against the fills (negative: a cost)
         self._alpha = 1.0 - 0.5 ** (1.0 / spec.vol_halflife)
         self._anchor_k = math.log(2) / (spec.anchor_halflife_s * 1e9) if spec.anchor_halflife_s else math.inf
-        self._perp_anchor_k = (math.log(2) / (spec.perpetual_anchor_halflife_s * 1e9)
-                               if spec.perpetual_anchor_halflife_s else math.inf)
+        self._perp_anchor_k = (
+            math.log(2) / (spec.perpetual_anchor_halflife_s * 1e9) if spec.perpetual_anchor_halflife_s else math.inf
+        )
         self._news_k = math.log(2) / (spec.news_halflife_s * 1e9)
         self._markout_ns = int(spec.markout_s * 1e9)
         self._flow_keep = 0.5 ** (1.0 / spec.flow_memory) if spec.flow_memory else 0.0
@@ -293,7 +314,7 @@ class MarketMaker(Agent):
             surplus = [f for f in fired if f.startswith(BATCH_ALARM)]
             if surplus:
                 for name in surplus:
-                    self._offer_against_surplus(ctx, name[len(BATCH_ALARM):])
+                    self._offer_against_surplus(ctx, name[len(BATCH_ALARM) :])
                 if len(surplus) == len(fired):
                     return
                 fired = [f for f in fired if not f.startswith(BATCH_ALARM)]
@@ -464,15 +485,18 @@ class MarketMaker(Agent):
         """The current half spread of a series' quotes, in ticks."""
         spec = self.spec
         st = self.quoting[series]
-        return min(spec.max_half_spread_ticks,
-                   spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news)
+        return min(
+            spec.max_half_spread_ticks,
+            spec.half_spread_ticks + spec.vol_mult * math.sqrt(st.var) + spec.news_mult * st.news,
+        )
 
     def fair_value(self, series: str) -> float | None:
         st = self.quoting.get(series)
         return None if st is None else st.fair
 
-    def _final_day_value(self, ctx: Context, series: str, st: _Quoting, fair: float,
-                         anchor: float | None) -> float | None:
+    def _final_day_value(
+        self, ctx: Context, series: str, st: _Quoting, fair: float, anchor: float | None
+    ) -> float | None:
         """``settlement_aware``: on a series' last trading day a lot is worth
         its final settlement price, and the rule in force says what sets it.
 
@@ -516,8 +540,9 @@ class MarketMaker(Agent):
     def _in_final_window(self, ctx: Context, series: str) -> bool:
         """Inside the settlement window of a VWAP-settled series' last day (its value drifts with time)."""
         start, end = ctx.settlement_window()
-        return (start <= ctx.now < end and ctx.final_settlement_rule() == "vwap_window"
-                and ctx.days_to_expiry(series) == 0)
+        return (
+            start <= ctx.now < end and ctx.final_settlement_rule() == "vwap_window" and ctx.days_to_expiry(series) == 0
+        )
 
     def _funding_carry(self, ctx: Context, series: str, price: float) -> float:
         """What a long pays in funding over ``funding_intervals`` (`funding_carry`)."""
@@ -535,8 +560,13 @@ class MarketMaker(Agent):
                 st.expected = anchor
         pos = ctx.position(series)
         seen = (q, anchor, pos)
-        if (seen == st.seen and st.news < 0.05 and st.fair is not None and abs(st.target - st.fair) < 0.05
-                and not (spec.settlement_aware and self._in_final_window(ctx, series))):
+        if (
+            seen == st.seen
+            and st.news < 0.05
+            and st.fair is not None
+            and abs(st.target - st.fair) < 0.05
+            and not (spec.settlement_aware and self._in_final_window(ctx, series))
+        ):
             return  # nothing it looks at changed and its fair value has settled: the quotes stand
         st.seen = seen
         dt = now - st.last_requote
@@ -588,8 +618,11 @@ class MarketMaker(Agent):
             st.anchor = anchor
         st.news = news
         fair = prev = st.fair
-        final = (self._final_day_value(ctx, series, st, target if fair is None else fair, anchor)
-                 if spec.settlement_aware else None)
+        final = (
+            self._final_day_value(ctx, series, st, target if fair is None else fair, anchor)
+            if spec.settlement_aware
+            else None
+        )
         if final is not None:  # the final settlement's value, which flow does not move
             for t in ctx.trades(series, st.tape_since):
                 st.tape_since = t.ts + 1

@@ -29,7 +29,6 @@ IOC = TimeInForce.IOC
 Window = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
 
 
-
 class MomentumTraderSpec(SeriesSpec, tag="momentum_trader"):
     """Parameters of a `MomentumTrader` (prices in ticks, sizes in lots)."""
 

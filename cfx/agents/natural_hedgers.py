@@ -28,8 +28,9 @@ class _PrincipalSpec(AgentSpec, tag="_principal"):
 
     skus: Annotated[tuple[Name, ...], msgspec.Meta(min_length=1, max_length=16)] = ("H100", "H200")
     regions: Annotated[tuple[Name, ...], msgspec.Meta(min_length=1, max_length=16)] = ("us-east",)
-    delivery_months: Annotated[tuple[Annotated[int, msgspec.Meta(ge=0, le=24)], ...],
-                               msgspec.Meta(min_length=1, max_length=24)] = (0, 1)
+    delivery_months: Annotated[
+        tuple[Annotated[int, msgspec.Meta(ge=0, le=24)], ...], msgspec.Meta(min_length=1, max_length=24)
+    ] = (0, 1)
     median_gpu_hours: Annotated[float, msgspec.Meta(gt=0.0, le=1e9)] = 21_900.0
     size_sigma: Annotated[float, msgspec.Meta(ge=0.0, le=5.0)] = 0.8
     max_gpu_hours: Annotated[int, msgspec.Meta(gt=0, le=10**9)] = 219_000
@@ -145,8 +146,17 @@ class Principal(Agent):
         today = ctx.otc.today
         y, m = add_months(today.year, today.month, spec.delivery_months[int(u_month * len(spec.delivery_months))])
         size = min(spec.max_gpu_hours, max(1, round(spec.median_gpu_hours * math.exp(spec.size_sigma * z))))
-        self.needs.append(Need(spec.skus[int(u_sku * len(spec.skus))], spec.regions[int(u_region * len(spec.regions))],
-                               y, m, size, ctx.now + spec.patience_ns, ctx.now))
+        self.needs.append(
+            Need(
+                spec.skus[int(u_sku * len(spec.skus))],
+                spec.regions[int(u_region * len(spec.regions))],
+                y,
+                m,
+                size,
+                ctx.now + spec.patience_ns,
+                ctx.now,
+            )
+        )
         self.arrived += 1
 
     def on_wakeup(self, ctx: Context) -> None:
@@ -181,9 +191,17 @@ class Principal(Agent):
             dealers = [dealers[i] for i in sorted(picks)]
         worse = spec.reservation_bps / 10_000
         reservation = round(mark * (1 + worse)) if self.SIDE is BUY else round(mark * (1 - worse))
-        need.rfq = ctx.otc.request(sku=need.sku, region=need.region, year=need.year, month=need.month,
-                                   gpu_hours=need.gpu_hours, side=self.SIDE, response_ns=spec.response_ns,
-                                   dealers=dealers, reservation_micro=reservation)
+        need.rfq = ctx.otc.request(
+            sku=need.sku,
+            region=need.region,
+            year=need.year,
+            month=need.month,
+            gpu_hours=need.gpu_hours,
+            side=self.SIDE,
+            response_ns=spec.response_ns,
+            dealers=dealers,
+            reservation_micro=reservation,
+        )
 
     def on_rfq_closed(self, ctx: Context, rfq: Rfq, quotes: list[DealerQuote]) -> DealerQuote | None:
         """The deadline: take the best quote within the reservation, or walk away."""
@@ -220,8 +238,15 @@ class Principal(Agent):
         if lots <= 0:
             return
         spec = self.spec
-        ex = Executor(symbol, self.SIDE, lots, start_ns=ctx.now, end_ns=ctx.now + spec.exchange_horizon_ns,
-                      max_child_lots=spec.max_child_lots, urgency=spec.urgency)
+        ex = Executor(
+            symbol,
+            self.SIDE,
+            lots,
+            start_ns=ctx.now,
+            end_ns=ctx.now + spec.exchange_horizon_ns,
+            max_child_lots=spec.max_child_lots,
+            urgency=spec.urgency,
+        )
         self.executors.append(ex)
         self._wake(ctx, 1)
 

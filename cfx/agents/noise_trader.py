@@ -37,7 +37,6 @@ MARKET = OrderKind.MARKET
 IOC = TimeInForce.IOC
 
 
-
 class NoiseTraderSpec(SeriesSpec, tag="noise_trader"):
     """Parameters of a `NoiseTrader` (prices in ticks, sizes in lots)."""
 
@@ -211,8 +210,15 @@ class NoiseTrader(SeriesTrader):
             if spec.child_lots and qty > spec.child_lots:
                 n = -(-qty // spec.child_lots)
                 pace = spec.child_interval_ns / self.intensity(ctx)
-                self.executor = Executor(series, side, qty, start_ns=now, end_ns=now + int(n * pace),
-                                         max_child_lots=spec.child_lots, urgency=spec.urgency)
+                self.executor = Executor(
+                    series,
+                    side,
+                    qty,
+                    start_ns=now,
+                    end_ns=now + int(n * pace),
+                    max_child_lots=spec.child_lots,
+                    urgency=spec.urgency,
+                )
                 self._work(ctx)
                 return
             self.own.submit(ctx, series, side, qty, 0, kind=MARKET, tif=IOC)

@@ -192,8 +192,11 @@ class OtcDealer(Agent):
 
     def inventory(self, name: str, year: int, month: int) -> int:
         """Signed GPU-hours the dealer holds in one index and month (long > 0)."""
-        return sum(f.side_of(self.account) * f.gpu_hours for f in self.book.values()
-                   if f.index == name and (f.year, f.month) == (year, month))
+        return sum(
+            f.side_of(self.account) * f.gpu_hours
+            for f in self.book.values()
+            if f.index == name and (f.year, f.month) == (year, month)
+        )
 
     # ------------------------------------------------------------------ RFQs
 
@@ -224,7 +227,9 @@ class OtcDealer(Agent):
         mid = ctx.quote(symbol).mid
         if mid is None:
             settle = ctx.settlement(symbol)
-            futures = settle * tick if settle is not None else ctx.otc.futures_micro(self.hedge_root, rfq.year, rfq.month)
+            futures = (
+                settle * tick if settle is not None else ctx.otc.futures_micro(self.hedge_root, rfq.year, rfq.month)
+            )
         else:
             futures = mid * tick
         if futures is None:
@@ -322,9 +327,15 @@ class OtcDealer(Agent):
                 self._held.add(s)
             gap = target - pos - self._pending(s)
             if not live and abs(gap) >= (1 if expiring and target == 0 else spec.hedge_threshold_lots):
-                ex = Executor(s, BUY if gap > 0 else SELL, abs(gap), start_ns=ctx.now,
-                              end_ns=ctx.now + spec.hedge_horizon_ns, max_child_lots=spec.max_child_lots,
-                              urgency=spec.urgency)
+                ex = Executor(
+                    s,
+                    BUY if gap > 0 else SELL,
+                    abs(gap),
+                    start_ns=ctx.now,
+                    end_ns=ctx.now + spec.hedge_horizon_ns,
+                    max_child_lots=spec.max_child_lots,
+                    urgency=spec.urgency,
+                )
                 live.append(ex)
             for ex in live:
                 d = ex.on_wakeup(ctx)

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from cfx.agents.base import MINUTE, SECOND, Agent, AgentSpec, Context, DayReport, register
-from cfx.agents.common import BUY, Interval, Lots, OwnOrders, PositionLimit, SeriesSelector, Ticks, exp_delay, resolve_series
+from cfx.agents.common import (
+    BUY,
+    Interval,
+    Lots,
+    OwnOrders,
+    PositionLimit,
+    SeriesSelector,
+    Ticks,
+    exp_delay,
+    resolve_series,
+)
 from cfx.types import OrderCancelled, OrderRejected, TimeInForce, Trade
 
 IOC = TimeInForce.IOC

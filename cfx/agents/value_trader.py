@@ -29,7 +29,6 @@ from cfx.agents.common import (
 from cfx.agents.execution import Executor
 
 
-
 class ValueTraderSpec(SeriesSpec, tag="value_trader"):
     """Parameters of a `ValueTrader` (prices in ticks, sizes in lots)."""
 
@@ -147,8 +146,15 @@ class ValueTrader(SeriesTrader):
                 return  # already working toward it
             ex.cancel(ctx)
         now = ctx.now
-        ex = Executor(series, side, abs(need), start_ns=now, end_ns=now + int(spec.horizon_s * 1e9),
-                      max_child_lots=spec.child_lots, urgency=spec.urgency)
+        ex = Executor(
+            series,
+            side,
+            abs(need),
+            start_ns=now,
+            end_ns=now + int(spec.horizon_s * 1e9),
+            max_child_lots=spec.child_lots,
+            urgency=spec.urgency,
+        )
         self.executors[series] = ex
         self._work(ctx, series, ex)
 

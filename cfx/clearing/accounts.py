@@ -62,8 +62,19 @@ class Account:
     ``open_orders[series] = [buy lots, sell lots]`` still working, from the
     engine's order events, for the pre-trade credit check."""
 
-    __slots__ = ("id", "collateral", "positions", "fees_paid", "fees_today", "vm_today",
-                 "open_orders", "defaulted", "call", "deposits_since_call", "loss_basis")
+    __slots__ = (
+        "id",
+        "collateral",
+        "positions",
+        "fees_paid",
+        "fees_today",
+        "vm_today",
+        "open_orders",
+        "defaulted",
+        "call",
+        "deposits_since_call",
+        "loss_basis",
+    )
 
     def __init__(self, account: int, collateral: int = 0) -> None:
         self.id = account

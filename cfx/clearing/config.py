@@ -41,9 +41,17 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
 
     def __post_init__(self) -> None:
         positive = ("vol_lookback_days", "margin_period_days", "maintenance_den", "liquidation_order_id_base")
-        non_negative = ("scan_sigmas_pct", "scan_floor_ppm", "spread_credit_pct", "maintenance_num",
-                        "mid_max_spread_ticks", "call_deadline_days", "guarantee_fund_contribution",
-                        "house_capital", "insurance_fund")
+        non_negative = (
+            "scan_sigmas_pct",
+            "scan_floor_ppm",
+            "spread_credit_pct",
+            "maintenance_num",
+            "mid_max_spread_ticks",
+            "call_deadline_days",
+            "guarantee_fund_contribution",
+            "house_capital",
+            "insurance_fund",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")

@@ -178,8 +178,11 @@ class ClearingHouse:
         listed = self._series.get(series)
         if listed is None:
             raise ValueError(f"series {series!r} is not listed")
-        positions = {a.id: a.positions[series].qty for a in self.accounts.values()
-                     if series in a.positions and a.positions[series].qty}
+        positions = {
+            a.id: a.positions[series].qty
+            for a in self.accounts.values()
+            if series in a.positions and a.positions[series].qty
+        }
         out = []
         for account, amount in sorted(funding_payments(positions, mark, rate, listed.tick_value).items()):
             self.accounts[account].collateral += amount
@@ -265,8 +268,12 @@ class ClearingHouse:
         """The engine events clearing acts on, each with its handler (what
         `on_event` dispatches on; a caller feeding many events skips the
         others without a call)."""
-        return {Trade: self.on_trade, OrderAccepted: self._on_accepted, OrderCancelled: self._on_cancelled,
-                OrderModified: self._on_modified}
+        return {
+            Trade: self.on_trade,
+            OrderAccepted: self._on_accepted,
+            OrderCancelled: self._on_cancelled,
+            OrderModified: self._on_modified,
+        }
 
     def _on_accepted(self, ev: OrderAccepted) -> None:
         acc = self._account(ev.account)
@@ -416,8 +423,9 @@ class ClearingHouse:
         out = {}
         for acc_id in sorted(a.id for a in self.accounts.values() if a.defaulted):
             acc = self.accounts[acc_id]
-            open_ = {sym: pos.qty for sym, pos in sorted(acc.positions.items())
-                     if pos.qty and not self._series[sym].delisted}
+            open_ = {
+                sym: pos.qty for sym, pos in sorted(acc.positions.items()) if pos.qty and not self._series[sym].delisted
+            }
             if open_:
                 out[acc_id] = open_
         return out
@@ -440,8 +448,13 @@ class ClearingHouse:
 
     def cash_total(self) -> int:
         """All collateral + the guarantee fund + the insurance fund + the house's capital + fees collected."""
-        return (sum(a.collateral for a in self.accounts.values()) + self.fund.total + self.insurance
-                + self.house_capital + self.fees_collected)
+        return (
+            sum(a.collateral for a in self.accounts.values())
+            + self.fund.total
+            + self.insurance
+            + self.house_capital
+            + self.fees_collected
+        )
 
     def check(self) -> None:
         """Assert the invariants: cash conserved, positions net to zero per
@@ -516,8 +529,16 @@ class ClearingHouse:
                     today, before = expected[sym] * tick, listed.expected * tick
                 else:
                     today, before = self._index_pair(listed.index, date)
-                price, tier = settlement_price(in_window, bid, ask, listed.prev, today, before,
-                                               listed.spec.tick_micro, self.config.mid_max_spread_ticks)
+                price, tier = settlement_price(
+                    in_window,
+                    bid,
+                    ask,
+                    listed.prev,
+                    today,
+                    before,
+                    listed.spec.tick_micro,
+                    self.config.mid_max_spread_ticks,
+                )
             if sym in expected:
                 listed.expected = expected[sym]
             prices[sym] = price
@@ -585,11 +606,22 @@ class ClearingHouse:
                 else:  # the losses since the run that called it
                     self._cover_loss(acc, ts, date, acc.loss_basis, defaulters)
             realized, unrealized = pnl[acc.id]
-            self.statements.append(AccountStatement(
-                date=date, account=acc.id, collateral=acc.collateral, initial_margin=im, maintenance_margin=mm,
-                variation_margin=acc.vm_today, fees=acc.fees_today, fees_total=acc.fees_paid,
-                realized_pnl=realized, unrealized_pnl=unrealized,
-                call_amount=acc.call.amount if acc.call is not None else 0, defaulted=acc.defaulted))
+            self.statements.append(
+                AccountStatement(
+                    date=date,
+                    account=acc.id,
+                    collateral=acc.collateral,
+                    initial_margin=im,
+                    maintenance_margin=mm,
+                    variation_margin=acc.vm_today,
+                    fees=acc.fees_today,
+                    fees_total=acc.fees_paid,
+                    realized_pnl=realized,
+                    unrealized_pnl=unrealized,
+                    call_amount=acc.call.amount if acc.call is not None else 0,
+                    defaulted=acc.defaulted,
+                )
+            )
             acc.fees_today = 0
             acc.vm_today = 0
         self._day_trades.clear()
@@ -606,10 +638,16 @@ class ClearingHouse:
     def _rescan(self, listed: _Listed) -> None:
         cfg = self.config
         hist = self._index_history.get(listed.index, ())
-        sigma = sigma_ppm([v for _, v in hist[-(cfg.vol_lookback_days + 1):]], cfg.vol_lookback_days)
-        listed.scan = scan_range(sigma, listed.prev, listed.spec.tick_micro, listed.spec.contract_unit,
-                                 sigmas_pct=cfg.scan_sigmas_pct, period_days=cfg.margin_period_days,
-                                 floor_ppm=cfg.scan_floor_ppm)
+        sigma = sigma_ppm([v for _, v in hist[-(cfg.vol_lookback_days + 1) :]], cfg.vol_lookback_days)
+        listed.scan = scan_range(
+            sigma,
+            listed.prev,
+            listed.spec.tick_micro,
+            listed.spec.contract_unit,
+            sigmas_pct=cfg.scan_sigmas_pct,
+            period_days=cfg.margin_period_days,
+            floor_ppm=cfg.scan_floor_ppm,
+        )
 
     def _drop_orders(self, series: str) -> None:
         for oid in [oid for oid, o in self._orders.items() if o[1] == series]:
@@ -630,8 +668,16 @@ class ClearingHouse:
             elif date >= call.deadline:
                 return self._default(acc, ts, date)
         if acc.call is None and acc.collateral < mm:
-            call = MarginCallIssued(ts, date, acc.id, im - acc.collateral, acc.collateral, mm, im,
-                                    date + dt.timedelta(days=self.config.call_deadline_days))
+            call = MarginCallIssued(
+                ts,
+                date,
+                acc.id,
+                im - acc.collateral,
+                acc.collateral,
+                mm,
+                im,
+                date + dt.timedelta(days=self.config.call_deadline_days),
+            )
             acc.call = call
             acc.deposits_since_call = 0
             acc.loss_basis = acc.collateral - acc.vm_today + acc.fees_today  # before the run that called
@@ -678,9 +724,18 @@ class ClearingHouse:
         house = min(deficit - own - insurance - others, self.house_capital)
         self.house_capital -= house
         acc.collateral += own + insurance + others + house
-        ev = DefaultLossCovered(ts=ts, date=date, account=acc.id, loss=loss, from_collateral=from_collateral,
-                                from_own_contribution=own, from_fund=others, from_house=house,
-                                uncovered=deficit - own - insurance - others - house, from_insurance=insurance)
+        ev = DefaultLossCovered(
+            ts=ts,
+            date=date,
+            account=acc.id,
+            loss=loss,
+            from_collateral=from_collateral,
+            from_own_contribution=own,
+            from_fund=others,
+            from_house=house,
+            uncovered=deficit - own - insurance - others - house,
+            from_insurance=insurance,
+        )
         self.events.append(ev)
         self.defaults.append(ev)
 

@@ -25,7 +25,7 @@ PPM = 1_000_000
 def sigma_ppm(fixings: Sequence[int], lookback: int) -> int | None:
     """Daily volatility (ppm) of the last ``lookback`` returns of ``fixings``
     (oldest first, micro-$), or None with fewer than two fixings."""
-    xs = fixings[-(lookback + 1):]
+    xs = fixings[-(lookback + 1) :]
     if len(xs) < 2:
         return None
     rets = [(b - a) * PPM // a for a, b in zip(xs, xs[1:]) if a > 0]
@@ -34,8 +34,16 @@ def sigma_ppm(fixings: Sequence[int], lookback: int) -> int | None:
     return isqrt(sum(r * r for r in rets) // len(rets))
 
 
-def scan_range(sigma: int | None, price_ticks: int, tick_micro: int, contract_unit: int, *,
-               sigmas_pct: int, period_days: int, floor_ppm: int) -> int:
+def scan_range(
+    sigma: int | None,
+    price_ticks: int,
+    tick_micro: int,
+    contract_unit: int,
+    *,
+    sigmas_pct: int,
+    period_days: int,
+    floor_ppm: int,
+) -> int:
     """Scanning range in micro-$ per contract; ``sigma`` None uses the floor."""
     scan = floor_ppm
     if sigma is not None:

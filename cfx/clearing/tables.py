@@ -38,19 +38,50 @@ from cfx.types import (
 )
 
 MICRO = 1_000_000
-_MONEY = ("collateral", "initial_margin", "maintenance_margin", "variation_margin", "fees", "fees_total",
-          "realized_pnl", "unrealized_pnl", "call_amount", "amount", "equity", "maintenance", "initial", "loss",
-          "from_collateral", "from_own_contribution", "from_fund", "from_house", "uncovered",
-          "from_insurance")
+_MONEY = (
+    "collateral",
+    "initial_margin",
+    "maintenance_margin",
+    "variation_margin",
+    "fees",
+    "fees_total",
+    "realized_pnl",
+    "unrealized_pnl",
+    "call_amount",
+    "amount",
+    "equity",
+    "maintenance",
+    "initial",
+    "loss",
+    "from_collateral",
+    "from_own_contribution",
+    "from_fund",
+    "from_house",
+    "uncovered",
+    "from_insurance",
+)
 UNITS: dict[str, str] = {
     **{f: f"{f}_usd_micro" for f in _MONEY},
-    "ts": "time", "price": "price_ticks", "settlement_price": "settlement_price_ticks", "mark": "mark_ticks",
-    "position": "position_lots", "rate": "rate_1e8", "index": "index_ticks", "premium": "premium_1e8",
+    "ts": "time",
+    "price": "price_ticks",
+    "settlement_price": "settlement_price_ticks",
+    "mark": "mark_ticks",
+    "position": "position_lots",
+    "rate": "rate_1e8",
+    "index": "index_ticks",
+    "premium": "premium_1e8",
 }
-FIXINGS_SCHEMA = tables.schema("fixings", [
-    ("date", pa.date32()), ("index", STRING), ("value_usd_micro", pa.int64()), ("value_usd", pa.float64()),
-    ("contributors", pa.int64()), ("flag", STRING),
-])
+FIXINGS_SCHEMA = tables.schema(
+    "fixings",
+    [
+        ("date", pa.date32()),
+        ("index", STRING),
+        ("value_usd_micro", pa.int64()),
+        ("value_usd", pa.float64()),
+        ("contributors", pa.int64()),
+        ("flag", STRING),
+    ],
+)
 
 
 def _arrow_type(tp: object) -> pa.DataType:
@@ -95,11 +126,17 @@ def fixings_table(rows: list[tuple[dt.date, str, int | None, int, str]]) -> pa.T
     """Fixings ``(date, index, value micro-$, contributors, flag)`` as the one
     fixings schema (`FIXINGS_SCHEMA`), sorted by date then index."""
     rows = sorted(rows, key=lambda r: (r[0], r[1]))
-    return tables.table({
-        "date": [r[0] for r in rows], "index": [r[1] for r in rows], "value_usd_micro": [r[2] for r in rows],
-        "value_usd": [None if r[2] is None else r[2] / MICRO for r in rows],
-        "contributors": [r[3] for r in rows], "flag": [r[4] for r in rows],
-    }, FIXINGS_SCHEMA)
+    return tables.table(
+        {
+            "date": [r[0] for r in rows],
+            "index": [r[1] for r in rows],
+            "value_usd_micro": [r[2] for r in rows],
+            "value_usd": [None if r[2] is None else r[2] / MICRO for r in rows],
+            "contributors": [r[3] for r in rows],
+            "flag": [r[4] for r in rows],
+        },
+        FIXINGS_SCHEMA,
+    )
 
 
 def write_tables(house, out_dir: str | Path, quality: Mapping | None = None) -> dict[str, Path]:

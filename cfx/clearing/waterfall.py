@@ -29,8 +29,9 @@ class GuaranteeFund:
     def contribute(self, account: int, amount: int) -> None:
         self.contributions[account] = self.contributions.get(account, 0) + amount
 
-    def absorb(self, loss: int, defaulter: int, exclude: Collection[int] = (), *,
-               own_only: bool = False) -> tuple[int, int]:
+    def absorb(
+        self, loss: int, defaulter: int, exclude: Collection[int] = (), *, own_only: bool = False
+    ) -> tuple[int, int]:
         """Take up to ``loss`` from the fund: returns (from the defaulter's own
         contribution, from the others', pro rata). ``exclude``: members whose
         contributions are not shared (other defaulters: theirs covers their

@@ -60,13 +60,15 @@ def choose(requested: str | None = None, fmt: str = "csv") -> str:
     if fmt != "csv" and not requested:  # CFX_ENGINE is a preference; a journal or LOBSTER file needs the venue
         return "python"
     if fmt != "csv":
-        raise InputError(f"{source}=compiled: the compiled engine replays order CSVs only; "
-                         f"a {fmt} input needs the python engine")
+        raise InputError(
+            f"{source}=compiled: the compiled engine replays order CSVs only; a {fmt} input needs the python engine"
+        )
     if not available():
-        raise InputError(f"{source}=compiled: the compiled core is not built (install with a C++ compiler "
-                         "and without CFX_NO_EXTENSION), or use the python engine")
+        raise InputError(
+            f"{source}=compiled: the compiled core is not built (install with a C++ compiler "
+            "and without CFX_NO_EXTENSION), or use the python engine"
+        )
     return "compiled"
-
 
 
 AUTO_BOOK = "python"
@@ -89,8 +91,10 @@ def choose_book(requested: str | None = None) -> str:
     if name == "auto":
         return AUTO_BOOK if available() else "python"
     if name == "compiled" and not available():
-        raise InputError(f"{source}=compiled: the compiled core is not built (install with a C++ compiler "
-                         "and without CFX_NO_EXTENSION), or use the python engine")
+        raise InputError(
+            f"{source}=compiled: the compiled core is not built (install with a C++ compiler "
+            "and without CFX_NO_EXTENSION), or use the python engine"
+        )
     return name
 
 

@@ -28,8 +28,12 @@ LIMIT, MARKET, IOC, FOK, CANCEL, MODIFY, SET_STP = range(7)
 # stays flat in the file's length
 BLOCK = 1 << 18
 CSV_COLUMNS = ("ts_ns", "kind", "order_id", "account", "side", "price", "qty")
-_KINDS = {(OrderKind.LIMIT, TimeInForce.GTC): LIMIT, (OrderKind.MARKET, TimeInForce.IOC): MARKET,
-          (OrderKind.LIMIT, TimeInForce.IOC): IOC, (OrderKind.LIMIT, TimeInForce.FOK): FOK}
+_KINDS = {
+    (OrderKind.LIMIT, TimeInForce.GTC): LIMIT,
+    (OrderKind.MARKET, TimeInForce.IOC): MARKET,
+    (OrderKind.LIMIT, TimeInForce.IOC): IOC,
+    (OrderKind.LIMIT, TimeInForce.FOK): FOK,
+}
 
 
 class Unsupported(ValueError):
@@ -75,8 +79,13 @@ def supported(cmd: object) -> bool:
     stop or expiry; cancels; modifies; account STP defaults."""
     t = type(cmd)
     if t is SubmitOrder:
-        return ((cmd.kind, cmd.tif) in _KINDS and not cmd.post_only and not cmd.display_qty
-                and not cmd.stop_price and not cmd.expire_ns)
+        return (
+            (cmd.kind, cmd.tif) in _KINDS
+            and not cmd.post_only
+            and not cmd.display_qty
+            and not cmd.stop_price
+            and not cmd.expire_ns
+        )
     return t is CancelOrder or t is ModifyOrder or t is SetAccountStp
 
 
@@ -160,7 +169,7 @@ def plain_blocks(path: str | Path) -> Iterator[Columns]:
                     raise NotPlain(f"a line of {path} is not in the plain form")
                 if n:
                     yield cols.head(n)
-                buf[:size - cut] = buf[cut:size]
+                buf[: size - cut] = buf[cut:size]
                 size -= cut
             if not got:
                 return

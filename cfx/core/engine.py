@@ -60,9 +60,10 @@ class CompiledEngine:
         book = self.book
 
         def side(s: int) -> list[dict]:
-            return [{"price": p, "orders": [{"order_id": o, "account": a, "qty": q}
-                                            for o, a, q, _ in book.orders_at(s, p)]}
-                    for p, _, _ in book.levels(s)]
+            return [
+                {"price": p, "orders": [{"order_id": o, "account": a, "qty": q} for o, a, q, _ in book.orders_at(s, p)]}
+                for p, _, _ in book.levels(s)
+            ]
 
         return {"bids": side(0), "asks": side(1)}
 

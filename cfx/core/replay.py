@@ -52,8 +52,9 @@ def main(args: argparse.Namespace) -> Replayed:
             return run(args, loaded_blocks(args.input, args.series))
     except Unsupported as e:
         if (args.engine or os.environ.get("CFX_ENGINE")) == "compiled":
-            raise InputError(f"{args.input}: the compiled engine cannot replay this input ({e}); "
-                             "use the python engine") from None
+            raise InputError(
+                f"{args.input}: the compiled engine cannot replay this input ({e}); use the python engine"
+            ) from None
         raise
 
 
@@ -102,5 +103,6 @@ def write_outputs(engine: CompiledEngine, log, fills) -> None:
         log.write(b"".join(encode(e) + b"\n" for e in to_events(rows, engine.series)))
     if fills is not None:
         side = SIDES
-        fills.write("".join(f"{r[3]},{r[6]},{r[7]},{r[8]},{r[9]},{r[4]},{r[5]},{side[r[10]]}\n"
-                            for r in rows if r[0] == TRADE))
+        fills.write(
+            "".join(f"{r[3]},{r[6]},{r[7]},{r[8]},{r[9]},{r[4]},{r[5]},{side[r[10]]}\n" for r in rows if r[0] == TRADE)
+        )

@@ -43,13 +43,26 @@ ACCEPTED, REJECTED, TRADE, CANCELLED, MODIFIED, RESTED, LEVEL = range(1, 8)
 SIDES = (Side.BUY, Side.SELL)
 ORDER_KINDS = (OrderKind.LIMIT, OrderKind.MARKET)
 TIFS = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
-REJECT_REASONS = (None, RejectReason.BAD_QUANTITY, RejectReason.QUANTITY_TOO_LARGE, RejectReason.BAD_PRICE,
-                  RejectReason.DUPLICATE_ORDER_ID, RejectReason.UNKNOWN_ORDER, RejectReason.NOT_OWNER,
-                  RejectReason.FOK_CANNOT_FILL)
+REJECT_REASONS = (
+    None,
+    RejectReason.BAD_QUANTITY,
+    RejectReason.QUANTITY_TOO_LARGE,
+    RejectReason.BAD_PRICE,
+    RejectReason.DUPLICATE_ORDER_ID,
+    RejectReason.UNKNOWN_ORDER,
+    RejectReason.NOT_OWNER,
+    RejectReason.FOK_CANNOT_FILL,
+)
 CANCEL_REASONS = (None, CancelReason.USER, CancelReason.IOC_REMAINDER, CancelReason.STP)
 # the ``stp`` column of commands (0: the account's default) and SetAccountStp's mode
-STP_CODES = {None: 0, StpMode.NONE: 1, StpMode.CANCEL_RESTING: 2, StpMode.CANCEL_AGGRESSING: 3,
-             StpMode.CANCEL_BOTH: 4, StpMode.DECREMENT_AND_CANCEL: 5}
+STP_CODES = {
+    None: 0,
+    StpMode.NONE: 1,
+    StpMode.CANCEL_RESTING: 2,
+    StpMode.CANCEL_AGGRESSING: 3,
+    StpMode.CANCEL_BOTH: 4,
+    StpMode.DECREMENT_AND_CANCEL: 5,
+}
 
 
 def to_events(rows: Iterable[Sequence[int]], series: str) -> list:

@@ -51,8 +51,18 @@ __all__ = [
     "run_backtest",
 ]
 
-_FLAGS = ("window", "roll_days", "rebalance_days", "fee", "rate", "half_spread", "impact", "risk_premium",
-          "futures_noise", "noise_persistence")
+_FLAGS = (
+    "window",
+    "roll_days",
+    "rebalance_days",
+    "fee",
+    "rate",
+    "half_spread",
+    "impact",
+    "risk_premium",
+    "futures_noise",
+    "noise_persistence",
+)
 
 
 def config_from_args(args) -> HedgeConfig:
@@ -116,8 +126,11 @@ def main(args) -> dict | None:
         import sys
 
         n = minvar.extra["minvar_fallback_days"]
-        print(f"warning: minvar fell back to the naive 1:1 hedge on {n} of {len(market.dates)} days (fewer than "
-              f"--window {cfg.window} price changes so far, or the future did not move)", file=sys.stderr)
+        print(
+            f"warning: minvar fell back to the naive 1:1 hedge on {n} of {len(market.dates)} days (fewer than "
+            f"--window {cfg.window} price changes so far, or the future did not move)",
+            file=sys.stderr,
+        )
     inputs = {
         "book": Path(args.book).name,
         "prices": args.prices and Path(args.prices).name,

@@ -284,7 +284,7 @@ class _Prep:
         for b, idx in market.index.items():
             vals = [int(v) for v in idx]
             lb = mc.vol_lookback_days
-            self.sigma[b] = [sigma_ppm(vals[max(0, t - lb): t + 1], lb) for t in range(T)]
+            self.sigma[b] = [sigma_ppm(vals[max(0, t - lb) : t + 1], lb) for t in range(T)]
 
     def _register(self, basket: str, year: int, month: int) -> str:
         s = self.market.series(basket, year, month)
@@ -326,9 +326,9 @@ class _Prep:
             self.fallback_days.add(t)
             return self.naive_hours(k, t)
         s = self.hs[k][t]
-        F = self.F[s][t - window: t + 1]
+        F = self.F[s][t - window : t + 1]
         x = np.diff(F).astype(float) * self.series[s].tick_micro / MICRO
-        y = self.dS_usd[self.legs[k].forward.id][t - window + 1: t + 1] * self.frac[s][t - window: t]
+        y = self.dS_usd[self.legs[k].forward.id][t - window + 1 : t + 1] * self.frac[s][t - window : t]
         xc = x - x.mean()
         vx = float(xc @ xc)
         if vx == 0.0:
@@ -372,7 +372,9 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
     last_map: list[str | None] = [None] * len(prep.legs)
     for t in range(T):
         if t:
-            fut[t] = sum(n * int(prep.F[s][t] - prep.F[s][t - 1]) * prep.series[s].tick_value_micro for s, n in pos.items())
+            fut[t] = sum(
+                n * int(prep.F[s][t] - prep.F[s][t - 1]) * prep.series[s].tick_value_micro for s, n in pos.items()
+            )
             for s, n in pos.items():
                 ser = prep.series[s]
                 if ser.perpetual:
@@ -405,9 +407,15 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
             legs = []
             for s, n in pos.items():
                 ser = prep.series[s]
-                rng = scan_range(prep.sigma[ser.basket][t], int(prep.F[s][t]), ser.tick_micro, ser.contract_unit,
-                                 sigmas_pct=mc.scan_sigmas_pct, period_days=mc.margin_period_days,
-                                 floor_ppm=mc.scan_floor_ppm)
+                rng = scan_range(
+                    prep.sigma[ser.basket][t],
+                    int(prep.F[s][t]),
+                    ser.tick_micro,
+                    ser.contract_unit,
+                    sigmas_pct=mc.scan_sigmas_pct,
+                    period_days=mc.margin_period_days,
+                    floor_ppm=mc.scan_floor_ppm,
+                )
                 legs.append((ser.basket, ser.year * 12 + ser.month, n, rng))
             im[t] = initial_margin(legs, mc.spread_credit_pct)
         held[t] = sum(abs(n) for n in pos.values())
@@ -435,7 +443,9 @@ def _run_policy(prep: _Prep, policy: str) -> PolicyResult:
     )
 
 
-def run_backtest(forwards: list[Forward], market: Market, policies: list[str], cfg: HedgeConfig | None = None) -> dict[str, PolicyResult]:
+def run_backtest(
+    forwards: list[Forward], market: Market, policies: list[str], cfg: HedgeConfig | None = None
+) -> dict[str, PolicyResult]:
     """Each policy's result, by name, in the order given. Deterministic."""
     prep = _Prep(forwards, market, cfg or HedgeConfig())
     out = {p: _run_policy(prep, p) for p in policies}
@@ -443,4 +453,3 @@ def run_backtest(forwards: list[Forward], market: Market, policies: list[str], c
         rebalanced = int((out["minvar"].contracts_held > 0).sum())
         out["minvar"].extra.update(minvar_fallback_days=len(prep.fallback_days), minvar_hedged_days=rebalanced)
     return out
-

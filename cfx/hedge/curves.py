@@ -85,8 +85,16 @@ class DerivedCurve(FuturesCurve):
     up to the tick. Noise seeds: ``[seed, 7, crc32(symbol)]``.
     """
 
-    def __init__(self, dates, index, *, risk_premium: float = -0.045, noise: float = 0.005,
-                 persistence: float = 0.9, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dates,
+        index,
+        *,
+        risk_premium: float = -0.045,
+        noise: float = 0.005,
+        persistence: float = 0.9,
+        seed: int = 0,
+    ) -> None:
         super().__init__(dates, index)
         self.risk_premium = risk_premium
         self.noise = noise

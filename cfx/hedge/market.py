@@ -89,9 +89,16 @@ class Market:
     arrays.
     """
 
-    def __init__(self, dates: Sequence[dt.date], index: Mapping[str, np.ndarray], ref: Mapping[str, np.ndarray],
-                 curve: FuturesCurve, baskets: Mapping[str, Basket] = DEFAULT_BASKETS, source: str = "",
-                 perpetual: Mapping[str, PerpetualHedge] | None = None) -> None:
+    def __init__(
+        self,
+        dates: Sequence[dt.date],
+        index: Mapping[str, np.ndarray],
+        ref: Mapping[str, np.ndarray],
+        curve: FuturesCurve,
+        baskets: Mapping[str, Basket] = DEFAULT_BASKETS,
+        source: str = "",
+        perpetual: Mapping[str, PerpetualHedge] | None = None,
+    ) -> None:
         self.dates = list(dates)
         self.index = dict(index)
         self.ref = dict(ref)
@@ -169,14 +176,19 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
         if hedge_with is None:
             hedge_with = "months" if run_data.monthly() else "perpetual"
         if hedge_with == "months" and not run_data.monthly():
-            raise InputError(f"{settle}: no monthly futures settlements (the run lists only the perpetual "
-                             f"{', '.join(sorted(run_data.perps))}); give --hedge-with perpetual")
+            raise InputError(
+                f"{settle}: no monthly futures settlements (the run lists only the perpetual "
+                f"{', '.join(sorted(run_data.perps))}); give --hedge-with perpetual"
+            )
         if hedge_with == "perpetual" and not run_data.perps:
-            raise InputError(f"{settle}: no perpetual settlements (*-PERP, tier mark); --hedge-with perpetual "
-                             "needs a run that lists one")
+            raise InputError(
+                f"{settle}: no perpetual settlements (*-PERP, tier mark); --hedge-with perpetual "
+                "needs a run that lists one"
+            )
         if hedge_with == "perpetual" and run_data.funding is None:
-            raise InputError(f"{run_data.path / 'funding.parquet'}: no such file (the perpetual hedge needs the "
-                             "run's funding rates)")
+            raise InputError(
+                f"{run_data.path / 'funding.parquet'}: no such file (the perpetual hedge needs the run's funding rates)"
+            )
     elif hedge_with == "perpetual":
         raise InputError("--hedge-with perpetual needs --run RUN_DIR (a run that lists a perpetual)")
     perp = hedge_with == "perpetual"
@@ -211,8 +223,10 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
         generated = {s.name for s in gen.skus}
         for f in forwards:
             if f.sku not in generated:
-                raise InputError(f"{book}:{f.line}: field 'sku': {f.sku!r} is not generated (generator SKUs: "
-                                 f"{', '.join(sorted(generated))}); give --prices")
+                raise InputError(
+                    f"{book}:{f.line}: field 'sku': {f.sku!r} is not generated (generator SKUs: "
+                    f"{', '.join(sorted(generated))}); give --prices"
+                )
         quotes = generate_quotes(gen)
         src = f"generator (seed {seed})"
     else:
@@ -229,7 +243,9 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
         if lacking:
             raise InputError(f"{src}: no quotes for {', '.join(lacking)}, which the basket index needs")
         days_all = sorted({q.date for q in quotes})
-        fx = daily_fixings(quotes, days=business_days(days_all[0], days_all[-1]), skus=[s for s in needed_skus if s in quoted])
+        fx = daily_fixings(
+            quotes, days=business_days(days_all[0], days_all[-1]), skus=[s for s in needed_skus if s in quoted]
+        )
     fx.update(run_fx)
     if run_fx and not from_run:
         src = f"{src}; index and futures from run {run_data.path}"
@@ -242,8 +258,10 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
     end = horizon(forwards)
     dates = [d for d in dates if d <= end]
     if len(dates) < 2:
-        raise InputError(f"{src}: fewer than two business days of index fixings in the backtest period"
-                         + (f" (from {start})" if start is not None else ""))
+        raise InputError(
+            f"{src}: fewer than two business days of index fixings in the backtest period"
+            + (f" (from {start})" if start is not None else "")
+        )
 
     def on_timeline(fixes: list[Fixing], what: str) -> np.ndarray:
         by = {f.date: f.value_micro for f in fixes}
@@ -258,13 +276,17 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
     ref: dict[str, np.ndarray] = {}
     for f in forwards:
         if f.delivery_end < dates[0]:
-            raise InputError(f"{book}:{f.line}: field 'delivery_end': {f.delivery_end} is before the price history starts ({dates[0]})")
+            raise InputError(
+                f"{book}:{f.line}: field 'delivery_end': {f.delivery_end} is before the price history starts ({dates[0]})"
+            )
         if from_run:
             name = f"{f.sku}.{f.region}" if f.region else f.sku
             ref[f.id] = on_timeline(fx[name], f"{src}: {name}")
         elif f.provider or f.region:
             if quotes is None:
-                raise InputError(f"{book}:{f.line}: field 'provider': a provider/region price needs --prices (only --fixings given)")
+                raise InputError(
+                    f"{book}:{f.line}: field 'provider': a provider/region price needs --prices (only --fixings given)"
+                )
             ref[f.id] = _ref_from_quotes(f, quotes, dates, book, src)
         else:
             if f.sku not in fx:
@@ -284,15 +306,20 @@ def load_market(  # noqa: C901 (one reader per market source; split candidate)
         for b in needed_baskets:
             sym = perpetual_symbol(baskets[b].root)
             if sym not in run_data.perps:
-                raise InputError(f"{run_data.path / 'settlements.parquet'}: no {sym} marks, which the book's basket "
-                                 f"{b} needs (it lists {', '.join(sorted(run_data.perps))})")
+                raise InputError(
+                    f"{run_data.path / 'settlements.parquet'}: no {sym} marks, which the book's basket "
+                    f"{b} needs (it lists {', '.join(sorted(run_data.perps))})"
+                )
             by = run_data.perps[sym]
             seen = sorted(by)
-            marks = carried([by[seen[i]] if (i := bisect.bisect_right(seen, d) - 1) >= 0 else None for d in dates],
-                            f"run {run_data.path}: {sym}")
+            marks = carried(
+                [by[seen[i]] if (i := bisect.bisect_right(seen, d) - 1) >= 0 else None for d in dates],
+                f"run {run_data.path}: {sym}",
+            )
             fund = (run_data.funding or {}).get(sym, {})
             ser = make_perpetual(baskets[b], first_trading_day=dates[0], contract_unit=run_data.contract_unit)
-            hedges[b] = PerpetualHedge(ser, marks, [fund.get(d, []) for d in dates],
-                                       run_data.tick_micro * run_data.contract_unit)
+            hedges[b] = PerpetualHedge(
+                ser, marks, [fund.get(d, []) for d in dates], run_data.tick_micro * run_data.contract_unit
+            )
         src = f"{src}; hedged with the run's perpetual"
     return Market(dates, index, ref, curve, baskets, src, hedges)

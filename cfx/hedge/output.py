@@ -91,7 +91,9 @@ def write_daily(out: Path, results: dict[str, PolicyResult]) -> None:
         for row in zip(*(cols[c] for c in DAILY_COLUMNS)):
             w.writerow(
                 [
-                    v.isoformat() if isinstance(v, dt.date) else ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v))
+                    v.isoformat()
+                    if isinstance(v, dt.date)
+                    else ("" if v is None else (f"{v:.6f}" if isinstance(v, float) else v))
                     for v in row
                 ]
             )
@@ -200,11 +202,17 @@ def write_plots(out: Path, results: dict[str, PolicyResult], market: Market, for
     return paths
 
 
-def summary_doc(results: dict[str, PolicyResult], market: Market, forwards: list[Forward], cfg: HedgeConfig, inputs: dict) -> dict:
+def summary_doc(
+    results: dict[str, PolicyResult], market: Market, forwards: list[Forward], cfg: HedgeConfig, inputs: dict
+) -> dict:
     return {
         "inputs": inputs,
         "settings": msgspec.to_builtins(cfg),
-        "period": {"first": market.dates[0].isoformat(), "last": market.dates[-1].isoformat(), "days": len(market.dates)},
+        "period": {
+            "first": market.dates[0].isoformat(),
+            "last": market.dates[-1].isoformat(),
+            "days": len(market.dates),
+        },
         "book": {
             "forwards": len(forwards),
             "gpu_hours_long": sum(f.gpu_hours for f in forwards if f.side > 0),
@@ -230,8 +238,12 @@ def print_table(out: Path, results, market, forwards, console: Console | None = 
     console = console or Console()
     if not console.is_terminal:
         console.width = max(console.width, 200)
-    title = (f"cfx hedge: {len(forwards)} forwards, {market.dates[0]} to {market.dates[-1]} "
-             f"({len(market.dates)} business days), prices from {market.source}")
+    title = (
+        f"cfx hedge: {len(forwards)} forwards, {market.dates[0]} to {market.dates[-1]} "
+        f"({len(market.dates)} business days), prices from {market.source}"
+    )
     console.print(comparison_table(results, title))
-    console.print(f"effectiveness = 1 - Var(hedged daily P&L) / Var(unhedged); wrote {out}/daily.parquet, daily.csv, "
-                  "summary.json, cumulative_pnl.png, hedge_ratio.png, basis.png")
+    console.print(
+        f"effectiveness = 1 - Var(hedged daily P&L) / Var(unhedged); wrote {out}/daily.parquet, daily.csv, "
+        "summary.json, cumulative_pnl.png, hedge_ratio.png, basis.png"
+    )

@@ -82,8 +82,10 @@ def _read_parquet(path: Path, need: tuple[str, ...]):
         raise InputError(f"{path}: cannot read as Parquet: {e}") from None
     missing = [c for c in need if c not in table.column_names]
     if missing:
-        raise InputError(f"{path}: missing column {', '.join(missing)} (need {', '.join(need)}; "
-                         f"have {', '.join(table.column_names) or 'none'})")
+        raise InputError(
+            f"{path}: missing column {', '.join(missing)} (need {', '.join(need)}; "
+            f"have {', '.join(table.column_names) or 'none'})"
+        )
     return table
 
 
@@ -151,8 +153,10 @@ def _read_funding(run: Path) -> dict[str, dict[dt.date, list[tuple[int, int]]]]:
     for i, key in enumerate(zip(series, times)):
         got = seen.setdefault(key, (marks[i], rates[i]))
         if got != (marks[i], rates[i]):
-            raise InputError(f"{path}: row {i + 1}: mark_ticks/rate_1e8 {marks[i]}/{rates[i]} differ from another "
-                             f"account's {got[0]}/{got[1]} in the same interval")
+            raise InputError(
+                f"{path}: row {i + 1}: mark_ticks/rate_1e8 {marks[i]}/{rates[i]} differ from another "
+                f"account's {got[0]}/{got[1]} in the same interval"
+            )
         if marks[i] <= 0:
             raise InputError(f"{path}: row {i + 1}: column 'mark_ticks': {marks[i]} is not positive")
     out: dict[str, dict[dt.date, list[tuple[int, int]]]] = {}
@@ -196,8 +200,10 @@ def read_run(run_dir: str | Path) -> RunData:
             perps.setdefault(series[i], {})[dates[i]] = max(1, (micro + TICK_MICRO // 2) // TICK_MICRO)
             continue
         if prices[i] <= 0 or micro % TICK_MICRO:
-            raise InputError(f"{row}: column 'price_ticks': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
-                             f"whole number of the hedge's ${TICK_MICRO / 1e6:.2f} ticks")
+            raise InputError(
+                f"{row}: column 'price_ticks': {prices[i]} ticks of ${run_tick / 1e6:g} is not a positive "
+                f"whole number of the hedge's ${TICK_MICRO / 1e6:.2f} ticks"
+            )
         (perps if perp else table).setdefault(series[i], {})[dates[i]] = micro // TICK_MICRO
         if tiers[i] == "final" and not perp:
             finals[series[i]] = (dates[i], micro // TICK_MICRO)
@@ -214,8 +220,10 @@ def read_run(run_dir: str | Path) -> RunData:
         by.setdefault(n, {})[d] = v
     if not by:
         raise InputError(f"{path}: no fixings")
-    fixings = {n: [Fixing(date=d, name=n, value_micro=v, contributors=0, flag=FixingFlag.OK)
-                   for d, v in sorted(vals.items())] for n, vals in by.items()}
+    fixings = {
+        n: [Fixing(date=d, name=n, value_micro=v, contributors=0, flag=FixingFlag.OK) for d, v in sorted(vals.items())]
+        for n, vals in by.items()
+    }
     return RunData(run, table, finals, fixings, run_tick, perps, funding, _contract_unit(run, summary))
 
 
@@ -234,29 +242,39 @@ def check_covers(run: RunData, forwards, book: str, perpetual: bool = False) -> 
     days = run.days
     first, last = days[0], days[-1]
     have = ", ".join(sorted(run.fixings))
-    roots = ({s.removesuffix("-PERP") for s in run.perps} if perpetual else {parse_symbol(s)[0] for s in run.table})
+    roots = {s.removesuffix("-PERP") for s in run.perps} if perpetual else {parse_symbol(s)[0] for s in run.table}
     what = "perpetual" if perpetual else "futures"
     for f in forwards:
         where = f"{book}:{f.line}"
         if f.provider:
-            raise InputError(f"{where}: field 'provider': {f.provider!r}: a run publishes SKU and SKU.region indices, "
-                             "not provider prices; leave provider blank or give --prices")
+            raise InputError(
+                f"{where}: field 'provider': {f.provider!r}: a run publishes SKU and SKU.region indices, "
+                "not provider prices; leave provider blank or give --prices"
+            )
         name = f"{f.sku}.{f.region}" if f.region else f.sku
         if name not in run.fixings:
-            raise InputError(f"{where}: field {'region' if f.region else 'sku'!r}: run {run.path} has no fixings of "
-                             f"{name} (it publishes {have})")
+            raise InputError(
+                f"{where}: field {'region' if f.region else 'sku'!r}: run {run.path} has no fixings of "
+                f"{name} (it publishes {have})"
+            )
         if f.basket not in run.fixings:
-            raise InputError(f"{where}: field 'basket': run {run.path} has no fixings of basket {f.basket} (it publishes {have})")
+            raise InputError(
+                f"{where}: field 'basket': run {run.path} has no fixings of basket {f.basket} (it publishes {have})"
+            )
         root = DEFAULT_BASKETS[f.basket].root if f.basket in DEFAULT_BASKETS else f.basket
         if root not in roots:
-            raise InputError(f"{where}: field 'basket': run {run.path} lists no {f.basket} {what} ({root}-...; it has "
-                             f"{', '.join(sorted(roots)) or 'none'})")
+            raise InputError(
+                f"{where}: field 'basket': run {run.path} lists no {f.basket} {what} ({root}-...; it has "
+                f"{', '.join(sorted(roots)) or 'none'})"
+            )
         if perpetual:
             continue
         end = last_business_day(f.delivery_end.year, f.delivery_end.month)
         if (f.delivery_start.year, f.delivery_start.month) < (first.year, first.month) or end > last:
-            raise InputError(f"{where}: field 'delivery_end': run {run.path} covers {first}..{last}; delivery "
-                             f"{f.delivery_start:%Y-%m}..{f.delivery_end:%Y-%m} needs {f.delivery_start:%Y-%m-01}..{end}")
+            raise InputError(
+                f"{where}: field 'delivery_end': run {run.path} covers {first}..{last}; delivery "
+                f"{f.delivery_start:%Y-%m}..{f.delivery_end:%Y-%m} needs {f.delivery_start:%Y-%m-01}..{end}"
+            )
 
 
 class RunCurve(CsvCurve):

@@ -15,7 +15,16 @@ from cfx.inputs import read_text
 from cfx.writes import check
 from cfx.products import DEFAULT_BASKETS, Basket, business_days
 from cfx.index.feeds import read_quotes_csv, write_fixings_csv
-from cfx.index.fixing import Fixing, FixingFlag, FixingRule, IndexSection, Quote, basket_fixings, check_date, daily_fixings
+from cfx.index.fixing import (
+    Fixing,
+    FixingFlag,
+    FixingRule,
+    IndexSection,
+    Quote,
+    basket_fixings,
+    check_date,
+    daily_fixings,
+)
 from cfx.index.generator import GeneratorConfig, coarse_region, generate_quotes, region_index_name
 
 
@@ -100,7 +109,9 @@ def run(cfg: IndexConfig, quotes: list[Quote] | None = None) -> dict[str, list[F
     for b in cfg.baskets:
         absent = sorted(set(b.weights) - quoted)
         if absent:
-            raise InputError(f"basket {b.name}: SKU {', '.join(absent)} never quoted (quoted: {', '.join(sorted(quoted))})")
+            raise InputError(
+                f"basket {b.name}: SKU {', '.join(absent)} never quoted (quoted: {', '.join(sorted(quoted))})"
+            )
         needed |= set(b.weights)
     days = business_days(first, last)
     fixings = daily_fixings(quotes, cfg.fixing, days=days, skus=needed, rules=cfg.per_sku)
@@ -120,8 +131,10 @@ def main(args) -> dict:
     fixings = run(cfg)
     rows = write_fixings_csv(args.out, fixings)
     if not any(f.value_micro is not None for fs in fixings.values() for f in fs):
-        raise InputError(f"{args.out}: no fixing could be computed ({rows} rows, every one flagged); "
-                         f"check the quotes' dates and SKUs")
+        raise InputError(
+            f"{args.out}: no fixing could be computed ({rows} rows, every one flagged); "
+            f"check the quotes' dates and SKUs"
+        )
     flagged = sum(f.flag != FixingFlag.OK for fs in fixings.values() for f in fs)
     days = sorted({f.date for fs in fixings.values() for f in fs})
     summary = {

@@ -146,7 +146,14 @@ def write_fixings_csv(path: str | Path, fixings: Mapping[str, Sequence[Fixing]])
         for f in rows:
             v = f.value_micro
             w.writerow(
-                [f.date.isoformat(), f.name, "" if v is None else v, "" if v is None else format_micro(v), f.contributors, f.flag.value]
+                [
+                    f.date.isoformat(),
+                    f.name,
+                    "" if v is None else v,
+                    "" if v is None else format_micro(v),
+                    f.contributors,
+                    f.flag.value,
+                ]
             )
     return len(rows)
 
@@ -177,8 +184,9 @@ def read_fixings_csv(path: str | Path) -> dict[str, list[Fixing]]:
             flag = FixingFlag(rec.get("flag") or "ok")
         except ValueError as e:
             raise rec.field_error(field, e) from None
-        out[rec[index]].append(Fixing(date=date, name=rec[index], value_micro=micro, contributors=contributors,
-                                      flag=flag))
+        out[rec[index]].append(
+            Fixing(date=date, name=rec[index], value_micro=micro, contributors=contributors, flag=flag)
+        )
     return {k: sorted(v, key=lambda f: f.date) for k, v in out.items()}
 
 
@@ -209,7 +217,9 @@ EWYLUDA_SERIES: dict[str, tuple[str, str | None]] = {
     "spot": ("spot", None),
 }
 
-EWYLUDA_RULE = FixingRule(methodology="two_stage_median", min_contributors=1, staleness_days=0, round_to_micro=10_000, terms=[])
+EWYLUDA_RULE = FixingRule(
+    methodology="two_stage_median", min_contributors=1, staleness_days=0, round_to_micro=10_000, terms=[]
+)
 
 
 def load_ewyluda_csv(path: str | Path) -> list[Quote]:

@@ -236,7 +236,9 @@ def basket_fixings(basket: Basket, sku_fixings: Mapping[str, Sequence[Fixing]]) 
         else:
             value = basket.value_micro({f.name: f.value_micro for f in row})
         out.append(
-            Fixing(date=day, name=basket.name, value_micro=value, contributors=min(f.contributors for f in row), flag=flag)
+            Fixing(
+                date=day, name=basket.name, value_micro=value, contributors=min(f.contributors for f in row), flag=flag
+            )
         )
     return out
 

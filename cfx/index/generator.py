@@ -73,11 +73,25 @@ def _default_providers() -> list[ProviderModel]:
 
 _COARSE_PREFIXES: tuple[tuple[str, str], ...] = (
     # (prefix of a provider's region name, coarse region); first match wins
-    ("us-east", "us-east"), ("eastus", "us-east"), ("us-west", "us-west"), ("westus", "us-west"),
-    ("us-central", "us-central"), ("centralus", "us-central"), ("northcentralus", "us-central"),
-    ("southcentralus", "us-central"), ("eu", "eu-west"), ("westeurope", "eu-west"), ("northeurope", "eu-west"),
-    ("uk", "eu-west"), ("france", "eu-west"), ("germany", "eu-west"), ("sweden", "eu-west"),
-    ("switzerland", "eu-west"), ("poland", "eu-west"), ("italy", "eu-west"), ("spain", "eu-west"),
+    ("us-east", "us-east"),
+    ("eastus", "us-east"),
+    ("us-west", "us-west"),
+    ("westus", "us-west"),
+    ("us-central", "us-central"),
+    ("centralus", "us-central"),
+    ("northcentralus", "us-central"),
+    ("southcentralus", "us-central"),
+    ("eu", "eu-west"),
+    ("westeurope", "eu-west"),
+    ("northeurope", "eu-west"),
+    ("uk", "eu-west"),
+    ("france", "eu-west"),
+    ("germany", "eu-west"),
+    ("sweden", "eu-west"),
+    ("switzerland", "eu-west"),
+    ("poland", "eu-west"),
+    ("italy", "eu-west"),
+    ("spain", "eu-west"),
 )
 
 
@@ -198,7 +212,7 @@ class DailySample(msgspec.Struct):
 
     def add_jump(self, jump: Jump) -> None:
         """Move `jump.sku`'s log price by `jump.size` from its day on."""
-        self.log_price[jump.sku][jump.day:] += jump.size
+        self.log_price[jump.sku][jump.day :] += jump.size
         self.jumps.append(jump)
 
 
@@ -290,7 +304,14 @@ def quotes_of(cfg: GeneratorConfig, parts: Sequence[Constituent]) -> list[Quote]
     capacity), sorted by date, SKU, provider, region."""
     dates = first_business_days(cfg.start, cfg.days)
     out = [
-        Quote(date=dates[t], sku=c.sku, provider=c.provider, region=c.region, price_micro=int(c.prices[t]), weight=c.weight)
+        Quote(
+            date=dates[t],
+            sku=c.sku,
+            provider=c.provider,
+            region=c.region,
+            price_micro=int(c.prices[t]),
+            weight=c.weight,
+        )
         for c in parts
         for t in np.flatnonzero(c.prices)
     ]

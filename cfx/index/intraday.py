@@ -56,8 +56,12 @@ class IndexDay(msgspec.Struct):
     latent: dict[str, np.ndarray]  # basket -> micro-$ per second 0..span
 
 
-def groups_of(parts: Sequence[Constituent], rule: FixingRule, region_rule: FixingRule,
-              per_sku: Mapping[str, FixingRule] | None = None) -> list[Group]:
+def groups_of(
+    parts: Sequence[Constituent],
+    rule: FixingRule,
+    region_rule: FixingRule,
+    per_sku: Mapping[str, FixingRule] | None = None,
+) -> list[Group]:
     """The published SKU and SKU x region indices over the constituents."""
     per_sku = per_sku or {}
     by: dict[tuple[str, str], list[int]] = {}
@@ -115,9 +119,19 @@ class IntradayIndex:
     """The intraday index of a run: the generator's daily sample and
     constituents, the official fixings, and the information settings."""
 
-    def __init__(self, gen: GeneratorConfig, sample: DailySample, parts: list[Constituent],
-                 groups: list[Group], baskets: Sequence[Basket], fixings: Mapping[str, Mapping], *,
-                 seed: int, reprice_per_hour: float, overnight: float) -> None:
+    def __init__(
+        self,
+        gen: GeneratorConfig,
+        sample: DailySample,
+        parts: list[Constituent],
+        groups: list[Group],
+        baskets: Sequence[Basket],
+        fixings: Mapping[str, Mapping],
+        *,
+        seed: int,
+        reprice_per_hour: float,
+        overnight: float,
+    ) -> None:
         self.gen = gen
         self.sample = sample
         self.parts = parts
@@ -168,7 +182,7 @@ class IntradayIndex:
             for j in today_jumps:
                 if j.sku == sku:
                     at = rng.integers(news[0], news[1] + 1) if j.minute is None else (j.minute - pre_open_min) * 60
-                    x[min(max(int(at), 0), span):] += j.size
+                    x[min(max(int(at), 0), span) :] += j.size
             x[-1] = l1  # exact at the fixing time
             paths[sku] = x
         # constituents: reprice at Poisson times to latent x basis of the day
@@ -196,7 +210,9 @@ class IntradayIndex:
             official = self.fixings[g.name].get(day)
             if have < g.rule.min_contributors or np.isnan(v).any():  # the previous fixing carries
                 previous = self._previous(g.name, day)
-                v = np.where(np.isnan(v) | (have < g.rule.min_contributors), np.nan if previous is None else previous, v)
+                v = np.where(
+                    np.isnan(v) | (have < g.rule.min_contributors), np.nan if previous is None else previous, v
+                )
             if official is not None:
                 v[-1] = official
             if np.isnan(v).any():

@@ -15,5 +15,17 @@ from cfx.otc.forward import Forward, expected_price, index_name, settlement_pric
 from cfx.otc.ledger import DealerLedger
 from cfx.otc.rfq import CreditLine, DealerQuote, Outcome, QuoteStatus, Rfq, best_quote
 
-__all__ = ["CreditLine", "DealerLedger", "DealerQuote", "Forward", "Outcome", "QuoteStatus", "Rfq", "best_quote",
-           "expected_price", "index_name", "settlement_price", "unfixed_fraction"]
+__all__ = [
+    "CreditLine",
+    "DealerLedger",
+    "DealerQuote",
+    "Forward",
+    "Outcome",
+    "QuoteStatus",
+    "Rfq",
+    "best_quote",
+    "expected_price",
+    "index_name",
+    "settlement_price",
+    "unfixed_fraction",
+]

@@ -72,7 +72,9 @@ class DealerLedger:
         self.fees = 0
         self.margin_cost = 0
         self.otc_cash = 0  # settled forwards' cash to the dealer
-        self.days: list[tuple[dt.date, int, int, bool, int]] = []  # date, unhedged, futures P&L, active, settlement error
+        self.days: list[
+            tuple[dt.date, int, int, bool, int]
+        ] = []  # date, unhedged, futures P&L, active, settlement error
         self.funding = 0  # a perpetual hedge's funding received (negative: paid), part of futures_pnl
         self.spread_paid = 0  # the hedge fills against the mid before each
         self.hedge_notional = 0  # the hedge fills' contracts x price
@@ -122,8 +124,15 @@ class DealerLedger:
         if mid_half_ticks is not None:
             self.spread_paid += side * lots * (2 * price_ticks - mid_half_ticks) * tick_value // 2
 
-    def end_day(self, day: dt.date, variation_margin: int, fees_total: int, margin_cost: int,
-                settlement_error: int = 0, funding: int = 0) -> None:
+    def end_day(
+        self,
+        day: dt.date,
+        variation_margin: int,
+        fees_total: int,
+        margin_cost: int,
+        settlement_error: int = 0,
+        funding: int = 0,
+    ) -> None:
         """Close the day with clearing's variation margin of the day (the
         futures' P&L, with ``funding``, a perpetual's of the day, in it),
         fees to date, the day's margin financing and the day's change of

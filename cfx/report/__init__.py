@@ -37,7 +37,20 @@ from cfx.report.page import REPORT_PLOTS, SECTIONS, flat_metrics, report_html, w
 from cfx.report.plots import pnl_by_type, volume_by_type
 
 __all__ = [
-    "REPORT_PLOTS", "SECTIONS", "Run", "compare_html", "depth_grid", "flat_metrics", "front_month", "load_run",
-    "plot_heatmap", "pnl_by_type", "report_html", "run_window", "series_top",
-    "volume_by_type", "write_compare", "write_report",
+    "REPORT_PLOTS",
+    "SECTIONS",
+    "Run",
+    "compare_html",
+    "depth_grid",
+    "flat_metrics",
+    "front_month",
+    "load_run",
+    "plot_heatmap",
+    "pnl_by_type",
+    "report_html",
+    "run_window",
+    "series_top",
+    "volume_by_type",
+    "write_compare",
+    "write_report",
 ]

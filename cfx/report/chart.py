@@ -18,10 +18,15 @@ from plotly.subplots import make_subplots
 from cfx.report.load import NS_PER_S, Run, halts, shock_marks
 
 GAP_NS = 3600 * NS_PER_S  # a break in time-series lines longer than this (overnight) is not drawn across
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
-MARK_COLORS = {"kill-switch": "#d62728", "mm-withdrawal": "#ff7f0e", "index-move": "#9467bd",
-               "fat-finger": "#8c564b", "member-default": "#e377c2", "halt": "#d62728"}
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+MARK_COLORS = {
+    "kill-switch": "#d62728",
+    "mm-withdrawal": "#ff7f0e",
+    "index-move": "#9467bd",
+    "fat-finger": "#8c564b",
+    "member-default": "#e377c2",
+    "halt": "#d62728",
+}
 MAX_LABELLED_HALTS = 3  # more halts than this are shaded without a label each
 
 
@@ -52,13 +57,25 @@ def gapped(ts: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ms(ts), y.astype("float32")  # float32: half the bytes in the page, ample for $ and contracts
 
 
-def figure(rows: int = 1, height: int = 420, titles: list[str] | None = None, shared_x: bool = True,
-           **kw: Any) -> go.Figure:
+def figure(
+    rows: int = 1, height: int = 420, titles: list[str] | None = None, shared_x: bool = True, **kw: Any
+) -> go.Figure:
     """An empty figure of ``rows`` stacked plots with the report's layout."""
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=shared_x, vertical_spacing=0.09 if rows > 1 else 0.02,
-                        subplot_titles=titles, **kw)
-    fig.update_layout(height=height, template="plotly_white", margin=dict(l=70, r=20, t=40, b=40),
-                      legend=dict(font=dict(size=11)), hovermode="closest")
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=shared_x,
+        vertical_spacing=0.09 if rows > 1 else 0.02,
+        subplot_titles=titles,
+        **kw,
+    )
+    fig.update_layout(
+        height=height,
+        template="plotly_white",
+        margin=dict(l=70, r=20, t=40, b=40),
+        legend=dict(font=dict(size=11)),
+        hovermode="closest",
+    )
     return fig
 
 
@@ -85,8 +102,9 @@ def marks(run: Run) -> list[dict]:
     """What to mark on the time plots: the scenario's shocks (summary.json)
     and the halts in the event log (a kill switch's halts are its shock's
     window already, so only halts outside every kill switch are added)."""
-    out = [{"kind": s["type"], "start": s["start_ns"], "end": s["end_ns"], "label": s["label"]}
-           for s in shock_marks(run)]
+    out = [
+        {"kind": s["type"], "start": s["start_ns"], "end": s["end_ns"], "label": s["label"]} for s in shock_marks(run)
+    ]
     kills = [(m["start"], m["end"]) for m in out if m["kind"] == "kill-switch"]
     seen = set()
     for series, a, b in halts(run):
@@ -97,8 +115,14 @@ def marks(run: Run) -> list[dict]:
     return out
 
 
-def add_marks(fig: go.Figure, run: Run, rows: int = 1, window: tuple[int, int] | None = None,
-              row: int | None = None, legend: set[str] | None = None) -> None:
+def add_marks(
+    fig: go.Figure,
+    run: Run,
+    rows: int = 1,
+    window: tuple[int, int] | None = None,
+    row: int | None = None,
+    legend: set[str] | None = None,
+) -> None:
     """Shade each mark's window (a line for an instant) on every row of
     ``fig`` (or only on ``row``, for marks inside ``window``), label the
     shocks (and the halts when there are few) on the top row, and put one
@@ -120,15 +144,34 @@ def add_marks(fig: go.Figure, run: Run, rows: int = 1, window: tuple[int, int] |
         if m["kind"] != "halt" or halts_n <= MAX_LABELLED_HALTS:
             y = 1.0 - 0.07 * (labelled % 4)  # staggered, so labels of nearby marks do not overprint
             labelled += 1
-            fig.add_annotation(x=x0, y=y, yref="y domain", text=m["label"], showarrow=False,
-                               xanchor="left", yanchor="top", font=dict(size=10, color=c),
-                               bgcolor="rgba(255,255,255,0.7)", row=on[0], col=1)
+            fig.add_annotation(
+                x=x0,
+                y=y,
+                yref="y domain",
+                text=m["label"],
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font=dict(size=10, color=c),
+                bgcolor="rgba(255,255,255,0.7)",
+                row=on[0],
+                col=1,
+            )
         if m["kind"] not in kinds:
             kinds.append(m["kind"])
     if legend is not None:
         kinds, _ = [k for k in kinds if k not in legend], legend.update(kinds)
     for k in kinds:
         name = {"halt": "trading halt (circuit breaker)"}.get(k, k.replace("-", " "))
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup="marks",
-                                 marker=dict(symbol="square", size=12, color=MARK_COLORS.get(k, "#555"),
-                                             opacity=0.5)), row=on[0], col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                legendgroup="marks",
+                marker=dict(symbol="square", size=12, color=MARK_COLORS.get(k, "#555"), opacity=0.5),
+            ),
+            row=on[0],
+            col=1,
+        )

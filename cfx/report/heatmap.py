@@ -19,8 +19,12 @@ HEATMAP_ROWS = 160  # at most this many price levels in the depth heatmap
 def front_month(run: Run) -> str | None:
     """The earliest-expiring series that was quoted; among equals, the most traded."""
     bt = run.book_top
-    quoted = [s for s in run.series if ((bt["series"] == s) & ~np.isnan(np.asarray(bt["bid"], dtype=float))).any()
-              or ((bt["series"] == s) & ~np.isnan(np.asarray(bt["ask"], dtype=float))).any()]
+    quoted = [
+        s
+        for s in run.series
+        if ((bt["series"] == s) & ~np.isnan(np.asarray(bt["bid"], dtype=float))).any()
+        or ((bt["series"] == s) & ~np.isnan(np.asarray(bt["ask"], dtype=float))).any()
+    ]
     if not quoted:
         return None
     vol = run.summary.get("volume_by_series") or {}
@@ -76,16 +80,24 @@ def depth_grid(run: Run, series: str) -> dict[str, np.ndarray] | None:
         depth = np.where(idx >= 0, qty[a:b][np.maximum(idx, 0)], 0)
         lv = int(level[a])
         (bids if lv % 2 else asks)[lv // 2] = depth
-    return {"grid": grid, "pmin": np.array(pmin), "bids": bids, "asks": asks,
-            "mid": np.interp(grid, top["ts"], top["mid"])}
+    return {
+        "grid": grid,
+        "pmin": np.array(pmin),
+        "bids": bids,
+        "asks": asks,
+        "mid": np.interp(grid, top["ts"], top["mid"]),
+    }
 
 
 def plot_heatmap(run: Run) -> Plot:
     series = front_month(run)
     data = depth_grid(run, series) if series else None
     if data is None:
-        return ("none: no order book to show: " + ("no resting orders in this run" if (run.path / "events.parquet")
-                .is_file() else "the run kept no event log ([output] events)"))
+        return "none: no order book to show: " + (
+            "no resting orders in this run"
+            if (run.path / "events.parquet").is_file()
+            else "the run kept no event log ([output] events)"
+        )
     pmin, tick = int(data["pmin"]), run.tick_usd
     prices = (pmin + np.arange(data["bids"].shape[0])) * tick
     x = ms(data["grid"])
@@ -96,10 +108,21 @@ def plot_heatmap(run: Run) -> Plot:
         # contracts as small integers keep the page small; the colour scale is logarithmic in
         # the depth (stops at log positions), an empty level transparent
         z = np.minimum(data[side], 65_535).astype("uint16")
-        fig.add_trace(go.Heatmap(x=x, y=prices, z=z, zmin=0, zmax=vmax, name=side, colorscale=log_scale(vmax, rgb),
-                                 hovertemplate="%{x}<br>$%{y:.2f}: %{z:,} contracts" + f"<extra>{side}</extra>",
-                                 colorbar=dict(title=f"{side[:-1]} depth", x=bar_x, len=0.9, tickvals=ticks,
-                                               ticktext=[str(v) for v in ticks])))
+        fig.add_trace(
+            go.Heatmap(
+                x=x,
+                y=prices,
+                z=z,
+                zmin=0,
+                zmax=vmax,
+                name=side,
+                colorscale=log_scale(vmax, rgb),
+                hovertemplate="%{x}<br>$%{y:.2f}: %{z:,} contracts" + f"<extra>{side}</extra>",
+                colorbar=dict(
+                    title=f"{side[:-1]} depth", x=bar_x, len=0.9, tickvals=ticks, ticktext=[str(v) for v in ticks]
+                ),
+            )
+        )
     fig.add_trace(go.Scatter(x=x, y=data["mid"], mode="lines", name="mid", line=dict(color="black", width=1)))
     fig.update_yaxes(title_text="price ($ per GPU-hour)")
     fig.update_layout(margin=dict(r=140), showlegend=False, title=dict(text=f"{series}", x=0.01, font=dict(size=13)))
@@ -116,6 +139,10 @@ def log_scale(vmax: float, rgb: tuple[int, int, int]) -> list[list]:
     for i in range(11):
         depth = vmax ** (i / 10)  # 1 .. vmax, evenly in log
         f = 0.15 + 0.85 * i / 10
-        stops.append([min(1.0, depth / vmax) if i else 1 / vmax,
-                      f"rgba({round(255 - (255 - r) * f)},{round(255 - (255 - g) * f)},{round(255 - (255 - b) * f)},1)"])
+        stops.append(
+            [
+                min(1.0, depth / vmax) if i else 1 / vmax,
+                f"rgba({round(255 - (255 - r) * f)},{round(255 - (255 - g) * f)},{round(255 - (255 - b) * f)},1)",
+            ]
+        )
     return stops

@@ -26,23 +26,50 @@ TABLES = ("trades", "book_top", "fixings", "settlements", "accounts", "agents", 
 # The columns the report reads, per table: the report's name -> the file's column. A change of the
 # run tables' schema is a change here (and in `arrays` for a new type), nowhere else in cfx.report.
 COLUMNS: dict[str, dict[str, str]] = {
-    "trades": {"ts": "time", "series": "series", "price": "price_ticks", "qty": "qty_lots",
-               "maker_account": "maker_account", "taker_account": "taker_account", "aggressor": "aggressor"},
-    "book_top": {"ts": "time", "series": "series", "bid": "bid_ticks", "bid_qty": "bid_qty_lots", "ask": "ask_ticks",
-                 "ask_qty": "ask_qty_lots", "last": "last_ticks"},
+    "trades": {
+        "ts": "time",
+        "series": "series",
+        "price": "price_ticks",
+        "qty": "qty_lots",
+        "maker_account": "maker_account",
+        "taker_account": "taker_account",
+        "aggressor": "aggressor",
+    },
+    "book_top": {
+        "ts": "time",
+        "series": "series",
+        "bid": "bid_ticks",
+        "bid_qty": "bid_qty_lots",
+        "ask": "ask_ticks",
+        "ask_qty": "ask_qty_lots",
+        "last": "last_ticks",
+    },
     "fixings": {"date": "date", "index": "index", "value": "value_usd_micro"},
     "settlements": {"ts": "time", "date": "date", "series": "series", "price": "price_ticks", "tier": "tier"},
-    "accounts": {"date": "date", "account": "account", "variation_margin": "variation_margin_usd_micro",
-                 "fees_total": "fees_total_usd_micro", "defaulted": "defaulted",
-                 "initial_margin": "initial_margin_usd_micro"},
+    "accounts": {
+        "date": "date",
+        "account": "account",
+        "variation_margin": "variation_margin_usd_micro",
+        "fees_total": "fees_total_usd_micro",
+        "defaulted": "defaulted",
+        "initial_margin": "initial_margin_usd_micro",
+    },
     "agents": {"account": "account", "agent_type": "agent_type"},
     "margin_calls": {"type": "type", "ts": "time", "date": "date", "account": "account", "amount": "amount_usd_micro"},
     "defaults": {"type": "type", "ts": "time", "date": "date", "account": "account"},
     "positions": {"date": "date", "account": "account", "series": "series", "position": "position_lots"},
     "indicative": {"ts": "time", "index": "index", "value": "value_usd_micro"},
     "funding": {"ts": "time", "series": "series", "rate": "rate_1e8"},
-    "events": {"type": "type", "ts": "time", "series": "series", "reason": "reason", "event": "details",
-               "side": "side", "price": "price_ticks", "qty": "qty_lots"},
+    "events": {
+        "type": "type",
+        "ts": "time",
+        "series": "series",
+        "reason": "reason",
+        "event": "details",
+        "side": "side",
+        "price": "price_ticks",
+        "qty": "qty_lots",
+    },
 }
 
 # --------------------------------------------------------------------------- reading a run
@@ -155,8 +182,6 @@ def as_datetime(ns: np.ndarray) -> np.ndarray:
     return np.asarray(ns, dtype="int64").astype("datetime64[ns]")
 
 
-
-
 def select(d: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v[keep] for k, v in d.items()}
 
@@ -170,8 +195,13 @@ def series_top(run: Run, series: str) -> dict[str, np.ndarray]:
     two_sided = ~np.isnan(bid) & ~np.isnan(ask)
     mid = np.where(two_sided, (bid + ask) / 2, last) * run.tick_usd
     spread = np.where(two_sided, ask - bid, np.nan) * run.tick_usd
-    return {"ts": np.asarray(bt["ts"], dtype="int64"), "mid": mid, "spread": spread,
-            "bid_qty": np.asarray(bt["bid_qty"], dtype=float), "ask_qty": np.asarray(bt["ask_qty"], dtype=float)}
+    return {
+        "ts": np.asarray(bt["ts"], dtype="int64"),
+        "mid": mid,
+        "spread": spread,
+        "bid_qty": np.asarray(bt["bid_qty"], dtype=float),
+        "ask_qty": np.asarray(bt["ask_qty"], dtype=float),
+    }
 
 
 def run_window(run: Run) -> tuple[np.datetime64, np.datetime64] | None:
@@ -195,8 +225,9 @@ def level_changes(path: Path, series: str) -> tuple[np.ndarray, np.ndarray, np.n
     try:
         f = pq.ParquetFile(path)
         c = COLUMNS["events"]
-        for batch in f.iter_batches(batch_size=65_536, columns=[c[n] for n in ("type", "series", "ts", "side",
-                                                                               "price", "qty")]):
+        for batch in f.iter_batches(
+            batch_size=65_536, columns=[c[n] for n in ("type", "series", "ts", "side", "price", "qty")]
+        ):
             text = lambda n: batch.column(c[n]).cast(pa.string())  # noqa: E731  (dictionary-encoded)
             keep = pc.and_(pc.equal(text("type"), "LevelChanged"), pc.equal(text("series"), series))
             sub = batch.filter(keep)
@@ -204,9 +235,17 @@ def level_changes(path: Path, series: str) -> tuple[np.ndarray, np.ndarray, np.n
                 ts = sub.column(c["ts"])
                 if pa.types.is_timestamp(ts.type):
                     ts = ts.cast(pa.timestamp("ns", tz=ts.type.tz)).cast(pa.int64())
-                parts.append(pa.record_batch([pc.equal(sub.column(c["side"]).cast(pa.string()), "buy"), ts,
-                                              sub.column(c["price"]), sub.column(c["qty"])],
-                                             names=["bid", "ts", "price", "qty"]))
+                parts.append(
+                    pa.record_batch(
+                        [
+                            pc.equal(sub.column(c["side"]).cast(pa.string()), "buy"),
+                            ts,
+                            sub.column(c["price"]),
+                            sub.column(c["qty"]),
+                        ],
+                        names=["bid", "ts", "price", "qty"],
+                    )
+                )
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{path}: cannot read Parquet table: {e}") from None
     if not parts:
@@ -228,20 +267,25 @@ def market_events(run: Run) -> dict[str, np.ndarray]:
     if run._events is None:
         file = run.path / "events.parquet"
         if not file.is_file():  # the run kept no event log ([output] events)
-            run._events = {c: np.zeros(0, dtype=object if c in ("type", "series", "reason") else "int64")
-                           for c in ("type", "ts", "series", "reason", "until")}
+            run._events = {
+                c: np.zeros(0, dtype=object if c in ("type", "series", "reason") else "int64")
+                for c in ("type", "ts", "series", "reason", "until")
+            }
             return run._events
         try:
             names = {c: COLUMNS["events"][c] for c in ("type", "ts", "series", "reason", "event")}
-            table = pq.read_table(file, columns=list(names.values()),
-                                  filters=[(names["type"], "in", ["SeriesHalted", "OrderRejected"])])
+            table = pq.read_table(
+                file, columns=list(names.values()), filters=[(names["type"], "in", ["SeriesHalted", "OrderRejected"])]
+            )
         except (pa.ArrowException, OSError) as e:
             raise InputError(f"{file}: cannot read Parquet table: {e}") from None
         cols = numpy_columns(table)
         ev = {ours: cols[theirs] for ours, theirs in names.items()}
         halted = ev["type"] == "SeriesHalted"
-        until = np.array([json.loads(e or "{}").get("until", t) if h else t
-                          for e, t, h in zip(ev["event"], ev["ts"], halted)], dtype="int64")
+        until = np.array(
+            [json.loads(e or "{}").get("until", t) if h else t for e, t, h in zip(ev["event"], ev["ts"], halted)],
+            dtype="int64",
+        )
         ev["until"] = until
         del ev["event"]
         run._events = ev
@@ -282,8 +326,9 @@ def daily_volume(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     for s in run.series:
         k = tr["series"] == s
         if k.any():
-            out[s] = np.bincount(np.searchsorted(dates, days[k]), weights=tr["qty"][k].astype(float),
-                                 minlength=len(dates))
+            out[s] = np.bincount(
+                np.searchsorted(dates, days[k]), weights=tr["qty"][k].astype(float), minlength=len(dates)
+            )
     return dates, out
 
 
@@ -295,8 +340,9 @@ def open_interest(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     for s in run.series:
         k = (pos["series"] == s) & (np.asarray(pos["position"], dtype=float) > 0)
         if k.any():
-            out[s] = np.bincount(np.searchsorted(dates, pos["date"][k]), weights=pos["position"][k].astype(float),
-                                 minlength=len(dates))
+            out[s] = np.bincount(
+                np.searchsorted(dates, pos["date"][k]), weights=pos["position"][k].astype(float), minlength=len(dates)
+            )
     return dates, out
 
 
@@ -393,8 +439,11 @@ def margin_by_type(run: Run) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     dates = np.unique(ac["date"])
     types = np.array([run.agent_type.get(int(a), "other") for a in ac["account"]], dtype=object)
     di = np.searchsorted(dates, ac["date"])
-    return dates, {t: np.bincount(di[types == t], weights=ac["initial_margin"][types == t].astype(float),
-                                  minlength=len(dates)) / MICRO for t in sorted(set(types.tolist()))}
+    return dates, {
+        t: np.bincount(di[types == t], weights=ac["initial_margin"][types == t].astype(float), minlength=len(dates))
+        / MICRO
+        for t in sorted(set(types.tolist()))
+    }
 
 
 def funding_rates(run: Run) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -27,7 +27,9 @@ from cfx.journal import Position
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = 6  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
+VERSION = (
+    6  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
+)
 # 4: the event heap holds int keys (`cfx.sim.loop.SEQ_BITS`), and a market maker's quoting state its side plans;
 # 5: an agent's `Alarms` keeps its earliest deadline; 6: participants and their contexts live in cfx.sim.participant
 
@@ -98,8 +100,10 @@ def load(out: Path) -> tuple[Any, Checkpoint]:
         if (out / "summary.json").exists():
             raise InputError(f"{out}: this run finished (summary.json is there); nothing to resume")
         if (out / ".parts").is_dir() and not (out / "journal").exists():
-            raise InputError(f"{out}: written with [output] journal = false, so it has no journal or checkpoint "
-                             f"to resume from; run the scenario again (--overwrite)")
+            raise InputError(
+                f"{out}: written with [output] journal = false, so it has no journal or checkpoint "
+                f"to resume from; run the scenario again (--overwrite)"
+            )
         raise InputError(f"{out}: no {FILE} here: not a run directory cfx can resume")
     try:
         cp = pickle.loads(path.read_bytes())

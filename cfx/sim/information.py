@@ -157,8 +157,11 @@ class IndexPublisher:
             today = self.sim.today
             weights = settlement_weights(s)
             past = [(fixings[d], w) for d, w in weights if d < today and d in fixings]
-            self._month[s.symbol] = cached = (sum(v * w for v, w in past), sum(w for _, w in past),
-                                              sum(w for _, w in weights))
+            self._month[s.symbol] = cached = (
+                sum(v * w for v, w in past),
+                sum(w for _, w in past),
+                sum(w for _, w in weights),
+            )
         total, w_past, w_all = cached
         return (total + (w_all - w_past) * value_micro) / w_all / self.sim.tick_micro
 
@@ -175,11 +178,17 @@ class IndexPublisher:
                 ts.append(pub)
                 names.append(np.full(len(pub), name, dtype=object))
                 values.append(vals[i])
-        schema = tables.schema("indicative", [("time", tables.TIME), ("index", tables.STRING),
-                                              ("value_usd_micro", pa.int64())])
-        table = pa.Table.from_arrays([
-            tables.numbers(np.concatenate(ts).astype(np.int64) if ts else np.empty(0, np.int64), tables.TIME),
-            tables.column(np.concatenate(names).tolist() if names else [], tables.STRING),
-            tables.numbers(np.concatenate(values).astype(np.int64) if values else np.empty(0, np.int64), pa.int64()),
-        ], schema=schema)
+        schema = tables.schema(
+            "indicative", [("time", tables.TIME), ("index", tables.STRING), ("value_usd_micro", pa.int64())]
+        )
+        table = pa.Table.from_arrays(
+            [
+                tables.numbers(np.concatenate(ts).astype(np.int64) if ts else np.empty(0, np.int64), tables.TIME),
+                tables.column(np.concatenate(names).tolist() if names else [], tables.STRING),
+                tables.numbers(
+                    np.concatenate(values).astype(np.int64) if values else np.empty(0, np.int64), pa.int64()
+                ),
+            ],
+            schema=schema,
+        )
         tables.write(table, path)

@@ -110,8 +110,19 @@ class Liquidator:
                 oid = self.next_id
                 self.next_id += 1
                 self.sent.add(oid)
-                sim.send(SubmitOrder(sim.now, series, oid, account, side, min(abs(qty), spec.slice_lots),
-                                      max(1, price), OrderKind.LIMIT, TimeInForce.IOC))
+                sim.send(
+                    SubmitOrder(
+                        sim.now,
+                        series,
+                        oid,
+                        account,
+                        side,
+                        min(abs(qty), spec.slice_lots),
+                        max(1, price),
+                        OrderKind.LIMIT,
+                        TimeInForce.IOC,
+                    )
+                )
         nxt = sim.now + spec.interval_s * NS
         if nxt < self.close_ts and sim.venue.clearing.liquidating():
             self.pending = nxt
@@ -126,8 +137,13 @@ class Liquidator:
         bids = []
         for p in sim.participants:
             acc = clearing.accounts.get(p.account)
-            if p.account == account or not p.active or not isinstance(p.agent, Withdrawable) or acc is None \
-                    or acc.defaulted:
+            if (
+                p.account == account
+                or not p.active
+                or not isinstance(p.agent, Withdrawable)
+                or acc is None
+                or acc.defaulted
+            ):
                 continue
             view = p.ctx.expected_settlement(series) or p.ctx.settlement(series)
             if view is None:
@@ -143,14 +159,24 @@ class Liquidator:
         side = Side.BUY if qty > 0 else Side.SELL
         bid_id = sim.next_order_id()
         refused = sum(sim.rejects.values())
-        sim.send(SubmitOrder(sim.now, series, bid_id, winner, side, abs(qty), price, OrderKind.LIMIT,
-                              TimeInForce.GTC))
+        sim.send(SubmitOrder(sim.now, series, bid_id, winner, side, abs(qty), price, OrderKind.LIMIT, TimeInForce.GTC))
         if sum(sim.rejects.values()) != refused:
             return False  # refused (the winner's credit): the book it is
         oid = self.next_id
         self.next_id += 1
-        sim.send(SubmitOrder(sim.now, series, oid, account, Side.SELL if qty > 0 else Side.BUY, abs(qty), price,
-                              OrderKind.LIMIT, TimeInForce.IOC))
+        sim.send(
+            SubmitOrder(
+                sim.now,
+                series,
+                oid,
+                account,
+                Side.SELL if qty > 0 else Side.BUY,
+                abs(qty),
+                price,
+                OrderKind.LIMIT,
+                TimeInForce.IOC,
+            )
+        )
         if sim.venue.engine.status(bid_id) is not None:
             sim.send(CancelOrder(sim.now, bid_id, winner))
         return True

@@ -34,10 +34,17 @@ def series_rules(sc: Scenario, centre: int) -> dict:
     the band around ``centre`` and its dynamic limits, the auction tie break."""
     rules = sc.rules
     low, high = band(rules, centre)
-    return dict(max_qty=rules.max_order_qty, band_low=low, band_high=high, band_moving=rules.band_moving,
-                auction_tie_break=sc.products.auction_tie_break, band_expand_pct=round(rules.band_expand_pct),
-                band_hits=rules.band_hits, band_halt_ns=rules.band_halt_s * NS,
-                band_max_expansions=rules.band_max_expansions)
+    return dict(
+        max_qty=rules.max_order_qty,
+        band_low=low,
+        band_high=high,
+        band_moving=rules.band_moving,
+        auction_tie_break=sc.products.auction_tie_break,
+        band_expand_pct=round(rules.band_expand_pct),
+        band_hits=rules.band_hits,
+        band_halt_ns=rules.band_halt_s * NS,
+        band_max_expansions=rules.band_max_expansions,
+    )
 
 
 def list_contract(sc: Scenario, s: Series, reference: int, ts: int) -> ListContract:
@@ -56,9 +63,15 @@ def session(sc: Scenario, symbol: str, reference: int, ts: int) -> ConfigureSess
     (``breaker-pct`` of ``reference``) and the batch interval."""
     cal, rules = sc.calendar, sc.rules
     ticks = max(1, round(reference * rules.breaker_pct / 100)) if rules.breaker_pct else 0
-    return ConfigureSession(ts=ts, series=symbol, pre_open=minutes(cal.pre_open) * MINUTE_NS,
-                            open=minutes(cal.open) * MINUTE_NS,
-                            settlement_start=minutes(cal.settlement_start) * MINUTE_NS,
-                            close=minutes(cal.close) * MINUTE_NS, breaker_ticks=ticks,
-                            breaker_window_ns=rules.breaker_window_s * NS, breaker_halt_ns=rules.breaker_halt_s * NS,
-                            batch_interval_ns=batch_interval_ns(sc.products))
+    return ConfigureSession(
+        ts=ts,
+        series=symbol,
+        pre_open=minutes(cal.pre_open) * MINUTE_NS,
+        open=minutes(cal.open) * MINUTE_NS,
+        settlement_start=minutes(cal.settlement_start) * MINUTE_NS,
+        close=minutes(cal.close) * MINUTE_NS,
+        breaker_ticks=ticks,
+        breaker_window_ns=rules.breaker_window_s * NS,
+        breaker_halt_ns=rules.breaker_halt_s * NS,
+        batch_interval_ns=batch_interval_ns(sc.products),
+    )

@@ -100,9 +100,16 @@ FIRST_ACCOUNT = 1
 class Simulation:
     """Runs a scenario: `run()` returns the summary's raw figures."""
 
-    def __init__(self, scenario: Any, writer: RunWriter, *, fixings: dict[str, dict[dt.date, int]],
-                 intraday: IntradayIndex | None = None,
-                 on_progress: Callable[[int, int, int], None] | None = None, book_engine: str = "python") -> None:
+    def __init__(
+        self,
+        scenario: Any,
+        writer: RunWriter,
+        *,
+        fixings: dict[str, dict[dt.date, int]],
+        intraday: IntradayIndex | None = None,
+        on_progress: Callable[[int, int, int], None] | None = None,
+        book_engine: str = "python",
+    ) -> None:
         self.sc = scenario
         self.writer = writer
         self.fixings = fixings  # index name (basket, SKU, SKU.region) -> date -> micro-$
@@ -119,10 +126,16 @@ class Simulation:
         self.batch_ns = listing.batch_interval_ns(products)
         self._batch_wake = -1  # the latest batch boundary a wake-up is scheduled for
         self.tick_micro = micro(products.tick_usd)
-        self.calendar = ListingCalendar(start=scenario.calendar.start, baskets=list(products.baskets),
-                                        months_ahead=products.months_ahead, contract_unit=products.contract_unit,
-                                        tick_micro=self.tick_micro, settlement=products.settlement,
-                                        window_days=products.window_days, listing=products.listing)
+        self.calendar = ListingCalendar(
+            start=scenario.calendar.start,
+            baskets=list(products.baskets),
+            months_ahead=products.months_ahead,
+            contract_unit=products.contract_unit,
+            tick_micro=self.tick_micro,
+            settlement=products.settlement,
+            window_days=products.window_days,
+            listing=products.listing,
+        )
         self.series: dict[str, Series] = {}  # listed, not yet expired
         self.tapes: dict[str, QuoteTape] = {}
         self.books: dict[str, BookTape] = {}  # series -> L2 as published
@@ -358,8 +371,13 @@ class Simulation:
             return
         book = self.venue.engine.book(series)
         bid, ask = book.best_bid(), book.best_ask()
-        quote = Quote(bid, book.level_qty(BUY, bid) if bid is not None else 0,
-                      ask, book.level_qty(SELL, ask) if ask is not None else 0, book.last_price)
+        quote = Quote(
+            bid,
+            book.level_qty(BUY, bid) if bid is not None else 0,
+            ask,
+            book.level_qty(SELL, ask) if ask is not None else 0,
+            book.last_price,
+        )
         before = tape.latest()
         changed = tape.record(self.now, quote)
         trades = self.trade_tapes.get(series)
@@ -557,8 +575,9 @@ class Simulation:
                 basket = self.series[symbol].basket
                 n = tenor[basket] = tenor.get(basket, -1) + 1
                 for key in (symbol, "front" if n == 0 else f"front+{n}"):
-                    stats = self.book_stats.setdefault(key, {"samples": 0, "two_sided": 0, "spread_sum": 0,
-                                                             "depth_sum": 0})
+                    stats = self.book_stats.setdefault(
+                        key, {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
+                    )
                     stats["samples"] += 1
                     stats["depth_sum"] += q.bid_qty + q.ask_qty
                     if q.bid is not None and q.ask is not None:
@@ -669,8 +688,17 @@ class Simulation:
         self.expected_by_date.update({(day, k): v for k, v in self._expected_at_settle.items()})
         self._calls = {}
         # the run's SettlementPrice and MarginCallIssued events update settlements and _calls (`_route`)
-        self.send(SettleDay(self.now, day, fixings, window_start, window_end, finals,
-                            {k: v for k, v in expected.items() if v is not None}))
+        self.send(
+            SettleDay(
+                self.now,
+                day,
+                fixings,
+                window_start,
+                window_end,
+                finals,
+                {k: v for k, v in expected.items() if v is not None},
+            )
+        )
         for cmd in self.venue.take_commands():  # a defaulter's or a delisted series' cancels: journaled too
             self.send(cmd)
         for symbol in finals:
@@ -690,7 +718,9 @@ class Simulation:
         fix_ticks = {name: max(1, (v + self.tick_micro // 2) // self.tick_micro) for name, v in self.published.items()}
         for p in self.participants:
             if p.active:
-                p.agent.on_day_end(p.context(), DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0)))
+                p.agent.on_day_end(
+                    p.context(), DayReport(day, dict(self.settlements), fix_ticks, calls.get(p.account, 0))
+                )
 
     def expected_final(self, symbol: str, through: dt.date | None = None) -> int | None:
         """The series' final settlement price (ticks, by its rule) if the index
@@ -720,8 +750,9 @@ class Simulation:
         accounts = self.venue.clearing.accounts
         for p in self.participants:
             acc = accounts.get(p.account)
-            p.positions = {} if acc is None else {s: pos.qty for s, pos in acc.positions.items()
-                                                   if pos.qty and s in self.series}
+            p.positions = (
+                {} if acc is None else {s: pos.qty for s, pos in acc.positions.items() if pos.qty and s in self.series}
+            )
 
     def _final_price(self, s: Series) -> int:
         """The final settlement price: by the series' rule on the index

@@ -121,15 +121,38 @@ class OtcDesk:
         ts = self.sim.now + sender.delay(sender.entry_ns) + receiver.delay(receiver.md_ns)
         self.sim.at(ts, action)
 
-    def request(self, p: "Participant", *, sku: str, region: str, year: int, month: int, gpu_hours: int,
-                side: Side, response_ns: int, dealers: list[int], reservation_micro: int) -> int:
+    def request(
+        self,
+        p: "Participant",
+        *,
+        sku: str,
+        region: str,
+        year: int,
+        month: int,
+        gpu_hours: int,
+        side: Side,
+        response_ns: int,
+        dealers: list[int],
+        reservation_micro: int,
+    ) -> int:
         """Send an RFQ to ``dealers`` (accounts); the answer is due within ``response_ns``."""
         self._rfq_id += 1
         sim = self.sim
-        rfq = Rfq(id=self._rfq_id, client=p.account, ts=sim.now, date=sim.today, sku=sku, region=region,
-                  year=year, month=month, gpu_hours=int(gpu_hours), side=side,
-                  deadline_ns=sim.now + max(1, int(response_ns)), dealers=tuple(dealers),
-                  reservation_micro=int(reservation_micro))
+        rfq = Rfq(
+            id=self._rfq_id,
+            client=p.account,
+            ts=sim.now,
+            date=sim.today,
+            sku=sku,
+            region=region,
+            year=year,
+            month=month,
+            gpu_hours=int(gpu_hours),
+            side=side,
+            deadline_ns=sim.now + max(1, int(response_ns)),
+            dealers=tuple(dealers),
+            reservation_micro=int(reservation_micro),
+        )
         self.rfqs[rfq.id] = rfq
         self.quotes[rfq.id] = []
         for account in rfq.dealers:
@@ -138,17 +161,34 @@ class OtcDesk:
         sim.at(rfq.deadline_ns, partial(self._close, rfq.id))
         return rfq.id
 
-    def respond(self, d: "Participant", rfq_id: int, price_micro: int | None, reason: str = "", *,
-                fair_micro: int | None = None, futures_micro: int | None = None) -> None:
+    def respond(
+        self,
+        d: "Participant",
+        rfq_id: int,
+        price_micro: int | None,
+        reason: str = "",
+        *,
+        fair_micro: int | None = None,
+        futures_micro: int | None = None,
+    ) -> None:
         """A dealer's answer: a firm price, or None to decline (``reason``);
         ``fair_micro``/``futures_micro``: its fair value and the futures price
         under it (the spread and curve parts of its P&L split)."""
         rfq = self.rfqs[rfq_id]
         client = self.sim.by_account[rfq.client]
-        self._deliver(d, client, partial(self._quote_arrives, rfq_id, d.account,
-                                         None if price_micro is None else int(price_micro), reason,
-                                         None if fair_micro is None else int(fair_micro),
-                                         None if futures_micro is None else int(futures_micro)))
+        self._deliver(
+            d,
+            client,
+            partial(
+                self._quote_arrives,
+                rfq_id,
+                d.account,
+                None if price_micro is None else int(price_micro),
+                reason,
+                None if fair_micro is None else int(fair_micro),
+                None if futures_micro is None else int(futures_micro),
+            ),
+        )
 
     # The scheduled steps are bound methods with plain arguments (partials,
     # not closures), so the event heap pickles for day-boundary checkpoints.
@@ -158,10 +198,26 @@ class OtcDesk:
         if d.active:
             d.agent.on_rfq(d.context(), self.rfqs[rfq_id])
 
-    def _quote_arrives(self, rfq_id: int, dealer: int, price_micro: int | None, reason: str,
-                       fair_micro: int | None, futures_micro: int | None) -> None:
-        self.quotes[rfq_id].append(DealerQuote(rfq_id=rfq_id, dealer=dealer, ts=self.sim.now, price_micro=price_micro,
-                                               reason=reason, fair_micro=fair_micro, futures_micro=futures_micro))
+    def _quote_arrives(
+        self,
+        rfq_id: int,
+        dealer: int,
+        price_micro: int | None,
+        reason: str,
+        fair_micro: int | None,
+        futures_micro: int | None,
+    ) -> None:
+        self.quotes[rfq_id].append(
+            DealerQuote(
+                rfq_id=rfq_id,
+                dealer=dealer,
+                ts=self.sim.now,
+                price_micro=price_micro,
+                reason=reason,
+                fair_micro=fair_micro,
+                futures_micro=futures_micro,
+            )
+        )
 
     def _result_arrives(self, dealer: int, rfq_id: int) -> None:
         d = self.sim.by_account[dealer]
@@ -201,10 +257,23 @@ class OtcDesk:
         if fair is None:
             fair = quote.price_micro
         buyer, seller = (client.account, d.account) if rfq.side is Side.BUY else (d.account, client.account)
-        f = Forward(id=self._forward_id, rfq_id=rfq.id, ts=sim.now, date=sim.today, sku=rfq.sku, region=rfq.region,
-                    year=rfq.year, month=rfq.month, gpu_hours=rfq.gpu_hours, price_micro=quote.price_micro,
-                    buyer=buyer, seller=seller, dealer=d.account, fair_micro=fair,
-                    dealer_fair_micro=quote.fair_micro if quote.fair_micro is not None else fair)
+        f = Forward(
+            id=self._forward_id,
+            rfq_id=rfq.id,
+            ts=sim.now,
+            date=sim.today,
+            sku=rfq.sku,
+            region=rfq.region,
+            year=rfq.year,
+            month=rfq.month,
+            gpu_hours=rfq.gpu_hours,
+            price_micro=quote.price_micro,
+            buyer=buyer,
+            seller=seller,
+            dealer=d.account,
+            fair_micro=fair,
+            dealer_fair_micro=quote.fair_micro if quote.fair_micro is not None else fair,
+        )
         root = getattr(d.agent, "hedge_root", None) or ""
         fut = quote.futures_micro
         if fut is None and root:
@@ -227,14 +296,30 @@ class OtcDesk:
     def _rfq_row(self, rfq: Rfq, chosen: DealerQuote | None) -> dict:
         all_quotes = sorted(self.quotes[rfq.id], key=lambda q: (q.ts, q.dealer))
         return {
-            "rfq_id": rfq.id, "ts": rfq.ts, "date": rfq.date, "client": rfq.client,
-            "client_type": _tag(self.sim.by_account[rfq.client]), "sku": rfq.sku, "region": rfq.region,
-            "index": index_name(rfq.sku, rfq.region), "delivery": f"{rfq.year}-{rfq.month:02d}",
-            "gpu_hours": rfq.gpu_hours, "side": str(rfq.side), "deadline_ns": rfq.deadline_ns,
-            "reservation_micro": rfq.reservation_micro, "dealers_asked": list(rfq.dealers),
-            "quotes": [{"dealer": q.dealer, "ts": q.ts, "price_micro": q.price_micro,
-                        "status": ("late" if q.ts > rfq.deadline_ns else str(q.status)), "reason": q.reason}
-                       for q in all_quotes],
+            "rfq_id": rfq.id,
+            "ts": rfq.ts,
+            "date": rfq.date,
+            "client": rfq.client,
+            "client_type": _tag(self.sim.by_account[rfq.client]),
+            "sku": rfq.sku,
+            "region": rfq.region,
+            "index": index_name(rfq.sku, rfq.region),
+            "delivery": f"{rfq.year}-{rfq.month:02d}",
+            "gpu_hours": rfq.gpu_hours,
+            "side": str(rfq.side),
+            "deadline_ns": rfq.deadline_ns,
+            "reservation_micro": rfq.reservation_micro,
+            "dealers_asked": list(rfq.dealers),
+            "quotes": [
+                {
+                    "dealer": q.dealer,
+                    "ts": q.ts,
+                    "price_micro": q.price_micro,
+                    "status": ("late" if q.ts > rfq.deadline_ns else str(q.status)),
+                    "reason": q.reason,
+                }
+                for q in all_quotes
+            ],
             "outcome": str(outcome(rfq, all_quotes, chosen)),
             "dealer": chosen.dealer if chosen is not None else None,
             "price_micro": chosen.price_micro if chosen is not None else None,
@@ -267,24 +352,45 @@ class OtcDesk:
             fix = sim.fixings.get(name, {})
             latest = sim.published.get(name, f.fair_micro)
             settles = f.last_day <= day
-            price = settlement_price(fix, f.year, f.month) if settles else expected_price(fix, f.year, f.month, day, latest)
+            price = (
+                settlement_price(fix, f.year, f.month) if settles else expected_price(fix, f.year, f.month, day, latest)
+            )
             root = self._futures_ref.get(f.id, "")
             fut = self.futures_micro(root, f.year, f.month) if root else None
             ledger = self.ledgers.get(f.dealer)
             if ledger is not None:
                 ledger.mark(f, price, fut)
-            self.position_rows.append({
-                "date": day, "forward_id": f.id, "index": name, "delivery": f"{f.year}-{f.month:02d}",
-                "buyer": f.buyer, "seller": f.seller, "dealer": f.dealer, "gpu_hours": f.gpu_hours,
-                "price_micro": f.price_micro, "mark_micro": price, "buyer_value_micro": f.buyer_value(price),
-                "unfixed": float(unfixed_fraction(f.year, f.month, day)), "futures_micro": fut,
-                "settled": settles,
-            })
+            self.position_rows.append(
+                {
+                    "date": day,
+                    "forward_id": f.id,
+                    "index": name,
+                    "delivery": f"{f.year}-{f.month:02d}",
+                    "buyer": f.buyer,
+                    "seller": f.seller,
+                    "dealer": f.dealer,
+                    "gpu_hours": f.gpu_hours,
+                    "price_micro": f.price_micro,
+                    "mark_micro": price,
+                    "buyer_value_micro": f.buyer_value(price),
+                    "unfixed": float(unfixed_fraction(f.year, f.month, day)),
+                    "futures_micro": fut,
+                    "settled": settles,
+                }
+            )
             if settles:
                 cash = f.buyer_value(price)
                 for account, role, amount in ((f.buyer, "buyer", cash), (f.seller, "seller", -cash)):
-                    self.settlement_rows.append({"forward_id": f.id, "date": day, "account": account, "role": role,
-                                                 "settlement_micro": price, "cash_micro": amount})
+                    self.settlement_rows.append(
+                        {
+                            "forward_id": f.id,
+                            "date": day,
+                            "account": account,
+                            "role": role,
+                            "settlement_micro": price,
+                            "cash_micro": amount,
+                        }
+                    )
                 if ledger is not None:
                     ledger.settle(f, cash if f.buyer == f.dealer else -cash)
                 d = sim.by_account[f.dealer]
@@ -307,7 +413,7 @@ class OtcDesk:
         days = (next_business_day(day) - day).days
         paid = sim.venue.clearing.funding
         funding: dict[int, int] = {}  # a perpetual hedge's funding of the day: part of the hedge's P&L
-        for f in paid[self._funding_seen:]:
+        for f in paid[self._funding_seen :]:
             funding[f.account] = funding.get(f.account, 0) + f.amount
         self._funding_seen = len(paid)
         errors = self._settlement_errors(day)
@@ -318,8 +424,14 @@ class OtcDesk:
             rate = Fraction(repr(float(getattr(p.agent, "funding_rate", 0.0))))
             cost = st.initial_margin * rate * days / 365
             paid = funding.get(p.account, 0)
-            self.ledgers[p.account].end_day(day, st.variation_margin + paid, st.fees_total,
-                                            -(-cost.numerator // cost.denominator), errors.get(p.account, 0), paid)
+            self.ledgers[p.account].end_day(
+                day,
+                st.variation_margin + paid,
+                st.fees_total,
+                -(-cost.numerator // cost.denominator),
+                errors.get(p.account, 0),
+                paid,
+            )
 
     def _settlement_errors(self, day: dt.date) -> dict[int, int]:
         """Per dealer, the day's change of Σ position x (settlement - expected
@@ -362,10 +474,14 @@ class OtcDesk:
             led = self.ledgers[p.account]
             mine = [f for f in self.forwards if f.dealer == p.account]
             quoted = [q for r in rows for q in r["quotes"] if q["dealer"] == p.account and q["price_micro"] is not None]
-            quoted_bps = [abs(f.price_micro - f.dealer_fair_micro) / f.dealer_fair_micro * 1e4 for f in mine
-                          if f.dealer_fair_micro]
-            marked_bps = [f.side_of(p.account) * (f.fair_micro - f.price_micro) / f.fair_micro * 1e4 for f in mine
-                          if f.fair_micro]
+            quoted_bps = [
+                abs(f.price_micro - f.dealer_fair_micro) / f.dealer_fair_micro * 1e4
+                for f in mine
+                if f.dealer_fair_micro
+            ]
+            marked_bps = [
+                f.side_of(p.account) * (f.fair_micro - f.price_micro) / f.fair_micro * 1e4 for f in mine if f.fair_micro
+            ]
             dealers[str(p.account)] = {
                 "agent_index": p.agent.index,
                 "forwards": len(mine),
@@ -393,7 +509,8 @@ class OtcDesk:
             "hedge_funding_paid_usd": round(sum(d["hedge_funding_paid_micro"] for d in dealers.values()) / 1e6, 2),
             "hedge_notional_usd": round(notional / 1e6, 2),
             "hedge_cost_bps": round(sum(d["hedge_cost_micro"] for d in dealers.values()) / notional * 1e4, 3)
-            if notional else None,
+            if notional
+            else None,
             "quoted_spread_bps": mean("mean_quoted_spread_bps"),
             "spread_to_mark_bps": mean("mean_spread_to_mark_bps"),
             "dealers_total_pnl_usd": round(sum(d["total_pnl_micro"] for d in dealers.values()) / 1e6, 2),
@@ -406,7 +523,9 @@ class OtcDesk:
             "volume_gpu_hours": sum(f.gpu_hours for f in self.forwards),
             "volume_usd": round(sum(f.gpu_hours * f.price_micro for f in self.forwards) / 1e6, 2),
             "principals_exchange_lots": principal_lots,
-            "principals_share_of_exchange_volume": round(principal_lots / volume_two_sided, 4) if volume_two_sided else 0.0,
+            "principals_share_of_exchange_volume": round(principal_lots / volume_two_sided, 4)
+            if volume_two_sided
+            else 0.0,
             "dealers_share_of_non_mm_exchange_volume": round(dealer_lots / non_mm, 4) if non_mm else None,
             "dealers": dealers,
         }
@@ -419,46 +538,119 @@ class OtcDesk:
         from cfx import tables
         from cfx.tables import STRING, TIME
 
-        quote_t = pa.struct([("dealer", pa.int64()), ("time", TIME), ("price_usd_micro", pa.int64()),
-                             ("status", pa.string()), ("reason", pa.string())])
-        rfq_schema = tables.schema("otc_rfqs", [
-            ("rfq_id", pa.int64()), ("time", TIME), ("date", pa.date32()), ("client", pa.int64()),
-            ("client_type", STRING), ("sku", STRING), ("region", STRING), ("index", STRING),
-            ("delivery", STRING), ("gpu_hours", pa.int64()), ("side", STRING), ("deadline_time", TIME),
-            ("reservation_usd_micro", pa.int64()), ("dealers_asked", pa.list_(pa.int64())),
-            ("quotes", pa.list_(quote_t)), ("outcome", STRING), ("dealer", pa.int64()),
-            ("price_usd_micro", pa.int64()),
-        ])
+        quote_t = pa.struct(
+            [
+                ("dealer", pa.int64()),
+                ("time", TIME),
+                ("price_usd_micro", pa.int64()),
+                ("status", pa.string()),
+                ("reason", pa.string()),
+            ]
+        )
+        rfq_schema = tables.schema(
+            "otc_rfqs",
+            [
+                ("rfq_id", pa.int64()),
+                ("time", TIME),
+                ("date", pa.date32()),
+                ("client", pa.int64()),
+                ("client_type", STRING),
+                ("sku", STRING),
+                ("region", STRING),
+                ("index", STRING),
+                ("delivery", STRING),
+                ("gpu_hours", pa.int64()),
+                ("side", STRING),
+                ("deadline_time", TIME),
+                ("reservation_usd_micro", pa.int64()),
+                ("dealers_asked", pa.list_(pa.int64())),
+                ("quotes", pa.list_(quote_t)),
+                ("outcome", STRING),
+                ("dealer", pa.int64()),
+                ("price_usd_micro", pa.int64()),
+            ],
+        )
         rfqs = [{**r, "quotes": [_units(q) for q in r["quotes"]]} for r in self.rfq_rows]
         tables.write(tables.table(_columns(rfqs, rfq_schema), rfq_schema), out / "otc_rfqs.parquet")
-        trade_schema = tables.schema("otc_trades", [
-            ("forward_id", pa.int64()), ("rfq_id", pa.int64()), ("time", TIME), ("date", pa.date32()),
-            ("sku", STRING), ("region", STRING), ("index", STRING), ("delivery", STRING),
-            ("gpu_hours", pa.int64()), ("price_usd_micro", pa.int64()), ("buyer", pa.int64()), ("seller", pa.int64()),
-            ("dealer", pa.int64()), ("client", pa.int64()), ("fair_usd_micro", pa.int64()),
-            ("dealer_fair_usd_micro", pa.int64()), ("futures_usd_micro", pa.int64()),
-        ])
-        trades = [{
-            "forward_id": f.id, "rfq_id": f.rfq_id, "ts": f.ts, "date": f.date, "sku": f.sku, "region": f.region,
-            "index": f.index, "delivery": f"{f.year}-{f.month:02d}", "gpu_hours": f.gpu_hours,
-            "price_micro": f.price_micro, "buyer": f.buyer, "seller": f.seller, "dealer": f.dealer,
-            "client": f.seller if f.buyer == f.dealer else f.buyer, "fair_micro": f.fair_micro,
-            "dealer_fair_micro": f.dealer_fair_micro, "futures_micro": self._futures_at_trade.get(f.id),
-        } for f in self.forwards]
+        trade_schema = tables.schema(
+            "otc_trades",
+            [
+                ("forward_id", pa.int64()),
+                ("rfq_id", pa.int64()),
+                ("time", TIME),
+                ("date", pa.date32()),
+                ("sku", STRING),
+                ("region", STRING),
+                ("index", STRING),
+                ("delivery", STRING),
+                ("gpu_hours", pa.int64()),
+                ("price_usd_micro", pa.int64()),
+                ("buyer", pa.int64()),
+                ("seller", pa.int64()),
+                ("dealer", pa.int64()),
+                ("client", pa.int64()),
+                ("fair_usd_micro", pa.int64()),
+                ("dealer_fair_usd_micro", pa.int64()),
+                ("futures_usd_micro", pa.int64()),
+            ],
+        )
+        trades = [
+            {
+                "forward_id": f.id,
+                "rfq_id": f.rfq_id,
+                "ts": f.ts,
+                "date": f.date,
+                "sku": f.sku,
+                "region": f.region,
+                "index": f.index,
+                "delivery": f"{f.year}-{f.month:02d}",
+                "gpu_hours": f.gpu_hours,
+                "price_micro": f.price_micro,
+                "buyer": f.buyer,
+                "seller": f.seller,
+                "dealer": f.dealer,
+                "client": f.seller if f.buyer == f.dealer else f.buyer,
+                "fair_micro": f.fair_micro,
+                "dealer_fair_micro": f.dealer_fair_micro,
+                "futures_micro": self._futures_at_trade.get(f.id),
+            }
+            for f in self.forwards
+        ]
         tables.write(tables.table(_columns(trades, trade_schema), trade_schema), out / "otc_trades.parquet")
-        pos_schema = tables.schema("otc_positions", [
-            ("date", pa.date32()), ("forward_id", pa.int64()), ("index", STRING), ("delivery", STRING),
-            ("buyer", pa.int64()), ("seller", pa.int64()), ("dealer", pa.int64()), ("gpu_hours", pa.int64()),
-            ("price_usd_micro", pa.int64()), ("mark_usd_micro", pa.int64()), ("buyer_value_usd_micro", pa.int64()),
-            ("unfixed", pa.float64()), ("futures_usd_micro", pa.int64()), ("settled", pa.bool_()),
-        ])
+        pos_schema = tables.schema(
+            "otc_positions",
+            [
+                ("date", pa.date32()),
+                ("forward_id", pa.int64()),
+                ("index", STRING),
+                ("delivery", STRING),
+                ("buyer", pa.int64()),
+                ("seller", pa.int64()),
+                ("dealer", pa.int64()),
+                ("gpu_hours", pa.int64()),
+                ("price_usd_micro", pa.int64()),
+                ("mark_usd_micro", pa.int64()),
+                ("buyer_value_usd_micro", pa.int64()),
+                ("unfixed", pa.float64()),
+                ("futures_usd_micro", pa.int64()),
+                ("settled", pa.bool_()),
+            ],
+        )
         tables.write(tables.table(_columns(self.position_rows, pos_schema), pos_schema), out / "otc_positions.parquet")
-        set_schema = tables.schema("otc_settlements", [
-            ("forward_id", pa.int64()), ("date", pa.date32()), ("account", pa.int64()), ("role", STRING),
-            ("settlement_usd_micro", pa.int64()), ("cash_usd_micro", pa.int64()),
-        ])
-        tables.write(tables.table(_columns(self.settlement_rows, set_schema), set_schema),
-                     out / "otc_settlements.parquet")
+        set_schema = tables.schema(
+            "otc_settlements",
+            [
+                ("forward_id", pa.int64()),
+                ("date", pa.date32()),
+                ("account", pa.int64()),
+                ("role", STRING),
+                ("settlement_usd_micro", pa.int64()),
+                ("cash_usd_micro", pa.int64()),
+            ],
+        )
+        tables.write(
+            tables.table(_columns(self.settlement_rows, set_schema), set_schema), out / "otc_settlements.parquet"
+        )
 
 
 def _tag(p: Any) -> str:

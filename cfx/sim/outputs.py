@@ -48,20 +48,50 @@ from cfx.types import Event, Trade, encoder
 from cfx.venue import Venue, command_decoder
 
 EVENT_COLUMNS = ("seq", "cmd", "ts", "series", "order_id", "account", "side", "price", "qty", "reason")
-EVENT_SCHEMA = tables.schema("events", [
-    ("seq", pa.int64()), ("cmd", pa.int64()), ("time", TIME), ("type", STRING), ("series", STRING),
-    ("order_id", pa.int64()), ("account", pa.int64()), ("side", STRING), ("price_ticks", pa.int64()),
-    ("qty_lots", pa.int64()), ("reason", STRING), ("details", pa.string()),
-])
-TRADE_SCHEMA = tables.schema("trades", [
-    ("seq", pa.int64()), ("time", TIME), ("series", STRING), ("price_ticks", pa.int64()), ("qty_lots", pa.int64()),
-    ("maker_id", pa.int64()), ("taker_id", pa.int64()), ("maker_account", pa.int64()),
-    ("taker_account", pa.int64()), ("aggressor", STRING),
-])
-BOOK_TOP_SCHEMA = tables.schema("book_top", [
-    ("time", TIME), ("series", STRING), ("bid_ticks", pa.int64()), ("bid_qty_lots", pa.int64()),
-    ("ask_ticks", pa.int64()), ("ask_qty_lots", pa.int64()), ("last_ticks", pa.int64()),
-])
+EVENT_SCHEMA = tables.schema(
+    "events",
+    [
+        ("seq", pa.int64()),
+        ("cmd", pa.int64()),
+        ("time", TIME),
+        ("type", STRING),
+        ("series", STRING),
+        ("order_id", pa.int64()),
+        ("account", pa.int64()),
+        ("side", STRING),
+        ("price_ticks", pa.int64()),
+        ("qty_lots", pa.int64()),
+        ("reason", STRING),
+        ("details", pa.string()),
+    ],
+)
+TRADE_SCHEMA = tables.schema(
+    "trades",
+    [
+        ("seq", pa.int64()),
+        ("time", TIME),
+        ("series", STRING),
+        ("price_ticks", pa.int64()),
+        ("qty_lots", pa.int64()),
+        ("maker_id", pa.int64()),
+        ("taker_id", pa.int64()),
+        ("maker_account", pa.int64()),
+        ("taker_account", pa.int64()),
+        ("aggressor", STRING),
+    ],
+)
+BOOK_TOP_SCHEMA = tables.schema(
+    "book_top",
+    [
+        ("time", TIME),
+        ("series", STRING),
+        ("bid_ticks", pa.int64()),
+        ("bid_qty_lots", pa.int64()),
+        ("ask_ticks", pa.int64()),
+        ("ask_qty_lots", pa.int64()),
+        ("last_ticks", pa.int64()),
+    ],
+)
 FLUSH_ROWS = 200_000
 BATCH_EVENTS = 20_000
 PARTS = ".parts"
@@ -130,7 +160,7 @@ def part_files(folder: Path, name: str, parts: int | None = None) -> list[Path]:
     """The finished part files of table ``name``, in order (the first ``parts`` only)."""
     files = []
     for f in folder.glob(f"{name}-*{PART_SUFFIX}"):
-        n = f.name[len(name) + 1:-len(PART_SUFFIX)]
+        n = f.name[len(name) + 1 : -len(PART_SUFFIX)]
         if n.isdigit() and (parts is None or int(n) < parts):
             files.append((int(n), f))
     return [f for _, f in sorted(files)]
@@ -242,8 +272,12 @@ class NoJournal:
         pass
 
 
-_TRADE_FIELDS = tuple(map(Trade.__struct_fields__.index, ("seq", "ts", "series", "price", "qty", "maker_id", "taker_id",
-                                                          "maker_account", "taker_account", "aggressor")))
+_TRADE_FIELDS = tuple(
+    map(
+        Trade.__struct_fields__.index,
+        ("seq", "ts", "series", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account", "aggressor"),
+    )
+)
 """Where TRADE_SCHEMA's columns are among a Trade's fields, in the schema's order."""
 _TYPED = ("seq", "cmd", "time", "series", "order_id", "account", "side", "price_ticks", "qty_lots", "reason")
 """The events table's typed columns, in `EVENT_COLUMNS` order (the fields renamed as the schema names them)."""
@@ -317,8 +351,9 @@ class _EventLayouts:
         counts = np.bincount(codes)
         grouped = list(map(events.__getitem__, order.tolist()))
         words = self._words
-        typed: list[np.ndarray] = [np.full(n, -1, np.int32) if c in _WORDS else np.zeros(n, np.int64)
-                                   for c in EVENT_COLUMNS]
+        typed: list[np.ndarray] = [
+            np.full(n, -1, np.int32) if c in _WORDS else np.zeros(n, np.int64) for c in EVENT_COLUMNS
+        ]
         valid = [None if c in _WORDS else np.zeros(n, bool) for c in EVENT_COLUMNS]  # a string column's null is code -1
         kinds = np.empty(n, np.int32)
         details = np.empty(n, object)  # each event's details Struct, at its position (None: it has none)
@@ -326,9 +361,9 @@ class _EventLayouts:
         start = 0
         for c in np.flatnonzero(counts).tolist():
             layout, k = self._layouts[c], int(counts[c])
-            flat = list(chain.from_iterable(map(astuple, grouped[start:start + k])))  # the group's fields, row by row
+            flat = list(chain.from_iterable(map(astuple, grouped[start : start + k])))  # the group's fields, row by row
             width = layout.width
-            at = order[start:start + k]  # where the group's events are in the batch
+            at = order[start : start + k]  # where the group's events are in the batch
             for i, f in zip(layout.present, layout.typed):
                 if EVENT_COLUMNS[i] in _WORDS:  # a string column: codes (None is -1, a null)
                     typed[i][at] = np.fromiter(map(words.__getitem__, flat[f::width]), np.int32, k)
@@ -345,8 +380,11 @@ class _EventLayouts:
             start += k
         cols: dict[str, pa.Array | tables.Coded] = {}
         for name, c, data, ok in zip(_TYPED, EVENT_COLUMNS, typed, valid):
-            cols[name] = (tables.Coded(data, words) if c in _WORDS
-                          else tables.numbers(data, TIME if name == "time" else pa.int64(), ok))
+            cols[name] = (
+                tables.Coded(data, words)
+                if c in _WORDS
+                else tables.numbers(data, TIME if name == "time" else pa.int64(), ok)
+            )
         cols["type"] = tables.Coded(kinds, words)
         lines = encoder.encode_lines(details[has_details].tolist())  # in the events' order
         ends = np.flatnonzero(np.frombuffer(lines, np.uint8) == 10)  # JSON escapes newlines inside strings
@@ -368,8 +406,9 @@ class RunWriter:
     ``position``); the event hash and count are rebuilt by replaying the
     journal up to that point (`replay_hash`)."""
 
-    def __init__(self, out: Path, *, parts: int = 0, position: Position | None = None, events: str = "full",
-                 journal: bool = True) -> None:
+    def __init__(
+        self, out: Path, *, parts: int = 0, position: Position | None = None, events: str = "full", journal: bool = True
+    ) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
         self.parts_dir = out / PARTS
@@ -507,8 +546,9 @@ def events_of(table: pa.Table) -> list:
     (`cfx replay RUN/journal --events`) line for line."""
     fields = {"time": "ts", "price_ticks": "price", "qty_lots": "qty"}
     typed = [c for c in EVENT_SCHEMA.names if c not in ("type", "details")]
-    cols = {c: table.column(c).cast(pa.int64() if c == "time" else table.schema.field(c).type).to_pylist()
-            for c in typed}
+    cols = {
+        c: table.column(c).cast(pa.int64() if c == "time" else table.schema.field(c).type).to_pylist() for c in typed
+    }
     types = table.column("type").to_pylist()
     details = table.column("details").to_pylist()
     known = {t.__struct_config__.tag: t for t in _event_types()}

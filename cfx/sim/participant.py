@@ -36,8 +36,24 @@ PERPETUAL_DAYS = 1_000_000
 class Participant:
     """One agent with its account, latency and random generator."""
 
-    __slots__ = ("agent", "account", "spec", "rng", "entry_ns", "md_ns", "jitter_ns", "sigma",
-                 "ctx", "pending_md", "wake_at", "queued", "active", "_jitter", "positions", "triggers")
+    __slots__ = (
+        "agent",
+        "account",
+        "spec",
+        "rng",
+        "entry_ns",
+        "md_ns",
+        "jitter_ns",
+        "sigma",
+        "ctx",
+        "pending_md",
+        "wake_at",
+        "queued",
+        "active",
+        "_jitter",
+        "positions",
+        "triggers",
+    )
 
     def __init__(self, agent: Agent, account: int, spec: AgentSpec, rng: np.random.Generator) -> None:
         self.agent = agent
@@ -204,8 +220,16 @@ class AgentContext:
         s = self.sim.series[series]
         if s.perpetual:
             return PERPETUAL_DAYS
-        return len([1 for i in range((s.last_trading_day - self.sim.today).days + 1)
-                    if (self.sim.today + dt.timedelta(days=i)).weekday() < 5]) - 1
+        return (
+            len(
+                [
+                    1
+                    for i in range((s.last_trading_day - self.sim.today).days + 1)
+                    if (self.sim.today + dt.timedelta(days=i)).weekday() < 5
+                ]
+            )
+            - 1
+        )
 
     def contract(self, series: str) -> Series:
         """The series' terms (contract month, settlement rule) under the
@@ -226,8 +250,17 @@ class AgentContext:
         """Net lots: the last daily statement plus its own fills delivered since."""
         return self.p.positions.get(series, 0)
 
-    def submit(self, series: str, side: Side, qty: int, price: int = 0, *, kind: OrderKind = OrderKind.LIMIT,
-               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False) -> int:
+    def submit(
+        self,
+        series: str,
+        side: Side,
+        qty: int,
+        price: int = 0,
+        *,
+        kind: OrderKind = OrderKind.LIMIT,
+        tif: TimeInForce = TimeInForce.GTC,
+        post_only: bool = False,
+    ) -> int:
         oid = self.sim.next_order_id()
         ts = self._arrival()
         self.sim.arrive(ts, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif, post_only))

@@ -168,17 +168,21 @@ class PerpetualDesk:
                 "mean_abs_premium_pct": round(sum(abs(r[2]) for r in rows) / len(rows) * 100 / RATE_UNIT, 6),
                 "nonzero_premium_fraction": round(sum(1 for r in rows if r[2]) / len(rows), 4),
                 "mean_abs_basis_ticks": round(sum(abs(b) for b in basis) / len(basis) / tick_micro, 4)
-                if basis else None,
+                if basis
+                else None,
                 "funding_intervals": len(ints),
                 "mean_abs_interval_premium_pct": round(sum(abs(r[4]) for r in ints) / len(ints) * 100 / RATE_UNIT, 6)
-                if ints else None,
+                if ints
+                else None,
                 "mean_abs_funding_rate_pct": round(sum(abs(r[5]) for r in ints) / len(ints) * 100 / RATE_UNIT, 6)
-                if ints else None,
+                if ints
+                else None,
                 "intervals_at_interest_rate": sum(1 for r in ints if r[5] == self.interest),
                 "interest_pct": self.interest * 100 / RATE_UNIT,
                 "clamp_pct": self.clamp * 100 / RATE_UNIT,
                 "one_tick_pct_of_index": round(tick_micro / (sum(r[2] for r in ints) / len(ints)) * 100, 4)
-                if ints else None,
+                if ints
+                else None,
             }
         return out
 

@@ -86,12 +86,23 @@ def build_index(sc: Any) -> IndexBuild:
     quality = {name: {f.date: (f.contributors, f.flag.value) for f in fs} for name, fs in computed.items()}
     for b in baskets:
         if not any(d < days[0] for d in fixings[b.name]):
-            raise InputError(f"index: no fixing of {b.name} before the first day {days[0]} (the quotes must start earlier)")
+            raise InputError(
+                f"index: no fixing of {b.name} before the first day {days[0]} (the quotes must start earlier)"
+            )
     if cfg.quotes is None:
         info = sc.information
         groups = groups_of(parts, cfg.fixing, cfg.region_fixing, cfg.per_sku)
-        intraday = IntradayIndex(gen, sample, parts, groups, baskets, fixings, seed=ix.generator_seed(gen),
-                                 reprice_per_hour=info.reprice_per_hour, overnight=info.overnight_variance)
+        intraday = IntradayIndex(
+            gen,
+            sample,
+            parts,
+            groups,
+            baskets,
+            fixings,
+            seed=ix.generator_seed(gen),
+            reprice_per_hour=info.reprice_per_hour,
+            overnight=info.overnight_variance,
+        )
     else:
         apply_index_moves(fixings, days, moves, baskets)
     return IndexBuild(fixings, intraday, quality)
@@ -123,8 +134,9 @@ def _month_end(day: dt.date, months_ahead: int) -> dt.date:
     return dt.date(y, m, 1) - dt.timedelta(days=1)
 
 
-def run_scenario(sc: Any, out: str | Path, *, progress: bool = True, overwrite: bool = False,
-                 log: bool = False) -> dict:
+def run_scenario(
+    sc: Any, out: str | Path, *, progress: bool = True, overwrite: bool = False, log: bool = False
+) -> dict:
     """Run ``sc`` (a loaded `Scenario`) into directory ``out``; return the
     summary. ``out`` is locked for the run and must not hold another run
     unless ``overwrite``; ``log``: write ``out/run.log`` too."""
@@ -195,8 +207,15 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
             bar.update(day, commands)
 
     sim.on_progress = on_day
-    log.info("run.start", scenario=sc.name, seed=sc.seed, days=sc.calendar.days,
-             agents=len(sim.participants), out=str(out), from_day=sim.next_day)
+    log.info(
+        "run.start",
+        scenario=sc.name,
+        seed=sc.seed,
+        days=sc.calendar.days,
+        agents=len(sim.participants),
+        out=str(out),
+        from_day=sim.next_day,
+    )
     try:
         try:
             with _few_collections():
@@ -220,11 +239,14 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
             os.replace(f, out / f.name)
         staging.rmdir()
         summary = summarize(sc, sim, writer, stats)
-        timing = {"wall_seconds": round(seconds, 2), "engine_messages": stats["engine_messages"],
-                  "events": writer.event_count,
-                  "events_per_s": round(writer.event_count / seconds) if seconds else 0,
-                  "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0,
-                  "engine": getattr(sim, "book_engine", "python")}  # the books' engine (cfx.core.choose_book); the rest is Python
+        timing = {
+            "wall_seconds": round(seconds, 2),
+            "engine_messages": stats["engine_messages"],
+            "events": writer.event_count,
+            "events_per_s": round(writer.event_count / seconds) if seconds else 0,
+            "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0,
+            "engine": getattr(sim, "book_engine", "python"),
+        }  # the books' engine (cfx.core.choose_book); the rest is Python
         write_atomic(out / "timing.json", json.dumps(timing, indent=2) + "\n")
         write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
         checkpoint.remove(out)
@@ -243,14 +265,27 @@ def write_agents_table(sim: Simulation, path: Path) -> None:
     from cfx import tables
 
     ps = sim.participants
-    schema = tables.schema("agents", [("account", pa.int64()), ("agent_type", tables.STRING),
-                                      ("agent_index", pa.int64()), ("collateral_usd", pa.float64())])
-    tables.write(tables.table({
-        "account": [p.account for p in ps],
-        "agent_type": [type(p.spec).__struct_config__.tag for p in ps],
-        "agent_index": [p.agent.index for p in ps],
-        "collateral_usd": [float(p.spec.collateral_usd) for p in ps],
-    }, schema), path)
+    schema = tables.schema(
+        "agents",
+        [
+            ("account", pa.int64()),
+            ("agent_type", tables.STRING),
+            ("agent_index", pa.int64()),
+            ("collateral_usd", pa.float64()),
+        ],
+    )
+    tables.write(
+        tables.table(
+            {
+                "account": [p.account for p in ps],
+                "agent_type": [type(p.spec).__struct_config__.tag for p in ps],
+                "agent_index": [p.agent.index for p in ps],
+                "collateral_usd": [float(p.spec.collateral_usd) for p in ps],
+            },
+            schema,
+        ),
+        path,
+    )
 
 
 def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
@@ -280,12 +315,20 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
     front = snaps.get("front", {})
 
     def book_figures(st: dict) -> dict:
-        return {"mean_spread_ticks": round(st["spread_sum"] / st["two_sided"], 3) if st["two_sided"] else None,
-                "mean_top_depth_contracts": round(st["depth_sum"] / st["samples"], 2),
-                "two_sided_fraction": round(st["two_sided"] / st["samples"], 4)}
+        return {
+            "mean_spread_ticks": round(st["spread_sum"] / st["two_sided"], 3) if st["two_sided"] else None,
+            "mean_top_depth_contracts": round(st["depth_sum"] / st["samples"], 2),
+            "two_sided_fraction": round(st["two_sided"] / st["samples"], 4),
+        }
 
-    layers = {"collateral": 0, "own_contribution": 0, "insurance_fund": 0, "others_contributions": 0,
-              "house_capital": 0, "uncovered": 0}
+    layers = {
+        "collateral": 0,
+        "own_contribution": 0,
+        "insurance_fund": 0,
+        "others_contributions": 0,
+        "house_capital": 0,
+        "uncovered": 0,
+    }
     for d in ch.defaults:
         if type(d).__name__ == "DefaultLossCovered":
             layers["collateral"] += d.from_collateral
@@ -342,8 +385,11 @@ def summarize(sc: Any, sim: Simulation, writer: RunWriter, stats: dict) -> dict:
         "trades": sim.trade_count,
         "volume_contracts": volume,
         "volume_by_series": dict(sorted(sim.volume.items())),
-        **(book_figures(front) if front else {"mean_spread_ticks": None, "mean_top_depth_contracts": None,
-                                              "two_sided_fraction": None}),
+        **(
+            book_figures(front)
+            if front
+            else {"mean_spread_ticks": None, "mean_top_depth_contracts": None, "two_sided_fraction": None}
+        ),
         "book_by_series": {k: book_figures(v) for k, v in sorted(snaps.items())},
         "settlement_volatility_annual": round(sum(vols) / len(vols), 4) if vols else None,
         "tracking_error_rms": round(math.sqrt(sum(t * t for t in tracking) / len(tracking)), 5) if tracking else None,
@@ -387,20 +433,23 @@ def perpetual_summary(sim: Simulation, ch: Any, funding: dict[str, int], default
         by_interval[(f.ts, f.series)] = by_interval.get((f.ts, f.series), 0) + f.amount
     n = len(perps)
     basis = [p["mean_abs_basis_ticks"] for p in perps.values() if p["mean_abs_basis_ticks"] is not None]
-    return {"perpetual": {
-        "mean_abs_premium_pct": round(sum(p["mean_abs_premium_pct"] for p in perps.values()) / n, 6),
-        "mean_abs_basis_ticks": round(sum(basis) / len(basis), 4) if basis else None,
-        "mean_abs_interval_premium_pct": round(
-            sum(p["mean_abs_interval_premium_pct"] or 0 for p in perps.values()) / n, 6),
-        "mean_abs_funding_rate_pct": round(sum(p["mean_abs_funding_rate_pct"] or 0 for p in perps.values()) / n, 6),
-        "series": perps,
-        "funding_paid_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(funding.items())},
-        "funding_intervals_paid": len(by_interval),
-        "funding_net_max_abs": max((abs(v) for v in by_interval.values()), default=0),
-        "defaults_on_mark": len(ch.mark_defaults),
-        "defaults": len(defaults),
-        "liquidation_fills_contracts": sim.liquidation_fills,
-    }}
+    return {
+        "perpetual": {
+            "mean_abs_premium_pct": round(sum(p["mean_abs_premium_pct"] for p in perps.values()) / n, 6),
+            "mean_abs_basis_ticks": round(sum(basis) / len(basis), 4) if basis else None,
+            "mean_abs_interval_premium_pct": round(
+                sum(p["mean_abs_interval_premium_pct"] or 0 for p in perps.values()) / n, 6
+            ),
+            "mean_abs_funding_rate_pct": round(sum(p["mean_abs_funding_rate_pct"] or 0 for p in perps.values()) / n, 6),
+            "series": perps,
+            "funding_paid_usd_by_agent_type": {t: round(v / 1e6, 2) for t, v in sorted(funding.items())},
+            "funding_intervals_paid": len(by_interval),
+            "funding_net_max_abs": max((abs(v) for v in by_interval.values()), default=0),
+            "defaults_on_mark": len(ch.mark_defaults),
+            "defaults": len(defaults),
+            "liquidation_fills_contracts": sim.liquidation_fills,
+        }
+    }
 
 
 class _Bar:
@@ -410,9 +459,16 @@ class _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
-                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False,
-                                 console=Console(stderr=True))
+        self.progress = Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("days"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            transient=False,
+            console=Console(stderr=True),
+        )
         self.task = self.progress.add_task("run", total=days, completed=done, rate="")
         self.started = time.perf_counter()
         self.progress.start()

@@ -21,10 +21,26 @@ LOCK = ".lock"
 # Everything a run writes (see cfx/sim/outputs.py and cfx/sim/run.py); the
 # first five mark a directory as holding a run.
 MARKERS = ("journal", "summary.json", "events.parquet", "checkpoint.pkl", ".parts")
-RUN_FILES = (*MARKERS, "trades.parquet", "book_top.parquet", "fixings.parquet", "settlements.parquet",
-             "accounts.parquet", "positions.parquet", "margin_calls.parquet", "defaults.parquet", "funding.parquet",
-             "marks.parquet", "agents.parquet", "indicative.parquet", "timing.json", "run.log", "report.html",
-             "compare.html", ".staging")
+RUN_FILES = (
+    *MARKERS,
+    "trades.parquet",
+    "book_top.parquet",
+    "fixings.parquet",
+    "settlements.parquet",
+    "accounts.parquet",
+    "positions.parquet",
+    "margin_calls.parquet",
+    "defaults.parquet",
+    "funding.parquet",
+    "marks.parquet",
+    "agents.parquet",
+    "indicative.parquet",
+    "timing.json",
+    "run.log",
+    "report.html",
+    "compare.html",
+    ".staging",
+)
 
 
 def holds_run(out: Path) -> list[str]:
@@ -68,15 +84,18 @@ class RunDir:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise InputError(f"{out}: another cfx run (pid {holder}) is writing here; wait for it or use "
-                             f"another --out") from None
+            raise InputError(
+                f"{out}: another cfx run (pid {holder}) is writing here; wait for it or use another --out"
+            ) from None
         self._fd = fd
         try:
             if not self.resume:
                 found = holds_run(out)
                 if found and not self.overwrite:
-                    raise InputError(f"{out}: holds another run ({', '.join(found)}); pass --overwrite to replace "
-                                     f"it, --resume {out} to continue it, or use another --out")
+                    raise InputError(
+                        f"{out}: holds another run ({', '.join(found)}); pass --overwrite to replace "
+                        f"it, --resume {out} to continue it, or use another --out"
+                    )
                 clear(out)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -52,8 +52,7 @@ class Calendar(_Section):
     close: str = "16:00"
 
     def __post_init__(self) -> None:
-        p, o, s, c = (minutes(self.pre_open), minutes(self.open), minutes(self.settlement_start),
-                      minutes(self.close))
+        p, o, s, c = (minutes(self.pre_open), minutes(self.open), minutes(self.settlement_start), minutes(self.close))
         if not p < o < s < c:
             raise ValueError("expected pre-open < open < settlement-start < close")
         if not FIRST_DATE <= self.start <= LAST_DATE:
@@ -317,8 +316,14 @@ def scenario_type() -> type[Scenario]:
     cls = _TYPES.get(specs)
     if cls is None:
         entry = Union[specs]  # type: ignore[valid-type]
-        cls = msgspec.defstruct("Scenario", [("agents", list[entry], msgspec.field(default_factory=list))],
-                                bases=(Scenario,), kw_only=True, forbid_unknown_fields=True, rename="kebab")
+        cls = msgspec.defstruct(
+            "Scenario",
+            [("agents", list[entry], msgspec.field(default_factory=list))],
+            bases=(Scenario,),
+            kw_only=True,
+            forbid_unknown_fields=True,
+            rename="kebab",
+        )
         _TYPES[specs] = cls
     return cls
 
@@ -411,8 +416,10 @@ def _cross_checks(s: Scenario) -> list[str]:
         if isinstance(shock, MarketMakerWithdrawal) and _TIME.match(shock.time):
             resume = minutes(shock.time) + shock.minutes
             if resume >= minutes(s.calendar.close):
-                out.append(f"shocks[{i}].minutes: the makers would resume at {resume // 60:02d}:{resume % 60:02d},"
-                           f" not before the close ({s.calendar.close})")
+                out.append(
+                    f"shocks[{i}].minutes: the makers would resume at {resume // 60:02d}:{resume % 60:02d},"
+                    f" not before the close ({s.calendar.close})"
+                )
         if isinstance(shock, MemberDefault):
             tags = [type(a).__struct_config__.tag for a in s.agents]
             if tags.count(shock.agent) == 0:
@@ -430,12 +437,16 @@ def _cross_checks(s: Scenario) -> list[str]:
     fund = s.rules.clearing.guarantee_fund_contribution
     for i, a in enumerate(s.agents):
         if micro(a.collateral_usd) < fund:
-            out.append(f"agents[{i}].collateral-usd: {a.collateral_usd} is below "
-                       f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)")
+            out.append(
+                f"agents[{i}].collateral-usd: {a.collateral_usd} is below "
+                f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)"
+            )
     for i, shock in enumerate(s.shocks):
         if isinstance(shock, FatFinger) and micro(shock.collateral_usd) < fund:
-            out.append(f"shocks[{i}].collateral-usd: {shock.collateral_usd} is below "
-                       f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)")
+            out.append(
+                f"shocks[{i}].collateral-usd: {shock.collateral_usd} is below "
+                f"rules.clearing.guarantee-fund-contribution ({fund / 1e6} USD)"
+            )
     return out
 
 

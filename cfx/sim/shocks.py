@@ -37,8 +37,9 @@ log = logs.get_logger("cfx.sim")
 SPECIAL_ACCOUNT = 1_000_000  # accounts the scenario itself trades from (fat finger)
 
 
-def apply_index_moves(fixings: dict[str, dict[dt.date, int]], days: list[dt.date], moves: list[IndexMove],
-                      baskets: list) -> None:
+def apply_index_moves(
+    fixings: dict[str, dict[dt.date, int]], days: list[dt.date], moves: list[IndexMove], baskets: list
+) -> None:
     """Scale the fixings in place (a quotes-CSV feed has no intraday path to
     move): each move's full factor applies from the end of its window on, a
     geometric part of it inside the window, to its baskets and their SKU
@@ -46,7 +47,7 @@ def apply_index_moves(fixings: dict[str, dict[dt.date, int]], days: list[dt.date
     for move in moves:
         factor = 1 + move.pct / 100
         start = days[move.day]
-        window = days[move.day:move.day + move.over_days]
+        window = days[move.day : move.day + move.over_days]
         chosen = [b for b in baskets if not move.baskets or b.name in move.baskets]
         names = {b.name for b in chosen}
         skus = {s for b in chosen for s in b.weights}
@@ -84,7 +85,7 @@ def schedule(sim: "Simulation", shock: Any, day: dt.date) -> None:
     at = epoch_ns(day, minutes(shock.time))
     if isinstance(shock, MarketMakerWithdrawal):
         makers = [p for p in sim.participants if isinstance(p.agent, Withdrawable)]
-        chosen = makers[:max(1, math.ceil(len(makers) * shock.fraction))] if makers else []
+        chosen = makers[: max(1, math.ceil(len(makers) * shock.fraction))] if makers else []
         sim.at(at, partial(_withdraw, chosen, day, shock.minutes))
         sim.at(at + shock.minutes * 60 * 1_000_000_000, partial(_resume, chosen))
     elif isinstance(shock, FatFinger):
@@ -111,8 +112,19 @@ def _fat_finger(sim: "Simulation", shock: FatFinger, index: int, day: dt.date) -
     series = next(iter(sim.series))
     side = Side.BUY if shock.side == "buy" else Side.SELL
     log.info("shock", kind="fat-finger", day=str(day), series=series, side=shock.side, qty=shock.qty)
-    sim.send(SubmitOrder(sim.now, series, sim.next_order_id(), _fat_finger_account(index), side,
-                          shock.qty, 0, OrderKind.MARKET, TimeInForce.IOC))
+    sim.send(
+        SubmitOrder(
+            sim.now,
+            series,
+            sim.next_order_id(),
+            _fat_finger_account(index),
+            side,
+            shock.qty,
+            0,
+            OrderKind.MARKET,
+            TimeInForce.IOC,
+        )
+    )
 
 
 def _kill(sim: "Simulation", shock: KillSwitch, day: dt.date, until: int) -> None:
@@ -149,10 +161,19 @@ def timeline(sc: Any) -> list[dict[str, Any]]:
             start = end = epoch_ns(day, minutes(shock.time))
             if isinstance(shock, (KillSwitch, MarketMakerWithdrawal)):
                 end = start + shock.minutes * 60 * 1_000_000_000
-            label = {KillSwitch: lambda s: f"kill switch {s.minutes} min",
-                     MarketMakerWithdrawal: lambda s: f"market makers withdraw {s.minutes} min",
-                     FatFinger: lambda s: f"fat finger: market {s.side} {s.qty}",
-                     MemberDefault: lambda s: f"member default ({s.agent} {s.index})"}[type(shock)](shock)
-        out.append({"type": type(shock).__struct_config__.tag, "day": day.isoformat(), "start_ns": start,
-                    "end_ns": end, "label": label})
+            label = {
+                KillSwitch: lambda s: f"kill switch {s.minutes} min",
+                MarketMakerWithdrawal: lambda s: f"market makers withdraw {s.minutes} min",
+                FatFinger: lambda s: f"fat finger: market {s.side} {s.qty}",
+                MemberDefault: lambda s: f"member default ({s.agent} {s.index})",
+            }[type(shock)](shock)
+        out.append(
+            {
+                "type": type(shock).__struct_config__.tag,
+                "day": day.isoformat(),
+                "start_ns": start,
+                "end_ns": end,
+                "label": label,
+            }
+        )
     return out

@@ -120,7 +120,7 @@ def _merged(now: dict[int, int], then: dict[int, int], n: int, bids: bool) -> li
     pick = nlargest if bids else nsmallest
     prices = set(pick(n + len(then), now)) | set(then)
     out = []
-    for p in (sorted(prices, reverse=True) if bids else sorted(prices)):
+    for p in sorted(prices, reverse=True) if bids else sorted(prices):
         q = then[p] if p in then else now.get(p, 0)
         if q > 0:
             out.append((p, q))

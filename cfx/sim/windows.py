@@ -36,8 +36,13 @@ def withdrawal_windows(sc: Any) -> list[dict[str, tuple[int, int]]]:
         start = epoch_ns(days[shock.day], minutes(shock.time))
         before = epoch_ns(days[shock.day - 1], minutes(shock.time))
         end_of_day = epoch_ns(days[shock.day], close)
-        out.append({"withdrawal": (start, start + length), "day_before": (before, before + length),
-                    "after_resume": (start + length, min(start + 2 * length, end_of_day))})
+        out.append(
+            {
+                "withdrawal": (start, start + length),
+                "day_before": (before, before + length),
+                "after_resume": (start + length, min(start + 2 * length, end_of_day)),
+            }
+        )
     return out
 
 
@@ -62,8 +67,9 @@ def measure(sc: Any, book_top: Path, trades_file: Path) -> dict[str, float | int
             day = start // (86_400 * NS)
             tenor = {s: ("front" if i == 0 else f"front+{i}") for i, s in enumerate(listed.get(day, []))}
             acc: dict[str, dict[str, Any]] = {}
-            for ts, s, b, bq, a, aq in zip(top["time"], top["series"], top["bid_ticks"], top["bid_qty_lots"],
-                                           top["ask_ticks"], top["ask_qty_lots"]):
+            for ts, s, b, bq, a, aq in zip(
+                top["time"], top["series"], top["bid_ticks"], top["bid_qty_lots"], top["ask_ticks"], top["ask_qty_lots"]
+            ):
                 if not start <= ts < end or s not in tenor:
                     continue
                 st = acc.setdefault(tenor[s], {"n": 0, "two": 0, "spread": 0, "depth": 0, "mid0": None, "move": 0.0})

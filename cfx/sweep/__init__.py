@@ -76,17 +76,51 @@ from typing import Any
 from cfx.command import Output
 from cfx.errors import InputError
 from cfx.sweep.metrics import DICT_METRICS, METRICS, scalar_metrics
-from cfx.sweep.plan import KEY_VERSION, RESERVED_PATHS, Plan, RandomParam, RandomSpec, SweepFile, Task, decode, load, task_key
+from cfx.sweep.plan import (
+    KEY_VERSION,
+    RESERVED_PATHS,
+    Plan,
+    RandomParam,
+    RandomSpec,
+    SweepFile,
+    Task,
+    decode,
+    load,
+    task_key,
+)
 from cfx.sweep.report import write_report, write_summary
 from cfx.sweep.results import RESULTS_DIR, RESULTS_FILE, Results, combined_rows, read_part, write_table
 from cfx.sweep.runner import FLUSH_SECONDS, close_client, make_client, run_sweep
 from cfx.sweep.task import run_task
 
 __all__ = [
-    "DICT_METRICS", "FLUSH_SECONDS", "KEY_VERSION", "METRICS", "RESERVED_PATHS", "RESULTS_DIR", "RESULTS_FILE",
-    "Plan", "RandomParam", "RandomSpec", "Results", "SweepFile", "Task", "close_client", "combined_rows", "decode",
-    "load", "main", "make_client", "read_part", "run_sweep", "run_task", "scalar_metrics", "task_key",
-    "write_report", "write_summary", "write_table",
+    "DICT_METRICS",
+    "FLUSH_SECONDS",
+    "KEY_VERSION",
+    "METRICS",
+    "RESERVED_PATHS",
+    "RESULTS_DIR",
+    "RESULTS_FILE",
+    "Plan",
+    "RandomParam",
+    "RandomSpec",
+    "Results",
+    "SweepFile",
+    "Task",
+    "close_client",
+    "combined_rows",
+    "decode",
+    "load",
+    "main",
+    "make_client",
+    "read_part",
+    "run_sweep",
+    "run_task",
+    "scalar_metrics",
+    "task_key",
+    "write_report",
+    "write_summary",
+    "write_table",
 ]
 
 
@@ -97,8 +131,9 @@ def main(args: Any) -> Output:
         raise InputError(f"--workers: expected at least 1, got {args.workers}")
     plan = load(args.sweep)
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
-    counts = run_sweep(plan, out, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet,
-                       fresh=args.fresh)
+    counts = run_sweep(
+        plan, out, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet, fresh=args.fresh
+    )
     result = {"out": str(out), "results": str(out / RESULTS_FILE), "report": str(out / "report.html"), **counts}
     if plan.mode == "grid":
         result["summary"] = str(out / "summary.md")

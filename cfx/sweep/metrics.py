@@ -8,10 +8,27 @@ from typing import Any
 # The scalar metrics of `cfx.sim.run.summarize` a sweep can tabulate;
 # dict-valued settlement_tiers becomes one column per tier.
 METRICS: tuple[str, ...] = (
-    "days", "agents", "engine_messages", "commands", "events", "trades", "volume_contracts",
-    "mean_spread_ticks", "mean_top_depth_contracts", "two_sided_fraction", "settlement_volatility_annual",
-    "tracking_error_rms", "halts", "auctions_uncrossed", "margin_calls", "defaults", "guarantee_fund_used_usd",
-    "settlement_tiers.vwap", "settlement_tiers.mid", "settlement_tiers.index_moved", "settlement_tiers.final",
+    "days",
+    "agents",
+    "engine_messages",
+    "commands",
+    "events",
+    "trades",
+    "volume_contracts",
+    "mean_spread_ticks",
+    "mean_top_depth_contracts",
+    "two_sided_fraction",
+    "settlement_volatility_annual",
+    "tracking_error_rms",
+    "halts",
+    "auctions_uncrossed",
+    "margin_calls",
+    "defaults",
+    "guarantee_fund_used_usd",
+    "settlement_tiers.vwap",
+    "settlement_tiers.mid",
+    "settlement_tiers.index_moved",
+    "settlement_tiers.final",
     "settlement_tiers.mark",
 )
 # dict-valued metrics whose entries become columns "name.key" (keys vary by scenario; "perpetual" only

@@ -25,8 +25,11 @@ from cfx.sweep.metrics import DICT_METRICS, METRICS
 
 KEY_VERSION = 1  # bump when the meaning of a task key changes
 COMPACT_OUTPUT = {"journal": False, "events": "trades-only"}  # what a sweep's runs write by default
-RESERVED_PATHS = {"seed": "vary seeds with `seeds`", "name": "the name is not a parameter",
-                  "question": "the question is not a parameter"}
+RESERVED_PATHS = {
+    "seed": "vary seeds with `seeds`",
+    "name": "the name is not a parameter",
+    "question": "the question is not a parameter",
+}
 
 
 class _Spec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
@@ -54,7 +57,10 @@ class SweepFile(_Spec, kw_only=True):
     base: str
     name: str = ""
     question: str = ""
-    seeds: Annotated[int, Meta(ge=1, le=10_000)] | Annotated[list[Annotated[int, Meta(ge=0, le=2**63 - 1)]], Meta(min_length=1)] = 1
+    seeds: (
+        Annotated[int, Meta(ge=1, le=10_000)]
+        | Annotated[list[Annotated[int, Meta(ge=0, le=2**63 - 1)]], Meta(min_length=1)]
+    ) = 1
     metrics: list[str] | None = None
     labels: list[str] | None = None  # a short name per grid point, in order (the report's rows)
     better: dict[str, Literal["higher", "lower"]] = msgspec.field(default_factory=dict)  # metrics to rank
@@ -212,13 +218,33 @@ def decode(raw: bytes | str, path: Path) -> Plan:  # noqa: C901 (validates a swe
         for seed in seeds:
             run = msgspec.structs.replace(sc, seed=seed)
             b = msgspec.to_builtins(run)
-            tasks.append(Task(point=i, point_id=point_id, params=point, seed=seed, key=task_key(b),
-                              run_dir=f"runs/{point_id}-s{seed}", scenario=b))
+            tasks.append(
+                Task(
+                    point=i,
+                    point_id=point_id,
+                    params=point,
+                    seed=seed,
+                    key=task_key(b),
+                    run_dir=f"runs/{point_id}-s{seed}",
+                    scenario=b,
+                )
+            )
 
-    return Plan(source=src, sweep_sha256=_digest(data), name=spec.name or path.stem, question=spec.question,
-                base=str(base_path), params=names, mode=mode, points=points, seeds=seeds,
-                metrics=list(spec.metrics) if spec.metrics is not None else None, tasks=tasks,
-                labels=list(spec.labels) if spec.labels is not None else None, better=dict(spec.better))
+    return Plan(
+        source=src,
+        sweep_sha256=_digest(data),
+        name=spec.name or path.stem,
+        question=spec.question,
+        base=str(base_path),
+        params=names,
+        mode=mode,
+        points=points,
+        seeds=seeds,
+        metrics=list(spec.metrics) if spec.metrics is not None else None,
+        tasks=tasks,
+        labels=list(spec.labels) if spec.labels is not None else None,
+        better=dict(spec.better),
+    )
 
 
 def _compact_outputs(base: dict[str, Any], base_path: Path) -> dict[str, Any]:

@@ -56,8 +56,9 @@ def _plot_param(plan: Plan, rows: list[dict[str, Any]], param: str, metrics: lis
                 xs = sorted(by)
                 means = [sum(by[x]) / len(by[x]) for x in xs]
                 ax.plot(xs, means, color="tab:red", marker="o", ms=3, label="mean")
-                ax.fill_between(xs, [min(by[x]) for x in xs], [max(by[x]) for x in xs], color="tab:red",
-                                alpha=0.15, label="min-max")
+                ax.fill_between(
+                    xs, [min(by[x]) for x in xs], [max(by[x]) for x in xs], color="tab:red", alpha=0.15, label="min-max"
+                )
         else:
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes, color="grey")
         ax.set_title(m, fontsize=9)
@@ -67,7 +68,7 @@ def _plot_param(plan: Plan, rows: list[dict[str, Any]], param: str, metrics: lis
         if not numeric:
             ax.set_xticks(range(len(levels)), [lv.strip('"') for lv in levels], rotation=30, fontsize=7)
         ax.set_xlabel(param, fontsize=8)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
@@ -85,9 +86,12 @@ def _points_table(plan: Plan, rows: list[dict[str, Any]], metrics: list[str]) ->
     e = html.escape
     labels = stats.point_labels(plan.points, plan.labels)
     cells = stats.table(rows, len(labels), metrics)
-    out = [f"<h2>Points compared</h2><p>Mean ± standard error over the seeds ({len(plan.seeds)} per point); "
-           "the best point of each ranked metric in bold.</p><table><tr><th>metric</th>"
-           + "".join(f"<th>{e(lb)}</th>" for lb in labels) + "</tr>"]
+    out = [
+        f"<h2>Points compared</h2><p>Mean ± standard error over the seeds ({len(plan.seeds)} per point); "
+        "the best point of each ranked metric in bold.</p><table><tr><th>metric</th>"
+        + "".join(f"<th>{e(lb)}</th>" for lb in labels)
+        + "</tr>"
+    ]
     for m in metrics:
         r = stats.rank(rows, len(labels), m, plan.better[m]) if m in plan.better else None
         tds = []
@@ -98,9 +102,12 @@ def _points_table(plan: Plan, rows: list[dict[str, Any]], metrics: list[str]) ->
         out.append(f"<tr><th>{name}</th>" + "".join(tds) + "</tr>")
     out.append("</table>")
     if plan.better:
-        out.append("<h3>Answer</h3><p>Paired by seed; within noise = the 95 % t interval of the difference to the "
-                   "best contains zero.</p><ul>"
-                   + "".join(f"<li>{e(s)}</li>" for s in stats.answer(rows, labels, plan.better)) + "</ul>")
+        out.append(
+            "<h3>Answer</h3><p>Paired by seed; within noise = the 95 % t interval of the difference to the "
+            "best contains zero.</p><ul>"
+            + "".join(f"<li>{e(s)}</li>" for s in stats.answer(rows, labels, plan.better))
+            + "</ul>"
+        )
     return "\n".join(out)
 
 
@@ -122,25 +129,30 @@ def write_report(plan: Plan, rows: list[dict[str, Any]], path: Path) -> None:
     metrics = plan.metrics or [m for m in METRICS if any(isinstance(r.get(m), (int, float)) for r in rows)]
     ok = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] != "ok"]
-    parts = [f"<!doctype html><meta charset='utf-8'><title>cfx sweep {e(plan.name)}</title>",
-             "<style>body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse;"
-             "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-             "pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:11px}</style>",
-             f"<h1>cfx sweep: {e(plan.name)}</h1>"]
+    parts = [
+        f"<!doctype html><meta charset='utf-8'><title>cfx sweep {e(plan.name)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse;"
+        "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+        "pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:11px}</style>",
+        f"<h1>cfx sweep: {e(plan.name)}</h1>",
+    ]
     if plan.question:
         parts.append(f"<p><b>Question:</b> {e(plan.question)}</p>")
-    parts.append(f"<p>Sweep file <code>{e(plan.source)}</code> (sha256 {plan.sweep_sha256[:12]}), base scenario "
-                 f"<code>{e(plan.base)}</code>; {plan.mode} of {len(plan.points)} points × {len(plan.seeds)} seeds "
-                 f"= {len(plan.tasks)} runs: {len(ok)} ok, {len(failed)} failed, "
-                 f"{len(plan.tasks) - len(rows)} without a result.</p>")
+    parts.append(
+        f"<p>Sweep file <code>{e(plan.source)}</code> (sha256 {plan.sweep_sha256[:12]}), base scenario "
+        f"<code>{e(plan.base)}</code>; {plan.mode} of {len(plan.points)} points × {len(plan.seeds)} seeds "
+        f"= {len(plan.tasks)} runs: {len(ok)} ok, {len(failed)} failed, "
+        f"{len(plan.tasks) - len(rows)} without a result.</p>"
+    )
     if ok and plan.mode == "grid":
         parts.append(_points_table(plan, rows, metrics))
     others = len(plan.params) > 1
     for p in plan.params:
         parts.append(f"<h2>{e(p)}</h2>")
         if others:
-            parts.append("<p>Each panel pools the runs at a value of this parameter over the seeds and the other "
-                         "parameters.</p>")
+            parts.append(
+                "<p>Each panel pools the runs at a value of this parameter over the seeds and the other parameters.</p>"
+            )
         if ok:
             parts.append(f"<img alt='{e(p)}' src='data:image/png;base64,{_plot_param(plan, rows, p, metrics)}'>")
         else:
@@ -152,14 +164,18 @@ def write_report(plan: Plan, rows: list[dict[str, Any]], path: Path) -> None:
             parts.append(f"<p>{e(r['point_id'])} ({e(desc)}), seed {r['seed']}:</p><pre>{e(r['error'] or '')}</pre>")
     cols = ["point_id", *plan.params, "seed", "status", *metrics, "run_hash"]
     shown = rows[:500]
-    parts.append(f"<h2>Runs</h2><p>{len(rows)} rows" + (", the first 500 shown" if len(rows) > 500 else "")
-                 + "; all in <code>results.parquet</code>.</p><table><tr>"
-                 + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>")
+    parts.append(
+        f"<h2>Runs</h2><p>{len(rows)} rows"
+        + (", the first 500 shown" if len(rows) > 500 else "")
+        + "; all in <code>results.parquet</code>.</p><table><tr>"
+        + "".join(f"<th>{e(c)}</th>" for c in cols)
+        + "</tr>"
+    )
     for r in shown:
         cells = []
         for c in cols:
             v = r.get(c)
-            v = (v[:12] if c == "run_hash" and v else v)
+            v = v[:12] if c == "run_hash" and v else v
             cells.append(f"<td>{e('' if v is None else str(v))}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</table>")

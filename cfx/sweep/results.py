@@ -62,10 +62,20 @@ def _part_table(row: dict[str, Any]) -> Any:
     flat = {k: row[k] for k in ("key", "point_id", "seed", "status", "error", "run_hash", "wall_seconds", "run_dir")}
     flat["params_json"] = msgspec.json.encode(row["params"]).decode()
     flat["metrics_json"] = msgspec.json.encode(row["metrics"]).decode()
-    schema = pa.schema([("key", pa.string()), ("point_id", pa.string()), ("seed", pa.int64()),
-                        ("status", pa.string()), ("error", pa.string()), ("run_hash", pa.string()),
-                        ("wall_seconds", pa.float64()), ("run_dir", pa.string()),
-                        ("params_json", pa.string()), ("metrics_json", pa.string())])
+    schema = pa.schema(
+        [
+            ("key", pa.string()),
+            ("point_id", pa.string()),
+            ("seed", pa.int64()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("run_hash", pa.string()),
+            ("wall_seconds", pa.float64()),
+            ("run_dir", pa.string()),
+            ("params_json", pa.string()),
+            ("metrics_json", pa.string()),
+        ]
+    )
     return pa.Table.from_pylist([flat], schema=schema)
 
 

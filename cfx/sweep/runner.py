@@ -35,8 +35,9 @@ def make_client(scheduler: str | None = None, workers: int = 2) -> Any:
             return Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as e:
             raise InputError(f"--scheduler: cannot connect to {scheduler}: {e}") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
     return Client(cluster)
 
 
@@ -47,9 +48,17 @@ def close_client(client: Any) -> None:
         cluster.close()
 
 
-def run_sweep(plan: Plan, out: str | Path, *, client: Any = None, scheduler: str | None = None,
-              workers: int = 2, progress: bool = True, fresh: bool = False,
-              on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def run_sweep(
+    plan: Plan,
+    out: str | Path,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    fresh: bool = False,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Run ``plan``'s tasks not already done in ``out``; write the table and
     report; return counts. Uses ``client`` if given (and leaves it open),
     else starts one (`make_client`) only if there is something to run."""
@@ -82,8 +91,16 @@ def run_sweep(plan: Plan, out: str | Path, *, client: Any = None, scheduler: str
     return counts
 
 
-def _run_tasks(plan: Plan, todo: list[Task], out: Path, client: Any, results: Results, counts: dict[str, int],
-               progress: bool, on_row: Callable[[dict[str, Any]], None] | None) -> None:
+def _run_tasks(
+    plan: Plan,
+    todo: list[Task],
+    out: Path,
+    client: Any,
+    results: Results,
+    counts: dict[str, int],
+    progress: bool,
+    on_row: Callable[[dict[str, Any]], None] | None,
+) -> None:
     """Submit every task; write each row as it arrives; rebuild the combined
     table every `FLUSH_SECONDS` and at the end (also on an interrupt)."""
     from distributed import as_completed
@@ -100,9 +117,18 @@ def _run_tasks(plan: Plan, todo: list[Task], out: Path, client: Any, results: Re
             try:
                 row = f.result()
             except Exception as e:  # noqa: BLE001  (the worker died, or Dask failed the task)
-                row = {"key": t.key, "point_id": t.point_id, "seed": t.seed, "params": t.params,
-                       "run_dir": t.run_dir, "status": "error", "run_hash": None, "metrics": {},
-                       "wall_seconds": None, "error": "".join(traceback.format_exception(e)).rstrip()}
+                row = {
+                    "key": t.key,
+                    "point_id": t.point_id,
+                    "seed": t.seed,
+                    "params": t.params,
+                    "run_dir": t.run_dir,
+                    "status": "error",
+                    "run_hash": None,
+                    "metrics": {},
+                    "wall_seconds": None,
+                    "error": "".join(traceback.format_exception(e)).rstrip(),
+                }
             f.release()
             results.add(row)
             counts["ran"] += 1
@@ -121,10 +147,19 @@ def _run_tasks(plan: Plan, todo: list[Task], out: Path, client: Any, results: Re
 
 
 def _write_manifest(plan: Plan, out: Path) -> None:
-    manifest = {"sweep": plan.source, "sweep_sha256": plan.sweep_sha256, "name": plan.name,
-                "question": plan.question, "base": plan.base, "mode": plan.mode, "params": plan.params,
-                "seeds": plan.seeds, "points": plan.points, "tasks": len(plan.tasks),
-                "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    manifest = {
+        "sweep": plan.source,
+        "sweep_sha256": plan.sweep_sha256,
+        "name": plan.name,
+        "question": plan.question,
+        "base": plan.base,
+        "mode": plan.mode,
+        "params": plan.params,
+        "seeds": plan.seeds,
+        "points": plan.points,
+        "tasks": len(plan.tasks),
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
     tmp = out / "sweep.json.tmp"
     tmp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest)) + b"\n")
     os.replace(tmp, out / "sweep.json")
@@ -135,15 +170,29 @@ class _Bar:
 
     def __init__(self, total: int, skipped: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-            TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.ok = self.err = 0
-        self.progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                                 TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=Console(stderr=True))
-        self.task = self.progress.add_task("sweep", total=total, completed=skipped,
-                                           status=f"({skipped} done before)" if skipped else "")
+        self.progress = Progress(
+            TextColumn("sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs"),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self.task = self.progress.add_task(
+            "sweep", total=total, completed=skipped, status=f"({skipped} done before)" if skipped else ""
+        )
         self.skipped = skipped
         self.progress.start()
 

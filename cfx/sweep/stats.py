@@ -20,9 +20,38 @@ from typing import Any
 import msgspec
 
 # two-sided 95 % quantiles of Student's t, by degrees of freedom (df > 30: the normal's 1.96)
-T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-       2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-       2.045, 2.042)
+T95 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def t95(df: int) -> float:
@@ -67,8 +96,11 @@ def cell(values: list[float]) -> Cell:
 
 def by_seed(rows: list[dict[str, Any]], point: int, metric: str) -> dict[int, float]:
     """The metric's value per seed at one point (ok runs with a number only)."""
-    return {r["seed"]: float(r[metric]) for r in rows
-            if r["point"] == point and r["status"] == "ok" and _number(r.get(metric))}
+    return {
+        r["seed"]: float(r[metric])
+        for r in rows
+        if r["point"] == point and r["status"] == "ok" and _number(r.get(metric))
+    }
 
 
 def table(rows: list[dict[str, Any]], points: int, metrics: list[str]) -> dict[str, list[Cell]]:
@@ -146,8 +178,7 @@ def answer(rows: list[dict[str, Any]], labels: list[str], better: dict[str, str]
         best = table(rows, len(labels), [metric])[metric][r.best]
         text = f"{metric} ({direction} is better): best {labels[r.best]} ({mean_se(best)})"
         if r.tied:
-            text += "; within noise of it: " + ", ".join(
-                f"{labels[i]} ({_diff(r.diffs[i])})" for i in r.tied)
+            text += "; within noise of it: " + ", ".join(f"{labels[i]} ({_diff(r.diffs[i])})" for i in r.tied)
         if r.worse:
             text += "; worse: " + ", ".join(f"{labels[i]} ({_diff(r.diffs[i])})" for i in r.worse)
         if not r.tied and r.worse:
@@ -169,18 +200,37 @@ def markdown(rows: list[dict[str, Any]], labels: list[str], metrics: list[str], 
     metric) and the answer, as plain text for a sweep file's header."""
     cells = table(rows, len(labels), metrics)
     seeds = sorted({r["seed"] for r in rows if r["status"] == "ok"})
-    lines = [f"mean ± standard error over {len(seeds)} seeds ({', '.join(map(str, seeds))}); "
-             "each metric a block, one line per point", ""]
+    lines = [
+        f"mean ± standard error over {len(seeds)} seeds ({', '.join(map(str, seeds))}); "
+        "each metric a block, one line per point",
+        "",
+    ]
     width = max(len(lb) for lb in labels) if labels else 0
     for m in metrics:
         lines.append(m + (f" ({better[m]} is better)" if m in better else ""))
         for lb, c in zip(labels, cells[m]):
             lines.append(f"  {lb:<{width}}  {mean_se(c)}")
-    lines += ["", "Answer (paired by seed; within noise = the 95 % t interval of the difference to the best "
-              "contains zero):", ""]
+    lines += [
+        "",
+        "Answer (paired by seed; within noise = the 95 % t interval of the difference to the best contains zero):",
+        "",
+    ]
     lines += [f"- {s}" for s in answer(rows, labels, better)]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Cell", "Ranking", "T95", "answer", "by_seed", "cell", "fmt", "markdown", "mean_se", "point_labels",
-           "rank", "t95", "table"]
+__all__ = [
+    "Cell",
+    "Ranking",
+    "T95",
+    "answer",
+    "by_seed",
+    "cell",
+    "fmt",
+    "markdown",
+    "mean_se",
+    "point_labels",
+    "rank",
+    "t95",
+    "table",
+]

@@ -40,7 +40,9 @@ def _task_logging() -> None:
 
     structlog.configure(
         processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer(sort_keys=True)],
-        logger_factory=lambda *args: _TaskLogger(), cache_logger_on_first_use=False)
+        logger_factory=lambda *args: _TaskLogger(),
+        cache_logger_on_first_use=False,
+    )
     _logging_ready = True
 
 
@@ -52,9 +54,18 @@ def run_task(task: Task, out: str) -> dict[str, Any]:
 
     started = time.perf_counter()
     run_dir = Path(out) / task.run_dir
-    row: dict[str, Any] = {"key": task.key, "point_id": task.point_id, "seed": task.seed,
-                           "params": task.params, "run_dir": task.run_dir, "status": "error", "error": None,
-                           "run_hash": None, "metrics": {}, "wall_seconds": None}
+    row: dict[str, Any] = {
+        "key": task.key,
+        "point_id": task.point_id,
+        "seed": task.seed,
+        "params": task.params,
+        "run_dir": task.run_dir,
+        "status": "error",
+        "error": None,
+        "run_hash": None,
+        "metrics": {},
+        "wall_seconds": None,
+    }
     try:
         _task_logging()
         if run_dir.exists():
