@@ -87,6 +87,15 @@ def _cmd_scenarios(args: argparse.Namespace) -> Any:
     return Output(value=rows, lines=True)
 
 
+def _importable_here() -> None:
+    """Put the current folder on the import path, last: a ``--plugin`` module
+    next to the user is found (and so are its agents when a run of them is
+    resumed), as ``python -m`` would find it, and nothing installed is shadowed."""
+    here = str(Path.cwd())
+    if here not in sys.path:
+        sys.path.append(here)
+
+
 def _cmd_run(args: argparse.Namespace) -> Any:
     """`cfx run SCENARIO --out DIR [--set PATH=VALUE ...]` (a file or a shipped name), or
     `cfx run --resume RUN_DIR`."""
@@ -96,6 +105,7 @@ def _cmd_run(args: argparse.Namespace) -> Any:
 
     progress = not args.quiet
     sc = None
+    _importable_here()
     if getattr(args, "resume", None):
         if args.scenario or args.out or args.seed is not None or args.overwrite or args.set or args.plugin:
             raise InputError(
@@ -199,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--plugin",
         action="append",
         metavar="MODULE",
-        help="import this Python module first, so the agents it registers can be named (repeatable)",
+        help="import this Python module first (from the current folder or the Python path), "
+        "so the agents it registers can be named (repeatable)",
     )
     rn.add_argument(
         "--set",

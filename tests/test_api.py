@@ -106,7 +106,8 @@ def _readme_agent_module(tmp_path: Path) -> str:
 
 def test_readme_agent_example_runs_as_written_via_plugin(tmp_path, monkeypatch, capsys):
     module = _readme_agent_module(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "path", list(sys.path))  # cfx run puts the current folder on it
+    monkeypatch.chdir(tmp_path)  # the module sits in the current folder, not on the Python path
     sc = tmp_path / "buyer.toml"
     sc.write_text(
         SMALL.read_text()
