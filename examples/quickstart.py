@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import cfx
-from cfx.agents.base import SECOND, Agent, AgentSpec, register
+from cfx.agents.base import SECOND, Agent, AgentSpec, Trigger, register
 from cfx.report import write_compare
 from cfx.types import Side, TimeInForce
 
@@ -36,6 +36,25 @@ class DipBuyer(Agent):
         ctx.wake_after(self.spec.every_s * SECOND)
 
 
+# An agent that reacts instead of polling: it buys once, when the front month's ask or a trade comes a
+# tick under the index, and hears no other market data.
+class LevelBuyerSpec(AgentSpec, tag="level_buyer"):
+    lots: int = 1
+
+
+@register(LevelBuyerSpec)
+class LevelBuyer(Agent):
+    def on_start(self, ctx):
+        series = ctx.front()
+        ctx.watch(series, Trigger(below=ctx.index_ticks(series) - 1))
+
+    def on_market_data(self, ctx, series):
+        quote = ctx.quote(series)
+        if quote.ask is not None:
+            ctx.submit(series, Side.BUY, self.spec.lots, quote.ask, tif=TimeInForce.IOC)
+        ctx.unwatch(series)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=2)
@@ -57,12 +76,13 @@ def main() -> None:
     print(trades[["time", "series", "price_usd", "qty_lots", "maker_type", "taker_type"]].head())
     print(trades.groupby("maker_type")["qty_lots"].sum().sort_values(ascending=False))
 
-    # 4. A custom agent in the same market: add it by its registered type name.
-    with_buyer = cfx.load("baseline", **{"calendar.days": args.days})
-    with_buyer.agents.append(DipBuyerSpec(lots=2))
-    c = cfx.run(with_buyer, out=out / "buyer", progress=False)
-    bought = c.trades().query("taker_type == 'dip_buyer'")["qty_lots"].sum()
-    print("the dip buyer bought", int(bought), "lots")
+    # 4. Custom agents in the same market: add them by their registered type names.
+    with_buyers = cfx.load("baseline", **{"calendar.days": args.days})
+    with_buyers.agents += [DipBuyerSpec(lots=2), LevelBuyerSpec(lots=2)]
+    c = cfx.run(with_buyers, out=out / "buyers", progress=False)
+    bought = c.trades().groupby("taker_type")["qty_lots"].sum()
+    print("the dip buyer bought", int(bought.get("dip_buyer", 0)), "lots")
+    print("the level buyer bought", int(bought.get("level_buyer", 0)), "lots")
 
     # 5. Compare two runs side by side (an HTML page).
     print("compare page:", write_compare(a.path, b.path, out / "compare.html"))
