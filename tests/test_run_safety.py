@@ -224,3 +224,33 @@ def test_a_killed_run_resumes_to_the_same_hash_and_tables(four_days, tmp_path, c
     assert not (out / ".parts").exists() and not (out / "checkpoint.pkl").exists()
     code, _, err = run_cli(capsys, "run", "--resume", out, "--quiet")
     assert code == 2 and "this run finished" in err
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "changed"])
+def test_a_resume_from_damaged_day_parts_is_refused_and_changes_nothing(four_days, tmp_path, capsys, damage):
+    sc, _ = four_days
+    out = tmp_path / "killed"
+    _kill_when(sc, out, _parts(3))
+    part = out / outputs.PARTS / f"events-00001{outputs.PART_SUFFIX}"
+    data = part.read_bytes()
+    if damage == "deleted":
+        part.unlink()
+    elif damage == "truncated":
+        part.write_bytes(data[:500])
+    else:
+        part.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    before = {
+        f.name: f.read_bytes() for f in [out / "journal", out / "checkpoint.pkl", *(out / outputs.PARTS).iterdir()]
+    }
+    code, _, err = run_cli(capsys, "run", "--resume", out, "--quiet", "--no-report")
+    assert code == 2 and err.count("\n") <= 1 and str(part) in err, err  # the day would be lost: refused, named
+    after = {
+        f.name: f.read_bytes() for f in [out / "journal", out / "checkpoint.pkl", *(out / outputs.PARTS).iterdir()]
+    }
+    assert after == before and not (out / "summary.json").exists()
+
+
+def test_resuming_a_directory_that_does_not_exist_creates_nothing(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "run", "--resume", tmp_path / "nowhere", "--quiet")
+    assert code == 2 and "no such run directory" in err
+    assert not (tmp_path / "nowhere").exists()

@@ -6,9 +6,11 @@ At the end of each simulated day (and once before the first) the whole
 generators, the event heap (its actions are partials of bound methods,
 never lambdas), counters. The writer is not part of it: the checkpoint
 records instead how far the run's files had got (finished day parts, the
-journal's record count, running hash and byte offset), all of them synced
-before the checkpoint is renamed into place. Resuming cuts the journal and
-the parts back to that point and runs on; the event hash is rebuilt from
+journal's record count, running hash and byte offset, each finished
+part's sha256), all of them synced before the checkpoint is renamed into
+place. Resuming checks the parts against it (a part deleted, cut short or
+changed is refused: its day would be missing from the tables), cuts the
+journal and the parts back to that point and runs on; the event hash is rebuilt from
 the journal's first commands (`cfx.sim.outputs.replay_hash`). A run with
 ``[output] journal = false`` writes no checkpoints and cannot be resumed.
 """
@@ -27,11 +29,11 @@ from cfx.journal import Position
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = (
-    6  # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
-)
+VERSION = 7
+# 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
 # 4: the event heap holds int keys (`cfx.sim.loop.SEQ_BITS`), and a market maker's quoting state its side plans;
-# 5: an agent's `Alarms` keeps its earliest deadline; 6: participants and their contexts live in cfx.sim.participant
+# 5: an agent's `Alarms` keeps its earliest deadline; 6: participants and their contexts live in cfx.sim.participant;
+# 7: the sha256 of every finished day part (`Checkpoint.digests`)
 
 
 class Checkpoint(msgspec.Struct, frozen=True):
@@ -41,6 +43,7 @@ class Checkpoint(msgspec.Struct, frozen=True):
     parts: int  # finished day parts in RUN_DIR/.parts
     position: Position  # the journal after the last command of those days
     sim: bytes  # the pickled Simulation, without its writer and progress callback
+    digests: dict[str, str]  # finished part file name -> sha256: resuming refuses parts that are not these
 
 
 class _Pickler(pickle.Pickler):
@@ -89,7 +92,7 @@ def save(sim: Any, out: Path) -> None:
         state = _dumps(sim)
     finally:
         sim.writer, sim.on_progress = writer, progress
-    cp = Checkpoint(VERSION, parts, writer.journal.position(), state)
+    cp = Checkpoint(VERSION, parts, writer.journal.position(), state, dict(writer.digests))
     write_atomic(out / FILE, pickle.dumps(cp, protocol=pickle.HIGHEST_PROTOCOL))
 
 

@@ -28,6 +28,7 @@ reproduces the run. Column types and units follow `cfx.tables`
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,6 +43,7 @@ import pyarrow.parquet as pq
 from msgspec.structs import astuple
 
 from cfx import tables
+from cfx.errors import InputError
 from cfx.journal import EventHash, Journal, Position, read_upto
 from cfx.tables import STRING, TIME
 from cfx.types import Event, Trade, encoder
@@ -164,6 +166,30 @@ def part_files(folder: Path, name: str, parts: int | None = None) -> list[Path]:
         if n.isdigit() and (parts is None or int(n) < parts):
             files.append((int(n), f))
     return [f for _, f in sorted(files)]
+
+
+def digest(path: Path) -> str:
+    """The sha256 of a finished part file (hex)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def check_parts(folder: Path, parts: int, digests: dict[str, str]) -> dict[str, str]:
+    """Refuse to resume from day parts that are not the ones the checkpoint
+    recorded (``digests``: file name -> sha256): a part deleted, cut short
+    or changed since would leave its day out of the run's tables, or fail
+    half-way. Returns ``digests``."""
+    for name in TABLES:
+        for f in part_files(folder, name, parts):
+            if f.name not in digests:
+                raise InputError(f"{f}: a day part the checkpoint does not know; the run cannot be resumed")
+    for name, expected in sorted(digests.items()):
+        f = folder / name
+        if not f.is_file():
+            raise InputError(f"{f}: missing, so its day's rows are lost; the run cannot be resumed (run it again)")
+        if digest(f) != expected:
+            raise InputError(f"{f}: changed since the checkpoint; the run cannot be resumed (run it again)")
+    return digests
 
 
 def _append(w: pq.ParquetWriter, part: Path) -> None:
@@ -407,7 +433,14 @@ class RunWriter:
     journal up to that point (`replay_hash`)."""
 
     def __init__(
-        self, out: Path, *, parts: int = 0, position: Position | None = None, events: str = "full", journal: bool = True
+        self,
+        out: Path,
+        *,
+        parts: int = 0,
+        position: Position | None = None,
+        events: str = "full",
+        journal: bool = True,
+        digests: dict[str, str] | None = None,
     ) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.out = out
@@ -415,8 +448,11 @@ class RunWriter:
         self.kept = KEPT[events]
         self.hash = EventHash()
         self.event_count = 0
+        self.digests: dict[str, str] = {}  # finished part file name -> its sha256 (`end_part`)
         if position is None:
             shutil.rmtree(self.parts_dir, ignore_errors=True)
+        else:
+            self.digests = check_parts(self.parts_dir, parts, digests or {})
         self.parts_dir.mkdir(exist_ok=True)
         for f in self.parts_dir.glob("*.tmp"):
             f.unlink()  # a part a crash left unfinished
@@ -493,6 +529,7 @@ class RunWriter:
             done = t.end_part()
             if done is not None:
                 self._joiner.add(t.name, done)
+                self.digests[done.name] = digest(done)
         self.part += 1
         self.journal.sync()
         return self.part

@@ -166,7 +166,7 @@ def resume_run(out: str | Path, *, progress: bool = True, log: bool = False) -> 
     out = Path(out)
     with RunDir(out, resume=True):
         sim, cp = checkpoint.load(out)
-        writer = RunWriter(out, parts=cp.parts, position=cp.position, events=sim.sc.output.events)
+        writer = RunWriter(out, parts=cp.parts, position=cp.position, events=sim.sc.output.events, digests=cp.digests)
         sim.writer = writer
         sim.venue.journal = writer.journal  # not pickled with the venue: the resumed run's own
         return _execute(sim, writer, out, progress, log)

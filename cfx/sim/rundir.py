@@ -70,6 +70,8 @@ class RunDir:
 
     def __enter__(self) -> "RunDir":
         out = self.out
+        if self.resume and not out.is_dir():
+            raise InputError(f"{out}: no such run directory to resume")
         try:
             out.mkdir(parents=True, exist_ok=True)
             fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
