@@ -163,8 +163,54 @@ BASKETS = 'baskets = [{ name = "HOPPER", root = "HOP", weights = { H100 = 0.6, H
             "agents[1].collateral-usd: 5.0 is below rules.clearing.guarantee-fund-contribution",
         ),
         (BASKETS, "baskets = []", "products.baskets: Expected `array` of length >= 1"),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\ntaker-fee = 9223372036854775807",
+            "rules.clearing.taker-fee: Expected `int` <= 1000000000",
+        ),
+        (
+            "[rules.clearing]",
+            f"[rules.clearing]\ntaker-fee = {-(2**63)}",
+            "rules.clearing.taker-fee: Expected `int` >=",
+        ),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\nmaker-fee = -4611686018427387904",
+            "rules.clearing.maker-fee: Expected `int` >= -1000000000",
+        ),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\nhouse-capital = 9223372036854775807",
+            "rules.clearing.house-capital: Expected `int` <= 1000000000000000000",
+        ),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\ninsurance-fund = 9223372036854775807",
+            "rules.clearing.insurance-fund: Expected `int` <= 1000000000000000000",
+        ),
+        (
+            "guarantee-fund-contribution = 10_000_000_000",
+            "guarantee-fund-contribution = 9223372036854775807",
+            "rules.clearing.guarantee-fund-contribution: Expected `int` <= 1000000000000000000",
+        ),
     ],
-    ids=["seed", "tick", "collateral", "year-9999", "year-1", "count", "total-agents", "below-fund", "no-baskets"],
+    ids=[
+        "seed",
+        "tick",
+        "collateral",
+        "year-9999",
+        "year-1",
+        "count",
+        "total-agents",
+        "below-fund",
+        "no-baskets",
+        "taker-fee",
+        "taker-fee-min",
+        "maker-fee",
+        "house-capital",
+        "insurance-fund",
+        "fund-contribution",
+    ],
 )
 def test_scenario_values_that_would_crash_later_are_refused_up_front(tmp_path, capsys, old, new, message):
     text = SMALL.read_text()
