@@ -352,9 +352,19 @@ def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes,
         ("agents[0].batch-imbalance-share=1.5", "agents[0].batch-imbalance-share"),
         ("agents[0].batch-imbalance-share=-0.1", "agents[0].batch-imbalance-share"),
         ("agents[1].excitement-max-ticks=-1", "agents[1].excitement-max-ticks"),  # the small scenario's noise traders
+        ("agents[1].busy-share=1e-300", "agents[1].busy-share: Expected `float` >= 1e-06"),  # an infinite calm spell
+        ("agents[0].funding-intervals=1e308", "agents[0].funding-intervals: Expected `float` <= 1000.0"),
     ],
 )
 def test_output_listing_and_perpetual_keys_refuse_bad_values_in_one_line(tmp_path, capsys, assignment, needle):
     out = tmp_path / "run"
     assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--set", assignment), needle)
     assert not out.exists()  # refused before anything was written
+
+
+def test_a_tiny_size_alpha_caps_sizes_instead_of_overflowing(tmp_path, capsys):
+    # (1 - u) ** (-1 / alpha) is beyond any float for alpha = 1e-300: the size is the cap
+    argv = ["run", SMALL, "--out", tmp_path / "run", "--quiet", "--no-report", "--set", "calendar.days=1"]
+    argv += ["--set", "agents[1].size-alpha=1e-300", "--set", "agents[1].max-lots=50"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
