@@ -368,3 +368,26 @@ def test_a_tiny_size_alpha_caps_sizes_instead_of_overflowing(tmp_path, capsys):
     argv += ["--set", "agents[1].size-alpha=1e-300", "--set", "agents[1].max-lots=50"]
     code, _, err = run_cli(capsys, *argv)
     assert code == 0, err
+
+
+# --------------------------------------------------------------------------- hedge
+
+BOOK = DATA.parent.parent / "examples" / "dealer_book.csv"
+
+
+@pytest.mark.parametrize(
+    "old, new, needle",
+    [
+        ("43800", "99999999999999999999999", "book.csv:2: field 'gpu_hours': '99999999999999999999999' is more than"),
+        ("43800", "1000000001", "book.csv:2: field 'gpu_hours': '1000000001' is more than the 1,000,000,000"),
+        ("2.55", "1e300", "book.csv:2: field 'price': '1e300' is above $1,000"),
+        ("2.55", "1000.000001", "book.csv:2: field 'price': '1000.000001' is above $1,000"),
+        ("2.55", "1e999999", "book.csv:2: field 'price': '1e999999' is too large"),  # beyond Decimal's exponents
+        ("2.55", "1e-999999999", "book.csv:2: field 'price': '1e-999999999' has more than 6 decimal places"),
+    ],
+)
+def test_book_numbers_that_would_overflow_the_backtest_are_one_line(tmp_path, capsys, old, new, needle):
+    text = BOOK.read_text()
+    assert old in text
+    (tmp_path / "book.csv").write_text(text.replace(old, new, 1))
+    assert_one_line_exit_2(run_cli(capsys, "hedge", tmp_path / "book.csv", "--out", tmp_path / "h"), needle)
