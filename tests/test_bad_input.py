@@ -391,3 +391,24 @@ def test_book_numbers_that_would_overflow_the_backtest_are_one_line(tmp_path, ca
     assert old in text
     (tmp_path / "book.csv").write_text(text.replace(old, new, 1))
     assert_one_line_exit_2(run_cli(capsys, "hedge", tmp_path / "book.csv", "--out", tmp_path / "h"), needle)
+
+
+@pytest.mark.parametrize(
+    "column, price, needle",
+    [
+        ("price", "1e300", "fut.csv:2: field 'price': '1e300' is above $1,000"),
+        ("price", "1e400", "fut.csv:2: field 'price': '1e400' is above $1,000"),
+        ("price", "inf", "fut.csv:2: field 'price': 'inf' is not a positive price"),
+        ("price", "nan", "fut.csv:2: field 'price': 'nan' is not a positive price"),
+        (
+            "price_ticks",
+            "99999999999999999999",
+            "fut.csv:2: field 'price_ticks': '99999999999999999999' ticks is above",
+        ),
+    ],
+)
+def test_futures_prices_that_would_overflow_the_curve_are_one_line(tmp_path, capsys, column, price, needle):
+    fut = tmp_path / "fut.csv"
+    fut.write_text(f"date,series,{column}\n2027-01-04,HOP-H27,{price}\n")
+    argv = ["hedge", BOOK, "--policy", "naive", "--out", tmp_path / "h", "--futures", fut]
+    assert_one_line_exit_2(run_cli(capsys, *argv), needle)
