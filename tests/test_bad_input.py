@@ -323,6 +323,15 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
     [
         ("[generator]\nstart = 9999-06-01\n", None, "generator: start: 9999-06-01 is outside 1971-01-01..2199-12-31"),
         ("end = 9999-12-31\n", None, "end: 9999-12-31 is outside"),
+        ("[generator]\njump-rate = 1e308\n", None, "generator.jump-rate: Expected `float` <= 252.0"),
+        ("[generator]\njump-vol = 1e308\n", None, "generator.jump-vol: Expected `float` <= 10.0"),
+        ("[generator]\nbasis-vol = 1e308\n", None, "generator.basis-vol: Expected `float` <= 10.0"),
+        ("[generator]\nbasis-reversion = 1e6\n", None, "generator.basis-reversion: Expected `float` <= 252.0"),
+        (
+            '[generator]\nskus = [{name = "H100", level = 2.65, vol = 1e308}]\n',
+            None,
+            "generator.skus[0].vol: Expected `float` <= 10.0",
+        ),
         (
             None,
             "date,sku,provider,price\n9999-12-31,H100,a,2.00\n",
@@ -330,7 +339,7 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
         ),
     ],
 )
-def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
+def test_index_dates_rates_and_vols_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
     argv = ["index", "--out", tmp_path / "f.csv"]
     if config is not None:
         (tmp_path / "c.toml").write_text(config)
