@@ -163,8 +163,54 @@ BASKETS = 'baskets = [{ name = "HOPPER", root = "HOP", weights = { H100 = 0.6, H
             "agents[1].collateral-usd: 5.0 is below rules.clearing.guarantee-fund-contribution",
         ),
         (BASKETS, "baskets = []", "products.baskets: Expected `array` of length >= 1"),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\ntaker-fee = 9223372036854775807",
+            "rules.clearing.taker-fee: Expected `int` <= 1000000000",
+        ),
+        (
+            "[rules.clearing]",
+            f"[rules.clearing]\ntaker-fee = {-(2**63)}",
+            "rules.clearing.taker-fee: Expected `int` >=",
+        ),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\nmaker-fee = -4611686018427387904",
+            "rules.clearing.maker-fee: Expected `int` >= -1000000000",
+        ),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\nhouse-capital = 9223372036854775807",
+            "rules.clearing.house-capital: Expected `int` <= 1000000000000000000",
+        ),
+        (
+            "[rules.clearing]",
+            "[rules.clearing]\ninsurance-fund = 9223372036854775807",
+            "rules.clearing.insurance-fund: Expected `int` <= 1000000000000000000",
+        ),
+        (
+            "guarantee-fund-contribution = 10_000_000_000",
+            "guarantee-fund-contribution = 9223372036854775807",
+            "rules.clearing.guarantee-fund-contribution: Expected `int` <= 1000000000000000000",
+        ),
     ],
-    ids=["seed", "tick", "collateral", "year-9999", "year-1", "count", "total-agents", "below-fund", "no-baskets"],
+    ids=[
+        "seed",
+        "tick",
+        "collateral",
+        "year-9999",
+        "year-1",
+        "count",
+        "total-agents",
+        "below-fund",
+        "no-baskets",
+        "taker-fee",
+        "taker-fee-min",
+        "maker-fee",
+        "house-capital",
+        "insurance-fund",
+        "fund-contribution",
+    ],
 )
 def test_scenario_values_that_would_crash_later_are_refused_up_front(tmp_path, capsys, old, new, message):
     text = SMALL.read_text()
@@ -277,6 +323,15 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
     [
         ("[generator]\nstart = 9999-06-01\n", None, "generator: start: 9999-06-01 is outside 1971-01-01..2199-12-31"),
         ("end = 9999-12-31\n", None, "end: 9999-12-31 is outside"),
+        ("[generator]\njump-rate = 1e308\n", None, "generator.jump-rate: Expected `float` <= 252.0"),
+        ("[generator]\njump-vol = 1e308\n", None, "generator.jump-vol: Expected `float` <= 10.0"),
+        ("[generator]\nbasis-vol = 1e308\n", None, "generator.basis-vol: Expected `float` <= 10.0"),
+        ("[generator]\nbasis-reversion = 1e6\n", None, "generator.basis-reversion: Expected `float` <= 252.0"),
+        (
+            '[generator]\nskus = [{name = "H100", level = 2.65, vol = 1e308}]\n',
+            None,
+            "generator.skus[0].vol: Expected `float` <= 10.0",
+        ),
         (
             None,
             "date,sku,provider,price\n9999-12-31,H100,a,2.00\n",
@@ -284,7 +339,7 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
         ),
     ],
 )
-def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
+def test_index_dates_rates_and_vols_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
     argv = ["index", "--out", tmp_path / "f.csv"]
     if config is not None:
         (tmp_path / "c.toml").write_text(config)
@@ -306,9 +361,63 @@ def test_index_dates_out_of_range_are_one_line(tmp_path, capsys, config, quotes,
         ("agents[0].batch-imbalance-share=1.5", "agents[0].batch-imbalance-share"),
         ("agents[0].batch-imbalance-share=-0.1", "agents[0].batch-imbalance-share"),
         ("agents[1].excitement-max-ticks=-1", "agents[1].excitement-max-ticks"),  # the small scenario's noise traders
+        ("agents[1].busy-share=1e-300", "agents[1].busy-share: Expected `float` >= 1e-06"),  # an infinite calm spell
+        ("agents[0].funding-intervals=1e308", "agents[0].funding-intervals: Expected `float` <= 1000.0"),
     ],
 )
 def test_output_listing_and_perpetual_keys_refuse_bad_values_in_one_line(tmp_path, capsys, assignment, needle):
     out = tmp_path / "run"
     assert_one_line_exit_2(run_cli(capsys, "run", SMALL, "--out", out, "--quiet", "--set", assignment), needle)
     assert not out.exists()  # refused before anything was written
+
+
+def test_a_tiny_size_alpha_caps_sizes_instead_of_overflowing(tmp_path, capsys):
+    # (1 - u) ** (-1 / alpha) is beyond any float for alpha = 1e-300: the size is the cap
+    argv = ["run", SMALL, "--out", tmp_path / "run", "--quiet", "--no-report", "--set", "calendar.days=1"]
+    argv += ["--set", "agents[1].size-alpha=1e-300", "--set", "agents[1].max-lots=50"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+
+
+# --------------------------------------------------------------------------- hedge
+
+BOOK = DATA.parent.parent / "examples" / "dealer_book.csv"
+
+
+@pytest.mark.parametrize(
+    "old, new, needle",
+    [
+        ("43800", "99999999999999999999999", "book.csv:2: field 'gpu_hours': '99999999999999999999999' is more than"),
+        ("43800", "1000000001", "book.csv:2: field 'gpu_hours': '1000000001' is more than the 1,000,000,000"),
+        ("2.55", "1e300", "book.csv:2: field 'price': '1e300' is above $1,000"),
+        ("2.55", "1000.000001", "book.csv:2: field 'price': '1000.000001' is above $1,000"),
+        ("2.55", "1e999999", "book.csv:2: field 'price': '1e999999' is too large"),  # beyond Decimal's exponents
+        ("2.55", "1e-999999999", "book.csv:2: field 'price': '1e-999999999' has more than 6 decimal places"),
+    ],
+)
+def test_book_numbers_that_would_overflow_the_backtest_are_one_line(tmp_path, capsys, old, new, needle):
+    text = BOOK.read_text()
+    assert old in text
+    (tmp_path / "book.csv").write_text(text.replace(old, new, 1))
+    assert_one_line_exit_2(run_cli(capsys, "hedge", tmp_path / "book.csv", "--out", tmp_path / "h"), needle)
+
+
+@pytest.mark.parametrize(
+    "column, price, needle",
+    [
+        ("price", "1e300", "fut.csv:2: field 'price': '1e300' is above $1,000"),
+        ("price", "1e400", "fut.csv:2: field 'price': '1e400' is above $1,000"),
+        ("price", "inf", "fut.csv:2: field 'price': 'inf' is not a positive price"),
+        ("price", "nan", "fut.csv:2: field 'price': 'nan' is not a positive price"),
+        (
+            "price_ticks",
+            "99999999999999999999",
+            "fut.csv:2: field 'price_ticks': '99999999999999999999' ticks is above",
+        ),
+    ],
+)
+def test_futures_prices_that_would_overflow_the_curve_are_one_line(tmp_path, capsys, column, price, needle):
+    fut = tmp_path / "fut.csv"
+    fut.write_text(f"date,series,{column}\n2027-01-04,HOP-H27,{price}\n")
+    argv = ["hedge", BOOK, "--policy", "naive", "--out", tmp_path / "h", "--futures", fut]
+    assert_one_line_exit_2(run_cli(capsys, *argv), needle)

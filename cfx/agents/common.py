@@ -359,7 +359,10 @@ def activity(ctx: "Context", amplitude: float, decay_s: float) -> float:
 def pareto_lots(u: float, min_lots: int, alpha: float, cap: int) -> int:
     """A heavy-tailed (Pareto, tail index ``alpha``) order size of at least
     ``min_lots`` and at most ``cap`` from a uniform draw ``u`` in [0, 1)."""
-    q = int(min_lots * (1.0 - u) ** (-1.0 / alpha))
+    try:
+        q = int(min_lots * (1.0 - u) ** (-1.0 / alpha))
+    except OverflowError:  # a tiny alpha: a size beyond any float, so beyond the cap
+        return cap
     return min(cap, max(min_lots, q))
 
 

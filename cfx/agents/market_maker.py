@@ -81,7 +81,8 @@ class MarketMakerSpec(SeriesSpec, tag="market_maker"):
     min_requote_ns: NonNegativeInt = SECOND // 4
     markout_s: Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)] = 60.0
     settlement_aware: bool = False
-    funding_intervals: NonNegativeFloat = 1.0
+    # bounded as basis_trader's: a huge one made the fair value infinite (int() crashed)
+    funding_intervals: Annotated[float, msgspec.Meta(ge=0.0, le=1_000.0)] = 1.0
     perpetual_index_weight: Probability = 1.0
     perpetual_anchor_halflife_s: NonNegativeFloat = 30.0
     batch_flow_ticks_per_lot: TicksF = 0.0

@@ -60,7 +60,10 @@ class NoiseTraderSpec(SeriesSpec, tag="noise_trader"):
     excitement: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.0
     excitement_max_ticks: TicksF = 5.0
     busy_mult: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 1.0
-    busy_share: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)] = 0.2
+    # a calm spell lasts busy_mean_s * (1 - busy_share) / busy_share on average:
+    # a share near 0 made that (times 1e9 ns) infinite, and int() of it crashed;
+    # one millionth of the time busy is rarer than any use and keeps it finite
+    busy_share: Annotated[float, msgspec.Meta(ge=1e-6, lt=1.0)] = 0.2
     busy_mean_s: HalfLifeS = 600.0
 
     def __post_init__(self) -> None:

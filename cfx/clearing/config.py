@@ -4,7 +4,21 @@ micro-$."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from msgspec import Meta
+
+# A fee is charged per contract and times a fill's lots (at most
+# max-order-qty, 10^9) goes into int64 fee columns, so its size must stay far
+# below 2^63 / 10^9: +-$1,000 a contract (half a contract's whole value, the
+# bound of `cfx hedge --fee`) keeps a whole fill's fee below 10^18 micro-$.
+Fee = Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]
+# The funds' money goes into int64 columns (the waterfall's layers) and the
+# clearing house's deposit (house capital + insurance fund): 10^18 micro-$
+# ($10^12, the per-agent collateral cap of AgentSpec.collateral_usd) keeps
+# those sums below 2^63 (9.2 * 10^18).
+Funds = Annotated[int, Meta(ge=0, le=10**18)]
 
 
 class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
@@ -23,8 +37,8 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     defaulter's own contribution, before the other members'; 0 by
     default). Liquidation orders carry ids from ``liquidation_order_id_base`` up."""
 
-    maker_fee: int = -250_000
-    taker_fee: int = 1_000_000
+    maker_fee: Fee = -250_000
+    taker_fee: Fee = 1_000_000
     vol_lookback_days: int = 20
     scan_sigmas_pct: int = 300
     margin_period_days: int = 2
@@ -34,9 +48,9 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
     maintenance_den: int = 11
     mid_max_spread_ticks: int = 5
     call_deadline_days: int = 1
-    guarantee_fund_contribution: int = 0
-    house_capital: int = 0
-    insurance_fund: int = 0
+    guarantee_fund_contribution: Funds = 0
+    house_capital: Funds = 0
+    insurance_fund: Funds = 0
     liquidation_order_id_base: int = 1 << 60
 
     def __post_init__(self) -> None:
@@ -48,7 +62,7 @@ class ClearingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, r
             "maintenance_num",
             "mid_max_spread_ticks",
             "call_deadline_days",
-            "guarantee_fund_contribution",
+            "guarantee_fund_contribution",  # also in the type; kept for direct construction
             "house_capital",
             "insurance_fund",
         )

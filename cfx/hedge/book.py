@@ -11,8 +11,10 @@ Columns of the book CSV (header row, any order, extra columns ignored):
                     columns must be present in the header
 ``delivery_start``  first delivery day, YYYY-MM-DD (alias ``start``)
 ``delivery_end``    last delivery day, inclusive (alias ``end``)
-``gpu_hours``       total GPU-hours, a positive whole number (alias ``hours``)
-``price``           fixed price in $ per GPU-hour, at most 6 decimals
+``gpu_hours``       total GPU-hours, a positive whole number, at most 10^9
+                    (alias ``hours``)
+``price``           fixed price in $ per GPU-hour, at most 6 decimals, at most
+                    $1,000
 ``side``            ``buy`` (the dealer bought compute: long) or ``sell``
 ``basket``          optional: the basket future that hedges it (name or root);
                     default the first basket whose weights contain the SKU
@@ -40,6 +42,13 @@ from cfx.errors import InputError
 from cfx.csvfile import Table
 from cfx.index import nonempty, parse_date, parse_price_micro
 from cfx.products import DEFAULT_BASKETS, Basket, business_days
+
+# Bounds of a forward's numbers. The backtest multiplies GPU-hours by prices
+# in micro-$ into int64 columns (forward P&L, the day-one mark): 10^9 GPU-hours
+# (100,000 GPUs for 11 years; the agents' max-gpu-hours bound) times $1,000 a
+# GPU-hour (hundreds of times any rental price) is 10^18, below 2^63.
+MAX_GPU_HOURS = 10**9
+MAX_PRICE_MICRO = 1_000 * 1_000_000
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     # field: accepted header names (lower case), first is canonical
@@ -164,8 +173,10 @@ def read_book(path: str | Path, baskets: Mapping[str, Basket] = DEFAULT_BASKETS)
                 raise ValueError(f"{text!r} is not a whole number of GPU-hours") from None
             if hours <= 0:
                 raise ValueError(f"{text!r} is not positive")
+            if hours > MAX_GPU_HOURS:
+                raise ValueError(f"{text!r} is more than the {MAX_GPU_HOURS:,} GPU-hours a forward may have")
             field = "price"
-            price = parse_price_micro(get("price"))
+            price = parse_price_micro(get("price"), MAX_PRICE_MICRO)
             field = "side"
             side_text = get("side").lower()
             if side_text not in ("buy", "sell"):

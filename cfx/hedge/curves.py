@@ -21,6 +21,7 @@ import numpy as np
 
 from cfx.errors import InputError
 from cfx.csvfile import Table
+from cfx.hedge.book import MAX_PRICE_MICRO
 from cfx.index import parse_date, parse_price_micro
 from cfx.products import Series, business_days, final_settlement, month_days, parse_symbol, round_half_up
 
@@ -166,7 +167,10 @@ class CsvCurve(FuturesCurve):
 
 def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, dict[dt.date, int]]:
     """symbol -> date -> price in ticks, from ``date,series,price`` (or
-    ``symbol`` for series, ``price_ticks`` for price)."""
+    ``symbol`` for series, ``price_ticks`` for price). A price is at most
+    $1,000 a GPU-hour (`MAX_PRICE_MICRO`, as a book's): the curve is an
+    int64 array, and contracts times its moves times a tick's value must
+    stay in int64 too."""
     table = Table(path, lower=True)
     sym_col = table.pick("series", "symbol") or "series"
     price_col = table.pick("price_ticks", "price") or "price"
@@ -186,8 +190,10 @@ def read_futures_csv(path: str | Path, tick_micro: int = 10_000) -> dict[str, di
                 ticks = int(rec[price_col])
                 if ticks <= 0:
                     raise ValueError(f"{rec[price_col]!r} is not positive")
+                if ticks * tick_micro > MAX_PRICE_MICRO:
+                    raise ValueError(f"{rec[price_col]!r} ticks is above ${MAX_PRICE_MICRO // 1_000_000:,}")
             else:
-                micro = parse_price_micro(rec[price_col])
+                micro = parse_price_micro(rec[price_col], MAX_PRICE_MICRO)
                 if micro % tick_micro:
                     raise ValueError(f"{rec[price_col]!r} is not a whole number of ticks of ${tick_micro / 1e6:.2f}")
                 ticks = micro // tick_micro

@@ -17,17 +17,25 @@ from cfx.writes import atomic
 from cfx.index.fixing import MICRO, Fixing, FixingFlag, FixingRule, Quote, check_date, fixing_value
 
 
-def parse_price_micro(text: str) -> int:
+def parse_price_micro(text: str, max_micro: int | None = None) -> int:
     """A decimal dollar amount ("2.65") as exact micro-dollars; ValueError
-    if not a positive number with at most 6 decimals."""
+    if not a positive number with at most 6 decimals, or (with
+    ``max_micro``) above ``max_micro`` micro-dollars."""
     try:
         d = Decimal(text.strip())
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a decimal number") from None
     if not d.is_finite() or d <= 0:
         raise ValueError(f"{text!r} is not a positive price")
-    micro = d * MICRO
-    if micro != micro.to_integral_value():
+    try:
+        micro = d * MICRO
+    except ArithmeticError:  # decimal.Overflow: beyond the context's exponent range
+        micro = None
+    if micro is None:
+        raise ValueError(f"{text!r} is too large a price")
+    if max_micro is not None and micro > max_micro:
+        raise ValueError(f"{text!r} is above ${max_micro / MICRO:,.0f}, the largest price accepted")
+    if micro != micro.to_integral_value() or micro < 1:  # (1e-999999999 * 10^6 rounds to 0)
         raise ValueError(f"{text!r} has more than 6 decimal places")
     return int(micro)
 

@@ -23,7 +23,7 @@ class SkuModel(IndexSection, frozen=True):
 
     name: str
     level: Annotated[float, Meta(gt=0)]
-    vol: Annotated[float, Meta(ge=0)]
+    vol: Annotated[float, Meta(ge=0, le=10)]  # 1,000%/yr, far above any GPU price (see Vol below)
     drift: float = 0.0
     beta: Annotated[float, Meta(ge=0, le=1)] = 0.7
     listed_from: Annotated[int, Meta(ge=0)] = 0
@@ -111,6 +111,17 @@ def region_index_name(sku: str, region: str) -> str:
     return f"{sku}.{region}"
 
 
+# Bounds of the generator's rates and volatilities, each far beyond a real
+# market yet small enough that numpy's draws and the float prices stay finite:
+# a Poisson jump count needs jump_rate / 252 < ~10^18 (numpy's "lam value too
+# large" past it), and more than one jump a business day on average is no
+# longer a jump; a basis reverting faster than fully each day (rate / 252 > 1)
+# overshoots, and past 2 a day it grows without bound to inf.
+JumpRate = Annotated[float, Meta(ge=0, le=252)]  # per year: one a business day
+Reversion = Annotated[float, Meta(ge=0, le=252)]  # per year: all the way back each business day
+Vol = Annotated[float, Meta(ge=0, le=10)]  # annual log vol: 1,000%/yr
+
+
 class GeneratorConfig(IndexSection, frozen=True):
     """A seeded quote generator; defaults calibrated to docs/design.md ("Realistic levels and contracts") and to the
     real observations (gpu_prices/observations.csv).
@@ -163,14 +174,14 @@ class GeneratorConfig(IndexSection, frozen=True):
     days: Annotated[int, Meta(ge=1, le=20_000)] = 260
     skus: list[SkuModel] = msgspec.field(default_factory=_default_skus)
     providers: list[ProviderModel] = msgspec.field(default_factory=_default_providers)
-    basis_reversion: Annotated[float, Meta(ge=0)] = 12.0
-    basis_vol: Annotated[float, Meta(ge=0)] = 0.10
+    basis_reversion: Reversion = 12.0
+    basis_vol: Vol = 0.10
     region_basis_sd: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.165
     region_reversion: Annotated[float, Meta(ge=0)] = 125.0
     region_sd: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0195
-    jump_rate: Annotated[float, Meta(ge=0)] = 1.0
+    jump_rate: JumpRate = 1.0
     jump_mean: float = -0.03
-    jump_vol: Annotated[float, Meta(ge=0)] = 0.08
+    jump_vol: Vol = 0.08
     missing: Annotated[float, Meta(ge=0, lt=1)] = 0.02
     launches: list[Launch] = msgspec.field(
         default_factory=lambda: [Launch(day=130, sku="B300", previous=["B200", "H200"], shock=-0.12)]
