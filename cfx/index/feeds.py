@@ -30,9 +30,7 @@ def parse_price_micro(text: str, max_micro: int | None = None) -> int:
     try:
         micro = d * MICRO
     except ArithmeticError:  # decimal.Overflow: beyond the context's exponent range
-        micro = None
-    if micro is None:
-        raise ValueError(f"{text!r} is too large a price")
+        raise ValueError(f"{text!r} is too large a price") from None
     if max_micro is not None and micro > max_micro:
         raise ValueError(f"{text!r} is above ${max_micro / MICRO:,.0f}, the largest price accepted")
     if micro != micro.to_integral_value() or micro < 1:  # (1e-999999999 * 10^6 rounds to 0)
