@@ -278,3 +278,15 @@ def test_quote_and_trades_answer_as_the_tapes_do_at_every_latency(tmp_path, run_
             assert ctx.quote("X") == quotes.at(ts + latency), (ts, latency)
             for since in (0, 1_000, 1_001, 4_000, 4_001):
                 assert ctx.trades("X", since) == trades.between(since, ts + latency), (ts, latency, since)
+
+
+def test_a_jitter_draw_is_cut_at_the_longest_delay():
+    import numpy as np
+
+    from cfx.agents.base import MAX_DELAY_NS
+    from cfx.sim.participant import JITTER_BLOCK, Participant
+
+    p = Participant.__new__(Participant)  # only what `delay` reads
+    p._jitter, p.jitter_ns, p.sigma, p.rng = [], MAX_DELAY_NS, 3.0, np.random.default_rng(1)
+    delays = [p.delay(5) for _ in range(4 * JITTER_BLOCK)]
+    assert max(delays) == 5 + MAX_DELAY_NS and min(delays) >= 5  # the widest jitter: some draws cut, none below 0

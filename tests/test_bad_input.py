@@ -363,6 +363,9 @@ def test_index_dates_rates_and_vols_out_of_range_are_one_line(tmp_path, capsys, 
         ("agents[1].excitement-max-ticks=-1", "agents[1].excitement-max-ticks"),  # the small scenario's noise traders
         ("agents[1].busy-share=1e-300", "agents[1].busy-share: Expected `float` >= 1e-06"),  # an infinite calm spell
         ("agents[0].funding-intervals=1e308", "agents[0].funding-intervals: Expected `float` <= 1000.0"),
+        ("agents[0].latency.sigma=1e300", "agents[0].latency.sigma: Expected `float` <= 3.0"),  # draws of inf ns
+        ("agents[0].latency.jitter-ns=10000000000000000000", "agents[0].latency.jitter-ns"),
+        ("agents[0].latency.entry-ns=3600000000001", "agents[0].latency.entry-ns"),
     ],
 )
 def test_output_listing_and_perpetual_keys_refuse_bad_values_in_one_line(tmp_path, capsys, assignment, needle):

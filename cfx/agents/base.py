@@ -73,14 +73,22 @@ NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
 
 
+MAX_DELAY_NS = 3_600 * SECOND
+"""The longest fixed delay or jitter median, and the longest jitter draw
+(`Participant.delay` cuts a draw there): an hour, far beyond any latency,
+and a whole run's clock stays far from int64's end."""
+
+
 class Latency(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, rename="kebab"):
     """One-way delays in nanoseconds: a fixed part plus lognormal jitter
-    (median ``jitter_ns``, shape ``sigma``; 0 = none)."""
+    (median ``jitter_ns``, shape ``sigma``; 0 = none). ``sigma`` is at most
+    3 (the 99.99th percentile ~70,000 times the median): beyond that the
+    draws overflow a float."""
 
-    entry_ns: NonNegativeInt = 200_000
-    market_data_ns: NonNegativeInt = 200_000
-    jitter_ns: NonNegativeInt = 50_000
-    sigma: NonNegativeFloat = 0.5
+    entry_ns: Annotated[int, msgspec.Meta(ge=0, le=MAX_DELAY_NS)] = 200_000
+    market_data_ns: Annotated[int, msgspec.Meta(ge=0, le=MAX_DELAY_NS)] = 200_000
+    jitter_ns: Annotated[int, msgspec.Meta(ge=0, le=MAX_DELAY_NS)] = 50_000
+    sigma: Annotated[float, msgspec.Meta(ge=0, le=3.0)] = 0.5
 
 
 def latency_default(delay_ns: int, jitter_ns: int) -> Any:

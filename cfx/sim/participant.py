@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cfx.agents.base import NO_INDICATIVE, Agent, AgentSpec, Depth, Indicative, PublicTrade, Quote, Trigger
+from cfx.agents.base import (
+    MAX_DELAY_NS,
+    NO_INDICATIVE,
+    Agent,
+    AgentSpec,
+    Depth,
+    Indicative,
+    PublicTrade,
+    Quote,
+    Trigger,
+)
 from cfx.products import Series
 from cfx.sim.otc_desk import OtcLink
 from cfx.sim.tape import NO_QUOTE
@@ -96,7 +106,7 @@ class Participant:
             return fixed + jitter.pop()
         if not self.jitter_ns:
             return fixed
-        draws = self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK)
+        draws = np.minimum(self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK), MAX_DELAY_NS)
         self._jitter = draws.astype(np.int64).tolist()[::-1]
         return fixed + self._jitter.pop()
 
