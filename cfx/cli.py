@@ -252,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see cfx/scenarios/sweep_*.toml)",
     )
-    sw.add_argument("--out", help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it")
+    sw.add_argument(
+        "--out",
+        help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it; "
+        "a folder holding anything else (a run, other files) is refused",
+    )
     sw.add_argument(
         "--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster"
     )

@@ -239,6 +239,28 @@ def test_workers_beyond_four_per_cpu_are_refused_before_a_cluster_starts(tmp_pat
     assert not out.exists()
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_out_folder_holding_a_run_or_other_files_is_refused_and_left_alone(tmp_path, capsys, no_cluster):
+    run = tmp_path / "run"  # what a finished `cfx run` leaves (its markers, a table, its report)
+    run.mkdir()
+    for name in ("summary.json", "journal", "trades.parquet", "report.html"):
+        (run / name).write_text(f"the run's {name}\n")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine\n")
+    (tmp_path / "file").write_text("a file\n")
+    before = _files(tmp_path)
+    for out, needle in ((run, "holds a cfx run"), (notes, "not a sweep folder"), (tmp_path / "file", "is a file")):
+        for extra in ([], ["--fresh"]):
+            result = run_cli(capsys, "sweep", "--quiet", "--workers", 1, SMALL, "--out", out, *extra)
+            _one_line_exit_2(result, f"--out {out}:", needle)
+    assert _files(tmp_path) == before  # nothing written, replaced or removed
+    assert not (run / "results").exists() and not (run / "sweep.json").exists()
+
+
 def test_random_sampling_is_seeded_and_within_range(tmp_path):
     body = (
         "seeds = [1, 2]\n[random]\npoints = 6\nseed = 11\n[random.params]\n"

@@ -21,6 +21,7 @@ from cfx.sweep.results import RESULTS_DIR, RESULTS_FILE, Results, combined_rows,
 from cfx.sweep.task import run_task
 
 FLUSH_SECONDS = 2.0  # rebuild results.parquet at most this often while running
+MANIFEST = "sweep.json"  # what marks a folder as a sweep's own (written before any task runs)
 
 
 def cpus() -> int:
@@ -66,6 +67,31 @@ def check_scheduler(address: str) -> None:
         raise InputError(expected) from None
 
 
+def check_out(out: Path) -> None:
+    """``out`` is free for this sweep: absent, an empty folder, or a sweep's
+    own folder (it has `MANIFEST`: resuming it). A folder holding a run, or
+    anything else, is refused before anything is written or removed there."""
+    from cfx.sim.rundir import holds_run
+
+    if not out.exists():
+        if out.is_symlink():
+            raise InputError(f"--out {out}: cannot use as a sweep folder: a broken symlink")
+        return
+    if not out.is_dir():
+        raise InputError(f"--out {out}: cannot use as a sweep folder: it is a file")
+    found = holds_run(out)
+    if found:
+        raise InputError(
+            f"--out {out}: holds a cfx run ({', '.join(found)}), not a sweep; refusing to write into it, "
+            f"use another --out"
+        )
+    if not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise InputError(
+            f"--out {out}: not empty and not a sweep folder (no {MANIFEST}); refusing to write into it, "
+            f"use another --out"
+        )
+
+
 def make_client(scheduler: str | None = None, workers: int = 2) -> Any:
     """A Dask client: of the scheduler at ``scheduler``, or of a new
     `LocalCluster` of ``workers`` single-threaded worker processes."""
@@ -106,6 +132,7 @@ def run_sweep(
     """Run ``plan``'s tasks not already done in ``out``; write the table and
     report; return counts. Uses ``client`` if given (and leaves it open),
     else starts one (`make_client`) only if there is something to run."""
+    check_out(Path(out))  # before Results: it clears leftovers in out/results
     out = Path(out).resolve()
     if scheduler and client is None:
         check_scheduler(scheduler)
@@ -206,9 +233,9 @@ def _write_manifest(plan: Plan, out: Path) -> None:
         "tasks": len(plan.tasks),
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    tmp = out / "sweep.json.tmp"
+    tmp = out / (MANIFEST + ".tmp")
     tmp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest)) + b"\n")
-    os.replace(tmp, out / "sweep.json")
+    os.replace(tmp, out / MANIFEST)
 
 
 class _Bar:
