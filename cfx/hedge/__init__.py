@@ -95,6 +95,9 @@ def main(args) -> dict | None:
     the outputs to ``--out``; print the comparison table, or with ``--json``
     return the summary (summary.json's document) for the CLI to print."""
     cfg = config_from_args(args)
+    from cfx import writes
+
+    writes.check_dir(args.out, "--out")  # before the backtest: a bad --out is the only thing said
     start = None
     if args.start:
         try:
