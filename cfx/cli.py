@@ -252,11 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="sweep TOML file (base scenario, [grid] or [random], seeds, metrics; see cfx/scenarios/sweep_*.toml)",
     )
-    sw.add_argument("--out", help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it")
+    sw.add_argument(
+        "--out",
+        help="sweep folder (default: sweeps/<sweep file name>); re-running resumes it; "
+        "a folder holding anything else (a run, other files) is refused",
+    )
     sw.add_argument(
         "--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster"
     )
-    sw.add_argument("--workers", type=count, default=2, help="worker processes of the LocalCluster (default 2)")
+    sw.add_argument(
+        "--workers", type=count, default=2, help="worker processes of the LocalCluster (default 2, at most 4 per CPU)"
+    )
     sw.add_argument("--fresh", action="store_true", help="discard earlier results in --out and run every point")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=lazy("cfx.sweep"))

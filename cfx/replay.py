@@ -178,6 +178,27 @@ def _check_journal_kept(name: str) -> None:
         )
 
 
+def _check_no_clobber(args: argparse.Namespace) -> None:
+    """No output flag names an input file (``--fills w.csv`` for ``w.csv``
+    would replace the input with the fills), nor the file another output
+    flag names (one output would be lost). Symlinks and hard links count."""
+    sources = [(args.input, "the input")]
+    if getattr(args, "orderbook", None):
+        sources.append((args.orderbook, "the --orderbook file"))
+    seen: dict[str, str] = {}
+    for flag in ("fills", "events", "book"):
+        path = getattr(args, flag, None)
+        if not path:
+            continue
+        for source, what in sources:
+            if source != "-" and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+                raise InputError(f"--{flag} {path}: is {what} {source}; refusing to overwrite it, name another file")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(f"--{flag} {path}: is the file --{seen[real]} writes too; name another file")
+        seen[real] = flag
+
+
 def main(args: argparse.Namespace) -> Output:
     """`cfx replay INPUT`: the throughput and fills as one JSON line; exit 1
     if a journal's events differ from its run's summary."""
@@ -187,6 +208,7 @@ def main(args: argparse.Namespace) -> Output:
     for flag in ("fills", "events", "book"):
         if getattr(args, flag, None):
             writes.check(getattr(args, flag), f"--{flag}")
+    _check_no_clobber(args)
     if core.choose(getattr(args, "engine", None), fmt) == "compiled":
         from cfx.core import replay as compiled
         from cfx.core.columns import Unsupported

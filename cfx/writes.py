@@ -10,7 +10,8 @@ leaves either the old file, the new one, or none; never half of one.
   is refused; a directory too;
 - a symlink is written through: its target is replaced, the link stays;
 - a path that cannot be written is an `InputError` (one line, exit 2),
-  checked by `check` before any long work starts.
+  checked by `check` (or, for a folder of outputs, `check_dir`) before any
+  long work starts.
 """
 
 from __future__ import annotations
@@ -59,6 +60,36 @@ def check(path: str | Path, flag: str = "") -> Path:
         raise InputError(f"{name}: cannot write: {folder} is not a directory")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{name}: cannot write: permission denied in {folder}")
+    return p
+
+
+def check_dir(path: str | Path, flag: str = "") -> Path:
+    """A folder a command writes its files into (``cfx hedge --out``): it is
+    a folder or can be made, and a file can be created in it. Call it before
+    the work whose results go there; a folder made to find out is removed
+    again (the command makes it when it writes), so a refusal leaves nothing."""
+    name = f"{flag} {path}" if flag else str(path)
+    p = Path(path)
+    if os.path.lexists(p) and not p.is_dir():
+        raise InputError(f"{name}: cannot write: exists and is not a folder")
+    made = []  # the folders this check creates, deepest first
+    d = p
+    while not os.path.lexists(d) and d != d.parent:
+        made.append(d)
+        d = d.parent
+    import tempfile
+
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".cfx-probe.", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{name}: cannot write: {e.strerror}") from None
+    finally:
+        for m in made:
+            with contextlib.suppress(OSError):
+                m.rmdir()
     return p
 
 

@@ -196,6 +196,46 @@ def test_cli_bad_flag_and_bad_book_exit_2(tmp_path, capsys):
     assert "no prices for series" in capsys.readouterr().err
 
 
+def test_cli_an_out_that_cannot_be_a_folder_is_the_only_line_before_any_backtest(tmp_path, capsys, monkeypatch):
+    import cfx.hedge
+
+    def no_backtest(*args, **kwargs):
+        raise InputError("the backtest ran")
+
+    monkeypatch.setattr(cfx.hedge, "run_backtest", no_backtest)
+    existing = tmp_path / "results.txt"
+    existing.write_text("the user's file\n")
+    for out, why in (
+        (existing, "exists and is not a folder"),
+        (existing / "sub", "Not a directory"),
+        (Path("/proc/nope"), "cannot write"),
+    ):
+        assert cli.main(["hedge", str(BOOK), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"cfx hedge: error: --out {out}: cannot write: "), err
+        assert err.count("\n") == 1 and why in err, err
+    assert existing.read_text() == "the user's file\n"
+    # a folder still to be made is checked (made, written in, removed): a later refusal leaves nothing
+    assert cli.main(["hedge", str(BOOK), "--out", str(tmp_path / "new" / "out")]) == 2
+    assert "the backtest ran" in capsys.readouterr().err and not (tmp_path / "new").exists()
+
+
+def test_cli_an_out_holding_a_run_is_refused_and_its_summary_kept(tmp_path, capsys):
+    run = tmp_path / "run"  # e.g. `cfx hedge BOOK --run runs/x --out runs/x`
+    run.mkdir()
+    (run / "summary.json").write_text('{"run_hash": "abc"}\n')
+    (run / "trades.parquet").write_bytes(b"the run's trades")
+    assert cli.main(["hedge", str(BOOK), "--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"cfx hedge: error: --out {run}: holds a cfx run"), err
+    assert (run / "summary.json").read_text() == '{"run_hash": "abc"}\n'
+    assert sorted(p.name for p in run.iterdir()) == ["summary.json", "trades.parquet"]
+    # a hedge's own earlier output is written over, as before
+    out = tmp_path / "hedge"
+    assert cli.main(["hedge", str(BOOK), "--policy", "naive", "--out", str(out)]) == 0
+    assert cli.main(["hedge", str(BOOK), "--policy", "naive", "--out", str(out)]) == 0
+
+
 # ---------------------------------------------------------------- end to end
 
 

@@ -141,6 +141,25 @@ def test_missing_file_is_reported_with_exit_2(tmp_path, capsys):
     assert code == 2 and "nope.csv" in err and "cannot open" in err
 
 
+def test_an_output_flag_naming_the_input_or_another_output_is_refused_and_the_input_kept(tmp_path, capsys, cfx_engine):
+    w = tmp_path / "w.csv"
+    workload.write(str(w), workload.generate(200, seed=3))
+    original = w.read_bytes()
+    (tmp_path / "link.csv").symlink_to(w)
+    cases = [
+        (["--fills", w], "--fills"),
+        (["--events", w], "--events"),
+        (["--book", tmp_path / "." / "w.csv"], "--book"),
+        (["--fills", tmp_path / "link.csv"], "--fills"),
+        (["--fills", tmp_path / "f.csv", "--events", tmp_path / "f.csv"], "--events"),
+    ]
+    for flags, flag in cases:
+        code, _, err = run_cli(capsys, "replay", w, *flags)
+        assert code == 2 and err.count("\n") == 1 and err.startswith(f"cfx replay: error: {flag} "), err
+        assert w.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "w.csv"]  # no output written either
+
+
 def test_bad_flag_exits_2_without_traceback():
     proc = subprocess.run(
         [sys.executable, "-m", "cfx.cli", "replay", "x.csv", "--speed", "11"], capture_output=True, text=True

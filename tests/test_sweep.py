@@ -9,6 +9,7 @@ is the slow part.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import msgspec
@@ -19,6 +20,7 @@ from cfx import cli, sweep
 from cfx.sweep import stats
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
+from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "sweep_small.toml"
@@ -201,6 +203,62 @@ def test_missing_base_and_missing_sweep_file_exit_2(tmp_path, capsys):
     assert "base: " in capsys.readouterr().err
     assert cli.main(["sweep", str(tmp_path / "absent.toml"), "--quiet"]) == 2
     assert "cannot read sweep file" in capsys.readouterr().err
+
+
+def _one_line_exit_2(result, *needles: str) -> str:
+    code, _, err = result
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert all(n in err for n in needles), err
+    return err
+
+
+@pytest.fixture
+def no_cluster(monkeypatch):
+    """A refused flag or folder must be refused before any cluster starts."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Dask cluster was started")
+
+    monkeypatch.setattr("cfx.sweep.runner.make_client", refuse)
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1:99999", "nope://127.0.0.1:8786"])
+def test_a_scheduler_address_dask_cannot_parse_is_one_line_naming_the_flag(tmp_path, capsys, address):
+    out = tmp_path / "sw"
+    result = run_cli(capsys, "sweep", "--quiet", SMALL, "--out", out, "--scheduler", address)
+    _one_line_exit_2(result, "--scheduler", repr(address))
+    assert not out.exists()
+
+
+def test_workers_beyond_four_per_cpu_are_refused_before_a_cluster_starts(tmp_path, capsys, no_cluster):
+    out = tmp_path / "sw"
+    for n in (4 * len(os.sched_getaffinity(0)) + 1, 100_000):
+        _one_line_exit_2(
+            run_cli(capsys, "sweep", "--quiet", SMALL, "--out", out, "--workers", n), "--workers", "at most"
+        )
+    assert not out.exists()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_out_folder_holding_a_run_or_other_files_is_refused_and_left_alone(tmp_path, capsys, no_cluster):
+    run = tmp_path / "run"  # what a finished `cfx run` leaves (its markers, a table, its report)
+    run.mkdir()
+    for name in ("summary.json", "journal", "trades.parquet", "report.html"):
+        (run / name).write_text(f"the run's {name}\n")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine\n")
+    (tmp_path / "file").write_text("a file\n")
+    before = _files(tmp_path)
+    for out, needle in ((run, "holds a cfx run"), (notes, "not a sweep folder"), (tmp_path / "file", "is a file")):
+        for extra in ([], ["--fresh"]):
+            result = run_cli(capsys, "sweep", "--quiet", "--workers", 1, SMALL, "--out", out, *extra)
+            _one_line_exit_2(result, f"--out {out}:", needle)
+    assert _files(tmp_path) == before  # nothing written, replaced or removed
+    assert not (run / "results").exists() and not (run / "sweep.json").exists()
 
 
 def test_random_sampling_is_seeded_and_within_range(tmp_path):

@@ -90,11 +90,36 @@ def policies_from_args(chosen: list[str] | None) -> list[str]:
     return out
 
 
+def _check_not_a_run(out: Path) -> None:
+    """``--out`` is not a ``cfx run`` directory: the hedge's summary.json
+    would replace the run's. A hedge's own earlier output is fine."""
+    import json
+
+    from cfx.sim.rundir import holds_run
+
+    found = holds_run(out)
+    if found == ["summary.json"]:
+        try:
+            doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            doc = None
+        if isinstance(doc, dict) and "policies" in doc and "run_hash" not in doc:
+            return  # what cfx hedge wrote there before
+    if found:
+        raise InputError(
+            f"--out {out}: holds a cfx run ({', '.join(found)}); its summary.json would be replaced, use another --out"
+        )
+
+
 def main(args) -> dict | None:
     """`cfx hedge`: read the book, build the market, run the policies, write
     the outputs to ``--out``; print the comparison table, or with ``--json``
     return the summary (summary.json's document) for the CLI to print."""
     cfg = config_from_args(args)
+    from cfx import writes
+
+    writes.check_dir(args.out, "--out")  # before the backtest: a bad --out is the only thing said
+    _check_not_a_run(Path(args.out))
     start = None
     if args.start:
         try:

@@ -74,7 +74,6 @@ from pathlib import Path
 from typing import Any
 
 from cfx.command import Output
-from cfx.errors import InputError
 from cfx.sweep.metrics import DICT_METRICS, METRICS, scalar_metrics
 from cfx.sweep.plan import (
     KEY_VERSION,
@@ -90,7 +89,7 @@ from cfx.sweep.plan import (
 )
 from cfx.sweep.report import write_report, write_summary
 from cfx.sweep.results import RESULTS_DIR, RESULTS_FILE, Results, combined_rows, read_part, write_table
-from cfx.sweep.runner import FLUSH_SECONDS, close_client, make_client, run_sweep
+from cfx.sweep.runner import FLUSH_SECONDS, check_scheduler, check_workers, close_client, make_client, run_sweep
 from cfx.sweep.task import run_task
 
 __all__ = [
@@ -127,8 +126,9 @@ __all__ = [
 def main(args: Any) -> Output:
     """`cfx sweep SWEEP.toml --out DIR [--scheduler ADDR] [--workers N]`: the
     counts as JSON; exit 1 if any run failed."""
-    if args.workers < 1:
-        raise InputError(f"--workers: expected at least 1, got {args.workers}")
+    check_workers(args.workers)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     plan = load(args.sweep)
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
     counts = run_sweep(

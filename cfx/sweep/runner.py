@@ -21,6 +21,75 @@ from cfx.sweep.results import RESULTS_DIR, RESULTS_FILE, Results, combined_rows,
 from cfx.sweep.task import run_task
 
 FLUSH_SECONDS = 2.0  # rebuild results.parquet at most this often while running
+MANIFEST = "sweep.json"  # what marks a folder as a sweep's own (written before any task runs)
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def max_workers() -> int:
+    """The most worker processes a LocalCluster gets: 4 per CPU. A task is
+    one single-threaded run, so more workers than CPUs only queue; beyond a
+    few per CPU they cost memory and startup (each is a process with its own
+    scratch folder) and a typo such as 100000 would never finish starting."""
+    return 4 * cpus()
+
+
+def check_workers(workers: int) -> None:
+    """``--workers``: 1 to `max_workers`."""
+    if workers < 1:
+        raise InputError(f"--workers: expected at least 1, got {workers}")
+    if workers > (most := max_workers()):
+        raise InputError(f"--workers: at most {most} (4 per CPU, {cpus()} CPUs here), got {workers}")
+
+
+def check_scheduler(address: str) -> None:
+    """``--scheduler``: an address Dask can parse (``tcp://host:port``,
+    ``host:port``, another registered scheme), checked before anything runs;
+    whether a scheduler answers there is found out on connecting."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    expected = f"--scheduler: {address!r} is not a Dask scheduler address (expected tcp://host:port)"
+    try:
+        scheme, loc = parse_address(address)
+        registry.get_backend(scheme)
+        if scheme != "inproc":
+            host, port = parse_host_port(loc)
+            if not 0 < port < 65536:
+                raise ValueError
+    except (ValueError, TypeError):
+        raise InputError(expected) from None
+
+
+def check_out(out: Path) -> None:
+    """``out`` is free for this sweep: absent, an empty folder, or a sweep's
+    own folder (it has `MANIFEST`: resuming it). A folder holding a run, or
+    anything else, is refused before anything is written or removed there."""
+    from cfx.sim.rundir import holds_run
+
+    if not out.exists():
+        if out.is_symlink():
+            raise InputError(f"--out {out}: cannot use as a sweep folder: a broken symlink")
+        return
+    if not out.is_dir():
+        raise InputError(f"--out {out}: cannot use as a sweep folder: it is a file")
+    found = holds_run(out)
+    if found:
+        raise InputError(
+            f"--out {out}: holds a cfx run ({', '.join(found)}), not a sweep; refusing to write into it, "
+            f"use another --out"
+        )
+    if not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise InputError(
+            f"--out {out}: not empty and not a sweep folder (no {MANIFEST}); refusing to write into it, "
+            f"use another --out"
+        )
 
 
 def make_client(scheduler: str | None = None, workers: int = 2) -> Any:
@@ -31,9 +100,10 @@ def make_client(scheduler: str | None = None, workers: int = 2) -> Any:
     from distributed import Client, LocalCluster
 
     if scheduler:
+        check_scheduler(scheduler)
         try:
             return Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError) as e:
             raise InputError(f"--scheduler: cannot connect to {scheduler}: {e}") from None
     cluster = LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
@@ -62,7 +132,10 @@ def run_sweep(
     """Run ``plan``'s tasks not already done in ``out``; write the table and
     report; return counts. Uses ``client`` if given (and leaves it open),
     else starts one (`make_client`) only if there is something to run."""
+    check_out(Path(out))  # before Results: it clears leftovers in out/results
     out = Path(out).resolve()
+    if scheduler and client is None:
+        check_scheduler(scheduler)
     started = time.perf_counter()
     results = Results(out, fresh=fresh)
     todo = [t for t in plan.tasks if not results.done(t.key)]
@@ -160,9 +233,9 @@ def _write_manifest(plan: Plan, out: Path) -> None:
         "tasks": len(plan.tasks),
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    tmp = out / "sweep.json.tmp"
+    tmp = out / (MANIFEST + ".tmp")
     tmp.write_bytes(msgspec.json.format(msgspec.json.encode(manifest)) + b"\n")
-    os.replace(tmp, out / "sweep.json")
+    os.replace(tmp, out / MANIFEST)
 
 
 class _Bar:
