@@ -26,6 +26,10 @@ CONTRACT_UNIT = 730
 """GPU-hours per contract: one GPU for an average month (8760 / 12)."""
 TICK_MICRO = 10_000
 """Micro-dollars per GPU-hour per tick ($0.01)."""
+MAX_PRICE_MICRO = 1_000 * MICRO
+"""The highest price per GPU-hour any input may state, and the highest the
+index generator makes: $1,000, hundreds of times any rental price, and
+10^9 GPU-hours (the largest forward) times it stays below 2^63."""
 
 
 def micro(usd: float) -> int:

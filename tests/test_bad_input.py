@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cli_support import run_cli
@@ -337,6 +338,15 @@ def test_index_exits_non_zero_when_no_fixing_could_be_computed(tmp_path, capsys)
             "date,sku,provider,price\n9999-12-31,H100,a,2.00\n",
             "q.csv:2: field 'date': date: 9999-12-31 is outside",
         ),
+        (None, "date,sku,provider,price\n2027-01-04,H100,a,1e300\n", "q.csv:2: field 'price': '1e300' is above"),
+        ('[generator]\nskus = [{name = "H100", level = 1e300, vol = 0.3}]\n', None, "generator.skus[0].level"),
+        ('[generator]\nskus = [{name = "H100", level = 2.6, vol = 0.3, drift = 1e300}]\n', None, "skus[0].drift"),
+        ("[generator]\njump-mean = -1e300\n", None, "generator.jump-mean: Expected `float` >= -5.0"),
+        (
+            '[generator]\nlaunches = [{day = 1, sku = "B300", previous = ["H100"], shock = 1e300}]\n',
+            None,
+            "generator.launches[0].shock",
+        ),
     ],
 )
 def test_index_dates_rates_and_vols_out_of_range_are_one_line(tmp_path, capsys, config, quotes, needle):
@@ -424,3 +434,12 @@ def test_futures_prices_that_would_overflow_the_curve_are_one_line(tmp_path, cap
     fut.write_text(f"date,series,{column}\n2027-01-04,HOP-H27,{price}\n")
     argv = ["hedge", BOOK, "--policy", "naive", "--out", tmp_path / "h", "--futures", fut]
     assert_one_line_exit_2(run_cli(capsys, *argv), needle)
+
+
+def test_a_generated_price_path_stops_at_the_highest_price():
+    from cfx.index.generator import GeneratorConfig, SkuModel, constituents
+    from cfx.units import MAX_PRICE_MICRO
+
+    cfg = GeneratorConfig(days=40, skus=[SkuModel(name="H100", level=900.0, vol=10.0, drift=10.0)], launches=[])
+    prices = np.concatenate([c.prices for c in constituents(cfg)])
+    assert prices.max() == MAX_PRICE_MICRO and prices.min() >= 0  # cut at $1,000 a GPU-hour, never int64 garbage

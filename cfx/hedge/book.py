@@ -42,13 +42,13 @@ from cfx.errors import InputError
 from cfx.csvfile import Table
 from cfx.index import nonempty, parse_date, parse_price_micro
 from cfx.products import DEFAULT_BASKETS, Basket, business_days
+from cfx.units import MAX_PRICE_MICRO
 
 # Bounds of a forward's numbers. The backtest multiplies GPU-hours by prices
 # in micro-$ into int64 columns (forward P&L, the day-one mark): 10^9 GPU-hours
 # (100,000 GPUs for 11 years; the agents' max-gpu-hours bound) times $1,000 a
 # GPU-hour (hundreds of times any rental price) is 10^18, below 2^63.
 MAX_GPU_HOURS = 10**9
-MAX_PRICE_MICRO = 1_000 * 1_000_000
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     # field: accepted header names (lower case), first is canonical

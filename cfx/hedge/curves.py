@@ -21,9 +21,9 @@ import numpy as np
 
 from cfx.errors import InputError
 from cfx.csvfile import Table
-from cfx.hedge.book import MAX_PRICE_MICRO
 from cfx.index import parse_date, parse_price_micro
 from cfx.products import Series, business_days, final_settlement, month_days, parse_symbol, round_half_up
+from cfx.units import MAX_PRICE_MICRO
 
 
 def carried(values: Sequence[int | None], what: str) -> np.ndarray:

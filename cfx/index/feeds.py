@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from cfx.csvfile import Table
+from cfx.units import MAX_PRICE_MICRO
 from cfx.writes import atomic
 from cfx.index.fixing import MICRO, Fixing, FixingFlag, FixingRule, Quote, check_date, fixing_value
 
@@ -111,7 +112,7 @@ def read_quotes_csv(path: str | Path) -> list[Quote]:
             for field in ("sku", "provider"):
                 nonempty(rec.get(col[field]))
             field = "price"
-            price = parse_price_micro(rec.get(col["price"]))
+            price = parse_price_micro(rec.get(col["price"]), MAX_PRICE_MICRO)
             field = "weight"
             weight = _parse_weight(rec.get(col["weight"]))
         except ValueError as e:
@@ -240,7 +241,7 @@ def load_ewyluda_csv(path: str | Path) -> list[Quote]:
         try:
             date = parse_date(rec["date"])
             field = "usd_per_gpu_hour"
-            price = parse_price_micro(rec[field])
+            price = parse_price_micro(rec[field], MAX_PRICE_MICRO)
             field = "gpu_count"
             weight = _parse_weight(rec[field])
         except ValueError as e:

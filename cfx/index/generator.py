@@ -14,6 +14,7 @@ import numpy as np
 from msgspec import Meta
 
 from cfx.products import first_business_days
+from cfx.units import MAX_PRICE_MICRO
 from cfx.index.fixing import MICRO, Fixing, FixingRule, IndexSection, Quote, check_date, daily_fixings
 
 
@@ -22,9 +23,9 @@ class SkuModel(IndexSection, frozen=True):
     loading on the common factor, and the business day it is first quoted."""
 
     name: str
-    level: Annotated[float, Meta(gt=0)]
+    level: Annotated[float, Meta(gt=0, le=1_000)]  # $/GPU-h, at most MAX_PRICE_MICRO
     vol: Annotated[float, Meta(ge=0, le=10)]  # 1,000%/yr, far above any GPU price (see Vol below)
-    drift: float = 0.0
+    drift: Annotated[float, Meta(ge=-10, le=10)] = 0.0  # log per year, as vol
     beta: Annotated[float, Meta(ge=0, le=1)] = 0.7
     listed_from: Annotated[int, Meta(ge=0)] = 0
 
@@ -47,7 +48,7 @@ class Launch(IndexSection, frozen=True):
     day: Annotated[int, Meta(ge=0)]
     sku: str
     previous: list[str]
-    shock: float = -0.15
+    shock: Annotated[float, Meta(ge=-5, le=5)] = -0.15  # log: at most a factor of ~150 either way
 
 
 def _default_skus() -> list[SkuModel]:
@@ -180,7 +181,7 @@ class GeneratorConfig(IndexSection, frozen=True):
     region_reversion: Annotated[float, Meta(ge=0)] = 125.0
     region_sd: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0195
     jump_rate: JumpRate = 1.0
-    jump_mean: float = -0.03
+    jump_mean: Annotated[float, Meta(ge=-5, le=5)] = -0.03  # log, as a launch's shock
     jump_vol: Vol = 0.08
     missing: Annotated[float, Meta(ge=0, lt=1)] = 0.02
     launches: list[Launch] = msgspec.field(
@@ -303,7 +304,9 @@ def constituents(cfg: GeneratorConfig, sample: DailySample | None = None) -> lis
                 for t in range(n):
                     b += kappa * (p.basis - b) + shocks[t]
                     x[t] = b
-                prices = np.rint(np.exp(log_path + x + factor[coarse_region(region)]) * MICRO).astype(np.int64)
+                level = np.exp(log_path + x + factor[coarse_region(region)]) * MICRO
+                # a path that wandered past $1,000 (or to inf: huge vols over many days) stops there, not at int64 garbage
+                prices = np.rint(np.clip(level, 1, MAX_PRICE_MICRO)).astype(np.int64)
                 prices[gone] = 0
                 prices[: s.listed_from] = 0
                 out.append(Constituent(s.name, p.name, region, p.capacity, prices))
