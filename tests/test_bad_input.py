@@ -4,7 +4,9 @@ workload and flag mistakes, replay format detection, empty fixings."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,68 @@ def test_a_field_over_the_csv_limit_is_one_line(tmp_path, capsys):
     f = tmp_path / "o.csv"
     f.write_text(ORDERS + '3,limit,3,1,"' + "b" * 200_000 + '",100,5\n')
     assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4:", "longer than 131,072 characters")
+
+
+class _Endless(io.RawIOBase):
+    """An endless stream of zero bytes (no newline ever) that fails the
+    test once more than ``budget`` bytes are read from it."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.read_so_far = budget, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        self.read_so_far += len(b)
+        assert self.read_so_far <= self.budget, "read an endless line without a limit"
+        b[:] = bytes(len(b))
+        return len(b)
+
+
+def test_an_endless_line_stops_at_the_line_limit():
+    from cfx import inputs
+    from cfx.errors import InputError
+
+    raw = _Endless(8 * inputs.LINE_LIMIT)
+    with pytest.raises(InputError, match=r"^z\.csv:1: a line is longer than 1,048,576 bytes$"):
+        list(inputs.lines(io.BufferedReader(raw), "z.csv"))
+    assert raw.read_so_far < 2 * inputs.LINE_LIMIT
+
+
+def test_a_line_over_the_limit_is_one_line_after_the_rows_before_it(tmp_path, capsys, monkeypatch):
+    from cfx import inputs
+
+    monkeypatch.setattr(inputs, "LINE_LIMIT", 4096)
+    f = tmp_path / "o.csv"
+    f.write_text(ORDERS + "3,limit,3,1,buy,100," + "5" * 100_000)  # no newline
+    assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4: a line is longer than 4,096 bytes")
+    f.write_text(ORDERS + "3,limit,3,1,buy,100,x\n" + "9" * 100_000 + "\n")
+    assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4: qty")  # the first mistake is the one named
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/zero and RLIMIT_AS as Linux has them")
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_replaying_dev_zero_is_one_line_in_bounded_memory(engine):
+    import resource
+    import subprocess
+
+    from cfx import core
+
+    if engine == "compiled" and not core.available():
+        pytest.skip("the compiled core is not built")
+
+    def limit() -> None:  # without a line limit this read takes every byte the machine has
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", "/dev/zero", "--format", "csv", "--engine", engine],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert_one_line_exit_2((r.returncode, r.stdout, r.stderr), "/dev/zero:1: a line is longer than")
 
 
 # --------------------------------------------------------------------------- output paths
