@@ -320,6 +320,65 @@ def test_a_headered_csv_is_never_taken_for_lobster(tmp_path, header):
     assert sniff(f) == "lobster"
 
 
+# --------------------------------------------------------------------------- journal times
+
+
+def write_journal(path: Path, modify_ts: int) -> Path:
+    """A journal with a valid hash chain: a series with a trading day, an
+    order, and a modify of it at ``modify_ts`` (record 4)."""
+    from cfx.journal import Journal
+    from cfx.types import ListSeries, ModifyOrder, Side, SubmitOrder
+    from cfx.venue import ConfigureSession
+
+    hour = 3_600_000_000_000
+    with Journal(path) as j:
+        j.write(ListSeries("S"))
+        j.write(ConfigureSession(0, "S", 7 * hour, 8 * hour, 15 * hour, 16 * hour))
+        j.write(SubmitOrder(9 * hour, "S", 1, 1, Side.BUY, 5, 100))
+        j.write(ModifyOrder(modify_ts, 1, 1, 101, 5))
+    return path
+
+
+def test_a_journal_time_in_range_replays(tmp_path, capsys):
+    import msgspec
+
+    from cfx.types import MAX_TS
+    from cfx.venue import command_decoder
+
+    code, out, err = run_cli(capsys, "replay", write_journal(tmp_path / "journal", 10 * 3_600_000_000_000))
+    assert code == 0 and '"messages": 4' in out, err
+    assert command_decoder.decode(b'{"type":"AdvanceTime","ts":%d}' % MAX_TS).ts == MAX_TS
+    with pytest.raises(msgspec.ValidationError):
+        command_decoder.decode(b'{"type":"AdvanceTime","ts":%d}' % (MAX_TS + 1))
+
+
+@pytest.mark.parametrize("ts", [-1, 2**63 - 1, 2**63])
+def test_a_journal_time_out_of_range_is_one_line_naming_the_record(tmp_path, capsys, ts):
+    journal = write_journal(tmp_path / "journal", ts)
+    bound = ">= 0" if ts < 0 else "<= 8835955200000000000"
+    assert_one_line_exit_2(run_cli(capsys, "replay", journal), f"{journal}: record 4: ts: Expected `int` {bound}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux has it")
+def test_a_journal_time_of_10_to_the_29_is_one_line_in_bounded_memory(tmp_path):
+    import resource
+    import subprocess
+
+    journal = write_journal(tmp_path / "journal", 10**29)
+
+    def limit() -> None:  # stepping the session day by day to 10**29 ns takes every byte the machine has
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", str(journal)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert_one_line_exit_2((r.returncode, r.stdout, r.stderr), f"{journal}: record 4: ts:")
+
+
 # --------------------------------------------------------------------------- index
 
 
