@@ -206,7 +206,10 @@ def read_upto(path: str | Path, count: int, decoder: msgspec.json.Decoder = comm
         raise InputError(f"{path}: cannot open journal: {e.strerror}") from None
     with f:
         for n, body, _, _ in _records(path, f):
-            yield decoder.decode(body)
+            try:
+                yield decoder.decode(body)
+            except (msgspec.ValidationError, msgspec.DecodeError) as e:
+                raise from_validation(f"{path}: record {n}", e, "JSON") from None
             if n == count:
                 return
 
