@@ -103,8 +103,8 @@ class _Endless(io.RawIOBase):
     """An endless stream of zero bytes (no newline ever) that fails the
     test once more than ``budget`` bytes are read from it."""
 
-    def __init__(self, budget: int) -> None:
-        self.budget, self.read_so_far = budget, 0
+    def __init__(self, budget: int, prefix: bytes = b"") -> None:
+        self.budget, self.read_so_far, self.prefix = budget, 0, prefix
 
     def readable(self) -> bool:
         return True
@@ -112,7 +112,8 @@ class _Endless(io.RawIOBase):
     def readinto(self, b) -> int:
         self.read_so_far += len(b)
         assert self.read_so_far <= self.budget, "read an endless line without a limit"
-        b[:] = bytes(len(b))
+        head, self.prefix = self.prefix[: len(b)], self.prefix[len(b) :]
+        b[:] = head + bytes(len(b) - len(head))
         return len(b)
 
 
@@ -123,6 +124,16 @@ def test_an_endless_line_stops_at_the_line_limit():
     raw = _Endless(8 * inputs.LINE_LIMIT)
     with pytest.raises(InputError, match=r"^z\.csv:1: a line is longer than 1,048,576 bytes$"):
         list(inputs.lines(io.BufferedReader(raw), "z.csv"))
+    assert raw.read_so_far < 2 * inputs.LINE_LIMIT
+
+
+def test_an_endless_journal_record_stops_at_the_line_limit():
+    from cfx import inputs, journal
+    from cfx.errors import InputError
+
+    raw = _Endless(8 * inputs.LINE_LIMIT, journal.HEADER)
+    with pytest.raises(InputError, match=r"^j:2: record 1 is longer than 1,048,576 bytes$"):
+        list(journal.read_stream(io.BufferedReader(raw), "j"))
     assert raw.read_so_far < 2 * inputs.LINE_LIMIT
 
 
@@ -138,8 +149,8 @@ def test_a_line_over_the_limit_is_one_line_after_the_rows_before_it(tmp_path, ca
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/zero and RLIMIT_AS as Linux has them")
-@pytest.mark.parametrize("engine", ["python", "compiled"])
-def test_replaying_dev_zero_is_one_line_in_bounded_memory(engine):
+@pytest.mark.parametrize("fmt,engine", [("csv", "python"), ("csv", "compiled"), ("journal", "python")])
+def test_replaying_dev_zero_is_one_line_in_bounded_memory(fmt, engine):
     import resource
     import subprocess
 
@@ -152,13 +163,14 @@ def test_replaying_dev_zero_is_one_line_in_bounded_memory(engine):
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
     r = subprocess.run(
-        [sys.executable, "-m", "cfx.cli", "replay", "/dev/zero", "--format", "csv", "--engine", engine],
+        [sys.executable, "-m", "cfx.cli", "replay", "/dev/zero", "--format", fmt, "--engine", engine],
         capture_output=True,
         text=True,
         timeout=120,
         preexec_fn=limit,
     )
-    assert_one_line_exit_2((r.returncode, r.stdout, r.stderr), "/dev/zero:1: a line is longer than")
+    why = "a line is longer than" if fmt == "csv" else "not a cfx journal"
+    assert_one_line_exit_2((r.returncode, r.stdout, r.stderr), f"/dev/zero:1: {why}")
 
 
 # --------------------------------------------------------------------------- output paths
