@@ -7,7 +7,9 @@ the same rules:
 - it must be UTF-8; an invalid byte is an `InputError` naming the file, the
   line and the byte offset in the file (``orders.csv:3: invalid UTF-8 byte
   0xff at byte offset 57``);
-- one leading UTF-8 byte-order mark is skipped (spreadsheets write one).
+- one leading UTF-8 byte-order mark is skipped (spreadsheets write one);
+- a line longer than `LINE_LIMIT` (1 MiB) is an `InputError` naming it,
+  before it is in memory whole (``/dev/zero`` is one endless line).
 
 CSV rows, columns and their errors are `cfx.csvfile`'s, on these lines.
 
@@ -29,6 +31,10 @@ BOM = b"\xef\xbb\xbf"
 # bytes of whole lines decoded at a time: small, because the chunk's copies (lines,
 # joined bytes, text, StringIO) stay in the heap: 1 MiB chunks cost a 20k-message replay 5.7 MB of peak RSS
 CHUNK = 1 << 13
+# the longest line read: a longer one is an error before it is in memory whole. Far above
+# any real row, and above the csv module's field limit (131,072 characters, `cfx.csvfile.FIELD_LIMIT`),
+# so a line with one over-long field still gets that message
+LINE_LIMIT = 1 << 20
 
 
 def open_binary(path: str | Path, what: str = "file", verb: str = "open") -> IO[bytes]:
@@ -83,17 +89,25 @@ def read_text(path: str | Path, what: str = "file") -> str:
 
 def lines(f: IO[bytes], source: str) -> Iterator[str]:
     """The lines of an open binary file as text (newlines kept), decoded a
-    chunk of whole lines at a time."""
+    chunk of whole lines at a time. A line longer than `LINE_LIMIT` bytes
+    is an `InputError` naming it, raised once the lines before it are
+    yielded: it is never read whole (``/dev/zero`` is one endless line)."""
     line0, offset = 1, 0
     first = True
     while True:
+        long = False
         try:
-            chunk = f.readlines(CHUNK)
+            data = f.read(CHUNK)
+            if data and data[-1] != 10:  # complete the last line, reading no more than the limit allows
+                cut = data.rfind(b"\n") + 1
+                data += f.readline(LINE_LIMIT + 1 - (len(data) - cut))
+                if data[-1] != 10 and len(data) - cut > LINE_LIMIT:
+                    long = True
+                    data = data[:cut]  # the whole lines before it are still read
         except OSError as e:
             raise InputError(f"{source}: cannot read: {e.strerror}") from None
-        if not chunk:
+        if not data and not long:
             return
-        data = b"".join(chunk)
         skip = 0
         if first:
             first = False
@@ -104,8 +118,10 @@ def lines(f: IO[bytes], source: str) -> Iterator[str]:
         except UnicodeDecodeError as e:
             raise _bad_byte(source, data[skip:], e, line0, offset + skip) from None
         yield from io.StringIO(text)  # splits on "\n" only, keeping it, as csv wants
-        line0 += len(chunk)
+        line0 += data.count(b"\n")
         offset += len(data)
+        if long:
+            raise InputError(f"{source}:{line0}: a line is longer than {LINE_LIMIT:,} bytes")
 
 
 def text_lines(path: str | Path, what: str = "file") -> Iterator[str]:

@@ -27,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import os
 from binascii import hexlify
+from functools import partial
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 import msgspec
 
 from cfx.errors import InputError, from_validation
+from cfx.inputs import LINE_LIMIT
 from cfx.types import Command, command_decoder, encoder
 
 HEADER = b"cfx-journal 1\n"
@@ -127,7 +129,7 @@ class Journal:
 def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes, int]]:
     """Verified ``(seq, json, chain, offset after)`` of each record; the
     first bad one raises `InputError` naming it. Stops at the footer."""
-    head = f.readline()
+    head = f.readline(len(HEADER))  # no further: a file without newlines (/dev/zero) is never read whole
     if head != HEADER:
         if head.startswith(b"{"):
             raise InputError(
@@ -136,8 +138,10 @@ def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes
             )
         raise InputError(f"{path}:1: not a cfx journal (expected the line {HEADER.decode().strip()!r})")
     h, seq, offset = GENESIS, 0, len(HEADER)
-    for lineno, line in enumerate(f, 2):
+    for lineno, line in enumerate(iter(partial(f.readline, LINE_LIMIT + 1), b""), 2):
         offset += len(line)
+        if len(line) > LINE_LIMIT:
+            raise InputError(f"{path}:{lineno}: record {seq + 1} is longer than {LINE_LIMIT:,} bytes")
         if not line.endswith(b"\n"):
             raise InputError(f"{path}:{lineno}: record {seq + 1} is cut off (the journal's tail is lost)")
         if line.startswith(FOOTER):
@@ -206,7 +210,10 @@ def read_upto(path: str | Path, count: int, decoder: msgspec.json.Decoder = comm
         raise InputError(f"{path}: cannot open journal: {e.strerror}") from None
     with f:
         for n, body, _, _ in _records(path, f):
-            yield decoder.decode(body)
+            try:
+                yield decoder.decode(body)
+            except (msgspec.ValidationError, msgspec.DecodeError) as e:
+                raise from_validation(f"{path}: record {n}", e, "JSON") from None
             if n == count:
                 return
 

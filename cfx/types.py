@@ -14,9 +14,10 @@ millions of them pass through a replay.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 
 class Side(StrEnum):
@@ -96,6 +97,17 @@ class Msg(msgspec.Struct, tag_field="type", gc=False, forbid_unknown_fields=True
 
 # --------------------------------------------------------------------------- commands
 
+MAX_TS = 8_835_955_200_000_000_000
+"""The latest time a command may carry: 2250-01-01T00:00Z in ns since 1970.
+Past any run's last day (a scenario starts by 2199-12-31 and lasts at most
+2,000 days), and twelve years under int64's end (2262), so a command's time
+plus a day, a halt or an expiry stays a 64-bit integer."""
+
+Timestamp = Annotated[int, Meta(ge=0, le=MAX_TS)]
+"""A command's time, ns since 1970 (UTC). A journal record outside the range
+is a decode error naming it, before the venue steps its sessions and
+expiries through time up to it (a ts of 10**29 is ~10**15 days away)."""
+
 
 class SubmitOrder(Msg):
     """A new order. ``price`` is the limit price (0 for market and
@@ -103,7 +115,7 @@ class SubmitOrder(Msg):
     > 0 makes an iceberg that shows that much at a time; ``stp`` None takes
     the account's default."""
 
-    ts: int
+    ts: Timestamp
     series: str
     order_id: int
     account: int
@@ -115,12 +127,12 @@ class SubmitOrder(Msg):
     post_only: bool = False
     display_qty: int = 0
     stop_price: int = 0
-    expire_ns: int = 0
+    expire_ns: Timestamp = 0  # 0: none
     stp: StpMode | None = None
 
 
 class CancelOrder(Msg):
-    ts: int
+    ts: Timestamp
     order_id: int
     account: int
 
@@ -129,7 +141,7 @@ class ModifyOrder(Msg):
     """Cancel-replace. ``qty`` is the new open quantity. A decrease at the
     same price keeps time priority; anything else loses it."""
 
-    ts: int
+    ts: Timestamp
     order_id: int
     account: int
     price: int
@@ -139,7 +151,7 @@ class ModifyOrder(Msg):
 class MassCancel(Msg):
     """Cancel every live order of ``account`` and/or in ``series`` (None = any)."""
 
-    ts: int
+    ts: Timestamp
     account: int | None = None
     series: str | None = None
 
@@ -147,7 +159,7 @@ class MassCancel(Msg):
 class EndOfDay(Msg):
     """Session end: DAY orders expire (in ``series``, or everywhere if None)."""
 
-    ts: int
+    ts: Timestamp
     series: str | None = None
 
 
@@ -155,7 +167,7 @@ class AdvanceTime(Msg):
     """Tell the engine the time; GTD orders whose expiry has come expire.
     Every other command does this too, implicitly, with its own ``ts``."""
 
-    ts: int
+    ts: Timestamp
 
 
 class ListSeries(Msg):
@@ -175,7 +187,7 @@ class ListSeries(Msg):
     ``band_max_expansions`` times until it is re-listed."""
 
     symbol: str
-    ts: int = 0
+    ts: Timestamp = 0
     max_qty: int = 10_000
     band_low: int | None = None
     band_high: int | None = None
@@ -193,7 +205,7 @@ class SetAccountStp(Msg):
 
     account: int
     mode: StpMode
-    ts: int = 0
+    ts: Timestamp = 0
 
 
 Command = SubmitOrder | CancelOrder | ModifyOrder | MassCancel | EndOfDay | AdvanceTime | ListSeries | SetAccountStp

@@ -45,6 +45,7 @@ from cfx.types import (
     Side,
     SubmitOrder,
     Msg,
+    Timestamp,
 )
 
 
@@ -66,7 +67,7 @@ class ListContract(Msg):
     the previous settlement until the first one). The band fields are
     `ListSeries`'s."""
 
-    ts: int
+    ts: Timestamp
     spec: Series
     reference_price: Annotated[int, Meta(ge=1)]
     max_qty: Annotated[int, Meta(ge=1)] = 10_000
@@ -87,13 +88,13 @@ class ListContract(Msg):
 
 
 class OpenAccount(Msg):
-    ts: int
+    ts: Timestamp
     account: int
     deposit: NonNegative  # micro-dollars
 
 
 class Deposit(Msg):
-    ts: int
+    ts: Timestamp
     account: int
     amount: NonNegative  # micro-dollars
 
@@ -106,11 +107,11 @@ class SettleDay(Msg):
     the expected final settlement (ticks) of the others, which the index
     tier moves by (see `ClearingHouse.settle_day`)."""
 
-    ts: int
+    ts: Timestamp
     date: dt.date
     fixings: dict[str, int]
-    window_start: int
-    window_end: int
+    window_start: Timestamp
+    window_end: Timestamp
     finals: dict[str, int] = {}
     expected: dict[str, int] = {}
 
@@ -119,7 +120,7 @@ class RecordFixings(Msg):
     """Index values of a past day (history before the first settlement run:
     the volatility lookback of initial margin)."""
 
-    ts: int
+    ts: Timestamp
     date: dt.date
     fixings: dict[str, int]
 
@@ -132,7 +133,7 @@ class ConfigureSession(Msg):
     for ``breaker_halt_ns``, then it reopens with a call auction.
     ``batch_interval_ns`` > 0 trades it by periodic batch auctions (cfx/batch.py)."""
 
-    ts: int
+    ts: Timestamp
     series: str
     pre_open: int
     open: int
@@ -153,7 +154,7 @@ class PayFunding(Msg):
     receive ``rate`` (1e-8 units) at ``mark`` ticks through clearing
     (`ClearingHouse.pay_funding`); journaled like every command."""
 
-    ts: int
+    ts: Timestamp
     series: str
     mark: int
     rate: int
@@ -165,7 +166,7 @@ class UpdateMark(Msg):
     clearing records it and liquidates on it (`ClearingHouse.update_mark`);
     the defaults it declares call for commands (`Venue.take_commands`)."""
 
-    ts: int
+    ts: Timestamp
     date: dt.date
     series: str
     index: int
@@ -176,12 +177,12 @@ class UpdateMark(Msg):
 class KillSwitch(Msg):
     """Halt every series until ``until`` (None: until `LiftHalts`)."""
 
-    ts: int
-    until: int | None = None
+    ts: Timestamp
+    until: Timestamp | None = None
 
 
 class LiftHalts(Msg):
-    ts: int
+    ts: Timestamp
 
 
 VenueCommand = (

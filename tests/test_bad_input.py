@@ -4,7 +4,9 @@ workload and flag mistakes, replay format detection, empty fixings."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +98,80 @@ def test_a_field_over_the_csv_limit_is_one_line(tmp_path, capsys):
     f = tmp_path / "o.csv"
     f.write_text(ORDERS + '3,limit,3,1,"' + "b" * 200_000 + '",100,5\n')
     assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4:", "longer than 131,072 characters")
+
+
+class _Endless(io.RawIOBase):
+    """An endless stream of zero bytes (no newline ever) that fails the
+    test once more than ``budget`` bytes are read from it."""
+
+    def __init__(self, budget: int, prefix: bytes = b"") -> None:
+        self.budget, self.read_so_far, self.prefix = budget, 0, prefix
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        self.read_so_far += len(b)
+        assert self.read_so_far <= self.budget, "read an endless line without a limit"
+        head, self.prefix = self.prefix[: len(b)], self.prefix[len(b) :]
+        b[:] = head + bytes(len(b) - len(head))
+        return len(b)
+
+
+def test_an_endless_line_stops_at_the_line_limit():
+    from cfx import inputs
+    from cfx.errors import InputError
+
+    raw = _Endless(8 * inputs.LINE_LIMIT)
+    with pytest.raises(InputError, match=r"^z\.csv:1: a line is longer than 1,048,576 bytes$"):
+        list(inputs.lines(io.BufferedReader(raw), "z.csv"))
+    assert raw.read_so_far < 2 * inputs.LINE_LIMIT
+
+
+def test_an_endless_journal_record_stops_at_the_line_limit():
+    from cfx import inputs, journal
+    from cfx.errors import InputError
+
+    raw = _Endless(8 * inputs.LINE_LIMIT, journal.HEADER)
+    with pytest.raises(InputError, match=r"^j:2: record 1 is longer than 1,048,576 bytes$"):
+        list(journal.read_stream(io.BufferedReader(raw), "j"))
+    assert raw.read_so_far < 2 * inputs.LINE_LIMIT
+
+
+def test_a_line_over_the_limit_is_one_line_after_the_rows_before_it(tmp_path, capsys, monkeypatch):
+    from cfx import inputs
+
+    monkeypatch.setattr(inputs, "LINE_LIMIT", 4096)
+    f = tmp_path / "o.csv"
+    f.write_text(ORDERS + "3,limit,3,1,buy,100," + "5" * 100_000)  # no newline
+    assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4: a line is longer than 4,096 bytes")
+    f.write_text(ORDERS + "3,limit,3,1,buy,100,x\n" + "9" * 100_000 + "\n")
+    assert_one_line_exit_2(run_cli(capsys, "replay", f), "o.csv:4: qty")  # the first mistake is the one named
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/zero and RLIMIT_AS as Linux has them")
+@pytest.mark.parametrize("fmt,engine", [("csv", "python"), ("csv", "compiled"), ("journal", "python")])
+def test_replaying_dev_zero_is_one_line_in_bounded_memory(fmt, engine):
+    import resource
+    import subprocess
+
+    from cfx import core
+
+    if engine == "compiled" and not core.available():
+        pytest.skip("the compiled core is not built")
+
+    def limit() -> None:  # without a line limit this read takes every byte the machine has
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", "/dev/zero", "--format", fmt, "--engine", engine],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    why = "a line is longer than" if fmt == "csv" else "not a cfx journal"
+    assert_one_line_exit_2((r.returncode, r.stdout, r.stderr), f"/dev/zero:1: {why}")
 
 
 # --------------------------------------------------------------------------- output paths
@@ -301,6 +377,65 @@ def test_a_headered_csv_is_never_taken_for_lobster(tmp_path, header):
     assert sniff(f) == "csv"
     f.write_text("34200.1,1,1,10,5853300,1\n")
     assert sniff(f) == "lobster"
+
+
+# --------------------------------------------------------------------------- journal times
+
+
+def write_journal(path: Path, modify_ts: int) -> Path:
+    """A journal with a valid hash chain: a series with a trading day, an
+    order, and a modify of it at ``modify_ts`` (record 4)."""
+    from cfx.journal import Journal
+    from cfx.types import ListSeries, ModifyOrder, Side, SubmitOrder
+    from cfx.venue import ConfigureSession
+
+    hour = 3_600_000_000_000
+    with Journal(path) as j:
+        j.write(ListSeries("S"))
+        j.write(ConfigureSession(0, "S", 7 * hour, 8 * hour, 15 * hour, 16 * hour))
+        j.write(SubmitOrder(9 * hour, "S", 1, 1, Side.BUY, 5, 100))
+        j.write(ModifyOrder(modify_ts, 1, 1, 101, 5))
+    return path
+
+
+def test_a_journal_time_in_range_replays(tmp_path, capsys):
+    import msgspec
+
+    from cfx.types import MAX_TS
+    from cfx.venue import command_decoder
+
+    code, out, err = run_cli(capsys, "replay", write_journal(tmp_path / "journal", 10 * 3_600_000_000_000))
+    assert code == 0 and '"messages": 4' in out, err
+    assert command_decoder.decode(b'{"type":"AdvanceTime","ts":%d}' % MAX_TS).ts == MAX_TS
+    with pytest.raises(msgspec.ValidationError):
+        command_decoder.decode(b'{"type":"AdvanceTime","ts":%d}' % (MAX_TS + 1))
+
+
+@pytest.mark.parametrize("ts", [-1, 2**63 - 1, 2**63])
+def test_a_journal_time_out_of_range_is_one_line_naming_the_record(tmp_path, capsys, ts):
+    journal = write_journal(tmp_path / "journal", ts)
+    bound = ">= 0" if ts < 0 else "<= 8835955200000000000"
+    assert_one_line_exit_2(run_cli(capsys, "replay", journal), f"{journal}: record 4: ts: Expected `int` {bound}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux has it")
+def test_a_journal_time_of_10_to_the_29_is_one_line_in_bounded_memory(tmp_path):
+    import resource
+    import subprocess
+
+    journal = write_journal(tmp_path / "journal", 10**29)
+
+    def limit() -> None:  # stepping the session day by day to 10**29 ns takes every byte the machine has
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "cfx.cli", "replay", str(journal)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert_one_line_exit_2((r.returncode, r.stdout, r.stderr), f"{journal}: record 4: ts:")
 
 
 # --------------------------------------------------------------------------- index

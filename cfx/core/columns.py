@@ -143,7 +143,10 @@ def plain_blocks(path: str | Path) -> Iterator[Columns]:
 
     with inputs.open_binary(path, "csv input") as f:  # a missing file: the Python path's message
         try:
-            names = [h.strip() for h in f.readline().decode("ascii").rstrip("\r\n").split(",")]
+            head = f.readline(BLOCK)  # no further: /dev/zero is one endless line
+            if not head.endswith(b"\n") and len(head) == BLOCK:
+                raise NotPlain("the header is longer than a block")
+            names = [h.strip() for h in head.decode("ascii").rstrip("\r\n").split(",")]
         except UnicodeDecodeError:
             raise NotPlain("the header is not ASCII") from None
         if any('"' in n for n in names) or any(c not in names for c in CSV_COLUMNS):
@@ -155,8 +158,8 @@ def plain_blocks(path: str | Path) -> Iterator[Columns]:
         cols = Columns(0)  # no allocation between blocks, so the heap does not shrink and grow under the engine
         size = 0  # bytes in buf: a partial last line carried over, then what was read
         while True:
-            if size == len(buf):  # a line longer than the buffer
-                buf.extend(bytes(len(buf)))
+            if size == len(buf):  # a line longer than a block: not a plain row (the Python loader reads or names it)
+                raise NotPlain(f"a line of {path} is longer than {BLOCK:,} bytes")
             got = f.readinto(memoryview(buf)[size:])
             size += got
             cut = buf.rfind(b"\n", 0, size) + 1 if got else size  # whole lines; at the end, the last one too
