@@ -700,3 +700,18 @@ def test_a_run_with_months_and_a_perpetual_hedges_with_either(tmp_path_factory, 
     assert cfx(["hedge", str(book), "--run", str(run_dir), "--out", str(root / "default")]) == 2
     err = capsys.readouterr().err
     assert "delivery 2027-01..2027-01 needs 2027-01-01..2027-01-29" in err and "Traceback" not in err
+
+
+def test_cli_writes_every_output_file_whole(tmp_path, capsys, monkeypatch):
+    from cfx import writes
+
+    whole, atomic = [], writes.atomic
+
+    def spy(path, *args, **kwargs):
+        whole.append(Path(path).name)
+        return atomic(path, *args, **kwargs)
+
+    monkeypatch.setattr(writes, "atomic", spy)
+    assert cli.main(["hedge", str(BOOK), "--policy", "naive", "--seed", "6", "--out", str(tmp_path / "h")]) == 0
+    written = sorted(p.name for p in (tmp_path / "h").iterdir())
+    assert written and written == sorted(whole)  # through a temporary file and a rename: a crash leaves no half file

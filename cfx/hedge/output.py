@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from cfx import writes
 from cfx.hedge.backtest import MICRO, HedgeConfig, PolicyResult
 from cfx.hedge.book import Forward
 from cfx.hedge.market import Market
@@ -84,8 +85,9 @@ def write_daily(out: Path, results: dict[str, PolicyResult]) -> None:
         [("date", pa.date32()), ("policy", pa.string())]
         + [(c, pa.float64() if c.endswith("_usd") or c == "hedge_ratio" else pa.int64()) for c in DAILY_COLUMNS[2:]]
     )
-    pq.write_table(pa.table(cols, schema=schema), out / "daily.parquet")
-    with open(out / "daily.csv", "w", newline="", encoding="utf-8") as fh:
+    with writes.atomic(out / "daily.parquet") as f:
+        pq.write_table(pa.table(cols, schema=schema), f)
+    with writes.atomic(out / "daily.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(DAILY_COLUMNS)
         for row in zip(*(cols[c] for c in DAILY_COLUMNS)):
@@ -140,6 +142,12 @@ def comparison_table(results: dict[str, PolicyResult], title: str = "") -> Table
     return t
 
 
+def _save(fig, path: Path) -> None:
+    """A figure as a PNG file, written whole or not at all (as every cfx output)."""
+    with writes.atomic(path) as f:
+        fig.savefig(f, format="png", dpi=100)
+
+
 def write_plots(out: Path, results: dict[str, PolicyResult], market: Market, forwards: list[Forward]) -> list[Path]:
     import matplotlib
 
@@ -159,7 +167,7 @@ def write_plots(out: Path, results: dict[str, PolicyResult], market: Market, for
     ax.legend()
     fig.autofmt_xdate()
     paths.append(out / "cumulative_pnl.png")
-    fig.savefig(paths[-1], dpi=100)
+    _save(fig, paths[-1])
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(10, 5))
@@ -171,7 +179,7 @@ def write_plots(out: Path, results: dict[str, PolicyResult], market: Market, for
     ax.legend()
     fig.autofmt_xdate()
     paths.append(out / "hedge_ratio.png")
-    fig.savefig(paths[-1], dpi=100)
+    _save(fig, paths[-1])
     plt.close(fig)
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8), sharex=True)
@@ -197,7 +205,7 @@ def write_plots(out: Path, results: dict[str, PolicyResult], market: Market, for
     bottom.legend(fontsize=8)
     fig.autofmt_xdate()
     paths.append(out / "basis.png")
-    fig.savefig(paths[-1], dpi=100)
+    _save(fig, paths[-1])
     plt.close(fig)
     return paths
 
@@ -228,7 +236,7 @@ def write_outputs(out: Path, results, market, forwards, cfg, inputs) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     write_daily(out, results)
     doc = summary_doc(results, market, forwards, cfg, inputs)
-    (out / "summary.json").write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")
+    writes.write_atomic(out / "summary.json", msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")
     write_plots(out, results, market, forwards)
     return doc
 
