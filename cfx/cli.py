@@ -261,7 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler", help="address of a running Dask scheduler (tcp://host:port); default: a LocalCluster"
     )
     sw.add_argument(
-        "--workers", type=count, default=2, help="worker processes of the LocalCluster (default 2, at most 4 per CPU)"
+        "--workers",
+        type=count,
+        default=None,
+        help="worker processes of the LocalCluster (default 2, at most 4 per CPU); not with --scheduler",
     )
     sw.add_argument("--fresh", action="store_true", help="discard earlier results in --out and run every point")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -332,3 +332,12 @@ def test_t_quantiles_and_labels():
     points = [{"products": {"matching": "batch", "batch-interval-ms": 200}}, {"rules.band-pct": 5.0}]
     assert stats.point_labels(points, None) == ["matching=batch, batch-interval-ms=200", "rules.band-pct=5.0"]
     assert stats.point_labels(points, ["a", "b"]) == ["a", "b"]
+
+
+def test_workers_with_a_scheduler_is_refused_as_it_would_be_ignored(tmp_path, capsys, no_cluster):
+    out = tmp_path / "sw"
+    result = run_cli(
+        capsys, "sweep", "--quiet", SMALL, "--out", out, "--scheduler", "tcp://127.0.0.1:1", "--workers", 4
+    )
+    _one_line_exit_2(result, "--workers", "with --scheduler")
+    assert not out.exists()

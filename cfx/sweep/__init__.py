@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from cfx.command import Output
+from cfx.errors import InputError
 from cfx.sweep.metrics import DICT_METRICS, METRICS, scalar_metrics
 from cfx.sweep.plan import (
     KEY_VERSION,
@@ -126,14 +127,17 @@ __all__ = [
 def main(args: Any) -> Output:
     """`cfx sweep SWEEP.toml --out DIR [--scheduler ADDR] [--workers N]`: the
     counts as JSON; exit 1 if any run failed."""
-    check_workers(args.workers)
     if args.scheduler:
         check_scheduler(args.scheduler)
+        if args.workers is not None:  # the scheduler's own workers run the tasks: a count here would be ignored
+            raise InputError(
+                "--workers sizes the local cluster; with --scheduler the scheduler's workers run the tasks"
+            )
+    workers = 2 if args.workers is None else args.workers
+    check_workers(workers)
     plan = load(args.sweep)
     out = Path(args.out) if args.out else Path("sweeps") / Path(args.sweep).stem
-    counts = run_sweep(
-        plan, out, scheduler=args.scheduler, workers=args.workers, progress=not args.quiet, fresh=args.fresh
-    )
+    counts = run_sweep(plan, out, scheduler=args.scheduler, workers=workers, progress=not args.quiet, fresh=args.fresh)
     result = {"out": str(out), "results": str(out / RESULTS_FILE), "report": str(out / "report.html"), **counts}
     if plan.mode == "grid":
         result["summary"] = str(out / "summary.md")
