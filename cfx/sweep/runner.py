@@ -100,7 +100,6 @@ def make_client(scheduler: str | None = None, workers: int = 2) -> Any:
     from distributed import Client, LocalCluster
 
     if scheduler:
-        check_scheduler(scheduler)
         try:
             return Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as e:
@@ -134,8 +133,11 @@ def run_sweep(
     else starts one (`make_client`) only if there is something to run."""
     check_out(Path(out))  # before Results: it clears leftovers in out/results
     out = Path(out).resolve()
-    if scheduler and client is None:
-        check_scheduler(scheduler)
+    if client is None:  # the flags of the client it would start, before anything is written or started
+        if scheduler:
+            check_scheduler(scheduler)
+        else:
+            check_workers(workers)
     started = time.perf_counter()
     results = Results(out, fresh=fresh)
     todo = [t for t in plan.tasks if not results.done(t.key)]
