@@ -1,6 +1,7 @@
 """Builds cfx's optional compiled core (Cython in C++ mode): cfx/core/_book.pyx
-(an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book) and
-cfx/core/_columns.pyx. Everything else is in pyproject.toml.
+(an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book),
+cfx/core/_columns.pyx and cfx/core/_schedule.pyx (a scenario's event
+schedule). Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
 when compiling fails (no C++ compiler), the package installs without it and
@@ -44,6 +45,7 @@ def extensions() -> list:
             Extension("cfx.core._book", ["cfx/core/_book.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
         ],
         language_level=3,
         quiet=True,

@@ -60,3 +60,32 @@ def test_replay_tests_pass_on_the_fallback_engine():
     last = proc.stdout.strip().splitlines()[-1]
     assert " passed" in last and "failed" not in last
     assert "skipped" in last  # test_core.py needs the core: skipped, proving the extension really was off
+
+
+def test_the_loop_tests_pass_on_the_python_schedule():
+    """`cfx.core.schedule.PySchedule`, what the scenario loop runs on without the extension."""
+    env = {**os.environ, "CFX_NO_EXTENSION": "1"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-o",
+            "addopts=",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_agent_view.py",
+            "tests/test_information.py",
+            "tests/test_schedule.py",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert " passed" in last and "failed" not in last
+    assert "skipped" in last  # the compiled schedule's tests skipped: the extension really was off

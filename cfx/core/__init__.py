@@ -1,6 +1,6 @@
 """The compiled matching core (optional) and the choice of engine.
 
-Two compiled (Cython, C++) pieces, for two jobs:
+Compiled (Cython, C++) pieces, for three jobs:
 
 - `cfx.core._book`: the engine's hot subset for one series (validation,
   limit/market/IOC/FOK, cancel, modify, STP) with events out as int64
@@ -11,8 +11,12 @@ Two compiled (Cython, C++) pieces, for two jobs:
   (same Order and event Structs, same events), under the full
   `cfx.engine.Engine` (sessions, auctions, bands, risk gate, stops stay
   there): what a scenario (``cfx run``) can run on. `choose_book` picks it.
+- `cfx.core._schedule`: a scenario loop's event schedule, the compiled
+  twin of `cfx.core.schedule.PySchedule` (the same items in the same
+  order, so the same run); `cfx.core.schedule.new` takes it whenever the
+  core is built, whatever the engine.
 
-Both are built by ``make install`` when a C++ compiler is there, and
+All are built by ``make install`` when a C++ compiler is there, and
 skipped otherwise (or with ``CFX_NO_EXTENSION=1``, which also makes an
 installed build count as missing). The engine is chosen by ``--engine``
 (replay) or ``CFX_ENGINE``: ``auto`` (the default: for a replay, compiled
@@ -33,14 +37,14 @@ ENGINES = ("auto", "python", "compiled")
 
 
 def available() -> bool:
-    """Is the compiled core (all three modules) built and allowed
+    """Is the compiled core (all four modules) built and allowed
     (``CFX_NO_EXTENSION`` unset)? The scenario book is only looked for,
     not imported: it imports the Python book, which a compiled replay
     never loads."""
     if os.environ.get("CFX_NO_EXTENSION"):
         return False
     try:
-        from cfx.core import _book, _columns  # noqa: F401
+        from cfx.core import _book, _columns, _schedule  # noqa: F401
     except ImportError:
         return False
     return importlib.util.find_spec("cfx.core._orderbook") is not None

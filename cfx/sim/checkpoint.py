@@ -3,7 +3,7 @@ killed run and end exactly as the uninterrupted run would.
 
 At the end of each simulated day (and once before the first) the whole
 `Simulation` is pickled: venue, books, clearing, agents with their random
-generators, the event heap (its actions are partials of bound methods,
+generators, the event schedule (its actions are partials of bound methods,
 never lambdas), counters. The writer is not part of it: the checkpoint
 records instead how far the run's files had got (finished day parts, the
 journal's record count, running hash and byte offset, each finished
@@ -29,11 +29,12 @@ from cfx.journal import Position
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = 7
+VERSION = 8
 # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
 # 4: the event heap holds int keys (`cfx.sim.loop.SEQ_BITS`), and a market maker's quoting state its side plans;
 # 5: an agent's `Alarms` keeps its earliest deadline; 6: participants and their contexts live in cfx.sim.participant;
-# 7: the sha256 of every finished day part (`Checkpoint.digests`)
+# 7: the sha256 of every finished day part (`Checkpoint.digests`); 8: the event heap is a `cfx.core.schedule` (the
+# same pickle from either implementation)
 
 
 class Checkpoint(msgspec.Struct, frozen=True):

@@ -1,7 +1,8 @@
 """The discrete-event loop: agents, latency and the venue on one integer
 nanosecond clock.
 
-A heap of items, each ordered by (time, sequence), drives everything: an order
+A schedule of items (`cfx.core.schedule`), taken in time order and at equal
+times in the order pushed, drives everything: an order
 reaching the venue, an agent's wake-up, the delivery of an agent's own order
 events or of a market-data change after its latency, a top-of-book
 snapshot, a shock. Nothing reads wall time; every random draw comes from
@@ -30,13 +31,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from functools import partial
-from heapq import heappop, heappush
 from typing import Any, Callable
 
 import numpy as np
 
 from cfx.agents.base import DayReport, Quote, Trigger, agent_for
 from cfx import core
+from cfx.core import schedule
 from cfx.products import (
     ListingCalendar,
     Series,
@@ -88,10 +89,6 @@ from cfx.venue import (
 )
 
 ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
-SEQ_BITS = 40
-"""A heap item is one int, ``ts << SEQ_BITS | sequence`` (sequence < 2**40):
-ordering the ints orders the items by (time, push order), and the heap
-compares ints, not tuples (`Simulation._push`)."""
 BUY, SELL = Side.BUY, Side.SELL  # module constants: an enum member read off its class costs ~10x (Python 3.11)
 OWN_EVENTS = frozenset((OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered))
 FIRST_ACCOUNT = 1
@@ -117,9 +114,7 @@ class Simulation:
         self.book_engine = book_engine  # "python" or "compiled" (`cfx.core.choose_book`): the books the run is on
         self.venue = Venue(journal=writer.journal, book_type=core.book_type(book_engine))
         self.now = 0
-        self._heap: list[int] = []  # item keys (`SEQ_BITS`)
-        self._items: dict[int, tuple] = {}  # item key -> (kind, a, b)
-        self._seq = 0
+        self.schedule = schedule.new()  # items (ts, kind, a, b), kind one of ARRIVE ... CALL
         self._wake_window = (0, 0)  # [pre-open, close) of the day being run: the items only `_run_until` pops
         self._order_id = 0
         products = scenario.products
@@ -215,31 +210,20 @@ class Simulation:
             self._batch_wake = at
             self.wake_venue_at(at)
 
-    def _push(self, ts: int, kind: int, a: Any = None, b: Any = None) -> None:
-        """Schedule an item; items due at the same time run in the order
-        pushed. The heap holds the item's key, an int (`SEQ_BITS`), and
-        ``_items`` its kind and arguments: the heap's compares are int
-        compares, not tuple compares (callgrind, the 2-day baseline: heappush
-        and heappop 984M -> 434M instructions, the run 1.8 % fewer in all)."""
-        self._seq = seq = self._seq + 1
-        key = ts << SEQ_BITS | seq
-        self._items[key] = (kind, a, b)
-        heappush(self._heap, key)
-
     def arrive(self, ts: int, cmd: Any) -> None:
         """``cmd`` reaches the venue at ``ts`` (an agent's order, after its entry latency)."""
-        self._push(ts, ARRIVE, cmd)
+        self.schedule.push(ts, ARRIVE, cmd)
 
     def scheduled(self) -> list[tuple[int, int, Any, Any]]:
         """The items waiting, in the order they will run: ``(ts, kind, a, b)``."""
-        return [(key >> SEQ_BITS, *self._items[key]) for key in sorted(self._heap)]
+        return self.schedule.items()
 
     def wake(self, p: Participant, at: int) -> None:
         """``p``'s one wake-up is now at ``at``. Within the day being run an
         item already queued for ``p`` at that time (left by a wake-up that
         an earlier one superseded) pops before any pushed now and fires, so
         none is pushed: a third of the wake-ups asked for (a market maker's
-        timer re-armed after each catch-up) cost no heap item. Outside it
+        timer re-armed after each catch-up) cost no item. Outside it
         (after the close) every item is pushed: `_carry_wakeups` moves an
         agent once for each of its items due, as it always has."""
         p.wake_at = at
@@ -249,10 +233,7 @@ class Simulation:
             if at in queued:
                 return
             queued.add(at)
-        self._seq = seq = self._seq + 1  # `_push`, inlined: a third of the items are wake-ups
-        key = at << SEQ_BITS | seq
-        self._items[key] = (WAKE, p, None)
-        heappush(self._heap, key)
+        self.schedule.push(at, WAKE, p)
 
     def next_order_id(self) -> int:
         self._order_id += 1
@@ -304,13 +285,9 @@ class Simulation:
                     touched[e.series] = None
             else:
                 self._note(e)
-        now = self.now
-        items, heap = self._items, self._heap
+        now, push = self.now, self.schedule.push
         for p, batch in batches.items():
-            self._seq = seq = self._seq + 1  # `_push`, inlined: a fifth of the items are deliveries
-            key = (now + p.delay(p.md_ns)) << SEQ_BITS | seq
-            items[key] = (DELIVER, p, batch)
-            heappush(heap, key)
+            push(now + p.delay(p.md_ns), DELIVER, p, batch)
         for series in touched:
             self._publish(series)
 
@@ -365,7 +342,7 @@ class Simulation:
         a market-data callback (after its latency, one in flight per agent
         and series) to each subscriber without triggers when the top of
         book changed, and to each watcher whose `Trigger` on the series
-        fires on the change (no heap item, no latency draw for the rest)."""
+        fires on the change (no item, no latency draw for the rest)."""
         tape = self.tapes.get(series)
         if tape is None:
             return
@@ -390,7 +367,7 @@ class Simulation:
             self._indicated.discard(series)
         if not changed and not printed and not indicated:
             return
-        now = self.now
+        now, push = self.now, self.schedule.push
         for p in self.subscribers:
             if p.active and series not in p.pending_md:
                 triggers = p.triggers
@@ -402,10 +379,7 @@ class Simulation:
                     if trigger is None or not trigger.fires(before, quote, printed, indicated):
                         continue
                 p.pending_md.add(series)
-                self._seq = seq = self._seq + 1  # `_push`, inlined: a quarter of the items are market data
-                key = (now + p.delay(p.md_ns)) << SEQ_BITS | seq
-                self._items[key] = (MARKET_DATA, p, series)
-                heappush(self._heap, key)
+                push(now + p.delay(p.md_ns), MARKET_DATA, p, series)
 
     def watch(self, p: Participant, series: str, trigger: Trigger | None) -> None:
         """``p``'s market-data trigger on ``series`` (None: unwatch it); the
@@ -427,8 +401,8 @@ class Simulation:
 
     def run(self) -> dict:
         """Run every trading day (from the next one, after a resume) and
-        return the raw figures. Runtime complexity: O(heap items · log
-        heap) for the loop itself, where the items are the arrivals,
+        return the raw figures. Runtime complexity: O(items · log
+        items waiting) for the loop itself, where the items are the arrivals,
         deliveries, wake-ups and market-data callbacks (about 4 per engine
         message), plus what the venue and the agents do with each."""
         sc = self.sc
@@ -469,7 +443,7 @@ class Simulation:
                 self._schedule_shock(shock, day)
             for ts in (open_ts, self.window[0], close_ts):  # the session moves on even if nobody trades
                 self.wake_venue_at(ts)
-            self._push(open_ts, SNAPSHOT)
+            self.schedule.push(open_ts, SNAPSHOT)
             self.liquidator.start_day(open_ts, close_ts)
             self.perpetual.start_day(open_ts, close_ts)
             if sc.rules.band_pct and sc.rules.band_stale_s:
@@ -492,15 +466,12 @@ class Simulation:
         The hot loop: wake-ups (a third of the items, some superseded:
         `wake`), market data, deliveries and arrivals are handled here; the
         rest in `_dispatch`."""
-        heap = self._heap
-        take = self._items.pop
+        pop = self.schedule.pop
         send = self.send
-        stop = end << SEQ_BITS  # the keys of the items due before end are below it
         arrivals = wakeups = 0  # counted into `stats` when the loop returns
-        while heap and heap[0] < stop:
-            key = heappop(heap)
-            kind, a, b = take(key)
-            self.now = ts = key >> SEQ_BITS
+        while (item := pop(end)) is not None:
+            ts, kind, a, b = item
+            self.now = ts
             if kind == WAKE:
                 a.queued.discard(ts)
                 if ts != a.wake_at:
@@ -530,20 +501,16 @@ class Simulation:
     def _drain_in_flight(self, end: int) -> None:
         """After the close: orders and events still in flight arrive; wake-ups
         wait for the next open and snapshots stop."""
-        heap, items = self._heap, self._items
+        pop = self.schedule.pop
         parked = []
-        stop = end << SEQ_BITS
-        while heap and heap[0] < stop:
-            key = heappop(heap)
-            kind, a, b = items[key]
+        while (item := pop(end)) is not None:
+            ts, kind, a, b = item
             if kind == WAKE:
-                parked.append(key)  # its item stays as it is
-                continue
-            del items[key]
-            if kind != SNAPSHOT:
-                self._dispatch(key >> SEQ_BITS, kind, a, b)
-        for key in parked:
-            heappush(heap, key)
+                parked.append(item)
+            elif kind != SNAPSHOT:
+                self._dispatch(ts, kind, a, b)
+        for ts, kind, a, b in parked:  # in their order again, and before whatever is pushed due at their times later
+            self.schedule.push(ts, kind, a, b)
 
     def _deliver(self, p: Participant, events: list) -> None:
         """``p``'s own order events, delivered after its latency (its fills first move its position)."""
@@ -584,7 +551,7 @@ class Simulation:
                         stats["two_sided"] += 1
                         stats["spread_sum"] += q.ask - q.bid
             self.writer.write_book_top(rows)
-            self._push(ts + self.sc.output.book_top_interval_s * NS, SNAPSHOT)
+            self.schedule.push(ts + self.sc.output.book_top_interval_s * NS, SNAPSHOT)
         elif kind == CALL:
             a()
 
@@ -592,13 +559,10 @@ class Simulation:
         """Before the open: what was still in flight overnight happens (in
         time order), wake-ups that fell outside the session move to this
         open (in order), snapshot timers are dropped."""
-        heap, items = self._heap, self._items
+        pop = self.schedule.pop
         moved = []
-        stop = open_ts << SEQ_BITS
-        while heap and heap[0] < stop:
-            key = heappop(heap)
-            kind, a, b = items.pop(key)
-            ts = key >> SEQ_BITS
+        while (item := pop(open_ts)) is not None:
+            ts, kind, a, b = item
             if kind == WAKE:
                 if ts == a.wake_at:  # not superseded
                     moved.append(a)
@@ -606,7 +570,7 @@ class Simulation:
                 self._dispatch(ts, kind, a, b)
         for i, p in enumerate(moved):
             p.wake_at = open_ts + i
-            self._push(p.wake_at, WAKE, p)
+            self.schedule.push(p.wake_at, WAKE, p)
 
     # ------------------------------------------------------------------ listing, index, settlement
 
@@ -667,7 +631,7 @@ class Simulation:
 
     def wake_venue_at(self, ts: int) -> None:
         """Send the venue the time at ``ts`` (session changes, a halt's end)."""
-        self._push(ts, CALL, partial(self.send, AdvanceTime(ts)))  # a partial, not a lambda: it pickles
+        self.schedule.push(ts, CALL, partial(self.send, AdvanceTime(ts)))  # a partial, not a lambda: it pickles
 
     def _index_ticks(self, basket: str) -> int:
         micro = self.published.get(basket)
@@ -772,4 +736,4 @@ class Simulation:
 
     def at(self, ts: int, action: Callable[[], None]) -> None:
         """Run ``action`` at simulated time ``ts`` (shocks use it)."""
-        self._push(ts, CALL, action)
+        self.schedule.push(ts, CALL, action)
