@@ -107,3 +107,39 @@ def book_type(name: str) -> type:
     from cfx.book import OrderBook
 
     return OrderBook
+
+
+AUTO_AGENTS = "compiled"
+"""What ``auto`` runs a scenario's market makers on (see `choose_agents`):
+the compiled maker, `cfx.agents.compiled.CompiledMarketMaker`, when it is
+built. The same run hash; baseline, 5 days, seed 42: see
+docs/performance.md."""
+
+
+def agents_available() -> bool:
+    """Is the compiled market maker (`cfx.core._mmcore`) built and allowed
+    (``CFX_NO_EXTENSION`` unset)? Looked for, not imported."""
+    if os.environ.get("CFX_NO_EXTENSION"):
+        return False
+    return importlib.util.find_spec("cfx.core._mmcore") is not None
+
+
+def choose_agents(requested: str | None = None) -> str:
+    """What a scenario's built-in agents run on, "python" or "compiled"
+    (the market maker's compiled hot path, `cfx.agents.compiled`):
+    ``requested``, else ``CFX_ENGINE`` (the same variable as the books',
+    so ``CFX_ENGINE=python`` is a pure-Python run), else auto
+    (`AUTO_AGENTS` when it is built, else python). Asking for the
+    compiled agents when they are not built is an `InputError`."""
+    source = "engine" if requested else "CFX_ENGINE"
+    name = requested or os.environ.get("CFX_ENGINE") or "auto"
+    if name not in ENGINES:
+        raise InputError(f"{source}: expected one of {', '.join(ENGINES)}, got {name!r}")
+    if name == "auto":
+        return AUTO_AGENTS if agents_available() else "python"
+    if name == "compiled" and not agents_available():
+        raise InputError(
+            f"{source}=compiled: the compiled market maker is not built (install with a C++ compiler "
+            "and without CFX_NO_EXTENSION), or use the python engine"
+        )
+    return name
