@@ -1,6 +1,8 @@
 """The compiled matching core (optional) and the choice of engine.
 
-Two compiled (Cython, C++) pieces, for two jobs:
+Two compiled (Cython, C++) pieces of the exchange, for two jobs (and a
+third, `cfx.core._mmcore`, the market maker's hot path, which
+`choose_agents` picks):
 
 - `cfx.core._book`: the engine's hot subset for one series (validation,
   limit/market/IOC/FOK, cancel, modify, STP) with events out as int64
@@ -112,8 +114,9 @@ def book_type(name: str) -> type:
 AUTO_AGENTS = "compiled"
 """What ``auto`` runs a scenario's market makers on (see `choose_agents`):
 the compiled maker, `cfx.agents.compiled.CompiledMarketMaker`, when it is
-built. The same run hash; baseline, 5 days, seed 42: see
-docs/performance.md."""
+built: the same run hash, and a run ~17 % faster (baseline, 5 days, seed
+42, 7 alternating pairs: 17,609 -> 20,591 engine messages/s, median;
+the maker was the largest agent cost, ~17 % of the main thread)."""
 
 
 def agents_available() -> bool:
