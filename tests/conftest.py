@@ -11,6 +11,9 @@ the reference `cfx.book.OrderBook` and the compiled
 `cfx.core._orderbook.CompiledOrderBook` (skipped when not built), by
 making it what an `Engine` built without ``book_type`` uses and what the
 test module calls ``OrderBook``.
+
+`cfx_maker` runs the market-maker tests of `MAKER_MODULES` once per
+maker (the reference and the compiled one).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from cfx import core
 
 ENGINE_MODULES = {"test_replay"}
 BOOK_MODULES = {"test_book", "test_engine", "test_engine_sessions", "test_engine_properties"}
+MAKER_MODULES = {"test_agents", "test_agent_view"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -31,6 +35,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cfx_engine", engines, indirect=True)
     if metafunc.module.__name__.rsplit(".", 1)[-1] in BOOK_MODULES:
         metafunc.parametrize("cfx_book", ["python", "compiled"], indirect=True)
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "maker" in metafunc.function.__name__:
+        metafunc.parametrize("cfx_maker", ["python", "compiled"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +65,25 @@ def cfx_book(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(cfx.engine, "OrderBook", compiled)
     if hasattr(request.module, "OrderBook"):
         monkeypatch.setattr(request.module, "OrderBook", compiled)
+    yield name
+
+
+@pytest.fixture(autouse=True)
+def cfx_maker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The market-maker tests of `MAKER_MODULES` run once per maker: the
+    reference `MarketMaker` and `cfx.agents.compiled.CompiledMarketMaker`
+    (skipped when not built), made what ``agent_for`` (so a `Simulation`
+    too) gives for a `MarketMakerSpec`."""
+    name = getattr(request, "param", None)
+    if name != "compiled":
+        yield name
+        return
+    if not core.agents_available():
+        pytest.skip("the compiled market maker is not built")
+    from cfx.agents import REGISTRY, MarketMaker, MarketMakerSpec
+    from cfx.agents.compiled import COMPILED
+
+    monkeypatch.setitem(REGISTRY, MarketMakerSpec, COMPILED[MarketMaker])
     yield name
 
 

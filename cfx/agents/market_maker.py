@@ -6,7 +6,7 @@ spread it earns and what informed flow costs it (adverse selection)."""
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -241,14 +241,18 @@ class MarketMaker(Agent):
 
     subscribes = True
     spec: MarketMakerSpec
+    # the types of its state: cfx.agents.compiled's `CompiledMarketMaker` puts cfx.core._mmcore's in their place
+    quoting_type: ClassVar[type] = _Quoting
+    orders_type: ClassVar[type] = OwnOrders
+    alarms_type: ClassVar[type] = Alarms
 
     def __init__(self, spec: MarketMakerSpec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.own = OwnOrders()
+        self.own = self.orders_type()
         self.quoting: dict[str, _Quoting] = {}
         self.withdrawn = False
         self._pending_withdraw = False
-        self.alarms = Alarms()
+        self.alarms = self.alarms_type()
         self.timer_wakeups = 0
         self.spread_ticks = 0.0  # tick-lots earned against the fair value at the fill
         self.adverse_ticks = 0.0  # tick-lots the fair value moved against the fills (negative: a cost)
@@ -472,7 +476,7 @@ class MarketMaker(Agent):
                     ctx.unwatch(s)
         for s in wanted:
             if s not in self.quoting:
-                self.quoting[s] = _Quoting(self.spec.levels, is_perpetual_symbol(s))
+                self.quoting[s] = self.quoting_type(self.spec.levels, is_perpetual_symbol(s))
                 if watch is not None:
                     watch(s, ON_QUOTE_OR_INDICATIVE if self._batch_ns else ON_QUOTE)
 

@@ -35,7 +35,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cfx.agents.base import DayReport, Quote, Trigger, agent_for
+from cfx.agents.base import DayReport, Quote, Trigger
+from cfx.agents.compiled import agent_class
 from cfx import core
 from cfx.core import schedule
 from cfx.products import (
@@ -106,6 +107,7 @@ class Simulation:
         intraday: IntradayIndex | None = None,
         on_progress: Callable[[int, int, int], None] | None = None,
         book_engine: str = "python",
+        agent_engine: str = "python",
     ) -> None:
         self.sc = scenario
         self.writer = writer
@@ -113,6 +115,7 @@ class Simulation:
         self.on_progress = on_progress
         self.book_engine = book_engine  # "python" or "compiled" (`cfx.core.choose_book`): the books the run is on
         self.venue = Venue(journal=writer.journal, book_type=core.book_type(book_engine))
+        self.agent_engine = agent_engine  # "python" or "compiled" (`cfx.core.choose_agents`): its market makers
         self.now = 0
         self.schedule = schedule.new()  # items (ts, kind, a, b), kind one of ARRIVE ... CALL
         self._wake_window = (0, 0)  # [pre-open, close) of the day being run: the items only `_run_until` pops
@@ -179,7 +182,7 @@ class Simulation:
         account = FIRST_ACCOUNT
         k = 0
         for spec in self.sc.agents:
-            cls = agent_for(spec)
+            cls = agent_class(spec, self.agent_engine)
             for i in range(spec.count):
                 p = Participant(cls(spec, i), account, spec, np.random.default_rng(seeds[k]))
                 p.ctx = AgentContext(self, p)

@@ -142,10 +142,18 @@ def run_scenario(
     unless ``overwrite``; ``log``: write ``out/run.log`` too."""
     out = Path(out)
     book_engine = core.choose_book()  # CFX_ENGINE; an InputError before the run directory is touched
+    agent_engine = core.choose_agents()  # the same variable: the market makers' hot path
     with RunDir(out, overwrite=overwrite):
         built = build_index(sc)
         writer = RunWriter(out, events=sc.output.events, journal=sc.output.journal)
-        sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday, book_engine=book_engine)
+        sim = Simulation(
+            sc,
+            writer,
+            fixings=built.fixings,
+            intraday=built.intraday,
+            book_engine=book_engine,
+            agent_engine=agent_engine,
+        )
         sim.fixing_quality = built.quality  # for fixings.parquet; pickled with the checkpoints
         _day_done(sim, out)
         return _execute(sim, writer, out, progress, log)
@@ -246,7 +254,8 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
             "events_per_s": round(writer.event_count / seconds) if seconds else 0,
             "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0,
             "engine": getattr(sim, "book_engine", "python"),
-        }  # the books' engine (cfx.core.choose_book); the rest is Python
+            "agents_engine": getattr(sim, "agent_engine", "python"),
+        }  # the books' engine (cfx.core.choose_book) and the market makers' (cfx.core.choose_agents)
         write_atomic(out / "timing.json", json.dumps(timing, indent=2) + "\n")
         write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
         checkpoint.remove(out)
