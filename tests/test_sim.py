@@ -56,7 +56,7 @@ def test_run_writes_every_output(small_run):
     assert sum(trades.column("qty_lots").to_pylist()) == summary["volume_contracts"]
     settlements = pq.read_table(small_run / "settlements.parquet").to_pylist()
     assert {s["tier"] for s in settlements} <= {"vwap", "mid", "index_moved", "final"}
-    # the books' engine CFX_ENGINE picks (auto: the Python book, cfx.core.AUTO_BOOK)
+    # the books' engine CFX_ENGINE picks (auto: the compiled book where it is built, cfx.core.AUTO_BOOK)
     assert json.loads((small_run / "timing.json").read_text())["engine"] == core.choose_book()
 
 
