@@ -34,22 +34,13 @@ def test_the_build_without_a_compiler_succeeds_and_builds_nothing(tmp_path):
     assert not list(tmp_path.rglob("*.so"))
 
 
-def test_replay_tests_pass_on_the_fallback_engine():
-    env = {**os.environ, "CFX_NO_EXTENSION": "1", "CFX_TEST_ENGINES": "auto"}
+def _pytest_without_extension(*files: str, **env: str) -> str:
+    """Run the test ``files`` in a fresh interpreter with ``CFX_NO_EXTENSION=1``
+    (and ``env``); their result line, once they passed."""
+    env = {**os.environ, "CFX_NO_EXTENSION": "1", **env}
     env.pop("CFX_ENGINE", None)
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-o",
-            "addopts=",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_replay.py",
-            "tests/test_core.py",
-        ],
+        [sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider", *files],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -59,33 +50,15 @@ def test_replay_tests_pass_on_the_fallback_engine():
     assert proc.returncode == 0, proc.stdout[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert " passed" in last and "failed" not in last
+    return last
+
+
+def test_replay_tests_pass_on_the_fallback_engine():
+    last = _pytest_without_extension("tests/test_replay.py", "tests/test_core.py", CFX_TEST_ENGINES="auto")
     assert "skipped" in last  # test_core.py needs the core: skipped, proving the extension really was off
 
 
 def test_the_loop_tests_pass_on_the_python_schedule():
     """`cfx.core.schedule.PySchedule`, what the scenario loop runs on without the extension."""
-    env = {**os.environ, "CFX_NO_EXTENSION": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-o",
-            "addopts=",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_agent_view.py",
-            "tests/test_information.py",
-            "tests/test_schedule.py",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    last = proc.stdout.strip().splitlines()[-1]
-    assert " passed" in last and "failed" not in last
+    last = _pytest_without_extension("tests/test_agent_view.py", "tests/test_information.py", "tests/test_schedule.py")
     assert "skipped" in last  # the compiled schedule's tests skipped: the extension really was off

@@ -92,15 +92,21 @@ def choose_book(requested: str | None = None) -> str:
     ``requested``, else ``CFX_ENGINE``, else auto (`AUTO_BOOK` when the
     compiled core is built, else python). Asking for the compiled book
     when it is not built is an `InputError`."""
+    return _choose_for_scenario(requested, available(), AUTO_BOOK, "core")
+
+
+def _choose_for_scenario(requested: str | None, built: bool, auto: str, what: str) -> str:
+    """``requested``, else ``CFX_ENGINE``, else ``auto`` when ``built``;
+    "compiled" when ``what`` is not built is an `InputError`."""
     source = "engine" if requested else "CFX_ENGINE"
     name = requested or os.environ.get("CFX_ENGINE") or "auto"
     if name not in ENGINES:
         raise InputError(f"{source}: expected one of {', '.join(ENGINES)}, got {name!r}")
     if name == "auto":
-        return AUTO_BOOK if available() else "python"
-    if name == "compiled" and not available():
+        return auto if built else "python"
+    if name == "compiled" and not built:
         raise InputError(
-            f"{source}=compiled: the compiled core is not built (install with a C++ compiler "
+            f"{source}=compiled: the compiled {what} is not built (install with a C++ compiler "
             "and without CFX_NO_EXTENSION), or use the python engine"
         )
     return name
@@ -140,15 +146,4 @@ def choose_agents(requested: str | None = None) -> str:
     so ``CFX_ENGINE=python`` is a pure-Python run), else auto
     (`AUTO_AGENTS` when it is built, else python). Asking for the
     compiled agents when they are not built is an `InputError`."""
-    source = "engine" if requested else "CFX_ENGINE"
-    name = requested or os.environ.get("CFX_ENGINE") or "auto"
-    if name not in ENGINES:
-        raise InputError(f"{source}: expected one of {', '.join(ENGINES)}, got {name!r}")
-    if name == "auto":
-        return AUTO_AGENTS if agents_available() else "python"
-    if name == "compiled" and not agents_available():
-        raise InputError(
-            f"{source}=compiled: the compiled market maker is not built (install with a C++ compiler "
-            "and without CFX_NO_EXTENSION), or use the python engine"
-        )
-    return name
+    return _choose_for_scenario(requested, agents_available(), AUTO_AGENTS, "market maker")
