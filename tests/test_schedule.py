@@ -148,6 +148,15 @@ def test_without_the_extension_a_new_schedule_is_the_python_one(monkeypatch):
     assert type(schedule.new()) is PySchedule
 
 
+def test_a_pure_python_run_takes_the_python_schedule(monkeypatch):
+    """``CFX_ENGINE=python`` runs every piece on its reference, the schedule too."""
+    monkeypatch.setenv("CFX_ENGINE", "python")
+    assert type(schedule.new()) is PySchedule
+    monkeypatch.setenv("CFX_ENGINE", "auto")
+    if core.available():
+        assert type(schedule.new()) is not PySchedule
+
+
 def test_a_checkpoint_of_the_compiled_schedule_resumes_on_the_python_one_to_the_same_hash(
     tmp_path, capsys, monkeypatch
 ):

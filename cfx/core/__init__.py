@@ -16,7 +16,7 @@ fourth, `cfx.core._mmcore`, the market maker's hot path, which
 - `cfx.core._schedule`: a scenario loop's event schedule, the compiled
   twin of `cfx.core.schedule.PySchedule` (the same items in the same
   order, so the same run); `cfx.core.schedule.new` takes it whenever the
-  core is built, whatever the engine.
+  core is built, unless ``CFX_ENGINE=python`` (a pure-Python run).
 
 All are built by ``make install`` when a C++ compiler is there, and
 skipped otherwise (or with ``CFX_NO_EXTENSION=1``, which also makes an

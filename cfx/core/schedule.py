@@ -4,8 +4,9 @@ drives the scenario loop (`cfx.sim.loop.Simulation`), and so what keeps a
 run the same from one to the next.
 
 Two implementations of one interface: `PySchedule` here, the reference
-(and what runs when the compiled core is not built, or with
-``CFX_NO_EXTENSION=1``), and ``cfx.core._schedule.Schedule`` (Cython,
+(and what runs when the compiled core is not built, with
+``CFX_NO_EXTENSION=1``, or with ``CFX_ENGINE=python``, a pure-Python
+run), and ``cfx.core._schedule.Schedule`` (Cython,
 C++: a heap of C structs). `new` gives the one to use. Times are int64
 (the compiled one refuses others: ns since 1970 reach 2262). Both pickle to the
 same thing (`restore` of the items in order), so a checkpoint written
@@ -14,6 +15,7 @@ with one resumes on the other.
 
 from __future__ import annotations
 
+import os
 from heapq import heappop, heappush
 from typing import Any, Iterable, Protocol
 
@@ -80,8 +82,11 @@ class PySchedule:
 
 
 def new() -> Schedule:
-    """An empty schedule: the compiled one when the core is built and allowed (`cfx.core.available`), else `PySchedule`."""
-    if core.available():
+    """An empty schedule: the compiled one when the core is built and allowed
+    (`cfx.core.available`) and ``CFX_ENGINE`` is not ``python``, else
+    `PySchedule`. It decides nothing (the same items in the same order
+    either way), so ``auto`` and ``compiled`` both take it."""
+    if core.available() and os.environ.get("CFX_ENGINE") != "python":
         from cfx.core._schedule import Schedule as CompiledSchedule
 
         return CompiledSchedule()
