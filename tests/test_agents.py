@@ -19,6 +19,7 @@ from collections import defaultdict
 
 import msgspec
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from cfx.agents import (
@@ -1290,3 +1291,90 @@ def test_market_makers_hear_only_the_series_they_quote(tmp_path, run_writer):
     for p in sim.participants:
         if isinstance(p.agent, MarketMaker):
             assert p.triggers is not None and set(p.triggers) == set(p.agent.quoting)
+
+
+class FarWakerSpec(AgentSpec, tag="far_waker"):
+    """A test agent: asks for one wake-up ``delay`` ns away, far past int64."""
+
+    delay: int = 10**30
+
+
+@register(FarWakerSpec)
+class FarWaker(Agent):
+    woken = 0
+
+    def on_start(self, ctx) -> None:
+        ctx.wake_after(self.spec.delay)
+
+    def on_wakeup(self, ctx) -> None:
+        self.woken += 1
+
+
+@pytest.mark.parametrize("engine", ["python", "auto"])
+def test_a_wake_up_past_int64_never_fires_and_runs_on_either_schedule(tmp_path, run_writer, monkeypatch, engine):
+    """The compiled schedule holds int64 times only; a later wake-up is kept at NEVER_NS, not an OverflowError."""
+    from cfx.sim import scenario as scn
+    from cfx.sim.loop import Simulation
+    from cfx.sim.participant import NEVER_NS
+    from cfx.sim.run import build_fixings
+
+    monkeypatch.setenv("CFX_ENGINE", engine)
+    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
+    sc.agents.append(FarWakerSpec())
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
+    sim.run()
+    far = next(p for p in sim.participants if isinstance(p.agent, FarWaker))
+    assert far.agent.woken == 0 and far.wake_at == NEVER_NS
+
+
+class WildOrdersSpec(AgentSpec, tag="wild_orders"):
+    """A test agent: sends orders with prices and sizes past int64, once an hour."""
+
+
+@register(WildOrdersSpec)
+class WildOrders(Agent):
+    def __init__(self, spec, index: int = 0) -> None:
+        super().__init__(spec, index)
+        self.refused: list[str] = []
+
+    def on_start(self, ctx) -> None:
+        ctx.wake_after(HOUR)
+
+    def on_wakeup(self, ctx) -> None:
+        series = ctx.front()
+        for price, qty in [(10**30, 1), (1, 10**30), (2**63, 2**63), (-5, 1)]:
+            ctx.submit(series, Side.BUY, qty, price)
+        ctx.modify(1, 10**30, 10**30)
+        for call in (lambda: ctx.cancel(2**64), lambda: ctx.modify(-(2**63) - 1, 1, 1)):
+            try:
+                call()
+            except ValueError as e:
+                self.refused.append(str(e).split(":")[0])
+        ctx.wake_after(HOUR)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_orders_past_int64_are_rejected_and_ids_past_it_refused_at_the_call(tmp_path, monkeypatch, engine):
+    """Prices and sizes past int64 get the venue's typed rejects (the run and its tables go on); an
+    order id past it is no order's and cannot be stored, so cancel/modify refuse it as a ValueError."""
+    from cfx import core
+    from cfx.sim import scenario as scn
+    from cfx.sim.loop import Simulation
+    from cfx.sim.outputs import RunWriter
+    from cfx.sim.run import build_fixings
+
+    if engine == "compiled" and not core.available():
+        pytest.skip("the compiled core is not built")
+    monkeypatch.setenv("CFX_ENGINE", engine)
+    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
+    sc.agents.append(WildOrdersSpec())
+    writer = RunWriter(tmp_path / "run")
+    sim = Simulation(sc, writer, fixings=build_fixings(sc))
+    sim.run()
+    writer.close()  # the events table takes every reject
+    wild = next(p for p in sim.participants if isinstance(p.agent, WildOrders))
+    events = pq.read_table(writer.path("events"), columns=["type", "account", "reason"]).to_pylist()
+    rejects = [e for e in events if e["type"] == "OrderRejected" and e["account"] == wild.account]
+    reasons = {e["reason"] for e in rejects}
+    assert {"bad_price", "quantity_too_large"} <= reasons
+    assert wild.agent.refused and set(wild.agent.refused) == {"cancel", "modify"}

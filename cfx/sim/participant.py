@@ -40,6 +40,16 @@ BUY = Side.BUY  # a module constant: an enum member read off its class costs ~10
 NO_DEPTH = Depth([], [])
 JITTER_BLOCK = 512
 PERPETUAL_DAYS = 1_000_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""An order id a cancel or modify names must fit the events table's int64
+column; one that does not is no order's (ids are counted from 1), and is
+refused at the call, before it is journaled, as a ValueError. Any other
+unknown id gets the venue's unknown-order reject."""
+NEVER_NS = 8 * 10**18
+"""The latest wake-up time kept (about 2223: after any run ends, as a
+calendar starts by 2199 and lasts at most 2,000 days). Later ones are kept
+at it, inside the compiled schedule's int64 times (it refuses others),
+so ``wake_after(10**30)`` means never with either schedule."""
 """What `days_to_expiry` says of a perpetual: never near expiry."""
 
 
@@ -277,10 +287,14 @@ class AgentContext:
         return oid
 
     def cancel(self, order_id: int) -> None:
+        if not INT64_MIN <= order_id <= INT64_MAX:
+            raise ValueError(f"cancel: order_id {order_id} is outside int64, so it is no order's")
         ts = self._arrival()
         self.sim.arrive(ts, CancelOrder(ts, order_id, self.account))
 
     def modify(self, order_id: int, price: int, qty: int) -> None:
+        if not INT64_MIN <= order_id <= INT64_MAX:
+            raise ValueError(f"modify: order_id {order_id} is outside int64, so it is no order's")
         ts = self._arrival()
         self.sim.arrive(ts, ModifyOrder(ts, order_id, self.account, price, qty))
 
@@ -289,11 +303,14 @@ class AgentContext:
         self.sim.arrive(ts, MassCancel(ts, self.account, series))
 
     def wake_after(self, delay_ns: int) -> None:
-        """One wake-up at a time: the earliest asked for wins."""
+        """One wake-up at a time: the earliest asked for wins. One asked for
+        after `NEVER_NS` is kept at it (it still never fires)."""
         p = self.p
         sim = self.sim
         delay_ns = int(delay_ns)
         at = sim.now + (delay_ns if delay_ns > 1 else 1)
+        if at > NEVER_NS:
+            at = NEVER_NS
         wake_at = p.wake_at
         if wake_at is None or at < wake_at:
             sim.wake(p, at)
