@@ -1378,3 +1378,78 @@ def test_orders_past_int64_are_rejected_and_ids_past_it_refused_at_the_call(tmp_
     reasons = {e["reason"] for e in rejects}
     assert {"bad_price", "quantity_too_large"} <= reasons
     assert wild.agent.refused and set(wild.agent.refused) == {"cancel", "modify"}
+
+
+class LooseTypesSpec(AgentSpec, tag="loose_types"):
+    """A test agent: sends, once, orders with numpy integers, a side as a string, and wrong types."""
+
+
+@register(LooseTypesSpec)
+class LooseTypes(Agent):
+    def __init__(self, spec, index: int = 0) -> None:
+        super().__init__(spec, index)
+        self.taken: list[int] = []
+        self.refused: dict[str, str] = {}
+
+    def on_start(self, ctx) -> None:
+        ctx.wake_after(HOUR)
+
+    def on_wakeup(self, ctx) -> None:
+        if self.taken:  # the next hour: the first order is resting by now
+            if not self.refused.get("cancelled"):
+                ctx.cancel(np.int64(self.taken[0]))
+                self.refused["cancelled"] = "no"
+            return
+        ctx.wake_after(HOUR)
+        series = ctx.front()
+        price = (ctx.quote(series).bid or ctx.index_ticks(series)) - 10  # behind the touch: it rests
+        self.taken.append(ctx.submit(series, Side.BUY, np.int64(1), np.int64(price)))
+        self.taken.append(ctx.submit(series, "buy", 1, int(price)))
+        calls = {
+            "float price": lambda: ctx.submit(series, Side.BUY, 1, price + 0.5),
+            "float qty": lambda: ctx.submit(series, Side.BUY, 1.5, int(price)),
+            "bool qty": lambda: ctx.submit(series, Side.BUY, True, int(price)),
+            "no side": lambda: ctx.submit(series, None, 1, int(price)),
+            "bad tif": lambda: ctx.submit(series, Side.BUY, 1, int(price), tif="forever"),
+            "str id": lambda: ctx.cancel("12"),
+            "float modify": lambda: ctx.modify(self.taken[1], price + 0.5, 1),
+        }
+        for name, call in calls.items():
+            try:
+                call()
+            except (TypeError, ValueError) as e:
+                self.refused[name] = type(e).__name__
+
+
+def test_an_agents_orders_take_numpy_integers_and_refuse_other_types_at_the_call(tmp_path):
+    """numpy integers (msgspec cannot journal them) become ints and the orders go in; a float price
+    or size is a TypeError and a bad side, tif or order id a ValueError, raised before anything
+    is journaled, so no fractional price reaches the book."""
+    from cfx.sim import scenario as scn
+    from cfx.sim.loop import Simulation
+    from cfx.sim.outputs import RunWriter
+    from cfx.sim.run import build_fixings
+
+    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
+    sc.agents.append(LooseTypesSpec())
+    writer = RunWriter(tmp_path / "run")
+    sim = Simulation(sc, writer, fixings=build_fixings(sc))
+    sim.run()
+    writer.close()
+    loose = next(p for p in sim.participants if isinstance(p.agent, LooseTypes)).agent
+    assert loose.refused == {
+        "float price": "TypeError",
+        "float qty": "TypeError",
+        "bool qty": "TypeError",
+        "no side": "ValueError",
+        "bad tif": "ValueError",
+        "str id": "ValueError",
+        "float modify": "TypeError",
+        "cancelled": "no",  # the numpy-integer cancel went in
+    }
+    events = pq.read_table(writer.path("events"), columns=["type", "order_id", "side"]).to_pylist()
+    accepted = {e["order_id"]: e["side"] for e in events if e["type"] == "OrderAccepted"}
+    assert {oid: accepted.get(oid) for oid in loose.taken} == {oid: "buy" for oid in loose.taken}
+    assert any(e["type"] == "OrderCancelled" and e["order_id"] == loose.taken[0] for e in events)
+    journaled = [line for line in (tmp_path / "run" / "journal").read_text().splitlines() if '"price"' in line]
+    assert not any(".5" in line.split('"price":')[1].split(",")[0] for line in journaled)

@@ -11,6 +11,7 @@ clock, the heap and the venue; a context only reads it and schedules.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,10 +42,6 @@ NO_DEPTH = Depth([], [])
 JITTER_BLOCK = 512
 PERPETUAL_DAYS = 1_000_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-"""An order id a cancel or modify names must fit the events table's int64
-column; one that does not is no order's (ids are counted from 1), and is
-refused at the call, before it is journaled, as a ValueError. Any other
-unknown id gets the venue's unknown-order reject."""
 NEVER_NS = 8 * 10**18
 """The latest wake-up time kept (about 2223: after any run ends, as a
 calendar starts by 2199 and lasts at most 2,000 days). Later ones are kept
@@ -119,6 +116,42 @@ class Participant:
         draws = np.minimum(self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK), MAX_DELAY_NS)
         self._jitter = draws.astype(np.int64).tolist()[::-1]
         return fixed + self._jitter.pop()
+
+
+def integer(value: object, call: str, field: str) -> int:
+    """``value`` as an int, for an agent's order: ints and numpy's integers
+    (an rng draw, a rounded mid; msgspec cannot journal them). Anything else,
+    a float price say, is the agent's bug: a TypeError at its call, before
+    anything is journaled, not a fractional price in the book. A value of
+    the right type but wrong (0 lots, a price outside the band) gets the
+    venue's typed reject, as any order does."""
+    if type(value) is not bool and isinstance(value, numbers.Integral):
+        return int(value)
+    raise TypeError(f"{call}: {field} must be an integer, got {value!r}")
+
+
+def member(kind: type, value: object, field: str):
+    """``value`` as a member of the enum ``kind`` for an agent's order (its
+    string, "buy", is taken); anything else is a ValueError at the call."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"submit: {field} must be one of {', '.join(kind)}, got {value!r}") from None
+
+
+def order_id_of(value: object, call: str) -> int:
+    """The order id a cancel or modify names, as an int: one that is not an
+    integer, or is outside int64 (ids count from 1), is no order's, and the
+    events table's int64 column could not hold it: a ValueError at the call.
+    Any other unknown id gets the venue's unknown-order reject."""
+    if type(value) is not int:
+        try:
+            value = integer(value, call, "order_id")
+        except TypeError as e:
+            raise ValueError(str(e)) from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{call}: order_id {value} is outside int64, so it is no order's")
+    return value
 
 
 class AgentContext:
@@ -281,20 +314,28 @@ class AgentContext:
         tif: TimeInForce = TimeInForce.GTC,
         post_only: bool = False,
     ) -> int:
+        if type(qty) is not int or type(price) is not int:
+            qty, price = integer(qty, "submit", "qty"), integer(price, "submit", "price")
+        if type(side) is not Side or type(kind) is not OrderKind or type(tif) is not TimeInForce:
+            side, kind, tif = (
+                member(Side, side, "side"),
+                member(OrderKind, kind, "kind"),
+                member(TimeInForce, tif, "tif"),
+            )
         oid = self.sim.next_order_id()
         ts = self._arrival()
         self.sim.arrive(ts, SubmitOrder(ts, series, oid, self.account, side, qty, price, kind, tif, post_only))
         return oid
 
     def cancel(self, order_id: int) -> None:
-        if not INT64_MIN <= order_id <= INT64_MAX:
-            raise ValueError(f"cancel: order_id {order_id} is outside int64, so it is no order's")
+        order_id = order_id_of(order_id, "cancel")
         ts = self._arrival()
         self.sim.arrive(ts, CancelOrder(ts, order_id, self.account))
 
     def modify(self, order_id: int, price: int, qty: int) -> None:
-        if not INT64_MIN <= order_id <= INT64_MAX:
-            raise ValueError(f"modify: order_id {order_id} is outside int64, so it is no order's")
+        order_id = order_id_of(order_id, "modify")
+        if type(qty) is not int or type(price) is not int:
+            qty, price = integer(qty, "modify", "qty"), integer(price, "modify", "price")
         ts = self._arrival()
         self.sim.arrive(ts, ModifyOrder(ts, order_id, self.account, price, qty))
 
