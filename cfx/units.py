@@ -18,6 +18,12 @@ MS = 1_000_000
 """Nanoseconds per millisecond."""
 MINUTE_NS = 60 * NS
 HOUR_NS = 60 * MINUTE_NS
+NEVER_NS = 8 * 10**18
+"""The latest time anything is scheduled for (about 2223: after any run
+ends, as a calendar starts by 2199 and lasts at most 2,000 days). A
+wake-up or deadline an agent asks for later is kept at it: it never
+comes, and it fits the int64 times of the compiled schedule (which
+refuses others) and of the tables."""
 
 MICRO = 1_000_000
 """Micro-dollars per dollar."""

@@ -1315,7 +1315,7 @@ def test_a_wake_up_past_int64_never_fires_and_runs_on_either_schedule(tmp_path, 
     """The compiled schedule holds int64 times only; a later wake-up is kept at NEVER_NS, not an OverflowError."""
     from cfx.sim import scenario as scn
     from cfx.sim.loop import Simulation
-    from cfx.sim.participant import NEVER_NS
+    from cfx.units import NEVER_NS
     from cfx.sim.run import build_fixings
 
     monkeypatch.setenv("CFX_ENGINE", engine)

@@ -545,3 +545,30 @@ def test_with_exchange_access_a_principal_hedges_its_exchange_fraction_of_an_unm
     p = InferencePlatform(InferencePlatformSpec(exchange_access=True, exchange_min_days=2))
     p.give_up(expiring, Need("H100", "us-east", 2027, 2, 73_000, by_ns=0, next_try_ns=0))
     assert not p.executors and p.unhedged == 1  # not in a future about to expire
+
+
+def test_intervals_near_int64_mean_never_on_either_schedule(tmp_path, monkeypatch):
+    """A scenario may set an RFQ deadline, a noise trader's interval or a maker's requote interval to
+    ~9e18 ns (TOML's largest integers are 2**63 - 1): added to the clock they pass int64, which the
+    compiled schedule refused (OverflowError). They are kept at NEVER_NS, so they never come, and
+    both schedules run the same."""
+    from cfx import core
+
+    sc = scn.load(OTC_SMALL)
+    far = 9 * 10**18
+    for i, a in enumerate(sc.agents):  # the neoclouds' RFQs never close; the inference platforms' do
+        field = {"neocloud": "response_ns", "market_maker": "requote_interval_ns", "noise_trader": "mean_interval_ns"}
+        name = field.get(type(a).__struct_config__.tag)
+        if name is not None:
+            sc.agents[i] = msgspec.structs.replace(a, **{name: far})
+    hashes = {}
+    for engine in ("python", "compiled") if core.available() else ("python",):
+        monkeypatch.setenv("CFX_ENGINE", engine)
+        run_with_regions(sc, tmp_path / engine)
+        summary = json.loads((tmp_path / engine / "summary.json").read_text())
+        hashes[engine] = summary["run_hash"]
+        clients = set(
+            table(tmp_path / engine, "otc_rfqs.parquet")[i]["client_type"] for i in range(summary["otc"]["rfqs"])
+        )
+        assert summary["otc"]["rfqs"] > 0 and clients == {"inference_platform"}
+    assert len(set(hashes.values())) == 1

@@ -80,7 +80,7 @@ from cfx.types import (
     Side,
     Trade,
 )
-from cfx.units import micro
+from cfx.units import NEVER_NS, micro
 from cfx.venue import (
     ConfigureClearing,
     OpenAccount,
@@ -738,5 +738,7 @@ class Simulation:
         shocks.schedule(self, shock, day)
 
     def at(self, ts: int, action: Callable[[], None]) -> None:
-        """Run ``action`` at simulated time ``ts`` (shocks use it)."""
-        self.schedule.push(ts, CALL, action)
+        """Run ``action`` at simulated time ``ts`` (shocks and the OTC desk
+        use it; an RFQ's deadline is an agent's choice): after `NEVER_NS`,
+        never, as for a wake-up."""
+        self.schedule.push(ts if ts <= NEVER_NS else NEVER_NS, CALL, action)

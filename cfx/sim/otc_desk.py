@@ -45,6 +45,7 @@ from cfx.otc.ledger import DealerLedger
 from cfx.otc.rfq import DealerQuote, Rfq, eligible, outcome
 from cfx.products import format_symbol, next_business_day
 from cfx.types import Side
+from cfx.units import NEVER_NS
 
 if TYPE_CHECKING:
     from cfx.sim.loop import Simulation
@@ -149,7 +150,7 @@ class OtcDesk:
             month=month,
             gpu_hours=int(gpu_hours),
             side=side,
-            deadline_ns=sim.now + max(1, int(response_ns)),
+            deadline_ns=min(sim.now + max(1, int(response_ns)), NEVER_NS),  # a far one: never
             dealers=tuple(dealers),
             reservation_micro=int(reservation_micro),
         )

@@ -31,7 +31,7 @@ from cfx.products import Series
 from cfx.sim.otc_desk import OtcLink
 from cfx.sim.tape import NO_QUOTE
 from cfx.types import CancelOrder, MassCancel, ModifyOrder, OrderKind, Side, SubmitOrder, TimeInForce, Trade
-from cfx.units import micro
+from cfx.units import NEVER_NS, micro
 from cfx.venue import Deposit
 
 if TYPE_CHECKING:
@@ -41,13 +41,9 @@ BUY = Side.BUY  # a module constant: an enum member read off its class costs ~10
 NO_DEPTH = Depth([], [])
 JITTER_BLOCK = 512
 PERPETUAL_DAYS = 1_000_000
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-NEVER_NS = 8 * 10**18
-"""The latest wake-up time kept (about 2223: after any run ends, as a
-calendar starts by 2199 and lasts at most 2,000 days). Later ones are kept
-at it, inside the compiled schedule's int64 times (it refuses others),
-so ``wake_after(10**30)`` means never with either schedule."""
 """What `days_to_expiry` says of a perpetual: never near expiry."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The order ids a cancel or modify may name (`order_id_of`): the events table's int64 column."""
 
 
 class Participant:
