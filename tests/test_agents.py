@@ -1293,6 +1293,25 @@ def test_market_makers_hear_only_the_series_they_quote(tmp_path, run_writer):
             assert p.triggers is not None and set(p.triggers) == set(p.agent.quoting)
 
 
+def _small_run_with(tmp_path, spec: AgentSpec):
+    """sim_small with one more agent of ``spec``, run to its end on the engine
+    CFX_ENGINE names, its tables written: (the simulation, that agent's
+    participant, the events table's path)."""
+    from cfx.sim import scenario as scn
+    from cfx.sim.loop import Simulation
+    from cfx.sim.outputs import RunWriter
+    from cfx.sim.run import build_fixings
+
+    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
+    sc.agents.append(spec)
+    writer = RunWriter(tmp_path / "run")
+    sim = Simulation(sc, writer, fixings=build_fixings(sc))
+    sim.run()
+    writer.close()
+    added = next(p for p in sim.participants if p.spec is spec)
+    return sim, added, writer.path("events")
+
+
 class FarWakerSpec(AgentSpec, tag="far_waker"):
     """A test agent: asks for one wake-up ``delay`` ns away, far past int64."""
 
@@ -1311,19 +1330,12 @@ class FarWaker(Agent):
 
 
 @pytest.mark.parametrize("engine", ["python", "auto"])
-def test_a_wake_up_past_int64_never_fires_and_runs_on_either_schedule(tmp_path, run_writer, monkeypatch, engine):
+def test_a_wake_up_past_int64_never_fires_and_runs_on_either_schedule(tmp_path, monkeypatch, engine):
     """The compiled schedule holds int64 times only; a later wake-up is kept at NEVER_NS, not an OverflowError."""
-    from cfx.sim import scenario as scn
-    from cfx.sim.loop import Simulation
     from cfx.units import NEVER_NS
-    from cfx.sim.run import build_fixings
 
     monkeypatch.setenv("CFX_ENGINE", engine)
-    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
-    sc.agents.append(FarWakerSpec())
-    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
-    sim.run()
-    far = next(p for p in sim.participants if isinstance(p.agent, FarWaker))
+    _, far, _ = _small_run_with(tmp_path, FarWakerSpec())
     assert far.agent.woken == 0 and far.wake_at == NEVER_NS
 
 
@@ -1358,22 +1370,12 @@ def test_orders_past_int64_are_rejected_and_ids_past_it_refused_at_the_call(tmp_
     """Prices and sizes past int64 get the venue's typed rejects (the run and its tables go on); an
     order id past it is no order's and cannot be stored, so cancel/modify refuse it as a ValueError."""
     from cfx import core
-    from cfx.sim import scenario as scn
-    from cfx.sim.loop import Simulation
-    from cfx.sim.outputs import RunWriter
-    from cfx.sim.run import build_fixings
 
     if engine == "compiled" and not core.available():
         pytest.skip("the compiled core is not built")
     monkeypatch.setenv("CFX_ENGINE", engine)
-    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
-    sc.agents.append(WildOrdersSpec())
-    writer = RunWriter(tmp_path / "run")
-    sim = Simulation(sc, writer, fixings=build_fixings(sc))
-    sim.run()
-    writer.close()  # the events table takes every reject
-    wild = next(p for p in sim.participants if isinstance(p.agent, WildOrders))
-    events = pq.read_table(writer.path("events"), columns=["type", "account", "reason"]).to_pylist()
+    _, wild, events_path = _small_run_with(tmp_path, WildOrdersSpec())
+    events = pq.read_table(events_path, columns=["type", "account", "reason"]).to_pylist()
     rejects = [e for e in events if e["type"] == "OrderRejected" and e["account"] == wild.account]
     reasons = {e["reason"] for e in rejects}
     assert {"bad_price", "quantity_too_large"} <= reasons
@@ -1425,18 +1427,8 @@ def test_an_agents_orders_take_numpy_integers_and_refuse_other_types_at_the_call
     """numpy integers (msgspec cannot journal them) become ints and the orders go in; a float price
     or size is a TypeError and a bad side, tif or order id a ValueError, raised before anything
     is journaled, so no fractional price reaches the book."""
-    from cfx.sim import scenario as scn
-    from cfx.sim.loop import Simulation
-    from cfx.sim.outputs import RunWriter
-    from cfx.sim.run import build_fixings
-
-    sc = scn.load(pathlib.Path(__file__).parent / "data" / "sim_small.toml")
-    sc.agents.append(LooseTypesSpec())
-    writer = RunWriter(tmp_path / "run")
-    sim = Simulation(sc, writer, fixings=build_fixings(sc))
-    sim.run()
-    writer.close()
-    loose = next(p for p in sim.participants if isinstance(p.agent, LooseTypes)).agent
+    _, loose, events_path = _small_run_with(tmp_path, LooseTypesSpec())
+    loose = loose.agent
     assert loose.refused == {
         "float price": "TypeError",
         "float qty": "TypeError",
@@ -1447,9 +1439,9 @@ def test_an_agents_orders_take_numpy_integers_and_refuse_other_types_at_the_call
         "float modify": "TypeError",
         "cancelled": "no",  # the numpy-integer cancel went in
     }
-    events = pq.read_table(writer.path("events"), columns=["type", "order_id", "side"]).to_pylist()
+    events = pq.read_table(events_path, columns=["type", "order_id", "side"]).to_pylist()
     accepted = {e["order_id"]: e["side"] for e in events if e["type"] == "OrderAccepted"}
     assert {oid: accepted.get(oid) for oid in loose.taken} == {oid: "buy" for oid in loose.taken}
     assert any(e["type"] == "OrderCancelled" and e["order_id"] == loose.taken[0] for e in events)
-    journaled = [line for line in (tmp_path / "run" / "journal").read_text().splitlines() if '"price"' in line]
+    journaled = [line for line in (events_path.parent / "journal").read_text().splitlines() if '"price"' in line]
     assert not any(".5" in line.split('"price":')[1].split(",")[0] for line in journaled)
