@@ -1414,6 +1414,9 @@ class LooseTypes(Agent):
             "no side": lambda: ctx.submit(series, None, 1, int(price)),
             "bad tif": lambda: ctx.submit(series, Side.BUY, 1, int(price), tif="forever"),
             "str id": lambda: ctx.cancel("12"),
+            "int series": lambda: ctx.submit(5, Side.BUY, 1, int(price)),
+            "str post_only": lambda: ctx.submit(series, Side.BUY, 1, int(price), post_only="no"),
+            "int cancel_all": lambda: ctx.cancel_all(7),
             "float modify": lambda: ctx.modify(self.taken[1], price + 0.5, 1),
         }
         for name, call in calls.items():
@@ -1425,8 +1428,9 @@ class LooseTypes(Agent):
 
 def test_an_agents_orders_take_numpy_integers_and_refuse_other_types_at_the_call(tmp_path):
     """numpy integers (msgspec cannot journal them) become ints and the orders go in; a float price
-    or size is a TypeError and a bad side, tif or order id a ValueError, raised before anything
-    is journaled, so no fractional price reaches the book."""
+    or size, a series that is not a str or a post_only that is not a bool is a TypeError and a bad
+    side, tif or order id a ValueError, raised before anything is journaled, so no fractional
+    price reaches the book and no table is handed a value its column cannot hold."""
     _, loose, events_path = _small_run_with(tmp_path, LooseTypesSpec())
     loose = loose.agent
     assert loose.refused == {
@@ -1436,6 +1440,9 @@ def test_an_agents_orders_take_numpy_integers_and_refuse_other_types_at_the_call
         "no side": "ValueError",
         "bad tif": "ValueError",
         "str id": "ValueError",
+        "int series": "TypeError",
+        "str post_only": "TypeError",
+        "int cancel_all": "TypeError",
         "float modify": "TypeError",
         "cancelled": "no",  # the numpy-integer cancel went in
     }

@@ -126,6 +126,14 @@ def integer(value: object, call: str, field: str) -> int:
     raise TypeError(f"{call}: {field} must be an integer, got {value!r}")
 
 
+def flag(value: object, call: str, field: str) -> bool:
+    """``value`` as a bool for an agent's order (numpy's bools are taken); a
+    string such as "no" is not one (its truth would be True): a TypeError."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{call}: {field} must be a bool, got {value!r}")
+
+
 def member(kind: type, value: object, field: str):
     """``value`` as a member of the enum ``kind`` for an agent's order (its
     string, "buy", is taken); anything else is a ValueError at the call."""
@@ -310,8 +318,12 @@ class AgentContext:
         tif: TimeInForce = TimeInForce.GTC,
         post_only: bool = False,
     ) -> int:
+        if type(series) is not str:
+            raise TypeError(f"submit: series must be a symbol (str), got {series!r}")
         if type(qty) is not int or type(price) is not int:
             qty, price = integer(qty, "submit", "qty"), integer(price, "submit", "price")
+        if post_only is not False and post_only is not True:
+            post_only = flag(post_only, "submit", "post_only")
         if type(side) is not Side or type(kind) is not OrderKind or type(tif) is not TimeInForce:
             side, kind, tif = (
                 member(Side, side, "side"),
@@ -336,6 +348,8 @@ class AgentContext:
         self.sim.arrive(ts, ModifyOrder(ts, order_id, self.account, price, qty))
 
     def cancel_all(self, series: str | None = None) -> None:
+        if series is not None and type(series) is not str:
+            raise TypeError(f"cancel_all: series must be a symbol (str) or None, got {series!r}")
         ts = self._arrival()
         self.sim.arrive(ts, MassCancel(ts, self.account, series))
 
