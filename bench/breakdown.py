@@ -19,6 +19,13 @@ the journal's write. py-spy reads the stack from another process
 calls), so nothing is inflated. Shares are good to a few per cent: on
 the 5-day baseline they agreed within 5 points with timers put around
 `Venue.apply`, `Journal.write` and the run writer's methods.
+
+The shares are of the main thread's samples: its time is the run's wall
+time. The run writer's background thread (`cfx.sim.outputs`, appending
+finished day parts to the Parquet files) runs beside it on a second
+core; its samples are counted apart (`BACKGROUND`, as a per cent of the
+main thread's), not as a part of the run's time. Counted in, as they
+were before, they made the outputs look a third bigger than they are.
 """
 
 from __future__ import annotations
@@ -76,7 +83,9 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 IMPORTS = "imports"
 OUTSIDE = "outside cfx (interpreter start)"
+BACKGROUND = "background threads (beside the run)"
 _FILE = re.compile(r"\((?:[^()]*/)?(cfx/[^:()]+):\d+\)")
+_THREAD = re.compile(r"thread \((\d+)\)(?:: (.*))?")
 
 
 def part_of(path: str) -> str | None:
@@ -89,12 +98,31 @@ def part_of(path: str) -> str | None:
 
 def charge(raw: str) -> Counter:
     """Samples per part from py-spy's raw (collapsed) output: one stack a
-    line, ``frame;frame;... COUNT``, outermost first. A stack inside an
-    import counts as `IMPORTS`."""
-    samples: Counter = Counter()
+    line, ``frame;frame;... COUNT``, outermost first, with ``--threads``
+    its thread first (``thread (TID): NAME``). A stack inside an import
+    counts as `IMPORTS`; one of a thread other than the main one as
+    `BACKGROUND` (the main thread is the one named MainThread, and its
+    samples before it was named)."""
+    stacks: list[tuple[str | None, str, int]] = []  # (thread id or None, stack, samples)
+    names: dict[str, str | None] = {}  # thread id -> its name (None: not named yet)
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
+            continue
+        first, _, rest = stack.partition(";")
+        thread = _THREAD.fullmatch(first)
+        if thread is None:
+            stacks.append((None, stack, int(count)))
+        else:
+            tid, name = thread.groups()
+            if name is not None or tid not in names:
+                names[tid] = name
+            stacks.append((tid, rest, int(count)))
+    main = next((tid for tid, name in names.items() if name == "MainThread"), None)
+    samples: Counter = Counter()
+    for tid, stack, count in stacks:
+        if main is not None and tid is not None and tid != main:
+            samples[BACKGROUND] += count
             continue
         part = OUTSIDE
         if "<frozen importlib" in stack:
@@ -105,7 +133,7 @@ def charge(raw: str) -> Counter:
                 if m and (found := part_of(m.group(1))) is not None:
                     part = found
                     break
-        samples[part] += int(count)
+        samples[part] += count
     return samples
 
 
@@ -126,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.days:
             run += ["--set", f"calendar.days={args.days}"]
         spied = subprocess.run(
-            [spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", f"{tmp}/raw", "--", *run],
+            [spy, "record", "--nonblocking", "--threads", "-r", "250", "-f", "raw", "-o", f"{tmp}/raw", "--", *run],
             env=env,
             capture_output=True,
             text=True,
@@ -138,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = json.loads(Path(f"{tmp}/run/summary.json").read_text())
         timing = json.loads(Path(f"{tmp}/run/timing.json").read_text())
         samples = charge(Path(f"{tmp}/raw").read_text())
+    background = samples.pop(BACKGROUND, 0)
     total = sum(samples.values()) or 1
     shares = {part: round(100 * n / total, 1) for part, n in samples.most_common()}
     head = {
@@ -149,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine_messages_per_s": timing["engine_messages_per_s"],
         "run_hash": summary["run_hash"],
         "samples": total,
+        "background_pct": round(100 * background / total, 1),
     }
     if args.json:
         print(json.dumps({**head, "share_pct": shares}))
@@ -156,11 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{head['scenario']}, {head['days']} days, {head['engine']} books: {head['engine_messages']:,} engine "
         f"messages, {head['engine_messages_per_s']:,} per second of the run (timing.json); "
-        f"run_hash {head['run_hash'][:8]}; {total:,} samples of the whole process\n"
+        f"run_hash {head['run_hash'][:8]}; {total:,} samples of the main thread\n"
     )
     print("| part | share |\n|---|---|")
     for part, share in shares.items():
         print(f"| {part} | {share:.1f} % |")
+    print(f"\n{BACKGROUND}: {head['background_pct']:.1f} % of the main thread's samples besides")
     return 0
 
 

@@ -84,3 +84,19 @@ def test_a_scenario_that_does_not_run_is_one_line_and_exit_2(capsys):
         pytest.skip(f"py-spy cannot sample a child process here: {err.strip()}")
     assert err.startswith("bench/breakdown.py: the run failed: ") and err.count("\n") == 1
     assert "no-such-scenario" in err
+
+
+def test_a_background_thread_is_counted_apart_from_the_run():
+    """With ``--threads``: the main thread's samples (named MainThread, or
+    not yet named) are the run's parts; another thread's, the Parquet
+    appends beside the run, are `BACKGROUND`, not outputs."""
+    b = load()
+    raw = "\n".join(
+        [
+            "thread (7): MainThread;<module> (cfx:6);Simulation.send (cfx/sim/loop.py:290);"
+            "Journal.write (cfx/journal.py:80) 2",
+            "thread (7);<module> (cfx:6);_find_and_load (<frozen importlib._bootstrap>:1178) 1",
+            "thread (9): cfx-join_0;_append (cfx/sim/outputs.py:199);write_table (pyarrow/parquet/core.py:1200) 4",
+        ]
+    )
+    assert b.charge(raw) == {"journal": 2, b.IMPORTS: 1, b.BACKGROUND: 4}
