@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import importlib.util
+import os
 from functools import partial
 from typing import Any, Callable
 
@@ -93,6 +95,12 @@ ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
 BUY, SELL = Side.BUY, Side.SELL  # module constants: an enum member read off its class costs ~10x (Python 3.11)
 OWN_EVENTS = frozenset((OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered))
 FIRST_ACCOUNT = 1
+
+
+def fanout_available() -> bool:
+    """Is the compiled fan-out (`cfx.sim._fanout`) built, and the compiled
+    core it needs (`cfx.core.available`)? Looked for, not imported."""
+    return core.available() and importlib.util.find_spec("cfx.sim._fanout") is not None
 
 
 class Simulation:
@@ -174,6 +182,26 @@ class Simulation:
         self.liquidator = Liquidator(self)
         self.otc = OtcDesk(self)  # requests for quote and forwards between principals and dealers
         self.perpetual = PerpetualDesk(self)  # perpetuals' marks and funding
+        self._install_fanout()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_route", None)  # the compiled fan-out's, if installed: bound to this run, installed afresh on load
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._install_fanout()
+
+    def _install_fanout(self) -> None:
+        """`_route` compiled (`cfx.sim._fanout.Fanout.route`, the same items
+        in the same order) when it is built and allowed, by the rule of the
+        compiled schedule it pushes onto (`cfx.core.schedule.new`); else the
+        Python `_route` below, the reference."""
+        if fanout_available() and os.environ.get("CFX_ENGINE") != "python":
+            from cfx.sim._fanout import Fanout
+
+            self._route = Fanout(self).route
 
     # ------------------------------------------------------------------ set-up
 
@@ -247,7 +275,8 @@ class Simulation:
     def _route(self, events: list) -> None:
         """Own order events to their agents (after latency); top-of-book changes to the tape.
         Runtime complexity: O(events), then one delivery per agent concerned
-        and one publication per series touched."""
+        and one publication per series touched. The reference: with the
+        extension built, `_install_fanout` puts its compiled twin in its place."""
         by_account = self.by_account
         books = self.books
         batches: dict[Participant, list] = {}
