@@ -186,7 +186,8 @@ class Simulation:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_route", None)  # the compiled fan-out's, if installed: bound to this run, installed afresh on load
+        for name in ("_route", "_deliver"):  # the compiled fan-out's, if installed: bound to this run, installed afresh on load
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -194,14 +195,15 @@ class Simulation:
         self._install_fanout()
 
     def _install_fanout(self) -> None:
-        """`_route` compiled (`cfx.sim._fanout.Fanout.route`, the same items
-        in the same order) when it is built and allowed, by the rule of the
-        compiled schedule it pushes onto (`cfx.core.schedule.new`); else the
-        Python `_route` below, the reference."""
+        """`_route` and `_deliver` compiled (`cfx.sim._fanout.Fanout`: the
+        same items in the same order) when it is built and allowed, by the
+        rule of the compiled schedule it pushes onto (`cfx.core.schedule.new`);
+        else the Python methods below, the reference."""
         if fanout_available() and os.environ.get("CFX_ENGINE") != "python":
             from cfx.sim._fanout import Fanout
 
-            self._route = Fanout(self).route
+            fanout = Fanout(self)
+            self._route, self._deliver = fanout.route, fanout.deliver
 
     # ------------------------------------------------------------------ set-up
 
