@@ -154,7 +154,9 @@ def _command(rng: random.Random, seq: int, ts: int) -> list:
         elif kind < 0.52:
             events.append(OrderRested(seq, 1, ts, series, seq, side, price, 3, 3))
         elif kind < 0.6:
-            events.append(OrderAccepted(seq, 1, ts, series, seq, account, side, OrderKind.LIMIT, TimeInForce.GTC, price, 3))
+            events.append(
+                OrderAccepted(seq, 1, ts, series, seq, account, side, OrderKind.LIMIT, TimeInForce.GTC, price, 3)
+            )
         elif kind < 0.64:
             reason = rng.choice([RejectReason.UNKNOWN_ORDER, RejectReason.BAD_PRICE])
             events.append(OrderRejected(seq, 1, ts, seq, account, reason, rng.choice([series, None])))

@@ -24,6 +24,12 @@ jitter after it sends it; its own order events and market data reach it
 ``market_data_ns`` plus jitter after they happen. An agent's quotes are the
 top of book as it was that long ago (`QuoteTape`), so stale quotes and queue
 races arise on their own.
+
+The routing of a command's events (`Simulation._route`, `_deliver`) has a
+compiled twin, `cfx.sim._fanout.Fanout`, which a run takes whenever it
+takes the compiled schedule (`Simulation._install_fanout`): the same items
+in the same order, so the same run (baseline, 5 days: the routing ~12 % of
+the run's time in Python, ~7 % compiled).
 """
 
 from __future__ import annotations
@@ -186,7 +192,8 @@ class Simulation:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        for name in ("_route", "_deliver"):  # the compiled fan-out's, if installed: bound to this run, installed afresh on load
+        # the compiled fan-out's methods, if installed: bound to this run, installed afresh on load
+        for name in ("_route", "_deliver"):
             state.pop(name, None)
         return state
 
