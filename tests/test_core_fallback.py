@@ -15,10 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_build_without_a_compiler_succeeds_and_builds_nothing(tmp_path):
     shutil.copy(ROOT / "setup.py", tmp_path)
-    (tmp_path / "cfx" / "core").mkdir(parents=True)
-    for f in (ROOT / "cfx" / "core").glob("_*.p*"):
-        if f.suffix in (".pyx", ".pxd"):
-            shutil.copy(f, tmp_path / "cfx" / "core")
+    for package in ("core", "sim"):  # the compiled core, and the loop's compiled fan-out
+        (tmp_path / "cfx" / package).mkdir(parents=True)
+        for f in (ROOT / "cfx" / package).glob("_*.p*"):
+            if f.suffix in (".pyx", ".pxd"):
+                shutil.copy(f, tmp_path / "cfx" / package)
     env = {**os.environ, "CC": "/bin/false", "CXX": "/bin/false", "LDSHARED": "/bin/false"}
     env.pop("CFX_NO_EXTENSION", None)
     proc = subprocess.run(

@@ -24,12 +24,20 @@ jitter after it sends it; its own order events and market data reach it
 ``market_data_ns`` plus jitter after they happen. An agent's quotes are the
 top of book as it was that long ago (`QuoteTape`), so stale quotes and queue
 races arise on their own.
+
+The routing of a command's events (`Simulation._route`, `_deliver`) has a
+compiled twin, `cfx.sim._fanout.Fanout`, which a run takes whenever it
+takes the compiled schedule (`Simulation._install_fanout`): the same items
+in the same order, so the same run (baseline, 5 days: the routing ~12 % of
+the run's time in Python, ~7 % compiled).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import importlib.util
+import os
 from functools import partial
 from typing import Any, Callable
 
@@ -93,6 +101,12 @@ ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
 BUY, SELL = Side.BUY, Side.SELL  # module constants: an enum member read off its class costs ~10x (Python 3.11)
 OWN_EVENTS = frozenset((OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered))
 FIRST_ACCOUNT = 1
+
+
+def fanout_available() -> bool:
+    """Is the compiled fan-out (`cfx.sim._fanout`) built, and the compiled
+    core it needs (`cfx.core.available`)? Looked for, not imported."""
+    return core.available() and importlib.util.find_spec("cfx.sim._fanout") is not None
 
 
 class Simulation:
@@ -174,6 +188,29 @@ class Simulation:
         self.liquidator = Liquidator(self)
         self.otc = OtcDesk(self)  # requests for quote and forwards between principals and dealers
         self.perpetual = PerpetualDesk(self)  # perpetuals' marks and funding
+        self._install_fanout()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        # the compiled fan-out's methods, if installed: bound to this run, installed afresh on load
+        for name in ("_route", "_deliver"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._install_fanout()
+
+    def _install_fanout(self) -> None:
+        """`_route` and `_deliver` compiled (`cfx.sim._fanout.Fanout`: the
+        same items in the same order) when it is built and allowed, by the
+        rule of the compiled schedule it pushes onto (`cfx.core.schedule.new`);
+        else the Python methods below, the reference."""
+        if fanout_available() and os.environ.get("CFX_ENGINE") != "python":
+            from cfx.sim._fanout import Fanout
+
+            fanout = Fanout(self)
+            self._route, self._deliver = fanout.route, fanout.deliver
 
     # ------------------------------------------------------------------ set-up
 
@@ -247,7 +284,8 @@ class Simulation:
     def _route(self, events: list) -> None:
         """Own order events to their agents (after latency); top-of-book changes to the tape.
         Runtime complexity: O(events), then one delivery per agent concerned
-        and one publication per series touched."""
+        and one publication per series touched. The reference: with the
+        extension built, `_install_fanout` puts its compiled twin in its place."""
         by_account = self.by_account
         books = self.books
         batches: dict[Participant, list] = {}

@@ -1,0 +1,454 @@
+# cython: language_level=3
+# distutils: language = c++
+"""The compiled fan-out of one command's events: what
+`cfx.sim.loop.Simulation._route` (with `_count_trade` and `_publish`)
+does, the readable reference, in the same order and with the same latency
+draws, so the same run (tests/test_fanout.py holds the two to that).
+
+The state stays where the reference keeps it: the simulation's dicts and
+tapes, the participants' slots. What is compiled is the walk: an event's
+kind by its exact type, its fields and a participant's or a tape's
+attributes read at their slots (`Slot`: what CPython's own specialised
+attribute read does, the offset taken from the class's member
+descriptor; any other class is read by name), the tape updates of `BookTape.change`,
+`TradeTape.record` and `QuoteTape.record` written out in place (a tape of
+another class is called), the top of book compared field by field with
+the last one recorded before a `Quote` is built, a latency's jitter popped
+off `Participant._jitter` (`Participant.delay` is called only to draw the
+next block), and the items pushed straight onto the compiled schedule
+(`cfx.core._schedule.Schedule.put`). `Fanout.deliver` is
+`Simulation._deliver` (with `Participant.on_fill`). Python objects throughout, so ints
+are the reference's ints; only the schedule's times are int64, as the
+compiled schedule's are.
+"""
+
+
+import types
+
+from cpython.object cimport PyObject
+from libc.stdint cimport int64_t
+
+from cfx.core._schedule cimport Schedule
+
+from cfx.agents.base import PublicTrade, Quote
+from cfx.sim.loop import DELIVER, MARKET_DATA
+from cfx.sim.participant import Participant
+from cfx.sim.tape import LOG_KEEP, LOG_MAX, NO_QUOTE, BookTape, QuoteTape, TradeTape
+from cfx.types import (
+    IndicativeUncross,
+    LevelChanged,
+    OrderAccepted,
+    OrderCancelled,
+    OrderModified,
+    OrderRejected,
+    OrderRested,
+    OrderTriggered,
+    Side,
+    Trade,
+)
+
+cdef extern from *:
+    """
+    static inline int cfx_add_overflows(int64_t a, int64_t b, int64_t* out) {
+        return __builtin_add_overflow(a, b, out);
+    }
+    """
+    int cfx_add_overflows(int64_t a, int64_t b, int64_t* out)
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+cdef int OBJECT_SLOT = 16  # T_OBJECT_EX (structmember.h): a __slots__ entry's, or a msgspec field's
+
+
+# ---------------------------------------------------------------------------- slots
+
+
+cdef Py_ssize_t slot(object cls, str name) except -1:
+    """Where ``cls``'s instances hold attribute ``name`` (a __slots__ entry or
+    a msgspec Struct field): the offset its member descriptor reads at."""
+    d = cls.__dict__.get(name)
+    if type(d) is not types.MemberDescriptorType or (<PyMemberDescrObject*>d).d_member.type != OBJECT_SLOT:
+        raise TypeError(f"{cls.__name__}.{name} is not an object slot")
+    return (<PyMemberDescrObject*>d).d_member.offset
+
+
+cdef inline object at(object o, Py_ssize_t offset):
+    """``o``'s attribute at ``offset``: ``o`` is of the class the offset is of (checked by the caller)."""
+    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>o) + offset))[0]
+    if v is NULL:
+        raise AttributeError(f"{type(o).__name__} object has an attribute unset")
+    return <object>v
+
+
+cdef object T_LEVEL = LevelChanged
+cdef object T_RESTED = OrderRested
+cdef object T_ACCEPTED = OrderAccepted
+cdef object T_REJECTED = OrderRejected
+cdef object T_CANCELLED = OrderCancelled
+cdef object T_MODIFIED = OrderModified
+cdef object T_TRIGGERED = OrderTriggered
+cdef object T_TRADE = Trade
+cdef object T_INDICATIVE = IndicativeUncross
+cdef object T_PARTICIPANT = Participant
+cdef object T_BOOK_TAPE = BookTape
+cdef object T_QUOTE_TAPE = QuoteTape
+cdef object T_TRADE_TAPE = TradeTape
+cdef object T_QUOTE = Quote
+cdef object BUY = Side.BUY
+cdef object SELL = Side.SELL
+cdef object DELIVER_KIND = DELIVER
+cdef object MARKET_DATA_KIND = MARKET_DATA
+cdef Py_ssize_t KEEP = LOG_KEEP
+cdef Py_ssize_t MAX = LOG_MAX
+
+cdef Py_ssize_t LV_SERIES = slot(LevelChanged, "series"), LV_TS = slot(LevelChanged, "ts")
+cdef Py_ssize_t LV_SIDE = slot(LevelChanged, "side"), LV_PRICE = slot(LevelChanged, "price")
+cdef Py_ssize_t LV_QTY = slot(LevelChanged, "qty")
+cdef Py_ssize_t TR_SERIES = slot(Trade, "series"), TR_TS = slot(Trade, "ts"), TR_PRICE = slot(Trade, "price")
+cdef Py_ssize_t TR_QTY = slot(Trade, "qty"), TR_TAKER_ID = slot(Trade, "taker_id")
+cdef Py_ssize_t TR_MAKER = slot(Trade, "maker_account"), TR_TAKER = slot(Trade, "taker_account")
+cdef Py_ssize_t TR_AGGRESSOR = slot(Trade, "aggressor")
+cdef Py_ssize_t P_MD_NS = slot(Participant, "md_ns"), P_JITTER = slot(Participant, "_jitter")
+cdef Py_ssize_t P_ACTIVE = slot(Participant, "active"), P_PENDING = slot(Participant, "pending_md")
+cdef Py_ssize_t P_TRIGGERS = slot(Participant, "triggers"), P_ACCOUNT = slot(Participant, "account")
+cdef Py_ssize_t P_POSITIONS = slot(Participant, "positions"), P_AGENT = slot(Participant, "agent")
+cdef Py_ssize_t P_CTX = slot(Participant, "ctx")
+cdef Py_ssize_t BT_BIDS = slot(BookTape, "bids"), BT_ASKS = slot(BookTape, "asks")
+cdef Py_ssize_t BT_LOG = slot(BookTape, "log"), BT_LOG_TS = slot(BookTape, "log_ts")
+cdef Py_ssize_t QT_TIMES = slot(QuoteTape, "times"), QT_QUOTES = slot(QuoteTape, "quotes")
+cdef Py_ssize_t TT_TIMES = slot(TradeTape, "times"), TT_TRADES = slot(TradeTape, "trades")
+cdef Py_ssize_t TT_COUNT = slot(TradeTape, "count")
+cdef Py_ssize_t Q_BID = slot(Quote, "bid"), Q_BID_QTY = slot(Quote, "bid_qty"), Q_ASK = slot(Quote, "ask")
+cdef Py_ssize_t Q_ASK_QTY = slot(Quote, "ask_qty"), Q_LAST = slot(Quote, "last")
+cdef Py_ssize_t[5] OWN_ACCOUNT  # OrderAccepted, OrderCancelled, OrderModified, OrderRejected, OrderTriggered
+cdef Py_ssize_t[5] OWN_SERIES
+for _i, _t in enumerate((OrderAccepted, OrderCancelled, OrderModified, OrderRejected, OrderTriggered)):
+    OWN_ACCOUNT[_i] = slot(_t, "account")
+    OWN_SERIES[_i] = slot(_t, "series")
+
+
+cdef inline int own_kind(object t):
+    """The index of an own order event's type (`OWN_ACCOUNT`), -1 for any other."""
+    if t is T_ACCEPTED:
+        return 0
+    if t is T_CANCELLED:
+        return 1
+    if t is T_MODIFIED:
+        return 2
+    if t is T_REJECTED:
+        return 3
+    if t is T_TRIGGERED:
+        return 4
+    return -1
+
+
+# ---------------------------------------------------------------------------- the fan-out
+
+
+cdef class Fanout:
+    """`Simulation._route` and `_deliver` compiled, bound to one simulation:
+    its `send` calls `route`, its loop `deliver` (the reference methods say
+    what they do). It holds the simulation's containers that live as long
+    as it does; what a day replaces (the settlement window and its trades)
+    and the counters it reads off the simulation each time."""
+
+    cdef object sim
+    cdef object engine
+    cdef object schedule  # the simulation's, compiled (`fast`) or not
+    cdef Schedule fast
+    cdef dict by_account, books, tapes, trade_tapes, indicatives, rejects
+    cdef dict volume, volume_by_account, last_trade, printed
+    cdef dict venue_books  # series -> the engine's book: made once, at its listing (`Engine.list_series`), and kept
+    cdef set indicated
+    cdef list subscribers
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.engine = sim.venue.engine
+        self.schedule = sim.schedule
+        self.fast = sim.schedule if type(sim.schedule) is Schedule else None
+        self.by_account = sim.by_account
+        self.books = sim.books
+        self.tapes = sim.tapes
+        self.trade_tapes = sim.trade_tapes
+        self.indicatives = sim.indicatives
+        self.rejects = sim.rejects
+        self.volume = sim.volume
+        self.volume_by_account = sim.volume_by_account
+        self.last_trade = sim.last_trade
+        self.printed = sim._printed
+        self.venue_books = {}
+        self.indicated = sim._indicated
+        self.subscribers = sim.subscribers
+
+    def route(self, list events):
+        """`Simulation._route`: own events to their agents after their
+        latency, levels and trades to the tapes, each series touched published."""
+        cdef object sim = self.sim
+        cdef object now = sim.now
+        cdef int64_t now_ns = now
+        cdef list owners = []  # participants in the order first concerned ...
+        cdef list batches = []  # ... and their events
+        cdef list touched = []  # series in the order first touched
+        cdef Py_ssize_t i
+        cdef int k
+        cdef object e, t, p, series, book, tape, maker, taker, reason
+        for e in events:
+            t = type(e)
+            if t is T_LEVEL:
+                book = self.books.get(at(e, LV_SERIES))
+                if book is not None:
+                    if type(book) is T_BOOK_TAPE:
+                        book_change(book, at(e, LV_TS), at(e, LV_SIDE), at(e, LV_PRICE), at(e, LV_QTY))
+                    else:
+                        book.change(e.ts, e.side, e.price, e.qty)
+                continue
+            if t is T_RESTED:
+                continue
+            k = own_kind(t)
+            if k >= 0:
+                if k == 3:  # OrderRejected
+                    reason = e.reason.value
+                    self.rejects[reason] = self.rejects.get(reason, 0) + 1
+                p = self.by_account.get(at(e, OWN_ACCOUNT[k]))
+                if p is not None:
+                    add_to_batch(owners, batches, p, e)
+                series = at(e, OWN_SERIES[k])
+                if series is not None and series not in touched:
+                    touched.append(series)
+            elif t is T_TRADE:
+                series = at(e, TR_SERIES)
+                if series not in touched:
+                    touched.append(series)
+                self.count_trade(e, series)
+                maker, taker = at(e, TR_MAKER), at(e, TR_TAKER)
+                p = self.by_account.get(maker)
+                if p is not None:
+                    add_to_batch(owners, batches, p, e)
+                if taker != maker:
+                    p = self.by_account.get(taker)
+                    if p is not None:
+                        add_to_batch(owners, batches, p, e)
+            elif t is T_INDICATIVE:
+                tape = self.indicatives.get(e.series)
+                if tape is not None:
+                    tape.record(e.ts, e.price, e.volume, e.imbalance, e.imbalance_side)
+                if sim._indicative_watchers:
+                    self.indicated.add(e.series)
+                    if e.series not in touched:
+                        touched.append(e.series)
+            else:
+                sim._note(e)
+        for i in range(len(owners)):
+            p = owners[i]
+            self.push(later(now_ns, delay(p)), DELIVER_KIND, p, batches[i])
+        for series in touched:
+            self.publish(series, now, now_ns)
+
+    def deliver(self, p, list events):
+        """`Simulation._deliver`: ``p``'s own order events, its fills first moving its position."""
+        cdef bint typed = type(p) is T_PARTICIPANT
+        hook = (at(p, P_AGENT) if typed else p.agent).on_order_event
+        if typed:  # `Participant.context`, written out
+            ctx = at(p, P_CTX)
+            ctx.now = ctx.sim.now
+        else:
+            ctx = p.context()
+        for e in events:
+            if type(e) is T_TRADE:
+                if typed:
+                    on_fill(p, e)
+                else:
+                    p.on_fill(e)
+            hook(ctx, e)
+
+    cdef count_trade(self, object e, object series):
+        """`Simulation._count_trade`."""
+        cdef object sim = self.sim
+        cdef object qty = at(e, TR_QTY)
+        cdef object ts = at(e, TR_TS)
+        cdef object price = at(e, TR_PRICE)
+        cdef object maker = at(e, TR_MAKER)
+        cdef object taker = at(e, TR_TAKER)
+        tape = self.trade_tapes.get(series)
+        if tape is not None:
+            if type(tape) is T_TRADE_TAPE:
+                (<list>at(tape, TT_TIMES)).append(ts)
+                (<list>at(tape, TT_TRADES)).append(PublicTrade(ts, price, qty, at(e, TR_AGGRESSOR)))
+                tape.count = at(tape, TT_COUNT) + 1
+            else:
+                tape.record(ts, price, qty, e.aggressor)
+        self.volume[series] = self.volume.get(series, 0) + qty
+        by_acct = self.volume_by_account
+        by_acct[maker] = by_acct.get(maker, 0) + qty
+        by_acct[taker] = by_acct.get(taker, 0) + qty
+        sim.trade_count = sim.trade_count + 1
+        self.last_trade[series] = ts
+        if at(e, TR_TAKER_ID) >= sim.venue.clearing.config.liquidation_order_id_base:
+            sim.liquidation_fills = sim.liquidation_fills + qty
+        otc = sim.otc
+        hedgers = otc.hedgers
+        if maker in hedgers or taker in hedgers:
+            otc.hedge_fill(e)
+        window = sim.window
+        if window[0] <= ts < window[1]:
+            w = sim._window_trades.setdefault(series, [0, 0])
+            w[0] += price * qty
+            w[1] += qty
+
+    cdef publish(self, object series, object now, int64_t now_ns):
+        """`Simulation._publish`: the top of book on the series' tape, then
+        the market-data callbacks it calls for."""
+        cdef object tape = self.tapes.get(series)
+        cdef object quotes, times, before, quote, trades, trigger, triggers, pending, p
+        cdef bint changed, printed, indicated, typed
+        cdef Py_ssize_t n
+        if tape is None:
+            return
+        book = self.venue_books.get(series)
+        if book is None:
+            book = self.venue_books[series] = self.engine.book(series)
+        bid = book.best_bid()
+        ask = book.best_ask()
+        bid_qty = book.level_qty(BUY, bid) if bid is not None else 0
+        ask_qty = book.level_qty(SELL, ask) if ask is not None else 0
+        last = book.last_price
+        if type(tape) is T_QUOTE_TAPE:  # `QuoteTape.latest` and `record`, written out
+            quotes = at(tape, QT_QUOTES)
+            n = len(quotes)
+            before = quotes[n - 1] if n else NO_QUOTE
+            if (
+                n
+                and type(before) is T_QUOTE
+                and at(before, Q_BID) == bid
+                and at(before, Q_BID_QTY) == bid_qty
+                and at(before, Q_ASK) == ask
+                and at(before, Q_ASK_QTY) == ask_qty
+                and at(before, Q_LAST) == last
+            ):
+                changed = False
+                quote = before  # the same values as the one the reference builds
+            else:
+                quote = Quote(bid, bid_qty, ask, ask_qty, last)
+                changed = True
+                times = at(tape, QT_TIMES)
+                if n and before == quote:  # (a quote of another type on the tape)
+                    changed = False
+                elif times and times[len(times) - 1] == now:
+                    quotes[n - 1] = quote
+                else:
+                    times.append(now)
+                    quotes.append(quote)
+        else:
+            quote = Quote(bid, bid_qty, ask, ask_qty, last)
+            before = tape.latest()
+            changed = tape.record(now, quote)
+        trades = self.trade_tapes.get(series)
+        if trades is None:
+            count = 0
+        elif type(trades) is T_TRADE_TAPE:
+            count = at(trades, TT_COUNT)
+        else:
+            count = trades.count
+        printed = count != self.printed.get(series, 0)
+        if printed:
+            self.printed[series] = count
+        indicated = series in self.indicated
+        if indicated:
+            self.indicated.discard(series)
+        if not changed and not printed and not indicated:
+            return
+        for p in self.subscribers:
+            typed = type(p) is T_PARTICIPANT
+            if at(p, P_ACTIVE) if typed else p.active:
+                pending = at(p, P_PENDING) if typed else p.pending_md
+                if series in pending:
+                    continue
+                triggers = at(p, P_TRIGGERS) if typed else p.triggers
+                if triggers is None:
+                    if not changed:
+                        continue
+                else:
+                    trigger = triggers.get(series)
+                    if trigger is None or not trigger.fires(before, quote, printed, indicated):
+                        continue
+                pending.add(series)
+                self.push(later(now_ns, delay(p)), MARKET_DATA_KIND, p, series)
+
+    cdef int push(self, int64_t ts, object kind, object a, object b) except -1:
+        cdef object when = ts
+        if self.fast is not None:
+            return self.fast.put(ts, (when, kind, a, b))
+        self.schedule.push(when, kind, a, b)
+        return 0
+
+
+cdef inline int add_to_batch(list owners, list batches, object p, object e) except -1:
+    """``batches.setdefault(p, []).append(e)`` of the reference, on two
+    lists: a command concerns one to three participants."""
+    cdef Py_ssize_t i
+    for i in range(len(owners)):
+        if owners[i] is p:
+            (<list>batches[i]).append(e)
+            return 0
+    owners.append(p)
+    batches.append([e])
+    return 0
+
+
+cdef inline int64_t delay(object p) except? -1:
+    """``p.delay(p.md_ns)``: the next jitter draw off its block (the block
+    drawn by `Participant.delay` itself)."""
+    if type(p) is not T_PARTICIPANT:
+        return p.delay(p.md_ns)
+    cdef list jitter = at(p, P_JITTER)
+    if jitter:
+        return later(at(p, P_MD_NS), jitter.pop())
+    return p.delay(at(p, P_MD_NS))
+
+
+cdef inline int64_t later(int64_t t, int64_t d) except? -1:
+    """``t + d``, as the compiled schedule takes a time: beyond int64 an OverflowError."""
+    cdef int64_t out
+    if cfx_add_overflows(t, d, &out):
+        raise OverflowError("a time beyond int64")
+    return out
+
+
+cdef inline int book_change(object book, object ts, object side, object price, object qty) except -1:
+    """`BookTape.change`, written out."""
+    cdef bint is_bid = side is BUY
+    cdef dict levels = at(book, BT_BIDS) if is_bid else at(book, BT_ASKS)
+    cdef list log = at(book, BT_LOG)
+    cdef list log_ts = at(book, BT_LOG_TS)
+    prev = levels.get(price, 0)
+    if qty:
+        levels[price] = qty
+    elif prev:
+        del levels[price]
+    log_ts.append(ts)
+    log.append((is_bid, price, prev))
+    if len(log) > MAX:
+        del log_ts[:KEEP]
+        del log[:KEEP]
+    return 0
+
+
+cdef inline int on_fill(object p, object e) except -1:
+    """`Participant.on_fill`, written out."""
+    maker, taker = at(e, TR_MAKER), at(e, TR_TAKER)
+    if maker == taker:
+        return 0
+    buyer = taker if at(e, TR_AGGRESSOR) is BUY else maker
+    qty = at(e, TR_QTY)
+    d = qty if buyer == at(p, P_ACCOUNT) else -qty
+    positions = at(p, P_POSITIONS)
+    series = at(e, TR_SERIES)
+    positions[series] = positions.get(series, 0) + d
+    return 0
