@@ -44,7 +44,9 @@ from cfx.types import (
     Trade,
 )
 
-needs_nc = pytest.mark.skipif(NoiseTrader not in COMPILED, reason="the compiled noise trader is not built")
+needs_nc = pytest.mark.skipif(
+    not core.agents_available() or NoiseTrader not in COMPILED, reason="the compiled noise trader is not built"
+)
 BUY, SELL = Side.BUY, Side.SELL
 SERIES = (H27, J27)
 ACCOUNT = 1
@@ -334,6 +336,30 @@ def test_a_long_random_script_keeps_them_alike_and_does_work(seed):
         if n % 1000 == 999:
             script += [("day_end",), ("pickle",)]
     assert run_pair(BASELINE, script, session=True, seed=seed) > 2000
+
+
+def _engine_session(seed: int) -> tuple[list, list]:
+    """`test_agents`' fake market (a real engine, a market maker's deep book) with three noise traders
+    of the shipped kind: every command sent, and what the traders counted."""
+    from test_agents import FakeMarket, deep_book, make
+
+    m = FakeMarket((H27, J27))
+    for s in (H27, J27):
+        m.expected[s] = 300
+        deep_book(m, s, bid=295, ask=305, qty=10_000)
+    spec = make_spec(BASELINE)
+    agents = [make(m, spec, account=10 + i, seed=seed * 1000 + i)[0] for i in range(3)]
+    m.run(2 * 3600 * SECOND)
+    return m.commands, [(a.sent, a.cancels) for a in agents]
+
+
+@needs_nc
+@pytest.mark.parametrize("seed", [1, 2])
+def test_on_a_real_engine_it_sends_what_the_reference_sends(seed, monkeypatch):
+    py = _engine_session(seed)
+    monkeypatch.setitem(REGISTRY, NoiseTraderSpec, compiled_type())
+    comp = _engine_session(seed)
+    assert len(py[0]) > 1000 and comp == py
 
 
 # ----------------------------------------------------------------------------- the executor on its own

@@ -624,7 +624,8 @@ cdef class NoiseCore:
     # ------------------------------------------------------------------ what the reference's other methods call
 
     def intensity(self, ctx):
-        return self.intensity_c(ctx, ctx.now, BitGen.of(ctx.rng))
+        # (the clock only for the time of day or the spells, as the reference reads it)
+        return self.intensity_c(ctx, ctx.now if self.activity_amplitude != 0.0 or self.busy_mult != 1.0 else 0, None)
 
     def _next(self, ctx, double u):
         self.next_c(ctx, ctx.now, u, BitGen.of(ctx.rng))
@@ -635,13 +636,15 @@ cdef class NoiseCore:
     # ------------------------------------------------------------------ the compiled path
 
     cdef double intensity_c(self, ctx, long long now, BitGen rng) except? -1.0:
-        """`NoiseTrader.intensity`."""
+        """`NoiseTrader.intensity` (``rng``: None to take ``ctx.rng``'s if a spell ends)."""
         cdef double k = 1.0, mean, mid, d
         cdef long long start
         if self.activity_amplitude != 0.0:
             k = activity(ctx, now, self.activity_amplitude, self.activity_decay_s)
         if self.busy_mult != 1.0:
             while now >= self._spell_end:  # alternate calm and busy spells (exponential lengths)
+                if rng is None:
+                    rng = BitGen.of(ctx.rng)
                 self._busy = not self._busy
                 mean = self.busy_mean_s if self._busy else self.busy_mean_s * (1.0 - self.busy_share) / self.busy_share
                 start = self._spell_end if self._spell_end >= now else now
@@ -649,11 +652,9 @@ cdef class NoiseCore:
             if self._busy:
                 k *= self.busy_mult
         if self.excitement != 0.0 and self.targets:
-            q = ctx.quote(self.targets[0])
-            bid = q.bid
-            ask = q.ask
-            if bid is not None and ask is not None:  # `Quote.mid`
-                mid = <double>(<long long>bid + <long long>ask) / 2.0
+            m = ctx.quote(self.targets[0]).mid
+            if m is not None:
+                mid = <double>m
                 if self._has_mid:
                     d = fabs(mid - self._mid)
                     self._mid = mid
