@@ -13,7 +13,8 @@ making it what an `Engine` built without ``book_type`` uses and what the
 test module calls ``OrderBook``.
 
 `cfx_maker` runs the market-maker tests of `MAKER_MODULES` once per
-maker (the reference and the compiled one).
+maker (the reference and the compiled one), `cfx_noise` their
+noise-trader tests once per noise trader.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cfx_book", ["python", "compiled"], indirect=True)
     if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "maker" in metafunc.function.__name__:
         metafunc.parametrize("cfx_maker", ["python", "compiled"], indirect=True)
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "noise" in metafunc.function.__name__:
+        metafunc.parametrize("cfx_noise", ["python", "compiled"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +87,24 @@ def cfx_maker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     from cfx.agents.compiled import COMPILED
 
     monkeypatch.setitem(REGISTRY, MarketMakerSpec, COMPILED[MarketMaker])
+    yield name
+
+
+@pytest.fixture(autouse=True)
+def cfx_noise(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The noise-trader tests of `MAKER_MODULES` run once per noise trader:
+    the reference `NoiseTrader` and `cfx.agents.compiled.CompiledNoiseTrader`
+    (skipped when not built), made what ``agent_for`` gives for a `NoiseTraderSpec`."""
+    name = getattr(request, "param", None)
+    if name != "compiled":
+        yield name
+        return
+    from cfx.agents import REGISTRY, NoiseTrader, NoiseTraderSpec
+    from cfx.agents.compiled import COMPILED
+
+    if not core.agents_available() or NoiseTrader not in COMPILED:
+        pytest.skip("the compiled noise trader is not built")
+    monkeypatch.setitem(REGISTRY, NoiseTraderSpec, COMPILED[NoiseTrader])
     yield name
 
 

@@ -1149,7 +1149,6 @@ def test_noise_traders_anchor_on_the_expected_settlement_when_asked():
 def test_a_noise_traders_excitement_is_per_tick_of_mid_change_up_to_its_cap_in_ticks():
     """excitement x |mid change| in ticks, capped at excitement-max-ticks: a finer tick scales both, and the
     same move in dollars excites as much (design_perpetual: 0.5 and 5 ticks of $0.01 = 0.05 and 50 of $0.001)."""
-    from cfx.agents.noise_trader import NoiseTrader
 
     class _Mid:
         def __init__(self) -> None:
@@ -1159,7 +1158,7 @@ def test_a_noise_traders_excitement_is_per_tick_of_mid_change_up_to_its_cap_in_t
             return self
 
     def boost(spec: NoiseTraderSpec, moves: list[float]) -> list[float]:
-        agent, ctx = NoiseTrader(spec), _Mid()
+        agent, ctx = agent_for(spec)(spec), _Mid()  # (the compiled one too: `cfx_noise`)
         agent.targets = [H27]
         out = []
         for mid in moves:

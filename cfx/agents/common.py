@@ -8,7 +8,7 @@ logging, no wall time, and randomness only from the ``ctx.rng`` passed in.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import msgspec
 
@@ -254,9 +254,11 @@ class SeriesTrader(Agent):
     at the start and again at each day end as months roll, and that keep
     their own orders (`OwnOrders`) from their order events."""
 
+    orders_type: ClassVar[type] = OwnOrders  # a compiled agent's typed `OwnOrders` (cfx.agents.compiled)
+
     def __init__(self, spec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.own = OwnOrders()
+        self.own = self.orders_type()
         self.targets: list[str] = []
 
     def resolve(self, ctx: "Context") -> None:

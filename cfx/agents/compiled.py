@@ -3,26 +3,34 @@
 `CompiledMarketMaker` is `MarketMaker` with its per-message hooks and the
 state they touch compiled (cfx/core/_mmcore.pyx: `MakerCore` before
 `MarketMaker` in its bases, so its hooks are the ones called and the
-reference's other methods run unchanged on its typed state). It makes
-the same decisions: the same commands in the same order, so the same run
-hash (tests/test_mmcore.py holds the two to that). It exists only when
-the extension is built; whether a run uses it is `cfx.core.choose_agents`
+reference's other methods run unchanged on its typed state);
+`CompiledNoiseTrader` is `NoiseTrader` so (cfx/core/_noisecore.pyx:
+`NoiseCore`, and the compiled `Executor` that works its market orders).
+Each makes the same decisions: the same commands in the same order and
+the same random draws, so the same run hash (tests/test_mmcore.py and
+tests/test_noisecore.py hold them to that). They exist only when the
+extension is built; whether a run uses them is `cfx.core.choose_agents`
 (``CFX_ENGINE``), passed to the simulation, and `agent_class` applies it.
 
-Not compiled: a subclass of `MarketMaker` (its overrides would be passed
-by), and a spec whose times do not fit the compiled path's int64
-arithmetic (`FITS`); both run the Python reference.
+Not compiled: a subclass of `MarketMaker` or `NoiseTrader` (its overrides
+would be passed by), and a spec whose times do not fit the compiled
+path's int64 arithmetic (`fits`); both run the Python reference.
 """
 
 from __future__ import annotations
 
 from cfx.agents.base import Agent, AgentSpec, agent_for
 from cfx.agents.market_maker import MarketMaker, MarketMakerSpec
+from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
 
 try:
     from cfx.core import _mmcore
 except ImportError:  # not built: the Python agents only
     _mmcore = None
+try:
+    from cfx.core import _noisecore
+except ImportError:  # (built apart from _mmcore, so it may be missing alone)
+    _noisecore = None
 
 FITS = 1 << 50
 """Bound on the spec's ns intervals the compiled maker takes: a time plus
@@ -46,9 +54,38 @@ if _mmcore is not None:
 
     COMPILED[MarketMaker] = CompiledMarketMaker
 
+if _mmcore is not None and _noisecore is not None:
+
+    class CompiledNoiseTrader(_noisecore.NoiseCore, NoiseTrader):
+        """`NoiseTrader`, its hot path compiled (`cfx.core._noisecore.NoiseCore`)."""
+
+        orders_type = _mmcore.OwnOrders
+        alarms_type = _mmcore.Alarms
+
+        def __init__(self, spec: NoiseTraderSpec, index: int = 0) -> None:
+            NoiseTrader.__init__(self, spec, index)
+            self.load(spec)
+
+    COMPILED[NoiseTrader] = CompiledNoiseTrader
+
+
+def _noise_fits(spec: NoiseTraderSpec) -> bool:
+    """A noise trader's longest times under `FITS`: its wake-up and order
+    lifetime, a parent's horizon (children × their interval) and, with
+    busy spells, the mean length of either kind of spell."""
+    children = -(-spec.max_lots // spec.child_lots) if spec.child_lots else 1
+    spells = 0.0
+    if spec.busy_mult != 1.0:
+        spells = spec.busy_mean_s * 1e9 * max(1.0, (1.0 - spec.busy_share) / spec.busy_share)
+    return (
+        max(spec.mean_interval_ns, spec.order_lifetime_ns, spec.child_interval_ns * children) < FITS and spells < FITS
+    )
+
 
 def fits(spec: AgentSpec) -> bool:
     """Can the compiled version of the spec's agent run it (its ns intervals under `FITS`)?"""
+    if isinstance(spec, NoiseTraderSpec):
+        return _noise_fits(spec)
     return all(getattr(spec, f, 0) < FITS for f in ("min_requote_ns", "requote_interval_ns"))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -114,6 +114,7 @@ class NoiseTrader(SeriesTrader):
     """
 
     spec: NoiseTraderSpec
+    alarms_type: ClassVar[type] = Alarms  # a compiled agent's typed `Alarms` (cfx.agents.compiled)
 
     def __init__(self, spec: NoiseTraderSpec, index: int = 0) -> None:
         super().__init__(spec, index)
@@ -121,7 +122,7 @@ class NoiseTrader(SeriesTrader):
         self.cancels = 0  # stale orders cancelled
         self._resting: deque = deque()  # (submit time, order id), oldest first
         self.executor: Executor | None = None
-        self.alarms = Alarms() if spec.child_lots else None
+        self.alarms = self.alarms_type() if spec.child_lots else None
         self._last_mid: float | None = None
         self._busy = True  # flips to calm at the first look
         self._spell_end = 0

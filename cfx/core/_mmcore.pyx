@@ -26,7 +26,9 @@ two side by side). What that takes:
   reference's Python methods, which it calls.
 
 `Alarms` and `OwnOrders` are cfx.agents.common's, compiled the same way
-(the same ``at``/``earliest`` and ``orders``/``changes`` for Python code).
+(the same ``at``/``earliest`` and ``orders``/``changes`` for Python code;
+declared in _mmcore.pxd, so the compiled noise trader, cfx/core/_noisecore.pyx,
+shares them).
 Everything pickles (a checkpoint): Cython's generated reduce, which for
 a Python subclass also carries its ``__dict__``.
 """
@@ -96,11 +98,7 @@ cdef inline bint same(object a, object b) except -1:
 
 
 cdef class Alarms:
-    """`cfx.agents.common.Alarms`, compiled (the same ``at`` and ``earliest``)."""
-
-    cdef public dict at
-    cdef long long _earliest
-    cdef bint _has_earliest
+    """`cfx.agents.common.Alarms`, compiled (the same ``at`` and ``earliest``; fields in _mmcore.pxd)."""
 
     def __init__(self):
         self.at = {}
@@ -167,10 +165,7 @@ cdef class Alarms:
 
 
 cdef class OwnOrders:
-    """`cfx.agents.common.OwnOrders`, compiled (the same ``orders`` and ``changes``)."""
-
-    cdef public dict orders
-    cdef public long long changes
+    """`cfx.agents.common.OwnOrders`, compiled (the same ``orders`` and ``changes``; fields in _mmcore.pxd)."""
 
     def __init__(self):
         self.orders = {}
