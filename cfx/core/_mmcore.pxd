@@ -1,5 +1,9 @@
 # The compiled helpers other compiled agents share (cfx/core/_noisecore.pyx cimports them):
-# `cfx.agents.common.Alarms` and `OwnOrders` with typed fields and C-level methods.
+# `cfx.agents.common.Alarms` and `OwnOrders` with typed fields and C-level methods, and
+# `math.floor`/`math.ceil` of a double with Python's errors.
+
+cdef long long py_floor(double x) except? -1
+cdef long long py_ceil(double x) except? -1
 
 cdef class Alarms:
     cdef public dict at

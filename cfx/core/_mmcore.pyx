@@ -63,14 +63,14 @@ cdef long long NEVER = -(1 << 62)  # `_Quoting.last_requote` before the first re
 cdef long long DECAY_LIMIT = 1 << 61  # the reference's news decay: none to take beyond it
 
 
-cdef inline long long py_floor(double x) except? -1:
+cdef long long py_floor(double x) except? -1:
     """math.floor: an int, or the error Python raises."""
     if not isfinite(x):
         math.floor(x)
     return <long long>floor(x)
 
 
-cdef inline long long py_ceil(double x) except? -1:
+cdef long long py_ceil(double x) except? -1:
     if not isfinite(x):
         math.ceil(x)
     return <long long>ceil(x)

@@ -34,12 +34,11 @@ Everything pickles (a checkpoint): Cython's generated reduce, which for a
 Python subclass also carries its ``__dict__``.
 """
 
-import math
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from libc.math cimport ceil, exp, fabs, floor, isfinite, isinf, log1p, pow
+from libc.math cimport ceil, exp, fabs, isinf, log1p, pow
 
-from cfx.core._mmcore cimport Alarms, OwnOrders
+from cfx.core._mmcore cimport Alarms, OwnOrders, py_ceil, py_floor
 
 from numpy.random import Generator
 
@@ -79,19 +78,6 @@ cdef extern from *:
     ctypedef struct cfx_bitgen:
         void *state
         double (*next_double)(void *st) noexcept nogil
-
-
-cdef inline long long py_floor(double x) except? -1:
-    """math.floor: an int, or the error Python raises."""
-    if not isfinite(x):
-        math.floor(x)
-    return <long long>floor(x)
-
-
-cdef inline long long py_ceil(double x) except? -1:
-    if not isfinite(x):
-        math.ceil(x)
-    return <long long>ceil(x)
 
 
 cdef inline long long trunc_ns(double x) except? -1:
