@@ -124,8 +124,8 @@ def book_type(name: str) -> type:
 
 
 AUTO_AGENTS = "compiled"
-"""What ``auto`` runs a scenario's market makers on (see `choose_agents`):
-the compiled maker, `cfx.agents.compiled.CompiledMarketMaker`, when it is
+"""What ``auto`` runs a scenario's built-in agents on (see `choose_agents`):
+its market makers on the compiled maker, `cfx.agents.compiled.CompiledMarketMaker`, when it is
 built: the same run hash, and a run ~17 % faster (baseline, 5 days, seed
 42, 7 alternating pairs: 17,609 -> 20,591 engine messages/s, median;
 the maker was the largest agent cost, ~17 % of the main thread); and its

@@ -142,7 +142,7 @@ def run_scenario(
     unless ``overwrite``; ``log``: write ``out/run.log`` too."""
     out = Path(out)
     book_engine = core.choose_book()  # CFX_ENGINE; an InputError before the run directory is touched
-    agent_engine = core.choose_agents()  # the same variable: the market makers' hot path
+    agent_engine = core.choose_agents()  # the same variable: the built-in agents' compiled hot paths
     with RunDir(out, overwrite=overwrite):
         built = build_index(sc)
         writer = RunWriter(out, events=sc.output.events, journal=sc.output.journal)
@@ -255,7 +255,7 @@ def _execute(sim: Simulation, writer: RunWriter, out: Path, progress: bool, log_
             "engine_messages_per_s": round(stats["engine_messages"] / seconds) if seconds else 0,
             "engine": getattr(sim, "book_engine", "python"),
             "agents_engine": getattr(sim, "agent_engine", "python"),
-        }  # the books' engine (cfx.core.choose_book) and the market makers' (cfx.core.choose_agents)
+        }  # the books' engine (cfx.core.choose_book) and the built-in agents' (cfx.core.choose_agents)
         write_atomic(out / "timing.json", json.dumps(timing, indent=2) + "\n")
         write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
         checkpoint.remove(out)
