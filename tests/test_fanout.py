@@ -5,7 +5,7 @@ participants and schedule, item for item. Its loop, `Fanout.run_until`,
 against `Simulation._run_until`: the same random schedule (every kind of
 item, superseded wake-ups, inactive participants, agents that push items
 and raise as it runs) gives the same calls in the same order and the same
-state. A whole run gives the same hash either way; a checkpoint taken with
+state; its `wake` queues and pushes as `Simulation.wake`. A whole run gives the same hash either way; a checkpoint taken with
 it resumes to the same hash."""
 
 from __future__ import annotations
@@ -273,13 +273,14 @@ def test_a_run_is_routed_by_the_compiled_fanout_unless_the_engine_is_python(tmp_
     _fanout()
     sc = load(SMALL)
     sim = Simulation(sc, run_writer(tmp_path / "a"), fixings=build_fixings(sc))
-    for method in (sim._route, sim._deliver, sim._run_until):
+    for method in (sim._route, sim._deliver, sim._run_until, sim.wake):
         assert type(method.__self__).__name__ == "Fanout"
     monkeypatch.setenv("CFX_ENGINE", "python")
     sim = Simulation(sc, run_writer(tmp_path / "b"), fixings=build_fixings(sc))
     assert sim._route.__func__ is Simulation._route
     assert sim._deliver.__func__ is Simulation._deliver
     assert sim._run_until.__func__ is Simulation._run_until
+    assert sim.wake.__func__ is Simulation.wake
 
 
 @pytest.mark.parametrize("matching", ["continuous", "batch"])
@@ -318,7 +319,7 @@ def test_a_checkpoint_taken_with_the_compiled_fanout_resumes_to_the_same_hash(tm
     monkeypatch.setattr(run_module.checkpoint, "save", real_save)
     monkeypatch.setenv("CFX_ENGINE", "python")
     resumed, _ = run_module.checkpoint.load(tmp_path / "killed")  # nothing compiled came with the pickle
-    assert not {"_route", "_deliver", "_run_until"} & set(vars(resumed))
+    assert not {"_route", "_deliver", "_run_until", "wake"} & set(vars(resumed))
     assert resumed._run_until.__func__ is Simulation._run_until
     code, _, err = run_cli(capsys, "run", "--resume", tmp_path / "killed", "--quiet", "--no-report")
     assert code == 0, err
@@ -530,15 +531,15 @@ def _run_both(reference: Simulation, compiled: Simulation, end: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_the_compiled_loop_dispatches_a_random_schedule_as_the_reference_does(seed):
     """Day after day (a wake window each, as `run` sets it), with agents
-    that push items and supersede their timers as they run, and now and
-    then raise (the loop stops there, its counts not taken, as the
+    that push items and supersede their timers as they run (through the
+    compiled `wake` on the compiled side), and now and then raise (the loop stops there, its counts not taken, as the
     reference's): the same hooks with the same clocks, the same items
     left, the same figures."""
     Fanout = _fanout()
     reference, compiled = _loop_simulation(seed), _loop_simulation(seed)
     assert type(compiled.schedule).__module__ == "cfx.core._schedule"
     fanout = Fanout(compiled)
-    compiled._deliver, compiled._run_until = fanout.deliver, fanout.run_until
+    compiled._deliver, compiled._run_until, compiled.wake = fanout.deliver, fanout.run_until, fanout.wake
     rng = random.Random(seed)
     start = 0
     while start < END_OF_TIME:
@@ -594,3 +595,36 @@ def test_the_compiled_loop_on_the_python_schedule_is_the_reference(monkeypatch):
     Simulation._run_until(reference, END_OF_TIME)
     compiled._run_until(END_OF_TIME)
     assert _loop_state(compiled) == _loop_state(reference)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_compiled_wake_queues_and_pushes_as_the_reference_does(seed):
+    """`Fanout.wake` against `Simulation.wake`: random wake-ups of every
+    participant (the `Proxy` too), inside and outside the wake window and at
+    its edges, some for a time already queued (no item then), others beyond
+    int64 (an OverflowError on both, as the schedule's)."""
+    Fanout = _fanout()
+    reference, compiled = _loop_simulation(seed), _loop_simulation(seed)
+    wake = Fanout(compiled).wake
+    rng = random.Random(seed)
+    for n in range(4_000):
+        if n % 500 == 0:
+            window = rng.choice([(0, 0), (10_000, 60_000), (0, END_OF_TIME)])
+            reference._wake_window = compiled._wake_window = window
+        i = rng.randrange(8)
+        lo, hi = window
+        at = rng.choice([rng.randint(0, END_OF_TIME), lo, lo + 1, hi - 1, hi, 2**63])  # its edges too
+        errors = []
+        for call in (
+            partial(Simulation.wake, reference, reference.participants[i]),
+            partial(wake, compiled.participants[i]),
+        ):
+            try:
+                call(at)
+            except OverflowError as e:
+                errors.append(str(e))
+            else:
+                errors.append(None)
+        assert errors[0] == errors[1]
+    assert _loop_state(compiled) == _loop_state(reference)
+    assert any(p.queued for p in reference.participants)

@@ -22,7 +22,8 @@ is the loop that takes the items, `Simulation._run_until`: each taken
 off the compiled schedule from C (`Schedule.take`), its kind by identity,
 a wake-up's or a market-data callback's participant read and written at
 its slots (`at`, `put`) and its context's clock set at its slot, a
-delivery handed to `deliver` without a Python call. Python objects
+delivery handed to `deliver` without a Python call. `Fanout.wake` is
+`Simulation.wake`, which the agents' `wake_after` calls. Python objects
 throughout, so ints are the reference's ints; only the schedule's times
 are int64, as the compiled schedule's are.
 """
@@ -205,9 +206,10 @@ cdef inline int own_kind(object t):
 
 
 cdef class Fanout:
-    """`Simulation._route`, `_deliver` and `_run_until` compiled, bound to
-    one simulation: its `send` calls `route`, its loop (`run_until`) is
-    this one's and calls `deliver` (the reference methods say what they do). It holds the simulation's containers that live as long
+    """`Simulation._route`, `_deliver`, `_run_until` and `wake` compiled,
+    bound to one simulation: its `send` calls `route`, its loop
+    (`run_until`) is this one's and calls `deliver`, its agents' contexts
+    call `wake` (the reference methods say what they do). It holds the simulation's containers that live as long
     as it does; what a day replaces (the settlement window and its trades)
     and the counters it reads off the simulation each time."""
 
@@ -405,6 +407,25 @@ cdef class Fanout:
         stats = sim.stats
         stats["engine_messages"] += arrivals
         stats["wakeups"] += wakeups
+
+    def wake(self, p, when):
+        """`Simulation.wake`: ``p``'s one wake-up now at ``when``, an item
+        pushed unless one queued for that time within the day serves."""
+        cdef bint typed = type(p) is T_PARTICIPANT
+        if typed:
+            put(p, P_WAKE_AT, when)
+        else:
+            p.wake_at = when
+        lo, hi = self.sim._wake_window
+        if lo <= when < hi:
+            queued = at(p, P_QUEUED) if typed else p.queued
+            if when in queued:
+                return
+            queued.add(when)
+        if self.fast is not None:
+            self.fast.put(when, (when, WAKE_KIND, p, None))
+        else:
+            self.schedule.push(when, WAKE_KIND, p)
 
     def deliver(self, p, list events):
         """`Simulation._deliver`: ``p``'s own order events, its fills first moving its position."""

@@ -194,7 +194,7 @@ class Simulation:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         # the compiled fan-out's methods, if installed: bound to this run, installed afresh on load
-        for name in ("_route", "_deliver", "_run_until"):
+        for name in ("_route", "_deliver", "_run_until", "wake"):
             state.pop(name, None)
         return state
 
@@ -203,7 +203,7 @@ class Simulation:
         self._install_fanout()
 
     def _install_fanout(self) -> None:
-        """`_route`, `_deliver` and `_run_until` compiled
+        """`_route`, `_deliver`, `_run_until` and `wake` compiled
         (`cfx.sim._fanout.Fanout`: the same items in the same order) when it
         is built and allowed, by the rule of the compiled schedule it pushes
         onto and takes from (`cfx.core.schedule.new`); else the Python
@@ -213,6 +213,7 @@ class Simulation:
 
             fanout = Fanout(self)
             self._route, self._deliver, self._run_until = fanout.route, fanout.deliver, fanout.run_until
+            self.wake = fanout.wake
 
     # ------------------------------------------------------------------ set-up
 
@@ -267,7 +268,8 @@ class Simulation:
         none is pushed: a third of the wake-ups asked for (a market maker's
         timer re-armed after each catch-up) cost no item. Outside it
         (after the close) every item is pushed: `_carry_wakeups` moves an
-        agent once for each of its items due, as it always has."""
+        agent once for each of its items due, as it always has. The
+        reference: `_install_fanout` puts its compiled twin in its place."""
         p.wake_at = at
         lo, hi = self._wake_window
         if lo <= at < hi:
