@@ -34,7 +34,7 @@ import types
 from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.set cimport PySet_Discard
+from cpython.set cimport PySet_Add, PySet_Contains, PySet_Discard
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
@@ -419,9 +419,14 @@ cdef class Fanout:
         lo, hi = self.sim._wake_window
         if lo <= when < hi:
             queued = at(p, P_QUEUED) if typed else p.queued
-            if when in queued:
-                return
-            queued.add(when)
+            if type(queued) is set:
+                if PySet_Contains(queued, when):
+                    return
+                PySet_Add(queued, when)
+            else:
+                if when in queued:
+                    return
+                queued.add(when)
         if self.fast is not None:
             self.fast.put(when, (when, WAKE_KIND, p, None))
         else:
