@@ -427,13 +427,13 @@ class Context(AgentContext):
     __slots__ = ()
 
 
-def _loop_simulation(seed: int) -> Simulation:
+def _loop_simulation(seed: int, cls: type = Simulation) -> Simulation:
     """A simulation with what the loop touches: eight participants (one
     inactive, one that is no `Participant`, one with a context of another
     class), a venue that answers with fills (`Venue`), batch boundaries in
     odd seeds, and a schedule of random items of every kind."""
     rng = random.Random(seed)
-    sim = Simulation.__new__(Simulation)
+    sim = cls.__new__(cls)
     sim.now = 0
     sim.schedule = schedule.new()
     sim.venue = Venue(sim, random.Random(seed + 1))
@@ -584,6 +584,29 @@ def test_the_compiled_loop_calls_a_delivery_and_a_send_put_in_place_of_its_own(m
     assert compiled.sent == reference.sent and compiled.delivered == reference.delivered
     assert reference.sent and reference.delivered
     assert _loop_state(compiled) == _loop_state(reference)
+
+
+class Clocked(Simulation):
+    """A simulation whose clock is a property: the loop sets it through it."""
+
+    @property
+    def now(self) -> int:
+        return self._now
+
+    @now.setter
+    def now(self, ts: int) -> None:
+        self._now = ts
+        self.clock = getattr(self, "clock", 0) + 1
+
+
+def test_the_compiled_loop_sets_a_clock_that_is_a_property_through_it():
+    Fanout = _fanout()
+    reference, compiled = _loop_simulation(2, Clocked), _loop_simulation(2, Clocked)
+    compiled._run_until = Fanout(compiled).run_until
+    Simulation._run_until(reference, END_OF_TIME)
+    compiled._run_until(END_OF_TIME)
+    assert _loop_state(compiled) == _loop_state(reference)
+    assert compiled.clock == reference.clock > len(reference.log)
 
 
 def test_the_compiled_loop_on_the_python_schedule_is_the_reference(monkeypatch):

@@ -129,6 +129,7 @@ cdef object MARKET_DATA_KIND = MARKET_DATA
 cdef object WAKE_KIND = WAKE
 cdef object ARRIVE_KIND = ARRIVE
 cdef object RUN_UNTIL = Simulation._run_until  # the reference, for a simulation on the Python schedule
+cdef object OBJECT_SETATTR = object.__setattr__
 cdef Py_ssize_t KEEP = LOG_KEEP
 cdef Py_ssize_t MAX = LOG_MAX
 
@@ -326,6 +327,11 @@ cdef class Fanout:
         cdef Py_ssize_t arrivals = 0, wakeups = 0
         cdef int k
         cdef object item, ts, kind, a, b, ctx, w, active, queued, pending, deliver
+        cdef dict state = None  # the simulation's __dict__, when `sim.now = ts` is a plain store in it
+        if type(sim).__setattr__ is OBJECT_SETATTR and getattr(type(sim), "now", None) is None:
+            state = getattr(sim, "__dict__", None)
+            if type(state) is not dict:
+                state = None
         while True:
             item = fast.take(before)
             if item is None:
@@ -336,7 +342,10 @@ cdef class Fanout:
             kind = <object>PyTuple_GET_ITEM(item, 1)
             a = <object>PyTuple_GET_ITEM(item, 2)
             b = <object>PyTuple_GET_ITEM(item, 3)
-            sim.now = ts
+            if state is not None:
+                state["now"] = ts
+            else:
+                sim.now = ts
             k = kind_of(kind)
             if k == K_WAKE:
                 if type(a) is T_PARTICIPANT:
