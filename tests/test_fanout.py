@@ -1,13 +1,18 @@
 """The compiled fan-out (`cfx.sim._fanout.Fanout`) against its reference,
 `Simulation._route`: the same random commands' events routed by each
 through two identical simulations leave the same tapes, figures,
-participants and schedule, item for item; a whole run gives the same
-hash either way; a checkpoint taken with it resumes to the same hash."""
+participants and schedule, item for item. Its loop, `Fanout.run_until`,
+against `Simulation._run_until`: the same random schedule (every kind of
+item, superseded wake-ups, inactive participants, agents that push items
+and raise as it runs) gives the same calls in the same order and the same
+state; its `wake` queues and pushes as `Simulation.wake`. A whole run gives the same hash either way; a checkpoint taken with
+it resumes to the same hash."""
 
 from __future__ import annotations
 
 import json
 import random
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +23,8 @@ from cfx.api import load
 from cfx.agents.base import Latency, Trigger
 from cfx.core import schedule
 from cfx.sim import loop, scenario as scn
-from cfx.sim.loop import Simulation
-from cfx.sim.participant import Participant
+from cfx.sim.loop import ARRIVE, CALL, DELIVER, MARKET_DATA, SNAPSHOT, WAKE, Simulation
+from cfx.sim.participant import AgentContext, Participant
 from cfx.sim.run import build_fixings, run_scenario
 from cfx.sim.tape import LOG_MAX, BookTape, IndicativeTape, QuoteTape, TradeTape
 from cfx.types import (
@@ -268,16 +273,20 @@ def test_a_run_is_routed_by_the_compiled_fanout_unless_the_engine_is_python(tmp_
     _fanout()
     sc = load(SMALL)
     sim = Simulation(sc, run_writer(tmp_path / "a"), fixings=build_fixings(sc))
-    assert type(sim._route.__self__).__name__ == "Fanout"
+    for method in (sim._route, sim._deliver, sim._run_until, sim.wake):
+        assert type(method.__self__).__name__ == "Fanout"
     monkeypatch.setenv("CFX_ENGINE", "python")
     sim = Simulation(sc, run_writer(tmp_path / "b"), fixings=build_fixings(sc))
     assert sim._route.__func__ is Simulation._route
+    assert sim._deliver.__func__ is Simulation._deliver
+    assert sim._run_until.__func__ is Simulation._run_until
+    assert sim.wake.__func__ is Simulation.wake
 
 
 @pytest.mark.parametrize("matching", ["continuous", "batch"])
 def test_a_run_routed_by_either_gives_the_same_hash(tmp_path, monkeypatch, matching):
     """The small scenario (and in batches: indicatives, their watchers) with
-    the compiled fan-out and with the Python one, all else compiled."""
+    the compiled fan-out and loop and with the Python ones, all else compiled."""
     _fanout()
     sc = load(SMALL, **{"products.matching": matching, "products.batch-interval-ms": 1000})
     compiled = run_scenario(sc, tmp_path / "compiled", progress=False)
@@ -299,6 +308,7 @@ def test_a_checkpoint_taken_with_the_compiled_fanout_resumes_to_the_same_hash(tm
 
     def save_then_die(sim, out):
         assert type(sim._route.__self__).__name__ == "Fanout"
+        assert type(sim._run_until.__self__).__name__ == "Fanout"
         real_save(sim, out)
         if sim.next_day == 2:
             raise KeyboardInterrupt
@@ -308,6 +318,9 @@ def test_a_checkpoint_taken_with_the_compiled_fanout_resumes_to_the_same_hash(tm
         run_scenario(scn.load(sc), tmp_path / "killed", progress=False)
     monkeypatch.setattr(run_module.checkpoint, "save", real_save)
     monkeypatch.setenv("CFX_ENGINE", "python")
+    resumed, _ = run_module.checkpoint.load(tmp_path / "killed")  # nothing compiled came with the pickle
+    assert not {"_route", "_deliver", "_run_until", "wake"} & set(vars(resumed))
+    assert resumed._run_until.__func__ is Simulation._run_until
     code, _, err = run_cli(capsys, "run", "--resume", tmp_path / "killed", "--quiet", "--no-report")
     assert code == 0, err
     assert json.loads((tmp_path / "killed" / "summary.json").read_text())["run_hash"] == whole["run_hash"]
@@ -316,3 +329,325 @@ def test_a_checkpoint_taken_with_the_compiled_fanout_resumes_to_the_same_hash(tm
 def test_without_the_extension_the_reference_routes(monkeypatch):
     monkeypatch.setenv("CFX_NO_EXTENSION", "1")
     assert not core.available() and not loop.fanout_available()
+
+
+# ---------------------------------------------------------------------------- the loop: `run_until`
+
+END_OF_TIME = 200_000  # the items' times are below it; the loop runs to it in steps
+
+
+class Venue:
+    """The venue as `send` reaches it: each command's events (fills now and
+    then), and the time of the next batch boundary (`_wake_for_batch`)."""
+
+    def __init__(self, sim: Simulation, rng: random.Random) -> None:
+        self.sim, self.rng = sim, rng
+        self.engine = Stub(next_batch=self.next_batch, book=None)
+        self.applied: list = []
+
+    def apply(self, cmd: object) -> list:
+        self.applied.append((self.sim.now, cmd))
+        r = self.rng.random()
+        if r < 0.3:
+            return []
+        account = self.rng.randint(1, 7)
+        return [Trade(len(self.applied), 1, self.sim.now, SERIES[0], 1000, 2, 1, 2, account, 3, Side.BUY)]
+
+    def next_batch(self) -> int | None:
+        return None if self.rng.random() < 0.5 else (self.sim.now // 5_000 + 1) * 5_000
+
+
+class Recorder:
+    """An agent that logs each hook it is called with, the clocks it sees
+    then and its position, and (from its own generator) acts while the loop
+    runs: wake-ups that supersede its timer, orders (arrivals), market data,
+    other items; one of them raises when the test says."""
+
+    def __init__(self, log: list, rng: random.Random) -> None:
+        self.log, self.rng = log, rng
+        self.fail_at: int | None = None  # the log's length at which a hook raises
+
+    def on_wakeup(self, ctx: AgentContext) -> None:
+        self._called(ctx, "wakeup")
+
+    def on_market_data(self, ctx: AgentContext, series: str) -> None:
+        self._called(ctx, "market_data", series)
+
+    def on_order_event(self, ctx: AgentContext, e: object) -> None:
+        self._called(ctx, "order_event", e)
+
+    def _called(self, ctx: AgentContext, hook: str, *args: object) -> None:
+        p, sim = ctx.p, ctx.sim
+        self.log.append((hook, p.account, ctx.now, sim.now, dict(p.positions), *args))
+        if self.fail_at is not None and len(self.log) >= self.fail_at:
+            self.fail_at = None
+            raise RuntimeError(f"agent {p.account} fails at {sim.now}")
+        rng = self.rng
+        r = rng.random()
+        if r < 0.35:  # often earlier than its timer: that item is left, superseded
+            ctx.wake_after(rng.choice([0, 1, 37, 400, 3_000, 20_000]))
+        elif r < 0.55:
+            sim.arrive(sim.now + rng.choice([0, 5, 900]), ("order", p.account, len(self.log)))
+        elif r < 0.65 and "S1" not in p.pending_md:
+            p.pending_md.add("S1")
+            sim.schedule.push(sim.now + rng.choice([0, 11, 700]), MARKET_DATA, p, "S1")
+        elif r < 0.7:
+            sim.schedule.push(sim.now + rng.choice([0, 3]), CALL, partial(_called_back, sim, p.account))
+        elif r < 0.72:
+            sim.schedule.push(sim.now + 1, 9, p.account, "not a kind the loop knows")
+
+
+def _called_back(sim: Simulation, account: int) -> None:
+    sim.calls.append((sim.now, account))
+
+
+class Proxy:
+    """A participant of another class than `Participant`: read and set by name."""
+
+    def __init__(self, agent: Recorder, account: int, sim: Simulation) -> None:
+        self.agent, self.account, self.rng = agent, account, np.random.default_rng(account)
+        self.pending_md: set[str] = set()
+        self.queued: set[int] = set()
+        self.wake_at: int | None = None
+        self.active = True
+        self.positions: dict[str, int] = {}
+        self.ctx = AgentContext(sim, self)
+
+    def context(self) -> AgentContext:
+        self.ctx.now = self.ctx.sim.now
+        return self.ctx
+
+    def on_fill(self, e: Trade) -> None:
+        Participant.on_fill(self, e)
+
+
+class Context(AgentContext):
+    """A context of another class than `AgentContext`: its clock set by name."""
+
+    __slots__ = ()
+
+
+def _loop_simulation(seed: int, cls: type = Simulation) -> Simulation:
+    """A simulation with what the loop touches: eight participants (one
+    inactive, one that is no `Participant`, one with a context of another
+    class), a venue that answers with fills (`Venue`), batch boundaries in
+    odd seeds, and a schedule of random items of every kind."""
+    rng = random.Random(seed)
+    sim = cls.__new__(cls)
+    sim.now = 0
+    sim.schedule = schedule.new()
+    sim.venue = Venue(sim, random.Random(seed + 1))
+    sim.log, sim.calls, sim.written, sim.routed = [], [], [], []
+    sim.writer = Stub(write_events=sim.written.append, write_book_top=sim.written.append)
+    sim._route = sim.routed.append  # the routing is not what is tested here: the deliveries are pushed below
+    sim.commands = 0
+    sim.batch_ns = 5_000 if seed % 2 else 0
+    sim._batch_wake = -1
+    sim.stats = {"engine_messages": 0, "wakeups": 0}
+    sim._wake_window = (0, 0)
+    sim.sc = Stub(output=Stub(book_top_interval_s=1))
+    sim.tapes, sim.series, sim.book_stats = {}, {}, {}
+    sim.books, sim.trade_tapes, sim.indicatives, sim.rejects = {}, {}, {}, {}
+    sim.volume, sim.volume_by_account, sim.last_trade, sim._printed = {}, {}, {}, {}
+    sim._indicated, sim.subscribers = set(), []
+    sim.participants, sim.by_account = [], {}
+    for account in range(1, 9):
+        agent = Recorder(sim.log, random.Random(seed * 100 + account))
+        if account == 8:
+            p = Proxy(agent, account, sim)
+        else:
+            spec = Stub(latency=Latency(entry_ns=100, market_data_ns=10, jitter_ns=0))
+            p = Participant(agent, account, spec, np.random.default_rng(account))
+            p.ctx = (Context if account == 7 else AgentContext)(sim, p)
+        sim.participants.append(p)
+        sim.by_account[account] = p
+    sim.participants[2].active = False
+    for _ in range(3_000):
+        p = rng.choice(sim.participants)
+        ts = rng.randint(0, END_OF_TIME - 1)
+        r = rng.random()
+        if r < 0.3:
+            sim.wake(p, ts)  # (pushed: outside the wake window)
+        elif r < 0.4:
+            sim.schedule.push(ts, WAKE, p)  # a wake-up superseded, unless its time is the one asked for
+        elif r < 0.55:
+            series = rng.choice(["S1", "S2"])
+            p.pending_md.add(series)
+            sim.schedule.push(ts, MARKET_DATA, p, series)
+        elif r < 0.7:
+            trade = Trade(1, 1, ts, SERIES[0], 1000, rng.randint(1, 5), 1, 2, p.account, rng.randint(1, 9), Side.SELL)
+            sim.schedule.push(ts, DELIVER, p, rng.choice([[trade], ["accepted", trade], ["rejected"]]))
+        elif r < 0.85:
+            sim.schedule.push(ts, ARRIVE, ("order", p.account, ts))
+        elif r < 0.9:
+            sim.schedule.push(ts, CALL, partial(_called_back, sim, p.account))
+        elif r < 0.95:
+            sim.schedule.push(ts, SNAPSHOT)
+        else:
+            sim.schedule.push(ts, rng.choice([6, 7, 99]), p.account, ts)
+    return sim
+
+
+def _named(x: object) -> object:
+    """An item's object, comparable across two simulations."""
+    if isinstance(x, (Participant, Proxy)):
+        return ("p", x.account)
+    if isinstance(x, partial):
+        return ("call", x.func.__name__, [_named(a) for a in x.args[1:]])
+    return x
+
+
+def _loop_state(sim: Simulation) -> dict:
+    return {
+        "log": sim.log,
+        "calls": sim.calls,
+        "applied": sim.venue.applied,
+        "written": sim.written,
+        "routed": sim.routed,
+        "now": sim.now,
+        "stats": sim.stats,
+        "commands": sim.commands,
+        "batch_wake": sim._batch_wake,
+        "participants": [
+            (p.wake_at, sorted(p.queued), sorted(p.pending_md), p.positions, p.ctx.now) for p in sim.participants
+        ],
+        "items": [(ts, kind, _named(a), _named(b)) for ts, kind, a, b in sim.schedule.items()],
+    }
+
+
+def _run_both(reference: Simulation, compiled: Simulation, end: int) -> None:
+    """``end``'s run on each, the reference's exception (if any) the compiled one's."""
+    errors = []
+    for run in (partial(Simulation._run_until, reference), compiled._run_until):
+        try:
+            run(end)
+        except RuntimeError as e:
+            errors.append(str(e))
+        else:
+            errors.append(None)
+    assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_compiled_loop_dispatches_a_random_schedule_as_the_reference_does(seed):
+    """Day after day (a wake window each, as `run` sets it), with agents
+    that push items and supersede their timers as they run (through the
+    compiled `wake` on the compiled side), and now and then raise (the loop stops there, its counts not taken, as the
+    reference's): the same hooks with the same clocks, the same items
+    left, the same figures."""
+    Fanout = _fanout()
+    reference, compiled = _loop_simulation(seed), _loop_simulation(seed)
+    assert type(compiled.schedule).__module__ == "cfx.core._schedule"
+    fanout = Fanout(compiled)
+    compiled._deliver, compiled._run_until, compiled.wake = fanout.deliver, fanout.run_until, fanout.wake
+    rng = random.Random(seed)
+    start = 0
+    while start < END_OF_TIME:
+        end = start + rng.choice([0, 1, 2_000, 15_000])
+        if rng.random() < 0.2:  # an agent raises on its first hook after the next two
+            i, fail_at = rng.randrange(8), len(reference.log) + 3
+            reference.participants[i].agent.fail_at = compiled.participants[i].agent.fail_at = fail_at
+        for sim in (reference, compiled):
+            sim._wake_window = (start, end)
+        _run_both(reference, compiled, end)
+        for sim in (reference, compiled):
+            sim._wake_window = (0, 0)
+            for p in sim.participants:
+                p.agent.fail_at = None
+        assert _loop_state(compiled) == _loop_state(reference)
+        start = end + 1
+    _run_both(reference, compiled, END_OF_TIME * 10)
+    state = _loop_state(reference)
+    assert _loop_state(compiled) == state
+    hooks = {entry[0] for entry in state["log"]}
+    assert hooks == {"wakeup", "market_data", "order_event"} and state["calls"] and state["commands"]
+    assert state["stats"]["wakeups"] and state["stats"]["engine_messages"]
+    assert any(entry[1] == 8 for entry in state["log"]) and any(entry[1] == 7 for entry in state["log"])
+    assert not any(entry[1] == 3 and entry[0] != "order_event" for entry in state["log"])  # inactive: delivered only
+
+
+def test_the_compiled_loop_calls_a_delivery_and_a_send_put_in_place_of_its_own(monkeypatch):
+    """A simulation whose `_deliver` is not the fan-out's, and whose `send`
+    is another: the loop calls them (as the reference looks them up)."""
+    Fanout = _fanout()
+    sims = _loop_simulation(0), _loop_simulation(0)
+    reference, compiled = sims
+    compiled._run_until = Fanout(compiled).run_until
+    for sim in sims:
+        sent: list = []
+        delivered: list = []
+        sim.sent, sim.delivered = sent, delivered
+        sim.send = lambda cmd, sim=sim: sim.sent.append((sim.now, cmd))
+        sim._deliver = lambda p, events, sim=sim: sim.delivered.append((sim.now, p.account, events))
+    Simulation._run_until(reference, END_OF_TIME)
+    compiled._run_until(END_OF_TIME)
+    assert compiled.sent == reference.sent and compiled.delivered == reference.delivered
+    assert reference.sent and reference.delivered
+    assert _loop_state(compiled) == _loop_state(reference)
+
+
+class Clocked(Simulation):
+    """A simulation whose clock is a property: the loop sets it through it."""
+
+    @property
+    def now(self) -> int:
+        return self._now
+
+    @now.setter
+    def now(self, ts: int) -> None:
+        self._now = ts
+        self.clock = getattr(self, "clock", 0) + 1
+
+
+def test_the_compiled_loop_sets_a_clock_that_is_a_property_through_it():
+    Fanout = _fanout()
+    reference, compiled = _loop_simulation(2, Clocked), _loop_simulation(2, Clocked)
+    compiled._run_until = Fanout(compiled).run_until
+    Simulation._run_until(reference, END_OF_TIME)
+    compiled._run_until(END_OF_TIME)
+    assert _loop_state(compiled) == _loop_state(reference)
+    assert compiled.clock == reference.clock > len(reference.log)
+
+
+def test_the_compiled_loop_on_the_python_schedule_is_the_reference(monkeypatch):
+    Fanout = _fanout()
+    monkeypatch.setenv("CFX_ENGINE", "python")  # `schedule.new` gives the Python schedule
+    reference, compiled = _loop_simulation(1), _loop_simulation(1)
+    assert type(compiled.schedule) is schedule.PySchedule
+    compiled._run_until = Fanout(compiled).run_until
+    Simulation._run_until(reference, END_OF_TIME)
+    compiled._run_until(END_OF_TIME)
+    assert _loop_state(compiled) == _loop_state(reference)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_compiled_wake_queues_and_pushes_as_the_reference_does(seed):
+    """`Fanout.wake` against `Simulation.wake`: random wake-ups of every
+    participant (the `Proxy` too), inside and outside the wake window and at
+    its edges, some for a time already queued (no item then), others beyond
+    int64 (an OverflowError on both, as the schedule's)."""
+    Fanout = _fanout()
+    reference, compiled = _loop_simulation(seed), _loop_simulation(seed)
+    wake = Fanout(compiled).wake
+    rng = random.Random(seed)
+    for n in range(4_000):
+        if n % 500 == 0:
+            window = rng.choice([(0, 0), (10_000, 60_000), (0, END_OF_TIME)])
+            reference._wake_window = compiled._wake_window = window
+        i = rng.randrange(8)
+        lo, hi = window
+        at = rng.choice([rng.randint(0, END_OF_TIME), lo, lo + 1, hi - 1, hi, 2**63])  # its edges too
+        errors = []
+        for call in (
+            partial(Simulation.wake, reference, reference.participants[i]),
+            partial(wake, compiled.participants[i]),
+        ):
+            try:
+                call(at)
+            except OverflowError as e:
+                errors.append(str(e))
+            else:
+                errors.append(None)
+        assert errors[0] == errors[1]
+    assert _loop_state(compiled) == _loop_state(reference)
+    assert any(p.queued for p in reference.participants)

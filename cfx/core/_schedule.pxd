@@ -1,5 +1,5 @@
 """The compiled schedule's C-level interface, for a compiled module of the
-loop to push items without a Python call (`cfx.sim._fanout`)."""
+loop to push and take items without a Python call (`cfx.sim._fanout`)."""
 
 from libc.stdint cimport int64_t, uint64_t
 from libcpp.vector cimport vector
@@ -46,3 +46,4 @@ cdef class Schedule:
     cdef uint64_t seq
 
     cdef int put(self, int64_t ts, tuple item) except -1
+    cdef object take(self, int64_t before)

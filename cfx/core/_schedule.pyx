@@ -35,6 +35,10 @@ cdef class Schedule:
         return 0
 
     def pop(self, int64_t before):
+        return self.take(before)
+
+    cdef object take(self, int64_t before):
+        """`pop`, from C: the next item if it is due before ``before``, else None."""
         cdef Py_ssize_t slot
         if self.heap.empty() or self.heap.front().ts >= before:
             return None

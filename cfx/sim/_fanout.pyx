@@ -17,22 +17,32 @@ the last one recorded before a `Quote` is built, a latency's jitter popped
 off `Participant._jitter` (`Participant.delay` is called only to draw the
 next block), and the items pushed straight onto the compiled schedule
 (`cfx.core._schedule.Schedule.put`). `Fanout.deliver` is
-`Simulation._deliver` (with `Participant.on_fill`). Python objects throughout, so ints
-are the reference's ints; only the schedule's times are int64, as the
-compiled schedule's are.
+`Simulation._deliver` (with `Participant.on_fill`). `Fanout.run_until`
+is the loop that takes the items, `Simulation._run_until`: each taken
+off the compiled schedule from C (`Schedule.take`), its kind by identity,
+a wake-up's or a market-data callback's participant read and written at
+its slots (`at`, `put`) and its context's clock set at its slot, a
+delivery handed to `deliver` without a Python call. `Fanout.wake` is
+`Simulation.wake`, which the agents' `wake_after` calls. Python objects
+throughout, so ints are the reference's ints; only the schedule's times
+are int64, as the compiled schedule's are.
 """
 
 
 import types
 
+from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.set cimport PySet_Add, PySet_Contains, PySet_Discard
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
 
 from cfx.agents.base import PublicTrade, Quote
-from cfx.sim.loop import DELIVER, MARKET_DATA
-from cfx.sim.participant import Participant
+from cfx.sim.loop import ARRIVE, DELIVER, MARKET_DATA, WAKE, Simulation
+from cfx.sim.participant import AgentContext, Participant
 from cfx.sim.tape import LOG_KEEP, LOG_MAX, NO_QUOTE, BookTape, QuoteTape, TradeTape
 from cfx.types import (
     IndicativeUncross,
@@ -86,6 +96,17 @@ cdef inline object at(object o, Py_ssize_t offset):
     return <object>v
 
 
+cdef inline void put(object o, Py_ssize_t offset, object v):
+    """``o``'s attribute at ``offset`` set to ``v`` (``o`` of the class the
+    offset is of, checked by the caller): what the member descriptor's own
+    set does, the new value held before the old one is let go."""
+    cdef PyObject** field = <PyObject**>((<char*><PyObject*>o) + offset)
+    cdef PyObject* old = field[0]
+    Py_INCREF(v)
+    field[0] = <PyObject*>v
+    Py_XDECREF(old)
+
+
 cdef object T_LEVEL = LevelChanged
 cdef object T_RESTED = OrderRested
 cdef object T_ACCEPTED = OrderAccepted
@@ -96,6 +117,7 @@ cdef object T_TRIGGERED = OrderTriggered
 cdef object T_TRADE = Trade
 cdef object T_INDICATIVE = IndicativeUncross
 cdef object T_PARTICIPANT = Participant
+cdef object T_CONTEXT = AgentContext
 cdef object T_BOOK_TAPE = BookTape
 cdef object T_QUOTE_TAPE = QuoteTape
 cdef object T_TRADE_TAPE = TradeTape
@@ -104,6 +126,10 @@ cdef object BUY = Side.BUY
 cdef object SELL = Side.SELL
 cdef object DELIVER_KIND = DELIVER
 cdef object MARKET_DATA_KIND = MARKET_DATA
+cdef object WAKE_KIND = WAKE
+cdef object ARRIVE_KIND = ARRIVE
+cdef object RUN_UNTIL = Simulation._run_until  # the reference, for a simulation on the Python schedule
+cdef object OBJECT_SETATTR = object.__setattr__
 cdef Py_ssize_t KEEP = LOG_KEEP
 cdef Py_ssize_t MAX = LOG_MAX
 
@@ -118,7 +144,9 @@ cdef Py_ssize_t P_MD_NS = slot(Participant, "md_ns"), P_JITTER = slot(Participan
 cdef Py_ssize_t P_ACTIVE = slot(Participant, "active"), P_PENDING = slot(Participant, "pending_md")
 cdef Py_ssize_t P_TRIGGERS = slot(Participant, "triggers"), P_ACCOUNT = slot(Participant, "account")
 cdef Py_ssize_t P_POSITIONS = slot(Participant, "positions"), P_AGENT = slot(Participant, "agent")
-cdef Py_ssize_t P_CTX = slot(Participant, "ctx")
+cdef Py_ssize_t P_CTX = slot(Participant, "ctx"), P_QUEUED = slot(Participant, "queued")
+cdef Py_ssize_t P_WAKE_AT = slot(Participant, "wake_at")
+cdef Py_ssize_t CTX_NOW = slot(AgentContext, "now")
 cdef Py_ssize_t BT_BIDS = slot(BookTape, "bids"), BT_ASKS = slot(BookTape, "asks")
 cdef Py_ssize_t BT_LOG = slot(BookTape, "log"), BT_LOG_TS = slot(BookTape, "log_ts")
 cdef Py_ssize_t QT_TIMES = slot(QuoteTape, "times"), QT_QUOTES = slot(QuoteTape, "quotes")
@@ -131,6 +159,33 @@ cdef Py_ssize_t[5] OWN_SERIES
 for _i, _t in enumerate((OrderAccepted, OrderCancelled, OrderModified, OrderRejected, OrderTriggered)):
     OWN_ACCOUNT[_i] = slot(_t, "account")
     OWN_SERIES[_i] = slot(_t, "series")
+
+
+cdef enum:
+    K_OTHER, K_WAKE, K_MARKET_DATA, K_DELIVER, K_ARRIVE
+
+
+cdef inline int kind_of(object kind) except -1:
+    """An item's kind as the loop dispatches it, in the reference's order of
+    comparisons (`K_OTHER`: `Simulation._dispatch`'s); the kinds are small
+    ints, one object each, so the first tests are by identity."""
+    if kind is WAKE_KIND:
+        return K_WAKE
+    if kind is MARKET_DATA_KIND:
+        return K_MARKET_DATA
+    if kind is DELIVER_KIND:
+        return K_DELIVER
+    if kind is ARRIVE_KIND:
+        return K_ARRIVE
+    if kind == WAKE_KIND:
+        return K_WAKE
+    if kind == MARKET_DATA_KIND:
+        return K_MARKET_DATA
+    if kind == DELIVER_KIND:
+        return K_DELIVER
+    if kind == ARRIVE_KIND:
+        return K_ARRIVE
+    return K_OTHER
 
 
 cdef inline int own_kind(object t):
@@ -152,9 +207,10 @@ cdef inline int own_kind(object t):
 
 
 cdef class Fanout:
-    """`Simulation._route` and `_deliver` compiled, bound to one simulation:
-    its `send` calls `route`, its loop `deliver` (the reference methods say
-    what they do). It holds the simulation's containers that live as long
+    """`Simulation._route`, `_deliver`, `_run_until` and `wake` compiled,
+    bound to one simulation: its `send` calls `route`, its loop
+    (`run_until`) is this one's and calls `deliver`, its agents' contexts
+    call `wake` (the reference methods say what they do). It holds the simulation's containers that live as long
     as it does; what a day replaces (the settlement window and its trades)
     and the counters it reads off the simulation each time."""
 
@@ -251,8 +307,146 @@ cdef class Fanout:
         for series in touched:
             self.publish(series, now, now_ns)
 
+    def run_until(self, end):
+        """`Simulation._run_until`: every item due before ``end`` taken off
+        the compiled schedule (`Schedule.take`) and dispatched as the
+        reference does, its stats counted in when the loop returns.
+        Wake-ups and market data are dispatched here, a participant's
+        slots read and written in place (`at`, `put`: exact types only,
+        any other class by name), the context's clock set at its slot;
+        a delivery is `deliver` when the simulation's `_deliver` is this
+        fan-out's (else whatever it is), an arrival the simulation's
+        `send` as bound when the loop starts; any other item goes to
+        `Simulation._dispatch`. On the Python schedule: the reference."""
+        cdef object sim = self.sim
+        cdef Schedule fast = self.fast
+        if fast is None:
+            return RUN_UNTIL(sim, end)
+        cdef int64_t before = end
+        cdef object send = sim.send
+        cdef Py_ssize_t arrivals = 0, wakeups = 0
+        cdef int k
+        cdef object item, ts, kind, a, b, ctx, w, active, queued, pending, deliver
+        cdef dict state = None  # the simulation's __dict__, when `sim.now = ts` is a plain store in it
+        if type(sim).__setattr__ is OBJECT_SETATTR and getattr(type(sim), "now", None) is None:
+            state = getattr(sim, "__dict__", None)
+            if type(state) is not dict:
+                state = None
+        while True:
+            item = fast.take(before)
+            if item is None:
+                break
+            if PyTuple_GET_SIZE(item) != 4:
+                raise ValueError(f"a schedule item of {PyTuple_GET_SIZE(item)} values, not (ts, kind, a, b)")
+            ts = <object>PyTuple_GET_ITEM(item, 0)
+            kind = <object>PyTuple_GET_ITEM(item, 1)
+            a = <object>PyTuple_GET_ITEM(item, 2)
+            b = <object>PyTuple_GET_ITEM(item, 3)
+            if state is not None:
+                state["now"] = ts
+            else:
+                sim.now = ts
+            k = kind_of(kind)
+            if k == K_WAKE:
+                if type(a) is T_PARTICIPANT:
+                    queued = at(a, P_QUEUED)
+                    if type(queued) is set:
+                        PySet_Discard(queued, ts)
+                    else:
+                        queued.discard(ts)
+                    w = at(a, P_WAKE_AT)
+                    if w is not ts and ts != w:
+                        continue  # superseded by an earlier wake-up
+                    put(a, P_WAKE_AT, None)
+                    active = at(a, P_ACTIVE)
+                    if active is True or (active is not False and active):
+                        wakeups += 1
+                        ctx = at(a, P_CTX)
+                        if type(ctx) is T_CONTEXT:
+                            put(ctx, CTX_NOW, ts)
+                        else:
+                            ctx.now = ts
+                        at(a, P_AGENT).on_wakeup(ctx)
+                else:
+                    a.queued.discard(ts)
+                    if ts != a.wake_at:
+                        continue
+                    a.wake_at = None
+                    if a.active:
+                        wakeups += 1
+                        ctx = a.ctx
+                        ctx.now = ts
+                        a.agent.on_wakeup(ctx)
+            elif k == K_MARKET_DATA:
+                if type(a) is T_PARTICIPANT:
+                    pending = at(a, P_PENDING)
+                    if type(pending) is set:
+                        PySet_Discard(pending, b)
+                    else:
+                        pending.discard(b)
+                    active = at(a, P_ACTIVE)
+                    if active is True or (active is not False and active):
+                        ctx = at(a, P_CTX)
+                        if type(ctx) is T_CONTEXT:
+                            put(ctx, CTX_NOW, ts)
+                        else:
+                            ctx.now = ts
+                        at(a, P_AGENT).on_market_data(ctx, b)
+                else:
+                    a.pending_md.discard(b)
+                    if a.active:
+                        ctx = a.ctx
+                        ctx.now = ts
+                        a.agent.on_market_data(ctx, b)
+            elif k == K_DELIVER:
+                deliver = sim._deliver
+                if (
+                    PyMethod_Check(deliver)
+                    and PyMethod_GET_SELF(deliver) is <PyObject*>self
+                    and PyMethod_GET_FUNCTION(deliver) is <PyObject*>DELIVER_METHOD
+                ):
+                    self.deliver_to(a, b)
+                else:
+                    deliver(a, b)
+            elif k == K_ARRIVE:
+                arrivals += 1
+                send(a)
+            else:
+                sim._dispatch(ts, kind, a, b)
+        stats = sim.stats
+        stats["engine_messages"] += arrivals
+        stats["wakeups"] += wakeups
+
+    def wake(self, p, when):
+        """`Simulation.wake`: ``p``'s one wake-up now at ``when``, an item
+        pushed unless one queued for that time within the day serves."""
+        cdef bint typed = type(p) is T_PARTICIPANT
+        if typed:
+            put(p, P_WAKE_AT, when)
+        else:
+            p.wake_at = when
+        lo, hi = self.sim._wake_window
+        if lo <= when < hi:
+            queued = at(p, P_QUEUED) if typed else p.queued
+            if type(queued) is set:
+                if PySet_Contains(queued, when):
+                    return
+                PySet_Add(queued, when)
+            else:
+                if when in queued:
+                    return
+                queued.add(when)
+        if self.fast is not None:
+            self.fast.put(when, (when, WAKE_KIND, p, None))
+        else:
+            self.schedule.push(when, WAKE_KIND, p)
+
     def deliver(self, p, list events):
         """`Simulation._deliver`: ``p``'s own order events, its fills first moving its position."""
+        self.deliver_to(p, events)
+
+    cdef int deliver_to(self, object p, list events) except -1:
+        """`deliver`, from C (the loop's deliveries)."""
         cdef bint typed = type(p) is T_PARTICIPANT
         hook = (at(p, P_AGENT) if typed else p.agent).on_order_event
         if typed:  # `Participant.context`, written out
@@ -267,6 +461,7 @@ cdef class Fanout:
                 else:
                     p.on_fill(e)
             hook(ctx, e)
+        return 0
 
     cdef count_trade(self, object e, object series):
         """`Simulation._count_trade`."""
@@ -387,6 +582,9 @@ cdef class Fanout:
             return self.fast.put(ts, (when, kind, a, b))
         self.schedule.push(when, kind, a, b)
         return 0
+
+
+cdef object DELIVER_METHOD = Fanout.__dict__["deliver"]  # what `Simulation._deliver` is bound to when installed
 
 
 cdef inline int add_to_batch(list owners, list batches, object p, object e) except -1:

@@ -25,11 +25,12 @@ jitter after it sends it; its own order events and market data reach it
 top of book as it was that long ago (`QuoteTape`), so stale quotes and queue
 races arise on their own.
 
-The routing of a command's events (`Simulation._route`, `_deliver`) has a
-compiled twin, `cfx.sim._fanout.Fanout`, which a run takes whenever it
-takes the compiled schedule (`Simulation._install_fanout`): the same items
-in the same order, so the same run (baseline, 5 days: the routing ~12 % of
-the run's time in Python, ~7 % compiled).
+The routing of a command's events (`Simulation._route`, `_deliver`) and
+the dispatch of the items (`Simulation._run_until`) have a compiled twin,
+`cfx.sim._fanout.Fanout`, which a run takes whenever it takes the compiled
+schedule (`Simulation._install_fanout`): the same items in the same order,
+so the same run (baseline, 5 days: the routing ~12 % of the run's time in
+Python, ~7 % compiled).
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ class Simulation:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         # the compiled fan-out's methods, if installed: bound to this run, installed afresh on load
-        for name in ("_route", "_deliver"):
+        for name in ("_route", "_deliver", "_run_until", "wake"):
             state.pop(name, None)
         return state
 
@@ -202,15 +203,17 @@ class Simulation:
         self._install_fanout()
 
     def _install_fanout(self) -> None:
-        """`_route` and `_deliver` compiled (`cfx.sim._fanout.Fanout`: the
-        same items in the same order) when it is built and allowed, by the
-        rule of the compiled schedule it pushes onto (`cfx.core.schedule.new`);
-        else the Python methods below, the reference."""
+        """`_route`, `_deliver`, `_run_until` and `wake` compiled
+        (`cfx.sim._fanout.Fanout`: the same items in the same order) when it
+        is built and allowed, by the rule of the compiled schedule it pushes
+        onto and takes from (`cfx.core.schedule.new`); else the Python
+        methods below, the reference."""
         if fanout_available() and os.environ.get("CFX_ENGINE") != "python":
             from cfx.sim._fanout import Fanout
 
             fanout = Fanout(self)
-            self._route, self._deliver = fanout.route, fanout.deliver
+            self._route, self._deliver, self._run_until = fanout.route, fanout.deliver, fanout.run_until
+            self.wake = fanout.wake
 
     # ------------------------------------------------------------------ set-up
 
@@ -265,7 +268,8 @@ class Simulation:
         none is pushed: a third of the wake-ups asked for (a market maker's
         timer re-armed after each catch-up) cost no item. Outside it
         (after the close) every item is pushed: `_carry_wakeups` moves an
-        agent once for each of its items due, as it always has."""
+        agent once for each of its items due, as it always has. The
+        reference: `_install_fanout` puts its compiled twin in its place."""
         p.wake_at = at
         lo, hi = self._wake_window
         if lo <= at < hi:
@@ -506,7 +510,8 @@ class Simulation:
         """Dispatch every item due before ``end`` in (time, sequence) order.
         The hot loop: wake-ups (a third of the items, some superseded:
         `wake`), market data, deliveries and arrivals are handled here; the
-        rest in `_dispatch`."""
+        rest in `_dispatch`. The reference: with the extension built,
+        `_install_fanout` puts its compiled twin in its place."""
         pop = self.schedule.pop
         send = self.send
         arrivals = wakeups = 0  # counted into `stats` when the loop returns
