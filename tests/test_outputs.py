@@ -395,6 +395,22 @@ def test_the_compiled_builder_fills_a_runs_batches_as_the_reference_does(otc_day
         _assert_same_arrays(*_both_filled(layouts, run[start : start + 5_000]))
 
 
+def test_the_compiled_builder_fills_many_types_and_strings_in_one_batch_as_the_reference_does():
+    """More event types than it finds by identity and more strings a column
+    than it remembers a batch (the rest through the dicts), each seen twice."""
+    _builder("compiled")
+    types = [
+        msgspec.defstruct(
+            f"Event{i}", [("seq", int), ("series", str), ("side", str), ("extra", int)], bases=(cfx.types.Msg,)
+        )
+        for i in range(80)
+    ]
+    events = [tp(i, f"S{i % 40}", "buy" if i % 3 else "sell", -i) for i, tp in enumerate(types)]
+    layouts = outputs._EventLayouts(compiled=True)
+    for batch in (events + events[::-1], events[::2] + events):
+        _assert_same_arrays(*_both_filled(layouts, batch))
+
+
 class _Inherited(cfx.types.OrderRested):
     """An event type whose fields are its base's (in the base's slots)."""
 
