@@ -19,6 +19,11 @@ when the run ends the files get their footers and are renamed into place.
 The parts stay the run's record until then: a resumed run builds the
 temporary files again from them.
 
+The events table's columns are built a batch of events at a time
+(`_EventLayouts`): in one compiled pass (`cfx.sim._eventcols`) when it
+is built, unless ``CFX_ENGINE=python``; else by the Python reference it
+is held to (tests/test_outputs.py). The same columns either way.
+
 The run hash is sha256 over the event log (each event as its JSON line, in
 order), whatever the tables keep, so `cfx replay RUN/journal` can show it
 reproduces the run. Column types and units follow `cfx.tables`
