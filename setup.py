@@ -2,8 +2,9 @@
 (an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book),
 cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
 schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
-cfx/core/_noisecore.pyx (the noise trader's) and cfx/sim/_fanout.pyx
-(the scenario loop's routing of a command's events).
+cfx/core/_noisecore.pyx (the noise trader's), cfx/sim/_fanout.pyx
+(the scenario loop's routing of a command's events) and
+cfx/sim/_eventcols.pyx (the run writer's events table columns).
 Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
@@ -50,6 +51,7 @@ def extensions() -> list:
             Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),
             # the market maker's and the noise trader's decisions must be the Python reference's to the bit:
             # no fused multiply-adds
             Extension(

@@ -256,16 +256,29 @@ def _trades_as_before(events: list) -> dict[str, list]:
     return cols
 
 
-def _write(events: list, out: Path) -> outputs.RunWriter:
-    writer = outputs.RunWriter(out, journal=False)
+BUILDERS = ("python", "compiled")
+"""The events table's builders: the reference (`_EventLayouts._filled`) and
+`cfx.sim._eventcols.EventColumns`, what a run takes when it is built."""
+
+
+def _builder(name: str) -> None:
+    if name == "compiled" and not outputs.eventcols_available():
+        pytest.skip("the compiled events-table builder is not built")
+
+
+def _write(events: list, out: Path, builder: str = "python") -> outputs.RunWriter:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CFX_ENGINE", "python" if builder == "python" else "auto")
+        writer = outputs.RunWriter(out, journal=False)
+    assert (writer._layouts._fast is not None) == (builder == "compiled")  # the builder asked for is the one used
     for start in range(0, len(events), 7):  # in uneven calls, as the loop sends them
         writer.write_events(events[start : start + 7])
     writer.close()
     return writer
 
 
-def _assert_tables_as_before(events: list, out: Path) -> None:
-    writer = _write(events, out)
+def _assert_tables_as_before(events: list, out: Path, builder: str = "python") -> None:
+    writer = _write(events, out, builder)
     lines = b"".join(cfx.types.encoder.encode(e) + b"\n" for e in events)
     assert writer.hash.hexdigest() == hashlib.sha256(lines).hexdigest()
     assert writer.event_count == len(events)
@@ -312,24 +325,130 @@ def test_every_event_type_is_covered_with_and_without_details():
     assert any(extra.values()) and not all(extra.values())  # both kinds exist, so the tests below see both
 
 
+@pytest.mark.parametrize("builder", BUILDERS)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=st.lists(any_event, max_size=40))
-def test_the_event_tables_and_hash_are_as_before_for_any_mix_of_events(events, tmp_path_factory):
-    _assert_tables_as_before(events, tmp_path_factory.mktemp("mix"))
+def test_the_event_tables_and_hash_are_as_before_for_any_mix_of_events(builder, events, tmp_path_factory):
+    _builder(builder)
+    _assert_tables_as_before(events, tmp_path_factory.mktemp("mix"), builder)
 
 
-def test_the_event_tables_are_as_before_for_one_of_each_type_and_a_run(otc_day, tmp_path):
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_the_event_tables_are_as_before_for_one_of_each_type_and_a_run(builder, otc_day, tmp_path):
+    _builder(builder)
     one_of_each = [msgspec.convert(_example(tp), tp) for tp in EVENT_TYPES]
-    _assert_tables_as_before(one_of_each, tmp_path / "each")
+    _assert_tables_as_before(one_of_each, tmp_path / "each", builder)
     run = outputs.events_of(pq.read_table(otc_day / "events.parquet"))  # a run's events: many of one type in a row
     assert {type(e) for e in run} >= {cfx.types.Trade, cfx.types.OrderAccepted, cfx.types.LevelChanged}
-    _assert_tables_as_before(run, tmp_path / "run")
+    _assert_tables_as_before(run, tmp_path / "run", builder)
 
 
-def test_the_event_tables_are_as_before_when_types_first_appear_in_later_batches(tmp_path, monkeypatch):
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_the_event_tables_are_as_before_when_types_first_appear_in_later_batches(builder, tmp_path, monkeypatch):
+    _builder(builder)
     monkeypatch.setattr(outputs, "BATCH_EVENTS", 3)  # a batch every few events: most types are new to a later one
     one_of_each = [msgspec.convert(_example(tp), tp) for tp in EVENT_TYPES]
-    _assert_tables_as_before(one_of_each + one_of_each[::-1], tmp_path / "batches")
+    _assert_tables_as_before(one_of_each + one_of_each[::-1], tmp_path / "batches", builder)
+
+
+# The compiled builder (`cfx.sim._eventcols`) against the reference, array
+# by array: the tables above hold both to the columns as they were built
+# before; these say the compiled pass really took the batch (it leaves to
+# the reference only what it does not read) and gave the reference's arrays.
+
+
+def _both_filled(layouts: outputs._EventLayouts, events: list) -> tuple[tuple, tuple]:
+    """The compiled builder's arrays and the reference's for ``events``, with
+    one `tables.Words` (so the same string has the same code in both)."""
+    fast = layouts._fast.fill(events)
+    assert fast is not None, "the compiled builder left a batch of plain events to the reference"
+    return fast, layouts._filled(events)
+
+
+def _assert_same_arrays(fast: tuple, ref: tuple) -> None:
+    typed, valid, kinds, details, has_details = fast
+    assert len(typed) == len(valid) == len(outputs.EVENT_COLUMNS)
+    for column, a, b, ok_a, ok_b in zip(outputs.EVENT_COLUMNS, typed, ref[0], valid, ref[1]):
+        assert a.dtype == b.dtype and a.tolist() == b.tolist(), column
+        assert (ok_a is None) == (ok_b is None), column
+        if ok_a is not None:
+            assert ok_a.dtype == ok_b.dtype and ok_a.tolist() == ok_b.tolist(), column
+    assert kinds.dtype == ref[2].dtype and kinds.tolist() == ref[2].tolist()
+    assert [type(d) for d in details] == [type(d) for d in ref[3]] and details == ref[3]
+    assert has_details.dtype == ref[4].dtype and has_details.tolist() == ref[4].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(batches=st.lists(st.lists(any_event, max_size=30), min_size=1, max_size=4))
+def test_the_compiled_builder_fills_the_arrays_the_reference_does(batches):
+    _builder("compiled")
+    layouts = outputs._EventLayouts(compiled=True)  # batch after batch: types and words seen before, and new ones
+    for events in batches:
+        _assert_same_arrays(*_both_filled(layouts, events))
+
+
+def test_the_compiled_builder_fills_a_runs_batches_as_the_reference_does(otc_day):
+    _builder("compiled")
+    run = outputs.events_of(pq.read_table(otc_day / "events.parquet"))
+    layouts = outputs._EventLayouts(compiled=True)
+    for start in range(0, len(run), 5_000):
+        _assert_same_arrays(*_both_filled(layouts, run[start : start + 5_000]))
+
+
+def test_the_compiled_builder_fills_many_types_and_strings_in_one_batch_as_the_reference_does():
+    """More event types than it finds by identity and more strings a column
+    than it remembers a batch (the rest through the dicts), each seen twice."""
+    _builder("compiled")
+    types = [
+        msgspec.defstruct(
+            f"Event{i}", [("seq", int), ("series", str), ("side", str), ("extra", int)], bases=(cfx.types.Msg,)
+        )
+        for i in range(80)
+    ]
+    events = [tp(i, f"S{i % 40}", "buy" if i % 3 else "sell", -i) for i, tp in enumerate(types)]
+    layouts = outputs._EventLayouts(compiled=True)
+    for batch in (events + events[::-1], events[::2] + events):
+        _assert_same_arrays(*_both_filled(layouts, batch))
+
+
+class _Inherited(cfx.types.OrderRested):
+    """An event type whose fields are its base's (in the base's slots)."""
+
+
+def test_what_the_compiled_builder_does_not_read_the_reference_builds(tmp_path):
+    """A value beyond int64, an int column holding a float, a type whose
+    fields are not its own slots: `fill` leaves the batch to the reference,
+    whose columns (or error) the run gets."""
+    _builder("compiled")
+    layouts = outputs._EventLayouts(compiled=True)
+    level = cfx.types.LevelChanged(1, 1, 10, "S", cfx.types.Side.BUY, 100, 5)
+    for odd in (
+        msgspec.structs.replace(level, price=2**63),
+        msgspec.structs.replace(level, qty=1.5),
+        _Inherited(2, 1, 10, "S", 7, cfx.types.Side.SELL, 101, 3, 3),
+    ):
+        assert layouts._fast.fill([level, odd]) is None
+    with pytest.raises(OverflowError):
+        layouts.columns([level, msgspec.structs.replace(level, price=2**63)])
+    inherited = [level, _Inherited(2, 1, 10, "S", 7, cfx.types.Side.SELL, 101, 3, 3)]
+    cols = layouts.columns(inherited)
+    assert cols["order_id"].to_pylist() == [None, 7] and cols["details"].to_pylist() == [None, '{"open_qty":3}']
+
+
+def test_a_run_writer_builds_on_the_compiled_builder_unless_the_engine_is_python(tmp_path, monkeypatch):
+    _builder("compiled")
+    writer = outputs.RunWriter(tmp_path / "a", journal=False)
+    assert writer._layouts._fast is not None
+    writer.close()
+    monkeypatch.setenv("CFX_ENGINE", "python")
+    writer = outputs.RunWriter(tmp_path / "b", journal=False)
+    assert writer._layouts._fast is None
+    writer.close()
+
+
+def test_without_the_extension_the_reference_builds_the_event_tables(monkeypatch):
+    monkeypatch.setenv("CFX_NO_EXTENSION", "1")
+    assert not outputs.eventcols_available()
 
 
 def _example(tp: type) -> dict:

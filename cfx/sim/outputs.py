@@ -19,6 +19,11 @@ when the run ends the files get their footers and are renamed into place.
 The parts stay the run's record until then: a resumed run builds the
 temporary files again from them.
 
+The events table's columns are built a batch of events at a time
+(`_EventLayouts`): in one compiled pass (`cfx.sim._eventcols`) when it
+is built, unless ``CFX_ENGINE=python``; else by the Python reference it
+is held to (tests/test_outputs.py). The same columns either way.
+
 The run hash is sha256 over the event log (each event as its JSON line, in
 order), whatever the tables keep, so `cfx replay RUN/journal` can show it
 reproduces the run. Column types and units follow `cfx.tables`
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -346,31 +352,60 @@ class _Codes(dict):
         self.layouts = layouts
 
     def __missing__(self, tp: type) -> int:
+        layout = _layout(tp)  # first: a type that has none (not a Struct) gets no code
         code = self[tp] = len(self.layouts)
-        self.layouts.append(_layout(tp))
+        self.layouts.append(layout)
         return code
 
 
+def eventcols_available() -> bool:
+    """Is the compiled events-table builder (`cfx.sim._eventcols`) built
+    and allowed (``CFX_NO_EXTENSION`` unset)? Looked for, not imported."""
+    return not os.environ.get("CFX_NO_EXTENSION") and importlib.util.find_spec("cfx.sim._eventcols") is not None
+
+
 class _EventLayouts:
-    """Builds the events table's columns for a batch of events: grouped by
-    type, each group's fields read into one flat list (`msgspec.structs.astuple`,
-    one call an event: a third cheaper than a getter a field; no tuple outlives
-    its event, so the garbage collector is not woken: ``zip(*rows)`` would
-    keep a group's rows alive at once and wake it) and each column sliced from it,
-    put into numpy at the events' own positions (an absent column:
+    """Builds the events table's columns for a batch of events: the same
+    columns as `msgspec.to_builtins` of each event and a JSON object of its
+    other fields would give (tests/test_outputs.py holds them equal), at a
+    fraction of the cost, and no Python list a column.
+
+    `_filled` is the reference: the batch grouped by type, each group's
+    fields read into one flat list (`msgspec.structs.astuple`, one call an
+    event: a third cheaper than a getter a field; no tuple outlives its
+    event, so the garbage collector is not woken: ``zip(*rows)`` would keep
+    a group's rows alive at once and wake it) and each column sliced from
+    it, put into numpy at the events' own positions (an absent column:
     null), the string columns as codes into one `tables.Words`
     (`tables.Coded`), the ``details`` Structs put at their events'
-    positions and encoded in one call. The same columns as
-    `msgspec.to_builtins` of each event and a JSON object of its other
-    fields would give (tests/test_outputs.py holds them equal), at a
-    fraction of the cost, and no Python list a column."""
+    positions. ``compiled``: `cfx.sim._eventcols.EventColumns.fill` gives
+    the same arrays in one pass over the events in order (the reference
+    takes any batch it leaves). `_assembled` makes them the table's
+    columns, the details encoded in one call."""
 
-    def __init__(self) -> None:
+    def __init__(self, compiled: bool = False) -> None:
         self._layouts: list[_Layout] = []
         self._code = _Codes(self._layouts)
         self._words = tables.Words()  # every string of the typed string columns, and the type names
+        self._fast = None
+        if compiled:
+            from cfx.sim._eventcols import EventColumns
+
+            self._fast = EventColumns(self._layout_of, self._words, EVENT_COLUMNS, _WORDS)
+
+    def _layout_of(self, tp: type) -> _Layout:
+        """The `_Layout` of event type ``tp`` (made on first sight, for both builders)."""
+        return self._layouts[self._code[tp]]
 
     def columns(self, events: list) -> dict[str, pa.Array | tables.Coded]:
+        filled = self._fast.fill(events) if self._fast is not None else None
+        return self._assembled(*(filled or self._filled(events)))
+
+    def _filled(self, events: list) -> tuple[list, list, np.ndarray, list, np.ndarray]:
+        """Each typed column (`EVENT_COLUMNS` order: int64, or int32 codes
+        for a string column), its validity (None for a string column: its
+        null is code -1), the type name codes, the ``details`` Structs of
+        the events that have them (in the events' order) and which those are."""
         n = len(events)
         codes = np.fromiter(map(self._code.__getitem__, map(type, events)), np.int16, n)  # a few dozen types
         order = np.argsort(codes, kind="stable")  # of 16-bit ints: a radix sort, 8x a 64-bit one's speed
@@ -404,6 +439,13 @@ class _EventLayouts:
                 details[at] = np.fromiter(map(layout.details, *[flat[f::width] for f in layout.extra]), object, k)
                 has_details[at] = True
             start += k
+        return typed, valid, kinds, details[has_details].tolist(), has_details
+
+    def _assembled(
+        self, typed: list, valid: list, kinds: np.ndarray, details: list, has_details: np.ndarray
+    ) -> dict[str, pa.Array | tables.Coded]:
+        """The columns of `_filled`'s arrays, as `_TableWriter.extend` takes them."""
+        words = self._words
         cols: dict[str, pa.Array | tables.Coded] = {}
         for name, c, data, ok in zip(_TYPED, EVENT_COLUMNS, typed, valid):
             cols[name] = (
@@ -412,9 +454,9 @@ class _EventLayouts:
                 else tables.numbers(data, TIME if name == "time" else pa.int64(), ok)
             )
         cols["type"] = tables.Coded(kinds, words)
-        lines = encoder.encode_lines(details[has_details].tolist())  # in the events' order
+        lines = encoder.encode_lines(details)  # in the events' order
         ends = np.flatnonzero(np.frombuffer(lines, np.uint8) == 10)  # JSON escapes newlines inside strings
-        lengths = np.zeros(n, np.int64)
+        lengths = np.zeros(len(kinds), np.int64)
         lengths[has_details] = np.diff(ends, prepend=-1) - 1
         cols["details"] = tables.text(lines.replace(b"\n", b""), lengths, has_details)
         return cols
@@ -473,7 +515,7 @@ class RunWriter:
                 self._joiner.add(t.name, f)
         self._pending: list = []
         self._book_rows: list[tuple] = []
-        self._layouts = _EventLayouts()
+        self._layouts = _EventLayouts(compiled=eventcols_available() and os.environ.get("CFX_ENGINE") != "python")
 
     def write_events(self, events: list) -> None:
         """Hash and table events (engine and clearing), in batches."""
