@@ -8,8 +8,8 @@ draws, so the same run (tests/test_fanout.py holds the two to that).
 The state stays where the reference keeps it: the simulation's dicts and
 tapes, the participants' slots. What is compiled is the walk: an event's
 kind by its exact type, its fields and a participant's or a tape's
-attributes read at their slots (`Slot`: what CPython's own specialised
-attribute read does, the offset taken from the class's member
+attributes read at their slots (cfx/sim/_slots.pxd: what CPython's own
+specialised attribute read does, the offset taken from the class's member
 descriptor; any other class is read by name), the tape updates of `BookTape.change`,
 `TradeTape.record` and `QuoteTape.record` written out in place (a tape of
 another class is called), the top of book compared field by field with
@@ -29,16 +29,14 @@ are int64, as the compiled schedule's are.
 """
 
 
-import types
-
 from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.set cimport PySet_Add, PySet_Contains, PySet_Discard
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
+from cfx.sim._slots cimport at, put, slot
 
 from cfx.agents.base import PublicTrade, Quote
 from cfx.sim.loop import ARRIVE, DELIVER, MARKET_DATA, WAKE, Simulation
@@ -64,47 +62,6 @@ cdef extern from *:
     }
     """
     int cfx_add_overflows(int64_t a, int64_t b, int64_t* out)
-
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        int type
-        Py_ssize_t offset
-
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef* d_member
-
-cdef int OBJECT_SLOT = 16  # T_OBJECT_EX (structmember.h): a __slots__ entry's, or a msgspec field's
-
-
-# ---------------------------------------------------------------------------- slots
-
-
-cdef Py_ssize_t slot(object cls, str name) except -1:
-    """Where ``cls``'s instances hold attribute ``name`` (a __slots__ entry or
-    a msgspec Struct field): the offset its member descriptor reads at."""
-    d = cls.__dict__.get(name)
-    if type(d) is not types.MemberDescriptorType or (<PyMemberDescrObject*>d).d_member.type != OBJECT_SLOT:
-        raise TypeError(f"{cls.__name__}.{name} is not an object slot")
-    return (<PyMemberDescrObject*>d).d_member.offset
-
-
-cdef inline object at(object o, Py_ssize_t offset):
-    """``o``'s attribute at ``offset``: ``o`` is of the class the offset is of (checked by the caller)."""
-    cdef PyObject* v = (<PyObject**>((<char*><PyObject*>o) + offset))[0]
-    if v is NULL:
-        raise AttributeError(f"{type(o).__name__} object has an attribute unset")
-    return <object>v
-
-
-cdef inline void put(object o, Py_ssize_t offset, object v):
-    """``o``'s attribute at ``offset`` set to ``v`` (``o`` of the class the
-    offset is of, checked by the caller): what the member descriptor's own
-    set does, the new value held before the old one is let go."""
-    cdef PyObject** field = <PyObject**>((<char*><PyObject*>o) + offset)
-    cdef PyObject* old = field[0]
-    Py_INCREF(v)
-    field[0] = <PyObject*>v
-    Py_XDECREF(old)
 
 
 cdef object T_LEVEL = LevelChanged

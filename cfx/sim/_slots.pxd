@@ -6,6 +6,7 @@ is (the caller checks it). Inline functions only: nothing to import at
 run time, so no extension module of its own."""
 
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 
 cdef extern from "Python.h":
     ctypedef struct PyMemberDef:
@@ -43,3 +44,14 @@ cdef inline object at(object o, Py_ssize_t offset):
     if v is NULL:
         raise AttributeError(f"{type(o).__name__} object has an attribute unset")
     return <object>v
+
+
+cdef inline void put(object o, Py_ssize_t offset, object v):
+    """``o``'s attribute at ``offset`` set to ``v`` (``o`` of the class the
+    offset is of, checked by the caller): what the member descriptor's own
+    set does, the new value held before the old one is let go."""
+    cdef PyObject** field = <PyObject**>((<char*><PyObject*>o) + offset)
+    cdef PyObject* old = field[0]
+    Py_INCREF(v)
+    field[0] = <PyObject*>v
+    Py_XDECREF(old)
