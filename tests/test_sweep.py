@@ -8,8 +8,10 @@ is the slow part.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 from pathlib import Path
 
 import msgspec
@@ -36,7 +38,13 @@ METRICS = [
 
 @pytest.fixture(scope="module")
 def client():
-    c = sweep.make_client(workers=2)
+    # Dask's default dashboard port held by another program (a notebook's cluster): the sweep's own cluster
+    # takes a free port instead of fighting for it (which left an unclosed socket, a ResourceWarning here)
+    with socket.socket() as busy:
+        with contextlib.suppress(OSError):  # already held elsewhere: the same case
+            busy.bind(("", 8787))
+            busy.listen()
+        c = sweep.make_client(workers=2)
     yield c
     sweep.close_client(c)
 

@@ -104,8 +104,8 @@ def make_client(scheduler: str | None = None, workers: int = 2) -> Any:
             return Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as e:
             raise InputError(f"--scheduler: cannot connect to {scheduler}: {e}") from None
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    cluster = LocalCluster(  # its HTTP server on a free port: Dask's default, 8787, may be another cluster's
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
     )
     return Client(cluster)
 
