@@ -190,7 +190,7 @@ def _events(nt, ctx: ScriptCtx, step: tuple) -> list:
     return [OrderRejected(0, 0, now, oid, ACCOUNT, reason, series)]
 
 
-def _apply_market(ctx: ScriptCtx, step: tuple) -> None:
+def apply_market(ctx: ScriptCtx, step: tuple) -> None:
     kind = step[0]
     if kind == "time":
         ctx.now += step[1]
@@ -213,7 +213,7 @@ def _apply_market(ctx: ScriptCtx, step: tuple) -> None:
         ctx.series = [] if step[1] else list(SERIES)
 
 
-def _wake_at_asked(nt, ctx: ScriptCtx) -> None:
+def wake_at_asked(nt, ctx: ScriptCtx) -> None:
     """The earliest wake-up asked for (if later than now), as the loop keeps one per agent."""
     if ctx.wakes:
         at = min(ctx.wakes)
@@ -222,18 +222,18 @@ def _wake_at_asked(nt, ctx: ScriptCtx) -> None:
     nt.on_wakeup(ctx)
 
 
-def _hook(nt, ctx: ScriptCtx, step: tuple, events: list) -> None:
+def hook(nt, ctx: ScriptCtx, step: tuple, events: list) -> None:
     kind = step[0]
     for ev in events:
         nt.on_order_event(ctx, ev)
     if kind == "wake":
         if step[1]:
-            _wake_at_asked(nt, ctx)
+            wake_at_asked(nt, ctx)
         else:
             nt.on_wakeup(ctx)  # a spurious one: nothing due
     elif kind == "run":
         for _ in range(step[1]):
-            _wake_at_asked(nt, ctx)
+            wake_at_asked(nt, ctx)
     elif kind == "day_end":
         nt.on_day_end(ctx, DayReport(dt.date(2027, 1, 4), {}, {}, 0))
 
@@ -259,9 +259,9 @@ def run_pair(params: dict, script: list, session: bool, seed: int = 5) -> int:
         events = _events(traders[0], ctxs[0], step) if step[0] in ("fill", "event") else []
         errors = []
         for nt, ctx in zip(traders, ctxs):
-            _apply_market(ctx, step)
+            apply_market(ctx, step)
             try:
-                _hook(nt, ctx, step, events)
+                hook(nt, ctx, step, events)
                 errors.append(None)
             except (ArithmeticError, ValueError, TypeError) as e:
                 errors.append(type(e))
@@ -438,7 +438,7 @@ def run_executor_pair(params: dict, script: list, tape: bool) -> None:
                 if tape:
                     ctx.tape[H27].append(PublicTrade(ctx.now, step[1], step[2], BUY))
             else:
-                _apply_market(ctx, step)
+                apply_market(ctx, step)
             for ev in events:
                 ex.on_order_event(ctx, ev)
             if step[0] == "wake":
