@@ -93,22 +93,27 @@ def cfx_maker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     yield name
 
 
+def _agent_per_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, agent: str, spec: str):
+    """With the "compiled" param: ``cfx.agents.<agent>``'s compiled version (skipped when not
+    built) made what ``agent_for`` gives for a ``<spec>``; the param, or None."""
+    name = getattr(request, "param", None)
+    if name == "compiled":
+        import cfx.agents
+        from cfx.agents.compiled import COMPILED
+
+        cls = getattr(cfx.agents, agent)
+        if not core.agents_available() or cls not in COMPILED:
+            pytest.skip(f"the compiled {agent} is not built")
+        monkeypatch.setitem(cfx.agents.REGISTRY, getattr(cfx.agents, spec), COMPILED[cls])
+    return name
+
+
 @pytest.fixture(autouse=True)
 def cfx_noise(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """The noise-trader tests of `MAKER_MODULES` run once per noise trader:
     the reference `NoiseTrader` and `cfx.agents.compiled.CompiledNoiseTrader`
     (skipped when not built), made what ``agent_for`` gives for a `NoiseTraderSpec`."""
-    name = getattr(request, "param", None)
-    if name != "compiled":
-        yield name
-        return
-    from cfx.agents import REGISTRY, NoiseTrader, NoiseTraderSpec
-    from cfx.agents.compiled import COMPILED
-
-    if not core.agents_available() or NoiseTrader not in COMPILED:
-        pytest.skip("the compiled noise trader is not built")
-    monkeypatch.setitem(REGISTRY, NoiseTraderSpec, COMPILED[NoiseTrader])
-    yield name
+    return _agent_per_engine(request, monkeypatch, "NoiseTrader", "NoiseTraderSpec")
 
 
 @pytest.fixture(autouse=True)
@@ -116,17 +121,7 @@ def cfx_value(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """The value-trader tests of `MAKER_MODULES` run once per value trader:
     the reference `ValueTrader` and `cfx.agents.compiled.CompiledValueTrader`
     (skipped when not built), made what ``agent_for`` gives for a `ValueTraderSpec`."""
-    name = getattr(request, "param", None)
-    if name != "compiled":
-        yield name
-        return
-    from cfx.agents import REGISTRY, ValueTrader, ValueTraderSpec
-    from cfx.agents.compiled import COMPILED
-
-    if not core.agents_available() or ValueTrader not in COMPILED:
-        pytest.skip("the compiled value trader is not built")
-    monkeypatch.setitem(REGISTRY, ValueTraderSpec, COMPILED[ValueTrader])
-    yield name
+    return _agent_per_engine(request, monkeypatch, "ValueTrader", "ValueTraderSpec")
 
 
 @pytest.fixture(scope="session")

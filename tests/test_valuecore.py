@@ -17,38 +17,24 @@ run on both traders (conftest's `cfx_value`)."""
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_agents import H27, J27
 from test_mmcore import bits
-from test_noisecore import SessionCtx, apply_market, executor_state, hook, maybe_price, prices, series_i
+from test_noisecore import SessionCtx, apply_market, drive, executor_state, long_script, series_i
+from test_noisecore import steps as noise_steps
 
 from cfx import core
 from cfx.agents import Quote, ValueTrader, ValueTraderSpec
 from cfx.agents.base import REGISTRY, SECOND
 from cfx.agents.compiled import COMPILED, FITS, agent_class
-from cfx.types import (
-    CancelReason,
-    OrderAccepted,
-    OrderCancelled,
-    OrderKind,
-    OrderRejected,
-    RejectReason,
-    Side,
-    TimeInForce,
-    Trade,
-)
 
 needs_vc = pytest.mark.skipif(
     not core.agents_available() or ValueTrader not in COMPILED, reason="the compiled value trader is not built"
 )
-BUY, SELL = Side.BUY, Side.SELL
 SERIES = (H27, J27)
-ACCOUNT = 1
 
 
 def compiled_type() -> type:
@@ -104,26 +90,10 @@ values = (
     | st.sampled_from([1e300, -1e300, float("inf"), float("-inf"), float("nan")])  # (int() of a size fails alike)
 )
 
-steps = st.one_of(
-    st.tuples(st.just("time"), st.integers(0, 40 * SECOND)),
-    st.tuples(
-        st.just("quote"), series_i, maybe_price, st.integers(1, 30), st.integers(0, 4), st.integers(1, 30), maybe_price
-    ),
-    st.tuples(st.just("one_side"), series_i, prices, st.booleans()),
-    st.tuples(st.just("anchor"), series_i, maybe_price, maybe_price, maybe_price),
+steps = st.one_of(  # the noise trader's, and the private signal's
+    noise_steps,
     st.tuples(st.just("latent"), series_i, values),
     st.tuples(st.just("private"), st.booleans()),
-    st.tuples(st.just("position"), series_i, st.integers(-40, 40)),
-    st.tuples(st.just("session"), st.integers(-3600, 600), st.integers(-600, 3600)),
-    st.tuples(st.just("delist"), st.booleans()),
-    st.tuples(st.just("fill"), st.integers(0, 9), st.integers(1, 12), st.booleans()),
-    st.tuples(
-        st.just("event"), st.sampled_from(["accepted", "cancelled", "reject", "reject_unknown"]), st.integers(0, 9)
-    ),
-    st.tuples(st.just("wake"), st.booleans()),
-    st.tuples(st.just("run"), st.integers(1, 40)),
-    st.tuples(st.just("day_end")),
-    st.tuples(st.just("pickle")),
 )
 
 specs = st.fixed_dictionaries(
@@ -145,37 +115,23 @@ specs = st.fixed_dictionaries(
 )
 
 
-def children(vt, k: int):
-    """The k-th (mod count) child order of the trader's executors: (id, series, side, price, qty)."""
-    got = [(oid, ex.series, ex.side, c[0], c[1]) for ex in vt.executors.values() for oid, c in ex.children.items()]
-    return got[k % len(got)] if got else None
+def children(vt) -> list:
+    """The child orders of the trader's executors: (id, series, side, price, qty)."""
+    return [(oid, ex.series, ex.side, c[0], c[1]) for ex in vt.executors.values() for oid, c in ex.children.items()]
 
 
-def events(vt, ctx, step: tuple) -> list:
-    """The order events a step delivers (built from the reference trader's children)."""
-    kind = step[0]
-    got = children(vt, step[2] if kind == "event" else step[1])
-    if got is None:
-        return []
-    oid, series, side, price, qty = got
-    now = ctx.now
-    other = SELL if side is BUY else BUY
-    if kind == "fill":
-        lots, maker = step[2], step[3]
-        if maker:
-            return [Trade(0, 0, now, series, price, lots, oid, 5, ACCOUNT, 9, other)]
-        return [Trade(0, 0, now, series, price, lots, 5, oid, 9, ACCOUNT, side)]
-    what = step[1]
-    if what == "accepted":
-        return [OrderAccepted(0, 0, now, series, oid, ACCOUNT, side, OrderKind.LIMIT, TimeInForce.DAY, price, qty)]
-    if what == "cancelled":
-        return [OrderCancelled(0, 0, now, series, oid, ACCOUNT, qty, CancelReason.USER)]
-    reason = RejectReason.UNKNOWN_ORDER if what == "reject_unknown" else RejectReason.MARKET_CLOSED
-    return [OrderRejected(0, 0, now, oid, ACCOUNT, reason, series)]
+def apply(ctx: ValueCtx, step: tuple) -> None:
+    """`apply_market`, and the private signal's steps."""
+    if step[0] == "latent":
+        ctx.latent[SERIES[step[1]]] = step[2]
+    elif step[0] == "private":
+        ctx.private(step[1])
+    else:
+        apply_market(ctx, step)
 
 
 def run_pair(params: dict, script: list, private: bool, session: bool, seed: int = 5) -> int:
-    """Both traders through ``script``; assert they agree after every step. Returns the commands sent."""
+    """Both traders through ``script`` (`drive`); assert they agree after every step. Returns the commands sent."""
     spec = ValueTraderSpec(**params)
     traders = [ValueTrader(spec), compiled_type()(spec)]
     ctxs = [ValueCtx(SERIES, seed, private, session) for _ in traders]
@@ -187,32 +143,7 @@ def run_pair(params: dict, script: list, private: bool, session: bool, seed: int
         if session:
             ctx.bounds = (-600 * SECOND, 8 * 3600 * SECOND)
         vt.on_start(ctx)
-    assert ctxs[0].sent == ctxs[1].sent
-    assert state(traders[0], ctxs[0]) == state(traders[1], ctxs[1])
-    for n, step in enumerate(script):
-        if step[0] == "pickle":
-            traders = [pickle.loads(pickle.dumps(vt, protocol=pickle.HIGHEST_PROTOCOL)) for vt in traders]
-            assert type(traders[1]) is compiled_type()
-        evs = events(traders[0], ctxs[0], step) if step[0] in ("fill", "event") else []
-        errors = []
-        for vt, ctx in zip(traders, ctxs):
-            if step[0] == "latent":
-                ctx.latent[SERIES[step[1]]] = step[2]
-            elif step[0] == "private":
-                ctx.private(step[1])
-            else:
-                apply_market(ctx, step)
-            try:
-                hook(vt, ctx, step, evs)
-                errors.append(None)
-            except (ArithmeticError, ValueError, TypeError) as e:
-                errors.append(type(e))
-        assert errors[0] == errors[1], (n, step, errors)
-        assert ctxs[0].sent == ctxs[1].sent, (n, step)
-        assert state(traders[0], ctxs[0]) == state(traders[1], ctxs[1]), (n, step)
-        if errors[0] is not None:
-            break
-    return len(ctxs[0].sent)
+    return drive(traders, ctxs, script, state, children, apply)
 
 
 @needs_vc
@@ -246,32 +177,14 @@ BASELINE = {  # the shipped scenarios' value trader (baseline.toml), on a shorte
 def test_a_long_random_script_keeps_them_alike_and_does_work(seed, private):
     """Long seeded scripts (hypothesis's examples are short) with the shipped spec: many
     views, executors turning, fills, all alike."""
-    rng = np.random.default_rng(seed)
-    script: list = []
     value = 300.0
-    for n in range(2500):
-        r = rng.random()
-        i = int(rng.integers(2))
-        if r < 0.25:
-            b = int(rng.integers(290, 310))
-            script.append(("quote", i, b, int(rng.integers(1, 20)), int(rng.integers(0, 3)), 7, b))
-        elif r < 0.35:
-            value += float(rng.normal(0.0, 3.0))
-            script.append(("latent", i, value))
-            script.append(("anchor", i, round(value), round(value), None))
-        elif r < 0.4:
-            script.append(("position", i, int(rng.integers(-8, 9))))
-        elif r < 0.6:
-            script.append(("fill", int(rng.integers(10)), int(rng.integers(1, 6)), bool(rng.random() < 0.5)))
-        elif r < 0.68:
-            what = ["accepted", "cancelled", "reject", "reject_unknown"][int(rng.integers(4))]
-            script.append(("event", what, int(rng.integers(10))))
-        else:
-            script.append(("run", int(rng.integers(1, 5))))
-        if n % 400 == 0:
-            script.append(("session", -int(rng.integers(0, 7200)), int(rng.integers(0, 7200))))
-        if n % 1000 == 999:
-            script += [("day_end",), ("pickle",)]
+
+    def moves(rng, i: int) -> list:  # the latent value wanders; the public expectation follows
+        nonlocal value
+        value += float(rng.normal(0.0, 3.0))
+        return [("latent", i, value), ("anchor", i, round(value), round(value), None)]
+
+    script = long_script(np.random.default_rng(seed), moves)
     assert run_pair(BASELINE, script, private, session=True, seed=seed) > 1500
 
 
