@@ -2,9 +2,10 @@
 (an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book),
 cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
 schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
-cfx/core/_noisecore.pyx (the noise trader's), cfx/sim/_fanout.pyx
-(the scenario loop's routing of a command's events) and
-cfx/sim/_eventcols.pyx (the run writer's events table columns).
+cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
+(the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
+and routing of a command's events) and cfx/sim/_eventcols.pyx (the run
+writer's events table columns).
 Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
@@ -52,8 +53,8 @@ def extensions() -> list:
             Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),
-            # the market maker's and the noise trader's decisions must be the Python reference's to the bit:
-            # no fused multiply-adds
+            # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python
+            # reference's to the bit: no fused multiply-adds
             Extension(
                 "cfx.core._mmcore",
                 ["cfx/core/_mmcore.pyx"],
@@ -63,6 +64,12 @@ def extensions() -> list:
             Extension(
                 "cfx.core._noisecore",
                 ["cfx/core/_noisecore.pyx"],
+                language="c++",
+                extra_compile_args=[*flags, "-ffp-contract=off"],
+            ),
+            Extension(
+                "cfx.core._valuecore",
+                ["cfx/core/_valuecore.pyx"],
                 language="c++",
                 extra_compile_args=[*flags, "-ffp-contract=off"],
             ),

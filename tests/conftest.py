@@ -14,7 +14,8 @@ test module calls ``OrderBook``.
 
 `cfx_maker` runs the market-maker tests of `MAKER_MODULES` once per
 maker (the reference and the compiled one), `cfx_noise` their
-noise-trader tests once per noise trader.
+noise-trader tests once per noise trader, `cfx_value` their value-trader
+tests once per value trader.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cfx_maker", ["python", "compiled"], indirect=True)
     if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "noise" in metafunc.function.__name__:
         metafunc.parametrize("cfx_noise", ["python", "compiled"], indirect=True)
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "value_trader" in metafunc.function.__name__:
+        metafunc.parametrize("cfx_value", ["python", "compiled"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -90,22 +93,35 @@ def cfx_maker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     yield name
 
 
+def _agent_per_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, agent: str, spec: str):
+    """With the "compiled" param: ``cfx.agents.<agent>``'s compiled version (skipped when not
+    built) made what ``agent_for`` gives for a ``<spec>``; the param, or None."""
+    name = getattr(request, "param", None)
+    if name == "compiled":
+        import cfx.agents
+        from cfx.agents.compiled import COMPILED
+
+        cls = getattr(cfx.agents, agent)
+        if not core.agents_available() or cls not in COMPILED:
+            pytest.skip(f"the compiled {agent} is not built")
+        monkeypatch.setitem(cfx.agents.REGISTRY, getattr(cfx.agents, spec), COMPILED[cls])
+    return name
+
+
 @pytest.fixture(autouse=True)
 def cfx_noise(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """The noise-trader tests of `MAKER_MODULES` run once per noise trader:
     the reference `NoiseTrader` and `cfx.agents.compiled.CompiledNoiseTrader`
     (skipped when not built), made what ``agent_for`` gives for a `NoiseTraderSpec`."""
-    name = getattr(request, "param", None)
-    if name != "compiled":
-        yield name
-        return
-    from cfx.agents import REGISTRY, NoiseTrader, NoiseTraderSpec
-    from cfx.agents.compiled import COMPILED
+    return _agent_per_engine(request, monkeypatch, "NoiseTrader", "NoiseTraderSpec")
 
-    if not core.agents_available() or NoiseTrader not in COMPILED:
-        pytest.skip("the compiled noise trader is not built")
-    monkeypatch.setitem(REGISTRY, NoiseTraderSpec, COMPILED[NoiseTrader])
-    yield name
+
+@pytest.fixture(autouse=True)
+def cfx_value(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The value-trader tests of `MAKER_MODULES` run once per value trader:
+    the reference `ValueTrader` and `cfx.agents.compiled.CompiledValueTrader`
+    (skipped when not built), made what ``agent_for`` gives for a `ValueTraderSpec`."""
+    return _agent_per_engine(request, monkeypatch, "ValueTrader", "ValueTraderSpec")
 
 
 @pytest.fixture(scope="session")

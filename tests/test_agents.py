@@ -32,6 +32,7 @@ from cfx.agents import (
     MomentumTraderSpec,
     NoiseTraderSpec,
     Quote,
+    ValueTraderSpec,
     agent_for,
 )
 from cfx.agents.base import HOUR, NO_INDICATIVE, SECOND, Agent, AgentSpec, Indicative
@@ -1088,6 +1089,75 @@ def test_momentum_trader_follows_the_trend():
     assert _momentum_after(list(range(300, 320))) == 6
     assert _momentum_after(list(range(320, 300, -1))) == -6
     assert _momentum_after([300, 301] * 10) == 0
+
+
+# ----------------------------------------------------------------------------- value traders
+
+
+def _value_market(expected: int, position: int = 0) -> FakeMarket:
+    """A deep book around 300 (mid 300.0), the expected settlement at ``expected``, and
+    account 1 (the value trader's) already holding ``position``."""
+    m = FakeMarket()
+    m.expected[H27] = expected
+    deep_book(m, H27, bid=299, ask=301, qty=10_000)
+    m.positions[(1, H27)] = position
+    return m
+
+
+def _value_spec(**kw) -> ValueTraderSpec:
+    # no noise and no memory: its belief is the expected settlement exactly (plus 0.0 x its draw)
+    base = {"noise_ticks": 0.0, "memory": 0.0, "threshold_ticks": 1.0, "lots_per_tick": 2.0, "urgency": 1.0}
+    return ValueTraderSpec(**{**base, **kw})
+
+
+def test_a_value_trader_builds_the_position_its_edge_calls_for_in_children_within_its_limit():
+    m = _value_market(310)  # 10 ticks rich: 2 lots a tick beyond the threshold, 18 lots
+    vt, _ = make(m, _value_spec(child_lots=3, horizon_s=600.0))
+    m.run(HOUR)
+    subs = sent_by(m, 1)
+    assert m.positions[(1, H27)] == 18 and vt.views > 20
+    assert subs and all(isinstance(c, SubmitOrder) and c.side is BUY and c.qty <= 3 for c in subs)
+    m = _value_market(310)
+    make(m, _value_spec(lots_per_tick=16.0, max_position=60))  # 144 lots, beyond its limit
+    m.run(2 * HOUR)
+    assert m.positions[(1, H27)] == 60
+
+
+def test_a_value_trader_holds_a_mispricing_of_up_to_its_threshold_then_trades_beyond_it():
+    m = _value_market(301, position=10)  # 1 tick: exactly its threshold
+    vt, _ = make(m, _value_spec(lots_per_tick=4.0))
+    m.run(HOUR)
+    assert vt.views > 20 and vt.beliefs[H27] == 301.0 and sent_by(m, 1) == []
+    m.expected[H27] = 302  # 2 ticks: a target of 4 lots, so it sells 6 of its 10
+    m.run(2 * HOUR)
+    assert m.positions[(1, H27)] == 4 and {c.side for c in sent_by(m, 1)} == {SELL}
+
+
+def test_a_value_trader_cancels_the_parent_it_works_when_its_view_turns():
+    m = _value_market(320)
+    vt, _ = make(m, _value_spec(urgency=0.0, horizon_s=3600.0, child_lots=2))  # passive children at its bid
+    m.run(20 * 60 * SECOND)
+    buys = [c for c in sent_by(m, 1) if isinstance(c, SubmitOrder)]
+    assert buys and {c.side for c in buys} == {BUY} and vt.executors[H27].side is BUY
+    resting = set(vt.executors[H27].children)
+    assert resting
+    m.expected[H27] = 280
+    m.run(40 * 60 * SECOND)
+    after = sent_by(m, 1)[len(buys) :]
+    assert resting <= {c.order_id for c in after if isinstance(c, CancelOrder)}
+    assert vt.executors[H27].side is SELL and any(isinstance(c, SubmitOrder) and c.side is SELL for c in after)
+
+
+def test_value_traders_are_deterministic_for_a_seed():
+    def run(seed: int) -> bytes:
+        m = _value_market(300)
+        spec = ValueTraderSpec(noise_ticks=3.0, mean_interval_ns=30 * SECOND, child_lots=2)
+        for i in range(3):
+            make(m, spec, account=10 + i, seed=seed * 1000 + i)
+        m.run(HOUR)
+        return encoder.encode(m.commands)
+
+    assert run(5) == run(5) != run(6)
 
 
 # ----------------------------------------------------------------------------- noise traders

@@ -157,22 +157,22 @@ def make_spec(params: dict) -> NoiseTraderSpec:
     return NoiseTraderSpec(**p)
 
 
-def _targets(nt, k: int):
-    """The k-th (mod count) of the trader's live orders and its executor's children: (id, series, side, price, qty)."""
+def _orders(nt) -> list:
+    """The trader's live orders and its executor's children: (id, series, side, price, qty)."""
     got = [(oid, o[0], o[1], o[2], o[3]) for oid, o in nt.own.orders.items()]
     ex = nt.executor
     if ex is not None:
         got += [(oid, ex.series, ex.side, c[0], c[1]) for oid, c in ex.children.items()]
-    return got[k % len(got)] if got else None
+    return got
 
 
-def _events(nt, ctx: ScriptCtx, step: tuple) -> list:
-    """The order events a step delivers (built from the reference trader's orders)."""
+def order_events(orders: list, ctx: ScriptCtx, step: tuple) -> list:
+    """The order events a "fill" or "event" step delivers, to the k-th (mod count) of ``orders``
+    (the reference trader's, as `_orders` lists them)."""
     kind = step[0]
-    got = _targets(nt, step[2] if kind == "event" else step[1])
-    if got is None:
+    if not orders:
         return []
-    oid, series, side, price, qty = got
+    oid, series, side, price, qty = orders[(step[2] if kind == "event" else step[1]) % len(orders)]
     now = ctx.now
     other = SELL if side is BUY else BUY
     if kind == "fill":
@@ -190,7 +190,7 @@ def _events(nt, ctx: ScriptCtx, step: tuple) -> list:
     return [OrderRejected(0, 0, now, oid, ACCOUNT, reason, series)]
 
 
-def _apply_market(ctx: ScriptCtx, step: tuple) -> None:
+def apply_market(ctx: ScriptCtx, step: tuple) -> None:
     kind = step[0]
     if kind == "time":
         ctx.now += step[1]
@@ -213,7 +213,7 @@ def _apply_market(ctx: ScriptCtx, step: tuple) -> None:
         ctx.series = [] if step[1] else list(SERIES)
 
 
-def _wake_at_asked(nt, ctx: ScriptCtx) -> None:
+def wake_at_asked(nt, ctx: ScriptCtx) -> None:
     """The earliest wake-up asked for (if later than now), as the loop keeps one per agent."""
     if ctx.wakes:
         at = min(ctx.wakes)
@@ -222,18 +222,18 @@ def _wake_at_asked(nt, ctx: ScriptCtx) -> None:
     nt.on_wakeup(ctx)
 
 
-def _hook(nt, ctx: ScriptCtx, step: tuple, events: list) -> None:
+def hook(nt, ctx: ScriptCtx, step: tuple, events: list) -> None:
     kind = step[0]
     for ev in events:
         nt.on_order_event(ctx, ev)
     if kind == "wake":
         if step[1]:
-            _wake_at_asked(nt, ctx)
+            wake_at_asked(nt, ctx)
         else:
             nt.on_wakeup(ctx)  # a spurious one: nothing due
     elif kind == "run":
         for _ in range(step[1]):
-            _wake_at_asked(nt, ctx)
+            wake_at_asked(nt, ctx)
     elif kind == "day_end":
         nt.on_day_end(ctx, DayReport(dt.date(2027, 1, 4), {}, {}, 0))
 
@@ -250,18 +250,27 @@ def run_pair(params: dict, script: list, session: bool, seed: int = 5) -> int:
         if session:
             ctx.bounds = (-600 * SECOND, 8 * 3600 * SECOND)
         nt.on_start(ctx)
+    return drive(traders, ctxs, script, state, _orders, apply_market)
+
+
+def drive(traders: list, ctxs: list, script: list, state, orders, apply) -> int:
+    """The reference and the compiled trader (started) through ``script`` on their own contexts:
+    ``apply(ctx, step)`` sets the market, `hook` runs the step's hooks with the order events
+    `order_events` builds from ``orders(reference)``; after every step both must have sent the same
+    and ``state(trader, ctx)`` must agree (an error too, which ends the script). Returns the commands sent."""
+    compiled = type(traders[1])
     assert ctxs[0].sent == ctxs[1].sent
     assert state(traders[0], ctxs[0]) == state(traders[1], ctxs[1])
     for n, step in enumerate(script):
         if step[0] == "pickle":
-            traders = [pickle.loads(pickle.dumps(nt, protocol=pickle.HIGHEST_PROTOCOL)) for nt in traders]
-            assert type(traders[1]) is compiled_type()
-        events = _events(traders[0], ctxs[0], step) if step[0] in ("fill", "event") else []
+            traders = [pickle.loads(pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)) for t in traders]
+            assert type(traders[1]) is compiled
+        events = order_events(orders(traders[0]), ctxs[0], step) if step[0] in ("fill", "event") else []
         errors = []
-        for nt, ctx in zip(traders, ctxs):
-            _apply_market(ctx, step)
+        for t, ctx in zip(traders, ctxs):
+            apply(ctx, step)
             try:
-                _hook(nt, ctx, step, events)
+                hook(t, ctx, step, events)
                 errors.append(None)
             except (ArithmeticError, ValueError, TypeError) as e:
                 errors.append(type(e))
@@ -306,12 +315,10 @@ BASELINE = {  # the shipped scenarios' noise trader (baseline.toml), on a shorte
 }
 
 
-@needs_nc
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_long_random_script_keeps_them_alike_and_does_work(seed):
-    """Long seeded scripts (hypothesis's examples are short) with the shipped spec: many
-    commands, executors, fills, busy spells, all alike."""
-    rng = np.random.default_rng(seed)
+def long_script(rng: np.random.Generator, anchor) -> list:
+    """A long seeded script of 2500 steps (hypothesis's examples are short): quotes, fills, order
+    events, positions and runs of wake-ups, a new session now and then, day ends and pickling; its
+    anchor steps are ``anchor(rng, series index)``'s."""
     script: list = []
     for n in range(2500):
         r = rng.random()
@@ -320,8 +327,7 @@ def test_a_long_random_script_keeps_them_alike_and_does_work(seed):
             b = int(rng.integers(290, 310))
             script.append(("quote", i, b, int(rng.integers(1, 20)), int(rng.integers(0, 3)), 7, b))
         elif r < 0.3:
-            a = 300 + int(rng.integers(-5, 6))
-            script.append(("anchor", i, a, a, None))
+            script += anchor(rng, i)
         elif r < 0.35:
             script.append(("position", i, int(rng.integers(-8, 9))))
         elif r < 0.55:
@@ -335,6 +341,20 @@ def test_a_long_random_script_keeps_them_alike_and_does_work(seed):
             script.append(("session", -int(rng.integers(0, 7200)), int(rng.integers(0, 7200))))
         if n % 1000 == 999:
             script += [("day_end",), ("pickle",)]
+    return script
+
+
+@needs_nc
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_long_random_script_keeps_them_alike_and_does_work(seed):
+    """Long seeded scripts (hypothesis's examples are short) with the shipped spec: many
+    commands, executors, fills, busy spells, all alike."""
+
+    def anchor(rng, i: int) -> list:
+        a = 300 + int(rng.integers(-5, 6))
+        return [("anchor", i, a, a, None)]
+
+    script = long_script(np.random.default_rng(seed), anchor)
     assert run_pair(BASELINE, script, session=True, seed=seed) > 2000
 
 
@@ -438,7 +458,7 @@ def run_executor_pair(params: dict, script: list, tape: bool) -> None:
                 if tape:
                     ctx.tape[H27].append(PublicTrade(ctx.now, step[1], step[2], BUY))
             else:
-                _apply_market(ctx, step)
+                apply_market(ctx, step)
             for ev in events:
                 ex.on_order_event(ctx, ev)
             if step[0] == "wake":

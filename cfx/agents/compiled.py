@@ -5,14 +5,16 @@ state they touch compiled (cfx/core/_mmcore.pyx: `MakerCore` before
 `MarketMaker` in its bases, so its hooks are the ones called and the
 reference's other methods run unchanged on its typed state);
 `CompiledNoiseTrader` is `NoiseTrader` so (cfx/core/_noisecore.pyx:
-`NoiseCore`, and the compiled `Executor` that works its market orders).
-Each makes the same decisions: the same commands in the same order and
-the same random draws, so the same run hash (tests/test_mmcore.py and
-tests/test_noisecore.py hold them to that). They exist only when the
+`NoiseCore`, and the compiled `Executor` that works its market orders),
+and `CompiledValueTrader` `ValueTrader` (cfx/core/_valuecore.pyx:
+`ValueCore`, with that `Executor`). Each makes the same decisions: the
+same commands in the same order and the same random draws, so the same
+run hash (tests/test_mmcore.py, tests/test_noisecore.py and
+tests/test_valuecore.py hold them to that). They exist only when the
 extension is built; whether a run uses them is `cfx.core.choose_agents`
 (``CFX_ENGINE``), passed to the simulation, and `agent_class` applies it.
 
-Not compiled: a subclass of `MarketMaker` or `NoiseTrader` (its overrides
+Not compiled: a subclass of any of them (its overrides
 would be passed by), and a spec whose times do not fit the compiled
 path's int64 arithmetic (`fits`); both run the Python reference.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 from cfx.agents.base import Agent, AgentSpec, agent_for
 from cfx.agents.market_maker import MarketMaker, MarketMakerSpec
 from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
+from cfx.agents.value_trader import ValueTrader, ValueTraderSpec
 
 try:
     from cfx.core import _mmcore
@@ -31,6 +34,10 @@ try:
     from cfx.core import _noisecore
 except ImportError:  # (built apart from _mmcore, so it may be missing alone)
     _noisecore = None
+try:
+    from cfx.core import _valuecore
+except ImportError:  # (it cimports _noisecore's, so it is missing where that is)
+    _valuecore = None
 
 FITS = 1 << 50
 """Bound on the spec's ns intervals the compiled maker takes: a time plus
@@ -68,6 +75,20 @@ if _mmcore is not None and _noisecore is not None:
 
     COMPILED[NoiseTrader] = CompiledNoiseTrader
 
+if _mmcore is not None and _noisecore is not None and _valuecore is not None:
+
+    class CompiledValueTrader(_valuecore.ValueCore, ValueTrader):
+        """`ValueTrader`, its hot path compiled (`cfx.core._valuecore.ValueCore`)."""
+
+        orders_type = _mmcore.OwnOrders
+        alarms_type = _mmcore.Alarms
+
+        def __init__(self, spec: ValueTraderSpec, index: int = 0) -> None:
+            ValueTrader.__init__(self, spec, index)
+            self.load(spec)
+
+    COMPILED[ValueTrader] = CompiledValueTrader
+
 
 def _noise_fits(spec: NoiseTraderSpec) -> bool:
     """A noise trader's longest times under `FITS`: its wake-up and order
@@ -82,10 +103,17 @@ def _noise_fits(spec: NoiseTraderSpec) -> bool:
     )
 
 
+def _value_fits(spec: ValueTraderSpec) -> bool:
+    """A value trader's longest times under `FITS`: its mean wake-up and a parent's horizon."""
+    return spec.mean_interval_ns < FITS and spec.horizon_s * 1e9 < FITS
+
+
 def fits(spec: AgentSpec) -> bool:
     """Can the compiled version of the spec's agent run it (its ns intervals under `FITS`)?"""
     if isinstance(spec, NoiseTraderSpec):
         return _noise_fits(spec)
+    if isinstance(spec, ValueTraderSpec):
+        return _value_fits(spec)
     return all(getattr(spec, f, 0) < FITS for f in ("min_requote_ns", "requote_interval_ns"))
 
 

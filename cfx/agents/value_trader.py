@@ -3,7 +3,7 @@ future will settle at, working each position change over time."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -70,10 +70,11 @@ class ValueTrader(SeriesTrader):
     """
 
     spec: ValueTraderSpec
+    alarms_type: ClassVar[type] = Alarms  # a compiled agent's typed `Alarms` (cfx.agents.compiled)
 
     def __init__(self, spec: ValueTraderSpec, index: int = 0) -> None:
         super().__init__(spec, index)
-        self.alarms = Alarms()
+        self.alarms = self.alarms_type()
         self.executors: dict[str, Executor] = {}
         self.views = 0  # observations drawn
         self.beliefs: dict[str, float] = {}  # series -> its estimate of the final settlement, ticks

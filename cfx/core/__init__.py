@@ -1,8 +1,9 @@
 """The compiled matching core (optional) and the choice of engine.
 
 Compiled (Cython, C++) pieces of the exchange, for three jobs (and the
-built-in agents' hot paths, `cfx.core._mmcore` the market maker's and
-`cfx.core._noisecore` the noise trader's, which `choose_agents` picks):
+built-in agents' hot paths, `cfx.core._mmcore` the market maker's,
+`cfx.core._noisecore` the noise trader's and `cfx.core._valuecore` the
+value trader's, which `choose_agents` picks):
 
 - `cfx.core._book`: the engine's hot subset for one series (validation,
   limit/market/IOC/FOK, cancel, modify, STP) with events out as int64
@@ -131,14 +132,18 @@ built: the same run hash, and a run ~17 % faster (baseline, 5 days, seed
 the maker was the largest agent cost, ~17 % of the main thread); and its
 noise traders on `cfx.agents.compiled.CompiledNoiseTrader`, the same way
 (~10 % of the main thread before; ~6 % fewer instructions in a 2-day
-baseline under callgrind, the same run hash)."""
+baseline under callgrind, the same run hash), and its value traders on
+`cfx.agents.compiled.CompiledValueTrader` (~7.5 % of the main thread
+before, a third of it their own Python: -2.5 % instructions in a 2-day
+baseline, the same run hash)."""
 
 
 def agents_available() -> bool:
     """Is the compiled market maker (`cfx.core._mmcore`) built and allowed
     (``CFX_NO_EXTENSION`` unset)? Looked for, not imported. (The noise
-    trader's, `cfx.core._noisecore`, needs it too; where it alone is
-    missing, `cfx.agents.compiled.agent_class` gives the Python one.)"""
+    and value traders', `cfx.core._noisecore` and `cfx.core._valuecore`,
+    need it too; where one of them alone is missing,
+    `cfx.agents.compiled.agent_class` gives the Python agent.)"""
     if os.environ.get("CFX_NO_EXTENSION"):
         return False
     return importlib.util.find_spec("cfx.core._mmcore") is not None
@@ -146,7 +151,7 @@ def agents_available() -> bool:
 
 def choose_agents(requested: str | None = None) -> str:
     """What a scenario's built-in agents run on, "python" or "compiled"
-    (the market maker's and the noise trader's compiled hot paths,
+    (the market maker's, the noise trader's and the value trader's compiled hot paths,
     `cfx.agents.compiled`):
     ``requested``, else ``CFX_ENGINE`` (the same variable as the books',
     so ``CFX_ENGINE=python`` is a pure-Python run), else auto

@@ -27,7 +27,9 @@ What that takes:
 - what is not hot (the start, the series roll) stays in the reference's
   Python methods, which call these.
 
-`Alarms` and `OwnOrders` are _mmcore's (cimported from _mmcore.pxd). The
+`Alarms` and `OwnOrders` are _mmcore's (cimported from _mmcore.pxd);
+`BitGen`, the `Executor` and the helpers are declared in _noisecore.pxd,
+which the compiled value trader (cfx/core/_valuecore.pyx) cimports. The
 context (quotes, positions, submit, cancel, wake-ups) stays Python: what
 is saved is the agent's own interpretation and its Python-level calls.
 Everything pickles (a checkpoint): Cython's generated reduce, which for a
@@ -62,31 +64,6 @@ cdef long long EXACT = 1 << 53  # ints below it convert to a double exactly
 cdef long long HUGE = 1 << 62
 
 
-cdef extern from *:
-    """
-    /* numpy's bitgen_t (numpy/random/bitgen.h), the struct behind a
-       BitGenerator's "BitGenerator" capsule: its layout is numpy's
-       documented C interface for extensions (numpy.random, "Extending"). */
-    typedef struct cfx_bitgen {
-        void *state;
-        uint64_t (*next_uint64)(void *st);
-        uint32_t (*next_uint32)(void *st);
-        double (*next_double)(void *st);
-        uint64_t (*next_raw)(void *st);
-    } cfx_bitgen;
-    """
-    ctypedef struct cfx_bitgen:
-        void *state
-        double (*next_double)(void *st) noexcept nogil
-
-
-cdef inline long long trunc_ns(double x) except? -1:
-    """int(x) of a delay or a length in ns (`fits` keeps them inside int64)."""
-    if not (fabs(x) < <double>HUGE):
-        raise OverflowError(f"{x!r} ns is beyond the compiled noise trader's int64 times")
-    return <long long>x
-
-
 # ----------------------------------------------------------------------------- uniform draws
 
 
@@ -98,9 +75,6 @@ cdef class BitGen:
     ``rng.random()``. Made per hook, never kept (so nothing holds a
     pointer across a checkpoint)."""
 
-    cdef object rng, owner
-    cdef cfx_bitgen *bg
-
     @staticmethod
     cdef BitGen of(object rng):
         cdef BitGen g = BitGen.__new__(BitGen)
@@ -110,11 +84,6 @@ cdef class BitGen:
             g.owner = rng.bit_generator  # keeps the state the pointer points into alive
             g.bg = <cfx_bitgen *>PyCapsule_GetPointer(g.owner.capsule, "BitGenerator")
         return g
-
-    cdef inline double draw(self) except? -1.0:
-        if self.bg is not NULL:
-            return self.bg.next_double(self.bg.state)
-        return self.rng.random()
 
     cdef int six(self, double *u) except -1:
         """``rng.random(6).tolist()``, into ``u``."""
@@ -128,15 +97,6 @@ cdef class BitGen:
 
 
 # ----------------------------------------------------------------------------- helpers (cfx.agents.common)
-
-
-cdef inline bint in_continuous(ctx, long long now) except -1:
-    """`cfx.agents.common.in_continuous`."""
-    session = getattr(ctx, "session", None)
-    if session is None:
-        return True
-    open_ns, close_ns = session()
-    return open_ns <= now < close_ns
 
 
 cdef double activity(ctx, long long now, double amplitude, double decay_s) except? -1.0:
@@ -203,14 +163,8 @@ cdef bint reference_price(ctx, series, q, double *out) except -1:
 cdef class Executor:
     """`cfx.agents.execution.Executor`, compiled: the same attributes and
     methods (see its docstring), its hooks typed. Made by the compiled
-    noise trader (`NoiseCore`)."""
-
-    cdef public object series, side, style, limit_ticks, _tape_since
-    cdef public long long qty, start_ns, end_ns, max_child_lots, filled, slice_ns, pov_interval_ns, grace_ns
-    cdef public long long market_volume, crossed, sent
-    cdef public double pov_rate, urgency
-    cdef public bint done
-    cdef public dict children
+    noise trader (`NoiseCore`) and the compiled value trader
+    (cfx/core/_valuecore.pyx; fields in _noisecore.pxd)."""
 
     def __init__(
         self,
