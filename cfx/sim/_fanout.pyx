@@ -283,7 +283,7 @@ cdef class Fanout:
         cdef object send = sim.send
         cdef Py_ssize_t arrivals = 0, wakeups = 0
         cdef int k
-        cdef object item, ts, kind, a, b, ctx, w, active, queued, pending, deliver
+        cdef object item, ts, kind, a, b, ctx, w, deliver
         cdef dict state = None  # the simulation's __dict__, when `sim.now = ts` is a plain store in it
         if type(sim).__setattr__ is OBJECT_SETATTR and getattr(type(sim), "now", None) is None:
             state = getattr(sim, "__dict__", None)
@@ -306,23 +306,15 @@ cdef class Fanout:
             k = kind_of(kind)
             if k == K_WAKE:
                 if type(a) is T_PARTICIPANT:
-                    queued = at(a, P_QUEUED)
-                    if type(queued) is set:
-                        PySet_Discard(queued, ts)
-                    else:
-                        queued.discard(ts)
+                    discard(at(a, P_QUEUED), ts)
                     w = at(a, P_WAKE_AT)
                     if w is not ts and ts != w:
                         continue  # superseded by an earlier wake-up
                     put(a, P_WAKE_AT, None)
-                    active = at(a, P_ACTIVE)
-                    if active is True or (active is not False and active):
+                    if truthy(at(a, P_ACTIVE)):
                         wakeups += 1
                         ctx = at(a, P_CTX)
-                        if type(ctx) is T_CONTEXT:
-                            put(ctx, CTX_NOW, ts)
-                        else:
-                            ctx.now = ts
+                        set_clock(ctx, ts)
                         at(a, P_AGENT).on_wakeup(ctx)
                 else:
                     a.queued.discard(ts)
@@ -336,18 +328,10 @@ cdef class Fanout:
                         a.agent.on_wakeup(ctx)
             elif k == K_MARKET_DATA:
                 if type(a) is T_PARTICIPANT:
-                    pending = at(a, P_PENDING)
-                    if type(pending) is set:
-                        PySet_Discard(pending, b)
-                    else:
-                        pending.discard(b)
-                    active = at(a, P_ACTIVE)
-                    if active is True or (active is not False and active):
+                    discard(at(a, P_PENDING), b)
+                    if truthy(at(a, P_ACTIVE)):
                         ctx = at(a, P_CTX)
-                        if type(ctx) is T_CONTEXT:
-                            put(ctx, CTX_NOW, ts)
-                        else:
-                            ctx.now = ts
+                        set_clock(ctx, ts)
                         at(a, P_AGENT).on_market_data(ctx, b)
                 else:
                     a.pending_md.discard(b)
@@ -393,10 +377,7 @@ cdef class Fanout:
                 if when in queued:
                     return
                 queued.add(when)
-        if self.fast is not None:
-            self.fast.put(when, (when, WAKE_KIND, p, None))
-        else:
-            self.schedule.push(when, WAKE_KIND, p)
+        self.push(when, WAKE_KIND, p, None)
 
     def deliver(self, p, list events):
         """`Simulation._deliver`: ``p``'s own order events, its fills first moving its position."""
@@ -542,6 +523,29 @@ cdef class Fanout:
 
 
 cdef object DELIVER_METHOD = Fanout.__dict__["deliver"]  # what `Simulation._deliver` is bound to when installed
+
+
+cdef inline int discard(object s, object v) except -1:
+    """``s.discard(v)``, through the C API for an exact set."""
+    if type(s) is set:
+        PySet_Discard(s, v)
+    else:
+        s.discard(v)
+    return 0
+
+
+cdef inline bint truthy(object v) except -1:
+    """``bool(v)``, by identity for True and False (a participant's ``active``)."""
+    return v is True or (v is not False and v)
+
+
+cdef inline int set_clock(object ctx, object ts) except -1:
+    """``ctx.now = ts``: at its slot for an exact `AgentContext`."""
+    if type(ctx) is T_CONTEXT:
+        put(ctx, CTX_NOW, ts)
+    else:
+        ctx.now = ts
+    return 0
 
 
 cdef inline int add_to_batch(list owners, list batches, object p, object e) except -1:
