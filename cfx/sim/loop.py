@@ -105,9 +105,21 @@ FIRST_ACCOUNT = 1
 
 
 def fanout_available() -> bool:
-    """Is the compiled fan-out (`cfx.sim._fanout`) built, and the compiled
-    core it needs (`cfx.core.available`)? Looked for, not imported."""
-    return core.available() and importlib.util.find_spec("cfx.sim._fanout") is not None
+    """Is the compiled fan-out (`cfx.sim._fanout`) built, with the compiled
+    agent context it sets the clock of (`cfx.sim._context`) and the compiled
+    core they need (`cfx.core.available`)? Looked for, not imported."""
+    return (
+        core.available()
+        and importlib.util.find_spec("cfx.sim._fanout") is not None
+        and importlib.util.find_spec("cfx.sim._context") is not None
+    )
+
+
+def compiled_loop() -> bool:
+    """Does a run take the compiled fan-out and agent contexts: built, and
+    allowed (``CFX_ENGINE`` not ``python``, the rule of the compiled
+    schedule they push onto, `cfx.core.schedule.new`)?"""
+    return fanout_available() and os.environ.get("CFX_ENGINE") != "python"
 
 
 class Simulation:
@@ -208,7 +220,7 @@ class Simulation:
         is built and allowed, by the rule of the compiled schedule it pushes
         onto and takes from (`cfx.core.schedule.new`); else the Python
         methods below, the reference."""
-        if fanout_available() and os.environ.get("CFX_ENGINE") != "python":
+        if compiled_loop():
             from cfx.sim._fanout import Fanout
 
             fanout = Fanout(self)
@@ -218,14 +230,22 @@ class Simulation:
     # ------------------------------------------------------------------ set-up
 
     def _setup_agents(self) -> None:
+        """A participant per agent, its context `AgentContext`, or its
+        compiled twin (`cfx.sim._context.Context`: the same answers, draws
+        and orders) when the run takes the compiled fan-out (`compiled_loop`)."""
         seeds = np.random.SeedSequence(self.sc.seed).spawn(sum(s.count for s in self.sc.agents))
         account = FIRST_ACCOUNT
         k = 0
+        context: type = AgentContext
+        if compiled_loop():
+            from cfx.sim import _context
+
+            context = _context.Context
         for spec in self.sc.agents:
             cls = agent_class(spec, self.agent_engine)
             for i in range(spec.count):
                 p = Participant(cls(spec, i), account, spec, np.random.default_rng(seeds[k]))
-                p.ctx = AgentContext(self, p)
+                p.ctx = context(self, p)
                 self.participants.append(p)
                 self.by_account[account] = p
                 if cls.subscribes:
