@@ -215,9 +215,14 @@ class Arriving(Simulation):
         return super().next_order_id() + 1000
 
 
-@pytest.mark.parametrize("odd", ["participant", "tapes", "simulation"])
+@pytest.mark.parametrize("odd", ["participant", "tapes", "simulation", "huge", "numpy"])
 def test_the_compiled_context_reads_other_classes_by_name_as_the_reference(tmp_path, run_writer, odd):
+    """A participant, tapes or a simulation of other classes, or times
+    that are not int64 ints (beyond it, numpy's): the same answers, orders
+    and wake-ups as the reference's."""
     Context = _compiled()
+    base = 2**64 if odd == "huge" else 0
+    stamp = np.int64 if odd == "numpy" else int
     sc = scn.load(SMALL)
     results = []
     for cls in (AgentContext, Context):
@@ -233,13 +238,17 @@ def test_the_compiled_context_reads_other_classes_by_name_as_the_reference(tmp_p
         quotes, trades = (Tape(), Trades()) if odd == "tapes" else (QuoteTape(), TradeTape())
         sim.tapes["X"], sim.trade_tapes["X"] = quotes, trades
         for i, ts in enumerate((1_000, 1_500, 4_000)):
-            quotes.record(ts, Quote(100 + i, 5, 102 + i, 7, None))
-            trades.record(ts, 100 + i, 1 + i, Side.BUY)
+            quotes.record(stamp(base + ts), Quote(100 + i, 5, 102 + i, 7, None))
+            trades.record(stamp(base + ts), 100 + i, 1 + i, Side.BUY)
         ctx = cls(sim, p)
         log = []
         for now in range(0, 6_000, 250):
-            sim.now = ctx.now = now + p.md_ns
-            log.append((ctx.quote("X"), ctx.trades("X", 1_000), ctx.position("X"), ctx.position("Y")))
+            sim.now = ctx.now = stamp(base + now + p.md_ns)
+            for since in (0, 1_000, 1_001, 4_000, now):
+                log.append(ctx.trades("X", stamp(base + since)))
+            log.append((ctx.quote("X"), ctx.position("X"), ctx.position("Y")))
+            if base:
+                continue  # (an order's time beyond int64: the schedule's OverflowError)
             log.append(ctx.submit("X", Side.BUY, 1, 100 + now))
             ctx.modify(log[-1], 101, 2)
             ctx.cancel(log[-1])

@@ -37,7 +37,10 @@ import copyreg
 from bisect import bisect_left, bisect_right
 
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport Py_LT, PyObject_RichCompareBool
+
+from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
 from cfx.sim._slots cimport at, slot
@@ -50,6 +53,15 @@ from cfx.sim.participant import INT64_MAX, INT64_MIN, AgentContext, Participant
 from cfx.sim.tape import NO_QUOTE, QuoteTape, TradeTape
 from cfx.types import CancelOrder, ModifyOrder, OrderKind, Side, SubmitOrder, TimeInForce
 from cfx.units import NEVER_NS
+
+cdef extern from *:
+    """
+    static inline int cfx_sub_overflows(int64_t a, int64_t b, int64_t* out) {
+        return __builtin_sub_overflow(a, b, out);
+    }
+    """
+    int cfx_sub_overflows(int64_t a, int64_t b, int64_t* out)
+
 
 cdef object T_PARTICIPANT = Participant
 cdef object T_QUOTE_TAPE = QuoteTape
@@ -86,18 +98,42 @@ cdef inline object get(object d, object key):
     return d.get(key)
 
 
+cdef inline bint as_int64(object v, int64_t* out) except -1:
+    """``v`` into ``out`` if it is an exact int within int64 (a time, a
+    latency), so that it compares as a C integer, as it would as an int;
+    False: compare it as an object."""
+    cdef int overflow = 0
+    if type(v) is not int:
+        return False
+    out[0] = PyLong_AsLongLongAndOverflow(v, &overflow)
+    return overflow == 0
+
+
+cdef inline bint seen(object t, object now, object md) except -1:
+    """``t <= now - md``: has an agent ``md`` behind seen what happened at ``t``?"""
+    cdef int64_t tv, n, m, as_of
+    if as_int64(t, &tv) and as_int64(now, &n) and as_int64(md, &m) and not cfx_sub_overflows(n, m, &as_of):
+        return tv <= as_of
+    return t <= now - md
+
+
 cdef Py_ssize_t bisect_c(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
     """`bisect.bisect_right` (``right``) or `bisect_left` of ``x`` in
     ``a[lo:hi]``: the same search, the same comparisons (``x < a[mid]``,
-    ``a[mid] < x``), without a call into the module."""
+    ``a[mid] < x``; of exact ints in int64, in C), without a call into the module."""
     cdef Py_ssize_t mid
     cdef int lt
+    cdef int64_t xv, v
+    cdef bint fast = as_int64(x, &xv)
     while lo < hi:
         mid = (lo + hi) // 2
-        if right:
-            lt = PyObject_RichCompareBool(x, <object>PyList_GET_ITEM(a, mid), Py_LT)
+        item = <object>PyList_GET_ITEM(a, mid)
+        if fast and as_int64(item, &v):
+            lt = xv < v if right else v < xv
+        elif right:
+            lt = PyObject_RichCompareBool(x, item, Py_LT)
         else:
-            lt = PyObject_RichCompareBool(<object>PyList_GET_ITEM(a, mid), x, Py_LT)
+            lt = PyObject_RichCompareBool(item, x, Py_LT)
         if lt < 0:
             return -1
         if right == (lt == 1):
@@ -161,15 +197,18 @@ cdef class Context:
         tape = get(sim.tapes, series)
         if tape is None:
             return NO_QUOTE
-        as_of = sim.now - md_ns(self.p)
+        now = sim.now
+        md = md_ns(self.p)
         if type(tape) is not T_QUOTE_TAPE:
+            as_of = now - md
             times = tape.times
             if times and times[-1] <= as_of:
                 return tape.quotes[-1]
             return tape.at(as_of)
         times = at(tape, QT_TIMES)  # `QuoteTape.at`, written out
-        if times and times[-1] <= as_of:
+        if times and seen(times[-1], now, md):
             return at(tape, QT_QUOTES)[-1]
+        as_of = now - md
         i = (bisect_c(times, as_of, 0, len(times), True) if type(times) is list else bisect_right(times, as_of)) - 1
         return at(tape, QT_QUOTES)[i] if i >= 0 else NO_QUOTE
 
