@@ -18,7 +18,7 @@ import pytest
 
 from cfx.agents.base import Quote
 from cfx.api import load
-from cfx.sim import loop, scenario as scn
+from cfx.sim import checkpoint, loop, scenario as scn
 from cfx.sim.loop import ARRIVE, Simulation
 from cfx.sim.participant import AgentContext, Participant
 from cfx.sim.run import build_fixings, build_index
@@ -269,7 +269,7 @@ def test_a_pickled_compiled_context_goes_on_as_it_left_off(tmp_path, run_writer)
     sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
     sim.writer = None
     sim.now = 5_000
-    copy = pickle.loads(pickle.dumps(sim, protocol=pickle.HIGHEST_PROTOCOL))
+    copy = pickle.loads(checkpoint._dumps(sim))  # as a checkpoint pickles it
     for s in (sim, copy):
         p = s.participants[1]
         assert p.ctx.p is p and p.ctx.sim is s and p.ctx.account == p.account and p.ctx.rng is p.rng
@@ -282,3 +282,31 @@ def test_a_pickled_compiled_context_goes_on_as_it_left_off(tmp_path, run_writer)
         for s in (sim, copy)
     ]
     assert items[0] == items[1] and any(kind == ARRIVE for _, kind, _ in items[0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_writer, seed):
+    """Tapes of random lengths with repeated times, asked at random times
+    and latencies (before the first, on each, after the last): the same
+    quotes and trades as the reference's `QuoteTape.at` and `TradeTape.between`."""
+    Context = _compiled()
+    rng = random.Random(seed)
+    sc = scn.load(SMALL)
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
+    p = sim.participants[0]
+    ours, theirs = Context(sim, p), AgentContext(sim, p)
+    for _ in range(30):
+        quotes, trades = QuoteTape(), TradeTape()
+        sim.tapes["X"], sim.trade_tapes["X"] = quotes, trades
+        ts = 0
+        for i in range(rng.choice([1, 2, 7, 100, 1_000])):
+            ts += rng.choice([0, 0, 1, 5, 1_000])
+            quotes.times.append(ts)
+            quotes.quotes.append(Quote(i, 1, i + 2, 1, None))
+            trades.record(ts, 100 + i, 1, Side.BUY)
+        for _ in range(50):
+            p.md_ns = rng.choice([0, 1, 3, 500])
+            sim.now = rng.randint(-5, ts + 1_000)
+            assert ours.quote("X") == theirs.quote("X")
+            since = rng.choice([rng.randint(-5, ts + 5), 0, ts, sim.now])
+            assert ours.trades("X", since) == theirs.trades("X", since)

@@ -17,9 +17,12 @@ only; any other is read by name), a jitter draw popped off
 `Participant._jitter` (`Participant.delay` is called only to draw the next
 block, with numpy, as ever), the order id counted and the arrival pushed
 onto the compiled schedule (`cfx.core._schedule.Schedule.put`) when the
-simulation's class is a plain `Simulation` (`plain`), the tape searches of
-`QuoteTape.at` and `TradeTape.between`, and the day's cached expected
-settlement of `IndexPublisher.expected_ticks` (on a miss it is called).
+simulation's class is a plain `Simulation` (`plain`), the searches of
+`QuoteTape.at`, `TradeTape.between` and `IndexPublisher.expected_ticks`
+(`insertion`: bisect's answer, looked for from the end of the tape, where
+an agent's question lands; times compared as C integers when they are
+ints within int64), and `IndexPublisher.expected_ticks` with its cache
+(a series' month of fixings still summed by `IndexPublisher.expected`).
 A call whose arguments are not the usual exact types (a numpy integer
 quantity, a string side) runs the reference's method itself, as do the
 methods an agent calls rarely (`listed`, `depth`, `otc`, ...): each is the
@@ -117,29 +120,53 @@ cdef inline bint seen(object t, object now, object md) except -1:
     return t <= now - md
 
 
-cdef Py_ssize_t bisect_c(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
-    """`bisect.bisect_right` (``right``) or `bisect_left` of ``x`` in
-    ``a[lo:hi]``: the same search, the same comparisons (``x < a[mid]``,
-    ``a[mid] < x``; of exact ints in int64, in C), without a call into the module."""
-    cdef Py_ssize_t mid
+cdef inline int before(list a, Py_ssize_t i, object x, bint fast, int64_t xv, bint right) except -1:
+    """Does ``a[i]`` go before ``x``'s insertion point: ``not x < a[i]``
+    (``right``, `bisect.bisect_right`'s test) or ``a[i] < x`` (`bisect_left`'s)?
+    Exact ints within int64 compare in C (``fast``: ``x`` is one, ``xv``)."""
+    cdef int64_t v
     cdef int lt
-    cdef int64_t xv, v
+    item = <object>PyList_GET_ITEM(a, i)
+    if fast and as_int64(item, &v):
+        return v <= xv if right else v < xv
+    if right:
+        lt = PyObject_RichCompareBool(x, item, Py_LT)
+        return -1 if lt < 0 else not lt
+    return PyObject_RichCompareBool(item, x, Py_LT)
+
+
+cdef Py_ssize_t insertion(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
+    """`bisect.bisect_right` (``right``) or `bisect_left` of ``x`` in the
+    sorted ``a[lo:hi]`` (a tape's times), searched back from its end, where
+    an agent's question almost always lands (the last item first, then
+    steps doubling, then halving): the same index, without a call into
+    the module."""
+    cdef int64_t xv
     cdef bint fast = as_int64(x, &xv)
+    cdef Py_ssize_t top = hi, step = 1, probe, mid
+    cdef int b
+    while top > lo:  # the insertion point is at most ``top``
+        probe = top - step
+        if probe < lo:
+            break
+        b = before(a, probe, x, fast, xv, right)
+        if b < 0:
+            return -1
+        if b:
+            lo = probe + 1
+            break
+        top = probe
+        step *= 2
+    hi = top
     while lo < hi:
         mid = (lo + hi) // 2
-        item = <object>PyList_GET_ITEM(a, mid)
-        if fast and as_int64(item, &v):
-            lt = xv < v if right else v < xv
-        elif right:
-            lt = PyObject_RichCompareBool(x, item, Py_LT)
-        else:
-            lt = PyObject_RichCompareBool(item, x, Py_LT)
-        if lt < 0:
+        b = before(a, mid, x, fast, xv, right)
+        if b < 0:
             return -1
-        if right == (lt == 1):
-            hi = mid
-        else:
+        if b:
             lo = mid + 1
+        else:
+            hi = mid
     return lo
 
 
@@ -209,7 +236,7 @@ cdef class Context:
         if times and seen(times[-1], now, md):
             return at(tape, QT_QUOTES)[-1]
         as_of = now - md
-        i = (bisect_c(times, as_of, 0, len(times), True) if type(times) is list else bisect_right(times, as_of)) - 1
+        i = (insertion(times, as_of, 0, len(times), True) if type(times) is list else bisect_right(times, as_of)) - 1
         return at(tape, QT_QUOTES)[i] if i >= 0 else NO_QUOTE
 
     def trades(self, series, since_ns):
@@ -230,8 +257,8 @@ cdef class Context:
             hi = bisect_right(times, sim.now - md_ns(self.p))
             lo = bisect_left(times, since_ns, 0, hi)
         else:
-            hi = bisect_c(times, sim.now - md_ns(self.p), 0, PyList_GET_SIZE(times), True)
-            lo = bisect_c(times, since_ns, 0, hi, False)
+            hi = insertion(times, sim.now - md_ns(self.p), 0, PyList_GET_SIZE(times), True)
+            lo = insertion(times, since_ns, 0, hi, False)
         return at(tape, TT_TRADES)[lo:hi] if lo < hi else []
 
     def expected_settlement(self, series):
@@ -243,14 +270,23 @@ cdef class Context:
             return None
         info = sim.information
         md = md_ns(self.p)
-        if type(info) is T_PUBLISHER and type(s) is T_SERIES and info.day is not None:
-            # `IndexPublisher.expected_ticks`'s usual case: the value for this publication, cached for the day
-            if at(s, S_BASKET) in info.row:
-                k = bisect_right(info.pub_ns, sim.now - md) - 1
-                value = info._expected.get((at(s, S_SYMBOL), k))
-                if value is not None:
-                    return value
-        return info.expected_ticks(s, md)
+        if type(info) is not T_PUBLISHER or type(s) is not T_SERIES or info.day is None:
+            return info.expected_ticks(s, md)
+        basket = at(s, S_BASKET)  # `IndexPublisher.expected_ticks`, written out: today's publications
+        if basket not in info.row:
+            return info.expected_ticks(s, md)
+        pub_ns = info.pub_ns
+        as_of = sim.now - md
+        k = (insertion(pub_ns, as_of, 0, len(pub_ns), True) if type(pub_ns) is list else bisect_right(pub_ns, as_of)) - 1
+        key = (at(s, S_SYMBOL), k)
+        cache = info._expected
+        value = cache.get(key)
+        if value is None:  # the first to see this publication: its value, kept for the day
+            micro = info._lists[info.row[basket]][k] if k >= 0 else sim.published.get(basket)
+            if micro is None:
+                return None
+            cache[key] = value = max(1, round(expected_of(sim, info, s, micro)))
+        return value
 
     def value_signal(self, series, noise_ticks):
         """The latent expected final settlement (ahead of publication) plus
