@@ -135,17 +135,16 @@ cdef inline int before(list a, Py_ssize_t i, object x, bint fast, int64_t xv, bi
     return PyObject_RichCompareBool(item, x, Py_LT)
 
 
-cdef Py_ssize_t insertion(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right) except -1:
+cdef Py_ssize_t insertion(list a, object x, Py_ssize_t lo, Py_ssize_t hi, bint right, bint from_end) except -1:
     """`bisect.bisect_right` (``right``) or `bisect_left` of ``x`` in the
-    sorted ``a[lo:hi]`` (a tape's times), searched back from its end, where
-    an agent's question almost always lands (the last item first, then
-    steps doubling, then halving): the same index, without a call into
-    the module."""
+    sorted ``a[lo:hi]``: the same index, without a call into the module.
+    ``from_end`` (a tape's times, where an agent's question almost always
+    lands): the last item first, then steps back doubling, then halving."""
     cdef int64_t xv
     cdef bint fast = as_int64(x, &xv)
     cdef Py_ssize_t top = hi, step = 1, probe, mid
     cdef int b
-    while top > lo:  # the insertion point is at most ``top``
+    while from_end and top > lo:  # the insertion point is at most ``top``
         probe = top - step
         if probe < lo:
             break
@@ -236,7 +235,7 @@ cdef class Context:
         if times and seen(times[-1], now, md):
             return at(tape, QT_QUOTES)[-1]
         as_of = now - md
-        i = (insertion(times, as_of, 0, len(times), True) if type(times) is list else bisect_right(times, as_of)) - 1
+        i = (insertion(times, as_of, 0, len(times), True, True) if type(times) is list else bisect_right(times, as_of)) - 1
         return at(tape, QT_QUOTES)[i] if i >= 0 else NO_QUOTE
 
     def trades(self, series, since_ns):
@@ -257,8 +256,8 @@ cdef class Context:
             hi = bisect_right(times, sim.now - md_ns(self.p))
             lo = bisect_left(times, since_ns, 0, hi)
         else:
-            hi = insertion(times, sim.now - md_ns(self.p), 0, PyList_GET_SIZE(times), True)
-            lo = insertion(times, since_ns, 0, hi, False)
+            hi = insertion(times, sim.now - md_ns(self.p), 0, PyList_GET_SIZE(times), True, True)
+            lo = insertion(times, since_ns, 0, hi, False, True)
         return at(tape, TT_TRADES)[lo:hi] if lo < hi else []
 
     def expected_settlement(self, series):
@@ -277,7 +276,10 @@ cdef class Context:
             return info.expected_ticks(s, md)
         pub_ns = info.pub_ns
         as_of = sim.now - md
-        k = (insertion(pub_ns, as_of, 0, len(pub_ns), True) if type(pub_ns) is list else bisect_right(pub_ns, as_of)) - 1
+        if type(pub_ns) is list:  # (the day's publications, those to come too: halved from the start)
+            k = insertion(pub_ns, as_of, 0, PyList_GET_SIZE(pub_ns), True, False) - 1
+        else:
+            k = bisect_right(pub_ns, as_of) - 1
         key = (at(s, S_SYMBOL), k)
         cache = info._expected
         value = cache.get(key)

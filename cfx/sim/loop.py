@@ -105,20 +105,13 @@ FIRST_ACCOUNT = 1
 
 
 def fanout_available() -> bool:
-    """Is the compiled fan-out (`cfx.sim._fanout`) built, with the compiled
-    agent context it sets the clock of (`cfx.sim._context`) and the compiled
-    core they need (`cfx.core.available`)? Looked for, not imported."""
-    return (
-        core.available()
-        and importlib.util.find_spec("cfx.sim._fanout") is not None
-        and importlib.util.find_spec("cfx.sim._context") is not None
-    )
+    """Is the compiled fan-out (`cfx.sim._fanout`) built, with the compiled context
+    (`cfx.sim._context`) and core (`cfx.core.available`) it needs? Looked for, not imported."""
+    return core.available() and all(importlib.util.find_spec(f"cfx.sim.{m}") for m in ("_fanout", "_context"))
 
 
 def compiled_loop() -> bool:
-    """Does a run take the compiled fan-out and agent contexts: built, and
-    allowed (``CFX_ENGINE`` not ``python``, the rule of the compiled
-    schedule they push onto, `cfx.core.schedule.new`)?"""
+    """Does a run take the compiled fan-out and contexts (built, and ``CFX_ENGINE`` not ``python``)?"""
     return fanout_available() and os.environ.get("CFX_ENGINE") != "python"
 
 
@@ -230,9 +223,7 @@ class Simulation:
     # ------------------------------------------------------------------ set-up
 
     def _setup_agents(self) -> None:
-        """A participant per agent, its context `AgentContext`, or its
-        compiled twin (`cfx.sim._context.Context`: the same answers, draws
-        and orders) when the run takes the compiled fan-out (`compiled_loop`)."""
+        """A participant per agent, its context `AgentContext` or (`compiled_loop`) its compiled twin."""
         seeds = np.random.SeedSequence(self.sc.seed).spawn(sum(s.count for s in self.sc.agents))
         account = FIRST_ACCOUNT
         k = 0
