@@ -4,7 +4,8 @@ cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
 schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 (the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
-and routing of a command's events) and cfx/sim/_eventcols.pyx (the run
+and routing of a command's events), cfx/sim/_context.pyx (the agents'
+context) and cfx/sim/_eventcols.pyx (the run
 writer's events table columns).
 Everything else is in pyproject.toml.
 
@@ -52,6 +53,7 @@ def extensions() -> list:
             Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx.sim._context", ["cfx/sim/_context.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),
             # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python
             # reference's to the bit: no fused multiply-adds

@@ -21,7 +21,8 @@ next block), and the items pushed straight onto the compiled schedule
 is the loop that takes the items, `Simulation._run_until`: each taken
 off the compiled schedule from C (`Schedule.take`), its kind by identity,
 a wake-up's or a market-data callback's participant read and written at
-its slots (`at`, `put`) and its context's clock set at its slot, a
+its slots (`at`, `put`) and its context's clock set at its slot (the
+compiled context's, `cfx.sim._context.Context`, in its field), a
 delivery handed to `deliver` without a Python call. `Fanout.wake` is
 `Simulation.wake`, which the agents' `wake_after` calls. Python objects
 throughout, so ints are the reference's ints; only the schedule's times
@@ -36,6 +37,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
+from cfx.sim._context cimport Context
 from cfx.sim._slots cimport at, put, slot
 
 from cfx.agents.base import PublicTrade, Quote
@@ -389,7 +391,10 @@ cdef class Fanout:
         hook = (at(p, P_AGENT) if typed else p.agent).on_order_event
         if typed:  # `Participant.context`, written out
             ctx = at(p, P_CTX)
-            ctx.now = ctx.sim.now
+            if type(ctx) is Context:
+                (<Context>ctx).now = (<Context>ctx).sim.now
+            else:
+                ctx.now = ctx.sim.now
         else:
             ctx = p.context()
         for e in events:
@@ -540,8 +545,11 @@ cdef inline bint truthy(object v) except -1:
 
 
 cdef inline int set_clock(object ctx, object ts) except -1:
-    """``ctx.now = ts``: at its slot for an exact `AgentContext`."""
-    if type(ctx) is T_CONTEXT:
+    """``ctx.now = ts``: its field for the compiled `Context`, at its slot
+    for an exact `AgentContext`."""
+    if type(ctx) is Context:
+        (<Context>ctx).now = ts
+    elif type(ctx) is T_CONTEXT:
         put(ctx, CTX_NOW, ts)
     else:
         ctx.now = ts

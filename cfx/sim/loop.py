@@ -105,9 +105,14 @@ FIRST_ACCOUNT = 1
 
 
 def fanout_available() -> bool:
-    """Is the compiled fan-out (`cfx.sim._fanout`) built, and the compiled
-    core it needs (`cfx.core.available`)? Looked for, not imported."""
-    return core.available() and importlib.util.find_spec("cfx.sim._fanout") is not None
+    """Is the compiled fan-out (`cfx.sim._fanout`) built, with the compiled context
+    (`cfx.sim._context`) and core (`cfx.core.available`) it needs? Looked for, not imported."""
+    return core.available() and all(importlib.util.find_spec(f"cfx.sim.{m}") for m in ("_fanout", "_context"))
+
+
+def compiled_loop() -> bool:
+    """Does a run take the compiled fan-out and contexts (built, and ``CFX_ENGINE`` not ``python``)?"""
+    return fanout_available() and os.environ.get("CFX_ENGINE") != "python"
 
 
 class Simulation:
@@ -208,7 +213,7 @@ class Simulation:
         is built and allowed, by the rule of the compiled schedule it pushes
         onto and takes from (`cfx.core.schedule.new`); else the Python
         methods below, the reference."""
-        if fanout_available() and os.environ.get("CFX_ENGINE") != "python":
+        if compiled_loop():
             from cfx.sim._fanout import Fanout
 
             fanout = Fanout(self)
@@ -218,14 +223,20 @@ class Simulation:
     # ------------------------------------------------------------------ set-up
 
     def _setup_agents(self) -> None:
+        """A participant per agent, its context `AgentContext` or (`compiled_loop`) its compiled twin."""
         seeds = np.random.SeedSequence(self.sc.seed).spawn(sum(s.count for s in self.sc.agents))
         account = FIRST_ACCOUNT
         k = 0
+        context: type = AgentContext
+        if compiled_loop():
+            from cfx.sim import _context
+
+            context = _context.Context
         for spec in self.sc.agents:
             cls = agent_class(spec, self.agent_engine)
             for i in range(spec.count):
                 p = Participant(cls(spec, i), account, spec, np.random.default_rng(seeds[k]))
-                p.ctx = AgentContext(self, p)
+                p.ctx = context(self, p)
                 self.participants.append(p)
                 self.by_account[account] = p
                 if cls.subscribes:

@@ -6,6 +6,11 @@ latency ago (the tapes, `cfx.sim.tape`; the index, `cfx.sim.information`),
 and its orders reach the venue ``entry_ns`` plus lognormal jitter after it
 sends them (`Participant.delay`). The simulation (`cfx.sim.loop`) owns the
 clock, the heap and the venue; a context only reads it and schedules.
+
+`AgentContext` is the reference, and what runs with ``CFX_ENGINE=python``
+or without the extension; a run on the compiled loop gives its agents the
+compiled twin, `cfx.sim._context.Context` (the same answers, jitter draws,
+order ids and arrival times; tests/test_context.py).
 """
 
 from __future__ import annotations
