@@ -270,27 +270,25 @@ cdef class TypeColumns:
         row a string field, a column an event of the type, in the batch's
         order; None for a batch it leaves to the reference (a number field
         holding anything but an int that fits in 64 bits, a field unset)."""
-        cdef Py_ssize_t k = 0
-        cdef PyObject* tp = <PyObject*>self.tp
-        cdef object e
-        for e in events:
-            k += <PyObject*>Py_TYPE(e) == tp
-        numbers_arr = np.empty((self.number_slot.size(), k), np.int64)
-        codes_arr = np.empty((self.word_slot.size(), k), np.int32)
-        if k:
+        cdef Py_ssize_t n = len(events), k = 0
+        numbers_arr = np.empty((self.number_slot.size(), n), np.int64)  # a row an event at most, cut to k
+        codes_arr = np.empty((self.word_slot.size(), n), np.int32)
+        if n:
             try:
-                if not self.fill_into(events, k, numbers_arr, codes_arr):
-                    return None
+                k = self.fill_into(events, numbers_arr, codes_arr)
             except OverflowError:  # an int beyond int64: the reference says so
                 return None
-        return numbers_arr, codes_arr
+            if k < 0:
+                return None
+        return np.ascontiguousarray(numbers_arr[:, :k]), np.ascontiguousarray(codes_arr[:, :k])
 
-    cdef bint fill_into(self, list events, Py_ssize_t k, numbers_arr, codes_arr) except -1:
+    cdef Py_ssize_t fill_into(self, list events, numbers_arr, codes_arr) except -2:
+        """`fill`'s pass into its arrays: how many events were of the type, or -1 at one it leaves to the reference."""
         cdef Py_ssize_t n = len(events), i, j, q, at = 0
         cdef Py_ssize_t n_numbers = self.number_slot.size(), n_words = self.word_slot.size()
         cdef int64_t[:, ::1] numbers_view = numbers_arr
         cdef int32_t[:, ::1] codes_view = codes_arr
-        cdef int64_t* numbers = &numbers_view[0, 0] if n_numbers else NULL  # field j, event at: [j * k + at]
+        cdef int64_t* numbers = &numbers_view[0, 0] if n_numbers else NULL  # field j, event at: [j * n + at]
         cdef int32_t* codes = &codes_view[0, 0] if n_words else NULL
         cdef PyObject* tp = <PyObject*>self.tp
         cdef object words = self.words
@@ -312,12 +310,12 @@ cdef class TypeColumns:
             for j in range(n_numbers):
                 v = at_or_null(e, self.number_slot[j])
                 if v is NULL or not PyLong_Check(<object>v):
-                    return False
-                numbers[j * k + at] = <int64_t><object>v  # beyond int64: OverflowError (`fill`)
+                    return -1
+                numbers[j * n + at] = <int64_t><object>v  # beyond int64: OverflowError (`fill`)
             for j in range(n_words):
                 v = at_or_null(e, self.word_slot[j])
                 if v is NULL:
-                    return False
+                    return -1
                 q = 0
                 while q < n_seen[j] and seen[j][q] != v:
                     q += 1
@@ -330,6 +328,6 @@ cdef class TypeColumns:
                         seen[j][q] = v
                         seen_code[j][q] = code
                         n_seen[j] = q + 1
-                codes[j * k + at] = code
+                codes[j * n + at] = code
             at += 1
-        return True
+        return at

@@ -304,7 +304,7 @@ class NoJournal:
         pass
 
 
-_TRADE_FIELDS = ("seq", "ts", "series", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account", "aggressor")
+_TRADE_FIELDS = tuple("seq ts series price qty maker_id taker_id maker_account taker_account aggressor".split())
 """The Trade fields TRADE_SCHEMA's columns hold, in the schema's order."""
 _TRADE_WORDS = frozenset(("series", "aggressor"))
 """The Trade fields that are `STRING` columns (the aggressor a `Side`: its value)."""
