@@ -1,7 +1,7 @@
 """Builds cfx's optional compiled core (Cython in C++ mode): cfx/core/_book.pyx
 (an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book),
 cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
-schedule), cfx/core/_journal.pyx (a run journal's records), cfx/core/_mmcore.pyx (the market maker's hot path),
+schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 (the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
 and routing of a command's events) and cfx/sim/_eventcols.pyx (the run
@@ -51,7 +51,6 @@ def extensions() -> list:
             Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
-            Extension("cfx.core._journal", ["cfx/core/_journal.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),
             # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python

@@ -30,11 +30,6 @@ cut off by them too). Nothing is held in the process's own memory across
 commands. `sync` (fsync) runs at each day's checkpoint and at the end.
 Where the file cannot be mapped it is written as before, unbuffered, one
 ``write`` a record.
-
-Records are built by `PyRecords` (the reference) or, where the compiled
-core is built, by `cfx.core._journal.Records` (BLAKE2b and the record's
-bytes in C): the same bytes (tests/test_journal_records.py); `new_records`
-chooses, ``CFX_ENGINE=python`` the reference.
 """
 
 from __future__ import annotations
@@ -42,14 +37,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import importlib.util
 import mmap
 import os
 import sys
 from binascii import hexlify
 from functools import partial
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Iterable, Iterator
 
 import msgspec
 
@@ -88,44 +82,6 @@ class Position(msgspec.Struct, frozen=True):
     offset: int
 
 
-class PyRecords:
-    """A journal's records, one a command (the reference; compiled, where
-    built: `cfx.core._journal.Records`, the same bytes): ``encode`` makes
-    a command's JSON; ``count`` records were written before, the last
-    with hash ``chain``."""
-
-    def __init__(self, encode: Callable[[object], bytes], count: int, chain: bytes) -> None:
-        self._encode = encode
-        self.count = count
-        self.chain = chain
-
-    def record(self, cmd: object) -> bytes:
-        """The next record, of ``cmd``: its sequence number, the chained hash, its JSON."""
-        line = self._encode(cmd)
-        self.count += 1
-        h = _BLAKE2B.copy()  # `_chain`, inlined
-        h.update(self.chain + line)
-        self.chain = h = h.digest()
-        return b"%d %s %s\n" % (self.count, hexlify(h), line)
-
-
-def records_available() -> bool:
-    """Is the compiled record builder (`cfx.core._journal`) built and
-    allowed (``CFX_NO_EXTENSION`` unset)? Looked for, not imported."""
-    return not os.environ.get("CFX_NO_EXTENSION") and importlib.util.find_spec("cfx.core._journal") is not None
-
-
-def new_records(count: int = 0, chain: bytes = GENESIS) -> PyRecords:
-    """The records of a journal after ``count`` records, the last with
-    hash ``chain``: compiled where built, unless ``CFX_ENGINE=python``
-    (the same bytes either way)."""
-    if records_available() and os.environ.get("CFX_ENGINE") != "python":
-        from cfx.core._journal import Records
-
-        return Records(encoder.encode, count, chain)
-    return PyRecords(encoder.encode, count, chain)
-
-
 class Journal:
     """Appends commands to a journal file (see the module docstring).
     ``resume`` continues a journal from a `Position` (the file is cut
@@ -136,15 +92,15 @@ class Journal:
         if resume is None:
             self._f: IO[bytes] = open(self.path, "w+b", buffering=0)
             self._f.write(HEADER)  # written, not mapped: the file never starts with zeros
-            self._records, self.offset = new_records(), len(HEADER)
+            self.count, self._h, self.offset = 0, GENESIS, len(HEADER)
         else:
             self._f = open(self.path, "r+b", buffering=0)
             self._f.truncate(resume.offset)
             self._f.seek(resume.offset)
-            self._records, self.offset = new_records(resume.count, resume.chain), resume.offset
-        self._record = self._records.record
+            self.count, self._h, self.offset = resume.count, resume.chain, resume.offset
         self._map: mmap.mmap | None = None
         self._put = self._f.write  # a record into the file: the map's write once there is one
+        self._encode = encoder.encode
         self.closed = False
         self._grow(0)
 
@@ -177,13 +133,13 @@ class Journal:
         self._map.seek(self.offset)
         self._put = self._map.write
 
-    @property
-    def count(self) -> int:
-        """Records written."""
-        return self._records.count
-
     def write(self, cmd: Command) -> None:
-        record = self._record(cmd)
+        line = self._encode(cmd)
+        self.count += 1
+        h = _BLAKE2B.copy()  # `_chain`, inlined
+        h.update(self._h + line)
+        self._h = h = h.digest()
+        record = b"%d %s %s\n" % (self.count, hexlify(h), line)
         try:
             self._put(record)
         except ValueError:  # the map is full (nothing of the record written)
@@ -192,7 +148,7 @@ class Journal:
         self.offset += len(record)
 
     def position(self) -> Position:
-        return Position(self._records.count, self._records.chain, self.offset)
+        return Position(self.count, self._h, self.offset)
 
     def flush(self) -> None:
         """Records are in the file as they are written; nothing to do (kept for callers)."""
@@ -218,7 +174,7 @@ class Journal:
             return
         self._unmap()
         self._f.seek(self.offset)
-        self._f.write(b"%s%d %s\n" % (FOOTER, self.count, self._records.chain.hex().encode()))
+        self._f.write(b"%s%d %s\n" % (FOOTER, self.count, self._h.hex().encode()))
         os.fsync(self._f.fileno())
         self._f.close()
         self.closed = True
