@@ -287,7 +287,9 @@ def _assert_tables_as_before(events: list, out: Path, builder: str = "python") -
     assert table.equals(expected)
     assert outputs.events_of(table) == events
     trades = pq.read_table(out / "trades.parquet")
-    assert trades.to_pydict() == tables.table(_trades_as_before(events), outputs.TRADE_SCHEMA).to_pydict()
+    expected = tables.table(_trades_as_before(events), outputs.TRADE_SCHEMA)
+    assert trades.to_pydict() == expected.to_pydict()
+    assert trades.equals(expected) if len(expected) else len(trades) == 0  # the same dictionaries too
 
 
 def _field(t: msgspec.inspect.Type) -> st.SearchStrategy:
@@ -435,14 +437,52 @@ def test_what_the_compiled_builder_does_not_read_the_reference_builds(tmp_path):
     assert cols["order_id"].to_pylist() == [None, 7] and cols["details"].to_pylist() == [None, '{"open_qty":3}']
 
 
+def _assert_same_trade_columns(columns: outputs._TradeColumns, events: list) -> None:
+    """The compiled trades builder's arrays are the reference's (one `tables.Words`)."""
+    fast = columns._fast.fill(events)
+    assert fast is not None, "the compiled trades builder left a batch of plain trades to the reference"
+    for a, b in zip(fast, columns._filled(events)):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(batches=st.lists(st.lists(any_event, max_size=30), min_size=1, max_size=4))
+def test_the_compiled_trades_builder_fills_the_arrays_the_reference_does(batches):
+    _builder("compiled")
+    columns = outputs._TradeColumns(compiled=True)  # batch after batch: series seen before, and new ones
+    for events in batches:
+        _assert_same_trade_columns(columns, events)
+
+
+def test_the_compiled_trades_builder_fills_a_runs_batches_as_the_reference_does(otc_day):
+    _builder("compiled")
+    run = outputs.events_of(pq.read_table(otc_day / "events.parquet"))
+    assert sum(type(e) is cfx.types.Trade for e in run) > 50
+    columns = outputs._TradeColumns(compiled=True)
+    for start in range(0, len(run), 5_000):
+        _assert_same_trade_columns(columns, run[start : start + 5_000])
+
+
+def test_what_the_compiled_trades_builder_does_not_read_the_reference_builds():
+    _builder("compiled")
+    columns = outputs._TradeColumns(compiled=True)
+    trade = cfx.types.Trade(1, 1, 10, "S", 100, 5, 1, 2, 3, 4, cfx.types.Side.BUY)
+    for odd in (msgspec.structs.replace(trade, price=2**63), msgspec.structs.replace(trade, qty=1.5)):
+        assert columns._fast.fill([trade, odd]) is None
+    with pytest.raises(OverflowError):
+        columns.columns([trade, msgspec.structs.replace(trade, price=2**63)])
+    level = cfx.types.LevelChanged(1, 1, 10, "S", cfx.types.Side.BUY, 100, 5)
+    assert columns.columns([level]) is None and columns._fast.fill([level])[0].shape == (8, 0)
+
+
 def test_a_run_writer_builds_on_the_compiled_builder_unless_the_engine_is_python(tmp_path, monkeypatch):
     _builder("compiled")
     writer = outputs.RunWriter(tmp_path / "a", journal=False)
-    assert writer._layouts._fast is not None
+    assert writer._layouts._fast is not None and writer._trade_columns._fast is not None
     writer.close()
     monkeypatch.setenv("CFX_ENGINE", "python")
     writer = outputs.RunWriter(tmp_path / "b", journal=False)
-    assert writer._layouts._fast is None
+    assert writer._layouts._fast is None and writer._trade_columns._fast is None
     writer.close()
 
 

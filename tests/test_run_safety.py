@@ -3,6 +3,7 @@ per directory, crash-safe outputs and `cfx run --resume` after SIGKILL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -15,11 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from cfx.cli import main
+from cfx.errors import InputError
+from cfx.inputs import LINE_LIMIT
 from cfx.journal import Journal
 from cfx.sim import outputs
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
-from cfx.venue import OpenAccount
+from cfx.venue import OpenAccount, command_decoder
 from cli_support import run_cli
 
 DATA = Path(__file__).parent / "data"
@@ -121,6 +124,126 @@ def test_a_journal_record_outside_its_type_limits_names_the_record_and_field(tmp
     assert code == 2 and "journal: record 2: deposit: Expected `int` >= 0" in err and err.count("\n") == 1, err
 
 
+# The journal file is written through a memory map that grows ahead of the
+# records (zero-filled): what a killed process leaves, and how it is read.
+
+COMMANDS = [OpenAccount(0, account, 10 * account) for account in range(1, 41)]
+
+
+def _journal_as_written(commands: list, end: bool = True) -> bytes:
+    """The bytes of a journal of ``commands``, from the format's definition
+    (cfx/journal.py): header, ``SEQ HASH JSON`` records, the end line."""
+    from cfx import journal
+    from cfx.types import encoder
+
+    out, h = [journal.HEADER], journal.GENESIS
+    for n, cmd in enumerate(commands, 1):
+        line = encoder.encode(cmd)
+        h = hashlib.blake2b(h + line, digest_size=journal.HASH_BYTES).digest()
+        out.append(b"%d %s %s\n" % (n, h.hex().encode(), line))
+    if end:
+        out.append(b"end %d %s\n" % (len(commands), h.hex().encode()))
+    return b"".join(out)
+
+
+@pytest.fixture(params=["one chunk", "many chunks"])
+def chunk(request, monkeypatch) -> int:
+    from cfx import journal
+
+    if request.param == "many chunks":
+        monkeypatch.setattr(journal, "CHUNK", 100)  # a record or two a chunk: the map grows again and again
+    return journal.CHUNK
+
+
+def test_a_journal_is_its_records_and_end_line_once_closed(tmp_path, chunk):
+    with Journal(tmp_path / "journal") as j:
+        for cmd in COMMANDS:
+            j.write(cmd)
+    assert (tmp_path / "journal").read_bytes() == _journal_as_written(COMMANDS)
+
+
+def test_an_open_journal_holds_every_record_written_then_zeros(tmp_path, chunk):
+    """What a killed process leaves: the records it wrote (in the kernel's
+    page cache, not in the process), then the room not written yet."""
+    from cfx import journal
+
+    j = Journal(tmp_path / "journal")
+    for n, cmd in enumerate(COMMANDS, 1):
+        j.write(cmd)
+        data = (tmp_path / "journal").read_bytes()  # read by another file, while the journal is open
+        written = _journal_as_written(COMMANDS[:n], end=False)
+        assert data[: len(written)] == written and not data[len(written) :].strip(b"\0")
+        assert j.position().offset == len(written) and len(data) - len(written) <= chunk + len(written)
+    assert journal.last_good(tmp_path / "journal") == j.position()
+    assert list(journal.read_upto(tmp_path / "journal", len(COMMANDS), command_decoder)) == COMMANDS
+    with pytest.raises(InputError, match="ends after record 40 without its end line"):
+        list(journal.read(tmp_path / "journal", command_decoder))
+    j.abandon()  # the run failed: the zeros are cut, the end line is not written
+    assert (tmp_path / "journal").read_bytes() == _journal_as_written(COMMANDS, end=False)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 30])
+def test_a_record_cut_off_by_the_zeros_is_a_journal_cut_short(tmp_path, cut):
+    """A process killed while it copied a record in: the record's first
+    bytes, then zeros. The journal ends at the record before."""
+    from cfx import journal
+
+    whole = _journal_as_written(COMMANDS[:5], end=False)
+    last = len(_journal_as_written(COMMANDS[:4], end=False))
+    path = tmp_path / "journal"
+    path.write_bytes(whole[: last + cut] + bytes(journal.CHUNK))
+    assert journal.last_good(path).count == 4
+    with pytest.raises(InputError, match="ends after record 4 without its end line"):
+        list(journal.read(path, command_decoder))
+
+
+@pytest.mark.parametrize(
+    "tail, needle",
+    [
+        (bytes(1000) + b"5 x\n", "record 5: not a journal record"),  # zeros, then more: not room never written
+        (bytes(1 << 22), "record 5 is longer than"),  # more zeros than a journal leaves
+    ],
+)
+def test_zeros_a_journal_does_not_leave_are_refused(tmp_path, tail, needle):
+    from cfx import journal
+
+    assert len(tail) < journal.CHUNK or len(tail) > journal.CHUNK + LINE_LIMIT
+    path = tmp_path / "journal"
+    path.write_bytes(_journal_as_written(COMMANDS[:4], end=False) + tail)
+    with pytest.raises(InputError, match=needle):
+        list(journal.read(path, command_decoder))
+
+
+def test_a_journal_resumed_from_a_killed_one_continues_it(tmp_path, chunk):
+    from cfx import journal
+
+    j = Journal(tmp_path / "journal")
+    for cmd in COMMANDS[:25]:
+        j.write(cmd)
+    killed = tmp_path / "killed"
+    killed.write_bytes((tmp_path / "journal").read_bytes())  # as the killed process left it: zeros at the end
+    j.abandon()
+    position = journal.last_good(killed, upto=20)  # the checkpoint's: five records after it are dropped
+    with Journal(killed, resume=position) as k:
+        for cmd in COMMANDS[20:]:
+            k.write(cmd)
+    assert killed.read_bytes() == _journal_as_written(COMMANDS)
+
+
+def test_where_the_file_cannot_be_mapped_the_records_are_written(tmp_path, monkeypatch, chunk):
+    from cfx import journal
+
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")  # what mmap says on a file system that cannot map files
+
+    monkeypatch.setattr(journal.mmap, "mmap", refuse)
+    with Journal(tmp_path / "journal") as j:
+        for cmd in COMMANDS:
+            j.write(cmd)
+            assert (tmp_path / "journal").stat().st_size == j.position().offset  # no room ahead: written
+    assert (tmp_path / "journal").read_bytes() == _journal_as_written(COMMANDS)
+
+
 def test_replay_says_when_its_hash_differs_from_the_summary(small_run, tmp_path, capsys):
     for name in ("journal", "summary.json"):
         (tmp_path / name).write_bytes((small_run / name).read_bytes())
@@ -198,6 +321,17 @@ def _kill_when(sc: Path, out: Path, ready) -> None:
     assert p.returncode == -signal.SIGKILL, "the run ended before it could be killed"
 
 
+def _journaled(path: Path, size: int) -> bool:
+    """Does the journal hold more than ``size`` bytes of records (its file
+    grows ahead of them, zero-filled: `cfx.journal.CHUNK`)?"""
+    try:
+        with open(path, "rb") as f:
+            f.seek(size)
+            return f.read(1) not in (b"", b"\0")
+    except FileNotFoundError:
+        return False
+
+
 def _parts(n: int):
     return lambda out: (out / outputs.PARTS / f"events-{n:05d}{outputs.PART_SUFFIX}").exists()
 
@@ -207,7 +341,7 @@ def test_a_killed_run_resumes_to_the_same_hash_and_tables(four_days, tmp_path, c
     sc, whole = four_days
     out = tmp_path / "killed"
     ready = {
-        "first-day": lambda o: (o / "journal").exists() and (o / "journal").stat().st_size > 100_000,
+        "first-day": lambda o: _journaled(o / "journal", 100_000),
         "after-day-1": _parts(2),
         "after-day-2": _parts(3),
     }[when]

@@ -16,6 +16,9 @@ its type), in the events' order, as the reference gives them. A shape
 is built, on a type's first sight, from the reference's own `_Layout` of
 it, so which field goes where is said once.
 
+`TypeColumns` is the same pass for the events of one type (the trades
+table's columns, `cfx.sim.outputs._TradeColumns`).
+
 What it does not read it leaves to the reference: `fill` returns None
 (and the caller runs the reference over the whole batch, which gives its
 own result or error) at an event whose type is not a Struct with its
@@ -239,3 +242,92 @@ cdef class EventColumns:
                 typed.append(numbers[self.row[c]])
                 valids.append(valid[self.row[c]])
         return typed, valids
+
+
+cdef class TypeColumns:
+    """The events of one exact type in a batch, as columns: what
+    `cfx.sim.outputs._TradeColumns._filled` (the reference, for the trades
+    table) gives, in one pass over the batch. ``tp`` is the type, ``numbers``
+    the names of its int64 fields, ``strings`` of its string fields, coded
+    into ``words`` (a `tables.Words`, the reference's own)."""
+
+    cdef object tp
+    cdef object words
+    cdef vector[Py_ssize_t] number_slot, word_slot
+
+    def __init__(self, tp, tuple numbers, tuple strings, words):
+        if not isinstance(words, dict):
+            raise TypeError("words: a dict (a `tables.Words`)")
+        self.tp = tp
+        self.words = words
+        for f in numbers:
+            self.number_slot.push_back(slot(tp, f))
+        for f in strings:
+            self.word_slot.push_back(slot(tp, f))
+
+    def fill(self, list events):
+        """``(numbers, codes)``: an int64 row a number field and an int32
+        row a string field, a column an event of the type, in the batch's
+        order; None for a batch it leaves to the reference (a number field
+        holding anything but an int that fits in 64 bits, a field unset)."""
+        cdef Py_ssize_t n = len(events), k = 0
+        numbers_arr = np.empty((self.number_slot.size(), n), np.int64)  # a row an event at most, cut to k
+        codes_arr = np.empty((self.word_slot.size(), n), np.int32)
+        if n:
+            try:
+                k = self.fill_into(events, numbers_arr, codes_arr)
+            except OverflowError:  # an int beyond int64: the reference says so
+                return None
+            if k < 0:
+                return None
+        return np.ascontiguousarray(numbers_arr[:, :k]), np.ascontiguousarray(codes_arr[:, :k])
+
+    cdef Py_ssize_t fill_into(self, list events, numbers_arr, codes_arr) except -2:
+        """`fill`'s pass into its arrays: how many events were of the type, or -1 at one it leaves to the reference."""
+        cdef Py_ssize_t n = len(events), i, j, q, at = 0
+        cdef Py_ssize_t n_numbers = self.number_slot.size(), n_words = self.word_slot.size()
+        cdef int64_t[:, ::1] numbers_view = numbers_arr
+        cdef int32_t[:, ::1] codes_view = codes_arr
+        cdef int64_t* numbers = &numbers_view[0, 0] if n_numbers else NULL  # field j, event at: [j * n + at]
+        cdef int32_t* codes = &codes_view[0, 0] if n_words else NULL
+        cdef PyObject* tp = <PyObject*>self.tp
+        cdef object words = self.words
+        cdef PyObject* seen[MAX_COLUMNS][SEEN]  # as in `EventColumns.fill_into`: a field's strings by identity
+        cdef int32_t seen_code[MAX_COLUMNS][SEEN]
+        cdef Py_ssize_t n_seen[MAX_COLUMNS]
+        cdef PyObject* v
+        cdef PyObject* got
+        cdef object e
+        cdef int32_t code
+        if n_words > MAX_COLUMNS:
+            raise ValueError(f"at most {MAX_COLUMNS} string fields")
+        for j in range(n_words):
+            n_seen[j] = 0
+        for i in range(n):
+            e = events[i]
+            if <PyObject*>Py_TYPE(e) != tp:
+                continue
+            for j in range(n_numbers):
+                v = at_or_null(e, self.number_slot[j])
+                if v is NULL or not PyLong_Check(<object>v):
+                    return -1
+                numbers[j * n + at] = <int64_t><object>v  # beyond int64: OverflowError (`fill`)
+            for j in range(n_words):
+                v = at_or_null(e, self.word_slot[j])
+                if v is NULL:
+                    return -1
+                q = 0
+                while q < n_seen[j] and seen[j][q] != v:
+                    q += 1
+                if q < n_seen[j]:
+                    code = seen_code[j][q]
+                else:
+                    got = PyDict_GetItemWithError(words, <object>v)
+                    code = words[<object>v] if got is NULL else <object>got
+                    if q < SEEN:
+                        seen[j][q] = v
+                        seen_code[j][q] = code
+                        n_seen[j] = q + 1
+                codes[j * n + at] = code
+            at += 1
+        return at

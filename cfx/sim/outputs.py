@@ -304,13 +304,10 @@ class NoJournal:
         pass
 
 
-_TRADE_FIELDS = tuple(
-    map(
-        Trade.__struct_fields__.index,
-        ("seq", "ts", "series", "price", "qty", "maker_id", "taker_id", "maker_account", "taker_account", "aggressor"),
-    )
-)
-"""Where TRADE_SCHEMA's columns are among a Trade's fields, in the schema's order."""
+_TRADE_FIELDS = tuple("seq ts series price qty maker_id taker_id maker_account taker_account aggressor".split())
+"""The Trade fields TRADE_SCHEMA's columns hold, in the schema's order."""
+_TRADE_WORDS = frozenset(("series", "aggressor"))
+"""The Trade fields that are `STRING` columns (the aggressor a `Side`: its value)."""
 _TYPED = ("seq", "cmd", "time", "series", "order_id", "account", "side", "price_ticks", "qty_lots", "reason")
 """The events table's typed columns, in `EVENT_COLUMNS` order (the fields renamed as the schema names them)."""
 _WORDS = frozenset(("series", "side", "reason"))
@@ -462,6 +459,58 @@ class _EventLayouts:
         return cols
 
 
+class _TradeColumns:
+    """Builds the trades table's columns for a batch of events (its
+    trades: a subset of the events). `_filled` is the reference: the
+    trades' fields read into one flat list (`msgspec.structs.astuple`, as
+    `_EventLayouts._filled` does) and each column sliced from it, the
+    numbers into int64 rows, the strings as int32 codes into one
+    `tables.Words`. ``compiled``: `cfx.sim._eventcols.TypeColumns.fill`
+    gives the same arrays in one pass over the batch (the reference takes
+    any batch it leaves). `columns` makes them the table's columns."""
+
+    _NUMBERS = tuple(f for f in _TRADE_FIELDS if f not in _TRADE_WORDS)
+    _STRINGS = tuple(f for f in _TRADE_FIELDS if f in _TRADE_WORDS)
+
+    def __init__(self, compiled: bool = False) -> None:
+        self._words = tables.Words()
+        self._fast = None
+        if compiled:
+            from cfx.sim._eventcols import TypeColumns
+
+            self._fast = TypeColumns(Trade, self._NUMBERS, self._STRINGS, self._words)
+
+    def columns(self, events: list) -> dict[str, pa.Array | tables.Coded] | None:
+        """The trades of ``events`` as `_TableWriter.extend` takes them (None: there are none)."""
+        filled = self._fast.fill(events) if self._fast is not None else None
+        numbers, codes = filled or self._filled(events)
+        if not numbers.shape[1]:
+            return None
+        number_rows, code_rows = iter(numbers), iter(codes)
+        cols: dict[str, pa.Array | tables.Coded] = {}
+        for f, name in zip(_TRADE_FIELDS, TRADE_SCHEMA.names):
+            if f in _TRADE_WORDS:
+                cols[name] = tables.Coded(next(code_rows), self._words)
+            else:
+                cols[name] = tables.numbers(next(number_rows), TRADE_SCHEMA.field(name).type)
+        return cols
+
+    def _filled(self, events: list) -> tuple[np.ndarray, np.ndarray]:
+        """An int64 row a number field (`_NUMBERS`) and an int32 row of codes
+        a string field (`_STRINGS`), a column a trade, in the events' order."""
+        trades = [e for e in events if type(e) is Trade]
+        k, width = len(trades), len(Trade.__struct_fields__)
+        flat = list(chain.from_iterable(map(astuple, trades)))  # their fields, row by row
+        at = Trade.__struct_fields__.index
+        numbers = np.empty((len(self._NUMBERS), k), np.int64)
+        for row, f in zip(numbers, self._NUMBERS):
+            row[:] = np.fromiter(flat[at(f) :: width], np.int64, k)
+        codes = np.empty((len(self._STRINGS), k), np.int32)
+        for row, f in zip(codes, self._STRINGS):
+            row[:] = np.fromiter(map(self._words.__getitem__, flat[at(f) :: width]), np.int32, k)
+        return numbers, codes
+
+
 KEPT = {"full": ("events", "trades", "book_top"), "trades-only": ("trades", "book_top"), "none": ("book_top",)}
 
 
@@ -515,7 +564,9 @@ class RunWriter:
                 self._joiner.add(t.name, f)
         self._pending: list = []
         self._book_rows: list[tuple] = []
-        self._layouts = _EventLayouts(compiled=eventcols_available() and os.environ.get("CFX_ENGINE") != "python")
+        compiled = eventcols_available() and os.environ.get("CFX_ENGINE") != "python"
+        self._layouts = _EventLayouts(compiled=compiled)
+        self._trade_columns = _TradeColumns(compiled=compiled)
 
     def write_events(self, events: list) -> None:
         """Hash and table events (engine and clearing), in batches."""
@@ -532,16 +583,9 @@ class RunWriter:
         self.event_count += len(events)
         if self.events is not None:
             self.events.extend(self._layouts.columns(events))
-        trades = [e for e in events if type(e) is Trade]
-        if trades:
-            k, width = len(trades), len(Trade.__struct_fields__)
-            flat = list(chain.from_iterable(map(astuple, trades)))  # their fields, row by row (`_EventLayouts`)
-            cols: dict[str, list | pa.Array] = {}
-            for f, i in zip(TRADE_SCHEMA, _TRADE_FIELDS):
-                values = flat[i::width]
-                cols[f.name] = values if f.type == STRING else tables.numbers(np.fromiter(values, np.int64, k), f.type)
-            cols["aggressor"] = list(map(str, cols["aggressor"]))  # an enum, as its value
-            self.trades.extend(cols)
+        trades = self._trade_columns.columns(events)
+        if trades is not None:
+            self.trades.extend(trades)
 
     def write_book_top(self, rows: list[tuple]) -> None:
         """L1 snapshot rows (`BOOK_TOP_SCHEMA`'s columns, in order), gathered
