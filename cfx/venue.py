@@ -233,7 +233,6 @@ class Venue:
     ) -> None:
         self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
-        self._clearing_handlers = self.clearing.handlers()  # the events clearing acts on (most it need not see)
         self.engine = Engine(
             risk_check=self._credit_check if risk else None,
             sink=self._events,
@@ -278,7 +277,8 @@ class Venue:
         return state
 
     def _credit_check(self, c: SubmitOrder) -> RejectReason | None:
-        """The engine's risk gate: the clearing house's credit check once a contract is listed."""
+        """The engine's risk gate until a contract is listed (every order
+        passes); the listing gives the engine `ClearingHouse.credit_check` itself."""
         return self.clearing.credit_check(c) if self._clearing_on else None
 
     def apply(self, cmd: VenueCommand) -> list:
@@ -292,12 +292,11 @@ class Venue:
         events = self._events
         self._dispatch[type(cmd)](cmd)
         if self._clearing_on:  # the engine's events so far: clearing has seen its own
-            handlers = self._clearing_handlers
-            for e in events:
-                handler = handlers.get(type(e))
-                if handler is not None:
-                    handler(e)
-            self._take_clearing_events()
+            clearing = self.clearing
+            clearing.on_events(events)
+            if clearing.events:  # `_take_clearing_events`, written out: most commands have none
+                events.extend(clearing.events)
+                clearing.events.clear()
         out = events[:]
         events.clear()
         return out
@@ -335,7 +334,6 @@ class Venue:
         if self._clearing_on:
             raise ValueError("clearing is configured once, before the first listing")
         self.clearing = ClearingHouse(c.config)
-        self._clearing_handlers = self.clearing.handlers()
 
     def _list_contract(self, c: ListContract) -> None:
         self.engine.list_series(
@@ -356,6 +354,8 @@ class Venue:
         )
         self.clearing.list_series(c.spec, c.reference_price)
         self._clearing_on = True
+        if self.engine.risk_check is not None:  # the gate asks clearing itself from now on (a call less per order)
+            self.engine.risk_check = self.clearing.credit_check
 
     def _configure_session(self, c: ConfigureSession) -> None:
         schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start, close=c.close)

@@ -275,6 +275,28 @@ class ClearingHouse:
             OrderModified: self._on_modified,
         }
 
+    def on_events(self, events: list) -> None:
+        """Feed one command's engine events, in order: what `on_event` does
+        for each (the venue's path, one call a command; the handlers'
+        bodies written out here, as a call per event was ~2 % of a run).
+        Runtime: O(events)."""
+        orders = self._orders
+        for e in events:
+            t = type(e)
+            if t is Trade:
+                self.on_trade(e)
+            elif t is OrderAccepted:
+                self._on_accepted(e)
+            elif t is OrderCancelled or t is OrderModified:
+                o = orders.get(e.order_id)
+                if o is None:
+                    continue
+                qty = e.qty if t is OrderCancelled else o[3] - e.qty  # a modify: what it took off
+                o[3] -= qty
+                o[0].open_orders[o[1]][o[2]] -= qty
+                if o[3] <= 0:
+                    del orders[e.order_id]
+
     def _on_accepted(self, ev: OrderAccepted) -> None:
         acc = self._account(ev.account)
         side = 0 if ev.side is BUY else 1
@@ -303,20 +325,25 @@ class ClearingHouse:
 
     def on_trade(self, t: Trade) -> None:
         """Both sides' positions and fees. Runtime: O(1) amortized."""
-        listed = self._series.get(t.series)
+        series = t.series
+        listed = self._series.get(series)
         if listed is None or listed.delisted:
-            raise ValueError(f"trade in series {t.series!r}, which clearing does not carry")
+            raise ValueError(f"trade in series {series!r}, which clearing does not carry")
         cfg = self.config
         q = t.qty
         p = t.price
-        maker = self._account(t.maker_account)
-        taker = self._account(t.taker_account)
-        if t.aggressor is BUY:
-            taker.position(t.series).fill(q, p)
-            maker.position(t.series).fill(-q, p)
-        else:
-            maker.position(t.series).fill(q, p)
-            taker.position(t.series).fill(-q, p)
+        accounts = self.accounts
+        maker = accounts.get(t.maker_account)  # `_account`, written out (a call per side and trade)
+        if maker is None:
+            maker = self._account(t.maker_account)
+        taker = accounts.get(t.taker_account)
+        if taker is None:
+            taker = self._account(t.taker_account)
+        buyer, seller = (taker, maker) if t.aggressor is BUY else (maker, taker)
+        pos = buyer.positions.get(series)
+        (buyer.position(series) if pos is None else pos).fill(q, p)
+        pos = seller.positions.get(series)
+        (seller.position(series) if pos is None else pos).fill(-q, p)
         fm = cfg.maker_fee * q
         ft = cfg.taker_fee * q
         maker.collateral -= fm
@@ -326,7 +353,10 @@ class ClearingHouse:
         taker.fees_paid += ft
         taker.fees_today += ft
         self.fees_collected += fm + ft
-        self._day_trades.setdefault(t.series, []).append((t.ts, p, q))
+        day = self._day_trades.get(series)
+        if day is None:
+            day = self._day_trades[series] = []
+        day.append((t.ts, p, q))
         if self._orders:
             self._reduce(t.maker_id, q)
             self._reduce(t.taker_id, q)
@@ -354,13 +384,57 @@ class ClearingHouse:
             held = 0 if pos is None else pos.qty
             closing = -held if cmd.side is BUY else held
             return None if self.is_liquidation(cmd.order_id) and 0 < cmd.qty <= closing else CREDIT_LIMIT
-        legs, gross = self._worst_legs(acc, cmd.series, cmd.qty if cmd.side is BUY else -cmd.qty)
-        if gross <= acc.collateral:  # the margin is at most the gross: the spread credit only takes off
+        series = cmd.series
+        q = cmd.qty if cmd.side is BUY else -cmd.qty
+        if self._worst_gross(acc, series, q) <= acc.collateral:  # the margin is at most the gross
             return None
-        with_order = initial_margin(legs, self.config.spread_credit_pct)
-        if with_order <= acc.collateral or with_order <= self._worst_im(acc, cmd.series, 0):
+        with_order = initial_margin(self._worst_legs(acc, series, q)[0], self.config.spread_credit_pct)
+        if with_order <= acc.collateral or with_order <= self._worst_im(acc, series, 0):
             return None
         return CREDIT_LIMIT
+
+    def _worst_gross(self, acc: Account, series: str, q: int) -> int:
+        """`_worst_legs`'s gross alone (what most credit checks need: the
+        margin never exceeds it), without building the legs. Runtime
+        complexity: O(series held)."""
+        gross = 0
+        series_map = self._series
+        positions = acc.positions
+        opens = acc.open_orders
+        for sym, pos in positions.items():
+            listed = series_map.get(sym)
+            if listed is None or listed.delisted:
+                continue
+            hi = lo = pos.qty
+            lots = opens.get(sym)
+            if lots is not None:
+                hi += lots[0]
+                lo -= lots[1]
+            if sym == series:
+                if q > 0:
+                    hi += q
+                else:
+                    lo += q
+            gross += (hi if hi >= -lo else -lo) * listed.scan
+        for sym, lots in opens.items():
+            if sym in positions:
+                continue
+            listed = series_map.get(sym)
+            if listed is None or listed.delisted:
+                continue
+            hi = lots[0]
+            lo = -lots[1]
+            if sym == series:
+                if q > 0:
+                    hi += q
+                else:
+                    lo += q
+            gross += (hi if hi >= -lo else -lo) * listed.scan
+        if series not in positions and series not in opens:
+            listed = series_map.get(series)
+            if listed is not None and not listed.delisted:
+                gross += (q if q > 0 else -q) * listed.scan
+        return gross
 
     def _worst_im(self, acc: Account, series: str, q: int) -> int:
         return initial_margin(self._worst_legs(acc, series, q)[0], self.config.spread_credit_pct)
