@@ -4,8 +4,9 @@ cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
 schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 (the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
-and routing of a command's events) and cfx/sim/_eventcols.pyx (the run
-writer's events table columns).
+and routing of a command's events), cfx/sim/_eventcols.pyx (the run
+writer's events table columns) and cfx/clearing/_clearing.pyx (a
+command's events into clearing).
 Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
@@ -53,6 +54,9 @@ def extensions() -> list:
             Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),
+            Extension(
+                "cfx.clearing._clearing", ["cfx/clearing/_clearing.pyx"], language="c++", extra_compile_args=flags
+            ),
             # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python
             # reference's to the bit: no fused multiply-adds
             Extension(
