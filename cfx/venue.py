@@ -51,13 +51,14 @@ from cfx.types import (
 )
 
 
-compiled_on_events = None
+compiled_on_events = CreditGate = None
 """cfx/clearing/_clearing.pyx's `on_events`, the compiled twin of
-`ClearingHouse.on_events` a venue on the compiled books uses (None: not
-built, or ``CFX_NO_EXTENSION``)."""
+`ClearingHouse.on_events`, and `CreditGate`, of `ClearingHouse.credit_check`:
+what a venue on the compiled books uses (None: not built, or
+``CFX_NO_EXTENSION``)."""
 if not os.environ.get("CFX_NO_EXTENSION"):
     try:
-        from cfx.clearing._clearing import on_events as compiled_on_events
+        from cfx.clearing._clearing import CreditGate, on_events as compiled_on_events
     except ImportError:
         pass
 
@@ -230,7 +231,8 @@ class Venue:
     reads, see `cfx.engine.Engine`; ``book_type`` the engine's book class,
     the Python reference or the compiled one, see `cfx.core.book_type`;
     with the compiled books a command's events go into clearing by the
-    compiled twin of `ClearingHouse.on_events`, cfx/clearing/_clearing.pyx). Until a contract
+    compiled twin of `ClearingHouse.on_events`, and its gate is the
+    compiled `CreditGate`, cfx/clearing/_clearing.pyx). Until a contract
     is listed with `ListContract` clearing is idle and the gate passes
     every order. ``journal`` (anything with ``write(cmd)``, e.g.
     `cfx.journal.Journal`) gets every command before it is applied; it is
@@ -378,7 +380,8 @@ class Venue:
         self.clearing.list_series(c.spec, c.reference_price)
         self._clearing_on = True
         if self.engine.risk_check is not None:  # the gate asks clearing itself from now on (a call less per order)
-            self.engine.risk_check = self.clearing.credit_check
+            clearing = self.clearing
+            self.engine.risk_check = CreditGate(clearing) if self._compiled_clearing else clearing.credit_check
 
     def _configure_session(self, c: ConfigureSession) -> None:
         schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start, close=c.close)

@@ -102,6 +102,17 @@ def clearing_state(v: Venue) -> tuple:
     return accounts, orders, sorted(c._day_trades.items()), c.fees_collected, c.cash_total(), len(c.statements)
 
 
+def probes(i: int, ts: int) -> list[SubmitOrder]:
+    """Orders to ask the gate about: every account (5 has none), each series and one not listed, both sides."""
+    rng = random.Random(i)
+    return [
+        SubmitOrder(ts, series, 10**6 + i, account, side, rng.choice((1, 20, 400)), 250)
+        for account in (1, 2, 3, 4, 5)
+        for series in (SERIES[0].symbol, SERIES[1].symbol, "HOP-X27")
+        for side in Side
+    ]
+
+
 def live(v: Venue):
     """The live orders' (id, account) now."""
     return lambda: [(o.order_id, o.account) for o in v.engine.live_orders()]
@@ -114,6 +125,9 @@ def run_both(book_type: type, seed: int) -> tuple[Venue, Venue]:
         got = twin.apply(cmd)
         assert [ENCODE(e) for e in got] == [ENCODE(e) for e in want], (i, cmd)
         assert clearing_state(twin) == clearing_state(ref), (i, cmd)
+        assert type(twin.engine.risk_check).__name__ == "CreditGate"
+        for probe in probes(i, cmd.ts):  # the gate's answer to any order, as the reference's
+            assert twin.engine.risk_check(probe) == ref.clearing.credit_check(probe), (i, probe)
     ref.clearing.check()
     twin.clearing.check()
     return ref, twin

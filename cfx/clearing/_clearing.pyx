@@ -4,7 +4,8 @@
 `ClearingHouse.on_trade` and `cfx.clearing.accounts.Position.fill`), the
 readable reference: one command's engine events into clearing, in the same
 order, to the same state (tests/test_clearing_twin.py holds the two to
-that on random order flow). `cfx.venue.Venue` uses it when its books are
+that on random order flow); and `CreditGate`, the engine's risk gate
+(`ClearingHouse.credit_check`) with its commonest answer compiled. `cfx.venue.Venue` uses it when its books are
 the compiled ones (`cfx.core.choose_book`: ``CFX_ENGINE=python`` is the
 reference throughout).
 
@@ -19,14 +20,23 @@ or a trade in a series clearing does not carry (the reference raises), is
 left to the reference's methods.
 """
 
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_Next
 from cpython.object cimport PyObject
 
 from cfx.sim._slots cimport at, put, slot
 
 from cfx.clearing.accounts import Account, Position
-from cfx.clearing.house import ClearingHouse
-from cfx.types import LevelChanged, OrderAccepted, OrderCancelled, OrderModified, OrderRested, Side, Trade
+from cfx.clearing.house import ClearingHouse, _Listed
+from cfx.types import (
+    LevelChanged,
+    OrderAccepted,
+    OrderCancelled,
+    OrderModified,
+    OrderRested,
+    Side,
+    SubmitOrder,
+    Trade,
+)
 
 cdef object T_LEVEL = LevelChanged
 cdef object T_RESTED = OrderRested
@@ -37,6 +47,8 @@ cdef object T_TRADE = Trade
 cdef object T_HOUSE = ClearingHouse
 cdef object T_ACCOUNT = Account
 cdef object T_POSITION = Position
+cdef object T_LISTED = _Listed
+cdef object T_SUBMIT = SubmitOrder
 cdef object BUY = Side.BUY
 cdef object ON_EVENTS = ClearingHouse.on_events  # the reference, for a house of another class
 
@@ -52,6 +64,10 @@ cdef Py_ssize_t MD_ORDER_ID = slot(OrderModified, "order_id"), MD_QTY = slot(Ord
 cdef Py_ssize_t A_POSITIONS = slot(Account, "positions"), A_OPEN_ORDERS = slot(Account, "open_orders")
 cdef Py_ssize_t A_COLLATERAL = slot(Account, "collateral"), A_FEES_PAID = slot(Account, "fees_paid")
 cdef Py_ssize_t A_FEES_TODAY = slot(Account, "fees_today")
+cdef Py_ssize_t A_DEFAULTED = slot(Account, "defaulted")
+cdef Py_ssize_t L_SCAN = slot(_Listed, "scan"), L_DELISTED = slot(_Listed, "delisted")
+cdef Py_ssize_t SO_SERIES = slot(SubmitOrder, "series"), SO_ACCOUNT = slot(SubmitOrder, "account")
+cdef Py_ssize_t SO_SIDE = slot(SubmitOrder, "side"), SO_QTY = slot(SubmitOrder, "qty")
 cdef Py_ssize_t P_QTY = slot(Position, "qty"), P_DAY_COST = slot(Position, "day_cost")
 cdef Py_ssize_t P_LOTS = slot(Position, "lots"), P_REALIZED = slot(Position, "realized_ticks")
 
@@ -195,3 +211,87 @@ cdef void _fill(pos, q, price) except *:
             lots.popleft()
     if q:
         lots.append([q, price])
+
+
+cdef class CreditGate:
+    """`ClearingHouse.credit_check` of ``house``, the engine's risk gate:
+    an order passes at once when the account's worst-case gross margin
+    with it (`ClearingHouse._worst_gross`, written out) is within its
+    collateral, as nearly every order does; anything else (no account, a
+    series not carried, a defaulted account, a gross beyond the
+    collateral) is the reference's to answer. Changes nothing."""
+
+    cdef readonly object house
+
+    def __init__(self, house):
+        self.house = house
+
+    def __reduce__(self):
+        return (CreditGate, (self.house,))
+
+    def __call__(self, cmd):
+        house = self.house
+        if type(cmd) is not T_SUBMIT or type(house) is not T_HOUSE:
+            return house.credit_check(cmd)
+        cdef PyObject* found = PyDict_GetItem(house.accounts, at(cmd, SO_ACCOUNT))
+        if found is NULL or type(<object> found) is not T_ACCOUNT:
+            return house.credit_check(cmd)
+        acc = <object> found
+        series = at(cmd, SO_SERIES)
+        cdef dict listed_map = house._series
+        found = PyDict_GetItem(listed_map, series)
+        if found is NULL or type(<object> found) is not T_LISTED or at(<object> found, L_DELISTED) or at(acc, A_DEFAULTED):
+            return house.credit_check(cmd)
+        q = at(cmd, SO_QTY)
+        if at(cmd, SO_SIDE) is not BUY:
+            q = -q
+        if _worst_gross(listed_map, acc, series, q) <= at(acc, A_COLLATERAL):
+            return None
+        return house.credit_check(cmd)
+
+
+cdef object _worst_gross(dict listed_map, acc, series, q):
+    """`ClearingHouse._worst_gross` (``acc`` an `Account`)."""
+    cdef dict positions = at(acc, A_POSITIONS)
+    cdef dict opens = at(acc, A_OPEN_ORDERS)
+    cdef Py_ssize_t i = 0
+    cdef PyObject* key
+    cdef PyObject* value
+    cdef PyObject* found
+    gross = 0
+    while PyDict_Next(positions, &i, &key, &value):
+        found = PyDict_GetItem(listed_map, <object> key)
+        if found is NULL or (<object> found).delisted:
+            continue
+        hi = lo = (<object> value).qty
+        lots = opens.get(<object> key)
+        if lots is not None:
+            hi += lots[0]
+            lo -= lots[1]
+        if <object> key == series:
+            if q > 0:
+                hi += q
+            else:
+                lo += q
+        gross += (hi if hi >= -lo else -lo) * (<object> found).scan
+    i = 0
+    while PyDict_Next(opens, &i, &key, &value):
+        if <object> key in positions:
+            continue
+        found = PyDict_GetItem(listed_map, <object> key)
+        if found is NULL or (<object> found).delisted:
+            continue
+        lots = <object> value
+        hi = lots[0]
+        lo = -lots[1]
+        if <object> key == series:
+            if q > 0:
+                hi += q
+            else:
+                lo += q
+        gross += (hi if hi >= -lo else -lo) * (<object> found).scan
+    if series not in positions and series not in opens:
+        found = PyDict_GetItem(listed_map, series)
+        if found is not NULL and not (<object> found).delisted:
+            gross += (q if q > 0 else -q) * (<object> found).scan
+    return gross
