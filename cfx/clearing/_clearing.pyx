@@ -20,7 +20,7 @@ or a trade in a series clearing does not carry (the reference raises), is
 left to the reference's methods.
 """
 
-from cpython.dict cimport PyDict_GetItem, PyDict_Next
+from cpython.dict cimport PyDict_GetItemWithError as get, PyDict_Next
 from cpython.object cimport PyObject
 
 from cfx.sim._slots cimport at, put, slot
@@ -79,6 +79,8 @@ def on_events(house, list events):
         return
     cdef dict orders = house._orders
     cdef dict accounts = house.accounts
+    cdef dict listed_map = house._series
+    cdef dict day_trades = house._day_trades
     cdef PyObject* found
     cdef list o
     cdef list lots
@@ -88,29 +90,29 @@ def on_events(house, list events):
         if t is T_LEVEL or t is T_RESTED:  # the commonest, and nothing to clearing
             continue
         if t is T_TRADE:
-            _on_trade(house, e, accounts, orders)
+            _on_trade(house, e, accounts, orders, listed_map, day_trades)
         elif t is T_ACCEPTED:  # `_on_accepted`
             account = at(e, AC_ACCOUNT)
-            found = PyDict_GetItem(accounts, account)
+            found = get(accounts, account)
             acc = house._account(account) if found is NULL else <object> found
             side = 0 if at(e, AC_SIDE) is BUY else 1
             series = at(e, AC_SERIES)
             qty = at(e, AC_QTY)
             orders[at(e, AC_ORDER_ID)] = [acc, series, side, qty]
             opens = at(acc, A_OPEN_ORDERS) if type(acc) is T_ACCOUNT else acc.open_orders
-            found = PyDict_GetItem(opens, series)
+            found = get(opens, series)
             if found is NULL:
                 lots = [0, 0]
                 opens[series] = lots
             else:
-                lots = <list> found
+                lots = <list?> found
             lots[side] += qty
         elif t is T_CANCELLED or t is T_MODIFIED:  # `_on_cancelled`, `_on_modified`
             oid = at(e, CN_ORDER_ID) if t is T_CANCELLED else at(e, MD_ORDER_ID)
-            found = PyDict_GetItem(orders, oid)
+            found = get(orders, oid)
             if found is NULL:
                 continue
-            o = <list> found
+            o = <list?> found
             qty = at(e, CN_QTY) if t is T_CANCELLED else o[3] - at(e, MD_QTY)
             _reduce(orders, oid, o, qty)
 
@@ -128,20 +130,20 @@ cdef inline void _reduce(dict orders, oid, list o, qty) except *:
         del orders[oid]
 
 
-cdef void _on_trade(house, t, dict accounts, dict orders) except *:
+cdef void _on_trade(house, t, dict accounts, dict orders, dict listed_map, dict day_trades) except *:
     """`ClearingHouse.on_trade`: both sides' positions and fees."""
     series = at(t, TR_SERIES)
-    cdef PyObject* found = PyDict_GetItem(house._series, series)
-    if found is NULL or (<object> found).delisted:
+    cdef PyObject* found = get(listed_map, series)
+    if found is NULL or type(<object> found) is not T_LISTED or at(<object> found, L_DELISTED):
         house.on_trade(t)  # the reference raises
         return
     q = at(t, TR_QTY)
     p = at(t, TR_PRICE)
     account = at(t, TR_MAKER)
-    found = PyDict_GetItem(accounts, account)
+    found = get(accounts, account)
     maker = house._account(account) if found is NULL else <object> found
     account = at(t, TR_TAKER)
-    found = PyDict_GetItem(accounts, account)
+    found = get(accounts, account)
     taker = house._account(account) if found is NULL else <object> found
     if type(maker) is not T_ACCOUNT or type(taker) is not T_ACCOUNT:
         house.on_trade(t)  # the accounts exist now: the reference makes none
@@ -162,25 +164,24 @@ cdef void _on_trade(house, t, dict accounts, dict orders) except *:
     put(taker, A_FEES_PAID, at(taker, A_FEES_PAID) + ft)
     put(taker, A_FEES_TODAY, at(taker, A_FEES_TODAY) + ft)
     house.fees_collected += fm + ft
-    cdef dict day_trades = house._day_trades
-    found = PyDict_GetItem(day_trades, series)
+    found = get(day_trades, series)
     cdef list day
     if found is NULL:
         day = []
         day_trades[series] = day
     else:
-        day = <list> found
+        day = <list?> found
     day.append((at(t, TR_TS), p, q))
     if orders:
         for oid in (at(t, TR_MAKER_ID), at(t, TR_TAKER_ID)):
-            found = PyDict_GetItem(orders, oid)
+            found = get(orders, oid)
             if found is not NULL:
-                _reduce(orders, oid, <list> found, q)
+                _reduce(orders, oid, <list?> found, q)
 
 
 cdef inline object _position(acc, series):
     """`Account.position` (``acc`` an `Account`)."""
-    cdef PyObject* found = PyDict_GetItem(at(acc, A_POSITIONS), series)
+    cdef PyObject* found = get(at(acc, A_POSITIONS), series)
     return acc.position(series) if found is NULL else <object> found
 
 
@@ -233,13 +234,13 @@ cdef class CreditGate:
         house = self.house
         if type(cmd) is not T_SUBMIT or type(house) is not T_HOUSE:
             return house.credit_check(cmd)
-        cdef PyObject* found = PyDict_GetItem(house.accounts, at(cmd, SO_ACCOUNT))
+        cdef PyObject* found = get(house.accounts, at(cmd, SO_ACCOUNT))
         if found is NULL or type(<object> found) is not T_ACCOUNT:
             return house.credit_check(cmd)
         acc = <object> found
         series = at(cmd, SO_SERIES)
         cdef dict listed_map = house._series
-        found = PyDict_GetItem(listed_map, series)
+        found = get(listed_map, series)
         if found is NULL or type(<object> found) is not T_LISTED or at(<object> found, L_DELISTED) or at(acc, A_DEFAULTED):
             return house.credit_check(cmd)
         q = at(cmd, SO_QTY)
@@ -258,40 +259,48 @@ cdef object _worst_gross(dict listed_map, acc, series, q):
     cdef PyObject* key
     cdef PyObject* value
     cdef PyObject* found
+    cdef PyObject* lots
     gross = 0
     while PyDict_Next(positions, &i, &key, &value):
-        found = PyDict_GetItem(listed_map, <object> key)
-        if found is NULL or (<object> found).delisted:
+        found = get(listed_map, <object> key)
+        if found is NULL or _delisted(<object> found):
             continue
-        hi = lo = (<object> value).qty
-        lots = opens.get(<object> key)
-        if lots is not None:
-            hi += lots[0]
-            lo -= lots[1]
+        hi = lo = at(<object> value, P_QTY) if type(<object> value) is T_POSITION else (<object> value).qty
+        lots = get(opens, <object> key)
+        if lots is not NULL:
+            hi += (<object> lots)[0]
+            lo -= (<object> lots)[1]
         if <object> key == series:
             if q > 0:
                 hi += q
             else:
                 lo += q
-        gross += (hi if hi >= -lo else -lo) * (<object> found).scan
+        gross += (hi if hi >= -lo else -lo) * _scan(<object> found)
     i = 0
     while PyDict_Next(opens, &i, &key, &value):
-        if <object> key in positions:
+        if get(positions, <object> key) is not NULL:
             continue
-        found = PyDict_GetItem(listed_map, <object> key)
-        if found is NULL or (<object> found).delisted:
+        found = get(listed_map, <object> key)
+        if found is NULL or _delisted(<object> found):
             continue
-        lots = <object> value
-        hi = lots[0]
-        lo = -lots[1]
+        hi = (<object> value)[0]
+        lo = -(<object> value)[1]
         if <object> key == series:
             if q > 0:
                 hi += q
             else:
                 lo += q
-        gross += (hi if hi >= -lo else -lo) * (<object> found).scan
-    if series not in positions and series not in opens:
-        found = PyDict_GetItem(listed_map, series)
-        if found is not NULL and not (<object> found).delisted:
-            gross += (q if q > 0 else -q) * (<object> found).scan
+        gross += (hi if hi >= -lo else -lo) * _scan(<object> found)
+    if get(positions, series) is NULL and get(opens, series) is NULL:
+        found = get(listed_map, series)
+        if found is not NULL and not _delisted(<object> found):
+            gross += (q if q > 0 else -q) * _scan(<object> found)
     return gross
+
+
+cdef inline object _delisted(listed):
+    return at(listed, L_DELISTED) if type(listed) is T_LISTED else listed.delisted
+
+
+cdef inline object _scan(listed):
+    return at(listed, L_SCAN) if type(listed) is T_LISTED else listed.scan
