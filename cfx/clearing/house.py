@@ -91,8 +91,9 @@ class ClearingHouse:
     """Accounts, positions, margin, daily and final settlement, defaults.
 
     Set-up: `list_series`, `open_account`, `deposit`, `record_fixing`.
-    Intraday: `on_event` (or `on_trade` for trades only); `credit_check` is
-    the engine's ``risk_check``.
+    Intraday: `on_event` (or `on_trade` for trades only; `on_events` for one
+    command's events, the venue's path, compiled twin in
+    cfx/clearing/_clearing.pyx); `credit_check` is the engine's ``risk_check``.
     End of day: `settle_day` (returns commands to send to the engine).
     Queries: `margin`, `scan`, `settlement`, `live_series`, `traded_today`,
     `liquidating`, `is_liquidation`, `cash_total`, `check`. Output: `write_tables`.
