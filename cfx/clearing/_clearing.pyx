@@ -1,8 +1,8 @@
 # cython: language_level=3
 # distutils: language = c++
-"""The compiled twin of `cfx.clearing.house.ClearingHouse.on_events` (with
-`ClearingHouse.on_trade` and `cfx.clearing.accounts.Position.fill`), the
-readable reference: one command's engine events into clearing, in the same
+"""The compiled twin of `ClearingHouse.on_events` (cfx/clearing/intraday.py,
+with `ClearingHouse.on_trade` and `cfx.clearing.accounts.Position.fill`),
+the readable reference: one command's engine events into clearing, in the same
 order, to the same state (tests/test_clearing_twin.py holds the two to
 that on random order flow); and `CreditGate`, the engine's risk gate
 (`ClearingHouse.credit_check`) with its commonest answer compiled. `cfx.venue.Venue` uses it when its books are
@@ -26,7 +26,7 @@ from cpython.object cimport PyObject
 from cfx.sim._slots cimport at, put, slot
 
 from cfx.clearing.accounts import Account, Position
-from cfx.clearing.house import ClearingHouse, _Listed
+from cfx.clearing.house import ClearingHouse, ListedSeries
 from cfx.types import (
     LevelChanged,
     OrderAccepted,
@@ -47,7 +47,7 @@ cdef object T_TRADE = Trade
 cdef object T_HOUSE = ClearingHouse
 cdef object T_ACCOUNT = Account
 cdef object T_POSITION = Position
-cdef object T_LISTED = _Listed
+cdef object T_LISTED = ListedSeries
 cdef object T_SUBMIT = SubmitOrder
 cdef object BUY = Side.BUY
 cdef object ON_EVENTS = ClearingHouse.on_events  # the reference, for a house of another class
@@ -65,7 +65,7 @@ cdef Py_ssize_t A_POSITIONS = slot(Account, "positions"), A_OPEN_ORDERS = slot(A
 cdef Py_ssize_t A_COLLATERAL = slot(Account, "collateral"), A_FEES_PAID = slot(Account, "fees_paid")
 cdef Py_ssize_t A_FEES_TODAY = slot(Account, "fees_today")
 cdef Py_ssize_t A_DEFAULTED = slot(Account, "defaulted")
-cdef Py_ssize_t L_SCAN = slot(_Listed, "scan"), L_DELISTED = slot(_Listed, "delisted")
+cdef Py_ssize_t L_SCAN = slot(ListedSeries, "scan"), L_DELISTED = slot(ListedSeries, "delisted")
 cdef Py_ssize_t SO_SERIES = slot(SubmitOrder, "series"), SO_ACCOUNT = slot(SubmitOrder, "account")
 cdef Py_ssize_t SO_SIDE = slot(SubmitOrder, "side"), SO_QTY = slot(SubmitOrder, "qty")
 cdef Py_ssize_t P_QTY = slot(Position, "qty"), P_DAY_COST = slot(Position, "day_cost")
