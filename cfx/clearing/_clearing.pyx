@@ -50,7 +50,6 @@ cdef object T_POSITION = Position
 cdef object T_LISTED = ListedSeries
 cdef object T_SUBMIT = SubmitOrder
 cdef object BUY = Side.BUY
-cdef object ON_EVENTS = ClearingHouse.on_events  # the reference, for a house of another class
 
 cdef Py_ssize_t TR_SERIES = slot(Trade, "series"), TR_TS = slot(Trade, "ts"), TR_PRICE = slot(Trade, "price")
 cdef Py_ssize_t TR_QTY = slot(Trade, "qty"), TR_AGGRESSOR = slot(Trade, "aggressor")
@@ -75,7 +74,7 @@ cdef Py_ssize_t P_LOTS = slot(Position, "lots"), P_REALIZED = slot(Position, "re
 def on_events(house, list events):
     """`ClearingHouse.on_events`: feed one command's engine events, in order."""
     if type(house) is not T_HOUSE:
-        ON_EVENTS(house, events)
+        house.on_events(events)  # a house of another class: its own
         return
     cdef dict orders = house._orders
     cdef dict accounts = house.accounts
