@@ -5,8 +5,9 @@ schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 (the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
 and routing of a command's events), cfx/sim/_context.pyx (the agents'
-context) and cfx/sim/_eventcols.pyx (the run
-writer's events table columns).
+context), cfx/sim/_eventcols.pyx (the run writer's events and trades
+table columns) and cfx/clearing/_clearing.pyx (a command's events into
+clearing).
 Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
@@ -55,6 +56,9 @@ def extensions() -> list:
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._context", ["cfx/sim/_context.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),
+            Extension(
+                "cfx.clearing._clearing", ["cfx/clearing/_clearing.pyx"], language="c++", extra_compile_args=flags
+            ),
             # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python
             # reference's to the bit: no fused multiply-adds
             Extension(

@@ -99,6 +99,8 @@ SETTLEMENT_WINDOW = SessionState.SETTLEMENT_WINDOW
 REJECT_UNKNOWN_ORDER = RejectReason.UNKNOWN_ORDER
 PRICE_OUTSIDE_BAND = RejectReason.PRICE_OUTSIDE_BAND
 
+_replace = msgspec.structs.replace
+
 RiskCheck = Callable[[SubmitOrder], "RejectReason | None"]
 
 
@@ -374,8 +376,12 @@ class Engine(CallsAndHalts):
             self._reject(cmd, ts, c.order_id, c.account, RejectReason.UNKNOWN_SERIES, c.series)
             return
         session = state.session
-        if session is not None:
-            self._advance_session(state, cmd, ts)
+        if session is not None:  # `_advance_session`, written out (a call per order)
+            if state.batch_ns:
+                self._advance_batched(state, cmd, ts)
+            else:
+                for t in session.advance(ts):
+                    self._on_transition(state, t, cmd)
         book = state.book
         # validation (cfx/validation.py), then the risk gate
         reason = submit_reason(c, state.rules, state.price_band, book.last_price, self._live)
@@ -407,14 +413,16 @@ class Engine(CallsAndHalts):
         if self._full:
             self._accept(c, cmd, ts)
         # a limit or market order meets the book as its command: the book builds its Order if it rests
-        if state.breaker is None and (kind is LIMIT or kind is MARKET):  # what _enter does, inlined for these
-            traded = book.place(c, c.qty, c.price if kind is LIMIT else self._market_limit(state, c.side), cmd, ts)
+        if kind is LIMIT or kind is MARKET:  # what _enter does, written out for these
+            limit = c.price if kind is LIMIT else self._market_limit(state, c.side)
+            if state.breaker is None:
+                traded = book.place(c, c.qty, limit, cmd, ts)
+            else:
+                traded = self._place_guarded(state, c, c.qty, limit, cmd, ts)
             if tif is GTD:
                 self._expires(c.order_id)
             if traded and (state.buy_stops or state.sell_stops):
                 self._trigger_swept(state, cmd, ts)
-        elif kind is MARKET or kind is LIMIT:
-            self._enter(state, c, c.qty, cmd, ts)
         else:  # a stop waits, off the book, as an Order of the engine's
             order = Order(
                 c.order_id,
@@ -580,7 +588,20 @@ class Engine(CallsAndHalts):
         ts = c.ts
         if self._gtd and self._gtd[0][0] <= ts:
             self._expire_gtd(cmd, ts)
-        o, session = self._order_and_session(c.order_id, cmd, ts)
+        # `_order_and_session`, written out (a call and a tuple per modify)
+        live = self._live
+        o = live.get(c.order_id)
+        session = None
+        if o is not None and self._sessions:
+            state = self._series[o.series]
+            session = state.session
+            if session is not None:  # `_advance_session`, written out
+                if state.batch_ns:
+                    self._advance_batched(state, cmd, ts)
+                else:
+                    for t in session.advance(ts):
+                        self._on_transition(state, t, cmd)
+                o = live.get(c.order_id)  # an uncross may have filled it
         reason = None
         if o is None:
             reason = RejectReason.UNKNOWN_ORDER
@@ -618,14 +639,22 @@ class Engine(CallsAndHalts):
         self._emit(OrderModified(next(self._seq), cmd, ts, o.series, o.order_id, o.account, c.price, c.qty, False))
         # re-enter as a fresh Order: the old one stays in its level's deque as a
         # cancelled (qty 0) entry, and must never come back to life there
-        fresh = msgspec.structs.replace(o, price=c.price)
+        fresh = _replace(o, price=c.price)
         if session is not None and (not session.allows_matching() or state.batch_ns):
             book.rest(fresh, c.qty, cmd, ts)  # collected for the call auction or the next batch
             if o.tif is IOC and state.batching():
                 state.batch_ioc.append(fresh)
             self._publish_indicative(state, cmd, ts)
+            return
+        # `_enter` of a limit order, written out
+        if state.breaker is None:
+            traded = book.place(fresh, c.qty, c.price, cmd, ts)
         else:
-            self._enter(state, fresh, c.qty, cmd, ts)
+            traded = self._place_guarded(state, fresh, c.qty, c.price, cmd, ts)
+        if fresh.tif is GTD:
+            self._expires(fresh.order_id)
+        if traded and (state.buy_stops or state.sell_stops):
+            self._trigger_swept(state, cmd, ts)
 
     def mass_cancel(self, c: MassCancel) -> None:
         """Cancel every live order (resting or pending stop) of the account

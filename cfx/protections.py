@@ -136,9 +136,13 @@ class VelocityBreaker:
         """The worst price an aggressor of ``side`` may trade at ``ts``
         without breaching (the engine stops a sweep there and halts), or
         None when no price is recorded."""
-        ref = self.reference(ts)
-        if ref is None:
+        prices = self._prices  # `reference`, written out (the engine asks for every order under a breaker)
+        if not prices:
             return None
+        cutoff = ts - self.window_ns
+        while len(prices) > 1 and prices[1][0] <= cutoff:
+            prices.popleft()
+        ref = prices[0][1]
         return ref + self.threshold if side is BUY else ref - self.threshold
 
     def check(self, price: int, ts: int) -> bool:

@@ -22,11 +22,13 @@ sink the engine and its books append to, and empties it before returning.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
+from cfx.book import OrderBook
 from cfx.clearing import ClearingConfig, ClearingHouse
 from cfx.engine import Engine
 from cfx.products import Series
@@ -48,6 +50,17 @@ from cfx.types import (
     Timestamp,
 )
 
+
+compiled_on_events = CreditGate = None
+"""cfx/clearing/_clearing.pyx's `on_events`, the compiled twin of
+`ClearingHouse.on_events`, and `CreditGate`, of `ClearingHouse.credit_check`:
+what a venue on the compiled books uses (None: not built, or
+``CFX_NO_EXTENSION``)."""
+if not os.environ.get("CFX_NO_EXTENSION"):
+    try:
+        from cfx.clearing._clearing import CreditGate, on_events as compiled_on_events
+    except ImportError:
+        pass
 
 NonNegative = Annotated[int, Meta(ge=0)]
 """Limits live in the types: a journal record outside them is a decode
@@ -216,7 +229,10 @@ class Venue:
     gate (``risk=False``: none, a plain order-flow replay; ``trades_only``:
     the engine's events are its trades alone, what a throughput replay
     reads, see `cfx.engine.Engine`; ``book_type`` the engine's book class,
-    the Python reference or the compiled one, see `cfx.core.book_type`). Until a contract
+    the Python reference or the compiled one, see `cfx.core.book_type`;
+    with the compiled books a command's events go into clearing by the
+    compiled twin of `ClearingHouse.on_events`, and its gate is the
+    compiled `CreditGate`, cfx/clearing/_clearing.pyx). Until a contract
     is listed with `ListContract` clearing is idle and the gate passes
     every order. ``journal`` (anything with ``write(cmd)``, e.g.
     `cfx.journal.Journal`) gets every command before it is applied; it is
@@ -233,7 +249,8 @@ class Venue:
     ) -> None:
         self._events: list = []  # the one event sink: the engine's books and the clearing house's events
         self.clearing = ClearingHouse(clearing)
-        self._clearing_handlers = self.clearing.handlers()  # the events clearing acts on (most it need not see)
+        # the compiled twin of `ClearingHouse.on_events` with the compiled books (the same choice)
+        self._compiled_clearing = compiled_on_events is not None and book_type not in (None, OrderBook)
         self.engine = Engine(
             risk_check=self._credit_check if risk else None,
             sink=self._events,
@@ -277,8 +294,13 @@ class Venue:
         state["journal"] = None  # a file being written: the resumed run gives its own
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._compiled_clearing = self._compiled_clearing and compiled_on_events is not None  # resumed without it
+
     def _credit_check(self, c: SubmitOrder) -> RejectReason | None:
-        """The engine's risk gate: the clearing house's credit check once a contract is listed."""
+        """The engine's risk gate until a contract is listed (every order
+        passes); the listing gives the engine `ClearingHouse.credit_check` itself."""
         return self.clearing.credit_check(c) if self._clearing_on else None
 
     def apply(self, cmd: VenueCommand) -> list:
@@ -292,12 +314,14 @@ class Venue:
         events = self._events
         self._dispatch[type(cmd)](cmd)
         if self._clearing_on:  # the engine's events so far: clearing has seen its own
-            handlers = self._clearing_handlers
-            for e in events:
-                handler = handlers.get(type(e))
-                if handler is not None:
-                    handler(e)
-            self._take_clearing_events()
+            clearing = self.clearing
+            if self._compiled_clearing:
+                compiled_on_events(clearing, events)
+            else:
+                clearing.on_events(events)
+            if clearing.events:  # `_take_clearing_events`, written out: most commands have none
+                events.extend(clearing.events)
+                clearing.events.clear()
         out = events[:]
         events.clear()
         return out
@@ -335,7 +359,6 @@ class Venue:
         if self._clearing_on:
             raise ValueError("clearing is configured once, before the first listing")
         self.clearing = ClearingHouse(c.config)
-        self._clearing_handlers = self.clearing.handlers()
 
     def _list_contract(self, c: ListContract) -> None:
         self.engine.list_series(
@@ -356,6 +379,9 @@ class Venue:
         )
         self.clearing.list_series(c.spec, c.reference_price)
         self._clearing_on = True
+        if self.engine.risk_check is not None:  # the gate asks clearing itself from now on (a call less per order)
+            clearing = self.clearing
+            self.engine.risk_check = CreditGate(clearing) if self._compiled_clearing else clearing.credit_check
 
     def _configure_session(self, c: ConfigureSession) -> None:
         schedule = SessionSchedule(pre_open=c.pre_open, open=c.open, settlement_start=c.settlement_start, close=c.close)

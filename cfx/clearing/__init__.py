@@ -1,6 +1,7 @@
 """Clearing: accounts, positions, margin, daily and final settlement, defaults.
 
-- `house`: the `ClearingHouse`.
+- `house`: the `ClearingHouse`; `intraday` its per-message methods (each
+  engine event, the credit check), compiled twin `_clearing` (Cython).
 - `config`: its `ClearingConfig` (the scenario's `[clearing]` table).
 - `settlement`: the tiered daily settlement price and rounding rules.
 - `margin`: scanning range, spread credit, maintenance.

@@ -28,13 +28,14 @@ guarantee fund, the insurance fund, the house's capital or the fees collected; `
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 
 from cfx.clearing.accounts import Account
 from cfx.clearing.config import ClearingConfig
 from cfx.clearing.funding import funding_payments
+from cfx.clearing.intraday import Intraday
 from cfx.clearing.margin import initial_margin, maintenance_margin, scan_range, sigma_ppm
 from cfx.clearing.records import AccountStatement, Fixing, PositionStatement
 from cfx.clearing.settlement import SeriesSpec, settlement_price, tick_value
@@ -49,25 +50,14 @@ from cfx.types import (
     MarginCallMet,
     MarkPriceUpdated,
     MassCancel,
-    OrderAccepted,
-    OrderCancelled,
-    OrderModified,
-    RejectReason,
     SeriesDelisted,
     SettlementPrice,
     SettlementTier,
-    Side,
-    SubmitOrder,
-    Trade,
     VariationMarginPaid,
 )
 
-BUY = Side.BUY
-CREDIT_LIMIT = RejectReason.CREDIT_LIMIT
-UNKNOWN_SERIES = RejectReason.UNKNOWN_SERIES
 
-
-class _Listed:
+class ListedSeries:
     """A series as clearing carries it."""
 
     __slots__ = ("spec", "index", "rank", "tick_value", "prev", "scan", "delisted", "expected", "perpetual", "mark")
@@ -85,12 +75,14 @@ class _Listed:
         self.mark: int | None = None  # a perpetual's latest mark price, ticks
 
 
-class ClearingHouse:
+class ClearingHouse(Intraday):
     """Accounts, positions, margin, daily and final settlement, defaults.
 
     Set-up: `list_series`, `open_account`, `deposit`, `record_fixing`.
-    Intraday: `on_event` (or `on_trade` for trades only); `credit_check` is
-    the engine's ``risk_check``.
+    Intraday (cfx/clearing/intraday.py): `on_event` (or `on_trade` for
+    trades only; `on_events` for one command's events, the venue's path,
+    compiled twin in cfx/clearing/_clearing.pyx); `credit_check` is the
+    engine's ``risk_check``.
     End of day: `settle_day` (returns commands to send to the engine).
     Queries: `margin`, `scan`, `settlement`, `live_series`, `traded_today`,
     `liquidating`, `is_liquidation`, `cash_total`, `check`. Output: `write_tables`.
@@ -112,7 +104,7 @@ class ClearingHouse:
         self.positions: list[PositionStatement] = []
         self.calls: list = []  # MarginCallIssued / MarginCallMet
         self.defaults: list = []  # AccountDefaulted / DefaultLossCovered
-        self._series: dict[str, _Listed] = {}
+        self._series: dict[str, ListedSeries] = {}
         self._index_history: dict[str, list[tuple[dt.date, int]]] = {}
         self._orders: dict[int, list] = {}  # order_id -> [Account, series, 0 buy / 1 sell, open lots]
         self._day_trades: dict[str, list[tuple[int, int, int]]] = {}  # series -> (ts, price, qty)
@@ -200,7 +192,7 @@ class ClearingHouse:
         if spec.symbol in self._series:
             raise ValueError(f"series {spec.symbol!r} is already listed")
         name = index or getattr(spec, "basket", None) or spec.symbol
-        listed = self._series[spec.symbol] = _Listed(spec, name, reference_price)
+        listed = self._series[spec.symbol] = ListedSeries(spec, name, reference_price)
         self._rescan(listed)
 
     def open_account(self, account: int, deposit: int = 0, ts: int = 0) -> Account:
@@ -253,152 +245,6 @@ class ClearingHouse:
         if acc is None:  # an account seen first in a trade has no collateral
             acc = self.accounts[account] = Account(account)
         return acc
-
-    # ------------------------------------------------------------------ intraday
-
-    def on_event(self, ev: object) -> None:
-        """Feed any engine event: trades move positions and fees; order
-        events keep the open-order exposure the credit check assumes; the
-        rest (book levels, resting orders, sessions, ...) change nothing."""
-        handler = self.handlers().get(type(ev))
-        if handler is not None:
-            handler(ev)
-
-    def handlers(self) -> dict[type, Callable[[object], None]]:
-        """The engine events clearing acts on, each with its handler (what
-        `on_event` dispatches on; a caller feeding many events skips the
-        others without a call)."""
-        return {
-            Trade: self.on_trade,
-            OrderAccepted: self._on_accepted,
-            OrderCancelled: self._on_cancelled,
-            OrderModified: self._on_modified,
-        }
-
-    def _on_accepted(self, ev: OrderAccepted) -> None:
-        acc = self._account(ev.account)
-        side = 0 if ev.side is BUY else 1
-        self._orders[ev.order_id] = [acc, ev.series, side, ev.qty]
-        lots = acc.open_orders.get(ev.series)
-        if lots is None:
-            lots = acc.open_orders[ev.series] = [0, 0]
-        lots[side] += ev.qty
-
-    def _on_cancelled(self, ev: OrderCancelled) -> None:
-        self._reduce(ev.order_id, ev.qty)
-
-    def _on_modified(self, ev: OrderModified) -> None:
-        o = self._orders.get(ev.order_id)
-        if o is not None:
-            self._reduce(ev.order_id, o[3] - ev.qty)
-
-    def _reduce(self, order_id: int, qty: int) -> None:
-        o = self._orders.get(order_id)
-        if o is None:
-            return
-        o[3] -= qty
-        o[0].open_orders[o[1]][o[2]] -= qty
-        if o[3] <= 0:
-            del self._orders[order_id]
-
-    def on_trade(self, t: Trade) -> None:
-        """Both sides' positions and fees. Runtime: O(1) amortized."""
-        listed = self._series.get(t.series)
-        if listed is None or listed.delisted:
-            raise ValueError(f"trade in series {t.series!r}, which clearing does not carry")
-        cfg = self.config
-        q = t.qty
-        p = t.price
-        maker = self._account(t.maker_account)
-        taker = self._account(t.taker_account)
-        if t.aggressor is BUY:
-            taker.position(t.series).fill(q, p)
-            maker.position(t.series).fill(-q, p)
-        else:
-            maker.position(t.series).fill(q, p)
-            taker.position(t.series).fill(-q, p)
-        fm = cfg.maker_fee * q
-        ft = cfg.taker_fee * q
-        maker.collateral -= fm
-        maker.fees_paid += fm
-        maker.fees_today += fm
-        taker.collateral -= ft
-        taker.fees_paid += ft
-        taker.fees_today += ft
-        self.fees_collected += fm + ft
-        self._day_trades.setdefault(t.series, []).append((t.ts, p, q))
-        if self._orders:
-            self._reduce(t.maker_id, q)
-            self._reduce(t.taker_id, q)
-
-    def credit_check(self, cmd: SubmitOrder) -> RejectReason | None:
-        """The engine's pre-trade risk gate; changes nothing.
-
-        Rule: assume the order and all the account's open orders in the
-        same direction fill (per series, the side whose fills give the larger
-        absolute position); if that portfolio's initial margin exceeds the
-        account's collateral and is larger than without the order, reject
-        with CREDIT_LIMIT. So risk-reducing orders always pass. Unrealized
-        intraday P&L is not counted (collateral is last settlement's, less
-        fees since). A defaulted account may send only liquidation orders
-        (an id from the liquidation range that reduces its position, no
-        further); unknown accounts have no credit."""
-        acc = self.accounts.get(cmd.account)
-        if acc is None:
-            return CREDIT_LIMIT
-        listed = self._series.get(cmd.series)
-        if listed is None or listed.delisted:
-            return UNKNOWN_SERIES
-        if acc.defaulted:
-            pos = acc.positions.get(cmd.series)
-            held = 0 if pos is None else pos.qty
-            closing = -held if cmd.side is BUY else held
-            return None if self.is_liquidation(cmd.order_id) and 0 < cmd.qty <= closing else CREDIT_LIMIT
-        legs, gross = self._worst_legs(acc, cmd.series, cmd.qty if cmd.side is BUY else -cmd.qty)
-        if gross <= acc.collateral:  # the margin is at most the gross: the spread credit only takes off
-            return None
-        with_order = initial_margin(legs, self.config.spread_credit_pct)
-        if with_order <= acc.collateral or with_order <= self._worst_im(acc, cmd.series, 0):
-            return None
-        return CREDIT_LIMIT
-
-    def _worst_im(self, acc: Account, series: str, q: int) -> int:
-        return initial_margin(self._worst_legs(acc, series, q)[0], self.config.spread_credit_pct)
-
-    def _worst_legs(self, acc: Account, series: str, q: int) -> tuple[list[tuple[str, int, int, int]], int]:
-        """The account's worst case with ``q`` more signed lots in ``series``:
-        per live series, the position if every open order on one side fills
-        (the side giving the larger absolute position), as `initial_margin`
-        legs; and their gross margin (sum of lots x scanning range, which
-        the margin never exceeds). Runtime complexity: O(series held)."""
-        legs = []
-        gross = 0
-        series_map = self._series
-        positions = acc.positions
-        opens = acc.open_orders
-        for sym in {**positions, **opens, series: None}:  # each series once, in the order first held
-            listed = series_map.get(sym)
-            if listed is None or listed.delisted:
-                continue
-            pos = positions.get(sym)
-            hi = lo = 0 if pos is None else pos.qty
-            lots = opens.get(sym)
-            if lots is not None:
-                hi += lots[0]
-                lo -= lots[1]
-            if sym == series:
-                if q > 0:
-                    hi += q
-                else:
-                    lo += q
-            scan = listed.scan
-            if hi >= -lo:  # then hi >= 0
-                legs.append((listed.index, listed.rank, hi, scan))
-                gross += hi * scan
-            else:
-                legs.append((listed.index, listed.rank, lo, scan))
-                gross -= lo * scan
-        return legs, gross
 
     # ------------------------------------------------------------------ queries
 
@@ -635,7 +481,7 @@ class ClearingHouse:
             return hist[-1][1], hist[-2][1] if len(hist) > 1 else None
         return None, hist[-1][1] if hist else None
 
-    def _rescan(self, listed: _Listed) -> None:
+    def _rescan(self, listed: ListedSeries) -> None:
         cfg = self.config
         hist = self._index_history.get(listed.index, ())
         sigma = sigma_ppm([v for _, v in hist[-(cfg.vol_lookback_days + 1) :]], cfg.vol_lookback_days)
