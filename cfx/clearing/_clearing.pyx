@@ -12,7 +12,7 @@ reference throughout).
 The state stays where the reference keeps it: the clearing house's dicts,
 the accounts' and positions' slots. What is compiled is the walk: an
 event's kind by its exact type, its fields and an account's or a
-position's attributes read and written at their slots (cfx/sim/_slots.pxd,
+position's attributes read and written at their slots (cfx/core/_slots.pxd,
 as the compiled fan-out does), the handlers written out in place. Python
 objects throughout, so ints are the reference's ints (a price times a
 quantity may pass int64). A house, account or position of another class,
@@ -23,7 +23,7 @@ left to the reference's methods.
 from cpython.dict cimport PyDict_GetItemWithError as get, PyDict_Next
 from cpython.object cimport PyObject
 
-from cfx.sim._slots cimport at, put, slot
+from cfx.core._slots cimport at, put, slot
 
 from cfx.clearing.accounts import Account, Position
 from cfx.clearing.house import ClearingHouse, ListedSeries

@@ -12,7 +12,7 @@ interpreter frame, and most of them a second one below it (`Participant.delay`,
 agent makes per message are C methods (an agent calls them as it calls
 the reference's; from a compiled agent the call is a vectorcall, no frame)
 and the usual case of what they call is written out: a participant's and a
-tape's attributes read at their slots (cfx/sim/_slots.pxd, exact classes
+tape's attributes read at their slots (cfx/core/_slots.pxd, exact classes
 only; any other is read by name), a jitter draw popped off
 `Participant._jitter` (`Participant.delay` is called only to draw the next
 block, with numpy, as ever), the order id counted and the arrival pushed
@@ -46,7 +46,7 @@ from cpython.object cimport Py_LT, PyObject_RichCompareBool
 from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
-from cfx.sim._slots cimport at, slot
+from cfx.core._slots cimport at, slot
 
 from cfx.products import Series
 from cfx.sim.clock import NS

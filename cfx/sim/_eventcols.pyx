@@ -8,7 +8,7 @@ both to the columns cfx built before issue 19).
 The reference groups the batch by type and reads each group's fields
 with `msgspec.structs.astuple`; this walks the events in order instead,
 and for each reads the fields its exact type's `Shape` says at their
-slots (`cfx/sim/_slots.pxd`), writing the int64 columns, their validity
+slots (`cfx/core/_slots.pxd`), writing the int64 columns, their validity
 and the string columns' codes (`cfx.tables.Words`, the reference's own,
 so codes are shared with it) straight into the arrays; an event's other
 fields go into its ``details`` Struct (the one the reference made for
@@ -32,7 +32,7 @@ from cpython.long cimport PyLong_Check
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libcpp.vector cimport vector
 
-from cfx.sim._slots cimport at_or_null, slot
+from cfx.core._slots cimport at_or_null, slot
 
 import numpy as np
 

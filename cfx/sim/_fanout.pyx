@@ -8,7 +8,7 @@ draws, so the same run (tests/test_fanout.py holds the two to that).
 The state stays where the reference keeps it: the simulation's dicts and
 tapes, the participants' slots. What is compiled is the walk: an event's
 kind by its exact type, its fields and a participant's or a tape's
-attributes read at their slots (cfx/sim/_slots.pxd: what CPython's own
+attributes read at their slots (cfx/core/_slots.pxd: what CPython's own
 specialised attribute read does, the offset taken from the class's member
 descriptor; any other class is read by name), the tape updates of `BookTape.change`,
 `TradeTape.record` and `QuoteTape.record` written out in place (a tape of
@@ -38,7 +38,7 @@ from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
 from cfx.sim._context cimport Context
-from cfx.sim._slots cimport at, put, slot
+from cfx.core._slots cimport at, put, slot
 
 from cfx.agents.base import PublicTrade, Quote
 from cfx.sim.loop import ARRIVE, DELIVER, MARKET_DATA, WAKE, Simulation

@@ -1,5 +1,6 @@
 """An object's attribute read at its slot, for the compiled modules of
-cfx/sim: what CPython's own specialised attribute read does, the offset
+cfx/sim and cfx/clearing (here, in the lowest layer, so both may cimport
+it): what CPython's own specialised attribute read does, the offset
 taken once from the class's member descriptor (a __slots__ entry, or a
 msgspec Struct field), and used only on an object whose exact class that
 is (the caller checks it). Inline functions only: nothing to import at
