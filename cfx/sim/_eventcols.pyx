@@ -45,6 +45,27 @@ cdef enum:
     TYPES = 64  # event types whose shapes are found by identity, not through the dict
 
 
+cdef inline int32_t word_code(object words, PyObject* v, PyObject** seen, int32_t* seen_code, Py_ssize_t* n_seen) except? -1:
+    """The code of the string ``v`` in ``words`` (a `Words`: a new word gets
+    the next code from its ``__missing__``), looked for first among the
+    ``n_seen`` values this batch has seen in its column, by identity: the
+    events hold them while the batch runs, so an address is one object
+    throughout (not across batches). Remembers up to `SEEN` of them."""
+    cdef Py_ssize_t q = 0
+    cdef int32_t code
+    cdef PyObject* got
+    while q < n_seen[0] and seen[q] != v:
+        q += 1
+    if q < n_seen[0]:
+        return seen_code[q]
+    got = PyDict_GetItemWithError(words, <object>v)
+    code = words[<object>v] if got is NULL else <object>got
+    if q < SEEN:
+        seen[q] = v
+        seen_code[q] = code
+        n_seen[0] = q + 1
+    return code
+
 cdef class Shape:
     """How events of one exact type fill the columns: the slots of the
     fields its int64 columns and its string columns read, and each one's
@@ -168,7 +189,6 @@ cdef class EventColumns:
         cdef PyObject* tp
         cdef PyObject* last_tp = NULL
         cdef Shape s = None
-        cdef int32_t code
         for r in range(n_words):
             n_seen[r] = 0
         for i in range(n):
@@ -201,22 +221,7 @@ cdef class EventColumns:
                 if v is NULL:
                     return False
                 r = s.word_row[j]
-                q = 0
-                while q < n_seen[r] and seen[r][q] != v:
-                    q += 1
-                if q < n_seen[r]:
-                    code = seen_code[r][q]
-                else:
-                    got = PyDict_GetItemWithError(words, <object>v)
-                    if got is NULL:  # a new word: `Words.__missing__` gives it the next code
-                        code = words[<object>v]
-                    else:
-                        code = <object>got
-                    if q < SEEN:
-                        seen[r][q] = v
-                        seen_code[r][q] = code
-                        n_seen[r] = q + 1
-                codes[r * n + i] = code
+                codes[r * n + i] = word_code(words, v, seen[r], seen_code[r], &n_seen[r])
             kinds[i] = s.kind
             if s.details is not None:
                 args.resize(s.extra.size())
@@ -284,7 +289,7 @@ cdef class TypeColumns:
 
     cdef Py_ssize_t fill_into(self, list events, numbers_arr, codes_arr) except -2:
         """`fill`'s pass into its arrays: how many events were of the type, or -1 at one it leaves to the reference."""
-        cdef Py_ssize_t n = len(events), i, j, q, at = 0
+        cdef Py_ssize_t n = len(events), i, j, at = 0
         cdef Py_ssize_t n_numbers = self.number_slot.size(), n_words = self.word_slot.size()
         cdef int64_t[:, ::1] numbers_view = numbers_arr
         cdef int32_t[:, ::1] codes_view = codes_arr
@@ -296,9 +301,7 @@ cdef class TypeColumns:
         cdef int32_t seen_code[MAX_COLUMNS][SEEN]
         cdef Py_ssize_t n_seen[MAX_COLUMNS]
         cdef PyObject* v
-        cdef PyObject* got
         cdef object e
-        cdef int32_t code
         if n_words > MAX_COLUMNS:
             raise ValueError(f"at most {MAX_COLUMNS} string fields")
         for j in range(n_words):
@@ -316,18 +319,6 @@ cdef class TypeColumns:
                 v = at_or_null(e, self.word_slot[j])
                 if v is NULL:
                     return -1
-                q = 0
-                while q < n_seen[j] and seen[j][q] != v:
-                    q += 1
-                if q < n_seen[j]:
-                    code = seen_code[j][q]
-                else:
-                    got = PyDict_GetItemWithError(words, <object>v)
-                    code = words[<object>v] if got is NULL else <object>got
-                    if q < SEEN:
-                        seen[j][q] = v
-                        seen_code[j][q] = code
-                        n_seen[j] = q + 1
-                codes[j * n + at] = code
+                codes[j * n + at] = word_code(words, v, seen[j], seen_code[j], &n_seen[j])
             at += 1
         return at
