@@ -497,26 +497,34 @@ class CallsAndHalts:
         breaker = state.breaker
         side = order.side
         buy = side is BUY
-        edge = breaker.edge(side, ts)  # `_guard`, written out
-        if edge is None:
-            guarded = limit
-        elif buy:
-            guarded = edge if limit is None or limit > edge else limit
-        else:
-            guarded = edge if limit is None or limit < edge else limit
         best = book.best_ask() if buy else book.best_bid()
-        if best is not None and (guarded is None or (best <= guarded if buy else best >= guarded)):
-            traded, remaining = book.match(order, qty, guarded, cmd, ts)
-            if traded:
-                breaker.record(book.last_price, ts)
-            if not remaining:
-                return traded
-            best = book.best_ask() if buy else book.best_bid()
-        else:  # nothing it may trade with (most quotes): the match would change nothing
+        if best is None or (limit is not None and (best > limit if buy else best < limit)):
+            # nothing it may trade with even at its own limit (most quotes): no trade and no
+            # breach, so the edge is not needed (its lazy trim of old prices waits for the next ask)
+            if not qty:
+                return 0
             traded = 0
             remaining = qty
-            if not remaining:
-                return 0
+        else:
+            edge = breaker.edge(side, ts)  # `_guard`, written out
+            if edge is None:
+                guarded = limit
+            elif buy:
+                guarded = edge if limit is None or limit > edge else limit
+            else:
+                guarded = edge if limit is None or limit < edge else limit
+            if guarded is None or (best <= guarded if buy else best >= guarded):
+                traded, remaining = book.match(order, qty, guarded, cmd, ts)
+                if traded:
+                    breaker.record(book.last_price, ts)
+                if not remaining:
+                    return traded
+                best = book.best_ask() if buy else book.best_bid()
+            else:  # the edge stops it before the best price: the match would change nothing
+                traded = 0
+                remaining = qty
+                if not remaining:
+                    return 0
         breach = best is not None and (limit is None or (best <= limit if buy else best >= limit))
         if breach:
             self._halt(state, cmd, ts, breaker.halt_until(ts), best, breaker.reference(ts))
