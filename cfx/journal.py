@@ -43,7 +43,7 @@ import sys
 from binascii import hexlify
 from functools import partial
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 import msgspec
 
@@ -154,12 +154,18 @@ class Journal:
         """Records are in the file as they are written; nothing to do (kept for callers)."""
 
     def sync(self) -> None:
-        """Make what is written survive a power cut: fsync, and msync
-        before it where fsync is not known to write a shared map's pages
-        (on Linux it is, and the two together take a third longer)."""
+        """Make what is written survive a power cut (`synced`, then the call it returns)."""
+        self.synced()()
+
+    def synced(self) -> Callable[[], None]:
+        """Make what is written so far survive a power cut, in two steps:
+        msync now where fsync is not known to write a shared map's pages
+        (on Linux it is, and the two together take a third longer), and
+        the fsync returned, which another thread may call while records go
+        on being written (the run writer's, at the end of each day)."""
         if self._map is not None and sys.platform != "linux":
             self._map.flush()
-        os.fsync(self._f.fileno())
+        return partial(os.fsync, self._f.fileno())
 
     def _unmap(self) -> None:
         """The map closed and the file cut after the last record."""

@@ -567,3 +567,50 @@ def test_an_error_joining_a_part_in_the_background_is_raised_not_lost(tmp_path, 
         writer.close()
     assert not (tmp_path / "book_top.parquet").exists()
     writer.abandon()  # what the run does next: nothing left running
+
+
+def test_a_days_files_are_finished_on_the_background_thread_before_its_checkpoint(tmp_path):
+    """`end_part`'s ``then`` (the checkpoint) runs after the day's parts are
+    renamed into place and hashed: what it is given names only files that
+    are there, with those bytes; a day without rows of a table has no part."""
+    writer = outputs.RunWriter(tmp_path, journal=False)
+    seen = []
+
+    def then(parts, digests):
+        on_disk = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / outputs.PARTS).iterdir()}
+        seen.append((parts, digests, on_disk))
+
+    writer.write_book_top(_book_rows(3))
+    assert writer.end_part(then=then) == 1
+    writer.end_part(then=then)  # a day without rows
+    writer.write_book_top(_book_rows(2, 3))
+    writer.end_part(then=then)
+    writer.wait()
+    assert [parts for parts, _, _ in seen] == [1, 2, 3]
+    assert [sorted(d) for _, d, _ in seen] == [
+        ["book_top-00000.arrows"],
+        ["book_top-00000.arrows"],
+        ["book_top-00000.arrows", "book_top-00002.arrows"],
+    ]
+    for _, digests, on_disk in seen:
+        assert all(on_disk[name] == sha for name, sha in digests.items())
+    writer.close()
+
+
+def test_a_checkpoint_that_cannot_be_written_fails_the_run_and_nothing_after_it_is_written(tmp_path, monkeypatch):
+    """A task of the background thread that fails (a full disk writing the
+    checkpoint) raises in the run at its next day end or at close, and the
+    thread does nothing queued after it."""
+    writer = outputs.RunWriter(tmp_path, journal=False)
+
+    def full(parts, digests):
+        raise OSError("disk full writing checkpoint.pkl")
+
+    writer.write_book_top(_book_rows(3))
+    writer.end_part(then=full)
+    writer.write_book_top(_book_rows(3, 3))
+    with pytest.raises(OSError, match="disk full writing checkpoint.pkl"):
+        writer.wait()
+    writer.end_part()  # queued after the failure: skipped
+    writer.abandon()
+    assert [f.name for f in (tmp_path / outputs.PARTS).iterdir() if f.suffix == ".arrows"] == ["book_top-00000.arrows"]

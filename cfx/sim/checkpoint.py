@@ -7,8 +7,11 @@ generators, the event schedule (its actions are partials of bound methods,
 never lambdas), counters. The writer is not part of it: the checkpoint
 records instead how far the run's files had got (finished day parts, the
 journal's record count, running hash and byte offset, each finished
-part's sha256), all of them synced before the checkpoint is renamed into
-place. Resuming checks the parts against it (a part deleted, cut short or
+part's sha256). The pickle is taken at the day boundary; the file is
+written on the run writer's background thread once the day's parts are
+closed and renamed and the journal fsynced (`RunWriter.end_part`), and
+renamed into place (`cfx.writes.write_atomic`), while the next day runs.
+A run killed before then resumes from the day before. Resuming checks the parts against it (a part deleted, cut short or
 changed is refused: its day would be missing from the tables), cuts the
 journal and the parts back to that point and runs on; the event hash is rebuilt from
 the journal's first commands (`cfx.sim.outputs.replay_hash`). A run with
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +88,20 @@ def _dumps(obj: Any) -> bytes:
 
 
 def save(sim: Any, out: Path) -> None:
-    """Checkpoint ``sim`` (at a day boundary) into ``out``: its writer's day
-    parts are closed and its journal synced first."""
+    """Checkpoint ``sim`` (at a day boundary) into ``out``: pickled now, and
+    the file written once its writer's day parts are finished and its
+    journal synced (on the writer's thread: `RunWriter.wait` waits for it)."""
     writer, progress = sim.writer, sim.on_progress
-    parts = writer.end_part()
     try:
         sim.writer, sim.on_progress = None, None
         state = _dumps(sim)
     finally:
         sim.writer, sim.on_progress = writer, progress
-    cp = Checkpoint(VERSION, parts, writer.journal.position(), state, dict(writer.digests))
+    writer.end_part(then=partial(_write, out, writer.journal.position(), state))
+
+
+def _write(out: Path, position: Position, state: bytes, parts: int, digests: dict[str, str]) -> None:
+    cp = Checkpoint(VERSION, parts, position, state, digests)
     write_atomic(out / FILE, pickle.dumps(cp, protocol=pickle.HIGHEST_PROTOCOL))
 
 

@@ -13,11 +13,19 @@ and so that a crash leaves only whole files.
 While the run goes, the three growing tables are written one part file per
 day into ``.parts/`` (Arrow IPC streams, each closed, and renamed into place, at the end of its
 day, so a killed run keeps every finished day readable). Each finished part is
-also appended to its table's final Parquet file, a temporary file in ``.parts/``,
-by a background thread (`_Joiner`: the encoding overlaps the simulation);
-when the run ends the files get their footers and are renamed into place.
-The parts stay the run's record until then: a resumed run builds the
-temporary files again from them.
+also appended to its table's final Parquet file, a temporary file in ``.parts/``
+(`_Joiner`); when the run ends the files get their footers and are renamed
+into place. The parts stay the run's record until then: a resumed run
+builds the temporary files again from them.
+
+The file work is done on one background thread (`_Background`), in the
+order the simulation asks for it: a batch of rows written to its part,
+a day's parts closed, renamed, hashed and joined, the journal fsynced,
+then the day's checkpoint (`cfx.sim.checkpoint`). The simulation builds
+the rows and goes on; pyarrow, hashlib and fsync release the GIL, so the
+work overlaps it on a second core. The order is what makes a crash safe:
+a checkpoint is written only after the parts and journal it names are
+on disk, as before, and a killed run resumes from the last one written.
 
 The events table's columns are built a batch of events at a time
 (`_EventLayouts`): in one compiled pass (`cfx.sim._eventcols`) when it
@@ -40,7 +48,7 @@ import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 import numpy as np
@@ -108,24 +116,66 @@ PART_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 TABLES = {"events": EVENT_SCHEMA, "trades": TRADE_SCHEMA, "book_top": BOOK_TOP_SCHEMA}
 
 
+class _Background:
+    """One thread that does a run's file work in the order it is asked
+    for (`run`), while the simulation goes on. A task that fails raises at
+    the next `run` or `check`, and nothing queued after it runs."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+        self._failed = False
+
+    def run(self, fn: Callable[..., None], *args: Any) -> None:
+        """Call ``fn(*args)`` on the thread, after everything asked before."""
+        self.check(wait=False)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="cfx-files")
+        self._pending.append(self._pool.submit(self._guarded, fn, args))
+
+    def _guarded(self, fn: Callable[..., None], args: tuple) -> None:
+        if self._failed:
+            return
+        try:
+            fn(*args)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def check(self, wait: bool) -> None:
+        """Raise the error of a finished task (of any, once all are done, if ``wait``)."""
+        pending = self._pending
+        while pending and (wait or pending[0].done()):
+            pending.pop(0).result()
+
+    def stop(self) -> None:
+        """Let what is queued finish (a failed task's successors are skipped), and end the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._pending.clear()
+
+
 class _TableWriter:
     """Rows in, Arrow batches of at most `FLUSH_ROWS` out (each becomes a
     row group of the final Parquet file, `_Joiner`); one part file per
-    `end_part`, opened on its first rows, written as ``.tmp`` and renamed
+    day, opened on its first rows, written as ``.tmp`` and renamed
     when closed. Parts are an Arrow IPC stream, not Parquet: written and
     read back at almost no cost, where Parquet would encode every part
-    twice (once here, once when joined)."""
+    twice (once here, once when joined). The rows are gathered and made a
+    batch here; the part file is written on the background thread
+    (``background``: `write_batch`, `close_part`)."""
 
-    def __init__(self, folder: Path, name: str, schema: pa.Schema, part: int = 0) -> None:
+    def __init__(self, folder: Path, name: str, schema: pa.Schema, part: int, background: _Background) -> None:
         self.folder = folder
         self.name = name
         self.schema = schema
         self.part = part
+        self._background = background
         self._chunks: dict[str, list] = {n: [] for n in schema.names}
         self._pending = 0  # rows in the chunks
-        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None  # the background thread's
         self._tmp: Path | None = None
-        self.rows = 0
 
     def extend(self, columns: dict[str, list | pa.Array | tables.Coded]) -> None:
         """Rows, a piece of each column: Python lists, Arrow arrays of the
@@ -141,27 +191,41 @@ class _TableWriter:
         n = self._pending
         if not n:
             return
-        if self._writer is None:
-            self._tmp = self.folder / f"{self.name}-{self.part:05d}{PART_SUFFIX}.tmp"
-            self._writer = pa.ipc.new_stream(self._tmp, self.schema, options=PART_OPTIONS)
         arrays = [tables.joined(self._chunks[f.name], f.type) for f in self.schema]
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-        self.rows += n
+        self._background.run(self.write_batch, pa.Table.from_arrays(arrays, schema=self.schema), self.part)
         self._pending = 0
         self._chunks = {name: [] for name in self.schema.names}
 
-    def end_part(self) -> Path | None:
-        """Close this part's file (if it has rows) and start the next;
-        returns the finished file (None: the part had no rows)."""
+    def end_part(self) -> None:
+        """The day's rows are all in; the next rows start the next part
+        (its file closed by `close_part`, on the background thread)."""
         self.flush()
-        done = None
-        if self._writer is not None:
-            self._writer.close()
-            done = self._tmp.with_suffix("")
-            os.replace(self._tmp, done)
-            self._writer = None
         self.part += 1
+
+    def write_batch(self, batch: pa.Table, part: int) -> None:
+        """(Background thread.) ``batch`` appended to part ``part``'s file, opened if need be."""
+        if self._writer is None:
+            self._tmp = self.folder / f"{self.name}-{part:05d}{PART_SUFFIX}.tmp"
+            self._writer = pa.ipc.new_stream(self._tmp, self.schema, options=PART_OPTIONS)
+        self._writer.write_table(batch)
+
+    def close_part(self) -> Path | None:
+        """(Background thread.) Close the open part's file and rename it into
+        place; returns it (None: the part had no rows)."""
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._writer = None
+        done = self._tmp.with_suffix("")
+        os.replace(self._tmp, done)
         return done
+
+    def abandon(self) -> None:
+        """Close the open part's file as it is, a ``.tmp`` a resumed run removes (the background thread stopped)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # the run's own error is the one to report
+                self._writer.close()
+            self._writer = None
 
 
 def part_files(folder: Path, name: str, parts: int | None = None) -> list[Path]:
@@ -208,73 +272,36 @@ def _append(w: pq.ParquetWriter, part: Path) -> None:
 class _Joiner:
     """The final Parquet files of a run's tables (zstd, a row group a part
     batch), built as the run goes: each finished day part is appended to its
-    table's file, a ``.tmp`` in the parts folder, on one background thread,
-    in the order the parts were finished (pyarrow releases the GIL while it
-    reads and encodes, so this overlaps the simulation on a second core).
-    `finish` waits for the appends, writes the footers and renames the files
-    into place: the bytes joining all the parts at the end would give. An
-    append that fails raises at the next `add` or at `finish`, and the
-    thread appends nothing after it."""
+    table's file, a ``.tmp`` in the parts folder, in the order the parts
+    were finished, on the background thread (pyarrow releases the GIL while
+    it reads and encodes, so this overlaps the simulation on a second
+    core). `finish` writes the footers and renames the files into place:
+    the bytes joining all the parts at the end would give."""
 
     def __init__(self, folder: Path, schemas: dict[str, pa.Schema]) -> None:
         self.schemas = schemas
         self.tmp = {name: folder / f"{name}.parquet.tmp" for name in schemas}
-        self._writers: dict[str, pq.ParquetWriter] = {}  # opened by the thread, on a table's first part
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: list[Future] = []
-        self._failed = False
+        self._writers: dict[str, pq.ParquetWriter] = {}  # opened on a table's first part
 
-    def add(self, name: str, part: Path) -> None:
-        """Append the finished part file ``part`` to table ``name`` (soon)."""
-        self._check(wait=False)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="cfx-join")
-        self._pending.append(self._pool.submit(self._append, name, part))
-
-    def _append(self, name: str, part: Path) -> None:
-        if self._failed:
-            return
-        try:
-            w = self._writers.get(name)
-            if w is None:
-                w = self._writers[name] = self._open(name)
-            _append(w, part)
-        except BaseException:
-            self._failed = True
-            raise
+    def append(self, name: str, part: Path) -> None:
+        """(Background thread.) Append the finished part file ``part`` to table ``name``."""
+        w = self._writers.get(name)
+        if w is None:
+            w = self._writers[name] = self._open(name)
+        _append(w, part)
 
     def _open(self, name: str) -> pq.ParquetWriter:
         return pq.ParquetWriter(self.tmp[name], self.schemas[name], compression="zstd")
 
-    def _check(self, wait: bool) -> None:
-        """Raise the error of a finished append (of any, if ``wait``)."""
-        pending = self._pending
-        while pending and (wait or pending[0].done()):
-            pending.pop(0).result()
-
-    def _end_thread(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._pending.clear()
-
     def finish(self, paths: dict[str, Path]) -> None:
-        """Every table's file complete, at ``paths[name]``."""
-        try:
-            self._check(wait=True)
-        except BaseException:
-            self.stop()
-            raise
-        self._end_thread()
+        """Every table's file complete, at ``paths[name]`` (once the thread is done)."""
         for name, path in paths.items():
             w = self._writers.pop(name, None) or self._open(name)  # no part: the schema alone
             w.close()
             os.replace(self.tmp[name], path)
 
     def stop(self) -> None:
-        """No more appends (the run failed): the thread ends after the one
-        it is doing, and the files open are closed as they are."""
-        self._end_thread()
+        """No more appends (the run failed): the files open are closed as they are."""
         for w in self._writers.values():
             with contextlib.suppress(Exception):  # the run's own error is the one to report
                 w.close()
@@ -296,6 +323,9 @@ class NoJournal:
 
     def sync(self) -> None:
         pass
+
+    def synced(self) -> Callable[[], None]:
+        return self.sync
 
     def close(self) -> None:
         pass
@@ -554,14 +584,15 @@ class RunWriter:
         if position is not None:
             self.hash, self.event_count = replay_hash(out / "journal", position.count)
         self.journal = Journal(out / "journal", resume=position) if journal else NoJournal()
-        self.events = _TableWriter(self.parts_dir, "events", EVENT_SCHEMA, parts) if "events" in self.kept else None
-        self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts)  # the summary reads them
-        self.book_top = _TableWriter(self.parts_dir, "book_top", BOOK_TOP_SCHEMA, parts)
+        self._background = bg = _Background()
+        self.events = _TableWriter(self.parts_dir, "events", EVENT_SCHEMA, parts, bg) if "events" in self.kept else None
+        self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts, bg)  # the summary reads them
+        self.book_top = _TableWriter(self.parts_dir, "book_top", BOOK_TOP_SCHEMA, parts, bg)
         self.part = parts
         self._joiner = _Joiner(self.parts_dir, {t.name: t.schema for t in self._tables()})
         for t in self._tables():  # a resumed run: its finished days again
             for f in part_files(self.parts_dir, t.name, parts):
-                self._joiner.add(t.name, f)
+                bg.run(self._joiner.append, t.name, f)
         self._pending: list = []
         self._book_rows: list[tuple] = []
         compiled = eventcols_available() and os.environ.get("CFX_ENGINE") != "python"
@@ -605,20 +636,35 @@ class RunWriter:
     def _tables(self) -> list[_TableWriter]:
         return [t for t in (self.events, self.trades, self.book_top) if t is not None]
 
-    def end_part(self) -> int:
-        """End of a day: the day's part files closed and the journal synced;
-        returns the number of finished parts."""
+    def end_part(self, then: Callable[[int, dict[str, str]], None] | None = None) -> int:
+        """End of a day: the day's rows all tabled, and returns the number of
+        finished parts. On the background thread, after what it has to do
+        already: the day's part files are closed, renamed, hashed and joined,
+        the journal fsynced, then ``then(parts, digests)`` is called (the
+        checkpoint: every finished part's sha256, a copy)."""
         self._write(self._pending)
         self._pending.clear()
         self._table_book_top()
         for t in self._tables():
-            done = t.end_part()
-            if done is not None:
-                self._joiner.add(t.name, done)
-                self.digests[done.name] = digest(done)
+            t.end_part()
         self.part += 1
-        self.journal.sync()
+        self._background.run(self._finish_part, self.journal.synced(), self.part, then)
         return self.part
+
+    def _finish_part(self, fsync: Callable[[], None], parts: int, then: Callable | None) -> None:
+        """(Background thread.) `end_part`'s file work."""
+        for t in self._tables():
+            done = t.close_part()
+            if done is not None:
+                self._joiner.append(t.name, done)
+                self.digests[done.name] = digest(done)
+        fsync()
+        if then is not None:
+            then(parts, dict(self.digests))
+
+    def wait(self) -> None:
+        """Until the background thread has done what it was asked (raising its error)."""
+        self._background.check(wait=True)
 
     def path(self, name: str) -> Path:
         """Where table ``name`` is once the run is closed: the run directory,
@@ -630,6 +676,10 @@ class RunWriter:
         """The run is done: the journal gets its end line, the parts become
         the final tables."""
         self.end_part()
+        try:
+            self.wait()
+        finally:
+            self._background.stop()
         self.journal.close()
         self._joiner.finish({t.name: self.path(t.name) for t in self._tables()})
 
@@ -638,7 +688,12 @@ class RunWriter:
         shutil.rmtree(self.parts_dir, ignore_errors=True)
 
     def abandon(self) -> None:
-        """The run failed: close files without finishing them."""
+        """The run failed: what the background thread was asked to do is
+        done (unless a task failed), then the files are closed without
+        being finished."""
+        self._background.stop()
+        for t in self._tables():
+            t.abandon()
         self._joiner.stop()
         self.journal.abandon()
 
