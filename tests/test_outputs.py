@@ -22,6 +22,7 @@ import cfx
 import cfx.types
 from cfx import sweep, tables
 from cfx.errors import InputError
+from cfx.journal import Position
 from cfx.sim import checkpoint
 from cfx.sim import outputs
 from cfx.sim import scenario as scn
@@ -614,3 +615,27 @@ def test_a_checkpoint_that_cannot_be_written_fails_the_run_and_nothing_after_it_
     writer.end_part()  # queued after the failure: skipped
     writer.abandon()
     assert [f.name for f in (tmp_path / outputs.PARTS).iterdir() if f.suffix == ".arrows"] == ["book_top-00000.arrows"]
+
+
+def test_a_writer_whose_journal_cannot_be_opened_leaves_no_thread_running(tmp_path, monkeypatch):
+    import threading
+
+    def background_threads() -> list:
+        return [t for t in threading.enumerate() if t.name.startswith("cfx-files")]
+
+    writer = outputs.RunWriter(tmp_path, journal=False)
+    writer.write_book_top(_book_rows(3))
+    writer.end_part()
+    writer.wait()
+    digests = dict(writer.digests)
+    writer.close()
+    assert not background_threads()
+
+    def refused(*args, **kwargs):
+        raise OSError("journal: permission denied")
+
+    monkeypatch.setattr(outputs, "Journal", refused)
+    monkeypatch.setattr(outputs, "replay_hash", lambda journal, count: (outputs.EventHash(), 0))
+    with pytest.raises(OSError, match="permission denied"):  # resuming: the finished part is queued to be joined first
+        outputs.RunWriter(tmp_path, parts=1, position=Position(0, b"", 0), digests=digests)
+    assert not background_threads()

@@ -583,7 +583,6 @@ class RunWriter:
                     f.unlink()  # a day after the checkpoint: it runs again
         if position is not None:
             self.hash, self.event_count = replay_hash(out / "journal", position.count)
-        self.journal = Journal(out / "journal", resume=position) if journal else NoJournal()
         self._background = bg = _Background()
         self.events = _TableWriter(self.parts_dir, "events", EVENT_SCHEMA, parts, bg) if "events" in self.kept else None
         self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts, bg)  # the summary reads them
@@ -598,6 +597,12 @@ class RunWriter:
         compiled = eventcols_available() and os.environ.get("CFX_ENGINE") != "python"
         self._layouts = _EventLayouts(compiled=compiled)
         self._trade_columns = _TradeColumns(compiled=compiled)
+        try:  # last: a failure before it leaves no journal open, and its own failure no thread running
+            self.journal = Journal(out / "journal", resume=position) if journal else NoJournal()
+        except BaseException:
+            self._background.stop()
+            self._joiner.stop()
+            raise
 
     def write_events(self, events: list) -> None:
         """Hash and table events (engine and clearing), in batches."""
