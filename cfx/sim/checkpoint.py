@@ -30,6 +30,7 @@ import msgspec
 
 from cfx.errors import InputError
 from cfx.journal import Position
+from cfx.sim import scenario as scn
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
@@ -61,8 +62,6 @@ class _Pickler(pickle.Pickler):
         self.plain: list = []
 
     def reducer_override(self, obj: Any) -> Any:
-        from cfx.sim import scenario as scn
-
         if type(obj).__dictoffset__ < 0:  # a Python class without __slots__: its attributes live in its own dict
             self.plain.append(obj)
         elif isinstance(obj, type) and obj is not scn.Scenario and issubclass(obj, scn.Scenario):
