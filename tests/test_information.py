@@ -84,6 +84,22 @@ def recorded(tmp_path_factory):
 # ---------------------------------------------------------------- the process
 
 
+def test_bridge_is_the_written_out_formula_to_the_bit():
+    """`bridge` works in place; these are the same floats as the formula in
+    its comment, step by step in fresh arrays (every run hash rests on them)."""
+    for seed, span, overnight, k in [(1, 600, 0.25, 2), (7, 37, 0.4, 1), (3, 32_400, 0.3, 9)]:
+        betas = np.linspace(0.2, 0.9, k)
+        rng = np.random.default_rng(seed)
+        u = overnight + (1 - overnight) * np.arange(span + 1) / span
+        steps = np.empty((k + 1, span + 1))
+        steps[:, 0] = rng.standard_normal(k + 1) * math.sqrt(overnight)
+        steps[:, 1:] = rng.standard_normal((k + 1, span)) * math.sqrt((1 - overnight) / span)
+        w = np.cumsum(steps, axis=1)
+        b = w - u * w[:, -1:]
+        expected = betas[:, None] * b[0] + np.sqrt(1 - betas**2)[:, None] * b[1:]
+        assert np.array_equal(bridge(np.random.default_rng(seed), span, overnight, betas), expected)
+
+
 def test_bridge_is_pinned_at_the_fixing_and_has_the_overnight_variance_at_the_pre_open():
     b = bridge(np.random.default_rng(1), 600, 0.25, np.array([0.7, 0.5]))
     assert b.shape == (2, 601) and np.all(b[:, -1] == 0.0)

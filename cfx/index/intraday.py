@@ -83,12 +83,16 @@ def bridge(rng: np.random.Generator, span: int, overnight: float, betas: np.ndar
     row per SKU, correlated through a common bridge with loadings `betas`."""
     k = len(betas)
     u = overnight + (1 - overnight) * np.arange(span + 1) / span
-    steps = np.empty((k + 1, span + 1))
-    steps[:, 0] = rng.standard_normal(k + 1) * math.sqrt(overnight)
-    steps[:, 1:] = rng.standard_normal((k + 1, span)) * math.sqrt((1 - overnight) / span)
-    w = np.cumsum(steps, axis=1)
-    b = w - u * w[:, -1:]
-    return betas[:, None] * b[0] + np.sqrt(1 - betas**2)[:, None] * b[1:]
+    # w = cumsum(steps); b = w - u * w[:, -1:]; betas * b[0] + sqrt(1 - betas^2) * b[1:], each step
+    # in place in one buffer where it can be (a day's bridge is ~(k + 1) x 30,000 floats): the same floats
+    w = np.empty((k + 1, span + 1))
+    w[:, 0] = rng.standard_normal(k + 1) * math.sqrt(overnight)
+    np.multiply(rng.standard_normal((k + 1, span)), math.sqrt((1 - overnight) / span), out=w[:, 1:])
+    np.cumsum(w, axis=1, out=w)
+    w -= u * w[:, -1:].copy()
+    out = betas[:, None] * w[0]
+    out += np.sqrt(1 - betas**2)[:, None] * w[1:]
+    return out
 
 
 def indicative(prices: np.ndarray, weights: np.ndarray, providers: np.ndarray, rule: FixingRule) -> np.ndarray:
