@@ -11,9 +11,9 @@ RUN_DIR ?= runs/baseline
 
 install: $(STAMP)
 
-# setup.py builds the compiled core (cfx/core/*.pyx, cfx/sim/*.pyx, cfx/clearing/*.pyx) when a C++ compiler is
+# setup.py builds the compiled core (cfx/*.pyx, cfx/core/*.pyx, cfx/sim/*.pyx, cfx/clearing/*.pyx) when a C++ compiler is
 # there; CFX_NO_EXTENSION=1 make install skips it (the pure-Python engine is used).
-$(STAMP): pyproject.toml setup.py $(wildcard cfx/core/*.pyx cfx/core/*.pxd cfx/sim/*.pyx cfx/sim/*.pxd cfx/clearing/*.pyx)
+$(STAMP): pyproject.toml setup.py $(wildcard cfx/*.pyx cfx/core/*.pyx cfx/core/*.pxd cfx/sim/*.pyx cfx/sim/*.pxd cfx/clearing/*.pyx)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -44,6 +44,11 @@ Periodic batch auctions (``configure_session(..., batch_interval_ns=n)``,
 cfx/batch.py has the rules and what is refused): while such a series
 trades it never matches continuously; it is a call that uncrosses at every
 multiple of ``n`` ns since the epoch, by the call auction's rule.
+
+`submit`, `modify` and `cancel` are the reference of their compiled twin
+(cfx/_engine.pyx's `EnginePath`, which a venue on the compiled books
+dispatches them to): it takes their common path and hands them anything
+else, before it has changed anything; a change here is a change there.
 """
 
 from __future__ import annotations

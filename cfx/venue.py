@@ -51,14 +51,19 @@ from cfx.types import (
 )
 
 
-compiled_on_events = CreditGate = None
+compiled_on_events = CreditGate = EnginePath = None
 """cfx/clearing/_clearing.pyx's `on_events`, the compiled twin of
-`ClearingHouse.on_events`, and `CreditGate`, of `ClearingHouse.credit_check`:
-what a venue on the compiled books uses (None: not built, or
-``CFX_NO_EXTENSION``)."""
+`ClearingHouse.on_events`, and `CreditGate`, of `ClearingHouse.credit_check`;
+cfx/_engine.pyx's `EnginePath`, of `Engine.submit`, `Engine.modify` and
+`Engine.cancel`: what a venue on the compiled books uses (None: not built,
+or ``CFX_NO_EXTENSION``)."""
 if not os.environ.get("CFX_NO_EXTENSION"):
     try:
         from cfx.clearing._clearing import CreditGate, on_events as compiled_on_events
+    except ImportError:
+        pass
+    try:
+        from cfx._engine import EnginePath
     except ImportError:
         pass
 
@@ -232,7 +237,9 @@ class Venue:
     the Python reference or the compiled one, see `cfx.core.book_type`;
     with the compiled books a command's events go into clearing by the
     compiled twin of `ClearingHouse.on_events`, and its gate is the
-    compiled `CreditGate`, cfx/clearing/_clearing.pyx). Until a contract
+    compiled `CreditGate`, cfx/clearing/_clearing.pyx; its submits,
+    modifies and cancels go to the compiled twin of the engine's methods,
+    cfx/_engine.pyx's `EnginePath`). Until a contract
     is listed with `ListContract` clearing is idle and the gate passes
     every order. ``journal`` (anything with ``write(cmd)``, e.g.
     `cfx.journal.Journal`) gets every command before it is applied; it is
@@ -276,6 +283,11 @@ class Venue:
                 UpdateMark: self._update_mark,
             }
         )
+        # the compiled twin of the engine's commonest commands, with the compiled books (the same choice)
+        self._compiled_engine = EnginePath is not None and book_type not in (None, OrderBook)
+        if self._compiled_engine:
+            path = EnginePath(self.engine)
+            self._dispatch.update({SubmitOrder: path.submit, ModifyOrder: path.modify, CancelOrder: path.cancel})
 
     def _kill_switch(self, c: KillSwitch) -> None:
         self.engine.halt_all(c.ts, c.until)

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_build_without_a_compiler_succeeds_and_builds_nothing(tmp_path):
     shutil.copy(ROOT / "setup.py", tmp_path)
-    for package in ("core", "sim", "clearing"):  # the compiled core, the loop's fan-out, clearing's events
-        (tmp_path / "cfx" / package).mkdir(parents=True)
+    # the engine's command path, the compiled core, the loop's fan-out, clearing's events
+    for package in ("", "core", "sim", "clearing"):
+        (tmp_path / "cfx" / package).mkdir(parents=True, exist_ok=True)
         for f in (ROOT / "cfx" / package).glob("_*.p*"):
             if f.suffix in (".pyx", ".pxd"):
                 shutil.copy(f, tmp_path / "cfx" / package)
