@@ -1,7 +1,8 @@
 """Builds cfx's optional compiled core (Cython in C++ mode): cfx/core/_book.pyx
 (an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book),
 cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
-schedule), cfx/core/_mmcore.pyx (the market maker's hot path),
+schedule), cfx/core/_agentctx.pyx (the agents' context, its C interface),
+cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 (the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
 and routing of a command's events), cfx/sim/_context.pyx (the agents'
@@ -54,6 +55,7 @@ def extensions() -> list:
             Extension("cfx.core._columns", ["cfx/core/_columns.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._orderbook", ["cfx/core/_orderbook.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.core._schedule", ["cfx/core/_schedule.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx.core._agentctx", ["cfx/core/_agentctx.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._fanout", ["cfx/sim/_fanout.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._context", ["cfx/sim/_context.pyx"], language="c++", extra_compile_args=flags),
             Extension("cfx.sim._eventcols", ["cfx/sim/_eventcols.pyx"], language="c++", extra_compile_args=flags),

@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cfx import core
+from cfx.agents import ValueTrader
 from cfx.agents.base import Quote
+from cfx.agents.compiled import COMPILED
 from cfx.api import load
 from cfx.sim import checkpoint, loop, scenario as scn
 from cfx.sim.loop import ARRIVE, Simulation
@@ -310,3 +313,89 @@ def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_wr
             assert ours.quote("X") == theirs.quote("X")
             since = rng.choice([rng.randint(-5, ts + 5), 0, ts, sim.now])
             assert ours.trades("X", since) == theirs.trades("X", since)
+
+
+# ---------------------------------------------------------------------------- the agents' C calls
+
+
+class Forward:
+    """A context of no compiled class: every name read, set or called
+    forwarded to a compiled `Context` (so the compiled agents call it by
+    name, as they call any context but that one), each call logged."""
+
+    def __init__(self, ctx, log: list) -> None:
+        object.__setattr__(self, "_ctx", ctx)
+        object.__setattr__(self, "_log", log)
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._ctx, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kw):
+            result = attr(*args, **kw)
+            self._log.append((name, repr(args), repr(sorted(kw.items())), repr(result)))
+            return result
+
+        return call
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._ctx, name, value)
+
+
+def _forwarded_run(sc, out: Path, run_writer, forward: bool):
+    """``sc`` simulated on the compiled contexts, the agents given them
+    (their C calls) or (``forward``) a `Forward` of them (their calls by name)."""
+    built = build_index(sc)
+    writer = run_writer(out)
+    sim = Simulation(sc, writer, fixings=built.fixings, intraday=built.intraday, agent_engine="compiled")
+    log: list = []
+    if forward:
+        for p in sim.participants:
+            p.ctx = Forward(p.ctx, log)
+    sim.run()
+    state = [(p.account, dict(p.positions), p.wake_at, list(p._jitter)) for p in sim.participants]
+    return log, writer.hash.hexdigest(), state, sim._order_id, sim.stats
+
+
+@pytest.mark.parametrize(("scenario", "days"), [("baseline", 1), (str(SMALL), 2)])
+def test_the_compiled_agents_calls_in_c_are_their_calls_by_name(tmp_path, run_writer, scenario, days):
+    """The compiled agents on the compiled contexts call them from C
+    (`cfx.core._agentctx`); through a plain object forwarding to the same
+    contexts they call them by name: the same orders, wake-ups, draws and
+    order ids, so the same run hash, and the run by name made every kind
+    of call the C path makes."""
+    Context = _compiled()
+    if not core.agents_available():
+        pytest.skip("the compiled agents are not built")
+    sc = load(scenario, **{"calendar.days": days})
+
+    direct = _forwarded_run(sc, tmp_path / "direct", run_writer, False)
+    named = _forwarded_run(sc, tmp_path / "named", run_writer, True)
+    calls = {entry[0] for entry in named[0]}
+    assert {"quote", "position", "submit", "modify", "cancel", "wake_after", "session"} <= calls
+    if scenario == "baseline":
+        assert {"trades", "expected_settlement", "value_signal"} <= calls
+    assert len(named[0]) > 1_000
+    assert named[1:] == direct[1:]
+    sim = Simulation(sc, run_writer(tmp_path / "check"), fixings=build_fixings(sc), agent_engine="compiled")
+    assert {type(p.agent) for p in sim.participants} >= set(COMPILED.values()) - {COMPILED.get(ValueTrader)}
+    assert all(type(p.ctx) is Context and p.ctx.direct for p in sim.participants)
+
+
+def test_only_the_compiled_context_itself_is_called_from_c(tmp_path, run_writer):
+    """A Python subclass of the compiled context (its overrides to be
+    heard) and a copy from a pickle: ``direct`` as their class says."""
+    Context = _compiled()
+
+    class Heard(Context):
+        def quote(self, series):
+            return super().quote(series)
+
+    sc = scn.load(SMALL)
+    sim = Simulation(sc, run_writer(tmp_path / "run"), fixings=build_fixings(sc))
+    p = sim.participants[0]
+    assert Context(sim, p).direct and not Heard(sim, p).direct
+    sim.writer = None
+    copy = pickle.loads(checkpoint._dumps(sim))
+    assert all(q.ctx.direct for q in copy.participants)

@@ -29,6 +29,12 @@ two side by side). What that takes:
 (the same ``at``/``earliest`` and ``orders``/``changes`` for Python code;
 declared in _mmcore.pxd, so the compiled noise trader, cfx/core/_noisecore.pyx,
 shares them).
+The context is called through cfx/core/_agentctx.pxd's ``ctx_*`` helpers
+(the clock, quotes, the tape, positions, orders, wake-ups, the timer's
+uniform draw): C calls on the compiled loop's context
+(`cfx.sim._context.Context`), calls by name with the same arguments on
+any other; a quote's fields are read at their slots (cfx/core/_slots.pxd)
+when it is an exact `Quote`.
 Everything pickles (a checkpoint): Cython's generated reduce, which for
 a Python subclass also carries its ``__dict__``.
 """
@@ -38,19 +44,44 @@ import math
 from cpython.object cimport PyObject_RichCompareBool, Py_EQ
 from libc.math cimport ceil, exp, fabs, floor, isfinite, isinf, log1p, sqrt
 
+from cfx.core._agentctx cimport (
+    AgentCtx,
+    ctx_account,
+    ctx_cancel,
+    ctx_expected_settlement,
+    ctx_modify,
+    ctx_now,
+    ctx_position,
+    ctx_quote,
+    ctx_random,
+    ctx_settlement,
+    ctx_trades,
+    ctx_wake_after,
+    direct,
+)
+from cfx.core._slots cimport at, slot
+
+from cfx.agents.base import Quote
 from cfx.types import (
     OrderAccepted,
     OrderCancelled,
+    OrderKind,
     OrderModified,
     OrderRejected,
     RejectReason,
     Side,
+    TimeInForce,
     Trade,
 )
 
 cdef object BUY = Side.BUY
 cdef object SELL = Side.SELL
+cdef object LIMIT = OrderKind.LIMIT  # `Context.submit`'s defaults
+cdef object GTC = TimeInForce.GTC
 cdef object TRADE = Trade
+cdef object T_QUOTE = Quote
+cdef Py_ssize_t Q_BID = slot(Quote, "bid"), Q_BID_QTY = slot(Quote, "bid_qty"), Q_ASK = slot(Quote, "ask")
+cdef Py_ssize_t Q_ASK_QTY = slot(Quote, "ask_qty"), Q_LAST = slot(Quote, "last")
 cdef object CANCELLED = OrderCancelled
 cdef object ACCEPTED = OrderAccepted
 cdef object MODIFIED = OrderModified
@@ -118,8 +149,9 @@ cdef class Alarms:
         self.arm_c(ctx, name, at)
 
     cdef int arm_c(self, ctx, object name, long long at) except -1:
-        cdef long long now = ctx.now
+        cdef long long now = ctx_now(ctx)
         cdef dict pending = self.at
+        cdef long long t
         cdef bint moved
         if at <= now:
             at = now + 1
@@ -127,20 +159,24 @@ cdef class Alarms:
             old = pending.get(name)
             moved = old is not None and <long long>old == self._earliest
             pending[name] = at
-            if moved:
-                self._earliest = min(pending.values())
+            if moved:  # min(pending.values())
+                for v in pending.values():
+                    t = v
+                    if t < at:
+                        at = t
+                self._earliest = at
             return 0
         pending[name] = at
         self._earliest = at
         self._has_earliest = True
-        ctx.wake_after(at - now)
+        ctx_wake_after(ctx, at - now)
         return 0
 
     def due(self, ctx):
         return self.due_c(ctx)
 
     cdef list due_c(self, ctx):
-        cdef long long now = ctx.now
+        cdef long long now = ctx_now(ctx)
         cdef dict pending = self.at
         cdef list fired = []
         cdef long long earliest = 0, t
@@ -157,7 +193,7 @@ cdef class Alarms:
         self._earliest = earliest
         self._has_earliest = has
         if has:
-            ctx.wake_after(earliest - now)
+            ctx_wake_after(ctx, earliest - now)
         return fired
 
     def pending(self, name):
@@ -184,7 +220,10 @@ cdef class OwnOrders:
         return oid
 
     cdef object submit_c(self, ctx, series, side, long long qty, long long price):
-        oid = ctx.submit(series, side, qty, price)
+        if direct(ctx):
+            oid = (<AgentCtx>ctx).submit_c(series, side, qty, price, LIMIT, GTC, False)
+        else:
+            oid = ctx.submit(series, side, qty, price)
         self.orders[oid] = [series, side, price, qty, False]
         self.changes += 1
         return oid
@@ -198,11 +237,11 @@ cdef class OwnOrders:
             o[2] = price
             o[3] = qty
             self.changes += 1
-        ctx.modify(order_id, price, qty)
+        ctx_modify(ctx, order_id, price, qty)
         return 0
 
     def cancel(self, ctx, order_id):
-        ctx.cancel(order_id)
+        ctx_cancel(ctx, order_id)
 
     def open_qty(self, series, side):
         return sum(o[3] for o in self.orders.values() if o[0] == series and o[1] is side)
@@ -434,7 +473,7 @@ cdef class MakerCore:
         st = q
         if self._batch_ns:
             self._arm_for_surplus(ctx, series, st)
-        now = ctx.now
+        now = ctx_now(ctx)
         wait = st.last_requote + self.min_requote_ns - now
         if wait <= 0:
             self.requote_c(ctx, series, st)
@@ -458,7 +497,7 @@ cdef class MakerCore:
                 for q in self.quoting.values():
                     st = q
                     st.heard += 1
-        if type(event) is TRADE and event.maker_account == ctx.account:
+        if type(event) is TRADE and event.maker_account == ctx_account(ctx):
             q = self.quoting.get(event.series)
             if q is not None:
                 st = q
@@ -466,7 +505,7 @@ cdef class MakerCore:
                     sign = 1.0 if event.aggressor is SELL else -1.0
                     qty = event.qty
                     self.spread_ticks += sign * (st._fair - <double>event.price) * <double>qty
-                    st.markouts.append((ctx.now + self._markout_ns, sign, qty, st._fair))
+                    st.markouts.append((ctx_now(ctx) + self._markout_ns, sign, qty, st._fair))
 
     # ------------------------------------------------------------------ what the reference's other methods call
 
@@ -486,9 +525,9 @@ cdef class MakerCore:
     # ------------------------------------------------------------------ the compiled path
 
     cdef int schedule_c(self, ctx) except -1:
-        cdef double u = ctx.rng.random()
+        cdef double u = ctx_random(ctx)
         cdef long long delay = <long long>(-log1p(-u) * <double>self.requote_interval_ns) + 1  # `exp_delay`
-        self.alarms.arm_c(ctx, TIMER, <long long>ctx.now + delay)
+        self.alarms.arm_c(ctx, TIMER, <long long>ctx_now(ctx) + delay)
         return 0
 
     cdef int requote_all_c(self, ctx) except -1:
@@ -511,21 +550,21 @@ cdef class MakerCore:
         return 0
 
     cdef int requote_c(self, ctx, series, Quoting st) except -1:  # `MarketMaker._requote`, step by step
-        cdef long long now = ctx.now
+        cdef long long now = ctx_now(ctx)
         cdef long long pos, dt, bid = 0, ask = 0, mine, b0, a0, room_buy, room_sell, step, heard, x
-        cdef bint has_bid, has_ask, has_market, has_prev, up
+        cdef bint has_bid, has_ask, has_market, has_prev, up, exact
         cdef double market = 0.0, target, a = 0.0, news, fair, prev, var, d, res, h, edge, w, k
         cdef double surprise, expect, keep, discount
         cdef dict orders
         cdef list o
         st.catchup = False
-        q = ctx.quote(series)
+        q = ctx_quote(ctx, series)
         anchor = st.expected
         if anchor is None:
-            anchor = ctx.expected_settlement(series)
+            anchor = ctx_expected_settlement(ctx, series)
             if self._index_seen:
                 st.expected = anchor
-        pos_obj = ctx.position(series)
+        pos_obj = ctx_position(ctx, series)
         pos = pos_obj
         if (
             st._has_seen
@@ -546,7 +585,8 @@ cdef class MakerCore:
         st.last_requote = now
         # the other participants' best prices (ours alone at the touch: unknown)
         orders = self.own.orders
-        qbid = q.bid
+        exact = type(q) is T_QUOTE  # (its fields read at their slots)
+        qbid = at(q, Q_BID) if exact else q.bid
         has_bid = qbid is not None
         if has_bid:
             bid = qbid
@@ -555,9 +595,9 @@ cdef class MakerCore:
                 o = orders.get(oid)
                 if o is not None and <long long>o[2] == bid:
                     mine += <long long>o[3]
-            if <long long>q.bid_qty <= mine:
+            if <long long>(at(q, Q_BID_QTY) if exact else q.bid_qty) <= mine:
                 has_bid = False
-        qask = q.ask
+        qask = at(q, Q_ASK) if exact else q.ask
         has_ask = qask is not None
         if has_ask:
             ask = qask
@@ -566,20 +606,20 @@ cdef class MakerCore:
                 o = orders.get(oid)
                 if o is not None and <long long>o[2] == ask:
                     mine += <long long>o[3]
-            if <long long>q.ask_qty <= mine:
+            if <long long>(at(q, Q_ASK_QTY) if exact else q.ask_qty) <= mine:
                 has_ask = False
         if has_bid and has_ask:
             market = <double>(bid + ask) / 2.0
             has_market = True
         else:
-            last = q.last
+            last = at(q, Q_LAST) if exact else q.last
             has_market = last is not None
             if has_market:
                 market = <double><long long>last
         if anchor is None:
             anchor = ctx.index_ticks(series)
             if anchor is None:
-                anchor = ctx.settlement(series)
+                anchor = ctx_settlement(ctx, series)
         if anchor is not None:
             a = anchor
         if anchor is None:
@@ -611,14 +651,14 @@ cdef class MakerCore:
             else None
         )
         if final is not None:  # the final settlement's value, which flow does not move
-            for t in ctx.trades(series, st.tape_since):
+            for t in ctx_trades(ctx, series, st.tape_since):
                 st.tape_since = <long long>t.ts + 1
             fair = target = final
         elif not has_prev:
             fair = target
             st.tape_since = now
         else:
-            trades = ctx.trades(series, st.tape_since)
+            trades = ctx_trades(ctx, series, st.tape_since)
             if trades:
                 surprise = 0.0
                 expect = st.flow_mean
@@ -717,7 +757,7 @@ cdef class MakerCore:
                     continue  # the usual case: the level stands as it is
             if qty <= 0 or price <= 0:
                 if o is not None:
-                    ctx.cancel(oid)
+                    ctx_cancel(ctx, oid)
                 ids[i] = None
             elif o is None:
                 ids[i] = own.submit_c(ctx, series, side, qty, price)

@@ -4,23 +4,7 @@
 
 from libc.math cimport fabs
 
-
-cdef extern from *:
-    """
-    /* numpy's bitgen_t (numpy/random/bitgen.h), the struct behind a
-       BitGenerator's "BitGenerator" capsule: its layout is numpy's
-       documented C interface for extensions (numpy.random, "Extending"). */
-    typedef struct cfx_bitgen {
-        void *state;
-        uint64_t (*next_uint64)(void *st);
-        uint32_t (*next_uint32)(void *st);
-        double (*next_double)(void *st);
-        uint64_t (*next_raw)(void *st);
-    } cfx_bitgen;
-    """
-    ctypedef struct cfx_bitgen:
-        void *state
-        double (*next_double)(void *st) noexcept nogil
+from cfx.core._agentctx cimport AgentCtx, cfx_bitgen, direct
 
 
 cdef inline long long trunc_ns(double x) except? -1:
@@ -32,6 +16,9 @@ cdef inline long long trunc_ns(double x) except? -1:
 
 cdef inline bint in_continuous(ctx, long long now) except -1:
     """`cfx.agents.common.in_continuous`."""
+    if direct(ctx):
+        open_ns, close_ns = (<AgentCtx>ctx).session_c()
+        return open_ns <= now < close_ns
     session = getattr(ctx, "session", None)
     if session is None:
         return True

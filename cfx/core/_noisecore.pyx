@@ -30,8 +30,10 @@ What that takes:
 `Alarms` and `OwnOrders` are _mmcore's (cimported from _mmcore.pxd);
 `BitGen`, the `Executor` and the helpers are declared in _noisecore.pxd,
 which the compiled value trader (cfx/core/_valuecore.pyx) cimports. The
-context (quotes, positions, submit, cancel, wake-ups) stays Python: what
-is saved is the agent's own interpretation and its Python-level calls.
+context (quotes, positions, submit, cancel, wake-ups, the session) is
+called through cfx/core/_agentctx.pxd's ``ctx_*`` helpers: C calls on the
+compiled loop's context, calls by name, with the same arguments, on any
+other (tests/test_context.py runs the same agents through both).
 Everything pickles (a checkpoint): Cython's generated reduce, which for a
 Python subclass also carries its ``__dict__``.
 """
@@ -40,6 +42,19 @@ Python subclass also carries its ``__dict__``.
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport ceil, exp, fabs, isinf, log1p, pow
 
+from cfx.core._agentctx cimport (
+    AgentCtx,
+    ctx_cancel,
+    ctx_expected_settlement,
+    ctx_modify,
+    ctx_now,
+    ctx_position,
+    ctx_quote,
+    ctx_rng,
+    ctx_settlement,
+    ctx_wake_after,
+    direct,
+)
 from cfx.core._mmcore cimport Alarms, OwnOrders, py_ceil, py_floor
 
 from numpy.random import Generator
@@ -51,6 +66,7 @@ cdef object SELL = Side.SELL
 cdef object MARKET = OrderKind.MARKET
 cdef object IOC = TimeInForce.IOC
 cdef object DAY = TimeInForce.DAY
+cdef object LIMIT = OrderKind.LIMIT
 cdef object TRADE = Trade
 cdef object CANCELLED = OrderCancelled
 cdef object REJECTED = OrderRejected
@@ -103,10 +119,13 @@ cdef double activity(ctx, long long now, double amplitude, double decay_s) excep
     """`cfx.agents.common.activity` (amplitude not 0)."""
     cdef long long open_ns, close_ns
     cdef double tau, since, until
-    session = getattr(ctx, "session", None)
-    if session is None:
-        return 1.0
-    bounds = session()
+    if direct(ctx):
+        bounds = (<AgentCtx>ctx).session_c()
+    else:
+        session = getattr(ctx, "session", None)
+        if session is None:
+            return 1.0
+        bounds = session()
     open_ns, close_ns = bounds
     if close_ns <= open_ns:
         return 1.0
@@ -144,9 +163,9 @@ cdef bint reference_price(ctx, series, q, double *out) except -1:
     if last is not None:
         out[0] = <double>last
         return True
-    p = ctx.settlement(series)
+    p = ctx_settlement(ctx, series)
     if p is None:
-        p = ctx.expected_settlement(series)
+        p = ctx_expected_settlement(ctx, series)
         if p is None:
             p = ctx.index_ticks(series)
     if p is None:
@@ -261,7 +280,7 @@ cdef class Executor:
     # ------------------------------------------------------------------ hooks
 
     def on_wakeup(self, ctx):
-        cdef long long delay = self.on_wakeup_c(ctx, BitGen.of(ctx.rng))
+        cdef long long delay = self.on_wakeup_c(ctx, BitGen.of(ctx_rng(ctx)))
         return None if delay < 0 else delay
 
     cdef long long on_wakeup_c(self, ctx, BitGen rng) except -2:
@@ -271,7 +290,7 @@ cdef class Executor:
         cdef list c
         if self.done:
             return -1
-        now = ctx.now
+        now = ctx_now(ctx)
         if now < self.start_ns:
             return self.start_ns - now
         left = self.qty - self.filled
@@ -281,7 +300,7 @@ cdef class Executor:
         pov = self.style == POV
         if pov:
             self._read_tape(ctx, now)
-        q = ctx.quote(self.series)
+        q = ctx_quote(ctx, self.series)
         buy = self.side is BUY
         if buy:
             own_best = q.bid
@@ -299,14 +318,14 @@ cdef class Executor:
             if not c[2]:
                 continue
             if late:
-                ctx.cancel(oid)
+                ctx_cancel(ctx, oid)
                 c[2] = False
                 continue
             price = own_best if own_best is not None else c[0]
             if capped:
                 price = self._capped(price)
             if price is not None and price != c[0]:
-                ctx.modify(oid, price, c[1])
+                ctx_modify(ctx, oid, price, c[1])
                 c[0] = price
         need = (behind if behind <= left else left) - working
         if need > 0:
@@ -365,7 +384,7 @@ cdef class Executor:
     def cancel(self, ctx):
         for oid, c in self.children.items():
             if c[2]:
-                ctx.cancel(oid)
+                ctx_cancel(ctx, oid)
         self.done = True
 
     # ------------------------------------------------------------------ internals
@@ -385,7 +404,9 @@ cdef class Executor:
         self.child_c(ctx, qty, price, passive)
 
     cdef int child_c(self, ctx, long long qty, price, bint passive) except -1:
-        if passive:
+        if direct(ctx):
+            oid = (<AgentCtx>ctx).submit_c(self.series, self.side, qty, price, LIMIT, DAY if passive else IOC, False)
+        elif passive:
             oid = ctx.submit(self.series, self.side, qty, price, tif=DAY)
         else:
             oid = ctx.submit(self.series, self.side, qty, price, tif=IOC)
@@ -468,7 +489,7 @@ cdef class NoiseCore:
     # ------------------------------------------------------------------ hooks
 
     def on_wakeup(self, ctx):
-        cdef BitGen rng = BitGen.of(ctx.rng)
+        cdef BitGen rng = BitGen.of(ctx_rng(ctx))
         cdef double u[6]
         cdef double ref = 0.0, w, pace
         cdef long long now, oldest, pos, qty, n, k, price
@@ -483,7 +504,7 @@ cdef class NoiseCore:
             if ORDER not in fired:
                 return
         rng.six(u)
-        now = ctx.now
+        now = ctx_now(ctx)
         self.next_c(ctx, now, u[0], rng)
         if self.executor is not None:
             return
@@ -498,7 +519,7 @@ cdef class NoiseCore:
         while resting and (<long long>resting[0][0] <= oldest or len(resting) > keep):
             oid = resting.popleft()[1]
             if oid in orders:
-                ctx.cancel(oid)
+                ctx_cancel(ctx, oid)
                 self.cancels += 1
         nt = len(targets)
         if nt == 1:
@@ -508,7 +529,7 @@ cdef class NoiseCore:
             if i >= nt:
                 raise IndexError("list index out of range")  # (as the reference's list would)
             series = targets[i]
-        pos = ctx.position(series)
+        pos = ctx_position(ctx, series)
         if pos >= self.max_position:
             side = SELL
         elif pos <= -self.max_position:
@@ -521,7 +542,7 @@ cdef class NoiseCore:
             qty = self.min_lots + <long long>(u[2] * <double>(self.max_lots - self.min_lots + 1))
             if qty > self.max_lots:
                 qty = self.max_lots
-        q = ctx.quote(series)
+        q = ctx_quote(ctx, series)
         if u[3] < self.market_prob and (q.ask if side is BUY else q.bid) is not None and in_continuous(ctx, now):
             if self.child_lots and qty > self.child_lots:
                 n = (qty + self.child_lots - 1) // self.child_lots  # -(-qty // child_lots)
@@ -539,7 +560,7 @@ cdef class NoiseCore:
             return
         w = self.anchor_weight
         if w != 0.0:
-            anchor = ctx.expected_settlement(series)
+            anchor = ctx_expected_settlement(ctx, series)
             if anchor is None:
                 anchor = ctx.index_ticks(series)
             if anchor is not None:
@@ -565,13 +586,13 @@ cdef class NoiseCore:
 
     def intensity(self, ctx):
         # (the clock only for the time of day or the spells, as the reference reads it)
-        return self.intensity_c(ctx, ctx.now if self.activity_amplitude != 0.0 or self.busy_mult != 1.0 else 0, None)
+        return self.intensity_c(ctx, ctx_now(ctx) if self.activity_amplitude != 0.0 or self.busy_mult != 1.0 else 0, None)
 
     def _next(self, ctx, double u):
-        self.next_c(ctx, ctx.now, u, BitGen.of(ctx.rng))
+        self.next_c(ctx, ctx_now(ctx), u, BitGen.of(ctx_rng(ctx)))
 
     def _work(self, ctx):
-        self.work_c(ctx, BitGen.of(ctx.rng))
+        self.work_c(ctx, BitGen.of(ctx_rng(ctx)))
 
     # ------------------------------------------------------------------ the compiled path
 
@@ -584,7 +605,7 @@ cdef class NoiseCore:
         if self.busy_mult != 1.0:
             while now >= self._spell_end:  # alternate calm and busy spells (exponential lengths)
                 if rng is None:
-                    rng = BitGen.of(ctx.rng)
+                    rng = BitGen.of(ctx_rng(ctx))
                 self._busy = not self._busy
                 mean = self.busy_mean_s if self._busy else self.busy_mean_s * (1.0 - self.busy_share) / self.busy_share
                 start = self._spell_end if self._spell_end >= now else now
@@ -592,7 +613,7 @@ cdef class NoiseCore:
             if self._busy:
                 k *= self.busy_mult
         if self.excitement != 0.0 and self.targets:
-            m = ctx.quote(self.targets[0]).mid
+            m = ctx_quote(ctx, self.targets[0]).mid
             if m is not None:
                 mid = <double>m
                 if self._has_mid:
@@ -609,7 +630,7 @@ cdef class NoiseCore:
         cdef double mean = <double>self.mean_interval_ns / self.intensity_c(ctx, now, rng)
         cdef long long delay = trunc_ns(-log1p(-u) * mean) + 1
         if self.alarms is None:
-            ctx.wake_after(delay)
+            ctx_wake_after(ctx, delay)
         else:
             self.alarms.arm_c(ctx, ORDER, now + delay)
         return 0
@@ -623,5 +644,5 @@ cdef class NoiseCore:
         if delay < 0:
             self.executor = None
         else:
-            self.alarms.arm_c(ctx, EXEC, <long long>ctx.now + delay)
+            self.alarms.arm_c(ctx, EXEC, <long long>ctx_now(ctx) + delay)
         return 0

@@ -1,10 +1,11 @@
 """An object's attribute read at its slot, for the compiled modules of
-cfx/sim and cfx/clearing (here, in the lowest layer, so both may cimport
-it): what CPython's own specialised attribute read does, the offset
-taken once from the class's member descriptor (a __slots__ entry, or a
-msgspec Struct field), and used only on an object whose exact class that
-is (the caller checks it). Inline functions only: nothing to import at
-run time, so no extension module of its own."""
+cfx/sim, cfx/clearing and the compiled agents of cfx/core (here, in the
+lowest layer, so all may cimport it): what CPython's own specialised
+attribute read does, the offset taken once from the class's member
+descriptor (a __slots__ entry, or a msgspec Struct field), and used only
+on an object whose exact class that is (the caller checks it). Inline
+functions only: nothing to import at run time, so no extension module of
+its own."""
 
 from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF

@@ -20,13 +20,16 @@ unchanged, an int if the context gave one).
 `in_continuous`/`activity`/`reference_price` helpers are _noisecore's
 (cimported from _noisecore.pxd); `Alarms` and `OwnOrders` are _mmcore's.
 The context (its private signal, quotes, positions, submit, cancel,
-wake-ups) stays Python, and so does what is not hot (the start, the day
-end, the series roll). Everything pickles, as the noise trader does.
+wake-ups) is called as the noise trader calls it (cfx/core/_agentctx.pxd:
+from C on the compiled loop's context, by name on any other); what is
+not hot (the start, the day end, the series roll) stays Python.
+Everything pickles, as the noise trader does.
 """
 
 
 from libc.math cimport fabs, isinf, log1p
 
+from cfx.core._agentctx cimport AgentCtx, ctx_expected_settlement, ctx_now, ctx_position, ctx_quote, ctx_rng, direct
 from cfx.core._mmcore cimport Alarms, OwnOrders
 from cfx.core._noisecore cimport BitGen, Executor, activity, in_continuous, reference_price, trunc_ns
 
@@ -75,11 +78,11 @@ cdef class ValueCore:
     # ------------------------------------------------------------------ hooks
 
     def on_wakeup(self, ctx):
-        cdef BitGen rng = BitGen.of(ctx.rng)
+        cdef BitGen rng = BitGen.of(ctx_rng(ctx))
         cdef long long now
         fired = self.alarms.due_c(ctx)
         if VIEW in fired:
-            now = ctx.now
+            now = ctx_now(ctx)
             self.next_c(ctx, now, rng)
             if in_continuous(ctx, now):
                 for series in self.targets:
@@ -101,13 +104,13 @@ cdef class ValueCore:
     # ------------------------------------------------------------------ what the reference's other methods call
 
     def _next(self, ctx):
-        self.next_c(ctx, ctx.now, BitGen.of(ctx.rng))
+        self.next_c(ctx, ctx_now(ctx), BitGen.of(ctx_rng(ctx)))
 
     def _view(self, ctx, series):
-        self.view_c(ctx, series, BitGen.of(ctx.rng))
+        self.view_c(ctx, series, BitGen.of(ctx_rng(ctx)))
 
     def _work(self, ctx, series, Executor ex):
-        self.work_c(ctx, series, ex, BitGen.of(ctx.rng))
+        self.work_c(ctx, series, ex, BitGen.of(ctx_rng(ctx)))
 
     # ------------------------------------------------------------------ the compiled path
 
@@ -125,13 +128,18 @@ cdef class ValueCore:
 
     cdef object signal_c(self, ctx, series):
         """`ValueTrader.signal`."""
-        observe = getattr(ctx, "value_signal", None)
-        if observe is not None:
-            v = observe(series, self.noise_ticks)
+        if direct(ctx):
+            v = (<AgentCtx>ctx).value_signal_c(series, self.noise_ticks)
             if v is not None:
                 return v
-        v = ctx.expected_settlement(series)
-        return None if v is None else v + self.noise_ticks * float(ctx.rng.standard_normal())
+        else:
+            observe = getattr(ctx, "value_signal", None)
+            if observe is not None:
+                v = observe(series, self.noise_ticks)
+                if v is not None:
+                    return v
+        v = ctx_expected_settlement(ctx, series)
+        return None if v is None else v + self.noise_ticks * float(ctx_rng(ctx).standard_normal())
 
     cdef int view_c(self, ctx, series, BitGen rng) except -1:
         """`ValueTrader._view`: a new observation, the belief, and the position change it calls for."""
@@ -141,7 +149,7 @@ cdef class ValueCore:
         cdef Executor ex = None
         obs = self.signal_c(ctx, series)
         self.views += 1
-        q = ctx.quote(series)
+        q = ctx_quote(ctx, series)
         if not reference_price(ctx, series, q, &mkt) or obs is None:
             return 0
         o = obs
@@ -163,7 +171,7 @@ cdef class ValueCore:
         size = self.max_position if x >= <double>self.max_position else <long long>x
         target = size if edge > 0.0 else -size
         v_ex = self.executors.get(series)
-        pos = ctx.position(series)
+        pos = ctx_position(ctx, series)
         if v_ex is not None:
             ex = v_ex
         live = ex is not None and not ex.done
@@ -177,7 +185,7 @@ cdef class ValueCore:
             if ex.side is side:
                 return 0  # already working toward it
             ex.cancel(ctx)
-        now = ctx.now
+        now = ctx_now(ctx)
         ex = Executor.__new__(Executor)
         ex.init_c(series, side, need if need >= 0 else -need, now, now + trunc_ns(self.horizon_s * 1e9), TWAP, 0.1,
                   self.child_lots, None, self.urgency, 30 * SECOND)
@@ -188,12 +196,12 @@ cdef class ValueCore:
     cdef int work_c(self, ctx, series, Executor ex, BitGen rng) except -1:
         """`ValueTrader._work`: let the executor send what is due; drop it once done."""
         cdef long long delay
-        if not in_continuous(ctx, ctx.now):
-            self.alarms.arm_c(ctx, f"ex:{series}", <long long>ctx.now + MINUTE)
+        if not in_continuous(ctx, ctx_now(ctx)):
+            self.alarms.arm_c(ctx, f"ex:{series}", <long long>ctx_now(ctx) + MINUTE)
             return 0
         delay = ex.on_wakeup_c(ctx, rng)
         if delay < 0:
             self.executors.pop(series, None)
         else:
-            self.alarms.arm_c(ctx, f"ex:{series}", <long long>ctx.now + delay)
+            self.alarms.arm_c(ctx, f"ex:{series}", <long long>ctx_now(ctx) + delay)
         return 0

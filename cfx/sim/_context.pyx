@@ -9,9 +9,11 @@ The compiled agents call their context a few times a message (a quote,
 their position, a wake-up, an order): each call of the reference is an
 interpreter frame, and most of them a second one below it (`Participant.delay`,
 `Simulation.arrive`, `IndexPublisher.expected_ticks`). Here the calls an
-agent makes per message are C methods (an agent calls them as it calls
-the reference's; from a compiled agent the call is a vectorcall, no frame)
-and the usual case of what they call is written out: a participant's and a
+agent makes per message are C methods (`cfx.core._agentctx.AgentCtx`, its
+base: a compiled agent calls them from C, any other caller through the
+Python methods of the same names, which call them) and the usual case of
+what they call is written out: the simulation's ``wake`` called from C
+when it is the compiled fan-out's (`Waker`), a participant's and a
 tape's attributes read at their slots (cfx/core/_slots.pxd, exact classes
 only; any other is read by name), a jitter draw popped off
 `Participant._jitter` (`Participant.delay` is called only to draw the next
@@ -41,10 +43,12 @@ from bisect import bisect_left, bisect_right
 
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
-from cpython.object cimport Py_LT, PyObject_RichCompareBool
+from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
+from cpython.object cimport Py_LT, PyObject, PyObject_RichCompareBool
 
 from libc.stdint cimport int64_t
 
+from cfx.core._agentctx cimport AgentCtx
 from cfx.core._schedule cimport Schedule
 from cfx.core._slots cimport at, slot
 
@@ -62,8 +66,13 @@ cdef extern from *:
     static inline int cfx_sub_overflows(int64_t a, int64_t b, int64_t* out) {
         return __builtin_sub_overflow(a, b, out);
     }
+    static inline int cfx_add_overflows(int64_t a, int64_t b, int64_t* out) {
+        return __builtin_add_overflow(a, b, out);
+    }
     """
     int cfx_sub_overflows(int64_t a, int64_t b, int64_t* out)
+    int cfx_add_overflows(int64_t a, int64_t b, int64_t* out)
+
 
 
 cdef object T_PARTICIPANT = Participant
@@ -80,6 +89,7 @@ cdef object ARRIVE_KIND = ARRIVE
 cdef object ID_MIN = INT64_MIN
 cdef object ID_MAX = INT64_MAX
 cdef object LATEST = NEVER_NS
+cdef int64_t LATEST_NS = NEVER_NS
 cdef object SECOND = NS
 cdef object SIM_NEXT_ORDER_ID = Simulation.next_order_id
 cdef object SIM_ARRIVE = Simulation.arrive
@@ -183,10 +193,30 @@ cdef inline bint is_order_id(object v) except -1:
     return type(v) is int and ID_MIN <= v <= ID_MAX
 
 
-cdef class Context:
+cdef class Waker:
+    """What wakes an agent: `Simulation.wake` compiled (the fan-out,
+    `cfx.sim._fanout.Fanout`, is one, and installs its `wake` as the
+    simulation's). A context calls `wake_c` from C when the simulation's
+    ``wake`` is this method bound to one."""
+
+    def wake(self, p, when):
+        """`Simulation.wake`: ``p``'s one wake-up now at ``when``."""
+        self.wake_c(p, when)
+
+    cdef int wake_c(self, object p, object when) except -1:
+        raise NotImplementedError
+
+
+cdef object WAKE = Waker.__dict__["wake"]  # the function a simulation's ``wake`` is bound to when a `Waker` is its
+
+
+cdef class Context(AgentCtx):
     """`AgentContext` compiled (its docstrings say what each method does):
     ``sim``, ``p``, ``account``, ``rng`` and ``now`` as there, ``now`` the
-    attribute the simulation sets before each of the agent's hooks."""
+    attribute the simulation sets before each of the agent's hooks. Its
+    Python methods are its C methods (`cfx.core._agentctx.AgentCtx`, which
+    the compiled agents call): ``direct`` unless it is a Python subclass,
+    whose overrides the agents then call by name."""
 
     def __init__(self, sim, p):
         self.sim = sim
@@ -198,7 +228,8 @@ cdef class Context:
 
     cdef int bind(self) except -1:
         """``plain``: its simulation's `next_order_id` and `arrive` are
-        `Simulation`'s own, so they can be written out here."""
+        `Simulation`'s own, so they can be written out here; ``direct``:
+        its class is this one."""
         cls = type(self.sim)
         own = getattr(self.sim, "__dict__", None) or {}
         self.plain = (
@@ -207,6 +238,7 @@ cdef class Context:
             and "next_order_id" not in own
             and "arrive" not in own
         )
+        self.direct = type(self) is Context
         return 0
 
     def __reduce__(self):
@@ -219,6 +251,9 @@ cdef class Context:
     # ------------------------------------------------------------------ what it sees
 
     def quote(self, series):
+        return self.quote_c(series)
+
+    cdef object quote_c(self, object series):
         sim = self.sim
         tape = get(sim.tapes, series)
         if tape is None:
@@ -240,6 +275,9 @@ cdef class Context:
 
     def trades(self, series, since_ns):
         """The public tape from ``since_ns`` to what this agent has seen by now."""
+        return self.trades_c(series, since_ns)
+
+    cdef object trades_c(self, object series, object since_ns):
         sim = self.sim
         tape = get(sim.trade_tapes, series)
         if tape is None:
@@ -263,6 +301,9 @@ cdef class Context:
     def expected_settlement(self, series):
         """Month-to-date fixings plus the latest indicative this agent has
         seen for the rest of the contract month (moves intraday)."""
+        return self.expected_settlement_c(series)
+
+    cdef object expected_settlement_c(self, object series):
         sim = self.sim
         s = get(sim.series, series)
         if s is None:
@@ -293,6 +334,9 @@ cdef class Context:
     def value_signal(self, series, noise_ticks):
         """The latent expected final settlement (ahead of publication) plus
         N(0, noise_ticks) from this agent's generator."""
+        return self.value_signal_c(series, noise_ticks)
+
+    cdef object value_signal_c(self, object series, object noise_ticks):
         sim = self.sim
         s = get(sim.series, series)
         if s is None:
@@ -307,13 +351,22 @@ cdef class Context:
         return value + float(self.rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else value
 
     def settlement(self, series):
+        return self.settlement_c(series)
+
+    cdef object settlement_c(self, object series):
         return get(self.sim.settlements, series)
 
     def session(self):
+        return self.session_c()
+
+    cdef object session_c(self):
         return self.sim.session_bounds
 
     def position(self, series):
         """Net lots: the last daily statement plus its own fills delivered since."""
+        return self.position_c(series)
+
+    cdef object position_c(self, object series):
         p = self.p
         positions = at(p, P_POSITIONS) if type(p) is T_PARTICIPANT else p.positions
         if type(positions) is dict:
@@ -323,6 +376,10 @@ cdef class Context:
     # ------------------------------------------------------------------ what it does
 
     def submit(self, series, side, qty, price=0, *, kind=LIMIT, tif=GTC, post_only=False):
+        return self.submit_c(series, side, qty, price, kind, tif, post_only)
+
+    cdef object submit_c(self, object series, object side, object qty, object price, object kind, object tif,
+                         object post_only):
         if (
             type(series) is not str
             or type(qty) is not int
@@ -339,30 +396,66 @@ cdef class Context:
         return oid
 
     def cancel(self, order_id):
+        self.cancel_c(order_id)
+
+    cdef int cancel_c(self, object order_id) except -1:
         if not is_order_id(order_id):
-            return AgentContext.cancel(self, order_id)
+            AgentContext.cancel(self, order_id)
+            return 0
         ts = self.arrival()
-        self.arrive(ts, CancelOrder(ts, order_id, self.account))
+        return self.arrive(ts, CancelOrder(ts, order_id, self.account))
 
     def modify(self, order_id, price, qty):
+        self.modify_c(order_id, price, qty)
+
+    cdef int modify_c(self, object order_id, object price, object qty) except -1:
         if not is_order_id(order_id) or type(qty) is not int or type(price) is not int:
-            return AgentContext.modify(self, order_id, price, qty)
+            AgentContext.modify(self, order_id, price, qty)
+            return 0
         ts = self.arrival()
-        self.arrive(ts, ModifyOrder(ts, order_id, self.account, price, qty))
+        return self.arrive(ts, ModifyOrder(ts, order_id, self.account, price, qty))
 
     def wake_after(self, delay_ns):
         """One wake-up at a time: the earliest asked for wins. One asked for
         after `NEVER_NS` is kept at it (it still never fires)."""
+        self.wake_after_c(delay_ns)
+
+    cdef int wake_after_c(self, object delay_ns) except -1:
+        """`wake_after`: in C integers when the clock and the delay are ints
+        within int64 (the same time, the same comparisons); the simulation's
+        ``wake`` called from C when it is a `Waker`'s."""
+        cdef int64_t d, n, t, w
         p = self.p
         sim = self.sim
         if type(delay_ns) is not int:
             delay_ns = int(delay_ns)
-        when = sim.now + (delay_ns if delay_ns > 1 else 1)
-        if when > LATEST:
-            when = LATEST
+        now = sim.now
         wake_at = at(p, P_WAKE_AT) if type(p) is T_PARTICIPANT else p.wake_at
-        if wake_at is None or when < wake_at:
-            sim.wake(p, when)
+        if as_int64(delay_ns, &d) and as_int64(now, &n) and not cfx_add_overflows(n, d if d > 1 else 1, &t):
+            if t > LATEST_NS:
+                t = LATEST_NS
+            if wake_at is not None:
+                if as_int64(wake_at, &w):
+                    if not t < w:
+                        return 0
+                elif not PyObject_RichCompareBool(t, wake_at, Py_LT):
+                    return 0
+            when = LATEST if t == LATEST_NS else t
+        else:
+            when = now + (delay_ns if delay_ns > 1 else 1)
+            if when > LATEST:
+                when = LATEST
+            if not (wake_at is None or when < wake_at):
+                return 0
+        wake = sim.wake
+        if (
+            PyMethod_Check(wake)
+            and PyMethod_GET_FUNCTION(wake) is <PyObject*>WAKE
+            and isinstance(<object>PyMethod_GET_SELF(wake), Waker)
+        ):
+            return (<Waker>PyMethod_GET_SELF(wake)).wake_c(p, when)
+        wake(p, when)
+        return 0
 
     def _arrival(self):
         """When a message sent now reaches the venue (its timestamp there)."""

@@ -37,7 +37,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
-from cfx.sim._context cimport Context
+from cfx.sim._context cimport Context, Waker
 from cfx.core._slots cimport at, put, slot
 
 from cfx.agents.base import PublicTrade, Quote
@@ -165,7 +165,7 @@ cdef inline int own_kind(object t):
 # ---------------------------------------------------------------------------- the fan-out
 
 
-cdef class Fanout:
+cdef class Fanout(Waker):
     """`Simulation._route`, `_deliver`, `_run_until` and `wake` compiled,
     bound to one simulation: its `send` calls `route`, its loop
     (`run_until`) is this one's and calls `deliver`, its agents' contexts
@@ -360,9 +360,10 @@ cdef class Fanout:
         stats["engine_messages"] += arrivals
         stats["wakeups"] += wakeups
 
-    def wake(self, p, when):
+    cdef int wake_c(self, object p, object when) except -1:
         """`Simulation.wake`: ``p``'s one wake-up now at ``when``, an item
-        pushed unless one queued for that time within the day serves."""
+        pushed unless one queued for that time within the day serves (its
+        ``wake``, `Waker.wake`, calls this; so does a compiled context)."""
         cdef bint typed = type(p) is T_PARTICIPANT
         if typed:
             put(p, P_WAKE_AT, when)
@@ -373,13 +374,16 @@ cdef class Fanout:
             queued = at(p, P_QUEUED) if typed else p.queued
             if type(queued) is set:
                 if PySet_Contains(queued, when):
-                    return
+                    return 0
                 PySet_Add(queued, when)
             else:
                 if when in queued:
-                    return
+                    return 0
                 queued.add(when)
-        self.push(when, WAKE_KIND, p, None)
+        if self.fast is not None:  # (`push`, the item holding ``when`` itself)
+            return self.fast.put(when, (when, WAKE_KIND, p, None))
+        self.schedule.push(when, WAKE_KIND, p, None)
+        return 0
 
     def deliver(self, p, list events):
         """`Simulation._deliver`: ``p``'s own order events, its fills first moving its position."""
