@@ -331,6 +331,19 @@ def test_without_the_extension_the_reference_routes(monkeypatch):
     assert not core.available() and not loop.fanout_available()
 
 
+def test_without_the_contexts_c_interface_neither_the_compiled_loop_nor_agents_are_chosen(monkeypatch):
+    """`cfx.core._agentctx` alone not built (a partial build): the compiled
+    context and agents, which cimport it, would not import; the reference is used."""
+    import importlib.util
+
+    find = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "cfx.core._agentctx" else find(name, *a)
+    )
+    assert core.available() and not loop.fanout_available() and not core.agents_available()
+    assert core.choose_agents() == "python"
+
+
 # ---------------------------------------------------------------------------- the loop: `run_until`
 
 END_OF_TIME = 200_000  # the items' times are below it; the loop runs to it in steps

@@ -139,14 +139,15 @@ baseline, the same run hash)."""
 
 
 def agents_available() -> bool:
-    """Is the compiled market maker (`cfx.core._mmcore`) built and allowed
+    """Is the compiled market maker (`cfx.core._mmcore`) built, with the
+    context's C interface it cimports (`cfx.core._agentctx`), and allowed
     (``CFX_NO_EXTENSION`` unset)? Looked for, not imported. (The noise
     and value traders', `cfx.core._noisecore` and `cfx.core._valuecore`,
-    need it too; where one of them alone is missing,
+    need them too; where one of them alone is missing,
     `cfx.agents.compiled.agent_class` gives the Python agent.)"""
     if os.environ.get("CFX_NO_EXTENSION"):
         return False
-    return importlib.util.find_spec("cfx.core._mmcore") is not None
+    return all(importlib.util.find_spec(f"cfx.core.{m}") is not None for m in ("_mmcore", "_agentctx"))
 
 
 def choose_agents(requested: str | None = None) -> str:

@@ -102,12 +102,13 @@ ARRIVE, WAKE, DELIVER, MARKET_DATA, SNAPSHOT, CALL = range(6)
 BUY, SELL = Side.BUY, Side.SELL  # module constants: an enum member read off its class costs ~10x (Python 3.11)
 OWN_EVENTS = frozenset((OrderAccepted, OrderRejected, OrderCancelled, OrderModified, OrderTriggered))
 FIRST_ACCOUNT = 1
+CTX_C = "cfx.core._agentctx"  # the context's C interface, which the compiled context and agents cimport
 
 
 def fanout_available() -> bool:
-    """Is the compiled fan-out (`cfx.sim._fanout`) built, with the compiled context
-    (`cfx.sim._context`) and core (`cfx.core.available`) it needs? Looked for, not imported."""
-    return core.available() and all(importlib.util.find_spec(f"cfx.sim.{m}") for m in ("_fanout", "_context"))
+    """Is the compiled fan-out (`cfx.sim._fanout`) built, with the compiled context, its C interface
+    (`cfx.sim._context`, `cfx.core._agentctx`) and core (`cfx.core.available`)? Looked for, not imported."""
+    return core.available() and all(map(importlib.util.find_spec, ("cfx.sim._fanout", "cfx.sim._context", CTX_C)))
 
 
 def compiled_loop() -> bool:
