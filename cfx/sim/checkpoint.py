@@ -11,9 +11,10 @@ part's sha256). The pickle is taken at the day boundary; the file is
 written on the run writer's background thread once the day's parts are
 closed and renamed and the journal fsynced (`RunWriter.end_part`), and
 renamed into place (`cfx.writes.write_atomic`), while the next day runs.
-A run killed before then resumes from the day before. Resuming checks the parts against it (a part deleted, cut short or
-changed is refused: its day would be missing from the tables), cuts the
-journal and the parts back to that point and runs on; the event hash is rebuilt from
+A run killed before then resumes from the day before. Resuming checks
+the parts against it (a part deleted, cut short or changed is refused:
+its day would be missing from the tables), cuts the journal and the
+parts back to that point and runs on; the event hash is rebuilt from
 the journal's first commands (`cfx.sim.outputs.replay_hash`). A run with
 ``[output] journal = false`` writes no checkpoints and cannot be resumed.
 """
