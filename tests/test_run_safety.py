@@ -19,7 +19,7 @@ from cfx.cli import main
 from cfx.errors import InputError
 from cfx.inputs import LINE_LIMIT
 from cfx.journal import Journal
-from cfx.sim import outputs
+from cfx.sim import checkpoint, outputs
 from cfx.sim import scenario as scn
 from cfx.sim.run import run_scenario
 from cfx.venue import OpenAccount, command_decoder
@@ -341,7 +341,8 @@ def test_a_killed_run_resumes_to_the_same_hash_and_tables(four_days, tmp_path, c
     sc, whole = four_days
     out = tmp_path / "killed"
     ready = {
-        "first-day": lambda o: _journaled(o / "journal", 100_000),
+        # the first checkpoint (before day 1) is written on the run's background thread: wait for it too
+        "first-day": lambda o: _journaled(o / "journal", 100_000) and (o / checkpoint.FILE).exists(),
         "after-day-1": _parts(2),
         "after-day-2": _parts(3),
     }[when]
