@@ -354,6 +354,22 @@ def test_the_event_tables_are_as_before_when_types_first_appear_in_later_batches
     _assert_tables_as_before(one_of_each + one_of_each[::-1], tmp_path / "batches", builder)
 
 
+def test_the_run_hash_read_while_the_run_goes_has_every_batch_written_so_far(tmp_path, monkeypatch):
+    """The batches are hashed on the background thread: reading the hash waits for it."""
+    monkeypatch.setattr(outputs, "BATCH_EVENTS", 2)
+    events = [msgspec.convert(_example(tp), tp) for tp in EVENT_TYPES] * 50
+    writer = outputs.RunWriter(tmp_path / "open", journal=False)
+    expected = hashlib.sha256()
+    try:
+        for first in range(0, len(events), 2):
+            writer.write_events(events[first : first + 2])  # a batch each time
+            expected.update(cfx.types.encoder.encode_lines(events[first : first + 2]))
+            assert writer.hash.hexdigest() == expected.hexdigest()
+    finally:
+        writer.close()
+    assert writer.hash.hexdigest() == expected.hexdigest()
+
+
 # The compiled builder (`cfx.sim._eventcols`) against the reference, array
 # by array: the tables above hold both to the columns as they were built
 # before; these say the compiled pass really took the batch (it leaves to

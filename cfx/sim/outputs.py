@@ -567,7 +567,7 @@ class RunWriter:
         self.out = out
         self.parts_dir = out / PARTS
         self.kept = KEPT[events]
-        self.hash = EventHash()
+        self._hash = EventHash()
         self.event_count = 0
         self.digests: dict[str, str] = {}  # finished part file name -> its sha256 (`end_part`)
         if position is None:
@@ -582,7 +582,7 @@ class RunWriter:
                 if f not in part_files(self.parts_dir, name, parts):
                     f.unlink()  # a day after the checkpoint: it runs again
         if position is not None:
-            self.hash, self.event_count = replay_hash(out / "journal", position.count)
+            self._hash, self.event_count = replay_hash(out / "journal", position.count)
         self._background = bg = _Background()
         self.events = _TableWriter(self.parts_dir, "events", EVENT_SCHEMA, parts, bg) if "events" in self.kept else None
         self.trades = _TableWriter(self.parts_dir, "trades", TRADE_SCHEMA, parts, bg)  # the summary reads them
@@ -612,10 +612,17 @@ class RunWriter:
             self._write(pending)
             pending.clear()
 
+    @property
+    def hash(self) -> EventHash:
+        """The run hash of the events written so far (once the background thread has fed it them all)."""
+        self.wait()
+        return self._hash
+
     def _write(self, events: list) -> None:
         if not events:
             return
-        self.hash.add(events)
+        # encoded here, hashed on the background thread (sha256 lets go of the GIL over a batch's bytes)
+        self._background.run(self._hash.update, encoder.encode_lines(events))
         self.event_count += len(events)
         if self.events is not None:
             self.events.extend(self._layouts.columns(events))
