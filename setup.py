@@ -8,8 +8,9 @@ cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 and routing of a command's events), cfx/sim/_context.pyx (the agents'
 context), cfx/sim/_eventcols.pyx (the run writer's events and trades
 table columns), cfx/clearing/_clearing.pyx (a command's events into
-clearing) and cfx/_engine.pyx (the engine's common command path: a
-submit, a modify, a cancel).
+clearing), cfx/_engine.pyx (the engine's common command path: a
+submit, a modify, a cancel) and cfx/_journal.pyx (the journal's record
+writer).
 Everything else is in pyproject.toml.
 
 The extension is optional: with ``CFX_NO_EXTENSION=1``, without Cython, or
@@ -63,6 +64,7 @@ def extensions() -> list:
                 "cfx.clearing._clearing", ["cfx/clearing/_clearing.pyx"], language="c++", extra_compile_args=flags
             ),
             Extension("cfx._engine", ["cfx/_engine.pyx"], language="c++", extra_compile_args=flags),
+            Extension("cfx._journal", ["cfx/_journal.pyx"], language="c++", extra_compile_args=flags),
             # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python
             # reference's to the bit: no fused multiply-adds
             Extension(

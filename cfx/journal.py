@@ -30,6 +30,12 @@ cut off by them too). Nothing is held in the process's own memory across
 commands. `sync` (fsync) runs at each day's checkpoint and at the end.
 Where the file cannot be mapped it is written as before, unbuffered, one
 ``write`` a record.
+
+`Journal` is the readable reference. Where the compiled core is built
+(and not turned off: ``CFX_NO_EXTENSION=1``, ``CFX_ENGINE=python``),
+``Journal(...)`` is a `CompiledJournal`, whose ``write`` is one C call a
+record (cfx/_journal.pyx): the same bytes, the same growth of the map,
+the same `position()` after every record.
 """
 
 from __future__ import annotations
@@ -85,7 +91,13 @@ class Position(msgspec.Struct, frozen=True):
 class Journal:
     """Appends commands to a journal file (see the module docstring).
     ``resume`` continues a journal from a `Position` (the file is cut
-    there first)."""
+    there first). Made where the compiled writer may be used, it is a
+    `CompiledJournal`."""
+
+    def __new__(cls, path: str | Path, *, resume: Position | None = None) -> "Journal":
+        if cls is Journal and _record_writer() is not None:
+            cls = CompiledJournal
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path, *, resume: Position | None = None) -> None:
         self.path = Path(path)
@@ -200,6 +212,47 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _record_writer() -> type | None:
+    """The compiled record writer, if it is built and allowed (not with
+    ``CFX_NO_EXTENSION`` set or ``CFX_ENGINE=python``)."""
+    if os.environ.get("CFX_NO_EXTENSION") or os.environ.get("CFX_ENGINE") == "python":
+        return None
+    try:
+        from cfx._journal import RecordWriter
+    except ImportError:
+        return None
+    return RecordWriter
+
+
+class CompiledJournal(Journal):
+    """A `Journal` whose ``write`` is `cfx._journal.RecordWriter.write`:
+    one C call a record, the reference's bytes. The writer keeps the
+    count, the chain and the offset (read and set here as the
+    reference's attributes) and a buffer on the map, released before the
+    map is closed and handed the new map each time it grows."""
+
+    def __init__(self, path: str | Path, *, resume: Position | None = None) -> None:
+        writer = _record_writer()
+        if writer is None:
+            raise RuntimeError("the compiled journal writer is not built")
+        self._w = writer(self, encoder.encode)
+        super().__init__(path, resume=resume)
+        self.write = self._w.write  # type: ignore[method-assign]  # the C method itself, no Python frame
+
+    count = property(lambda self: self._w.count, lambda self, v: setattr(self._w, "count", v))
+    offset = property(lambda self: self._w.offset, lambda self, v: setattr(self._w, "offset", v))
+    _h = property(lambda self: self._w.chain, lambda self, v: setattr(self._w, "chain", v))
+
+    def _grow(self, need: int) -> None:
+        self._w.release()  # an exported buffer stops the map's close
+        super()._grow(need)
+        self._w.attach(self._map, self._put)
+
+    def _unmap(self) -> None:
+        self._w.release()
+        super()._unmap()
 
 
 def _records(path: Path | str, f: IO[bytes]) -> Iterator[tuple[int, bytes, bytes, int]]:
