@@ -15,9 +15,11 @@ import random
 import numpy as np
 import pytest
 
-from cfx.agents.base import Quote
+from cfx.agents.base import MAX_DELAY_NS, Latency, Quote
 from cfx.agents.execution import Executor
 from cfx.agents.otc_dealer import OtcDealer, OtcDealerSpec
+from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
+from cfx.sim.participant import JITTER_BLOCK, Participant
 from cfx.types import Side
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -146,3 +148,25 @@ def test_otc_dealer_hedge_makes_the_reference_decisions(seed):
     assert {s: [_executor_state(e) for e in v] for s, v in dealer.executors.items()} == {
         s: [_executor_state(e) for e in v] for s, v in twin.executors.items()
     }
+
+
+def reference_jitter_block(rng: np.random.Generator, jitter_ns: int, sigma: float) -> list[int]:
+    """`Participant.delay`'s block as first written: the draws to pop, last first."""
+    draws = np.minimum(jitter_ns * rng.lognormal(0.0, sigma, JITTER_BLOCK), MAX_DELAY_NS)
+    return draws.astype(np.int64).tolist()[::-1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_participant_jitter_blocks_are_the_reference_draws(seed):
+    r = random.Random(seed)
+    jitter_ns = r.choice((1, 10_000, 500_000, 10**9, 10**12, MAX_DELAY_NS))
+    sigma = r.choice((0.0, 0.01, 0.5, 3.0))  # with jitter_ns = MAX_DELAY_NS about half the draws are capped
+    spec = NoiseTraderSpec(latency=Latency(entry_ns=1_000, market_data_ns=2_000, jitter_ns=jitter_ns, sigma=sigma))
+    p = Participant(NoiseTrader(spec), 7, spec, np.random.default_rng(seed))
+    ref = np.random.default_rng(seed)
+    for _ in range(3):  # three blocks, drawn one after the other from the same generator
+        block = reference_jitter_block(ref, jitter_ns, sigma)
+        got = [p.delay(5) - 5 for _ in range(JITTER_BLOCK)]
+        assert got == block[::-1]
+        assert all(type(d) is int for d in got)
+    assert p.rng.random() == ref.random()
