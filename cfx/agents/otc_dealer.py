@@ -314,25 +314,28 @@ class OtcDealer(Agent):
         spec = self.spec
         targets = self.hedge_targets(ctx)
         listed = ctx.listed()
+        executors, held = self.executors, self._held
         wake: int | None = None
-        for s in sorted(set(targets) | set(self.executors) | set(self._held)):
+        # once a wake-up (every ``check_interval_ns``): names bound once, `_pending` only with executors live
+        for s in sorted(targets.keys() | executors.keys() | held):
             if s not in listed:
                 continue
-            live = [e for e in self.executors.get(s, ()) if not e.done]
-            self.executors[s] = live
+            live = [e for e in executors.get(s, ()) if not e.done]
+            executors[s] = live
             expiring = s not in targets and self._is_expiring(ctx, s)  # held but no longer wanted
             target = targets.get(s, 0)
             pos = ctx.position(s)
             if pos:
-                self._held.add(s)
-            gap = target - pos - self._pending(s)
+                held.add(s)
+            gap = target - pos - (self._pending(s) if live else 0)
             if not live and abs(gap) >= (1 if expiring and target == 0 else spec.hedge_threshold_lots):
+                now = ctx.now
                 ex = Executor(
                     s,
                     BUY if gap > 0 else SELL,
                     abs(gap),
-                    start_ns=ctx.now,
-                    end_ns=ctx.now + spec.hedge_horizon_ns,
+                    start_ns=now,
+                    end_ns=now + spec.hedge_horizon_ns,
                     max_child_lots=spec.max_child_lots,
                     urgency=spec.urgency,
                 )
@@ -340,13 +343,14 @@ class OtcDealer(Agent):
             for ex in live:
                 d = ex.on_wakeup(ctx)
                 if d is not None:
-                    wake = d if wake is None else min(wake, d)
+                    wake = d if wake is None or d < wake else wake
         return wake
 
     def _is_expiring(self, ctx: Context, series: str) -> bool:
         """Within ``roll_days`` of its last trading day (cached for the day)."""
-        if self._expiring_day != ctx.otc.today:
-            self._expiring_day = ctx.otc.today
+        today = ctx.otc.today
+        if self._expiring_day != today:
+            self._expiring_day = today
             self._expiring = {}
         got = self._expiring.get(series)
         if got is None:

@@ -592,22 +592,22 @@ class Simulation:
             if a.active:
                 a.agent.on_market_data(a.context(), b)
         elif kind == SNAPSHOT:
-            rows = []
+            rows, book_stats, series = [], self.book_stats, self.series
             tenor: dict[str, int] = {}  # basket -> series seen so far this snapshot (0: the front month)
             for symbol, tape in self.tapes.items():
                 q = tape.latest()
-                rows.append((ts, symbol, q.bid, q.bid_qty, q.ask, q.ask_qty, q.last))
-                basket = self.series[symbol].basket
+                rows.append((ts, symbol, (bid := q.bid), q.bid_qty, (ask := q.ask), q.ask_qty, q.last))
+                basket = series[symbol].basket
                 n = tenor[basket] = tenor.get(basket, -1) + 1
-                for key in (symbol, "front" if n == 0 else f"front+{n}"):
-                    stats = self.book_stats.setdefault(
+                for key in (symbol, "front" if n == 0 else f"front+{n}"):  # a new key's dict built only once
+                    stats = book_stats.get(key) or book_stats.setdefault(
                         key, {"samples": 0, "two_sided": 0, "spread_sum": 0, "depth_sum": 0}
                     )
                     stats["samples"] += 1
                     stats["depth_sum"] += q.bid_qty + q.ask_qty
-                    if q.bid is not None and q.ask is not None:
+                    if bid is not None and ask is not None:
                         stats["two_sided"] += 1
-                        stats["spread_sum"] += q.ask - q.bid
+                        stats["spread_sum"] += ask - bid
             self.writer.write_book_top(rows)
             self.schedule.push(ts + self.sc.output.book_top_interval_s * NS, SNAPSHOT)
         elif kind == CALL:

@@ -114,9 +114,13 @@ class Participant:
             return fixed + jitter.pop()
         if not self.jitter_ns:
             return fixed
-        draws = np.minimum(self.jitter_ns * self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK), MAX_DELAY_NS)
-        self._jitter = draws.astype(np.int64).tolist()[::-1]
-        return fixed + self._jitter.pop()
+        # ``min(jitter_ns * lognormal, MAX_DELAY_NS)`` truncated, in place and reversed before the
+        # list is made (the same doubles: tests/test_agent_fastpaths.py)
+        draws = self.rng.lognormal(0.0, self.sigma, JITTER_BLOCK)
+        np.multiply(draws, self.jitter_ns, out=draws)
+        np.minimum(draws, MAX_DELAY_NS, out=draws)
+        self._jitter = jitter = draws[::-1].astype(np.int64).tolist()
+        return fixed + jitter.pop()
 
 
 def integer(value: object, call: str, field: str) -> int:
