@@ -172,11 +172,12 @@ class IndexPublisher:
 
         from cfx import tables
 
-        ts, names, values = [], [], []
+        ts, codes, values = [], [], []
+        words = tables.Words()  # the index column as codes: one per publication, not a str per row
         for pub, day_names, vals in self._tables:
             for i, name in enumerate(day_names):
                 ts.append(pub)
-                names.append(np.full(len(pub), name, dtype=object))
+                codes.append(np.full(len(pub), words[name], dtype=np.int32))
                 values.append(vals[i])
         schema = tables.schema(
             "indicative", [("time", tables.TIME), ("index", tables.STRING), ("value_usd_micro", pa.int64())]
@@ -184,7 +185,7 @@ class IndexPublisher:
         table = pa.Table.from_arrays(
             [
                 tables.numbers(np.concatenate(ts).astype(np.int64) if ts else np.empty(0, np.int64), tables.TIME),
-                tables.column(np.concatenate(names).tolist() if names else [], tables.STRING),
+                tables.dictionary(np.concatenate(codes) if codes else np.empty(0, np.int32), words.words()),
                 tables.numbers(
                     np.concatenate(values).astype(np.int64) if values else np.empty(0, np.int64), pa.int64()
                 ),
