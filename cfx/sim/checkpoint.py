@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copyreg
 import io
+import operator
 import pickle
 from functools import partial
 from pathlib import Path
@@ -54,30 +55,45 @@ class Checkpoint(msgspec.Struct, frozen=True):
     digests: dict[str, str]  # finished part file name -> sha256: resuming refuses parts that are not these
 
 
-def _struct_class(cls: type) -> Any:
-    """How `_dumps` pickles a Struct class: the scenario's by what makes it
-    (`scenario_type`: with plugin agents it is a class built at run time,
-    not importable by name), any other by name, as pickle would."""
-    if cls is not scn.Scenario and issubclass(cls, scn.Scenario):
+PROTOCOL = pickle.HIGHEST_PROTOCOL
+_MET: list = []  # the plain objects `_dumps` is pickling
+
+
+def _plain(obj: Any) -> Any:
+    """Pickles ``obj`` as pickle would, and notes it for `_dumps`."""
+    _MET.append(obj)
+    return obj.__reduce_ex__(PROTOCOL)
+
+
+def _class(cls: type) -> Any:
+    """Pickles a class as pickle would (by name), but the scenario's Struct
+    type by what makes it (`scenario_type`): with plugin agents it is a
+    class built at run time, not importable by name."""
+    if cls is not scn.Scenario and isinstance(cls, type) and issubclass(cls, scn.Scenario):
         return scn.scenario_type, ()
     return cls.__qualname__
 
 
-def _plain_classes() -> list[type]:
-    """Every Python class whose instances keep their attributes in their own
-    dict (no ``__slots__``) and pickle by the default ``__reduce_ex__``."""
-    out, seen, stack = [], set(), [object]
-    while stack:
-        for c in type.__subclasses__(stack.pop()):
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-                if c.__dictoffset__ < 0 and c.__reduce_ex__ is object.__reduce_ex__ and not issubclass(c, type):
-                    out.append(c)
-    return out
+class _Reducers(dict):
+    """`_dumps`' dispatch table: type -> how to pickle its instances, decided
+    at a type's first instance and kept. Instances of a plain Python class
+    (no ``__slots__``: its attributes in its own dict) pickled the default
+    way: `_plain`; classes whose metaclass is not ``type``: `_class`; anything
+    else: ``obj.__reduce_ex__(PROTOCOL)`` called from C, which is what the
+    pickler itself does (a type in copyreg's table keeps its reducer)."""
+
+    def __missing__(self, tp: type) -> Any:
+        if issubclass(tp, type):
+            reducer = _class
+        elif tp.__dictoffset__ < 0 and tp.__reduce_ex__ is object.__reduce_ex__:
+            reducer = _plain
+        else:
+            reducer = operator.methodcaller("__reduce_ex__", PROTOCOL)
+        self[tp] = reducer
+        return reducer
 
 
-_TABLE: dict | None = None  # `_dumps`' dispatch table, built at its first call
+_REDUCERS = _Reducers(copyreg.dispatch_table)
 
 
 def _dumps(obj: Any) -> bytes:
@@ -89,21 +105,14 @@ def _dumps(obj: Any) -> bytes:
     instructions, agents, loop and venue alike). A plain copy of that dict
     in its place is one those reads handle; it holds the same attributes.
 
-    The pickler finds those objects through its dispatch table (a reducer
-    per such class, `_plain_classes`, and one for Struct classes,
-    `_struct_class`), so it calls Python only for them, not for each of the
-    ~2,600 objects it meets (a ``reducer_override`` was ~40 % of the
-    pickling). The table is built once: instances of a class defined after
-    the first checkpoint are pickled the same, only not mended."""
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = copyreg.dispatch_table.copy()
-        for c in _plain_classes():
-            _TABLE.setdefault(c, _plain)
-        _TABLE[type(scn.Scenario)] = _struct_class
+    The pickler finds those objects through its dispatch table
+    (`_Reducers`), so it calls Python code only for them (~40 a day at the
+    baseline) and for classes, not for each of the ~2,600 objects it meets:
+    a ``reducer_override`` doing that was 20-40 % of the pickling. The bytes
+    are the same."""
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=PROTOCOL)
-    pickler.dispatch_table = _TABLE
+    pickler.dispatch_table = _REDUCERS
     _MET.clear()
     try:
         pickler.dump(obj)
@@ -112,16 +121,6 @@ def _dumps(obj: Any) -> bytes:
     finally:
         _MET.clear()
     return buf.getvalue()
-
-
-PROTOCOL = pickle.HIGHEST_PROTOCOL
-_MET: list = []  # the objects of `_plain_classes` that `_dumps` is pickling
-
-
-def _plain(obj: Any) -> Any:
-    """Pickles ``obj`` as pickle would, and notes it for `_dumps`."""
-    _MET.append(obj)
-    return obj.__reduce_ex__(PROTOCOL)
 
 
 def save(sim: Any, out: Path) -> None:
