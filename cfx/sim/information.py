@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from functools import partial
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,13 +83,13 @@ class IndexPublisher:
             return
         changed = np.ones(self.values.shape, dtype=bool)
         changed[:, 1:] = self.values[:, 1:] != self.values[:, :-1]
-        names = today.names
-        sim = self.sim
+        names, at, deliver = today.names, self.sim.at, self._deliver
+        listeners = [(p, p.delay, p.md_ns) for p in self.listeners]
         for ts, now in zip(self.pub_ns, changed.T.tolist()):  # a publication's column: which rows changed
-            which = [name for name, c in zip(names, now) if c]
+            which = list(compress(names, now))
             if which:
-                for p in self.listeners:
-                    sim.at(ts + p.delay(p.md_ns), partial(self._deliver, p, which))
+                for p, delay, md_ns in listeners:
+                    at(ts + delay(md_ns), partial(deliver, p, which))
 
     def end_day(self) -> None:
         """Let the day's publications go, once nothing can read them until
