@@ -579,3 +579,19 @@ def test_config_rejects_nonsense():
         ClearingConfig(maintenance_den=0)
     with pytest.raises(ValueError):
         ClearingConfig(spread_credit_pct=101)
+
+
+def test_the_settlement_window_keeps_the_trades_the_written_out_filter_keeps():
+    """`_in_window` (the window unpacked once) against the filter it replaced,
+    on random trades and windows, their edges included."""
+    import random
+
+    from cfx.clearing.house import _in_window
+
+    rng = random.Random(5)
+    for _ in range(300):
+        trades = [(rng.randrange(0, 50), rng.randrange(1, 9), rng.randrange(1, 5)) for _ in range(rng.randrange(0, 40))]
+        lo = rng.randrange(0, 50)
+        for window in (None, (lo, lo + rng.randrange(0, 20))):
+            expected = [(p, q) for t, p, q in trades if window is None or window[0] <= t < window[1]]
+            assert _in_window(trades, window) == expected

@@ -357,3 +357,20 @@ def test_a_checkpoint_between_days_carries_what_is_published_not_the_days_public
     assert held == [(0, None, 0, 0), (1, None, 0, 1), (2, None, 0, 2)]  # before day 1, after days 1 and 2
     times = pq.read_table(tmp_path / "run" / "indicative.parquet").column("time").to_pylist()
     assert len({t.date() for t in times}) == 3  # every day's publications are still written
+
+
+def test_the_indicative_table_index_column_is_the_one_a_list_of_names_gives(recorded, tmp_path):
+    """`write_table` codes one name per publication; the column is the
+    dictionary array `tables.column` makes of the names row by row (its
+    dictionary in order of first appearance), so the file is the same."""
+    import pyarrow as pa
+
+    from cfx import tables
+
+    sim = recorded[1]
+    flat = [name for pub, names, _ in sim.information._tables for name in names for _ in range(len(pub))]
+    sim.information.write_table(tmp_path / "indicative.parquet")
+    got = pq.read_table(tmp_path / "indicative.parquet").column("index")
+    assert len(set(flat)) > 1
+    assert got.combine_chunks().equals(tables.column(flat, tables.STRING))
+    assert got.type == pa.dictionary(pa.int32(), pa.string())

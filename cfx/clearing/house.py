@@ -57,6 +57,14 @@ from cfx.types import (
 )
 
 
+def _in_window(trades: Collection[tuple[int, int, int]], window: tuple[int, int] | None) -> list[tuple[int, int]]:
+    """(price, qty) of the ``trades`` (ts, price, qty) in ``window`` ([start, end) ns; None: all), in order."""
+    if window is None:
+        return [(p, q) for _, p, q in trades]
+    lo, hi = window
+    return [(p, q) for t, p, q in trades if lo <= t < hi]
+
+
 class ListedSeries:
     """A series as clearing carries it."""
 
@@ -368,7 +376,7 @@ class ClearingHouse(Intraday):
                 price, tier = listed.mark, SettlementTier.MARK
             else:
                 trades = self._day_trades.get(sym, ())
-                in_window = [(p, q) for t, p, q in trades if window is None or window[0] <= t < window[1]]
+                in_window = _in_window(trades, window)
                 bid, ask = quotes.get(sym, (None, None)) if sym not in stale else (None, None)
                 if sym in expected and listed.expected is not None:
                     tick = listed.spec.tick_micro  # the expected prices, as index values that move the settlement

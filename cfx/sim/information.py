@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from functools import partial
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,13 +83,13 @@ class IndexPublisher:
             return
         changed = np.ones(self.values.shape, dtype=bool)
         changed[:, 1:] = self.values[:, 1:] != self.values[:, :-1]
-        names = today.names
-        sim = self.sim
+        names, at, deliver = today.names, self.sim.at, self._deliver
+        listeners = [(p, p.delay, p.md_ns) for p in self.listeners]
         for ts, now in zip(self.pub_ns, changed.T.tolist()):  # a publication's column: which rows changed
-            which = [name for name, c in zip(names, now) if c]
+            which = list(compress(names, now))
             if which:
-                for p in self.listeners:
-                    sim.at(ts + p.delay(p.md_ns), partial(self._deliver, p, which))
+                for p, delay, md_ns in listeners:
+                    at(ts + delay(md_ns), partial(deliver, p, which))
 
     def end_day(self) -> None:
         """Let the day's publications go, once nothing can read them until
@@ -172,11 +173,12 @@ class IndexPublisher:
 
         from cfx import tables
 
-        ts, names, values = [], [], []
+        ts, codes, values = [], [], []
+        words = tables.Words()  # the index column as codes: one per publication, not a str per row
         for pub, day_names, vals in self._tables:
             for i, name in enumerate(day_names):
                 ts.append(pub)
-                names.append(np.full(len(pub), name, dtype=object))
+                codes.append(np.full(len(pub), words[name], dtype=np.int32))
                 values.append(vals[i])
         schema = tables.schema(
             "indicative", [("time", tables.TIME), ("index", tables.STRING), ("value_usd_micro", pa.int64())]
@@ -184,7 +186,7 @@ class IndexPublisher:
         table = pa.Table.from_arrays(
             [
                 tables.numbers(np.concatenate(ts).astype(np.int64) if ts else np.empty(0, np.int64), tables.TIME),
-                tables.column(np.concatenate(names).tolist() if names else [], tables.STRING),
+                tables.dictionary(np.concatenate(codes) if codes else np.empty(0, np.int32), words.words()),
                 tables.numbers(
                     np.concatenate(values).astype(np.int64) if values else np.empty(0, np.int64), pa.int64()
                 ),
