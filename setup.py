@@ -4,7 +4,8 @@ cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
 schedule), cfx/core/_agentctx.pyx (the agents' context, its C interface),
 cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
-(the value trader's), cfx/sim/_fanout.pyx (the scenario loop's dispatch
+(the value trader's), cfx/core/_takercore.pyx (the momentum and
+basis traders'), cfx/sim/_fanout.pyx (the scenario loop's dispatch
 and routing of a command's events), cfx/sim/_context.pyx (the agents'
 context), cfx/sim/_eventcols.pyx (the run writer's events and trades
 table columns), cfx/clearing/_clearing.pyx (a command's events into
@@ -82,6 +83,12 @@ def extensions() -> list:
             Extension(
                 "cfx.core._valuecore",
                 ["cfx/core/_valuecore.pyx"],
+                language="c++",
+                extra_compile_args=[*flags, "-ffp-contract=off"],
+            ),
+            Extension(
+                "cfx.core._takercore",
+                ["cfx/core/_takercore.pyx"],
                 language="c++",
                 extra_compile_args=[*flags, "-ffp-contract=off"],
             ),

@@ -15,7 +15,8 @@ test module calls ``OrderBook``.
 `cfx_maker` runs the market-maker tests of `MAKER_MODULES` once per
 maker (the reference and the compiled one), `cfx_noise` their
 noise-trader tests once per noise trader, `cfx_value` their value-trader
-tests once per value trader.
+tests once per value trader, `cfx_momentum` and `cfx_basis` their
+momentum- and basis-trader tests once per trader.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cfx_noise", ["python", "compiled"], indirect=True)
     if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "value_trader" in metafunc.function.__name__:
         metafunc.parametrize("cfx_value", ["python", "compiled"], indirect=True)
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "momentum_trader" in metafunc.function.__name__:
+        metafunc.parametrize("cfx_momentum", ["python", "compiled"], indirect=True)
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in MAKER_MODULES and "basis_trader" in metafunc.function.__name__:
+        metafunc.parametrize("cfx_basis", ["python", "compiled"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -122,6 +127,18 @@ def cfx_value(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     the reference `ValueTrader` and `cfx.agents.compiled.CompiledValueTrader`
     (skipped when not built), made what ``agent_for`` gives for a `ValueTraderSpec`."""
     return _agent_per_engine(request, monkeypatch, "ValueTrader", "ValueTraderSpec")
+
+
+@pytest.fixture(autouse=True)
+def cfx_momentum(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The momentum-trader tests of `MAKER_MODULES`, once per momentum trader (`cfx_value`'s way)."""
+    return _agent_per_engine(request, monkeypatch, "MomentumTrader", "MomentumTraderSpec")
+
+
+@pytest.fixture(autouse=True)
+def cfx_basis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The basis-trader tests of `MAKER_MODULES`, once per basis trader (`cfx_value`'s way)."""
+    return _agent_per_engine(request, monkeypatch, "BasisTrader", "BasisTraderSpec")
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,12 @@ reference's other methods run unchanged on its typed state);
 `CompiledNoiseTrader` is `NoiseTrader` so (cfx/core/_noisecore.pyx:
 `NoiseCore`, and the compiled `Executor` that works its market orders),
 and `CompiledValueTrader` `ValueTrader` (cfx/core/_valuecore.pyx:
-`ValueCore`, with that `Executor`). Each makes the same decisions: the
+`ValueCore`, with that `Executor`), and `CompiledMomentumTrader` and
+`CompiledBasisTrader` `MomentumTrader` and `BasisTrader`
+(cfx/core/_takercore.pyx: `MomentumCore`, `BasisCore`). Each makes the same decisions: the
 same commands in the same order and the same random draws, so the same
-run hash (tests/test_mmcore.py, tests/test_noisecore.py and
-tests/test_valuecore.py hold them to that). They exist only when the
+run hash (tests/test_mmcore.py, tests/test_noisecore.py,
+tests/test_valuecore.py and tests/test_takercore.py hold them to that). They exist only when the
 extension is built; whether a run uses them is `cfx.core.choose_agents`
 (``CFX_ENGINE``), passed to the simulation, and `agent_class` applies it.
 
@@ -22,7 +24,9 @@ path's int64 arithmetic (`fits`); both run the Python reference.
 from __future__ import annotations
 
 from cfx.agents.base import Agent, AgentSpec, agent_for
+from cfx.agents.basis_trader import BasisTrader, BasisTraderSpec
 from cfx.agents.market_maker import MarketMaker, MarketMakerSpec
+from cfx.agents.momentum_trader import MomentumTrader, MomentumTraderSpec
 from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
 from cfx.agents.value_trader import ValueTrader, ValueTraderSpec
 
@@ -38,6 +42,10 @@ try:
     from cfx.core import _valuecore
 except ImportError:  # (it cimports _noisecore's, so it is missing where that is)
     _valuecore = None
+try:
+    from cfx.core import _takercore
+except ImportError:  # (it cimports _noisecore's and _mmcore's too)
+    _takercore = None
 
 FITS = 1 << 50
 """Bound on the spec's ns intervals the compiled maker takes: a time plus
@@ -89,6 +97,30 @@ if _mmcore is not None and _noisecore is not None and _valuecore is not None:
 
     COMPILED[ValueTrader] = CompiledValueTrader
 
+if _mmcore is not None and _noisecore is not None and _takercore is not None:
+
+    class CompiledMomentumTrader(_takercore.MomentumCore, MomentumTrader):
+        """`MomentumTrader`, its wake-ups compiled (`cfx.core._takercore.MomentumCore`)."""
+
+        orders_type = _mmcore.OwnOrders
+        trend_type = _takercore.Trend
+
+        def __init__(self, spec: MomentumTraderSpec, index: int = 0) -> None:
+            MomentumTrader.__init__(self, spec, index)
+            self.load(spec)
+
+    class CompiledBasisTrader(_takercore.BasisCore, BasisTrader):
+        """`BasisTrader`, its wake-ups compiled (`cfx.core._takercore.BasisCore`)."""
+
+        orders_type = _mmcore.OwnOrders
+
+        def __init__(self, spec: BasisTraderSpec, index: int = 0) -> None:
+            BasisTrader.__init__(self, spec, index)
+            self.load(spec)
+
+    COMPILED[MomentumTrader] = CompiledMomentumTrader
+    COMPILED[BasisTrader] = CompiledBasisTrader
+
 
 def _noise_fits(spec: NoiseTraderSpec) -> bool:
     """A noise trader's longest times under `FITS`: its wake-up and order
@@ -114,6 +146,8 @@ def fits(spec: AgentSpec) -> bool:
         return _noise_fits(spec)
     if isinstance(spec, ValueTraderSpec):
         return _value_fits(spec)
+    if isinstance(spec, (MomentumTraderSpec, BasisTraderSpec)):
+        return spec.mean_interval_ns < FITS
     return all(getattr(spec, f, 0) < FITS for f in ("min_requote_ns", "requote_interval_ns"))
 
 

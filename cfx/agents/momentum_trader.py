@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -75,6 +75,7 @@ class MomentumTrader(SeriesTrader):
     """
 
     spec: MomentumTraderSpec
+    trend_type: ClassVar[type] = _Trend  # the compiled trader's typed `Trend` (cfx.agents.compiled)
 
     def __init__(self, spec: MomentumTraderSpec, index: int = 0) -> None:
         super().__init__(spec, index)
@@ -91,7 +92,7 @@ class MomentumTrader(SeriesTrader):
 
     def resolve(self, ctx: Context) -> None:
         super().resolve(ctx)
-        self.trends = {s: self.trends.get(s) or _Trend() for s in self.targets}
+        self.trends = {s: self.trends.get(s) or self.trend_type() for s in self.targets}
 
     def signal(self, series: str) -> float | None:
         """Short minus long moving average, in ticks (None until the long window is full)."""

@@ -2,8 +2,9 @@
 
 Compiled (Cython, C++) pieces of the exchange, for three jobs (and the
 built-in agents' hot paths, `cfx.core._mmcore` the market maker's,
-`cfx.core._noisecore` the noise trader's and `cfx.core._valuecore` the
-value trader's, which `choose_agents` picks):
+`cfx.core._noisecore` the noise trader's, `cfx.core._valuecore` the
+value trader's and `cfx.core._takercore` the momentum and basis
+traders', which `choose_agents` picks):
 
 - `cfx.core._book`: the engine's hot subset for one series (validation,
   limit/market/IOC/FOK, cancel, modify, STP) with events out as int64
@@ -141,9 +142,9 @@ baseline, the same run hash)."""
 def agents_available() -> bool:
     """Is the compiled market maker (`cfx.core._mmcore`) built, with the
     context's C interface it cimports (`cfx.core._agentctx`), and allowed
-    (``CFX_NO_EXTENSION`` unset)? Looked for, not imported. (The noise
-    and value traders', `cfx.core._noisecore` and `cfx.core._valuecore`,
-    need them too; where one of them alone is missing,
+    (``CFX_NO_EXTENSION`` unset)? Looked for, not imported. (The noise,
+    value, momentum and basis traders', `cfx.core._noisecore`,
+    `cfx.core._valuecore` and `cfx.core._takercore`, need them too; where one of them alone is missing,
     `cfx.agents.compiled.agent_class` gives the Python agent.)"""
     if os.environ.get("CFX_NO_EXTENSION"):
         return False
@@ -152,8 +153,8 @@ def agents_available() -> bool:
 
 def choose_agents(requested: str | None = None) -> str:
     """What a scenario's built-in agents run on, "python" or "compiled"
-    (the market maker's, the noise trader's and the value trader's compiled hot paths,
-    `cfx.agents.compiled`):
+    (the compiled hot paths of the market maker and the noise, value,
+    momentum and basis traders, `cfx.agents.compiled`):
     ``requested``, else ``CFX_ENGINE`` (the same variable as the books',
     so ``CFX_ENGINE=python`` is a pure-Python run), else auto
     (`AUTO_AGENTS` when it is built, else python). Asking for the
