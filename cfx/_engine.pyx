@@ -17,11 +17,13 @@ The state stays where the reference keeps it: the engine's attributes,
 its series' `SeriesState`, the sessions', bands' and breakers' slots,
 the book. What is compiled is the walk: the command's
 fields, the orders' and the series' attributes read at their slots
-(cfx/core/_slots.pxd), validation (cfx/validation.py's rules for these
+(cfx/core/_slots.pxd), the engine's own in its instance dict (no
+attribute lookup), validation (cfx/validation.py's rules for these
 commands), the session's permission, the risk gate's call and matching
-under the velocity breaker written out in place; the book is called
-through its `Book` methods. Python objects throughout, so ints are the
-reference's ints.
+under the velocity breaker written out in place; a `CompiledOrderBook`
+is called at its C interface (cfx/core/_orderbook.pxd: no method lookup,
+no argument parsing), any other book through its `Book` methods. Python
+objects throughout, so ints are the reference's ints.
 
 Everything off that path goes, before anything has changed, to the
 engine's own method, which then does the whole command: a GTD order due,
@@ -37,6 +39,10 @@ does.
 from cpython.dict cimport PyDict_GetItemWithError as get
 from cpython.object cimport PyObject
 
+cdef extern from "Python.h":
+    object PyObject_GenericGetDict(object o, void* context)  # ``o.__dict__``
+
+from cfx.core._orderbook cimport CompiledOrderBook
 from cfx.core._slots cimport at, put, slot
 
 from collections import deque
@@ -65,6 +71,7 @@ from cfx.types import (
 )
 
 cdef object T_ENGINE = Engine
+cdef object T_BOOK = CompiledOrderBook
 cdef object T_SUBMIT = SubmitOrder
 cdef object T_MODIFY = ModifyOrder
 cdef object T_CANCEL = CancelOrder
@@ -145,6 +152,13 @@ cdef class EnginePath:
         self.engine = engine
         self._exact = type(engine) is T_ENGINE
 
+    cdef inline object _get(self, str name):
+        """``engine.<name>`` of an exact `Engine`, read in its instance dict
+        (its class has no descriptor of that name): no attribute lookup. The
+        dict is fetched each time: a checkpoint puts a copy in its place."""
+        cdef PyObject* v = get(<dict> PyObject_GenericGetDict(self.engine, NULL), name)
+        return getattr(self.engine, name) if v is NULL else <object> v
+
     def __reduce__(self):
         return (EnginePath, (self.engine,))
 
@@ -152,15 +166,15 @@ cdef class EnginePath:
 
     cdef bint _ready(self, ts) except -1:
         """May the compiled path take a command at ``ts``: an `Engine` (a full one) with no GTD order due?"""
-        if not self._exact or not self.engine._full:
+        if not self._exact or not self._get("_full"):
             return False
-        gtd = <list?> self.engine._gtd
+        gtd = <list?> self._get("_gtd")
         return not gtd or gtd[0][0] > ts
 
     cdef object _state(self, series, ts):
         """The `SeriesState` of ``series`` when it trades continuously now (no
         transition due, not a batch series), else None (the reference's)."""
-        cdef PyObject* found = get(<dict?> self.engine._series, series)
+        cdef PyObject* found = get(<dict?> self._get("_series"), series)
         if found is NULL:
             return None
         state = <object> found
@@ -183,15 +197,15 @@ cdef class EnginePath:
 
     cdef object _next_cmd(self):
         """``engine.cmd_seq`` advanced: this command's number."""
-        cmd = self.engine.cmd_seq + 1
-        self.engine.cmd_seq = cmd
+        cmd = self._get("cmd_seq") + 1
+        (<dict> PyObject_GenericGetDict(self.engine, NULL))["cmd_seq"] = cmd
         return cmd
 
     cdef inline void _emit(self, event) except *:
-        (<list?> self.engine.events).append(event)
+        (<list?> self._get("events")).append(event)
 
     cdef void _reject(self, cmd, ts, order_id, account, reason, series) except *:
-        self._emit(T_REJECTED(next(self.engine._seq), cmd, ts, order_id, account, reason, series))
+        self._emit(T_REJECTED(next(self._get("_seq")), cmd, ts, order_id, account, reason, series))
 
     # ------------------------------------------------------------------ the commands
 
@@ -225,21 +239,21 @@ cdef class EnginePath:
             reason = BAD_QUANTITY
         elif qty > at(rules, R_MAX_QTY):
             reason = QUANTITY_TOO_LARGE
-        elif oid in <dict?> self.engine._live:
+        elif oid in <dict?> self._get("_live"):
             reason = DUPLICATE_ORDER_ID
         elif kind is MARKET:
             if price != 0:
                 reason = BAD_PRICE
         elif price <= 0 or price > PY_MAX_PRICE:
             reason = BAD_PRICE
-        elif band is not None and not _allows(band, price, book.last_price):
+        elif band is not None and not _allows(band, price, _last_price(book)):
             if at(rules, R_EXPAND):  # a limit hit may widen the band and halt: the reference's
                 return self.engine.submit(c)
             reason = PRICE_OUTSIDE_BAND
         cmd = self._next_cmd()
         account = at(c, SO_ACCOUNT)
         if reason is None:
-            risk = self.engine.risk_check
+            risk = self._get("risk_check")
             if risk is not None:
                 reason = risk(c)
         if reason is not None:
@@ -250,7 +264,7 @@ cdef class EnginePath:
         side = at(c, SO_SIDE)
         self._emit(
             T_ACCEPTED(
-                next(self.engine._seq), cmd, ts, series, oid, account, side, kind, tif, price, qty,
+                next(self._get("_seq")), cmd, ts, series, oid, account, side, kind, tif, price, qty,
                 at(c, SO_DISPLAY), at(c, SO_STOP),
             )
         )
@@ -259,10 +273,10 @@ cdef class EnginePath:
         elif band is None:
             limit = None
         else:  # `_market_limit`: the band's edge
-            limit = _edge_of(band, side, book.last_price)
+            limit = _edge_of(band, side, _last_price(book))
         breaker = at(state, S_BREAKER)
         if breaker is None:
-            traded = book.place(c, qty, limit, cmd, ts)
+            traded = _place(book, c, qty, limit, cmd, ts)
         else:
             traded = self._place_guarded(state, book, breaker, c, series, oid, account, side, kind, tif, qty, limit,
                                          cmd, ts)
@@ -278,7 +292,7 @@ cdef class EnginePath:
             return self.engine.modify(c)
         oid = at(c, MO_ORDER_ID)
         account = at(c, MO_ACCOUNT)
-        cdef PyObject* found = get(<dict?> self.engine._live, oid)
+        cdef PyObject* found = get(<dict?> self._get("_live"), oid)
         if found is NULL:
             self._reject(self._next_cmd(), ts, oid, account, UNKNOWN_ORDER, None)
             return
@@ -307,7 +321,7 @@ cdef class EnginePath:
             reason = BAD_PRICE
         else:
             band = at(state, S_BAND)
-            if band is not None and not _allows(band, price, book.last_price):
+            if band is not None and not _allows(band, price, _last_price(book)):
                 if at(rules, R_EXPAND):  # a limit hit may widen the band and halt: the reference's
                     return self.engine.modify(c)
                 reason = PRICE_OUTSIDE_BAND
@@ -316,7 +330,7 @@ cdef class EnginePath:
         cmd = self._next_cmd()
         open_qty = at(o, O_QTY) + at(o, O_HIDDEN)
         if reason is None:
-            risk = self.engine.risk_check
+            risk = self._get("risk_check")
             if risk is not None and qty > open_qty:
                 # the increase is new exposure: the risk gate sees it as a new order of that size
                 reason = risk(T_SUBMIT(ts, series, at(o, O_ORDER_ID), at(o, O_ACCOUNT), at(o, O_SIDE), qty - open_qty,
@@ -326,12 +340,12 @@ cdef class EnginePath:
             return
         if price == at(o, O_PRICE) and qty <= open_qty:
             if qty < open_qty:
-                book.reduce(o, qty, cmd, ts)
-            self._emit(T_MODIFIED(next(self.engine._seq), cmd, ts, series, at(o, O_ORDER_ID), at(o, O_ACCOUNT), price,
+                _reduce(book, o, qty, cmd, ts)
+            self._emit(T_MODIFIED(next(self._get("_seq")), cmd, ts, series, at(o, O_ORDER_ID), at(o, O_ACCOUNT), price,
                                   qty, True))
             return
-        book.cancel(o, cmd, ts, None)
-        self._emit(T_MODIFIED(next(self.engine._seq), cmd, ts, series, at(o, O_ORDER_ID), at(o, O_ACCOUNT), price, qty,
+        _cancel(book, o, cmd, ts, None)
+        self._emit(T_MODIFIED(next(self._get("_seq")), cmd, ts, series, at(o, O_ORDER_ID), at(o, O_ACCOUNT), price, qty,
                               False))
         # re-enter as a fresh Order (`msgspec.structs.replace` of the price): the old one stays in its
         # level's queue as a cancelled entry
@@ -339,7 +353,7 @@ cdef class EnginePath:
         put(fresh, O_PRICE, price)
         breaker = at(state, S_BREAKER)
         if breaker is None:
-            traded = book.place(fresh, qty, price, cmd, ts)
+            traded = _place(book, fresh, qty, price, cmd, ts)
         else:
             traded = self._place_guarded(state, book, breaker, fresh, series, at(o, O_ORDER_ID), at(o, O_ACCOUNT),
                                          at(o, O_SIDE), LIMIT, at(o, O_TIF), qty, price, cmd, ts)
@@ -357,7 +371,7 @@ cdef class EnginePath:
             return self.engine.cancel(c)
         oid = at(c, CO_ORDER_ID)
         account = at(c, CO_ACCOUNT)
-        cdef PyObject* found = get(<dict?> self.engine._live, oid)
+        cdef PyObject* found = get(<dict?> self._get("_live"), oid)
         if found is NULL:
             self._reject(self._next_cmd(), ts, oid, account, UNKNOWN_ORDER, None)
             return
@@ -372,7 +386,7 @@ cdef class EnginePath:
         if at(o, O_ACCOUNT) != account:
             self._reject(cmd, ts, oid, account, NOT_OWNER, series)
             return
-        at(state, S_BOOK).cancel(o, cmd, ts, CANCEL_USER)
+        _cancel(at(state, S_BOOK), o, cmd, ts, CANCEL_USER)
 
     # ------------------------------------------------------------------ matching under the breaker
 
@@ -380,7 +394,7 @@ cdef class EnginePath:
                                cmd, ts):
         """`CallsAndHalts._place_guarded` (``series`` to ``tif``: the order's)."""
         cdef bint buy = side is BUY
-        best = book.best_ask() if buy else book.best_bid()
+        best = _best(book, buy)
         if best is None or (limit is not None and (best > limit if buy else best < limit)):
             # nothing it may trade with even at its own limit: no trade, no breach, the edge not needed
             if not qty:
@@ -396,12 +410,12 @@ cdef class EnginePath:
             else:
                 guarded = edge if limit is None or limit < edge else limit
             if guarded is None or (best <= guarded if buy else best >= guarded):
-                traded, remaining = book.match(order, qty, guarded, cmd, ts)
+                traded, remaining = _match(book, order, qty, guarded, cmd, ts)
                 if traded:
-                    _breaker_record(breaker, book.last_price, ts)
+                    _breaker_record(breaker, _last_price(book), ts)
                 if not remaining:
                     return traded
-                best = book.best_ask() if buy else book.best_bid()
+                best = _best(book, buy)
             else:  # the edge stops it before the best price: the match would change nothing
                 traded = 0
                 remaining = qty
@@ -411,14 +425,69 @@ cdef class EnginePath:
         if breach:
             self.engine._halt(state, cmd, ts, breaker.halt_until(ts), best, breaker.reference(ts))
         if kind is LIMIT and tif is not IOC and tif is not FOK:
-            book.rest(order, remaining, cmd, ts, traded)
+            _rest(book, order, remaining, cmd, ts, traded)
         else:
             stopped = breach or (kind is MARKET and limit is not None and best is not None)
             self._emit(
-                T_CANCELLED(next(self.engine._seq), cmd, ts, series, oid, account, remaining,
+                T_CANCELLED(next(self._get("_seq")), cmd, ts, series, oid, account, remaining,
                             CANCEL_BAND if stopped else CANCEL_REMAINDER)
             )
         return traded
+
+
+# ---------------------------------------------------------------------- the book
+
+
+# A `CompiledOrderBook` is called at its C interface (cfx/core/_orderbook.pxd), any other `Book` by its methods.
+
+
+cdef inline object _last_price(book):
+    return (<CompiledOrderBook> book).last_price if type(book) is T_BOOK else book.last_price
+
+
+cdef inline object _best(book, bint buy):
+    """The best price an order of that side meets: the best ask for a buy, the best bid for a sell."""
+    if type(book) is T_BOOK:
+        return (<CompiledOrderBook> book).best_ask_c() if buy else (<CompiledOrderBook> book).best_bid_c()
+    return book.best_ask() if buy else book.best_bid()
+
+
+cdef inline object _place(book, order, qty, limit, cmd, ts):
+    """`Book.place` (crossing, nothing filled before)."""
+    if type(book) is T_BOOK:
+        return (<CompiledOrderBook> book).place_c(order, qty, limit, cmd, ts, True, 0)
+    return book.place(order, qty, limit, cmd, ts)
+
+
+cdef inline void _rest(book, order, remaining, cmd, ts, filled) except *:
+    """`Book.rest` (what it returns not needed)."""
+    if type(book) is T_BOOK:
+        (<CompiledOrderBook> book).place_c(order, remaining, None, cmd, ts, False, filled)
+    else:
+        book.rest(order, remaining, cmd, ts, filled)
+
+
+cdef inline object _match(book, order, remaining, limit, cmd, ts):
+    """`Book.match`: (traded, left)."""
+    if type(book) is T_BOOK:
+        return (<CompiledOrderBook> book).match_c(order, remaining, limit, cmd, ts)
+    return book.match(order, remaining, limit, cmd, ts)
+
+
+cdef inline void _cancel(book, order, cmd, ts, reason) except *:
+    """`Book.cancel`."""
+    if type(book) is T_BOOK:
+        (<CompiledOrderBook> book).cancel_c(order, cmd, ts, reason)
+    else:
+        book.cancel(order, cmd, ts, reason)
+
+
+cdef inline void _reduce(book, order, new_open, cmd, ts) except *:
+    """`Book.reduce`."""
+    if type(book) is T_BOOK:
+        (<CompiledOrderBook> book).reduce_c(order, new_open, cmd, ts)
+    else:
+        book.reduce(order, new_open, cmd, ts)
 
 
 # ---------------------------------------------------------------------- the band and the breaker at their slots

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfx import core
-from cfx.book import OrderBook
+from cfx.book import Order, OrderBook
 from cfx.engine import Engine
 from cfx.errors import InputError
 from cfx.protections import VelocityBreaker
@@ -285,6 +285,33 @@ def test_queries_at_a_price_no_level_can_have_agree_and_do_not_raise():
             assert b.levels(side, p) == a.levels(side, p)
         assert b.levels(side, 2**63 - 1) == a.levels(side, 2**63 - 1)
     assert a.levels(Side.SELL, 2**70) == [(101, 4, 1)] and a.levels(Side.BUY, -5) == [(99, 3, 1)]
+
+
+class OtherOrder(Order):
+    """An `Order` of another class: the compiled book reads it by name, not at its slots."""
+
+
+class OtherSubmit(SubmitOrder):
+    """A `SubmitOrder` of another class (as `OtherOrder`)."""
+
+
+@needs_core
+def test_orders_of_other_classes_meet_both_books_alike():
+    """The compiled book reads an `Order` or a `SubmitOrder` at its slots and
+    any other order by name: orders of subclasses rest, trade (an iceberg
+    refilled), are reduced and cancelled as on the reference."""
+    got = []
+    for book_type in (OrderBook, core.book_type("compiled")):
+        out: list = []
+        book = book_type(S, out=out)
+        book.place(OtherSubmit(0, S, 1, 1, Side.SELL, 5, 100), 5, 100, 1, 0)
+        book.place(OtherOrder(2, 2, Side.SELL, 101, 6, S, display_qty=2), 6, 101, 2, 0)
+        book.place(OtherSubmit(0, S, 3, 3, Side.BUY, 8, 101, tif=TimeInForce.IOC), 8, 101, 3, 0)
+        book.place(OtherOrder(4, 4, Side.BUY, 99, 5, S), 5, 99, 4, 0)
+        book.reduce(book.orders_at(Side.BUY, 99)[0], 3, 5, 0)
+        book.cancel(book.orders_at(Side.SELL, 101)[0], 6, 0, None)
+        got.append(([ENCODE(e) for e in out], book.snapshot(), book.last_price))
+    assert got[0] == got[1] and len(got[0][0]) > 8
 
 
 def test_choose_book(monkeypatch):

@@ -13,7 +13,9 @@ The state stays where the reference keeps it: the clearing house's dicts,
 the accounts' and positions' slots. What is compiled is the walk: an
 event's kind by its exact type, its fields and an account's or a
 position's attributes read and written at their slots (cfx/core/_slots.pxd,
-as the compiled fan-out does), the handlers written out in place. Python
+as the compiled fan-out does), the house's own (its dicts, its config, its
+fees) in its instance dict, without an attribute lookup, the handlers
+written out in place. Python
 objects throughout, so ints are the reference's ints (a price times a
 quantity may pass int64). A house, account or position of another class,
 or a trade in a series clearing does not carry (the reference raises), is
@@ -23,9 +25,13 @@ left to the reference's methods.
 from cpython.dict cimport PyDict_GetItemWithError as get, PyDict_Next
 from cpython.object cimport PyObject
 
+cdef extern from "Python.h":
+    object PyObject_GenericGetDict(object o, void* context)  # ``o.__dict__``
+
 from cfx.core._slots cimport at, put, slot
 
 from cfx.clearing.accounts import Account, Position
+from cfx.clearing.config import ClearingConfig
 from cfx.clearing.house import ClearingHouse, ListedSeries
 from cfx.types import (
     LevelChanged,
@@ -48,6 +54,7 @@ cdef object T_HOUSE = ClearingHouse
 cdef object T_ACCOUNT = Account
 cdef object T_POSITION = Position
 cdef object T_LISTED = ListedSeries
+cdef object T_CONFIG = ClearingConfig
 cdef object T_SUBMIT = SubmitOrder
 cdef object BUY = Side.BUY
 
@@ -69,6 +76,14 @@ cdef Py_ssize_t SO_SERIES = slot(SubmitOrder, "series"), SO_ACCOUNT = slot(Submi
 cdef Py_ssize_t SO_SIDE = slot(SubmitOrder, "side"), SO_QTY = slot(SubmitOrder, "qty")
 cdef Py_ssize_t P_QTY = slot(Position, "qty"), P_DAY_COST = slot(Position, "day_cost")
 cdef Py_ssize_t P_LOTS = slot(Position, "lots"), P_REALIZED = slot(Position, "realized_ticks")
+cdef Py_ssize_t CF_MAKER_FEE = slot(ClearingConfig, "maker_fee"), CF_TAKER_FEE = slot(ClearingConfig, "taker_fee")
+
+
+cdef inline object _attr(dict attrs, str name, owner):
+    """``owner.<name>`` read in ``attrs``, its instance dict (a `ClearingHouse`'s:
+    its class has no descriptor of that name), without an attribute lookup."""
+    cdef PyObject* v = get(attrs, name)
+    return getattr(owner, name) if v is NULL else <object> v
 
 
 def on_events(house, list events):
@@ -76,10 +91,12 @@ def on_events(house, list events):
     if type(house) is not T_HOUSE:
         house.on_events(events)  # a house of another class: its own
         return
-    cdef dict orders = house._orders
-    cdef dict accounts = house.accounts
-    cdef dict listed_map = house._series
-    cdef dict day_trades = house._day_trades
+    # the house's dicts read in its instance dict, fetched now (a checkpoint puts a copy in its place)
+    cdef dict attrs = PyObject_GenericGetDict(house, NULL)
+    cdef dict orders = _attr(attrs, "_orders", house)
+    cdef dict accounts = _attr(attrs, "accounts", house)
+    cdef dict listed_map = _attr(attrs, "_series", house)
+    cdef dict day_trades = _attr(attrs, "_day_trades", house)
     cdef PyObject* found
     cdef list o
     cdef list lots
@@ -89,7 +106,7 @@ def on_events(house, list events):
         if t is T_LEVEL or t is T_RESTED:  # the commonest, and nothing to clearing
             continue
         if t is T_TRADE:
-            _on_trade(house, e, accounts, orders, listed_map, day_trades)
+            _on_trade(house, attrs, e, accounts, orders, listed_map, day_trades)
         elif t is T_ACCEPTED:  # `_on_accepted`
             account = at(e, AC_ACCOUNT)
             found = get(accounts, account)
@@ -129,8 +146,8 @@ cdef inline void _reduce(dict orders, oid, list o, qty) except *:
         del orders[oid]
 
 
-cdef void _on_trade(house, t, dict accounts, dict orders, dict listed_map, dict day_trades) except *:
-    """`ClearingHouse.on_trade`: both sides' positions and fees."""
+cdef void _on_trade(house, dict attrs, t, dict accounts, dict orders, dict listed_map, dict day_trades) except *:
+    """`ClearingHouse.on_trade`: both sides' positions and fees (``attrs`` the house's instance dict)."""
     series = at(t, TR_SERIES)
     cdef PyObject* found = get(listed_map, series)
     if found is NULL or type(<object> found) is not T_LISTED or at(<object> found, L_DELISTED):
@@ -153,16 +170,20 @@ cdef void _on_trade(house, t, dict accounts, dict orders, dict listed_map, dict 
         buyer, seller = maker, taker
     _fill(_position(buyer, series), q, p)
     _fill(_position(seller, series), -q, p)
-    cfg = house.config
-    fm = cfg.maker_fee * q
-    ft = cfg.taker_fee * q
+    cfg = _attr(attrs, "config", house)
+    if type(cfg) is T_CONFIG:
+        fm = at(cfg, CF_MAKER_FEE) * q
+        ft = at(cfg, CF_TAKER_FEE) * q
+    else:
+        fm = cfg.maker_fee * q
+        ft = cfg.taker_fee * q
     put(maker, A_COLLATERAL, at(maker, A_COLLATERAL) - fm)
     put(maker, A_FEES_PAID, at(maker, A_FEES_PAID) + fm)
     put(maker, A_FEES_TODAY, at(maker, A_FEES_TODAY) + fm)
     put(taker, A_COLLATERAL, at(taker, A_COLLATERAL) - ft)
     put(taker, A_FEES_PAID, at(taker, A_FEES_PAID) + ft)
     put(taker, A_FEES_TODAY, at(taker, A_FEES_TODAY) + ft)
-    house.fees_collected += fm + ft
+    attrs["fees_collected"] = _attr(attrs, "fees_collected", house) + (fm + ft)
     found = get(day_trades, series)
     cdef list day
     if found is NULL:
@@ -233,12 +254,13 @@ cdef class CreditGate:
         house = self.house
         if type(cmd) is not T_SUBMIT or type(house) is not T_HOUSE:
             return house.credit_check(cmd)
-        cdef PyObject* found = get(house.accounts, at(cmd, SO_ACCOUNT))
+        cdef dict attrs = PyObject_GenericGetDict(house, NULL)
+        cdef PyObject* found = get(<dict?> _attr(attrs, "accounts", house), at(cmd, SO_ACCOUNT))
         if found is NULL or type(<object> found) is not T_ACCOUNT:
             return house.credit_check(cmd)
         acc = <object> found
         series = at(cmd, SO_SERIES)
-        cdef dict listed_map = house._series
+        cdef dict listed_map = _attr(attrs, "_series", house)
         found = get(listed_map, series)
         if found is NULL or type(<object> found) is not T_LISTED or at(<object> found, L_DELISTED) or at(acc, A_DEFAULTED):
             return house.credit_check(cmd)

@@ -14,6 +14,11 @@ to its orders in time priority. As in the reference a cancelled order stays
 in its queue with ``qty == 0`` until it is reached, and a level whose live
 count reaches 0 is removed at once (no stale best prices: the map is exact).
 
+An `Order` or a `SubmitOrder` meeting the book, and the resting orders,
+are read and written at their slots (cfx/core/_slots.pxd). The engine's
+compiled path (cfx/_engine.pyx) calls the `_c` methods directly
+(_orderbook.pxd); the `def` methods are the same for Python callers.
+
 Prices are stored as int64: validation refuses a higher one
 (`cfx.validation.MAX_PRICE`), and a query at a price outside 1..2**63-1
 finds no level, as in the reference.
@@ -24,9 +29,9 @@ import json
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int64_t
-from libcpp.deque cimport deque
-from libcpp.map cimport map as cmap
 from cython.operator cimport dereference as deref, preincrement as inc
+
+from cfx.core._slots cimport at, put, slot
 
 from cfx.book import Order
 from cfx.validation import MAX_PRICE  # no resting order has a higher price
@@ -39,6 +44,7 @@ from cfx.types import (
     OrderRested,
     Side,
     StpMode,
+    SubmitOrder,
     Trade,
     TimeInForce,
 )
@@ -58,25 +64,22 @@ cdef object IOC = TimeInForce.IOC
 cdef object FOK = TimeInForce.FOK
 cdef object DEFAULT_STP = StpMode.CANCEL_AGGRESSING
 cdef object ORDER = Order
+cdef object SUBMIT = SubmitOrder
 
-
-cdef extern from *:
-    """
-    #include <deque>
-    #include <Python.h>
-    struct CfxLevel {
-        long long qty = 0;    // visible quantity of the live orders
-        long long count = 0;  // live orders
-        std::deque<PyObject*> queue;  // owned references, time priority; cancelled ones have qty 0
-    };
-    """
-    cdef cppclass CfxLevel:
-        int64_t qty
-        int64_t count
-        deque[PyObject*] queue
-
-ctypedef cmap[int64_t, CfxLevel] Side_t
-ctypedef cmap[int64_t, CfxLevel].iterator Iter
+# the fields of an `Order` and of a `SubmitOrder` at their slots (cfx/core/_slots.pxd)
+cdef Py_ssize_t O_ORDER_ID = slot(Order, "order_id"), O_ACCOUNT = slot(Order, "account")
+cdef Py_ssize_t O_SIDE = slot(Order, "side"), O_PRICE = slot(Order, "price"), O_QTY = slot(Order, "qty")
+cdef Py_ssize_t O_SERIES = slot(Order, "series"), O_HIDDEN = slot(Order, "hidden")
+cdef Py_ssize_t O_DISPLAY = slot(Order, "display_qty"), O_KIND = slot(Order, "kind"), O_TIF = slot(Order, "tif")
+cdef Py_ssize_t O_STP = slot(Order, "stp"), O_POST_ONLY = slot(Order, "post_only")
+cdef Py_ssize_t O_STOP = slot(Order, "stop_price"), O_EXPIRE = slot(Order, "expire_ns")
+cdef Py_ssize_t O_FILLED = slot(Order, "filled")
+cdef Py_ssize_t SO_ORDER_ID = slot(SubmitOrder, "order_id"), SO_ACCOUNT = slot(SubmitOrder, "account")
+cdef Py_ssize_t SO_SIDE = slot(SubmitOrder, "side"), SO_PRICE = slot(SubmitOrder, "price")
+cdef Py_ssize_t SO_SERIES = slot(SubmitOrder, "series"), SO_DISPLAY = slot(SubmitOrder, "display_qty")
+cdef Py_ssize_t SO_KIND = slot(SubmitOrder, "kind"), SO_TIF = slot(SubmitOrder, "tif")
+cdef Py_ssize_t SO_STP = slot(SubmitOrder, "stp"), SO_POST_ONLY = slot(SubmitOrder, "post_only")
+cdef Py_ssize_t SO_STOP = slot(SubmitOrder, "stop_price"), SO_EXPIRE = slot(SubmitOrder, "expire_ns")
 
 
 cdef inline void _release(CfxLevel* lvl) noexcept:
@@ -103,17 +106,6 @@ cdef class CompiledOrderBook:
     methods, same events), with its levels in C++. Shared with the engine:
     ``live`` its order-id index, ``out`` the event sink, ``seq`` the event
     sequence counter, ``stp_defaults`` each account's default STP mode."""
-
-    cdef Side_t bids  # keyed by -price
-    cdef Side_t asks  # keyed by price
-    cdef public str series
-    cdef public object last_price
-    cdef public object first_price
-    cdef dict _live
-    cdef list _out
-    cdef object _seq
-    cdef dict _stp_defaults
-    cdef bint _full
 
     def __init__(self, series, live=None, out=None, seq=None, stp_defaults=None, *, trades_only=False):
         import itertools
@@ -183,42 +175,64 @@ cdef class CompiledOrderBook:
     def place(self, order, qty, limit, cmd, ts, cross=True, filled=0):
         """`OrderBook.place`: trade what crosses ``limit``, then rest or
         cancel the remainder. Returns the quantity traded."""
-        side = order.side
+        return self.place_c(order, qty, limit, cmd, ts, cross, filled)
+
+    cdef object place_c(self, order, qty, limit, cmd, ts, bint cross, filled):
+        """`place` (``order`` an `Order`, a `SubmitOrder` or anything with their fields)."""
+        side = _entering(order, O_SIDE, SO_SIDE, "side")
         cdef bint buy = side is BUY
         if cross:
             if buy:
                 if not self.asks.empty() and (limit is None or deref(self.asks.begin()).first <= <int64_t> limit):
-                    filled, qty = self.match(order, qty, limit, cmd, ts)
+                    filled, qty = self.match_c(order, qty, limit, cmd, ts)
             else:
                 if not self.bids.empty() and (limit is None or -deref(self.bids.begin()).first >= <int64_t> limit):
-                    filled, qty = self.match(order, qty, limit, cmd, ts)
+                    filled, qty = self.match_c(order, qty, limit, cmd, ts)
             if not qty:
                 return filled
-            if order.kind is not LIMIT or order.tif is IOC or order.tif is FOK:
+            kind = _entering(order, O_KIND, SO_KIND, "kind")
+            tif = _entering(order, O_TIF, SO_TIF, "tif")
+            if kind is not LIMIT or tif is IOC or tif is FOK:
                 if self._full:
                     beyond = not (self.asks.empty() if buy else self.bids.empty())
-                    stopped = order.kind is MARKET and limit is not None and beyond
+                    stopped = kind is MARKET and limit is not None and beyond
                     reason = CANCEL_BAND if stopped else CANCEL_REMAINDER
-                    self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id,
-                                                    order.account, qty, reason))
+                    self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series,
+                                                    _entering(order, O_ORDER_ID, SO_ORDER_ID, "order_id"),
+                                                    _entering(order, O_ACCOUNT, SO_ACCOUNT, "account"), qty, reason))
                 return filled
         remaining = qty
-        display = order.display_qty
+        display = _entering(order, O_DISPLAY, SO_DISPLAY, "display_qty")
         if display and remaining > display:
             qty = display
             hidden = remaining - display
         else:
             hidden = 0
-        p = order.price
-        if type(order) is not ORDER:
-            order = ORDER(order.order_id, order.account, side, p, qty, order.series, hidden, display, order.kind,
-                          order.tif, order.stp, order.post_only, order.stop_price, order.expire_ns, filled)
+        p = _entering(order, O_PRICE, SO_PRICE, "price")
+        if type(order) is not ORDER:  # a new order resting: its `Order` is built now
+            order = ORDER(
+                _entering(order, O_ORDER_ID, SO_ORDER_ID, "order_id"),
+                _entering(order, O_ACCOUNT, SO_ACCOUNT, "account"),
+                side,
+                p,
+                qty,
+                _entering(order, O_SERIES, SO_SERIES, "series"),
+                hidden,
+                display,
+                _entering(order, O_KIND, SO_KIND, "kind"),
+                _entering(order, O_TIF, SO_TIF, "tif"),
+                _entering(order, O_STP, SO_STP, "stp"),
+                _entering(order, O_POST_ONLY, SO_POST_ONLY, "post_only"),
+                _entering(order, O_STOP, SO_STOP, "stop_price"),
+                _entering(order, O_EXPIRE, SO_EXPIRE, "expire_ns"),
+                filled,
+            )
         else:
-            if order.qty != qty or order.hidden != hidden:
-                order.qty = qty
-                order.hidden = hidden
+            if at(order, O_QTY) != qty or at(order, O_HIDDEN) != hidden:
+                put(order, O_QTY, qty)
+                put(order, O_HIDDEN, hidden)
             if filled:
-                order.filled += filled
+                put(order, O_FILLED, at(order, O_FILLED) + filled)
         cdef int64_t price = p
         cdef int64_t key = -price if buy else price
         cdef Side_t* levels = &self.bids if buy else &self.asks
@@ -227,17 +241,21 @@ cdef class CompiledOrderBook:
         lvl.queue.push_back(<PyObject*> order)
         lvl.qty += <int64_t> qty
         lvl.count += 1
-        self._live[order.order_id] = order
+        oid = at(order, O_ORDER_ID)
+        self._live[oid] = order
         if self._full:
-            self._out.append(OrderRested(next(self._seq), cmd, ts, self.series, order.order_id, side, p, qty,
-                                         remaining))
+            self._out.append(OrderRested(next(self._seq), cmd, ts, self.series, oid, side, p, qty, remaining))
             self._out.append(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lvl.qty))
         return filled
 
     def match(self, order, remaining, limit, cmd, ts):
         """`OrderBook.match`: trade up to ``remaining`` against the other
         side within ``limit``; returns (traded, left)."""
-        side = order.side
+        return self.match_c(order, remaining, limit, cmd, ts)
+
+    cdef tuple match_c(self, order, remaining, limit, cmd, ts):
+        """`match` (``order`` as `place_c`'s)."""
+        side = _entering(order, O_SIDE, SO_SIDE, "side")
         cdef bint buy = side is BUY
         cdef Side_t* levels = &self.asks if buy else &self.bids
         cdef bint has_limit = limit is not None
@@ -253,8 +271,8 @@ cdef class CompiledOrderBook:
         cdef bint full = self._full
         seq = self._seq
         series = self.series
-        tid = order.order_id
-        tacct = order.account
+        tid = _entering(order, O_ORDER_ID, SO_ORDER_ID, "order_id")
+        tacct = _entering(order, O_ACCOUNT, SO_ACCOUNT, "account")
         first = last = None
         other = SELL if buy else BUY
         while rem and not levels.empty():
@@ -268,13 +286,14 @@ cdef class CompiledOrderBook:
             while rem and not lvl.queue.empty():
                 mp = lvl.queue.front()
                 m = <object> mp
-                mq = m.qty
+                mq = _resting(m, O_QTY, "qty")
                 if not mq:
                     lvl.queue.pop_front()
                     Py_DECREF(m)
                     continue
-                if m.account == tacct:
-                    stp = order.stp or self._stp_defaults.get(tacct, DEFAULT_STP)
+                maker_account = _resting(m, O_ACCOUNT, "account")
+                if maker_account == tacct:
+                    stp = _entering(order, O_STP, SO_STP, "stp") or self._stp_defaults.get(tacct, DEFAULT_STP)
                     if stp is not STP_NONE:
                         lvl.qty = lq
                         lvl.count = lc
@@ -287,30 +306,33 @@ cdef class CompiledOrderBook:
                         rem = left
                         continue
                 t = mq if mq < rem else rem
-                out.append(Trade(next(seq), cmd, ts, series, p, t, m.order_id, tid, m.account, tacct, side))
+                maker_id = _resting(m, O_ORDER_ID, "order_id")
+                out.append(Trade(next(seq), cmd, ts, series, p, t, maker_id, tid, maker_account, tacct, side))
                 rem -= t
                 if first is None:
                     first = p
                 last = p
                 lq -= t
                 if t != mq:
-                    m.qty = mq - t
-                    m.filled += t
-                elif m.hidden:  # iceberg: the next slice goes to the back of the queue
+                    _set_resting(m, O_QTY, "qty", mq - t)
+                    _set_resting(m, O_FILLED, "filled", _resting(m, O_FILLED, "filled") + t)
+                elif _resting(m, O_HIDDEN, "hidden"):  # iceberg: the next slice goes to the back of the queue
                     lvl.queue.pop_front()
-                    shown = m.display_qty if m.display_qty < m.hidden else m.hidden
-                    m.qty = shown
-                    m.hidden -= shown
-                    m.filled += t
+                    hidden = _resting(m, O_HIDDEN, "hidden")
+                    display = _resting(m, O_DISPLAY, "display_qty")
+                    shown = display if display < hidden else hidden
+                    _set_resting(m, O_QTY, "qty", shown)
+                    _set_resting(m, O_HIDDEN, "hidden", hidden - shown)
+                    _set_resting(m, O_FILLED, "filled", _resting(m, O_FILLED, "filled") + t)
                     lq += <int64_t> shown
                     lvl.queue.push_back(mp)  # the queue's reference moves with it
                     if full:
-                        out.append(OrderRefilled(next(seq), cmd, ts, series, m.order_id, shown))
+                        out.append(OrderRefilled(next(seq), cmd, ts, series, maker_id, shown))
                 else:  # filled: it leaves
                     lvl.queue.pop_front()
                     Py_DECREF(m)
                     lc -= 1
-                    del live[m.order_id]
+                    del live[maker_id]
             if full:
                 out.append(LevelChanged(next(seq), cmd, ts, series, other, p, lq))
             if lc:
@@ -401,7 +423,7 @@ cdef class CompiledOrderBook:
 
     def rest(self, order, remaining, cmd, ts, filled=0):
         """`OrderBook.rest`: on the book without matching; the resting `Order`."""
-        self.place(order, remaining, None, cmd, ts, False, filled)
+        self.place_c(order, remaining, None, cmd, ts, False, filled)
         return self._live[order.order_id]
 
     cdef CfxLevel* _level(self, side, price) except NULL:
@@ -415,20 +437,26 @@ cdef class CompiledOrderBook:
     def cancel(self, order, cmd, ts, reason):
         """`OrderBook.cancel`: off the book and the live index (``reason``
         None: silently, only the level change)."""
-        qty = order.qty
+        self.cancel_c(order, cmd, ts, reason)
+
+    cdef void cancel_c(self, order, cmd, ts, reason) except *:
+        """`cancel` (``order`` a resting order)."""
+        qty = _resting(order, O_QTY, "qty")
+        oid = _resting(order, O_ORDER_ID, "order_id")
         if reason is not None and self._full:
-            self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, order.order_id, order.account,
-                                            qty + order.hidden, reason))
-        p = order.price
-        side = order.side
+            self._out.append(OrderCancelled(next(self._seq), cmd, ts, self.series, oid,
+                                            _resting(order, O_ACCOUNT, "account"),
+                                            qty + _resting(order, O_HIDDEN, "hidden"), reason))
+        p = _resting(order, O_PRICE, "price")
+        side = _resting(order, O_SIDE, "side")
         cdef CfxLevel* lvl = self._level(side, p)
         lvl.qty -= <int64_t> qty
         lvl.count -= 1
         lq = lvl.qty
-        order.qty = 0
-        if order.hidden:
-            order.hidden = 0
-        del self._live[order.order_id]
+        _set_resting(order, O_QTY, "qty", 0)
+        if _resting(order, O_HIDDEN, "hidden"):
+            _set_resting(order, O_HIDDEN, "hidden", 0)
+        del self._live[oid]
         if self._full:
             self._out.append(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lq))
         if not lvl.count:
@@ -440,9 +468,15 @@ cdef class CompiledOrderBook:
 
     def reduce(self, order, new_open, cmd, ts):
         """`OrderBook.reduce`: a lower open quantity in place (reserve first), same priority."""
-        cdef CfxLevel* lvl = self._level(order.side, order.price)
-        _take_from(order, lvl, order.qty + order.hidden - new_open)
-        self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, order.side, order.price, lvl.qty))
+        self.reduce_c(order, new_open, cmd, ts)
+
+    cdef void reduce_c(self, order, new_open, cmd, ts) except *:
+        """`reduce` (``order`` a resting order)."""
+        side = _resting(order, O_SIDE, "side")
+        p = _resting(order, O_PRICE, "price")
+        cdef CfxLevel* lvl = self._level(side, p)
+        _take_from(order, lvl, _resting(order, O_QTY, "qty") + _resting(order, O_HIDDEN, "hidden") - new_open)
+        self._emit(LevelChanged(next(self._seq), cmd, ts, self.series, side, p, lvl.qty))
 
     def fill(self, order, qty, cmd, ts):
         """`OrderBook.fill`: a call auction filled ``qty`` of a resting order."""
@@ -461,10 +495,16 @@ cdef class CompiledOrderBook:
 
     def best_bid(self):
         """Highest bid price, or None. O(1)."""
+        return self.best_bid_c()
+
+    cdef object best_bid_c(self):
         return None if self.bids.empty() else -deref(self.bids.begin()).first
 
     def best_ask(self):
         """Lowest ask price, or None. O(1)."""
+        return self.best_ask_c()
+
+    cdef object best_ask_c(self):
         return None if self.asks.empty() else deref(self.asks.begin()).first
 
     def depth(self, n=10):
@@ -567,14 +607,40 @@ cdef class CompiledOrderBook:
 
 cdef void _take_from(order, CfxLevel* lvl, int64_t d) except *:
     """Remove ``d`` lots (less than its open quantity) from a resting order: reserve first."""
-    hidden = order.hidden
+    hidden = _resting(order, O_HIDDEN, "hidden")
     if hidden >= d:
-        order.hidden = hidden - d
+        _set_resting(order, O_HIDDEN, "hidden", hidden - d)
         return
     d -= <int64_t> hidden
-    order.hidden = 0
-    order.qty -= d
+    _set_resting(order, O_HIDDEN, "hidden", 0)
+    _set_resting(order, O_QTY, "qty", _resting(order, O_QTY, "qty") - d)
     lvl.qty -= d
+
+
+cdef inline object _resting(order, Py_ssize_t offset, str name):
+    """``order``'s attribute ``name`` (``offset``: the `Order` slot of it): a
+    resting order is an `Order`, read at its slot; anything else by name."""
+    return at(order, offset) if type(order) is ORDER else getattr(order, name)
+
+
+cdef inline void _set_resting(order, Py_ssize_t offset, str name, value) except *:
+    """``order``'s attribute ``name`` set to ``value`` (as `_resting` reads it)."""
+    if type(order) is ORDER:
+        put(order, offset, value)
+    else:
+        setattr(order, name, value)
+
+
+cdef inline object _entering(order, Py_ssize_t in_order, Py_ssize_t in_submit, str name):
+    """An attribute of an order meeting the book (`cfx.book.Entering`): at its
+    slot for an `Order` (``in_order``) or a `SubmitOrder` (``in_submit``),
+    by name for anything else."""
+    t = type(order)
+    if t is ORDER:
+        return at(order, in_order)
+    if t is SUBMIT:
+        return at(order, in_submit)
+    return getattr(order, name)
 
 
 def _rebuild(cls, series, live, out, seq, stp_defaults, trades_only):

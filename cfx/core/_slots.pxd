@@ -40,11 +40,22 @@ cdef inline PyObject* at_or_null(object o, Py_ssize_t offset) noexcept:
     return (<PyObject**>((<char*><PyObject*>o) + offset))[0]
 
 
+cdef extern from *:
+    """
+    /* an unset slot's error, out of line: what `at` inlines is the read alone */
+    static __attribute__((noinline, cold, unused)) PyObject* cfx_slot_unset(PyObject* o) {
+        PyErr_Format(PyExc_AttributeError, "%s object has an attribute unset", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    """
+    object cfx_slot_unset(object o)  # raises AttributeError
+
+
 cdef inline object at(object o, Py_ssize_t offset):
     """``o``'s attribute at ``offset``: ``o`` is of the class the offset is of (checked by the caller)."""
     cdef PyObject* v = at_or_null(o, offset)
     if v is NULL:
-        raise AttributeError(f"{type(o).__name__} object has an attribute unset")
+        return cfx_slot_unset(o)
     return <object>v
 
 
