@@ -27,9 +27,9 @@ from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
 from cfx.agents.value_trader import ValueTrader, ValueTraderSpec
 
 try:
-    from cfx.core import _mmcore
+    from cfx.core import _common, _mmcore
 except ImportError:  # not built: the Python agents only
-    _mmcore = None
+    _common = _mmcore = None
 try:
     from cfx.core import _noisecore
 except ImportError:  # (built apart from _mmcore, so it may be missing alone)
@@ -52,8 +52,8 @@ if _mmcore is not None:
         """`MarketMaker`, its hot path compiled (`cfx.core._mmcore.MakerCore`)."""
 
         quoting_type = _mmcore.Quoting
-        orders_type = _mmcore.OwnOrders
-        alarms_type = _mmcore.Alarms
+        orders_type = _common.OwnOrders
+        alarms_type = _common.Alarms
 
         def __init__(self, spec: MarketMakerSpec, index: int = 0) -> None:
             MarketMaker.__init__(self, spec, index)
@@ -66,8 +66,8 @@ if _mmcore is not None and _noisecore is not None:
     class CompiledNoiseTrader(_noisecore.NoiseCore, NoiseTrader):
         """`NoiseTrader`, its hot path compiled (`cfx.core._noisecore.NoiseCore`)."""
 
-        orders_type = _mmcore.OwnOrders
-        alarms_type = _mmcore.Alarms
+        orders_type = _common.OwnOrders
+        alarms_type = _common.Alarms
 
         def __init__(self, spec: NoiseTraderSpec, index: int = 0) -> None:
             NoiseTrader.__init__(self, spec, index)
@@ -80,8 +80,8 @@ if _mmcore is not None and _noisecore is not None and _valuecore is not None:
     class CompiledValueTrader(_valuecore.ValueCore, ValueTrader):
         """`ValueTrader`, its hot path compiled (`cfx.core._valuecore.ValueCore`)."""
 
-        orders_type = _mmcore.OwnOrders
-        alarms_type = _mmcore.Alarms
+        orders_type = _common.OwnOrders
+        alarms_type = _common.Alarms
 
         def __init__(self, spec: ValueTraderSpec, index: int = 0) -> None:
             ValueTrader.__init__(self, spec, index)
