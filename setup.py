@@ -2,6 +2,7 @@
 (an order CSV's replay), cfx/core/_orderbook.pyx (a scenario's book),
 cfx/core/_columns.pyx, cfx/core/_schedule.pyx (a scenario's event
 schedule), cfx/core/_agentctx.pyx (the agents' context, its C interface),
+cfx/core/_common.pyx (what the compiled agents share),
 cfx/core/_mmcore.pyx (the market maker's hot path),
 cfx/core/_noisecore.pyx (the noise trader's), cfx/core/_valuecore.pyx
 (the value trader's), cfx/core/_takercore.pyx (the momentum and
@@ -68,6 +69,12 @@ def extensions() -> list:
             Extension("cfx._journal", ["cfx/_journal.pyx"], language="c++", extra_compile_args=flags),
             # the compiled agents' decisions (the maker's, the noise and value traders') must be the Python
             # reference's to the bit: no fused multiply-adds
+            Extension(
+                "cfx.core._common",
+                ["cfx/core/_common.pyx"],
+                language="c++",
+                extra_compile_args=[*flags, "-ffp-contract=off"],
+            ),
             Extension(
                 "cfx.core._mmcore",
                 ["cfx/core/_mmcore.pyx"],

@@ -152,6 +152,32 @@ class ScriptCtx:
         self._send("unwatch", series)
 
 
+class Print:
+    """A public trade that is not a `PublicTrade` (the compiled maker reads it by name)."""
+
+    def __init__(self, t: PublicTrade) -> None:
+        self.ts, self.price, self.qty, self.aggressor = t.ts, t.price, t.qty, t.aggressor
+
+
+class LookalikeCtx(ScriptCtx):
+    """`ScriptCtx` whose tape holds `Print` s and whose anchors are floats."""
+
+    prints = 0  # `Print` s handed out
+
+    def trades(self, series, since_ns):
+        out = [Print(t) for t in super().trades(series, since_ns)]
+        LookalikeCtx.prints += len(out)
+        return out
+
+    def expected_settlement(self, series):
+        v = super().expected_settlement(series)
+        return None if v is None else v + 0.25
+
+    def index_ticks(self, series):
+        v = super().index_ticks(series)
+        return None if v is None else float(v)
+
+
 # ----------------------------------------------------------------------------- state, to the bit
 
 QUOTING = (
@@ -347,11 +373,11 @@ def _hook(mm, ctx: ScriptCtx, step: tuple, events: list) -> None:
         mm.resume(ctx if step[1] else None)
 
 
-def run_pair(params: dict, script: list, batch: bool, seed: int = 5) -> int:
+def run_pair(params: dict, script: list, batch: bool, seed: int = 5, ctx_type: type = ScriptCtx) -> int:
     """Both makers through ``script``; assert they agree after every step. Returns the commands sent."""
     spec = MarketMakerSpec(**params, max_half_spread_ticks=max(params["half_spread_ticks"], 6.0))
     makers = [MarketMaker(spec), compiled_type()(spec)]
-    ctxs = [ScriptCtx(SERIES, seed, 2 * SECOND if batch else 0) for _ in makers]
+    ctxs = [ctx_type(SERIES, seed, 2 * SECOND if batch else 0) for _ in makers]
     for mm, ctx in zip(makers, ctxs):
         for s in SERIES:
             ctx.expected[s] = ctx.index[s] = 300
@@ -387,8 +413,12 @@ def test_the_compiled_maker_sends_and_keeps_what_the_reference_does(params, scri
 
 
 @needs_mm
-def test_a_long_random_script_keeps_them_alike_and_does_work():
-    """One long seeded script (hypothesis's examples are short): many commands, all alike."""
+@pytest.mark.parametrize("ctx_type", [ScriptCtx, LookalikeCtx])
+def test_a_long_random_script_keeps_them_alike_and_does_work(ctx_type):
+    """One long seeded script (hypothesis's examples are short): many commands, all alike.
+    The compiled maker reads a `PublicTrade`'s fields at their slots and an int anchor
+    without a float: with `LookalikeCtx` (a tape of `Print` s, float anchors) the other way."""
+    LookalikeCtx.prints = 0
     rng = np.random.default_rng(11)
     kinds = ["time", "quote", "touch", "anchor", "position", "tape", "fill", "event", "md", "wake", "index"]
     script = []
@@ -453,7 +483,58 @@ def test_a_long_random_script_keeps_them_alike_and_does_work():
         "batch_flow_ticks_per_lot": 0.0,
         "batch_imbalance_share": 0.5,
     }
-    assert run_pair(params, script, batch=False) > 1000
+    assert run_pair(params, script, batch=False, ctx_type=ctx_type) > 1000
+    assert ctx_type is ScriptCtx or LookalikeCtx.prints > 100
+
+
+class _WakeLog:
+    """A context that only keeps time and records the wake-ups asked for."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.wakes: list[tuple[int, int]] = []
+
+    def wake_after(self, delay_ns: int) -> None:
+        self.wakes.append((self.now, delay_ns))
+
+
+@needs_mm
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_alarms_keep_what_the_reference_keeps(seed):
+    """`_common.Alarms` (its deadlines in arrays) against `cfx.agents.common.Alarms`
+    (a dict): the same names due in the same order, the same wake-ups asked for,
+    the same ``at`` (in order) and ``earliest`` after every call, across
+    deadlines re-armed earlier and later (the earliest too), ties, deadlines
+    already past, several due at once, names fired and armed again (they go
+    last), a name equal to an armed one but another object (a str, or any
+    other key), and a pickle."""
+    from cfx.agents.common import Alarms
+    from cfx.core._common import Alarms as CompiledAlarms
+
+    rng = np.random.default_rng(seed)
+    ref, comp = Alarms(), CompiledAlarms()
+    ref_ctx, comp_ctx = _WakeLog(), _WakeLog()
+    names = ["timer", "catchup", "exec", "batch:HOP-H27", "ex:HOP-J27", ("ex", 7)]
+    fired = 0
+    for step in range(3000):
+        r = rng.random()
+        if r < 0.3:
+            ref_ctx.now = comp_ctx.now = ref_ctx.now + int(rng.integers(0, 40))
+            due = ref.due(ref_ctx)
+            assert comp.due(comp_ctx) == due
+            fired += len(due)
+        elif r < 0.33:
+            comp = pickle.loads(pickle.dumps(comp))
+        else:
+            name = names[int(rng.integers(len(names)))]
+            name = "".join(name) if type(name) is str else tuple(list(name))  # (equal, another object)
+            at = ref_ctx.now + int(rng.integers(-5, 60))
+            ref.arm(ref_ctx, name, at)
+            comp.arm(comp_ctx, name, at)
+        assert list(comp.at.items()) == list(ref.at.items())
+        assert comp.earliest == ref.earliest
+        assert comp.pending("timer") == ref.pending("timer")
+    assert comp_ctx.wakes == ref_ctx.wakes and len(ref_ctx.wakes) > 300 and fired > 300
 
 
 # ----------------------------------------------------------------------------- on a real engine, and whole runs

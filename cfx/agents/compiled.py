@@ -31,9 +31,9 @@ from cfx.agents.noise_trader import NoiseTrader, NoiseTraderSpec
 from cfx.agents.value_trader import ValueTrader, ValueTraderSpec
 
 try:
-    from cfx.core import _mmcore
+    from cfx.core import _common, _mmcore
 except ImportError:  # not built: the Python agents only
-    _mmcore = None
+    _common = _mmcore = None
 try:
     from cfx.core import _noisecore
 except ImportError:  # (built apart from _mmcore, so it may be missing alone)
@@ -44,7 +44,7 @@ except ImportError:  # (it cimports _noisecore's, so it is missing where that is
     _valuecore = None
 try:
     from cfx.core import _takercore
-except ImportError:  # (it cimports _noisecore's and _mmcore's too)
+except ImportError:  # (it cimports _noisecore's and _common's too)
     _takercore = None
 
 FITS = 1 << 50
@@ -60,8 +60,8 @@ if _mmcore is not None:
         """`MarketMaker`, its hot path compiled (`cfx.core._mmcore.MakerCore`)."""
 
         quoting_type = _mmcore.Quoting
-        orders_type = _mmcore.OwnOrders
-        alarms_type = _mmcore.Alarms
+        orders_type = _common.OwnOrders
+        alarms_type = _common.Alarms
 
         def __init__(self, spec: MarketMakerSpec, index: int = 0) -> None:
             MarketMaker.__init__(self, spec, index)
@@ -74,8 +74,8 @@ if _mmcore is not None and _noisecore is not None:
     class CompiledNoiseTrader(_noisecore.NoiseCore, NoiseTrader):
         """`NoiseTrader`, its hot path compiled (`cfx.core._noisecore.NoiseCore`)."""
 
-        orders_type = _mmcore.OwnOrders
-        alarms_type = _mmcore.Alarms
+        orders_type = _common.OwnOrders
+        alarms_type = _common.Alarms
 
         def __init__(self, spec: NoiseTraderSpec, index: int = 0) -> None:
             NoiseTrader.__init__(self, spec, index)
@@ -88,8 +88,8 @@ if _mmcore is not None and _noisecore is not None and _valuecore is not None:
     class CompiledValueTrader(_valuecore.ValueCore, ValueTrader):
         """`ValueTrader`, its hot path compiled (`cfx.core._valuecore.ValueCore`)."""
 
-        orders_type = _mmcore.OwnOrders
-        alarms_type = _mmcore.Alarms
+        orders_type = _common.OwnOrders
+        alarms_type = _common.Alarms
 
         def __init__(self, spec: ValueTraderSpec, index: int = 0) -> None:
             ValueTrader.__init__(self, spec, index)
@@ -102,7 +102,7 @@ if _mmcore is not None and _noisecore is not None and _takercore is not None:
     class CompiledMomentumTrader(_takercore.MomentumCore, MomentumTrader):
         """`MomentumTrader`, its wake-ups compiled (`cfx.core._takercore.MomentumCore`)."""
 
-        orders_type = _mmcore.OwnOrders
+        orders_type = _common.OwnOrders
         trend_type = _takercore.Trend
 
         def __init__(self, spec: MomentumTraderSpec, index: int = 0) -> None:
@@ -112,7 +112,7 @@ if _mmcore is not None and _noisecore is not None and _takercore is not None:
     class CompiledBasisTrader(_takercore.BasisCore, BasisTrader):
         """`BasisTrader`, its wake-ups compiled (`cfx.core._takercore.BasisCore`)."""
 
-        orders_type = _mmcore.OwnOrders
+        orders_type = _common.OwnOrders
 
         def __init__(self, spec: BasisTraderSpec, index: int = 0) -> None:
             BasisTrader.__init__(self, spec, index)

@@ -241,7 +241,7 @@ class MarketMaker(Agent):
 
     subscribes = True
     spec: MarketMakerSpec
-    # the types of its state: cfx.agents.compiled's `CompiledMarketMaker` puts cfx.core._mmcore's in their place
+    # the types of its state: cfx.agents.compiled's `CompiledMarketMaker` puts cfx.core._mmcore's and _common's in their place
     quoting_type: ClassVar[type] = _Quoting
     orders_type: ClassVar[type] = OwnOrders
     alarms_type: ClassVar[type] = Alarms

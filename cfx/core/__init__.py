@@ -4,7 +4,8 @@ Compiled (Cython, C++) pieces of the exchange, for three jobs (and the
 built-in agents' hot paths, `cfx.core._mmcore` the market maker's,
 `cfx.core._noisecore` the noise trader's, `cfx.core._valuecore` the
 value trader's and `cfx.core._takercore` the momentum and basis
-traders', which `choose_agents` picks):
+traders', which `choose_agents` picks, with `cfx.core._common`,
+what they share):
 
 - `cfx.core._book`: the engine's hot subset for one series (validation,
   limit/market/IOC/FOK, cancel, modify, STP) with events out as int64
@@ -141,14 +142,16 @@ baseline, the same run hash)."""
 
 def agents_available() -> bool:
     """Is the compiled market maker (`cfx.core._mmcore`) built, with the
-    context's C interface it cimports (`cfx.core._agentctx`), and allowed
+    context's C interface and the helpers it cimports (`cfx.core._agentctx`,
+    `cfx.core._common`), and allowed
     (``CFX_NO_EXTENSION`` unset)? Looked for, not imported. (The noise,
     value, momentum and basis traders', `cfx.core._noisecore`,
-    `cfx.core._valuecore` and `cfx.core._takercore`, need them too; where one of them alone is missing,
+    `cfx.core._valuecore` and `cfx.core._takercore`, need them too;
+    where one of them alone is missing,
     `cfx.agents.compiled.agent_class` gives the Python agent.)"""
     if os.environ.get("CFX_NO_EXTENSION"):
         return False
-    return all(importlib.util.find_spec(f"cfx.core.{m}") is not None for m in ("_mmcore", "_agentctx"))
+    return all(importlib.util.find_spec(f"cfx.core.{m}") is not None for m in ("_mmcore", "_agentctx", "_common"))
 
 
 def choose_agents(requested: str | None = None) -> str:

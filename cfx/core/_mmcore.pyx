@@ -25,86 +25,60 @@ two side by side). What that takes:
   carry, the batch surplus, withdrawals, the series roll) stays in the
   reference's Python methods, which it calls.
 
-`Alarms` and `OwnOrders` are cfx.agents.common's, compiled the same way
-(the same ``at``/``earliest`` and ``orders``/``changes`` for Python code;
-declared in _mmcore.pxd, so the compiled noise trader, cfx/core/_noisecore.pyx,
-shares them).
+`Alarms` and `OwnOrders` are cfx.agents.common's, compiled
+(cfx/core/_common.pyx, which the other compiled agents share too).
 The context is called through cfx/core/_agentctx.pxd's ``ctx_*`` helpers
 (the clock, quotes, the tape, positions, orders, wake-ups, the timer's
 uniform draw): C calls on the compiled loop's context
 (`cfx.sim._context.Context`), calls by name with the same arguments on
-any other; a quote's fields are read at their slots (cfx/core/_slots.pxd)
-when it is an exact `Quote`.
+any other; the fields of a quote, a public trade and an order event are
+read at their slots (cfx/core/_slots.pxd) when it is of that exact type.
 Everything pickles (a checkpoint): Cython's generated reduce, which for
 a Python subclass also carries its ``__dict__``.
 """
 
 import math
 
+from cpython.long cimport PyLong_AsDouble
 from cpython.object cimport PyObject_RichCompareBool, Py_EQ
-from libc.math cimport ceil, exp, fabs, floor, isfinite, isinf, log1p, sqrt
+from libc.math cimport exp, fabs, isfinite, isinf, log1p, sqrt
 
 from cfx.core._agentctx cimport (
-    AgentCtx,
     ctx_account,
     ctx_cancel,
     ctx_expected_settlement,
-    ctx_modify,
     ctx_now,
     ctx_position,
     ctx_quote,
     ctx_random,
     ctx_settlement,
     ctx_trades,
-    ctx_wake_after,
-    direct,
 )
+from cfx.core._common cimport Alarms, OwnOrders, py_ceil, py_floor
 from cfx.core._slots cimport at, slot
 
-from cfx.agents.base import Quote
-from cfx.types import (
-    OrderAccepted,
-    OrderCancelled,
-    OrderKind,
-    OrderModified,
-    OrderRejected,
-    RejectReason,
-    Side,
-    TimeInForce,
-    Trade,
-)
+from cfx.agents.base import PublicTrade, Quote
+from cfx.types import OrderCancelled, OrderModified, Side, Trade
 
 cdef object BUY = Side.BUY
 cdef object SELL = Side.SELL
-cdef object LIMIT = OrderKind.LIMIT  # `Context.submit`'s defaults
-cdef object GTC = TimeInForce.GTC
 cdef object TRADE = Trade
+cdef object CANCELLED = OrderCancelled
+cdef object MODIFIED = OrderModified
 cdef object T_QUOTE = Quote
 cdef Py_ssize_t Q_BID = slot(Quote, "bid"), Q_BID_QTY = slot(Quote, "bid_qty"), Q_ASK = slot(Quote, "ask")
 cdef Py_ssize_t Q_ASK_QTY = slot(Quote, "ask_qty"), Q_LAST = slot(Quote, "last")
-cdef object CANCELLED = OrderCancelled
-cdef object ACCEPTED = OrderAccepted
-cdef object MODIFIED = OrderModified
-cdef object REJECTED = OrderRejected
-cdef object UNKNOWN = RejectReason.UNKNOWN_ORDER
+cdef object T_PUBLIC = PublicTrade
+cdef Py_ssize_t PT_TS = slot(PublicTrade, "ts"), PT_QTY = slot(PublicTrade, "qty")
+cdef Py_ssize_t PT_AGGRESSOR = slot(PublicTrade, "aggressor")
+cdef Py_ssize_t TR_SERIES = slot(Trade, "series"), TR_PRICE = slot(Trade, "price"), TR_QTY = slot(Trade, "qty")
+cdef Py_ssize_t TR_MAKER = slot(Trade, "maker_account"), TR_AGGRESSOR = slot(Trade, "aggressor")
+cdef Py_ssize_t CX_SERIES = slot(OrderCancelled, "series"), MD_SERIES = slot(OrderModified, "series")
 cdef str TIMER = "timer"
 cdef str CATCHUP = "catchup"
 cdef str BATCH_ALARM = "batch:"  # cfx.agents.market_maker.BATCH_ALARM
 cdef long long NEVER = -(1 << 62)  # `_Quoting.last_requote` before the first requote
 cdef long long DECAY_LIMIT = 1 << 61  # the reference's news decay: none to take beyond it
-
-
-cdef long long py_floor(double x) except? -1:
-    """math.floor: an int, or the error Python raises."""
-    if not isfinite(x):
-        math.floor(x)
-    return <long long>floor(x)
-
-
-cdef long long py_ceil(double x) except? -1:
-    if not isfinite(x):
-        math.ceil(x)
-    return <long long>ceil(x)
 
 
 cdef inline double py_sqrt(double x) except? -1.0:
@@ -125,171 +99,21 @@ cdef inline bint same(object a, object b) except -1:
     return PyObject_RichCompareBool(a, b, Py_EQ)
 
 
-# ----------------------------------------------------------------------------- helpers
+cdef inline object field(object o, object cls, Py_ssize_t offset, str name):
+    """``o.<name>``, read at its slot when ``o`` is exactly a ``cls``."""
+    return at(o, offset) if type(o) is cls else getattr(o, name)
 
 
-cdef class Alarms:
-    """`cfx.agents.common.Alarms`, compiled (the same ``at`` and ``earliest``; fields in _mmcore.pxd)."""
-
-    def __init__(self):
-        self.at = {}
-        self._has_earliest = False
-        self._earliest = 0
-
-    @property
-    def earliest(self):
-        return self._earliest if self._has_earliest else None
-
-    @earliest.setter
-    def earliest(self, value):
-        self._has_earliest = value is not None
-        self._earliest = value if value is not None else 0
-
-    def arm(self, ctx, name, at):
-        self.arm_c(ctx, name, at)
-
-    cdef int arm_c(self, ctx, object name, long long at) except -1:
-        cdef long long now = ctx_now(ctx)
-        cdef dict pending = self.at
-        cdef long long t
-        cdef bint moved
-        if at <= now:
-            at = now + 1
-        if self._has_earliest and at > self._earliest:  # an earlier deadline stands
-            old = pending.get(name)
-            moved = old is not None and <long long>old == self._earliest
-            pending[name] = at
-            if moved:  # min(pending.values())
-                for v in pending.values():
-                    t = v
-                    if t < at:
-                        at = t
-                self._earliest = at
-            return 0
-        pending[name] = at
-        self._earliest = at
-        self._has_earliest = True
-        ctx_wake_after(ctx, at - now)
-        return 0
-
-    def due(self, ctx):
-        return self.due_c(ctx)
-
-    cdef list due_c(self, ctx):
-        cdef long long now = ctx_now(ctx)
-        cdef dict pending = self.at
-        cdef list fired = []
-        cdef long long earliest = 0, t
-        cdef bint has = False
-        for k, v in pending.items():
-            t = v
-            if t <= now:
-                fired.append(k)
-            elif not has or t < earliest:
-                earliest = t
-                has = True
-        for k in fired:
-            del pending[k]
-        self._earliest = earliest
-        self._has_earliest = has
-        if has:
-            ctx_wake_after(ctx, earliest - now)
-        return fired
-
-    def pending(self, name):
-        return name in self.at
-
-
-cdef class OwnOrders:
-    """`cfx.agents.common.OwnOrders`, compiled (the same ``orders`` and ``changes``; fields in _mmcore.pxd)."""
-
-    def __init__(self):
-        self.orders = {}
-        self.changes = 0
-
-    def __len__(self):
-        return len(self.orders)
-
-    def __contains__(self, order_id):
-        return order_id in self.orders
-
-    def submit(self, ctx, series, side, qty, price=0, **kw):
-        oid = ctx.submit(series, side, qty, price, **kw)
-        self.orders[oid] = [series, side, price, qty, False]
-        self.changes += 1
-        return oid
-
-    cdef object submit_c(self, ctx, series, side, long long qty, long long price):
-        if direct(ctx):
-            oid = (<AgentCtx>ctx).submit_c(series, side, qty, price, LIMIT, GTC, False)
-        else:
-            oid = ctx.submit(series, side, qty, price)
-        self.orders[oid] = [series, side, price, qty, False]
-        self.changes += 1
-        return oid
-
-    def modify(self, ctx, order_id, price, qty):
-        self.modify_c(ctx, order_id, price, qty)
-
-    cdef int modify_c(self, ctx, order_id, long long price, long long qty) except -1:
-        cdef list o = self.orders.get(order_id)
-        if o is not None:
-            o[2] = price
-            o[3] = qty
-            self.changes += 1
-        ctx_modify(ctx, order_id, price, qty)
-        return 0
-
-    def cancel(self, ctx, order_id):
-        ctx_cancel(ctx, order_id)
-
-    def open_qty(self, series, side):
-        return sum(o[3] for o in self.orders.values() if o[0] == series and o[1] is side)
-
-    def ids(self, series=None):
-        if series is None:
-            return list(self.orders)
-        return [i for i, o in self.orders.items() if o[0] == series]
-
-    def on_event(self, ev):
-        self.on_event_c(ev)
-
-    cdef int on_event_c(self, ev) except -1:
-        t = type(ev)
-        cdef dict orders = self.orders
-        cdef list o
-        cdef long long q
-        if t is TRADE:
-            q = ev.qty
-            for oid in (ev.maker_id, ev.taker_id):
-                o = orders.get(oid)
-                if o is not None:
-                    self.changes += 1
-                    o[3] = <long long>o[3] - q
-                    if <long long>o[3] <= 0:
-                        del orders[oid]
-        elif t is CANCELLED:
-            if orders.pop(ev.order_id, None) is not None:
-                self.changes += 1
-        elif t is ACCEPTED:
-            o = orders.get(ev.order_id)
-            if o is not None:
-                o[4] = True
-        elif t is MODIFIED:
-            o = orders.get(ev.order_id)
-            if o is not None and (o[2] != ev.price or o[3] != ev.qty):
-                self.changes += 1
-                o[2] = ev.price
-                o[3] = ev.qty
-        elif t is REJECTED:
-            o = orders.get(ev.order_id)
-            if o is not None:
-                self.changes += 1
-                if not o[4] or ev.reason is UNKNOWN:
-                    del orders[ev.order_id]
-                else:
-                    o[2] = 0
-        return 0
+cdef inline object series_of(object ev):
+    """An order event's ``series`` (read at its slot for the events that change an order)."""
+    t = type(ev)
+    if t is TRADE:
+        return at(ev, TR_SERIES)
+    if t is CANCELLED:
+        return at(ev, CX_SERIES)
+    if t is MODIFIED:
+        return at(ev, MD_SERIES)
+    return ev.series
 
 
 # ----------------------------------------------------------------------------- per-series state
@@ -479,7 +303,7 @@ cdef class MakerCore:
             self.requote_c(ctx, series, st)
         else:
             st.catchup = True
-            if CATCHUP not in self.alarms.at:
+            if not self.alarms.pending_c(CATCHUP):
                 self.alarms.arm_c(ctx, CATCHUP, now + wait)
 
     def on_order_event(self, ctx, event):
@@ -489,7 +313,7 @@ cdef class MakerCore:
         cdef double sign
         own.on_event_c(event)
         if own.changes != changes:  # one of its orders changed: its series' sides are looked at again
-            q = self.quoting.get(event.series)
+            q = self.quoting.get(series_of(event))
             if q is not None:
                 st = q
                 st.heard += 1
@@ -497,14 +321,14 @@ cdef class MakerCore:
                 for q in self.quoting.values():
                     st = q
                     st.heard += 1
-        if type(event) is TRADE and event.maker_account == ctx_account(ctx):
-            q = self.quoting.get(event.series)
+        if type(event) is TRADE and at(event, TR_MAKER) == ctx_account(ctx):
+            q = self.quoting.get(at(event, TR_SERIES))
             if q is not None:
                 st = q
                 if st._has_fair:
-                    sign = 1.0 if event.aggressor is SELL else -1.0
-                    qty = event.qty
-                    self.spread_ticks += sign * (st._fair - <double>event.price) * <double>qty
+                    sign = 1.0 if at(event, TR_AGGRESSOR) is SELL else -1.0
+                    qty = at(event, TR_QTY)
+                    self.spread_ticks += sign * (st._fair - <double>at(event, TR_PRICE)) * <double>qty
                     st.markouts.append((ctx_now(ctx) + self._markout_ns, sign, qty, st._fair))
 
     # ------------------------------------------------------------------ what the reference's other methods call
@@ -621,7 +445,7 @@ cdef class MakerCore:
             if anchor is None:
                 anchor = ctx_settlement(ctx, series)
         if anchor is not None:
-            a = anchor
+            a = PyLong_AsDouble(anchor) if type(anchor) is int else anchor  # (int's float(), without the float)
         if anchor is None:
             if not has_market:
                 return 0
@@ -665,12 +489,12 @@ cdef class MakerCore:
                 keep = self._flow_keep
                 discount = self.flow_discount if self.flow_memory else 0.0
                 for t in trades:
-                    x = t.qty
-                    if t.aggressor is not BUY:
+                    x = field(t, T_PUBLIC, PT_QTY, "qty")
+                    if field(t, T_PUBLIC, PT_AGGRESSOR, "aggressor") is not BUY:
                         x = -x
                     surprise += <double>x - discount * expect
                     expect = keep * expect + (1.0 - keep) * <double>x
-                st.tape_since = <long long>trades[len(trades) - 1].ts + 1  # (no wraparound here)
+                st.tape_since = <long long>field(trades[len(trades) - 1], T_PUBLIC, PT_TS, "ts") + 1  # (no wraparound)
                 st.flow_mean = expect
                 fair += self._flow_per_lot * surprise
             else:

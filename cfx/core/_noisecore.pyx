@@ -27,7 +27,7 @@ What that takes:
 - what is not hot (the start, the series roll) stays in the reference's
   Python methods, which call these.
 
-`Alarms` and `OwnOrders` are _mmcore's (cimported from _mmcore.pxd);
+`Alarms` and `OwnOrders` are cfx/core/_common.pyx's (cimported from _common.pxd);
 `BitGen`, the `Executor` and the helpers are declared in _noisecore.pxd,
 which the compiled value trader (cfx/core/_valuecore.pyx) cimports. The
 context (quotes, positions, submit, cancel, wake-ups, the session) is
@@ -55,7 +55,7 @@ from cfx.core._agentctx cimport (
     ctx_wake_after,
     direct,
 )
-from cfx.core._mmcore cimport Alarms, OwnOrders, py_ceil, py_floor
+from cfx.core._common cimport Alarms, OwnOrders, py_ceil, py_floor
 
 from numpy.random import Generator
 

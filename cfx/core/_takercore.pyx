@@ -31,7 +31,7 @@ from cfx.core._agentctx cimport (
     ctx_wake_after,
     direct,
 )
-from cfx.core._mmcore cimport OwnOrders
+from cfx.core._common cimport OwnOrders
 from cfx.core._noisecore cimport BitGen, activity, in_continuous, trunc_ns
 
 from collections import deque

@@ -18,7 +18,7 @@ unchanged, an int if the context gave one).
 
 `BitGen`, the compiled `Executor` that works its position changes and the
 `in_continuous`/`activity`/`reference_price` helpers are _noisecore's
-(cimported from _noisecore.pxd); `Alarms` and `OwnOrders` are _mmcore's.
+(cimported from _noisecore.pxd); `Alarms` and `OwnOrders` are _common's.
 The context (its private signal, quotes, positions, submit, cancel,
 wake-ups) is called as the noise trader calls it (cfx/core/_agentctx.pxd:
 from C on the compiled loop's context, by name on any other); what is
@@ -30,7 +30,7 @@ Everything pickles, as the noise trader does.
 from libc.math cimport fabs, isinf, log1p
 
 from cfx.core._agentctx cimport AgentCtx, ctx_expected_settlement, ctx_now, ctx_position, ctx_quote, ctx_rng, direct
-from cfx.core._mmcore cimport Alarms, OwnOrders
+from cfx.core._common cimport Alarms, OwnOrders
 from cfx.core._noisecore cimport BitGen, Executor, activity, in_continuous, reference_price, trunc_ns
 
 from cfx.types import Side

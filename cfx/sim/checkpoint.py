@@ -37,12 +37,14 @@ from cfx.sim import scenario as scn
 from cfx.writes import write_atomic
 
 FILE = "checkpoint.pkl"
-VERSION = 8
+VERSION = 9
 # 2: the day parts are Arrow IPC streams (.arrows), not Parquet; 3: participants keep their queued wake-up times;
 # 4: the event heap holds int keys (`cfx.sim.loop.SEQ_BITS`), and a market maker's quoting state its side plans;
 # 5: an agent's `Alarms` keeps its earliest deadline; 6: participants and their contexts live in cfx.sim.participant;
 # 7: the sha256 of every finished day part (`Checkpoint.digests`); 8: the event heap is a `cfx.core.schedule` (the
-# same pickle from either implementation)
+# same pickle from either implementation); 9: the compiled agents' `Alarms` and `OwnOrders` are cfx.core._common's,
+# an `Alarms` pickled as its ``at`` and ``earliest``, and a compiled momentum trader's trends are
+# cfx.core._takercore's `Trend`s
 
 
 class Checkpoint(msgspec.Struct, frozen=True):
