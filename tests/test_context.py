@@ -311,11 +311,16 @@ def test_a_pickled_compiled_context_goes_on_as_it_left_off(tmp_path, run_writer)
     assert items[0] == items[1] and any(kind == ARRIVE for _, kind, _ in items[0])
 
 
-@pytest.mark.parametrize(("seed", "base"), [(0, 0), (1, 0), (2, 0), (3, 0)])
+@pytest.mark.parametrize(
+    ("seed", "base"), [(0, 0), (1, 0), (2, 2**30 - 3_000), (3, 2**60 - 40_000), (4, -(2**61)), (5, 2**63 - 900_000)]
+)
 def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_writer, seed, base):
     """Tapes of random lengths with repeated times, asked at random times
     and latencies (before the first, on each, after the last): the same
-    quotes and trades as the reference's `QuoteTape.at` and `TradeTape.between`."""
+    quotes and trades as the reference's `QuoteTape.at` and `TradeTape.between`.
+    The times from ``base`` on: across a digit of CPython's ints (2**30,
+    2**60, compared as C integers read off their digits), negative, and
+    across 2**63 (compared as objects beyond it)."""
     Context = _compiled()
     rng = random.Random(seed)
     sc = scn.load(SMALL)

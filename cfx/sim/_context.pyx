@@ -28,7 +28,8 @@ ints within int64), and `IndexPublisher.expected_ticks` with its cache
 The simulation's attributes it reads per call are read in its __dict__
 (`attr`: a dict lookup, where a read by name is the generic attribute
 lookup, several times dearer) and the containers among them (`KEPT`) kept
-here, once the compiled fan-out attaches it (`Context.attach`).
+here, once the compiled fan-out attaches it (`Context.attach`); times and
+latencies compare as C integers read off their digits (`as_int64`).
 A call whose arguments are not the usual exact types (a numpy integer
 quantity, a string side) runs the reference's method itself, as do the
 methods an agent calls rarely (`listed`, `depth`, `otc`, ...): each is the
@@ -73,9 +74,34 @@ cdef extern from *:
     static inline int cfx_add_overflows(int64_t a, int64_t b, int64_t* out) {
         return __builtin_add_overflow(a, b, out);
     }
+    /* An exact int of at most three 30-bit digits, below 2**63 in magnitude
+       (every time and latency of a run), read off its digits as CPython 3.11
+       lays them out (ob_size: the sign and the digit count); any other: 0,
+       for PyLong_AsLongLongAndOverflow to say. */
+    static inline int cfx_digits_int64(PyObject* v, int64_t* out) {
+    #if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+        Py_ssize_t n = Py_SIZE(v);
+        const digit* d = ((PyLongObject*)v)->ob_digit;
+        uint64_t x;
+        switch (n < 0 ? -n : n) {
+        case 0: *out = 0; return 1;
+        case 1: x = d[0]; break;
+        case 2: x = (uint64_t)d[0] | ((uint64_t)d[1] << 30); break;
+        case 3:
+            if (d[2] >= 8) return 0;
+            x = (uint64_t)d[0] | ((uint64_t)d[1] << 30) | ((uint64_t)d[2] << 60); break;
+        default: return 0;
+        }
+        *out = n < 0 ? -(int64_t)x : (int64_t)x;
+        return 1;
+    #else
+        return 0;
+    #endif
+    }
     """
     int cfx_sub_overflows(int64_t a, int64_t b, int64_t* out)
     int cfx_add_overflows(int64_t a, int64_t b, int64_t* out)
+    bint cfx_digits_int64(object v, int64_t* out)
 
 
 
@@ -131,6 +157,8 @@ cdef inline bint as_int64(object v, int64_t* out) except -1:
     cdef int overflow = 0
     if type(v) is not int:
         return False
+    if cfx_digits_int64(v, out):
+        return True
     out[0] = PyLong_AsLongLongAndOverflow(v, &overflow)
     return overflow == 0
 
