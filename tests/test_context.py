@@ -24,7 +24,7 @@ from cfx.api import load
 from cfx.sim import checkpoint, loop, scenario as scn
 from cfx.sim.loop import ARRIVE, Simulation
 from cfx.sim.participant import AgentContext, Participant
-from cfx.sim.run import build_fixings, build_index
+from cfx.sim.run import build_fixings, build_index, run_scenario
 from cfx.sim.tape import QuoteTape, TradeTape
 from cfx.types import OrderKind, Side, TimeInForce
 
@@ -54,6 +54,30 @@ def test_a_run_on_the_compiled_loop_gives_its_agents_the_compiled_context(tmp_pa
     monkeypatch.setenv("CFX_ENGINE", "python")
     sim = Simulation(sc, run_writer(tmp_path / "python"), fixings=build_fixings(sc))
     assert {type(p.ctx) for p in sim.participants} == {AgentContext}
+
+
+def test_what_an_attached_context_keeps_is_never_replaced_in_a_run(tmp_path, monkeypatch):
+    """`cfx.sim._context.KEPT`, the simulation's attributes each compiled
+    context keeps once the fan-out attaches it: the same objects at the end
+    of a run of three days as when the fan-out was installed, while the
+    simulation's __dict__, where the rest is read, was replaced (each
+    day's checkpoint puts a copy in its place: it is looked up at each read)."""
+    _compiled()
+    from cfx.sim import _context
+
+    installed: list = []
+    install = Simulation._install_fanout
+
+    def record(sim) -> None:
+        install(sim)
+        installed.append((sim, sim.__dict__, {name: getattr(sim, name) for name in _context.KEPT}))
+
+    monkeypatch.setattr(Simulation, "_install_fanout", record)
+    summary = run_scenario(load(SMALL, **{"calendar.days": 3}), tmp_path / "run", progress=False)
+    [(sim, state, kept)] = installed
+    assert sim.__dict__ is not state
+    assert all(getattr(sim, name) is kept[name] for name in _context.KEPT)
+    assert summary["trades"] > 0
 
 
 # ---------------------------------------------------------------------------- two runs, random calls
@@ -287,11 +311,16 @@ def test_a_pickled_compiled_context_goes_on_as_it_left_off(tmp_path, run_writer)
     assert items[0] == items[1] and any(kind == ARRIVE for _, kind, _ in items[0])
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_writer, seed):
+@pytest.mark.parametrize(
+    ("seed", "base"), [(0, 0), (1, 0), (2, 2**30 - 3_000), (3, 2**60 - 40_000), (4, -(2**61)), (5, 2**63 - 900_000)]
+)
+def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_writer, seed, base):
     """Tapes of random lengths with repeated times, asked at random times
     and latencies (before the first, on each, after the last): the same
-    quotes and trades as the reference's `QuoteTape.at` and `TradeTape.between`."""
+    quotes and trades as the reference's `QuoteTape.at` and `TradeTape.between`.
+    The times from ``base`` on: across a digit of CPython's ints (2**30,
+    2**60, compared as C integers read off their digits), negative, and
+    across 2**63 (compared as objects beyond it)."""
     Context = _compiled()
     rng = random.Random(seed)
     sc = scn.load(SMALL)
@@ -301,7 +330,7 @@ def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_wr
     for _ in range(30):
         quotes, trades = QuoteTape(), TradeTape()
         sim.tapes["X"], sim.trade_tapes["X"] = quotes, trades
-        ts = 0
+        ts = base
         for i in range(rng.choice([1, 2, 7, 100, 1_000])):
             ts += rng.choice([0, 0, 1, 5, 1_000])
             quotes.times.append(ts)
@@ -309,9 +338,9 @@ def test_the_compiled_context_searches_the_tapes_as_bisect_does(tmp_path, run_wr
             trades.record(ts, 100 + i, 1, Side.BUY)
         for _ in range(50):
             p.md_ns = rng.choice([0, 1, 3, 500])
-            sim.now = rng.randint(-5, ts + 1_000)
+            sim.now = rng.randint(base - 5, ts + 1_000)
             assert ours.quote("X") == theirs.quote("X")
-            since = rng.choice([rng.randint(-5, ts + 5), 0, ts, sim.now])
+            since = rng.choice([rng.randint(base - 5, ts + 5), base, ts, sim.now])
             assert ours.trades("X", since) == theirs.trades("X", since)
 
 

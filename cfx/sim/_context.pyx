@@ -25,6 +25,11 @@ simulation's class is a plain `Simulation` (`plain`), the searches of
 an agent's question lands; times compared as C integers when they are
 ints within int64), and `IndexPublisher.expected_ticks` with its cache
 (a series' month of fixings still summed by `IndexPublisher.expected`).
+The simulation's attributes it reads per call are read in its __dict__
+(`attr`: a dict lookup, where a read by name is the generic attribute
+lookup, several times dearer) and the containers among them (`KEPT`) kept
+here, once the compiled fan-out attaches it (`Context.attach`); times and
+latencies compare as C integers read off their digits (`as_int64`).
 A call whose arguments are not the usual exact types (a numpy integer
 quantity, a string side) runs the reference's method itself, as do the
 methods an agent calls rarely (`listed`, `depth`, `otc`, ...): each is the
@@ -69,9 +74,34 @@ cdef extern from *:
     static inline int cfx_add_overflows(int64_t a, int64_t b, int64_t* out) {
         return __builtin_add_overflow(a, b, out);
     }
+    /* An exact int of at most three 30-bit digits, below 2**63 in magnitude
+       (every time and latency of a run), read off its digits as CPython 3.11
+       lays them out (ob_size: the sign and the digit count); any other: 0,
+       for PyLong_AsLongLongAndOverflow to say. */
+    static inline int cfx_digits_int64(PyObject* v, int64_t* out) {
+    #if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+        Py_ssize_t n = Py_SIZE(v);
+        const digit* d = ((PyLongObject*)v)->ob_digit;
+        uint64_t x;
+        switch (n < 0 ? -n : n) {
+        case 0: *out = 0; return 1;
+        case 1: x = d[0]; break;
+        case 2: x = (uint64_t)d[0] | ((uint64_t)d[1] << 30); break;
+        case 3:
+            if (d[2] >= 8) return 0;
+            x = (uint64_t)d[0] | ((uint64_t)d[1] << 30) | ((uint64_t)d[2] << 60); break;
+        default: return 0;
+        }
+        *out = n < 0 ? -(int64_t)x : (int64_t)x;
+        return 1;
+    #else
+        return 0;
+    #endif
+    }
     """
     int cfx_sub_overflows(int64_t a, int64_t b, int64_t* out)
     int cfx_add_overflows(int64_t a, int64_t b, int64_t* out)
+    bint cfx_digits_int64(object v, int64_t* out)
 
 
 
@@ -94,6 +124,15 @@ cdef object SECOND = NS
 cdef object SIM_NEXT_ORDER_ID = Simulation.next_order_id
 cdef object SIM_ARRIVE = Simulation.arrive
 cdef object REFERENCE = AgentContext
+cdef object OBJECT_GETATTRIBUTE = object.__getattribute__
+cdef object OBJECT_SETATTR = object.__setattr__
+
+KEPT = ("tapes", "trade_tapes", "series", "settlements", "information", "schedule")
+"""The simulation's attributes an attached context keeps (`Context.attach`):
+each made with the simulation and never replaced (tests/test_context.py
+holds a run of several days to that)."""
+cdef tuple READ = KEPT + ("now", "wake", "session_bounds", "_order_id", "tick_micro")  # (`_order_id` written too)
+cdef tuple PUBLISHED = ("day", "row", "pub_ns", "_lists", "_expected", "_month", "pre_open_ns", "span")
 
 cdef Py_ssize_t P_MD_NS = slot(Participant, "md_ns"), P_ENTRY_NS = slot(Participant, "entry_ns")
 cdef Py_ssize_t P_JITTER = slot(Participant, "_jitter"), P_POSITIONS = slot(Participant, "positions")
@@ -118,6 +157,8 @@ cdef inline bint as_int64(object v, int64_t* out) except -1:
     cdef int overflow = 0
     if type(v) is not int:
         return False
+    if cfx_digits_int64(v, out):
+        return True
     out[0] = PyLong_AsLongLongAndOverflow(v, &overflow)
     return overflow == 0
 
@@ -193,6 +234,30 @@ cdef inline bint is_order_id(object v) except -1:
     return type(v) is int and ID_MIN <= v <= ID_MAX
 
 
+cdef bint plain_attrs(object o, tuple names) except -1:
+    """Is each of ``names`` read and written in ``o``'s __dict__, as a plain
+    entry (`attr`, `put_attr`)? Its class's attribute access `object`'s own,
+    none of the names a data descriptor (a property) of its class, and ``o``
+    with a __dict__ (the dict itself is looked up at each read: a
+    checkpoint, `cfx.sim.checkpoint._dumps`, puts a copy in its place)."""
+    cls = type(o)
+    if cls.__getattribute__ is not OBJECT_GETATTRIBUTE or cls.__setattr__ is not OBJECT_SETATTR:
+        return False
+    for name in names:
+        for base in cls.__mro__:
+            if name in base.__dict__:
+                d = base.__dict__[name]
+                if hasattr(type(d), "__set__") or hasattr(type(d), "__delete__"):
+                    return False
+                break
+    return type(getattr(o, "__dict__", None)) is dict
+
+
+cdef inline object kept(object v, object sim, str name):
+    """``sim.name``: ``v``, what an attached context keeps of it (`KEPT`), else read by name."""
+    return v if v is not None else getattr(sim, name)
+
+
 cdef class Waker:
     """What wakes an agent: `Simulation.wake` compiled (the fan-out,
     `cfx.sim._fanout.Fanout`, is one, and installs its `wake` as the
@@ -226,6 +291,29 @@ cdef class Context(AgentCtx):
         self.now = sim.now
         self.bind()
 
+    cdef int attach(self) except -1:
+        """What it reads per message kept at hand, once its simulation has it
+        all (a context is made before its simulation's `IndexPublisher`, and
+        unpickled before its simulation's state is): the compiled fan-out
+        calls this when it is installed (`cfx.sim._fanout.Fanout`). The
+        simulation's __dict__, where ``now`` and the rest of `READ` are read
+        (`plain_attrs`), the containers of `KEPT` taken from it, and the
+        `IndexPublisher`'s __dict__ (its day's attributes, `PUBLISHED`). Not
+        attached, or a simulation of another kind: each read by name."""
+        sim = self.sim
+        self.plain_sim = plain_attrs(sim, READ)
+        self.tapes = self.trade_tapes = self.live_series = self.settlements = self.information = None
+        self.schedule = None
+        self.plain_info = False
+        if not self.plain_sim:
+            return 0
+        state = sim.__dict__
+        self.tapes, self.trade_tapes = state.get("tapes"), state.get("trade_tapes")
+        self.live_series, self.settlements = state.get("series"), state.get("settlements")
+        self.information, self.schedule = state.get("information"), state.get("schedule")
+        self.plain_info = type(self.information) is T_PUBLISHER and plain_attrs(self.information, PUBLISHED)
+        return 0
+
     cdef int bind(self) except -1:
         """``plain``: its simulation's `next_order_id` and `arrive` are
         `Simulation`'s own, so they can be written out here; ``direct``:
@@ -255,10 +343,10 @@ cdef class Context(AgentCtx):
 
     cdef object quote_c(self, object series):
         sim = self.sim
-        tape = get(sim.tapes, series)
+        tape = get(kept(self.tapes, sim, "tapes"), series)
         if tape is None:
             return NO_QUOTE
-        now = sim.now
+        now = sim_now(self)
         md = md_ns(self.p)
         if type(tape) is not T_QUOTE_TAPE:
             as_of = now - md
@@ -279,22 +367,22 @@ cdef class Context(AgentCtx):
 
     cdef object trades_c(self, object series, object since_ns):
         sim = self.sim
-        tape = get(sim.trade_tapes, series)
+        tape = get(kept(self.trade_tapes, sim, "trade_tapes"), series)
         if tape is None:
             return []
         if type(tape) is not T_TRADE_TAPE:
             times = tape.times
             if not times or times[-1] < since_ns:
                 return []
-            return tape.between(since_ns, sim.now - md_ns(self.p))
+            return tape.between(since_ns, sim_now(self) - md_ns(self.p))
         times = at(tape, TT_TIMES)  # `TradeTape.between`, written out
         if not times or times[-1] < since_ns:
             return []
         if type(times) is not list:
-            hi = bisect_right(times, sim.now - md_ns(self.p))
+            hi = bisect_right(times, sim_now(self) - md_ns(self.p))
             lo = bisect_left(times, since_ns, 0, hi)
         else:
-            hi = insertion(times, sim.now - md_ns(self.p), 0, PyList_GET_SIZE(times), True, True)
+            hi = insertion(times, sim_now(self) - md_ns(self.p), 0, PyList_GET_SIZE(times), True, True)
             lo = insertion(times, since_ns, 0, hi, False, True)
         return at(tape, TT_TRADES)[lo:hi] if lo < hi else []
 
@@ -305,30 +393,32 @@ cdef class Context(AgentCtx):
 
     cdef object expected_settlement_c(self, object series):
         sim = self.sim
-        s = get(sim.series, series)
+        s = get(kept(self.live_series, sim, "series"), series)
         if s is None:
             return None
-        info = sim.information
+        info = kept(self.information, sim, "information")
         md = md_ns(self.p)
-        if type(info) is not T_PUBLISHER or type(s) is not T_SERIES or info.day is None:
+        cdef bint day = self.plain_info and info is self.information  # its day's attributes read in its __dict__
+        if type(info) is not T_PUBLISHER or type(s) is not T_SERIES or attr(day, info, "day") is None:
             return info.expected_ticks(s, md)
         basket = at(s, S_BASKET)  # `IndexPublisher.expected_ticks`, written out: today's publications
-        if basket not in info.row:
+        row = attr(day, info, "row")
+        if basket not in row:
             return info.expected_ticks(s, md)
-        pub_ns = info.pub_ns
-        as_of = sim.now - md
+        pub_ns = attr(day, info, "pub_ns")
+        as_of = sim_now(self) - md
         if type(pub_ns) is list:  # (the day's publications, those to come too: halved from the start)
             k = insertion(pub_ns, as_of, 0, PyList_GET_SIZE(pub_ns), True, False) - 1
         else:
             k = bisect_right(pub_ns, as_of) - 1
         key = (at(s, S_SYMBOL), k)
-        cache = info._expected
+        cache = attr(day, info, "_expected")
         value = cache.get(key)
         if value is None:  # the first to see this publication: its value, kept for the day
-            micro = info._lists[info.row[basket]][k] if k >= 0 else sim.published.get(basket)
+            micro = attr(day, info, "_lists")[row[basket]][k] if k >= 0 else sim.published.get(basket)
             if micro is None:
                 return None
-            cache[key] = value = max(1, round(expected_of(sim, info, s, micro)))
+            cache[key] = value = max(1, round(expected_of(self, info, s, micro)))
         return value
 
     def value_signal(self, series, noise_ticks):
@@ -338,29 +428,29 @@ cdef class Context(AgentCtx):
 
     cdef object value_signal_c(self, object series, object noise_ticks):
         sim = self.sim
-        s = get(sim.series, series)
+        s = get(kept(self.live_series, sim, "series"), series)
         if s is None:
             return None
-        info = sim.information
+        info = kept(self.information, sim, "information")
         if type(info) is not T_PUBLISHER or type(s) is not T_SERIES:
             return AgentContext.value_signal(self, series, noise_ticks)
-        latent = latent_of(sim, info, at(s, S_BASKET))
+        latent = latent_of(self, info, at(s, S_BASKET))
         if latent is None:
             return None
-        value = expected_of(sim, info, s, latent)
+        value = expected_of(self, info, s, latent)
         return value + float(self.rng.normal(0.0, noise_ticks)) if noise_ticks > 0 else value
 
     def settlement(self, series):
         return self.settlement_c(series)
 
     cdef object settlement_c(self, object series):
-        return get(self.sim.settlements, series)
+        return get(kept(self.settlements, self.sim, "settlements"), series)
 
     def session(self):
         return self.session_c()
 
     cdef object session_c(self):
-        return self.sim.session_bounds
+        return attr(self.plain_sim, self.sim, "session_bounds")
 
     def position(self, series):
         """Net lots: the last daily statement plus its own fills delivered since."""
@@ -429,7 +519,7 @@ cdef class Context(AgentCtx):
         sim = self.sim
         if type(delay_ns) is not int:
             delay_ns = int(delay_ns)
-        now = sim.now
+        now = sim_now(self)
         wake_at = at(p, P_WAKE_AT) if type(p) is T_PARTICIPANT else p.wake_at
         if as_int64(delay_ns, &d) and as_int64(now, &n) and not cfx_add_overflows(n, d if d > 1 else 1, &t):
             if t > LATEST_NS:
@@ -447,7 +537,7 @@ cdef class Context(AgentCtx):
                 when = LATEST
             if not (wake_at is None or when < wake_at):
                 return 0
-        wake = sim.wake
+        wake = attr(self.plain_sim, sim, "wake")
         if (
             PyMethod_Check(wake)
             and PyMethod_GET_FUNCTION(wake) is <PyObject*>WAKE
@@ -465,7 +555,7 @@ cdef class Context(AgentCtx):
         """`_arrival`: now plus ``p.delay(p.entry_ns)``, the next jitter draw
         popped off its block here (the block drawn by `Participant.delay`)."""
         p = self.p
-        now = self.sim.now
+        now = sim_now(self)
         if type(p) is T_PARTICIPANT:
             jitter = at(p, P_JITTER)
             if type(jitter) is list and PyList_GET_SIZE(jitter):
@@ -477,8 +567,8 @@ cdef class Context(AgentCtx):
         sim = self.sim
         if not self.plain:
             return sim.next_order_id()
-        oid = sim._order_id + 1
-        sim._order_id = oid
+        oid = attr(self.plain_sim, sim, "_order_id") + 1
+        put_attr(self.plain_sim, sim, "_order_id", oid)
         return oid
 
     cdef int arrive(self, object ts, object cmd) except -1:
@@ -488,7 +578,7 @@ cdef class Context(AgentCtx):
         if not self.plain:
             sim.arrive(ts, cmd)
             return 0
-        schedule = sim.schedule
+        schedule = kept(self.schedule, sim, "schedule")
         if type(schedule) is Schedule:
             return (<Schedule>schedule).put(ts, (ts, ARRIVE_KIND, cmd, None))
         schedule.push(ts, ARRIVE_KIND, cmd)
@@ -517,25 +607,27 @@ cdef class Context(AgentCtx):
     deposit = AgentContext.deposit
 
 
-cdef object latent_of(object sim, object info, object basket):
+cdef object latent_of(Context ctx, object info, object basket):
     """`IndexPublisher.latent`."""
-    day = info.day
+    cdef bint published = ctx.plain_info and info is ctx.information
+    day = attr(published, info, "day")
     if day is not None:
         latent = day.latent
         if basket in latent:
-            g = min(max((sim.now - info.pre_open_ns) // SECOND, 0), info.span)
+            g = min(max((sim_now(ctx) - attr(published, info, "pre_open_ns")) // SECOND, 0), attr(published, info, "span"))
             return float(latent[basket][g])
-    v = sim.published.get(basket)
+    v = ctx.sim.published.get(basket)
     return None if v is None else float(v)
 
 
-cdef object expected_of(object sim, object info, object s, object value_micro):
+cdef object expected_of(Context ctx, object info, object s, object value_micro):
     """`IndexPublisher.expected`, its sums of the month's fixings as it
     cached them (not cached yet: it is called, and caches them)."""
+    cdef bint published = ctx.plain_info and info is ctx.information
     if at(s, S_PERPETUAL):
-        return value_micro / sim.tick_micro
-    cached = info._month.get(at(s, S_SYMBOL))
+        return value_micro / attr(ctx.plain_sim, ctx.sim, "tick_micro")
+    cached = attr(published, info, "_month").get(at(s, S_SYMBOL))
     if cached is None:
         return info.expected(s, value_micro)
     total, w_past, w_all = cached
-    return (total + (w_all - w_past) * value_micro) / w_all / sim.tick_micro
+    return (total + (w_all - w_past) * value_micro) / w_all / attr(ctx.plain_sim, ctx.sim, "tick_micro")

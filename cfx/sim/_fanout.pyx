@@ -15,8 +15,9 @@ descriptor; any other class is read by name), the tape updates of `BookTape.chan
 another class is called), the top of book compared field by field with
 the last one recorded before a `Quote` is built, a latency's jitter popped
 off `Participant._jitter` (`Participant.delay` is called only to draw the
-next block), and the items pushed straight onto the compiled schedule
-(`cfx.core._schedule.Schedule.put`). `Fanout.deliver` is
+next block), the simulation's clock, counters and day attributes read and
+written in its __dict__ (`attr`, `put_attr`: `READ`), and the items pushed
+straight onto the compiled schedule (`cfx.core._schedule.Schedule.put`). `Fanout.deliver` is
 `Simulation._deliver` (with `Participant.on_fill`). `Fanout.run_until`
 is the loop that takes the items, `Simulation._run_until`: each taken
 off the compiled schedule from C (`Schedule.take`), its kind by identity,
@@ -37,7 +38,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
 from cfx.core._schedule cimport Schedule
-from cfx.sim._context cimport Context, Waker
+from cfx.sim._context cimport Context, Waker, attr, plain_attrs, put_attr, sim_now
 from cfx.core._slots cimport at, put, slot
 
 from cfx.agents.base import PublicTrade, Quote
@@ -89,6 +90,9 @@ cdef object WAKE_KIND = WAKE
 cdef object ARRIVE_KIND = ARRIVE
 cdef object RUN_UNTIL = Simulation._run_until  # the reference, for a simulation on the Python schedule
 cdef object OBJECT_SETATTR = object.__setattr__
+cdef tuple READ = (  # the simulation's attributes read (and the counters written) at their entries
+    "now", "_wake_window", "_deliver", "trade_count", "liquidation_fills", "window", "_window_trades", "otc", "venue"
+)
 cdef Py_ssize_t KEEP = LOG_KEEP
 cdef Py_ssize_t MAX = LOG_MAX
 
@@ -171,7 +175,8 @@ cdef class Fanout(Waker):
     (`run_until`) is this one's and calls `deliver`, its agents' contexts
     call `wake` (the reference methods say what they do). It holds the simulation's containers that live as long
     as it does; what a day replaces (the settlement window and its trades)
-    and the counters it reads off the simulation each time."""
+    and the counters it reads off the simulation each time. Made, it
+    attaches its simulation's compiled contexts (`Context.attach`)."""
 
     cdef object sim
     cdef object engine
@@ -180,6 +185,7 @@ cdef class Fanout(Waker):
     cdef dict by_account, books, tapes, trade_tapes, indicatives, rejects
     cdef dict volume, volume_by_account, last_trade, printed
     cdef dict venue_books  # series -> the engine's book: made once, at its listing (`Engine.list_series`), and kept
+    cdef bint plain  # the simulation's `READ` read (and its counters written) in its __dict__ (`plain_attrs`)
     cdef set indicated
     cdef list subscribers
 
@@ -201,12 +207,17 @@ cdef class Fanout(Waker):
         self.venue_books = {}
         self.indicated = sim._indicated
         self.subscribers = sim.subscribers
+        self.plain = plain_attrs(sim, READ)
+        for p in getattr(sim, "participants", ()):  # its compiled contexts keep what they read (`Context.attach`)
+            ctx = getattr(p, "ctx", None)
+            if isinstance(ctx, Context) and (<Context>ctx).sim is sim:
+                (<Context>ctx).attach()
 
     def route(self, list events):
         """`Simulation._route`: own events to their agents after their
         latency, levels and trades to the tapes, each series touched published."""
         cdef object sim = self.sim
-        cdef object now = sim.now
+        cdef object now = attr(self.plain, sim, "now")
         cdef int64_t now_ns = now
         cdef list owners = []  # participants in the order first concerned ...
         cdef list batches = []  # ... and their events
@@ -342,7 +353,7 @@ cdef class Fanout(Waker):
                         ctx.now = ts
                         a.agent.on_market_data(ctx, b)
             elif k == K_DELIVER:
-                deliver = sim._deliver
+                deliver = attr(self.plain, sim, "_deliver")
                 if (
                     PyMethod_Check(deliver)
                     and PyMethod_GET_SELF(deliver) is <PyObject*>self
@@ -369,7 +380,7 @@ cdef class Fanout(Waker):
             put(p, P_WAKE_AT, when)
         else:
             p.wake_at = when
-        lo, hi = self.sim._wake_window
+        lo, hi = attr(self.plain, self.sim, "_wake_window")
         if lo <= when < hi:
             queued = at(p, P_QUEUED) if typed else p.queued
             if type(queued) is set:
@@ -396,7 +407,7 @@ cdef class Fanout(Waker):
         if typed:  # `Participant.context`, written out
             ctx = at(p, P_CTX)
             if type(ctx) is Context:
-                (<Context>ctx).now = (<Context>ctx).sim.now
+                (<Context>ctx).now = sim_now(<Context>ctx)
             else:
                 ctx.now = ctx.sim.now
         else:
@@ -430,17 +441,18 @@ cdef class Fanout(Waker):
         by_acct = self.volume_by_account
         by_acct[maker] = by_acct.get(maker, 0) + qty
         by_acct[taker] = by_acct.get(taker, 0) + qty
-        sim.trade_count = sim.trade_count + 1
+        cdef bint plain = self.plain
+        put_attr(plain, sim, "trade_count", attr(plain, sim, "trade_count") + 1)
         self.last_trade[series] = ts
-        if at(e, TR_TAKER_ID) >= sim.venue.clearing.config.liquidation_order_id_base:
-            sim.liquidation_fills = sim.liquidation_fills + qty
-        otc = sim.otc
+        if at(e, TR_TAKER_ID) >= attr(plain, sim, "venue").clearing.config.liquidation_order_id_base:
+            put_attr(plain, sim, "liquidation_fills", attr(plain, sim, "liquidation_fills") + qty)
+        otc = attr(plain, sim, "otc")
         hedgers = otc.hedgers
         if maker in hedgers or taker in hedgers:
             otc.hedge_fill(e)
-        window = sim.window
+        window = attr(plain, sim, "window")
         if window[0] <= ts < window[1]:
-            w = sim._window_trades.setdefault(series, [0, 0])
+            w = attr(plain, sim, "_window_trades").setdefault(series, [0, 0])
             w[0] += price * qty
             w[1] += qty
 
