@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_agents import H27, J27, _random_maker_session
+from test_agents import H27, J27, _random_maker_session, _WakeLog
 
 from cfx import core
 from cfx.agents import DayReport, MarketMaker, MarketMakerSpec, Quote
@@ -485,17 +485,6 @@ def test_a_long_random_script_keeps_them_alike_and_does_work(ctx_type):
     }
     assert run_pair(params, script, batch=False, ctx_type=ctx_type) > 1000
     assert ctx_type is ScriptCtx or LookalikeCtx.prints > 100
-
-
-class _WakeLog:
-    """A context that only keeps time and records the wake-ups asked for."""
-
-    def __init__(self) -> None:
-        self.now = 0
-        self.wakes: list[tuple[int, int]] = []
-
-    def wake_after(self, delay_ns: int) -> None:
-        self.wakes.append((self.now, delay_ns))
 
 
 @needs_mm
