@@ -52,10 +52,11 @@ cdef class CompiledOrderBook:
     cdef list _depth(self, bint buy, Py_ssize_t n)
     cdef list _side_l3(self, bint buy)
 
-    # the C interface (cfx/_engine.pyx)
+    # the C interface (cfx/_engine.pyx; the top of book: cfx/sim/_fanout.pyx)
     cdef object place_c(self, order, qty, limit, cmd, ts, bint cross, filled)
     cdef tuple match_c(self, order, remaining, limit, cmd, ts)
     cdef void cancel_c(self, order, cmd, ts, reason) except *
     cdef void reduce_c(self, order, new_open, cmd, ts) except *
     cdef object best_bid_c(self)
     cdef object best_ask_c(self)
+    cdef object best_qty_c(self, bint buy)

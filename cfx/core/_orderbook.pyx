@@ -507,6 +507,11 @@ cdef class CompiledOrderBook:
     cdef object best_ask_c(self):
         return None if self.asks.empty() else deref(self.asks.begin()).first
 
+    cdef object best_qty_c(self, bint buy):
+        """``level_qty`` at a side's best price: its visible quantity (0: the side is empty)."""
+        cdef Side_t* levels = &self.bids if buy else &self.asks
+        return 0 if levels.empty() else deref(levels.begin()).second.qty
+
     def depth(self, n=10):
         """L2: the best ``n`` levels of each side as (price, visible qty), best first."""
         return self._depth(True, n), self._depth(False, n)

@@ -12,8 +12,10 @@ attributes read at their slots (cfx/core/_slots.pxd: what CPython's own
 specialised attribute read does, the offset taken from the class's member
 descriptor; any other class is read by name), the tape updates of `BookTape.change`,
 `TradeTape.record` and `QuoteTape.record` written out in place (a tape of
-another class is called), the top of book compared field by field with
-the last one recorded before a `Quote` is built, a latency's jitter popped
+another class is called), the top of a compiled book read at its C
+interface (cfx/core/_orderbook.pxd; another book by its methods) and
+compared field by field with the last one recorded before a `Quote` is
+built, a latency's jitter popped
 off `Participant._jitter` (`Participant.delay` is called only to draw the
 next block), the simulation's clock, counters and day attributes read and
 written in its __dict__ (`attr`, `put_attr`: `READ`), and the items pushed
@@ -37,6 +39,7 @@ from cpython.set cimport PySet_Add, PySet_Contains, PySet_Discard
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int64_t
 
+from cfx.core._orderbook cimport CompiledOrderBook
 from cfx.core._schedule cimport Schedule
 from cfx.sim._context cimport Context, Waker, attr, plain_attrs, put_attr, sim_now
 from cfx.core._slots cimport at, put, slot
@@ -82,6 +85,7 @@ cdef object T_BOOK_TAPE = BookTape
 cdef object T_QUOTE_TAPE = QuoteTape
 cdef object T_TRADE_TAPE = TradeTape
 cdef object T_QUOTE = Quote
+cdef object T_BOOK = CompiledOrderBook
 cdef object BUY = Side.BUY
 cdef object SELL = Side.SELL
 cdef object DELIVER_KIND = DELIVER
@@ -468,11 +472,18 @@ cdef class Fanout(Waker):
         book = self.venue_books.get(series)
         if book is None:
             book = self.venue_books[series] = self.engine.book(series)
-        bid = book.best_bid()
-        ask = book.best_ask()
-        bid_qty = book.level_qty(BUY, bid) if bid is not None else 0
-        ask_qty = book.level_qty(SELL, ask) if ask is not None else 0
-        last = book.last_price
+        if type(book) is T_BOOK:  # the compiled book's top at its C interface (cfx/core/_orderbook.pxd): no method calls
+            bid = (<CompiledOrderBook>book).best_bid_c()
+            ask = (<CompiledOrderBook>book).best_ask_c()
+            bid_qty = (<CompiledOrderBook>book).best_qty_c(True)
+            ask_qty = (<CompiledOrderBook>book).best_qty_c(False)
+            last = (<CompiledOrderBook>book).last_price
+        else:
+            bid = book.best_bid()
+            ask = book.best_ask()
+            bid_qty = book.level_qty(BUY, bid) if bid is not None else 0
+            ask_qty = book.level_qty(SELL, ask) if ask is not None else 0
+            last = book.last_price
         if type(tape) is T_QUOTE_TAPE:  # `QuoteTape.latest` and `record`, written out
             quotes = at(tape, QT_QUOTES)
             n = len(quotes)
