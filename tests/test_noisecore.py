@@ -190,27 +190,28 @@ def order_events(orders: list, ctx: ScriptCtx, step: tuple) -> list:
     return [OrderRejected(0, 0, now, oid, ACCOUNT, reason, series)]
 
 
-def apply_market(ctx: ScriptCtx, step: tuple) -> None:
+def apply_market(ctx: ScriptCtx, step: tuple, series: tuple = SERIES) -> None:
+    """The market a step sets on ``ctx``, its series index into ``series``."""
     kind = step[0]
     if kind == "time":
         ctx.now += step[1]
     elif kind == "quote":
         _, i, bid, bq, spread, aq, last = step
         ask = None if bid is None else bid + 1 + spread
-        ctx.quotes[SERIES[i]] = Quote(bid, bq if bid is not None else 0, ask, aq if ask is not None else 0, last)
+        ctx.quotes[series[i]] = Quote(bid, bq if bid is not None else 0, ask, aq if ask is not None else 0, last)
     elif kind == "one_side":
         _, i, price, bid_side = step
-        q = ctx.quotes[SERIES[i]]
-        ctx.quotes[SERIES[i]] = Quote(price, 3, None, 0, q.last) if bid_side else Quote(None, 0, price, 3, q.last)
+        q = ctx.quotes[series[i]]
+        ctx.quotes[series[i]] = Quote(price, 3, None, 0, q.last) if bid_side else Quote(None, 0, price, 3, q.last)
     elif kind == "anchor":
-        s = SERIES[step[1]]
+        s = series[step[1]]
         ctx.expected[s], ctx.index[s], ctx.settle[s] = step[2], step[3], step[4]
     elif kind == "position":
-        ctx.positions[SERIES[step[1]]] += step[2]
+        ctx.positions[series[step[1]]] += step[2]
     elif kind == "session":
         ctx.bounds = (ctx.now + step[1] * SECOND, ctx.now + step[2] * SECOND)
     elif kind == "delist":
-        ctx.series = [] if step[1] else list(SERIES)
+        ctx.series = [] if step[1] else list(series)
 
 
 def wake_at_asked(nt, ctx: ScriptCtx) -> None:

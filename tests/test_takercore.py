@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from test_agents import H27, J27
 from test_mmcore import PERP, ScriptCtx, bits
 from test_noisecore import SessionCtx, drive
+from test_noisecore import apply_market as noise_market
 
 from cfx import core
 from cfx.agents import BasisTrader, BasisTraderSpec, MomentumTrader, MomentumTraderSpec, Quote
@@ -101,30 +102,17 @@ steps = st.one_of(
 
 
 def apply_market(ctx: ScriptCtx, step: tuple) -> None:
+    """`test_noisecore.apply_market` over these series, and the takers' own steps."""
     kind = step[0]
-    if kind == "time":
-        ctx.now += step[1]
-    elif kind == "quote":
-        _, i, bid, bq, spread, aq, last = step
-        ask = None if bid is None else bid + 1 + spread
-        ctx.quotes[SERIES[i]] = Quote(bid, bq if bid is not None else 0, ask, aq if ask is not None else 0, last)
-    elif kind == "one_side":
-        _, i, price, bid_side = step
-        q = ctx.quotes[SERIES[i]]
-        ctx.quotes[SERIES[i]] = Quote(price, 3, None, 0, q.last) if bid_side else Quote(None, 0, price, 3, q.last)
-    elif kind == "last":
+    if kind == "last":
         q = ctx.quotes[SERIES[step[1]]]
         ctx.quotes[SERIES[step[1]]] = Quote(q.bid, q.bid_qty, q.ask, q.ask_qty, step[2])
     elif kind == "expected":
         ctx.expected[SERIES[step[1]]] = step[2]
     elif kind == "funding":
         ctx.funding = step[1]
-    elif kind == "position":
-        ctx.positions[SERIES[step[1]]] += step[2]
-    elif kind == "session":
-        ctx.bounds = (ctx.now + step[1] * SECOND, ctx.now + step[2] * SECOND)
-    elif kind == "delist":
-        ctx.series = [] if step[1] else list(SERIES)
+    else:
+        noise_market(ctx, step, SERIES)
 
 
 momentum_specs = st.fixed_dictionaries(
